@@ -1,0 +1,3 @@
+from sempi_cli.cli.app import main
+
+main()

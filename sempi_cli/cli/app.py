@@ -1,0 +1,222 @@
+"""The root of the command line: global options, lazy command groups, and the
+one error boundary that turns every failure into one line and an exit code."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from sempi_cli import __version__
+from sempi_cli.cli.context import AppContext
+
+# Groups are imported only when invoked, so start-up time does not grow with
+# the number of commands. name -> (module, help shown in `sempi --help`).
+GROUPS: dict[str, tuple[str, str]] = {
+    "audit": ("sempi_cli.cli.audit", "Read the activity log (firm administrators)."),
+    "client": ("sempi_cli.cli.client", "Manage clients: identity, fiscal profile, responsible."),
+    "db": ("sempi_cli.cli.db", "Inspect, check and back up the store."),
+    "group": ("sempi_cli.cli.group", "Manage each client's work group (who may enter it)."),
+    "studio": ("sempi_cli.cli.studio", "Manage the practices (studi) the firm works for."),
+    "user": ("sempi_cli.cli.user", "Manage users: firm staff, practice users, external users."),
+}
+FLAGS = {"--json", "--quiet", "-q", "--yes", "-y", "--no-input", "--debug"}
+VALUED = {"--db", "--format"}
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Let global options stand anywhere (``sempi client list --json``) by moving
+    them before the group name; nothing after ``--`` is touched."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        name = arg.split("=", 1)[0]
+        if arg in FLAGS or (name in VALUED and "=" in arg):
+            front.append(arg)
+        elif arg in VALUED and i + 1 < len(args):
+            front.extend(args[i : i + 2])
+            i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
+class SempiGroup(TyperGroup):
+    """The root group: loads sub-groups lazily and owns the error boundary."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return sorted({*super().list_commands(ctx), *GROUPS})
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        command = super().get_command(ctx, name)
+        if command is None and name in GROUPS:
+            module = importlib.import_module(GROUPS[name][0])
+            command = typer.main.get_group(module.app)
+            command.name = name
+            self.commands[name] = command
+        return command
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        # Help lists groups without importing them.
+        rows = [(name, GROUPS[name][1]) for name in GROUPS]
+        for name in super().list_commands(ctx):
+            command = self.commands[name]
+            rows.append((name, command.get_short_help_str(limit=60)))
+        with formatter.section("Commands"):
+            formatter.write_dl(sorted(rows))
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:  # the one boundary: everything below ends here
+            raise _exit_for(exc, ctx) from exc
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        args = hoist_global_options(list(sys.argv[1:] if args is None else args))
+        try:
+            result = super().main(args, prog_name or "sempi", complete_var, standalone_mode=False, **extra)
+        except typer.Exit as exc:
+            code = exc.exit_code
+        except typer.Abort:
+            typer.echo("Aborted.", err=True)
+            code = 1
+        except Exception as exc:
+            code = _usage_error(exc)
+        else:
+            code = result if isinstance(result, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _exit_for(exc: Exception, ctx: Any) -> BaseException:
+    """A SempiError becomes its exit code; anything unexpected exit 1, one line."""
+    import sqlite3
+
+    from sempi_cli.errors import SempiError
+
+    if isinstance(exc, typer.Exit | typer.Abort) or _is_click_error(exc):
+        return exc
+    if isinstance(exc, sqlite3.OperationalError):
+        from sempi_cli.store.connection import busy_or_unusable
+
+        exc = busy_or_unusable(exc)
+    app = ctx.find_object(AppContext)
+    if isinstance(exc, SempiError):
+        typer.echo(f"Error: {exc}", err=True)
+        return typer.Exit(exc.exit_code)
+    if app is not None and app.debug:
+        return exc
+    typer.echo(
+        f"Error: internal error ({type(exc).__name__}: {exc}). Run again with --debug for details.",
+        err=True,
+    )
+    return typer.Exit(1)
+
+
+def _is_click_error(exc: BaseException) -> bool:
+    from typer._click.exceptions import ClickException
+
+    return isinstance(exc, ClickException)
+
+
+def _usage_error(exc: Exception) -> int:
+    """Click's parse errors as one line: 'Error: <problem>. See '<cmd> --help'.'"""
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
+    if isinstance(exc, NoArgsIsHelpError):
+        typer.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        return 0
+    if not isinstance(exc, ClickException):
+        raise exc
+    message = exc.format_message().replace("\n", " ").rstrip(".")
+    if isinstance(exc, UsageError) and exc.ctx is not None:
+        message += f". See '{exc.ctx.command_path} --help'"
+    typer.echo(f"Error: {message}.", err=True)
+    return exc.exit_code
+
+
+app = typer.Typer(
+    name="sempi",
+    cls=SempiGroup,
+    help="Organise an accounting firm's work: practices, clients, tasks, deadlines.\n\n"
+    "Example: sempi client list --studio 'Studio Rossi' --json",
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"sempi {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", envvar="SEMPI_DB", help="The store file (default: $SEMPI_HOME/sempi.db).",
+                     show_envvar=True, dir_okay=False),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="Output: table, json, jsonl or csv.", case_sensitive=False)
+    ] = "table",
+    json_: Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No messages, only data and errors.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to confirmations.")] = False,
+    no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt; fail instead.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of internal errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """sempi: the firm's work, from the shell."""
+    from sempi_cli.errors import UsageProblem
+    from sempi_cli.output import FORMATS
+
+    fmt = "json" if json_ else fmt.lower()
+    if fmt not in FORMATS:
+        raise UsageProblem(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    obj = ctx.find_object(AppContext)
+    if obj is None:
+        obj = AppContext()
+        ctx.obj = obj
+    if db is not None:
+        obj.db_path = db
+    obj.fmt, obj.quiet, obj.yes, obj.no_input = fmt, quiet or obj.quiet, yes or obj.yes, no_input or obj.no_input
+    obj.debug = debug or obj.debug
+    ctx.call_on_close(obj.close)
+
+
+def _register_top_level() -> None:
+    from sempi_cli.cli import session, setup
+
+    app.command("init")(setup.init)
+    app.command("login")(session.login)
+    app.command("logout")(session.logout)
+    app.command("whoami")(session.whoami)
+    app.command("passwd")(session.passwd)
+
+
+_register_top_level()
+
+
+def main() -> None:
+    app()

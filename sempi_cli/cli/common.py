@@ -1,0 +1,74 @@
+"""What every command module shares: the context, output, messages, prompts."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+
+import typer
+
+from sempi_cli.cli.context import AppContext
+
+
+def state(ctx: typer.Context) -> AppContext:
+    obj = ctx.find_object(AppContext)
+    if obj is None:  # a sub-app invoked on its own (tests of one module)
+        obj = ctx.ensure_object(AppContext)
+    return obj
+
+
+def emit_rows(ctx: typer.Context, rows: Iterable[Mapping[str, object]], columns: Sequence[str]) -> None:
+    """Data to stdout in the chosen format."""
+    from sempi_cli.output import render
+
+    text = render(rows, columns, state(ctx).fmt)
+    if text:
+        typer.echo(text)
+
+
+def emit_record(ctx: typer.Context, record: Mapping[str, object]) -> None:
+    from sempi_cli.output import render_record
+
+    typer.echo(render_record(record, state(ctx).fmt))
+
+
+def say(ctx: typer.Context, text: str) -> None:
+    """A message for a person: stderr, silenced by --quiet."""
+    if not state(ctx).quiet:
+        typer.echo(text, err=True)
+
+
+def confirm(ctx: typer.Context, question: str) -> None:
+    """Ask on a terminal; refuse without --yes anywhere else."""
+    from sempi_cli.errors import UsageProblem
+
+    app = state(ctx)
+    if app.yes:
+        return
+    if not app.interactive:
+        raise UsageProblem(f"{question.rstrip('?')}: confirmation needed", "add --yes to confirm")
+    if not typer.confirm(question, default=False, err=True):
+        raise typer.Exit(1)
+
+
+def read_secret(ctx: typer.Context, prompt: str, *, from_stdin: bool, field: str, confirm_it: bool = False) -> str:
+    """A secret from one line of stdin (scripts) or a no-echo prompt; never from argv."""
+    from sempi_cli.errors import UsageProblem
+
+    if from_stdin:
+        line = sys.stdin.readline()
+        value = line.rstrip("\r\n")
+        if not value:
+            raise UsageProblem(f"{field}: nothing on standard input")
+        return value
+    if not state(ctx).interactive:
+        raise UsageProblem(f"{field}: no terminal to ask on", "pass it on standard input with --password-stdin")
+    return typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm_it, err=True)
+
+
+def ask(ctx: typer.Context, prompt: str, *, field: str) -> str:
+    from sempi_cli.errors import UsageProblem
+
+    if not state(ctx).interactive:
+        raise UsageProblem(f"missing {field}")
+    return typer.prompt(prompt, err=True)

@@ -1,0 +1,96 @@
+"""The state one command runs with: where the store is, the clock, the output
+choices, and who the actor is. Built by the root callback; tests pass their own."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from sempi_cli.clock import Clock, SystemClock
+
+if TYPE_CHECKING:
+    from sempi_cli.services.access import Actor
+
+S = TypeVar("S")
+
+
+@dataclass
+class AppContext:
+    db_path: Path | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    fmt: str = "table"
+    quiet: bool = False
+    yes: bool = False
+    no_input: bool = False
+    debug: bool = False
+    # In-process callers (tests, the demo builder) may name the actor directly.
+    # The command line never can: there the actor comes from a session or the
+    # environment's application password.
+    actor_email: str | None = None
+    _conn: sqlite3.Connection | None = None
+    _actor: Actor | None = None
+
+    @property
+    def store_path(self) -> Path:
+        from sempi_cli.paths import store_path
+
+        return store_path(self.db_path)
+
+    def connection(self, *, create: bool = False) -> sqlite3.Connection:
+        if self._conn is None:
+            from sempi_cli.store import open_store
+
+            self._conn = open_store(self.store_path, create=create)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def actor(self) -> Actor:
+        """Who runs this command: an in-process override, the environment's app
+        password, or the login session for this store."""
+        if self._actor is None:
+            self._actor = self._authenticate()
+        return self._actor
+
+    def _authenticate(self) -> Actor:
+        from sempi_cli.errors import NotAuthenticated
+        from sempi_cli.services.auth import AuthService
+
+        auth = AuthService(self.connection(), self.clock)
+        if self.actor_email is not None:
+            from sempi_cli.services.auth import actor_from_row
+
+            row = self.connection().execute(
+                "SELECT * FROM users WHERE email = ? AND disabled_at IS NULL", (self.actor_email,)
+            ).fetchone()
+            if row is None:
+                raise NotAuthenticated(f"no active user {self.actor_email}")
+            return actor_from_row(row)
+        user, app_password = os.environ.get("SEMPI_USER"), os.environ.get("SEMPI_APP_PASSWORD")
+        if app_password:
+            if not user:
+                raise NotAuthenticated("SEMPI_APP_PASSWORD is set but SEMPI_USER is not")
+            return auth.actor_for_app_password(user, app_password)
+        from sempi_cli import sessionfile
+        from sempi_cli.paths import session_file
+
+        token = sessionfile.read_token(session_file(self.store_path))
+        if token is None:
+            raise NotAuthenticated("you are not logged in", "run 'sempi login'")
+        return auth.actor_for_token(token)
+
+    def service(self, cls: type[S], *, anonymous: bool = False) -> S:
+        """A service on this store, as this command's actor (or nobody)."""
+        actor = None if anonymous else self.actor()
+        return cls(self.connection(), self.clock, actor)  # type: ignore[call-arg]
+
+    @property
+    def interactive(self) -> bool:
+        return not self.no_input and sys.stdin.isatty()

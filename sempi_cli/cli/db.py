@@ -1,0 +1,54 @@
+"""`sempi db`: what is in the store, whether it is sound, and a safe copy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sempi_cli.cli.common import emit_record, emit_rows, say, state
+
+app = typer.Typer(name="db", help="Inspect, check and back up the store.", no_args_is_help=True)
+
+
+@app.command("info")
+def db_info(ctx: typer.Context) -> None:
+    """Show the store's path, schema version, sizes and row counts.
+
+    Example: sempi db info
+    """
+    from sempi_cli.services.maintenance import MaintenanceService
+
+    app_ = state(ctx)
+    emit_record(ctx, app_.service(MaintenanceService).info(app_.store_path))
+
+
+@app.command("check")
+def db_check(ctx: typer.Context) -> None:
+    """Run SQLite's integrity and foreign-key checks; exit 10 on any problem.
+
+    Example: sempi db check
+    """
+    from sempi_cli.errors import StoreUnusable
+    from sempi_cli.services.maintenance import MaintenanceService
+
+    problems = state(ctx).service(MaintenanceService).check()
+    if problems:
+        emit_rows(ctx, [{"problem": p} for p in problems], ["problem"])
+        raise StoreUnusable(f"the store has {len(problems)} problem(s)", "restore the latest backup")
+    say(ctx, "The store is sound.")
+
+
+@app.command("backup")
+def db_backup(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Where to write the copy (must not exist).", dir_okay=False)],
+) -> None:
+    """Write a consistent copy of the live store (mode 0600; never overwrites).
+
+    Example: sempi db backup /srv/backup/sempi-2026-11-22.db
+    """
+    from sempi_cli.services.maintenance import MaintenanceService
+
+    emit_record(ctx, state(ctx).service(MaintenanceService).backup(path))

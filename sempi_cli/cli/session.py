@@ -1,0 +1,86 @@
+"""Logging in and out: `sempi login`, `logout`, `whoami`, `passwd`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from sempi_cli.cli.common import ask, emit_record, read_secret, say, state
+
+
+def login(
+    ctx: typer.Context,
+    email: Annotated[str | None, typer.Option("--email", "-e", help="Your e-mail (asked if missing).")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input (scripts).")
+    ] = False,
+) -> None:
+    """Log in to the store and keep a session for the next commands.
+
+    Example: sempi login --email anna@sempi.it
+    """
+    from sempi_cli import sessionfile
+    from sempi_cli.paths import session_file
+    from sempi_cli.services.auth import AuthService
+
+    app = state(ctx)
+    email = email or ask(ctx, "E-mail", field="--email")
+    password = read_secret(ctx, "Password", from_stdin=password_stdin, field="password")
+    token, actor = app.service(AuthService, anonymous=True).login(email, password)
+    sessionfile.write_token(session_file(app.store_path), token)
+    say(ctx, f"Logged in as {actor.full_name} <{actor.email}> ({actor.role}).")
+
+
+def logout(ctx: typer.Context) -> None:
+    """End your session on this store.
+
+    Example: sempi logout
+    """
+    from sempi_cli import sessionfile
+    from sempi_cli.paths import session_file
+    from sempi_cli.services.auth import AuthService
+
+    app = state(ctx)
+    path = session_file(app.store_path)
+    token = sessionfile.read_token(path)
+    if token is not None:
+        app.service(AuthService, anonymous=True).logout(token)
+    sessionfile.remove(path)
+    say(ctx, "Logged out." if token else "You were not logged in.")
+
+
+def whoami(ctx: typer.Context) -> None:
+    """Show who you are logged in as.
+
+    Example: sempi whoami --json
+    """
+    from sempi_cli.services.users import UserService
+
+    app = state(ctx)
+    emit_record(ctx, app.service(UserService).show(app.actor().id))
+
+
+def passwd(
+    ctx: typer.Context,
+    user: Annotated[str | None, typer.Argument(help="Whose password (default: yours); e-mail or id.")] = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option("--password-stdin", help="Read the passwords from standard input, one a line "
+                     "(current first when changing your own)."),
+    ] = False,
+) -> None:
+    """Change your password, or set another user's as their administrator. Ends their sessions.
+
+    Example: sempi passwd
+    """
+    from sempi_cli.services.users import UserService, find_user
+
+    app = state(ctx)
+    service = app.service(UserService)
+    target = find_user(app.connection(), app.actor(), user) if user else None
+    own = target is None or target["id"] == app.actor().id
+    current = read_secret(ctx, "Current password", from_stdin=password_stdin, field="current password") if own else None
+    new = read_secret(ctx, "New password", from_stdin=password_stdin, field="new password", confirm_it=True)
+    service.set_password(user or app.actor().id, new, current)
+    say(ctx, "Password changed; every session of that user has ended.")

@@ -1,0 +1,140 @@
+"""Who may see and change what. Every service method asks here, reads included.
+
+A row the actor may not see does not exist for them: callers raise NotFound,
+never PermissionDenied, so ids do not leak. Visibility is expressed as SQL
+fragments so that listings filter in the query, not in Python.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from sempi_cli.errors import NotFound, PermissionDenied
+
+FIRM_ROLES = ("firm-admin", "staff")
+STUDIO_ROLES = ("studio-admin", "studio-operator")
+ROLES = (*FIRM_ROLES, *STUDIO_ROLES, "external")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated user a command runs as."""
+
+    id: int
+    email: str
+    full_name: str
+    role: str
+    studio_id: int | None = None
+    client_id: int | None = None
+
+    @property
+    def is_firm_admin(self) -> bool:
+        return self.role == "firm-admin"
+
+    @property
+    def is_internal(self) -> bool:
+        return self.role in FIRM_ROLES
+
+
+def _member_of(alias: str) -> str:
+    return f"{alias}.id IN (SELECT client_id FROM work_group_members WHERE user_id = :actor_id)"
+
+
+def visible_clients(actor: Actor, alias: str = "c") -> tuple[str, dict]:
+    """SQL predicate over ``clients AS alias``: the clients whose work group the actor may see.
+
+    Firm admins: all. Studio admins: their practice's clients. Staff and
+    operators: the work groups they are members of (an operator only within
+    their own practice). Externals: their own client.
+    """
+    params = {"actor_id": actor.id, "actor_studio": actor.studio_id, "actor_client": actor.client_id}
+    if actor.role == "firm-admin":
+        return "1", params
+    if actor.role == "studio-admin":
+        return f"{alias}.studio_id = :actor_studio", params
+    if actor.role == "studio-operator":
+        return f"({alias}.studio_id = :actor_studio AND {_member_of(alias)})", params
+    if actor.role == "external":
+        return f"({alias}.id = :actor_client AND {_member_of(alias)})", params
+    return _member_of(alias), params
+
+
+def visible_studios(actor: Actor, alias: str = "s") -> tuple[str, dict]:
+    """Firm users see every practice; practice users their own; externals none."""
+    params = {"actor_studio": actor.studio_id}
+    if actor.is_internal:
+        return "1", params
+    if actor.role in STUDIO_ROLES:
+        return f"{alias}.id = :actor_studio", params
+    return "0", params
+
+
+def visible_users(actor: Actor, alias: str = "u") -> tuple[str, dict]:
+    """The people directory an actor may read.
+
+    Everyone sees themselves and the people sharing one of their work groups.
+    Firm users see all internal and practice users; practice users see the
+    firm's users and their own practice (admins also their clients'
+    externals). Firm admins see everyone.
+    """
+    params = {"actor_id": actor.id, "actor_studio": actor.studio_id}
+    shared = (
+        f"{alias}.id IN (SELECT m2.user_id FROM work_group_members m1"
+        " JOIN work_group_members m2 ON m2.client_id = m1.client_id"
+        " WHERE m1.user_id = :actor_id)"
+    )
+    own = f"{alias}.id = :actor_id OR {shared}"
+    if actor.is_firm_admin:
+        return "1", params
+    if actor.role == "staff":
+        return f"({own} OR {alias}.role <> 'external')", params
+    if actor.role in STUDIO_ROLES:
+        parts = [own, f"{alias}.role IN ('firm-admin', 'staff')", f"{alias}.studio_id = :actor_studio"]
+        if actor.role == "studio-admin":
+            parts.append(
+                f"{alias}.client_id IN (SELECT id FROM clients WHERE studio_id = :actor_studio)"
+            )
+        return "(" + " OR ".join(parts) + ")", params
+    return f"({own})", params
+
+
+def client_row(db: sqlite3.Connection, actor: Actor, client_id: int) -> sqlite3.Row:
+    """The client if the actor may see it, else NotFound (whether or not it exists)."""
+    where, params = visible_clients(actor)
+    row = db.execute(
+        f"SELECT c.* FROM clients c WHERE c.id = :id AND {where}", {**params, "id": client_id}
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"client {client_id} not found")
+    return row
+
+
+def require_firm_admin(actor: Actor, what: str) -> None:
+    if not actor.is_firm_admin:
+        raise PermissionDenied(f"only a firm administrator may {what}")
+
+
+def can_manage_client(actor: Actor, client: sqlite3.Row) -> bool:
+    """Create, remove, and manage the work group: firm admins and the practice's admin;
+    the client's responsible manages its work group too."""
+    if actor.is_firm_admin:
+        return True
+    if actor.role == "studio-admin" and client["studio_id"] == actor.studio_id:
+        return True
+    return actor.role == "staff" and client["responsible_id"] == actor.id
+
+
+def can_edit_client(db: sqlite3.Connection, actor: Actor, client: sqlite3.Row) -> bool:
+    """Edit the record and fiscal profile: those who manage it, and firm staff in its group."""
+    if can_manage_client(actor, client):
+        return True
+    if actor.role != "staff":
+        return False
+    return (
+        db.execute(
+            "SELECT 1 FROM work_group_members WHERE client_id = ? AND user_id = ?",
+            (client["id"], actor.id),
+        ).fetchone()
+        is not None
+    )

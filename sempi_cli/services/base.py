@@ -1,0 +1,47 @@
+"""What every service is built from: a connection, a clock and an actor."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import AbstractContextManager
+
+from sempi_cli.clock import Clock, iso_utc
+from sempi_cli.errors import NotAuthenticated
+from sempi_cli.services.access import Actor
+from sempi_cli.store import write_transaction
+
+
+class Service:
+    def __init__(self, db: sqlite3.Connection, clock: Clock, actor: Actor | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self._actor = actor
+
+    @property
+    def actor(self) -> Actor:
+        if self._actor is None:
+            raise NotAuthenticated("you are not logged in", "run 'sempi login'")
+        return self._actor
+
+    def now(self) -> str:
+        """The current instant in storage form."""
+        return iso_utc(self.clock.now())
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return write_transaction(self.db)
+
+    def audit(self, action: str, object_type: str, object_id: int | None, **details: object) -> None:
+        """Record a change in the append-only log, inside the caller's transaction."""
+        from sempi_cli.services import audit
+
+        actor_id = self._actor.id if self._actor else None
+        audit.record(self.db, self.now(), actor_id, action, object_type, object_id, details)
+
+
+def changes(before: sqlite3.Row | dict, after: dict) -> dict[str, dict[str, object]]:
+    """The fields that differ, as {field: {"old": ..., "new": ...}} for the audit log."""
+    return {
+        key: {"old": before[key], "new": value}
+        for key, value in after.items()
+        if before[key] != value
+    }

@@ -1,0 +1,282 @@
+"""Clients (aziende clienti): identity, contacts, responsible, SMART services, fiscal profile."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from sempi_cli.errors import Conflict, InvalidData, PermissionDenied, RuleViolation
+from sempi_cli.services import access, identifiers, profile
+from sempi_cli.services.base import Service, changes
+
+SMART_SERVICES = ("fattura-smart", "smart-hub", "corrispettivi-smart")
+LIST_COLUMNS = ("id", "ragione_sociale", "codice_fiscale", "partita_iva", "studio", "responsible", "iva_periodicity")
+
+
+def _smart(services: list[str] | None) -> str | None:
+    if services is None:
+        return None
+    chosen = []
+    for name in services:
+        name = name.strip().lower()
+        if not name:
+            continue
+        if name not in SMART_SERVICES:
+            raise InvalidData("--smart", f"{name!r} is not a SMART service", "use " + ", ".join(SMART_SERVICES))
+        if name not in chosen:
+            chosen.append(name)
+    return json.dumps(sorted(chosen))
+
+
+class ClientService(Service):
+    def _identity(self, kind: str | None, codice_fiscale: str | None, partita_iva: str | None, *, person: bool) -> dict:
+        fields: dict[str, object] = {}
+        if kind is not None:
+            if kind not in profile.TAXPAYER_KINDS:
+                raise InvalidData("--kind", f"{kind!r} is not one of {', '.join(profile.TAXPAYER_KINDS)}")
+            fields["taxpayer_kind"] = kind
+        if codice_fiscale is not None:
+            fields["codice_fiscale"] = (
+                identifiers.codice_fiscale(codice_fiscale, person=person, field="--codice-fiscale")
+                if codice_fiscale.strip() else None
+            )
+        if partita_iva is not None:
+            fields["partita_iva"] = identifiers.partita_iva(partita_iva, field="--partita-iva") if partita_iva.strip() else None
+        return fields
+
+    def _contact(self, ragione_sociale, email, pec, nickname, smart_services) -> dict:  # noqa: ANN001
+        fields: dict[str, object] = {}
+        if ragione_sociale is not None:
+            if not ragione_sociale.strip():
+                raise InvalidData("--name", "the ragione sociale is empty")
+            fields["ragione_sociale"] = " ".join(ragione_sociale.split())
+        if email is not None:
+            fields["email"] = identifiers.email(email, field="--email") if email.strip() else None
+        if pec is not None:
+            fields["pec"] = identifiers.email(pec, field="--pec") if pec.strip() else None
+        if nickname is not None:
+            fields["nickname"] = identifiers.optional_text(nickname)
+        smart = _smart(smart_services)
+        if smart is not None:
+            fields["smart_services"] = smart
+        return fields
+
+    def _responsible_id(self, ref: str | int) -> int:
+        from sempi_cli.services.users import find_user
+
+        user = find_user(self.db, self.actor, ref)
+        if user["role"] not in access.FIRM_ROLES or user["disabled_at"] is not None:
+            raise InvalidData("--responsible", f"{user['email']} is not an active firm user (firm-admin or staff)")
+        return int(user["id"])
+
+    def _duplicates(self, studio_id: int, fields: dict, client_id: int | None = None) -> None:
+        for column, label in (("codice_fiscale", "codice fiscale"), ("partita_iva", "partita IVA")):
+            value = fields.get(column)
+            if value is None:
+                continue
+            row = self.db.execute(
+                f"SELECT id, removed_at FROM clients WHERE studio_id = ? AND {column} = ? AND id IS NOT ?",
+                (studio_id, value, client_id),
+            ).fetchone()
+            if row:
+                state = " (removed: 'sempi client restore' brings it back)" if row["removed_at"] else ""
+                raise Conflict(f"client {row['id']}{state} of this practice already has the {label} {value}")
+
+    def add(
+        self,
+        ragione_sociale: str,
+        *,
+        studio: str | int | None = None,
+        kind: str = "societa_capitali",
+        codice_fiscale: str | None = None,
+        partita_iva: str | None = None,
+        email: str | None = None,
+        pec: str | None = None,
+        nickname: str | None = None,
+        responsible: str | int | None = None,
+        smart_services: list[str] | None = None,
+        fiscal_profile: dict | None = None,
+    ) -> dict:
+        """A client of a practice, its work group (the responsible, the creator) and its profile."""
+        from sempi_cli.services.groups import GroupService
+        from sempi_cli.services.studios import find_studio_id
+
+        actor = self.actor
+        if studio is None:
+            if actor.studio_id is None:
+                raise InvalidData("--studio", "missing: which practice is the client of?")
+            studio = actor.studio_id
+        studio_id = find_studio_id(self.db, actor, studio)
+        if not (actor.is_firm_admin or actor.role == "staff" or (actor.role == "studio-admin" and actor.studio_id == studio_id)):
+            raise PermissionDenied("you may not add clients to this practice")
+        if ragione_sociale is None:
+            raise InvalidData("--name", "missing")
+        fields = {**self._contact(ragione_sociale, email, pec, nickname, smart_services or []),
+                  **self._identity(kind, codice_fiscale, partita_iva, person=kind == "persona_fisica")}
+        if fields.get("codice_fiscale") is None and fields.get("partita_iva") is None:
+            raise InvalidData("--codice-fiscale", "a client needs a codice fiscale or a partita IVA")
+        full_profile = {**profile.defaults(), **(fiscal_profile or {})}
+        profile.check_consistency(full_profile)
+        fields.update(full_profile)
+        responsible_id = self._responsible_id(responsible) if responsible is not None else None
+        fields["responsible_id"] = responsible_id
+        with self.transaction():
+            self._duplicates(studio_id, fields)
+            now = self.now()
+            fields.update(studio_id=studio_id, created_at=now, updated_at=now)
+            cursor = self.db.execute(
+                f"INSERT INTO clients ({', '.join(fields)}) VALUES ({', '.join(':' + k for k in fields)})",
+                fields,
+            )
+            client_id = cursor.lastrowid
+            self.audit("add", "client", client_id, ragione_sociale=fields["ragione_sociale"], studio_id=studio_id)
+            groups = GroupService(self.db, self.clock, actor)
+            for member in dict.fromkeys(m for m in (responsible_id, actor.id) if m is not None):
+                if member == actor.id and actor.role not in ("staff", "studio-operator"):
+                    continue  # admins see every group anyway
+                groups.add_member(client_id, member, check_access=False)
+        return self.show(client_id)
+
+    def list(
+        self,
+        *,
+        studio: str | int | None = None,
+        responsible: str | int | None = None,
+        iva_periodicity: str | None = None,
+        search: str | None = None,
+        include_removed: bool = False,
+        limit: int | None = None,
+    ) -> list[dict]:
+        """Clients the actor may see, by ragione sociale."""
+        where, params = access.visible_clients(self.actor)
+        clauses = [where]
+        if studio is not None:
+            from sempi_cli.services.studios import find_studio_id
+
+            params["studio"] = find_studio_id(self.db, self.actor, studio)
+            clauses.append("c.studio_id = :studio")
+        if responsible is not None:
+            from sempi_cli.services.users import find_user
+
+            params["responsible"] = find_user(self.db, self.actor, responsible)["id"]
+            clauses.append("c.responsible_id = :responsible")
+        if iva_periodicity is not None:
+            choices = profile.FIELDS_BY_NAME["iva_periodicity"].choices or ()
+            if iva_periodicity not in choices:
+                raise InvalidData("--iva", f"{iva_periodicity!r} is not one of {', '.join(choices)}")
+            params["iva"] = iva_periodicity
+            clauses.append("c.iva_periodicity = :iva")
+        if search:
+            params["q"] = f"%{search.strip()}%"
+            clauses.append(
+                "(c.ragione_sociale LIKE :q OR c.nickname LIKE :q OR c.codice_fiscale LIKE :q"
+                " OR c.partita_iva LIKE :q OR c.email LIKE :q)"
+            )
+        if not include_removed:
+            clauses.append("c.removed_at IS NULL")
+        sql = (
+            "SELECT c.id, c.ragione_sociale, c.codice_fiscale, c.partita_iva, c.studio_id, s.name AS studio,"
+            " c.responsible_id, u.email AS responsible, c.iva_periodicity, c.nickname, c.removed_at"
+            " FROM clients c JOIN studios s ON s.id = c.studio_id LEFT JOIN users u ON u.id = c.responsible_id"
+            f" WHERE {' AND '.join(clauses)} ORDER BY c.ragione_sociale COLLATE NOCASE, c.id"
+        )
+        if limit is not None:
+            if limit < 1:
+                raise InvalidData("--limit", "must be at least 1")
+            sql += " LIMIT :limit"
+            params["limit"] = limit
+        return [dict(r) for r in self.db.execute(sql, params)]
+
+    def show(self, client_id: int) -> dict:
+        row = access.client_row(self.db, self.actor, client_id)
+        return self._detail(row)
+
+    def _detail(self, row: sqlite3.Row) -> dict:
+        studio = self.db.execute("SELECT name FROM studios WHERE id = ?", (row["studio_id"],)).fetchone()
+        responsible = self.db.execute("SELECT email FROM users WHERE id = ?", (row["responsible_id"],)).fetchone()
+        detail = {
+            "id": row["id"],
+            "ragione_sociale": row["ragione_sociale"],
+            "taxpayer_kind": row["taxpayer_kind"],
+            "codice_fiscale": row["codice_fiscale"],
+            "partita_iva": row["partita_iva"],
+            "email": row["email"],
+            "pec": row["pec"],
+            "nickname": row["nickname"],
+            "studio_id": row["studio_id"],
+            "studio": studio[0],
+            "responsible_id": row["responsible_id"],
+            "responsible": responsible[0] if responsible else None,
+            "smart_services": json.loads(row["smart_services"]),
+            **profile.from_row(row),
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
+            "removed_at": row["removed_at"],
+        }
+        return detail
+
+    def edit(
+        self,
+        client_id: int,
+        *,
+        ragione_sociale: str | None = None,
+        kind: str | None = None,
+        codice_fiscale: str | None = None,
+        partita_iva: str | None = None,
+        email: str | None = None,
+        pec: str | None = None,
+        nickname: str | None = None,
+        responsible: str | int | None = None,
+        smart_services: list[str] | None = None,
+        fiscal_profile: dict | None = None,
+    ) -> dict:
+        """Change what is given; the audit log keeps old and new values."""
+        from sempi_cli.services.groups import GroupService
+
+        before = access.client_row(self.db, self.actor, client_id)
+        if not access.can_edit_client(self.db, self.actor, before):
+            raise PermissionDenied(f"you may not edit client {client_id}")
+        fields = self._contact(ragione_sociale, email, pec, nickname, smart_services)
+        person = (kind or before["taxpayer_kind"]) == "persona_fisica"
+        fields.update(self._identity(kind, codice_fiscale, partita_iva, person=person))
+        if person and codice_fiscale is None and before["codice_fiscale"]:
+            # Becoming a persona fisica: the stored code must be a person's.
+            identifiers.codice_fiscale(before["codice_fiscale"], person=True, field="--kind")
+        merged_profile = {**profile.from_row(before), **(fiscal_profile or {})}
+        profile.check_consistency(merged_profile)
+        fields.update(fiscal_profile or {})
+        if responsible is not None:
+            fields["responsible_id"] = self._responsible_id(responsible)
+        after_ids = {k: fields.get(k, before[k]) for k in ("codice_fiscale", "partita_iva")}
+        if after_ids["codice_fiscale"] is None and after_ids["partita_iva"] is None:
+            raise InvalidData("--codice-fiscale", "a client needs a codice fiscale or a partita IVA")
+        with self.transaction():
+            diff = changes(before, {k: (int(v) if isinstance(v, bool) else v) for k, v in fields.items()})
+            if diff:
+                self._duplicates(before["studio_id"], {k: fields[k] for k in ("codice_fiscale", "partita_iva") if k in diff}, client_id)
+                sets = ", ".join(f"{k} = :{k}" for k in diff)
+                self.db.execute(
+                    f"UPDATE clients SET {sets}, updated_at = :now WHERE id = :id",
+                    {**{k: fields[k] for k in diff}, "now": self.now(), "id": client_id},
+                )
+                self.audit("edit", "client", client_id, changes=diff)
+                if "responsible_id" in diff:
+                    GroupService(self.db, self.clock, self.actor).add_member(client_id, fields["responsible_id"], check_access=False)
+        return self.show(client_id)
+
+    def set_removed(self, client_id: int, removed: bool) -> dict:
+        """Remove (archive: the books must be kept) or restore a client."""
+        row = access.client_row(self.db, self.actor, client_id)
+        actor = self.actor
+        if not (actor.is_firm_admin or (actor.role == "studio-admin" and actor.studio_id == row["studio_id"])):
+            raise PermissionDenied(f"only a firm administrator or the practice's administrator may remove client {client_id}")
+        if removed == (row["removed_at"] is not None):
+            raise RuleViolation(f"client {client_id} is {'already removed' if removed else 'not removed'}")
+        with self.transaction():
+            now = self.now()
+            self.db.execute(
+                "UPDATE clients SET removed_at = ?, updated_at = ? WHERE id = ?",
+                (now if removed else None, now, client_id),
+            )
+            self.audit("remove" if removed else "restore", "client", client_id)
+        return self.show(client_id)

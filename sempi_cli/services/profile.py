@@ -1,0 +1,100 @@
+"""The client's fiscal profile: one declarative table of fields (FISCAL_RULES.md §5).
+
+The same names are the `--profile FIELD=VALUE` options, the batch-file
+columns, the JSON keys and the store's columns, so there is one vocabulary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sempi_cli.errors import InvalidData
+
+
+@dataclass(frozen=True)
+class ProfileField:
+    name: str
+    help: str
+    choices: tuple[str, ...] | None = None  # None: a yes/no flag
+    default: str | bool = False
+
+
+PROFILE_FIELDS: tuple[ProfileField, ...] = (
+    ProfileField("iva_periodicity", "VAT liquidation: IVA-M, IVA-T, IVA-TS; none for forfettari/exempt",
+                 ("mensile", "trimestrale", "trimestrale_speciale", "none"), "none"),
+    ProfileField("contabilita_presso_terzi", "monthly VAT on the month before (art. 1 c.3 DPR 100/98)"),
+    ProfileField("intra1_goods", "INTRASTAT sales of goods", ("mensile", "trimestrale", "none"), "none"),
+    ProfileField("intra1_services", "INTRASTAT services rendered", ("mensile", "trimestrale", "none"), "none"),
+    ProfileField("intra2_goods", "INTRASTAT purchases of goods (statistical)", ("mensile", "none"), "none"),
+    ProfileField("intra2_services", "INTRASTAT services received", ("mensile", "none"), "none"),
+    ProfileField("has_reverse_charge_purchases", "domestic reverse-charge purchases (autofatture TD16)"),
+    ProfileField("has_foreign_purchases", "purchases from abroad (integrazioni TD17/18/19)"),
+    ProfileField("sostituto_imposta", "withholding agent: F24 ritenute, CU, 770"),
+    ProfileField("has_employees", "employees: INPS DM10, INAIL"),
+    ProfileField("gs_committente", "pays gestione separata contributions as committente"),
+    ProfileField("inps_ivs", "INPS artigiani/commercianti position", ("artigiano", "commerciante", "none"), "none"),
+    ProfileField("inps_gs_professionista", "professional in INPS gestione separata"),
+    ProfileField("isa_subject", "subject to ISA (indici sintetici di affidabilità)"),
+    ProfileField("forfettario", "regime forfettario (no periodic VAT)"),
+    ProfileField("issues_bollo_efatture", "issues e-invoices bearing imposta di bollo"),
+    ProfileField("imu_owner", "owns property subject to IMU"),
+)
+FIELDS_BY_NAME = {f.name: f for f in PROFILE_FIELDS}
+TAXPAYER_KINDS = ("persona_fisica", "societa_persone", "societa_capitali", "ente")
+_TRUE = {"yes", "y", "true", "1", "si", "sì", "on"}
+_FALSE = {"no", "n", "false", "0", "off"}
+
+
+def parse_value(field: ProfileField, raw: object, *, source: str = "--profile") -> str | bool:
+    """A typed value for ``field`` from text (or a bool/str already typed, from JSON)."""
+    label = f"{source} {field.name}"
+    if field.choices is None:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise InvalidData(label, f"{raw!r} is not yes or no")
+    text = str(raw).strip().lower()
+    if text not in field.choices:
+        raise InvalidData(label, f"{raw!r} is not one of {', '.join(field.choices)}")
+    return text
+
+
+def parse_assignments(items: list[str] | None) -> dict[str, str | bool]:
+    """``["iva_periodicity=mensile", "sostituto_imposta=yes"]`` → typed values."""
+    values: dict[str, str | bool] = {}
+    for item in items or []:
+        name, sep, raw = item.partition("=")
+        name = name.strip().lower().replace("-", "_")
+        if not sep:
+            raise InvalidData("--profile", f"{item!r} is not FIELD=VALUE", "see 'sempi client fields'")
+        field = FIELDS_BY_NAME.get(name)
+        if field is None:
+            raise InvalidData("--profile", f"unknown field {name!r}", "see 'sempi client fields'")
+        values[name] = parse_value(field, raw)
+    return values
+
+
+def check_consistency(profile: dict[str, object]) -> None:
+    """Refuse profiles that contradict themselves."""
+    if profile.get("forfettario") and profile.get("iva_periodicity") not in (None, "none"):
+        raise InvalidData(
+            "--profile iva_periodicity",
+            "a forfettario has no periodic VAT liquidation",
+            "set iva_periodicity=none or forfettario=no",
+        )
+    if profile.get("contabilita_presso_terzi") and profile.get("iva_periodicity") != "mensile":
+        raise InvalidData(
+            "--profile contabilita_presso_terzi", "applies only to monthly VAT (iva_periodicity=mensile)"
+        )
+
+
+def defaults() -> dict[str, str | bool]:
+    return {f.name: f.default for f in PROFILE_FIELDS}
+
+
+def from_row(row) -> dict[str, str | bool]:  # noqa: ANN001 - a clients row
+    return {f.name: (bool(row[f.name]) if f.choices is None else row[f.name]) for f in PROFILE_FIELDS}

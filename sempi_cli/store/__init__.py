@@ -1,0 +1,7 @@
+"""The only place that knows how sempi talks to SQLite."""
+
+from __future__ import annotations
+
+from sempi_cli.store.connection import open_store, write_transaction
+
+__all__ = ["open_store", "write_transaction"]

@@ -1,0 +1,143 @@
+"""Opening the store: identity checks, pragmas, migrations; and the write transaction.
+
+Every writing command runs in exactly one ``BEGIN IMMEDIATE`` transaction:
+with Python's default deferred transactions the reads of a read-then-write
+would run before the write lock is taken, a race between processes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sempi_cli.errors import StoreBusy, StoreUnusable
+
+APPLICATION_ID = 0x53454D50  # "SEMP"
+BUSY_TIMEOUT_MS = 10_000
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+# synchronous=FULL rather than NORMAL: in WAL mode NORMAL may lose the last
+# commits on power loss; a lost deadline or audit row costs more than an
+# fsync per command.
+PRAGMAS = (
+    f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA secure_delete = ON",
+    "PRAGMA trusted_schema = OFF",
+)
+
+
+def open_store(path: Path, *, create: bool = False) -> sqlite3.Connection:
+    """Open (or with ``create`` make) the store at ``path``, migrated to the latest schema."""
+    path = Path(path)
+    if not path.exists():
+        if not create:
+            raise StoreUnusable(f"no sempi store at {path}", "create one with 'sempi init'")
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    elif path.is_dir():
+        raise StoreUnusable(f"{path} is a directory, not a sempi store")
+    else:
+        _check_header(path)
+    try:
+        conn = sqlite3.connect(
+            path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+        )
+    except sqlite3.Error as exc:
+        raise StoreUnusable(f"cannot open {path}: {exc}") from exc
+    try:
+        _check_identity(conn, path, create)
+        for pragma in PRAGMAS:
+            conn.execute(pragma)
+        from sempi_cli.store.migrations import LATEST, migrate
+
+        if _schema_version(conn) < LATEST:
+            migrate(conn)
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        raise busy_or_unusable(exc, path) from exc
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreUnusable(f"{path} is not a usable sempi store: {exc}") from exc
+    except BaseException:
+        conn.close()
+        raise
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _check_header(path: Path) -> None:
+    with path.open("rb") as fh:
+        header = fh.read(len(SQLITE_HEADER))
+    if header and header != SQLITE_HEADER:
+        raise StoreUnusable(f"{path} is not a sempi store (not an SQLite database)")
+
+
+def _schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _check_identity(conn: sqlite3.Connection, path: Path, create: bool) -> None:
+    from sempi_cli.store.migrations import LATEST
+
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    if app_id != APPLICATION_ID:
+        empty = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+        if not (app_id == 0 and empty and create):
+            raise StoreUnusable(f"{path} is not a sempi store")
+    version = _schema_version(conn)
+    if version > LATEST:
+        raise StoreUnusable(
+            f"the store's schema (version {version}) is newer than this sempi knows ({LATEST})",
+            "upgrade sempi",
+        )
+
+
+def busy_or_unusable(exc: sqlite3.OperationalError, path: Path | None = None) -> Exception:
+    """Map SQLite's lock errors to exit 9; anything else operational to exit 10."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return StoreBusy(
+            "the store is busy: another sempi held it past the timeout", "retry in a moment"
+        )
+    where = f" {path}" if path else ""
+    return StoreUnusable(f"cannot use the store{where}: {text}")
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One ``BEGIN IMMEDIATE`` transaction; nested calls become savepoints.
+
+    On any exception everything since BEGIN is rolled back, so a failed
+    command leaves no partial write.
+    """
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT nested_write")
+        try:
+            yield conn
+        except BaseException:
+            # A RAISE(ROLLBACK) can already have ended the whole transaction.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK TO nested_write")
+                conn.execute("RELEASE nested_write")
+            raise
+        conn.execute("RELEASE nested_write")
+        return
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise busy_or_unusable(exc) from exc
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        conn.execute("ROLLBACK")
+        raise busy_or_unusable(exc) from exc

@@ -1,0 +1,70 @@
+"""Numbered schema migrations, applied on open, each in its own transaction.
+
+A released migration is never edited: a change of schema is a new module
+``mNNN_<what>.py`` holding ``SQL`` and a line in ``STEPS``. The schema
+version (``PRAGMA user_version``) is the number of migrations applied.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+
+from sempi_cli.errors import StoreUnusable
+from sempi_cli.store.migrations import m001_initial
+
+STEPS: list[tuple[str, str]] = [
+    ("m001_initial", m001_initial.SQL),
+]
+LATEST = len(STEPS)
+
+
+def statements(script: str) -> Iterator[str]:
+    """Split a script into statements (triggers included) without executescript,
+    which would COMMIT the surrounding transaction."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                yield buffer.strip()
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement: {buffer.strip()[:60]}")
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Apply pending migrations, one ``BEGIN IMMEDIATE`` transaction each.
+
+    Two processes opening a new store at once are safe: the second waits for
+    the write lock, then finds nothing pending.
+    """
+    import sqlite_utils
+
+    from sempi_cli.store.connection import APPLICATION_ID, write_transaction
+
+    db = sqlite_utils.Database(conn)
+    migrations = sqlite_utils.Migrations("sempi")
+    for name, sql in STEPS:
+        migrations(name=name)(_runner(sql))
+    # Foreign keys off while tables are rebuilt; checked before each commit.
+    conn.execute("PRAGMA foreign_keys = OFF")
+    while True:
+        with write_transaction(conn):
+            pending = migrations.pending(db)
+            if not pending:
+                return
+            migrations.apply(db, stop_before=[m.name for m in pending[1:]])
+            conn.execute(f"PRAGMA user_version = {len(migrations.applied(db))}")
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            if conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                raise StoreUnusable(f"migration {pending[0].name} broke a foreign key")
+
+
+def _runner(sql: str):  # noqa: ANN202 - sqlite_utils calls it with its Database
+    def run(db) -> None:  # noqa: ANN001
+        for statement in statements(sql):
+            db.conn.execute(statement)
+
+    run.__name__ = "run"
+    return run

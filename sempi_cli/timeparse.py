@@ -1,0 +1,199 @@
+"""Read the dates and durations people type: ISO, Italian dd/mm/yyyy, words, offsets.
+
+Relative words follow the Rome calendar (the office's day, not the server's), and
+naive typed times are Rome wall-clock time; bad input is always InvalidData.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+
+from sempi_cli.clock import ROME
+from sempi_cli.errors import InvalidData
+
+DATE_HINT = "use YYYY-MM-DD, dd/mm/yyyy, today, tomorrow, +3d, eom, or a weekday"
+DURATION_HINT = "use 1h30m, 90m, 1.5h, 01:30"
+
+# Patterns run on the trimmed, lower-cased text; re.ASCII keeps \d to 0-9.
+_ISO = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:(?:t| +)(\d{2}):(\d{2})(?::(\d{2}))?(z|[+-]\d{2}:?\d{2})?)?",
+    re.ASCII,
+)
+_ITALIAN = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?: +(\d{1,2}):(\d{2}))?", re.ASCII)
+_OFFSET = re.compile(r"([+-])(\d+)([dwmy])", re.ASCII)
+_HOURS_MINUTES = re.compile(r"(-?)(?:(\d+(?:[.,]\d+)?)h)? *(?:(\d+)m)?", re.ASCII)
+_CLOCK_DURATION = re.compile(r"(-?)(\d+):([0-5]\d)", re.ASCII)
+
+# Offset unit -> (relativedelta keyword, multiplier); months/years are calendar-aware.
+_UNITS: dict[str, tuple[str, int]] = {
+    "d": ("days", 1),
+    "w": ("days", 7),
+    "m": ("months", 1),
+    "y": ("years", 1),
+}
+
+
+def _last_day(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _end_of_quarter(d: date) -> date:
+    return _last_day(d.year, (d.month - 1) // 3 * 3 + 3)
+
+
+# Words -> function of the Rome "today". "now"/"adesso" are handled apart (they keep the time).
+_WORDS: dict[str, Callable[[date], date]] = {
+    "today": lambda d: d,
+    "oggi": lambda d: d,
+    "tomorrow": lambda d: d + timedelta(days=1),
+    "domani": lambda d: d + timedelta(days=1),
+    "yesterday": lambda d: d - timedelta(days=1),
+    "ieri": lambda d: d - timedelta(days=1),
+    "eom": lambda d: _last_day(d.year, d.month),
+    "eoq": _end_of_quarter,
+    "eoy": lambda d: date(d.year, 12, 31),
+}
+
+_WEEKDAYS: dict[str, int] = {
+    name: number
+    for number, names in enumerate(
+        (
+            "monday mon lunedì lunedi",
+            "tuesday tue martedì martedi",
+            "wednesday wed mercoledì mercoledi",
+            "thursday thu giovedì giovedi",
+            "friday fri venerdì venerdi",
+            "saturday sat sabato",
+            "sunday sun domenica",
+        )
+    )
+    for name in names.split()
+}
+
+
+def parse_date(text: str, now: datetime, *, field: str = "date") -> date:
+    """The calendar date *text* names; a typed instant gives its Rome date."""
+    value = _read(text, now, field)
+    return value.date() if isinstance(value, datetime) else value
+
+
+def parse_datetime(
+    text: str, now: datetime, *, field: str = "date", default_time: time = time(0, 0)
+) -> datetime:
+    """An aware datetime in Europe/Rome; date-only forms get *default_time* (Rome wall clock)."""
+    value = _read(text, now, field)
+    if isinstance(value, datetime):
+        return value
+    try:
+        return _rome(value, default_time)
+    except (OverflowError, ValueError):
+        raise _out_of_range(field, text) from None
+
+
+def parse_duration(text: str, *, field: str = "duration") -> timedelta:
+    """A positive work duration in hours and minutes, rounded to the second."""
+    key = text.strip().lower()
+    try:
+        if match := _CLOCK_DURATION.fullmatch(key):
+            sign, hours, minutes = match[1], match[2], match[3]
+        elif (match := _HOURS_MINUTES.fullmatch(key)) and (match[2] or match[3]):
+            sign, hours, minutes = match[1], match[2] or "0", match[3] or "0"
+        else:
+            raise InvalidData(field, f"cannot read {text!r} as a duration", DURATION_HINT)
+        seconds = round(float(hours.replace(",", ".")) * 3600) + int(minutes) * 60
+        duration = timedelta(seconds=-seconds if sign else seconds)
+    except (OverflowError, ValueError):
+        raise InvalidData(field, f"{text!r} is too long", DURATION_HINT) from None
+    if duration <= timedelta(0):
+        raise InvalidData(field, f"{text!r} must be more than zero", DURATION_HINT)
+    return duration
+
+
+def _read(text: str, now: datetime, field: str) -> date | datetime:
+    """A date (no time of day typed) or an aware Rome datetime (time typed, or "now")."""
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")  # a programming error, not input
+    key = unicodedata.normalize("NFC", text).strip().lower()
+    today = now.astimezone(ROME).date()
+    try:
+        if match := _ISO.fullmatch(key):
+            return _build(field, text, *match.groups())
+        if match := _ITALIAN.fullmatch(key):
+            day, month, year, hour, minute = match.groups()
+            return _build(field, text, year, month, day, hour, minute)
+        if key in ("now", "adesso"):
+            return now.astimezone(ROME)
+        if key in _WORDS:
+            return _WORDS[key](today)
+        if key in _WEEKDAYS:  # strictly after today: Monday + "monday" is a week later
+            return today + timedelta(days=(_WEEKDAYS[key] - today.weekday() - 1) % 7 + 1)
+        if match := _OFFSET.fullmatch(key):
+            from dateutil.relativedelta import relativedelta
+
+            unit, factor = _UNITS[match[3]]
+            amount = int(match[2]) * factor * (-1 if match[1] == "-" else 1)
+            return today + relativedelta(**{unit: amount})
+    except (OverflowError, ValueError):
+        raise _out_of_range(field, text) from None
+    raise InvalidData(field, f"cannot read {text!r} as a date", DATE_HINT)
+
+
+def _build(
+    field: str,
+    text: str,
+    year: str,
+    month: str,
+    day: str,
+    hour: str | None = None,
+    minute: str | None = None,
+    second: str | None = None,
+    offset: str | None = None,
+) -> date | datetime:
+    try:
+        result = date(int(year), int(month), int(day))
+    except ValueError:
+        raise InvalidData(field, f"no such date: {text!r}", "check the day and month") from None
+    if hour is None or minute is None:
+        return result
+    try:
+        clock = time(int(hour), int(minute), int(second or 0))
+        zone = _zone(offset)
+    except ValueError:
+        raise InvalidData(field, f"no such time: {text!r}", "use hh:mm, 00:00 to 23:59") from None
+    if zone is None:
+        return _rome(result, clock)
+    return datetime.combine(result, clock, tzinfo=zone).astimezone(ROME)
+
+
+def _zone(offset: str | None) -> tzinfo | None:
+    if offset is None:
+        return None
+    if offset == "z":
+        return UTC
+    digits = offset[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:])
+    if minutes >= 60:
+        raise ValueError("offset minutes out of range")
+    delta = timedelta(hours=hours, minutes=minutes)
+    return timezone(-delta if offset[0] == "-" else delta)  # ValueError past 24h
+
+
+def _rome(day: date, clock: time) -> datetime:
+    """Rome wall-clock *clock* on *day*, as a real instant.
+
+    DST: in the spring-forward gap (2026-03-29 02:30 does not exist) zoneinfo applies
+    the offset in force before the change (fold=0, +01:00); the UTC round trip turns
+    that into the instant it names, 03:30 CEST. In the autumn overlap (2026-10-25 02:30
+    happens twice) fold=0 picks the first occurrence, still summer time (+02:00).
+    """
+    local = datetime.combine(day, clock.replace(tzinfo=None, fold=0), tzinfo=ROME)
+    return local.astimezone(UTC).astimezone(ROME)
+
+
+def _out_of_range(field: str, text: str) -> InvalidData:
+    return InvalidData(field, f"{text!r} is out of range", DATE_HINT)
