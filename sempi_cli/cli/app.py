@@ -4,6 +4,7 @@ one error boundary that turns every failure into one line and an exit code."""
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -83,6 +84,11 @@ class SempiGroup(TyperGroup):
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
+        if os.environ.get("_SEMPI_COMPLETE"):
+            # Shell completion (a TAB): Typer's bash/zsh/fish scripts, registered on demand.
+            from typer.completion import completion_init
+
+            completion_init()
         args = hoist_global_options(list(sys.argv[1:] if args is None else args))
         try:
             result = super().main(args, prog_name or "sempi", complete_var, standalone_mode=False, **extra)

@@ -1,0 +1,54 @@
+# sempi: the two commands of the README (make demo, make test) and friends.
+# Everything installs into .venv; nothing outside the project is touched,
+# except Debian packages the tests need, installed with apt-get when missing
+# and running as root.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   := demo
+# Shells and tools the end-to-end tests drive.
+TEST_DEBS := bash
+
+.PHONY: install test demo bench docs lint system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+system-deps:
+	@missing=""; for p in $(TEST_DEBS); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing tools for some tests:$$missing (install them, or run as root)"; fi; \
+	fi
+
+test: install system-deps
+	$(BIN)/ruff check --quiet sempi_cli tests bench
+	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
+
+demo: install
+	rm -rf $(DEMO)
+	SEMPI_HOME=$(DEMO) $(BIN)/python -m sempi_cli.demo $(DEMO)
+
+bench: install
+	@for script in bench/*.py; do \
+	  case $$script in bench/floor.py|bench/_*) continue;; esac; \
+	  echo "== $$script"; $(BIN)/python $$script || exit 1; \
+	done
+
+docs: install
+	$(BIN)/python -m sempi_cli.docgen
+
+lint: install
+	$(BIN)/ruff check sempi_cli tests bench
+	$(BIN)/ruff format --check sempi_cli tests bench
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache .hypothesis .ruff_cache

@@ -1,0 +1,187 @@
+"""Shared helpers for the bench scripts: timing child processes, reporting, building a store.
+
+Timings are wall-clock medians of whole processes (start-up included), because
+that is what a person at the shell, or a TAB completion, waits for. Peak RSS is
+the largest ``ru_maxrss`` any timed run of a command reached, read with
+``os.wait4`` so it is the child's own figure, not the bench's.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+SEMPI = str(BIN / "sempi")
+PYTHON = sys.executable
+BENCH_DIR = Path(__file__).resolve().parent
+FLOOR = str(BENCH_DIR / "floor.py")
+
+ADMIN_EMAIL = "admin@bench.test"
+ADMIN_PASSWORD = "bench-admin-password"
+STAFF_EMAIL = "staff@bench.test"
+IVA_PERIODICITIES = ("mensile", "trimestrale", "trimestrale_speciale", "none")
+KINDS = ("societa_capitali", "societa_persone", "ente")
+_WORDS = (
+    "Alfa", "Bianchi", "Colombo", "Delta", "Esposito", "Ferrari", "Gallo", "Greco", "Lombardi",
+    "Marino", "Moretti", "Neri", "Orsini", "Pellegrini", "Ricci", "Romano", "Rossi", "Russo",
+    "Sartori", "Testa", "Valentini", "Verdi", "Villa", "Zanetti",
+)
+_TRADES = (
+    "Costruzioni", "Trasporti", "Logistica", "Impianti", "Consulenze", "Alimentari", "Tessile",
+    "Meccanica", "Immobiliare", "Servizi", "Informatica", "Commercio",
+)
+_FORMS = ("Srl", "Srls", "Spa", "Snc", "Sas", "& C.", "Cooperativa")
+
+
+def base_env(home: Path, db: Path | None = None) -> dict[str, str]:
+    """The environment of every timed child: this bench's home and store, no
+    credentials or PYTHON* settings inherited from the caller.
+
+    Bytecode goes to a cache under ``home`` (removed with it): an installed
+    sempi has its .pyc files, and with PYTHONDONTWRITEBYTECODE (or an editable
+    install never run before) every run would recompile sempi_cli from source
+    and time the compiler, not the command. The warm-up run fills the cache.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SEMPI_", "PYTHON"))}
+    env["PYTHONPYCACHEPREFIX"] = str(home / "pycache")
+    env["SEMPI_HOME"] = str(home)
+    if db is not None:
+        env["SEMPI_DB"] = str(db)
+    return env
+
+
+def _time_once(cmd: Sequence[str], env: Mapping[str, str]) -> tuple[float, float]:
+    """One run of ``cmd``: (wall seconds, peak RSS in MB). Fails loudly on a non-zero exit."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            list(cmd), env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            message = err.read().decode(errors="replace").strip()
+            raise SystemExit(f"bench: {' '.join(cmd)} exited {proc.returncode}: {message}")
+    return elapsed, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+
+
+def run_all(
+    cmds: Mapping[str, Sequence[str]], env: Mapping[str, str], repeat: int
+) -> dict[str, tuple[float, float]]:
+    """Time several commands in interleaved rounds, so drift in the machine's load
+    hits all of them alike; one warm-up run of each is not counted.
+    Returns name -> (median seconds, peak RSS MB)."""
+    for cmd in cmds.values():
+        _time_once(cmd, env)
+    times: dict[str, list[float]] = {name: [] for name in cmds}
+    peaks: dict[str, float] = dict.fromkeys(cmds, 0.0)
+    for _ in range(repeat):
+        for name, cmd in cmds.items():
+            elapsed, rss = _time_once(cmd, env)
+            times[name].append(elapsed)
+            peaks[name] = max(peaks[name], rss)
+    return {name: (statistics.median(times[name]), peaks[name]) for name in cmds}
+
+
+def run(cmd: Sequence[str], env: Mapping[str, str], repeat: int) -> tuple[float, float]:
+    """(median seconds, peak RSS MB) of ``repeat`` runs of one command, after a warm-up."""
+    return run_all({"cmd": cmd}, env, repeat)["cmd"]
+
+
+def report(name: str, value: object, unit: str = "") -> None:
+    if isinstance(value, float):
+        value = f"{value:.2f}"
+    print(f"{name}: {value} {unit}".rstrip(), flush=True)
+
+
+def report_timing(name: str, median_seconds: float, peak_rss_mb: float) -> None:
+    report(f"{name}_median", median_seconds * 1000, "ms")
+    report(f"{name}_peak_rss", peak_rss_mb, "MB")
+
+
+@contextmanager
+def workdir() -> Iterator[Path]:
+    """A fresh temporary directory for one bench run, removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix="sempi-bench-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def partita_iva(n: int) -> str:
+    """The n-th of a sequence of distinct, valid partite IVA (n >= 0)."""
+    from stdnum import luhn
+
+    base = f"{n // 100 + 1:07d}{n % 100 + 1:03d}"  # progressive + office code 001..100
+    return base + luhn.calc_check_digit(base)
+
+
+def client_name(rng: random.Random, n: int) -> str:
+    return f"{rng.choice(_WORDS)} {rng.choice(_TRADES)} {rng.choice(_FORMS)} {n}"
+
+
+def build_store(path: Path, clients: int) -> dict[str, object]:
+    """A store with a firm admin, a staff user, two practices and ``clients``
+    clients, all made through the services (validation, audit, work groups
+    included) inside one write transaction. Returns what the bench needs."""
+    from sempi_cli.clock import SystemClock
+    from sempi_cli.services.auth import actor_from_row
+    from sempi_cli.services.clients import ClientService
+    from sempi_cli.services.firm import create_store
+    from sempi_cli.services.studios import StudioService
+    from sempi_cli.services.users import UserService
+    from sempi_cli.store import write_transaction
+
+    clock = SystemClock()
+    conn, created = create_store(
+        path, clock, "Bench Servizi Srl", ADMIN_EMAIL, "Bruno Bench", ADMIN_PASSWORD
+    )
+    try:
+        admin_row = conn.execute("SELECT * FROM users WHERE id = ?", (created["admin_id"],))
+        admin = actor_from_row(admin_row.fetchone())
+        rng = random.Random(20261116)
+        client_ids: list[int] = []
+        with write_transaction(conn):
+            studios = StudioService(conn, clock, admin)
+            studio_ids = [
+                studios.add(name, partita_iva=partita_iva(10_000_000 + i), city=city)["id"]
+                for i, (name, city) in enumerate((("Studio Rossi", "Milano"), ("Studio Verdi", "Roma")))
+            ]
+            UserService(conn, clock, admin).add(STAFF_EMAIL, "Sara Staff", "staff")
+            service = ClientService(conn, clock, admin)
+            for n in range(clients):
+                created_client = service.add(
+                    client_name(rng, n),
+                    studio=studio_ids[n % len(studio_ids)],
+                    kind=KINDS[n % len(KINDS)],
+                    partita_iva=partita_iva(n),
+                    responsible=STAFF_EMAIL if n % 3 else None,
+                    fiscal_profile={"iva_periodicity": IVA_PERIODICITIES[n % len(IVA_PERIODICITIES)]},
+                )
+                client_ids.append(created_client["id"])
+    finally:
+        conn.close()
+    return {"client_ids": client_ids, "studio_ids": studio_ids}
+
+
+def login(env: Mapping[str, str]) -> None:
+    """Log the admin in through the real CLI, so timed commands use a session."""
+    result = subprocess.run(
+        [SEMPI, "login", "--email", ADMIN_EMAIL, "--password-stdin"],
+        input=ADMIN_PASSWORD + "\n", env=dict(env), capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"bench: sempi login failed ({result.returncode}): {result.stderr.strip()}")

@@ -1,0 +1,1 @@
+complete --command sempi --no-files --arguments "(env _SEMPI_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) sempi)" --condition "env _SEMPI_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) sempi"

@@ -1,0 +1,263 @@
+"""Build a demo store to try sempi on: ``python -m sempi_cli.demo DIR`` (``make demo``).
+
+Why: a new colleague (or a reviewer) should see a realistic firm in one
+command - two practices, forty clients with valid Italian identifiers and
+varied fiscal profiles, users of every role - without typing a hundred
+``sempi client add``. Everything goes through the services, so the demo also
+proves that the services accept what a real office would enter. The data are
+deterministic (``random.Random(2026)``): two runs build the same store, apart
+from timestamps and password salts. The password is a public demo password:
+never reuse this store for real data.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import subprocess
+import sys
+import unicodedata
+from datetime import date
+from pathlib import Path
+
+from stdnum import luhn
+from stdnum.it import codicefiscale
+
+from sempi_cli.clock import SystemClock
+from sempi_cli.services.access import Actor
+from sempi_cli.services.auth import actor_from_row
+from sempi_cli.services.clients import SMART_SERVICES, ClientService
+from sempi_cli.services.firm import create_store
+from sempi_cli.services.groups import GroupService
+from sempi_cli.services.studios import StudioService
+from sempi_cli.services.users import UserService
+from sempi_cli.store import write_transaction
+
+FIRM = "Sempi Servizi Contabili Srl"
+ADMIN = ("admin@sempi.demo", "Valentina Conti")
+DEMO_PASSWORD = "demo-password-2026"  # public, printed: this is a demo store
+STAFF = [("giulia.ferri@sempi.demo", "Giulia Ferri"), ("marco.bellini@sempi.demo", "Marco Bellini"),
+         ("sara.colombo@sempi.demo", "Sara Colombo")]
+# name, city, P.IVA office code, web domain, titolare, two collaboratori
+STUDIOS = [
+    ("Studio Rossi & Associati", "Milano", "015", "studio-rossi.it",
+     "Paolo Rossi", ["Chiara Galli", "Luca Moretti"]),
+    ("Studio Esposito Commercialisti", "Napoli", "063", "studioesposito.it",
+     "Antonio Esposito", ["Francesca Russo", "Gennaro De Luca"]),
+]
+# Fiscal profile archetypes (FISCAL_RULES.md §5); unnamed fields keep their defaults.
+ARCHETYPES: dict[str, dict[str, object]] = {
+    "commercio": dict(iva_periodicity="mensile", intra1_goods="mensile", intra2_goods="mensile",
+                      has_foreign_purchases=True, sostituto_imposta=True, has_employees=True,
+                      isa_subject=True),
+    "manifattura": dict(iva_periodicity="mensile", contabilita_presso_terzi=True,
+                        intra1_goods="trimestrale", sostituto_imposta=True, has_employees=True,
+                        gs_committente=True, isa_subject=True, imu_owner=True),
+    "edile": dict(iva_periodicity="mensile", has_reverse_charge_purchases=True,
+                  sostituto_imposta=True, has_employees=True, isa_subject=True),
+    "servizi": dict(iva_periodicity="trimestrale", intra1_services="trimestrale",
+                    intra2_services="mensile", sostituto_imposta=True, gs_committente=True,
+                    isa_subject=True),
+    "trasporti": dict(iva_periodicity="trimestrale_speciale", has_foreign_purchases=True,
+                      sostituto_imposta=True, has_employees=True, inps_ivs="artigiano"),
+    "artigiani": dict(iva_periodicity="trimestrale", inps_ivs="artigiano", isa_subject=True),
+    "negozio": dict(iva_periodicity="trimestrale", inps_ivs="commerciante", isa_subject=True,
+                    sostituto_imposta=True, has_employees=True),
+    "prof_ord": dict(iva_periodicity="trimestrale", inps_gs_professionista=True,
+                     sostituto_imposta=True, isa_subject=True),
+    "ditta_forf": dict(forfettario=True, inps_ivs="artigiano", issues_bollo_efatture=True),
+    "negozio_forf": dict(forfettario=True, inps_ivs="commerciante", issues_bollo_efatture=True),
+    "prof_forf": dict(forfettario=True, inps_gs_professionista=True, issues_bollo_efatture=True),
+    "ditta_ord": dict(iva_periodicity="trimestrale", inps_ivs="artigiano", isa_subject=True),
+    "ente": dict(),
+}
+# ragione sociale, archetype, "Surname|Name|Sex" for persone fisiche; 20 per practice.
+CLIENTS = [[
+    ("Bianchi Costruzioni Srl", "edile", None), ("Lombarda Meccanica Spa", "manifattura", None),
+    ("Brambilla Import Export Srl", "commercio", None), ("Galbiati & Figli Snc", "artigiani", None),
+    ("Mariani Software Srl", "servizi", None), ("Cantoni Trasporti Snc", "trasporti", None),
+    ("Ferramenta Colombo Sas", "negozio", None), ("Villa Arredamenti Srl", "commercio", None),
+    ("Brianza Serramenti Srls", "edile", None), ("Sala Consulting Srl", "servizi", None),
+    ("Associazione Culturale Navigli", "ente", None),
+    ("Idraulica Ferrari di Giovanni Ferrari", "ditta_forf", "Ferrari|Giovanni|M"),
+    ("Fumagalli Elena", "prof_forf", "Fumagalli|Elena|F"),
+    ("Avv. Roberto Cattaneo", "prof_ord", "Cattaneo|Roberto|M"),
+    ("Panificio Redaelli di Marco Redaelli", "negozio", "Redaelli|Marco|M"),
+    ("Arch. Silvia Porta", "prof_ord", "Porta|Silvia|F"),
+    ("Elettricista Longoni Davide", "ditta_forf", "Longoni|Davide|M"),
+    ("Erboristeria Mauri di Paola Mauri", "negozio_forf", "Mauri|Paola|F"),
+    ("Dott. Stefano Rota", "prof_ord", "Rota|Stefano|M"),
+    ("Grafica Pozzi di Alessia Pozzi", "prof_forf", "Pozzi|Alessia|F"),
+], [
+    ("Vesuvio Alimentari Srl", "commercio", None), ("Partenope Costruzioni Srl", "edile", None),
+    ("Caputo & Romano Snc", "artigiani", None), ("Golfo Logistica Sas", "trasporti", None),
+    ("Napoli Digital Srl", "servizi", None), ("Pastificio Gragnano Spa", "manifattura", None),
+    ("Ceramiche Vietresi Sas", "negozio", None), ("De Rosa Ottica Snc", "negozio", None),
+    ("Costiera Hotels Srl", "servizi", None), ("Salerno Impianti Srls", "edile", None),
+    ("Esposito Gennaro", "ditta_forf", "Esposito|Gennaro|M"),
+    ("Dott.ssa Anna Ruggiero", "prof_ord", "Ruggiero|Anna|F"),
+    ("Sartoria Marino di Ciro Marino", "ditta_forf", "Marino|Ciro|M"),
+    ("Ing. Vincenzo Coppola", "prof_ord", "Coppola|Vincenzo|M"),
+    ("Pizzeria D'Angelo di Salvatore D'Angelo", "negozio", "D'Angelo|Salvatore|M"),
+    ("Avv. Teresa Iovine", "prof_forf", "Iovine|Teresa|F"),
+    ("Frutta e Verdura Greco Luisa", "negozio_forf", "Greco|Luisa|F"),
+    ("Carrozzeria Amato di Pasquale Amato", "ditta_ord", "Amato|Pasquale|M"),
+    ("Parrucchiera Sorrentino Rita", "ditta_forf", "Sorrentino|Rita|F"),
+    ("Geom. Raffaele Cirillo", "prof_forf", "Cirillo|Raffaele|M"),
+]]
+NICKNAMES = {"Lombarda Meccanica Spa": "LoMec", "Brambilla Import Export Srl": "Brambilla",
+             "Pastificio Gragnano Spa": "Pastificio", "Vesuvio Alimentari Srl": "Vesuvio"}
+EXTERNALS = [("Bianchi Costruzioni Srl", "Laura Bianchi"), ("Napoli Digital Srl", "Pietro Gallo"),
+             ("Arch. Silvia Porta", "Silvia Porta")]
+COMUNI = {"Milano": "F205", "Napoli": "F839", "Roma": "H501", "Torino": "L219",
+          "Bologna": "A944", "Bergamo": "A794", "Salerno": "H703", "Caserta": "B963"}
+PEC_PROVIDERS = ("pec.it", "legalmail.it", "arubapec.it")
+
+
+def slug(text: str, sep: str = "") -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return sep.join(re.findall(r"[a-z0-9]+", ascii_text))
+
+
+def with_luhn(base: str) -> str:
+    return base + luhn.calc_check_digit(base)
+
+
+def partita_iva(rng: random.Random, office: str, taken: set[str]) -> str:
+    """7-digit progressive + office code + Luhn check digit, unique in this store."""
+    while (number := with_luhn(f"{rng.randint(1, 9_999_999):07d}{office}")) in taken:
+        pass
+    taken.add(number)
+    return number
+
+
+def person_cf(surname: str, name: str, sex: str, born: date, comune: str) -> str:
+    """The real algorithm: consonants then vowels, birth date, comune, check character."""
+    def letters(word: str) -> str:
+        upper = slug(word).upper()
+        return "".join(c for c in upper if c not in "AEIOU") + "".join(c for c in upper if c in "AEIOU")
+
+    code = (letters(surname) + "XXX")[:3]
+    cons = "".join(c for c in slug(name).upper() if c not in "AEIOU")
+    code += cons[0] + cons[2] + cons[3] if len(cons) >= 4 else (letters(name) + "XXX")[:3]
+    day = born.day + (40 if sex == "F" else 0)
+    code += f"{born.year % 100:02d}{'ABCDEHLMPRST'[born.month - 1]}{day:02d}{comune}"
+    return code + codicefiscale.calc_check_digit(code)
+
+
+def client_profile(rng: random.Random, archetype: str) -> dict[str, object]:
+    values = dict(ARCHETYPES[archetype])
+    if rng.random() < 0.3:
+        values["imu_owner"] = True
+    if values.get("iva_periodicity") not in (None, "none") and rng.random() < 0.2:
+        values["issues_bollo_efatture"] = True
+    if archetype == "ditta_ord" and rng.random() < 0.5:
+        values.update(has_employees=True, sostituto_imposta=True)
+    return values
+
+
+def client_identity(rng: random.Random, entry: tuple, city: str, office: str,
+                    taken: set[str]) -> dict[str, object]:
+    """kind, codice fiscale, partita IVA and e-mail of one CLIENTS entry."""
+    ragione_sociale, archetype, person = entry
+    domain = f"{slug(ragione_sociale)[:24]}.it"
+    if person:
+        surname, name, sex = person.split("|")
+        born = date(rng.randint(1958, 1996), rng.randint(1, 12), rng.randint(1, 28))
+        comune = COMUNI[city] if rng.random() < 0.6 else rng.choice(sorted(COMUNI.values()))
+        provider = rng.choice(("gmail.com", "libero.it", domain))
+        return dict(kind="persona_fisica", codice_fiscale=person_cf(surname, name, sex, born, comune),
+                    partita_iva=partita_iva(rng, office, taken),
+                    email=f"{slug(name)}.{slug(surname)}@{provider}")
+    if archetype == "ente":  # a numeric codice fiscale only, no P.IVA
+        cf = with_luhn(f"9{rng.randint(0, 999_999):06d}{office}")
+        return dict(kind="ente", codice_fiscale=cf, partita_iva=None, email=f"info@{domain}")
+    kind = "societa_persone" if ragione_sociale.endswith(("Snc", "Sas")) else "societa_capitali"
+    piva = partita_iva(rng, office, taken)
+    return dict(kind=kind, codice_fiscale=piva, partita_iva=piva, email=f"amministrazione@{domain}")
+
+
+def build(db_path: Path, rng: random.Random) -> None:
+    clock = SystemClock()
+    conn, firm = create_store(db_path, clock, FIRM, ADMIN[0], ADMIN[1], DEMO_PASSWORD)
+    try:
+        row = conn.execute("SELECT * FROM users WHERE id = ?", (firm["admin_id"],)).fetchone()
+        with write_transaction(conn):  # one transaction: one fsync, not hundreds
+            populate(conn, clock, actor_from_row(row), rng)
+    finally:
+        conn.close()
+
+
+def populate(conn, clock, admin: Actor, rng: random.Random) -> None:  # noqa: ANN001
+    users, clients = UserService(conn, clock, admin), ClientService(conn, clock, admin)
+    groups, studios = GroupService(conn, clock, admin), StudioService(conn, clock, admin)
+    pw = DEMO_PASSWORD
+    staff = [users.add(email, name, "staff", password=pw)["id"] for email, name in STAFF]
+    taken: set[str] = set()
+    client_ids: dict[str, int] = {}
+    for (studio_name, city, office, web, titolare, operators), entries in zip(STUDIOS, CLIENTS):
+        studio = studios.add(studio_name, partita_iva=partita_iva(rng, office, taken), city=city,
+                             email=f"segreteria@{web}",
+                             pec=f"{slug(studio_name)}@{rng.choice(PEC_PROVIDERS)}")["id"]
+        users.add(f"{slug(titolare, '.')}@{web}", titolare, "studio-admin", studio=studio, password=pw)
+        operator_ids = [users.add(f"{slug(name, '.')}@{web}", name, "studio-operator", studio=studio,
+                                  password=pw)["id"] for name in operators]
+        for entry in entries:
+            name = entry[0]
+            smart = rng.sample(SMART_SERVICES, rng.randint(1, 2)) if rng.random() < 0.35 else []
+            client_id = clients.add(
+                name, studio=studio, **client_identity(rng, entry, city, office, taken),
+                pec=f"{slug(name)[:30]}@{rng.choice(PEC_PROVIDERS)}", nickname=NICKNAMES.get(name),
+                responsible=rng.choice(staff), smart_services=smart,
+                fiscal_profile=client_profile(rng, entry[1]))["id"]
+            client_ids[name] = client_id
+            for operator_id in operator_ids:
+                if rng.random() < 0.4:
+                    groups.add_member(client_id, operator_id)
+    for client_name, name in EXTERNALS:
+        users.add(f"{slug(name, '.')}@cliente.demo", name, "external",
+                  client=client_ids[client_name], password=pw)
+
+
+def sempi(args: list[str], env: dict[str, str], stdin: str | None = None) -> int:
+    """Run the real command line in a child process (secrets on stdin, never argv)."""
+    return subprocess.run([sys.executable, "-m", "sempi_cli", *args], env=env, input=stdin,
+                          text=True, check=False).returncode
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m sempi_cli.demo DIR", file=sys.stderr)
+        return 2
+    directory = argv[0]
+    db_path = Path(directory) / "sempi.db"
+    if db_path.exists():
+        print(f"sempi demo: {db_path} already exists; remove it first.", file=sys.stderr)
+        return 4
+    print(f"Building the demo store {db_path}: fictitious data, a public demo password...",
+          file=sys.stderr)
+    build(db_path, random.Random(2026))
+    env = {**os.environ, "SEMPI_DB": str(db_path)}
+    env.setdefault("SEMPI_HOME", directory)  # make demo sets it; never touch the real home
+    code = sempi(["login", "--email", ADMIN[0], "--password-stdin"], env, DEMO_PASSWORD + "\n")
+    if code == 0:
+        code = sempi(["client", "list"], env)
+    run = f"SEMPI_HOME={directory} .venv/bin/sempi"
+    print(f"""
+Demo store: {db_path}  (fictitious data; a DEMO password: never use this store for real work)
+Logins, every user with the password {DEMO_PASSWORD}:
+  {ADMIN[0]} (firm-admin, logged in now); staff: {', '.join(e for e, _ in STAFF)}
+  paolo.rossi@studio-rossi.it, antonio.esposito@studioesposito.it (studio-admin)
+  chiara.galli@studio-rossi.it (studio-operator), laura.bianchi@cliente.demo (external)
+What to try next:
+  {run} client list --studio 'Studio Esposito Commercialisti' --iva mensile
+  {run} client show 1
+  {run} group show 1
+  {run} user list --role studio-operator
+  {run} login --email chiara.galli@studio-rossi.it && {run} client list""", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,200 @@
+"""`sempi client` and `sempi studio`: the records, their validation, and bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import cf_person, piva, store_digest
+from tests.test_cli_frame import one_line_error
+
+
+@pytest.fixture
+def studio(cli) -> int:
+    result = cli("studio", "add", "--name", "Studio Rossi", "--partita-iva", piva(900), "--json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)["id"]
+
+
+@pytest.fixture
+def staff(cli) -> str:
+    result = cli("user", "add", "--email", "marco@sempi.test", "--name", "Marco Verdi", "--role", "staff")
+    assert result.exit_code == 0, result.stderr
+    return "marco@sempi.test"
+
+
+def add_client(cli, studio, *extra, name="Bianchi Srl", number=1):
+    result = cli("client", "add", "--name", name, "--studio", str(studio), "--piva", piva(number), *extra, "--json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_add_normalises_and_shows_everything(cli, studio, staff):
+    raw = "IT " + piva(1)[:5] + " " + piva(1)[5:]
+    result = cli(
+        "client", "add", "--name", "  Bianchi   Srl ", "--studio", "Studio Rossi", "--piva", raw,
+        "--cf", piva(1), "--email", "Info@Bianchi.IT", "--pec", "bianchi@PEC.it", "-r", staff,
+        "--smart", "smart-hub,fattura-smart", "-p", "iva_periodicity=mensile", "-p", "sostituto_imposta=sì",
+        "--nickname", "Bianchi", "--json",
+    )
+    assert result.exit_code == 0, result.stderr
+    client = json.loads(result.stdout)
+    assert client["ragione_sociale"] == "Bianchi Srl"
+    assert client["partita_iva"] == piva(1)
+    assert client["email"] == "info@bianchi.it" and client["pec"] == "bianchi@pec.it"
+    assert client["responsible"] == staff
+    assert client["smart_services"] == ["fattura-smart", "smart-hub"]
+    assert client["iva_periodicity"] == "mensile" and client["sostituto_imposta"] is True
+    assert client["forfettario"] is False
+    shown = json.loads(cli("client", "show", str(client["id"]), "--json").stdout)
+    assert shown == client
+    group = json.loads(cli("group", "show", str(client["id"]), "--json").stdout)
+    assert [m["email"] for m in group["members"]] == [staff]
+
+
+def test_person_with_personal_codice_fiscale(cli, studio):
+    result = cli("client", "add", "--name", "Mario Bianchi", "--studio", str(studio), "--kind", "persona_fisica",
+                 "--cf", cf_person(3).lower(), "-p", "forfettario=yes", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["codice_fiscale"] == cf_person(3)
+
+
+BAD_INPUTS = [
+    (["--cf", "RSSMRA85T10A562X"], 6, "--codice-fiscale"),
+    (["--cf", "RSSMRA85"], 6, "--codice-fiscale"),
+    (["--piva", "01234567890"], 6, "--partita-iva"),
+    (["--piva", "ABC"], 6, "--partita-iva"),
+    (["--email", "not-an-email"], 6, "--email"),
+    (["--pec", "bianchi@pec"], 6, "--pec"),
+    (["--kind", "persona_fisica", "--cf", "00000010017"], 6, "--codice-fiscale"),
+    (["--kind", "spa"], 6, "--kind"),
+    (["--smart", "fattura-dumb"], 6, "--smart"),
+    (["-p", "iva_periodicity=monthly"], 6, "iva_periodicity"),
+    (["-p", "colour=blue"], 6, "--profile"),
+    (["-p", "forfettario"], 6, "--profile"),
+    (["-p", "forfettario=yes", "-p", "iva_periodicity=mensile"], 6, "forfettario"),
+    (["-r", "nobody@sempi.test"], 3, "nobody@sempi.test"),
+    (["--studio", "Studio Inesistente"], 3, "Studio Inesistente"),
+]
+
+
+@pytest.mark.parametrize(("extra", "code", "names"), BAD_INPUTS)
+def test_bad_input_is_one_line_and_changes_nothing(cli, studio, store_path, extra, code, names):
+    base = ["client", "add", "--name", "Verdi Srl", "--studio", str(studio)]
+    if not any(a in ("--cf", "--piva") for a in extra):
+        base += ["--piva", piva(7)]
+    before = store_digest(store_path)
+    line = one_line_error(cli(*base, *extra), code)
+    assert names in line
+    assert store_digest(store_path) == before
+
+
+def test_client_needs_an_identifier(cli, studio):
+    line = one_line_error(cli("client", "add", "--name", "Anonima Srl", "--studio", str(studio)), 6)
+    assert "codice fiscale or a partita IVA" in line
+
+
+def test_duplicate_in_the_same_practice_is_a_conflict(cli, studio, store_path):
+    add_client(cli, studio)
+    before = store_digest(store_path)
+    line = one_line_error(cli("client", "add", "--name", "Altro", "--studio", str(studio), "--piva", piva(1)), 4)
+    assert "partita IVA" in line
+    assert store_digest(store_path) == before
+
+
+def test_same_client_in_another_practice_is_allowed(cli, studio):
+    other = json.loads(cli("studio", "add", "--name", "Studio Esposito", "--json").stdout)["id"]
+    add_client(cli, studio)
+    add_client(cli, other)
+
+
+def test_unknown_client_id_is_not_found(cli):
+    assert "client 404" in one_line_error(cli("client", "show", "404"), 3)
+    assert "client 404" in one_line_error(cli("client", "edit", "404", "--name", "X"), 3)
+
+
+def test_edit_records_old_and_new_values(cli, studio):
+    client = add_client(cli, studio)
+    result = cli("client", "edit", str(client["id"]), "-p", "iva_periodicity=trimestrale", "--pec", "b@pec.it", "--json")
+    assert result.exit_code == 0, result.stderr
+    edited = json.loads(result.stdout)
+    assert edited["iva_periodicity"] == "trimestrale" and edited["pec"] == "b@pec.it"
+    log = json.loads(cli("audit", "list", "--object", "client", "--id", str(client["id"]), "--json").stdout)
+    assert log[0]["action"] == "edit"
+    assert log[0]["details"]["changes"]["iva_periodicity"] == {"old": "none", "new": "trimestrale"}
+
+
+def test_edit_refuses_a_contradictory_profile(cli, studio, store_path):
+    client = add_client(cli, studio, "-p", "iva_periodicity=mensile")
+    before = store_digest(store_path)
+    one_line_error(cli("client", "edit", str(client["id"]), "-p", "forfettario=yes"), 6)
+    assert store_digest(store_path) == before
+
+
+def test_edit_to_persona_fisica_needs_a_personal_code(cli, studio):
+    client = add_client(cli, studio, "--cf", piva(1))
+    line = one_line_error(cli("client", "edit", str(client["id"]), "--kind", "persona_fisica"), 6)
+    assert "person" in line
+
+
+def test_clearing_both_identifiers_is_refused(cli, studio):
+    client = add_client(cli, studio)
+    one_line_error(cli("client", "edit", str(client["id"]), "--piva", ""), 6)
+
+
+def test_list_filters(cli, studio, staff):
+    add_client(cli, studio, "-p", "iva_periodicity=mensile", "-r", staff, name="Alfa Srl", number=1)
+    add_client(cli, studio, "-p", "iva_periodicity=trimestrale", name="Beta Snc", number=2)
+    other = json.loads(cli("studio", "add", "--name", "Studio Esposito", "--json").stdout)["id"]
+    add_client(cli, other, name="Gamma Sas", number=3, *("--nickname", "gammina"))
+
+    def names(*args):
+        result = cli("client", "list", *args, "--json")
+        assert result.exit_code == 0, result.stderr
+        return [r["ragione_sociale"] for r in json.loads(result.stdout)]
+
+    assert names() == ["Alfa Srl", "Beta Snc", "Gamma Sas"]
+    assert names("--studio", "Studio Esposito") == ["Gamma Sas"]
+    assert names("--responsible", staff) == ["Alfa Srl"]
+    assert names("--iva", "trimestrale") == ["Beta Snc"]
+    assert names("--search", "gammin") == ["Gamma Sas"]
+    assert names("--search", piva(2)[:8]) == ["Beta Snc"]
+    assert names("--limit", "2") == ["Alfa Srl", "Beta Snc"]
+    one_line_error(cli("client", "list", "--iva", "monthly"), 6)
+
+
+def test_table_output_for_people(cli, studio):
+    add_client(cli, studio)
+    result = cli("client", "list")
+    assert "ragione_sociale" in result.stdout and "Bianchi Srl" in result.stdout
+
+
+def test_remove_confirms_then_hides_and_restore_brings_back(cli, studio):
+    client = add_client(cli, studio)
+    cid = str(client["id"])
+    refused = cli("client", "remove", cid)  # no terminal, no --yes
+    assert refused.exit_code == 2 and "--yes" in refused.stderr
+    assert cli("client", "remove", cid, "--yes").exit_code == 0
+    assert json.loads(cli("client", "list", "--json").stdout) == []
+    assert len(json.loads(cli("client", "list", "--removed", "--json").stdout)) == 1
+    dup = one_line_error(cli("client", "add", "--name", "Again", "--studio", str(studio), "--piva", piva(1)), 4)
+    assert "restore" in dup
+    assert cli("client", "restore", cid).exit_code == 0
+    assert len(json.loads(cli("client", "list", "--json").stdout)) == 1
+
+
+def test_fields_lists_the_profile_vocabulary(cli):
+    rows = json.loads(cli("client", "fields", "--json").stdout)
+    by_name = {r["field"]: r for r in rows}
+    assert "mensile" in by_name["iva_periodicity"]["values"]
+    assert by_name["sostituto_imposta"]["values"] == "yes, no"
+
+
+def test_studio_edit_and_duplicates(cli, studio):
+    one_line_error(cli("studio", "add", "--name", "studio rossi"), 4)
+    result = cli("studio", "edit", str(studio), "--pec", "rossi@pec.it", "--json")
+    assert json.loads(result.stdout)["pec"] == "rossi@pec.it"
+    one_line_error(cli("studio", "edit", str(studio), "--partita-iva", "123"), 6)
+    shown = json.loads(cli("studio", "show", "Studio Rossi", "--json").stdout)
+    assert shown["id"] == studio and shown["clients"] == 0

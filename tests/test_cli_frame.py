@@ -1,0 +1,132 @@
+"""The command-line frame: global options, one-line errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sempi_cli.cli.app import hoist_global_options
+from sempi_cli.store import open_store
+from tests.conftest import store_digest
+
+
+def one_line_error(result, code: int) -> str:
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    assert "Traceback" not in result.stderr + result.stdout
+    return lines[0]
+
+
+def test_version(cli):
+    result = cli("--version")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("sempi ")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["client", "list", "--json"], ["--json", "client", "list"]),
+        (["client", "list", "--format", "csv", "-q"], ["--format", "csv", "-q", "client", "list"]),
+        (["client", "list", "--format=csv"], ["--format=csv", "client", "list"]),
+        (["--db", "x.db", "client", "list"], ["--db", "x.db", "client", "list"]),
+        (["client", "add", "--", "--json"], ["client", "add", "--", "--json"]),
+    ],
+)
+def test_global_options_may_stand_anywhere(args, expected):
+    assert hoist_global_options(args) == expected
+
+
+def test_json_after_the_command(cli):
+    result = cli("studio", "list", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == []
+
+
+def test_bad_format_is_a_usage_error(cli):
+    assert "--format" in one_line_error(cli("--format", "xml", "studio", "list"), 2)
+
+
+def test_unknown_command_is_a_usage_error(cli):
+    assert "No such command" in one_line_error(cli("clinet", "list"), 2)
+
+
+def test_missing_required_option_names_it(cli, store_path):
+    before = store_digest(store_path)
+    assert "--name" in one_line_error(cli("client", "add", "--studio", "1"), 2)
+    assert store_digest(store_path) == before
+
+
+def test_bad_integer_argument(cli):
+    assert "client_id" in one_line_error(cli("client", "show", "twelve"), 2)
+
+
+def test_group_without_verb_shows_help(cli):
+    result = cli("client")
+    assert "add" in result.stdout and "list" in result.stdout
+
+
+def test_not_a_sempi_store(cli, tmp_path):
+    other = tmp_path / "notes.txt"
+    other.write_text("not a database")
+    line = one_line_error(cli("--db", str(other), "client", "list", as_user=None), 10)
+    assert "not a sempi store" in line
+
+
+def test_not_logged_in(cli):
+    line = one_line_error(cli("client", "list", as_user=None), 7)
+    assert "sempi login" in line
+
+
+def test_internal_error_is_one_line_and_exit_1(cli, monkeypatch):
+    from sempi_cli.services.studios import StudioService
+
+    def broken(self, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(StudioService, "list", broken)
+    line = one_line_error(cli("studio", "list"), 1)
+    assert "--debug" in line
+    with pytest.raises(RuntimeError):
+        cli("--debug", "studio", "list")
+
+
+def test_store_busy_is_exit_9(cli, store_path):
+    """Another process holds the write lock past the timeout: exit 9, retry later."""
+    from sempi_cli.cli.context import AppContext
+
+    holder = open_store(store_path)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        impatient = open_store(store_path)
+        impatient.execute("PRAGMA busy_timeout = 50")
+        obj = AppContext(db_path=store_path, clock=cli.clock, actor_email="admin@sempi.test")
+        obj._conn = impatient
+        from sempi_cli.cli.app import app
+
+        result = cli.runner.invoke(app, ["studio", "add", "--name", "Studio Busy"], obj=obj)
+        line = one_line_error(result, 9)
+        assert "retry" in line
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_csv_and_jsonl_outputs(cli):
+    cli("studio", "add", "--name", "Studio Uno", "--city", "Roma, centro")
+    cli("studio", "add", "--name", "Studio Due")
+    csv_out = cli("studio", "list", "--format", "csv").stdout.splitlines()
+    assert csv_out[0] == "id,name,partita_iva,city,email,clients"
+    assert '"Roma, centro"' in csv_out[2] or '"Roma, centro"' in csv_out[1]
+    jsonl = [json.loads(line) for line in cli("studio", "list", "--format", "jsonl").stdout.splitlines()]
+    assert {r["name"] for r in jsonl} == {"Studio Uno", "Studio Due"}
+    assert all(isinstance(r["id"], int) for r in jsonl)
+
+
+def test_quiet_silences_messages_not_errors(cli):
+    result = cli("db", "check", "--quiet")
+    assert result.exit_code == 0
+    assert result.stderr == ""

@@ -1,0 +1,161 @@
+"""The store: identity, pragmas, migrations, transactions, check and backup."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+
+import pytest
+
+from sempi_cli.errors import Conflict, StoreUnusable
+from sempi_cli.store import open_store, write_transaction
+from sempi_cli.store.connection import APPLICATION_ID
+from sempi_cli.store.migrations import LATEST, statements
+from tests.conftest import store_digest
+
+
+def test_new_store_is_stamped_and_migrated(db):
+    assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert db.execute("PRAGMA user_version").fetchone()[0] == LATEST
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert db.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+    assert db.execute("PRAGMA secure_delete").fetchone()[0] == 1
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    applied = [r[0] for r in db.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]
+    assert applied == ["m001_initial"]
+
+
+def test_init_makes_the_store_owner_only(store_path):
+    assert stat.S_IMODE(os.stat(store_path).st_mode) == 0o600
+
+
+def test_missing_store_is_refused_with_a_hint(tmp_path):
+    with pytest.raises(StoreUnusable, match="sempi init"):
+        open_store(tmp_path / "nothing.db")
+
+
+def test_a_text_file_is_not_a_store(tmp_path):
+    path = tmp_path / "notes.db"
+    path.write_text("hello, this is not SQLite")
+    with pytest.raises(StoreUnusable, match="not a sempi store"):
+        open_store(path)
+
+
+def test_a_foreign_sqlite_database_is_refused_untouched(tmp_path):
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (x)")
+    conn.commit()
+    conn.close()
+    before = store_digest(path)
+    with pytest.raises(StoreUnusable, match="not a sempi store"):
+        open_store(path, create=True)
+    assert store_digest(path) == before
+
+
+def test_a_newer_schema_is_refused(store_path):
+    conn = sqlite3.connect(store_path)
+    conn.execute(f"PRAGMA user_version = {LATEST + 1}")
+    conn.close()
+    with pytest.raises(StoreUnusable, match="newer"):
+        open_store(store_path)
+
+
+def test_write_transaction_rolls_back_everything(db, clock):
+    before = db.execute("SELECT count(*) FROM studios").fetchone()[0]
+    with pytest.raises(RuntimeError), write_transaction(db):
+        db.execute("INSERT INTO studios (name, created_at, updated_at) VALUES ('A', 'x', 'x')")
+        with write_transaction(db):  # nested: a savepoint
+            db.execute("INSERT INTO studios (name, created_at, updated_at) VALUES ('B', 'x', 'x')")
+        raise RuntimeError("boom")
+    assert db.execute("SELECT count(*) FROM studios").fetchone()[0] == before
+    assert not db.in_transaction
+
+
+def test_nested_failure_undoes_only_the_savepoint(db):
+    with write_transaction(db):
+        db.execute("INSERT INTO studios (name, created_at, updated_at) VALUES ('Kept', 'x', 'x')")
+        with pytest.raises(sqlite3.IntegrityError), write_transaction(db):
+            db.execute("INSERT INTO studios (name, created_at, updated_at) VALUES ('Gone', 'x', 'x')")
+            db.execute("INSERT INTO studios (name, created_at, updated_at) VALUES ('kept', 'x', 'x')")
+    names = {r[0] for r in db.execute("SELECT name FROM studios")}
+    assert names == {"Kept"}
+
+
+def test_audit_log_is_append_only(db):
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("UPDATE audit_log SET action = 'x'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("DELETE FROM audit_log")
+
+
+def test_statement_splitter_keeps_triggers_whole():
+    script = "CREATE TABLE a (x);\nCREATE TRIGGER t AFTER INSERT ON a BEGIN\n SELECT 1;\n SELECT 2;\nEND;\n"
+    assert len(list(statements(script))) == 2
+
+
+def test_db_check_passes_on_a_sound_store(cli):
+    result = cli("db", "check")
+    assert result.exit_code == 0, result.stderr
+    assert "sound" in result.stderr
+
+
+def test_db_check_fails_on_a_broken_foreign_key(cli, store_path):
+    conn = sqlite3.connect(store_path)
+    conn.execute(
+        "INSERT INTO clients (studio_id, ragione_sociale, taxpayer_kind, partita_iva, created_at, updated_at)"
+        " VALUES (999, 'Orphan', 'ente', '00000010017', 'x', 'x')"
+    )
+    conn.commit()
+    conn.close()
+    result = cli("db", "check", "--json")
+    assert result.exit_code == 10
+    assert "problem" in result.stderr
+
+
+def test_db_info_counts(cli):
+    result = cli("db", "info", "--json")
+    assert result.exit_code == 0, result.stderr
+    import json
+
+    info = json.loads(result.stdout)
+    assert info["schema_version"] == LATEST
+    assert info["users_count"] == 1
+
+
+def test_backup_is_consistent_private_and_never_overwrites(cli, tmp_path, store_path):
+    target = tmp_path / "copy.db"
+    result = cli("db", "backup", str(target))
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    copy = open_store(target)
+    assert copy.execute("SELECT count(*) FROM users").fetchone()[0] == 1
+    copy.close()
+    again = cli("db", "backup", str(target))
+    assert again.exit_code == Conflict.exit_code
+    assert "already exists" in again.stderr
+
+
+def test_backup_into_a_missing_folder_is_invalid(cli, tmp_path):
+    result = cli("db", "backup", str(tmp_path / "no" / "such" / "copy.db"))
+    assert result.exit_code == 6
+    assert "does not exist" in result.stderr
+
+
+def test_two_processes_creating_one_store_at_once(tmp_path):
+    """Migration on open is safe when two processes race to create the store."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "race.db"
+    code = (
+        "import sys; from pathlib import Path; from sempi_cli.store import open_store;"
+        "open_store(Path(sys.argv[1]), create=True).close()"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(path)]) for _ in range(4)]
+    assert [p.wait() for p in procs] == [0, 0, 0, 0]
+    conn = open_store(path)
+    assert conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == LATEST
+    conn.close()
