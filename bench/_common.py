@@ -3,11 +3,13 @@
 Timings are wall-clock medians of whole processes (start-up included), because
 that is what a person at the shell, or a TAB completion, waits for. Peak RSS is
 the largest ``ru_maxrss`` any timed run of a command reached, read with
-``os.wait4`` so it is the child's own figure, not the bench's.
+``os.wait4`` from a small spawner process so it is the command's own figure,
+not the bench's (see ``_SPAWNER``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -15,7 +17,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,21 +61,46 @@ def base_env(home: Path, db: Path | None = None) -> dict[str, str]:
     return env
 
 
-def _time_once(cmd: Sequence[str], env: Mapping[str, str]) -> tuple[float, float]:
-    """One run of ``cmd``: (wall seconds, peak RSS in MB). Fails loudly on a non-zero exit."""
-    with tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(
-            list(cmd), env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
-            err.seek(0)
-            message = err.read().decode(errors="replace").strip()
-            raise SystemExit(f"bench: {' '.join(cmd)} exited {proc.returncode}: {message}")
-    return elapsed, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+# The timing loop runs in a small separate interpreter that fork()s each command.
+# On Linux a child's ru_maxrss never falls below what its parent had mapped when
+# it was spawned (exec folds the old address space's high-water mark into the
+# child's), so commands spawned straight from this bench, which has built a
+# store in-process, would all report the bench's own peak. This spawner stays
+# near 10 MB, under any Python command it times.
+_SPAWNER = r"""
+import json, os, sys, time
+
+job = json.load(sys.stdin)
+null = os.open(os.devnull, os.O_RDWR)
+
+
+def once(cmd):
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            os.execv(cmd[0], cmd)
+        finally:
+            os._exit(127)
+    _, status, usage = os.wait4(pid, 0)
+    elapsed = time.perf_counter() - start
+    return elapsed, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+
+
+cmds = job["cmds"]
+results = [[] for _ in cmds]
+for round_ in range(job["repeat"] + 1):  # round 0: the warm-up, not counted
+    for i, cmd in enumerate(cmds):
+        elapsed, rss_kib, code = once(cmd)
+        if code != 0:
+            json.dump({"failed": i, "code": code}, sys.stdout)
+            sys.exit(0)
+        if round_:
+            results[i].append([elapsed, rss_kib])
+json.dump({"results": results}, sys.stdout)
+"""
 
 
 def run_all(
@@ -82,17 +108,24 @@ def run_all(
 ) -> dict[str, tuple[float, float]]:
     """Time several commands in interleaved rounds, so drift in the machine's load
     hits all of them alike; one warm-up run of each is not counted.
-    Returns name -> (median seconds, peak RSS MB)."""
-    for cmd in cmds.values():
-        _time_once(cmd, env)
-    times: dict[str, list[float]] = {name: [] for name in cmds}
-    peaks: dict[str, float] = dict.fromkeys(cmds, 0.0)
-    for _ in range(repeat):
-        for name, cmd in cmds.items():
-            elapsed, rss = _time_once(cmd, env)
-            times[name].append(elapsed)
-            peaks[name] = max(peaks[name], rss)
-    return {name: (statistics.median(times[name]), peaks[name]) for name in cmds}
+    Returns name -> (median wall seconds, peak RSS MB over the timed runs)."""
+    names = list(cmds)
+    job = {"cmds": [list(cmds[n]) for n in names], "repeat": repeat}
+    spawner = subprocess.run(
+        [PYTHON, "-I", "-S", "-c", _SPAWNER], input=json.dumps(job), env=dict(env),
+        capture_output=True, text=True, check=True,
+    )
+    answer = json.loads(spawner.stdout)
+    if "failed" in answer:
+        cmd = job["cmds"][answer["failed"]]
+        again = subprocess.run(cmd, env=dict(env), capture_output=True, text=True)
+        raise SystemExit(f"bench: {' '.join(cmd)} exited {answer['code']}: {again.stderr.strip()}")
+    out = {}
+    for name, runs in zip(names, answer["results"], strict=True):
+        median = statistics.median(elapsed for elapsed, _ in runs)
+        peak_mb = max(rss_kib for _, rss_kib in runs) / 1024  # ru_maxrss is in KiB on Linux
+        out[name] = (median, peak_mb)
+    return out
 
 
 def run(cmd: Sequence[str], env: Mapping[str, str], repeat: int) -> tuple[float, float]:

@@ -136,7 +136,7 @@ def person_cf(surname: str, name: str, sex: str, born: date, comune: str) -> str
     """The real algorithm: consonants then vowels, birth date, comune, check character."""
     def letters(word: str) -> str:
         upper = slug(word).upper()
-        return "".join(c for c in upper if c not in "AEIOU") + "".join(c for c in upper if c in "AEIOU")
+        return "".join(sorted(upper, key=lambda c: c in "AEIOU"))  # consonants, then vowels
 
     code = (letters(surname) + "XXX")[:3]
     cons = "".join(c for c in slug(name).upper() if c not in "AEIOU")
@@ -161,13 +161,14 @@ def client_identity(rng: random.Random, entry: tuple, city: str, office: str,
                     taken: set[str]) -> dict[str, object]:
     """kind, codice fiscale, partita IVA and e-mail of one CLIENTS entry."""
     ragione_sociale, archetype, person = entry
-    domain = f"{slug(ragione_sociale)[:24]}.it"
+    domain = slug(re.sub(r" (Srls?|Spa|Snc|Sas)$", "", ragione_sociale), "-")[:30] + ".it"
     if person:
         surname, name, sex = person.split("|")
         born = date(rng.randint(1958, 1996), rng.randint(1, 12), rng.randint(1, 28))
         comune = COMUNI[city] if rng.random() < 0.6 else rng.choice(sorted(COMUNI.values()))
         provider = rng.choice(("gmail.com", "libero.it", domain))
-        return dict(kind="persona_fisica", codice_fiscale=person_cf(surname, name, sex, born, comune),
+        cf = person_cf(surname, name, sex, born, comune)
+        return dict(kind="persona_fisica", codice_fiscale=cf,
                     partita_iva=partita_iva(rng, office, taken),
                     email=f"{slug(name)}.{slug(surname)}@{provider}")
     if archetype == "ente":  # a numeric codice fiscale only, no P.IVA
@@ -192,17 +193,20 @@ def build(db_path: Path, rng: random.Random) -> None:
 def populate(conn, clock, admin: Actor, rng: random.Random) -> None:  # noqa: ANN001
     users, clients = UserService(conn, clock, admin), ClientService(conn, clock, admin)
     groups, studios = GroupService(conn, clock, admin), StudioService(conn, clock, admin)
-    pw = DEMO_PASSWORD
-    staff = [users.add(email, name, "staff", password=pw)["id"] for email, name in STAFF]
+    def add_user(email: str, name: str, role: str, **where: int) -> int:
+        return users.add(email, name, role, password=DEMO_PASSWORD, **where)["id"]
+
+    staff = [add_user(email, name, "staff") for email, name in STAFF]
     taken: set[str] = set()
     client_ids: dict[str, int] = {}
-    for (studio_name, city, office, web, titolare, operators), entries in zip(STUDIOS, CLIENTS):
+    for studio_row, entries in zip(STUDIOS, CLIENTS, strict=True):
+        studio_name, city, office, web, boss, operators = studio_row
         studio = studios.add(studio_name, partita_iva=partita_iva(rng, office, taken), city=city,
                              email=f"segreteria@{web}",
                              pec=f"{slug(studio_name)}@{rng.choice(PEC_PROVIDERS)}")["id"]
-        users.add(f"{slug(titolare, '.')}@{web}", titolare, "studio-admin", studio=studio, password=pw)
-        operator_ids = [users.add(f"{slug(name, '.')}@{web}", name, "studio-operator", studio=studio,
-                                  password=pw)["id"] for name in operators]
+        add_user(f"{slug(boss, '.')}@{web}", boss, "studio-admin", studio=studio)
+        operator_ids = [add_user(f"{slug(name, '.')}@{web}", name, "studio-operator", studio=studio)
+                        for name in operators]
         for entry in entries:
             name = entry[0]
             smart = rng.sample(SMART_SERVICES, rng.randint(1, 2)) if rng.random() < 0.35 else []
@@ -215,9 +219,8 @@ def populate(conn, clock, admin: Actor, rng: random.Random) -> None:  # noqa: AN
             for operator_id in operator_ids:
                 if rng.random() < 0.4:
                     groups.add_member(client_id, operator_id)
-    for client_name, name in EXTERNALS:
-        users.add(f"{slug(name, '.')}@cliente.demo", name, "external",
-                  client=client_ids[client_name], password=pw)
+    for client, name in EXTERNALS:
+        add_user(f"{slug(name, '.')}@cliente.demo", name, "external", client=client_ids[client])
 
 
 def sempi(args: list[str], env: dict[str, str], stdin: str | None = None) -> int:

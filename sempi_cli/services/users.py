@@ -99,7 +99,7 @@ class UserService(Service):
             if role == "external":
                 from sempi_cli.services.groups import GroupService
 
-                GroupService(self.db, self.clock, self.actor).add_member(client, user_id)
+                GroupService(self.db, self.clock, self.actor).add_member(client, user_id, check_access=False)
         return self.show(user_id)
 
     def list(
