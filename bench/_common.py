@@ -33,14 +33,14 @@ STAFF_EMAIL = "staff@bench.test"
 IVA_PERIODICITIES = ("mensile", "trimestrale", "trimestrale_speciale", "none")
 KINDS = ("societa_capitali", "societa_persone", "ente")
 _WORDS = (
-    "Alfa", "Bianchi", "Colombo", "Delta", "Esposito", "Ferrari", "Gallo", "Greco", "Lombardi",
-    "Marino", "Moretti", "Neri", "Orsini", "Pellegrini", "Ricci", "Romano", "Rossi", "Russo",
-    "Sartori", "Testa", "Valentini", "Verdi", "Villa", "Zanetti",
-)
+    "Alfa Bianchi Colombo Delta Esposito Ferrari Gallo Greco Lombardi Marino Moretti Neri"
+    " Orsini Pellegrini Ricci Romano Rossi Russo Sartori Testa Valentini Verdi Villa Zanetti"
+).split()
 _TRADES = (
-    "Costruzioni", "Trasporti", "Logistica", "Impianti", "Consulenze", "Alimentari", "Tessile",
-    "Meccanica", "Immobiliare", "Servizi", "Informatica", "Commercio",
-)
+    "Costruzioni Trasporti Logistica Impianti Consulenze Alimentari Tessile Meccanica"
+    " Immobiliare Servizi Informatica Commercio"
+).split()
+STUDIOS = (("Studio Rossi", "Milano"), ("Studio Verdi", "Roma"))
 _FORMS = ("Srl", "Srls", "Spa", "Snc", "Sas", "& C.", "Cooperativa")
 
 
@@ -112,8 +112,12 @@ def run_all(
     names = list(cmds)
     job = {"cmds": [list(cmds[n]) for n in names], "repeat": repeat}
     spawner = subprocess.run(
-        [PYTHON, "-I", "-S", "-c", _SPAWNER], input=json.dumps(job), env=dict(env),
-        capture_output=True, text=True, check=True,
+        [PYTHON, "-I", "-S", "-c", _SPAWNER],
+        input=json.dumps(job),
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     answer = json.loads(spawner.stdout)
     if "failed" in answer:
@@ -191,7 +195,7 @@ def build_store(path: Path, clients: int) -> dict[str, object]:
             studios = StudioService(conn, clock, admin)
             studio_ids = [
                 studios.add(name, partita_iva=partita_iva(10_000_000 + i), city=city)["id"]
-                for i, (name, city) in enumerate((("Studio Rossi", "Milano"), ("Studio Verdi", "Roma")))
+                for i, (name, city) in enumerate(STUDIOS)
             ]
             UserService(conn, clock, admin).add(STAFF_EMAIL, "Sara Staff", "staff")
             service = ClientService(conn, clock, admin)
@@ -202,7 +206,7 @@ def build_store(path: Path, clients: int) -> dict[str, object]:
                     kind=KINDS[n % len(KINDS)],
                     partita_iva=partita_iva(n),
                     responsible=STAFF_EMAIL if n % 3 else None,
-                    fiscal_profile={"iva_periodicity": IVA_PERIODICITIES[n % len(IVA_PERIODICITIES)]},
+                    fiscal_profile={"iva_periodicity": IVA_PERIODICITIES[n % 4]},
                 )
                 client_ids.append(created_client["id"])
     finally:
@@ -214,7 +218,10 @@ def login(env: Mapping[str, str]) -> None:
     """Log the admin in through the real CLI, so timed commands use a session."""
     result = subprocess.run(
         [SEMPI, "login", "--email", ADMIN_EMAIL, "--password-stdin"],
-        input=ADMIN_PASSWORD + "\n", env=dict(env), capture_output=True, text=True,
+        input=ADMIN_PASSWORD + "\n",
+        env=dict(env),
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
-        raise SystemExit(f"bench: sempi login failed ({result.returncode}): {result.stderr.strip()}")
+        raise SystemExit(f"bench: sempi login failed ({result.returncode}): {result.stderr}")

@@ -67,7 +67,9 @@ def main() -> None:
         }
         # Same work: the floor must print exactly what sempi prints.
         outputs = [
-            subprocess.run(commands[name], env=env, capture_output=True, text=True, check=True).stdout
+            subprocess.run(
+                commands[name], env=env, capture_output=True, text=True, check=True
+            ).stdout
             for name in ("sempi_client_list", "floor_client_list")
         ]
         report("floor_output_identical", "yes" if outputs[0] == outputs[1] else "no")

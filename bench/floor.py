@@ -30,15 +30,17 @@ PRAGMAS = (
 )
 # ClientService.list for a firm admin (visible_clients is "1"), removed clients hidden.
 SQL = (
-    "SELECT c.id, c.ragione_sociale, c.codice_fiscale, c.partita_iva, c.studio_id, s.name AS studio,"
-    " c.responsible_id, u.email AS responsible, c.iva_periodicity, c.nickname, c.removed_at"
-    " FROM clients c JOIN studios s ON s.id = c.studio_id LEFT JOIN users u ON u.id = c.responsible_id"
+    "SELECT c.id, c.ragione_sociale, c.codice_fiscale, c.partita_iva, c.studio_id,"
+    " s.name AS studio, c.responsible_id, u.email AS responsible, c.iva_periodicity,"
+    " c.nickname, c.removed_at"
+    " FROM clients c JOIN studios s ON s.id = c.studio_id"
+    " LEFT JOIN users u ON u.id = c.responsible_id"
     " WHERE 1 AND c.removed_at IS NULL ORDER BY c.ragione_sociale COLLATE NOCASE, c.id"
     " LIMIT :limit"
 )
 # sempi_cli.services.clients.LIST_COLUMNS
-COLUMNS = (
-    "id", "ragione_sociale", "codice_fiscale", "partita_iva", "studio", "responsible", "iva_periodicity",
+COLUMNS = tuple(
+    "id ragione_sociale codice_fiscale partita_iva studio responsible iva_periodicity".split()
 )
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None)
@@ -47,7 +49,7 @@ app = typer.Typer(add_completion=False, rich_markup_mode=None)
 @app.command()
 def client_list(
     db: Annotated[Path, typer.Option("--db", help="The store file.", dir_okay=False)],
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many clients.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many.")] = 50,
 ) -> None:
     """List clients by ragione sociale, as `sempi client list` does."""
     conn = sqlite3.connect(db, isolation_level=None, timeout=10.0)

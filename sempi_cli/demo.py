@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import random
 import re
+import shlex
+import sqlite3
 import subprocess
 import sys
 import unicodedata
@@ -24,7 +26,7 @@ from pathlib import Path
 from stdnum import luhn
 from stdnum.it import codicefiscale
 
-from sempi_cli.clock import SystemClock
+from sempi_cli.clock import Clock, SystemClock
 from sempi_cli.services.access import Actor
 from sempi_cli.services.auth import actor_from_row
 from sempi_cli.services.clients import SMART_SERVICES, ClientService
@@ -180,19 +182,25 @@ def client_identity(rng: random.Random, entry: tuple, city: str, office: str,
 
 
 def build(db_path: Path, rng: random.Random) -> None:
+    """The store, or nothing at all: a half-built demo would block the next run."""
     clock = SystemClock()
     conn, firm = create_store(db_path, clock, FIRM, ADMIN[0], ADMIN[1], DEMO_PASSWORD)
     try:
         row = conn.execute("SELECT * FROM users WHERE id = ?", (firm["admin_id"],)).fetchone()
-        with write_transaction(conn):  # one transaction: one fsync, not hundreds
+        with write_transaction(conn):  # one transaction: one commit, not hundreds
             populate(conn, clock, actor_from_row(row), rng)
-    finally:
+    except BaseException:
         conn.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+        raise
+    conn.close()
 
 
-def populate(conn, clock, admin: Actor, rng: random.Random) -> None:  # noqa: ANN001
+def populate(conn: sqlite3.Connection, clock: Clock, admin: Actor, rng: random.Random) -> None:
     users, clients = UserService(conn, clock, admin), ClientService(conn, clock, admin)
     groups, studios = GroupService(conn, clock, admin), StudioService(conn, clock, admin)
+
     def add_user(email: str, name: str, role: str, **where: int) -> int:
         return users.add(email, name, role, password=DEMO_PASSWORD, **where)["id"]
 
@@ -241,12 +249,13 @@ def main(argv: list[str]) -> int:
     print(f"Building the demo store {db_path}: fictitious data, a public demo password...",
           file=sys.stderr)
     build(db_path, random.Random(2026))
-    env = {**os.environ, "SEMPI_DB": str(db_path)}
+    env = {k: v for k, v in os.environ.items() if k not in ("SEMPI_USER", "SEMPI_APP_PASSWORD")}
+    env["SEMPI_DB"] = str(db_path)
     env.setdefault("SEMPI_HOME", directory)  # make demo sets it; never touch the real home
     code = sempi(["login", "--email", ADMIN[0], "--password-stdin"], env, DEMO_PASSWORD + "\n")
     if code == 0:
         code = sempi(["client", "list"], env)
-    run = f"SEMPI_HOME={directory} .venv/bin/sempi"
+    run = f"SEMPI_HOME={shlex.quote(directory)} .venv/bin/sempi"
     print(f"""
 Demo store: {db_path}  (fictitious data; a DEMO password: never use this store for real work)
 Logins, every user with the password {DEMO_PASSWORD}:

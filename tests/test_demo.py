@@ -1,0 +1,129 @@
+"""`make demo`: python -m sempi_cli.demo DIR builds a realistic, valid demo store."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from stdnum.it import codicefiscale, iva
+
+from sempi_cli.services.profile import check_consistency, from_row
+
+
+def run_demo(directory: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    for var in ("SEMPI_DB", "SEMPI_USER", "SEMPI_APP_PASSWORD"):  # never a real store
+        env.pop(var, None)
+    env["SEMPI_HOME"] = str(directory)
+    return subprocess.run([sys.executable, "-m", "sempi_cli.demo", str(directory)], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    directory = tmp_path_factory.mktemp("demo") / "demo"
+    return directory, run_demo(directory)
+
+
+@pytest.fixture(scope="module")
+def store(demo: tuple[Path, subprocess.CompletedProcess[str]]):
+    directory, result = demo
+    assert result.returncode == 0, result.stderr
+    conn = sqlite3.connect(directory / "sempi.db")
+    conn.row_factory = sqlite3.Row
+    yield conn
+    conn.close()
+
+
+def test_the_demo_runs_logs_in_and_lists_the_clients(demo) -> None:  # noqa: ANN001
+    directory, result = demo
+    assert result.returncode == 0, result.stderr
+    assert "Bianchi Costruzioni Srl" in result.stdout
+    assert "Studio Esposito Commercialisti" in result.stdout
+    assert "Logged in as" in result.stderr
+    assert "demo" in result.stderr.lower() and "admin@sempi.demo" in result.stderr
+    assert f"SEMPI_HOME={directory}" in result.stderr
+    assert list((directory / "sessions").iterdir()), "the admin's session is kept in the demo home"
+
+
+def test_forty_clients_with_valid_identifiers(store: sqlite3.Connection) -> None:
+    clients = store.execute("SELECT * FROM clients").fetchall()
+    assert len(clients) == 40
+    assert {r["studio_id"] for r in clients} == {1, 2}
+    for row in clients:
+        cf, piva = row["codice_fiscale"], row["partita_iva"]
+        assert codicefiscale.is_valid(cf), row["ragione_sociale"]
+        assert piva is None or iva.is_valid(piva), row["ragione_sociale"]
+        if row["taxpayer_kind"] == "persona_fisica":
+            assert len(cf) == 16 and piva is not None
+        elif row["taxpayer_kind"] in ("societa_capitali", "societa_persone"):
+            assert cf == piva
+        assert row["email"] and row["pec"] and row["responsible_id"]
+    for column in ("codice_fiscale", "partita_iva"):
+        values = [r[column] for r in clients if r[column]]
+        assert len(values) == len(set(values)), f"duplicate {column}"
+
+
+def test_fiscal_profiles_are_varied_and_consistent(store: sqlite3.Connection) -> None:
+    clients = store.execute("SELECT * FROM clients").fetchall()
+    profiles = [from_row(r) for r in clients]
+    for profile in profiles:
+        check_consistency(profile)
+    periodicities = {"mensile", "trimestrale", "trimestrale_speciale", "none"}
+    assert {p["iva_periodicity"] for p in profiles} == periodicities
+    kinds = {"persona_fisica", "societa_persone", "societa_capitali"}
+    assert {r["taxpayer_kind"] for r in clients} >= kinds
+    for flag in ("forfettario", "sostituto_imposta", "has_employees", "issues_bollo_efatture",
+                 "contabilita_presso_terzi", "has_reverse_charge_purchases",
+                 "inps_gs_professionista", "imu_owner"):
+        assert any(p[flag] for p in profiles), flag
+        assert not all(p[flag] for p in profiles), flag
+    assert all(p["iva_periodicity"] == "none" for p in profiles if p["forfettario"])
+    assert any(p["intra1_goods"] != "none" for p in profiles)
+    assert {p["inps_ivs"] for p in profiles} == {"artigiano", "commerciante", "none"}
+    assert any(r["smart_services"] != "[]" for r in clients)
+    assert any(r["nickname"] for r in clients)
+
+
+def test_users_of_every_role_and_their_work_groups(store: sqlite3.Connection) -> None:
+    roles = dict(store.execute("SELECT role, count(*) FROM users GROUP BY role").fetchall())
+    assert roles == {"firm-admin": 1, "staff": 3, "studio-admin": 2, "studio-operator": 4,
+                     "external": 3}
+    assert not store.execute("SELECT 1 FROM users WHERE password_hash IS NULL").fetchall()
+    # Operators sit in groups of their own practice's clients only; externals in their client's.
+    rows = store.execute(
+        "SELECT u.role, u.studio_id, u.client_id, c.id AS client, c.studio_id AS client_studio"
+        " FROM work_group_members m JOIN users u ON u.id = m.user_id"
+        " JOIN clients c ON c.id = m.client_id"
+        " WHERE u.role IN ('studio-operator', 'external')"
+    ).fetchall()
+    operators = [r for r in rows if r["role"] == "studio-operator"]
+    assert operators and all(r["studio_id"] == r["client_studio"] for r in operators)
+    externals = [r for r in rows if r["role"] == "external"]
+    assert len(externals) == 3 and all(r["client_id"] == r["client"] for r in externals)
+
+
+def test_a_second_run_refuses_to_overwrite(demo, store) -> None:  # noqa: ANN001
+    directory, _ = demo
+    before = store.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+    again = run_demo(directory)
+    assert again.returncode == 4
+    assert "already exists" in again.stderr and len(again.stderr.strip().splitlines()) == 1
+    assert again.stdout == ""
+    assert store.execute("SELECT count(*) FROM audit_log").fetchone()[0] == before
+
+
+def test_the_demo_is_deterministic(store: sqlite3.Connection, tmp_path: Path) -> None:
+    result = run_demo(tmp_path / "again")
+    assert result.returncode == 0, result.stderr
+    other = sqlite3.connect(tmp_path / "again" / "sempi.db")
+    try:
+        query = ("SELECT ragione_sociale, codice_fiscale, partita_iva, email, pec, responsible_id,"
+                 " smart_services, iva_periodicity, forfettario FROM clients ORDER BY id")
+        assert [tuple(r) for r in store.execute(query)] == other.execute(query).fetchall()
+    finally:
+        other.close()
