@@ -39,35 +39,87 @@ from sempi_cli.store import write_transaction
 FIRM = "Sempi Servizi Contabili Srl"
 ADMIN = ("admin@sempi.demo", "Valentina Conti")
 DEMO_PASSWORD = "demo-password-2026"  # public, printed: this is a demo store
-STAFF = [("giulia.ferri@sempi.demo", "Giulia Ferri"), ("marco.bellini@sempi.demo", "Marco Bellini"),
-         ("sara.colombo@sempi.demo", "Sara Colombo")]
+STAFF = [
+    ("giulia.ferri@sempi.demo", "Giulia Ferri"),
+    ("marco.bellini@sempi.demo", "Marco Bellini"),
+    ("sara.colombo@sempi.demo", "Sara Colombo"),
+]
 # name, city, P.IVA office code, web domain, titolare, two collaboratori
 STUDIOS = [
-    ("Studio Rossi & Associati", "Milano", "015", "studio-rossi.it",
-     "Paolo Rossi", ["Chiara Galli", "Luca Moretti"]),
-    ("Studio Esposito Commercialisti", "Napoli", "063", "studioesposito.it",
-     "Antonio Esposito", ["Francesca Russo", "Gennaro De Luca"]),
+    (
+        "Studio Rossi & Associati",
+        "Milano",
+        "015",
+        "studio-rossi.it",
+        "Paolo Rossi",
+        ["Chiara Galli", "Luca Moretti"],
+    ),
+    (
+        "Studio Esposito Commercialisti",
+        "Napoli",
+        "063",
+        "studioesposito.it",
+        "Antonio Esposito",
+        ["Francesca Russo", "Gennaro De Luca"],
+    ),
 ]
 # Fiscal profile archetypes (FISCAL_RULES.md §5); unnamed fields keep their defaults.
 ARCHETYPES: dict[str, dict[str, object]] = {
-    "commercio": dict(iva_periodicity="mensile", intra1_goods="mensile", intra2_goods="mensile",
-                      has_foreign_purchases=True, sostituto_imposta=True, has_employees=True,
-                      isa_subject=True),
-    "manifattura": dict(iva_periodicity="mensile", contabilita_presso_terzi=True,
-                        intra1_goods="trimestrale", sostituto_imposta=True, has_employees=True,
-                        gs_committente=True, isa_subject=True, imu_owner=True),
-    "edile": dict(iva_periodicity="mensile", has_reverse_charge_purchases=True,
-                  sostituto_imposta=True, has_employees=True, isa_subject=True),
-    "servizi": dict(iva_periodicity="trimestrale", intra1_services="trimestrale",
-                    intra2_services="mensile", sostituto_imposta=True, gs_committente=True,
-                    isa_subject=True),
-    "trasporti": dict(iva_periodicity="trimestrale_speciale", has_foreign_purchases=True,
-                      sostituto_imposta=True, has_employees=True, inps_ivs="artigiano"),
+    "commercio": dict(
+        iva_periodicity="mensile",
+        intra1_goods="mensile",
+        intra2_goods="mensile",
+        has_foreign_purchases=True,
+        sostituto_imposta=True,
+        has_employees=True,
+        isa_subject=True,
+    ),
+    "manifattura": dict(
+        iva_periodicity="mensile",
+        contabilita_presso_terzi=True,
+        intra1_goods="trimestrale",
+        sostituto_imposta=True,
+        has_employees=True,
+        gs_committente=True,
+        isa_subject=True,
+        imu_owner=True,
+    ),
+    "edile": dict(
+        iva_periodicity="mensile",
+        has_reverse_charge_purchases=True,
+        sostituto_imposta=True,
+        has_employees=True,
+        isa_subject=True,
+    ),
+    "servizi": dict(
+        iva_periodicity="trimestrale",
+        intra1_services="trimestrale",
+        intra2_services="mensile",
+        sostituto_imposta=True,
+        gs_committente=True,
+        isa_subject=True,
+    ),
+    "trasporti": dict(
+        iva_periodicity="trimestrale_speciale",
+        has_foreign_purchases=True,
+        sostituto_imposta=True,
+        has_employees=True,
+        inps_ivs="artigiano",
+    ),
     "artigiani": dict(iva_periodicity="trimestrale", inps_ivs="artigiano", isa_subject=True),
-    "negozio": dict(iva_periodicity="trimestrale", inps_ivs="commerciante", isa_subject=True,
-                    sostituto_imposta=True, has_employees=True),
-    "prof_ord": dict(iva_periodicity="trimestrale", inps_gs_professionista=True,
-                     sostituto_imposta=True, isa_subject=True),
+    "negozio": dict(
+        iva_periodicity="trimestrale",
+        inps_ivs="commerciante",
+        isa_subject=True,
+        sostituto_imposta=True,
+        has_employees=True,
+    ),
+    "prof_ord": dict(
+        iva_periodicity="trimestrale",
+        inps_gs_professionista=True,
+        sostituto_imposta=True,
+        isa_subject=True,
+    ),
     "ditta_forf": dict(forfettario=True, inps_ivs="artigiano", issues_bollo_efatture=True),
     "negozio_forf": dict(forfettario=True, inps_ivs="commerciante", issues_bollo_efatture=True),
     "prof_forf": dict(forfettario=True, inps_gs_professionista=True, issues_bollo_efatture=True),
@@ -75,45 +127,73 @@ ARCHETYPES: dict[str, dict[str, object]] = {
     "ente": dict(),
 }
 # ragione sociale, archetype, "Surname|Name|Sex" for persone fisiche; 20 per practice.
-CLIENTS = [[
-    ("Bianchi Costruzioni Srl", "edile", None), ("Lombarda Meccanica Spa", "manifattura", None),
-    ("Brambilla Import Export Srl", "commercio", None), ("Galbiati & Figli Snc", "artigiani", None),
-    ("Mariani Software Srl", "servizi", None), ("Cantoni Trasporti Snc", "trasporti", None),
-    ("Ferramenta Colombo Sas", "negozio", None), ("Villa Arredamenti Srl", "commercio", None),
-    ("Brianza Serramenti Srls", "edile", None), ("Sala Consulting Srl", "servizi", None),
-    ("Associazione Culturale Navigli", "ente", None),
-    ("Idraulica Ferrari di Giovanni Ferrari", "ditta_forf", "Ferrari|Giovanni|M"),
-    ("Fumagalli Elena", "prof_forf", "Fumagalli|Elena|F"),
-    ("Avv. Roberto Cattaneo", "prof_ord", "Cattaneo|Roberto|M"),
-    ("Panificio Redaelli di Marco Redaelli", "negozio", "Redaelli|Marco|M"),
-    ("Arch. Silvia Porta", "prof_ord", "Porta|Silvia|F"),
-    ("Elettricista Longoni Davide", "ditta_forf", "Longoni|Davide|M"),
-    ("Erboristeria Mauri di Paola Mauri", "negozio_forf", "Mauri|Paola|F"),
-    ("Dott. Stefano Rota", "prof_ord", "Rota|Stefano|M"),
-    ("Grafica Pozzi di Alessia Pozzi", "prof_forf", "Pozzi|Alessia|F"),
-], [
-    ("Vesuvio Alimentari Srl", "commercio", None), ("Partenope Costruzioni Srl", "edile", None),
-    ("Caputo & Romano Snc", "artigiani", None), ("Golfo Logistica Sas", "trasporti", None),
-    ("Napoli Digital Srl", "servizi", None), ("Pastificio Gragnano Spa", "manifattura", None),
-    ("Ceramiche Vietresi Sas", "negozio", None), ("De Rosa Ottica Snc", "negozio", None),
-    ("Costiera Hotels Srl", "servizi", None), ("Salerno Impianti Srls", "edile", None),
-    ("Esposito Gennaro", "ditta_forf", "Esposito|Gennaro|M"),
-    ("Dott.ssa Anna Ruggiero", "prof_ord", "Ruggiero|Anna|F"),
-    ("Sartoria Marino di Ciro Marino", "ditta_forf", "Marino|Ciro|M"),
-    ("Ing. Vincenzo Coppola", "prof_ord", "Coppola|Vincenzo|M"),
-    ("Pizzeria D'Angelo di Salvatore D'Angelo", "negozio", "D'Angelo|Salvatore|M"),
-    ("Avv. Teresa Iovine", "prof_forf", "Iovine|Teresa|F"),
-    ("Frutta e Verdura Greco Luisa", "negozio_forf", "Greco|Luisa|F"),
-    ("Carrozzeria Amato di Pasquale Amato", "ditta_ord", "Amato|Pasquale|M"),
-    ("Parrucchiera Sorrentino Rita", "ditta_forf", "Sorrentino|Rita|F"),
-    ("Geom. Raffaele Cirillo", "prof_forf", "Cirillo|Raffaele|M"),
-]]
-NICKNAMES = {"Lombarda Meccanica Spa": "LoMec", "Brambilla Import Export Srl": "Brambilla",
-             "Pastificio Gragnano Spa": "Pastificio", "Vesuvio Alimentari Srl": "Vesuvio"}
-EXTERNALS = [("Bianchi Costruzioni Srl", "Laura Bianchi"), ("Napoli Digital Srl", "Pietro Gallo"),
-             ("Arch. Silvia Porta", "Silvia Porta")]
-COMUNI = {"Milano": "F205", "Napoli": "F839", "Roma": "H501", "Torino": "L219",
-          "Bologna": "A944", "Bergamo": "A794", "Salerno": "H703", "Caserta": "B963"}
+CLIENTS = [
+    [
+        ("Bianchi Costruzioni Srl", "edile", None),
+        ("Lombarda Meccanica Spa", "manifattura", None),
+        ("Brambilla Import Export Srl", "commercio", None),
+        ("Galbiati & Figli Snc", "artigiani", None),
+        ("Mariani Software Srl", "servizi", None),
+        ("Cantoni Trasporti Snc", "trasporti", None),
+        ("Ferramenta Colombo Sas", "negozio", None),
+        ("Villa Arredamenti Srl", "commercio", None),
+        ("Brianza Serramenti Srls", "edile", None),
+        ("Sala Consulting Srl", "servizi", None),
+        ("Associazione Culturale Navigli", "ente", None),
+        ("Idraulica Ferrari di Giovanni Ferrari", "ditta_forf", "Ferrari|Giovanni|M"),
+        ("Fumagalli Elena", "prof_forf", "Fumagalli|Elena|F"),
+        ("Avv. Roberto Cattaneo", "prof_ord", "Cattaneo|Roberto|M"),
+        ("Panificio Redaelli di Marco Redaelli", "negozio", "Redaelli|Marco|M"),
+        ("Arch. Silvia Porta", "prof_ord", "Porta|Silvia|F"),
+        ("Elettricista Longoni Davide", "ditta_forf", "Longoni|Davide|M"),
+        ("Erboristeria Mauri di Paola Mauri", "negozio_forf", "Mauri|Paola|F"),
+        ("Dott. Stefano Rota", "prof_ord", "Rota|Stefano|M"),
+        ("Grafica Pozzi di Alessia Pozzi", "prof_forf", "Pozzi|Alessia|F"),
+    ],
+    [
+        ("Vesuvio Alimentari Srl", "commercio", None),
+        ("Partenope Costruzioni Srl", "edile", None),
+        ("Caputo & Romano Snc", "artigiani", None),
+        ("Golfo Logistica Sas", "trasporti", None),
+        ("Napoli Digital Srl", "servizi", None),
+        ("Pastificio Gragnano Spa", "manifattura", None),
+        ("Ceramiche Vietresi Sas", "negozio", None),
+        ("De Rosa Ottica Snc", "negozio", None),
+        ("Costiera Hotels Srl", "servizi", None),
+        ("Salerno Impianti Srls", "edile", None),
+        ("Esposito Gennaro", "ditta_forf", "Esposito|Gennaro|M"),
+        ("Dott.ssa Anna Ruggiero", "prof_ord", "Ruggiero|Anna|F"),
+        ("Sartoria Marino di Ciro Marino", "ditta_forf", "Marino|Ciro|M"),
+        ("Ing. Vincenzo Coppola", "prof_ord", "Coppola|Vincenzo|M"),
+        ("Pizzeria D'Angelo di Salvatore D'Angelo", "negozio", "D'Angelo|Salvatore|M"),
+        ("Avv. Teresa Iovine", "prof_forf", "Iovine|Teresa|F"),
+        ("Frutta e Verdura Greco Luisa", "negozio_forf", "Greco|Luisa|F"),
+        ("Carrozzeria Amato di Pasquale Amato", "ditta_ord", "Amato|Pasquale|M"),
+        ("Parrucchiera Sorrentino Rita", "ditta_forf", "Sorrentino|Rita|F"),
+        ("Geom. Raffaele Cirillo", "prof_forf", "Cirillo|Raffaele|M"),
+    ],
+]
+NICKNAMES = {
+    "Lombarda Meccanica Spa": "LoMec",
+    "Brambilla Import Export Srl": "Brambilla",
+    "Pastificio Gragnano Spa": "Pastificio",
+    "Vesuvio Alimentari Srl": "Vesuvio",
+}
+EXTERNALS = [
+    ("Bianchi Costruzioni Srl", "Laura Bianchi"),
+    ("Napoli Digital Srl", "Pietro Gallo"),
+    ("Arch. Silvia Porta", "Silvia Porta"),
+]
+COMUNI = {
+    "Milano": "F205",
+    "Napoli": "F839",
+    "Roma": "H501",
+    "Torino": "L219",
+    "Bologna": "A944",
+    "Bergamo": "A794",
+    "Salerno": "H703",
+    "Caserta": "B963",
+}
 PEC_PROVIDERS = ("pec.it", "legalmail.it", "arubapec.it")
 
 
@@ -136,6 +216,7 @@ def partita_iva(rng: random.Random, office: str, taken: set[str]) -> str:
 
 def person_cf(surname: str, name: str, sex: str, born: date, comune: str) -> str:
     """The real algorithm: consonants then vowels, birth date, comune, check character."""
+
     def letters(word: str) -> str:
         upper = slug(word).upper()
         return "".join(sorted(upper, key=lambda c: c in "AEIOU"))  # consonants, then vowels
@@ -159,8 +240,9 @@ def client_profile(rng: random.Random, archetype: str) -> dict[str, object]:
     return values
 
 
-def client_identity(rng: random.Random, entry: tuple, city: str, office: str,
-                    taken: set[str]) -> dict[str, object]:
+def client_identity(
+    rng: random.Random, entry: tuple, city: str, office: str, taken: set[str]
+) -> dict[str, object]:
     """kind, codice fiscale, partita IVA and e-mail of one CLIENTS entry."""
     ragione_sociale, archetype, person = entry
     domain = slug(re.sub(r" (Srls?|Spa|Snc|Sas)$", "", ragione_sociale), "-")[:30] + ".it"
@@ -170,9 +252,12 @@ def client_identity(rng: random.Random, entry: tuple, city: str, office: str,
         comune = COMUNI[city] if rng.random() < 0.6 else rng.choice(sorted(COMUNI.values()))
         provider = rng.choice(("gmail.com", "libero.it", domain))
         cf = person_cf(surname, name, sex, born, comune)
-        return dict(kind="persona_fisica", codice_fiscale=cf,
-                    partita_iva=partita_iva(rng, office, taken),
-                    email=f"{slug(name)}.{slug(surname)}@{provider}")
+        return dict(
+            kind="persona_fisica",
+            codice_fiscale=cf,
+            partita_iva=partita_iva(rng, office, taken),
+            email=f"{slug(name)}.{slug(surname)}@{provider}",
+        )
     if archetype == "ente":  # a numeric codice fiscale only, no P.IVA
         cf = with_luhn(f"9{rng.randint(0, 999_999):06d}{office}")
         return dict(kind="ente", codice_fiscale=cf, partita_iva=None, email=f"info@{domain}")
@@ -209,20 +294,31 @@ def populate(conn: sqlite3.Connection, clock: Clock, admin: Actor, rng: random.R
     client_ids: dict[str, int] = {}
     for studio_row, entries in zip(STUDIOS, CLIENTS, strict=True):
         studio_name, city, office, web, boss, operators = studio_row
-        studio = studios.add(studio_name, partita_iva=partita_iva(rng, office, taken), city=city,
-                             email=f"segreteria@{web}",
-                             pec=f"{slug(studio_name)}@{rng.choice(PEC_PROVIDERS)}")["id"]
+        studio = studios.add(
+            studio_name,
+            partita_iva=partita_iva(rng, office, taken),
+            city=city,
+            email=f"segreteria@{web}",
+            pec=f"{slug(studio_name)}@{rng.choice(PEC_PROVIDERS)}",
+        )["id"]
         add_user(f"{slug(boss, '.')}@{web}", boss, "studio-admin", studio=studio)
-        operator_ids = [add_user(f"{slug(name, '.')}@{web}", name, "studio-operator", studio=studio)
-                        for name in operators]
+        operator_ids = [
+            add_user(f"{slug(name, '.')}@{web}", name, "studio-operator", studio=studio)
+            for name in operators
+        ]
         for entry in entries:
             name = entry[0]
             smart = rng.sample(SMART_SERVICES, rng.randint(1, 2)) if rng.random() < 0.35 else []
             client_id = clients.add(
-                name, studio=studio, **client_identity(rng, entry, city, office, taken),
-                pec=f"{slug(name)[:30]}@{rng.choice(PEC_PROVIDERS)}", nickname=NICKNAMES.get(name),
-                responsible=rng.choice(staff), smart_services=smart,
-                fiscal_profile=client_profile(rng, entry[1]))["id"]
+                name,
+                studio=studio,
+                **client_identity(rng, entry, city, office, taken),
+                pec=f"{slug(name)[:30]}@{rng.choice(PEC_PROVIDERS)}",
+                nickname=NICKNAMES.get(name),
+                responsible=rng.choice(staff),
+                smart_services=smart,
+                fiscal_profile=client_profile(rng, entry[1]),
+            )["id"]
             client_ids[name] = client_id
             for operator_id in operator_ids:
                 if rng.random() < 0.4:
@@ -233,8 +329,9 @@ def populate(conn: sqlite3.Connection, clock: Clock, admin: Actor, rng: random.R
 
 def sempi(args: list[str], env: dict[str, str], stdin: str | None = None) -> int:
     """Run the real command line in a child process (secrets on stdin, never argv)."""
-    return subprocess.run([sys.executable, "-m", "sempi_cli", *args], env=env, input=stdin,
-                          text=True, check=False).returncode
+    return subprocess.run(
+        [sys.executable, "-m", "sempi_cli", *args], env=env, input=stdin, text=True, check=False
+    ).returncode
 
 
 def main(argv: list[str]) -> int:
@@ -246,8 +343,10 @@ def main(argv: list[str]) -> int:
     if db_path.exists():
         print(f"sempi demo: {db_path} already exists; remove it first.", file=sys.stderr)
         return 4
-    print(f"Building the demo store {db_path}: fictitious data, a public demo password...",
-          file=sys.stderr)
+    print(
+        f"Building the demo store {db_path}: fictitious data, a public demo password...",
+        file=sys.stderr,
+    )
     build(db_path, random.Random(2026))
     env = {k: v for k, v in os.environ.items() if k not in ("SEMPI_USER", "SEMPI_APP_PASSWORD")}
     env["SEMPI_DB"] = str(db_path)
@@ -256,10 +355,11 @@ def main(argv: list[str]) -> int:
     if code == 0:
         code = sempi(["client", "list"], env)
     run = f"SEMPI_HOME={shlex.quote(directory)} .venv/bin/sempi"
-    print(f"""
+    print(
+        f"""
 Demo store: {db_path}  (fictitious data; a DEMO password: never use this store for real work)
 Logins, every user with the password {DEMO_PASSWORD}:
-  {ADMIN[0]} (firm-admin, logged in now); staff: {', '.join(e for e, _ in STAFF)}
+  {ADMIN[0]} (firm-admin, logged in now); staff: {", ".join(e for e, _ in STAFF)}
   paolo.rossi@studio-rossi.it, antonio.esposito@studioesposito.it (studio-admin)
   chiara.galli@studio-rossi.it (studio-operator), laura.bianchi@cliente.demo (external)
 What to try next:
@@ -267,7 +367,9 @@ What to try next:
   {run} client show 1
   {run} group show 1
   {run} user list --role studio-operator
-  {run} login --email chiara.galli@studio-rossi.it && {run} client list""", file=sys.stderr)
+  {run} login --email chiara.galli@studio-rossi.it && {run} client list""",
+        file=sys.stderr,
+    )
     return code
 
 

@@ -20,7 +20,7 @@ class SempiError(Exception):
     def __str__(self) -> str:
         text = self.message.rstrip(".") + "."
         if self.hint:
-            text += " " + self.hint.rstrip(".") + "."
+            text += " " + self.hint[0].upper() + self.hint[1:].rstrip(".") + "."
         return text
 
 

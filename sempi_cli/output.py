@@ -30,17 +30,20 @@ def render(rows: Iterable[Mapping[str, object]], columns: Sequence[str], fmt: st
     """A list of records; ``columns`` picks and orders the fields shown."""
     rows = list(rows)
     if fmt == "json":
-        return json.dumps([{c: r.get(c) for c in columns} for r in rows], ensure_ascii=False, indent=2)
+        return json.dumps(
+            [{c: r.get(c) for c in columns} for r in rows], ensure_ascii=False, indent=2
+        )
     if fmt == "jsonl":
         return "\n".join(
             json.dumps({c: r.get(c) for c in columns}, ensure_ascii=False) for r in rows
         )
     if fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        # RFC 4180 line ends: with "\n" alone a field holding "\r" would go unquoted.
+        writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(columns)
         writer.writerows([_cell(r.get(c)) for c in columns] for r in rows)
-        return buffer.getvalue().rstrip("\n")
+        return buffer.getvalue().removesuffix("\r\n")
     if fmt != "table":
         raise ValueError(f"unknown format {fmt!r}")
     if not rows:
@@ -48,7 +51,9 @@ def render(rows: Iterable[Mapping[str, object]], columns: Sequence[str], fmt: st
     from tabulate import tabulate
 
     return tabulate(
-        [[_cell(r.get(c)) for c in columns] for r in rows], headers=list(columns), tablefmt="simple",
+        [[_cell(r.get(c)) for c in columns] for r in rows],
+        headers=list(columns),
+        tablefmt="simple",
         disable_numparse=True,
     )
 
@@ -65,7 +70,9 @@ def render_record(record: Mapping[str, object], fmt: str = "table") -> str:
     for key, value in record.items():
         if isinstance(value, list) and value and isinstance(value[0], Mapping):
             lines.append(f"{key}:")
-            lines.extend("  " + line for line in render(value, list(value[0]), "table").splitlines())
+            lines.extend(
+                "  " + line for line in render(value, list(value[0]), "table").splitlines()
+            )
         else:
             lines.append(f"{key.ljust(width)}  {_cell(value)}")
     return "\n".join(lines)

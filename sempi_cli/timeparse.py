@@ -63,13 +63,13 @@ _WEEKDAYS: dict[str, int] = {
     name: number
     for number, names in enumerate(
         (
-            "monday mon lunedì lunedi",
-            "tuesday tue martedì martedi",
-            "wednesday wed mercoledì mercoledi",
-            "thursday thu giovedì giovedi",
-            "friday fri venerdì venerdi",
-            "saturday sat sabato",
-            "sunday sun domenica",
+            "monday mon lunedì lunedi lun",
+            "tuesday tue martedì martedi mar",
+            "wednesday wed mercoledì mercoledi mer",
+            "thursday thu giovedì giovedi gio",
+            "friday fri venerdì venerdi ven",
+            "saturday sat sabato sab",
+            "sunday sun domenica dom",
         )
     )
     for name in names.split()

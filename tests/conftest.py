@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from sempi_cli.services.access import Actor
 from sempi_cli.services.auth import actor_from_row
 from sempi_cli.store import open_store
 
-NOW = datetime(2026, 11, 16, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 16, 9, 30, tzinfo=UTC)
 ADMIN_EMAIL = "admin@sempi.test"
 ADMIN_PASSWORD = "admin-password-for-tests"
 
@@ -44,7 +44,9 @@ def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from sempi_cli.services.firm import create_store
 
     path = tmp_path_factory.mktemp("template") / "sempi.db"
-    conn, _ = create_store(path, FixedClock(NOW), "Sempi Servizi Srl", ADMIN_EMAIL, "Anna Admin", ADMIN_PASSWORD)
+    conn, _ = create_store(
+        path, FixedClock(NOW), "Sempi Servizi Srl", ADMIN_EMAIL, "Anna Admin", ADMIN_PASSWORD
+    )
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return path
@@ -85,7 +87,9 @@ class Cli:
     clock: FixedClock
     runner: CliRunner = field(default_factory=CliRunner)
 
-    def __call__(self, *args: str, as_user: str | None = ADMIN_EMAIL, input: str | None = None, **ctx: object):
+    def __call__(
+        self, *args: str, as_user: str | None = ADMIN_EMAIL, input: str | None = None, **ctx: object
+    ):
         obj = AppContext(db_path=self.store_path, clock=self.clock, actor_email=as_user, **ctx)
         return self.runner.invoke(app, list(args), obj=obj, input=input, catch_exceptions=False)
 

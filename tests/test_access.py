@@ -45,9 +45,15 @@ def world(db, clock, cli):
     users.add(USERS["EA"], "Esposito Admin", "studio-admin", studio=esposito)
     clients = ClientService(db, clock, admin)
     ids = {
-        "A": clients.add("Alfa Srl", studio=rossi, partita_iva=piva(1), responsible=USERS["S1"])["id"],
-        "B": clients.add("Beta Srl", studio=rossi, partita_iva=piva(2), responsible=USERS["S1"])["id"],
-        "C": clients.add("Gamma Srl", studio=esposito, partita_iva=piva(3), responsible=USERS["S2"])["id"],
+        "A": clients.add("Alfa Srl", studio=rossi, partita_iva=piva(1), responsible=USERS["S1"])[
+            "id"
+        ],
+        "B": clients.add("Beta Srl", studio=rossi, partita_iva=piva(2), responsible=USERS["S1"])[
+            "id"
+        ],
+        "C": clients.add(
+            "Gamma Srl", studio=esposito, partita_iva=piva(3), responsible=USERS["S2"]
+        )["id"],
     }
     GroupService(db, clock, admin).add_member(ids["A"], USERS["RO"])
     users.add(USERS["XA"], "Alfa External", "external", client=ids["A"])
@@ -132,7 +138,18 @@ ADD_TO_ROSSI = {"admin": 0, "S1": 0, "S2": 0, "RA": 0, "RO": 8, "RO2": 8, "EA": 
 
 @pytest.mark.parametrize("role", list(USERS))
 def test_client_add(cli, world, role):
-    result = run(cli, role, "client", "add", "--name", "Nuova Srl", "--studio", "Studio Rossi", "--piva", piva(50))
+    result = run(
+        cli,
+        role,
+        "client",
+        "add",
+        "--name",
+        "Nuova Srl",
+        "--studio",
+        "Studio Rossi",
+        "--piva",
+        piva(50),
+    )
     assert result.exit_code == ADD_TO_ROSSI[role], (role, result.stderr)
 
 
@@ -169,8 +186,14 @@ def test_membership_grants_and_revokes_access(cli, world):
 
 
 VISIBLE_STUDIOS = {
-    "admin": {"R", "E"}, "S1": {"R", "E"}, "S2": {"R", "E"}, "RA": {"R"}, "RO": {"R"}, "RO2": {"R"},
-    "EA": {"E"}, "XA": set(),
+    "admin": {"R", "E"},
+    "S1": {"R", "E"},
+    "S2": {"R", "E"},
+    "RA": {"R"},
+    "RO": {"R"},
+    "RO2": {"R"},
+    "EA": {"E"},
+    "XA": set(),
 }
 
 
@@ -220,8 +243,19 @@ ADD_USER = {
 def test_user_add(cli, world, role):
     for n, ((new_role, extra), allowed) in enumerate(ADD_USER.items()):
         args = [str(world["clients"]["A"]) if a == "A" else a for a in extra]
-        result = run(cli, role, "user", "add", "--email", f"new{n}-{role.lower()}@x.test", "--name", "New",
-                     "--role", new_role, *args)
+        result = run(
+            cli,
+            role,
+            "user",
+            "add",
+            "--email",
+            f"new{n}-{role.lower()}@x.test",
+            "--name",
+            "New",
+            "--role",
+            new_role,
+            *args,
+        )
         if role in allowed:
             assert result.exit_code == 0, (role, new_role, result.stderr)
         else:

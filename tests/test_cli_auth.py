@@ -23,14 +23,35 @@ def test_init_creates_store_firm_and_admin(tmp_path, clock):
 
     path = tmp_path / "new" / "sempi.db"
     cli = Cli(path, clock)
-    result = cli("init", "--firm", "Studio Associato", "--admin-email", "Boss@Firm.IT", "--admin-name", "Il Capo",
-                 "--password-stdin", "--json", as_user=None, input="a-long-enough-password\n")
+    result = cli(
+        "init",
+        "--firm",
+        "Studio Associato",
+        "--admin-email",
+        "Boss@Firm.IT",
+        "--admin-name",
+        "Il Capo",
+        "--password-stdin",
+        "--json",
+        as_user=None,
+        input="a-long-enough-password\n",
+    )
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["admin_email"] == "boss@firm.it"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert "a-long-enough-password" not in result.stdout + result.stderr
-    again = cli("init", "--firm", "X", "--admin-email", "x@firm.it", "--admin-name", "X", "--password-stdin",
-                as_user=None, input="a-long-enough-password\n")
+    again = cli(
+        "init",
+        "--firm",
+        "X",
+        "--admin-email",
+        "x@firm.it",
+        "--admin-name",
+        "X",
+        "--password-stdin",
+        as_user=None,
+        input="a-long-enough-password\n",
+    )
     one_line_error(again, 4)
 
 
@@ -51,7 +72,9 @@ def test_failed_init_leaves_no_store(tmp_path, clock, args, password, field):
     for key, value in zip(args[::2], args[1::2], strict=True):
         base[key] = value
     flat = [x for kv in base.items() for x in kv]
-    line = one_line_error(cli("init", *flat, "--password-stdin", as_user=None, input=password + "\n"), 6)
+    line = one_line_error(
+        cli("init", *flat, "--password-stdin", as_user=None, input=password + "\n"), 6
+    )
     assert field in line
     assert not path.exists()
 
@@ -109,8 +132,18 @@ def test_session_absolute_expiry_even_when_active(cli):
 
 
 def test_disabling_a_user_ends_their_sessions(cli):
-    cli("user", "add", "--email", "luca@sempi.test", "--name", "Luca", "--role", "staff", "--password-stdin",
-        input="luca-password-long\n")
+    cli(
+        "user",
+        "add",
+        "--email",
+        "luca@sempi.test",
+        "--name",
+        "Luca",
+        "--role",
+        "staff",
+        "--password-stdin",
+        input="luca-password-long\n",
+    )
     assert login(cli, "luca@sempi.test", "luca-password-long").exit_code == 0
     assert cli("whoami", as_user=None).exit_code == 0
     assert cli("user", "disable", "luca@sempi.test").exit_code == 0
@@ -121,7 +154,12 @@ def test_disabling_a_user_ends_their_sessions(cli):
 
 def test_passwd_changes_password_and_ends_sessions(cli):
     assert login(cli).exit_code == 0
-    result = cli("passwd", "--password-stdin", as_user=None, input=f"{ADMIN_PASSWORD}\nthe-new-long-password\n")
+    result = cli(
+        "passwd",
+        "--password-stdin",
+        as_user=None,
+        input=f"{ADMIN_PASSWORD}\nthe-new-long-password\n",
+    )
     assert result.exit_code == 0, result.stderr
     one_line_error(cli("whoami", as_user=None), 7)
     one_line_error(login(cli), 7)
@@ -130,7 +168,12 @@ def test_passwd_changes_password_and_ends_sessions(cli):
 
 def test_passwd_with_wrong_current_password(cli):
     assert login(cli).exit_code == 0
-    result = cli("passwd", "--password-stdin", as_user=None, input="wrong-current-pass\nthe-new-long-password\n")
+    result = cli(
+        "passwd",
+        "--password-stdin",
+        as_user=None,
+        input="wrong-current-pass\nthe-new-long-password\n",
+    )
     one_line_error(result, 7)
 
 

@@ -19,13 +19,26 @@ def studio(cli) -> int:
 
 @pytest.fixture
 def staff(cli) -> str:
-    result = cli("user", "add", "--email", "marco@sempi.test", "--name", "Marco Verdi", "--role", "staff")
+    result = cli(
+        "user", "add", "--email", "marco@sempi.test", "--name", "Marco Verdi", "--role", "staff"
+    )
     assert result.exit_code == 0, result.stderr
     return "marco@sempi.test"
 
 
 def add_client(cli, studio, *extra, name="Bianchi Srl", number=1):
-    result = cli("client", "add", "--name", name, "--studio", str(studio), "--piva", piva(number), *extra, "--json")
+    result = cli(
+        "client",
+        "add",
+        "--name",
+        name,
+        "--studio",
+        str(studio),
+        "--piva",
+        piva(number),
+        *extra,
+        "--json",
+    )
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -33,10 +46,31 @@ def add_client(cli, studio, *extra, name="Bianchi Srl", number=1):
 def test_add_normalises_and_shows_everything(cli, studio, staff):
     raw = "IT " + piva(1)[:5] + " " + piva(1)[5:]
     result = cli(
-        "client", "add", "--name", "  Bianchi   Srl ", "--studio", "Studio Rossi", "--piva", raw,
-        "--cf", piva(1), "--email", "Info@Bianchi.IT", "--pec", "bianchi@PEC.it", "-r", staff,
-        "--smart", "smart-hub,fattura-smart", "-p", "iva_periodicity=mensile", "-p", "sostituto_imposta=sì",
-        "--nickname", "Bianchi", "--json",
+        "client",
+        "add",
+        "--name",
+        "  Bianchi   Srl ",
+        "--studio",
+        "Studio Rossi",
+        "--piva",
+        raw,
+        "--cf",
+        piva(1),
+        "--email",
+        "Info@Bianchi.IT",
+        "--pec",
+        "bianchi@PEC.it",
+        "-r",
+        staff,
+        "--smart",
+        "smart-hub,fattura-smart",
+        "-p",
+        "iva_periodicity=mensile",
+        "-p",
+        "sostituto_imposta=sì",
+        "--nickname",
+        "Bianchi",
+        "--json",
     )
     assert result.exit_code == 0, result.stderr
     client = json.loads(result.stdout)
@@ -54,8 +88,21 @@ def test_add_normalises_and_shows_everything(cli, studio, staff):
 
 
 def test_person_with_personal_codice_fiscale(cli, studio):
-    result = cli("client", "add", "--name", "Mario Bianchi", "--studio", str(studio), "--kind", "persona_fisica",
-                 "--cf", cf_person(3).lower(), "-p", "forfettario=yes", "--json")
+    result = cli(
+        "client",
+        "add",
+        "--name",
+        "Mario Bianchi",
+        "--studio",
+        str(studio),
+        "--kind",
+        "persona_fisica",
+        "--cf",
+        cf_person(3).lower(),
+        "-p",
+        "forfettario=yes",
+        "--json",
+    )
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["codice_fiscale"] == cf_person(3)
 
@@ -98,7 +145,9 @@ def test_client_needs_an_identifier(cli, studio):
 def test_duplicate_in_the_same_practice_is_a_conflict(cli, studio, store_path):
     add_client(cli, studio)
     before = store_digest(store_path)
-    line = one_line_error(cli("client", "add", "--name", "Altro", "--studio", str(studio), "--piva", piva(1)), 4)
+    line = one_line_error(
+        cli("client", "add", "--name", "Altro", "--studio", str(studio), "--piva", piva(1)), 4
+    )
     assert "partita IVA" in line
     assert store_digest(store_path) == before
 
@@ -116,11 +165,22 @@ def test_unknown_client_id_is_not_found(cli):
 
 def test_edit_records_old_and_new_values(cli, studio):
     client = add_client(cli, studio)
-    result = cli("client", "edit", str(client["id"]), "-p", "iva_periodicity=trimestrale", "--pec", "b@pec.it", "--json")
+    result = cli(
+        "client",
+        "edit",
+        str(client["id"]),
+        "-p",
+        "iva_periodicity=trimestrale",
+        "--pec",
+        "b@pec.it",
+        "--json",
+    )
     assert result.exit_code == 0, result.stderr
     edited = json.loads(result.stdout)
     assert edited["iva_periodicity"] == "trimestrale" and edited["pec"] == "b@pec.it"
-    log = json.loads(cli("audit", "list", "--object", "client", "--id", str(client["id"]), "--json").stdout)
+    log = json.loads(
+        cli("audit", "list", "--object", "client", "--id", str(client["id"]), "--json").stdout
+    )
     assert log[0]["action"] == "edit"
     assert log[0]["details"]["changes"]["iva_periodicity"] == {"old": "none", "new": "trimestrale"}
 
@@ -147,7 +207,7 @@ def test_list_filters(cli, studio, staff):
     add_client(cli, studio, "-p", "iva_periodicity=mensile", "-r", staff, name="Alfa Srl", number=1)
     add_client(cli, studio, "-p", "iva_periodicity=trimestrale", name="Beta Snc", number=2)
     other = json.loads(cli("studio", "add", "--name", "Studio Esposito", "--json").stdout)["id"]
-    add_client(cli, other, name="Gamma Sas", number=3, *("--nickname", "gammina"))
+    add_client(cli, other, "--nickname", "gammina", name="Gamma Sas", number=3)
 
     def names(*args):
         result = cli("client", "list", *args, "--json")
@@ -178,7 +238,9 @@ def test_remove_confirms_then_hides_and_restore_brings_back(cli, studio):
     assert cli("client", "remove", cid, "--yes").exit_code == 0
     assert json.loads(cli("client", "list", "--json").stdout) == []
     assert len(json.loads(cli("client", "list", "--removed", "--json").stdout)) == 1
-    dup = one_line_error(cli("client", "add", "--name", "Again", "--studio", str(studio), "--piva", piva(1)), 4)
+    dup = one_line_error(
+        cli("client", "add", "--name", "Again", "--studio", str(studio), "--piva", piva(1)), 4
+    )
     assert "restore" in dup
     assert cli("client", "restore", cid).exit_code == 0
     assert len(json.loads(cli("client", "list", "--json").stdout)) == 1
@@ -198,3 +260,25 @@ def test_studio_edit_and_duplicates(cli, studio):
     one_line_error(cli("studio", "edit", str(studio), "--partita-iva", "123"), 6)
     shown = json.loads(cli("studio", "show", "Studio Rossi", "--json").stdout)
     assert shown["id"] == studio and shown["clients"] == 0
+
+
+def test_service_checks_profiles_from_any_caller(db, clock, admin):
+    """A batch file or script passes a dict, not CLI text: same checks, same errors."""
+    from sempi_cli.errors import InvalidData
+    from sempi_cli.services.clients import ClientService
+    from sempi_cli.services.studios import StudioService
+
+    studio = StudioService(db, clock, admin).add("Studio Dict")["id"]
+    clients = ClientService(db, clock, admin)
+    for bad in (
+        {"bogus": True},
+        {"sostituto_imposta": "maybe"},
+        {"iva_periodicity": "monthly"},
+        {"forfettario": "yes", "iva_periodicity": "mensile"},
+    ):
+        with pytest.raises(InvalidData):
+            clients.add("Dict Srl", studio=studio, partita_iva=piva(5), fiscal_profile=bad)
+    created = clients.add(
+        "Dict Srl", studio=studio, partita_iva=piva(5), fiscal_profile={"sostituto_imposta": "no"}
+    )
+    assert created["sostituto_imposta"] is False

@@ -15,12 +15,19 @@ WORKERS, PER_WORKER = 8, 50
 
 
 def sempi(env, *args, input=None):
-    return subprocess.run([SEMPI, *args], env=env, input=input, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [SEMPI, *args], env=env, input=input, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_eight_processes_adding_fifty_clients_each(store_path, tmp_path):
     env = {**os.environ, "SEMPI_DB": str(store_path)}
-    assert sempi(env, "login", "-e", ADMIN_EMAIL, "--password-stdin", input=ADMIN_PASSWORD + "\n").returncode == 0
+    assert (
+        sempi(
+            env, "login", "-e", ADMIN_EMAIL, "--password-stdin", input=ADMIN_PASSWORD + "\n"
+        ).returncode
+        == 0
+    )
     assert sempi(env, "studio", "add", "--name", "Studio Concorrente").returncode == 0
     script = tmp_path / "worker.sh"
     # Each worker adds its clients one command at a time, as a user's script would.
@@ -33,8 +40,15 @@ def test_eight_processes_adding_fifty_clients_each(store_path, tmp_path):
     workers = []
     for w in range(WORKERS):
         numbers = [f"{w * PER_WORKER + i}:{piva(w * PER_WORKER + i)}" for i in range(PER_WORKER)]
-        workers.append(subprocess.Popen(["bash", str(script), *numbers], env=env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE, text=True))
+        workers.append(
+            subprocess.Popen(
+                ["bash", str(script), *numbers],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     errors = [w.communicate(timeout=600)[1] for w in workers]
     assert all(w.returncode == 0 for w in workers)
     assert "".join(errors) == "", "".join(errors)[:2000]

@@ -19,8 +19,14 @@ def run_demo(directory: Path) -> subprocess.CompletedProcess[str]:
     for var in ("SEMPI_DB", "SEMPI_USER", "SEMPI_APP_PASSWORD"):  # never a real store
         env.pop(var, None)
     env["SEMPI_HOME"] = str(directory)
-    return subprocess.run([sys.executable, "-m", "sempi_cli.demo", str(directory)], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "sempi_cli.demo", str(directory)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -77,9 +83,16 @@ def test_fiscal_profiles_are_varied_and_consistent(store: sqlite3.Connection) ->
     assert {p["iva_periodicity"] for p in profiles} == periodicities
     kinds = {"persona_fisica", "societa_persone", "societa_capitali"}
     assert {r["taxpayer_kind"] for r in clients} >= kinds
-    for flag in ("forfettario", "sostituto_imposta", "has_employees", "issues_bollo_efatture",
-                 "contabilita_presso_terzi", "has_reverse_charge_purchases",
-                 "inps_gs_professionista", "imu_owner"):
+    for flag in (
+        "forfettario",
+        "sostituto_imposta",
+        "has_employees",
+        "issues_bollo_efatture",
+        "contabilita_presso_terzi",
+        "has_reverse_charge_purchases",
+        "inps_gs_professionista",
+        "imu_owner",
+    ):
         assert any(p[flag] for p in profiles), flag
         assert not all(p[flag] for p in profiles), flag
     assert all(p["iva_periodicity"] == "none" for p in profiles if p["forfettario"])
@@ -91,8 +104,13 @@ def test_fiscal_profiles_are_varied_and_consistent(store: sqlite3.Connection) ->
 
 def test_users_of_every_role_and_their_work_groups(store: sqlite3.Connection) -> None:
     roles = dict(store.execute("SELECT role, count(*) FROM users GROUP BY role").fetchall())
-    assert roles == {"firm-admin": 1, "staff": 3, "studio-admin": 2, "studio-operator": 4,
-                     "external": 3}
+    assert roles == {
+        "firm-admin": 1,
+        "staff": 3,
+        "studio-admin": 2,
+        "studio-operator": 4,
+        "external": 3,
+    }
     assert not store.execute("SELECT 1 FROM users WHERE password_hash IS NULL").fetchall()
     # Operators sit in groups of their own practice's clients only; externals in their client's.
     rows = store.execute(
@@ -122,8 +140,10 @@ def test_the_demo_is_deterministic(store: sqlite3.Connection, tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     other = sqlite3.connect(tmp_path / "again" / "sempi.db")
     try:
-        query = ("SELECT ragione_sociale, codice_fiscale, partita_iva, email, pec, responsible_id,"
-                 " smart_services, iva_periodicity, forfettario FROM clients ORDER BY id")
+        query = (
+            "SELECT ragione_sociale, codice_fiscale, partita_iva, email, pec, responsible_id,"
+            " smart_services, iva_periodicity, forfettario FROM clients ORDER BY id"
+        )
         assert [tuple(r) for r in store.execute(query)] == other.execute(query).fetchall()
     finally:
         other.close()

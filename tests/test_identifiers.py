@@ -63,8 +63,11 @@ LABEL = st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=12)
 emails = st.builds(
     lambda local, labels, tld: ".".join(local) + "@" + ".".join(labels) + "." + tld,
     st.lists(LABEL, min_size=1, max_size=3),
-    st.lists(st.builds(lambda a, b: f"{a}-{b}" if b else a, LABEL, LABEL | st.just("")),
-             min_size=1, max_size=3),
+    st.lists(
+        st.builds(lambda a, b: f"{a}-{b}" if b else a, LABEL, LABEL | st.just("")),
+        min_size=1,
+        max_size=3,
+    ),
     st.sampled_from(("it", "com", "eu", "org", "net")),
 )
 
@@ -99,7 +102,7 @@ def test_valid_partita_iva_validates_and_normalises(piva: str, prefix: str, pad:
 
 @given(partite_iva(), st.integers(0, 10), st.integers(1, 9))
 def test_any_single_digit_change_makes_a_partita_iva_invalid(piva: str, at: int, delta: int):
-    changed = piva[:at] + str((int(piva[at]) + delta) % 10) + piva[at + 1:]
+    changed = piva[:at] + str((int(piva[at]) + delta) % 10) + piva[at + 1 :]
     assert changed in assert_invalid(identifiers.partita_iva, changed, "--partita-iva")
 
 
@@ -158,8 +161,13 @@ def test_an_impossible_birth_date_is_refused() -> None:
 
 @pytest.mark.parametrize(
     "address",
-    ["mario.rossi@example.it", "nome.cognome@pec.studio-rossi.it", "Info@Bianchi-Costruzioni.IT",
-     "amministrazione+fatture@legalmail.it", "  spazi.ai.bordi@pec.it  "],
+    [
+        "mario.rossi@example.it",
+        "nome.cognome@pec.studio-rossi.it",
+        "Info@Bianchi-Costruzioni.IT",
+        "amministrazione+fatture@legalmail.it",
+        "  spazi.ai.bordi@pec.it  ",
+    ],
 )
 def test_normal_and_pec_addresses_are_accepted_lower_case(address: str) -> None:
     assert identifiers.email(address, field="--pec") == address.strip().lower()
@@ -174,9 +182,20 @@ def test_generated_addresses_are_stored_lower_case(address: str, data: st.DataOb
 
 @pytest.mark.parametrize(
     "address",
-    ["mario.rossi.example.it", "mario rossi@example.it", "mario@exam ple.it", "mario@example",
-     "mario..rossi@example.it", "mario@example..it", "mario@", "@example.it", "mario@@example.it",
-     "", "mario@example.i", "mario@-example.it"],
+    [
+        "mario.rossi.example.it",
+        "mario rossi@example.it",
+        "mario@exam ple.it",
+        "mario@example",
+        "mario..rossi@example.it",
+        "mario@example..it",
+        "mario@",
+        "@example.it",
+        "mario@@example.it",
+        "",
+        "mario@example.i",
+        "mario@-example.it",
+    ],
 )
 def test_malformed_addresses_are_refused_naming_the_field(address: str) -> None:
     assert_invalid(identifiers.email, address, "--email")
@@ -194,8 +213,12 @@ RESULTS = {  # what a value that passes looks like once normalised
 
 
 @settings(max_examples=300)
-@given(st.text(max_size=40) | st.from_regex(r"\A(IT)?[0-9 ]{9,13}\Z")
-       | st.from_regex(r"\A[A-Za-z0-9]{16}\Z") | st.from_regex(r"\A[a-z.]{1,8}@[a-z.-]{1,12}\Z"))
+@given(
+    st.text(max_size=40)
+    | st.from_regex(r"\A(IT)?[0-9 ]{9,13}\Z")
+    | st.from_regex(r"\A[A-Za-z0-9]{16}\Z")
+    | st.from_regex(r"\A[a-z.]{1,8}@[a-z.-]{1,12}\Z")
+)
 def test_random_text_raises_nothing_but_invalid_data(text: str) -> None:
     for field, call in (
         ("--partita-iva", lambda: identifiers.partita_iva(text, field="--partita-iva")),

@@ -13,14 +13,23 @@ from sempi_cli.output import render, render_record
 
 ROWS = [
     {"id": 1, "name": "Bianchi Srl", "active": True, "tags": ["iva", "f24"], "note": None},
-    {"id": 2, "name": "Rossi, Verdi & C. Snc", "active": False, "tags": [], "note": 'detto "il grande"'},
+    {
+        "id": 2,
+        "name": "Rossi, Verdi & C. Snc",
+        "active": False,
+        "tags": [],
+        "note": 'detto "il grande"',
+    },
 ]
 COLUMNS = ["id", "name", "active", "tags", "note"]
 
 
 def test_json_keeps_types_and_picks_columns():
     data = json.loads(render(ROWS, ["id", "active", "note"], "json"))
-    assert data == [{"id": 1, "active": True, "note": None}, {"id": 2, "active": False, "note": 'detto "il grande"'}]
+    assert data == [
+        {"id": 1, "active": True, "note": None},
+        {"id": 2, "active": False, "note": 'detto "il grande"'},
+    ]
 
 
 def test_jsonl_is_one_object_per_line():
@@ -40,7 +49,9 @@ def test_table_is_for_people():
     assert text.splitlines()[0].split() == COLUMNS
     assert "Bianchi Srl" in text and "yes" in text
     assert render([], COLUMNS, "table") == ""
-    assert "01234567897" in render([{"piva": "01234567897"}], ["piva"], "table")  # no number parsing
+    assert "01234567897" in render(
+        [{"piva": "01234567897"}], ["piva"], "table"
+    )  # no number parsing
 
 
 def test_record_forms():
@@ -50,7 +61,9 @@ def test_record_forms():
     assert "members:" in text and "a@b.it" in text
 
 
-@given(st.lists(st.fixed_dictionaries({"a": st.text(), "b": st.integers() | st.none()}), max_size=5))
+@given(
+    st.lists(st.fixed_dictionaries({"a": st.text(), "b": st.integers() | st.none()}), max_size=5)
+)
 def test_csv_round_trips_any_text(rows):
     parsed = list(csv.reader(io.StringIO(render(rows, ["a", "b"], "csv"), newline="")))
     assert parsed[0] == ["a", "b"]

@@ -78,8 +78,12 @@ def test_nested_failure_undoes_only_the_savepoint(db):
     with write_transaction(db):
         db.execute("INSERT INTO studios (name, created_at, updated_at) VALUES ('Kept', 'x', 'x')")
         with pytest.raises(sqlite3.IntegrityError), write_transaction(db):
-            db.execute("INSERT INTO studios (name, created_at, updated_at) VALUES ('Gone', 'x', 'x')")
-            db.execute("INSERT INTO studios (name, created_at, updated_at) VALUES ('kept', 'x', 'x')")
+            db.execute(
+                "INSERT INTO studios (name, created_at, updated_at) VALUES ('Gone', 'x', 'x')"
+            )
+            db.execute(
+                "INSERT INTO studios (name, created_at, updated_at) VALUES ('kept', 'x', 'x')"
+            )
     names = {r[0] for r in db.execute("SELECT name FROM studios")}
     assert names == {"Kept"}
 

@@ -300,7 +300,7 @@ def test_italian_datetime(text: str) -> None:
 def test_no_such_date(text: str) -> None:
     with pytest.raises(InvalidData) as caught:
         parse_date(text, NOW, field="--deadline")
-    assert str(caught.value) == f"--deadline: no such date: {text!r}. check the day and month."
+    assert str(caught.value) == f"--deadline: no such date: {text!r}. Check the day and month."
 
 
 @pytest.mark.parametrize(
@@ -347,7 +347,7 @@ def test_no_such_time(text: str) -> None:
         "16/03/2026T09:30",
         "som",
         "sow",
-        "lun",
+        "lu",
         "mondays",
         "today!",
         "\u0662\u0660\u0662\u0666-01-01",  # Arabic-Indic digits are not read as a year
@@ -358,7 +358,7 @@ def test_unreadable_dates(text: str) -> None:
         parse_datetime(text, NOW, field="--deadline")
     assert str(caught.value) == (
         f"--deadline: cannot read {text!r} as a date. "
-        "use YYYY-MM-DD, dd/mm/yyyy, today, tomorrow, +3d, eom, or a weekday."
+        "Use YYYY-MM-DD, dd/mm/yyyy, today, tomorrow, +3d, eom, or a weekday."
     )
     assert caught.value.field == "--deadline"
     assert caught.value.exit_code == 6
@@ -501,7 +501,7 @@ def test_unreadable_durations(text: str) -> None:
     with pytest.raises(InvalidData) as caught:
         parse_duration(text, field="--spent")
     assert str(caught.value) == (
-        f"--spent: cannot read {text!r} as a duration. use 1h30m, 90m, 1.5h, 01:30."
+        f"--spent: cannot read {text!r} as a duration. Use 1h30m, 90m, 1.5h, 01:30."
     )
 
 
@@ -584,3 +584,9 @@ def test_property_duration_round_trip(h: int, m: int) -> None:
         return
     assert parse_duration(f"{h}h{m}m") == expected
     assert parse_duration(f"{h:02d}:{m:02d}") == expected
+
+
+def test_italian_weekday_abbreviations() -> None:
+    """As an Italian office writes them on a calendar: lun, mar, mer, gio, ven, sab, dom."""
+    for offset, word in enumerate(["lun", "mar", "mer", "gio", "ven", "sab", "dom"]):
+        assert parse_date(word, NOW).weekday() == offset

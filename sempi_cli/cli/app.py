@@ -13,18 +13,12 @@ import typer
 from typer.core import TyperGroup
 
 from sempi_cli import __version__
+from sempi_cli.cli.common import GROUP_HELP
 from sempi_cli.cli.context import AppContext
 
 # Groups are imported only when invoked, so start-up time does not grow with
-# the number of commands. name -> (module, help shown in `sempi --help`).
-GROUPS: dict[str, tuple[str, str]] = {
-    "audit": ("sempi_cli.cli.audit", "Read the activity log (firm administrators)."),
-    "client": ("sempi_cli.cli.client", "Manage clients: identity, fiscal profile, responsible."),
-    "db": ("sempi_cli.cli.db", "Inspect, check and back up the store."),
-    "group": ("sempi_cli.cli.group", "Manage each client's work group (who may enter it)."),
-    "studio": ("sempi_cli.cli.studio", "Manage the practices (studi) the firm works for."),
-    "user": ("sempi_cli.cli.user", "Manage users: firm staff, practice users, external users."),
-}
+# the number of commands. name -> module (sempi_cli.cli.<name>).
+GROUPS: dict[str, str] = {name: f"sempi_cli.cli.{name}" for name in GROUP_HELP}
 FLAGS = {"--json", "--quiet", "-q", "--yes", "-y", "--no-input", "--debug"}
 VALUED = {"--db", "--format"}
 
@@ -61,7 +55,7 @@ class SempiGroup(TyperGroup):
     def get_command(self, ctx: Any, name: str) -> Any:
         command = super().get_command(ctx, name)
         if command is None and name in GROUPS:
-            module = importlib.import_module(GROUPS[name][0])
+            module = importlib.import_module(GROUPS[name])
             command = typer.main.get_group(module.app)
             command.name = name
             self.commands[name] = command
@@ -69,10 +63,10 @@ class SempiGroup(TyperGroup):
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         # Help lists groups without importing them.
-        rows = [(name, GROUPS[name][1]) for name in GROUPS]
+        rows = list(GROUP_HELP.items())
         for name in super().list_commands(ctx):
-            command = self.commands[name]
-            rows.append((name, command.get_short_help_str(limit=60)))
+            if name not in GROUPS:  # a group loaded earlier in this process
+                rows.append((name, self.commands[name].get_short_help_str(limit=60)))
         with formatter.section("Commands"):
             formatter.write_dl(sorted(rows))
 
@@ -82,8 +76,14 @@ class SempiGroup(TyperGroup):
         except Exception as exc:  # the one boundary: everything below ends here
             raise _exit_for(exc, ctx) from exc
 
-    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         if os.environ.get("_SEMPI_COMPLETE"):
             # Shell completion (a TAB): Typer's bash/zsh/fish scripts, registered on demand.
             from typer.completion import completion_init
@@ -91,7 +91,9 @@ class SempiGroup(TyperGroup):
             completion_init()
         args = hoist_global_options(list(sys.argv[1:] if args is None else args))
         try:
-            result = super().main(args, prog_name or "sempi", complete_var, standalone_mode=False, **extra)
+            result = super().main(
+                args, prog_name or "sempi", complete_var, standalone_mode=False, **extra
+            )
         except typer.Exit as exc:
             code = exc.exit_code
         except typer.Abort:
@@ -178,19 +180,34 @@ def root(
     ctx: typer.Context,
     db: Annotated[
         Path | None,
-        typer.Option("--db", envvar="SEMPI_DB", help="The store file (default: $SEMPI_HOME/sempi.db).",
-                     show_envvar=True, dir_okay=False),
+        typer.Option(
+            "--db",
+            envvar="SEMPI_DB",
+            help="The store file (default: $SEMPI_HOME/sempi.db).",
+            show_envvar=True,
+            dir_okay=False,
+        ),
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", help="Output: table, json, jsonl or csv.", case_sensitive=False)
+        str,
+        typer.Option("--format", help="Output: table, json, jsonl or csv.", case_sensitive=False),
     ] = "table",
     json_: Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No messages, only data and errors.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No messages, only data and errors.")
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to confirmations.")] = False,
-    no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt; fail instead.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of internal errors.")] = False,
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="Never prompt; fail instead.")
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of internal errors.")
+    ] = False,
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
     ] = False,
 ) -> None:
     """sempi: the firm's work, from the shell."""
@@ -206,7 +223,12 @@ def root(
         ctx.obj = obj
     if db is not None:
         obj.db_path = db
-    obj.fmt, obj.quiet, obj.yes, obj.no_input = fmt, quiet or obj.quiet, yes or obj.yes, no_input or obj.no_input
+    obj.fmt, obj.quiet, obj.yes, obj.no_input = (
+        fmt,
+        quiet or obj.quiet,
+        yes or obj.yes,
+        no_input or obj.no_input,
+    )
     obj.debug = debug or obj.debug
     ctx.call_on_close(obj.close)
 

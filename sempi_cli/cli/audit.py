@@ -6,20 +6,30 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import emit_rows, state
+from sempi_cli.cli.common import emit_rows, group_app, state
 
-app = typer.Typer(name="audit", help="Read the activity log (firm administrators).", no_args_is_help=True)
+app = group_app("audit")
 
 
 @app.command("list")
 def audit_list(
     ctx: typer.Context,
-    object_type: Annotated[str | None, typer.Option("--object", help="Object type: client, user, studio, ...")] = None,
-    object_id: Annotated[int | None, typer.Option("--id", help="Object id (with --object).")] = None,
+    object_type: Annotated[
+        str | None, typer.Option("--object", help="Object type: client, user, studio, ...")
+    ] = None,
+    object_id: Annotated[
+        int | None, typer.Option("--id", help="Object id (with --object).")
+    ] = None,
     actor: Annotated[str | None, typer.Option("--actor", help="E-mail of who did it.")] = None,
-    action: Annotated[str | None, typer.Option("--action", help="Action: add, edit, login, ...")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="From this date: 2026-11-01, 01/11/2026, -7d, ...")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many entries.")] = 100,
+    action: Annotated[
+        str | None, typer.Option("--action", help="Action: add, edit, login, ...")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="From this date: 2026-11-01, 01/11/2026, -7d, ...")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, help="At most this many entries.")
+    ] = 100,
 ) -> None:
     """List who changed what and when, newest first.
 
@@ -32,6 +42,11 @@ def audit_list(
     app = state(ctx)
     since_iso = iso_utc(parse_datetime(since, app.clock.now(), field="--since")) if since else None
     rows = app.service(AuditService).list(
-        object_type=object_type, object_id=object_id, actor_email=actor, action=action, since=since_iso, limit=limit
+        object_type=object_type,
+        object_id=object_id,
+        actor_email=actor,
+        action=action,
+        since=since_iso,
+        limit=limit,
     )
     emit_rows(ctx, rows, ("id", "at", "actor", "action", "object_type", "object_id", "details"))

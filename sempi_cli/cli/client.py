@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import confirm, emit_record, emit_rows, say, state
+from sempi_cli.cli.common import confirm, emit_record, emit_rows, group_app, say, state
 
-app = typer.Typer(name="client", help="Manage clients: identity, fiscal profile, responsible.", no_args_is_help=True)
+app = group_app("client")
 
 
 def _complete_profile(incomplete: str) -> list[str]:
@@ -22,18 +22,45 @@ def _complete_profile(incomplete: str) -> list[str]:
 
 
 ClientId = Annotated[int, typer.Argument(help="The client's id.")]
-Kind = Annotated[str | None, typer.Option("--kind", help="persona_fisica, societa_persone, societa_capitali or ente.")]
-CodiceFiscale = Annotated[str | None, typer.Option("--codice-fiscale", "--cf", help="Codice fiscale (16 characters, or 11 digits for a company).")]
-PartitaIva = Annotated[str | None, typer.Option("--partita-iva", "--piva", help="Partita IVA (11 digits; an IT prefix is dropped).")]
+Kind = Annotated[
+    str | None,
+    typer.Option("--kind", help="persona_fisica, societa_persone, societa_capitali or ente."),
+]
+CodiceFiscale = Annotated[
+    str | None,
+    typer.Option(
+        "--codice-fiscale",
+        "--cf",
+        help="Codice fiscale (16 characters, or 11 digits for a company).",
+    ),
+]
+PartitaIva = Annotated[
+    str | None,
+    typer.Option(
+        "--partita-iva", "--piva", help="Partita IVA (11 digits; an IT prefix is dropped)."
+    ),
+]
 Email = Annotated[str | None, typer.Option("--email", help="The client's e-mail.")]
 Pec = Annotated[str | None, typer.Option("--pec", help="The client's PEC address.")]
 Nickname = Annotated[str | None, typer.Option("--nickname", help="A short name the office uses.")]
-Responsible = Annotated[str | None, typer.Option("--responsible", "-r", help="The responsible firm user: e-mail or id.")]
-Smart = Annotated[str | None, typer.Option("--smart", help="Active SMART services, comma-separated: fattura-smart, smart-hub, corrispettivi-smart ('' for none).")]
+Responsible = Annotated[
+    str | None, typer.Option("--responsible", "-r", help="The responsible firm user: e-mail or id.")
+]
+Smart = Annotated[
+    str | None,
+    typer.Option(
+        "--smart",
+        help="Active SMART services, comma-separated: fattura-smart, smart-hub, corrispettivi-smart ('' for none).",
+    ),
+]
 Profile = Annotated[
     list[str] | None,
-    typer.Option("--profile", "-p", help="A fiscal profile field, FIELD=VALUE; repeat it. See 'sempi client fields'.",
-                 autocompletion=_complete_profile),
+    typer.Option(
+        "--profile",
+        "-p",
+        help="A fiscal profile field, FIELD=VALUE; repeat it. See 'sempi client fields'.",
+        autocompletion=_complete_profile,
+    ),
 ]
 
 
@@ -44,8 +71,12 @@ def _smart_list(value: str | None) -> list[str] | None:
 @app.command("add")
 def client_add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Option("--name", help="Ragione sociale (or the person's full name).")],
-    studio: Annotated[str | None, typer.Option("--studio", help="The practice: id or name (default: yours).")] = None,
+    name: Annotated[
+        str, typer.Option("--name", help="Ragione sociale (or the person's full name).")
+    ],
+    studio: Annotated[
+        str | None, typer.Option("--studio", help="The practice: id or name (default: yours).")
+    ] = None,
     kind: Kind = "societa_capitali",
     codice_fiscale: CodiceFiscale = None,
     partita_iva: PartitaIva = None,
@@ -58,15 +89,27 @@ def client_add(
 ) -> None:
     """Add a client to a practice, with its work group and fiscal profile.
 
-    Example: sempi client add --name "Bianchi Srl" --studio "Studio Rossi" --piva 01234567897 -p iva_periodicity=mensile
+    Example: sempi client add --name "Bianchi Srl" --studio "Studio Rossi" --piva 12345670017 -p iva_periodicity=mensile
     """
     from sempi_cli.services import profile as profiles
     from sempi_cli.services.clients import ClientService
 
-    created = state(ctx).service(ClientService).add(
-        name, studio=studio, kind=kind or "societa_capitali", codice_fiscale=codice_fiscale, partita_iva=partita_iva,
-        email=email, pec=pec, nickname=nickname, responsible=responsible, smart_services=_smart_list(smart),
-        fiscal_profile=profiles.parse_assignments(profile),
+    created = (
+        state(ctx)
+        .service(ClientService)
+        .add(
+            name,
+            studio=studio,
+            kind=kind or "societa_capitali",
+            codice_fiscale=codice_fiscale,
+            partita_iva=partita_iva,
+            email=email,
+            pec=pec,
+            nickname=nickname,
+            responsible=responsible,
+            smart_services=_smart_list(smart),
+            fiscal_profile=profiles.parse_assignments(profile),
+        )
     )
     emit_record(ctx, created)
 
@@ -74,12 +117,27 @@ def client_add(
 @app.command("list")
 def client_list(
     ctx: typer.Context,
-    studio: Annotated[str | None, typer.Option("--studio", help="Only this practice: id or name.")] = None,
+    studio: Annotated[
+        str | None, typer.Option("--studio", help="Only this practice: id or name.")
+    ] = None,
     responsible: Responsible = None,
-    iva: Annotated[str | None, typer.Option("--iva", help="Only this VAT periodicity: mensile, trimestrale, trimestrale_speciale, none.")] = None,
-    search: Annotated[str | None, typer.Option("--search", "-s", help="Text in name, nickname, codice fiscale, partita IVA, e-mail.")] = None,
+    iva: Annotated[
+        str | None,
+        typer.Option(
+            "--iva",
+            help="Only this VAT periodicity: mensile, trimestrale, trimestrale_speciale, none.",
+        ),
+    ] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search", "-s", help="Text in name, nickname, codice fiscale, partita IVA, e-mail."
+        ),
+    ] = None,
     removed: Annotated[bool, typer.Option("--removed", help="Include removed clients.")] = False,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most this many clients.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", min=1, help="At most this many clients.")
+    ] = None,
 ) -> None:
     """List the clients you may see, by ragione sociale.
 
@@ -87,10 +145,23 @@ def client_list(
     """
     from sempi_cli.services.clients import LIST_COLUMNS, ClientService
 
-    rows = state(ctx).service(ClientService).list(
-        studio=studio, responsible=responsible, iva_periodicity=iva, search=search, include_removed=removed, limit=limit
+    rows = (
+        state(ctx)
+        .service(ClientService)
+        .list(
+            studio=studio,
+            responsible=responsible,
+            iva_periodicity=iva,
+            search=search,
+            include_removed=removed,
+            limit=limit,
+        )
     )
-    emit_rows(ctx, rows, LIST_COLUMNS if state(ctx).fmt == "table" else list(rows[0]) if rows else LIST_COLUMNS)
+    emit_rows(
+        ctx,
+        rows,
+        LIST_COLUMNS if state(ctx).fmt == "table" else list(rows[0]) if rows else LIST_COLUMNS,
+    )
 
 
 @app.command("show")
@@ -126,11 +197,24 @@ def client_edit(
     from sempi_cli.services import profile as profiles
     from sempi_cli.services.clients import ClientService
 
-    emit_record(ctx, state(ctx).service(ClientService).edit(
-        client_id, ragione_sociale=name, kind=kind, codice_fiscale=codice_fiscale, partita_iva=partita_iva,
-        email=email, pec=pec, nickname=nickname, responsible=responsible, smart_services=_smart_list(smart),
-        fiscal_profile=profiles.parse_assignments(profile),
-    ))
+    emit_record(
+        ctx,
+        state(ctx)
+        .service(ClientService)
+        .edit(
+            client_id,
+            ragione_sociale=name,
+            kind=kind,
+            codice_fiscale=codice_fiscale,
+            partita_iva=partita_iva,
+            email=email,
+            pec=pec,
+            nickname=nickname,
+            responsible=responsible,
+            smart_services=_smart_list(smart),
+            fiscal_profile=profiles.parse_assignments(profile),
+        ),
+    )
 
 
 @app.command("remove")
@@ -168,8 +252,12 @@ def client_fields(ctx: typer.Context) -> None:
     from sempi_cli.services.profile import PROFILE_FIELDS
 
     rows = [
-        {"field": f.name, "values": ", ".join(f.choices or ("yes", "no")),
-         "default": f.default if f.choices else ("yes" if f.default else "no"), "meaning": f.help}
+        {
+            "field": f.name,
+            "values": ", ".join(f.choices or ("yes", "no")),
+            "default": f.default if f.choices else ("yes" if f.default else "no"),
+            "meaning": f.help,
+        }
         for f in PROFILE_FIELDS
     ]
     emit_rows(ctx, rows, ("field", "values", "default", "meaning"))

@@ -9,6 +9,28 @@ import typer
 
 from sempi_cli.cli.context import AppContext
 
+# The command groups and their one-line help: shown by `sempi --help` without
+# importing the groups, and used by each group's own Typer app.
+GROUP_HELP: dict[str, str] = {
+    "audit": "Read the activity log (firm administrators).",
+    "client": "Manage clients: identity, fiscal profile, responsible.",
+    "db": "Inspect, check and back up the store.",
+    "group": "Manage each client's work group (who may enter it).",
+    "studio": "Manage the practices (studi) the firm works for.",
+    "user": "Manage users: firm staff, practice users, external users.",
+}
+
+
+def group_app(name: str) -> typer.Typer:
+    """A command group with the house settings: plain help, help when called bare."""
+    return typer.Typer(
+        name=name,
+        help=GROUP_HELP[name],
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
 
 def state(ctx: typer.Context) -> AppContext:
     obj = ctx.find_object(AppContext)
@@ -17,7 +39,9 @@ def state(ctx: typer.Context) -> AppContext:
     return obj
 
 
-def emit_rows(ctx: typer.Context, rows: Iterable[Mapping[str, object]], columns: Sequence[str]) -> None:
+def emit_rows(
+    ctx: typer.Context, rows: Iterable[Mapping[str, object]], columns: Sequence[str]
+) -> None:
     """Data to stdout in the chosen format."""
     from sempi_cli.output import render
 
@@ -51,7 +75,9 @@ def confirm(ctx: typer.Context, question: str) -> None:
         raise typer.Exit(1)
 
 
-def read_secret(ctx: typer.Context, prompt: str, *, from_stdin: bool, field: str, confirm_it: bool = False) -> str:
+def read_secret(
+    ctx: typer.Context, prompt: str, *, from_stdin: bool, field: str, confirm_it: bool = False
+) -> str:
     """A secret from one line of stdin (scripts) or a no-echo prompt; never from argv."""
     from sempi_cli.errors import UsageProblem
 
@@ -62,7 +88,9 @@ def read_secret(ctx: typer.Context, prompt: str, *, from_stdin: bool, field: str
             raise UsageProblem(f"{field}: nothing on standard input")
         return value
     if not state(ctx).interactive:
-        raise UsageProblem(f"{field}: no terminal to ask on", "pass it on standard input with --password-stdin")
+        raise UsageProblem(
+            f"{field}: no terminal to ask on", "pass it on standard input with --password-stdin"
+        )
     return typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm_it, err=True)
 
 

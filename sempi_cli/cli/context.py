@@ -67,9 +67,14 @@ class AppContext:
         if self.actor_email is not None:
             from sempi_cli.services.auth import actor_from_row
 
-            row = self.connection().execute(
-                "SELECT * FROM users WHERE email = ? AND disabled_at IS NULL", (self.actor_email,)
-            ).fetchone()
+            row = (
+                self.connection()
+                .execute(
+                    "SELECT * FROM users WHERE email = ? AND disabled_at IS NULL",
+                    (self.actor_email,),
+                )
+                .fetchone()
+            )
             if row is None:
                 raise NotAuthenticated(f"no active user {self.actor_email}")
             return actor_from_row(row)

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import emit_record, emit_rows, say, state
+from sempi_cli.cli.common import emit_record, emit_rows, group_app, say, state
 
-app = typer.Typer(name="db", help="Inspect, check and back up the store.", no_args_is_help=True)
+app = group_app("db")
 
 
 @app.command("info")
@@ -36,14 +36,18 @@ def db_check(ctx: typer.Context) -> None:
     problems = state(ctx).service(MaintenanceService).check()
     if problems:
         emit_rows(ctx, [{"problem": p} for p in problems], ["problem"])
-        raise StoreUnusable(f"the store has {len(problems)} problem(s)", "restore the latest backup")
+        raise StoreUnusable(
+            f"the store has {len(problems)} problem(s)", "restore the latest backup"
+        )
     say(ctx, "The store is sound.")
 
 
 @app.command("backup")
 def db_backup(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="Where to write the copy (must not exist).", dir_okay=False)],
+    path: Annotated[
+        Path, typer.Argument(help="Where to write the copy (must not exist).", dir_okay=False)
+    ],
 ) -> None:
     """Write a consistent copy of the live store (mode 0600; never overwrites).
 

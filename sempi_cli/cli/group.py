@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import emit_record, emit_rows, state
+from sempi_cli.cli.common import emit_record, emit_rows, group_app, state
 
-app = typer.Typer(name="group", help="Manage each client's work group (who may enter it).", no_args_is_help=True)
+app = group_app("group")
 
 ClientId = Annotated[int, typer.Argument(help="The client whose work group it is.")]
 UserRef = Annotated[str, typer.Argument(help="The user: e-mail or id.")]
@@ -17,7 +17,9 @@ UserRef = Annotated[str, typer.Argument(help="The user: e-mail or id.")]
 @app.command("list")
 def group_list(
     ctx: typer.Context,
-    studio: Annotated[str | None, typer.Option("--studio", help="Only this practice: id or name.")] = None,
+    studio: Annotated[
+        str | None, typer.Option("--studio", help="Only this practice: id or name.")
+    ] = None,
 ) -> None:
     """List the work groups you may see, with their member counts.
 
@@ -25,7 +27,11 @@ def group_list(
     """
     from sempi_cli.services.groups import GroupService
 
-    emit_rows(ctx, state(ctx).service(GroupService).list(studio=studio), ("client_id", "client", "studio", "members"))
+    emit_rows(
+        ctx,
+        state(ctx).service(GroupService).list(studio=studio),
+        ("client_id", "client", "studio", "members"),
+    )
 
 
 @app.command("show")

@@ -11,9 +11,12 @@ from sempi_cli.cli.common import ask, emit_record, read_secret, say, state
 
 def login(
     ctx: typer.Context,
-    email: Annotated[str | None, typer.Option("--email", "-e", help="Your e-mail (asked if missing).")] = None,
+    email: Annotated[
+        str | None, typer.Option("--email", "-e", help="Your e-mail (asked if missing).")
+    ] = None,
     password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input (scripts).")
+        bool,
+        typer.Option("--password-stdin", help="Read the password from standard input (scripts)."),
     ] = False,
 ) -> None:
     """Log in to the store and keep a session for the next commands.
@@ -63,11 +66,16 @@ def whoami(ctx: typer.Context) -> None:
 
 def passwd(
     ctx: typer.Context,
-    user: Annotated[str | None, typer.Argument(help="Whose password (default: yours); e-mail or id.")] = None,
+    user: Annotated[
+        str | None, typer.Argument(help="Whose password (default: yours); e-mail or id.")
+    ] = None,
     password_stdin: Annotated[
         bool,
-        typer.Option("--password-stdin", help="Read the passwords from standard input, one a line "
-                     "(current first when changing your own)."),
+        typer.Option(
+            "--password-stdin",
+            help="Read the passwords from standard input, one a line "
+            "(current first when changing your own).",
+        ),
     ] = False,
 ) -> None:
     """Change your password, or set another user's as their administrator. Ends their sessions.
@@ -80,7 +88,13 @@ def passwd(
     service = app.service(UserService)
     target = find_user(app.connection(), app.actor(), user) if user else None
     own = target is None or target["id"] == app.actor().id
-    current = read_secret(ctx, "Current password", from_stdin=password_stdin, field="current password") if own else None
-    new = read_secret(ctx, "New password", from_stdin=password_stdin, field="new password", confirm_it=True)
+    current = (
+        read_secret(ctx, "Current password", from_stdin=password_stdin, field="current password")
+        if own
+        else None
+    )
+    new = read_secret(
+        ctx, "New password", from_stdin=password_stdin, field="new password", confirm_it=True
+    )
     service.set_password(user or app.actor().id, new, current)
     say(ctx, "Password changed; every session of that user has ended.")

@@ -12,10 +12,17 @@ from sempi_cli.cli.common import ask, emit_record, read_secret, say, state
 def init(
     ctx: typer.Context,
     firm: Annotated[str | None, typer.Option("--firm", help="The firm's name.")] = None,
-    admin_email: Annotated[str | None, typer.Option("--admin-email", help="The first administrator's e-mail.")] = None,
-    admin_name: Annotated[str | None, typer.Option("--admin-name", help="The first administrator's full name.")] = None,
+    admin_email: Annotated[
+        str | None, typer.Option("--admin-email", help="The first administrator's e-mail.")
+    ] = None,
+    admin_name: Annotated[
+        str | None, typer.Option("--admin-name", help="The first administrator's full name.")
+    ] = None,
     password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the administrator's password from standard input.")
+        bool,
+        typer.Option(
+            "--password-stdin", help="Read the administrator's password from standard input."
+        ),
     ] = False,
 ) -> None:
     """Create a new store with the firm and its first administrator.
@@ -28,7 +35,9 @@ def init(
     firm = firm or ask(ctx, "Firm name", field="--firm")
     admin_email = admin_email or ask(ctx, "Administrator e-mail", field="--admin-email")
     admin_name = admin_name or ask(ctx, "Administrator full name", field="--admin-name")
-    password = read_secret(ctx, "Administrator password", from_stdin=password_stdin, field="password", confirm_it=True)
+    password = read_secret(
+        ctx, "Administrator password", from_stdin=password_stdin, field="password", confirm_it=True
+    )
     conn, created = create_store(app.store_path, app.clock, firm, admin_email, admin_name, password)
     conn.close()
     emit_record(ctx, {"store": str(app.store_path), **created})

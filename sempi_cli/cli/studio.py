@@ -6,13 +6,17 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import emit_record, emit_rows, state
+from sempi_cli.cli.common import emit_record, emit_rows, group_app, state
 
-app = typer.Typer(name="studio", help="Manage the practices (studi) the firm works for.", no_args_is_help=True)
+app = group_app("studio")
 
 Ref = Annotated[str, typer.Argument(help="The practice: id or exact name.")]
-PartitaIva = Annotated[str | None, typer.Option("--partita-iva", help="The practice's partita IVA.")]
-CodiceFiscale = Annotated[str | None, typer.Option("--codice-fiscale", help="The practice's codice fiscale.")]
+PartitaIva = Annotated[
+    str | None, typer.Option("--partita-iva", help="The practice's partita IVA.")
+]
+CodiceFiscale = Annotated[
+    str | None, typer.Option("--codice-fiscale", help="The practice's codice fiscale.")
+]
 Email = Annotated[str | None, typer.Option("--email", help="Contact e-mail.")]
 Pec = Annotated[str | None, typer.Option("--pec", help="PEC address.")]
 City = Annotated[str | None, typer.Option("--city", help="City.")]
@@ -32,18 +36,31 @@ def studio_add(
 ) -> None:
     """Add a practice.
 
-    Example: sempi studio add --name "Studio Rossi" --partita-iva 01234567897 --city Milano
+    Example: sempi studio add --name "Studio Rossi" --partita-iva 07654320154 --city Milano
     """
     from sempi_cli.services.studios import StudioService
 
-    emit_record(ctx, state(ctx).service(StudioService).add(
-        name, partita_iva=partita_iva, codice_fiscale=codice_fiscale, email=email, pec=pec, city=city))
+    emit_record(
+        ctx,
+        state(ctx)
+        .service(StudioService)
+        .add(
+            name,
+            partita_iva=partita_iva,
+            codice_fiscale=codice_fiscale,
+            email=email,
+            pec=pec,
+            city=city,
+        ),
+    )
 
 
 @app.command("list")
 def studio_list(
     ctx: typer.Context,
-    search: Annotated[str | None, typer.Option("--search", "-s", help="Text in name, partita IVA or city.")] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", "-s", help="Text in name, partita IVA or city.")
+    ] = None,
 ) -> None:
     """List the practices you may see.
 
@@ -82,5 +99,17 @@ def studio_edit(
     """
     from sempi_cli.services.studios import StudioService
 
-    emit_record(ctx, state(ctx).service(StudioService).edit(
-        ref, name=name, partita_iva=partita_iva, codice_fiscale=codice_fiscale, email=email, pec=pec, city=city))
+    emit_record(
+        ctx,
+        state(ctx)
+        .service(StudioService)
+        .edit(
+            ref,
+            name=name,
+            partita_iva=partita_iva,
+            codice_fiscale=codice_fiscale,
+            email=email,
+            pec=pec,
+            city=city,
+        ),
+    )

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import emit_record, emit_rows, read_secret, state
+from sempi_cli.cli.common import emit_record, emit_rows, group_app, read_secret, state
 
-app = typer.Typer(name="user", help="Manage users: firm staff, practice users, external users.", no_args_is_help=True)
+app = group_app("user")
 
 UserRef = Annotated[str, typer.Argument(help="The user: e-mail or id.")]
 ROLE_HELP = "firm-admin, staff, studio-admin, studio-operator or external."
@@ -20,11 +20,25 @@ def user_add(
     email: Annotated[str, typer.Option("--email", help="The user's e-mail (their login).")],
     name: Annotated[str, typer.Option("--name", help="Full name.")],
     role: Annotated[str, typer.Option("--role", help=ROLE_HELP)],
-    studio: Annotated[str | None, typer.Option("--studio", help="Practice (studio roles): id or name.")] = None,
-    client: Annotated[int | None, typer.Option("--client", help="Client id (external users).")] = None,
-    codice_fiscale: Annotated[str | None, typer.Option("--codice-fiscale", "--cf", help="The person's codice fiscale.")] = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read an initial password from standard input.")] = False,
-    set_password: Annotated[bool, typer.Option("--set-password", help="Ask for an initial password (otherwise the user cannot log in until one is set).")] = False,
+    studio: Annotated[
+        str | None, typer.Option("--studio", help="Practice (studio roles): id or name.")
+    ] = None,
+    client: Annotated[
+        int | None, typer.Option("--client", help="Client id (external users).")
+    ] = None,
+    codice_fiscale: Annotated[
+        str | None, typer.Option("--codice-fiscale", "--cf", help="The person's codice fiscale.")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read an initial password from standard input.")
+    ] = False,
+    set_password: Annotated[
+        bool,
+        typer.Option(
+            "--set-password",
+            help="Ask for an initial password (otherwise the user cannot log in until one is set).",
+        ),
+    ] = False,
 ) -> None:
     """Add a user. External users join their client's work group.
 
@@ -34,18 +48,38 @@ def user_add(
 
     password = None
     if password_stdin or set_password:
-        password = read_secret(ctx, "Initial password", from_stdin=password_stdin, field="password", confirm_it=True)
-    emit_record(ctx, state(ctx).service(UserService).add(
-        email, name, role, studio=studio, client=client, codice_fiscale=codice_fiscale, password=password))
+        password = read_secret(
+            ctx, "Initial password", from_stdin=password_stdin, field="password", confirm_it=True
+        )
+    emit_record(
+        ctx,
+        state(ctx)
+        .service(UserService)
+        .add(
+            email,
+            name,
+            role,
+            studio=studio,
+            client=client,
+            codice_fiscale=codice_fiscale,
+            password=password,
+        ),
+    )
 
 
 @app.command("list")
 def user_list(
     ctx: typer.Context,
     role: Annotated[str | None, typer.Option("--role", help="Only this role: " + ROLE_HELP)] = None,
-    studio: Annotated[str | None, typer.Option("--studio", help="Only this practice: id or name.")] = None,
-    client: Annotated[int | None, typer.Option("--client", help="Only the external users of this client.")] = None,
-    search: Annotated[str | None, typer.Option("--search", "-s", help="Text in name or e-mail.")] = None,
+    studio: Annotated[
+        str | None, typer.Option("--studio", help="Only this practice: id or name.")
+    ] = None,
+    client: Annotated[
+        int | None, typer.Option("--client", help="Only the external users of this client.")
+    ] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", "-s", help="Text in name or e-mail.")
+    ] = None,
     disabled: Annotated[bool, typer.Option("--disabled", help="Include disabled users.")] = False,
 ) -> None:
     """List the users you may see.
@@ -54,7 +88,11 @@ def user_list(
     """
     from sempi_cli.services.users import COLUMNS, UserService
 
-    rows = state(ctx).service(UserService).list(role=role, studio=studio, client=client, search=search, include_disabled=disabled)
+    rows = (
+        state(ctx)
+        .service(UserService)
+        .list(role=role, studio=studio, client=client, search=search, include_disabled=disabled)
+    )
     emit_rows(ctx, rows, COLUMNS)
 
 
@@ -75,8 +113,15 @@ def user_edit(
     user: UserRef,
     name: Annotated[str | None, typer.Option("--name", help="A new full name.")] = None,
     email: Annotated[str | None, typer.Option("--email", help="A new e-mail.")] = None,
-    role: Annotated[str | None, typer.Option("--role", help="A new role (firm administrators): " + ROLE_HELP)] = None,
-    codice_fiscale: Annotated[str | None, typer.Option("--codice-fiscale", "--cf", help="The person's codice fiscale ('' clears it).")] = None,
+    role: Annotated[
+        str | None, typer.Option("--role", help="A new role (firm administrators): " + ROLE_HELP)
+    ] = None,
+    codice_fiscale: Annotated[
+        str | None,
+        typer.Option(
+            "--codice-fiscale", "--cf", help="The person's codice fiscale ('' clears it)."
+        ),
+    ] = None,
 ) -> None:
     """Change a user's name, e-mail, role or codice fiscale.
 
@@ -84,7 +129,12 @@ def user_edit(
     """
     from sempi_cli.services.users import UserService
 
-    emit_record(ctx, state(ctx).service(UserService).edit(user, full_name=name, email=email, role=role, codice_fiscale=codice_fiscale))
+    emit_record(
+        ctx,
+        state(ctx)
+        .service(UserService)
+        .edit(user, full_name=name, email=email, role=role, codice_fiscale=codice_fiscale),
+    )
 
 
 @app.command("disable")

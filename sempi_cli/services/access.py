@@ -48,7 +48,11 @@ def visible_clients(actor: Actor, alias: str = "c") -> tuple[str, dict]:
     operators: the work groups they are members of (an operator only within
     their own practice). Externals: their own client.
     """
-    params = {"actor_id": actor.id, "actor_studio": actor.studio_id, "actor_client": actor.client_id}
+    params = {
+        "actor_id": actor.id,
+        "actor_studio": actor.studio_id,
+        "actor_client": actor.client_id,
+    }
     if actor.role == "firm-admin":
         return "1", params
     if actor.role == "studio-admin":
@@ -90,7 +94,11 @@ def visible_users(actor: Actor, alias: str = "u") -> tuple[str, dict]:
     if actor.role == "staff":
         return f"({own} OR {alias}.role <> 'external')", params
     if actor.role in STUDIO_ROLES:
-        parts = [own, f"{alias}.role IN ('firm-admin', 'staff')", f"{alias}.studio_id = :actor_studio"]
+        parts = [
+            own,
+            f"{alias}.role IN ('firm-admin', 'staff')",
+            f"{alias}.studio_id = :actor_studio",
+        ]
         if actor.role == "studio-admin":
             parts.append(
                 f"{alias}.client_id IN (SELECT id FROM clients WHERE studio_id = :actor_studio)"

@@ -25,7 +25,14 @@ def record(
     db.execute(
         "INSERT INTO audit_log (at, actor_id, action, object_type, object_id, details)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (at, actor_id, action, object_type, object_id, json.dumps(details, sort_keys=True, default=str)),
+        (
+            at,
+            actor_id,
+            action,
+            object_type,
+            object_id,
+            json.dumps(details, sort_keys=True, default=str),
+        ),
     )
 
 

@@ -28,7 +28,9 @@ def token_hash(token: str) -> str:
 
 
 def actor_from_row(row) -> Actor:  # noqa: ANN001 - a sqlite3.Row with the actor columns
-    return Actor(row["id"], row["email"], row["full_name"], row["role"], row["studio_id"], row["client_id"])
+    return Actor(
+        row["id"], row["email"], row["full_name"], row["role"], row["studio_id"], row["client_id"]
+    )
 
 
 class AuthService(Service):

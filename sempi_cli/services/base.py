@@ -30,7 +30,9 @@ class Service:
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         return write_transaction(self.db)
 
-    def audit(self, action: str, object_type: str, object_id: int | None, **details: object) -> None:
+    def audit(
+        self, action: str, object_type: str, object_id: int | None, **details: object
+    ) -> None:
         """Record a change in the append-only log, inside the caller's transaction."""
         from sempi_cli.services import audit
 

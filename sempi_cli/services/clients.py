@@ -10,7 +10,15 @@ from sempi_cli.services import access, identifiers, profile
 from sempi_cli.services.base import Service, changes
 
 SMART_SERVICES = ("fattura-smart", "smart-hub", "corrispettivi-smart")
-LIST_COLUMNS = ("id", "ragione_sociale", "codice_fiscale", "partita_iva", "studio", "responsible", "iva_periodicity")
+LIST_COLUMNS = (
+    "id",
+    "ragione_sociale",
+    "codice_fiscale",
+    "partita_iva",
+    "studio",
+    "responsible",
+    "iva_periodicity",
+)
 
 
 def _smart(services: list[str] | None) -> str | None:
@@ -22,26 +30,37 @@ def _smart(services: list[str] | None) -> str | None:
         if not name:
             continue
         if name not in SMART_SERVICES:
-            raise InvalidData("--smart", f"{name!r} is not a SMART service", "use " + ", ".join(SMART_SERVICES))
+            raise InvalidData(
+                "--smart", f"{name!r} is not a SMART service", "use " + ", ".join(SMART_SERVICES)
+            )
         if name not in chosen:
             chosen.append(name)
     return json.dumps(sorted(chosen))
 
 
 class ClientService(Service):
-    def _identity(self, kind: str | None, codice_fiscale: str | None, partita_iva: str | None, *, person: bool) -> dict:
+    def _identity(
+        self, kind: str | None, codice_fiscale: str | None, partita_iva: str | None, *, person: bool
+    ) -> dict:
         fields: dict[str, object] = {}
         if kind is not None:
             if kind not in profile.TAXPAYER_KINDS:
-                raise InvalidData("--kind", f"{kind!r} is not one of {', '.join(profile.TAXPAYER_KINDS)}")
+                raise InvalidData(
+                    "--kind", f"{kind!r} is not one of {', '.join(profile.TAXPAYER_KINDS)}"
+                )
             fields["taxpayer_kind"] = kind
         if codice_fiscale is not None:
             fields["codice_fiscale"] = (
                 identifiers.codice_fiscale(codice_fiscale, person=person, field="--codice-fiscale")
-                if codice_fiscale.strip() else None
+                if codice_fiscale.strip()
+                else None
             )
         if partita_iva is not None:
-            fields["partita_iva"] = identifiers.partita_iva(partita_iva, field="--partita-iva") if partita_iva.strip() else None
+            fields["partita_iva"] = (
+                identifiers.partita_iva(partita_iva, field="--partita-iva")
+                if partita_iva.strip()
+                else None
+            )
         return fields
 
     def _contact(self, ragione_sociale, email, pec, nickname, smart_services) -> dict:  # noqa: ANN001
@@ -66,7 +85,9 @@ class ClientService(Service):
 
         user = find_user(self.db, self.actor, ref)
         if user["role"] not in access.FIRM_ROLES or user["disabled_at"] is not None:
-            raise InvalidData("--responsible", f"{user['email']} is not an active firm user (firm-admin or staff)")
+            raise InvalidData(
+                "--responsible", f"{user['email']} is not an active firm user (firm-admin or staff)"
+            )
         return int(user["id"])
 
     def _duplicates(self, studio_id: int, fields: dict, client_id: int | None = None) -> None:
@@ -79,8 +100,12 @@ class ClientService(Service):
                 (studio_id, value, client_id),
             ).fetchone()
             if row:
-                state = " (removed: 'sempi client restore' brings it back)" if row["removed_at"] else ""
-                raise Conflict(f"client {row['id']}{state} of this practice already has the {label} {value}")
+                state = (
+                    " (removed: 'sempi client restore' brings it back)" if row["removed_at"] else ""
+                )
+                raise Conflict(
+                    f"client {row['id']}{state} of this practice already has the {label} {value}"
+                )
 
     def add(
         self,
@@ -107,15 +132,23 @@ class ClientService(Service):
                 raise InvalidData("--studio", "missing: which practice is the client of?")
             studio = actor.studio_id
         studio_id = find_studio_id(self.db, actor, studio)
-        if not (actor.is_firm_admin or actor.role == "staff" or (actor.role == "studio-admin" and actor.studio_id == studio_id)):
+        if not (
+            actor.is_firm_admin
+            or actor.role == "staff"
+            or (actor.role == "studio-admin" and actor.studio_id == studio_id)
+        ):
             raise PermissionDenied("you may not add clients to this practice")
         if ragione_sociale is None:
             raise InvalidData("--name", "missing")
-        fields = {**self._contact(ragione_sociale, email, pec, nickname, smart_services or []),
-                  **self._identity(kind, codice_fiscale, partita_iva, person=kind == "persona_fisica")}
+        fields = {
+            **self._contact(ragione_sociale, email, pec, nickname, smart_services or []),
+            **self._identity(kind, codice_fiscale, partita_iva, person=kind == "persona_fisica"),
+        }
         if fields.get("codice_fiscale") is None and fields.get("partita_iva") is None:
-            raise InvalidData("--codice-fiscale", "a client needs a codice fiscale or a partita IVA")
-        full_profile = {**profile.defaults(), **(fiscal_profile or {})}
+            raise InvalidData(
+                "--codice-fiscale", "a client needs a codice fiscale or a partita IVA"
+            )
+        full_profile = {**profile.defaults(), **profile.typed(fiscal_profile or {})}
         profile.check_consistency(full_profile)
         fields.update(full_profile)
         responsible_id = self._responsible_id(responsible) if responsible is not None else None
@@ -129,7 +162,13 @@ class ClientService(Service):
                 fields,
             )
             client_id = cursor.lastrowid
-            self.audit("add", "client", client_id, ragione_sociale=fields["ragione_sociale"], studio_id=studio_id)
+            self.audit(
+                "add",
+                "client",
+                client_id,
+                ragione_sociale=fields["ragione_sociale"],
+                studio_id=studio_id,
+            )
             groups = GroupService(self.db, self.clock, actor)
             for member in dict.fromkeys(m for m in (responsible_id, actor.id) if m is not None):
                 if member == actor.id and actor.role not in ("staff", "studio-operator"):
@@ -163,7 +202,9 @@ class ClientService(Service):
         if iva_periodicity is not None:
             choices = profile.FIELDS_BY_NAME["iva_periodicity"].choices or ()
             if iva_periodicity not in choices:
-                raise InvalidData("--iva", f"{iva_periodicity!r} is not one of {', '.join(choices)}")
+                raise InvalidData(
+                    "--iva", f"{iva_periodicity!r} is not one of {', '.join(choices)}"
+                )
             params["iva"] = iva_periodicity
             clauses.append("c.iva_periodicity = :iva")
         if search:
@@ -192,8 +233,12 @@ class ClientService(Service):
         return self._detail(row)
 
     def _detail(self, row: sqlite3.Row) -> dict:
-        studio = self.db.execute("SELECT name FROM studios WHERE id = ?", (row["studio_id"],)).fetchone()
-        responsible = self.db.execute("SELECT email FROM users WHERE id = ?", (row["responsible_id"],)).fetchone()
+        studio = self.db.execute(
+            "SELECT name FROM studios WHERE id = ?", (row["studio_id"],)
+        ).fetchone()
+        responsible = self.db.execute(
+            "SELECT email FROM users WHERE id = ?", (row["responsible_id"],)
+        ).fetchone()
         detail = {
             "id": row["id"],
             "ragione_sociale": row["ragione_sociale"],
@@ -242,18 +287,26 @@ class ClientService(Service):
         if person and codice_fiscale is None and before["codice_fiscale"]:
             # Becoming a persona fisica: the stored code must be a person's.
             identifiers.codice_fiscale(before["codice_fiscale"], person=True, field="--kind")
-        merged_profile = {**profile.from_row(before), **(fiscal_profile or {})}
-        profile.check_consistency(merged_profile)
-        fields.update(fiscal_profile or {})
+        new_profile = profile.typed(fiscal_profile or {})
+        profile.check_consistency({**profile.from_row(before), **new_profile})
+        fields.update(new_profile)
         if responsible is not None:
             fields["responsible_id"] = self._responsible_id(responsible)
         after_ids = {k: fields.get(k, before[k]) for k in ("codice_fiscale", "partita_iva")}
         if after_ids["codice_fiscale"] is None and after_ids["partita_iva"] is None:
-            raise InvalidData("--codice-fiscale", "a client needs a codice fiscale or a partita IVA")
+            raise InvalidData(
+                "--codice-fiscale", "a client needs a codice fiscale or a partita IVA"
+            )
         with self.transaction():
-            diff = changes(before, {k: (int(v) if isinstance(v, bool) else v) for k, v in fields.items()})
+            diff = changes(
+                before, {k: (int(v) if isinstance(v, bool) else v) for k, v in fields.items()}
+            )
             if diff:
-                self._duplicates(before["studio_id"], {k: fields[k] for k in ("codice_fiscale", "partita_iva") if k in diff}, client_id)
+                self._duplicates(
+                    before["studio_id"],
+                    {k: fields[k] for k in ("codice_fiscale", "partita_iva") if k in diff},
+                    client_id,
+                )
                 sets = ", ".join(f"{k} = :{k}" for k in diff)
                 self.db.execute(
                     f"UPDATE clients SET {sets}, updated_at = :now WHERE id = :id",
@@ -261,17 +314,26 @@ class ClientService(Service):
                 )
                 self.audit("edit", "client", client_id, changes=diff)
                 if "responsible_id" in diff:
-                    GroupService(self.db, self.clock, self.actor).add_member(client_id, fields["responsible_id"], check_access=False)
+                    GroupService(self.db, self.clock, self.actor).add_member(
+                        client_id, fields["responsible_id"], check_access=False
+                    )
         return self.show(client_id)
 
     def set_removed(self, client_id: int, removed: bool) -> dict:
         """Remove (archive: the books must be kept) or restore a client."""
         row = access.client_row(self.db, self.actor, client_id)
         actor = self.actor
-        if not (actor.is_firm_admin or (actor.role == "studio-admin" and actor.studio_id == row["studio_id"])):
-            raise PermissionDenied(f"only a firm administrator or the practice's administrator may remove client {client_id}")
+        if not (
+            actor.is_firm_admin
+            or (actor.role == "studio-admin" and actor.studio_id == row["studio_id"])
+        ):
+            raise PermissionDenied(
+                f"only a firm administrator or the practice's administrator may remove client {client_id}"
+            )
         if removed == (row["removed_at"] is not None):
-            raise RuleViolation(f"client {client_id} is {'already removed' if removed else 'not removed'}")
+            raise RuleViolation(
+                f"client {client_id} is {'already removed' if removed else 'not removed'}"
+            )
         with self.transaction():
             now = self.now()
             self.db.execute(

@@ -12,8 +12,9 @@ from sempi_cli.services import identifiers, passwords
 from sempi_cli.services.base import Service
 
 
-def create_store(path: Path, clock: Clock, firm_name: str, admin_email: str, admin_name: str,
-                 password: str) -> tuple[sqlite3.Connection, dict]:
+def create_store(
+    path: Path, clock: Clock, firm_name: str, admin_email: str, admin_name: str, password: str
+) -> tuple[sqlite3.Connection, dict]:
     """Open or create the store and initialise it; a store this call created is
     deleted again if anything fails, so a failed ``init`` leaves nothing behind."""
     from sempi_cli.store import open_store
@@ -25,7 +26,9 @@ def create_store(path: Path, clock: Clock, firm_name: str, admin_email: str, adm
         conn = open_store(path, create=True)
         if new:
             os.chmod(path, 0o600)
-        return conn, FirmService(conn, clock).initialise(firm_name, admin_email, admin_name, password)
+        return conn, FirmService(conn, clock).initialise(
+            firm_name, admin_email, admin_name, password
+        )
     except BaseException:
         if conn is not None:
             conn.close()
@@ -35,7 +38,9 @@ def create_store(path: Path, clock: Clock, firm_name: str, admin_email: str, adm
         raise
 
 
-def _validate(firm_name: str, admin_email: str, admin_name: str, password: str) -> tuple[str, str, str]:
+def _validate(
+    firm_name: str, admin_email: str, admin_name: str, password: str
+) -> tuple[str, str, str]:
     name = (firm_name or "").strip()
     if not name:
         raise InvalidData("--firm", "the firm's name is empty")
@@ -54,7 +59,9 @@ class FirmService(Service):
         password_hash = passwords.hash_password(password)
         with self.transaction():
             if self.db.execute("SELECT 1 FROM firm").fetchone():
-                raise Conflict("this store already has a firm", "use 'sempi user add' for more users")
+                raise Conflict(
+                    "this store already has a firm", "use 'sempi user add' for more users"
+                )
             now = self.now()
             self.db.execute("INSERT INTO firm (id, name, created_at) VALUES (1, ?, ?)", (name, now))
             cursor = self.db.execute(

@@ -28,7 +28,12 @@ class GroupService(Service):
 
             params["studio"] = find_studio_id(self.db, self.actor, studio)
             sql += " AND c.studio_id = :studio"
-        return [dict(r) for r in self.db.execute(sql + " ORDER BY c.ragione_sociale COLLATE NOCASE, c.id", params)]
+        return [
+            dict(r)
+            for r in self.db.execute(
+                sql + " ORDER BY c.ragione_sociale COLLATE NOCASE, c.id", params
+            )
+        ]
 
     def show(self, client_id: int) -> dict:
         client = access.client_row(self.db, self.actor, client_id)
@@ -79,7 +84,9 @@ class GroupService(Service):
                 (client_id, user["id"], self.now(), self._actor.id if self._actor else None),
             )
             if cursor.rowcount == 0 and check_access:
-                raise Conflict(f"{user['email']} is already in the work group of client {client_id}")
+                raise Conflict(
+                    f"{user['email']} is already in the work group of client {client_id}"
+                )
             if cursor.rowcount:
                 self.audit("add_member", "work_group", client_id, user_id=user["id"])
         return self.show(client_id) if check_access else {}
@@ -93,7 +100,8 @@ class GroupService(Service):
             )
         with self.transaction():
             cursor = self.db.execute(
-                "DELETE FROM work_group_members WHERE client_id = ? AND user_id = ?", (client_id, user["id"])
+                "DELETE FROM work_group_members WHERE client_id = ? AND user_id = ?",
+                (client_id, user["id"]),
             )
             if cursor.rowcount == 0:
                 raise NotFound(f"{user['email']} is not in the work group of client {client_id}")

@@ -15,6 +15,8 @@ _EMAIL = re.compile(
     r"(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
 
+_ELEVEN_DIGITS = re.compile(r"^[0-9]{11}$")  # not str.isdigit(): it accepts '²' and other digits
+
 
 def _compact(value: str) -> str:
     return re.sub(r"[\s.\-/]", "", value).upper()
@@ -28,7 +30,7 @@ def partita_iva(value: str, *, field: str = "partita_iva") -> str:
     number = _compact(value)
     if number.startswith("IT"):
         number = number[2:]
-    if not number.isdigit() or len(number) != 11:
+    if not _ELEVEN_DIGITS.match(number):
         raise InvalidData(field, f"{value!r} is not a partita IVA (11 digits expected)")
     try:
         return iva.validate(number)
@@ -43,7 +45,7 @@ def codice_fiscale(value: str, *, person: bool = False, field: str = "codice_fis
     from stdnum.it import codicefiscale
 
     code = _compact(value)
-    if len(code) == 11 and code.isdigit():
+    if _ELEVEN_DIGITS.match(code):
         if person:
             raise InvalidData(
                 field,

@@ -26,7 +26,10 @@ class MaintenanceService(Service):
             "wal_bytes": wal.stat().st_size if wal.exists() else 0,
             "free_bytes": page_size * free,
             "journal_mode": self.db.execute("PRAGMA journal_mode").fetchone()[0],
-            **{f"{table}_count": self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in COUNTED},
+            **{
+                f"{table}_count": self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in COUNTED
+            },
         }
 
     def check(self) -> list[str]:
@@ -48,7 +51,9 @@ class MaintenanceService(Service):
         try:
             fd = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            raise Conflict(f"{destination} already exists", "choose another path; backups never overwrite") from None
+            raise Conflict(
+                f"{destination} already exists", "choose another path; backups never overwrite"
+            ) from None
         os.close(fd)
         try:
             target = sqlite3.connect(destination)

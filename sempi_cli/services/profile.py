@@ -20,19 +20,38 @@ class ProfileField:
 
 
 PROFILE_FIELDS: tuple[ProfileField, ...] = (
-    ProfileField("iva_periodicity", "VAT liquidation: IVA-M, IVA-T, IVA-TS; none for forfettari/exempt",
-                 ("mensile", "trimestrale", "trimestrale_speciale", "none"), "none"),
-    ProfileField("contabilita_presso_terzi", "monthly VAT on the month before (art. 1 c.3 DPR 100/98)"),
-    ProfileField("intra1_goods", "INTRASTAT sales of goods", ("mensile", "trimestrale", "none"), "none"),
-    ProfileField("intra1_services", "INTRASTAT services rendered", ("mensile", "trimestrale", "none"), "none"),
-    ProfileField("intra2_goods", "INTRASTAT purchases of goods (statistical)", ("mensile", "none"), "none"),
+    ProfileField(
+        "iva_periodicity",
+        "VAT liquidation: IVA-M, IVA-T, IVA-TS; none for forfettari/exempt",
+        ("mensile", "trimestrale", "trimestrale_speciale", "none"),
+        "none",
+    ),
+    ProfileField(
+        "contabilita_presso_terzi", "monthly VAT on the month before (art. 1 c.3 DPR 100/98)"
+    ),
+    ProfileField(
+        "intra1_goods", "INTRASTAT sales of goods", ("mensile", "trimestrale", "none"), "none"
+    ),
+    ProfileField(
+        "intra1_services", "INTRASTAT services rendered", ("mensile", "trimestrale", "none"), "none"
+    ),
+    ProfileField(
+        "intra2_goods", "INTRASTAT purchases of goods (statistical)", ("mensile", "none"), "none"
+    ),
     ProfileField("intra2_services", "INTRASTAT services received", ("mensile", "none"), "none"),
-    ProfileField("has_reverse_charge_purchases", "domestic reverse-charge purchases (autofatture TD16)"),
+    ProfileField(
+        "has_reverse_charge_purchases", "domestic reverse-charge purchases (autofatture TD16)"
+    ),
     ProfileField("has_foreign_purchases", "purchases from abroad (integrazioni TD17/18/19)"),
     ProfileField("sostituto_imposta", "withholding agent: F24 ritenute, CU, 770"),
     ProfileField("has_employees", "employees: INPS DM10, INAIL"),
     ProfileField("gs_committente", "pays gestione separata contributions as committente"),
-    ProfileField("inps_ivs", "INPS artigiani/commercianti position", ("artigiano", "commerciante", "none"), "none"),
+    ProfileField(
+        "inps_ivs",
+        "INPS artigiani/commercianti position",
+        ("artigiano", "commerciante", "none"),
+        "none",
+    ),
     ProfileField("inps_gs_professionista", "professional in INPS gestione separata"),
     ProfileField("isa_subject", "subject to ISA (indici sintetici di affidabilità)"),
     ProfileField("forfettario", "regime forfettario (no periodic VAT)"),
@@ -63,19 +82,29 @@ def parse_value(field: ProfileField, raw: object, *, source: str = "--profile") 
     return text
 
 
-def parse_assignments(items: list[str] | None) -> dict[str, str | bool]:
-    """``["iva_periodicity=mensile", "sostituto_imposta=yes"]`` → typed values."""
-    values: dict[str, str | bool] = {}
-    for item in items or []:
-        name, sep, raw = item.partition("=")
-        name = name.strip().lower().replace("-", "_")
-        if not sep:
-            raise InvalidData("--profile", f"{item!r} is not FIELD=VALUE", "see 'sempi client fields'")
+def typed(values: dict[str, object], *, source: str = "--profile") -> dict[str, str | bool]:
+    """Profile values from any caller (CLI, batch file, JSON), checked and typed."""
+    result: dict[str, str | bool] = {}
+    for raw_name, raw in values.items():
+        name = str(raw_name).strip().lower().replace("-", "_")
         field = FIELDS_BY_NAME.get(name)
         if field is None:
-            raise InvalidData("--profile", f"unknown field {name!r}", "see 'sempi client fields'")
-        values[name] = parse_value(field, raw)
-    return values
+            raise InvalidData(source, f"unknown field {raw_name!r}", "see 'sempi client fields'")
+        result[name] = parse_value(field, raw, source=source)
+    return result
+
+
+def parse_assignments(items: list[str] | None) -> dict[str, str | bool]:
+    """``["iva_periodicity=mensile", "sostituto_imposta=yes"]`` → typed values."""
+    pairs: dict[str, object] = {}
+    for item in items or []:
+        name, sep, raw = item.partition("=")
+        if not sep:
+            raise InvalidData(
+                "--profile", f"{item!r} is not FIELD=VALUE", "see 'sempi client fields'"
+            )
+        pairs[name] = raw
+    return typed(pairs)
 
 
 def check_consistency(profile: dict[str, object]) -> None:
@@ -88,7 +117,8 @@ def check_consistency(profile: dict[str, object]) -> None:
         )
     if profile.get("contabilita_presso_terzi") and profile.get("iva_periodicity") != "mensile":
         raise InvalidData(
-            "--profile contabilita_presso_terzi", "applies only to monthly VAT (iva_periodicity=mensile)"
+            "--profile contabilita_presso_terzi",
+            "applies only to monthly VAT (iva_periodicity=mensile)",
         )
 
 
@@ -97,4 +127,6 @@ def defaults() -> dict[str, str | bool]:
 
 
 def from_row(row) -> dict[str, str | bool]:  # noqa: ANN001 - a clients row
-    return {f.name: (bool(row[f.name]) if f.choices is None else row[f.name]) for f in PROFILE_FIELDS}
+    return {
+        f.name: (bool(row[f.name]) if f.choices is None else row[f.name]) for f in PROFILE_FIELDS
+    }

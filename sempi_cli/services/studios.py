@@ -16,7 +16,9 @@ def find_studio_id(db: sqlite3.Connection, actor: access.Actor, ref: str | int) 
     where, params = access.visible_studios(actor)
     text = str(ref).strip()
     key = "s.id = :ref" if text.isdigit() else "s.name = :ref"
-    row = db.execute(f"SELECT s.id FROM studios s WHERE {key} AND {where}", {**params, "ref": text}).fetchone()
+    row = db.execute(
+        f"SELECT s.id FROM studios s WHERE {key} AND {where}", {**params, "ref": text}
+    ).fetchone()
     if row is None:
         raise NotFound(f"practice {text!r} not found")
     return int(row[0])
@@ -30,9 +32,17 @@ class StudioService(Service):
                 raise InvalidData("--name", "the practice's name is empty")
             fields["name"] = name.strip()
         if partita_iva is not None:
-            fields["partita_iva"] = identifiers.partita_iva(partita_iva, field="--partita-iva") if partita_iva.strip() else None
+            fields["partita_iva"] = (
+                identifiers.partita_iva(partita_iva, field="--partita-iva")
+                if partita_iva.strip()
+                else None
+            )
         if codice_fiscale is not None:
-            fields["codice_fiscale"] = identifiers.codice_fiscale(codice_fiscale, field="--codice-fiscale") if codice_fiscale.strip() else None
+            fields["codice_fiscale"] = (
+                identifiers.codice_fiscale(codice_fiscale, field="--codice-fiscale")
+                if codice_fiscale.strip()
+                else None
+            )
         if email is not None:
             fields["email"] = identifiers.email(email, field="--email") if email.strip() else None
         if pec is not None:
@@ -52,7 +62,9 @@ class StudioService(Service):
             if row:
                 raise Conflict(f"practice {row[0]} already has the {label} {value!r}")
 
-    def add(self, name: str, *, partita_iva=None, codice_fiscale=None, email=None, pec=None, city=None) -> dict:  # noqa: ANN001
+    def add(
+        self, name: str, *, partita_iva=None, codice_fiscale=None, email=None, pec=None, city=None
+    ) -> dict:  # noqa: ANN001
         access.require_firm_admin(self.actor, "add a practice")
         fields = self._fields(name, partita_iva, codice_fiscale, email, pec, city)
         with self.transaction():
@@ -88,11 +100,25 @@ class StudioService(Service):
         ).fetchone()[0]
         return row
 
-    def edit(self, ref: str | int, *, name=None, partita_iva=None, codice_fiscale=None, email=None, pec=None, city=None) -> dict:  # noqa: ANN001
+    def edit(
+        self,
+        ref: str | int,
+        *,
+        name=None,
+        partita_iva=None,
+        codice_fiscale=None,
+        email=None,
+        pec=None,
+        city=None,
+    ) -> dict:  # noqa: ANN001
         studio_id = find_studio_id(self.db, self.actor, ref)
         actor = self.actor
-        if not (actor.is_firm_admin or (actor.role == "studio-admin" and actor.studio_id == studio_id)):
-            raise PermissionDenied("only a firm administrator or the practice's administrator may edit it")
+        if not (
+            actor.is_firm_admin or (actor.role == "studio-admin" and actor.studio_id == studio_id)
+        ):
+            raise PermissionDenied(
+                "only a firm administrator or the practice's administrator may edit it"
+            )
         fields = self._fields(name, partita_iva, codice_fiscale, email, pec, city)
         with self.transaction():
             before = self.db.execute("SELECT * FROM studios WHERE id = ?", (studio_id,)).fetchone()

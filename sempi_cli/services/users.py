@@ -17,7 +17,9 @@ def find_user(db: sqlite3.Connection, actor: Actor, ref: str | int) -> sqlite3.R
     where, params = access.visible_users(actor)
     text = str(ref).strip()
     key = "u.id = :ref" if text.isdigit() else "u.email = lower(:ref)"
-    row = db.execute(f"SELECT u.* FROM users u WHERE {key} AND {where}", {**params, "ref": text}).fetchone()
+    row = db.execute(
+        f"SELECT u.* FROM users u WHERE {key} AND {where}", {**params, "ref": text}
+    ).fetchone()
     if row is None:
         raise NotFound(f"user {text!r} not found")
     return row
@@ -32,15 +34,23 @@ def revoke_sessions(db: sqlite3.Connection, user_id: int, at: str) -> int:
 
 
 class UserService(Service):
-    def _check_role_placement(self, role: str, studio_id: int | None, client_id: int | None) -> None:
+    def _check_role_placement(
+        self, role: str, studio_id: int | None, client_id: int | None
+    ) -> None:
         if role not in ROLES:
-            raise InvalidData("--role", f"{role!r} is not a role", "use one of: " + ", ".join(ROLES))
+            raise InvalidData(
+                "--role", f"{role!r} is not a role", "use one of: " + ", ".join(ROLES)
+            )
         if role in STUDIO_ROLES and studio_id is None:
             raise InvalidData("--studio", f"a {role} belongs to a practice: give --studio")
         if role == "external" and client_id is None:
-            raise InvalidData("--client", "an external user belongs to exactly one client: give --client")
+            raise InvalidData(
+                "--client", "an external user belongs to exactly one client: give --client"
+            )
         if role in FIRM_ROLES and (studio_id or client_id):
-            raise InvalidData("--role", f"a {role} belongs to the firm, not to a practice or client")
+            raise InvalidData(
+                "--role", f"a {role} belongs to the firm, not to a practice or client"
+            )
         if role in STUDIO_ROLES and client_id:
             raise InvalidData("--client", f"a {role} belongs to a practice, not to a client")
 
@@ -75,7 +85,11 @@ class UserService(Service):
         name = (full_name or "").strip()
         if not name:
             raise InvalidData("--name", "the user's name is empty")
-        cf = identifiers.codice_fiscale(codice_fiscale, person=True, field="--codice-fiscale") if codice_fiscale else None
+        cf = (
+            identifiers.codice_fiscale(codice_fiscale, person=True, field="--codice-fiscale")
+            if codice_fiscale
+            else None
+        )
         studio_id = find_studio_id(self.db, self.actor, studio) if studio is not None else None
         client_row = access.client_row(self.db, self.actor, client) if client is not None else None
         self._check_role_placement(role, studio_id, client)
@@ -85,7 +99,9 @@ class UserService(Service):
             passwords.check_strength(password)
             password_hash = passwords.hash_password(password)
         with self.transaction():
-            existing = self.db.execute("SELECT id FROM users WHERE email = ?", (address,)).fetchone()
+            existing = self.db.execute(
+                "SELECT id FROM users WHERE email = ?", (address,)
+            ).fetchone()
             if existing:
                 raise Conflict(f"a user with the e-mail {address} already exists")
             now = self.now()
@@ -95,11 +111,21 @@ class UserService(Service):
                 (address, name, role, studio_id, client, cf, password_hash, now, now),
             )
             user_id = cursor.lastrowid
-            self.audit("add", "user", user_id, email=address, role=role, studio_id=studio_id, client_id=client)
+            self.audit(
+                "add",
+                "user",
+                user_id,
+                email=address,
+                role=role,
+                studio_id=studio_id,
+                client_id=client,
+            )
             if role == "external":
                 from sempi_cli.services.groups import GroupService
 
-                GroupService(self.db, self.clock, self.actor).add_member(client, user_id, check_access=False)
+                GroupService(self.db, self.clock, self.actor).add_member(
+                    client, user_id, check_access=False
+                )
         return self.show(user_id)
 
     def list(
@@ -117,7 +143,9 @@ class UserService(Service):
         clauses = [where]
         if role:
             if role not in ROLES:
-                raise InvalidData("--role", f"{role!r} is not a role", "use one of: " + ", ".join(ROLES))
+                raise InvalidData(
+                    "--role", f"{role!r} is not a role", "use one of: " + ", ".join(ROLES)
+                )
             clauses.append("u.role = :role")
             params["role"] = role
         if studio is not None:
@@ -131,7 +159,12 @@ class UserService(Service):
             params["q"] = f"%{search.strip()}%"
         if not include_disabled:
             clauses.append("u.disabled_at IS NULL")
-        return [_public(r) for r in self.db.execute(_SELECT + " WHERE " + " AND ".join(clauses) + " ORDER BY u.full_name, u.id", params)]
+        return [
+            _public(r)
+            for r in self.db.execute(
+                _SELECT + " WHERE " + " AND ".join(clauses) + " ORDER BY u.full_name, u.id", params
+            )
+        ]
 
     def show(self, ref: str | int) -> dict:
         row = find_user(self.db, self.actor, ref)
@@ -140,8 +173,10 @@ class UserService(Service):
         detail["created_at"] = row["created_at"]
         detail["disabled_at"] = row["disabled_at"]
         detail["work_groups"] = [
-            r[0] for r in self.db.execute(
-                "SELECT client_id FROM work_group_members WHERE user_id = ? ORDER BY client_id", (row["id"],)
+            r[0]
+            for r in self.db.execute(
+                "SELECT client_id FROM work_group_members WHERE user_id = ? ORDER BY client_id",
+                (row["id"],),
             )
         ]
         return detail
@@ -153,13 +188,22 @@ class UserService(Service):
         if actor.role == "studio-admin" and target["studio_id"] == actor.studio_id:
             return
         if actor.role == "studio-admin" and target["client_id"] is not None:
-            owner = self.db.execute("SELECT studio_id FROM clients WHERE id = ?", (target["client_id"],)).fetchone()
+            owner = self.db.execute(
+                "SELECT studio_id FROM clients WHERE id = ?", (target["client_id"],)
+            ).fetchone()
             if owner and owner[0] == actor.studio_id:
                 return
         raise PermissionDenied("you may not change this user")
 
-    def edit(self, ref: str | int, *, full_name: str | None = None, email: str | None = None,
-             role: str | None = None, codice_fiscale: str | None = None) -> dict:
+    def edit(
+        self,
+        ref: str | int,
+        *,
+        full_name: str | None = None,
+        email: str | None = None,
+        role: str | None = None,
+        codice_fiscale: str | None = None,
+    ) -> dict:
         target = find_user(self.db, self.actor, ref)
         self._may_change(target)
         fields: dict[str, object] = {}
@@ -172,7 +216,8 @@ class UserService(Service):
         if codice_fiscale is not None:
             fields["codice_fiscale"] = (
                 identifiers.codice_fiscale(codice_fiscale, person=True, field="--codice-fiscale")
-                if codice_fiscale.strip() else None
+                if codice_fiscale.strip()
+                else None
             )
         if role is not None and role != target["role"]:
             if not self.actor.is_firm_admin:
@@ -182,12 +227,18 @@ class UserService(Service):
         with self.transaction():
             diff = changes(target, fields)
             if "email" in diff:
-                clash = self.db.execute("SELECT id FROM users WHERE email = ? AND id <> ?", (fields["email"], target["id"])).fetchone()
+                clash = self.db.execute(
+                    "SELECT id FROM users WHERE email = ? AND id <> ?",
+                    (fields["email"], target["id"]),
+                ).fetchone()
                 if clash:
                     raise Conflict(f"a user with the e-mail {fields['email']} already exists")
             if diff:
                 sets = ", ".join(f"{k} = :{k}" for k in fields)
-                self.db.execute(f"UPDATE users SET {sets}, updated_at = :now WHERE id = :id", {**fields, "now": self.now(), "id": target["id"]})
+                self.db.execute(
+                    f"UPDATE users SET {sets}, updated_at = :now WHERE id = :id",
+                    {**fields, "now": self.now(), "id": target["id"]},
+                )
                 self.audit("edit", "user", target["id"], changes=diff)
         return self.show(target["id"])
 
@@ -200,20 +251,30 @@ class UserService(Service):
         with self.transaction():
             now = self.now()
             if disabled and target["disabled_at"] is None:
-                self.db.execute("UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?", (now, now, target["id"]))
+                self.db.execute(
+                    "UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?",
+                    (now, now, target["id"]),
+                )
                 revoked = revoke_sessions(self.db, target["id"], now)
                 self.audit("disable", "user", target["id"], sessions_revoked=revoked)
             elif not disabled and target["disabled_at"] is not None:
-                self.db.execute("UPDATE users SET disabled_at = NULL, updated_at = ? WHERE id = ?", (now, target["id"]))
+                self.db.execute(
+                    "UPDATE users SET disabled_at = NULL, updated_at = ? WHERE id = ?",
+                    (now, target["id"]),
+                )
                 self.audit("enable", "user", target["id"])
         return self.show(target["id"])
 
-    def set_password(self, ref: str | int, new_password: str, current_password: str | None = None) -> None:
+    def set_password(
+        self, ref: str | int, new_password: str, current_password: str | None = None
+    ) -> None:
         """Your own password (the current one required), or another's as their administrator.
         Every session of the user ends."""
         target = find_user(self.db, self.actor, ref)
         self._may_change(target)
-        if target["id"] == self.actor.id and not passwords.verify(target["password_hash"], current_password or ""):
+        if target["id"] == self.actor.id and not passwords.verify(
+            target["password_hash"], current_password or ""
+        ):
             from sempi_cli.errors import NotAuthenticated
 
             raise NotAuthenticated("the current password is wrong")
@@ -221,7 +282,10 @@ class UserService(Service):
         password_hash = passwords.hash_password(new_password)
         with self.transaction():
             now = self.now()
-            self.db.execute("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?", (password_hash, now, target["id"]))
+            self.db.execute(
+                "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
+                (password_hash, now, target["id"]),
+            )
             revoked = revoke_sessions(self.db, target["id"], now)
             self.audit("password", "user", target["id"], sessions_revoked=revoked)
 
