@@ -176,6 +176,7 @@ def build_store(path: Path, clients: int) -> dict[str, object]:
     included) inside one write transaction. Returns what the bench needs."""
     from sempi_cli.clock import SystemClock
     from sempi_cli.services.auth import actor_from_row
+    from sempi_cli.services.client_input import ClientInput
     from sempi_cli.services.clients import ClientService
     from sempi_cli.services.firm import create_store
     from sempi_cli.services.studios import StudioService
@@ -201,12 +202,14 @@ def build_store(path: Path, clients: int) -> dict[str, object]:
             service = ClientService(conn, clock, admin)
             for n in range(clients):
                 created_client = service.add(
-                    client_name(rng, n),
-                    studio=studio_ids[n % len(studio_ids)],
-                    kind=KINDS[n % len(KINDS)],
-                    partita_iva=partita_iva(n),
-                    responsible=STAFF_EMAIL if n % 3 else None,
-                    fiscal_profile={"iva_periodicity": IVA_PERIODICITIES[n % 4]},
+                    ClientInput(
+                        ragione_sociale=client_name(rng, n),
+                        studio=studio_ids[n % len(studio_ids)],
+                        kind=KINDS[n % len(KINDS)],
+                        partita_iva=partita_iva(n),
+                        responsible=STAFF_EMAIL if n % 3 else None,
+                        fiscal_profile={"iva_periodicity": IVA_PERIODICITIES[n % 4]},
+                    )
                 )
                 client_ids.append(created_client["id"])
     finally:

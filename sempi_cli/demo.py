@@ -29,7 +29,8 @@ from stdnum.it import codicefiscale
 from sempi_cli.clock import Clock, SystemClock
 from sempi_cli.services.access import Actor
 from sempi_cli.services.auth import actor_from_row
-from sempi_cli.services.clients import SMART_SERVICES, ClientService
+from sempi_cli.services.client_input import SMART_SERVICES, ClientInput
+from sempi_cli.services.clients import ClientService
 from sempi_cli.services.firm import create_store
 from sempi_cli.services.groups import GroupService
 from sempi_cli.services.studios import StudioService
@@ -310,14 +311,16 @@ def populate(conn: sqlite3.Connection, clock: Clock, admin: Actor, rng: random.R
             name = entry[0]
             smart = rng.sample(SMART_SERVICES, rng.randint(1, 2)) if rng.random() < 0.35 else []
             client_id = clients.add(
-                name,
-                studio=studio,
-                **client_identity(rng, entry, city, office, taken),
-                pec=f"{slug(name)[:30]}@{rng.choice(PEC_PROVIDERS)}",
-                nickname=NICKNAMES.get(name),
-                responsible=rng.choice(staff),
-                smart_services=smart,
-                fiscal_profile=client_profile(rng, entry[1]),
+                ClientInput(
+                    ragione_sociale=name,
+                    studio=studio,
+                    **client_identity(rng, entry, city, office, taken),
+                    pec=f"{slug(name)[:30]}@{rng.choice(PEC_PROVIDERS)}",
+                    nickname=NICKNAMES.get(name),
+                    responsible=rng.choice(staff),
+                    smart_services=smart,
+                    fiscal_profile=client_profile(rng, entry[1]),
+                )
             )["id"]
             client_ids[name] = client_id
             for operator_id in operator_ids:

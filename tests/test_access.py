@@ -27,6 +27,7 @@ USERS = {
 
 @pytest.fixture
 def world(db, clock, cli):
+    from sempi_cli.services.client_input import ClientInput
     from sempi_cli.services.clients import ClientService
     from sempi_cli.services.groups import GroupService
     from sempi_cli.services.studios import StudioService
@@ -45,15 +46,17 @@ def world(db, clock, cli):
     users.add(USERS["EA"], "Esposito Admin", "studio-admin", studio=esposito)
     clients = ClientService(db, clock, admin)
     ids = {
-        "A": clients.add("Alfa Srl", studio=rossi, partita_iva=piva(1), responsible=USERS["S1"])[
-            "id"
-        ],
-        "B": clients.add("Beta Srl", studio=rossi, partita_iva=piva(2), responsible=USERS["S1"])[
-            "id"
-        ],
-        "C": clients.add(
-            "Gamma Srl", studio=esposito, partita_iva=piva(3), responsible=USERS["S2"]
-        )["id"],
+        key: clients.add(
+            ClientInput(name, studio=studio, partita_iva=piva(n), responsible=USERS[who])
+        )["id"]
+        for n, (key, name, studio, who) in enumerate(
+            [
+                ("A", "Alfa Srl", rossi, "S1"),
+                ("B", "Beta Srl", rossi, "S1"),
+                ("C", "Gamma Srl", esposito, "S2"),
+            ],
+            start=1,
+        )
     }
     GroupService(db, clock, admin).add_member(ids["A"], USERS["RO"])
     users.add(USERS["XA"], "Alfa External", "external", client=ids["A"])

@@ -265,6 +265,7 @@ def test_studio_edit_and_duplicates(cli, studio):
 def test_service_checks_profiles_from_any_caller(db, clock, admin):
     """A batch file or script passes a dict, not CLI text: same checks, same errors."""
     from sempi_cli.errors import InvalidData
+    from sempi_cli.services.client_input import ClientInput
     from sempi_cli.services.clients import ClientService
     from sempi_cli.services.studios import StudioService
 
@@ -277,8 +278,15 @@ def test_service_checks_profiles_from_any_caller(db, clock, admin):
         {"forfettario": "yes", "iva_periodicity": "mensile"},
     ):
         with pytest.raises(InvalidData):
-            clients.add("Dict Srl", studio=studio, partita_iva=piva(5), fiscal_profile=bad)
+            clients.add(
+                ClientInput("Dict Srl", studio=studio, partita_iva=piva(5), fiscal_profile=bad)
+            )
     created = clients.add(
-        "Dict Srl", studio=studio, partita_iva=piva(5), fiscal_profile={"sostituto_imposta": "no"}
+        ClientInput(
+            "Dict Srl",
+            studio=studio,
+            partita_iva=piva(5),
+            fiscal_profile={"sostituto_imposta": "no"},
+        )
     )
     assert created["sostituto_imposta"] is False

@@ -132,3 +132,13 @@ def test_quiet_silences_messages_not_errors(cli):
     result = cli("db", "check", "--quiet")
     assert result.exit_code == 0
     assert result.stderr == ""
+
+
+def test_bad_date_names_the_option(cli):
+    line = one_line_error(cli("audit", "list", "--since", "the day after"), 6)
+    assert line.startswith("Error: --since: cannot read 'the day after' as a date")
+
+
+def test_dates_people_type_are_accepted(cli):
+    for text in ("2026-11-01", "01/11/2026", "-7d", "yesterday", "lun"):
+        assert cli("audit", "list", "--since", text).exit_code == 0, text

@@ -64,8 +64,34 @@ Profile = Annotated[
 ]
 
 
-def _smart_list(value: str | None) -> list[str] | None:
-    return None if value is None else [s for s in value.split(",") if s.strip()]
+def _client_input(
+    name: str | None,
+    kind: str | None,
+    codice_fiscale: str | None,
+    partita_iva: str | None,
+    email: str | None,
+    pec: str | None,
+    nickname: str | None,
+    responsible: str | None,
+    smart: str | None,
+    profile: list[str] | None,
+):  # noqa: ANN202 - ClientInput is imported lazily (startup cost)
+    """The options of `add` and `edit`, as the service's ClientInput."""
+    from sempi_cli.services.client_input import ClientInput
+    from sempi_cli.services.profile import parse_assignments
+
+    return ClientInput(
+        ragione_sociale=name,
+        kind=kind,
+        codice_fiscale=codice_fiscale,
+        partita_iva=partita_iva,
+        email=email,
+        pec=pec,
+        nickname=nickname,
+        responsible=responsible,
+        smart_services=None if smart is None else smart.split(","),
+        fiscal_profile=parse_assignments(profile),
+    )
 
 
 @app.command("add")
@@ -91,27 +117,22 @@ def client_add(
 
     Example: sempi client add --name "Bianchi Srl" --studio "Studio Rossi" --piva 12345670017 -p iva_periodicity=mensile
     """
-    from sempi_cli.services import profile as profiles
     from sempi_cli.services.clients import ClientService
 
-    created = (
-        state(ctx)
-        .service(ClientService)
-        .add(
-            name,
-            studio=studio,
-            kind=kind or "societa_capitali",
-            codice_fiscale=codice_fiscale,
-            partita_iva=partita_iva,
-            email=email,
-            pec=pec,
-            nickname=nickname,
-            responsible=responsible,
-            smart_services=_smart_list(smart),
-            fiscal_profile=profiles.parse_assignments(profile),
-        )
+    data = _client_input(
+        name,
+        kind or "societa_capitali",
+        codice_fiscale,
+        partita_iva,
+        email,
+        pec,
+        nickname,
+        responsible,
+        smart,
+        profile,
     )
-    emit_record(ctx, created)
+    data.studio = studio
+    emit_record(ctx, state(ctx).service(ClientService).add(data))
 
 
 @app.command("list")
@@ -194,27 +215,12 @@ def client_edit(
 
     Example: sempi client edit 12 -p iva_periodicity=trimestrale --pec bianchi@pec.it
     """
-    from sempi_cli.services import profile as profiles
     from sempi_cli.services.clients import ClientService
 
-    emit_record(
-        ctx,
-        state(ctx)
-        .service(ClientService)
-        .edit(
-            client_id,
-            ragione_sociale=name,
-            kind=kind,
-            codice_fiscale=codice_fiscale,
-            partita_iva=partita_iva,
-            email=email,
-            pec=pec,
-            nickname=nickname,
-            responsible=responsible,
-            smart_services=_smart_list(smart),
-            fiscal_profile=profiles.parse_assignments(profile),
-        ),
+    data = _client_input(
+        name, kind, codice_fiscale, partita_iva, email, pec, nickname, responsible, smart, profile
     )
+    emit_record(ctx, state(ctx).service(ClientService).edit(client_id, data))
 
 
 @app.command("remove")

@@ -6,10 +6,10 @@ import json
 import sqlite3
 
 from sempi_cli.errors import Conflict, InvalidData, PermissionDenied, RuleViolation
-from sempi_cli.services import access, identifiers, profile
+from sempi_cli.services import access, client_input, identifiers, profile
 from sempi_cli.services.base import Service, changes
+from sempi_cli.services.client_input import ClientInput
 
-SMART_SERVICES = ("fattura-smart", "smart-hub", "corrispettivi-smart")
 LIST_COLUMNS = (
     "id",
     "ragione_sociale",
@@ -21,65 +21,7 @@ LIST_COLUMNS = (
 )
 
 
-def _smart(services: list[str] | None) -> str | None:
-    if services is None:
-        return None
-    chosen = []
-    for name in services:
-        name = name.strip().lower()
-        if not name:
-            continue
-        if name not in SMART_SERVICES:
-            raise InvalidData(
-                "--smart", f"{name!r} is not a SMART service", "use " + ", ".join(SMART_SERVICES)
-            )
-        if name not in chosen:
-            chosen.append(name)
-    return json.dumps(sorted(chosen))
-
-
 class ClientService(Service):
-    def _identity(
-        self, kind: str | None, codice_fiscale: str | None, partita_iva: str | None, *, person: bool
-    ) -> dict:
-        fields: dict[str, object] = {}
-        if kind is not None:
-            if kind not in profile.TAXPAYER_KINDS:
-                raise InvalidData(
-                    "--kind", f"{kind!r} is not one of {', '.join(profile.TAXPAYER_KINDS)}"
-                )
-            fields["taxpayer_kind"] = kind
-        if codice_fiscale is not None:
-            fields["codice_fiscale"] = (
-                identifiers.codice_fiscale(codice_fiscale, person=person, field="--codice-fiscale")
-                if codice_fiscale.strip()
-                else None
-            )
-        if partita_iva is not None:
-            fields["partita_iva"] = (
-                identifiers.partita_iva(partita_iva, field="--partita-iva")
-                if partita_iva.strip()
-                else None
-            )
-        return fields
-
-    def _contact(self, ragione_sociale, email, pec, nickname, smart_services) -> dict:  # noqa: ANN001
-        fields: dict[str, object] = {}
-        if ragione_sociale is not None:
-            if not ragione_sociale.strip():
-                raise InvalidData("--name", "the ragione sociale is empty")
-            fields["ragione_sociale"] = " ".join(ragione_sociale.split())
-        if email is not None:
-            fields["email"] = identifiers.email(email, field="--email") if email.strip() else None
-        if pec is not None:
-            fields["pec"] = identifiers.email(pec, field="--pec") if pec.strip() else None
-        if nickname is not None:
-            fields["nickname"] = identifiers.optional_text(nickname)
-        smart = _smart(smart_services)
-        if smart is not None:
-            fields["smart_services"] = smart
-        return fields
-
     def _responsible_id(self, ref: str | int) -> int:
         from sempi_cli.services.users import find_user
 
@@ -107,30 +49,15 @@ class ClientService(Service):
                     f"client {row['id']}{state} of this practice already has the {label} {value}"
                 )
 
-    def add(
-        self,
-        ragione_sociale: str,
-        *,
-        studio: str | int | None = None,
-        kind: str = "societa_capitali",
-        codice_fiscale: str | None = None,
-        partita_iva: str | None = None,
-        email: str | None = None,
-        pec: str | None = None,
-        nickname: str | None = None,
-        responsible: str | int | None = None,
-        smart_services: list[str] | None = None,
-        fiscal_profile: dict | None = None,
-    ) -> dict:
+    def add(self, data: ClientInput) -> dict:
         """A client of a practice, its work group (the responsible, the creator) and its profile."""
         from sempi_cli.services.groups import GroupService
         from sempi_cli.services.studios import find_studio_id
 
         actor = self.actor
+        studio = data.studio if data.studio is not None else actor.studio_id
         if studio is None:
-            if actor.studio_id is None:
-                raise InvalidData("--studio", "missing: which practice is the client of?")
-            studio = actor.studio_id
+            raise InvalidData("--studio", "missing: which practice is the client of?")
         studio_id = find_studio_id(self.db, actor, studio)
         if not (
             actor.is_firm_admin
@@ -138,20 +65,19 @@ class ClientService(Service):
             or (actor.role == "studio-admin" and actor.studio_id == studio_id)
         ):
             raise PermissionDenied("you may not add clients to this practice")
-        if ragione_sociale is None:
+        if data.ragione_sociale is None:
             raise InvalidData("--name", "missing")
-        fields = {
-            **self._contact(ragione_sociale, email, pec, nickname, smart_services or []),
-            **self._identity(kind, codice_fiscale, partita_iva, person=kind == "persona_fisica"),
-        }
+        kind = data.kind or "societa_capitali"
+        given = client_input.columns(data, person=kind == "persona_fisica")
+        fields = {"taxpayer_kind": kind, **profile.defaults(), "smart_services": "[]", **given}
         if fields.get("codice_fiscale") is None and fields.get("partita_iva") is None:
             raise InvalidData(
                 "--codice-fiscale", "a client needs a codice fiscale or a partita IVA"
             )
-        full_profile = {**profile.defaults(), **profile.typed(fiscal_profile or {})}
-        profile.check_consistency(full_profile)
-        fields.update(full_profile)
-        responsible_id = self._responsible_id(responsible) if responsible is not None else None
+        profile.check_consistency(fields)
+        responsible_id = (
+            self._responsible_id(data.responsible) if data.responsible is not None else None
+        )
         fields["responsible_id"] = responsible_id
         with self.transaction():
             self._duplicates(studio_id, fields)
@@ -172,7 +98,7 @@ class ClientService(Service):
             groups = GroupService(self.db, self.clock, actor)
             for member in dict.fromkeys(m for m in (responsible_id, actor.id) if m is not None):
                 if member == actor.id and actor.role not in ("staff", "studio-operator"):
-                    continue  # admins see every group anyway
+                    continue  # administrators see every group anyway
                 groups.add_member(client_id, member, check_access=False)
         return self.show(client_id)
 
@@ -260,53 +186,32 @@ class ClientService(Service):
         }
         return detail
 
-    def edit(
-        self,
-        client_id: int,
-        *,
-        ragione_sociale: str | None = None,
-        kind: str | None = None,
-        codice_fiscale: str | None = None,
-        partita_iva: str | None = None,
-        email: str | None = None,
-        pec: str | None = None,
-        nickname: str | None = None,
-        responsible: str | int | None = None,
-        smart_services: list[str] | None = None,
-        fiscal_profile: dict | None = None,
-    ) -> dict:
+    def edit(self, client_id: int, data: ClientInput) -> dict:
         """Change what is given; the audit log keeps old and new values."""
         from sempi_cli.services.groups import GroupService
 
         before = access.client_row(self.db, self.actor, client_id)
         if not access.can_edit_client(self.db, self.actor, before):
             raise PermissionDenied(f"you may not edit client {client_id}")
-        fields = self._contact(ragione_sociale, email, pec, nickname, smart_services)
-        person = (kind or before["taxpayer_kind"]) == "persona_fisica"
-        fields.update(self._identity(kind, codice_fiscale, partita_iva, person=person))
-        if person and codice_fiscale is None and before["codice_fiscale"]:
+        person = (data.kind or before["taxpayer_kind"]) == "persona_fisica"
+        fields = client_input.columns(data, person=person)
+        if person and data.codice_fiscale is None and before["codice_fiscale"]:
             # Becoming a persona fisica: the stored code must be a person's.
             identifiers.codice_fiscale(before["codice_fiscale"], person=True, field="--kind")
-        new_profile = profile.typed(fiscal_profile or {})
-        profile.check_consistency({**profile.from_row(before), **new_profile})
-        fields.update(new_profile)
-        if responsible is not None:
-            fields["responsible_id"] = self._responsible_id(responsible)
-        after_ids = {k: fields.get(k, before[k]) for k in ("codice_fiscale", "partita_iva")}
-        if after_ids["codice_fiscale"] is None and after_ids["partita_iva"] is None:
+        profile.check_consistency({**profile.from_row(before), **fields})
+        if data.responsible is not None:
+            fields["responsible_id"] = self._responsible_id(data.responsible)
+        after = {k: fields.get(k, before[k]) for k in ("codice_fiscale", "partita_iva")}
+        if after["codice_fiscale"] is None and after["partita_iva"] is None:
             raise InvalidData(
                 "--codice-fiscale", "a client needs a codice fiscale or a partita IVA"
             )
         with self.transaction():
             diff = changes(
-                before, {k: (int(v) if isinstance(v, bool) else v) for k, v in fields.items()}
+                before, {k: int(v) if isinstance(v, bool) else v for k, v in fields.items()}
             )
             if diff:
-                self._duplicates(
-                    before["studio_id"],
-                    {k: fields[k] for k in ("codice_fiscale", "partita_iva") if k in diff},
-                    client_id,
-                )
+                self._duplicates(before["studio_id"], {k: fields[k] for k in diff}, client_id)
                 sets = ", ".join(f"{k} = :{k}" for k in diff)
                 self.db.execute(
                     f"UPDATE clients SET {sets}, updated_at = :now WHERE id = :id",

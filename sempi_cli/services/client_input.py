@@ -1,0 +1,86 @@
+"""What a person, a script or a batch file says about a client, validated.
+
+``ClientInput`` is the one shape for adding and editing a client; ``columns``
+turns it into store columns without touching the store, so a batch file can
+be checked row by row before anything is written. ``None`` means "not
+given"; an empty string clears an optional field.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from sempi_cli.errors import InvalidData
+from sempi_cli.services import identifiers, profile
+
+SMART_SERVICES = ("fattura-smart", "smart-hub", "corrispettivi-smart")
+
+
+@dataclass
+class ClientInput:
+    ragione_sociale: str | None = None
+    studio: str | int | None = None
+    kind: str | None = None
+    codice_fiscale: str | None = None
+    partita_iva: str | None = None
+    email: str | None = None
+    pec: str | None = None
+    nickname: str | None = None
+    responsible: str | int | None = None
+    smart_services: list[str] | None = None
+    fiscal_profile: dict[str, object] = field(default_factory=dict)
+
+
+def columns(data: ClientInput, *, person: bool) -> dict[str, object]:
+    """The given fields as normalised store columns (the responsible and the
+    practice are resolved by the service, which knows who may see whom)."""
+    out: dict[str, object] = {}
+    if data.ragione_sociale is not None:
+        if not data.ragione_sociale.strip():
+            raise InvalidData("--name", "the ragione sociale is empty")
+        out["ragione_sociale"] = " ".join(data.ragione_sociale.split())
+    if data.kind is not None:
+        if data.kind not in profile.TAXPAYER_KINDS:
+            raise InvalidData(
+                "--kind", f"{data.kind!r} is not one of {', '.join(profile.TAXPAYER_KINDS)}"
+            )
+        out["taxpayer_kind"] = data.kind
+    if data.codice_fiscale is not None:
+        out["codice_fiscale"] = _or_none(
+            data.codice_fiscale,
+            lambda v: identifiers.codice_fiscale(v, person=person, field="--codice-fiscale"),
+        )
+    if data.partita_iva is not None:
+        out["partita_iva"] = _or_none(
+            data.partita_iva, lambda v: identifiers.partita_iva(v, field="--partita-iva")
+        )
+    if data.email is not None:
+        out["email"] = _or_none(data.email, lambda v: identifiers.email(v, field="--email"))
+    if data.pec is not None:
+        out["pec"] = _or_none(data.pec, lambda v: identifiers.email(v, field="--pec"))
+    if data.nickname is not None:
+        out["nickname"] = identifiers.optional_text(data.nickname)
+    if data.smart_services is not None:
+        out["smart_services"] = smart_services(data.smart_services)
+    out.update(profile.typed(data.fiscal_profile))
+    return out
+
+
+def _or_none(value: str, validate) -> object:  # noqa: ANN001 - a one-argument validator
+    return validate(value) if value.strip() else None
+
+
+def smart_services(names: list[str]) -> str:
+    """The active SMART services as a sorted JSON list."""
+    chosen: set[str] = set()
+    for name in names:
+        name = name.strip().lower()
+        if not name:
+            continue
+        if name not in SMART_SERVICES:
+            raise InvalidData(
+                "--smart", f"{name!r} is not a SMART service", "use " + ", ".join(SMART_SERVICES)
+            )
+        chosen.add(name)
+    return json.dumps(sorted(chosen))
