@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := demo
 # Shells and tools the end-to-end tests drive.
-TEST_DEBS := bash zsh fish
+TEST_DEBS := bash zsh fish tmux oathtool
 
 .PHONY: install test demo bench docs lint system-deps clean
 

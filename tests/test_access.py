@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from tests.conftest import ADMIN_EMAIL, actor, piva
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, actor, piva
 
 USERS = {
     "admin": ADMIN_EMAIL,
@@ -267,7 +267,10 @@ def test_user_add(cli, world, role):
 
 @pytest.mark.parametrize("role", list(USERS))
 def test_role_changes_only_by_firm_admin(cli, world, role):
-    result = run(cli, role, "user", "edit", USERS["RO"], "--role", "studio-admin")
+    result = cli(
+        "user", "edit", USERS["RO"], "--role", "studio-admin", "--password-stdin",
+        as_user=USERS[role], input=ADMIN_PASSWORD + "\n",
+    )
     if role == "admin":
         assert result.exit_code == 0
     else:

@@ -13,7 +13,9 @@ from sempi_cli.cli.context import AppContext
 # importing the groups, and used by each group's own Typer app.
 GROUP_HELP: dict[str, str] = {
     "audit": "Read the activity log (firm administrators).",
+    "auth": "Two-step login, recovery codes, application passwords, sessions.",
     "client": "Manage clients: identity, fiscal profile, responsible.",
+    "config": "Read and change the firm's settings (firm administrators).",
     "db": "Inspect, check and back up the store.",
     "group": "Manage each client's work group (who may enter it).",
     "studio": "Manage the practices (studi) the firm works for.",
@@ -92,6 +94,31 @@ def read_secret(
             f"{field}: no terminal to ask on", "pass it on standard input with --password-stdin"
         )
     return typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm_it, err=True)
+
+
+def ask_code(ctx: typer.Context, *, from_stdin: bool) -> str:
+    """The second step: a code from the authenticator app, or a recovery code."""
+    return read_secret(
+        ctx,
+        "Code from your authenticator app (or a recovery code)",
+        from_stdin=from_stdin,
+        field="code",
+    )
+
+
+def step_up(ctx: typer.Context, *, from_stdin: bool):  # noqa: ANN201 - a services.auth.Confirm
+    """What a service calls, once it has decided the act is allowed, to have the
+    actor confirm their password (and code) again."""
+
+    def confirm():  # noqa: ANN202 - Reauthentication (imported lazily)
+        from sempi_cli.services.auth import AuthService
+
+        password = read_secret(ctx, "Your password, to confirm", from_stdin=from_stdin, field="password")
+        return state(ctx).service(AuthService).reauthenticate(
+            password, lambda: ask_code(ctx, from_stdin=from_stdin)
+        )
+
+    return confirm
 
 
 def ask(ctx: typer.Context, prompt: str, *, field: str) -> str:

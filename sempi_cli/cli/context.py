@@ -77,7 +77,7 @@ class AppContext:
             )
             if row is None:
                 raise NotAuthenticated(f"no active user {self.actor_email}")
-            return actor_from_row(row)
+            return actor_from_row(row, self.connection(), via="internal")
         user, app_password = os.environ.get("SEMPI_USER"), os.environ.get("SEMPI_APP_PASSWORD")
         if app_password:
             if not user:

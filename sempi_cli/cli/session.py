@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import ask, emit_record, read_secret, say, state
+from sempi_cli.cli.common import ask, ask_code, emit_record, read_secret, say, state, step_up
 
 
 def login(
@@ -30,9 +30,16 @@ def login(
     app = state(ctx)
     email = email or ask(ctx, "E-mail", field="--email")
     password = read_secret(ctx, "Password", from_stdin=password_stdin, field="password")
-    token, actor = app.service(AuthService, anonymous=True).login(email, password)
+    token, actor = app.service(AuthService, anonymous=True).login(
+        email, password, lambda: ask_code(ctx, from_stdin=password_stdin)
+    )
     sessionfile.write_token(session_file(app.store_path), token)
     say(ctx, f"Logged in as {actor.full_name} <{actor.email}> ({actor.role}).")
+    if actor.must_enrol:
+        say(
+            ctx,
+            "Two-step login is required for your account: turn it on now with 'sempi auth otp enable'.",
+        )
 
 
 def logout(ctx: typer.Context) -> None:
@@ -73,28 +80,23 @@ def passwd(
         bool,
         typer.Option(
             "--password-stdin",
-            help="Read the passwords from standard input, one a line "
-            "(current first when changing your own).",
+            help="Read from standard input, one a line: your current password, your code if "
+            "you use two-step login, then the new password.",
         ),
     ] = False,
 ) -> None:
-    """Change your password, or set another user's as their administrator. Ends their sessions.
+    """Change your password, or set another user's as their administrator.
+
+    Every session and application password of that user ends.
 
     Example: sempi passwd
     """
-    from sempi_cli.services.users import UserService, find_user
+    from sempi_cli.services.users import UserService
 
     app = state(ctx)
-    service = app.service(UserService)
-    target = find_user(app.connection(), app.actor(), user) if user else None
-    own = target is None or target["id"] == app.actor().id
-    current = (
-        read_secret(ctx, "Current password", from_stdin=password_stdin, field="current password")
-        if own
-        else None
-    )
+    proof = step_up(ctx, from_stdin=password_stdin)()  # asked first: current, then new
     new = read_secret(
         ctx, "New password", from_stdin=password_stdin, field="new password", confirm_it=True
     )
-    service.set_password(user or app.actor().id, new, current)
-    say(ctx, "Password changed; every session of that user has ended.")
+    app.service(UserService).set_password(user or app.actor().id, new, lambda: proof)
+    say(ctx, "Password changed; every session and application password of that user has ended.")

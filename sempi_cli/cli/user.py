@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import emit_record, emit_rows, group_app, read_secret, state
+from sempi_cli.cli.common import emit_record, emit_rows, group_app, read_secret, state, step_up
 
 app = group_app("user")
 
@@ -122,8 +122,15 @@ def user_edit(
             "--codice-fiscale", "--cf", help="The person's codice fiscale ('' clears it)."
         ),
     ] = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="For a role change: read your password (and code) from standard input.",
+        ),
+    ] = False,
 ) -> None:
-    """Change a user's name, e-mail, role or codice fiscale.
+    """Change a user's name, e-mail, role or codice fiscale (a role change asks your password).
 
     Example: sempi user edit luca@studiorossi.it --name "Luca Rossi Bianchi"
     """
@@ -133,7 +140,14 @@ def user_edit(
         ctx,
         state(ctx)
         .service(UserService)
-        .edit(user, full_name=name, email=email, role=role, codice_fiscale=codice_fiscale),
+        .edit(
+            user,
+            full_name=name,
+            email=email,
+            role=role,
+            codice_fiscale=codice_fiscale,
+            confirm=step_up(ctx, from_stdin=password_stdin),
+        ),
     )
 
 

@@ -27,6 +27,8 @@ class Actor:
     role: str
     studio_id: int | None = None
     client_id: int | None = None
+    via: str = "session"  # or "app_password" (scripts, cron), "internal" (tests, demo)
+    must_enrol: bool = False  # two-step login is required and not yet set up
 
     @property
     def is_firm_admin(self) -> bool:

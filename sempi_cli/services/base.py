@@ -6,12 +6,15 @@ import sqlite3
 from contextlib import AbstractContextManager
 
 from sempi_cli.clock import Clock, iso_utc
-from sempi_cli.errors import NotAuthenticated
+from sempi_cli.errors import NotAuthenticated, PermissionDenied
 from sempi_cli.services.access import Actor
 from sempi_cli.store import write_transaction
 
 
 class Service:
+    # Services a user who must still enrol in two-step login may use.
+    allows_unenrolled = False
+
     def __init__(self, db: sqlite3.Connection, clock: Clock, actor: Actor | None = None) -> None:
         self.db = db
         self.clock = clock
@@ -21,6 +24,11 @@ class Service:
     def actor(self) -> Actor:
         if self._actor is None:
             raise NotAuthenticated("you are not logged in", "run 'sempi login'")
+        if self._actor.must_enrol and not self.allows_unenrolled:
+            raise PermissionDenied(
+                "two-step login is required for your account",
+                "turn it on with 'sempi auth otp enable'",
+            )
         return self._actor
 
     def now(self) -> str:

@@ -20,10 +20,27 @@ def _hasher():  # noqa: ANN202 - argon2 is imported lazily (startup cost)
 
 
 def check_strength(password: str, *, field: str = "password") -> None:
+    """NIST SP 800-63B: a minimum length, no composition rules, no known-common
+    passwords; the whole password counts (argon2 does not truncate)."""
     if len(password) < MIN_LENGTH:
         raise InvalidData(field, f"too short (at least {MIN_LENGTH} characters)")
     if len(password) > MAX_LENGTH:
         raise InvalidData(field, f"too long (at most {MAX_LENGTH} characters)")
+    if password.strip().lower() in _common_passwords():
+        raise InvalidData(field, "too common: it is on the list of passwords attackers try first")
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    from importlib.resources import files
+
+    text = files("sempi_cli.services").joinpath("common_passwords.txt").read_text("utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip())
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """True when the hash was made with weaker parameters than today's."""
+    return _hasher().check_needs_rehash(password_hash)
 
 
 def hash_password(password: str) -> str:

@@ -7,6 +7,7 @@ import sqlite3
 from sempi_cli.errors import Conflict, InvalidData, NotFound, PermissionDenied, RuleViolation
 from sempi_cli.services import access, identifiers, passwords
 from sempi_cli.services.access import FIRM_ROLES, ROLES, STUDIO_ROLES, Actor
+from sempi_cli.services.auth import Confirm, require_reauthentication, revoke_credentials
 from sempi_cli.services.base import Service, changes
 
 COLUMNS = ("id", "email", "full_name", "role", "studio", "client", "active")
@@ -23,14 +24,6 @@ def find_user(db: sqlite3.Connection, actor: Actor, ref: str | int) -> sqlite3.R
     if row is None:
         raise NotFound(f"user {text!r} not found")
     return row
-
-
-def revoke_sessions(db: sqlite3.Connection, user_id: int, at: str) -> int:
-    """End every live session of a user (disable, password change)."""
-    cursor = db.execute(
-        "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", (at, user_id)
-    )
-    return cursor.rowcount
 
 
 class UserService(Service):
@@ -203,7 +196,9 @@ class UserService(Service):
         email: str | None = None,
         role: str | None = None,
         codice_fiscale: str | None = None,
+        confirm: Confirm | None = None,
     ) -> dict:
+        """Change a user's details; a role change needs the administrator's password again."""
         target = find_user(self.db, self.actor, ref)
         self._may_change(target)
         fields: dict[str, object] = {}
@@ -222,6 +217,7 @@ class UserService(Service):
         if role is not None and role != target["role"]:
             if not self.actor.is_firm_admin:
                 raise PermissionDenied("only a firm administrator may change roles")
+            require_reauthentication(self.actor, confirm, self.clock.now(), "change a role")
             self._check_role_placement(role, target["studio_id"], target["client_id"])
             fields["role"] = role
         with self.transaction():
@@ -255,8 +251,8 @@ class UserService(Service):
                     "UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?",
                     (now, now, target["id"]),
                 )
-                revoked = revoke_sessions(self.db, target["id"], now)
-                self.audit("disable", "user", target["id"], sessions_revoked=revoked)
+                revoked = revoke_credentials(self.db, target["id"], now)
+                self.audit("disable", "user", target["id"], **revoked)
             elif not disabled and target["disabled_at"] is not None:
                 self.db.execute(
                     "UPDATE users SET disabled_at = NULL, updated_at = ? WHERE id = ?",
@@ -265,19 +261,13 @@ class UserService(Service):
                 self.audit("enable", "user", target["id"])
         return self.show(target["id"])
 
-    def set_password(
-        self, ref: str | int, new_password: str, current_password: str | None = None
-    ) -> None:
-        """Your own password (the current one required), or another's as their administrator.
-        Every session of the user ends."""
+    def set_password(self, ref: str | int, new_password: str, confirm: Confirm | None) -> None:
+        """Your own password, or another's as their administrator, after confirming
+        your own password (and code) again. Every session and application
+        password of that user ends."""
         target = find_user(self.db, self.actor, ref)
         self._may_change(target)
-        if target["id"] == self.actor.id and not passwords.verify(
-            target["password_hash"], current_password or ""
-        ):
-            from sempi_cli.errors import NotAuthenticated
-
-            raise NotAuthenticated("the current password is wrong")
+        require_reauthentication(self.actor, confirm, self.clock.now(), "change a password")
         passwords.check_strength(new_password, field="new password")
         password_hash = passwords.hash_password(new_password)
         with self.transaction():
@@ -286,8 +276,8 @@ class UserService(Service):
                 "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
                 (password_hash, now, target["id"]),
             )
-            revoked = revoke_sessions(self.db, target["id"], now)
-            self.audit("password", "user", target["id"], sessions_revoked=revoked)
+            revoked = revoke_credentials(self.db, target["id"], now)
+            self.audit("password", "user", target["id"], **revoked)
 
 
 _SELECT = (

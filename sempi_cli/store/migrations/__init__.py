@@ -11,10 +11,11 @@ import sqlite3
 from collections.abc import Iterator
 
 from sempi_cli.errors import StoreUnusable
-from sempi_cli.store.migrations import m001_initial
+from sempi_cli.store.migrations import m001_initial, m002_security
 
 STEPS: list[tuple[str, str]] = [
     ("m001_initial", m001_initial.SQL),
+    ("m002_security", m002_security.SQL),
 ]
 LATEST = len(STEPS)
 

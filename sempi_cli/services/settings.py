@@ -1,0 +1,109 @@
+"""Firm-wide settings (`sempi config`): a small table of known keys, each validated.
+
+Later areas add their keys here (SMTP, document folders, ...).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sempi_cli.errors import InvalidData, NotFound
+from sempi_cli.services.access import ROLES, require_firm_admin
+from sempi_cli.services.base import Service
+
+
+def _require_otp(value: str) -> str:
+    value = value.strip().lower().replace(" ", "")
+    if value in ("none", "all"):
+        return value
+    roles = value.split(",")
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown or not roles:
+        raise InvalidData(
+            "auth.require_otp", f"{value!r}: use none, all, or roles from {', '.join(ROLES)}"
+        )
+    return ",".join(sorted(set(roles)))
+
+
+def _int_between(low: int, high: int) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if not value.strip().isdigit() or not low <= int(value) <= high:
+            raise InvalidData("value", f"{value!r} is not a whole number from {low} to {high}")
+        return str(int(value))
+
+    return check
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    default: str
+    help: str
+    validate: Callable[[str], str]
+
+
+SETTINGS = {
+    s.key: s
+    for s in (
+        Setting(
+            "auth.require_otp",
+            "none",
+            "who must use two-step login: none, all, or roles (comma-separated)",
+            _require_otp,
+        ),
+        Setting(
+            "auth.session_idle_hours",
+            "8",
+            "a session ends after this many idle hours",
+            _int_between(1, 72),
+        ),
+        Setting(
+            "auth.session_absolute_days",
+            "7",
+            "a session ends this many days after login",
+            _int_between(1, 90),
+        ),
+    )
+}
+
+
+def get(db: sqlite3.Connection, key: str) -> str:
+    row = db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else SETTINGS[key].default
+
+
+def otp_required(db: sqlite3.Connection, role: str) -> bool:
+    rule = get(db, "auth.require_otp")
+    return rule == "all" or role in rule.split(",")
+
+
+class ConfigService(Service):
+    def list(self) -> list[dict]:
+        require_firm_admin(self.actor, "read the settings")
+        return [
+            {"key": s.key, "value": get(self.db, s.key), "default": s.default, "meaning": s.help}
+            for s in SETTINGS.values()
+        ]
+
+    def get(self, key: str) -> str:
+        require_firm_admin(self.actor, "read the settings")
+        if key not in SETTINGS:
+            raise NotFound(f"no setting {key!r}", "see 'sempi config list'")
+        return get(self.db, key)
+
+    def set(self, key: str, value: str) -> str:
+        require_firm_admin(self.actor, "change the settings")
+        if key not in SETTINGS:
+            raise NotFound(f"no setting {key!r}", "see 'sempi config list'")
+        value = SETTINGS[key].validate(value)
+        with self.transaction():
+            old = get(self.db, key)
+            self.db.execute(
+                "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (key, value, self.now()),
+            )
+            self.audit("set", "setting", None, key=key, old=old, new=value)
+        return value
