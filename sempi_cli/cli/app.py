@@ -90,6 +90,7 @@ class SempiGroup(TyperGroup):
 
             completion_init()
         args = hoist_global_options(list(sys.argv[1:] if args is None else args))
+        self.invoked_args = args  # for the audit of a refused command
         try:
             result = super().main(
                 args, prog_name or "sempi", complete_var, standalone_mode=False, **extra
@@ -112,7 +113,7 @@ def _exit_for(exc: Exception, ctx: Any) -> BaseException:
     """A SempiError becomes its exit code; anything unexpected exit 1, one line."""
     import sqlite3
 
-    from sempi_cli.errors import SempiError
+    from sempi_cli.errors import PermissionDenied, SempiError
 
     if isinstance(exc, typer.Exit | typer.Abort) or _is_click_error(exc):
         return exc
@@ -122,6 +123,8 @@ def _exit_for(exc: Exception, ctx: Any) -> BaseException:
         exc = busy_or_unusable(exc)
     app = ctx.find_object(AppContext)
     if isinstance(exc, SempiError):
+        if isinstance(exc, PermissionDenied) and app is not None:
+            _audit_denied(app, ctx, exc)
         typer.echo(f"Error: {exc}", err=True)
         return typer.Exit(exc.exit_code)
     if app is not None and app.debug:
@@ -131,6 +134,23 @@ def _exit_for(exc: Exception, ctx: Any) -> BaseException:
         err=True,
     )
     return typer.Exit(1)
+
+
+def _audit_denied(app: AppContext, ctx: Any, exc: Exception) -> None:
+    """Every refused action is in the audit log: who, which command, why (never arguments)."""
+    import re
+
+    from sempi_cli.clock import iso_utc
+    from sempi_cli.services.audit import record_denied
+
+    actor = app._actor
+    if actor is None or app._conn is None:
+        return
+    words = [w for w in getattr(ctx.command, "invoked_args", []) if re.fullmatch(r"[a-z][a-z-]*", w)][:3]
+    try:
+        record_denied(app._conn, iso_utc(app.clock.now()), actor.id, " ".join(words), str(exc))
+    except Exception:  # noqa: BLE001 - the refusal must still be reported if the log is busy
+        pass
 
 
 def _is_click_error(exc: BaseException) -> bool:

@@ -94,9 +94,11 @@ def passwd(
     from sempi_cli.services.users import UserService
 
     app = state(ctx)
-    proof = step_up(ctx, from_stdin=password_stdin)()  # asked first: current, then new
-    new = read_secret(
-        ctx, "New password", from_stdin=password_stdin, field="new password", confirm_it=True
+    app.service(UserService).set_password(
+        user or app.actor().id,
+        lambda: read_secret(
+            ctx, "New password", from_stdin=password_stdin, field="new password", confirm_it=True
+        ),
+        step_up(ctx, from_stdin=password_stdin),
     )
-    app.service(UserService).set_password(user or app.actor().id, new, lambda: proof)
     say(ctx, "Password changed; every session and application password of that user has ended.")

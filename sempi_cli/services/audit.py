@@ -36,6 +36,14 @@ def record(
     )
 
 
+def record_denied(db: sqlite3.Connection, at: str, actor_id: int, command: str, reason: str) -> None:
+    """A refused action, in its own transaction (the command itself failed)."""
+    from sempi_cli.store import write_transaction
+
+    with write_transaction(db):
+        record(db, at, actor_id, "denied", "command", None, {"command": command, "reason": reason})
+
+
 class AuditService(Service):
     def list(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 from sempi_cli.errors import Conflict, InvalidData, NotFound, PermissionDenied, RuleViolation
 from sempi_cli.services import access, identifiers, passwords
@@ -261,13 +262,14 @@ class UserService(Service):
                 self.audit("enable", "user", target["id"])
         return self.show(target["id"])
 
-    def set_password(self, ref: str | int, new_password: str, confirm: Confirm | None) -> None:
+    def set_password(self, ref: str | int, new_password: Callable[[], str], confirm: Confirm | None) -> None:
         """Your own password, or another's as their administrator, after confirming
-        your own password (and code) again. Every session and application
-        password of that user ends."""
+        your own password (and code) again; ``new_password`` is asked only then.
+        Every session and application password of that user ends."""
         target = find_user(self.db, self.actor, ref)
         self._may_change(target)
         require_reauthentication(self.actor, confirm, self.clock.now(), "change a password")
+        new_password = new_password()
         passwords.check_strength(new_password, field="new password")
         password_hash = passwords.hash_password(new_password)
         with self.transaction():
