@@ -189,7 +189,7 @@ def test_refused_before_being_asked(cli, staff):
     had the password been asked first, there being no terminal would give exit 2."""
     result = cli("user", "edit", ADMIN_EMAIL, "--role", "staff", as_user=STAFF)
     assert result.exit_code == 8
-    assert "only a firm administrator may change roles" in result.stderr
+    assert "may not change this user" in result.stderr
 
 
 # --- throttling -------------------------------------------------------------
