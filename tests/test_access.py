@@ -268,8 +268,14 @@ def test_user_add(cli, world, role):
 @pytest.mark.parametrize("role", list(USERS))
 def test_role_changes_only_by_firm_admin(cli, world, role):
     result = cli(
-        "user", "edit", USERS["RO"], "--role", "studio-admin", "--password-stdin",
-        as_user=USERS[role], input=ADMIN_PASSWORD + "\n",
+        "user",
+        "edit",
+        USERS["RO"],
+        "--role",
+        "studio-admin",
+        "--password-stdin",
+        as_user=USERS[role],
+        input=ADMIN_PASSWORD + "\n",
     )
     if role == "admin":
         assert result.exit_code == 0
@@ -278,7 +284,16 @@ def test_role_changes_only_by_firm_admin(cli, world, role):
 
 
 @pytest.mark.parametrize("role", list(USERS))
-@pytest.mark.parametrize("command", [["audit", "list"], ["db", "info"], ["db", "check"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["audit", "list"],
+        ["db", "info"],
+        ["db", "check"],
+        ["config", "list"],
+        ["config", "get", "auth.require_otp"],
+    ],
+)
 def test_admin_only_commands(cli, world, role, command):
     assert run(cli, role, *command).exit_code == (0 if role == "admin" else 8)
 
@@ -288,3 +303,30 @@ def test_everyone_may_read_and_edit_themselves(cli, world):
         me = json.loads(run(cli, role, "whoami", "--json").stdout)
         assert me["email"] == email
         assert run(cli, role, "user", "edit", email, "--name", f"Renamed {role}").exit_code == 0
+
+
+@pytest.mark.parametrize("role", list(USERS))
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["auth", "otp", "status"],
+        ["auth", "sessions", "list"],
+        ["auth", "app-password", "list"],
+        ["whoami"],
+    ],
+)
+def test_own_credentials_are_everyones(cli, world, role, command):
+    assert run(cli, role, *command).exit_code == 0
+
+
+@pytest.mark.parametrize("role", list(USERS))
+def test_others_credentials_are_the_firm_admins(cli, world, role):
+    for command in (
+        ["auth", "sessions", "list", "--user", USERS["S1"]],
+        ["auth", "app-password", "list", "--user", USERS["S1"]],
+    ):
+        result = run(cli, role, *command)
+        if role in ("admin", "S1"):
+            assert result.exit_code == 0
+        else:
+            assert result.exit_code in (3, 8), (role, command, result.stderr)
