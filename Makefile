@@ -3,13 +3,18 @@
 # except Debian packages the tests need, installed with apt-get when missing
 # and running as root.
 
-PYTHON ?= python3
+# The system Python when it can make venvs: a venv built from it is usable by
+# other accounts (the sudo deployment in docs/security.md and its test), unlike
+# one built from an interpreter under a private home such as /root/.pyenv.
+PYTHON ?= $(shell for p in /usr/bin/python3 python3; do \
+            $$p -c 'import sys, venv, ensurepip; assert sys.version_info >= (3, 11)' 2>/dev/null \
+            && { echo $$p; break; }; done)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := demo
 # Shells and tools the end-to-end tests drive.
-TEST_DEBS := bash zsh fish tmux oathtool
+TEST_DEBS := bash zsh fish tmux oathtool sudo
 
 .PHONY: install test demo bench docs lint system-deps clean
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import sqlite3
+import subprocess
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -91,7 +96,9 @@ class Cli:
         self, *args: str, as_user: str | None = ADMIN_EMAIL, input: str | None = None, **ctx: object
     ):
         obj = AppContext(db_path=self.store_path, clock=self.clock, actor_email=as_user, **ctx)
-        return self.runner.invoke(app, list(args), obj=obj, input=input, catch_exceptions=False)
+        result = self.runner.invoke(app, list(args), obj=obj, input=input, catch_exceptions=False)
+        record_cli_run(self.store_path, args, input, result)  # the secrets check (end of file)
+        return result
 
 
 @pytest.fixture
@@ -123,3 +130,182 @@ def cf_person(n: int) -> str:
     surname = letters[n % 15] + letters[(n // 15) % 15] + "X"
     body = f"{surname}MRA85T{10 + n % 18:02d}F205"
     return body + codicefiscale.calc_check_digit(body)
+
+
+# --- no secret in what the test suite printed ---------------------------------
+# "A test greps everything the test suite printed and logged for every test
+# password, secret, code, recovery code, application password and token: none
+# appears." SECRETS (one per test process, so one per xdist worker) keeps a log
+# of every output: each Cli run (stdout and stderr), each subprocess run through
+# run_logged(), what pytest captured of each test (stdout, stderr, logging),
+# and whatever a test hands to log_output() (e.g. a terminal screen). Secrets
+# are registered as tests create them; Cli registers on its own what it can see:
+# the lines fed to --password-stdin / --code-stdin, the session token on disk,
+# and the values a command shows once (enrolment key, recovery codes,
+# application password). A value shown once may appear in the output that
+# showed it and never again; any other secret may appear nowhere. The check
+# runs when each worker's session ends (the fixture below); failure messages
+# name the secret's kind and where it appeared, never the value itself.
+
+_RECOVERY_CODE = re.compile(r"^([a-z2-9]{5}-[a-z2-9]{5})$", re.MULTILINE)
+_APP_PASSWORD = re.compile(r"^(sempi-[A-Za-z0-9_-]{20,})$", re.MULTILINE)
+_OTPAUTH_SECRET = re.compile(r"[?&]secret=([A-Z2-7]{16,})")
+_SECRET_INPUT_FLAGS = ("--password-stdin", "--code-stdin")
+MIN_TYPED_SECRET = 8  # shorter typed values ("short" in a too-short test) match common words
+
+
+def _current_test() -> str:
+    return os.environ.get("PYTEST_CURRENT_TEST", "tests/conftest.py").rsplit(" (", 1)[0]
+
+
+@dataclass(frozen=True)
+class RegisteredSecret:
+    value: str = field(repr=False)  # a failure message is output too
+    label: str
+    origin: str  # the test that registered it
+    shown_once: bool
+    allowed_before: int  # a shown-once value may appear in log entries before this one
+
+
+@dataclass
+class SecretRegistry:
+    """Secrets a test run knows, and everything it printed, in order."""
+
+    secrets: dict[str, RegisteredSecret] = field(default_factory=dict, repr=False)
+    log: list[tuple[str, str]] = field(default_factory=list, repr=False)
+
+    def register(self, value: str | None, label: str, *, shown_once: bool = False) -> str | None:
+        """Remember a secret. Call it after the output that showed a shown-once value
+        was logged (that output is then allowed to contain it). The first
+        registration of a value wins: a recovery code shown at enrolment and typed
+        later stays a shown-once value."""
+        if value and value not in self.secrets and value not in _public_values():
+            self.secrets[value] = RegisteredSecret(
+                value, label, _current_test(), shown_once, len(self.log)
+            )
+        return value
+
+    def log_output(self, source: str, *texts: str | None) -> None:
+        text = "\n".join(
+            t if isinstance(t, str) else bytes(t).decode(errors="replace") for t in texts if t
+        )
+        if text:
+            self.log.append((source, text))
+
+    def leaks(self, extra: Iterable[tuple[str, str]] = ()) -> list[str]:
+        """Where a secret appears that it must not: its kind and the output's source,
+        never the value (a failure message is output too)."""
+        import bisect
+
+        entries = [*self.log, *extra]
+        starts, chunks, offset = [], [], 0
+        for _, text in entries:
+            starts.append(offset)
+            chunks.append(text)
+            offset += len(text) + 1
+        haystack = "\0".join(chunks)
+        found = []
+        for secret in self.secrets.values():
+            begin = 0
+            if secret.shown_once:
+                if secret.allowed_before >= len(starts):
+                    continue  # nothing was printed after it was shown
+                begin = starts[secret.allowed_before]
+            if secret.value.isdigit():  # a code: a word of its own, not part of a number or hash
+                pattern = re.compile(rf"(?<![0-9A-Za-z]){secret.value}(?![0-9A-Za-z])")
+                hits = (m.start() for m in pattern.finditer(haystack, begin))
+            else:
+                hits = _find_all(haystack, secret.value, begin)
+            sources = {entries[bisect.bisect_right(starts, at) - 1][0] for at in hits}
+            when = " after it was shown once" if secret.shown_once else ""
+            found.extend(
+                f"{secret.label} (from {secret.origin}) appears{when} in: {source}"
+                for source in sorted(sources)
+            )
+        return found
+
+
+def _find_all(haystack: str, needle: str, start: int) -> Iterator[int]:
+    at = haystack.find(needle, start)
+    while at != -1:
+        yield at
+        at = haystack.find(needle, at + 1)
+
+
+@lru_cache(maxsize=1)
+def _public_values() -> frozenset[str]:
+    """Values that are secrets elsewhere but public on purpose (the demo store's password)."""
+    try:
+        from sempi_cli.demo import DEMO_PASSWORD
+    except (ImportError, AttributeError):
+        return frozenset()
+    return frozenset({DEMO_PASSWORD})
+
+
+SECRETS = SecretRegistry()
+SECRETS.register(ADMIN_PASSWORD, "the test administrator's password")
+
+
+def register_secret(value: str | None, label: str = "a secret", *, shown_once: bool = False):
+    return SECRETS.register(value, label, shown_once=shown_once)
+
+
+def log_output(source: str, *texts: str | None) -> None:
+    SECRETS.log_output(f"{_current_test()}: {source}", *texts)
+
+
+def run_logged(
+    cmd: Sequence[str], *, label: str | None = None, **kwargs: object
+) -> subprocess.CompletedProcess:
+    """subprocess.run with text output captured and added to the secrets log
+    (``label`` names it there instead of its argv)."""
+    kwargs.setdefault("capture_output", True)
+    kwargs.setdefault("text", True)
+    result = subprocess.run(list(cmd), **kwargs)  # callers check the return code
+    log_output(label or " ".join([Path(cmd[0]).name, *cmd[1:]]), result.stdout, result.stderr)
+    return result
+
+
+def record_cli_run(store_path: Path, args: Sequence[str], input: str | None, result) -> None:
+    """Log one Cli run's output and register the secrets it used, made or showed."""
+    from sempi_cli.paths import session_file
+
+    SECRETS.log_output(f"{_current_test()}: sempi {' '.join(args)}", result.stdout, result.stderr)
+    if input and any(flag in args for flag in _SECRET_INPUT_FLAGS):
+        for line in input.splitlines():
+            if len(line) >= MIN_TYPED_SECRET or (len(line) == 6 and line.isdigit()):
+                register_secret(line, "a secret typed on standard input")
+    try:  # read directly: sempi's reader may refuse a file a test made unsafe on purpose
+        token = session_file(store_path).read_text().strip()
+    except OSError:
+        token = None
+    register_secret(token, "a session token")
+    if result.exit_code != 0:
+        return
+    words = set(args)
+    if {"otp", "enable"} <= words:
+        for key in _OTPAUTH_SECRET.findall(result.stdout):
+            register_secret(key, "a TOTP secret (enrolment key)", shown_once=True)
+    if {"otp", "enable"} <= words or {"recovery", "regenerate"} <= words:
+        for code in _RECOVERY_CODE.findall(result.stdout):
+            register_secret(code, "a recovery code", shown_once=True)
+    if {"app-password", "add"} <= words:
+        for secret in _APP_PASSWORD.findall(result.stdout):
+            register_secret(secret, "an application password", shown_once=True)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """What pytest captured of each test phase: print(), stderr, logging."""
+    # Each phase's report repeats the sections of the phases before it: take its own.
+    own = [text for title, text in report.sections if title.endswith(f" {report.when}")]
+    SECRETS.log_output(f"{report.nodeid} ({report.when}): captured output", *own)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_this_workers_output() -> Iterator[None]:
+    """At the end of each test process (each xdist worker), grep its whole log.
+    A failure shows as an error in the teardown of that process's last test."""
+    yield
+    leaks = SECRETS.leaks()
+    if leaks:
+        pytest.fail("secrets leaked into output:\n" + "\n".join(leaks[:50]), pytrace=False)

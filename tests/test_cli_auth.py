@@ -96,6 +96,7 @@ def test_login_whoami_logout(cli, store_path):
     # The token is dead in the store, not only deleted from disk.
     token_path.parent.mkdir(exist_ok=True)
     token_path.write_text(token)
+    token_path.chmod(0o600)
     one_line_error(cli("whoami", as_user=None), 7)
 
 

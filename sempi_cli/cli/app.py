@@ -146,7 +146,9 @@ def _audit_denied(app: AppContext, ctx: Any, exc: Exception) -> None:
     actor = app._actor
     if actor is None or app._conn is None:
         return
-    words = [w for w in getattr(ctx.command, "invoked_args", []) if re.fullmatch(r"[a-z][a-z-]*", w)][:3]
+    words = [
+        w for w in getattr(ctx.command, "invoked_args", []) if re.fullmatch(r"[a-z][a-z-]*", w)
+    ][:3]
     try:
         record_denied(app._conn, iso_utc(app.clock.now()), actor.id, " ".join(words), str(exc))
     except Exception:  # noqa: BLE001 - the refusal must still be reported if the log is busy
@@ -261,6 +263,7 @@ def _register_top_level() -> None:
     app.command("logout")(session.logout)
     app.command("whoami")(session.whoami)
     app.command("passwd")(session.passwd)
+    app.command("doctor")(importlib.import_module("sempi_cli.cli.doctor").doctor)
 
 
 _register_top_level()

@@ -267,3 +267,122 @@ def client_fields(ctx: typer.Context) -> None:
         for f in PROFILE_FIELDS
     ]
     emit_rows(ctx, rows, ("field", "values", "default", "meaning"))
+
+
+PasswordStdin = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin",
+        help="Read from standard input, one a line: your password, then your code if you use two-step login.",
+    ),
+]
+
+
+@app.command("export")
+def client_export(
+    ctx: typer.Context,
+    client_id: ClientId,
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="The file to create (mode 0600; never overwritten), or - for standard output.",
+        ),
+    ],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Export everything stored about a client as JSON (GDPR access, portability).
+
+    Asks for your password (and code) again; firm administrators and the
+    practice's administrator only. The same data gives the same bytes. See
+    docs/security.md, "Personal data: export and erasure".
+
+    Example: sempi client export 12 --output bianchi-srl.json
+    """
+    import os
+
+    from sempi_cli.cli.common import step_up
+    from sempi_cli.services.privacy import PrivacyService, export_text
+
+    service = state(ctx).service(PrivacyService)
+    if output == "-":
+        data = service.export(client_id, step_up(ctx, from_stdin=password_stdin))
+        typer.echo(export_text(data), nl=False)
+        return
+    fd = _create_private_file(output)
+    try:
+        data = service.export(client_id, step_up(ctx, from_stdin=password_stdin))
+        with open(fd, "w", encoding="utf-8", closefd=False) as fh:
+            fh.write(export_text(data))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        os.close(fd)
+        os.unlink(output)  # ours: O_EXCL created it a moment ago
+        raise
+    os.close(fd)
+    say(ctx, f"Client {client_id} exported to {output} (readable only by you).")
+
+
+def _create_private_file(path: str) -> int:
+    """A new file only its owner can read; an existing one is never touched."""
+    import os
+
+    from sempi_cli.errors import Conflict, InvalidData
+
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise Conflict(
+            f"{path} already exists", "choose another file; exports never overwrite"
+        ) from None
+    except (FileNotFoundError, NotADirectoryError):
+        raise InvalidData("--output", f"the folder of {path} does not exist") from None
+    except OSError as exc:
+        raise InvalidData("--output", f"cannot create {path}: {exc.strerror}") from None
+
+
+@app.command("erase")
+def client_erase(
+    ctx: typer.Context,
+    client_id: ClientId,
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            help="Why (e.g. the data subject's request and its date); kept in the audit log. No personal data.",
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be erased and kept; change nothing.")
+    ] = False,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Erase the personal data of a client that the law does not require (GDPR).
+
+    Removes e-mail, PEC, nickname and SMART services, and disables and
+    anonymises the client's external users; keeps ragione sociale, codice
+    fiscale, partita IVA and fiscal profile (art. 2220 c.c., art. 22 DPR
+    600/1973) and marks the client removed. Cannot be undone: confirms, and
+    asks for your password (and code) again.
+
+    Example: sempi client erase 12 --reason "request of the data subject, PEC of 3/11/2026"
+    """
+    from sempi_cli.cli.common import step_up
+    from sempi_cli.services.privacy import PrivacyService
+
+    service = state(ctx).service(PrivacyService)
+    plan = service.erasure_plan(client_id, reason)
+    if dry_run:
+        emit_record(ctx, plan)
+        return
+    users = len(plan["external_users"])
+    confirm(
+        ctx,
+        f"Erase the personal data of client {client_id} ({plan['ragione_sociale']}) and of"
+        f" its {users} external user(s)? This cannot be undone",
+    )
+    result = service.erase(client_id, step_up(ctx, from_stdin=password_stdin), reason)
+    emit_record(ctx, result)
+    say(ctx, f"Client {client_id}: personal data erased; {result['legal_basis']}.")

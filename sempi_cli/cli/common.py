@@ -19,6 +19,7 @@ GROUP_HELP: dict[str, str] = {
     "db": "Inspect, check and back up the store.",
     "group": "Manage each client's work group (who may enter it).",
     "studio": "Manage the practices (studi) the firm works for.",
+    "task": "Tasks (incarichi): add, list, change status, approve, comment, history.",
     "user": "Manage users: firm staff, practice users, external users.",
 }
 
@@ -113,9 +114,13 @@ def step_up(ctx: typer.Context, *, from_stdin: bool):  # noqa: ANN201 - a servic
     def confirm():  # noqa: ANN202 - Reauthentication (imported lazily)
         from sempi_cli.services.auth import AuthService
 
-        password = read_secret(ctx, "Your password, to confirm", from_stdin=from_stdin, field="password")
-        return state(ctx).service(AuthService).reauthenticate(
-            password, lambda: ask_code(ctx, from_stdin=from_stdin)
+        password = read_secret(
+            ctx, "Your password, to confirm", from_stdin=from_stdin, field="password"
+        )
+        return (
+            state(ctx)
+            .service(AuthService)
+            .reauthenticate(password, lambda: ask_code(ctx, from_stdin=from_stdin))
         )
 
     return confirm

@@ -66,6 +66,20 @@ def visible_clients(actor: Actor, alias: str = "c") -> tuple[str, dict]:
     return _member_of(alias), params
 
 
+def visible_tasks(actor: Actor, alias: str = "t") -> tuple[str, dict]:
+    """SQL predicate over ``tasks AS alias``: creator, responsible, participants,
+    observers, and whoever sees the client's work group. Firm admins: all."""
+    if actor.role == "firm-admin":
+        return "1", {"actor_id": actor.id}
+    clients, params = visible_clients(actor, "vc")
+    return (
+        f"({alias}.creator_id = :actor_id OR {alias}.responsible_id = :actor_id"
+        f" OR {alias}.id IN (SELECT task_id FROM task_members WHERE user_id = :actor_id)"
+        f" OR {alias}.client_id IN (SELECT vc.id FROM clients vc WHERE {clients}))",
+        params,
+    )
+
+
 def visible_studios(actor: Actor, alias: str = "s") -> tuple[str, dict]:
     """Firm users see every practice; practice users their own; externals none."""
     params = {"actor_studio": actor.studio_id}
@@ -133,6 +147,18 @@ def can_manage_client(actor: Actor, client: sqlite3.Row) -> bool:
     if actor.role == "studio-admin" and client["studio_id"] == actor.studio_id:
         return True
     return actor.role == "staff" and client["responsible_id"] == actor.id
+
+
+def require_client_owner(actor: Actor, client: sqlite3.Row, what: str) -> None:
+    """Acts over a whole client (remove, export, erase): firm administrators and the
+    practice's own administrator."""
+    if actor.is_firm_admin or (
+        actor.role == "studio-admin" and actor.studio_id == client["studio_id"]
+    ):
+        return
+    raise PermissionDenied(
+        f"only a firm administrator or the practice's administrator may {what} client {client['id']}"
+    )
 
 
 def can_edit_client(db: sqlite3.Connection, actor: Actor, client: sqlite3.Row) -> bool:

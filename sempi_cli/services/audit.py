@@ -36,7 +36,9 @@ def record(
     )
 
 
-def record_denied(db: sqlite3.Connection, at: str, actor_id: int, command: str, reason: str) -> None:
+def record_denied(
+    db: sqlite3.Connection, at: str, actor_id: int, command: str, reason: str
+) -> None:
     """A refused action, in its own transaction (the command itself failed)."""
     from sempi_cli.store import write_transaction
 

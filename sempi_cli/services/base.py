@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 from sempi_cli.clock import Clock, iso_utc
 from sempi_cli.errors import NotAuthenticated, PermissionDenied
@@ -38,6 +39,18 @@ class Service:
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         return write_transaction(self.db)
 
+    @contextmanager
+    def rehearsal(self, dry_run: bool) -> Iterator[None]:
+        """One transaction; with ``dry_run`` everything it did is rolled back at the
+        end, so a dry run runs the very same checks and reports the very same changes."""
+        try:
+            with self.transaction():
+                yield
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            pass
+
     def audit(
         self, action: str, object_type: str, object_id: int | None, **details: object
     ) -> None:
@@ -48,10 +61,28 @@ class Service:
         audit.record(self.db, self.now(), actor_id, action, object_type, object_id, details)
 
 
+class _DryRun(Exception):
+    """Raised at the end of a dry run to roll its transaction back."""
+
+
 def changes(before: sqlite3.Row | dict, after: dict) -> dict[str, dict[str, object]]:
     """The fields that differ, as {field: {"old": ..., "new": ...}} for the audit log."""
     return {
         key: {"old": before[key], "new": value}
         for key, value in after.items()
         if before[key] != value
+    }
+
+
+# Personal data stays out of the append-only log (it could never be erased
+# from there): the log says which field changed, not to what.
+PERSONAL_FIELDS = frozenset({"email", "pec", "full_name", "codice_fiscale", "nickname"})
+
+
+def redact_personal(diff: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
+    return {
+        key: {"old": "(personal data)", "new": "(personal data)"}
+        if key in PERSONAL_FIELDS
+        else value
+        for key, value in diff.items()
     }

@@ -7,7 +7,7 @@ import sqlite3
 
 from sempi_cli.errors import Conflict, InvalidData, PermissionDenied, RuleViolation
 from sempi_cli.services import access, client_input, identifiers, profile
-from sempi_cli.services.base import Service, changes
+from sempi_cli.services.base import Service, changes, redact_personal
 from sempi_cli.services.client_input import ClientInput
 
 LIST_COLUMNS = (
@@ -217,7 +217,7 @@ class ClientService(Service):
                     f"UPDATE clients SET {sets}, updated_at = :now WHERE id = :id",
                     {**{k: fields[k] for k in diff}, "now": self.now(), "id": client_id},
                 )
-                self.audit("edit", "client", client_id, changes=diff)
+                self.audit("edit", "client", client_id, changes=redact_personal(diff))
                 if "responsible_id" in diff:
                     GroupService(self.db, self.clock, self.actor).add_member(
                         client_id, fields["responsible_id"], check_access=False
@@ -227,14 +227,7 @@ class ClientService(Service):
     def set_removed(self, client_id: int, removed: bool) -> dict:
         """Remove (archive: the books must be kept) or restore a client."""
         row = access.client_row(self.db, self.actor, client_id)
-        actor = self.actor
-        if not (
-            actor.is_firm_admin
-            or (actor.role == "studio-admin" and actor.studio_id == row["studio_id"])
-        ):
-            raise PermissionDenied(
-                f"only a firm administrator or the practice's administrator may remove client {client_id}"
-            )
+        access.require_client_owner(self.actor, row, "remove" if removed else "restore")
         if removed == (row["removed_at"] is not None):
             raise RuleViolation(
                 f"client {client_id} is {'already removed' if removed else 'not removed'}"
@@ -247,3 +240,16 @@ class ClientService(Service):
             )
             self.audit("remove" if removed else "restore", "client", client_id)
         return self.show(client_id)
+
+
+def erase_personal_fields(db: sqlite3.Connection, client_id: int, at: str) -> None:
+    """Clear what the law does not require the firm to keep: contacts, nickname,
+    SMART services (GDPR erasure; identity and fiscal profile stay for the books).
+    The caller (services.privacy) has checked access, holds the transaction and
+    writes the audit entry: not ClientService.edit, whose audit entry would copy
+    the old values into the append-only log."""
+    db.execute(
+        "UPDATE clients SET email = NULL, pec = NULL, nickname = NULL, smart_services = '[]',"
+        " updated_at = ? WHERE id = ?",
+        (at, client_id),
+    )

@@ -9,7 +9,7 @@ from sempi_cli.errors import Conflict, InvalidData, NotFound, PermissionDenied, 
 from sempi_cli.services import access, identifiers, passwords
 from sempi_cli.services.access import FIRM_ROLES, ROLES, STUDIO_ROLES, Actor
 from sempi_cli.services.auth import Confirm, require_reauthentication, revoke_credentials
-from sempi_cli.services.base import Service, changes
+from sempi_cli.services.base import Service, changes, redact_personal
 
 COLUMNS = ("id", "email", "full_name", "role", "studio", "client", "active")
 
@@ -109,7 +109,6 @@ class UserService(Service):
                 "add",
                 "user",
                 user_id,
-                email=address,
                 role=role,
                 studio_id=studio_id,
                 client_id=client,
@@ -236,7 +235,7 @@ class UserService(Service):
                     f"UPDATE users SET {sets}, updated_at = :now WHERE id = :id",
                     {**fields, "now": self.now(), "id": target["id"]},
                 )
-                self.audit("edit", "user", target["id"], changes=diff)
+                self.audit("edit", "user", target["id"], changes=redact_personal(diff))
         return self.show(target["id"])
 
     def set_disabled(self, ref: str | int, disabled: bool) -> dict:
@@ -262,7 +261,9 @@ class UserService(Service):
                 self.audit("enable", "user", target["id"])
         return self.show(target["id"])
 
-    def set_password(self, ref: str | int, new_password: Callable[[], str], confirm: Confirm | None) -> None:
+    def set_password(
+        self, ref: str | int, new_password: Callable[[], str], confirm: Confirm | None
+    ) -> None:
         """Your own password, or another's as their administrator, after confirming
         your own password (and code) again; ``new_password`` is asked only then.
         Every session and application password of that user ends."""
@@ -293,3 +294,17 @@ def _public(row: sqlite3.Row) -> dict:
     item = dict(row)
     item["active"] = bool(item["active"])
     return item
+
+
+def erase_personal_data(db: sqlite3.Connection, user_id: int, at: str) -> None:
+    """Replace a user's personal data with placeholders and disable the account
+    (GDPR erasure). The password hash and two-step secret go too. The caller
+    (services.privacy) has checked access, holds the transaction, revokes the
+    sessions and writes the audit entry: not UserService.edit, whose audit entry
+    would copy the old values into the append-only log."""
+    db.execute(
+        "UPDATE users SET email = ?, full_name = 'Erased user', codice_fiscale = NULL,"
+        " password_hash = NULL, otp_secret = NULL, otp_enabled_at = NULL, otp_last_step = NULL,"
+        " disabled_at = coalesce(disabled_at, ?), updated_at = ? WHERE id = ?",
+        (f"erased-{user_id}@invalid", at, at, user_id),
+    )

@@ -7,7 +7,9 @@ would run before the write lock is taken, a race between processes.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +19,7 @@ from sempi_cli.errors import StoreBusy, StoreUnusable
 APPLICATION_ID = 0x53454D50  # "SEMP"
 BUSY_TIMEOUT_MS = 10_000
 SQLITE_HEADER = b"SQLite format 3\x00"
+WORLD_BITS = 0o006  # read or write for "other": refused (group bits are a deployment's choice)
 
 # synchronous=FULL rather than NORMAL: in WAL mode NORMAL may lose the last
 # commits on power loss; a lost deadline or audit row costs more than an
@@ -33,10 +36,17 @@ PRAGMAS = (
 def open_store(path: Path, *, create: bool = False) -> sqlite3.Connection:
     """Open (or with ``create`` make) the store at ``path``, migrated to the latest schema."""
     path = Path(path)
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except PermissionError:
+        raise StoreUnusable(
+            f"permission denied on {path}",
+            "the store belongs to another account: run sempi as that account (docs/security.md)",
+        ) from None
+    if not exists:
         if not create:
             raise StoreUnusable(f"no sempi store at {path}", "create one with 'sempi init'")
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _create_private(path)
     elif path.is_dir():
         raise StoreUnusable(f"{path} is a directory, not a sempi store")
     else:
@@ -49,6 +59,7 @@ def open_store(path: Path, *, create: bool = False) -> sqlite3.Connection:
         raise StoreUnusable(f"cannot open {path}: {exc}") from exc
     try:
         _check_identity(conn, path, create)
+        _check_permissions(path)
         for pragma in PRAGMAS:
             conn.execute(pragma)
         from sempi_cli.store.migrations import LATEST, migrate
@@ -67,6 +78,50 @@ def open_store(path: Path, *, create: bool = False) -> sqlite3.Connection:
         raise
     conn.row_factory = sqlite3.Row
     return conn
+
+
+def _create_private(path: Path) -> None:
+    """Create the folder (0700) and an empty store file (0600) whatever the umask.
+
+    SQLite gives the ``-wal`` and ``-shm`` files the mode of the database
+    file, so they are born private too. Another process creating the same
+    store at the same moment is fine: the file is empty until one of them
+    migrates it.
+    """
+    parent = path.parent
+    if not parent.exists():
+        parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(parent, 0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
+def _check_permissions(path: Path) -> None:
+    """Refuse a store, ``-wal`` or ``-shm`` that other users may read or write.
+
+    Anyone who can write the file bypasses every check in sempi, and anyone
+    who can read it reads everything, so, like ssh with a private key, sempi
+    will not work on it. Group bits are allowed: a deployment may give a
+    group to the service account (docs/security.md).
+    """
+    for suffix in ("", "-wal", "-shm"):
+        candidate = Path(f"{path}{suffix}")
+        try:
+            mode = stat.S_IMODE(candidate.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & WORLD_BITS:
+            raise StoreUnusable(
+                f"permissions {mode:04o} for '{candidate}' are too open: every user of this"
+                " machine may read or change the store",
+                f"run 'chmod 600 {candidate}'",
+            )
 
 
 def _check_header(path: Path) -> None:
@@ -141,3 +196,14 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     except sqlite3.OperationalError as exc:
         conn.execute("ROLLBACK")
         raise busy_or_unusable(exc) from exc
+
+
+def checkpoint(conn: sqlite3.Connection) -> bool:
+    """Copy the write-ahead log into the main file and empty it now (after an
+    erasure, old page images must leave the -wal file too). Best effort: a
+    reader in another process may keep frames alive; True if it completed."""
+    try:
+        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    except sqlite3.OperationalError:
+        return False
+    return busy == 0

@@ -11,11 +11,12 @@ import sqlite3
 from collections.abc import Iterator
 
 from sempi_cli.errors import StoreUnusable
-from sempi_cli.store.migrations import m001_initial, m002_security
+from sempi_cli.store.migrations import m001_initial, m002_security, m003_tasks
 
 STEPS: list[tuple[str, str]] = [
     ("m001_initial", m001_initial.SQL),
     ("m002_security", m002_security.SQL),
+    ("m003_tasks", m003_tasks.SQL),
 ]
 LATEST = len(STEPS)
 

@@ -1,0 +1,59 @@
+"""What a person or a script says about a task, before it is checked against the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+KINDS = ("ordinary", "extraordinary")
+STATUSES = ("pending", "in_progress", "awaiting_approval", "completed", "deferred")
+
+
+@dataclass
+class TaskInput:
+    """A new task. Several responsibles make several tasks with the same content."""
+
+    title: str
+    responsibles: list[str] = field(default_factory=list)
+    description: str = ""
+    participants: list[str] = field(default_factory=list)
+    observers: list[str] = field(default_factory=list)
+    high_priority: bool = False
+    deadline: str | None = None
+    planned: str | None = None
+    client: int | None = None
+    project: str | None = None
+    parent: int | None = None
+    tags: list[str] = field(default_factory=list)
+    kind: str = "extraordinary"
+    approval_required: bool = False
+    responsible_sets_deadline: bool = True
+    time_tracking: bool | None = None  # default: on for ordinary tasks
+    external_key: str | None = None
+
+
+@dataclass
+class TaskEdit:
+    """Changes to tasks; None means "leave as it is", an empty string clears."""
+
+    title: str | None = None
+    description: str | None = None
+    responsible: str | None = None
+    deadline: str | None = None
+    planned: str | None = None
+    client: str | None = None
+    project: str | None = None
+    parent: str | None = None
+    high_priority: bool | None = None
+    kind: str | None = None
+    approval_required: bool | None = None
+    responsible_sets_deadline: bool | None = None
+    time_tracking: bool | None = None
+    add_participants: list[str] = field(default_factory=list)
+    remove_participants: list[str] = field(default_factory=list)
+    add_observers: list[str] = field(default_factory=list)
+    remove_observers: list[str] = field(default_factory=list)
+    add_tags: list[str] = field(default_factory=list)
+    remove_tags: list[str] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return all(v in (None, []) for v in vars(self).values())
