@@ -106,11 +106,17 @@ def cli(store_path: Path, clock: FixedClock) -> Cli:
     return Cli(store_path, clock)
 
 
-def store_digest(path: Path) -> str:
-    """The store's content, for proving that a failed command changed nothing."""
+def store_digest(path: Path, ignore: tuple[str, ...] = ()) -> str:
+    """The store's content, for proving that a failed command changed nothing.
+    ``ignore`` leaves out tables that record the refusal itself (``audit_log``)."""
     conn = sqlite3.connect(path)
     try:
-        return hashlib.sha256("\n".join(conn.iterdump()).encode()).hexdigest()
+        lines = [
+            line
+            for line in conn.iterdump()
+            if not any(line.startswith(f'INSERT INTO "{table}"') for table in ignore)
+        ]
+        return hashlib.sha256("\n".join(lines).encode()).hexdigest()
     finally:
         conn.close()
 
