@@ -20,13 +20,13 @@ import sqlite3
 import subprocess
 import sys
 import unicodedata
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from stdnum import luhn
 from stdnum.it import codicefiscale
 
-from sempi_cli.clock import Clock, SystemClock
+from sempi_cli.clock import Clock, SystemClock, today_in_rome
 from sempi_cli.services.access import Actor
 from sempi_cli.services.auth import actor_from_row
 from sempi_cli.services.client_input import SMART_SERVICES, ClientInput
@@ -34,6 +34,9 @@ from sempi_cli.services.clients import ClientService
 from sempi_cli.services.firm import create_store
 from sempi_cli.services.groups import GroupService
 from sempi_cli.services.studios import StudioService
+from sempi_cli.services.task_flow import TaskFlow
+from sempi_cli.services.task_input import TaskInput
+from sempi_cli.services.tasks import TaskService
 from sempi_cli.services.users import UserService
 from sempi_cli.store import write_transaction
 
@@ -196,6 +199,40 @@ COMUNI = {
     "Caserta": "B963",
 }
 PEC_PROVIDERS = ("pec.it", "legalmail.it", "arubapec.it")
+# The staff user whose `sempi task due` the demo shows (logged in in a home of her own).
+DUE_USER = STAFF[0][0]
+MESI = (
+    "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre"
+).split()
+# Extraordinary tasks (incarichi straordinari), one a line: title ({mese}: last month,
+# the books are kept a month behind) | client | responsible | creator (admin, the
+# practice's titolare rossi/esposito, or a staff member) | deadline in days from today
+# (0: by the end of today; w: later this week, two days on at most; -: none) | options | the verbs that follow, in order (by the
+# responsible; "approve" by the creator).
+TASKS = """
+Registrazione fatture di acquisto {mese} | Bianchi Costruzioni Srl | giulia | rossi | -4 | high planned=3h tags=contabilita | start
+Invio F24 ritenute {mese} | Lombarda Meccanica Spa | giulia | admin | -1 | high fixed tags=f24 |
+Richiesta estratti conto bancari | Brambilla Import Export Srl | giulia | rossi | 0 | tags=banca,documenti observers=chiara.galli@studio-rossi.it |
+Verifica corrispettivi telematici {mese} | Ferramenta Colombo Sas | giulia | marco | 0 | planned=1h tags=iva | start
+Riconciliazione estratto conto {mese} | Villa Arredamenti Srl | giulia | rossi | w | planned=2h tags=banca |
+Controllo fatture scartate dallo SdI | Mariani Software Srl | giulia | admin | 3 | tags=fatturazione |
+Predisposizione bilancio di verifica | Vesuvio Alimentari Srl | giulia | esposito | 12 | approval planned=4h participants=sara.colombo@sempi.demo |
+Aggiornamento anagrafica fornitori | Pastificio Gragnano Spa | giulia | esposito | 25 | |
+Ravvedimento operoso F24 omesso | Partenope Costruzioni Srl | giulia | esposito | -7 | high approval tags=f24 | start done
+Registrazione cespiti e ammortamenti | Galbiati & Figli Snc | giulia | rossi | -10 | approval | start done approve
+Sollecito documenti mancanti al cliente | Napoli Digital Srl | marco | giulia | 1 | approval tags=documenti | start done
+Verifica posizione INPS e INAIL | Cantoni Trasporti Snc | marco | rossi | -2 | |
+Caricamento scontrini e corrispettivi {mese} | Panificio Redaelli di Marco Redaelli | marco | rossi | 4 | planned=45m | start
+Rettifica registrazioni di prima nota | Sala Consulting Srl | marco | admin | 9 | |
+Invio F24 ritenute {mese} | Costiera Hotels Srl | marco | esposito | -1 | high tags=f24 | start done
+Comunicazione acconto IVA al cliente | Brianza Serramenti Srls | marco | admin | 30 | approval tags=iva |
+Preparazione prospetto ratei e risconti | Golfo Logistica Sas | sara | esposito | 18 | approval planned=2h30m |
+Richiesta visura camerale aggiornata | Caputo & Romano Snc | sara | sara | 6 | tags=documenti |
+Stampa registri IVA {mese} | De Rosa Ottica Snc | sara | esposito | -3 | tags=iva |
+Analisi scostamenti ISA | Ceramiche Vietresi Sas | sara | esposito | 40 | planned=3h |
+Verifica corrispettivi telematici {mese} | Pizzeria D'Angelo di Salvatore D'Angelo | sara | esposito | -6 | | start done
+Riordino archivio documenti | Associazione Culturale Navigli | sara | rossi | - | | defer
+"""
 
 
 def slug(text: str, sep: str = "") -> str:
@@ -328,6 +365,67 @@ def populate(conn: sqlite3.Connection, clock: Clock, admin: Actor, rng: random.R
                     groups.add_member(client_id, operator_id)
     for client, name in EXTERNALS:
         add_user(f"{slug(name, '.')}@cliente.demo", name, "external", client=client_ids[client])
+    add_tasks(conn, clock, groups, client_ids)
+
+
+def add_tasks(
+    conn: sqlite3.Connection, clock: Clock, groups: GroupService, client_ids: dict[str, int]
+) -> None:
+    """TASKS, with deadlines around today: overdue, today, this week, later; some
+    started, some completed or awaiting approval. Through TaskService and TaskFlow,
+    as the people who would do it; the staff who work on a client sit in its group."""
+    people = {email.split(".")[0]: email for email, _ in STAFF}
+    staff_names = set(people)
+    people.update(
+        admin=ADMIN[0],
+        **{slug(s[4].split()[-1]): f"{slug(s[4], '.')}@{s[3]}" for s in STUDIOS},
+    )
+
+    def person(name: str) -> Actor:
+        row = conn.execute("SELECT * FROM users WHERE email = ?", (people[name],)).fetchone()
+        return actor_from_row(row)
+
+    today = today_in_rome(clock)
+    month = MESI[(today.month - 2) % 12]
+    for line in TASKS.strip().splitlines():
+        title, client, responsible, creator, days, options, verbs = (
+            cell.strip() for cell in line.split("|")
+        )
+        flags = {o for o in options.split() if "=" not in o}
+        values = dict(o.split("=", 1) for o in options.split() if "=" in o)
+        deadline = None
+        if days == "w":  # a weekday for the "this week" view, however late in the week
+            sunday = today + timedelta(days=6 - today.weekday())
+            day = min(today + timedelta(days=2), sunday)
+            deadline = f"{day.isoformat()} {'23:59' if day == today else '18:00'}"
+        elif days != "-":
+            day = today + timedelta(days=int(days))
+            deadline = f"{day.isoformat()} {'23:59' if days == '0' else '18:00'}"
+        for staff in dict.fromkeys(n for n in (responsible, creator) if n in staff_names):
+            if not conn.execute(
+                "SELECT 1 FROM work_group_members WHERE client_id = ? AND user_id = ?",
+                (client_ids[client], person(staff).id),
+            ).fetchone():
+                groups.add_member(client_ids[client], people[staff])
+        owner = person(creator)
+        task = TaskService(conn, clock, owner).add(
+            TaskInput(
+                title=title.format(mese=month),
+                responsibles=[people[responsible]],
+                client=client_ids[client],
+                deadline=deadline,
+                high_priority="high" in flags,
+                approval_required="approval" in flags,
+                responsible_sets_deadline="fixed" not in flags,
+                planned=values.get("planned"),
+                tags=values["tags"].split(",") if "tags" in values else [],
+                participants=values["participants"].split(",") if "participants" in values else [],
+                observers=values["observers"].split(",") if "observers" in values else [],
+            )
+        )[0]
+        for verb in verbs.split():
+            doer = owner if verb == "approve" else person(responsible)
+            TaskFlow(conn, clock, doer).change(verb, [task["id"]])
 
 
 def sempi(args: list[str], env: dict[str, str], stdin: str | None = None) -> int:
@@ -357,12 +455,26 @@ def main(argv: list[str]) -> int:
     code = sempi(["login", "--email", ADMIN[0], "--password-stdin"], env, DEMO_PASSWORD + "\n")
     if code == 0:
         code = sempi(["client", "list"], env)
+    # The staff user logs in with a home of her own, so the admin's session stays.
+    staff_home = str(Path(directory) / DUE_USER.split("@")[0])
+    staff_env = {**env, "SEMPI_HOME": staff_home}
+    if code == 0:
+        code = sempi(
+            ["login", "--email", DUE_USER, "--password-stdin"], staff_env, DEMO_PASSWORD + "\n"
+        )
+    if code == 0:
+        print(f"\nWhat is due for {DUE_USER} (staff): sempi task due", file=sys.stderr, flush=True)
+        code = sempi(["task", "due"], staff_env)
     run = f"SEMPI_HOME={shlex.quote(directory)} .venv/bin/sempi"
+    run_staff = (
+        f"SEMPI_HOME={shlex.quote(staff_home)} SEMPI_DB={shlex.quote(str(db_path))} .venv/bin/sempi"
+    )
     print(
         f"""
 Demo store: {db_path}  (fictitious data; a DEMO password: never use this store for real work)
 Logins, every user with the password {DEMO_PASSWORD}:
   {ADMIN[0]} (firm-admin, logged in now); staff: {", ".join(e for e, _ in STAFF)}
+  ({DUE_USER} is logged in too, in {staff_home})
   paolo.rossi@studio-rossi.it, antonio.esposito@studioesposito.it (studio-admin)
   chiara.galli@studio-rossi.it (studio-operator), laura.bianchi@cliente.demo (external)
 What to try next:
@@ -370,7 +482,11 @@ What to try next:
   {run} client show 1
   {run} group show 1
   {run} user list --role studio-operator
-  {run} login --email chiara.galli@studio-rossi.it && {run} client list""",
+  {run} login --email chiara.galli@studio-rossi.it && {run} client list
+  {run} task list --open --sort priority
+  {run} task show 1
+  {run} task export --client 1
+  {run_staff} task due   (as {DUE_USER})""",
         file=sys.stderr,
     )
     return code

@@ -158,19 +158,20 @@ _APP_PASSWORD = re.compile(r"^(sempi-[A-Za-z0-9_-]{20,})$", re.MULTILINE)
 _OTPAUTH_SECRET = re.compile(r"[?&]secret=([A-Z2-7]{16,})")
 _SECRET_INPUT_FLAGS = ("--password-stdin", "--code-stdin")
 MIN_TYPED_SECRET = 8  # shorter typed values ("short" in a too-short test) match common words
+MIN_TOKEN = 32  # a real session token has 43 characters
 
 
 def _current_test() -> str:
     return os.environ.get("PYTEST_CURRENT_TEST", "tests/conftest.py").rsplit(" (", 1)[0]
 
 
-@dataclass(frozen=True)
+@dataclass
 class RegisteredSecret:
     value: str = field(repr=False)  # a failure message is output too
     label: str
     origin: str  # the test that registered it
     shown_once: bool
-    allowed_before: int  # a shown-once value may appear in log entries before this one
+    shown_in: set[int] = field(default_factory=set)  # log entries allowed to show it
 
 
 @dataclass
@@ -181,14 +182,21 @@ class SecretRegistry:
     log: list[tuple[str, str]] = field(default_factory=list, repr=False)
 
     def register(self, value: str | None, label: str, *, shown_once: bool = False) -> str | None:
-        """Remember a secret. Call it after the output that showed a shown-once value
-        was logged (that output is then allowed to contain it). The first
-        registration of a value wins: a recovery code shown at enrolment and typed
-        later stays a shown-once value."""
-        if value and value not in self.secrets and value not in _public_values():
-            self.secrets[value] = RegisteredSecret(
-                value, label, _current_test(), shown_once, len(self.log)
+        """Remember a secret. For a value shown once, call it right after the output
+        that showed it was logged: that output, and only that one, may contain it.
+        The first registration of a value decides its kind (a recovery code shown at
+        enrolment and typed later stays a shown-once value); a shown-once value
+        shown again by its own kind of command (a test that enrols twice with one
+        key) adds that output too."""
+        if not value or value in _public_values():
+            return value
+        secret = self.secrets.get(value)
+        if secret is None:
+            secret = self.secrets[value] = RegisteredSecret(
+                value, label, _current_test(), shown_once
             )
+        if shown_once and secret.shown_once and self.log:
+            secret.shown_in.add(len(self.log) - 1)
         return value
 
     def log_output(self, source: str, *texts: str | None) -> None:
@@ -212,18 +220,14 @@ class SecretRegistry:
         haystack = "\0".join(chunks)
         found = []
         for secret in self.secrets.values():
-            begin = 0
-            if secret.shown_once:
-                if secret.allowed_before >= len(starts):
-                    continue  # nothing was printed after it was shown
-                begin = starts[secret.allowed_before]
             if secret.value.isdigit():  # a code: a word of its own, not part of a number or hash
                 pattern = re.compile(rf"(?<![0-9A-Za-z]){secret.value}(?![0-9A-Za-z])")
-                hits = (m.start() for m in pattern.finditer(haystack, begin))
+                hits = (m.start() for m in pattern.finditer(haystack))
             else:
-                hits = _find_all(haystack, secret.value, begin)
-            sources = {entries[bisect.bisect_right(starts, at) - 1][0] for at in hits}
-            when = " after it was shown once" if secret.shown_once else ""
+                hits = _find_all(haystack, secret.value)
+            where = {bisect.bisect_right(starts, at) - 1 for at in hits} - secret.shown_in
+            sources = {entries[i][0] for i in where}
+            when = " beyond the output that showed it once" if secret.shown_once else ""
             found.extend(
                 f"{secret.label} (from {secret.origin}) appears{when} in: {source}"
                 for source in sorted(sources)
@@ -231,8 +235,8 @@ class SecretRegistry:
         return found
 
 
-def _find_all(haystack: str, needle: str, start: int) -> Iterator[int]:
-    at = haystack.find(needle, start)
+def _find_all(haystack: str, needle: str) -> Iterator[int]:
+    at = haystack.find(needle)
     while at != -1:
         yield at
         at = haystack.find(needle, at + 1)
@@ -283,9 +287,10 @@ def record_cli_run(store_path: Path, args: Sequence[str], input: str | None, res
                 register_secret(line, "a secret typed on standard input")
     try:  # read directly: sempi's reader may refuse a file a test made unsafe on purpose
         token = session_file(store_path).read_text().strip()
-    except OSError:
-        token = None
-    register_secret(token, "a session token")
+    except (OSError, UnicodeDecodeError):
+        token = ""
+    if len(token) >= MIN_TOKEN:  # not junk a test wrote there on purpose
+        register_secret(token, "a session token")
     if result.exit_code != 0:
         return
     words = set(args)

@@ -56,6 +56,67 @@ def test_the_demo_runs_logs_in_and_lists_the_clients(demo) -> None:  # noqa: ANN
     assert list((directory / "sessions").iterdir()), "the admin's session is kept in the demo home"
 
 
+def test_the_demo_shows_what_is_due_for_a_staff_user(demo) -> None:  # noqa: ANN001
+    from sempi_cli.demo import DUE_USER
+
+    directory, result = demo
+    assert result.returncode == 0, result.stderr
+    due = result.stdout[result.stdout.index("Overdue (") :]
+    for section in ("Overdue (", "Today (", "This week (", "Awaiting my approval (1)"):
+        assert section in due, section
+    assert "Overdue (0)" not in due and "Today (0)" not in due
+    assert "Invio F24 ritenute" in due and "!overdue" in due
+    assert "Sollecito documenti mancanti al cliente" in due  # awaits her approval
+    assert f"What is due for {DUE_USER}" in result.stderr
+    staff_home = directory / DUE_USER.split("@")[0]
+    assert list((staff_home / "sessions").iterdir()), "her session sits in a home of her own"
+    assert f"SEMPI_HOME={staff_home}" in result.stderr
+
+
+def test_extraordinary_tasks_across_the_clients(store: sqlite3.Connection) -> None:
+    from datetime import datetime
+
+    from sempi_cli.clock import ROME
+
+    tasks = store.execute("SELECT * FROM tasks").fetchall()
+    assert len(tasks) >= 20
+    assert {t["kind"] for t in tasks} == {"extraordinary"}
+    assert len({t["client_id"] for t in tasks}) >= 15
+    assert {t["status"] for t in tasks} == {
+        "pending",
+        "in_progress",
+        "awaiting_approval",
+        "completed",
+        "deferred",
+    }
+    assert any(t["high_priority"] for t in tasks) and not all(t["high_priority"] for t in tasks)
+    assert 2 <= sum(t["approval_required"] for t in tasks) < len(tasks)
+    assert all(t["completed_at"] for t in tasks if t["status"] == "completed")
+    # Deadlines spread around the day the demo was built: past, today, later.
+    built = datetime.fromisoformat(tasks[0]["created_at"]).astimezone(ROME).date()
+    days = [
+        (datetime.fromisoformat(t["deadline"]).astimezone(ROME).date() - built).days
+        for t in tasks
+        if t["deadline"]
+    ]
+    assert min(days) < 0 and 0 in days and max(days) > 7
+    # Made by the people who would: practice titolari, the firm, staff; done by staff.
+    creators = {
+        r[0]
+        for r in store.execute(
+            "SELECT DISTINCT u.role FROM tasks t JOIN users u ON u.id = t.creator_id"
+        )
+    }
+    assert creators == {"firm-admin", "studio-admin", "staff"}
+    responsibles = store.execute(
+        "SELECT DISTINCT u.role FROM tasks t JOIN users u ON u.id = t.responsible_id"
+    ).fetchall()
+    assert [r[0] for r in responsibles] == ["staff"]
+    assert store.execute("SELECT count(*) FROM task_tags").fetchone()[0] > 5
+    actions = {r[0] for r in store.execute("SELECT DISTINCT action FROM task_history")}
+    assert {"create", "start", "done", "approve", "defer"} <= actions
+
+
 def test_forty_clients_with_valid_identifiers(store: sqlite3.Connection) -> None:
     clients = store.execute("SELECT * FROM clients").fetchall()
     assert len(clients) == 40
@@ -143,6 +204,12 @@ def test_the_demo_is_deterministic(store: sqlite3.Connection, tmp_path: Path) ->
         query = (
             "SELECT ragione_sociale, codice_fiscale, partita_iva, email, pec, responsible_id,"
             " smart_services, iva_periodicity, forfettario FROM clients ORDER BY id"
+        )
+        assert [tuple(r) for r in store.execute(query)] == other.execute(query).fetchall()
+        query = (
+            "SELECT t.title, t.client_id, t.responsible_id, t.creator_id, t.status,"
+            " t.high_priority, t.approval_required, group_concat(g.tag) FROM tasks t"
+            " LEFT JOIN task_tags g ON g.task_id = t.id GROUP BY t.id ORDER BY t.id"
         )
         assert [tuple(r) for r in store.execute(query)] == other.execute(query).fetchall()
     finally:

@@ -18,6 +18,7 @@ GROUP_HELP: dict[str, str] = {
     "config": "Read and change the firm's settings (firm administrators).",
     "db": "Inspect, check and back up the store.",
     "group": "Manage each client's work group (who may enter it).",
+    "notify": "Your notifications: list them, mark them read (reminders, later chat events).",
     "studio": "Manage the practices (studi) the firm works for.",
     "task": "Tasks (incarichi): add, list, change status, approve, comment, history.",
     "user": "Manage users: firm staff, practice users, external users.",

@@ -16,7 +16,10 @@ def login(
     ] = None,
     password_stdin: Annotated[
         bool,
-        typer.Option("--password-stdin", help="Read the password from standard input (scripts)."),
+        typer.Option(
+            "--password-stdin",
+            help="Read from standard input, one a line: the password, then the code if you use two-step login.",
+        ),
     ] = False,
 ) -> None:
     """Log in to the store and keep a session for the next commands.

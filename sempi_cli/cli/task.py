@@ -433,3 +433,20 @@ def task_history(ctx: typer.Context, task_id: TaskId) -> None:
 
     rows = state(ctx).service(TaskService).history_of(task_id)
     emit_rows(ctx, rows, ("id", "at", "actor", "action", "field", "old", "new"))
+
+
+from sempi_cli.cli import task_remind  # noqa: E402
+
+app.add_typer(task_remind.app)
+
+from sempi_cli.cli import task_transfer  # noqa: E402
+
+app.command("export")(task_transfer.task_export)
+app.command("import")(task_transfer.task_import)
+
+
+# Sub-groups: `sempi task template ...` and `sempi task recur ...`.
+from sempi_cli.cli import task_recur, task_template  # noqa: E402
+
+app.add_typer(task_template.app)
+app.add_typer(task_recur.app)

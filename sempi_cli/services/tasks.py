@@ -455,6 +455,38 @@ class TaskService(Service):
             )
         ]
 
+    # --- instances of recurring templates (written by services/task_templates.py) -------
+
+    def add_instance(
+        self,
+        values: dict[str, object],
+        participants: list[int],
+        observers: list[int],
+        tags: list[str],
+    ) -> int | None:
+        """One task for one occurrence of a template, with ``template_id`` and
+        ``occurrence`` set; None when that occurrence is a task already (a re-run, or
+        another run got there first: the UNIQUE index decides, never a read). The
+        caller checked the values and holds the write transaction."""
+        now = self.now()
+        values = {**values, "created_at": now, "updated_at": now}
+        cursor = self.db.execute(
+            f"INSERT INTO tasks ({', '.join(values)}) VALUES ({', '.join(':' + k for k in values)})"
+            " ON CONFLICT (template_id, occurrence) DO NOTHING",
+            values,
+        )
+        if cursor.rowcount == 0:
+            return None
+        task_id = int(cursor.lastrowid)
+        self.history(task_id, "create", None, None, values["title"])
+        self.history(task_id, "recur", "occurrence", None, values["occurrence"])
+        self.add_members(task_id, "participant", participants)
+        self.add_members(task_id, "observer", observers)
+        self.db.executemany(
+            "INSERT INTO task_tags (task_id, tag) VALUES (?, ?)", [(task_id, t) for t in tags]
+        )
+        return task_id
+
 
 def _text(value: object) -> str | None:
     return None if value is None else str(value)

@@ -19,7 +19,7 @@ _CODE = re.compile(r"^[0-9]{6}$")
 
 def normalise_code(text: str) -> str | None:
     """The six digits of a typed code ('123 456' is fine), or None if it is not one."""
-    code = text.replace(" ", "").strip()
+    code = re.sub(r"\s", "", text)  # pasted codes may carry non-breaking spaces
     return code if _CODE.match(code) else None
 
 
