@@ -286,7 +286,8 @@ def test_day_based_rules_keep_their_day(rule, days):
 
 
 def run_daily(db, admin, clock, start: str, until: str, deadline_time: str = "18:00"):
-    from sempi_cli.services.task_templates import TemplateInput, TemplateService
+    from sempi_cli.services.task_recurrence import RecurrenceService as TemplateService
+    from sempi_cli.services.task_templates import TemplateInput
     from sempi_cli.services.tasks import TaskService
 
     templates = TemplateService(db, clock, admin)
@@ -338,7 +339,8 @@ def test_a_deadline_time_the_spring_change_skips(db, admin):
 
 
 def test_deadline_days_and_shift(db, admin):
-    from sempi_cli.services.task_templates import TemplateInput, TemplateService
+    from sempi_cli.services.task_recurrence import RecurrenceService as TemplateService
+    from sempi_cli.services.task_templates import TemplateInput
     from sempi_cli.services.tasks import TaskService
 
     clock = FixedClock(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
@@ -354,7 +356,8 @@ def test_deadline_days_and_shift(db, admin):
 
 
 def test_a_second_run_makes_nothing(db, admin, clock):
-    from sempi_cli.services.task_templates import TemplateInput, TemplateService
+    from sempi_cli.services.task_recurrence import RecurrenceService as TemplateService
+    from sempi_cli.services.task_templates import TemplateInput
 
     templates = TemplateService(db, clock, admin)
     templates.add(TemplateInput(name="lipe", title="LIPE"))

@@ -20,7 +20,7 @@ GROUP_HELP: dict[str, str] = {
     "group": "Manage each client's work group (who may enter it).",
     "notify": "Your notifications: list them, mark them read (reminders, later chat events).",
     "studio": "Manage the practices (studi) the firm works for.",
-    "task": "Tasks (incarichi): add, list, change status, approve, comment, history.",
+    "task": "Tasks (incarichi): status, approval, history, templates, recurrence, reminders.",
     "user": "Manage users: firm staff, practice users, external users.",
 }
 

@@ -66,7 +66,7 @@ def recur_set(
 
     Example: sempi task recur set lipe-mensile --freq monthly --start 2026-01-16 --shift next-working-day
     """
-    from sempi_cli.services.task_templates import TemplateService
+    from sempi_cli.services.task_recurrence import RecurrenceService as TemplateService
 
     service = state(ctx).service(TemplateService)
     rule = service.rule(freq, start, interval=interval, until=until, count=count, shift=shift)
@@ -84,7 +84,7 @@ def recur_stop(
 
     Example: sempi task recur stop lipe-mensile
     """
-    from sempi_cli.services.task_templates import TemplateService
+    from sempi_cli.services.task_recurrence import RecurrenceService as TemplateService
 
     template = state(ctx).service(TemplateService).recur(name, None)
     emit_record(ctx, template)
@@ -97,7 +97,7 @@ def recur_list(ctx: typer.Context) -> None:
 
     Example: sempi task recur list --json
     """
-    from sempi_cli.services.task_templates import TemplateService
+    from sempi_cli.services.task_recurrence import RecurrenceService as TemplateService
 
     rows = state(ctx).service(TemplateService).list(recurring=True)
     emit_rows(ctx, rows, TEMPLATE_COLUMNS)
@@ -122,7 +122,7 @@ def recur_run(
 
     Example: SEMPI_USER=cron@sempi.it SEMPI_APP_PASSWORD=... sempi -q task recur run
     """
-    from sempi_cli.services.task_templates import TemplateService
+    from sempi_cli.services.task_recurrence import RecurrenceService as TemplateService
 
     counts = state(ctx).service(TemplateService).run(until, dry_run=dry_run)
     emit_record(ctx, counts)

@@ -29,9 +29,12 @@ Sunday both go to Monday): they stay two occurrences.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
+from sempi_cli.clock import ROME, iso_utc
 from sempi_cli.errors import InvalidData
 
 FREQS = ("daily", "weekdays", "weekly", "monthly", "monthly_last", "quarterly", "yearly")
@@ -166,3 +169,26 @@ def describe(rule: Rule) -> str:
     if rule.shift == "next-working-day":
         parts.append("moved to the next working day")
     return ", ".join(parts)
+
+
+def rule_of(template: Mapping[str, Any]) -> Rule | None:
+    if template["recur_freq"] is None:
+        return None
+    return Rule(
+        freq=template["recur_freq"],
+        start=date.fromisoformat(template["recur_start"]),
+        interval=template["recur_interval"],
+        until=date.fromisoformat(template["recur_until"]) if template["recur_until"] else None,
+        count=template["recur_count"],
+        shift=template["recur_shift"],
+    )
+
+
+def deadline_of(day: date, deadline_days: int, deadline_time: str) -> str:
+    """An instance's deadline: *day* + *deadline_days* at *deadline_time*, Rome wall
+    clock whatever the season (18:00 is 17:00 UTC in winter, 16:00 UTC in summer).
+    A time the spring change skips (02:30 on the last Sunday of March) reads with
+    the winter offset, i.e. 03:30 summer time, as timeparse does."""
+    hour, minute = (int(part) for part in deadline_time.split(":"))
+    local = datetime.combine(day + timedelta(days=deadline_days), time(hour, minute), ROME)
+    return iso_utc(local.astimezone(UTC))

@@ -75,7 +75,9 @@ class TaskQueries(Service):
         if q.statuses:
             names = [f":status{n}" for n in range(len(q.statuses))]
             clauses.append(f"t.status IN ({', '.join(names)})")
-            params.update({name[1:]: status for name, status in zip(names, q.statuses, strict=True)})
+            params.update(
+                {name[1:]: status for name, status in zip(names, q.statuses, strict=True)}
+            )
         elif not q.include_completed:
             clauses.append("t.status <> 'completed'")
         if q.client is not None:

@@ -7,12 +7,7 @@ templates without a client, those they created or are responsible for, and
 those of the clients whose work group they see; the creator, the responsible
 and firm administrators change a template, the creator and firm
 administrators remove it (softly: its instances keep pointing at it).
-
-A run materialises every occurrence up to a date as one task, keyed
-``(template_id, occurrence)`` by a UNIQUE index and written with ``ON CONFLICT
-DO NOTHING``, inside one ``BEGIN IMMEDIATE`` transaction: a re-run, or two runs
-at once, never make a duplicate. A task made by a run and later removed stays
-in the store, so its occurrence is never made again.
+The rule and its runs live in task_recurrence.py.
 """
 
 from __future__ import annotations
@@ -21,13 +16,13 @@ import json
 import re
 import sqlite3
 from dataclasses import dataclass, field, fields
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 
-from sempi_cli.clock import ROME, iso_utc, today_in_rome
+from sempi_cli.clock import ROME, today_in_rome
 from sempi_cli.errors import Conflict, InvalidData, NotFound, PermissionDenied
 from sempi_cli.services import access, recurrence
 from sempi_cli.services.base import Service, changes
-from sempi_cli.services.recurrence import Rule
+from sempi_cli.services.recurrence import rule_of
 from sempi_cli.services.task_input import KINDS
 from sempi_cli.services.tasks import TaskService
 
@@ -36,7 +31,7 @@ _TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)", re.ASCII)
 MAX_DEADLINE_DAYS = 366
 MAX_RUN_AHEAD = timedelta(days=366)  # a typo in --until must not make years of tasks
 UPCOMING = 3
-_COPIED = (  # a task's content that a template keeps, column for column
+COPIED = (  # a task's content that a template keeps, column for column
     "title", "description", "kind", "responsible_id", "client_id", "project", "high_priority",
     "planned_minutes", "approval_required", "responsible_sets_deadline", "time_tracking",
 )  # fmt: skip
@@ -92,29 +87,6 @@ class TemplateEdit:
 
     def is_empty(self) -> bool:
         return all(getattr(self, f.name) in (None, []) for f in fields(self))
-
-
-def rule_of(template: sqlite3.Row) -> Rule | None:
-    if template["recur_freq"] is None:
-        return None
-    return Rule(
-        freq=template["recur_freq"],
-        start=date.fromisoformat(template["recur_start"]),
-        interval=template["recur_interval"],
-        until=date.fromisoformat(template["recur_until"]) if template["recur_until"] else None,
-        count=template["recur_count"],
-        shift=template["recur_shift"],
-    )
-
-
-def deadline_of(day: date, deadline_days: int, deadline_time: str) -> str:
-    """An instance's deadline: *day* + *deadline_days* at *deadline_time*, Rome wall
-    clock whatever the season (18:00 is 17:00 UTC in winter, 16:00 UTC in summer).
-    A time the spring change skips (02:30 on the last Sunday of March) reads with
-    the winter offset, i.e. 03:30 summer time, as timeparse does."""
-    hour, minute = (int(part) for part in deadline_time.split(":"))
-    local = datetime.combine(day + timedelta(days=deadline_days), time(hour, minute), ROME)
-    return iso_utc(local.astimezone(UTC))
 
 
 class TemplateService(Service):
@@ -281,7 +253,7 @@ class TemplateService(Service):
         ).fetchall()
         values = {
             "name": self._free_name(name),
-            **{column: task[column] for column in _COPIED},
+            **{column: task[column] for column in COPIED},
             "tags": json.dumps(tasks.tags(task_id)),
             "participants": json.dumps([m[1] for m in members if m[0] == "participant"]),
             "observers": json.dumps([m[1] for m in members if m[0] == "observer"]),
@@ -468,154 +440,3 @@ class TemplateService(Service):
         return {"id": template["id"], "name": template["name"]}
 
     # --- recurrence ----------------------------------------------------------------------
-
-    def rule(
-        self,
-        freq: str,
-        start: str,
-        *,
-        interval: int = 1,
-        until: str | None = None,
-        count: int | None = None,
-        shift: str = "none",
-    ) -> Rule:
-        """A rule from what a person typed (dates as timeparse reads them)."""
-        from sempi_cli.timeparse import parse_date
-
-        now = self.clock.now()
-        return Rule(
-            freq=(freq or "").strip().lower().replace("-", "_"),
-            start=parse_date(start, now, field="--start"),
-            interval=interval,
-            until=parse_date(until, now, field="--until") if until else None,
-            count=count,
-            shift=(shift or "none").strip().lower(),
-        )
-
-    def recur(self, ref: str, rule: Rule | None) -> dict:
-        """Give a template a rule (None: stop recurring). A task id makes first a
-        template from the task, named ``task-<id>`` (or reuses the one made before);
-        the task itself stays a one-off."""
-        self._require_firm()
-        ref = (ref or "").strip()
-        with self.transaction():
-            if ref.isdigit():
-                name = f"task-{int(ref)}"
-                try:
-                    template = self.row(name)
-                except NotFound:
-                    if rule is None:
-                        raise
-                    self._from_task(int(ref), name, 0, None)
-                    template = self.row(name)
-            else:
-                template = self.row(ref)
-            self._may_change(template)
-            values = {
-                "recur_freq": rule.freq if rule else None,
-                "recur_interval": rule.interval if rule else 1,
-                "recur_start": rule.start.isoformat() if rule else None,
-                "recur_until": rule.until.isoformat() if rule and rule.until else None,
-                "recur_count": rule.count if rule else None,
-                "recur_shift": rule.shift if rule else "none",
-            }
-            diff = changes(template, values)
-            if diff:
-                self.db.execute(
-                    "UPDATE task_templates SET recur_freq = :recur_freq, recur_interval = :recur_interval,"
-                    " recur_start = :recur_start, recur_until = :recur_until, recur_count = :recur_count,"
-                    " recur_shift = :recur_shift, updated_at = :now WHERE id = :id",
-                    {**values, "now": self.now(), "id": template["id"]},
-                )
-                self.audit("recur", "task_template", template["id"], changes=diff)
-        return self.show(template["name"])
-
-    def run(self, until: str | date | None = None, *, dry_run: bool = False) -> dict:
-        """Make every occurrence up to *until* (default: today in Rome) that is not
-        yet a task, for every recurring template the actor sees; cron-safe."""
-        self._require_firm()
-        today = today_in_rome(self.clock)
-        if isinstance(until, str):
-            from sempi_cli.timeparse import parse_date
-
-            until = parse_date(until, self.clock.now(), field="--until")
-        until = until or today
-        if until > today + MAX_RUN_AHEAD:
-            raise InvalidData("--until", f"{until.isoformat()} is more than a year ahead")
-        tasks = TaskService(self.db, self.clock, self._actor)
-        counts = {
-            "until": until.isoformat(),
-            "templates": 0,
-            "created": 0,
-            "existing": 0,
-            "skipped": [],
-        }
-        with self.rehearsal(dry_run):  # reads inside BEGIN IMMEDIATE: concurrent runs queue
-            where, params = self._visible()
-            templates = self.db.execute(
-                "SELECT tt.*, ru.disabled_at AS responsible_disabled FROM task_templates tt"
-                " LEFT JOIN users ru ON ru.id = tt.responsible_id"
-                f" WHERE tt.removed_at IS NULL AND tt.recur_freq IS NOT NULL AND {where} ORDER BY tt.id",
-                params,
-            ).fetchall()
-            for template in templates:
-                counts["templates"] += 1
-                made = {
-                    r[0]
-                    for r in self.db.execute(
-                        "SELECT occurrence FROM tasks WHERE template_id = ?", (template["id"],)
-                    )
-                }
-                due = recurrence.occurrences(rule_of(template), until)  # type: ignore[arg-type]
-                missing = [(n, d) for n, d in due if n.isoformat() not in made]
-                counts["existing"] += len(due) - len(missing)
-                if missing and template["responsible_disabled"] is not None:
-                    counts["skipped"].append(template["name"])  # made once someone takes it over
-                    continue
-                members = self._active_members(template)
-                for nominal, effective in missing:
-                    if self._instance(tasks, template, members, nominal, effective):
-                        counts["created"] += 1
-                    else:
-                        counts["existing"] += 1
-            if counts["created"]:
-                self.audit(
-                    "recur_run",
-                    "task_template",
-                    None,
-                    until=until.isoformat(),
-                    created=counts["created"],
-                )
-        return counts
-
-    def _active_members(self, template: sqlite3.Row) -> tuple[list[int], list[int]]:
-        """The template's participants and observers who are still active users."""
-        lists = (json.loads(template["participants"]), json.loads(template["observers"]))
-        ids = sorted({*lists[0], *lists[1]})
-        active = {
-            r[0]
-            for r in self.db.execute(
-                f"SELECT id FROM users WHERE disabled_at IS NULL AND id IN ({', '.join('?' * len(ids))})",
-                ids,
-            )
-        }
-        return [u for u in lists[0] if u in active], [u for u in lists[1] if u in active]
-
-    def _instance(
-        self,
-        tasks: TaskService,
-        template: sqlite3.Row,
-        members: tuple[list[int], list[int]],
-        nominal: date,
-        effective: date,
-    ) -> bool:
-        values = {column: template[column] for column in _COPIED}
-        values.update(
-            responsible_id=template["responsible_id"] or template["creator_id"],
-            creator_id=template["creator_id"],
-            deadline=deadline_of(effective, template["deadline_days"], template["deadline_time"]),
-            template_id=template["id"],
-            occurrence=nominal.isoformat(),
-        )
-        made = tasks.add_instance(values, *members, json.loads(template["tags"]))
-        return made is not None
