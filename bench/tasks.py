@@ -2,12 +2,18 @@
 """`sempi task` on stores of 1,000, 10,000 and 100,000 tasks, against Taskwarrior.
 
 For each size: a fresh sempi store (200 clients made through the services,
-then the tasks written in one transaction with executemany: ten staff users,
-a year of deadlines, about two thirds completed, tags, participants and
-observers, subtasks, a history line per change), a staff user logged in
-through the real CLI, and the same tasks imported into a fresh Taskwarrior
-data folder (`task import`, one JSON file). Then, in interleaved rounds of one
-run, the median wall time and peak RSS of:
+then the tasks written in one transaction with executemany: a year of
+deadlines, statuses that follow them - the past mostly completed, a few
+overdue, the next two months open - tags, participants and observers,
+subtasks, a history line per change), and the same tasks imported into a
+fresh Taskwarrior data folder (`task import` of one JSON file). The store
+grows around one person: the staff user logged in through the real CLI is
+responsible for the same 1,000 tasks in every store (a year of a person's
+work); the other tasks belong to one more colleague per 1,000, since a store
+grows with the firm, not with one person's day.
+
+Then, in interleaved rounds of one run over every size (so drift in the
+machine's load hits all sizes alike), the median wall time and peak RSS of:
 
   sempi task list --mine --limit 50     task list limit:50
   sempi task add ...                    task add ...
@@ -25,13 +31,14 @@ Targets: at 100,000 tasks each sempi command at most 0.25x Taskwarrior's
 time for the comparable command and at most 1.5x its own time at 1,000
 tasks; peak RSS at most 80 MB.
 
-Run: .venv/bin/python bench/tasks.py [--sizes 1000,10000,100000] [--repeat 11]
+Run: .venv/bin/python bench/tasks.py [--sizes 1000,10000,100000] [--repeat 9]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import shutil
@@ -57,7 +64,8 @@ FLAT_TARGET = 1.5
 RSS_TARGET_MB = 80.0
 CLIENTS = 200
 STAFF_PASSWORD = "bench-staff-password"
-MORE_STAFF = 9  # besides the logged-in staff user: ten people share the work
+MY_TASKS = 1_000  # the logged-in user's year of work, the same in every store
+TASKS_PER_COLLEAGUE = 1_000
 TITLES = (
     "Registrazione fatture di acquisto {m}",
     "Registrazione fatture di vendita {m}",
@@ -74,9 +82,7 @@ TITLES = (
 )
 MONTHS = "gen feb mar apr mag giu lug ago set ott nov dic".split()
 TAGS = ("iva", "f24", "banca", "documenti", "intrastat", "inps", "urgente", "contabilita")
-# pending, in_progress, awaiting_approval, completed, deferred
-STATUS_WEIGHTS = (22, 7, 2, 66, 3)
-STATUSES = ("pending", "in_progress", "awaiting_approval", "completed", "deferred")
+OPEN_STATUSES = ("pending", "in_progress", "deferred", "awaiting_approval")
 
 
 def iso(at: datetime) -> str:
@@ -112,10 +118,22 @@ def staff_session(store: Path, env: dict[str, str]) -> None:
         raise SystemExit(f"bench: sempi login failed ({result.returncode}): {result.stderr}")
 
 
+def status_for(rng: random.Random, deadline: datetime, now: datetime, approval: bool) -> str:
+    """The past is mostly done (what is still open is recent), the future mostly open."""
+    if deadline > now:
+        open_ = rng.random() < 0.9
+    else:
+        age_days = (now - deadline).total_seconds() / 86_400
+        open_ = rng.random() < 0.25 * math.exp(-age_days / 10) + 0.003
+    if not open_:
+        return "completed"
+    status = rng.choices(OPEN_STATUSES, (65, 25, 5, 5))[0]
+    return "in_progress" if status == "awaiting_approval" and not approval else status
+
+
 def add_tasks(store: Path, count: int, seed: int) -> dict[str, object]:
     """``count`` tasks in one transaction; returns what the timed commands need
     and the rows for Taskwarrior."""
-
     from sempi_cli.clock import SystemClock
     from sempi_cli.services.auth import actor_from_row
     from sempi_cli.services.users import UserService
@@ -127,13 +145,13 @@ def add_tasks(store: Path, count: int, seed: int) -> dict[str, object]:
         admin = actor_from_row(
             conn.execute("SELECT * FROM users WHERE role = 'firm-admin'").fetchone()
         )
+        colleagues = max(2, -(-(count - MY_TASKS) // TASKS_PER_COLLEAGUE))
         with write_transaction(conn):
             users = UserService(conn, SystemClock(), admin)
-            for n in range(MORE_STAFF):
-                users.add(f"staff{n}@bench.test", f"Staff {n}", "staff")
-        staff = [
-            r[0] for r in conn.execute("SELECT id FROM users WHERE role = 'staff' ORDER BY id")
-        ]
+            others = [
+                users.add(f"staff{n}@bench.test", f"Staff {n}", "staff")["id"]
+                for n in range(colleagues)
+            ]
         me = conn.execute("SELECT id FROM users WHERE email = ?", (STAFF_EMAIL,)).fetchone()[0]
         emails = dict(conn.execute("SELECT id, email FROM users").fetchall())
         clients = [r[0] for r in conn.execute("SELECT id FROM clients ORDER BY id")]
@@ -144,40 +162,37 @@ def add_tasks(store: Path, count: int, seed: int) -> dict[str, object]:
                 (me,),
             )
         ]
-        start = conn.execute("SELECT coalesce(max(id), 0) FROM tasks").fetchone()[0] + 1
+        mine = set(rng.sample(range(count), min(MY_TASKS, count)))
         now = datetime.now(UTC).replace(microsecond=0)
         tasks, tags, members, history = [], [], [], []
-        for task_id in range(start, start + count):
-            status = rng.choices(STATUSES, STATUS_WEIGHTS)[0]
-            if status == "completed":
-                deadline = now - timedelta(days=rng.uniform(1, 330))
-            else:  # open work: mostly ahead, some overdue
-                deadline = now + timedelta(days=rng.uniform(-20, 60))
-            deadline = deadline.replace(minute=0, second=0)
+        for n in range(count):
+            task_id = n + 1
+            responsible = me if n in mine else rng.choice(others)
+            deadline = (now + timedelta(days=rng.uniform(-300, 65))).replace(minute=0, second=0)
+            approval = rng.random() < 0.1
+            status = status_for(rng, deadline, now, approval)
             created = deadline - timedelta(days=rng.uniform(5, 40))
-            completed = (
-                iso(deadline - timedelta(hours=rng.uniform(1, 72)))
-                if status == "completed"
-                else None
-            )
+            completed = None
+            if status == "completed":
+                completed = iso(min(deadline - timedelta(hours=rng.uniform(1, 72)), now))
             kind = "ordinary" if rng.random() < 0.7 else "extraordinary"
-            parent = (
-                rng.randrange(start, task_id) if task_id > start and rng.random() < 0.05 else None
-            )
+            parent = rng.randrange(1, task_id) if task_id > 1 and rng.random() < 0.05 else None
+            title = rng.choice(TITLES).format(m=MONTHS[deadline.month - 1])
+            creator = rng.choice((admin.id, responsible, rng.choice(others)))
             tasks.append(
                 (
                     task_id,
-                    rng.choice(TITLES).format(m=MONTHS[deadline.month - 1]),
+                    title,
                     kind,
                     status,
-                    rng.choice(staff),
-                    rng.choice((admin.id, *staff)),
+                    responsible,
+                    creator,
                     rng.choice(clients) if rng.random() < 0.95 else None,
                     parent,
                     int(rng.random() < 0.1),
                     iso(deadline),
                     rng.choice((None, 30, 60, 90, 120)),
-                    int(rng.random() < 0.1),
+                    int(approval),
                     int(kind == "ordinary"),
                     completed,
                     iso(created),
@@ -185,17 +200,14 @@ def add_tasks(store: Path, count: int, seed: int) -> dict[str, object]:
                 )
             )
             tags.extend((task_id, t) for t in rng.sample(TAGS, rng.randint(0, 2)))
-            if rng.random() < 0.2:
-                members.append((task_id, rng.choice(staff), "participant"))
-            if rng.random() < 0.1:
-                members.append((task_id, rng.choice(staff), "observer"))
-            history.append(
-                (task_id, iso(created), tasks[-1][5], "create", None, None, tasks[-1][1])
-            )
+            for role, share in (("participant", 0.2), ("observer", 0.1)):
+                if rng.random() < share:
+                    members.append((task_id, rng.choice((me, *others)), role))
+            history.append((task_id, iso(created), creator, "create", None, None, title))
             if status != "pending":
                 verb = {"in_progress": "start", "deferred": "defer"}.get(status, "done")
                 at = completed or iso(created)
-                history.append((task_id, at, tasks[-1][4], verb, "status", "pending", status))
+                history.append((task_id, at, responsible, verb, "status", "pending", status))
         with write_transaction(conn):
             conn.executemany(
                 "INSERT INTO tasks (id, title, kind, status, responsible_id, creator_id, client_id,"
@@ -215,12 +227,12 @@ def add_tasks(store: Path, count: int, seed: int) -> dict[str, object]:
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 history,
             )
-        # The task `done` toggles: open, mine, no approval to wait for.
-        toggle = next(
-            t for t in tasks if t[4] == me and t[3] == "pending" and not t[11] and t[7] is None
-        )
     finally:
         conn.close()
+    stamp = iso(now)
+    my_rows = [t for t in tasks if t[4] == me]
+    # The task `done` toggles: open, mine, no approval to wait for.
+    toggle = next(t for t in my_rows if t[3] == "pending" and not t[11])
     tag_map: dict[int, list[str]] = {}
     for task_id, tag in tags:
         tag_map.setdefault(task_id, []).append(tag)
@@ -230,30 +242,33 @@ def add_tasks(store: Path, count: int, seed: int) -> dict[str, object]:
         "rows": tasks,
         "tags": tag_map,
         "emails": emails,
+        "staff": colleagues + 1,
+        "my_tasks": len(my_rows),
+        "my_open": sum(t[3] != "completed" for t in my_rows),
+        "my_overdue": sum(t[3] != "completed" and t[9] < stamp for t in my_rows),
     }
 
 
-def taskwarrior(home: Path, built: dict, env: dict[str, str]) -> tuple[dict[str, str], str] | None:
-    """A Taskwarrior data folder holding the same tasks; (env, uuid of the toggled task)."""
-    if shutil.which("task") is None:
+def taskwarrior(folder: Path, built: dict) -> tuple[list[str], str] | None:
+    """A Taskwarrior data folder holding the same tasks: (the command that uses it,
+    the uuid of the toggled task), or None without Taskwarrior."""
+    task_bin = shutil.which("task")
+    if task_bin is None:
         return None
-    data, rc = home / "taskdata", home / "taskrc"
-    data.mkdir()
-    version = subprocess.run(["task", "--version"], capture_output=True, text=True).stdout.strip()
+    data, rc = folder / "taskdata", folder / "taskrc"
+    data.mkdir(parents=True)
+    version = subprocess.run([task_bin, "--version"], capture_output=True, text=True).stdout
     rc.write_text(
-        f"data.location={data}\nconfirmation=no\nnews.version={version}\n"
+        f"data.location={data}\nconfirmation=no\nnews.version={version.strip()}\n"
         # A user-defined attribute, so the responsible travels as in sempi.
         "uda.responsible.type=string\nuda.responsible.label=Responsible\n"
     )
-    tw_env = {**env, "TASKRC": str(rc), "TASKDATA": str(data)}
-    records, toggle_uuid = [], ""
+    task = [task_bin, f"rc:{rc}"]  # exec()ed by the spawner: a path, not a name
+    records = []
     for row in built["rows"]:
-        (task_id, title, _kind, status, responsible, _creator, client, _parent, high, deadline) = (
-            row[:10]
-        )
-        task_uuid = str(uuid.UUID(int=task_id))
+        task_id, title, _, status, responsible, _, client, _, high, deadline = row[:10]
         record = {
-            "uuid": task_uuid,
+            "uuid": str(uuid.UUID(int=task_id)),
             "description": title,
             "status": "completed" if status == "completed" else "pending",
             "entry": tw_stamp(row[14]),
@@ -262,21 +277,16 @@ def taskwarrior(home: Path, built: dict, env: dict[str, str]) -> tuple[dict[str,
             "project": f"cliente{client}" if client else None,
             "tags": built["tags"].get(task_id, []),
             "responsible": built["emails"][responsible],
+            "priority": "H" if high else None,
+            "end": tw_stamp(row[13]) if status == "completed" else None,
+            "start": tw_stamp(row[14]) if status == "in_progress" else None,
         }
-        if high:
-            record["priority"] = "H"
-        if status == "completed":
-            record["end"] = tw_stamp(row[13])
-        if status == "in_progress":
-            record["start"] = tw_stamp(row[14])
         records.append({k: v for k, v in record.items() if v not in (None, [])})
-        if task_id == built["toggle"]:
-            toggle_uuid = task_uuid
-    source = home / "taskwarrior.json"
+    source = folder / "taskwarrior.json"
     source.write_text(json.dumps(records))
-    subprocess.run(["task", "import", str(source)], env=tw_env, capture_output=True, check=True)
-    subprocess.run(["task", "list", "limit:1"], env=tw_env, capture_output=True, check=True)  # gc
-    return tw_env, toggle_uuid
+    for args in (["import", str(source)], ["list", "limit:1"]):  # the list runs its gc
+        subprocess.run([*task, *args], capture_output=True, check=True)
+    return task, str(uuid.UUID(int=built["toggle"]))
 
 
 def ensure_taskwarrior() -> None:
@@ -291,86 +301,94 @@ def ensure_taskwarrior() -> None:
     )
 
 
-def bench_size(size: int, repeat: int) -> dict[str, tuple[float, float]]:
-    with workdir() as home:
-        store = home / "sempi.db"
-        began = time.perf_counter()
-        build_store(store, CLIENTS)
-        built = add_tasks(store, size, seed=size)
-        report(f"store_{size}_build_time", time.perf_counter() - began, "s")
-        report(f"store_{size}_size", store.stat().st_size / 1_048_576, "MB")
-        env = base_env(home, store)
-        staff_session(store, env)
-        toggle, client = str(built["toggle"]), str(built["client"])
-        commands = {
-            "sempi_task_list": [SEMPI, "task", "list", "--mine", "--limit", "50"],
-            "sempi_task_add": [
-                SEMPI, "task", "add", "Registrazione fatture di acquisto",
-                "-c", client, "-d", "+3d", "-t", "contabilita",
-            ],
-            "sempi_task_done": [SEMPI, "task", "done", toggle],
-            "sempi_task_reopen": [SEMPI, "task", "reopen", toggle],
-            "sempi_task_due": [SEMPI, "task", "due"],
-        }  # fmt: skip
-        began = time.perf_counter()
-        tw = taskwarrior(home, built, env)
-        if tw is not None:
-            env, toggle_uuid = tw
-            task_bin = str(shutil.which("task"))  # the spawner exec()s a path
-            report(f"taskwarrior_{size}_import_time", time.perf_counter() - began, "s")
-            commands.update(
-                {
-                    "tw_task_list": [task_bin, "list", "limit:50"],
-                    "tw_task_add": [
-                        task_bin, "add", "Registrazione fatture di acquisto",
-                        "due:now+3d", "+contabilita", f"project:cliente{client}",
-                    ],
-                    "tw_task_done": [task_bin, toggle_uuid, "done"],
-                    "tw_task_undone": [task_bin, toggle_uuid, "modify", "status:pending"],
-                }
-            )  # fmt: skip
-        results = run_all(commands, env, repeat)
-    for name, (median, peak) in results.items():
-        report_timing(f"{name}_{size}", median, peak)
-    return results
+def prepare(home: Path, size: int, env: dict[str, str]) -> dict[str, list[str]]:
+    """The stores of one size, and the commands to time on them."""
+    store = home / f"sempi-{size}.db"
+    began = time.perf_counter()
+    build_store(store, CLIENTS)
+    built = add_tasks(store, size, seed=size)
+    report(f"store_{size}_build_time", time.perf_counter() - began, "s")
+    report(f"store_{size}_size", store.stat().st_size / 1_048_576, "MB")
+    for key in ("staff", "my_tasks", "my_open", "my_overdue"):
+        report(f"store_{size}_{key}", built[key])
+    staff_session(store, {**env, "SEMPI_DB": str(store)})
+    sempi = [SEMPI, "--db", str(store), "task"]
+    toggle, client = str(built["toggle"]), str(built["client"])
+    title = "Registrazione fatture di acquisto"
+    commands = {
+        f"sempi_task_list_{size}": [*sempi, "list", "--mine", "--limit", "50"],
+        f"sempi_task_add_{size}": [
+            *sempi,
+            "add",
+            title,
+            "-c",
+            client,
+            "-d",
+            "+3d",
+            "-t",
+            "contabilita",
+        ],
+        f"sempi_task_done_{size}": [*sempi, "done", toggle],
+        f"sempi_task_reopen_{size}": [*sempi, "reopen", toggle],
+        f"sempi_task_due_{size}": [*sempi, "due"],
+    }
+    began = time.perf_counter()
+    tw = taskwarrior(home / f"taskwarrior-{size}", built)
+    if tw is not None:
+        task, toggle_uuid = tw
+        report(f"taskwarrior_{size}_import_time", time.perf_counter() - began, "s")
+        commands.update(
+            {
+                f"tw_task_list_{size}": [*task, "list", "limit:50"],
+                f"tw_task_add_{size}": [
+                    *task,
+                    "add",
+                    title,
+                    "due:now+3d",
+                    "+contabilita",
+                    f"project:cliente{client}",
+                ],
+                f"tw_task_done_{size}": [*task, toggle_uuid, "done"],
+                f"tw_task_undone_{size}": [*task, toggle_uuid, "modify", "status:pending"],
+            }
+        )
+    return commands
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="store sizes, comma-separated")
-    parser.add_argument("--repeat", type=int, default=11, help="timed runs of each command")
-    parser.add_argument(
-        "--repeat-large", type=int, default=7, help="timed runs at 100,000 tasks and more"
-    )
+    parser.add_argument("--repeat", type=int, default=9, help="timed runs of each command")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     ensure_taskwarrior()
     has_tw = shutil.which("task") is not None
     print(
-        f"# bench/tasks.py: sizes {sizes}, {args.repeat} runs each"
-        f" ({args.repeat_large} at 100,000+), medians; taskwarrior: {'yes' if has_tw else 'not installed'}",
+        f"# bench/tasks.py: sizes {sizes}, {args.repeat} runs of each command in interleaved"
+        f" rounds, medians; taskwarrior: {'yes' if has_tw else 'not installed'}",
         flush=True,
     )
-    results = {
-        size: bench_size(size, args.repeat_large if size >= 100_000 else args.repeat)
-        for size in sizes
-    }
-    small, large = results[sizes[0]], results[sizes[-1]]
-    verbs = ("list", "add", "done", "due")
+    with workdir() as home:
+        env = base_env(home)
+        commands: dict[str, list[str]] = {}
+        for size in sizes:
+            commands.update(prepare(home, size, env))
+        results = run_all(commands, env, args.repeat)
+    for name, (median, peak) in results.items():
+        report_timing(name, median, peak)
+    small, large = sizes[0], sizes[-1]
     flat = []
-    for verb in verbs:
-        ratio = large[f"sempi_task_{verb}"][0] / small[f"sempi_task_{verb}"][0]
-        report(f"sempi_task_{verb}_{sizes[-1]}_vs_{sizes[0]}", ratio, "x")
+    for verb in ("list", "add", "done", "due"):
+        ratio = results[f"sempi_task_{verb}_{large}"][0] / results[f"sempi_task_{verb}_{small}"][0]
+        report(f"sempi_task_{verb}_{large}_vs_{small}", ratio, "x")
         flat.append(ratio <= FLAT_TARGET)
     versus = []
-    if "tw_task_list" in large:
+    if has_tw:
         for verb in ("list", "add", "done"):
-            ratio = large[f"sempi_task_{verb}"][0] / large[f"tw_task_{verb}"][0]
-            report(f"sempi_task_{verb}_vs_taskwarrior_{sizes[-1]}", ratio, "x")
+            ratio = results[f"sempi_task_{verb}_{large}"][0] / results[f"tw_task_{verb}_{large}"][0]
+            report(f"sempi_task_{verb}_vs_taskwarrior_{large}", ratio, "x")
             versus.append(ratio <= TW_RATIO_TARGET)
-    peak = max(
-        rss for r in results.values() for name, (_, rss) in r.items() if name.startswith("sempi")
-    )
+    peak = max(rss for name, (_, rss) in results.items() if name.startswith("sempi"))
     report("sempi_peak_rss_max", peak, "MB")
     report("target_vs_taskwarrior_0.25x", ("yes" if all(versus) else "no") if versus else "n/a")
     report("target_flat_1.5x", "yes" if all(flat) else "no")

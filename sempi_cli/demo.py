@@ -2,11 +2,12 @@
 
 Why: a new colleague (or a reviewer) should see a realistic firm in one
 command - two practices, forty clients with valid Italian identifiers and
-varied fiscal profiles, users of every role - without typing a hundred
+varied fiscal profiles, users of every role, extraordinary tasks due around
+today (then `sempi task due` for one staff user) - without typing a hundred
 ``sempi client add``. Everything goes through the services, so the demo also
 proves that the services accept what a real office would enter. The data are
 deterministic (``random.Random(2026)``): two runs build the same store, apart
-from timestamps and password salts. The password is a public demo password:
+from timestamps, password salts and task deadlines (set around the day it runs). The password is a public demo password:
 never reuse this store for real data.
 """
 

@@ -466,3 +466,13 @@ def test_show_counts_comments(cli, shared_task):
     comments = json.loads(cli("task", "comments", shared_task, "--json", as_user=DOER).stdout)
     assert [(c["author"], c["body"]) for c in comments] == [(WATCHER, "Primo"), (HELPER, "Secondo")]
     one_line_error(cli("task", "comment", shared_task, "  ", as_user=DOER), 6)
+
+
+def test_list_shows_open_tasks_unless_asked_for_all(cli, people):
+    open_id = one(cli, "Aperto", "-r", DOER)["id"]
+    done_id = one(cli, "Chiuso", "-r", DOER)["id"]
+    cli("task", "done", str(done_id), as_user=DOER)
+    assert titles(cli, "--mine") == ["Aperto"]
+    assert set(titles(cli, "--mine", "--all")) == {"Aperto", "Chiuso"}
+    assert titles(cli, "--mine", "--status", "completed") == ["Chiuso"]
+    assert open_id != done_id

@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import confirm, emit_record, emit_rows, group_app, say, state
+from sempi_cli.cli.common import (
+    confirm,
+    create_private_file,
+    emit_record,
+    emit_rows,
+    group_app,
+    say,
+    state,
+)
 
 app = group_app("client")
 
@@ -310,7 +318,7 @@ def client_export(
         data = service.export(client_id, step_up(ctx, from_stdin=password_stdin))
         typer.echo(export_text(data), nl=False)
         return
-    fd = _create_private_file(output)
+    fd = create_private_file(output)
     try:
         data = service.export(client_id, step_up(ctx, from_stdin=password_stdin))
         with open(fd, "w", encoding="utf-8", closefd=False) as fh:
@@ -323,24 +331,6 @@ def client_export(
         raise
     os.close(fd)
     say(ctx, f"Client {client_id} exported to {output} (readable only by you).")
-
-
-def _create_private_file(path: str) -> int:
-    """A new file only its owner can read; an existing one is never touched."""
-    import os
-
-    from sempi_cli.errors import Conflict, InvalidData
-
-    try:
-        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise Conflict(
-            f"{path} already exists", "choose another file; exports never overwrite"
-        ) from None
-    except (FileNotFoundError, NotADirectoryError):
-        raise InvalidData("--output", f"the folder of {path} does not exist") from None
-    except OSError as exc:
-        raise InvalidData("--output", f"cannot create {path}: {exc.strerror}") from None
 
 
 @app.command("erase")

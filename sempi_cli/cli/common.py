@@ -133,3 +133,21 @@ def ask(ctx: typer.Context, prompt: str, *, field: str) -> str:
     if not state(ctx).interactive:
         raise UsageProblem(f"missing {field}")
     return typer.prompt(prompt, err=True)
+
+
+def create_private_file(path: str) -> int:
+    """A new file only its owner can read; an existing one is never touched."""
+    import os
+
+    from sempi_cli.errors import Conflict, InvalidData
+
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise Conflict(
+            f"{path} already exists", "choose another file; exports never overwrite"
+        ) from None
+    except (FileNotFoundError, NotADirectoryError):
+        raise InvalidData("--output", f"the folder of {path} does not exist") from None
+    except OSError as exc:
+        raise InvalidData("--output", f"cannot create {path}: {exc.strerror}") from None

@@ -139,7 +139,9 @@ def task_list(
             help="pending, in_progress, awaiting_approval, completed, deferred; repeat it.",
         ),
     ] = None,
-    open_only: Annotated[bool, typer.Option("--open", help="Not completed.")] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", "-a", help="Include completed tasks (listed: open ones only).")
+    ] = False,
     client: Annotated[
         int | None, typer.Option("--client", "-c", help="Of this client (id).")
     ] = None,
@@ -177,7 +179,7 @@ def task_list(
 ) -> None:
     """List the tasks you may see, with filters.
 
-    Example: sempi task list --mine --open --week --sort priority
+    Example: sempi task list --mine --week --sort priority
     """
     from sempi_cli.services.task_queries import LIST_COLUMNS, TaskQueries, TaskQuery
 
@@ -199,7 +201,7 @@ def task_list(
         kind=kind,
         awaiting_approval=awaiting_approval,
         search=search,
-        include_completed=not open_only,
+        include_completed=all_,
         sort=sort,
         limit=limit,
     )

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import confirm, emit_rows, say, state
+from sempi_cli.cli.common import confirm, create_private_file, emit_rows, say, state
 
 STATUS_HELP = "pending, in_progress, awaiting_approval, completed, deferred; repeat it."
 
@@ -63,7 +63,7 @@ def task_export(
         for chunk in export_chunks(service.export(query)):
             typer.echo(chunk, nl=False)
         return
-    fd = _create_private_file(output)
+    fd = create_private_file(output)
     try:
         records = service.export(query)
         with open(fd, "w", encoding="utf-8", closefd=False) as fh:
@@ -140,21 +140,3 @@ def _read_text(path: str) -> str:
         raise InvalidData("FILE", f"{path} is not UTF-8 text") from None
     except OSError as exc:
         raise InvalidData("FILE", f"cannot read {path}: {exc.strerror}") from None
-
-
-def _create_private_file(path: str) -> int:
-    """A new file only its owner can read; an existing one is never touched."""
-    import os
-
-    from sempi_cli.errors import Conflict, InvalidData
-
-    try:
-        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise Conflict(
-            f"{path} already exists", "choose another file; exports never overwrite"
-        ) from None
-    except (FileNotFoundError, NotADirectoryError):
-        raise InvalidData("--output", f"the folder of {path} does not exist") from None
-    except OSError as exc:
-        raise InvalidData("--output", f"cannot create {path}: {exc.strerror}") from None

@@ -74,8 +74,9 @@ def visible_tasks(actor: Actor, alias: str = "t") -> tuple[str, dict]:
     clients, params = visible_clients(actor, "vc")
     return (
         f"({alias}.creator_id = :actor_id OR {alias}.responsible_id = :actor_id"
-        f" OR {alias}.id IN (SELECT task_id FROM task_members WHERE user_id = :actor_id)"
-        f" OR {alias}.client_id IN (SELECT vc.id FROM clients vc WHERE {clients}))",
+        # Correlated EXISTS: a one-row lookup stays one row, not a list built per call.
+        f" OR EXISTS (SELECT 1 FROM task_members tm WHERE tm.task_id = {alias}.id AND tm.user_id = :actor_id)"
+        f" OR EXISTS (SELECT 1 FROM clients vc WHERE vc.id = {alias}.client_id AND {clients}))",
         params,
     )
 

@@ -68,7 +68,12 @@ CREATE TABLE tasks (
 );
 -- One instance per (template, occurrence): recurrence runs never duplicate.
 CREATE UNIQUE INDEX tasks_template_occurrence ON tasks(template_id, occurrence);
-CREATE INDEX tasks_responsible ON tasks(responsible_id, status, deadline);
+-- "My tasks" by deadline without sorting them all: one index for every task,
+-- one for open ones (queries say completed_at IS NULL to use it).
+CREATE INDEX tasks_responsible_deadline ON tasks(responsible_id, deadline IS NULL, deadline, id)
+    WHERE removed_at IS NULL;
+CREATE INDEX tasks_responsible_open ON tasks(responsible_id, deadline IS NULL, deadline, id)
+    WHERE completed_at IS NULL AND removed_at IS NULL;
 CREATE INDEX tasks_creator ON tasks(creator_id, status);
 CREATE INDEX tasks_client ON tasks(client_id, deadline);
 CREATE INDEX tasks_parent ON tasks(parent_id);
