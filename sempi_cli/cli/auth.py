@@ -6,33 +6,22 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import ask_code, emit_record, emit_rows, group_app, say, state, step_up
+from sempi_cli.cli.common import (
+    ask_code,
+    emit_record,
+    emit_rows,
+    group_app,
+    say,
+    state,
+    step_up,
+    sub_app,
+)
 
 app = group_app("auth")
-otp_app = typer.Typer(
-    name="otp",
-    help="Turn two-step login (TOTP codes) on or off.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
-recovery_app = typer.Typer(
-    name="recovery",
-    help="Recovery codes for a lost authenticator.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
-apps_app = typer.Typer(
-    name="app-password",
-    help="Application passwords for scripts and cron.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
-sessions_app = typer.Typer(
-    name="sessions",
-    help="List and end login sessions.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
+otp_app = sub_app("otp", "Turn two-step login (TOTP codes) on or off.")
+recovery_app = sub_app("recovery", "Recovery codes for a lost authenticator.")
+apps_app = sub_app("app-password", "Application passwords for scripts and cron.")
+sessions_app = sub_app("sessions", "List and end login sessions.")
 app.add_typer(otp_app)
 app.add_typer(recovery_app)
 app.add_typer(apps_app)

@@ -8,7 +8,6 @@ import typer
 
 from sempi_cli.cli.common import (
     confirm,
-    create_private_file,
     emit_record,
     emit_rows,
     group_app,
@@ -308,9 +307,8 @@ def client_export(
 
     Example: sempi client export 12 --output bianchi-srl.json
     """
-    import os
 
-    from sempi_cli.cli.common import step_up
+    from sempi_cli.cli.common import step_up, write_private
     from sempi_cli.services.privacy import PrivacyService, export_text
 
     service = state(ctx).service(PrivacyService)
@@ -318,18 +316,12 @@ def client_export(
         data = service.export(client_id, step_up(ctx, from_stdin=password_stdin))
         typer.echo(export_text(data), nl=False)
         return
-    fd = create_private_file(output)
-    try:
-        data = service.export(client_id, step_up(ctx, from_stdin=password_stdin))
-        with open(fd, "w", encoding="utf-8", closefd=False) as fh:
-            fh.write(export_text(data))
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        os.close(fd)
-        os.unlink(output)  # ours: O_EXCL created it a moment ago
-        raise
-    os.close(fd)
+    write_private(
+        output,
+        lambda fh: fh.write(
+            export_text(service.export(client_id, step_up(ctx, from_stdin=password_stdin)))
+        ),
+    )
     say(ctx, f"Client {client_id} exported to {output} (readable only by you).")
 
 

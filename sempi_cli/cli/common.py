@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TextIO
 
 import typer
 
@@ -25,15 +26,20 @@ GROUP_HELP: dict[str, str] = {
 }
 
 
-def group_app(name: str) -> typer.Typer:
+def sub_app(name: str, help: str) -> typer.Typer:
     """A command group with the house settings: plain help, help when called bare."""
     return typer.Typer(
         name=name,
-        help=GROUP_HELP[name],
+        help=help,
         no_args_is_help=True,
         rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
+
+
+def group_app(name: str) -> typer.Typer:
+    """A top-level group: its help comes from GROUP_HELP."""
+    return sub_app(name, GROUP_HELP[name])
 
 
 def state(ctx: typer.Context) -> AppContext:
@@ -151,3 +157,20 @@ def create_private_file(path: str) -> int:
         raise InvalidData("--output", f"the folder of {path} does not exist") from None
     except OSError as exc:
         raise InvalidData("--output", f"cannot create {path}: {exc.strerror}") from None
+
+
+def write_private(path: str, write: Callable[[TextIO], None]) -> None:
+    """Write a new owner-only file in full, or leave no file at all."""
+    import os
+
+    fd = create_private_file(path)
+    try:
+        with open(fd, "w", encoding="utf-8", closefd=False) as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        os.close(fd)
+        os.unlink(path)  # ours: O_EXCL created it a moment ago
+        raise
+    os.close(fd)

@@ -7,29 +7,41 @@ from typing import Annotated
 import typer
 
 from sempi_cli.cli.common import confirm, emit_record, emit_rows, group_app, say, state
+from sempi_cli.cli.task_options import (
+    AddObservers,
+    AddParticipants,
+    AddTags,
+    Approval,
+    ApprovalSwitch,
+    Client,
+    Deadline,
+    DryRun,
+    FixedDeadline,
+    FixedDeadlineSwitch,
+    High,
+    HighSwitch,
+    Kind,
+    NewDescription,
+    NewResponsible,
+    NewTitle,
+    Observers,
+    Parent,
+    Participants,
+    Planned,
+    Project,
+    RemoveObservers,
+    RemoveParticipants,
+    RemoveTags,
+    Tags,
+    TimeTracking,
+    TimeTrackingSwitch,
+    local_times,
+)
 
 app = group_app("task")
 
 TaskIds = Annotated[list[int], typer.Argument(help="One or more task ids.")]
 TaskId = Annotated[int, typer.Argument(help="The task's id.")]
-DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")]
-Deadline = Annotated[
-    str | None,
-    typer.Option(
-        "--deadline", "-d", help="Due: 2026-03-16 18:00, 16/03/2026, tomorrow, +3d, eom, friday..."
-    ),
-]
-Planned = Annotated[
-    str | None, typer.Option("--planned", help="Planned time: 1h30m, 90m, 1.5h, 01:30.")
-]
-Client = Annotated[
-    str | None, typer.Option("--client", "-c", help="The client (its work group) by id.")
-]
-Project = Annotated[str | None, typer.Option("--project", help="A project label.")]
-Parent = Annotated[str | None, typer.Option("--parent", help="Make it a subtask of this task id.")]
-Kind = Annotated[
-    str | None, typer.Option("--kind", help="ordinary (recurring, fiscal) or extraordinary.")
-]
 
 RESULT_COLUMNS = ("id", "old_status", "status")
 
@@ -38,16 +50,6 @@ def _confirm_bulk(ctx: typer.Context, ids: list[int], verb: str, dry_run: bool) 
     """Three or more tasks at once ask first (on a terminal; --yes elsewhere)."""
     if len(ids) >= 3 and not dry_run:
         confirm(ctx, f"{verb} {len(ids)} tasks?")
-
-
-def _table_deadlines(ctx: typer.Context, rows: list[dict]) -> list[dict]:
-    """On a terminal a deadline reads '2026-03-16 18:00' (Rome); scripts get ISO 8601."""
-    if state(ctx).fmt != "table":
-        return rows
-    return [
-        {**r, "deadline": r["deadline"][:16].replace("T", " ") if r.get("deadline") else None}
-        for r in rows
-    ]
 
 
 @app.command("add")
@@ -61,32 +63,19 @@ def task_add(
         ),
     ] = None,
     description: Annotated[str, typer.Option("--description", help="Details.")] = "",
-    participant: Annotated[
-        list[str] | None, typer.Option("--participant", help="A participant; repeat it.")
-    ] = None,
-    observer: Annotated[
-        list[str] | None, typer.Option("--observer", help="An observer; repeat it.")
-    ] = None,
-    high: Annotated[bool, typer.Option("--high", help="High priority.")] = False,
+    participant: Participants = None,
+    observer: Observers = None,
+    high: High = False,
     deadline: Deadline = None,
     planned: Planned = None,
     client: Client = None,
     project: Project = None,
     parent: Parent = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="A tag; repeat it.")] = None,
+    tag: Tags = None,
     kind: Kind = "extraordinary",
-    approval: Annotated[
-        bool, typer.Option("--approval", help="The creator approves the completion.")
-    ] = False,
-    fixed_deadline: Annotated[
-        bool, typer.Option("--fixed-deadline", help="Only the creator may change the deadline.")
-    ] = False,
-    time_tracking: Annotated[
-        bool | None,
-        typer.Option(
-            "--time-tracking/--no-time-tracking", help="Track time (default: ordinary tasks)."
-        ),
-    ] = None,
+    approval: Approval = False,
+    fixed_deadline: FixedDeadline = False,
+    time_tracking: TimeTracking = None,
 ) -> None:
     """Add a task; several --responsible make one task per responsible.
 
@@ -211,7 +200,7 @@ def task_list(
         if state(ctx).fmt == "table"
         else [c for c in (rows[0] if rows else LIST_COLUMNS)]
     )
-    emit_rows(ctx, _table_deadlines(ctx, rows), columns)
+    emit_rows(ctx, local_times(ctx, rows, "deadline"), columns)
 
 
 @app.command("due")
@@ -230,7 +219,9 @@ def task_due(ctx: typer.Context) -> None:
         typer.echo(f"{name.replace('_', ' ').capitalize()} ({len(rows)})")
         if rows:
             emit_rows(
-                ctx, _table_deadlines(ctx, rows), ("id", "title", "client", "deadline", "flags")
+                ctx,
+                local_times(ctx, rows, "deadline"),
+                ("id", "title", "client", "deadline", "flags"),
             )
         typer.echo("")
 
@@ -250,48 +241,25 @@ def task_show(ctx: typer.Context, task_id: TaskId) -> None:
 def task_edit(
     ctx: typer.Context,
     task_ids: TaskIds,
-    title: Annotated[str | None, typer.Option("--title", help="A new title.")] = None,
-    description: Annotated[
-        str | None, typer.Option("--description", help="A new description.")
-    ] = None,
-    responsible: Annotated[
-        str | None, typer.Option("--responsible", "-r", help="A new responsible.")
-    ] = None,
+    title: NewTitle = None,
+    description: NewDescription = None,
+    responsible: NewResponsible = None,
     deadline: Deadline = None,
     planned: Planned = None,
     client: Client = None,
     project: Project = None,
     parent: Parent = None,
     kind: Kind = None,
-    high: Annotated[
-        bool | None, typer.Option("--high/--normal", help="High or normal priority.")
-    ] = None,
-    approval: Annotated[
-        bool | None, typer.Option("--approval/--no-approval", help="Approval on completion.")
-    ] = None,
-    fixed_deadline: Annotated[
-        bool | None,
-        typer.Option(
-            "--fixed-deadline/--flexible-deadline", help="Only the creator changes the deadline."
-        ),
-    ] = None,
-    time_tracking: Annotated[
-        bool | None, typer.Option("--time-tracking/--no-time-tracking", help="Time tracking.")
-    ] = None,
-    add_participant: Annotated[
-        list[str] | None, typer.Option("--add-participant", help="Add a participant.")
-    ] = None,
-    remove_participant: Annotated[
-        list[str] | None, typer.Option("--remove-participant", help="Remove a participant.")
-    ] = None,
-    add_observer: Annotated[
-        list[str] | None, typer.Option("--add-observer", help="Add an observer.")
-    ] = None,
-    remove_observer: Annotated[
-        list[str] | None, typer.Option("--remove-observer", help="Remove an observer.")
-    ] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Add a tag.")] = None,
-    untag: Annotated[list[str] | None, typer.Option("--untag", help="Remove a tag.")] = None,
+    high: HighSwitch = None,
+    approval: ApprovalSwitch = None,
+    fixed_deadline: FixedDeadlineSwitch = None,
+    time_tracking: TimeTrackingSwitch = None,
+    add_participant: AddParticipants = None,
+    remove_participant: RemoveParticipants = None,
+    add_observer: AddObservers = None,
+    remove_observer: RemoveObservers = None,
+    tag: AddTags = None,
+    untag: RemoveTags = None,
     dry_run: DryRun = False,
 ) -> None:
     """Change one or more tasks ('' clears an optional field); all or nothing.

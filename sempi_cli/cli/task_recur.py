@@ -6,15 +6,9 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import emit_record, emit_rows, say, state
+from sempi_cli.cli.common import emit_record, emit_rows, say, state, sub_app
 
-app = typer.Typer(
-    name="recur",
-    help="Make tasks recur: set a rule on a template or task, run it from cron.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+app = sub_app("recur", "Make tasks recur: set a rule on a template or task, run it from cron.")
 
 TEMPLATE_COLUMNS = ("id", "name", "rule", "last_occurrence", "next")
 

@@ -6,40 +6,18 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import confirm, emit_record, emit_rows, say, state
+from sempi_cli.cli.common import confirm, emit_record, emit_rows, say, state, sub_app
+from sempi_cli.cli.task_options import (
+    DryRun,
+    local_times,
+)
 
 # A sub-group of `task`, not a top-level group: it is not in GROUP_HELP.
-app = typer.Typer(
-    name="remind",
-    help="Reminders on a task: add, list, remove; 'run' delivers the due ones (cron).",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
+app = sub_app(
+    "remind", "Reminders on a task: add, list, remove; 'run' delivers the due ones (cron)."
 )
 
 LIST_COLUMNS = ("id", "recipient", "when", "due_at", "state", "created_by")
-DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")]
-
-
-def _table_times(ctx: typer.Context, rows: list[dict], *keys: str) -> list[dict]:
-    """On a terminal a time reads '2026-03-16 18:00' (Rome); scripts get ISO 8601."""
-    if state(ctx).fmt != "table":
-        return rows
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    rome = ZoneInfo("Europe/Rome")
-    return [
-        {
-            **r,
-            **{
-                k: datetime.fromisoformat(r[k]).astimezone(rome).strftime("%Y-%m-%d %H:%M")
-                for k in keys
-                if r.get(k)
-            },
-        }
-        for r in rows
-    ]
 
 
 @app.command("add")
@@ -78,9 +56,7 @@ def remind_add(
     from sempi_cli.services.reminders import ReminderService
 
     rows = state(ctx).service(ReminderService).add(task_id, at=at, before=before, to=to or [])
-    emit_rows(
-        ctx, _table_times(ctx, rows, "due_at"), LIST_COLUMNS if _table(ctx) else list(rows[0])
-    )
+    emit_rows(ctx, local_times(ctx, rows, "due_at"), LIST_COLUMNS if _table(ctx) else list(rows[0]))
     say(ctx, f"Added {len(rows)} reminder(s).")
 
 
@@ -99,7 +75,7 @@ def remind_list(
 
     rows = state(ctx).service(ReminderService).list(task_id)
     columns = LIST_COLUMNS if _table(ctx) else (list(rows[0]) if rows else COLUMNS)
-    emit_rows(ctx, _table_times(ctx, rows, "due_at", "delivered_at"), columns)
+    emit_rows(ctx, local_times(ctx, rows, "due_at", "delivered_at"), columns)
 
 
 @app.command("remove")
@@ -117,7 +93,7 @@ def remind_remove(
     if len(reminder_ids) >= 3 and not dry_run:
         confirm(ctx, f"Remove {len(reminder_ids)} reminders?")
     rows = state(ctx).service(ReminderService).remove(reminder_ids, dry_run=dry_run)
-    emit_rows(ctx, _table_times(ctx, rows, "due_at"), ("id", "task_id", "recipient", "when"))
+    emit_rows(ctx, local_times(ctx, rows, "due_at"), ("id", "task_id", "recipient", "when"))
     say(ctx, ("Would remove" if dry_run else "Removed") + f" {len(rows)} reminder(s).")
 
 
@@ -135,7 +111,7 @@ def remind_run(ctx: typer.Context, dry_run: DryRun = False) -> None:
 
     result = state(ctx).service(ReminderService).run(dry_run=dry_run)
     if _table(ctx):
-        emit_rows(ctx, _table_times(ctx, result["reminders"], "due_at"), RUN_COLUMNS)
+        emit_rows(ctx, local_times(ctx, result["reminders"], "due_at"), RUN_COLUMNS)
     else:
         emit_record(ctx, result)
     withheld = f", withheld {result['withheld']}" if result["withheld"] else ""

@@ -6,29 +6,41 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import confirm, emit_record, emit_rows, say, state
-
-app = typer.Typer(
-    name="template",
-    help="Keep reusable tasks (templates) for recurring and repeated work.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
+from sempi_cli.cli.common import confirm, emit_record, emit_rows, say, state, sub_app
+from sempi_cli.cli.task_options import (
+    AddObservers,
+    AddParticipants,
+    AddTags,
+    Approval,
+    ApprovalSwitch,
+    Client,
+    DryRun,
+    FixedDeadline,
+    FixedDeadlineSwitch,
+    High,
+    HighSwitch,
+    NewDescription,
+    NewResponsible,
+    NewTitle,
+    Observers,
+    Participants,
+    Planned,
+    Project,
+    RemoveObservers,
+    RemoveParticipants,
+    RemoveTags,
+    Tags,
+    TimeTracking,
+    TimeTrackingSwitch,
 )
 
+app = sub_app("template", "Keep reusable tasks (templates) for recurring and repeated work.")
+
 Name = Annotated[str, typer.Argument(help="The template's name, e.g. lipe-mensile.")]
-Planned = Annotated[
-    str | None, typer.Option("--planned", help="Planned time: 1h30m, 90m, 1.5h, 01:30.")
-]
-Client = Annotated[
-    str | None, typer.Option("--client", "-c", help="The client (its work group) by id.")
-]
-Project = Annotated[str | None, typer.Option("--project", help="A project label.")]
 DeadlineTime = Annotated[
     str | None,
     typer.Option("--deadline-time", help="Each instance is due at this time, Rome (hh:mm)."),
 ]
-DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")]
 LIST_COLUMNS = ("id", "name", "title", "responsible", "client", "rule", "next")
 
 
@@ -48,33 +60,20 @@ def template_add(
         typer.Option("--responsible", "-r", help="Who does the work (e-mail or id); default: you."),
     ] = None,
     description: Annotated[str, typer.Option("--description", help="Details.")] = "",
-    participant: Annotated[
-        list[str] | None, typer.Option("--participant", help="A participant; repeat it.")
-    ] = None,
-    observer: Annotated[
-        list[str] | None, typer.Option("--observer", help="An observer; repeat it.")
-    ] = None,
-    high: Annotated[bool, typer.Option("--high", help="High priority.")] = False,
+    participant: Participants = None,
+    observer: Observers = None,
+    high: High = False,
     planned: Planned = None,
     client: Client = None,
     project: Project = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="A tag; repeat it.")] = None,
+    tag: Tags = None,
     kind: Annotated[
         str | None,
         typer.Option("--kind", help="ordinary (recurring, fiscal) or extraordinary (default)."),
     ] = None,
-    approval: Annotated[
-        bool, typer.Option("--approval", help="The creator approves the completion.")
-    ] = False,
-    fixed_deadline: Annotated[
-        bool, typer.Option("--fixed-deadline", help="Only the creator may change the deadline.")
-    ] = False,
-    time_tracking: Annotated[
-        bool | None,
-        typer.Option(
-            "--time-tracking/--no-time-tracking", help="Track time (default: ordinary tasks)."
-        ),
-    ] = None,
+    approval: Approval = False,
+    fixed_deadline: FixedDeadline = False,
+    time_tracking: TimeTracking = None,
     deadline_days: Annotated[
         int,
         typer.Option("--deadline-days", help="Each instance is due this many days after its date."),
@@ -167,53 +166,30 @@ def template_edit(
     ctx: typer.Context,
     name: Name,
     new_name: Annotated[str | None, typer.Option("--name", help="A new name.")] = None,
-    title: Annotated[str | None, typer.Option("--title", help="A new title.")] = None,
-    description: Annotated[
-        str | None, typer.Option("--description", help="A new description.")
-    ] = None,
-    responsible: Annotated[
-        str | None, typer.Option("--responsible", "-r", help="A new responsible.")
-    ] = None,
+    title: NewTitle = None,
+    description: NewDescription = None,
+    responsible: NewResponsible = None,
     planned: Planned = None,
     client: Client = None,
     project: Project = None,
     kind: Annotated[
         str | None, typer.Option("--kind", help="ordinary (recurring, fiscal) or extraordinary.")
     ] = None,
-    high: Annotated[
-        bool | None, typer.Option("--high/--normal", help="High or normal priority.")
-    ] = None,
-    approval: Annotated[
-        bool | None, typer.Option("--approval/--no-approval", help="Approval on completion.")
-    ] = None,
-    fixed_deadline: Annotated[
-        bool | None,
-        typer.Option(
-            "--fixed-deadline/--flexible-deadline", help="Only the creator changes the deadline."
-        ),
-    ] = None,
-    time_tracking: Annotated[
-        bool | None, typer.Option("--time-tracking/--no-time-tracking", help="Time tracking.")
-    ] = None,
+    high: HighSwitch = None,
+    approval: ApprovalSwitch = None,
+    fixed_deadline: FixedDeadlineSwitch = None,
+    time_tracking: TimeTrackingSwitch = None,
     deadline_days: Annotated[
         int | None,
         typer.Option("--deadline-days", help="Each instance is due this many days after its date."),
     ] = None,
     deadline_time: DeadlineTime = None,
-    add_participant: Annotated[
-        list[str] | None, typer.Option("--add-participant", help="Add a participant.")
-    ] = None,
-    remove_participant: Annotated[
-        list[str] | None, typer.Option("--remove-participant", help="Remove a participant.")
-    ] = None,
-    add_observer: Annotated[
-        list[str] | None, typer.Option("--add-observer", help="Add an observer.")
-    ] = None,
-    remove_observer: Annotated[
-        list[str] | None, typer.Option("--remove-observer", help="Remove an observer.")
-    ] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Add a tag.")] = None,
-    untag: Annotated[list[str] | None, typer.Option("--untag", help="Remove a tag.")] = None,
+    add_participant: AddParticipants = None,
+    remove_participant: RemoveParticipants = None,
+    add_observer: AddObservers = None,
+    remove_observer: RemoveObservers = None,
+    tag: AddTags = None,
+    untag: RemoveTags = None,
     dry_run: DryRun = False,
 ) -> None:
     """Change a template ('' clears an optional field); tasks it made stay as they are.

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import confirm, create_private_file, emit_rows, say, state
+from sempi_cli.cli.common import confirm, emit_rows, say, state, write_private
 
 STATUS_HELP = "pending, in_progress, awaiting_approval, completed, deferred; repeat it."
 
@@ -45,7 +45,6 @@ def task_export(
 
     Example: sempi task export --mine --open --output mie-attivita.json
     """
-    import os
 
     from sempi_cli.services.task_queries import TaskQuery
     from sempi_cli.services.task_transfer import TaskTransfer, export_chunks
@@ -63,18 +62,8 @@ def task_export(
         for chunk in export_chunks(service.export(query)):
             typer.echo(chunk, nl=False)
         return
-    fd = create_private_file(output)
-    try:
-        records = service.export(query)
-        with open(fd, "w", encoding="utf-8", closefd=False) as fh:
-            fh.writelines(export_chunks(records))
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        os.close(fd)
-        os.unlink(output)  # ours: O_EXCL created it a moment ago
-        raise
-    os.close(fd)
+    records = service.export(query)
+    write_private(output, lambda fh: fh.writelines(export_chunks(records)))
     say(ctx, f"Exported {len(records)} task(s) to {output} (readable only by you).")
 
 
