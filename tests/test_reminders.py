@@ -461,3 +461,11 @@ def test_store_sql_reads_the_stored_deadline_form():
     conn = sqlite3.connect(":memory:")
     seconds = conn.execute("SELECT CAST(strftime('%s', '2026-11-20T17:00:00+00:00') AS INTEGER)")
     assert seconds.fetchone()[0] == int(datetime(2026, 11, 20, 17, tzinfo=UTC).timestamp())
+
+
+def test_cron_jobs_are_silent_with_quiet(cli):
+    """A nightly job with -q prints nothing on success (cron mails any output)."""
+    for command in (["task", "remind", "run", "-q"], ["task", "recur", "run", "-q"]):
+        result = cli(*command)
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout == "" and result.stderr == ""

@@ -119,7 +119,8 @@ def recur_run(
     from sempi_cli.services.task_recurrence import RecurrenceService as TemplateService
 
     counts = state(ctx).service(TemplateService).run(until, dry_run=dry_run)
-    emit_record(ctx, counts)
+    if not state(ctx).quiet:  # a cron job with -q prints nothing unless it fails
+        emit_record(ctx, counts)
     verb = "Would make" if dry_run else "Made"
     message = (
         f"{verb} {counts['created']} task(s) up to {counts['until']} from"

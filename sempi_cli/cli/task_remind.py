@@ -110,9 +110,9 @@ def remind_run(ctx: typer.Context, dry_run: DryRun = False) -> None:
     from sempi_cli.services.reminders import RUN_COLUMNS, ReminderService
 
     result = state(ctx).service(ReminderService).run(dry_run=dry_run)
-    if _table(ctx):
+    if _table(ctx) and not state(ctx).quiet:  # a cron job with -q prints nothing unless it fails
         emit_rows(ctx, local_times(ctx, result["reminders"], "due_at"), RUN_COLUMNS)
-    else:
+    elif not state(ctx).quiet:
         emit_record(ctx, result)
     withheld = f", withheld {result['withheld']}" if result["withheld"] else ""
     verb = "Would deliver" if dry_run else "Delivered"
