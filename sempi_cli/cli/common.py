@@ -15,6 +15,7 @@ from sempi_cli.cli.context import AppContext
 GROUP_HELP: dict[str, str] = {
     "audit": "Read the activity log (firm administrators).",
     "auth": "Two-step login, recovery codes, application passwords, sessions.",
+    "checklist": "Checklists on tasks: nested items, group actions, members, files.",
     "client": "Manage clients: identity, fiscal profile, responsible.",
     "config": "Read and change the firm's settings (firm administrators).",
     "db": "Inspect, check and back up the store.",
@@ -22,6 +23,7 @@ GROUP_HELP: dict[str, str] = {
     "notify": "Your notifications: list them, mark them read (reminders, later chat events).",
     "studio": "Manage the practices (studi) the firm works for.",
     "task": "Tasks (incarichi): status, approval, history, templates, recurrence, reminders.",
+    "timer": "Track time on tasks: start, pause, entries by hand, reports.",
     "user": "Manage users: firm staff, practice users, external users.",
 }
 

@@ -16,7 +16,7 @@ def notify_list(
     ctx: typer.Context,
     unread: Annotated[bool, typer.Option("--unread", help="Only those not read yet.")] = False,
     kind: Annotated[
-        str | None, typer.Option("--kind", help="Only of this kind (today: reminder).")
+        str | None, typer.Option("--kind", help="Only of this kind: reminder, timer.")
     ] = None,
     since: Annotated[
         str | None,

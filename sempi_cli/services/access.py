@@ -68,7 +68,8 @@ def visible_clients(actor: Actor, alias: str = "c") -> tuple[str, dict]:
 
 def visible_tasks(actor: Actor, alias: str = "t") -> tuple[str, dict]:
     """SQL predicate over ``tasks AS alias``: creator, responsible, participants,
-    observers, and whoever sees the client's work group. Firm admins: all."""
+    observers, participants and observers of any checklist item, and whoever
+    sees the client's work group. Firm admins: all."""
     if actor.role == "firm-admin":
         return "1", {"actor_id": actor.id}
     clients, params = visible_clients(actor, "vc")
@@ -76,6 +77,10 @@ def visible_tasks(actor: Actor, alias: str = "t") -> tuple[str, dict]:
         f"({alias}.creator_id = :actor_id OR {alias}.responsible_id = :actor_id"
         # Correlated EXISTS: a one-row lookup stays one row, not a list built per call.
         f" OR EXISTS (SELECT 1 FROM task_members tm WHERE tm.task_id = {alias}.id AND tm.user_id = :actor_id)"
+        # A participant or observer of one checklist item sees the whole task.
+        f" OR EXISTS (SELECT 1 FROM checklist_item_members cm"
+        f" JOIN checklist_items ci ON ci.id = cm.item_id JOIN checklists cl ON cl.id = ci.checklist_id"
+        f" WHERE cl.task_id = {alias}.id AND cm.user_id = :actor_id)"
         f" OR EXISTS (SELECT 1 FROM clients vc WHERE vc.id = {alias}.client_id AND {clients}))",
         params,
     )

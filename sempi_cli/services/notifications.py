@@ -18,7 +18,7 @@ from sempi_cli.services.base import Service
 
 # What a notification is about. Free text in the store, checked here: the chat
 # adds "message", "mention", "task", "invitation" when it starts delivering them.
-KINDS: tuple[str, ...] = ("reminder",)
+KINDS: tuple[str, ...] = ("reminder", "timer")
 COLUMNS = ("id", "created_at", "kind", "task_id", "text", "read")
 
 

@@ -65,6 +65,18 @@ SETTINGS = {
             "a session ends this many days after login",
             _int_between(1, 90),
         ),
+        Setting(
+            "checklist.max_attachment_mb",
+            "10",
+            "the largest file (MB) that may be attached to a checklist item",
+            _int_between(1, 1024),
+        ),
+        Setting(
+            "timer.max_running_hours",
+            "10",
+            "a timer running this many hours is reported as forgotten (timer status, timer check)",
+            _int_between(1, 72),
+        ),
     )
 }
 

@@ -1,5 +1,6 @@
-"""The life of a task: one table of transitions, who may make them, and the rule
-that completion waits for approval when the task asks for it."""
+"""The life of a task: one table of transitions, who may make them, the rule
+that completion waits for approval when the task asks for it, and the rule
+that a task with open checklist items is not completed (nor sent for approval)."""
 
 from __future__ import annotations
 
@@ -69,6 +70,10 @@ class TaskFlow(TaskService):
         if transition.verb == "done":
             if task["approval_required"] and self.actor.id != task["creator_id"]:
                 target = fields["status"] = "awaiting_approval"
+        if target in ("awaiting_approval", "completed"):
+            from sempi_cli.services.checklists import refuse_open_items
+
+            refuse_open_items(self.db, task["id"])
         if target == "completed":
             fields["completed_at"] = self.now()
         elif task["completed_at"] is not None:

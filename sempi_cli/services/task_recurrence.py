@@ -18,6 +18,7 @@ from sempi_cli.clock import today_in_rome
 from sempi_cli.errors import InvalidData, NotFound
 from sempi_cli.services import recurrence
 from sempi_cli.services.base import changes
+from sempi_cli.services.checklists import ChecklistService
 from sempi_cli.services.recurrence import Rule, deadline_of, rule_of
 from sempi_cli.services.task_templates import COPIED, MAX_RUN_AHEAD, TemplateService
 from sempi_cli.services.tasks import TaskService
@@ -173,4 +174,8 @@ class RecurrenceService(TemplateService):
             occurrence=nominal.isoformat(),
         )
         made = tasks.add_instance(values, *members, json.loads(template["tags"]))
+        if made is not None and template["checklists"] != "[]":
+            ChecklistService(self.db, self.clock, self._actor).instantiate(
+                made, template["checklists"]
+            )
         return made is not None

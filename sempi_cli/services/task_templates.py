@@ -22,6 +22,7 @@ from sempi_cli.clock import ROME, today_in_rome
 from sempi_cli.errors import Conflict, InvalidData, NotFound, PermissionDenied
 from sempi_cli.services import access, recurrence
 from sempi_cli.services.base import Service, changes
+from sempi_cli.services.checklists import ChecklistService
 from sempi_cli.services.recurrence import rule_of
 from sempi_cli.services.task_input import KINDS
 from sempi_cli.services.tasks import TaskService
@@ -259,6 +260,7 @@ class TemplateService(Service):
             "observers": json.dumps([m[1] for m in members if m[0] == "observer"]),
             "deadline_days": self._deadline_days(deadline_days),
             "deadline_time": self._deadline_time(deadline_time or "18:00"),
+            "checklists": ChecklistService(self.db, self.clock, self._actor).template_of(task_id),
         }
         return self._insert(values, tasks)
 
@@ -332,6 +334,10 @@ class TemplateService(Service):
             "time_tracking": bool(template["time_tracking"]),
             "deadline_days": template["deadline_days"],
             "deadline_time": template["deadline_time"],
+            "checklists": [
+                {"name": c["name"], "items": len(c["items"])}
+                for c in json.loads(template["checklists"])
+            ],
             "recur_freq": template["recur_freq"],
             "recur_interval": template["recur_interval"] if rule else None,
             "recur_start": template["recur_start"],

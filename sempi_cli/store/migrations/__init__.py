@@ -11,12 +11,20 @@ import sqlite3
 from collections.abc import Iterator
 
 from sempi_cli.errors import StoreUnusable
-from sempi_cli.store.migrations import m001_initial, m002_security, m003_tasks
+from sempi_cli.store.migrations import (
+    m001_initial,
+    m002_security,
+    m003_tasks,
+    m004_checklists,
+    m005_timers,
+)
 
 STEPS: list[tuple[str, str]] = [
     ("m001_initial", m001_initial.SQL),
     ("m002_security", m002_security.SQL),
     ("m003_tasks", m003_tasks.SQL),
+    ("m004_checklists", m004_checklists.SQL),
+    ("m005_timers", m005_timers.SQL),
 ]
 LATEST = len(STEPS)
 

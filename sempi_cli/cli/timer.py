@@ -1,0 +1,270 @@
+"""`sempi timer`: track time on tasks - the timer, entries by hand, reports."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from sempi_cli.cli.common import emit_record, emit_rows, group_app, say, state
+from sempi_cli.cli.task_options import local_times
+
+app = group_app("timer")
+
+TaskId = Annotated[int, typer.Argument(help="The task's id.")]
+EntryId = Annotated[int, typer.Argument(help="The time entry's id (see 'sempi timer log').")]
+Duration = Annotated[
+    str | None, typer.Option("--duration", help="How long: 1h30m, 90m, 1.5h, 01:30.")
+]
+From = Annotated[
+    str | None,
+    typer.Option("--from", help="Start: 2026-03-16 09:00, 16/03/2026 09:00, now..."),
+]
+To = Annotated[
+    str | None, typer.Option("--to", help="End: 2026-03-16 10:30, 16/03/2026 10:30, now...")
+]
+Comment = Annotated[
+    str | None, typer.Option("--comment", "-m", help="Why it was not timed (required).")
+]
+
+
+def _hm(seconds: int | None) -> str:
+    from sempi_cli.services.timers import hours_minutes
+
+    return hours_minutes(seconds)
+
+
+def _entries(ctx: typer.Context, rows: list[dict]) -> list[dict]:
+    """Table form: h:mm durations, Rome times, '!' for a manual entry, '>' for a running one."""
+    if state(ctx).fmt != "table":
+        return rows
+    rows = local_times(ctx, rows, "started_at", "ended_at")
+    return [
+        {
+            **r,
+            "duration": _hm(r["seconds"]),
+            "flags": ("!" if r["manual"] else "") + (">" if r["running"] else ""),
+        }
+        for r in rows
+    ]
+
+
+def _columns(ctx: typer.Context, rows: list[dict]) -> list[str]:
+    from sempi_cli.services.timers import ENTRY_COLUMNS
+
+    if state(ctx).fmt == "table":
+        return [*ENTRY_COLUMNS, "comment"]
+    return list(rows[0]) if rows else list(ENTRY_COLUMNS)
+
+
+@app.command("start")
+def timer_start(ctx: typer.Context, task_id: TaskId) -> None:
+    """Start your timer on a task; a timer running on another task is paused.
+
+    Example: sempi timer start 42
+    """
+    from sempi_cli.services.timers import TimerService
+
+    result = state(ctx).service(TimerService).start(task_id)
+    if state(ctx).fmt != "table":
+        emit_record(ctx, result)
+    paused = result["paused"]
+    if paused:
+        say(ctx, f"Paused the timer on task {paused['task_id']} ({_hm(paused['seconds'])}).")
+    say(ctx, f"Timer started on task {task_id} (entry {result['id']}).")
+
+
+@app.command("pause")
+def timer_pause(
+    ctx: typer.Context,
+    task_id: Annotated[
+        int | None, typer.Argument(help="The task (default: whichever is running).")
+    ] = None,
+) -> None:
+    """Pause your running timer.
+
+    Example: sempi timer pause
+    """
+    from sempi_cli.services.timers import TimerService
+
+    result = state(ctx).service(TimerService).pause(task_id)
+    if state(ctx).fmt != "table":
+        emit_record(ctx, result)
+    say(ctx, f"Paused the timer on task {result['task_id']} ({_hm(result['seconds'])}).")
+
+
+@app.command("status")
+def timer_status(ctx: typer.Context) -> None:
+    """Show your running timer, and whether it looks forgotten.
+
+    Example: sempi timer status
+    """
+    from sempi_cli.services.timers import TimerService
+
+    result = state(ctx).service(TimerService).status()
+    if state(ctx).fmt != "table":
+        emit_record(ctx, result)
+    elif not result["running"]:
+        say(ctx, "No timer running.")
+    else:
+        started = local_times(ctx, [result], "started_at")[0]["started_at"]
+        typer.echo(
+            f"Task {result['task_id']} ({result['task']}): {_hm(result['elapsed_seconds'])}"
+            f" since {started} (entry {result['id']})"
+        )
+    if result.get("warning"):
+        say(ctx, f"Warning: the timer is {result['warning']}: pause it or fix the entry.")
+
+
+@app.command("log")
+def timer_log(
+    ctx: typer.Context,
+    task_id: Annotated[
+        int | None, typer.Argument(help="A task: everyone's entries on it (default: yours).")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", min=1, help="At most this many, newest first.")
+    ] = None,
+) -> None:
+    """List time entries, newest first: a task's, or your own ('!' marks manual ones).
+
+    Example: sempi timer log 42
+    """
+    from sempi_cli.services.timers import TimerService
+
+    rows = state(ctx).service(TimerService).log(task_id, limit=limit)
+    emit_rows(ctx, _entries(ctx, rows), _columns(ctx, rows))
+
+
+@app.command("add")
+def timer_add(
+    ctx: typer.Context,
+    task_id: TaskId,
+    duration: Duration = None,
+    start: From = None,
+    end: To = None,
+    comment: Comment = None,
+) -> None:
+    """Add time worked without the timer; it is flagged manual and needs a comment.
+
+    A duration alone ends now; with --from or --to it starts or ends there.
+
+    Example: sempi timer add 42 --duration 1h30m --comment "Telefonata con il cliente"
+    """
+    from sempi_cli.services.timers import TimerService
+
+    entry = (
+        state(ctx)
+        .service(TimerService)
+        .add(task_id, comment=comment, duration=duration, start=start, end=end)
+    )
+    _one(ctx, entry, f"Added entry {entry['id']} ({_hm(entry['seconds'])}) to task {task_id}.")
+
+
+@app.command("edit")
+def timer_edit(
+    ctx: typer.Context,
+    entry_id: EntryId,
+    duration: Duration = None,
+    start: From = None,
+    end: To = None,
+    comment: Annotated[str | None, typer.Option("--comment", "-m", help="A new comment.")] = None,
+) -> None:
+    """Change a time entry (yours; firm administrators any); new times make it manual.
+
+    Example: sempi timer edit 7 --to "2026-03-16 12:00" --comment "Dimenticato acceso"
+    """
+    from sempi_cli.services.timers import TimerService
+
+    entry = (
+        state(ctx)
+        .service(TimerService)
+        .edit(entry_id, duration=duration, start=start, end=end, comment=comment)
+    )
+    _one(ctx, entry, f"Changed entry {entry_id}.")
+
+
+@app.command("remove")
+def timer_remove(ctx: typer.Context, entry_id: EntryId) -> None:
+    """Remove a time entry (yours; firm administrators any); the history keeps it.
+
+    Example: sempi timer remove 7
+    """
+    from sempi_cli.services.timers import TimerService
+
+    result = state(ctx).service(TimerService).remove(entry_id)
+    if state(ctx).fmt != "table":
+        emit_record(ctx, result)
+    say(ctx, f"Removed entry {entry_id}.")
+
+
+@app.command("check")
+def timer_check(ctx: typer.Context) -> None:
+    """Notify the owners of forgotten timers (over midnight or past the limit), once each.
+
+    For cron: firm users check everyone's timers, others their own. The limit
+    is the setting timer.max_running_hours (default 10).
+
+    Example: sempi -q timer check
+    """
+    from sempi_cli.services.timers import TimerService
+
+    found = state(ctx).service(TimerService).check()
+    if not state(ctx).quiet:
+        emit_rows(
+            ctx,
+            local_times(ctx, found, "started_at"),
+            ("id", "task_id", "user", "started_at", "why", "notified"),
+        )
+    say(ctx, f"{len(found)} forgotten timer(s), {sum(f['notified'] for f in found)} notified now.")
+
+
+@app.command("report")
+def timer_report(
+    ctx: typer.Context,
+    by: Annotated[
+        str, typer.Option("--by", help="Group by task, user, client, practice, day, week, month.")
+    ] = "task",
+    start: Annotated[
+        str | None, typer.Option("--from", help="First day (Rome): 2026-01-01, 01/01/2026, -30d...")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last day, included (default: today).")
+    ] = None,
+    round_to: Annotated[
+        str | None,
+        typer.Option("--round", help="Also show billed time, each entry rounded up to this: 15m."),
+    ] = None,
+) -> None:
+    """Report time spent against planned time, and the overrun, over a period.
+
+    The period defaults to this month; an entry counts on the Rome day it
+    started. Use --format csv or --json for scripts (durations in seconds).
+
+    Example: sempi timer report --by client --from 2026-01-01 --to 2026-03-31 --round 15m
+    """
+    from sempi_cli.services.timer_reports import COLUMNS, TimerReports
+
+    rows = state(ctx).service(TimerReports).report(by, start, end, round_to)
+    columns = [*COLUMNS, "billed_seconds"] if round_to else list(COLUMNS)
+    if state(ctx).fmt == "table":
+        shown = [
+            {
+                c.removesuffix("_seconds"): _hm(r.get(c)) if c.endswith("_seconds") else r.get(c)
+                for c in columns
+            }
+            for r in rows
+        ]
+        emit_rows(ctx, shown, [c.removesuffix("_seconds") for c in columns])
+        total = sum(r["spent_seconds"] or 0 for r in rows)
+        say(ctx, f"{len(rows)} group(s), {_hm(total)} spent.")
+    else:
+        emit_rows(ctx, rows, columns)
+
+
+def _one(ctx: typer.Context, entry: dict, message: str) -> None:
+    if state(ctx).fmt != "table":
+        emit_record(ctx, entry)
+    else:
+        emit_rows(ctx, _entries(ctx, [entry]), _columns(ctx, [entry]))
+    say(ctx, message)

@@ -1,0 +1,152 @@
+"""Time reports: spent against planned, grouped by task, person, client, practice
+or period, aggregated in SQL (a year of a firm's entries never enters Python).
+
+Periods are Rome dates: an entry belongs to the Rome day its start falls on,
+whatever the daylight-saving offset. Rounding for billing is applied per entry,
+in the report only; stored intervals are never rounded.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from sempi_cli.clock import ROME, iso_utc, today_in_rome
+from sempi_cli.errors import InvalidData
+from sempi_cli.services import access
+from sempi_cli.services.base import Service
+
+BYS = ("task", "user", "client", "practice", "day", "week", "month")
+COLUMNS = ("group", "name", "entries", "spent_seconds", "planned_seconds", "overrun_seconds")
+
+# The Rome wall-clock date of a stored UTC instant, in SQL. EU summer time runs
+# from 01:00 UTC on the last Sunday of March (the first Sunday on or after
+# 25 March) to 01:00 UTC on the last Sunday of October; stored instants compare
+# as text ('...T01:00:00+00:00' sorts after '...T01:00:00', so the switch
+# instant itself already has the new offset).
+_DST_START = "date(substr({s}, 1, 4) || '-03-25', 'weekday 0') || 'T01:00:00'"
+_DST_END = "date(substr({s}, 1, 4) || '-10-25', 'weekday 0') || 'T01:00:00'"
+
+
+def rome_day_sql(column: str) -> str:
+    start, end = _DST_START.format(s=column), _DST_END.format(s=column)
+    return (
+        f"date({column}, CASE WHEN {column} >= {start} AND {column} < {end}"
+        " THEN '+2 hours' ELSE '+1 hours' END)"
+    )
+
+
+def _period_key(by: str) -> str | None:
+    day = rome_day_sql("e.started_at")
+    if by == "day":
+        return day
+    if by == "week":  # the Monday of the Rome week
+        return f"date({day}, '-' || ((CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7) || ' days')"
+    if by == "month":
+        return f"substr({day}, 1, 7)"
+    return None
+
+
+class TimerReports(Service):
+    def period(self, start: str | None, end: str | None) -> tuple[date, date]:
+        """The Rome dates typed (inclusive); by default this month up to today."""
+        from sempi_cli.timeparse import parse_date
+
+        now, today = self.clock.now(), today_in_rome(self.clock)
+        first = parse_date(start, now, field="--from") if start else today.replace(day=1)
+        last = parse_date(end, now, field="--to") if end else max(today, first)
+        if first > last:
+            raise InvalidData(
+                "--from", f"{first.isoformat()} is after --to {last.isoformat()}", "swap them"
+            )
+        return first, last
+
+    def report(
+        self,
+        by: str = "task",
+        start: str | None = None,
+        end: str | None = None,
+        round_to: str | None = None,
+    ) -> list[dict]:
+        """One row per group: entries, time spent, planned time and the overrun
+        (planned and overrun by task, client and practice: a task's plan is not
+        split across people or days)."""
+        from sempi_cli.timeparse import parse_duration
+
+        if by not in BYS:
+            raise InvalidData("--by", f"{by!r} is not one of {', '.join(BYS)}")
+        step = None
+        if round_to is not None:
+            step = int(parse_duration(round_to, field="--round").total_seconds())
+        first, last = self.period(start, end)
+        params: dict[str, object] = {
+            "start": iso_utc(datetime.combine(first, time(0), ROME)),
+            "end": iso_utc(datetime.combine(last + timedelta(days=1), time(0), ROME)),
+            "now_epoch": int(self.clock.now().timestamp()),
+            "step": step or 1,
+        }
+        # A running timer counts up to now.
+        spent = "coalesce(e.seconds, max(0, :now_epoch - unixepoch(e.started_at)))"
+        billed = f"(({spent} + :step - 1) / :step) * :step" if step else "NULL"
+        key = {"user": "e.user_id"}.get(by) or _period_key(by)
+        # Per task, a period is summed from the covering index in task order: no
+        # table lookups and no sort, whatever share of the store the period holds.
+        # (The planner would pick the started_at index for any range, then look up
+        # and sort every row of a year.)
+        source = "time_entries e" if key else "time_entries e INDEXED BY time_entries_task"
+        inner = (
+            f"SELECT e.task_id AS task_id, {key or 'NULL'} AS k, count(*) AS entries,"
+            f" sum({spent}) AS spent, sum({billed}) AS billed"
+            f" FROM {source} WHERE e.removed_at IS NULL"
+            " AND e.started_at >= :start AND e.started_at < :end"
+            f" GROUP BY e.task_id{', k' if key else ''}"
+        )
+        planned = "t.planned_minutes * 60"
+        overrun = f"CASE WHEN t.planned_minutes IS NOT NULL THEN max(0, p.spent - {planned}) END"
+        joins = ""
+        if by == "task":
+            group, name, order = "t.id", "t.title", "t.id"
+        elif by == "client":
+            group, name = "t.client_id", "coalesce(c.ragione_sociale, '(no client)')"
+            joins, order = " LEFT JOIN clients c ON c.id = t.client_id", "name, grp"
+        elif by == "practice":
+            group, name = "c.studio_id", "coalesce(s.name, '(no practice)')"
+            joins = (
+                " LEFT JOIN clients c ON c.id = t.client_id"
+                " LEFT JOIN studios s ON s.id = c.studio_id"
+            )
+            order = "name, grp"
+        elif by == "user":
+            group, name = "p.k", "u.email"
+            joins, order = " JOIN users u ON u.id = p.k", "name"
+            planned = overrun = "NULL"
+        else:
+            group, name, order = "p.k", "p.k", "grp"
+            planned = overrun = "NULL"
+        where, visible = access.visible_tasks(self.actor)
+        params.update(visible)
+        sql = (
+            f"WITH p AS ({inner})"
+            f" SELECT {group} AS grp, {name} AS name, sum(p.entries) AS entries,"
+            f" sum(p.spent) AS spent_seconds, sum(p.billed) AS billed_seconds,"
+            f" sum({planned}) AS planned_seconds, sum({overrun}) AS overrun_seconds"
+            f" FROM p JOIN tasks t ON t.id = p.task_id{joins}"
+            f" WHERE t.removed_at IS NULL AND {where}"
+            f" GROUP BY grp ORDER BY {order}"
+        )
+        rows = []
+        for r in self.db.execute(sql, params):
+            row = {
+                "group": r["grp"],
+                "name": r["name"],
+                "entries": r["entries"],
+                "spent_seconds": r["spent_seconds"],
+                "planned_seconds": r["planned_seconds"],
+                "overrun_seconds": r["overrun_seconds"],
+            }
+            if by == "week":
+                year, week, _ = date.fromisoformat(r["grp"]).isocalendar()
+                row["name"] = f"{year}-W{week:02d}"
+            if step is not None:
+                row["billed_seconds"] = r["billed_seconds"]
+            rows.append(row)
+        return rows
