@@ -26,6 +26,7 @@ _ISO = re.compile(
 )
 _ITALIAN = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?: +(\d{1,2}):(\d{2}))?", re.ASCII)
 _OFFSET = re.compile(r"([+-])(\d+)([dwmy])", re.ASCII)
+_WITH_TIME = re.compile(r"(.*?\S) +(?:at +|alle +|ore +)?(\d{1,2})[:.](\d{2})", re.ASCII)
 _HOURS_MINUTES = re.compile(r"(-?)(?:(\d+(?:[.,]\d+)?)h)? *(?:(\d+)m)?", re.ASCII)
 _CLOCK_DURATION = re.compile(r"(-?)(\d+):([0-5]\d)", re.ASCII)
 
@@ -138,6 +139,12 @@ def _read(text: str, now: datetime, field: str) -> date | datetime:
             unit, factor = _UNITS[match[3]]
             amount = int(match[2]) * factor * (-1 if match[1] == "-" else 1)
             return today + relativedelta(**{unit: amount})
+        if (match := _WITH_TIME.fullmatch(key)) and not _ISO.fullmatch(match[1]):
+            day = _read(match[1], now, field)  # "today 09:00", "domani alle 14.30", "+2d 18:00"
+            if not isinstance(day, datetime):
+                return _build(
+                    field, text, str(day.year), str(day.month), str(day.day), match[2], match[3]
+                )
     except (OverflowError, ValueError):
         raise _out_of_range(field, text) from None
     raise InvalidData(field, f"cannot read {text!r} as a date", DATE_HINT)

@@ -590,3 +590,23 @@ def test_italian_weekday_abbreviations() -> None:
     """As an Italian office writes them on a calendar: lun, mar, mer, gio, ven, sab, dom."""
     for offset, word in enumerate(["lun", "mar", "mer", "gio", "ven", "sab", "dom"]):
         assert parse_date(word, NOW).weekday() == offset
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("today 09:00", datetime(2026, 11, 22, 9, 0, tzinfo=ROME)),
+        ("domani alle 14.30", datetime(2026, 11, 23, 14, 30, tzinfo=ROME)),
+        ("+2d 18:00", datetime(2026, 11, 24, 18, 0, tzinfo=ROME)),
+        ("venerdì ore 8:15", datetime(2026, 11, 27, 8, 15, tzinfo=ROME)),
+    ],
+)
+def test_a_date_word_with_a_time(text: str, expected: datetime) -> None:
+    """How people type a moment: a day in words, then the time."""
+    assert parse_datetime(text, NOW) == expected
+
+
+@pytest.mark.parametrize("text", ["today 25:00", "today 9:61", "now 10:00", "someday 10:00"])
+def test_a_date_word_with_a_bad_time(text: str) -> None:
+    with pytest.raises(InvalidData):
+        parse_datetime(text, NOW, field="--from")
