@@ -380,34 +380,7 @@ class TemplateService(Service):
         values: dict[str, object] = {}
         if change.name is not None and change.name.strip().lower() != template["name"]:
             values["name"] = self._free_name(change.name)
-        if change.title is not None:
-            if not change.title.strip():
-                raise InvalidData("--title", "the title is empty")
-            values["title"] = " ".join(change.title.split())
-        if change.description is not None:
-            values["description"] = change.description.strip()
-        if change.responsible is not None:
-            values["responsible_id"] = tasks.user_id(
-                change.responsible, "--responsible", allow_external=False
-            )
-        if change.planned is not None:
-            values["planned_minutes"] = tasks.planned(change.planned)
-        if change.client is not None:
-            values["client_id"] = tasks.client_id(change.client)
-        if change.project is not None:
-            values["project"] = change.project.strip() or None
-        if change.kind is not None:
-            if change.kind not in KINDS:
-                raise InvalidData("--kind", f"{change.kind!r} is not one of {', '.join(KINDS)}")
-            values["kind"] = change.kind
-        for flag in (
-            "high_priority",
-            "approval_required",
-            "responsible_sets_deadline",
-            "time_tracking",
-        ):
-            if getattr(change, flag) is not None:
-                values[flag] = int(getattr(change, flag))
+        values.update(tasks.content_fields(change))
         if change.deadline_days is not None:
             values["deadline_days"] = self._deadline_days(change.deadline_days)
         if change.deadline_time is not None:

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, time
+from typing import TYPE_CHECKING
 
 from sempi_cli.clock import ROME, iso_utc
 from sempi_cli.errors import InvalidData, NotFound, PermissionDenied, RuleViolation
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.task_input import KINDS, TaskEdit, TaskInput
+
+if TYPE_CHECKING:
+    from sempi_cli.services.task_templates import TemplateEdit
 
 DEADLINE_TIME = time(18, 0)  # a deadline typed as a date means the end of that office day
 _FLAGS = ("high_priority", "approval_required", "responsible_sets_deadline", "time_tracking")
@@ -340,14 +344,39 @@ class TaskService(Service):
                 results.append({"id": task_id, "changes": self._edit_one(task, changes)})
         return results
 
-    def _edit_one(self, task: sqlite3.Row, changes: TaskEdit) -> dict:
+    def content_fields(self, change: TaskEdit | TemplateEdit) -> dict[str, object]:
+        """The content a task and a template share, from an edit (TaskEdit or
+        TemplateEdit): checked and as columns; None attributes are left out."""
         fields: dict[str, object] = {}
-        if changes.title is not None:
-            if not changes.title.strip():
+        if change.title is not None:
+            if not change.title.strip():
                 raise InvalidData("--title", "the title is empty")
-            fields["title"] = " ".join(changes.title.split())
-        if changes.description is not None:
-            fields["description"] = changes.description.strip()
+            fields["title"] = " ".join(change.title.split())
+        if change.description is not None:
+            fields["description"] = change.description.strip()
+        if change.responsible is not None:
+            fields["responsible_id"] = self.user_id(
+                change.responsible, "--responsible", allow_external=False
+            )
+        if change.planned is not None:
+            fields["planned_minutes"] = self.planned(change.planned)
+        if change.client is not None:
+            fields["client_id"] = self.client_id(change.client)
+        if change.project is not None:
+            fields["project"] = change.project.strip() or None
+        kind = change.kind
+        if kind is not None:
+            if kind not in KINDS:
+                raise InvalidData("--kind", f"{kind!r} is not one of {', '.join(KINDS)}")
+            fields["kind"] = kind
+        for flag in _FLAGS:
+            value = getattr(change, flag)
+            if value is not None:
+                fields[flag] = int(value)
+        return fields
+
+    def _edit_one(self, task: sqlite3.Row, changes: TaskEdit) -> dict:
+        fields = self.content_fields(changes)
         if changes.deadline is not None:
             if (
                 self.actor.id != task["creator_id"]
@@ -358,26 +387,8 @@ class TaskService(Service):
                     f"only the creator may change the deadline of task {task['id']}"
                 )
             fields["deadline"] = self.deadline(changes.deadline)
-        if changes.responsible is not None:
-            fields["responsible_id"] = self.user_id(
-                changes.responsible, "--responsible", allow_external=False
-            )
-        if changes.planned is not None:
-            fields["planned_minutes"] = self.planned(changes.planned)
-        if changes.client is not None:
-            fields["client_id"] = self.client_id(changes.client)
-        if changes.project is not None:
-            fields["project"] = changes.project.strip() or None
         if changes.parent is not None:
             fields["parent_id"] = self.parent_id(changes.parent, task["id"])
-        if changes.kind is not None:
-            if changes.kind not in KINDS:
-                raise InvalidData("--kind", f"{changes.kind!r} is not one of {', '.join(KINDS)}")
-            fields["kind"] = changes.kind
-        for flag in _FLAGS:
-            value = getattr(changes, flag)
-            if value is not None:
-                fields[flag] = int(value)
         diff = {k: list(v) for k, v in self.set_fields(task, fields).items()}
         for role, add, remove in (
             ("participant", changes.add_participants, changes.remove_participants),
