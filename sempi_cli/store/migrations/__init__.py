@@ -17,6 +17,7 @@ from sempi_cli.store.migrations import (
     m003_tasks,
     m004_checklists,
     m005_timers,
+    m006_scheduler,
 )
 
 STEPS: list[tuple[str, str]] = [
@@ -25,6 +26,7 @@ STEPS: list[tuple[str, str]] = [
     ("m003_tasks", m003_tasks.SQL),
     ("m004_checklists", m004_checklists.SQL),
     ("m005_timers", m005_timers.SQL),
+    ("m006_scheduler", m006_scheduler.SQL),
 ]
 LATEST = len(STEPS)
 
