@@ -83,6 +83,12 @@ class StoreUnusable(SempiError):
     exit_code = 10
 
 
+class CheckFailed(SempiError):
+    """A monitoring check failed (e.g. no recent successful scheduler run)."""
+
+    exit_code = 11
+
+
 EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "unexpected internal error",
@@ -95,5 +101,6 @@ EXIT_CODES: dict[int, str] = {
     8: "permission denied",
     9: "store busy past the timeout (retry later)",
     10: "store unusable (not a sempi store, newer schema, integrity failure)",
+    11: "a monitoring check failed (scheduler health: no recent successful run)",
     130: "interrupted (Ctrl-C)",
 }

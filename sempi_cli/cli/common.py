@@ -21,6 +21,7 @@ GROUP_HELP: dict[str, str] = {
     "db": "Inspect, check and back up the store.",
     "group": "Manage each client's work group (who may enter it).",
     "notify": "Your notifications: list them, mark them read (reminders, later chat events).",
+    "scheduler": "The fiscal calendar: every client's deadlines as tasks, from cron; views, .ics.",
     "studio": "Manage the practices (studi) the firm works for.",
     "task": "Tasks (incarichi): status, approval, history, templates, recurrence, reminders.",
     "timer": "Track time on tasks: start, pause, entries by hand, reports.",

@@ -43,7 +43,8 @@ CREATE TABLE deadlines (
     updated_at      TEXT NOT NULL,
     UNIQUE (client_id, rule_id, period)
 );
-CREATE INDEX deadlines_due ON deadlines(due_date, client_id);
+CREATE INDEX deadlines_client_due ON deadlines(client_id, due_date);
+CREATE INDEX deadlines_due ON deadlines(due_date);
 CREATE INDEX deadlines_rule ON deadlines(rule_id, period);
 
 -- A government extension for one period of one rule (DL/DPCM), optionally only
