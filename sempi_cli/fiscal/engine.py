@@ -91,6 +91,16 @@ class Planner:
                 )
         return rows
 
+    def periods(self) -> set[str]:
+        """Every period some rule has falling due in the range (whoever it applies to)."""
+        return {
+            (overridden or plain).period
+            for rows in self._by_rule.values()
+            for plain, overridden, _ in rows
+            if self.start <= plain.due_date <= self.end
+            or (overridden is not None and self.start <= overridden.due_date <= self.end)
+        }
+
     def for_profile(self, profile: Profile) -> list[Deadline]:
         """The deadlines of a client with this profile, ordered by due date then rule."""
         key = tuple(sorted(profile.items()))

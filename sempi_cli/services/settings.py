@@ -36,6 +36,16 @@ def _int_between(low: int, high: int) -> Callable[[str], str]:
     return check
 
 
+def _time_of_day(value: str) -> str:
+    """HH:MM on a 24-hour clock (Europe/Rome)."""
+    hour, sep, minute = value.strip().partition(":")
+    if not (sep and hour.isdigit() and minute.isdigit() and len(minute) == 2):
+        raise InvalidData("value", f"{value!r} is not a time such as 18:00")
+    if not (0 <= int(hour) <= 23 and 0 <= int(minute) <= 59):
+        raise InvalidData("value", f"{value!r} is not a time of day")
+    return f"{int(hour):02d}:{minute}"
+
+
 @dataclass(frozen=True)
 class Setting:
     key: str
@@ -70,6 +80,12 @@ SETTINGS = {
             "10",
             "the largest file (MB) that may be attached to a checklist item",
             _int_between(1, 1024),
+        ),
+        Setting(
+            "scheduler.deadline_time",
+            "18:00",
+            "the hour (Europe/Rome) a fiscal deadline's task falls due on its due date",
+            _time_of_day,
         ),
         Setting(
             "timer.max_running_hours",
