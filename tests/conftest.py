@@ -121,6 +121,36 @@ def store_digest(path: Path, ignore: tuple[str, ...] = ()) -> str:
         conn.close()
 
 
+def scheduler_rows(path: Path) -> list[tuple]:
+    """What a scheduler run produced, without ids, timestamps or run numbers: every
+    deadline with its task, checklist items, reminders and history, by key. Two
+    stores hold the same deadlines exactly when these lists are equal."""
+    conn = sqlite3.connect(path)
+    try:
+        key = "d.client_id, d.rule_id, d.period"
+        queries = (
+            f"SELECT {key}, d.nominal_date, d.due_date, d.shifts, d.override_reason, d.state,"
+            " t.title, t.description, t.kind, t.status, t.responsible_id, t.creator_id, t.client_id,"
+            " t.deadline, t.external_key, t.removed_at IS NULL, t.responsible_sets_deadline"
+            " FROM deadlines d JOIN tasks t ON t.id = d.task_id",
+            f"SELECT {key}, cl.name, cl.position, ci.position, ci.text, ci.important, ci.done_at IS NULL,"
+            " (SELECT p.text FROM checklist_items p WHERE p.id = ci.parent_id)"
+            " FROM deadlines d JOIN checklists cl ON cl.task_id = d.task_id"
+            " JOIN checklist_items ci ON ci.checklist_id = cl.id",
+            f"SELECT {key}, r.recipient_id, r.remind_at, r.before_minutes, r.delivered_at IS NULL"
+            " FROM deadlines d JOIN reminders r ON r.task_id = d.task_id",
+            f"SELECT {key}, h.actor_id, h.action, h.field, h.old, h.new"
+            " FROM deadlines d JOIN task_history h ON h.task_id = d.task_id",
+        )
+        return [
+            (n, *row)
+            for n, sql in enumerate(queries)
+            for row in sorted(conn.execute(sql), key=repr)
+        ]
+    finally:
+        conn.close()
+
+
 # Valid Italian identifiers used across the tests (check digits computed by stdnum).
 def piva(n: int) -> str:
     from stdnum import luhn

@@ -135,7 +135,11 @@ def test_31_may_2025_moves_to_3_june_in_exactly_three_steps():
             date(2023, 1, 2),
             ["sabato", "domenica, festività nazionale (Capodanno)"],
         ),
-        (date(2033, 12, 31), date(2034, 1, 2), ["sabato", "domenica, festività nazionale (Capodanno)"]),
+        (
+            date(2033, 12, 31),
+            date(2034, 1, 2),
+            ["sabato", "domenica, festività nazionale (Capodanno)"],
+        ),
         # 31 Aug is past the August window: rule W only
         (date(2025, 8, 31), date(2025, 9, 1), ["domenica"]),
     ],

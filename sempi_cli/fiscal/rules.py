@@ -317,9 +317,11 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="RA",
         label="Versamento ritenute d'acconto (F24)",
-        who="sostituto_imposta",
-        fields=("sostituto_imposta",),
-        applies=_flag("sostituto_imposta"),
+        # An employer is a sostituto d'imposta by law (art. 23 DPR 600/1973): the
+        # IRPEF withheld on wages (code 1001) is paid monthly, as CU and 770 report.
+        who="sostituto_imposta o has_employees",
+        fields=("sostituto_imposta", "has_employees"),
+        applies=_flag("sostituto_imposta", "has_employees"),
         cadence="month",
         due=_day_of_next_month(16),
         indexes=MONTHS,

@@ -205,8 +205,17 @@ class ChunkWriter:
         return held
 
     def _touchable(self, row: sqlite3.Row) -> bool:
-        """Future and not started: nobody has worked on it yet."""
-        return row["status"] == "pending" and row["due_date"] >= self.today
+        """Future and not started: still pending, no item checked, no time logged.
+        Asked only of the few rows a run would change."""
+        if row["status"] != "pending" or row["due_date"] < self.today:
+            return False
+        worked = self.db.execute(
+            "SELECT EXISTS (SELECT 1 FROM checklists cl JOIN checklist_items ci ON ci.checklist_id = cl.id"
+            " WHERE cl.task_id = :task AND ci.done_at IS NOT NULL)"
+            " OR EXISTS (SELECT 1 FROM time_entries WHERE task_id = :task AND removed_at IS NULL)",
+            {"task": row["task_id"]},
+        ).fetchone()[0]
+        return not worked
 
     def _compare(self, row: sqlite3.Row, prepared: Prepared, result: ChunkResult) -> None:
         same = (
