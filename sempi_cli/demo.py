@@ -3,8 +3,9 @@
 Why: a new colleague (or a reviewer) should see a realistic firm in one
 command - two practices, forty clients with valid Italian identifiers and
 varied fiscal profiles, users of every role, extraordinary tasks due around
-today (then `sempi task due` for one staff user) - without typing a hundred
-``sempi client add``. Everything goes through the services, so the demo also
+today - without typing a hundred ``sempi client add``; then the main job: the
+scheduler generates the next 12 months of fiscal deadlines, shows the
+scadenzario and explains one date. Everything goes through the services, so the demo also
 proves that the services accept what a real office would enter. The data are
 deterministic (``random.Random(2026)``): two runs build the same store, apart
 from timestamps, password salts and task deadlines (set around the day it runs). The password is a public demo password:
@@ -429,6 +430,19 @@ def add_tasks(
             TaskFlow(conn, clock, doer).change(verb, [task["id"]])
 
 
+def shifted_deadline(db_path: Path) -> list[str] | None:
+    """A deadline that a weekend or holiday moved: the one worth explaining."""
+    conn = sqlite3.connect(db_path)
+    try:
+        row = conn.execute(
+            "SELECT client_id, rule_id, period FROM deadlines WHERE shifts <> '[]'"
+            " ORDER BY due_date, client_id, rule_id LIMIT 1"
+        ).fetchone()
+    finally:
+        conn.close()
+    return [str(row[0]), row[1], row[2]] if row else None
+
+
 def sempi(args: list[str], env: dict[str, str], stdin: str | None = None) -> int:
     """Run the real command line in a child process (secrets on stdin, never argv)."""
     return subprocess.run(
@@ -454,8 +468,28 @@ def main(argv: list[str]) -> int:
     env["SEMPI_DB"] = str(db_path)
     env.setdefault("SEMPI_HOME", directory)  # make demo sets it; never touch the real home
     code = sempi(["login", "--email", ADMIN[0], "--password-stdin"], env, DEMO_PASSWORD + "\n")
-    if code == 0:
-        code = sempi(["client", "list"], env)
+    # The main job: the nightly scheduler turns every client's fiscal profile into deadlines.
+    for title, args in (
+        (
+            "The nightly job: sempi scheduler run --horizon 12m",
+            ["scheduler", "run", "--horizon", "12m"],
+        ),
+        (
+            "The scadenzario: sempi scheduler list --limit 20",
+            ["scheduler", "list", "--limit", "20"],
+        ),
+    ):
+        if code == 0:
+            print(f"\n{title}", file=sys.stderr, flush=True)
+            code = sempi(args, env)
+    explained = shifted_deadline(db_path)
+    if code == 0 and explained:
+        print(
+            f"\nWhy that day: sempi scheduler explain {' '.join(explained)}",
+            file=sys.stderr,
+            flush=True,
+        )
+        code = sempi(["scheduler", "explain", *explained], env)
     # The staff user logs in with a home of her own, so the admin's session stays.
     staff_home = str(Path(directory) / DUE_USER.split("@")[0])
     staff_env = {**env, "SEMPI_HOME": staff_home}
@@ -463,9 +497,6 @@ def main(argv: list[str]) -> int:
         code = sempi(
             ["login", "--email", DUE_USER, "--password-stdin"], staff_env, DEMO_PASSWORD + "\n"
         )
-    if code == 0:
-        print(f"\nWhat is due for {DUE_USER} (staff): sempi task due", file=sys.stderr, flush=True)
-        code = sempi(["task", "due"], staff_env)
     run = f"SEMPI_HOME={shlex.quote(directory)} .venv/bin/sempi"
     run_staff = (
         f"SEMPI_HOME={shlex.quote(staff_home)} SEMPI_DB={shlex.quote(str(db_path))} .venv/bin/sempi"
@@ -479,6 +510,9 @@ Logins, every user with the password {DEMO_PASSWORD}:
   paolo.rossi@studio-rossi.it, antonio.esposito@studioesposito.it (studio-admin)
   chiara.galli@studio-rossi.it (studio-operator), laura.bianchi@cliente.demo (external)
 What to try next:
+  {run} scheduler calendar
+  {run} scheduler list --client 1 --format json
+  {run} scheduler export --ics scadenze.ics --client 1
   {run} client list --studio 'Studio Esposito Commercialisti' --iva mensile
   {run} client show 1
   {run} group show 1

@@ -1,0 +1,359 @@
+"""`sempi scheduler run` as cron runs it: real processes, run twice, run at once, killed.
+
+One store of a few hundred clients with varied, rich fiscal profiles (enough
+for several of the scheduler's chunks, so a run takes long enough to be
+killed in the middle) is built once per test process, with an application
+password for the firm administrator, the way a cron job authenticates. One
+uninterrupted run on a copy of it is the reference: its ``scheduler_rows``,
+its deadlines per client, and its wall time, from which the kill delays are
+derived (fractions of it, so a slow machine kills at the same points of the
+run, not at fixed instants). Every other test works on its own copy and
+compares with the reference.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    NOW,
+    log_output,
+    piva,
+    register_secret,
+    run_logged,
+    scheduler_rows,
+)
+
+SEMPI = str(Path(sys.executable).parent / "sempi")
+CLIENTS = 600  # three chunks of the scheduler (250 clients each): two commits mid-run
+RANGE = ("--from", "2027-01-01", "--to", "2027-12-31")  # fixed: nothing depends on today
+TIMEOUT = 300
+# Where in the run the SIGKILL lands, as fractions of an uninterrupted run's wall
+# time: while starting up, inside the first chunk, inside the second and third,
+# and near the end (in the last chunk or recording the run). A kill that arrives
+# after the process ended makes the trial the run-twice case; it still passes.
+KILL_AT = (0.02, 0.3, 0.55, 0.8, 0.97)
+
+
+@dataclass(frozen=True)
+class Original:
+    """The store every test copies, and what one uninterrupted run makes of it."""
+
+    store: Path
+    env: dict[str, str]  # SEMPI_USER + SEMPI_APP_PASSWORD: any copy of the store accepts it
+    client_ids: list[int]  # active clients, in the order the scheduler chunks them
+    reference: list[tuple]  # scheduler_rows after one uninterrupted run
+    per_client: dict[int, int]  # deadlines per client after that run
+    deadlines: int
+    seconds: float  # that run's wall time, process start to exit
+
+
+def _profile(rng: random.Random) -> dict[str, object]:
+    """A varied fiscal profile that the schema and the profile rules accept."""
+    forfettario = rng.random() < 0.1
+    iva = "none" if forfettario else rng.choice(("mensile", "trimestrale", "trimestrale_speciale"))
+    return {
+        "iva_periodicity": iva,
+        "contabilita_presso_terzi": int(iva == "mensile" and rng.random() < 0.3),
+        "intra1_goods": rng.choice(("mensile", "trimestrale", "none")),
+        "intra1_services": rng.choice(("mensile", "trimestrale", "none")),
+        "intra2_goods": rng.choice(("mensile", "none")),
+        "intra2_services": rng.choice(("mensile", "none")),
+        "has_reverse_charge_purchases": int(rng.random() < 0.5),
+        "has_foreign_purchases": int(rng.random() < 0.5),
+        "sostituto_imposta": int(rng.random() < 0.6),
+        "has_employees": int(rng.random() < 0.5),
+        "gs_committente": int(rng.random() < 0.3),
+        "inps_ivs": rng.choice(("artigiano", "commerciante", "none")),
+        "inps_gs_professionista": int(rng.random() < 0.2),
+        "isa_subject": int(not forfettario and rng.random() < 0.7),
+        "forfettario": int(forfettario),
+        "issues_bollo_efatture": int(rng.random() < 0.5),
+        "imu_owner": int(rng.random() < 0.4),
+    }
+
+
+def _add_clients(store: Path, count: int) -> list[int]:
+    """Two practices, a staff member and ``count`` clients, inserted in one transaction."""
+    stamp = NOW.isoformat()
+    rng = random.Random(20270101)
+    conn = sqlite3.connect(store, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        studios = [
+            conn.execute(
+                "INSERT INTO studios (name, created_at, updated_at) VALUES (?, ?, ?)",
+                (name, stamp, stamp),
+            ).lastrowid
+            for name in ("Studio Rossi", "Studio Verdi")
+        ]
+        staff = conn.execute(
+            "INSERT INTO users (email, full_name, role, created_at, updated_at)"
+            " VALUES ('staff@sempi.test', 'Sara Staff', 'staff', ?, ?)",
+            (stamp, stamp),
+        ).lastrowid
+        admin = conn.execute("SELECT id FROM users WHERE email = ?", (ADMIN_EMAIL,)).fetchone()[0]
+        kinds = ("societa_capitali", "societa_persone", "persona_fisica", "ente")
+        rows = []
+        for n in range(count):
+            profile = _profile(rng)
+            rows.append(
+                {
+                    "studio_id": studios[n % 2],
+                    "ragione_sociale": f"Cliente {n}",
+                    "taxpayer_kind": kinds[n % 4],
+                    "partita_iva": piva(n),
+                    "responsible_id": staff if n % 3 else admin,
+                    **profile,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+            )
+        columns = list(rows[0])
+        conn.executemany(
+            f"INSERT INTO clients ({', '.join(columns)})"
+            f" VALUES ({', '.join(':' + c for c in columns)})",
+            rows,
+        )
+        conn.execute("COMMIT")
+        return [r[0] for r in conn.execute("SELECT id FROM clients ORDER BY id")]
+    finally:
+        conn.close()
+
+
+def sempi(env: dict[str, str], *args: str, input: str | None = None) -> subprocess.CompletedProcess:
+    return run_logged([SEMPI, *args], env=env, input=input, timeout=TIMEOUT)
+
+
+def start(env: dict[str, str], *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [SEMPI, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def finish(proc: subprocess.Popen, label: str) -> tuple[str, str]:
+    out, err = proc.communicate(timeout=TIMEOUT)
+    log_output(label, out, err)
+    return out, err
+
+
+def run_json(env: dict[str, str]) -> dict:
+    result = sempi(env, "scheduler", "run", *RANGE, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def copy_of(original: Original, folder: Path) -> tuple[Path, dict[str, str]]:
+    """A copy of the original store in ``folder``, and the environment that uses it."""
+    folder.mkdir(mode=0o700, parents=True)
+    store = folder / "sempi.db"
+    shutil.copy2(original.store, store)
+    env = {**original.env, "SEMPI_HOME": str(folder / "home"), "SEMPI_DB": str(store)}
+    return store, env
+
+
+def _deadlines_per_client(store: Path) -> dict[int, int]:
+    conn = sqlite3.connect(store)
+    try:
+        return dict(conn.execute("SELECT client_id, count(*) FROM deadlines GROUP BY client_id"))
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def original(tmp_path_factory: pytest.TempPathFactory, template_store: Path) -> Original:
+    folder = tmp_path_factory.mktemp("scheduler-original")
+    folder.chmod(0o700)
+    store = folder / "sempi.db"
+    shutil.copy2(template_store, store)
+    client_ids = _add_clients(store, CLIENTS)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SEMPI_")}
+    env = {**base, "SEMPI_HOME": str(folder / "home"), "SEMPI_DB": str(store)}
+    login = sempi(env, "login", "-e", ADMIN_EMAIL, "--password-stdin", input=ADMIN_PASSWORD + "\n")
+    assert login.returncode == 0, login.stderr
+    for token in (folder / "home" / "sessions").glob("*.session"):
+        register_secret(token.read_text().strip(), "a session token")
+    added = sempi(
+        env, "auth", "app-password", "add", "cron scheduler", "--password-stdin",
+        input=ADMIN_PASSWORD + "\n",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    secret = register_secret(added.stdout.strip(), "an application password", shown_once=True)
+    assert secret and secret.startswith("sempi-")
+    env = {**base, "SEMPI_USER": ADMIN_EMAIL, "SEMPI_APP_PASSWORD": secret}
+    conn = sqlite3.connect(store)  # the last connection to close folds the WAL in: one file
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    assert not Path(f"{store}-wal").exists()
+
+    partial = Original(store, env, client_ids, [], {}, 0, 0.0)
+    reference_store, reference_env = copy_of(partial, folder / "reference")
+    began = time.perf_counter()
+    proc = start(reference_env, "scheduler", "run", *RANGE, "--format", "json")
+    out, err = finish(proc, "sempi scheduler run (reference)")
+    seconds = time.perf_counter() - began
+    assert proc.returncode == 0, err
+    report = json.loads(out)
+    per_client = _deadlines_per_client(reference_store)
+    deadlines = sum(per_client.values())
+    assert report["created"] == deadlines > 20 * CLIENTS  # rich profiles: many per client
+    assert set(per_client) == set(client_ids)  # every client has deadlines in the year
+    return Original(
+        store, env, client_ids, scheduler_rows(reference_store), per_client, deadlines, seconds
+    )
+
+
+def check_consistent(store: Path, original: Original) -> int:
+    """The store is whole after whatever happened to it: no corruption, no dangling
+    row, no deadline without its task nor fiscal task without its deadline, and
+    whole chunks of clients (each client has all of its deadlines or none, and the
+    clients that have them are the first chunks). Returns the deadlines held."""
+    from sempi_cli.services.scheduler import CHUNK
+
+    conn = sqlite3.connect(store)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert not conn.execute(
+            "SELECT d.id FROM deadlines d LEFT JOIN tasks t ON t.id = d.task_id"
+            " WHERE t.id IS NULL OR t.external_key IS NOT"
+            " 'fiscal:' || d.client_id || ':' || d.rule_id || ':' || d.period"
+        ).fetchall()
+        assert not conn.execute(
+            "SELECT t.id FROM tasks t WHERE t.external_key LIKE 'fiscal:%'"
+            " AND NOT EXISTS (SELECT 1 FROM deadlines d WHERE d.task_id = t.id)"
+        ).fetchall()
+        assert not conn.execute(
+            "SELECT count(*) FROM tasks WHERE external_key IS NULL OR external_key NOT LIKE 'fiscal:%'"
+        ).fetchone()[0]
+        held = dict(conn.execute("SELECT client_id, count(*) FROM deadlines GROUP BY client_id"))
+    finally:
+        conn.close()
+    half = {c: n for c, n in held.items() if n != original.per_client[c]}
+    assert not half, f"clients with part of their deadlines: {sorted(half)[:10]}"
+    ids = original.client_ids
+    prefixes = [set(ids[:k]) for k in (*range(0, len(ids), CHUNK), len(ids))]
+    assert set(held) in prefixes, "the clients written are not whole chunks in the run's order"
+    return sum(held.values())
+
+
+def runs(env: dict[str, str]) -> list[dict]:
+    listed = sempi(env, "scheduler", "runs", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    return json.loads(listed.stdout)
+
+
+def test_run_twice_in_a_row_is_one_run(original: Original, tmp_path: Path) -> None:
+    store, env = copy_of(original, tmp_path / "twice")
+    first, second = run_json(env), run_json(env)
+    assert (first["created"], first["unchanged"]) == (original.deadlines, 0)
+    assert {k: second[k] for k in ("created", "updated", "cancelled", "unchanged")} == {
+        "created": 0,
+        "updated": 0,
+        "cancelled": 0,
+        "unchanged": original.deadlines,
+    }
+    assert second["changes"] == []
+    assert scheduler_rows(store) == original.reference
+    assert [r["status"] for r in runs(env)] == ["ok", "ok"]
+
+
+def test_two_runs_at_once_make_one_runs_deadlines(original: Original, tmp_path: Path) -> None:
+    store, env = copy_of(original, tmp_path / "together")
+    procs = [start(env, "scheduler", "run", *RANGE, "--format", "json") for _ in range(2)]
+    outputs = [finish(p, f"sempi scheduler run (at once, {n})") for n, p in enumerate(procs)]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outputs]
+    reports = [json.loads(out) for out, _ in outputs]
+    # Chunk by chunk, one of them wrote and the other found it written.
+    for report in reports:
+        assert report["created"] + report["unchanged"] == original.deadlines
+        assert (report["updated"], report["cancelled"]) == (0, 0)
+    assert sum(r["created"] for r in reports) == original.deadlines
+    assert scheduler_rows(store) == original.reference
+    conn = sqlite3.connect(store)
+    try:
+        assert not conn.execute(
+            "SELECT client_id, rule_id, period FROM deadlines"
+            " GROUP BY client_id, rule_id, period HAVING count(*) > 1"
+        ).fetchall()
+        fiscal_tasks = conn.execute(
+            "SELECT count(*), count(DISTINCT external_key) FROM tasks WHERE external_key LIKE 'fiscal:%'"
+        ).fetchone()
+        assert fiscal_tasks == (original.deadlines, original.deadlines)
+    finally:
+        conn.close()
+    assert check_consistent(store, original) == original.deadlines
+    assert [r["status"] for r in runs(env)] == ["ok", "ok"]
+
+
+@pytest.mark.parametrize("fraction", KILL_AT)
+def test_sigkill_leaves_whole_chunks_and_the_next_run_completes(
+    original: Original, tmp_path: Path, fraction: float
+) -> None:
+    store, env = copy_of(original, tmp_path / "killed")
+    proc = start(env, "scheduler", "run", *RANGE, "-q")
+    time.sleep(fraction * original.seconds)  # the deliberate delay: where the kill lands
+    proc.kill()  # no-op if it already ended: then this is the run-twice case
+    finish(proc, f"sempi scheduler run (SIGKILL after {fraction:.0%})")
+    killed = proc.returncode == -9
+    assert proc.returncode in (0, -9)
+
+    written = check_consistent(store, original)
+    if not killed:
+        assert written == original.deadlines
+
+    report = run_json(env)  # the next run (cron's next day) completes the work
+    assert report["created"] == original.deadlines - written
+    assert report["unchanged"] == written
+    assert (report["updated"], report["cancelled"]) == (0, 0)
+    assert scheduler_rows(store) == original.reference
+    assert check_consistent(store, original) == original.deadlines
+
+    recorded = runs(env)
+    last, before = recorded[0], recorded[1:]
+    assert (last["id"], last["status"]) == (report["run_id"], "ok")
+    assert len(before) <= 1  # none when the kill came before the run was recorded
+    if not before:  # the kill came before the run was recorded
+        assert killed
+        return
+    status = before[0]["status"]
+    assert (
+        status == "interrupted"
+        if killed and report["created"]
+        else status in (("ok", "interrupted") if killed else ("ok",))
+    )
+    if status == "interrupted":
+        assert before[0]["finished_at"] is not None and before[0]["error"]
+
+
+def test_health_exit_codes_before_and_after_a_run(store_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("SEMPI_")},
+        "SEMPI_HOME": os.environ["SEMPI_HOME"],
+        "SEMPI_DB": str(store_path),
+    }
+    login = sempi(env, "login", "-e", ADMIN_EMAIL, "--password-stdin", input=ADMIN_PASSWORD + "\n")
+    assert login.returncode == 0, login.stderr
+
+    stale = sempi(env, "scheduler", "health", "--max-age", "26h")
+    assert stale.returncode == 11
+    assert stale.stdout == ""
+    assert len(stale.stderr.strip().splitlines()) == 1, stale.stderr
+
+    assert sempi(env, "scheduler", "run", *RANGE, "-q").returncode == 0
+    fresh = sempi(env, "scheduler", "health", "--max-age", "26h")
+    assert fresh.returncode == 0, fresh.stderr
+    assert sempi(env, "-q", "scheduler", "health", "--max-age", "26h").returncode == 0
