@@ -42,10 +42,12 @@ CLIENTS = 600  # three chunks of the scheduler (250 clients each): two commits m
 RANGE = ("--from", "2027-01-01", "--to", "2027-12-31")  # fixed: nothing depends on today
 TIMEOUT = 300
 # Where in the run the SIGKILL lands, as fractions of an uninterrupted run's wall
-# time: while starting up, inside the first chunk, inside the second and third,
-# and near the end (in the last chunk or recording the run). A kill that arrives
-# after the process ended makes the trial the run-twice case; it still passes.
-KILL_AT = (0.02, 0.3, 0.55, 0.8, 0.97)
+# time. Measured on this machine, a run of this store spends its first ~11% starting
+# up, commits its chunks at ~35%, ~72% and ~91% and records itself at ~94%: so
+# the kills fall while starting up, inside each chunk, and near the end (after
+# the run is recorded, or about to be). A kill that arrives after the process
+# ended makes the trial the run-twice case; it still passes.
+KILL_AT = (0.02, 0.25, 0.55, 0.85, 0.97)
 
 
 @dataclass(frozen=True)
@@ -62,27 +64,39 @@ class Original:
 
 
 def _profile(rng: random.Random) -> dict[str, object]:
-    """A varied fiscal profile that the schema and the profile rules accept."""
-    forfettario = rng.random() < 0.1
-    iva = "none" if forfettario else rng.choice(("mensile", "trimestrale", "trimestrale_speciale"))
+    """A varied fiscal profile, the mix of a real firm's clients (every rule some
+    of the time), that the schema and the profile rules accept."""
+    forfettario = rng.random() < 0.15
+    iva = (
+        "none"
+        if forfettario
+        else rng.choices(("mensile", "trimestrale", "trimestrale_speciale"), (20, 70, 10))[0]
+    )
+
+    def flow(*choices: str) -> str:
+        return rng.choice(choices) if rng.random() < 0.1 else "none"
+
+    def share(p: float) -> int:
+        return int(rng.random() < p)
+
     return {
         "iva_periodicity": iva,
         "contabilita_presso_terzi": int(iva == "mensile" and rng.random() < 0.3),
-        "intra1_goods": rng.choice(("mensile", "trimestrale", "none")),
-        "intra1_services": rng.choice(("mensile", "trimestrale", "none")),
-        "intra2_goods": rng.choice(("mensile", "none")),
-        "intra2_services": rng.choice(("mensile", "none")),
-        "has_reverse_charge_purchases": int(rng.random() < 0.5),
-        "has_foreign_purchases": int(rng.random() < 0.5),
-        "sostituto_imposta": int(rng.random() < 0.6),
-        "has_employees": int(rng.random() < 0.5),
-        "gs_committente": int(rng.random() < 0.3),
-        "inps_ivs": rng.choice(("artigiano", "commerciante", "none")),
-        "inps_gs_professionista": int(rng.random() < 0.2),
-        "isa_subject": int(not forfettario and rng.random() < 0.7),
+        "intra1_goods": flow("mensile", "trimestrale"),
+        "intra1_services": flow("mensile", "trimestrale"),
+        "intra2_goods": flow("mensile"),
+        "intra2_services": flow("mensile"),
+        "has_reverse_charge_purchases": share(0.3),
+        "has_foreign_purchases": share(0.3),
+        "sostituto_imposta": share(0.35),
+        "has_employees": share(0.25),
+        "gs_committente": share(0.15),
+        "inps_ivs": rng.choice(("artigiano", "commerciante")) if rng.random() < 0.4 else "none",
+        "inps_gs_professionista": share(0.15),
+        "isa_subject": int(not forfettario and rng.random() < 0.6),
         "forfettario": int(forfettario),
-        "issues_bollo_efatture": int(rng.random() < 0.5),
-        "imu_owner": int(rng.random() < 0.4),
+        "issues_bollo_efatture": share(0.4),
+        "imu_owner": share(0.3),
     }
 
 
@@ -216,17 +230,19 @@ def original(tmp_path_factory: pytest.TempPathFactory, template_store: Path) -> 
     )
 
 
-def check_consistent(store: Path, original: Original) -> int:
+def check_consistent(store: Path, original: Original, *, thorough: bool = True) -> int:
     """The store is whole after whatever happened to it: no corruption, no dangling
-    row, no deadline without its task nor fiscal task without its deadline, and
-    whole chunks of clients (each client has all of its deadlines or none, and the
-    clients that have them are the first chunks). Returns the deadlines held."""
+    row (``thorough``: SQLite's own checks, a second or so each), no deadline
+    without its task nor fiscal task without its deadline, and whole chunks of
+    clients (each client has all of its deadlines or none, and the clients that
+    have them are the first chunks). Returns the deadlines held."""
     from sempi_cli.services.scheduler import CHUNK
 
     conn = sqlite3.connect(store)
     try:
-        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        if thorough:
+            assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         assert not conn.execute(
             "SELECT d.id FROM deadlines d LEFT JOIN tasks t ON t.id = d.task_id"
             " WHERE t.id IS NULL OR t.external_key IS NOT"
@@ -320,7 +336,7 @@ def test_sigkill_leaves_whole_chunks_and_the_next_run_completes(
     assert report["unchanged"] == written
     assert (report["updated"], report["cancelled"]) == (0, 0)
     assert scheduler_rows(store) == original.reference
-    assert check_consistent(store, original) == original.deadlines
+    assert check_consistent(store, original, thorough=False) == original.deadlines
 
     recorded = runs(env)
     last, before = recorded[0], recorded[1:]

@@ -87,6 +87,9 @@ def views(db, clock, email=ADMIN_EMAIL):
     return ScheduleViews(db, clock, actor(db, email))
 
 
+STATUSES = ("upcoming", "overdue", "done", "cancelled")
+
+
 def query(**kw):
     from sempi_cli.services.scheduler_views import DeadlineQuery
 
@@ -158,9 +161,7 @@ def test_filters(db, clock, world):
     a, b = world["alfa"], world["beta"]
     assert {r["client_id"] for r in v.list(query(client=a))} == {a}
     assert {r["client_id"] for r in v.list(query(studio="Studio Rossi"))} == {a, b}
-    assert {r["client_id"] for r in v.list(query(studio=str(world["bianchi"])))} == {
-        world["gamma"]
-    }
+    assert {r["client_id"] for r in v.list(query(studio=str(world["bianchi"])))} == {world["gamma"]}
     assert {r["responsible"] for r in v.list(query(responsible=STAFF_IN))} == {STAFF_IN}
     assert {r["responsible"] for r in views(db, clock, RESP).list(query(mine=True))} == {RESP}
     assert {r["rule_id"] for r in v.list(query(rule="lipe"))} == {"LIPE"}
@@ -386,13 +387,13 @@ def test_export_ics(cli, world, db, tmp_path, clock):
     assert str(lipe["status"]) == "CONFIRMED"
     assert lipe.decoded("dtstamp") == TODAY
     assert str(found["BOLLO 2025-Q2 — Alfa Srl"]["status"]) == "CANCELLED"
-    assert "✓ IVA-T 2025-Q1 — Alfa Srl" in found  # done
+    done = found["✓ IVA-T 2025-Q1 — Alfa Srl"]
+    assert "(completato)" in str(done["description"]) and "VALARM" not in done.to_ical().decode()
+    assert "TRIGGER:-P10D" in lipe.to_ical().decode()  # LIPE: reminded 10 days before
+    store = str(lipe["uid"]).split("@")[1]
+    every = views(db, clock).list(query(client=world["alfa"], statuses=list(STATUSES)))
     assert {str(e["uid"]) for e in found.values()} == {
-        f"{world['alfa']}-{e}@" + str(lipe["uid"]).split("@")[1]
-        for e in (
-            str(v["summary"]).removeprefix("✓ ").split(" — ")[0].replace(" ", "-")
-            for v in found.values()
-        )
+        f"{r['client_id']}-{r['rule_id']}-{r['period']}@{store}" for r in every
     }
     # A second export (later, after the scheduler moved nothing): the same UIDs and
     # sequence numbers; only DTSTAMP moves.
@@ -499,3 +500,10 @@ def test_holidays_bad_year(cli, year, code):
     if code == 6:
         assert "YEAR" in one_line_error(result, 6)
     assert result.stdout == ""
+
+
+def test_rules_and_holidays_need_no_login(cli):
+    """The law is public: no session needed (the scadenzario itself needs one)."""
+    assert "LIPE" in ok(cli("scheduler", "rules", as_user=None)).stdout
+    assert "Natale" in ok(cli("scheduler", "holidays", "2025", as_user=None)).stdout
+    assert cli("scheduler", "list", as_user=None).exit_code == 7

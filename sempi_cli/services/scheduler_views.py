@@ -487,12 +487,6 @@ class ScheduleViews(Service):
 # calendar app needs to accept the new version, and stays within 32 bits
 # (some apps store it so) for four thousand years.
 _SEQUENCE_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
-_STATUS_WORDS = {
-    "upcoming": "da fare",
-    "overdue": "scaduta, non completata",
-    "done": "completata",
-    "cancelled": "annullata",
-}
 
 
 def build_ics(rows: list[dict], store_id: str, now: datetime, firm: str) -> str:
@@ -553,8 +547,9 @@ def _description(row: dict) -> str:
         lines.append(f"Proroga: {row['override_reason']}")
     if rule is not None:
         lines.append(f"Base normativa: {rule.legal_basis}")
+    # Not "overdue" or "upcoming": an imported calendar keeps the text, and those go stale.
+    state = {"done": " (completato)", "cancelled": " (annullato)"}.get(row["status"], "")
     lines.append(
-        f"Incarico: task {row['task_id']} ({_STATUS_WORDS[row['status']]}),"
-        f" responsabile {row['responsible'] or '-'}"
+        f"Incarico: task {row['task_id']}{state}, responsabile {row['responsible'] or '-'}"
     )
     return "\n".join(lines)
