@@ -431,12 +431,12 @@ def add_tasks(
 
 
 def shifted_deadline(db_path: Path) -> list[str] | None:
-    """A deadline that a weekend or holiday moved: the one worth explaining."""
+    """The deadline moved the most (weekends, holidays, August): the one worth explaining."""
     conn = sqlite3.connect(db_path)
     try:
         row = conn.execute(
             "SELECT client_id, rule_id, period FROM deadlines WHERE shifts <> '[]'"
-            " ORDER BY due_date, client_id, rule_id LIMIT 1"
+            " ORDER BY json_array_length(shifts) DESC, due_date, client_id, rule_id LIMIT 1"
         ).fetchone()
     finally:
         conn.close()

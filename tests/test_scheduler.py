@@ -460,6 +460,8 @@ def test_runs_and_health_are_not_for_external_users(cli, db, clients, clock):
         (("run", "--from", "2027-01-01", "--to", "2030-02-01"), 6, "--to"),
         (("run", "--from", "2027-01-01", "--to", "2026-12-31"), 6, "--to"),
         (("run", "--from", "31/02/2027"), 6, "--from"),
+        (("run", "--from", "1999-12-01"), 6, "--from"),
+        (("run", "--from", "2100-06-01"), 6, "--horizon"),
         (("run", "--to", "2027-12-31", "--horizon", "12m"), 2, "--horizon"),
         (("run", "--client", "999"), 3, "client 999"),
         (("run", "--studio", "Nessuno"), 3, "Nessuno"),

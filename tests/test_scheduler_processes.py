@@ -42,12 +42,13 @@ CLIENTS = 600  # three chunks of the scheduler (250 clients each): two commits m
 RANGE = ("--from", "2027-01-01", "--to", "2027-12-31")  # fixed: nothing depends on today
 TIMEOUT = 300
 # Where in the run the SIGKILL lands, as fractions of an uninterrupted run's wall
-# time. Measured on this machine, a run of this store spends its first ~11% starting
-# up, commits its chunks at ~35%, ~72% and ~91% and records itself at ~94%: so
-# the kills fall while starting up, inside each chunk, and near the end (after
-# the run is recorded, or about to be). A kill that arrives after the process
-# ended makes the trial the run-twice case; it still passes.
-KILL_AT = (0.02, 0.25, 0.55, 0.85, 0.97)
+# time. Measured on this machine, a run of this store spends its first ~12% starting
+# up, commits its chunks at ~40%, ~75% and ~94% of its time, records itself just
+# after and spends the rest closing the store: so the kills fall while starting
+# up, inside each chunk, and about the end. Where a kill lands moves with the
+# machine's load; every trial passes wherever it lands, and one that arrives
+# after the process ended is simply the run-twice case.
+KILL_AT = (0.02, 0.2, 0.45, 0.7, 0.9)
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ class Original:
     store: Path
     env: dict[str, str]  # SEMPI_USER + SEMPI_APP_PASSWORD: any copy of the store accepts it
     client_ids: list[int]  # active clients, in the order the scheduler chunks them
-    reference: list[tuple]  # scheduler_rows after one uninterrupted run
+    after_one_run: Path  # a copy of the store after one uninterrupted run ...
+    reference: list[tuple]  # ... its scheduler_rows
     per_client: dict[int, int]  # deadlines per client after that run
     deadlines: int
     seconds: float  # that run's wall time, process start to exit
@@ -170,13 +172,13 @@ def run_json(env: dict[str, str]) -> dict:
     return json.loads(result.stdout)
 
 
-def copy_of(original: Original, folder: Path) -> tuple[Path, dict[str, str]]:
-    """A copy of the original store in ``folder``, and the environment that uses it."""
+def copy_of(source: Path, env: dict[str, str], folder: Path) -> tuple[Path, dict[str, str]]:
+    """A copy of the store at ``source`` in ``folder``, and the environment that uses it."""
     folder.mkdir(mode=0o700, parents=True)
     store = folder / "sempi.db"
-    shutil.copy2(original.store, store)
-    env = {**original.env, "SEMPI_HOME": str(folder / "home"), "SEMPI_DB": str(store)}
-    return store, env
+    assert not Path(f"{source}-wal").exists()  # the file alone is the whole store
+    shutil.copy2(source, store)
+    return store, {**env, "SEMPI_HOME": str(folder / "home"), "SEMPI_DB": str(store)}
 
 
 def _deadlines_per_client(store: Path) -> dict[int, int]:
@@ -213,8 +215,7 @@ def original(tmp_path_factory: pytest.TempPathFactory, template_store: Path) -> 
     conn.close()
     assert not Path(f"{store}-wal").exists()
 
-    partial = Original(store, env, client_ids, [], {}, 0, 0.0)
-    reference_store, reference_env = copy_of(partial, folder / "reference")
+    reference_store, reference_env = copy_of(store, env, folder / "reference")
     began = time.perf_counter()
     proc = start(reference_env, "scheduler", "run", *RANGE, "--format", "json")
     out, err = finish(proc, "sempi scheduler run (reference)")
@@ -225,8 +226,16 @@ def original(tmp_path_factory: pytest.TempPathFactory, template_store: Path) -> 
     deadlines = sum(per_client.values())
     assert report["created"] == deadlines > 20 * CLIENTS  # rich profiles: many per client
     assert set(per_client) == set(client_ids)  # every client has deadlines in the year
+    assert (report["updated"], report["cancelled"], report["unchanged"]) == (0, 0, 0)
     return Original(
-        store, env, client_ids, scheduler_rows(reference_store), per_client, deadlines, seconds
+        store,
+        env,
+        client_ids,
+        reference_store,
+        scheduler_rows(reference_store),
+        per_client,
+        deadlines,
+        seconds,
     )
 
 
@@ -273,9 +282,9 @@ def runs(env: dict[str, str]) -> list[dict]:
 
 
 def test_run_twice_in_a_row_is_one_run(original: Original, tmp_path: Path) -> None:
-    store, env = copy_of(original, tmp_path / "twice")
-    first, second = run_json(env), run_json(env)
-    assert (first["created"], first["unchanged"]) == (original.deadlines, 0)
+    """The first run is the reference's (it created every deadline); run again."""
+    store, env = copy_of(original.after_one_run, original.env, tmp_path / "twice")
+    second = run_json(env)
     assert {k: second[k] for k in ("created", "updated", "cancelled", "unchanged")} == {
         "created": 0,
         "updated": 0,
@@ -288,7 +297,7 @@ def test_run_twice_in_a_row_is_one_run(original: Original, tmp_path: Path) -> No
 
 
 def test_two_runs_at_once_make_one_runs_deadlines(original: Original, tmp_path: Path) -> None:
-    store, env = copy_of(original, tmp_path / "together")
+    store, env = copy_of(original.store, original.env, tmp_path / "together")
     procs = [start(env, "scheduler", "run", *RANGE, "--format", "json") for _ in range(2)]
     outputs = [finish(p, f"sempi scheduler run (at once, {n})") for n, p in enumerate(procs)]
     assert [p.returncode for p in procs] == [0, 0], [err for _, err in outputs]
@@ -319,7 +328,7 @@ def test_two_runs_at_once_make_one_runs_deadlines(original: Original, tmp_path: 
 def test_sigkill_leaves_whole_chunks_and_the_next_run_completes(
     original: Original, tmp_path: Path, fraction: float
 ) -> None:
-    store, env = copy_of(original, tmp_path / "killed")
+    store, env = copy_of(original.store, original.env, tmp_path / "killed")
     proc = start(env, "scheduler", "run", *RANGE, "-q")
     time.sleep(fraction * original.seconds)  # the deliberate delay: where the kill lands
     proc.kill()  # no-op if it already ended: then this is the run-twice case
@@ -346,16 +355,18 @@ def test_sigkill_leaves_whole_chunks_and_the_next_run_completes(
         assert killed
         return
     status = before[0]["status"]
-    assert (
-        status == "interrupted"
-        if killed and report["created"]
-        else status in (("ok", "interrupted") if killed else ("ok",))
-    )
+    if not killed:
+        assert status == "ok"
+    elif report["created"]:  # it left work undone
+        assert status == "interrupted"
+    else:  # it wrote every chunk, and was killed recording itself or on its way out
+        assert status in ("interrupted", "ok")
     if status == "interrupted":
         assert before[0]["finished_at"] is not None and before[0]["error"]
 
 
 def test_health_exit_codes_before_and_after_a_run(store_path: Path) -> None:
+    """What a monitoring probe sees (staleness by age is tested in-process)."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("SEMPI_")},
         "SEMPI_HOME": os.environ["SEMPI_HOME"],
@@ -372,4 +383,3 @@ def test_health_exit_codes_before_and_after_a_run(store_path: Path) -> None:
     assert sempi(env, "scheduler", "run", *RANGE, "-q").returncode == 0
     fresh = sempi(env, "scheduler", "health", "--max-age", "26h")
     assert fresh.returncode == 0, fresh.stderr
-    assert sempi(env, "-q", "scheduler", "health", "--max-age", "26h").returncode == 0

@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import ADMIN_EMAIL, actor, piva
 from tests.test_cli_frame import one_line_error
@@ -507,3 +509,28 @@ def test_rules_and_holidays_need_no_login(cli):
     assert "LIPE" in ok(cli("scheduler", "rules", as_user=None)).stdout
     assert "Natale" in ok(cli("scheduler", "holidays", "2025", as_user=None)).stdout
     assert cli("scheduler", "list", as_user=None).exit_code == 7
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=20))
+def test_parse_month_reads_a_month_or_says_invalid_data(text):
+    from sempi_cli.errors import InvalidData
+    from sempi_cli.services.scheduler_views import parse_month
+
+    try:
+        first = parse_month(text, TODAY)
+    except InvalidData as exc:
+        assert exc.field == "--month"
+    else:
+        assert first.day == 1 and 1950 <= first.year <= 2100
+
+
+@pytest.mark.parametrize(
+    ("text", "month"),
+    [("2026-5", "2026-05"), ("05/2026", "2026-05"), ("Maggio 2026", "2026-05"), ("dic", "2025-12"),
+     ("june", "2025-06"), ("mese scorso", "2025-05"), ("+1m", "2025-07"), ("31/01/2026", "2026-01")],
+)  # fmt: skip
+def test_parse_month_forms(text, month):
+    from sempi_cli.services.scheduler_views import parse_month
+
+    assert parse_month(text, TODAY).strftime("%Y-%m") == month

@@ -62,7 +62,19 @@ def horizon_end(start: date, text: str, field: str = "--horizon") -> date:
     return start + step[unit] - timedelta(days=1)
 
 
+# The rules are today's law, and the holiday calendar (python `holidays`) ends in 2100.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
 def check_range(start: date, end: date, field: str = "--to") -> None:
+    if start.year < FIRST_YEAR:
+        raise InvalidData(
+            "--from", f"{start.isoformat()} is before {FIRST_YEAR}: the rules are today's law"
+        )
+    if end.year > LAST_YEAR:
+        raise InvalidData(
+            field, f"{end.isoformat()} is after {LAST_YEAR}, where the holiday calendar ends"
+        )
     if end < start:
         raise InvalidData(field, f"{end.isoformat()} is before --from {start.isoformat()}")
     if end > start + relativedelta(months=MAX_HORIZON_MONTHS):

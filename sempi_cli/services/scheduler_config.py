@@ -10,6 +10,7 @@ moves or re-checklists nothing already started.
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import date
 
 from sempi_cli.errors import Conflict, InvalidData, NotFound, PermissionDenied
@@ -36,19 +37,32 @@ def period_of(rule: Rule, text: str, field: str = "PERIOD") -> tuple[int, int]:
         raise InvalidData(field, str(exc)) from None
 
 
-def load_overrides(db) -> dict[tuple[str, str], Override]:  # noqa: ANN001 - a connection
+def _override(row: sqlite3.Row) -> Override:
+    return Override(
+        date.fromisoformat(row["due_date"]), row["reason"], tuple(json.loads(row["applies_to"]))
+    )
+
+
+def load_overrides(db: sqlite3.Connection) -> dict[tuple[str, str], Override]:
     """Every override, for the engine (the run's own read; no access check)."""
     return {
-        (row["rule_id"], row["period"]): Override(
-            date.fromisoformat(row["due_date"]), row["reason"], tuple(json.loads(row["applies_to"]))
-        )
+        (row["rule_id"], row["period"]): _override(row)
         for row in db.execute(
             "SELECT rule_id, period, due_date, reason, applies_to FROM fiscal_overrides"
         )
     }
 
 
-def load_templates(db) -> dict[str, list[dict]]:  # noqa: ANN001 - a connection
+def find_override(db: sqlite3.Connection, rule_id: str, period: str) -> Override | None:
+    """The override of one period of one rule, if any (overrides are not secret)."""
+    row = db.execute(
+        "SELECT due_date, reason, applies_to FROM fiscal_overrides WHERE rule_id = ? AND period = ?",
+        (rule_id, period),
+    ).fetchone()
+    return None if row is None else _override(row)
+
+
+def load_templates(db: sqlite3.Connection) -> dict[str, list[dict]]:
     """The firm's checklists per rule, for the run."""
     return {
         row["rule_id"]: json.loads(row["checklists"])

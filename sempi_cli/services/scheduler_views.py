@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sempi_cli.clock import ROME, iso_utc, today_in_rome
 from sempi_cli.errors import InvalidData, NotFound, UsageProblem
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
+from sempi_cli.services.scheduler_config import find_override, period_of, rule_named
 
 STATUSES = ("upcoming", "overdue", "done", "cancelled")
 DEFAULT_STATUSES = ("upcoming", "overdue", "done")
@@ -170,22 +171,6 @@ def parse_month(text: str | None, now: datetime) -> date:
     return first
 
 
-def _rule(text: str, field_name: str):  # noqa: ANN202 - a fiscal.rules.Rule
-    from sempi_cli.fiscal.rules import find_rule
-
-    try:
-        return find_rule(text)
-    except ValueError as exc:
-        raise InvalidData(field_name, str(exc)) from None
-
-
-def _period(rule, text: str, field_name: str) -> tuple[int, int]:  # noqa: ANN001 - a Rule
-    try:
-        return rule.parse_period(text)
-    except ValueError as exc:
-        raise InvalidData(field_name, str(exc)) from None
-
-
 def _any_period(text: str) -> str:
     """A period some rule has, in its canonical form; InvalidData otherwise."""
     from sempi_cli.fiscal.rules import RULES
@@ -237,11 +222,11 @@ class ScheduleViews(Service):
             if status not in STATUSES:
                 raise InvalidData("--status", f"{status!r} is not one of {', '.join(STATUSES)}")
         if q.rule is not None:
-            rule = _rule(q.rule, "--rule")
+            rule = rule_named(q.rule, "--rule")
             clauses.append("d.rule_id = :rule")
             params["rule"] = rule.id
             if q.period is not None:
-                params["period"] = rule.period(*_period(rule, q.period, "--period"))
+                params["period"] = rule.period(*period_of(rule, q.period, "--period"))
         elif q.period is not None:
             params["period"] = _any_period(q.period)
         if "period" in params:
@@ -339,8 +324,8 @@ class ScheduleViews(Service):
         from sempi_cli.fiscal.engine import deadline_of
         from sempi_cli.services.profile import from_row
 
-        rule = _rule(rule_id, "RULE")
-        year, index = _period(rule, period, "PERIOD")
+        rule = rule_named(rule_id, "RULE")
+        year, index = period_of(rule, period, "PERIOD")
         canonical = rule.period(year, index)
         stored = self._stored(client_id, rule.id, canonical)
         client = (
@@ -416,24 +401,13 @@ class ScheduleViews(Service):
     def _override(self, rule_id: str, period: str, profile: dict):  # noqa: ANN202
         """The government extension covering this client, and a note when one exists
         that does not cover it."""
-        from sempi_cli.fiscal.engine import Override
-
-        row = self.db.execute(
-            "SELECT due_date, reason, applies_to FROM fiscal_overrides"
-            " WHERE rule_id = ? AND period = ?",
-            (rule_id, period),
-        ).fetchone()
-        if row is None:
+        override = find_override(self.db, rule_id, period)
+        if override is None:
             return None, None
-        override = Override(
-            date.fromisoformat(row["due_date"]),
-            row["reason"],
-            tuple(json.loads(row["applies_to"] or "[]")),
-        )
         if override.covers(profile):
             return override, None
         return None, (
-            f"the extension to {row['due_date']} ({row['reason']}) covers only clients with"
+            f"the extension to {override.due_date.isoformat()} ({override.reason}) covers only clients with"
             f" {' or '.join(override.applies_to)}"
         )
 
@@ -465,91 +439,6 @@ class ScheduleViews(Service):
         STATUS:CANCELLED so the app drops them. Default: every status."""
         if not q.statuses:
             q = replace(q, statuses=list(STATUSES))
-        rows = self.list(q)
-        return build_ics(rows, self._store_identity(), self.clock.now(), self._firm_name())
+        from sempi_cli.services.scheduler_ics import build_ics
 
-    def _store_identity(self) -> str:
-        """A name for this store that never changes: the firm row's id and creation
-        instant, hashed (the firm's name may change; these do not)."""
-        import hashlib
-
-        row = self.db.execute("SELECT id, created_at FROM firm").fetchone()
-        seed = f"{row['id']}|{row['created_at']}" if row else "no-firm"
-        return hashlib.sha256(seed.encode()).hexdigest()[:16]
-
-    def _firm_name(self) -> str:
-        row = self.db.execute("SELECT name FROM firm").fetchone()
-        return row["name"] if row else "sempi"
-
-
-# SEQUENCE counts minutes from this instant to the deadline's last change: it
-# grows whenever the scheduler moves (or cancels) a deadline, which is what a
-# calendar app needs to accept the new version, and stays within 32 bits
-# (some apps store it so) for four thousand years.
-_SEQUENCE_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
-
-
-def build_ics(rows: list[dict], store_id: str, now: datetime, firm: str) -> str:
-    from icalendar import Alarm, Calendar, Event
-
-    from sempi_cli.fiscal.rules import RULES_BY_ID
-
-    cal = Calendar()
-    cal.add("prodid", "-//sempi//scadenzario fiscale//IT")
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", f"Scadenze fiscali — {firm}")
-    cal.add("x-wr-timezone", "Europe/Rome")
-    stamp = now.astimezone(UTC).replace(microsecond=0)
-    for row in rows:
-        due = date.fromisoformat(row["due_date"])
-        changed = datetime.fromisoformat(row["updated_at"]).astimezone(UTC)
-        touched = max(changed, datetime.fromisoformat(row["task_updated_at"]).astimezone(UTC))
-        event = Event()
-        event.add("uid", f"{row['client_id']}-{row['rule_id']}-{row['period']}@{store_id}.sempi")
-        event.add("dtstamp", stamp)
-        event.add("dtstart", due)
-        event.add("dtend", due + timedelta(days=1))
-        done = "✓ " if row["status"] == "done" else ""
-        event.add("summary", f"{done}{row['rule_id']} {row['period']} — {row['client']}")
-        event.add("description", _description(row))
-        event.add("status", "CANCELLED" if row["status"] == "cancelled" else "CONFIRMED")
-        event.add("transp", "TRANSPARENT")  # a deadline does not make anyone busy
-        event.add("categories", ["Scadenze fiscali", row["rule_id"]])
-        event.add("last-modified", touched.replace(microsecond=0))
-        event.add("sequence", max(0, int((changed - _SEQUENCE_EPOCH).total_seconds() // 60)))
-        rule = RULES_BY_ID.get(row["rule_id"])
-        if rule is not None and row["status"] in ("upcoming", "overdue"):
-            alarm = Alarm()
-            alarm.add("action", "DISPLAY")
-            alarm.add("description", f"{row['rule_id']} {row['period']} — {row['client']}")
-            alarm.add("trigger", timedelta(days=-rule.lead_days))
-            event.add_component(alarm)
-        cal.add_component(event)
-    return cal.to_ical().decode("utf-8")
-
-
-def _description(row: dict) -> str:
-    from sempi_cli.fiscal.rules import RULES_BY_ID
-
-    rule = RULES_BY_ID.get(row["rule_id"])
-    lines = [
-        row["label"] or row["rule_id"],
-        f"Cliente: {row['client']} (id {row['client_id']})",
-        f"Periodo: {row['period']}",
-        f"Scadenza nominale: {row['nominal_date']}",
-    ]
-    if row["shifts"]:
-        lines.append("Spostamenti:")
-        lines.extend(f"- {s['from']} → {s['to']}: {s['reason']}" for s in row["shifts"])
-    if row["override_reason"]:
-        lines.append(f"Proroga: {row['override_reason']}")
-    if rule is not None:
-        lines.append(f"Base normativa: {rule.legal_basis}")
-    # Not "overdue" or "upcoming": an imported calendar keeps the text, and those go stale.
-    state = {"done": " (completato)", "cancelled": " (annullato)"}.get(row["status"], "")
-    lines.append(
-        f"Incarico: task {row['task_id']}{state}, responsabile {row['responsible'] or '-'}"
-    )
-    return "\n".join(lines)
+        return build_ics(self.db, self.list(q), self.clock.now())

@@ -1,0 +1,94 @@
+"""The scadenzario as an iCalendar file (RFC 5545) for any calendar app.
+
+One all-day event per deadline, with a UID stable per (store, client, rule,
+period): a calendar app that imports the file again updates its events instead
+of adding copies, and drops the ones marked STATUS:CANCELLED.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from datetime import UTC, date, datetime, timedelta
+
+from sempi_cli.fiscal.rules import RULES_BY_ID
+
+# SEQUENCE counts minutes from this instant to the deadline's last change: it
+# grows whenever the scheduler moves (or cancels) a deadline, which is what a
+# calendar app needs to accept the new version, and stays within 32 bits
+# (some apps store it so) for four thousand years.
+_SEQUENCE_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def store_identity(db: sqlite3.Connection) -> str:
+    """A name for this store that never changes: the firm row's id and creation
+    instant, hashed (the firm's name may change; these do not)."""
+    row = db.execute("SELECT id, created_at FROM firm").fetchone()
+    seed = f"{row['id']}|{row['created_at']}" if row else "no-firm"
+    return hashlib.sha256(seed.encode()).hexdigest()[:16]
+
+
+def build_ics(db: sqlite3.Connection, rows: list[dict], now: datetime) -> str:
+    """*rows* as ``ScheduleViews.list`` gives them, as one calendar."""
+    from icalendar import Alarm, Calendar, Event
+
+    store_id = store_identity(db)
+    firm_row = db.execute("SELECT name FROM firm").fetchone()
+    firm = firm_row["name"] if firm_row else "sempi"
+    cal = Calendar()
+    cal.add("prodid", "-//sempi//scadenzario fiscale//IT")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", f"Scadenze fiscali — {firm}")
+    cal.add("x-wr-timezone", "Europe/Rome")
+    stamp = now.astimezone(UTC).replace(microsecond=0)
+    for row in rows:
+        due = date.fromisoformat(row["due_date"])
+        changed = datetime.fromisoformat(row["updated_at"]).astimezone(UTC)
+        touched = max(changed, datetime.fromisoformat(row["task_updated_at"]).astimezone(UTC))
+        event = Event()
+        event.add("uid", f"{row['client_id']}-{row['rule_id']}-{row['period']}@{store_id}.sempi")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", due)
+        event.add("dtend", due + timedelta(days=1))
+        done = "✓ " if row["status"] == "done" else ""
+        event.add("summary", f"{done}{row['rule_id']} {row['period']} — {row['client']}")
+        event.add("description", _description(row))
+        event.add("status", "CANCELLED" if row["status"] == "cancelled" else "CONFIRMED")
+        event.add("transp", "TRANSPARENT")  # a deadline does not make anyone busy
+        event.add("categories", ["Scadenze fiscali", row["rule_id"]])
+        event.add("last-modified", touched.replace(microsecond=0))
+        event.add("sequence", max(0, int((changed - _SEQUENCE_EPOCH).total_seconds() // 60)))
+        rule = RULES_BY_ID.get(row["rule_id"])
+        if rule is not None and row["status"] in ("upcoming", "overdue"):
+            alarm = Alarm()
+            alarm.add("action", "DISPLAY")
+            alarm.add("description", f"{row['rule_id']} {row['period']} — {row['client']}")
+            alarm.add("trigger", timedelta(days=-rule.lead_days))
+            event.add_component(alarm)
+        cal.add_component(event)
+    return cal.to_ical().decode("utf-8")
+
+
+def _description(row: dict) -> str:
+    rule = RULES_BY_ID.get(row["rule_id"])
+    lines = [
+        row["label"] or row["rule_id"],
+        f"Cliente: {row['client']} (id {row['client_id']})",
+        f"Periodo: {row['period']}",
+        f"Scadenza nominale: {row['nominal_date']}",
+    ]
+    if row["shifts"]:
+        lines.append("Spostamenti:")
+        lines.extend(f"- {s['from']} → {s['to']}: {s['reason']}" for s in row["shifts"])
+    if row["override_reason"]:
+        lines.append(f"Proroga: {row['override_reason']}")
+    if rule is not None:
+        lines.append(f"Base normativa: {rule.legal_basis}")
+    # Not "overdue" or "upcoming": an imported calendar keeps the text, and those go stale.
+    state = {"done": " (completato)", "cancelled": " (annullato)"}.get(row["status"], "")
+    lines.append(
+        f"Incarico: task {row['task_id']}{state}, responsabile {row['responsible'] or '-'}"
+    )
+    return "\n".join(lines)
