@@ -404,18 +404,28 @@ def test_health_fails_with_exit_11_when_the_last_good_run_is_too_old(cli, clock,
     one_line_error(cli("scheduler", "health", "--max-age", "soon"), 6)
 
 
-def test_a_failed_run_is_recorded_as_failed(cli, db, clients, monkeypatch):
-    from sempi_cli.services import scheduler_writer
+def test_a_failed_run_is_recorded_as_failed_with_what_it_committed(cli, db, clients, monkeypatch):
+    from sempi_cli.services import scheduler, scheduler_writer
 
-    def boom(self, clients):
-        raise sqlite3.OperationalError("disk I/O error")
+    monkeypatch.setattr(scheduler, "CHUNK", 1)  # one client per transaction
+    apply = scheduler_writer.ChunkWriter.apply
 
-    monkeypatch.setattr(scheduler_writer.ChunkWriter, "apply", boom)
+    def third_fails(self, chunk):
+        if chunk[0]["id"] == clients["gamma"]:
+            raise sqlite3.OperationalError("disk I/O error")
+        return apply(self, chunk)
+
+    monkeypatch.setattr(scheduler_writer.ChunkWriter, "apply", third_fails)
     assert cli("scheduler", "run", *YEAR).exit_code != 0
-    status, error = db.execute(
-        "SELECT status, error FROM scheduler_runs ORDER BY id DESC"
-    ).fetchone()
-    assert (status, error) == ("failed", "disk I/O error")
+    run_row = db.execute("SELECT * FROM scheduler_runs ORDER BY id DESC").fetchone()
+    assert (run_row["status"], run_row["error"], run_row["clients"]) == (
+        "failed",
+        "disk I/O error",
+        2,
+    )
+    written = db.execute("SELECT count(*) FROM deadlines").fetchone()[0]
+    assert run_row["created"] == written > 0
+    assert rules_of(db, clients["gamma"]) == set()
 
 
 # --- who may run it ----------------------------------------------------------------------------

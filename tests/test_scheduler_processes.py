@@ -161,7 +161,12 @@ def start(env: dict[str, str], *args: str) -> subprocess.Popen:
 
 
 def finish(proc: subprocess.Popen, label: str) -> tuple[str, str]:
-    out, err = proc.communicate(timeout=TIMEOUT)
+    try:
+        out, err = proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # never leave a process behind
+        proc.communicate()
+        raise
     log_output(label, out, err)
     return out, err
 

@@ -24,8 +24,14 @@ def test_new_store_is_stamped_and_migrated(db):
     assert db.execute("PRAGMA secure_delete").fetchone()[0] == 1
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     applied = [r[0] for r in db.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]
-    assert applied == ["m001_initial", "m002_security", "m003_tasks", "m004_checklists", "m005_timers",
-        "m006_scheduler"]
+    assert applied == [
+        "m001_initial",
+        "m002_security",
+        "m003_tasks",
+        "m004_checklists",
+        "m005_timers",
+        "m006_scheduler",
+    ]
 
 
 def test_init_makes_the_store_owner_only(store_path):

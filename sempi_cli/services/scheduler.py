@@ -157,26 +157,23 @@ class SchedulerService(Service):
             templates=load_templates(self.db),
         )
         scope = {"clients": client_ids or None, "studio": studio}
+        counts, changes = Counts(), []
         if dry_run:
             with self.rehearsal(dry_run=True):
-                counts, changes = self._chunks(writer, ids)
+                self._chunks(writer, ids, counts, changes)
             return self._report(None, start, end, counts, changes, writer, dry_run=True)
         writer.run_id = self._begin(start, end, scope)
         try:
-            counts, changes = self._chunks(writer, ids)
-        except BaseException as exc:
-            self._finish(
-                writer.run_id,
-                Counts(),
-                "failed" if isinstance(exc, Exception) else "interrupted",
-                str(exc)[:500],
-            )
+            self._chunks(writer, ids, counts, changes)
+        except BaseException as exc:  # the chunks committed so far are counted
+            status = "failed" if isinstance(exc, Exception) else "interrupted"
+            self._finish(writer.run_id, counts, status, str(exc)[:500] or type(exc).__name__)
             raise
         self._finish(writer.run_id, counts, "ok", None)
         return self._report(writer.run_id, start, end, counts, changes, writer, dry_run=False)
 
-    def _chunks(self, writer: ChunkWriter, ids: list[int]) -> tuple[Counts, list]:
-        counts, changes = Counts(), []
+    def _chunks(self, writer: ChunkWriter, ids: list[int], counts: Counts, changes: list) -> None:
+        """Each chunk in its own transaction; *counts* and *changes* grow as chunks commit."""
         columns = ", ".join(f"c.{f.name}" for f in PROFILE_FIELDS)
         for offset in range(0, len(ids), CHUNK):
             chunk = ids[offset : offset + CHUNK]
@@ -189,7 +186,6 @@ class SchedulerService(Service):
                 result = writer.apply(clients)
             counts.add(result.counts)
             changes.extend(result.changes)
-        return counts, changes
 
     def _begin(self, start: date, end: date, scope: dict) -> int:
         """Record the run (its own transaction, so it shows while running) and mark the
