@@ -147,9 +147,12 @@ class SchedulerConfig(Service):
                     "add --replace to change it",
                 )
             self.db.execute(
-                "INSERT OR REPLACE INTO fiscal_overrides (rule_id, period, due_date, reason, applies_to,"
+                "INSERT INTO fiscal_overrides (rule_id, period, due_date, reason, applies_to,"
                 " created_by, created_at) VALUES (:rule_id, :period, :due_date, :reason, :applies_to,"
-                " :created_by, :created_at)",
+                " :created_by, :created_at) ON CONFLICT (rule_id, period) DO UPDATE SET"
+                " due_date = excluded.due_date, reason = excluded.reason,"
+                " applies_to = excluded.applies_to, created_by = excluded.created_by,"
+                " created_at = excluded.created_at",
                 row,
             )
             self.audit(
@@ -211,8 +214,9 @@ class SchedulerConfig(Service):
                     f"template {template_name!r} not found", "see 'sempi task template list'"
                 )
             self.db.execute(
-                "INSERT OR REPLACE INTO fiscal_rule_templates (rule_id, template_id, set_by, set_at)"
-                " VALUES (?, ?, ?, ?)",
+                "INSERT INTO fiscal_rule_templates (rule_id, template_id, set_by, set_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (rule_id) DO UPDATE SET"
+                " template_id = excluded.template_id, set_by = excluded.set_by, set_at = excluded.set_at",
                 (rule.id, template["id"], self.actor.id, self.now()),
             )
             self.audit(
