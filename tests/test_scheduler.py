@@ -545,6 +545,17 @@ def test_only_firm_administrators_change_overrides_and_templates(cli, store_path
     assert store_digest(store_path, ignore=("audit_log",)) == before
 
 
+@pytest.mark.parametrize(
+    ("text", "end"),
+    [("12m", "2027-11-15"), ("12 mesi", "2027-11-15"), ("2y", "2028-11-15"), ("3 anni", "2029-11-15"),
+     ("90d", "2027-02-13"), ("90 giorni", "2027-02-13"), ("1 month", "2026-12-15")],
+)  # fmt: skip
+def test_horizons_in_words(text, end):
+    from sempi_cli.services.scheduler import horizon_end
+
+    assert horizon_end(date(2026, 11, 16), text).isoformat() == end
+
+
 def test_the_range_defaults_to_today_and_twelve_months(cli, clients):
     report = run(cli)
     assert (report["from"], report["to"]) == ("2026-11-16", "2027-11-15")

@@ -37,6 +37,7 @@ RUN_COLUMNS = (
     "id", "started_at", "finished_at", "status", "range_from", "range_to",
     "clients", "created", "updated", "cancelled", "unchanged", "error",
 )  # fmt: skip
+_HORIZON_UNITS = {"m": "months", "y": "years", "a": "years", "d": "days", "g": "days"}
 _HORIZON = re.compile(
     r"^\s*(\d+)\s*(m|mesi|months?|y|anni|years?|d|giorni|days?)\s*$", re.IGNORECASE
 )
@@ -51,15 +52,11 @@ def horizon_end(start: date, text: str, field: str = "--horizon") -> date:
             f"cannot read {text!r} as a horizon",
             "give months (12m), years (2y) or days (90d)",
         )
-    amount, unit = int(match[1]), match[2][0].lower()
-    step = {
-        "m": relativedelta(months=amount),
-        "y": relativedelta(years=amount),
-        "d": relativedelta(days=amount),
-    }
-    if amount > 100_000:
+    amount = int(match[1])
+    if amount > 100_000:  # relativedelta would overflow before the range check
         raise InvalidData(field, f"{text!r} is beyond {MAX_HORIZON_MONTHS} months")
-    return start + step[unit] - timedelta(days=1)
+    unit = _HORIZON_UNITS[match[2][0].lower()]
+    return start + relativedelta(**{unit: amount}) - timedelta(days=1)
 
 
 # The rules are today's law, and the holiday calendar (python `holidays`) ends in 2100.
