@@ -89,6 +89,12 @@ class CheckFailed(SempiError):
     exit_code = 11
 
 
+class PartlyDone(SempiError):
+    """A batch with --partial wrote its good rows and refused the others."""
+
+    exit_code = 12
+
+
 EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "unexpected internal error",
@@ -102,5 +108,6 @@ EXIT_CODES: dict[int, str] = {
     9: "store busy past the timeout (retry later)",
     10: "store unusable (not a sempi store, newer schema, integrity failure)",
     11: "a monitoring check failed (scheduler health: no recent successful run)",
+    12: "partly done: a batch with --partial wrote the good rows and refused the others",
     130: "interrupted (Ctrl-C)",
 }

@@ -26,6 +26,18 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (CSV injection):
+# such text cells get a leading apostrophe, which spreadsheets show as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: object) -> str:
+    text = _cell(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return text  # a number is never a formula, "-3" stays a number
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def render(rows: Iterable[Mapping[str, object]], columns: Sequence[str], fmt: str = "table") -> str:
     """A list of records; ``columns`` picks and orders the fields shown."""
     rows = list(rows)
@@ -42,7 +54,7 @@ def render(rows: Iterable[Mapping[str, object]], columns: Sequence[str], fmt: st
         # RFC 4180 line ends: with "\n" alone a field holding "\r" would go unquoted.
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(columns)
-        writer.writerows([_cell(r.get(c)) for c in columns] for r in rows)
+        writer.writerows([_csv_cell(r.get(c)) for c in columns] for r in rows)
         return buffer.getvalue().removesuffix("\r\n")
     if fmt != "table":
         raise ValueError(f"unknown format {fmt!r}")

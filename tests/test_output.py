@@ -6,6 +6,7 @@ import csv
 import io
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -67,4 +68,22 @@ def test_record_forms():
 def test_csv_round_trips_any_text(rows):
     parsed = list(csv.reader(io.StringIO(render(rows, ["a", "b"], "csv"), newline="")))
     assert parsed[0] == ["a", "b"]
-    assert parsed[1:] == [[row["a"], "" if row["b"] is None else str(row["b"])] for row in rows]
+    assert parsed[1:] == [
+        [_safe(row["a"]), "" if row["b"] is None else str(row["b"])] for row in rows
+    ]
+
+
+def _safe(text: str) -> str:
+    from sempi_cli.output import FORMULA_STARTS
+
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+@pytest.mark.parametrize(
+    "text", ['=HYPERLINK("http://x")', "+39 02 1234", "-1+1", "@SUM(A1)", "\tx", "\rx"]
+)
+def test_csv_never_lets_a_cell_start_a_formula(text):
+    parsed = list(
+        csv.reader(io.StringIO(render([{"a": text, "n": -3}], ["a", "n"], "csv"), newline=""))
+    )
+    assert parsed[1] == ["'" + text, "-3"]  # text kept, shown as text; numbers stay numbers

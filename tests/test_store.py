@@ -31,6 +31,9 @@ def test_new_store_is_stamped_and_migrated(db):
         "m004_checklists",
         "m005_timers",
         "m006_scheduler",
+        "m007_documents",
+        "m008_mail",
+        "m009_onboarding",
     ]
 
 

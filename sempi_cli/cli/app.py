@@ -18,7 +18,7 @@ from sempi_cli.cli.context import AppContext
 
 # Groups are imported only when invoked, so start-up time does not grow with
 # the number of commands. name -> module (sempi_cli.cli.<name>).
-GROUPS: dict[str, str] = {name: f"sempi_cli.cli.{name}" for name in GROUP_HELP}
+GROUPS: dict[str, str] = {name: f"sempi_cli.cli.{name.replace('-', '_')}" for name in GROUP_HELP}
 FLAGS = {"--json", "--quiet", "-q", "--yes", "-y", "--no-input", "--debug"}
 VALUED = {"--db", "--format"}
 

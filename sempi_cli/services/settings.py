@@ -1,6 +1,6 @@
 """Firm-wide settings (`sempi config`): a small table of known keys, each validated.
 
-Later areas add their keys here (SMTP, document folders, ...).
+Every area's keys live here, so `sempi config list` shows them all.
 """
 
 from __future__ import annotations
@@ -46,6 +46,37 @@ def _time_of_day(value: str) -> str:
     return f"{int(hour):02d}:{minute}"
 
 
+def _folder_tree(value: str) -> str:
+    """Comma-separated folder paths, '/' between levels: "Anagrafica, IVA/Liquidazioni"."""
+    paths = [" / ".join(p.strip() for p in item.split("/")) for item in value.split(",")]
+    paths = [p for p in paths if p]
+    for path in paths:
+        for part in path.split(" / "):
+            if not part or part in (".", "..") or len(part) > 64 or "\\" in part:
+                raise InvalidData(
+                    "value", f"{path!r} is not a folder path (names of 1 to 64 characters)"
+                )
+    if not paths:
+        raise InvalidData("value", "give at least one folder")
+    return ", ".join(dict.fromkeys(p.replace(" / ", "/") for p in paths))
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value.strip().lower() not in choices:
+            raise InvalidData("value", f"{value!r} is not one of {', '.join(choices)}")
+        return value.strip().lower()
+
+    return check
+
+
+def _text(value: str) -> str:
+    """Free text on one line (empty allowed: not set)."""
+    if "\n" in value or "\r" in value:
+        raise InvalidData("value", "must be on one line")
+    return value.strip()
+
+
 @dataclass(frozen=True)
 class Setting:
     key: str
@@ -80,6 +111,42 @@ SETTINGS = {
             "10",
             "the largest file (MB) that may be attached to a checklist item",
             _int_between(1, 1024),
+        ),
+        Setting(
+            "documents.default_folders",
+            "Anagrafica, Contabilità, IVA, F24, Dichiarazioni, Dipendenti, Corrispondenza",
+            "the folder tree a new client gets (comma-separated; '/' for sub-folders)",
+            _folder_tree,
+        ),
+        Setting(
+            "documents.max_file_mb",
+            "50",
+            "the largest document (MB) that may be stored",
+            _int_between(1, 2048),
+        ),
+        Setting(
+            "mail.max_attempts",
+            "5",
+            "delivery attempts before a message is marked failed",
+            _int_between(1, 50),
+        ),
+        Setting("smtp.host", "", "the SMTP server's host name (empty: mail is only queued)", _text),
+        Setting("smtp.port", "587", "the SMTP server's port", _int_between(1, 65535)),
+        Setting(
+            "smtp.security",
+            "starttls",
+            "starttls (port 587), tls (implicit, port 465) or none (a local relay only)",
+            _choice("starttls", "tls", "none"),
+        ),
+        Setting("smtp.user", "", "the SMTP login (empty: no login)", _text),
+        Setting(
+            "smtp.password_file",
+            "",
+            "a file (mode 0600) holding the SMTP password; SEMPI_SMTP_PASSWORD wins",
+            _text,
+        ),
+        Setting(
+            "smtp.from", "", "the sender address, e.g. Studio Rossi <scadenze@studio.it>", _text
         ),
         Setting(
             "scheduler.deadline_time",

@@ -18,6 +18,9 @@ from sempi_cli.store.migrations import (
     m004_checklists,
     m005_timers,
     m006_scheduler,
+    m007_documents,
+    m008_mail,
+    m009_onboarding,
 )
 
 STEPS: list[tuple[str, str]] = [
@@ -27,6 +30,9 @@ STEPS: list[tuple[str, str]] = [
     ("m004_checklists", m004_checklists.SQL),
     ("m005_timers", m005_timers.SQL),
     ("m006_scheduler", m006_scheduler.SQL),
+    ("m007_documents", m007_documents.SQL),
+    ("m008_mail", m008_mail.SQL),
+    ("m009_onboarding", m009_onboarding.SQL),
 ]
 LATEST = len(STEPS)
 

@@ -1,0 +1,4 @@
+"""Client documents: folder trees per client and documents stored once per content."""
+
+SQL = """
+"""

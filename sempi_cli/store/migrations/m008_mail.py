@@ -1,0 +1,4 @@
+"""The mail outbox: queued messages, delivery attempts, final states."""
+
+SQL = """
+"""

@@ -1,0 +1,4 @@
+"""Onboarding: modules and delegations per client, invitations of external users."""
+
+SQL = """
+"""
