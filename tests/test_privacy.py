@@ -468,6 +468,22 @@ def test_erased_values_are_gone_from_the_file(cli, world, store_path):
     assert b"Bianchini Srl" in raw and piva(1).encode() in raw  # kept for the books
 
 
+def test_erase_reaches_the_mail_outbox(cli, world, store_path, db, clock):
+    """Mail to the client and its people loses address, subject and body; unsent mail is cancelled."""
+    from sempi_cli.services.mail import Outbox
+
+    outbox = Outbox(db, clock, actor(db, ADMIN_EMAIL))
+    context = {"full_name": EXTERNAL_NAME, "client": "Bianchini Srl"}
+    queued = outbox.queue("consent", EXTERNAL, context)
+    db.commit()
+    ok(erase(cli, world["client"]["id"], "--reason", REASON, "--yes"))
+    row = db.execute(
+        "SELECT to_address, subject, body, status FROM mail_outbox WHERE id = ?", (queued,)
+    ).fetchone()
+    assert EXTERNAL not in row[0] and EXTERNAL_NAME not in row[2] and row[3] == "cancelled"
+    assert EXTERNAL.encode() not in _raw_store_bytes(store_path)
+
+
 def test_erasing_twice_is_refused(cli, world, store_path):
     cid = world["client"]["id"]
     ok(erase(cli, cid, "--reason", REASON, "--yes"))

@@ -171,3 +171,43 @@ def user_enable(ctx: typer.Context, user: UserRef) -> None:
     from sempi_cli.services.users import UserService
 
     emit_record(ctx, state(ctx).service(UserService).set_disabled(user, False))
+
+
+@app.command("activate")
+def user_activate(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Option("--email", "-e", help="Your e-mail, as in the invitation.")],
+    stdin: Annotated[
+        bool,
+        typer.Option(
+            "--stdin",
+            "--password-stdin",
+            help="Read from standard input, one a line: the activation code, then the new password.",
+        ),
+    ] = False,
+) -> None:
+    """Activate your account with the code from the invitation e-mail and choose a password.
+
+    No login needed: the code is the proof. Then log in with 'sempi login'.
+
+    Example: sempi user activate --email mario.bianchi@cliente.it
+    """
+    from sempi_cli.cli.common import say
+    from sempi_cli.services.invitations import Invitations
+
+    code = read_secret(
+        ctx, "Activation code (from the e-mail)", from_stdin=stdin, field="activation code"
+    )
+    result = (
+        state(ctx)
+        .service(Invitations, anonymous=True)
+        .activate(
+            email,
+            code,
+            lambda: read_secret(
+                ctx, "New password", from_stdin=stdin, field="new password", confirm_it=True
+            ),
+        )
+    )
+    emit_record(ctx, result)
+    say(ctx, f"Account activated. Log in with 'sempi login --email {result['email']}'.")

@@ -169,7 +169,7 @@ class PrivacyService(Service):
         """Erase the client's personal data that the law does not require, keep the
         rest with the reason, disable and anonymise its external users, and mark
         the client removed. Irreversible; audited without the erased values."""
-        from sempi_cli.services import clients, recovery, users
+        from sempi_cli.services import clients, mail, recovery, users
         from sempi_cli.services.auth import revoke_credentials
         from sempi_cli.services.clients import ClientService
         from sempi_cli.services.groups import GroupService
@@ -188,6 +188,10 @@ class PrivacyService(Service):
             erased_values = _values(before, externals)
             now = self.now()
             erased_users = []
+            addresses = [
+                a for a in (before["email"], before["pec"], *(u["email"] for u in externals)) if a
+            ]
+            mail.erase_personal_data(self.db, client_id, addresses)
             for user in externals:
                 for (group_id,) in self.db.execute(
                     "SELECT client_id FROM work_group_members WHERE user_id = ? ORDER BY client_id",

@@ -1,0 +1,412 @@
+"""`sempi client-onboard`: onboard one client (add) or a file of them (batch)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from sempi_cli.cli.client import (
+    CodiceFiscale,
+    Email,
+    Kind,
+    Nickname,
+    PartitaIva,
+    Pec,
+    Profile,
+    Responsible,
+    Smart,
+    _client_input,
+)
+from sempi_cli.cli.common import confirm, emit_record, emit_rows, group_app, say, state
+
+app = group_app("client-onboard")
+
+# What a person reads of a batch's rows (every row in csv/jsonl/json).
+ROW_COLUMNS = ("where", "action", "client_id", "ragione_sociale", "field", "problem", "changes")
+REPORT_COLUMNS = (
+    "line", "index", "action", "client_id", "ragione_sociale", "partita_iva",
+    "codice_fiscale", "field", "problem", "changes",
+)  # fmt: skip
+CONFIRM_FROM = 3  # a batch writing this many clients asks first (on a terminal; --yes elsewhere)
+
+DryRun = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run", help="Do everything in a transaction that is rolled back; report it."
+    ),
+]
+Deadlines = Annotated[
+    bool,
+    typer.Option(
+        "--deadlines/--no-deadlines",
+        help="Generate the deadlines for the scheduler's horizon (12 months from today).",
+    ),
+]
+
+
+@app.command("add")
+def onboard_add(
+    ctx: typer.Context,
+    name: Annotated[
+        str, typer.Option("--name", help="Ragione sociale (or the person's full name).")
+    ],
+    studio: Annotated[
+        str | None, typer.Option("--studio", help="The practice: id or name (default: yours).")
+    ] = None,
+    kind: Kind = "societa_capitali",
+    codice_fiscale: CodiceFiscale = None,
+    partita_iva: PartitaIva = None,
+    email: Email = None,
+    pec: Pec = None,
+    nickname: Nickname = None,
+    responsible: Responsible = None,
+    smart: Smart = None,
+    profile: Profile = None,
+    practice_users: Annotated[
+        str,
+        typer.Option(
+            "--practice-users",
+            help="all: every active user of the practice joins the work group; none: nobody.",
+        ),
+    ] = "all",
+    external: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--external",
+            "-x",
+            help="A person of the client's, 'Nome Cognome <email>': an external user, invited by e-mail; repeat it.",
+        ),
+    ] = None,
+    module: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--module",
+            "-m",
+            help="A module the client uses: tasks, documents, chat, smart; repeat it (default: all).",
+        ),
+    ] = None,
+    delegation: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--delegation",
+            help="A delegation in place, KIND:REFERENCE:VALID_UNTIL (e.g. cassetto_fiscale:AB12345:2027-12-31); repeat it. Never a password.",
+        ),
+    ] = None,
+    deadlines: Deadlines = True,
+    dry_run: DryRun = False,
+) -> None:
+    """Onboard a client in one transaction: record, group, folders, invitations, deadlines.
+
+    Example: sempi client-onboard add --name "Bianchi Srl" --studio "Studio Rossi" --piva 12345670017 -p iva_periodicity=mensile --external "Laura Bianchi <laura@bianchi.it>" --delegation cassetto_fiscale:AB12345:2027-12-31
+    """
+    from sempi_cli.services import onboarding_input as given
+    from sempi_cli.services.onboarding import OnboardingService
+
+    data = _client_input(
+        name,
+        kind or "societa_capitali",
+        codice_fiscale,
+        partita_iva,
+        email,
+        pec,
+        nickname,
+        responsible,
+        smart,
+        profile,
+    )
+    data.studio = studio
+    request = given.OnboardRequest(
+        client=data,
+        practice_users=given.practice_users(practice_users),
+        externals=given.externals([given.external(x) for x in external or []]),
+        modules=given.modules(module) if module else None,
+        delegations=given.delegations([given.delegation(d) for d in delegation or []]),
+        deadlines=deadlines,
+    )
+    report = state(ctx).service(OnboardingService).add(request, dry_run=dry_run)
+    if state(ctx).fmt == "table":
+        emit_record(ctx, _summary(report))
+    else:
+        emit_record(ctx, report)
+    client = report["client"]
+    if dry_run:
+        say(ctx, f"Dry run: {client['ragione_sociale']} would be onboarded; nothing was written.")
+    else:
+        say(ctx, f"Client {client['id']} ({client['ragione_sociale']}) onboarded.")
+
+
+def _summary(report: dict) -> dict:
+    """One screen for a person; --format json has everything."""
+    client = report["client"]
+    deadlines = report["deadlines"]
+    return {
+        "client_id": client["id"],
+        "ragione_sociale": client["ragione_sociale"],
+        "codice_fiscale": client["codice_fiscale"],
+        "partita_iva": client["partita_iva"],
+        "studio": client["studio"],
+        "responsible": client["responsible"],
+        "members": [f"{m['email']} ({m['role']})" for m in report["members"]],
+        "folders": report["folders"],
+        "modules": report["modules"],
+        "delegations": [
+            f"{d['kind']} {d['reference']} until {d['valid_until']} ({d['status']})"
+            for d in report["delegations"]
+        ],
+        "invitations": [i["email"] for i in report["invitations"]],
+        "deadlines": "not generated (--no-deadlines)"
+        if deadlines is None
+        else f"{deadlines['created']} from {deadlines['from']} to {deadlines['to']}"
+        + (
+            " (assigned to you: the client has no responsible)"
+            if deadlines["assigned_to_you"]
+            else ""
+        ),
+    }
+
+
+@app.command("batch")
+def onboard_batch(
+    ctx: typer.Context,
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="A CSV file (header row; columns in docs/onboarding.md) or a JSON list of objects.",
+            metavar="FILE",
+        ),
+    ],
+    studio: Annotated[str, typer.Option("--studio", help="The practice: id or name.")],
+    dry_run: DryRun = False,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            "--partial",
+            help="Write the good rows even if some are refused (exit 12 then); default: all or nothing.",
+        ),
+    ] = False,
+    report_file: Annotated[
+        str | None,
+        typer.Option(
+            "--report",
+            help="Also write every row's result to this file (CSV; JSON if it ends in .json; mode 0600).",
+        ),
+    ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(
+            "--delimiter", help="The CSV delimiter, ; or , (default: read from the header)."
+        ),
+    ] = None,
+    encoding: Annotated[
+        str,
+        typer.Option(
+            "--encoding", help="utf-8 (with or without BOM) or cp1252 (Excel on Windows)."
+        ),
+    ] = "utf-8",
+    deadlines: Deadlines = True,
+) -> None:
+    """Onboard every client of a CSV or JSON file, all rows checked first; safe to re-run.
+
+    Example: sempi client-onboard batch clienti.csv --studio "Studio Rossi" --dry-run
+    """
+    from sempi_cli.errors import InvalidData, PartlyDone
+    from sempi_cli.services.onboarding_batch import BatchService
+    from sempi_cli.services.onboarding_file import BatchFile
+
+    app_state = state(ctx)
+    source = BatchFile(file, encoding=encoding, delimiter=delimiter)
+    service = app_state.service(BatchService)
+    bar = _ProgressBar() if sys.stderr.isatty() and not app_state.quiet else None
+
+    def ask(counts: dict) -> None:
+        if bar:
+            bar.clear()
+        confirm(
+            ctx,
+            f"Onboard {counts['created']} new client(s) and update {counts['updated']}"
+            f" in practice {studio}?",
+        )
+
+    report = service.run(
+        source,
+        studio=studio,
+        dry_run=dry_run,
+        partial=partial,
+        deadlines=deadlines,
+        progress=bar.show if bar else None,
+        confirm=None if dry_run else _ask_from(CONFIRM_FROM, ask),
+    )
+    if bar:
+        bar.clear()
+    if report_file:
+        _write_report(report_file, report["results"])
+    stopped = report["refused"] and not partial
+    _emit(ctx, report, to_stderr=bool(stopped) and not report_file)
+    say(ctx, _summary_line(report))
+    if report["refused"]:
+        first = next(r for r in report["results"] if r["action"] == "refused")
+        where = _where(first)
+        message = (
+            f"{report['refused']} of {report['rows']} row(s) refused (first: {where},"
+            f" {first['field']}: {first['problem']})"
+        )
+        if stopped:
+            raise InvalidData(
+                source.path.name,
+                message + "; nothing was written",
+                f"fix them and run again, or add --partial to write the good rows{_see(report_file)}",
+            )
+        raise PartlyDone(
+            f"{source.path.name}: {message}; the other rows were "
+            + ("checked (dry run)" if dry_run else "written"),
+            f"fix them and run the same file again{_see(report_file)}",
+        )
+
+
+def _ask_from(threshold: int, ask):  # noqa: ANN001, ANN202 - a callback for the service
+    def maybe(counts: dict) -> None:
+        if counts["created"] + counts["updated"] >= threshold:
+            ask(counts)
+
+    return maybe
+
+
+def _see(report_file: str | None) -> str:
+    return f" (every row in {report_file})" if report_file else ""
+
+
+def _where(result: dict) -> str:
+    return f"line {result['line']}" if result["line"] is not None else f"index {result['index']}"
+
+
+def _emit(ctx: typer.Context, report: dict, *, to_stderr: bool) -> None:
+    """JSON: the whole report. csv/jsonl: a row per line of the file. Table: the rows a
+    person must read (refused, updated); the rest is the summary line."""
+    fmt = state(ctx).fmt
+    if fmt == "json":
+        emit_record(ctx, report)
+        return
+    rows = [{**r, "where": _where(r)} for r in report["results"]]
+    if fmt != "table":
+        emit_rows(ctx, rows, ROW_COLUMNS)
+        return
+    rows = [r for r in rows if r["action"] in ("refused", "updated")]
+    if not rows:
+        return
+    from sempi_cli.output import render
+
+    text = render(rows, ROW_COLUMNS, "table")
+    typer.echo(text, err=to_stderr)
+
+
+def _summary_line(report: dict) -> str:
+    if report["skipped"]:
+        verb = "Checked"
+    else:
+        verb = "Would onboard" if report["dry_run"] else "Onboarded"
+    parts = [
+        f"{report[k]} {k}"
+        for k in ("created", "updated", "unchanged", "refused", "skipped")
+        if report[k] or k in ("created", "updated", "unchanged")
+    ]
+    line = f"{verb} {report['rows']} row(s): {', '.join(parts)}."
+    deadlines = report["deadlines"]
+    if deadlines is not None:
+        if deadlines["ran"] or report["dry_run"]:
+            line += (
+                f" Deadlines {deadlines['from']}..{deadlines['to']}: {deadlines['created']} new,"
+                f" {deadlines['updated']} moved, {deadlines['unchanged']} already there."
+            )
+        else:
+            line += " Deadlines: all already there."
+    return line
+
+
+def _write_report(path: str, results: list[dict]) -> None:
+    """Every row's result, replacing the file (mode 0600: it names clients)."""
+    import os
+    import tempfile
+
+    from sempi_cli.errors import InvalidData
+    from sempi_cli.output import render
+
+    fmt = "json" if path.lower().endswith(".json") else "csv"
+    text = render(results, REPORT_COLUMNS, fmt) + "\n"
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=".sempi-report-")
+    except OSError as exc:
+        raise InvalidData("--report", f"cannot write in {folder}: {exc.strerror}") from None
+    try:
+        with open(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+class _ProgressBar:
+    """A one-line bar on stderr (a terminal only), redrawn at most ten times a second."""
+
+    WIDTH = 30
+    LABELS = {"checking": "Checking", "writing": "Writing", "deadlines": "Deadlines"}
+
+    def __init__(self) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._last = 0.0
+        self._shown = False
+
+    def show(self, stage: str, done: int, total: int) -> None:
+        now = self._clock()
+        if done < total and now - self._last < 0.1:
+            return
+        self._last = now
+        share = done / total if total else 1.0
+        filled = int(share * self.WIDTH)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        label = self.LABELS.get(stage, stage)
+        if stage == "deadlines":
+            text = f"{label}: generating..." if done < total else f"{label}: done"
+        elif stage == "checking":
+            text = f"{label:9} [{bar}] {share:4.0%}"
+        else:
+            text = f"{label:9} [{bar}] {done}/{total}"
+        sys.stderr.write("\r" + text.ljust(60))
+        sys.stderr.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            sys.stderr.write("\r" + " " * 60 + "\r")
+            sys.stderr.flush()
+            self._shown = False
+
+
+@app.command("show")
+def onboard_show(
+    ctx: typer.Context,
+    client_id: Annotated[int, typer.Argument(help="The client's id.")],
+) -> None:
+    """Show who may see a client, its modules, its delegations and their status.
+
+    Example: sempi client-onboard show 12
+    """
+    from sempi_cli.services.onboarding import OnboardingService
+
+    record = state(ctx).service(OnboardingService).show(client_id)
+    if state(ctx).fmt == "table":
+        record = {
+            **record,
+            "members": [f"{m['email']} ({m['role']})" for m in record["members"]],
+            "delegations": [
+                f"{d['kind']} {d['reference']} until {d['valid_until']} ({d['status']})"
+                for d in record["delegations"]
+            ],
+        }
+    emit_record(ctx, record)

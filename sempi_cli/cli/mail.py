@@ -1,0 +1,183 @@
+"""`sempi mail`: the outbox of invitations and notices, and its delivery job."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from sempi_cli.cli.common import confirm, emit_record, emit_rows, group_app, say, state
+
+app = group_app("mail")
+
+MailId = Annotated[int, typer.Argument(help="The message's id (see 'sempi mail list').")]
+
+
+def _table(ctx: typer.Context) -> bool:
+    return state(ctx).fmt == "table"
+
+
+def _local(ctx: typer.Context, rows: list[dict], *keys: str) -> list[dict]:
+    from sempi_cli.cli.task_options import local_times
+
+    return local_times(ctx, rows, *keys)
+
+
+@app.command("list")
+def mail_list(
+    ctx: typer.Context,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status",
+            "-s",
+            help="Only this status (repeatable): queued, sending, sent, failed, cancelled.",
+        ),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", help="At most this many messages, newest first.")
+    ] = 50,
+) -> None:
+    """List the outbox, newest first.
+
+    Firm administrators see every message; a practice's administrator the
+    mail about the practice's clients.
+
+    Example: sempi mail list --status failed --status sending
+    """
+    from sempi_cli.services.mail import COLUMNS, Outbox
+
+    rows = state(ctx).service(Outbox).list(status or (), limit)
+    emit_rows(ctx, _local(ctx, rows, "next_attempt_at", "sent_at"), COLUMNS)
+
+
+@app.command("show")
+def mail_show(ctx: typer.Context, mail_id: MailId) -> None:
+    """Show one message with its headers, delivery state and body.
+
+    An activation code is never shown: only the delivered message carries it.
+
+    Example: sempi mail show 12
+    """
+    from sempi_cli.services.mail import Outbox
+
+    record = state(ctx).service(Outbox).show(mail_id)
+    if not _table(ctx):
+        emit_record(ctx, record)
+        return
+    body = record.pop("body")
+    [record] = _local(ctx, [record], "next_attempt_at", "created_at", "claimed_at", "sent_at")
+    emit_record(ctx, record)
+    typer.echo("")
+    typer.echo(body.rstrip("\n"))
+
+
+@app.command("send")
+def mail_send(
+    ctx: typer.Context,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", help="Send at most this many messages.")
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="List the messages due now; connect to nothing, send nothing."
+        ),
+    ] = False,
+) -> None:
+    """Deliver the queued messages that are due through the firm's SMTP server (cron).
+
+    Each message is sent at most once, even with two runs at once; a temporary
+    failure is retried later with growing waits, a permanent one (or too many
+    attempts, mail.max_attempts) marks it failed. Exit 5 when SMTP is not
+    configured or the server cannot be reached (see docs/mail.md). The SMTP
+    password comes from SEMPI_SMTP_PASSWORD or smtp.password_file, never argv.
+
+    Example: sempi -q mail send
+    """
+    from sempi_cli.services.mail_delivery import RUN_COLUMNS, MailSender
+
+    result = state(ctx).service(MailSender).send(limit=limit, dry_run=dry_run)
+    if _table(ctx) and not state(ctx).quiet:  # -q in cron: nothing unless it fails
+        emit_rows(ctx, result["messages"], RUN_COLUMNS)
+    elif not state(ctx).quiet:
+        emit_record(ctx, result)
+    if dry_run:
+        say(ctx, f"{result['due']} message(s) due; nothing sent (dry run).")
+        return
+    doubt = (
+        f", {result['in_doubt']} in doubt (see 'sempi mail list --status sending')"
+        if result["in_doubt"]
+        else ""
+    )
+    say(
+        ctx,
+        f"Sent {result['sent']}, to retry later {result['deferred']},"
+        f" failed {result['failed']}{doubt}.",
+    )
+
+
+@app.command("retry")
+def mail_retry(ctx: typer.Context, mail_id: MailId) -> None:
+    """Queue a failed message again, or one left in 'sending' (asks: it may have gone out).
+
+    A message waiting for its next attempt becomes due now.
+
+    Example: sempi mail retry 12
+    """
+    from sempi_cli.services.mail import Outbox
+
+    def ask(row: dict) -> None:
+        confirm(
+            ctx,
+            f"Message {row['id']} to {row['to_address']} was being sent when its sender stopped:"
+            " it may already have been delivered. Queue it again?",
+        )
+
+    emit_record(ctx, _strip_body(state(ctx).service(Outbox).retry(mail_id, ask)))
+    say(ctx, f"Message {mail_id} is queued; the next 'sempi mail send' sends it.")
+
+
+@app.command("cancel")
+def mail_cancel(ctx: typer.Context, mail_id: MailId) -> None:
+    """Never send a message that is queued, failed or left in 'sending'.
+
+    Example: sempi mail cancel 12
+    """
+    from sempi_cli.services.mail import Outbox
+
+    emit_record(ctx, _strip_body(state(ctx).service(Outbox).cancel(mail_id)))
+
+
+@app.command("invite")
+def mail_invite(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Argument(help="The user to invite: e-mail or id.")],
+    resend: Annotated[
+        bool,
+        typer.Option(
+            "--resend",
+            help="Send a new code even if the last invitation is still valid (the old code stops working).",
+        ),
+    ] = False,
+) -> None:
+    """Queue an invitation with a one-time activation code for a user without a password.
+
+    Inviting again while the last code is valid does nothing, unless --resend.
+
+    Example: sempi mail invite mario.bianchi@cliente.it
+    """
+    from sempi_cli.services.invitations import Invitations
+
+    result = state(ctx).service(Invitations).invite_user(user, resend=resend)
+    emit_record(ctx, result)
+    if result["mail_id"] is None:
+        say(ctx, f"{result['user']} already has a valid invitation; add --resend for a new code.")
+    else:
+        say(
+            ctx, f"Invitation queued as message {result['mail_id']}; 'sempi mail send' delivers it."
+        )
+
+
+def _strip_body(record: dict) -> dict:
+    return {k: v for k, v in record.items() if k != "body"}

@@ -1,0 +1,645 @@
+"""`sempi doc`: folder trees, documents, access through the work group, the
+backlog import (mapping, dedup, resume, unreadable files, dry run)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+
+import pytest
+
+from tests import test_tasks
+from tests.conftest import ADMIN_EMAIL, actor, piva, store_digest
+from tests.test_cli_frame import one_line_error
+from tests.test_tasks import CREATOR, DOER, EXTERNAL, OPERATOR, OUTSIDER, one
+
+people = test_tasks.people  # Alfa (client) and Beta (other_client) of Studio Rossi
+OTHER_OPERATOR, OTHER_EXTERNAL = "op@bianchi.test", "ext@beta.test"
+DEFAULT = [
+    "Anagrafica",
+    "Contabilità",
+    "IVA",
+    "F24",
+    "Dichiarazioni",
+    "Dipendenti",
+    "Corrispondenza",
+]
+AUDITED = ("audit_log",)  # a refusal is recorded: the only change a refused command makes
+
+
+def ok(result):
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    return result
+
+
+def data(result):
+    return json.loads(ok(result).stdout)
+
+
+def count(db: sqlite3.Connection, table: str) -> int:
+    return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+@pytest.fixture
+def alfa(db, clock, people) -> str:
+    """Alfa with the default tree; outsiders: an operator of another practice (in a work
+    group there) and an external user of Beta."""
+    from sempi_cli.services.client_input import ClientInput
+    from sempi_cli.services.clients import ClientService
+    from sempi_cli.services.doc_folders import FolderService
+    from sempi_cli.services.groups import GroupService
+    from sempi_cli.services.studios import StudioService
+    from sempi_cli.services.users import UserService
+
+    admin = actor(db, ADMIN_EMAIL)
+    users = UserService(db, clock, admin)
+    bianchi = StudioService(db, clock, admin).add("Studio Bianchi")["id"]
+    users.add(OTHER_OPERATOR, "Operatore Bianchi", "studio-operator", studio=bianchi)
+    gamma = ClientService(db, clock, admin).add(
+        ClientInput("Gamma Srl", studio=bianchi, partita_iva=piva(3))
+    )["id"]
+    GroupService(db, clock, admin).add_member(gamma, OTHER_OPERATOR)
+    users.add(OTHER_EXTERNAL, "Esterno Beta", "external", client=people["other_client"])
+    FolderService(db, clock, admin).create_default_tree(people["client"])
+    return str(people["client"])
+
+
+def write(path, content: bytes | str) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return str(path)
+
+
+def folders(cli, client: str, as_user: str = CREATOR) -> dict[str, dict]:
+    rows = data(cli("doc", "folder", "list", "--client", client, "--json", as_user=as_user))
+    return {row["path"]: row for row in rows}
+
+
+def docs(cli, client: str, *args: str, as_user: str = CREATOR) -> list[dict]:
+    return data(cli("doc", "list", "--client", client, "--json", *args, as_user=as_user))
+
+
+# --- folders -----------------------------------------------------------------------------
+
+
+def test_the_default_tree_is_made_once_and_completed_later(db, clock, alfa, cli):
+    from sempi_cli.services.doc_folders import FolderService, default_paths
+
+    assert default_paths(db) == DEFAULT
+    assert list(folders(cli, alfa)) == DEFAULT  # in the setting's order
+    service = FolderService(db, clock, actor(db, CREATOR))
+    again = service.create_default_tree(int(alfa))
+    assert [f["path"] for f in again] == DEFAULT and not any(f["created"] for f in again)
+    ok(
+        cli(
+            "config",
+            "set",
+            "documents.default_folders",
+            "iva / Liquidazioni, Nuova",
+            as_user=ADMIN_EMAIL,
+        )
+    )
+    assert default_paths(db) == ["iva/Liquidazioni", "Nuova"]
+    made = service.create_default_tree(int(alfa))
+    assert [(f["path"], f["created"]) for f in made] == [
+        ("IVA", False), ("IVA/Liquidazioni", True), ("Nuova", True)
+    ]  # fmt: skip
+
+
+def test_the_default_tree_joins_the_callers_transaction(db, clock, people):
+    from sempi_cli.errors import NotFound, PermissionDenied
+    from sempi_cli.services.doc_folders import FolderService
+
+    service = FolderService(db, clock, actor(db, ADMIN_EMAIL))
+    with pytest.raises(ZeroDivisionError), service.transaction():
+        assert len(service.create_default_tree(people["client"])) == 7
+        1 / 0  # noqa: B018 - the caller fails after the tree was made
+    assert count(db, "doc_folders") == 0
+    with pytest.raises(NotFound):
+        FolderService(db, clock, actor(db, OUTSIDER)).create_default_tree(people["client"])
+    with pytest.raises(PermissionDenied):
+        FolderService(db, clock, actor(db, EXTERNAL)).create_default_tree(people["client"])
+    assert count(db, "doc_folders") == 0
+
+
+def test_folder_commands(cli, alfa, store_path):
+    added = data(cli("doc", "folder", "add", "--client", alfa, "iva/Liquidazioni", "--json"))
+    assert (added["path"], added["created"]) == ("IVA/Liquidazioni", 1)
+    before = store_digest(store_path)
+    bad = [
+        (["add", "--client", alfa, "IVA/2024/Q1"], 3, "no folder 'IVA/2024'"),
+        (["add", "--client", alfa, "contabilità"], 4, "already has"),
+        (["add", "--client", alfa, "CONTABILITÀ"], 4, "already has"),
+        (["add", "--client", alfa, "a\\b"], 6, "PATH"),
+        (["add", "--client", alfa, "IVA/.."], 6, "PATH"),
+        (["add", "--client", alfa, "x" * 65], 6, "longer than 64"),
+        (["add", "--client", "999999", "Nuova"], 3, "client 999999 not found"),
+        (["rename", "--client", alfa, "Nessuna", "Altra"], 3, "has no folder 'Nessuna'"),
+        (["rename", "--client", alfa, "IVA", "f24"], 4, "'F24' is already there"),
+        (["rename", "--client", alfa, "IVA", "a/b"], 6, "NEW_NAME"),
+        (["remove", "--client", alfa, "IVA"], 5, "not empty (1 sub-folder(s), 0 document(s))"),
+        (["remove", "--client", alfa, "IVA", "--recursive"], 2, "confirmation needed"),
+        (["remove", "--client", alfa, "Nessuna"], 3, "has no folder"),
+    ]
+    for args, code, text in bad:
+        assert text in one_line_error(cli("doc", "folder", *args), code), args
+    assert store_digest(store_path) == before
+    tree = ok(cli("doc", "folder", "list", "--client", alfa)).stdout.splitlines()
+    ids = folders(cli, alfa)
+    width = max(len(str(f["id"])) for f in ids.values())
+    assert tree[2] == f"{ids['IVA']['id']:>{width}}  IVA"
+    assert tree[3] == f"{ids['IVA/Liquidazioni']['id']:>{width}}    Liquidazioni"
+    ok(cli("doc", "folder", "add", "--client", alfa, "IVA/2024/Q1", "--parents"))
+    renamed = data(
+        cli("doc", "folder", "rename", "--client", alfa, "iva/2024", "Anno 2024", "--json")
+    )
+    assert (renamed["path"], renamed["old_path"]) == ("IVA/Anno 2024", "IVA/2024")
+    by_id = data(
+        cli(
+            "doc",
+            "folder",
+            "rename",
+            "--client",
+            alfa,
+            str(ids["F24"]["id"]),
+            "Deleghe F24",
+            "--json",
+        )
+    )
+    assert by_id["path"] == "Deleghe F24"  # a folder by id
+    assert "IVA/Anno 2024/Q1" in folders(cli, alfa)
+    ok(cli("doc", "folder", "remove", "--client", alfa, "IVA/Anno 2024/Q1"))  # empty
+    dry = data(cli("doc", "folder", "remove", "--client", alfa, "IVA", "-r", "--dry-run", "--json"))
+    assert (dry["folders"], dry["documents"]) == (3, 0) and "IVA/Anno 2024" in folders(cli, alfa)
+    ok(cli("doc", "folder", "remove", "--client", alfa, "IVA", "-r", "--yes"))
+    assert not any(path.startswith("IVA") for path in folders(cli, alfa))
+
+
+def test_removing_a_folder_keeps_its_documents_as_removed(cli, alfa, tmp_path, db):
+    ok(cli("doc", "folder", "add", "--client", alfa, "IVA/2025/Q1", "--parents"))
+    top = write(tmp_path / "a" / "registro.pdf", "registro")
+    deep = write(tmp_path / "b" / "q1.pdf", "q1")
+    ok(cli("doc", "add", top, "--client", alfa, "--folder", "IVA"))
+    ok(cli("doc", "add", deep, "--client", alfa, "--folder", "iva/2025/q1"))
+    assert [d["name"] for d in docs(cli, alfa, "--folder", "IVA")] == ["registro.pdf"]
+    assert [d["folder"] for d in docs(cli, alfa, "--folder", "IVA", "-r")] == ["IVA", "IVA/2025/Q1"]
+    counted = {p: f["documents"] for p, f in folders(cli, alfa).items() if p.startswith("IVA")}
+    assert counted == {"IVA": 1, "IVA/2025": 0, "IVA/2025/Q1": 1}
+    assert "1 document(s)" in one_line_error(
+        cli("doc", "folder", "remove", "--client", alfa, "IVA/2025/Q1"), 5
+    )
+    gone = data(cli("doc", "folder", "remove", "--client", alfa, "iva", "-r", "--yes", "--json"))
+    assert (gone["folders"], gone["documents"]) == (3, 2)
+    removed = docs(cli, alfa, "--removed")
+    assert [(d["folder"], d["folder_id"], bool(d["removed_at"])) for d in removed] == [
+        ("IVA", None, True), ("IVA/2025/Q1", None, True)
+    ]  # fmt: skip
+    assert count(db, "attachments") == 2  # contents are kept
+    ok(cli("doc", "folder", "add", "--client", alfa, "IVA"))  # the name is free again
+    assert docs(cli, alfa, "--folder", "IVA") == []
+
+
+# --- documents ---------------------------------------------------------------------------
+
+
+def test_add_list_show_get_move_remove(cli, alfa, tmp_path, db, monkeypatch):
+    visura = write(tmp_path / "in" / "visura camerale.pdf", os.urandom(70_000))
+    statuto = write(tmp_path / "in" / "statuto.pdf", b"statuto")
+    added = data(
+        cli("doc", "add", visura, statuto, "--client", alfa, "--folder", "anagrafica", "--json")
+    )
+    assert [(d["name"], d["folder"], d["action"]) for d in added] == [
+        ("visura camerale.pdf", "Anagrafica", "added"), ("statuto.pdf", "Anagrafica", "added")
+    ]  # fmt: skip
+    visura_id, statuto_id = (d["id"] for d in added)
+    listed = docs(cli, alfa)
+    assert [(d["folder"], d["name"], d["size"]) for d in listed] == [
+        ("Anagrafica", "statuto.pdf", 7), ("Anagrafica", "visura camerale.pdf", 70_000)
+    ]  # fmt: skip
+    shown = data(cli("doc", "show", str(visura_id), "--json"))
+    assert shown["sha256"] == hashlib.sha256(open(visura, "rb").read()).hexdigest()
+    assert shown["added_by"] == ADMIN_EMAIL
+    monkeypatch.chdir(tmp_path)
+    ok(cli("doc", "get", str(visura_id)))  # by default: its own name, here
+    back = tmp_path / "visura camerale.pdf"
+    assert back.read_bytes() == open(visura, "rb").read() and back.stat().st_mode & 0o777 == 0o600
+    assert "already exists" in one_line_error(cli("doc", "get", str(visura_id)), 4)
+    assert ok(cli("doc", "get", str(statuto_id), "-o", "-")).stdout_bytes == b"statuto"
+    ok(cli("doc", "move", str(statuto_id), "--folder", "Corrispondenza"))
+    assert docs(cli, alfa, "--folder", "corrispondenza")[0]["name"] == "statuto.pdf"
+    removed = data(cli("doc", "remove", str(statuto_id), "--json"))
+    assert removed["removed_at"] and removed["folder"] == "Corrispondenza"
+    assert [d["id"] for d in docs(cli, alfa)] == [visura_id]
+    assert [d["id"] for d in docs(cli, alfa, "--removed")] == [visura_id, statuto_id]
+    assert "was removed" in one_line_error(cli("doc", "get", str(statuto_id), "-o", "-"), 5)
+    assert "was removed" in one_line_error(cli("doc", "remove", str(statuto_id)), 5)
+    # the same name may be used again once the old one is removed
+    ok(cli("doc", "add", statuto, "--client", alfa, "--folder", "Corrispondenza"))
+    assert count(db, "attachments") == 2 and count(db, "documents") == 3
+
+
+def test_bad_input_changes_nothing(cli, alfa, tmp_path, store_path):
+    good = write(tmp_path / "fattura.pdf", "fattura")
+    other = write(tmp_path / "sub" / "fattura.pdf", "altra")
+    ok(cli("doc", "add", good, "--client", alfa, "--folder", "IVA"))
+    before = store_digest(store_path)
+    cases = [
+        ([str(tmp_path / "manca.pdf")], ["--folder", "IVA"], 6, "no file"),
+        (
+            [good, str(tmp_path / "manca.pdf")],
+            ["--folder", "F24"],
+            6,
+            "manca.pdf",
+        ),  # all or nothing
+        ([str(tmp_path / "sub")], ["--folder", "IVA"], 6, "is a folder"),
+        ([good], ["--folder", "Nessuna"], 3, "has no folder 'Nessuna'"),
+        ([good], ["--folder", "IVA/Nessuna"], 3, "has no folder"),
+        ([good], ["--folder", "IVA"], 4, "already has a document named 'fattura.pdf'"),
+        ([good, other], ["--folder", "F24"], 6, "the same name"),
+    ]
+    for files, options, code, text in cases:
+        result = cli("doc", "add", *files, "--client", alfa, *options)
+        assert text in one_line_error(result, code), (files, options)
+    assert "not found" in one_line_error(
+        cli("doc", "add", good, "--client", "999", "--folder", "IVA"), 3
+    )
+    for args in (
+        ["show", "999"],
+        ["get", "999", "-o", "-"],
+        ["move", "999", "--folder", "IVA"],
+        ["remove", "999"],
+    ):
+        assert "document 999 not found" in one_line_error(cli("doc", *args), 3)
+    one_line_error(cli("doc", "list", "--client", alfa, "--folder", "Nessuna"), 3)
+    one_line_error(cli("doc", "list", "--client", "999"), 3)
+    one_line_error(cli("doc", "folder", "list", "--client", "999"), 3)
+    document = str(docs(cli, alfa)[0]["id"])
+    assert "no folder" in one_line_error(cli("doc", "move", document, "--folder", "Nessuna"), 3)
+    assert "already exists" in one_line_error(cli("doc", "get", document, "-o", good), 4)
+    missing_dir = str(tmp_path / "manca" / "x.pdf")
+    assert "does not exist" in one_line_error(cli("doc", "get", document, "-o", missing_dir), 6)
+    one_line_error(cli("doc", "add", "--client", alfa, "--folder", "IVA"), 2)  # no FILES
+    assert store_digest(store_path) == before
+
+
+def test_replace_keeps_the_old_one_as_removed(cli, alfa, tmp_path, db):
+    path = tmp_path / "bilancio.pdf"
+    first = data(
+        cli("doc", "add", write(path, "v1"), "--client", alfa, "--folder", "IVA", "--json")
+    )
+    same = data(
+        cli("doc", "add", str(path), "--client", alfa, "--folder", "IVA", "--replace", "--json")
+    )
+    assert same[0]["action"] == "unchanged" and same[0]["id"] == first[0]["id"]
+    new = data(
+        cli(
+            "doc",
+            "add",
+            write(path, "v2"),
+            "--client",
+            alfa,
+            "--folder",
+            "IVA",
+            "--replace",
+            "--json",
+        )
+    )
+    assert new[0]["action"] == "replaced"
+    assert [d["id"] for d in docs(cli, alfa)] == [new[0]["id"]]
+    old = data(cli("doc", "show", str(first[0]["id"]), "--json"))
+    assert old["removed_at"] is not None
+    taken = write(tmp_path / "x" / "bilancio.pdf", "altro")
+    ok(cli("doc", "add", taken, "--client", alfa, "--folder", "F24"))
+    moved = docs(cli, alfa, "--folder", "F24")[0]["id"]
+    assert "already has a document" in one_line_error(
+        cli("doc", "move", str(moved), "--folder", "IVA"), 4
+    )
+
+
+def test_size_limit(cli, alfa, tmp_path, store_path):
+    ok(cli("config", "set", "documents.max_file_mb", "1", as_user=ADMIN_EMAIL))
+    big = write(tmp_path / "scansione.pdf", b"x" * (1024 * 1024 + 1))
+    small = write(tmp_path / "ok.pdf", b"x" * (1024 * 1024))
+    before = store_digest(store_path)
+    error = one_line_error(cli("doc", "add", small, big, "--client", alfa, "--folder", "IVA"), 5)
+    assert (
+        "scansione.pdf is 1.0 MB, over the limit of 1 MB" in error
+        and "documents.max_file_mb" in error
+    )
+    assert store_digest(store_path) == before
+    ok(cli("doc", "add", small, "--client", alfa, "--folder", "IVA"))
+
+
+def test_one_blob_for_a_document_and_a_checklist_file(cli, alfa, tmp_path, db):
+    payload = os.urandom(5000)
+    source = write(tmp_path / "ricevuta.pdf", payload)
+    task = str(one(cli, "Liquidazione IVA", "-r", DOER)["id"])
+    item = ok(cli("checklist", "add", task, "Ricevuta", as_user=CREATOR)).stdout.strip()
+    ok(cli("checklist", "file", "add", item, source, as_user=CREATOR))
+    ok(cli("doc", "add", source, "--client", alfa, "--folder", "F24"))
+    ok(cli("doc", "add", source, "--client", alfa, "--folder", "IVA"))
+    assert count(db, "attachments") == 1
+    ok(cli("checklist", "file", "remove", item, "ricevuta.pdf", as_user=CREATOR))  # the link goes
+    assert count(db, "attachments") == 1  # ... the documents keep the content
+    ok(cli("checklist", "remove", item, "--yes", as_user=CREATOR))
+    document = docs(cli, alfa)[0]["id"]
+    assert ok(cli("doc", "get", str(document), "-o", "-")).stdout_bytes == payload
+
+
+# --- who sees what -----------------------------------------------------------------------
+
+
+def test_visibility_of_every_read_path(cli, alfa, tmp_path, store_path):
+    secret = b"contenuto riservato di Alfa"
+    doc = data(
+        cli(
+            "doc",
+            "add",
+            write(tmp_path / "cu.pdf", secret),
+            "--client",
+            alfa,
+            "--folder",
+            "IVA",
+            "--json",
+        )
+    )
+    doc_id = str(doc[0]["id"])
+    reads = [
+        ["doc", "folder", "list", "--client", alfa],
+        ["doc", "list", "--client", alfa],
+        ["doc", "list", "--client", alfa, "--folder", "IVA"],
+        ["doc", "show", doc_id],
+        ["doc", "get", doc_id, "-o", "-"],
+        ["doc", "get", doc_id, "-o", str(tmp_path / "leak.pdf")],
+    ]
+    before = store_digest(store_path, ignore=AUDITED)
+    for outsider in (OUTSIDER, OTHER_OPERATOR, OTHER_EXTERNAL):
+        for args in reads:
+            result = cli(*args, as_user=outsider)
+            assert "not found" in one_line_error(result, 3), (outsider, args)
+            assert secret not in result.stdout_bytes
+        writes = [
+            ["doc", "add", str(tmp_path / "cu.pdf"), "--client", alfa, "--folder", "F24"],
+            ["doc", "move", doc_id, "--folder", "F24"],
+            ["doc", "remove", doc_id],
+            ["doc", "folder", "add", "--client", alfa, "Nuova"],
+            ["doc", "import", str(tmp_path), "--client", alfa],
+        ]
+        for args in writes:
+            one_line_error(cli(*args, as_user=outsider), 3)
+    assert not (tmp_path / "leak.pdf").exists()
+    for insider in (CREATOR, OPERATOR, EXTERNAL, ADMIN_EMAIL):
+        assert ok(cli("doc", "get", doc_id, "-o", "-", as_user=insider)).stdout_bytes == secret
+        assert [d["name"] for d in docs(cli, alfa, as_user=insider)] == ["cu.pdf"]
+    assert store_digest(store_path, ignore=AUDITED) == before
+
+
+def test_who_may_change_documents(cli, alfa, tmp_path, store_path):
+    mine = write(tmp_path / "dal cliente.pdf", "caricato dal cliente")
+    added = data(
+        cli(
+            "doc",
+            "add",
+            mine,
+            "--client",
+            alfa,
+            "--folder",
+            "Corrispondenza",
+            "--json",
+            as_user=EXTERNAL,
+        )
+    )
+    assert added[0]["added_by"] == EXTERNAL  # an external user adds to their own client
+    doc_id = str(added[0]["id"])
+    before = store_digest(store_path, ignore=AUDITED)
+    for args in (
+        ["doc", "move", doc_id, "--folder", "IVA"],
+        ["doc", "remove", doc_id],
+        ["doc", "folder", "add", "--client", alfa, "Nuova"],
+        ["doc", "folder", "rename", "--client", alfa, "IVA", "Iva"],
+        ["doc", "folder", "remove", "--client", alfa, "F24"],
+        ["doc", "import", str(tmp_path), "--client", alfa],
+    ):
+        one_line_error(cli(*args, as_user=EXTERNAL), 8)
+    assert store_digest(store_path, ignore=AUDITED) == before
+    ok(cli("doc", "move", doc_id, "--folder", "IVA", as_user=OPERATOR))  # a work group member
+    ok(cli("doc", "remove", doc_id, as_user=CREATOR))  # the responsible
+
+
+# --- import ------------------------------------------------------------------------------
+
+
+def run_import(cli, tree, client: str, *args: str, code: int = 0, as_user: str = CREATOR) -> dict:
+    result = cli("doc", "import", str(tree), "--client", client, "--json", *args, as_user=as_user)
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    return json.loads(result.stdout)
+
+
+COUNTS = (
+    "files_seen",
+    "imported",
+    "duplicates",
+    "skipped",
+    "conflicts",
+    "refused",
+    "unreadable",
+    "ignored",
+)
+
+
+def counts(summary: dict) -> dict:
+    found = {k: summary[k] for k in COUNTS if summary[k]}
+    assert summary["files_seen"] == sum(summary[k] for k in COUNTS[1:])  # each file counted once
+    return found
+
+
+@pytest.fixture
+def backlog(tmp_path):
+    root = tmp_path / "archivio"
+    write(root / "iva" / "2023" / "liquidazione-q1.pdf", "q1")
+    write(root / "iva" / "2023" / "liquidazione-q2.pdf", "q2")
+    write(root / "IVA" / "registro.pdf", "registro")  # a second spelling of the same folder
+    write(root / "Contabilita" / "bilancio.pdf", "bilancio")  # no accent: still Contabilità
+    write(root / "Contabilita" / "copia bilancio.pdf", "bilancio")  # same content
+    write(root / "Contabilita" / ".DS_Store", "junk")
+    write(root / "Varie" / "nota.txt", "nota")  # no such folder
+    write(root / "leggimi.txt", "leggimi")  # not in a folder
+    return root
+
+
+def test_import_maps_directories_to_folders_by_name(cli, alfa, backlog, db):
+    result = cli("doc", "import", str(backlog), "--client", alfa, "--json", as_user=CREATOR)
+    assert result.stderr == ""  # no terminal: no progress bar, only the summary
+    summary = json.loads(ok(result).stdout)
+    assert counts(summary) == {"files_seen": 6, "imported": 4, "duplicates": 1, "ignored": 1}
+    assert summary["unmapped"] == ["Varie/", "leggimi.txt"] and summary["folders_created"] == 1
+    assert summary["bytes_read"] == 2 + 2 + 8 + 8 + 8 and summary["bytes_stored"] == 2 + 2 + 8 + 8
+    assert sorted((d["folder"], d["name"]) for d in docs(cli, alfa)) == [
+        ("Contabilità", "bilancio.pdf"), ("Contabilità", "copia bilancio.pdf"),
+        ("IVA", "registro.pdf"), ("IVA/2023", "liquidazione-q1.pdf"),
+        ("IVA/2023", "liquidazione-q2.pdf"),
+    ]  # fmt: skip
+    assert count(db, "attachments") == 4
+    again = run_import(cli, backlog, alfa)  # a re-run: everything is already in
+    assert counts(again) == {"files_seen": 6, "skipped": 5, "ignored": 1}
+    assert again["folders_created"] == 0 and again["bytes_stored"] == 0
+    table = ok(cli("doc", "import", str(backlog), "--client", alfa)).stdout
+    assert "skipped " in table and "Varie/, leggimi.txt" in table
+
+
+def test_import_with_a_mapping_file(cli, alfa, backlog, tmp_path, store_path):
+    mapping = tmp_path / "mappa.csv"
+    mapping.write_text(
+        "source;folder\nVarie;Corrispondenza\n.;Anagrafica\niva/2023;F24\n", encoding="utf-8"
+    )
+    summary = run_import(cli, backlog, alfa, "--mapping", str(mapping))
+    assert summary["unmapped"] == [] and summary["folders_created"] == 0
+    placed = {d["name"]: d["folder"] for d in docs(cli, alfa)}
+    assert placed["nota.txt"] == "Corrispondenza" and placed["leggimi.txt"] == "Anagrafica"
+    assert placed["liquidazione-q1.pdf"] == "F24" and placed["registro.pdf"] == "IVA"
+    before = store_digest(store_path)
+    for text, error in (
+        ("Varie;Nessuna\n", "line 1: client"),
+        ("source,folder\nVarie,IVA\nvarie,F24\n", "line 3: 'varie' is mapped twice"),
+        ("Varie\n", "line 1: expected two columns"),
+        ("../fuori;IVA\n", "leaves the tree"),
+    ):
+        mapping.write_text(text, encoding="utf-8")
+        assert error in one_line_error(
+            cli("doc", "import", str(backlog), "--client", alfa, "-m", str(mapping)), 6
+        )
+    missing = cli("doc", "import", str(backlog), "--client", alfa, "-m", str(tmp_path / "none.csv"))
+    assert "no file" in one_line_error(missing, 6)
+    assert store_digest(store_path) == before
+
+
+def test_import_refuses_a_tree_where_nothing_maps(cli, alfa, tmp_path, store_path):
+    write(tmp_path / "scatola" / "a" / "x.pdf", "x")
+    write(tmp_path / "scatola" / "b" / "y.pdf", "y")
+    before = store_digest(store_path)
+    error = one_line_error(cli("doc", "import", str(tmp_path / "scatola"), "--client", alfa), 6)
+    assert "nothing in" in error and "a/, b/" in error and "--mapping" in error
+    assert "does not exist" in one_line_error(
+        cli("doc", "import", str(tmp_path / "none"), "--client", alfa), 6
+    )
+    file = write(tmp_path / "file.pdf", "x")
+    assert "is not a folder" in one_line_error(cli("doc", "import", file, "--client", alfa), 6)
+    assert store_digest(store_path) == before
+
+
+def test_import_dedups_against_everything_stored(cli, alfa, backlog, tmp_path, db):
+    ok(cli("doc", "add", write(tmp_path / "q1.pdf", "q1"), "--client", alfa, "--folder", "F24"))
+    write(backlog / "F24" / "copia-q1.pdf", "q1")
+    write(backlog / "F24" / "q1.pdf", "diverso")  # the name is taken by other content
+    summary = run_import(cli, backlog, alfa, code=12)
+    assert counts(summary) == {
+        "files_seen": 8, "imported": 3, "duplicates": 3, "conflicts": 1, "ignored": 1
+    }  # fmt: skip
+    assert [p["path"] for p in summary["problems"] if p["kind"] == "conflict"] == ["F24/q1.pdf"]
+    assert count(db, "attachments") == 4  # q1, q2, registro, bilancio: each once
+
+
+def test_import_resumes_after_an_interruption(cli, alfa, backlog, db, clock, monkeypatch):
+    from sempi_cli.services import doc_import, documents
+    from sempi_cli.services.doc_import import DocImport
+
+    real, calls = documents.read_content, []
+
+    def failing(path, limit):
+        calls.append(path)
+        if len(calls) == 4:
+            raise RuntimeError("killed")
+        return real(path, limit)
+
+    monkeypatch.setattr(doc_import, "BATCH_FILES", 2)
+    monkeypatch.setattr(doc_import, "read_content", failing)
+    with pytest.raises(RuntimeError):
+        DocImport(db, clock, actor(db, CREATOR)).run(str(backlog), int(alfa))
+    assert count(db, "documents") == 2  # the first batch stays, the second is rolled back
+    monkeypatch.setattr(doc_import, "read_content", real)
+    summary = run_import(cli, backlog, alfa)
+    assert counts(summary) == {"files_seen": 6, "skipped": 2, "imported": 3, "ignored": 1}
+    assert len(docs(cli, alfa)) == 5
+
+
+def test_import_reports_unreadable_and_too_big_files_and_goes_on(cli, alfa, backlog, monkeypatch):
+    from sempi_cli.services import doc_import
+
+    ok(cli("config", "set", "documents.max_file_mb", "1", as_user=ADMIN_EMAIL))
+    write(backlog / "F24" / "enorme.pdf", b"x" * (1024 * 1024 + 1))
+    os.symlink(backlog / "manca.pdf", backlog / "F24" / "collegamento.pdf")  # a link to nothing
+    vanishing = write(backlog / "F24" / "sparisce.pdf", "presto")
+    real = doc_import.read_content
+
+    def vanish_first(path, limit):
+        if path == vanishing and os.path.exists(path):
+            os.unlink(path)  # gone between the walk and the read
+        return real(path, limit)
+
+    monkeypatch.setattr(doc_import, "read_content", vanish_first)
+    if os.geteuid() != 0:  # root reads a mode-000 file anyway
+        os.chmod(write(backlog / "F24" / "chiuso.pdf", "chiuso"), 0)
+    result = cli("doc", "import", str(backlog), "--client", alfa, "--json")
+    summary = json.loads(result.stdout)
+    assert result.exit_code == 12 and result.stderr.startswith("Error: ")
+    unreadable = 3 if os.geteuid() != 0 else 2
+    assert "1 refused" in result.stderr and f"{unreadable} unreadable" in result.stderr
+    assert counts(summary)["imported"] == 4 and summary["refused"] == 1
+    problems = {p["path"]: p["problem"] for p in summary["problems"]}
+    assert "over the limit of 1 MB" in problems["F24/enorme.pdf"]
+    assert "link to nothing" in problems["F24/collegamento.pdf"]
+    assert "no such file" in problems["F24/sparisce.pdf"]
+
+
+def test_import_dry_run_changes_nothing_and_says_the_same(cli, alfa, backlog, store_path):
+    ok(
+        cli(
+            "doc",
+            "add",
+            write(backlog.parent / "r.pdf", "registro"),
+            "--client",
+            alfa,
+            "--folder",
+            "F24",
+        )
+    )
+    before = store_digest(store_path)
+    dry = run_import(cli, backlog, alfa, "--dry-run")
+    assert store_digest(store_path) == before
+    real = run_import(cli, backlog, alfa)
+    assert {k: v for k, v in dry.items() if k != "dry_run"} == {
+        k: v for k, v in real.items() if k != "dry_run"
+    }
+    assert dry["folders_created"] == 1 and dry["duplicates"] == 2
+
+
+def test_large_files_stream_in_and_out(cli, alfa, tmp_path, db, monkeypatch):
+    from sempi_cli.services import documents
+
+    monkeypatch.setattr(documents, "WHOLE_READ", 4096)  # "large" from 4 KB up
+    monkeypatch.setattr(documents, "CHUNK", 1000)
+    payload = os.urandom(50_000)
+    write(tmp_path / "tree" / "IVA" / "grande.pdf", payload)
+    write(tmp_path / "tree" / "IVA" / "copia grande.pdf", payload)
+    summary = run_import(cli, tmp_path / "tree", alfa)
+    assert (summary["imported"], summary["duplicates"]) == (1, 1) and count(db, "attachments") == 1
+    for document in docs(cli, alfa):
+        assert ok(cli("doc", "get", str(document["id"]), "-o", "-")).stdout_bytes == payload
+
+
+def test_a_file_that_changes_while_streamed_in_leaves_nothing(
+    db, clock, alfa, tmp_path, monkeypatch
+):
+    from sempi_cli.services import documents
+    from sempi_cli.store import write_transaction
+
+    monkeypatch.setattr(documents, "WHOLE_READ", 10)
+    path = write(tmp_path / "mobile.pdf", b"a" * 100)
+    content = documents.read_content(path, 1000)
+    write(tmp_path / "mobile.pdf", b"b" * 100)  # changed after it was hashed
+    store = documents.ContentStore(db, "2026-01-01T00:00:00+00:00", 1000)
+    with pytest.raises(documents.FileProblem, match="changed"), write_transaction(db):
+        store.store(content)
+    assert count(db, "attachments") == 0

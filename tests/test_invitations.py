@@ -1,0 +1,259 @@
+"""Invitations of users without a password, and `sempi user activate`.
+
+End to end: invite → `sempi mail send` to a real SMTP server on 127.0.0.1 →
+the activation code read from the message the server received → `sempi user
+activate` → `sempi login`.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import timedelta
+
+import pytest
+
+from sempi_cli.errors import NotFound, PermissionDenied
+from sempi_cli.services import invitations
+from tests.conftest import ADMIN_EMAIL, actor, piva, register_secret
+from tests.test_cli_frame import one_line_error
+from tests.test_mail import FIRM, configure, firm, ok, smtp  # noqa: F401 - fixtures
+
+EXTERNAL = "mario.bianchi@alfa.test"
+PASSWORD = "una-password-lunga-per-Mario"
+CODE = re.compile(r"^ {4}([a-z2-9]{5}(?:-[a-z2-9]{5}){3})\r?$", re.MULTILINE)
+
+
+@pytest.fixture
+def people(db, clock, firm):  # noqa: ANN001, F811
+    """Studio Rossi (admin ra@) with client Alfa Srl (responsible s1@) and its external user
+    Mario Bianchi (no password); Studio Verdi's admin va@; staff s2@ unrelated to Alfa."""
+    from sempi_cli.services.client_input import ClientInput
+    from sempi_cli.services.clients import ClientService
+    from sempi_cli.services.studios import StudioService
+    from sempi_cli.services.users import UserService
+
+    admin = actor(db, ADMIN_EMAIL)
+    users = UserService(db, clock, admin)
+    users.add("s1@sempi.test", "Staff One", "staff")
+    users.add("s2@sempi.test", "Staff Two", "staff")
+    rossi = StudioService(db, clock, admin).add("Studio Rossi")["id"]
+    verdi = StudioService(db, clock, admin).add("Studio Verdi")["id"]
+    users.add("ra@rossi.test", "Admin Rossi", "studio-admin", studio=rossi)
+    users.add("va@verdi.test", "Admin Verdi", "studio-admin", studio=verdi)
+    client = ClientService(db, clock, admin).add(
+        ClientInput("Alfa Srl", studio=rossi, partita_iva=piva(1), responsible="s1@sempi.test")
+    )["id"]
+    user = users.add(EXTERNAL, "Mario Bianchi", "external", client=client)
+    return {"client": client, "user": user["id"], "studio": rossi}
+
+
+def invite(db, clock, user_id: int, who: str = ADMIN_EMAIL, **kw) -> int | None:  # noqa: ANN001, ANN003
+    return invitations.Invitations(db, clock, actor(db, who)).invite(user_id, **kw)
+
+
+def live(db) -> list[sqlite3.Row]:  # noqa: ANN001
+    return db.execute(
+        "SELECT * FROM invitations WHERE used_at IS NULL AND revoked_at IS NULL"
+    ).fetchall()
+
+
+def received_code(server) -> str:  # noqa: ANN001
+    """The activation code of the last message the SMTP server received."""
+    [code] = CODE.findall(server.received[-1].message.get_content())
+    return register_secret(code, "an activation code")
+
+
+def activate(cli, code: str, password: str = PASSWORD, email: str = EXTERNAL):  # noqa: ANN001, ANN201
+    register_secret(password, "a new password")
+    return cli(
+        "user", "activate", "--email", email, "--stdin", input=f"{code}\n{password}\n", as_user=None
+    )
+
+
+# --- inviting --------------------------------------------------------------------------
+
+
+def test_an_invitation_queues_one_mail_with_the_code_kept_apart(db, clock, people):
+    from sempi_cli.services.mail import Outbox, secret_mark
+
+    mail_id = invite(db, clock, people["user"])
+    shown = Outbox(db, clock, actor(db, ADMIN_EMAIL)).show(mail_id)
+    assert shown["kind"] == "invitation" and shown["to_address"] == EXTERNAL
+    assert shown["subject"] == f"Invito — {FIRM}"
+    assert shown["dedupe_key"] == f"invite:{people['user']}:1"
+    assert shown["client_id"] == people["client"]
+    body = shown["body"]
+    assert "Gentile Mario Bianchi," in body and "spazio di lavoro riservato di Alfa Srl" in body
+    assert f"sempi user activate --email {EXTERNAL}" in body
+    assert "fino al 30/11/2026 alle 10:30" in body  # 14 days, Rome time
+    assert secret_mark("code") in body and not CODE.search(body)
+    [invitation] = live(db)
+    assert invitation["mail_id"] == mail_id
+    assert invitation["expires_at"] == "2026-11-30T09:30:00+00:00"
+    assert len(invitation["code_hash"]) == 64  # SHA-256, the code itself is not stored
+
+
+def test_inviting_again_does_nothing_while_the_code_is_valid(db, clock, people):
+    from sempi_cli.store import write_transaction
+
+    first = invite(db, clock, people["user"])
+    with write_transaction(db):  # an onboarding re-run, inside its own transaction
+        assert invite(db, clock, people["user"]) is None
+    assert db.execute("SELECT count(*) FROM mail_outbox").fetchone()[0] == 1
+    assert [r["mail_id"] for r in live(db)] == [first]
+    # Expired: inviting makes a new one.
+    clock.advance(timedelta(days=14))
+    second = invite(db, clock, people["user"])
+    assert second is not None and second != first
+    assert [r["seq"] for r in live(db)] == [2]
+
+
+def test_resend_replaces_the_code_and_cancels_the_unsent_mail(db, clock, people):
+    first = invite(db, clock, people["user"])
+    second = invite(db, clock, people["user"], resend=True)
+    assert second != first
+    statuses = dict(db.execute("SELECT id, status FROM mail_outbox").fetchall())
+    assert statuses == {first: "cancelled", second: "queued"}
+    assert (
+        db.execute("SELECT secret_values FROM mail_outbox WHERE id = ?", (first,)).fetchone()[0]
+        is None
+    )
+    assert [r["seq"] for r in live(db)] == [2]
+    assert db.execute("SELECT count(*) FROM invitations").fetchone()[0] == 2
+
+
+def test_who_may_invite(db, clock, people):
+    user = people["user"]
+    from sempi_cli.services.groups import GroupService
+
+    with pytest.raises(NotFound):
+        invite(db, clock, user, "s2@sempi.test")  # staff outside Alfa's work group
+    GroupService(db, clock, actor(db, ADMIN_EMAIL)).add_member(people["client"], "s2@sempi.test")
+    with pytest.raises(PermissionDenied):
+        invite(db, clock, user, "s2@sempi.test")  # a member, but not the client's responsible
+    with pytest.raises(NotFound):
+        invite(db, clock, user, "va@verdi.test")  # another practice does not even see him
+    assert invite(db, clock, user, "ra@rossi.test") is not None  # the practice's admin
+    assert invite(db, clock, user, "s1@sempi.test", resend=True) is not None  # the responsible
+
+
+def test_only_a_user_without_a_password_is_invited(cli, db, clock, people):
+    # The service (an onboarding re-run): nothing to do, nothing queued.
+    assert invite(db, clock, actor(db, ADMIN_EMAIL).id) is None
+    line = one_line_error(cli("mail", "invite", ADMIN_EMAIL), 5)
+    assert "already has a password" in line
+    db.execute(
+        "UPDATE users SET disabled_at = '2026-11-01T00:00:00+00:00' WHERE id = ?", (people["user"],)
+    )
+    assert invite(db, clock, people["user"]) is None
+    assert "disabled" in one_line_error(cli("mail", "invite", EXTERNAL), 5)
+    assert db.execute("SELECT count(*) FROM mail_outbox").fetchone()[0] == 0
+
+
+def test_an_onboarding_rerun_after_activation_changes_nothing(cli, db, clock, delivered):
+    assert activate(cli, delivered).exit_code == 0
+    user_id = db.execute("SELECT id FROM users WHERE email = ?", (EXTERNAL,)).fetchone()[0]
+    assert invite(db, clock, user_id) is None
+    assert db.execute("SELECT count(*) FROM mail_outbox").fetchone()[0] == 1
+
+
+def test_mail_invite_on_the_command_line(cli, people):
+    first = ok(cli("mail", "invite", EXTERNAL, "--json"))
+    assert first == {"user": EXTERNAL, "mail_id": 1, "queued": True}
+    again = cli("mail", "invite", EXTERNAL, "--json")
+    assert ok(again) == {"user": EXTERNAL, "mail_id": None, "queued": False}
+    assert "--resend" in again.stderr
+    assert ok(cli("mail", "invite", EXTERNAL, "--resend", "--json"))["mail_id"] == 2
+    one_line_error(cli("mail", "invite", "nobody@alfa.test"), 3)
+    one_line_error(cli("mail", "invite", EXTERNAL, as_user="s2@sempi.test"), 3)
+
+
+def test_codes_are_long_random_and_typed_loosely(db, clock, people):
+    codes = {invitations.new_code() for _ in range(200)}
+    assert len(codes) == 200
+    assert all(CODE.match("    " + c) for c in codes)
+    code = next(iter(codes))
+    assert invitations.code_hash(5, code) == invitations.code_hash(5, f" {code.upper()} ")
+    assert invitations.code_hash(5, code) == invitations.code_hash(5, code.replace("-", ""))
+    assert invitations.code_hash(5, code) != invitations.code_hash(6, code)
+    bits = invitations.CODE_LENGTH * __import__("math").log2(len(invitations._ALPHABET))
+    assert bits >= 80
+
+
+# --- activating, end to end --------------------------------------------------------------
+
+
+@pytest.fixture
+def delivered(cli, db, clock, people, smtp):  # noqa: ANN001, F811
+    """The invitation went through the real SMTP server; returns the code it carried."""
+    configure(db, clock, smtp.port)
+    ok(cli("mail", "invite", EXTERNAL, "--json"))
+    assert ok(cli("mail", "send", "--json"))["sent"] == 1
+    [received] = smtp.received
+    assert received.rcpt_tos == [EXTERNAL]
+    assert received.message["Subject"] == f"Invito — {FIRM}"
+    assert FIRM in received.message.get_content()
+    return received_code(smtp)
+
+
+def test_activate_with_the_code_from_the_mail_then_log_in(cli, db, delivered, store_path):
+    result = activate(cli, delivered)
+    assert result.exit_code == 0, result.stderr
+    assert "sempi login --email" in result.stderr
+    login = cli("login", "-e", EXTERNAL, "--password-stdin", input=PASSWORD + "\n", as_user=None)
+    assert login.exit_code == 0, login.stderr
+    assert "Mario Bianchi" in login.stderr
+    assert live(db) == []
+    # The code is nowhere in the store any more (the outbox erased it once sent).
+    dump = "\n".join(sqlite3.connect(store_path).iterdump())
+    assert delivered not in dump and delivered.replace("-", "") not in dump
+    # Used once: a second activation fails.
+    assert "already used" in one_line_error(activate(cli, delivered, "altra-password-lunga-42"), 7)
+
+
+def test_mail_show_never_shows_the_code(cli, db, clock, people):
+    ok(cli("mail", "invite", EXTERNAL, "--json"))
+    [secret] = db.execute("SELECT secret_values FROM mail_outbox").fetchone()
+    code = register_secret(__import__("json").loads(secret)["code"], "an activation code")
+    shown = cli("mail", "show", "1")
+    assert shown.exit_code == 0 and "shown only in the delivered message" in shown.stdout
+    assert code not in shown.stdout + cli("mail", "show", "1", "--json").stdout
+
+
+def test_a_wrong_code_is_one_line_exit_7_and_counts_as_a_failed_login(cli, db, delivered):
+    line = one_line_error(activate(cli, "aaaaa-bbbbb-ccccc-ddddd"), 7)
+    assert "wrong, expired or already used code" in line
+    assert [tuple(r) for r in db.execute("SELECT kind FROM auth_failures")] == [("code",)]
+    one_line_error(activate(cli, delivered, email="nobody@alfa.test"), 7)
+    assert live(db)  # not used up
+    # Ten failures lock the account: even the right code is refused until the lock ends.
+    for _ in range(9):
+        one_line_error(activate(cli, "aaaaa-bbbbb-ccccc-ddddd"), 7)
+    one_line_error(activate(cli, delivered), 7)
+    cli.clock.advance(timedelta(minutes=16))
+    assert activate(cli, delivered).exit_code == 0
+
+
+def test_an_expired_code_is_refused(cli, db, delivered):
+    cli.clock.advance(timedelta(days=14))
+    one_line_error(activate(cli, delivered), 7)
+    cli.clock.advance(timedelta(seconds=-1))
+    assert activate(cli, delivered).exit_code == 0
+
+
+def test_a_replaced_code_is_refused(cli, db, delivered):
+    ok(cli("mail", "invite", EXTERNAL, "--resend", "--json"))
+    one_line_error(activate(cli, delivered), 7)
+
+
+def test_a_weak_password_keeps_the_code(cli, db, delivered):
+    line = one_line_error(activate(cli, delivered, "corta"), 6)
+    assert "new password" in line and "too short" in line
+    assert live(db)
+    assert activate(cli, delivered).exit_code == 0
+
+
+def test_activation_needs_a_terminal_or_stdin(cli, delivered):
+    result = cli("user", "activate", "--email", EXTERNAL, as_user=None, no_input=True)
+    assert "no terminal" in one_line_error(result, 2)

@@ -1,0 +1,542 @@
+"""`sempi client-onboard batch`: a file of clients, checked whole, written all or
+nothing (or --partial), idempotent; encodings, delimiters, line ends; bad input as a
+new user makes it; who may run it.
+
+Killed batches (SIGKILL, real processes) are in test_onboarding_processes.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ADMIN_EMAIL, cf_person, piva, store_digest
+from tests.test_cli_frame import one_line_error
+
+RESP, OPERATOR, SADMIN, OTHER_ADMIN = (
+    "resp@sempi.test",
+    "operator@rossi.test",
+    "sadmin@rossi.test",
+    "sadmin@verdi.test",
+)
+EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
+HEADER = ["ragione_sociale", "kind", "codice_fiscale", "partita_iva", "responsible",
+          "iva_periodicity", "sostituto_imposta", "delegations", "externals"]  # fmt: skip
+
+
+def ok(result):
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    return result
+
+
+@pytest.fixture
+def practice(cli) -> None:
+    ok(cli("studio", "add", "--name", "Studio Rossi"))
+    ok(cli("studio", "add", "--name", "Studio Verdi"))
+    for email, name, role, studio in (
+        (RESP, "Rita Resp", "staff", None),
+        (SADMIN, "Sandro Admin", "studio-admin", "Studio Rossi"),
+        (OPERATOR, "Olga Operatrice", "studio-operator", "Studio Rossi"),
+        (OTHER_ADMIN, "Vera Verdi", "studio-admin", "Studio Verdi"),
+    ):
+        args = ["user", "add", "--email", email, "--name", name, "--role", role]
+        ok(cli(*args, *(["--studio", studio] if studio else [])))
+
+
+def client_row(n: int, **overrides: str) -> dict[str, str]:
+    row = {
+        "ragione_sociale": f"Cliente {n} Srl",
+        "kind": "societa_capitali",
+        "codice_fiscale": "",
+        "partita_iva": piva(n),
+        "responsible": RESP if n % 2 else "",
+        "iva_periodicity": ("mensile", "trimestrale")[n % 2],
+        "sostituto_imposta": "sì" if n % 3 == 0 else "no",
+        "delegations": f"cassetto_fiscale:CF{n}:31/12/2027" if n % 2 else "",
+        "externals": "",
+    }
+    row.update(overrides)
+    return row
+
+
+def write_csv(
+    path: Path,
+    rows: list[dict[str, str]],
+    *,
+    delimiter: str = ";",
+    encoding: str = "utf-8",
+    newline: str = "\r\n",
+    header: list[str] | None = None,
+) -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator=newline)
+    columns = header or HEADER
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([row.get(c, "") for c in columns])
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    return path
+
+
+@pytest.fixture
+def clients_csv(tmp_path) -> Path:
+    rows = [client_row(n) for n in range(1, 6)]
+    rows[0]["externals"] = "Laura Bianchi <laura@cliente1.it>"
+    return write_csv(tmp_path / "clienti.csv", rows)
+
+
+def batch(cli, file, *extra, as_user=ADMIN_EMAIL, studio="Studio Rossi"):
+    args = ["client-onboard", "batch", str(file), *extra]
+    if studio is not None:
+        args += ["--studio", studio]
+    return cli(*args, "--yes", as_user=as_user)
+
+
+def batch_json(cli, file, *extra, **kwargs):
+    result = batch(cli, file, *extra, "--json", **kwargs)
+    return result, json.loads(result.stdout) if result.stdout.strip() else None
+
+
+def query(store_path, sql, *params):
+    conn = sqlite3.connect(store_path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+# --- what a batch writes ----------------------------------------------------------------
+
+
+def test_a_batch_onboards_every_client_whole(cli, practice, clients_csv, store_path):
+    result, report = batch_json(cli, clients_csv)
+    ok(result)
+    assert (report["created"], report["updated"], report["unchanged"], report["refused"]) == (
+        5, 0, 0, 0,
+    )  # fmt: skip
+    assert [r["line"] for r in report["results"]] == [2, 3, 4, 5, 6]
+    ids = [r["client_id"] for r in report["results"]]
+    assert query(
+        store_path, "SELECT id, ragione_sociale, partita_iva FROM clients ORDER BY id"
+    ) == [(i, f"Cliente {n} Srl", piva(n)) for i, n in zip(ids, range(1, 6), strict=True)]
+    # every client: its folders, modules, work group (practice users + responsible)
+    per_client = query(
+        store_path,
+        "SELECT c.id, (SELECT count(*) FROM doc_folders f WHERE f.client_id = c.id),"
+        " (SELECT count(*) FROM client_modules m WHERE m.client_id = c.id),"
+        " (SELECT group_concat(u.email, ',') FROM work_group_members w JOIN users u"
+        "  ON u.id = w.user_id WHERE w.client_id = c.id AND u.role <> 'external')"
+        " FROM clients c ORDER BY c.id",
+    )
+    for n, (_, folders, modules, members) in zip(range(1, 6), per_client, strict=True):
+        assert (folders, modules) == (7, 4)
+        expected = {SADMIN, OPERATOR} | ({RESP} if n % 2 else set())
+        assert set(members.split(",")) == expected
+    assert query(store_path, "SELECT count(*) FROM client_delegations") == [(3,)]
+    # the external user: created, in the group, invited once
+    assert query(
+        store_path, "SELECT email, client_id, password_hash FROM users WHERE role = 'external'"
+    ) == [("laura@cliente1.it", ids[0], None)]
+    assert query(store_path, "SELECT to_address FROM mail_outbox") == [("laura@cliente1.it",)]
+    # the deadlines, one scheduler run over the batch's clients
+    assert (
+        report["deadlines"]["created"] == query(store_path, "SELECT count(*) FROM deadlines")[0][0]
+    )
+    assert query(store_path, "SELECT count(DISTINCT client_id) FROM deadlines") == [(5,)]
+    assert query(store_path, "SELECT count(*), min(status) FROM scheduler_runs") == [(1, "ok")]
+    assert query(store_path, "SELECT count(*) FROM audit_log WHERE action = 'onboard'") == [(5,)]
+
+
+def test_the_summary_on_a_terminal_and_nothing_but_the_report_on_a_pipe(cli, practice, clients_csv):
+    result = ok(batch(cli, clients_csv))
+    assert result.stdout == ""  # nothing a person must read: no refused or updated row
+    assert result.stderr.startswith("Onboarded 5 row(s): 5 created, 0 updated, 0 unchanged.")
+    assert "\r" not in result.stderr  # no progress bar where stderr is not a terminal
+    quiet = ok(batch(cli, clients_csv, "-q"))
+    assert quiet.stdout == quiet.stderr == ""
+
+
+def test_dry_run_leaves_the_store_byte_identical(cli, practice, clients_csv, store_path):
+    before, raw = store_digest(store_path), store_path.read_bytes()
+    result, report = batch_json(cli, clients_csv, "--dry-run")
+    ok(result)
+    assert store_digest(store_path) == before and store_path.read_bytes() == raw
+    assert report["dry_run"] is True and report["created"] == 5
+    assert all(r["client_id"] is None for r in report["results"])
+    assert report["deadlines"]["created"] > 50 and report["deadlines"]["run_id"] is None
+    assert "Would onboard 5 row(s)" in batch(cli, clients_csv, "--dry-run").stderr
+    _, real = batch_json(cli, clients_csv)
+    assert real["deadlines"]["created"] == report["deadlines"]["created"]
+
+
+def test_the_same_file_twice_changes_nothing_the_second_time(
+    cli, practice, clients_csv, store_path
+):
+    ok(batch(cli, clients_csv))
+    before = store_digest(store_path)  # audit rows and scheduler runs included
+    result, report = batch_json(cli, clients_csv)
+    ok(result)
+    assert store_digest(store_path) == before
+    assert (report["created"], report["updated"], report["unchanged"]) == (0, 0, 5)
+    assert report["deadlines"]["ran"] is False
+    assert "Deadlines: all already there." in ok(batch(cli, clients_csv)).stderr
+
+
+def test_a_client_already_there_is_updated_where_the_file_differs(
+    cli, practice, tmp_path, store_path
+):
+    rows = [client_row(n) for n in range(1, 4)]
+    ok(batch(cli, write_csv(tmp_path / "a.csv", rows), "--no-deadlines"))
+    rows[1].update(ragione_sociale="Cliente Due Srl", iva_periodicity="trimestrale",
+                   delegations="inps:INPS-9:2028-01-31", responsible=RESP)  # fmt: skip
+    rows[2]["sostituto_imposta"] = ""  # empty: not given, left as it is
+    result, report = batch_json(cli, write_csv(tmp_path / "b.csv", rows), "--no-deadlines")
+    ok(result)
+    assert [r["action"] for r in report["results"]] == ["unchanged", "updated", "unchanged"]
+    assert report["results"][1]["changes"] == [
+        "ragione_sociale", "iva_periodicity", "responsible", "members", "delegations",
+    ]  # fmt: skip
+    client_id = report["results"][1]["client_id"]
+    assert query(
+        store_path,
+        "SELECT ragione_sociale, iva_periodicity, sostituto_imposta FROM clients WHERE id = ?",
+        client_id,
+    ) == [("Cliente Due Srl", "trimestrale", 0)]
+    assert query(
+        store_path, "SELECT kind FROM client_delegations WHERE client_id = ?", client_id
+    ) == [("inps",)]
+    audit = query(store_path, "SELECT details FROM audit_log WHERE action = 'onboard.update'")
+    details = json.loads(audit[0][0])
+    assert details["changes"]["iva_periodicity"] == {"old": "mensile", "new": "trimestrale"}
+    assert details["also"] == ["members", "delegations"]
+    table = ok(batch(cli, write_csv(tmp_path / "c.csv", [client_row(1, ragione_sociale="Uno")])))
+    assert "updated" in table.stdout and "ragione_sociale" in table.stdout
+
+
+def test_a_client_added_before_onboarding_gets_folders_and_group(cli, practice, tmp_path):
+    ok(cli("client", "add", "--name", "Cliente 1 Srl", "--studio", "Studio Rossi", "--piva",
+           piva(1), "-r", RESP, "-p", "iva_periodicity=trimestrale"))  # fmt: skip
+    rows = [client_row(1, practice_users="all")]
+    header = [*HEADER, "practice_users"]
+    result, report = batch_json(
+        cli, write_csv(tmp_path / "a.csv", rows, header=header), "--no-deadlines"
+    )
+    ok(result)
+    assert report["results"][0]["changes"] == ["members", "delegations", "folders"]
+    _, report = batch_json(
+        cli, write_csv(tmp_path / "a.csv", rows, header=header), "--no-deadlines"
+    )
+    assert report["unchanged"] == 1
+
+
+# --- all or nothing, or --partial -------------------------------------------------------------
+
+
+def test_one_bad_row_writes_nothing_and_exits_6(cli, practice, tmp_path, store_path):
+    rows = [client_row(n) for n in range(1, 6)]
+    rows[2]["partita_iva"] = "12345678901"
+    before = store_digest(store_path)
+    result = batch(cli, write_csv(tmp_path / "c.csv", rows))
+    assert result.exit_code == 6
+    assert store_digest(store_path) == before
+    assert result.stdout == ""  # the report goes to stderr: it is what went wrong
+    lines = result.stderr.strip().splitlines()
+    assert "line 4" in lines[2] and "partita_iva" in lines[2] and "check digit" in lines[2]
+    assert lines[-2].startswith("Checked 5 row(s):") and "1 refused, 4 skipped" in lines[-2]
+    assert lines[-1] == (
+        "Error: c.csv: 1 of 5 row(s) refused (first: line 4, partita_iva: '12345678901' is not a"
+        " valid partita IVA (check digit)); nothing was written. Fix them and run again, or add"
+        " --partial to write the good rows."
+    )
+    result, report = batch_json(cli, tmp_path / "c.csv")
+    assert result.exit_code == 6
+    actions = [r["action"] for r in report["results"]]
+    assert actions == ["skipped", "skipped", "refused", "skipped", "skipped"]
+    assert (report["created"], report["refused"], report["skipped"]) == (0, 1, 4)
+    assert store_digest(store_path) == before
+
+
+def test_partial_writes_the_good_rows_and_exits_12(cli, practice, tmp_path, store_path):
+    rows = [client_row(n) for n in range(1, 6)]
+    rows[1]["responsible"] = "nobody@sempi.test"
+    rows[3]["iva_periodicity"] = "annuale"
+    file = write_csv(tmp_path / "c.csv", rows)
+    before = store_digest(store_path)
+    dry = batch(cli, file, "--partial", "--dry-run")
+    assert dry.exit_code == 12 and store_digest(store_path) == before
+    result, report = batch_json(cli, file, "--partial", "--no-deadlines")
+    assert result.exit_code == 12
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: c.csv: 2 of 5 row(s) refused (first: line 3, responsible:")
+    assert [(r["line"], r["action"], r["field"]) for r in report["results"]] == [
+        (2, "created", None),
+        (3, "refused", "responsible"),
+        (4, "created", None),
+        (5, "refused", "iva_periodicity"),
+        (6, "created", None),
+    ]
+    assert query(store_path, "SELECT partita_iva FROM clients ORDER BY id") == [
+        (piva(1),), (piva(3),), (piva(5),),
+    ]  # fmt: skip
+    rows[1]["responsible"], rows[3]["iva_periodicity"] = RESP, "mensile"
+    result, report = batch_json(cli, write_csv(file, rows), "--no-deadlines")
+    ok(result)  # the fixed file finishes the job
+    assert (report["created"], report["unchanged"]) == (2, 3)
+
+
+def test_report_file_names_every_row_and_never_starts_a_formula(
+    cli, practice, tmp_path, store_path
+):
+    rows = [client_row(1, ragione_sociale='=HYPERLINK("http://x")'), client_row(2, kind="spa")]
+    report_file = tmp_path / "esito.csv"
+    report_file.write_text("old report\n")
+    result = batch(cli, write_csv(tmp_path / "c.csv", rows), "--report", str(report_file))
+    assert result.exit_code == 6
+    # the summary and the error on stderr: the rows are in the file
+    assert len(result.stderr.strip().splitlines()) == 2
+    assert "(every row in" in result.stderr
+    assert oct(report_file.stat().st_mode & 0o777) == "0o600"
+    lines = list(csv.reader(report_file.open(encoding="utf-8")))
+    assert lines[0][:3] == ["line", "index", "action"]
+    assert lines[1][:5] == ["2", "", "skipped", "", '\'=HYPERLINK("http://x")']
+    assert lines[2][2] == "refused" and lines[2][7] == "kind"
+    as_json = tmp_path / "esito.json"
+    batch(cli, tmp_path / "c.csv", "--report", str(as_json))
+    assert json.loads(as_json.read_text())[1]["field"] == "kind"
+
+
+# --- duplicates inside one file --------------------------------------------------------------
+
+
+def test_duplicates_inside_the_file_are_refused_each_naming_the_other(cli, practice, tmp_path):
+    rows = [client_row(n) for n in range(1, 7)]
+    rows[3]["partita_iva"] = piva(2)  # line 5 = line 3
+    rows[4]["externals"] = "Anna <anna@x.it>"
+    rows[5]["externals"] = "Anna Rossi <anna@x.it>"  # the same person for two clients
+    result, report = batch_json(cli, write_csv(tmp_path / "c.csv", rows), "--partial")
+    assert result.exit_code == 12
+    refused = {r["line"]: (r["field"], r["problem"]) for r in report["results"] if r["problem"]}
+    assert refused == {
+        3: ("partita_iva", f"line 5 has the same partita IVA ({piva(2)})"),
+        5: ("partita_iva", f"line 3 has the same partita IVA ({piva(2)})"),
+        6: ("externals", "line 7 has the same external e-mail (anna@x.it)"),
+        7: ("externals", "line 6 has the same external e-mail (anna@x.it)"),
+    }
+
+
+def test_two_rows_for_one_client_by_different_codes_are_refused(cli, practice, tmp_path):
+    ok(cli("client", "add", "--name", "Alfa Srl", "--studio", "Studio Rossi", "--piva", piva(1),
+           "--cf", piva(1)))  # fmt: skip
+    rows = [client_row(1, codice_fiscale=""), client_row(7, partita_iva="", codice_fiscale=piva(1))]
+    result, report = batch_json(cli, write_csv(tmp_path / "c.csv", rows))
+    assert result.exit_code == 6
+    assert [r["problem"] for r in report["results"]] == [
+        "line 3 has the same client (1)",
+        "line 2 has the same client (1)",
+    ]
+
+
+def test_identifiers_that_belong_to_two_clients_or_a_removed_one(cli, practice, tmp_path):
+    for n in (1, 2):
+        ok(cli("client", "add", "--name", f"C{n}", "--studio", "Studio Rossi", "--piva",
+               piva(n), "--cf", cf_person(n)))  # fmt: skip
+    ok(cli("client", "remove", "2", "--yes"))
+    rows = [
+        client_row(1, codice_fiscale=cf_person(2)),
+        client_row(2, codice_fiscale=cf_person(2)),
+    ]
+    result, report = batch_json(cli, write_csv(tmp_path / "c.csv", rows), "--partial")
+    problems = [r["problem"] for r in report["results"]]
+    assert problems[0].startswith(f"{cf_person(2)} is client 2's codice fiscale, but")
+    assert problems[1] == "client 2 of this practice has it and is removed"
+
+
+# --- encodings, delimiters, line ends ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "encoding", "newline", "extra"),
+    [
+        (";", "utf-8", "\r\n", ()),
+        (",", "utf-8", "\n", ()),
+        (";", "utf-8-sig", "\r\n", ()),  # Excel's "CSV UTF-8" has a BOM
+        (",", "utf-8-sig", "\n", ("--delimiter", ",")),
+        (";", "cp1252", "\r\n", ("--encoding", "cp1252")),  # Excel's plain "CSV" on Windows
+    ],
+)
+def test_encodings_delimiters_and_line_ends(
+    cli, practice, tmp_path, store_path, delimiter, encoding, newline, extra
+):
+    rows = [client_row(1, ragione_sociale="Società Ferrè & C. Sas"), client_row(2)]
+    file = write_csv(
+        tmp_path / "c.csv", rows, delimiter=delimiter, encoding=encoding, newline=newline
+    )
+    ok(batch(cli, file, "--no-deadlines", *extra))
+    assert query(store_path, "SELECT ragione_sociale FROM clients ORDER BY id") == [
+        ("Società Ferrè & C. Sas",),
+        ("Cliente 2 Srl",),
+    ]
+
+
+def test_excels_sep_line_and_a_trailing_delimiter(cli, practice, tmp_path, store_path):
+    text = "sep=;\r\nragione_sociale;partita_iva;\r\nAlfa Srl;" + piva(1) + ";\r\n"
+    (tmp_path / "c.csv").write_text(text, encoding="utf-8")
+    ok(batch(cli, tmp_path / "c.csv", "--no-deadlines"))
+    assert query(store_path, "SELECT ragione_sociale FROM clients") == [("Alfa Srl",)]
+
+
+def test_quoted_newlines_and_crlf_keep_physical_line_numbers(cli, practice, tmp_path):
+    rows = [
+        client_row(1, externals="Anna Neri <anna@neri.it>\nBruno Neri <bruno@neri.it>"),
+        client_row(2, ragione_sociale="Beta\r\nSrl"),  # a name typed on two lines
+        client_row(3, partita_iva="00000000000"),
+    ]
+    file = write_csv(tmp_path / "c.csv", rows, newline="\r\n")
+    result, report = batch_json(cli, file, "--partial", "--no-deadlines")
+    assert result.exit_code == 12
+    assert [(r["line"], r["action"]) for r in report["results"]] == [
+        (2, "created"), (4, "created"), (6, "refused"),
+    ]  # fmt: skip
+    assert report["results"][1]["ragione_sociale"] == "Beta Srl"
+    _, again = batch_json(cli, file, "--partial", "--no-deadlines")
+    assert [r["action"] for r in again["results"]] == ["unchanged", "unchanged", "refused"]
+
+
+def test_a_json_file_is_a_list_of_objects_named_by_index(cli, practice, tmp_path, store_path):
+    items = [
+        {"ragione_sociale": "Alfa Srl", "partita_iva": piva(1), "sostituto_imposta": True,
+         "modules": ["tasks", "chat"], "externals": [{"name": "Anna", "email": "anna@alfa.it"}],
+         "delegations": [{"kind": "inps", "reference": "X1", "valid_until": "2027-01-31"}]},
+        {"ragione_sociale": "Beta Srl", "partita_iva": 1234567, "iva_periodicity": None},
+        {"ragione_sociale": "Gamma Srl", "partita_iva": piva(3), "colour": "red"},
+        ["not", "an", "object"],
+    ]  # fmt: skip
+    file = tmp_path / "clienti.json"
+    file.write_text(json.dumps(items), encoding="utf-8")
+    result, report = batch_json(cli, file, "--partial", "--no-deadlines")
+    assert result.exit_code == 12
+    assert [(r["index"], r["line"], r["action"], r["field"]) for r in report["results"]] == [
+        (0, None, "created", None),
+        (1, None, "refused", "partita_iva"),
+        (2, None, "refused", "colour"),
+        (3, None, "refused", "(row)"),
+    ]
+    assert "did you mean" not in report["results"][2]["problem"]
+    assert query(store_path, "SELECT sostituto_imposta FROM clients") == [(1,)]
+    assert query(store_path, "SELECT module FROM client_modules ORDER BY 1") == [
+        ("chat",),
+        ("tasks",),
+    ]
+    assert "index 1" in result.stderr
+
+
+def test_the_documented_examples_onboard_and_agree(cli, practice, store_path):
+    """docs/examples: the CSV and the JSON describe the same clients, so the second
+    changes nothing."""
+    ok(cli("studio", "add", "--name", "Studio Rossi & Associati"))
+    for email in ("giulia.ferri@sempi.demo", "marco.bellini@sempi.demo", "sara.colombo@sempi.demo"):
+        ok(cli("user", "add", "--email", email, "--name", email.split("@")[0], "--role", "staff"))
+    result, report = batch_json(cli, EXAMPLES / "clients.csv", studio="Studio Rossi & Associati")
+    ok(result)
+    assert report["created"] == 6 and report["deadlines"]["created"] > 100
+    assert query(store_path, "SELECT count(*) FROM users WHERE role = 'external'") == [(3,)]
+    before = store_digest(store_path)
+    result, report = batch_json(cli, EXAMPLES / "clients.json", studio="Studio Rossi & Associati")
+    ok(result)
+    assert report["unchanged"] == 6
+    assert store_digest(store_path) == before
+
+
+# --- bad input, as a new user makes it ---------------------------------------------------------
+
+
+def test_a_wrong_header_is_one_line_naming_the_column(cli, practice, tmp_path, store_path):
+    before = store_digest(store_path)
+    file = write_csv(tmp_path / "c.csv", [client_row(1)], header=["ragone_sociale", "partita_iva"])
+    error = one_line_error(batch(cli, file), 6)
+    assert error.startswith(
+        "Error: c.csv line 1: unknown column 'ragone_sociale' (did you mean ragione_sociale?)."
+    )
+    assert "The columns are: ragione_sociale, kind, codice_fiscale, partita_iva," in error
+    file = write_csv(tmp_path / "c.csv", [client_row(1)], header=["nome", "partita_iva"])
+    assert "unknown column 'nome'" in one_line_error(batch(cli, file), 6)
+    file = write_csv(tmp_path / "c.csv", [client_row(1)], header=["partita_iva", "email"])
+    assert "no ragione_sociale column" in one_line_error(batch(cli, file), 6)
+    (tmp_path / "empty.csv").write_text("")
+    assert "no header row" in one_line_error(batch(cli, tmp_path / "empty.csv"), 6)
+    assert store_digest(store_path) == before
+
+
+def test_a_bad_codice_fiscale_on_line_731(cli, practice, tmp_path, store_path):
+    rows = [client_row(n) for n in range(1, 801)]
+    rows[729]["codice_fiscale"] = "RSSMRA85T10F205X"  # header is line 1: row 730 is line 731
+    rows[729]["kind"] = "persona_fisica"
+    before = store_digest(store_path)
+    result = batch(cli, write_csv(tmp_path / "clienti.csv", rows))
+    assert result.exit_code == 6
+    assert store_digest(store_path) == before
+    report = [line for line in result.stderr.splitlines() if line.startswith("line ")]
+    assert len(report) == 1
+    assert report[0].split()[:3] == ["line", "731", "refused"]
+    assert "codice_fiscale" in report[0]
+    assert "'RSSMRA85T10F205X' is not a valid codice fiscale" in report[0]
+
+
+def test_an_unreadable_byte_names_its_line_and_the_way_out(cli, practice, tmp_path, store_path):
+    rows = [client_row(n) for n in range(1, 4)]
+    rows[1]["ragione_sociale"] = "Società Srl"
+    file = write_csv(tmp_path / "c.csv", rows, encoding="cp1252")
+    before = store_digest(store_path)
+    error = one_line_error(batch(cli, file), 6)
+    assert error == (
+        "Error: c.csv line 3, byte 7: 0xE0 is not UTF-8. The file may be Windows-1252, as Excel"
+        " saves it: try --encoding cp1252."
+    )
+    (tmp_path / "d.csv").write_bytes("ragione_sociale;partita_iva\r\nX\x81;1\r\n".encode("latin-1"))
+    error = one_line_error(batch(cli, tmp_path / "d.csv", "--encoding", "cp1252"), 6)
+    assert "0x81 is not Windows-1252" in error and "line 2" in error
+    assert store_digest(store_path) == before
+
+
+def test_a_missing_studio_or_file_and_bad_options(cli, practice, tmp_path, clients_csv, store_path):
+    before = store_digest(store_path)
+    assert "Studio Neri" in one_line_error(batch(cli, clients_csv, studio="Studio Neri"), 3)
+    error = one_line_error(batch(cli, tmp_path / "nessuno.csv"), 3)
+    assert "nessuno.csv: no such file" in error
+    assert "folder" in one_line_error(batch(cli, tmp_path), 6)
+    assert "--encoding" in one_line_error(batch(cli, clients_csv, "--encoding", "latin9"), 6)
+    assert "--delimiter" in one_line_error(batch(cli, clients_csv, "--delimiter", "|"), 6)
+    assert "--studio" in one_line_error(batch(cli, clients_csv, studio=None), 2)
+    (tmp_path / "bad.json").write_text('[{"ragione_sociale": "A"')
+    assert "not JSON" in one_line_error(batch(cli, tmp_path / "bad.json"), 6)
+    (tmp_path / "obj.json").write_text('{"ragione_sociale": "A"}')
+    assert "list of objects" in one_line_error(batch(cli, tmp_path / "obj.json"), 6)
+    assert store_digest(store_path) == before
+
+
+def test_a_batch_asks_before_writing_unless_yes(cli, practice, clients_csv, store_path):
+    before = store_digest(store_path)
+    result = cli("client-onboard", "batch", str(clients_csv), "--studio", "Studio Rossi")
+    assert "confirmation needed" in one_line_error(result, 2)
+    assert store_digest(store_path) == before
+
+
+# --- who may run a batch ---------------------------------------------------------------------
+
+
+def test_the_practices_administrator_may_for_their_practice(cli, practice, clients_csv):
+    result, report = batch_json(cli, clients_csv, "--no-deadlines", as_user=SADMIN)
+    ok(result)
+    assert report["created"] == 5
+
+
+@pytest.mark.parametrize(("who", "code"), [(RESP, 8), (OPERATOR, 8), (OTHER_ADMIN, 3)])
+def test_others_may_not(cli, practice, clients_csv, store_path, who, code):
+    before = store_digest(store_path, ignore=("audit_log",))
+    one_line_error(batch(cli, clients_csv, as_user=who), code)
+    assert store_digest(store_path, ignore=("audit_log",)) == before
