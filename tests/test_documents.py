@@ -124,6 +124,28 @@ def test_the_default_tree_joins_the_callers_transaction(db, clock, people):
     assert count(db, "doc_folders") == 0
 
 
+def test_the_bulk_default_trees_equal_one_at_a_time(db, clock, people, cli):
+    from sempi_cli.services.doc_folders import FolderService, create_default_trees
+    from sempi_cli.store import write_transaction
+
+    ok(
+        cli(
+            "config",
+            "set",
+            "documents.default_folders",
+            "IVA/Liquidazioni, F24, Iva/Registri",
+            as_user=ADMIN_EMAIL,
+        )
+    )
+    with write_transaction(db):
+        assert create_default_trees(db, [people["other_client"]], "2026-11-16T09:30:00+00:00") == 4
+    made = FolderService(db, clock, actor(db, ADMIN_EMAIL)).create_default_tree(people["client"])
+    assert [f["path"] for f in made] == ["IVA", "IVA/Liquidazioni", "F24", "IVA/Registri"]
+    bulk = folders(cli, str(people["other_client"]), as_user=ADMIN_EMAIL)
+    single = folders(cli, str(people["client"]), as_user=ADMIN_EMAIL)
+    assert list(bulk) == list(single) == ["IVA", "IVA/Liquidazioni", "IVA/Registri", "F24"]
+
+
 def test_folder_commands(cli, alfa, store_path):
     added = data(cli("doc", "folder", "add", "--client", alfa, "iva/Liquidazioni", "--json"))
     assert (added["path"], added["created"]) == ("IVA/Liquidazioni", 1)

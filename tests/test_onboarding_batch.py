@@ -161,6 +161,18 @@ def test_the_summary_on_a_terminal_and_nothing_but_the_report_on_a_pipe(cli, pra
     assert quiet.stdout == quiet.stderr == ""
 
 
+def test_csv_and_jsonl_give_a_row_per_client_of_the_file(cli, practice, clients_csv):
+    args = ("--no-deadlines", "--format")
+    lines = list(csv.reader(io.StringIO(ok(batch(cli, clients_csv, *args, "csv")).stdout)))
+    assert lines[0] == [
+        "line", "index", "action", "client_id", "ragione_sociale", "partita_iva",
+        "codice_fiscale", "field", "problem", "changes",
+    ]  # fmt: skip
+    assert [(line[0], line[2]) for line in lines[1:]] == [(str(n), "created") for n in range(2, 7)]
+    again = ok(batch(cli, clients_csv, *args, "jsonl")).stdout.splitlines()
+    assert [json.loads(line)["action"] for line in again] == ["unchanged"] * 5
+
+
 def test_dry_run_leaves_the_store_byte_identical(cli, practice, clients_csv, store_path):
     before, raw = store_digest(store_path), store_path.read_bytes()
     result, report = batch_json(cli, clients_csv, "--dry-run")
@@ -388,6 +400,27 @@ def test_excels_sep_line_and_a_trailing_delimiter(cli, practice, tmp_path, store
     (tmp_path / "c.csv").write_text(text, encoding="utf-8")
     ok(batch(cli, tmp_path / "c.csv", "--no-deadlines"))
     assert query(store_path, "SELECT ragione_sociale FROM clients") == [("Alfa Srl",)]
+
+
+def test_a_row_with_more_cells_than_the_header(cli, practice, tmp_path):
+    text = (
+        "ragione_sociale;partita_iva\r\n"
+        f"Alfa; Srl;{piva(1)}\r\n"  # the name's ';' not quoted
+        f"Gamma Srl;{piva(3)}\r\n"
+    )
+    (tmp_path / "c.csv").write_text(text, encoding="utf-8")
+    result, report = batch_json(cli, tmp_path / "c.csv", "--partial", "--no-deadlines")
+    assert result.exit_code == 12
+    assert [(r["line"], r["field"], r["problem"]) for r in report["results"]] == [
+        (2, "(row)", "3 cells, but the header has 2 columns (a cell holding the delimiter"
+         " must be quoted)"),
+        (3, None, None),
+    ]  # fmt: skip
+    (tmp_path / "d.csv").write_text(
+        f"ragione_sociale;partita_iva;\r\nBeta Srl;{piva(2)};note\r\n", encoding="utf-8"
+    )
+    result, report = batch_json(cli, tmp_path / "d.csv", "--no-deadlines")
+    assert report["results"][0]["problem"].startswith("a value ('note') in a column with no name")
 
 
 def test_quoted_newlines_and_crlf_keep_physical_line_numbers(cli, practice, tmp_path):

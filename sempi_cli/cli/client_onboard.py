@@ -23,7 +23,7 @@ from sempi_cli.cli.common import confirm, emit_record, emit_rows, group_app, say
 
 app = group_app("client-onboard")
 
-# What a person reads of a batch's rows (every row in csv/jsonl/json).
+# What a person reads of a batch's rows; scripts (csv, jsonl, --report) get REPORT_COLUMNS.
 ROW_COLUMNS = ("where", "action", "client_id", "ragione_sociale", "field", "problem", "changes")
 REPORT_COLUMNS = (
     "line", "index", "action", "client_id", "ragione_sociale", "partita_iva",
@@ -288,11 +288,14 @@ def _emit(ctx: typer.Context, report: dict, *, to_stderr: bool) -> None:
     if fmt == "json":
         emit_record(ctx, report)
         return
-    rows = [{**r, "where": _where(r)} for r in report["results"]]
     if fmt != "table":
-        emit_rows(ctx, rows, ROW_COLUMNS)
+        emit_rows(ctx, report["results"], REPORT_COLUMNS)
         return
-    rows = [r for r in rows if r["action"] in ("refused", "updated")]
+    rows = [
+        {**r, "where": _where(r)}
+        for r in report["results"]
+        if r["action"] in ("refused", "updated")
+    ]
     if not rows:
         return
     from sempi_cli.output import render

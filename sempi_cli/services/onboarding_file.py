@@ -232,7 +232,11 @@ class BatchFile:
             if not text:
                 continue  # empty: not given
             if name is None:
-                row.problem = ("(row)", f"a value ({text!r}) in a column with no name")
+                row.problem = (
+                    "(row)",
+                    f"a value ({text!r}) in a column with no name"
+                    " (a cell holding the delimiter must be quoted)",
+                )
                 return row
             values[name] = text
         return parse_row(row, values, given=True)
