@@ -25,8 +25,8 @@ fresh copy of the same store, in one transaction; and the clients alone.
 Printed: wall time, clients/s and peak RSS of each; the floor's rows/s and
 clients/s. Targets: without deadlines >= 2,000 clients/s at 10,000 rows; peak
 RSS <= 150 MB at 10,000 rows. The backlog document import of the issue's
-bench (5,000 files, 500 MB, half duplicates, against ``cp -r``) belongs to
-the documents bench (see the end of this file).
+bench (5,000 files, 500 MB, half duplicates, against ``cp -r``) is
+bench/documents.py.
 
 Run: .venv/bin/python bench/onboarding.py [--sizes 1000,10000]
 """
@@ -382,7 +382,7 @@ def main() -> None:
         for size in sizes:
             bench_size(home, size)
     # The backlog import (5,000 files / 500 MB, half duplicates, vs `cp -r`) is the
-    # documents' bench: bench/documents.py, when it lands, prints it.
+    # documents' bench: bench/documents.py prints it (`make bench` runs both).
 
 
 if __name__ == "__main__":

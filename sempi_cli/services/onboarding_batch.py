@@ -27,7 +27,6 @@ unless a deadline is actually missing or wrong.
 from __future__ import annotations
 
 import itertools
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 
@@ -273,8 +272,12 @@ class _Writer:
             self._audit(plan, now, actor_id)
 
     def _folders(self, client_ids: list[int]) -> None:
+        """The default tree for clients with no folder, in bulk (the folders' owner
+        writes them; one client at a time would cost some fifteen statements each)."""
         if client_ids:
-            default_trees(self.db, client_ids, self.service.now())
+            from sempi_cli.services.doc_folders import create_default_trees
+
+            create_default_trees(self.db, client_ids, self.service.now())
 
     def _externals(self, plans: list[Plan]) -> None:
         people = [(p.client_id, person) for p in plans for person in p.externals]
@@ -335,41 +338,3 @@ def _counted(report: dict) -> dict:
         report[action] = sum(r["action"] == action for r in results)
     report["results"] = results
     return report
-
-
-def default_trees(db: sqlite3.Connection, client_ids: list[int], at: str) -> int:
-    """The default folder tree (documents.default_folders) for clients that have no
-    folder yet, in bulk; the caller holds the transaction. Returns the folders made.
-
-    The same tree as FolderService.create_default_tree makes one client at a time
-    (same names, keys and order, through doc_folders' own helpers), written with one
-    ``executemany`` and ids allocated inside the transaction: per client that
-    method costs some fifteen statements, which alone would hold a batch of ten
-    thousand clients under its 2,000 clients/s target. It belongs in
-    services/doc_folders.py (the table's owner) as ``create_default_trees``.
-    """
-    from sempi_cli.services.doc_folders import clean_folder_name, default_paths, folder_key
-
-    shape: list[tuple[int | None, str, str]] = []  # (parent's index in shape, name, key)
-    index: dict[tuple[str, ...], int] = {}
-    for path in default_paths(db):
-        parts = [clean_folder_name(p, "documents.default_folders") for p in path.split("/")]
-        for depth in range(1, len(parts) + 1):
-            key = tuple(folder_key(p) for p in parts[:depth])
-            if key not in index:
-                index[key] = len(shape)
-                shape.append((index.get(key[:-1]), parts[depth - 1], key[-1]))
-    next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM doc_folders").fetchone()[0]
-    rows = []
-    for client_id in client_ids:
-        rows.extend(
-            (next_id + i, client_id, None if parent is None else next_id + parent, name, key, at)
-            for i, (parent, name, key) in enumerate(shape)
-        )
-        next_id += len(shape)
-    db.executemany(
-        "INSERT INTO doc_folders (id, client_id, parent_id, name, name_key, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        rows,
-    )
-    return len(rows)
