@@ -50,6 +50,7 @@ bench: install
 
 docs: install
 	$(BIN)/python -m sempi_cli.docgen
+	$(BIN)/python -m sempi_cli.demo --examples
 
 lint: install
 	$(BIN)/ruff check sempi_cli tests bench

@@ -31,10 +31,12 @@ from stdnum.it import codicefiscale
 from sempi_cli.clock import Clock, SystemClock, today_in_rome
 from sempi_cli.services.access import Actor
 from sempi_cli.services.auth import actor_from_row
-from sempi_cli.services.client_input import SMART_SERVICES, ClientInput
-from sempi_cli.services.clients import ClientService
+from sempi_cli.services.client_input import SMART_SERVICES
 from sempi_cli.services.firm import create_store
 from sempi_cli.services.groups import GroupService
+from sempi_cli.services.onboarding_batch import BatchService
+from sempi_cli.services.onboarding_file import BatchFile
+from sempi_cli.services.profile import PROFILE_FIELDS, defaults
 from sempi_cli.services.studios import StudioService
 from sempi_cli.services.task_flow import TaskFlow
 from sempi_cli.services.task_input import TaskInput
@@ -45,6 +47,7 @@ from sempi_cli.store import write_transaction
 FIRM = "Sempi Servizi Contabili Srl"
 ADMIN = ("admin@sempi.demo", "Valentina Conti")
 DEMO_PASSWORD = "demo-password-2026"  # public, printed: this is a demo store
+EXAMPLES_SEED = 40  # the clients of docs/examples/demo-*.csv
 STAFF = [
     ("giulia.ferri@sempi.demo", "Giulia Ferri"),
     ("marco.bellini@sempi.demo", "Marco Bellini"),
@@ -285,7 +288,9 @@ def client_identity(
 ) -> dict[str, object]:
     """kind, codice fiscale, partita IVA and e-mail of one CLIENTS entry."""
     ragione_sociale, archetype, person = entry
-    domain = slug(re.sub(r" (Srls?|Spa|Snc|Sas)$", "", ragione_sociale), "-")[:30] + ".it"
+    domain = (
+        slug(re.sub(r" (Srls?|Spa|Snc|Sas)$", "", ragione_sociale), "-")[:30].rstrip("-") + ".it"
+    )
     if person:
         surname, name, sex = person.split("|")
         born = date(rng.randint(1958, 1996), rng.randint(1, 12), rng.randint(1, 28))
@@ -322,17 +327,76 @@ def build(db_path: Path, rng: random.Random) -> None:
     conn.close()
 
 
+EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
+BATCH_COLUMNS = (
+    "ragione_sociale", "kind", "codice_fiscale", "partita_iva", "email", "pec", "nickname",
+    "responsible", "smart_services", "practice_users", *(f.name for f in PROFILE_FIELDS),
+)  # fmt: skip
+
+
+def example_file(studio_name: str) -> Path:
+    return EXAMPLES / f"demo-{slug(studio_name, '-')}.csv"
+
+
+def example_rows(rng: random.Random) -> dict[str, list[dict[str, str]]]:
+    """The demo's clients as the practices hand them over: batch-file rows per
+    practice (the files in docs/examples/ are these, written by --examples)."""
+    taken: set[str] = set()
+    files = {}
+    for (studio_name, city, office, *_), entries in zip(STUDIOS, CLIENTS, strict=True):
+        rows = []
+        for entry in entries:
+            name = entry[0]
+            smart = rng.sample(SMART_SERVICES, rng.randint(1, 2)) if rng.random() < 0.35 else []
+            identity = client_identity(rng, entry, city, office, taken)
+            profile = {**defaults(), **client_profile(rng, entry[1])}
+            row = {
+                "ragione_sociale": name,
+                "kind": identity["kind"],
+                "codice_fiscale": identity["codice_fiscale"] or "",
+                "partita_iva": identity["partita_iva"] or "",
+                "email": identity["email"],
+                "pec": f"{slug(name)[:30]}@{rng.choice(PEC_PROVIDERS)}",
+                "nickname": NICKNAMES.get(name, ""),
+                "responsible": rng.choice(STAFF)[0],
+                "smart_services": ",".join(smart),
+                "practice_users": "all" if rng.random() < 0.4 else "none",
+            }
+            for field in PROFILE_FIELDS:
+                value = profile[field.name]
+                row[field.name] = (
+                    ("yes" if value else "no") if field.choices is None else str(value)
+                )
+            rows.append(row)
+        files[studio_name] = rows
+    return files
+
+
+def write_examples(rng: random.Random) -> list[Path]:
+    import csv
+
+    written = []
+    for studio_name, rows in example_rows(rng).items():
+        path = example_file(studio_name)
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, BATCH_COLUMNS, delimiter=";", lineterminator="\r\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        written.append(path)
+    return written
+
+
 def populate(conn: sqlite3.Connection, clock: Clock, admin: Actor, rng: random.Random) -> None:
-    users, clients = UserService(conn, clock, admin), ClientService(conn, clock, admin)
+    users = UserService(conn, clock, admin)
     groups, studios = GroupService(conn, clock, admin), StudioService(conn, clock, admin)
 
     def add_user(email: str, name: str, role: str, **where: int) -> int:
         return users.add(email, name, role, password=DEMO_PASSWORD, **where)["id"]
 
-    staff = [add_user(email, name, "staff") for email, name in STAFF]
+    for email, name in STAFF:
+        add_user(email, name, "staff")
     taken: set[str] = set()
-    client_ids: dict[str, int] = {}
-    for studio_row, entries in zip(STUDIOS, CLIENTS, strict=True):
+    for studio_row in STUDIOS:
         studio_name, city, office, web, boss, operators = studio_row
         studio = studios.add(
             studio_name,
@@ -342,29 +406,21 @@ def populate(conn: sqlite3.Connection, clock: Clock, admin: Actor, rng: random.R
             pec=f"{slug(studio_name)}@{rng.choice(PEC_PROVIDERS)}",
         )["id"]
         add_user(f"{slug(boss, '.')}@{web}", boss, "studio-admin", studio=studio)
-        operator_ids = [
+        for name in operators:
             add_user(f"{slug(name, '.')}@{web}", name, "studio-operator", studio=studio)
-            for name in operators
-        ]
-        for entry in entries:
-            name = entry[0]
-            smart = rng.sample(SMART_SERVICES, rng.randint(1, 2)) if rng.random() < 0.35 else []
-            client_id = clients.add(
-                ClientInput(
-                    ragione_sociale=name,
-                    studio=studio,
-                    **client_identity(rng, entry, city, office, taken),
-                    pec=f"{slug(name)[:30]}@{rng.choice(PEC_PROVIDERS)}",
-                    nickname=NICKNAMES.get(name),
-                    responsible=rng.choice(staff),
-                    smart_services=smart,
-                    fiscal_profile=client_profile(rng, entry[1]),
-                )
-            )["id"]
-            client_ids[name] = client_id
-            for operator_id in operator_ids:
-                if rng.random() < 0.4:
-                    groups.add_member(client_id, operator_id)
+        # The practice hands its clients over as a batch file (docs/examples/).
+        report = BatchService(conn, clock, admin).run(
+            BatchFile(example_file(studio_name)), studio=studio, deadlines=False
+        )
+        refused = [r for r in report["results"] if r["action"] == "refused"]
+        if refused or not report["written"]:
+            raise RuntimeError(
+                f"the demo's batch file for {studio_name} was refused: {refused[:3]}"
+            )
+    client_ids = {
+        name: client_id
+        for client_id, name in conn.execute("SELECT id, ragione_sociale FROM clients")
+    }
     for client, name in EXTERNALS:
         add_user(f"{slug(name, '.')}@cliente.demo", name, "external", client=client_ids[client])
     add_tasks(conn, clock, groups, client_ids)
@@ -451,8 +507,12 @@ def sempi(args: list[str], env: dict[str, str], stdin: str | None = None) -> int
 
 
 def main(argv: list[str]) -> int:
+    if argv == ["--examples"]:  # make docs: the practices' batch files of the demo
+        for path in write_examples(random.Random(EXAMPLES_SEED)):
+            print(f"wrote {path}", file=sys.stderr)
+        return 0
     if len(argv) != 1:
-        print("usage: python -m sempi_cli.demo DIR", file=sys.stderr)
+        print("usage: python -m sempi_cli.demo DIR | --examples", file=sys.stderr)
         return 2
     directory = argv[0]
     db_path = Path(directory) / "sempi.db"

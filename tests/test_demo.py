@@ -232,3 +232,16 @@ def test_the_demo_is_deterministic(store: sqlite3.Connection, tmp_path: Path) ->
         assert [tuple(r) for r in store.execute(query)] == other.execute(query).fetchall()
     finally:
         other.close()
+
+
+def test_the_demo_batch_files_in_docs_examples_are_current(tmp_path, monkeypatch) -> None:
+    """The demo onboards its clients from docs/examples/demo-*.csv: `make docs` writes them."""
+    import random
+
+    from sempi_cli import demo
+
+    checked_in = {p.name: p.read_bytes() for p in demo.EXAMPLES.glob("demo-*.csv")}
+    monkeypatch.setattr(demo, "EXAMPLES", tmp_path)
+    demo.write_examples(random.Random(demo.EXAMPLES_SEED))
+    assert {p.name: p.read_bytes() for p in tmp_path.glob("demo-*.csv")} == checked_in
+    assert len(checked_in) == 2
