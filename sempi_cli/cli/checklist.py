@@ -9,13 +9,13 @@ import typer
 
 from sempi_cli.cli.common import (
     confirm,
-    create_private_file,
     emit_record,
     emit_rows,
     group_app,
     say,
     state,
     sub_app,
+    write_private_bytes,
 )
 
 app = group_app("checklist")
@@ -406,7 +406,6 @@ def checklist_file_get(
 
     Example: sempi checklist file get 12 ricevuta-f24.pdf -o /tmp/ricevuta.pdf
     """
-    import os
 
     from sempi_cli.services.attachments import Attachments
 
@@ -417,17 +416,7 @@ def checklist_file_get(
         stream.flush()
         return
     target = output or stored_name
-    fd = create_private_file(target)
-    try:
-        view = memoryview(content)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        os.unlink(target)  # ours: created a moment ago
-        raise
-    os.close(fd)
+    write_private_bytes(target, [content])
     say(ctx, f"Wrote {target} ({len(content)} bytes).")
 
 

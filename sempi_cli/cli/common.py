@@ -165,6 +165,24 @@ def create_private_file(path: str) -> int:
         raise InvalidData("--output", f"cannot create {path}: {exc.strerror}") from None
 
 
+def write_private_bytes(path: str, chunks: Iterable[bytes]) -> None:
+    """Write a new owner-only file from binary chunks in full, or leave no file at all."""
+    import os
+
+    fd = create_private_file(path)
+    try:
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        os.unlink(path)  # ours: O_EXCL created it a moment ago
+        raise
+    os.close(fd)
+
+
 def write_private(path: str, write: Callable[[TextIO], None]) -> None:
     """Write a new owner-only file in full, or leave no file at all."""
     import os

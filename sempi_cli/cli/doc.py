@@ -10,13 +10,13 @@ import typer
 
 from sempi_cli.cli.common import (
     confirm,
-    create_private_file,
     emit_record,
     emit_rows,
     group_app,
     say,
     state,
     sub_app,
+    write_private_bytes,
 )
 
 app = group_app("doc")
@@ -200,7 +200,6 @@ def doc_get(
 
     Example: sempi doc get 345 -o /tmp/visura.pdf
     """
-    import os
 
     detail, chunks = _documents(ctx).content(document_id)
     if output == "-":
@@ -210,18 +209,7 @@ def doc_get(
         stream.flush()
         return
     target = output or detail["name"]
-    fd = create_private_file(target)
-    try:
-        for chunk in chunks:
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        os.unlink(target)  # ours: created a moment ago
-        raise
-    os.close(fd)
+    write_private_bytes(target, chunks)
     say(ctx, f"Wrote {target} ({detail['size']} bytes).")
 
 
