@@ -228,3 +228,43 @@ def login(env: Mapping[str, str]) -> None:
     )
     if result.returncode != 0:
         raise SystemExit(f"bench: sempi login failed ({result.returncode}): {result.stderr}")
+
+
+# One command, once: fork+exec from a small interpreter and read the child's own
+# ru_maxrss with wait4 (see _SPAWNER for why not from this process).
+# The child's stdout goes to /dev/null; its stderr is this spawner's, captured.
+_ONCE = r"""
+import json, os, sys, time
+
+cmd = json.load(sys.stdin)
+null = os.open(os.devnull, os.O_RDWR)
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.dup2(null, 0)
+        os.dup2(null, 1)
+        os.execv(cmd[0], cmd)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+elapsed = time.perf_counter() - start
+code = os.waitstatus_to_exitcode(status)
+json.dump({"seconds": elapsed, "rss_kib": usage.ru_maxrss, "code": code}, sys.stdout)
+"""
+
+
+def run_once(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MB) of one run of ``cmd``; exits the bench if it fails."""
+    spawner = subprocess.run(
+        [PYTHON, "-I", "-S", "-c", _ONCE],
+        input=json.dumps(cmd),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    answer = json.loads(spawner.stdout)
+    if answer["code"] != 0:
+        raise SystemExit(f"bench: {' '.join(cmd)} exited {answer['code']}: {spawner.stderr}")
+    return answer["seconds"], answer["rss_kib"] / 1024

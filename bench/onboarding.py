@@ -35,19 +35,16 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import random
 import shutil
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 
 from _common import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
-    PYTHON,
     SEMPI,
     STAFF_EMAIL,
     base_env,
@@ -55,6 +52,7 @@ from _common import (
     login,
     partita_iva,
     report,
+    run_once,
     workdir,
 )
 
@@ -67,45 +65,6 @@ TABLES = (
     "clients", "users", "work_group_members", "doc_folders", "client_modules",
     "client_delegations", "mail_outbox", "invitations", "audit_log",
 )  # fmt: skip
-
-# One command, once: fork+exec from a small interpreter and read the child's own
-# ru_maxrss with wait4 (see _common._SPAWNER for why not from this process).
-_ONCE = r"""
-import json, os, sys, time
-
-cmd = json.load(sys.stdin)
-null = os.open(os.devnull, os.O_RDWR)
-start = time.perf_counter()
-pid = os.fork()
-if pid == 0:
-    try:
-        os.dup2(null, 0)
-        os.dup2(null, 1)
-        os.execv(cmd[0], cmd)
-    finally:
-        os._exit(127)
-_, status, usage = os.wait4(pid, 0)
-elapsed = time.perf_counter() - start
-code = os.waitstatus_to_exitcode(status)
-json.dump({"seconds": elapsed, "rss_kib": usage.ru_maxrss, "code": code}, sys.stdout)
-"""
-
-
-def once(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB) of one run of ``cmd``; exits the bench if it fails."""
-    spawner = subprocess.run(
-        [PYTHON, "-I", "-S", "-c", _ONCE],
-        input=json.dumps(cmd),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    answer = json.loads(spawner.stdout)
-    if answer["code"] != 0:
-        raise SystemExit(f"bench: {' '.join(cmd)} exited {answer['code']}: {spawner.stderr}")
-    return answer["seconds"], answer["rss_kib"] / 1024
-
 
 # --- the input ---------------------------------------------------------------------------
 
@@ -298,13 +257,13 @@ def bench_size(home: Path, size: int) -> dict[str, float]:
     report(f"onboarding_{size}_file_size", file.stat().st_size / 1_048_576, "MB")
 
     batch = [SEMPI, "client-onboard", "batch", str(file), "--studio", STUDIO, "-q", "--yes"]
-    once([SEMPI, "client-onboard", "--help"], env)  # warm the bytecode cache
+    run_once([SEMPI, "client-onboard", "--help"], env)  # warm the bytecode cache
     figures: dict[str, float] = {}
 
     def timed(name: str, args: list[str], *, fresh: bool = True) -> tuple[float, float]:
         if fresh:
             restore(pristine, store)
-        seconds, rss = once([*batch, *args], env)
+        seconds, rss = run_once([*batch, *args], env)
         figures[name] = seconds
         figures[f"{name}_rss"] = rss
         p = f"onboarding_{size}_{name}"

@@ -31,7 +31,6 @@ Run: .venv/bin/python bench/scheduler.py [--sizes 1000,10000]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sqlite3
 import statistics
@@ -42,13 +41,13 @@ from pathlib import Path
 from _common import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
-    PYTHON,
     SEMPI,
     STAFF_EMAIL,
     base_env,
     build_store,
     login,
     report,
+    run_once,
     workdir,
 )
 
@@ -80,45 +79,6 @@ FULL_PROFILE = {
 }
 NO_CHANGE_REPEAT = 3  # the no-change run leaves the store as it was: its median of 3
 BATCH = 100_000  # rows per executemany of the floor (memory stays bounded; one transaction)
-
-# One command, once: fork+exec from a small interpreter and read the child's own
-# ru_maxrss with wait4 (see _common._SPAWNER for why not from this process).
-# The child's stdout goes to /dev/null; its stderr is this spawner's, captured.
-_ONCE = r"""
-import json, os, sys, time
-
-cmd = json.load(sys.stdin)
-null = os.open(os.devnull, os.O_RDWR)
-start = time.perf_counter()
-pid = os.fork()
-if pid == 0:
-    try:
-        os.dup2(null, 0)
-        os.dup2(null, 1)
-        os.execv(cmd[0], cmd)
-    finally:
-        os._exit(127)
-_, status, usage = os.wait4(pid, 0)
-elapsed = time.perf_counter() - start
-code = os.waitstatus_to_exitcode(status)
-json.dump({"seconds": elapsed, "rss_kib": usage.ru_maxrss, "code": code}, sys.stdout)
-"""
-
-
-def once(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB) of one run of ``cmd``; exits the bench if it fails."""
-    spawner = subprocess.run(
-        [PYTHON, "-I", "-S", "-c", _ONCE],
-        input=json.dumps(cmd),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    answer = json.loads(spawner.stdout)
-    if answer["code"] != 0:
-        raise SystemExit(f"bench: {' '.join(cmd)} exited {answer['code']}: {spawner.stderr}")
-    return answer["seconds"], answer["rss_kib"] / 1024
 
 
 def give_full_profiles(store: Path) -> int:
@@ -216,14 +176,14 @@ def bench_size(home: Path, size: int) -> dict[str, float]:
     run = [SEMPI, "scheduler", "run", *RANGE, "-q"]
     # Warm-up: fill the bytecode cache for the scheduler's modules; a dry run on
     # one client writes nothing.
-    once([*run, "--dry-run", "--client", str(built["client_ids"][0])], env)
+    run_once([*run, "--dry-run", "--client", str(built["client_ids"][0])], env)
 
     before = table_marks(store)
-    first, first_rss = once(run, env)
+    first, first_rss = run_once(run, env)
     after = table_marks(store)
     added = {t: after[t][0] - before[t][0] for t in TABLES}
     rows = sum(added.values())
-    timed = [once(run, env) for _ in range(NO_CHANGE_REPEAT)]  # the same work each time
+    timed = [run_once(run, env) for _ in range(NO_CHANGE_REPEAT)]  # the same work each time
     second = statistics.median(seconds for seconds, _ in timed)
     second_rss = max(rss for _, rss in timed)
     if table_marks(store) != after:
