@@ -306,6 +306,36 @@ def run_logged(
     return result
 
 
+def cron_env(store: Path, home: Path, purpose: str) -> dict[str, str]:
+    """The environment of a cron job on *store*: the firm administrator logs in once
+    (session in *home*), makes an application password for *purpose*, and the job
+    authenticates with it through SEMPI_USER / SEMPI_APP_PASSWORD, as docs/cron.md says.
+    Both secrets are registered, so the suite checks they never leak."""
+    import os
+    import sys
+
+    sempi = str(Path(sys.executable).parent / "sempi")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SEMPI_")}
+    env = {**base, "SEMPI_HOME": str(home), "SEMPI_DB": str(store)}
+    login = run_logged(
+        [sempi, "login", "-e", ADMIN_EMAIL, "--password-stdin"],
+        env=env,
+        input=ADMIN_PASSWORD + "\n",
+    )
+    assert login.returncode == 0, login.stderr
+    for token in (home / "sessions").glob("*.session"):
+        register_secret(token.read_text().strip(), "a session token")
+    added = run_logged(
+        [sempi, "auth", "app-password", "add", purpose, "--password-stdin"],
+        env=env,
+        input=ADMIN_PASSWORD + "\n",
+    )
+    assert added.returncode == 0, added.stderr
+    secret = register_secret(added.stdout.strip(), "an application password", shown_once=True)
+    assert secret and secret.startswith("sempi-")
+    return {**base, "SEMPI_USER": ADMIN_EMAIL, "SEMPI_APP_PASSWORD": secret}
+
+
 def record_cli_run(store_path: Path, args: Sequence[str], input: str | None, result) -> None:
     """Log one Cli run's output and register the secrets it used, made or showed."""
     from sempi_cli.paths import session_file

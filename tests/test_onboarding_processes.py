@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import random
 import shutil
 import sqlite3
@@ -29,12 +28,11 @@ import pytest
 
 from tests.conftest import (
     ADMIN_EMAIL,
-    ADMIN_PASSWORD,
     NOW,
     cf_person,
+    cron_env,
     log_output,
     piva,
-    register_secret,
     run_logged,
 )
 
@@ -188,19 +186,7 @@ def original(tmp_path_factory: pytest.TempPathFactory, template_store: Path) -> 
     _setup_store(store)
     file = folder / "clienti.csv"
     _write_file(file)
-    base = {k: v for k, v in os.environ.items() if not k.startswith("SEMPI_")}
-    env = {**base, "SEMPI_HOME": str(folder / "home"), "SEMPI_DB": str(store)}
-    login = sempi(env, "login", "-e", ADMIN_EMAIL, "--password-stdin", input=ADMIN_PASSWORD + "\n")
-    assert login.returncode == 0, login.stderr
-    for token in (folder / "home" / "sessions").glob("*.session"):
-        register_secret(token.read_text().strip(), "a session token")
-    added = sempi(
-        env, "auth", "app-password", "add", "onboarding batch", "--password-stdin",
-        input=ADMIN_PASSWORD + "\n",
-    )  # fmt: skip
-    assert added.returncode == 0, added.stderr
-    secret = register_secret(added.stdout.strip(), "an application password", shown_once=True)
-    env = {**base, "SEMPI_USER": ADMIN_EMAIL, "SEMPI_APP_PASSWORD": secret}
+    env = cron_env(store, folder / "home", "onboarding batch")
     conn = sqlite3.connect(store)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()

@@ -30,9 +30,9 @@ from tests.conftest import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     NOW,
+    cron_env,
     log_output,
     piva,
-    register_secret,
     run_logged,
     scheduler_rows,
 )
@@ -201,20 +201,7 @@ def original(tmp_path_factory: pytest.TempPathFactory, template_store: Path) -> 
     store = folder / "sempi.db"
     shutil.copy2(template_store, store)
     client_ids = _add_clients(store, CLIENTS)
-    base = {k: v for k, v in os.environ.items() if not k.startswith("SEMPI_")}
-    env = {**base, "SEMPI_HOME": str(folder / "home"), "SEMPI_DB": str(store)}
-    login = sempi(env, "login", "-e", ADMIN_EMAIL, "--password-stdin", input=ADMIN_PASSWORD + "\n")
-    assert login.returncode == 0, login.stderr
-    for token in (folder / "home" / "sessions").glob("*.session"):
-        register_secret(token.read_text().strip(), "a session token")
-    added = sempi(
-        env, "auth", "app-password", "add", "cron scheduler", "--password-stdin",
-        input=ADMIN_PASSWORD + "\n",
-    )  # fmt: skip
-    assert added.returncode == 0, added.stderr
-    secret = register_secret(added.stdout.strip(), "an application password", shown_once=True)
-    assert secret and secret.startswith("sempi-")
-    env = {**base, "SEMPI_USER": ADMIN_EMAIL, "SEMPI_APP_PASSWORD": secret}
+    env = cron_env(store, folder / "home", "cron scheduler")
     conn = sqlite3.connect(store)  # the last connection to close folds the WAL in: one file
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
