@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from typer.testing import CliRunner
 
 from sempi_cli.cli.app import app
@@ -26,6 +27,13 @@ from sempi_cli.store import open_store
 NOW = datetime(2026, 11, 16, 9, 30, tzinfo=UTC)
 ADMIN_EMAIL = "admin@sempi.test"
 ADMIN_PASSWORD = "admin-password-for-tests"
+
+
+# Property tests check rules, not speed (benchmarks do): no per-example deadline.
+# With one, the first example to load the holiday calendar (~0.3 s on a busy
+# machine) fails as "too slow" and passes on replay - a flaky test.
+hypothesis_settings.register_profile("sempi", deadline=None)
+hypothesis_settings.load_profile("sempi")
 
 
 @pytest.fixture(autouse=True)
