@@ -651,6 +651,45 @@ def test_large_files_stream_in_and_out(cli, alfa, tmp_path, db, monkeypatch):
         assert ok(cli("doc", "get", str(document["id"]), "-o", "-")).stdout_bytes == payload
 
 
+def test_a_file_that_grew_since_its_size_was_read_is_hashed_whole(tmp_path, monkeypatch):
+    from sempi_cli.services import documents
+
+    path = write(tmp_path / "cresce.pdf", b"x" * 100)
+    real = os.fstat
+
+    def stale(fd):  # the size from before the last append
+        info = real(fd)
+        return os.stat_result((*info[:6], 60, *info[7:]))
+
+    monkeypatch.setattr(documents.os, "fstat", stale)
+    content = documents.read_content(path, 1000)
+    assert (content.size, content.data) == (100, None)  # hashed only, streamed in later
+    assert content.sha256 == hashlib.sha256(b"x" * 100).hexdigest()
+    with pytest.raises(documents.FileProblem, match="over the limit"):
+        documents.read_content(path, 80)
+
+
+def test_read_ahead_keeps_order_and_its_memory_bound(tmp_path, monkeypatch):
+    from sempi_cli.services import doc_import
+    from sempi_cli.services.doc_import import Planned, ReadAhead
+    from sempi_cli.services.documents import FileProblem
+
+    monkeypatch.setattr(doc_import, "READ_AHEAD_BYTES", 100)
+    sizes = [30, 30, 30, 30, 250, 30, 30, 30]  # one alone over the whole budget
+    files = [
+        Planned(write(tmp_path / f"f{n}.pdf", b"x" * size), f"f{n}.pdf", ("IVA",), f"f{n}", size)
+        for n, size in enumerate(sizes)
+    ]
+    os.unlink(files[2].path)
+    reader = ReadAhead(files, 1000)
+    seen = []
+    with reader as outcomes:
+        for outcome in outcomes:
+            assert reader.ahead_bytes <= 100 or reader.queued == 5  # the big one, alone
+            seen.append(outcome.reason if isinstance(outcome, FileProblem) else outcome.size)
+    assert seen == [30, 30, "no such file (or a link to nothing)", 30, 250, 30, 30, 30]
+
+
 def test_a_file_that_changes_while_streamed_in_leaves_nothing(
     db, clock, alfa, tmp_path, monkeypatch
 ):

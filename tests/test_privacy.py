@@ -185,6 +185,39 @@ def test_export_holds_everything_about_the_client(cli, world, tmp_path, store_pa
     assert "altri@altri.test" not in out.read_text()  # nothing of the other client
 
 
+def test_export_holds_the_onboarding_record_and_the_documents_index(cli, world, tmp_path):
+    added = json.loads(
+        ok(
+            cli("client-onboard", "add", "--name", "Onboarded Srl", "--studio",
+                str(world["studio"]), "--piva", piva(3), "-m", "tasks", "-m", "documents",
+                "--delegation", "cassetto_fiscale:AB12345:2027-12-31", "--no-deadlines",
+                "--json")
+        ).stdout
+    )  # fmt: skip
+    cid = str(added["client"]["id"])
+    kept, gone = tmp_path / "bilancio.pdf", tmp_path / "vecchio.pdf"
+    kept.write_bytes(b"bilancio 2025")
+    gone.write_bytes(b"vecchio")
+    ok(cli("doc", "add", str(kept), str(gone), "--client", cid, "--folder", "Contabilità"))
+    [old] = [d for d in json.loads(ok(cli("doc", "list", "--client", cid, "--json")).stdout)
+             if d["name"] == "vecchio.pdf"]  # fmt: skip
+    ok(cli("doc", "remove", str(old["id"])))
+    out = tmp_path / "onboarded.json"
+    ok(export(cli, cid, out))
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["modules"] == ["tasks", "documents"]
+    assert data["delegations"] == [
+        {"kind": "cassetto_fiscale", "reference": "AB12345", "valid_until": "2027-12-31"}
+    ]
+    assert "Contabilità" in {f["path"] for f in data["folders"]}
+    documents = {d["name"]: d for d in data["documents"]}
+    assert documents["bilancio.pdf"]["sha256"] == hashlib.sha256(b"bilancio 2025").hexdigest()
+    assert documents["bilancio.pdf"]["folder"] == "Contabilità"
+    assert documents["vecchio.pdf"]["removed_at"] is not None  # removed ones too
+    plain = json.loads(ok(export(cli, world["client"]["id"], "-")).stdout)
+    assert (plain["modules"], plain["delegations"], plain["documents"]) == (None, [], [])
+
+
 def test_two_exports_are_identical_and_the_export_is_audited(cli, world, tmp_path):
     cid = world["client"]["id"]
     first, second = tmp_path / "a.json", tmp_path / "b.json"
@@ -203,6 +236,7 @@ def test_two_exports_are_identical_and_the_export_is_audited(cli, world, tmp_pat
     assert exports[0]["actor"] == ADMIN_EMAIL
     assert exports[0]["details"] == {
         "activity_entries": 4,
+        "documents": 0,
         "external_users": 1,
         "format": "sempi-client-export/1",
         "work_group_members": 3,

@@ -10,7 +10,7 @@ import pytest
 
 from sempi_cli.errors import Conflict, StoreUnusable
 from sempi_cli.store import open_store, write_transaction
-from sempi_cli.store.connection import APPLICATION_ID
+from sempi_cli.store.connection import APPLICATION_ID, PAGE_SIZE
 from sempi_cli.store.migrations import LATEST, statements
 from tests.conftest import store_digest
 
@@ -23,6 +23,7 @@ def test_new_store_is_stamped_and_migrated(db):
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
     assert db.execute("PRAGMA secure_delete").fetchone()[0] == 1
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert db.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 16384
     applied = [r[0] for r in db.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]
     assert applied == [
         "m001_initial",
@@ -35,6 +36,19 @@ def test_new_store_is_stamped_and_migrated(db):
         "m008_mail",
         "m009_onboarding",
     ]
+
+
+def test_a_store_made_before_the_page_size_keeps_its_own(tmp_path):
+    old = tmp_path / "vecchio.db"
+    conn = open_store(old, create=True)
+    conn.execute("PRAGMA journal_mode = DELETE")  # a 4 KiB store, as sempi made them
+    conn.execute("PRAGMA page_size = 4096")
+    conn.execute("VACUUM")
+    conn.close()
+    conn = open_store(old)
+    assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
 
 
 def test_init_makes_the_store_owner_only(store_path):

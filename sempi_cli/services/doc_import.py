@@ -26,14 +26,18 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sempi_cli.errors import InvalidData, NotFound
 from sempi_cli.services.doc_folders import FolderService, Tree, folder_key, load_tree
 from sempi_cli.services.documents import (
     MB,
+    WHOLE_READ,
     ContentStore,
+    FileContent,
     FileProblem,
     clean_document_name,
     limit_bytes,
@@ -42,6 +46,8 @@ from sempi_cli.services.documents import (
 
 BATCH_FILES = 200
 BATCH_BYTES = 50 * MB
+READ_AHEAD_FILES = 64
+READ_AHEAD_BYTES = 64 * MB
 SYSTEM_FILES = frozenset({"thumbs.db", "desktop.ini", "icon\r"})
 COUNTS = (
     "files_seen",
@@ -235,6 +241,61 @@ def _mapped_below(mapping: Iterable[tuple[str, ...]], rel: tuple[str, ...]) -> b
     return any(len(k) > len(key) and k[: len(key)] == key for k in mapping)
 
 
+class ReadAhead:
+    """The planned files' contents, in order, read and hashed by a worker thread up to
+    ``READ_AHEAD_FILES`` files or ``READ_AHEAD_BYTES`` bytes ahead of the caller.
+
+    Why: hashing and SQLite's writes each release the GIL, so on two cores the
+    import hashes the next files while it stores this one, instead of after.
+    A file's outcome is a FileContent or the FileProblem it raised.
+    """
+
+    def __init__(self, files: list[Planned], limit: int) -> None:
+        self.files = files
+        self.limit = limit
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sempi-read")
+        self.pending: deque[tuple[int, Future[FileContent]]] = deque()
+        self.queued = 0  # files handed to the worker so far
+        self.ahead_bytes = 0
+
+    def __enter__(self) -> Iterator[FileContent | FileProblem]:
+        return self._outcomes()
+
+    def __exit__(self, *exc: object) -> None:
+        for _, future in self.pending:
+            future.cancel()
+        self.pool.shutdown(wait=True)
+
+    def _outcomes(self) -> Iterator[FileContent | FileProblem]:
+        for _ in self.files:
+            self._fill()
+            weight, future = self.pending.popleft()
+            self.ahead_bytes -= weight
+            try:
+                yield future.result()
+            except FileProblem as problem:
+                yield problem
+
+    def _fill(self) -> None:
+        while self.queued < len(self.files) and (
+            not self.pending
+            or (
+                len(self.pending) < READ_AHEAD_FILES
+                and self.ahead_bytes + self._weight(self.queued) <= READ_AHEAD_BYTES
+            )
+        ):
+            weight = self._weight(self.queued)
+            path = self.files[self.queued].path
+            self.pending.append((weight, self.pool.submit(read_content, path, self.limit)))
+            self.ahead_bytes += weight
+            self.queued += 1
+
+    def _weight(self, position: int) -> int:
+        """The memory a file's outcome holds: its bytes if read whole, else nothing."""
+        size = self.files[position].size
+        return size if size <= WHOLE_READ else 0
+
+
 class DocImport(FolderService):
     def run(
         self,
@@ -298,41 +359,48 @@ class _Run:
         self.seen: set[str] = set()  # contents a dry run would store
 
     def all(self) -> None:
-        files, position = self.work.files, 0
-        if self.dry_run:
+        files = self.work.files
+        with ReadAhead(files, self.limit) as outcomes:
+            if self.dry_run:
+                tree = load_tree(self.db, self.client_id)
+                for position, (item, outcome) in enumerate(
+                    zip(files, outcomes, strict=True), start=1
+                ):
+                    self.one(item, outcome, tree, [])
+                    self._tick(position)
+                return
+            position = 0
+            while position < len(files):
+                position = self._batch(files, position, outcomes)
+
+    def _batch(self, files: list[Planned], position: int, outcomes: Iterator) -> int:
+        """One transaction: files from ``position`` up to the batch's size; where it
+        stopped."""
+        with self.service.transaction():
+            # Under the lock: the folders as they are now, and no content id
+            # remembered from before (a checklist may have let one go since).
             tree = load_tree(self.db, self.client_id)
-            for item in files:
-                self.one(item, tree, [])
+            self.store.known.clear()
+            rows: list[tuple] = []
+            made, stored, read, start = self.counts["folders_created"], 0, 0, position
+            while position < len(files) and position - start < BATCH_FILES and read < BATCH_BYTES:
+                before = self.counts["bytes_read"], self.counts["bytes_stored"]
+                self.one(files[position], next(outcomes), tree, rows)
+                read += self.counts["bytes_read"] - before[0]
+                stored += self.counts["bytes_stored"] - before[1]
                 position += 1
                 self._tick(position)
-            return
-        while position < len(files):
-            with self.service.transaction():
-                # Under the lock: the folders as they are now, and no content id
-                # remembered from before (a checklist may have let one go since).
-                tree = load_tree(self.db, self.client_id)
-                self.store.known.clear()
-                rows: list[tuple] = []
-                made, stored, read, start = self.counts["folders_created"], 0, 0, position
-                while (
-                    position < len(files) and position - start < BATCH_FILES and read < BATCH_BYTES
-                ):
-                    before = self.counts["bytes_read"], self.counts["bytes_stored"]
-                    self.one(files[position], tree, rows)
-                    read += self.counts["bytes_read"] - before[0]
-                    stored += self.counts["bytes_stored"] - before[1]
-                    position += 1
-                    self._tick(position)
-                self.db.executemany(
-                    "INSERT INTO documents (client_id, folder_id, name, attachment_id, size,"
-                    " sha256, added_by, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-                if rows or self.counts["folders_created"] > made:
-                    self.service.audit(
-                        "import", "client", self.client_id, documents=len(rows),
-                        bytes_stored=stored, folders_created=self.counts["folders_created"] - made,
-                    )  # fmt: skip
+            self.db.executemany(
+                "INSERT INTO documents (client_id, folder_id, name, attachment_id, size,"
+                " sha256, added_by, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            if rows or self.counts["folders_created"] > made:
+                self.service.audit(
+                    "import", "client", self.client_id, documents=len(rows),
+                    bytes_stored=stored, folders_created=self.counts["folders_created"] - made,
+                )  # fmt: skip
+        return position
 
     def _tick(self, position: int) -> None:
         if self.progress is not None:
@@ -362,7 +430,9 @@ class _Run:
                 self.counts["folders_created"] += 1
         return self.fake[(parent, *(folder_key(p) for p in missing))]
 
-    def one(self, item: Planned, tree: Tree, rows: list[tuple]) -> None:
+    def one(
+        self, item: Planned, outcome: FileContent | FileProblem, tree: Tree, rows: list[tuple]
+    ) -> None:
         folder_id = self.folder(tree, item.folder)
         prior = self.done.get((folder_id, item.name))
         if prior is None and folder_id > 0:
@@ -374,11 +444,10 @@ class _Run:
             if row is not None and row[1] != item.size:
                 return self._conflict(item)
             prior = row[0] if row else None
-        try:
-            content = read_content(item.path, self.limit)
-        except FileProblem as problem:
-            kind = "refused" if problem.kind == "too_big" else "unreadable"
-            return self.work.problem(kind, item.rel, problem.reason)
+        if isinstance(outcome, FileProblem):
+            kind = "refused" if outcome.kind == "too_big" else "unreadable"
+            return self.work.problem(kind, item.rel, outcome.reason)
+        content = outcome
         self.counts["bytes_read"] += content.size
         if prior is not None:
             if prior == content.sha256:

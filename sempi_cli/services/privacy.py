@@ -85,13 +85,17 @@ class PrivacyService(Service):
                 format=EXPORT_FORMAT,
                 work_group_members=len(data["work_group"]),
                 external_users=len(data["external_users"]),
+                documents=len(data["documents"]),
                 activity_entries=len(data["activity"]),
             )
         return data
 
     def _collect(self, client_id: int) -> dict:
         from sempi_cli.services.clients import ClientService
+        from sempi_cli.services.doc_folders import FolderService
+        from sempi_cli.services.documents import DocumentService
         from sempi_cli.services.groups import GroupService
+        from sempi_cli.services.onboarding import delegations_of, modules_of
 
         client = ClientService(self.db, self.clock, self.actor).show(client_id)
         practice = self.db.execute(
@@ -131,6 +135,8 @@ class PrivacyService(Service):
             item = dict(row)
             item["details"] = json.loads(item["details"])
             activity.append(item)
+        modules = modules_of(self.db, [client_id]).get(client_id)
+        delegations = delegations_of(self.db, [client_id]).get(client_id, {})
         return {
             "format": EXPORT_FORMAT,
             "exported_at": self.now(),
@@ -139,6 +145,22 @@ class PrivacyService(Service):
             "responsible": dict(responsible) if responsible else None,
             "work_group": members,
             "external_users": externals,
+            # None: recorded before onboarding existed, every module (see m009).
+            "modules": list(modules) if modules is not None else None,
+            "delegations": [
+                {"kind": d.kind, "reference": d.reference, "valid_until": d.valid_until}
+                for d in delegations.values()
+            ],
+            "folders": [
+                {"id": f["id"], "path": f["path"]}
+                for f in FolderService(self.db, self.clock, self.actor).list(client_id)
+            ],
+            # The index, not the contents: `sempi doc get` gives each document's bytes,
+            # and their SHA-256 here proves a copy is the one the store holds.
+            "documents": sorted(
+                DocumentService(self.db, self.clock, self.actor).list(client_id, removed=True),
+                key=lambda d: d["id"],
+            ),
             "activity": activity,
         }
 

@@ -24,6 +24,11 @@ WORLD_BITS = 0o006  # read or write for "other": refused (group bits are a deplo
 # synchronous=FULL rather than NORMAL: in WAL mode NORMAL may lose the last
 # commits on power loss; a lost deadline or audit row costs more than an
 # fsync per command.
+# A page size fixed when the store is made (SQLite cannot change it in WAL mode).
+# 16 KiB rather than SQLite's 4 KiB: a document's content is a chain of overflow
+# pages, each one a WAL frame and two write() calls, and a backlog import wrote
+# its blobs 35% faster; the task and deadline tables are no slower (bench/).
+PAGE_SIZE = 16384
 PRAGMAS = (
     f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
     "PRAGMA journal_mode = WAL",
@@ -60,6 +65,8 @@ def open_store(path: Path, *, create: bool = False) -> sqlite3.Connection:
     try:
         _check_identity(conn, path, create)
         _check_permissions(path)
+        if not exists:
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # only an empty file takes it
         for pragma in PRAGMAS:
             conn.execute(pragma)
         from sempi_cli.store.migrations import LATEST, migrate
