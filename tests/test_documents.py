@@ -669,6 +669,17 @@ def test_a_file_that_grew_since_its_size_was_read_is_hashed_whole(tmp_path, monk
         documents.read_content(path, 80)
 
 
+def test_short_reads_still_read_the_whole_file(tmp_path, monkeypatch):
+    from sempi_cli.services import documents
+
+    path = write(tmp_path / "rete.pdf", b"0123456789abcdef")
+    real = os.read
+    monkeypatch.setattr(documents.os, "read", lambda fd, n: real(fd, min(n, 4)))  # a slow mount
+    content = documents.read_content(path, 1000)
+    assert content.data == b"0123456789abcdef"
+    assert content.sha256 == hashlib.sha256(b"0123456789abcdef").hexdigest()
+
+
 def test_read_ahead_keeps_order_and_its_memory_bound(tmp_path, monkeypatch):
     from sempi_cli.services import doc_import
     from sempi_cli.services.doc_import import Planned, ReadAhead

@@ -98,7 +98,7 @@ def read_content(path: str, limit: int) -> FileContent:
             raise FileProblem("too_big", _too_big(info.st_size, limit))
         digest, size = hashlib.sha256(), 0
         if info.st_size <= WHOLE_READ:
-            data = os.read(fd, info.st_size + 1)
+            data = _read_exactly(fd, info.st_size + 1)
             if len(data) <= info.st_size:
                 return FileContent(path, hashlib.sha256(data).hexdigest(), len(data), data)
             digest.update(data)  # it grew since fstat: hashed only, like a large one
@@ -115,6 +115,20 @@ def read_content(path: str, limit: int) -> FileContent:
         raise FileProblem("unreadable", exc.strerror or str(exc)) from None
     finally:
         os.close(fd)
+
+
+def _read_exactly(fd: int, wanted: int) -> bytes:
+    """``wanted`` bytes of ``fd``, or fewer at the end of the file: a single read may
+    return less on a network or FUSE mount, or after a signal."""
+    data = os.read(fd, wanted)
+    if len(data) == wanted or not data:
+        return data
+    parts = [data]
+    got = len(data)
+    while got < wanted and (more := os.read(fd, wanted - got)):
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
 
 
 def _too_big(size: int, limit: int) -> str:
