@@ -50,6 +50,19 @@ def test_bad_format_is_a_usage_error(cli):
     assert "--format" in one_line_error(cli("--format", "xml", "studio", "list"), 2)
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("client", "show", "99999999999999999999999"),
+        ("task", "list", "--client", "99999999999999999999999"),
+        ("doc", "list", "--client", "-99999999999999999999999"),
+    ],
+)
+def test_an_id_too_large_for_the_store_is_a_usage_error(cli, args):
+    line = one_line_error(cli(*args), 2)
+    assert args[-1] in line and "too large" in line
+
+
 def test_unknown_command_is_a_usage_error(cli):
     assert "No such command" in one_line_error(cli("clinet", "list"), 2)
 

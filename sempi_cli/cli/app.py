@@ -109,6 +109,9 @@ class SempiGroup(TyperGroup):
         return code
 
 
+SQLITE_MAX_INT = 2**63 - 1
+
+
 def _exit_for(exc: Exception, ctx: Any) -> BaseException:
     """A SempiError becomes its exit code; anything unexpected exit 1, one line."""
     import sqlite3
@@ -121,6 +124,8 @@ def _exit_for(exc: Exception, ctx: Any) -> BaseException:
         from sempi_cli.store.connection import busy_or_unusable
 
         exc = busy_or_unusable(exc)
+    if isinstance(exc, OverflowError):
+        return _number_too_large(exc, ctx)
     app = ctx.find_object(AppContext)
     if isinstance(exc, SempiError):
         if isinstance(exc, PermissionDenied) and app is not None:
@@ -134,6 +139,18 @@ def _exit_for(exc: Exception, ctx: Any) -> BaseException:
         err=True,
     )
     return typer.Exit(1)
+
+
+def _number_too_large(exc: OverflowError, ctx: Any) -> BaseException:
+    """An id or count past SQLite's 64-bit integers is the user's typo, not a crash:
+    name the number (Click has turned it into an int by now, whatever its option)."""
+    words = getattr(ctx.command, "invoked_args", [])
+    huge = [w for w in words if w.lstrip("+-").isdigit() and abs(int(w)) > SQLITE_MAX_INT]
+    if not huge:
+        typer.echo(f"Error: internal error (OverflowError: {exc}).", err=True)
+        return typer.Exit(1)
+    typer.echo(f"Error: {huge[0]} is too large a number (at most {SQLITE_MAX_INT}).", err=True)
+    return typer.Exit(2)
 
 
 def _audit_denied(app: AppContext, ctx: Any, exc: Exception) -> None:
