@@ -90,7 +90,8 @@ class CheckFailed(SempiError):
 
 
 class PartlyDone(SempiError):
-    """A batch with --partial wrote its good rows and refused the others."""
+    """Part of the work is written and the rest was refused or left out: a batch with
+    --partial (the good rows), a batch stopped midway, a doc import that left files out."""
 
     exit_code = 12
 
@@ -108,6 +109,6 @@ EXIT_CODES: dict[int, str] = {
     9: "store busy past the timeout (retry later)",
     10: "store unusable (not a sempi store, newer schema, integrity failure)",
     11: "a monitoring check failed (scheduler health: no recent successful run)",
-    12: "partly done: a batch with --partial wrote the good rows and refused the others",
+    12: "partly done: some was written, the rest refused or left out (batch --partial, doc import)",
     130: "interrupted (Ctrl-C)",
 }

@@ -569,11 +569,11 @@ def test_import_resumes_after_an_interruption(cli, alfa, backlog, db, clock, mon
 
     real, calls = documents.read_content, []
 
-    def failing(path, limit):
+    def failing(path, limit, **options):
         calls.append(path)
         if len(calls) == 4:
             raise RuntimeError("killed")
-        return real(path, limit)
+        return real(path, limit, **options)
 
     monkeypatch.setattr(doc_import, "BATCH_FILES", 2)
     monkeypatch.setattr(doc_import, "read_content", failing)
@@ -595,10 +595,10 @@ def test_import_reports_unreadable_and_too_big_files_and_goes_on(cli, alfa, back
     vanishing = write(backlog / "F24" / "sparisce.pdf", "presto")
     real = doc_import.read_content
 
-    def vanish_first(path, limit):
+    def vanish_first(path, limit, **options):
         if path == vanishing and os.path.exists(path):
             os.unlink(path)  # gone between the walk and the read
-        return real(path, limit)
+        return real(path, limit, **options)
 
     monkeypatch.setattr(doc_import, "read_content", vanish_first)
     if os.geteuid() != 0:  # root reads a mode-000 file anyway
@@ -682,7 +682,8 @@ def test_short_reads_still_read_the_whole_file(tmp_path, monkeypatch):
 
 def test_read_ahead_keeps_order_and_its_memory_bound(tmp_path, monkeypatch):
     from sempi_cli.services import doc_import
-    from sempi_cli.services.doc_import import Planned, ReadAhead
+    from sempi_cli.services.doc_import import ReadAhead
+    from sempi_cli.services.doc_walk import Planned
     from sempi_cli.services.documents import FileProblem
 
     monkeypatch.setattr(doc_import, "READ_AHEAD_BYTES", 100)
@@ -711,7 +712,293 @@ def test_a_file_that_changes_while_streamed_in_leaves_nothing(
     path = write(tmp_path / "mobile.pdf", b"a" * 100)
     content = documents.read_content(path, 1000)
     write(tmp_path / "mobile.pdf", b"b" * 100)  # changed after it was hashed
-    store = documents.ContentStore(db, "2026-01-01T00:00:00+00:00", 1000)
+    store = documents.ContentStore(db, "2026-01-01T00:00:00+00:00")
     with pytest.raises(documents.FileProblem, match="changed"), write_transaction(db):
         store.store(content)
     assert count(db, "attachments") == 0
+
+
+# --- review fixes: links, rights, per-client counts, names, provenance, ids ---------------
+
+
+def attachments_holding(db: sqlite3.Connection, content: bytes) -> int:
+    digest = hashlib.sha256(content).hexdigest()
+    return db.execute("SELECT count(*) FROM attachments WHERE sha256 = ?", (digest,)).fetchone()[0]
+
+
+def test_import_follows_no_link_to_a_file(cli, alfa, tmp_path, db):
+    secret = write(tmp_path / "altrove" / "environ", b"SEMPI_APP_PASSWORD=segreto")
+    root = tmp_path / "archivio"
+    write(root / "IVA" / "vero.pdf", "vero")
+    os.symlink(secret, root / "IVA" / "environ.pdf")  # a link to a file anywhere
+    os.symlink(tmp_path / "altrove", root / "IVA" / "altrove")  # a link to a folder
+    summary = run_import(cli, root, alfa, code=12)
+    assert counts(summary) == {"files_seen": 2, "imported": 1, "refused": 1}
+    problems = {p["path"]: (p["kind"], p["problem"]) for p in summary["problems"]}
+    assert problems["IVA/environ.pdf"] == (
+        "refused", "a link: not followed (it could point outside the tree)"
+    )  # fmt: skip
+    assert problems["IVA/altrove/"][0] == "ignored"
+    assert [d["name"] for d in docs(cli, alfa)] == ["vero.pdf"]
+    assert attachments_holding(db, b"SEMPI_APP_PASSWORD=segreto") == 0
+    # doc add of a path the user names keeps following it
+    added = data(cli("doc", "add", str(root / "IVA" / "environ.pdf"), "--client", alfa,
+                     "--folder", "F24", "--json"))  # fmt: skip
+    assert added[0]["size"] == len(b"SEMPI_APP_PASSWORD=segreto")
+
+
+def test_a_link_put_in_place_of_a_file_after_the_walk_is_not_read(
+    cli, alfa, tmp_path, db, monkeypatch
+):
+    from sempi_cli.services import doc_import, documents
+
+    secret = write(tmp_path / "altrove" / "passwd", b"root:x:0:0")
+    root = tmp_path / "archivio"
+    swapped = write(root / "IVA" / "scambiato.pdf", "innocuo")
+    real = doc_import.read_content
+
+    def swap_first(path, limit, **options):
+        if path == swapped and not os.path.islink(path):
+            os.unlink(path)
+            os.symlink(secret, path)  # between the walk and the read
+        return real(path, limit, **options)
+
+    monkeypatch.setattr(doc_import, "read_content", swap_first)
+    summary = run_import(cli, root, alfa, code=12)
+    assert summary["problems"] == [
+        {"path": "IVA/scambiato.pdf", "kind": "unreadable", "problem": "a link: not followed"}
+    ]
+    assert attachments_holding(db, b"root:x:0:0") == 0
+    with pytest.raises(documents.FileProblem, match="a link: not followed"):
+        documents.read_content(swapped, 1000, follow_links=False)
+    assert documents.read_content(swapped, 1000).data == b"root:x:0:0"  # doc add follows
+
+
+def test_replacing_takes_the_right_to_remove(cli, alfa, tmp_path, store_path):
+    firm = write(tmp_path / "firm" / "bilancio.pdf", "bilancio vero")
+    kept = data(cli("doc", "add", firm, "--client", alfa, "--folder", "IVA", "--json"))[0]
+    forged = write(tmp_path / "ext" / "bilancio.pdf", "bilancio falso")
+    before = store_digest(store_path, ignore=AUDITED)
+    replace = ["doc", "add", forged, "--client", alfa, "--folder", "IVA", "--replace"]
+    assert "may not replace document" in one_line_error(cli(*replace, as_user=EXTERNAL), 8)
+    assert store_digest(store_path, ignore=AUDITED) == before
+    assert [d["id"] for d in docs(cli, alfa)] == [kept["id"]]
+    same = data(cli("doc", "add", firm, "--client", alfa, "--folder", "IVA", "--replace",
+                    "--json", as_user=EXTERNAL))  # fmt: skip
+    assert same[0]["action"] == "unchanged"  # nothing removed: allowed
+    assert data(cli(*replace, "--json", as_user=OPERATOR))[0]["action"] == "replaced"
+
+
+def test_import_counts_say_nothing_of_other_clients_files(cli, alfa, people, tmp_path, db):
+    beta = str(people["other_client"])
+    ok(cli("doc", "folder", "add", "--client", beta, "IVA", as_user=ADMIN_EMAIL))
+    held = b"contratto riservato di Beta"
+    ok(cli("doc", "add", write(tmp_path / "beta.pdf", held), "--client", beta, "--folder", "IVA",
+           as_user=ADMIN_EMAIL))  # fmt: skip
+    root = tmp_path / "archivio"
+    write(root / "IVA" / "contratto.pdf", held)
+    write(root / "IVA" / "copia contratto.pdf", held)  # an earlier file of the run has it
+    write(root / "F24" / "f24.pdf", "f24")
+    dry = run_import(cli, root, alfa, "--dry-run")
+    real = run_import(cli, root, alfa)
+    for summary in (dry, real):
+        assert counts(summary) == {"files_seen": 3, "imported": 2, "duplicates": 1}
+        assert summary["bytes_stored"] == len(held) + 3
+    assert attachments_holding(db, held) == 1  # one blob for both clients
+    again = write(tmp_path / "alfa" / "ancora.pdf", held)
+    ok(cli("doc", "add", again, "--client", alfa, "--folder", "F24"))
+    write(root / "F24" / "di nuovo.pdf", held)
+    assert counts(run_import(cli, root, alfa)) == {"files_seen": 4, "skipped": 3, "duplicates": 1}
+
+
+def test_a_directory_name_that_is_not_utf8_is_refused_and_counted(cli, alfa, tmp_path, db):
+    root = tmp_path / "archivio"
+    write(root / "IVA" / "ok.pdf", "ok")
+    latin1 = os.path.join(os.fsencode(root), b"IVA", b"caff\xe8")  # from an old Samba share
+    os.makedirs(latin1)
+    with open(os.path.join(latin1, b"fattura.pdf"), "wb") as fh:
+        fh.write(b"fattura")
+    for args in (["--dry-run"], [], []):  # the same answer, every time
+        summary = run_import(cli, root, alfa, *args, code=12)
+        assert summary["refused"] == 1 and summary["files_seen"] == 2
+        [problem] = summary["problems"]
+        assert problem["path"] == "IVA/caff?/" and "not valid UTF-8" in problem["problem"]
+    assert count(db, "doc_folders") == len(DEFAULT)
+    from sempi_cli.errors import InvalidData
+    from sempi_cli.services.doc_folders import clean_folder_name
+
+    with pytest.raises(InvalidData, match="PATH: .* is not valid UTF-8"):
+        clean_folder_name(os.fsdecode(b"caff\xe8"))
+
+
+def test_files_under_a_skipped_directory_are_counted(cli, alfa, tmp_path, monkeypatch):
+    from sempi_cli.services import doc_import
+
+    root = tmp_path / "archivio"
+    write(root / "IVA" / "ok.pdf", "ok")
+    write(root / "IVA" / "chiuso" / "a.pdf", "a")
+    write(root / "IVA" / ("x" * 70) / "b.pdf", "b")  # too long for a folder name
+    write(root / "IVA" / "Q1\x1b[31m" / "c.pdf", "c")  # a control character
+    closed, real = str(root / "IVA" / "chiuso"), os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path) == closed:  # root reads a mode-000 directory anyway
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(doc_import.os, "scandir", scandir)
+    result = cli("doc", "import", str(root), "--client", alfa, "--json", as_user=CREATOR)
+    summary = json.loads(result.stdout)
+    assert result.exit_code == 12 and "2 refused, 1 unreadable" in result.stderr
+    assert counts(summary) == {"files_seen": 4, "imported": 1, "refused": 2, "unreadable": 1}
+    kinds = {p["path"]: p["kind"] for p in summary["problems"]}
+    assert kinds == {
+        "IVA/chiuso/": "unreadable", f"IVA/{'x' * 70}/": "refused", "IVA/Q1\\x1b[31m/": "refused"
+    }  # fmt: skip
+    assert "\x1b" not in result.stdout + result.stderr
+
+
+def test_a_sibling_of_a_mapped_directory_is_listed_as_unmapped(cli, alfa, tmp_path):
+    root = tmp_path / "archivio"
+    write(root / "2023" / "iva" / "a.pdf", "a")
+    write(root / "2023" / "paghe" / "b.pdf", "b")
+    mapping = tmp_path / "mappa.csv"
+    mapping.write_text("2023/iva;IVA\n", encoding="utf-8")
+    summary = run_import(cli, root, alfa, "--mapping", str(mapping))
+    assert counts(summary) == {"files_seen": 1, "imported": 1}
+    assert summary["unmapped"] == ["2023/paghe/"]
+
+
+def test_a_rerun_brings_back_nothing_removed_or_moved(cli, alfa, backlog, tmp_path):
+    run_import(cli, backlog, alfa)
+    placed = {(d["folder"], d["name"]): d["id"] for d in docs(cli, alfa)}
+    removed, moved = placed[("IVA", "registro.pdf")], placed[("Contabilità", "bilancio.pdf")]
+    ok(cli("doc", "remove", str(removed)))
+    ok(cli("doc", "move", str(moved), "--folder", "F24"))
+    for args in (["--dry-run"], []):
+        assert counts(run_import(cli, backlog, alfa, *args)) == {
+            "files_seen": 6, "skipped": 5, "ignored": 1
+        }  # fmt: skip
+    now = sorted((d["folder"], d["name"]) for d in docs(cli, alfa))
+    assert ("IVA", "registro.pdf") not in now and ("Contabilità", "bilancio.pdf") not in now
+    assert ("F24", "bilancio.pdf") in now and len(now) == 4
+    assert data(cli("doc", "show", str(removed), "--json"))["source"] == "IVA/registro.pdf"
+    assert "Contabilita/bilancio.pdf" in ok(cli("doc", "show", str(moved))).stdout
+    added = data(cli("doc", "add", write(tmp_path / "a.pdf", "a"), "--client", alfa,
+                     "--folder", "F24", "--json"))[0]  # fmt: skip
+    assert data(cli("doc", "show", str(added["id"]), "--json"))["source"] is None
+    assert "source" not in ok(cli("doc", "show", str(added["id"]))).stdout
+
+
+def test_a_removed_folders_id_is_never_given_again(cli, alfa, people, db):
+    from sempi_cli.services.doc_folders import create_default_trees
+    from sempi_cli.store import write_transaction
+
+    gone = data(cli("doc", "folder", "add", "--client", alfa, "Temporanea", "--json"))["id"]
+    ok(cli("doc", "folder", "remove", "--client", alfa, "Temporanea"))
+    beta = str(people["other_client"])
+    new = data(cli("doc", "folder", "add", "--client", beta, "IVA", "--json", as_user=ADMIN_EMAIL))
+    assert new["id"] > gone
+    ok(cli("doc", "folder", "remove", "--client", beta, "IVA", as_user=ADMIN_EMAIL))
+    with write_transaction(db):
+        create_default_trees(db, [people["other_client"]], "2026-11-16T09:30:00+00:00")
+    assert min(f["id"] for f in folders(cli, beta, as_user=ADMIN_EMAIL).values()) > new["id"]
+
+
+def test_m010_migrates_folders_and_documents_and_keeps_ids_unique(tmp_path, clock, monkeypatch):
+    from sempi_cli.services.client_input import ClientInput
+    from sempi_cli.services.clients import ClientService
+    from sempi_cli.services.doc_folders import FolderService
+    from sempi_cli.services.firm import create_store
+    from sempi_cli.services.studios import StudioService
+    from sempi_cli.store import migrations, open_store
+    from tests.conftest import ADMIN_PASSWORD, Cli
+
+    path = tmp_path / "m009" / "sempi.db"
+    with monkeypatch.context() as before_m010:  # a store as the code before m010 made it
+        before_m010.setattr(migrations, "STEPS", migrations.STEPS[:9])
+        before_m010.setattr(migrations, "LATEST", 9)
+        conn, _ = create_store(path, clock, "Studio", ADMIN_EMAIL, "Anna", ADMIN_PASSWORD)
+        admin = actor(conn, ADMIN_EMAIL)
+        studio = StudioService(conn, clock, admin).add("Studio Rossi")["id"]
+        client = ClientService(conn, clock, admin).add(
+            ClientInput("Alfa", studio=studio, partita_iva=piva(1))
+        )
+        folders_ = FolderService(conn, clock, admin)
+        kept = folders_.add(client["id"], "IVA/2023", parents=True)["id"]
+        gone = folders_.add(client["id"], "Temporanea")["id"]
+        folders_.remove(client["id"], "Temporanea")  # the largest id, in the audit log only
+        digest = hashlib.sha256(b"q1").hexdigest()
+        conn.execute("INSERT INTO attachments (sha256, size, content, created_at)"
+                     " VALUES (?, 2, x'7131', '2026-01-01')", (digest,))  # fmt: skip
+        conn.execute(
+            "INSERT INTO documents (client_id, folder_id, name, attachment_id, size, sha256,"
+            " added_by, added_at) VALUES (?, ?, 'q1.pdf', 1, 2, ?, ?, '2026-01-01')",
+            (client["id"], kept, digest, admin.id),
+        )
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 9
+        conn.close()
+    conn = open_store(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations.LATEST
+    assert [tuple(r) for r in conn.execute("PRAGMA integrity_check")] == [("ok",)]
+    assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    schema = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'doc_folders'").fetchone()[0]
+    assert "AUTOINCREMENT" in schema
+    names = {
+        r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'doc_folders'")
+    }
+    assert names == {
+        "doc_folders", "doc_folders_sibling_name", "doc_folders_parent",
+        "doc_folders_parent_same_client_insert", "doc_folders_parent_same_client_update",
+    }  # fmt: skip
+    row = conn.execute("SELECT folder_id, source FROM documents").fetchone()
+    assert tuple(row) == (kept, None)
+    conn.close()
+    cli = Cli(path, clock)
+    ok(cli("db", "check"))
+    assert (
+        data(cli("doc", "list", "--client", str(client["id"]), "--json"))[0]["folder"] == "IVA/2023"
+    )
+    assert (
+        data(cli("doc", "folder", "add", "--client", str(client["id"]), "Nuova", "--json"))["id"]
+        > gone
+    )
+
+
+def test_names_with_control_characters_are_refused(cli, alfa, tmp_path):
+    evil = write(tmp_path / "in" / "fattura\x1b[2J.pdf", "fattura")
+    error = one_line_error(cli("doc", "add", evil, "--client", alfa, "--folder", "IVA"), 6)
+    assert error.startswith("Error: FILES: ") and "control characters" in error
+    assert "\x1b" not in error
+    write(tmp_path / "archivio" / "IVA" / "fattura\x9b2J.pdf", "c1")  # a C1 control too
+    write(tmp_path / "archivio" / "IVA" / "buona.pdf", "buona")
+    result = cli("doc", "import", str(tmp_path / "archivio"), "--client", alfa, as_user=CREATOR)
+    assert result.exit_code == 12 and "1 refused" in result.stderr
+    assert "IVA/fattura\\x9b2J.pdf" in result.stdout and "\x9b" not in result.stdout
+    assert "control characters" in one_line_error(
+        cli("doc", "folder", "add", "--client", alfa, "Bozze\x9b"), 6
+    )
+
+
+def test_who_added_a_document_shows_only_to_who_may_see_that_user(cli, alfa, tmp_path):
+    added = data(cli("doc", "add", write(tmp_path / "visura.pdf", "visura"), "--client", alfa,
+                     "--folder", "Anagrafica", "--json", as_user=ADMIN_EMAIL))[0]  # fmt: skip
+    one_line_error(cli("user", "show", ADMIN_EMAIL, as_user=EXTERNAL), 3)  # hidden from them
+    assert docs(cli, alfa, as_user=EXTERNAL)[0]["added_by"] is None
+    doc_id = str(added["id"])
+    assert data(cli("doc", "show", doc_id, "--json", as_user=EXTERNAL))["added_by"] is None
+    for args in (["doc", "list", "--client", alfa], ["doc", "show", doc_id]):
+        out = ok(cli(*args, as_user=EXTERNAL)).stdout
+        assert "(firm)" in out and ADMIN_EMAIL not in out
+    assert docs(cli, alfa, as_user=CREATOR)[0]["added_by"] == ADMIN_EMAIL
+
+
+def test_list_and_show_give_the_same_record(db, clock, cli, alfa, tmp_path):
+    from sempi_cli.services import documents
+    from sempi_cli.services.documents import DocumentService
+
+    ok(cli("doc", "add", write(tmp_path / "a.pdf", "a"), "--client", alfa, "--folder", "IVA"))
+    service = DocumentService(db, clock, actor(db, CREATOR))
+    [listed] = service.list(int(alfa))
+    assert listed == service.show(listed["id"])
+    assert not hasattr(documents, "LIST_COLUMNS")

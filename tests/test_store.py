@@ -35,6 +35,8 @@ def test_new_store_is_stamped_and_migrated(db):
         "m007_documents",
         "m008_mail",
         "m009_onboarding",
+        "m010_documents",
+        "m011_mail_practice",
     ]
 
 

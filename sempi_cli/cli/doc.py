@@ -30,6 +30,7 @@ FolderPath = Annotated[
 ]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")]
 DOC_COLUMNS = ("id", "folder", "name", "size", "added_at", "added_by")
+HIDDEN_USER = "(firm)"  # the service gives no e-mail of a user you may not see
 
 
 def _documents(ctx: typer.Context):  # noqa: ANN202 - a services.documents.DocumentService
@@ -42,6 +43,17 @@ def _folders(ctx: typer.Context):  # noqa: ANN202 - a services.doc_folders.Folde
     from sempi_cli.services.doc_folders import FolderService
 
     return state(ctx).service(FolderService)
+
+
+def _shown(ctx: typer.Context, document: dict) -> dict:
+    """A document as a table shows it: "(firm)" for an adder you may not see, no
+    source line for a document that was not imported. JSON keeps null for both."""
+    if state(ctx).fmt != "table":
+        return document
+    shown = {**document, "added_by": document["added_by"] or HIDDEN_USER}
+    if shown.get("source") is None:
+        shown.pop("source", None)
+    return shown
 
 
 # --- folders --------------------------------------------------------------------------
@@ -132,7 +144,10 @@ def doc_add(
     folder: Annotated[str, typer.Option("--folder", "-f", help="Into this folder (path or id).")],
     replace: Annotated[
         bool,
-        typer.Option("--replace", help="Replace a document of the same name (kept as removed)."),
+        typer.Option(
+            "--replace",
+            help="Replace a document of the same name (kept as removed); needs the right to remove.",
+        ),
     ] = False,
 ) -> None:
     """Store files in a client's folder, all or nothing.
@@ -144,7 +159,7 @@ def doc_add(
     if state(ctx).fmt != "table":
         columns = ("id", "client_id", "folder_id", "folder", "name", "size", "sha256",
                    "added_by", "added_at", "action")  # fmt: skip
-    emit_rows(ctx, rows, columns)
+    emit_rows(ctx, [_shown(ctx, row) for row in rows], columns)
     added = sum(r["action"] != "unchanged" for r in rows)
     say(ctx, f"Stored {added} document(s).")
 
@@ -168,19 +183,19 @@ def doc_list(
     rows = _documents(ctx).list(client, folder=folder, recursive=recursive, removed=removed)
     columns = (*DOC_COLUMNS, "removed_at") if removed else DOC_COLUMNS
     if state(ctx).fmt != "table":
-        columns = ("id", "folder_id", *columns[1:], "sha256")
-    emit_rows(ctx, rows, columns)
+        columns = ("id", "folder_id", *columns[1:], "sha256", "source")
+    emit_rows(ctx, [_shown(ctx, row) for row in rows], columns)
     if not rows:
         say(ctx, "No documents.")
 
 
 @app.command("show")
 def doc_show(ctx: typer.Context, document_id: DocumentId) -> None:
-    """Show a document: its folder, name, size, SHA-256, who added it and when.
+    """Show a document: its folder, name, size, SHA-256, who added it, when, and from where.
 
     Example: sempi doc show 345
     """
-    emit_record(ctx, _documents(ctx).show(document_id))
+    emit_record(ctx, _shown(ctx, _documents(ctx).show(document_id)))
 
 
 @app.command("get")
@@ -223,7 +238,7 @@ def doc_move(
 
     Example: sempi doc move 345 --folder IVA/Liquidazioni
     """
-    emit_record(ctx, _documents(ctx).move(document_id, folder))
+    emit_record(ctx, _shown(ctx, _documents(ctx).move(document_id, folder)))
 
 
 @app.command("remove")
@@ -232,7 +247,7 @@ def doc_remove(ctx: typer.Context, document_id: DocumentId) -> None:
 
     Example: sempi doc remove 345
     """
-    emit_record(ctx, _documents(ctx).remove(document_id))
+    emit_record(ctx, _shown(ctx, _documents(ctx).remove(document_id)))
 
 
 @app.command("import")

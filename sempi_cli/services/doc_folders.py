@@ -40,14 +40,30 @@ def plain_key(name: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
+def refuse_unstorable(name: str, field: str) -> None:
+    """Refuse a name SQLite cannot store or a terminal must not receive: one that is
+    not UTF-8 (a Latin-1 name from an old Samba share arrives with surrogates and
+    fails at the INSERT), or one with control characters (an ANSI escape in a name
+    would reach the screen of whoever lists it)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidData(
+            field, f"{name.encode('utf-8', 'replace')!r} is not valid UTF-8"
+        ) from None
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise InvalidData(field, f"{name!r} has control characters")
+
+
 def clean_folder_name(name: str, field: str = "PATH") -> str:
     name = unicodedata.normalize("NFC", (name or "").strip())
     if not name or name in (".", ".."):
         raise InvalidData(field, f"{name!r} is not a folder name")
+    refuse_unstorable(name, field)
     if len(name) > MAX_NAME:
         raise InvalidData(field, f"{name[:20]!r}... is longer than {MAX_NAME} characters")
-    if "/" in name or "\\" in name or any(ord(ch) < 32 for ch in name):
-        raise InvalidData(field, f"{name!r}: a folder name has no '/', '\\' or control characters")
+    if "/" in name or "\\" in name:
+        raise InvalidData(field, f"{name!r}: a folder name has no '/' or '\\'")
     return name
 
 
@@ -82,7 +98,7 @@ def create_default_trees(db: sqlite3.Connection, client_ids: list[int], at: str)
             if key not in index:
                 index[key] = len(shape)
                 shape.append((index.get(key[:-1]), parts[depth - 1], key[-1]))
-    next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM doc_folders").fetchone()[0]
+    next_id = next_folder_id(db)
     rows = []
     for client_id in client_ids:
         rows.extend(
@@ -96,6 +112,17 @@ def create_default_trees(db: sqlite3.Connection, client_ids: list[int], at: str)
         rows,
     )
     return len(rows)
+
+
+def next_folder_id(db: sqlite3.Connection) -> int:
+    """The id AUTOINCREMENT would give next: above every id ever used (m010), so an
+    id given explicitly never reuses a removed folder's (the audit log names it)."""
+    return int(
+        db.execute(
+            "SELECT max(coalesce((SELECT max(id) FROM doc_folders), 0),"
+            " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'doc_folders'), 0)) + 1"
+        ).fetchone()[0]
+    )
 
 
 # --- who may do what ---------------------------------------------------------------------

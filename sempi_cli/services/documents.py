@@ -11,7 +11,9 @@ document ids and counts, never file names.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import json
 import os
 import sqlite3
 import stat
@@ -28,14 +30,21 @@ from sempi_cli.errors import (
     StoreUnusable,
 )
 from sempi_cli.services import access, settings
-from sempi_cli.services.doc_folders import FolderService, Tree, load_tree, may_add
+from sempi_cli.services.doc_folders import (
+    FolderService,
+    Tree,
+    load_tree,
+    may_add,
+    may_organise,
+    refuse_unstorable,
+)
 
 MB = 1024 * 1024
 CHUNK = MB
 # A file up to this size is read once, into memory; a larger one is hashed in a
 # first pass and, only if its content is new, streamed into the blob in a second.
 WHOLE_READ = 16 * MB
-LIST_COLUMNS = ("id", "folder", "name", "size", "added_at", "added_by")
+LINK_NOT_FOLLOWED = "a link: not followed"
 
 
 def limit_bytes(db: sqlite3.Connection) -> int:
@@ -44,14 +53,9 @@ def limit_bytes(db: sqlite3.Connection) -> int:
 
 def clean_document_name(name: str, field: str = "FILES") -> str:
     name = unicodedata.normalize("NFC", (name or "").strip())
-    if not name or name in (".", "..") or "/" in name or "\0" in name:
+    if not name or name in (".", "..") or "/" in name:
         raise InvalidData(field, f"{name!r} is not a file name")
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidData(
-            field, f"{name.encode('utf-8', 'replace')!r} is not valid UTF-8"
-        ) from None
+    refuse_unstorable(name, field)
     return name
 
 
@@ -72,9 +76,25 @@ class FileContent:
     sha256: str
     size: int
     data: bytes | None
+    follow_links: bool = True  # how ContentStore opens it again to stream it in
 
 
-def read_content(path: str, limit: int) -> FileContent:
+def _open(path: str, follow_links: bool) -> int:
+    """A descriptor for ``path``. O_NONBLOCK: a FIFO in a tree must not hang the
+    import (no effect on files). Without ``follow_links`` (an import) a link put in
+    place of a file after the walk is refused, not read: it could point anywhere."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow_links else os.O_NOFOLLOW)
+    try:
+        return os.open(path, flags)
+    except FileNotFoundError:
+        raise FileProblem("unreadable", "no such file (or a link to nothing)") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow_links:
+            raise FileProblem("unreadable", LINK_NOT_FOLLOWED) from None
+        raise FileProblem("unreadable", exc.strerror or str(exc)) from None
+
+
+def read_content(path: str, limit: int, *, follow_links: bool = True) -> FileContent:
     """Hash a regular file, refusing one over ``limit`` before reading it. A small file
     comes back with its bytes; a large one only hashed (ContentStore streams it).
 
@@ -82,13 +102,7 @@ def read_content(path: str, limit: int) -> FileContent:
     growth): a buffered read of a fixed large size costs an allocation, page
     faults and a shrink per file, five times the read itself on a backlog.
     """
-    try:
-        # O_NONBLOCK: a FIFO in a tree must not hang the import; no effect on files.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise FileProblem("unreadable", "no such file (or a link to nothing)") from None
-    except OSError as exc:
-        raise FileProblem("unreadable", exc.strerror or str(exc)) from None
+    fd = _open(path, follow_links)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -100,7 +114,8 @@ def read_content(path: str, limit: int) -> FileContent:
         if info.st_size <= WHOLE_READ:
             data = _read_exactly(fd, info.st_size + 1)
             if len(data) <= info.st_size:
-                return FileContent(path, hashlib.sha256(data).hexdigest(), len(data), data)
+                sha256 = hashlib.sha256(data).hexdigest()
+                return FileContent(path, sha256, len(data), data, follow_links)
             digest.update(data)  # it grew since fstat: hashed only, like a large one
             size = len(data)
         while chunk := os.read(fd, CHUNK):
@@ -110,7 +125,7 @@ def read_content(path: str, limit: int) -> FileContent:
             digest.update(chunk)
         if size > limit:
             raise FileProblem("too_big", _too_big(size, limit))
-        return FileContent(path, digest.hexdigest(), size, None)
+        return FileContent(path, digest.hexdigest(), size, None, follow_links)
     except OSError as exc:
         raise FileProblem("unreadable", exc.strerror or str(exc)) from None
     finally:
@@ -137,38 +152,33 @@ def _too_big(size: int, limit: int) -> str:
 
 class ContentStore:
     """Writes contents into ``attachments`` once per SHA-256, inside the caller's
-    transaction. Remembers the digests it has looked up, for a long import."""
+    transaction. Remembers the digests it has looked up, for a long import.
+    Storage is shared by every client; what a client is told (imported or a
+    duplicate) depends only on that client's own documents (see doc_import)."""
 
-    def __init__(self, db: sqlite3.Connection, now: str, limit: int) -> None:
+    def __init__(self, db: sqlite3.Connection, now: str) -> None:
         self.db = db
         self.now = now
-        self.limit = limit
         self.known: dict[str, int] = {}
 
-    def existing(self, sha256: str) -> int | None:
-        if sha256 in self.known:
-            return self.known[sha256]
-        row = self.db.execute("SELECT id FROM attachments WHERE sha256 = ?", (sha256,)).fetchone()
-        if row is not None:
-            self.known[sha256] = row[0]
-            return int(row[0])
-        return None
-
-    def store(self, content: FileContent) -> tuple[int, bool]:
-        """(attachment id, whether the content was new)."""
-        found = self.existing(content.sha256)
-        if found is not None:
-            return found, False
-        if content.data is not None:
-            cursor = self.db.execute(
-                "INSERT INTO attachments (sha256, size, content, created_at) VALUES (?, ?, ?, ?)",
-                (content.sha256, content.size, content.data, self.now),
-            )
-            attachment_id = int(cursor.lastrowid)  # type: ignore[arg-type]
-        else:
-            attachment_id = self._stream(content)
-        self.known[content.sha256] = attachment_id
-        return attachment_id, True
+    def store(self, content: FileContent) -> int:
+        """The id of the attachment holding ``content``: the one stored, else a new one."""
+        if content.sha256 not in self.known:
+            row = self.db.execute(
+                "SELECT id FROM attachments WHERE sha256 = ?", (content.sha256,)
+            ).fetchone()
+            if row is not None:
+                self.known[content.sha256] = int(row[0])
+            elif content.data is not None:
+                cursor = self.db.execute(
+                    "INSERT INTO attachments (sha256, size, content, created_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (content.sha256, content.size, content.data, self.now),
+                )
+                self.known[content.sha256] = int(cursor.lastrowid)  # type: ignore[arg-type]
+            else:
+                self.known[content.sha256] = self._stream(content)
+        return self.known[content.sha256]
 
     def _stream(self, content: FileContent) -> int:
         """The second pass of a large file, straight into the blob; a file that changed
@@ -176,7 +186,8 @@ class ContentStore:
         from sempi_cli.store import write_transaction
 
         try:
-            with write_transaction(self.db), open(content.path, "rb", buffering=0) as fh:
+            fd = _open(content.path, content.follow_links)
+            with os.fdopen(fd, "rb", buffering=0) as fh, write_transaction(self.db):
                 cursor = self.db.execute(
                     "INSERT INTO attachments (sha256, size, content, created_at)"
                     " VALUES (?, ?, zeroblob(?), ?)",
@@ -201,17 +212,25 @@ class ContentStore:
 class DocumentService(FolderService):
     # --- finding documents --------------------------------------------------------------
 
+    def _select(self, where: str, params: dict) -> list[sqlite3.Row]:
+        """Documents of clients the actor sees. The adder's e-mail comes only where the
+        actor may see that user (the user directory's rule, access.visible_users):
+        a document must not reveal a person ``user show`` calls not found."""
+        clients, client_params = access.visible_clients(self.actor, "c")
+        users, user_params = access.visible_users(self.actor, "u")
+        return self.db.execute(
+            f"SELECT d.*, CASE WHEN {users} THEN u.email END AS added_by_email"
+            " FROM documents d JOIN clients c ON c.id = d.client_id"
+            f" JOIN users u ON u.id = d.added_by WHERE {clients} AND {where}",
+            {**client_params, **user_params, **params},
+        ).fetchall()
+
     def _row(self, document_id: int) -> sqlite3.Row:
         """A document the actor may see, removed or not; else NotFound."""
-        where, params = access.visible_clients(self.actor)
-        row = self.db.execute(
-            "SELECT d.* FROM documents d JOIN clients c ON c.id = d.client_id"
-            f" WHERE d.id = :id AND {where}",
-            {**params, "id": document_id},
-        ).fetchone()
-        if row is None:
+        rows = self._select("d.id = :id", {"id": document_id})
+        if not rows:
             raise NotFound(f"document {document_id} not found")
-        return row
+        return rows[0]
 
     @staticmethod
     def _live(row: sqlite3.Row) -> None:
@@ -219,8 +238,8 @@ class DocumentService(FolderService):
             raise RuleViolation(f"document {row['id']} was removed on {row['removed_at']}")
 
     def _detail(self, row: sqlite3.Row, tree: Tree | None = None) -> dict:
+        """The one record of a document, for every command and the GDPR export."""
         tree = tree or load_tree(self.db, row["client_id"])
-        added_by = self.db.execute("SELECT email FROM users WHERE id = ?", (row["added_by"],))
         return {
             "id": row["id"],
             "client_id": row["client_id"],
@@ -229,9 +248,10 @@ class DocumentService(FolderService):
             "name": row["name"],
             "size": row["size"],
             "sha256": row["sha256"],
-            "added_by": added_by.fetchone()[0],
+            "added_by": row["added_by_email"],  # None: a user the actor may not see
             "added_at": row["added_at"],
             "removed_at": row["removed_at"],
+            "source": row["source"],  # the file's path in an imported tree; None for add
         }
 
     # --- adding --------------------------------------------------------------------------
@@ -241,68 +261,77 @@ class DocumentService(FolderService):
     ) -> list[dict]:
         """Store files in a folder, all or nothing. A name already in the folder is a
         conflict unless ``replace``: then the old document is removed (kept as removed)
-        and the new one takes its place; the same content under the same name is left
-        as it is."""
-        if not paths:
-            raise InvalidData("FILES", "give at least one file")
-        names: dict[str, str] = {}
+        and the new one takes its place, for those who may remove documents; the same
+        content under the same name is left as it is."""
         limit = limit_bytes(self.db)
-        for path in paths:  # every check that needs no lock, before taking it
-            name = clean_document_name(os.path.basename(path.rstrip("/")) or path)
-            if name in names:
-                raise InvalidData("FILES", f"{names[name]} and {path} have the same name {name!r}")
-            names[name] = path
-            _check_file(path, limit)
-        results = []
+        names = _check_paths(paths, limit)
         with self.transaction():
             client = access.client_row(self.db, self.actor, client_id)
             if not may_add(self.db, self.actor, client):
                 raise PermissionDenied(f"you may not add documents to client {client_id}")
             self.refuse_removed(client)
+            # Replacing removes the old document: it takes the right to remove (doc
+            # remove's); an external user may add, not replace.
+            may_replace = may_organise(self.db, self.actor, client)
             tree = load_tree(self.db, client_id)
             folder_id = self.resolve(tree, folder)
-            store = ContentStore(self.db, self.now(), limit)
-            for name, path in names.items():
-                try:
-                    content = read_content(path, limit)
-                except FileProblem as problem:
-                    raise _as_error(path, problem) from None
-                old = self.db.execute(
-                    "SELECT id, sha256 FROM documents WHERE folder_id = ? AND name = ?"
-                    " AND removed_at IS NULL",
-                    (folder_id, name),
-                ).fetchone()
-                if old is not None and not replace:
-                    raise Conflict(
-                        f"folder {tree.path(folder_id)!r} already has a document named {name!r}"
-                        f" (document {old['id']})",
-                        "add --replace to put the new one in its place",
-                    )
-                if old is not None and old["sha256"] == content.sha256:
-                    results.append(
-                        {**self._detail(self._row(old["id"]), tree), "action": "unchanged"}
-                    )
-                    continue
-                try:
-                    attachment_id, _ = store.store(content)
-                except FileProblem as problem:
-                    raise _as_error(path, problem) from None
-                if old is not None:
-                    self._mark_removed(old["id"], tree.path(folder_id))
-                cursor = self.db.execute(
-                    "INSERT INTO documents (client_id, folder_id, name, attachment_id, size, sha256,"
-                    " added_by, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (client_id, folder_id, name, attachment_id, content.size, content.sha256,
-                     self.actor.id, self.now()),
-                )  # fmt: skip
-                document_id = int(cursor.lastrowid)  # type: ignore[arg-type]
-                self.audit(
-                    "add", "document", document_id, client_id=client_id, folder_id=folder_id,
-                    replaces=old["id"] if old else None,
-                )  # fmt: skip
-                action = "replaced" if old is not None else "added"
-                results.append({**self._detail(self._row(document_id), tree), "action": action})
-        return results
+            store = ContentStore(self.db, self.now())
+            return [
+                self._add_one(tree, folder_id, name, path, store, limit, replace, may_replace)
+                for name, path in names.items()
+            ]
+
+    def _add_one(
+        self, tree: Tree, folder_id: int, name: str, path: str, store: ContentStore, limit: int,
+        replace: bool, may_replace: bool,
+    ) -> dict:  # fmt: skip
+        """One file of ``add``: added, replaced, or unchanged (same name, same content)."""
+        try:
+            content = read_content(path, limit)
+            old = self._taken(tree, folder_id, name, replace=replace)
+            if old is not None and old["sha256"] == content.sha256:
+                return {**self._detail(self._row(old["id"]), tree), "action": "unchanged"}
+            if old is not None and not may_replace:
+                raise PermissionDenied(
+                    f"you may not replace document {old['id']}: replacing removes it",
+                    "add the file under another name",
+                )
+            attachment_id = store.store(content)
+        except FileProblem as problem:
+            raise _as_error(path, problem) from None
+        if old is not None:
+            self._mark_removed(old["id"], tree.path(folder_id))
+        cursor = self.db.execute(
+            "INSERT INTO documents (client_id, folder_id, name, attachment_id, size, sha256,"
+            " added_by, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (tree.client_id, folder_id, name, attachment_id, content.size, content.sha256,
+             self.actor.id, self.now()),
+        )  # fmt: skip
+        document_id = int(cursor.lastrowid)  # type: ignore[arg-type]
+        self.audit(
+            "add", "document", document_id, client_id=tree.client_id, folder_id=folder_id,
+            replaces=old["id"] if old else None,
+        )  # fmt: skip
+        action = "replaced" if old is not None else "added"
+        return {**self._detail(self._row(document_id), tree), "action": action}
+
+    def _taken(self, tree: Tree, folder_id: int, name: str, *, replace: bool) -> sqlite3.Row | None:
+        """The live document of that name in the folder, if any, when ``replace``;
+        a conflict without it."""
+        old = self.db.execute(
+            "SELECT id, sha256 FROM documents WHERE folder_id = ? AND name = ?"
+            " AND removed_at IS NULL",
+            (folder_id, name),
+        ).fetchone()
+        if old is None:
+            return None
+        if not replace:
+            raise Conflict(
+                f"folder {tree.path(folder_id)!r} already has a document named {name!r}"
+                f" (document {old['id']})",
+                "add --replace to put the new one in its place",
+            )
+        return old
 
     # --- reading -------------------------------------------------------------------------
 
@@ -318,34 +347,15 @@ class DocumentService(FolderService):
         its sub-folders'), by folder path then name."""
         self.readable_client(client_id)
         tree = load_tree(self.db, client_id)
-        sql = (
-            "SELECT d.*, u.email AS added_by_email FROM documents d JOIN users u ON u.id = d.added_by"
-            " WHERE d.client_id = ?"
-        )
-        params: list[object] = [client_id]
+        where, params = "d.client_id = :client", {"client": client_id}
         if folder is not None:
             folder_id = self.resolve(tree, folder)
             ids = tree.subtree(folder_id) if recursive else [folder_id]
-            sql += f" AND d.folder_id IN ({', '.join('?' * len(ids))})"
-            params.extend(ids)
+            where += " AND d.folder_id IN (SELECT value FROM json_each(:folders))"
+            params["folders"] = json.dumps(ids)
         if not removed:
-            sql += " AND d.removed_at IS NULL"
-        rows = []
-        for row in self.db.execute(sql, params):
-            path = tree.path(row["folder_id"]) if row["folder_id"] else row["removed_from"]
-            rows.append(
-                {
-                    "id": row["id"],
-                    "folder_id": row["folder_id"],
-                    "folder": path,
-                    "name": row["name"],
-                    "size": row["size"],
-                    "sha256": row["sha256"],
-                    "added_at": row["added_at"],
-                    "added_by": row["added_by_email"],
-                    "removed_at": row["removed_at"],
-                }
-            )
+            where += " AND d.removed_at IS NULL"
+        rows = [self._detail(row, tree) for row in self._select(where, params)]
         rows.sort(key=lambda r: ([p.casefold() for p in (r["folder"] or "").split("/")],
                                  r["name"].casefold(), r["id"]))  # fmt: skip
         return rows
@@ -415,6 +425,21 @@ class DocumentService(FolderService):
             "UPDATE documents SET removed_at = ?, removed_by = ?, removed_from = ? WHERE id = ?",
             (self.now(), self.actor.id, folder_path, document_id),
         )
+
+
+def _check_paths(paths: list[str], limit: int) -> dict[str, str]:
+    """Every check of ``doc add``'s files that needs no lock, before taking it:
+    their names, each to its path."""
+    if not paths:
+        raise InvalidData("FILES", "give at least one file")
+    names: dict[str, str] = {}
+    for path in paths:
+        name = clean_document_name(os.path.basename(path.rstrip("/")) or path)
+        if name in names:
+            raise InvalidData("FILES", f"{names[name]} and {path} have the same name {name!r}")
+        names[name] = path
+        _check_file(path, limit)
+    return names
 
 
 def _check_file(path: str, limit: int) -> None:

@@ -21,6 +21,8 @@ from sempi_cli.store.migrations import (
     m007_documents,
     m008_mail,
     m009_onboarding,
+    m010_documents,
+    m011_mail_practice,
 )
 
 STEPS: list[tuple[str, str]] = [
@@ -33,6 +35,8 @@ STEPS: list[tuple[str, str]] = [
     ("m007_documents", m007_documents.SQL),
     ("m008_mail", m008_mail.SQL),
     ("m009_onboarding", m009_onboarding.SQL),
+    ("m010_documents", m010_documents.SQL),
+    ("m011_mail_practice", m011_mail_practice.SQL),
 ]
 LATEST = len(STEPS)
 
