@@ -146,7 +146,7 @@ def write_csv(path: Path, size: int) -> None:
                 "pec": f"cliente{n}@pec.example" if n % 3 == 0 else "",
                 "responsible": STAFF_EMAIL if n % 3 else "",
                 "modules": "tasks,documents" if n % 5 == 1 else "",
-                "delegations": ";".join(delegations),
+                "delegations": "|".join(delegations),
                 "externals": f"Titolare {n} <titolare{n}@cliente.example>" if n % 50 == 7 else "",
                 **profile(rng),
             }

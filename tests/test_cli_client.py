@@ -123,6 +123,10 @@ BAD_INPUTS = [
     (["-p", "forfettario=yes", "-p", "iva_periodicity=mensile"], 6, "forfettario"),
     (["-r", "nobody@sempi.test"], 3, "nobody@sempi.test"),
     (["--studio", "Studio Inesistente"], 3, "Studio Inesistente"),
+    (["--name", "B" * 201], 6, "--name: longer than 200 characters (201)"),
+    (["--nickname", "N" * 65], 6, "--nickname: longer than 64 characters (65)"),
+    (["--name", "Verdi\x1b[31m Srl"], 6, "--name: a control character (U+001B) is not allowed"),
+    (["--nickname", "V\x00"], 6, "--nickname: a control character (U+0000)"),
 ]
 
 
@@ -135,6 +139,13 @@ def test_bad_input_is_one_line_and_changes_nothing(cli, studio, store_path, extr
     line = one_line_error(cli(*base, *extra), code)
     assert names in line
     assert store_digest(store_path) == before
+
+
+def test_names_at_the_limit_and_on_two_lines(cli, studio):
+    record = add_client(cli, studio, "--nickname", " N" * 32, name="Verdi\n " + "B" * 194)
+    assert record["ragione_sociale"] == "Verdi " + "B" * 194  # 200 characters
+    assert record["nickname"] == " ".join("N" * 32)
+    one_line_error(cli("client", "edit", str(record["id"]), "--name", "C" * 201), 6)
 
 
 def test_client_needs_an_identifier(cli, studio):

@@ -195,6 +195,21 @@ def test_practice_users_none_modules_and_no_deadlines(cli, practice, store_path)
     assert rows(store_path, "SELECT count(*) FROM scheduler_runs") == [(0,)]
 
 
+def test_modules_and_delegations_are_written_as_in_a_batch_file(cli, practice, store_path):
+    """`-m tasks,documents` as a batch cell says it; a reference may hold ',' and ';' as a
+    batch cell's may (only '|' and line ends separate delegations there)."""
+    report = json.loads(
+        ok(
+            onboard(cli, "-m", "tasks,documents", "-m", "chat", "--delegation",
+                    "inps:12,34;5:2027-01-01", "--no-deadlines")
+        ).stdout
+    )  # fmt: skip
+    assert report["modules"] == ["tasks", "documents", "chat"]
+    assert rows(store_path, "SELECT kind, reference FROM client_delegations") == [
+        ("inps", "12,34;5")
+    ]
+
+
 def test_without_a_responsible_the_deadlines_are_the_onboarders(cli, practice, store_path):
     report = json.loads(ok(onboard(cli)).stdout)
     assert report["deadlines"]["assigned_to_you"] is True
@@ -320,6 +335,16 @@ def test_an_unexpected_crash_in_a_step_leaves_nothing_written(
         (("--external", LAURA, "--external", "L. B. <laura@bianchi.it>"), 6, "given twice"),
         (("--external", f"Admin <{ADMIN_EMAIL}>"), 4, "already exists"),
         (("--module", "payroll"), 6, "not a module"),
+        (("--module", "tasks,payroll"), 6, "'payroll' is not a module"),
+        (("--delegation", "inps:A|B:2027-01-01"), 6, "the inps reference has a '|'"),
+        (
+            ("--delegation", "inps:A:2027-01-01,cassetto_fiscale:B:2028-01-01"),
+            6,
+            "holds another delegation. Give each one apart",
+        ),
+        (("--delegation", "inps:A\x1b[2J:2027-01-01"), 6, "control character (U+001B)"),
+        (("--external", "Anna\x1b[31m <anna@x.it>"), 6, "control character (U+001B)"),
+        (("--name", "B" * 201), 6, "--name: longer than 200 characters"),
         (("--practice-users", "some"), 6, "--practice-users"),
         (("-p", "forfettario=sì", "-p", "iva_periodicity=mensile"), 6, "forfettario"),
         (("-r", "nobody@sempi.test"), 3, "nobody@sempi.test"),
@@ -349,7 +374,8 @@ def test_missing_studio_and_identifiers(cli, practice, store_path):
     )  # fmt: skip
     assert "Studio Neri" in error
     error = one_line_error(cli("client-onboard", "add", "--name", "X Srl", "--piva", piva(9)), 6)
-    assert "--studio" in error  # the firm administrator has no practice of their own
+    # the firm administrator has no practice of their own
+    assert error == "Error: --studio: missing. Give the client's practice (id or name)."
     error = one_line_error(
         cli("client-onboard", "add", "--name", "X Srl", "--studio", "Studio Rossi"), 6
     )

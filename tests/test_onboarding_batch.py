@@ -222,10 +222,26 @@ def test_a_client_already_there_is_updated_where_the_file_differs(
     assert query(
         store_path, "SELECT kind FROM client_delegations WHERE client_id = ?", client_id
     ) == [("inps",)]
-    audit = query(store_path, "SELECT details FROM audit_log WHERE action = 'onboard.update'")
-    details = json.loads(audit[0][0])
-    assert details["changes"]["iva_periodicity"] == {"old": "mensile", "new": "trimestrale"}
-    assert details["also"] == ["members", "delegations"]
+    # logged as `client edit` and `group add` log it, and the delegation as an onboarding
+    audit = query(
+        store_path,
+        "SELECT action, object_type, details FROM audit_log WHERE object_id = ?"
+        " AND object_type IN ('client', 'work_group') ORDER BY id",
+        client_id,
+    )[-3:]
+    assert [(a, o) for a, o, _ in audit] == [
+        ("edit", "client"), ("add_member", "work_group"), ("onboard", "client"),
+    ]  # fmt: skip
+    edit, member, onboard = (json.loads(d) for _, _, d in audit)
+    assert edit["changes"]["iva_periodicity"] == {"old": "mensile", "new": "trimestrale"}
+    assert set(edit["changes"]) == {"ragione_sociale", "iva_periodicity", "responsible_id"}
+    assert member == {
+        "user_id": query(store_path, "SELECT id FROM users WHERE email = ?", RESP)[0][0]
+    }
+    assert onboard["delegations"] == ["inps"] and onboard["modules"] is None
+    assert query(store_path, "SELECT count(*) FROM audit_log WHERE action LIKE 'onboard.%'") == [
+        (0,)
+    ]
     table = ok(batch(cli, write_csv(tmp_path / "c.csv", [client_row(1, ragione_sociale="Uno")])))
     assert "updated" in table.stdout and "ragione_sociale" in table.stdout
 
@@ -311,6 +327,7 @@ def test_report_file_names_every_row_and_never_starts_a_formula(
     assert result.exit_code == 6
     # the summary and the error on stderr: the rows are in the file
     assert len(result.stderr.strip().splitlines()) == 2
+    assert result.stdout == ""  # the refused rows are in the file, not on the screen
     assert "(every row in" in result.stderr
     assert oct(report_file.stat().st_mode & 0o777) == "0o600"
     lines = list(csv.reader(report_file.open(encoding="utf-8")))
@@ -542,8 +559,8 @@ def test_a_missing_studio_or_file_and_bad_options(cli, practice, tmp_path, clien
     error = one_line_error(batch(cli, tmp_path / "nessuno.csv"), 3)
     assert "nessuno.csv: no such file" in error
     assert "folder" in one_line_error(batch(cli, tmp_path), 6)
-    assert "--encoding" in one_line_error(batch(cli, clients_csv, "--encoding", "latin9"), 6)
-    assert "--delimiter" in one_line_error(batch(cli, clients_csv, "--delimiter", "|"), 6)
+    assert "--encoding" in one_line_error(batch(cli, clients_csv, "--encoding", "klingon"), 2)
+    assert "--delimiter" in one_line_error(batch(cli, clients_csv, "--delimiter", "|"), 2)
     assert "--studio" in one_line_error(batch(cli, clients_csv, studio=None), 2)
     (tmp_path / "bad.json").write_text('[{"ragione_sociale": "A"')
     assert "not JSON" in one_line_error(batch(cli, tmp_path / "bad.json"), 6)
@@ -573,3 +590,366 @@ def test_others_may_not(cli, practice, clients_csv, store_path, who, code):
     before = store_digest(store_path, ignore=("audit_log",))
     one_line_error(batch(cli, clients_csv, as_user=who), code)
     assert store_digest(store_path, ignore=("audit_log",)) == before
+
+
+# --- a file that is not what it should be: one line, nothing written ------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "error"),
+    [
+        (
+            "q.csv",
+            b'"ragione_sociale;partita_iva\nA;11111110018\n',
+            "Error: q.csv line 1: not CSV: unexpected end of data. A quote opened in a cell"
+            " must close.",
+        ),
+        (
+            "deep.json",
+            b"[" * 100_000 + b"]" * 100_000,
+            "Error: deep.json: not JSON: nested too deeply.",
+        ),
+        ("long.json", b"[" + b"9" * 5000 + b"]", "Error: long.json: not JSON: a number too long."),
+        (
+            "header.csv",
+            b"ragione_sociale;partita_iva\r\n\r\n",
+            "Error: header.csv: no rows. The file has a header and nothing else.",
+        ),
+        ("empty.json", b"[]", "Error: empty.json: no rows. The list is empty."),
+        (
+            "clienti.csv",
+            b"PK\x03\x04\x14\x00\x06\x00",
+            "Error: clienti.csv: a spreadsheet file. Save it as CSV (UTF-8).",
+        ),
+        (
+            "clienti.xlsx",
+            b"PK\x03\x04\x14\x00\x06\x00",
+            "Error: clienti.xlsx: a spreadsheet file. Save it as CSV (UTF-8).",
+        ),
+        (
+            "unicode.csv",
+            "ragione_sociale;partita_iva\r\n".encode("utf-16"),
+            "Error: unicode.csv: a UTF-16 file. Save it as CSV (UTF-8).",
+        ),
+    ],
+)
+def test_a_file_that_cannot_be_read_is_one_line_exit_6(
+    cli, practice, tmp_path, store_path, name, content, error
+):
+    (tmp_path / name).write_bytes(content)
+    before = store_digest(store_path)
+    assert one_line_error(batch(cli, tmp_path / name), 6) == error
+    assert store_digest(store_path) == before
+
+
+def test_a_pipe_is_not_a_batch_file(cli, practice, tmp_path, store_path):
+    import os
+
+    fifo = tmp_path / "clienti.csv"
+    os.mkfifo(fifo)
+    before = store_digest(store_path)
+    error = one_line_error(batch(cli, fifo), 6)
+    assert error == (f"Error: FILE: {fifo} is not a regular file. Save the data to a file first.")
+    assert store_digest(store_path) == before
+
+
+@pytest.mark.parametrize("encoding", ["UTF-8", "utf8", "utf-8-sig", "windows-1252", "latin-1",
+                                      "iso8859-15", "CP1252"])  # fmt: skip
+def test_any_ascii_compatible_encoding_by_any_name(cli, practice, tmp_path, store_path, encoding):
+    rows = [client_row(1, ragione_sociale="Società Ferrè Sas")]
+    codec = "utf-8" if "8" in encoding and "885" not in encoding else encoding
+    file = write_csv(tmp_path / "c.csv", rows, encoding=codec)
+    ok(batch(cli, file, "--no-deadlines", "--encoding", encoding))
+    assert query(store_path, "SELECT ragione_sociale FROM clients") == [("Società Ferrè Sas",)]
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (
+            ("--encoding", "utf-16"),
+            "--encoding: 'utf-16' does not read a CSV (not ASCII-compatible)",
+        ),
+        (("--encoding", "utf-32-le"), "not ASCII-compatible"),
+        (("--encoding", "klingon"), "--encoding: 'klingon' is not an encoding"),
+        (("--encoding", "base64"), "--encoding"),
+        (("--delimiter", "\t"), "--delimiter"),
+    ],
+)
+def test_a_bad_encoding_or_delimiter_is_a_usage_error(
+    cli, practice, clients_csv, store_path, extra, words
+):
+    before = store_digest(store_path)
+    assert words in one_line_error(batch(cli, clients_csv, *extra), 2)
+    assert store_digest(store_path) == before
+
+
+# --- JSON values -------------------------------------------------------------------------------
+
+
+def test_json_values_that_are_not_text_are_refused_naming_the_column(cli, practice, tmp_path):
+    items = [
+        {"ragione_sociale": ["Foo", "Bar"], "partita_iva": piva(1)},
+        {"ragione_sociale": "Beta Srl", "partita_iva": piva(2), "nickname": {"a": 1}},
+        {"ragione_sociale": "Gamma Srl", "partita_iva": 4829170150},
+        {"ragione_sociale": "Delta Srl", "codice_fiscale": 97123450153},
+        {"ragione_sociale": True, "partita_iva": piva(5)},
+        {"ragione_sociale": "Zeta Srl", "partita_iva": piva(6), "modules": ["tasks", ["chat"]]},
+        {"ragione_sociale": "Eta Srl", "partita_iva": piva(7), "sostituto_imposta": True,
+         "modules": "tasks, chat", "responsible": 1},
+    ]  # fmt: skip
+    file = tmp_path / "c.json"
+    file.write_text(json.dumps(items), encoding="utf-8")
+    result, report = batch_json(cli, file, "--partial", "--no-deadlines")
+    assert result.exit_code == 12
+    assert [(r["field"], r["problem"]) for r in report["results"]] == [
+        ("ragione_sociale", "a list is not a text value"),
+        ("nickname", "an object is not a text value"),
+        ("partita_iva", "4829170150 is a number, which loses leading zeros: write it in quotes"),
+        ("codice_fiscale",
+         "97123450153 is a number, which loses leading zeros: write it in quotes"),
+        ("ragione_sociale", "true is not a text value"),
+        ("modules", '["chat"] in the list is not a text value'),
+        (None, None),
+    ]  # fmt: skip
+
+
+def test_json_keys_for_one_column_twice_are_refused_as_in_a_csv_header(cli, practice, tmp_path):
+    first = {"ragione_sociale": "K Srl", "partita_iva": piva(1), "Partita IVA": piva(2)}
+    # the very same key twice: json.loads would keep the last without a word
+    second = (
+        f'{{"ragione_sociale": "L Srl", "partita_iva": "{piva(3)}", "partita_iva": "{piva(4)}"}}'
+    )
+    text = f"[{json.dumps(first)}, {second}]"
+    file = tmp_path / "c.json"
+    file.write_text(text, encoding="utf-8")
+    result, report = batch_json(cli, file, "--no-deadlines")
+    assert result.exit_code == 6
+    assert [(r["field"], r["problem"]) for r in report["results"]] == [
+        ("Partita IVA", "the column partita_iva appears twice"),
+        ("partita_iva", "the column partita_iva appears twice"),
+    ]
+    header = write_csv(tmp_path / "d.csv", [], header=["ragione_sociale", "partita_iva",
+                                                        "Partita IVA"])  # fmt: skip
+    assert "the column partita_iva appears twice" in one_line_error(batch(cli, header), 6)
+
+
+# --- delegations in a cell ----------------------------------------------------------------------
+
+
+def test_delegations_are_separated_by_a_bar_or_a_line_and_may_hold_commas(
+    cli, practice, tmp_path, store_path
+):
+    rows = [
+        client_row(1, delegations="inps:12,34;5:2027-01-01|cassetto_fiscale:A,B:31/12/2027"),
+        client_row(2, delegations="inps:X-1:2027-01-01\ncamera_commercio:Y;2:2027-06-30"),
+        # a file written when ';' separated them: still read, where a KIND: follows
+        client_row(3, delegations="inps:Z-1:2027-01-01; cassetto_fiscale:B,2:2028-01-01"),
+        client_row(4, delegations="inps:Z|2:2027-01-01"),
+    ]
+    result, report = batch_json(cli, write_csv(tmp_path / "c.csv", rows), "--partial",
+                                "--no-deadlines")  # fmt: skip
+    assert result.exit_code == 12
+    assert [r["action"] for r in report["results"]] == ["created"] * 3 + ["refused"]
+    assert report["results"][3]["problem"] == "'inps:Z' is not KIND:REFERENCE:VALID_UNTIL"
+    assert query(
+        store_path, "SELECT kind, reference, valid_until FROM client_delegations ORDER BY 2"
+    ) == [
+        ("inps", "12,34;5", "2027-01-01"),
+        ("cassetto_fiscale", "A,B", "2027-12-31"),
+        ("cassetto_fiscale", "B,2", "2028-01-01"),
+        ("inps", "X-1", "2027-01-01"),
+        ("camera_commercio", "Y;2", "2027-06-30"),
+        ("inps", "Z-1", "2027-01-01"),
+    ]
+
+
+# --- control characters and lengths, as `client add` -------------------------------------------
+
+
+def test_control_characters_and_overlong_text_are_refused_naming_line_and_column(
+    cli, practice, tmp_path, store_path
+):
+    rows = [
+        client_row(1, ragione_sociale="Alfa\x1b[31m Srl"),
+        client_row(2, ragione_sociale="B" * 201),
+        client_row(3, externals="Anna\x00 Neri <anna@neri.it>"),
+        client_row(4, delegations="inps:X\x07:2027-01-01"),
+        client_row(5, ragione_sociale="Epsilon\r\nSrl"),  # a line end is a space, as before
+    ]
+    header = [*HEADER, "nickname"]
+    rows.append(client_row(6, nickname="N" * 65))
+    file = write_csv(tmp_path / "c.csv", rows, header=header)
+    before = store_digest(store_path)
+    result, report = batch_json(cli, file, "--no-deadlines")
+    assert result.exit_code == 6 and store_digest(store_path) == before
+    assert [(r["line"], r["field"], r["problem"]) for r in report["results"]] == [
+        (2, "ragione_sociale", "a control character (U+001B) is not allowed"),
+        (3, "ragione_sociale", "longer than 200 characters (201)"),
+        (4, "externals", "a control character (U+0000) is not allowed"),
+        (5, "delegations", "a control character (U+0007) is not allowed"),
+        (6, None, None),
+        (8, "nickname", "longer than 64 characters (65)"),
+    ]
+
+
+# --- the summary, the tables, the --report file -------------------------------------------------
+
+
+def test_when_every_row_is_refused_the_summary_says_none_was_written(
+    cli, practice, tmp_path, store_path
+):
+    rows = [client_row(n, partita_iva="00000000001") for n in range(1, 4)]
+    file = write_csv(tmp_path / "c.csv", rows)
+    before = store_digest(store_path)
+    result = batch(cli, file)
+    assert result.exit_code == 6 and result.stdout == ""
+    assert result.stderr.splitlines()[-2] == "Checked 3 row(s); none written: 3 refused."
+    partial = batch(cli, file, "--partial")
+    assert partial.exit_code == 12
+    assert partial.stderr.splitlines()[-2] == "Checked 3 row(s); none written: 3 refused."
+    assert partial.stderr.splitlines()[-1].endswith(
+        "; no row was written. Fix them and run the same file again."
+    )
+    assert store_digest(store_path) == before
+
+
+def test_partial_refused_rows_on_stderr_or_only_in_the_report(cli, practice, tmp_path):
+    rows = [client_row(1), client_row(2, partita_iva="00000000001")]
+    file = write_csv(tmp_path / "c.csv", rows)
+    result = batch(cli, file, "--partial", "--no-deadlines")
+    assert result.exit_code == 12
+    assert result.stdout == ""  # nothing updated: no result table
+    assert "line 3   refused" in result.stderr
+    rows[0]["ragione_sociale"] = "Uno Srl"
+    report_file = tmp_path / "esito.csv"
+    result = batch(cli, write_csv(file, rows), "--partial", "--no-deadlines",
+                   "--report", str(report_file))  # fmt: skip
+    assert result.exit_code == 12
+    assert "updated" in result.stdout and "refused" not in result.stdout  # the result
+    assert "line 3   refused" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 2  # the summary and the error
+    assert [line[2] for line in csv.reader(report_file.open())][1:] == ["updated", "refused"]
+
+
+@pytest.mark.parametrize("where", ["missing/esito.csv", "folder", "clienti.csv/esito.csv"])
+def test_a_bad_report_path_is_found_before_anything_is_written(
+    cli, practice, clients_csv, tmp_path, store_path, where
+):
+    (tmp_path / "folder").mkdir()
+    before = store_digest(store_path)
+    result = batch(cli, clients_csv, "--report", str(tmp_path / where))
+    error = one_line_error(result, 6)
+    assert error.startswith("Error: --report: ")
+    assert store_digest(store_path) == before
+    assert not list(tmp_path.glob("**/.sempi-report-*"))
+
+
+def test_a_failed_batch_leaves_no_temporary_report(cli, practice, tmp_path, store_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("[{")
+    one_line_error(batch(cli, bad, "--report", str(tmp_path / "esito.csv")), 6)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["bad.json"]
+
+
+# --- the store changes between the check and the write --------------------------------------------
+
+
+def _between_passes(monkeypatch, store_path, *statements):
+    """Run SQL from another connection when the batch asks for confirmation: after
+    every row was checked, before the first write."""
+    from sempi_cli.cli import client_onboard
+
+    def confirm(ctx, question):
+        conn = sqlite3.connect(store_path)
+        with conn:
+            for sql in statements:
+                conn.execute(sql)
+        conn.close()
+
+    monkeypatch.setattr(client_onboard, "confirm", confirm)
+
+
+def test_a_user_disabled_after_the_check_is_not_made_responsible_or_member(
+    cli, practice, tmp_path, store_path, monkeypatch
+):
+    rows = [client_row(n, responsible="") for n in range(1, 4)]
+    file = write_csv(tmp_path / "c.csv", rows)
+    disable = "UPDATE users SET disabled_at = '2026-11-16T09:00:00+00:00' WHERE email = '{}'"
+    _between_passes(monkeypatch, store_path, disable.format(OPERATOR))
+    ok(batch(cli, file, "--no-deadlines"))
+    members = query(store_path, "SELECT DISTINCT u.email FROM work_group_members w"
+                    " JOIN users u ON u.id = w.user_id")  # fmt: skip
+    assert members == [(SADMIN,)]  # not the operator disabled in between
+    rows = [client_row(n) for n in range(4, 7)]  # the second names RESP
+    _between_passes(monkeypatch, store_path, disable.format(RESP))
+    result = batch(cli, write_csv(tmp_path / "d.csv", rows), "--no-deadlines")
+    error = one_line_error(result, 6)
+    assert error == (
+        f"Error: d.csv line 3, responsible: {RESP} is not an active firm user (firm-admin or"
+        " staff). The store changed during the batch; nothing was written; fix it and run again."
+    )
+    assert query(store_path, "SELECT count(*) FROM clients") == [(3,)]
+
+
+def test_a_row_gone_bad_after_chunks_were_written_is_partly_done(
+    cli, practice, tmp_path, store_path, monkeypatch
+):
+    import functools
+
+    from sempi_cli.services import onboarding_batch
+
+    monkeypatch.setattr(
+        onboarding_batch, "chunks", functools.partial(onboarding_batch.chunks, size=2)
+    )
+    rows = [client_row(n) for n in range(1, 6)]
+    rows[2]["externals"] = "Anna Neri <anna@neri.it>"  # line 4, in the second chunk
+    _between_passes(
+        monkeypatch,
+        store_path,
+        "INSERT INTO users (email, full_name, role, created_at, updated_at)"
+        " VALUES ('anna@neri.it', 'Anna', 'staff', '2026-01-01', '2026-01-01')",
+    )
+    result = batch(cli, write_csv(tmp_path / "c.csv", rows), "--no-deadlines")
+    assert one_line_error(result, 12) == (
+        "Error: c.csv line 4, externals: a user with the e-mail anna@neri.it already exists;"
+        " the store changed during the batch: 2 client(s) before this row were written, none"
+        " from it on. Run the same batch again to finish."
+    )
+    assert query(store_path, "SELECT partita_iva FROM clients ORDER BY id") == [
+        (piva(1),), (piva(2),),
+    ]  # fmt: skip
+
+
+# --- the audit log: the same history as one client at a time ------------------------------------
+
+
+def test_a_batch_writes_the_audit_of_add_and_edit(cli, practice, tmp_path, store_path):
+    ok(cli("client-onboard", "add", "--name", "Uno Srl", "--studio", "Studio Rossi", "--piva",
+           piva(1), "-r", RESP, "--external", "Anna Uno <anna@uno.it>", "--delegation",
+           "inps:X:2027-01-01", "--no-deadlines"))  # fmt: skip
+    rows = [client_row(2, responsible=RESP, externals="Bea Due <bea@due.it>",
+                       delegations="inps:X:2027-01-01")]  # fmt: skip
+    ok(batch(cli, write_csv(tmp_path / "c.csv", rows), "--no-deadlines"))
+
+    def history(client_id: int) -> list[tuple]:
+        entries = query(
+            store_path,
+            "SELECT action, object_type, object_id, details FROM audit_log WHERE"
+            " (object_type IN ('client', 'work_group') AND object_id = ?)"
+            " OR json_extract(details, '$.client_id') = ? ORDER BY id",
+            client_id,
+            client_id,
+        )
+        return sorted(
+            (action, kind, object_id is None, sorted(json.loads(details)))
+            for action, kind, object_id, details in entries
+        )
+
+    one, two = history(1), history(2)
+    assert one == two
+    assert [e[0] for e in one] == [
+        "add", "add", "add_default", "add_member", "add_member", "add_member", "add_member",
+        "onboard", "queue",
+    ]  # fmt: skip
+    assert query(store_path, "SELECT count(*) FROM audit_log WHERE action = 'invite'") == [(2,)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from typing import Annotated
 
@@ -84,7 +86,7 @@ def onboard_add(
         typer.Option(
             "--module",
             "-m",
-            help="A module the client uses: tasks, documents, chat, smart; repeat it (default: all).",
+            help="Modules the client uses: tasks, documents, chat, smart; repeat it or separate them with commas (default: all).",
         ),
     ] = None,
     delegation: Annotated[
@@ -190,7 +192,7 @@ def onboard_batch(
         str | None,
         typer.Option(
             "--report",
-            help="Also write every row's result to this file (CSV; JSON if it ends in .json; mode 0600).",
+            help="Write every row's result to this file (CSV; JSON if it ends in .json; mode 0600); the refused rows are then listed there, not on the screen.",
         ),
     ] = None,
     delimiter: Annotated[
@@ -202,7 +204,8 @@ def onboard_batch(
     encoding: Annotated[
         str,
         typer.Option(
-            "--encoding", help="utf-8 (with or without BOM) or cp1252 (Excel on Windows)."
+            "--encoding",
+            help="The file's encoding: utf-8 (with or without BOM), cp1252 (Excel's plain CSV on Windows), latin-1, ...",
         ),
     ] = "utf-8",
     deadlines: Deadlines = True,
@@ -211,16 +214,18 @@ def onboard_batch(
 
     Example: sempi client-onboard batch clienti.csv --studio "Studio Rossi" --dry-run
     """
-    from sempi_cli.errors import InvalidData, PartlyDone
     from sempi_cli.services.onboarding_batch import BatchService
     from sempi_cli.services.onboarding_file import BatchFile
 
     app_state = state(ctx)
     source = BatchFile(file, encoding=encoding, delimiter=delimiter)
     service = app_state.service(BatchService)
+    pending = _ReportFile(report_file) if report_file else None  # a bad path: before any write
     bar = _ProgressBar() if sys.stderr.isatty() and not app_state.quiet else None
 
     def ask(counts: dict) -> None:
+        if counts["created"] + counts["updated"] < CONFIRM_FROM:
+            return
         if bar:
             bar.clear()
         confirm(
@@ -229,61 +234,63 @@ def onboard_batch(
             f" in practice {studio}?",
         )
 
-    report = service.run(
-        source,
-        studio=studio,
-        dry_run=dry_run,
-        partial=partial,
-        deadlines=deadlines,
-        progress=bar.show if bar else None,
-        confirm=None if dry_run else _ask_from(CONFIRM_FROM, ask),
-    )
-    if bar:
-        bar.clear()
-    if report_file:
-        _write_report(report_file, report["results"])
-    stopped = report["refused"] and not partial
-    _emit(ctx, report, to_stderr=bool(stopped) and not report_file)
+    try:
+        report = service.run(
+            source,
+            studio=studio,
+            dry_run=dry_run,
+            partial=partial,
+            deadlines=deadlines,
+            progress=bar.show if bar else None,
+            confirm=None if dry_run else ask,
+        )
+        if bar:
+            bar.clear()
+        if pending:
+            pending.write(report["results"])
+    finally:
+        if pending:
+            pending.discard()
+    _emit(ctx, report, refused_to_file=pending is not None)
     say(ctx, _summary_line(report))
     if report["refused"]:
-        first = next(r for r in report["results"] if r["action"] == "refused")
-        where = _where(first)
-        message = (
-            f"{report['refused']} of {report['rows']} row(s) refused (first: {where},"
-            f" {first['field']}: {first['problem']})"
+        raise _refused(source.path.name, report, partial=partial, report_file=report_file)
+
+
+def _refused(name: str, report: dict, *, partial: bool, report_file: str | None) -> Exception:
+    """The error that ends a batch with refused rows: all or nothing (exit 6), or
+    --partial (exit 12), saying what was written."""
+    from sempi_cli.errors import InvalidData, PartlyDone
+    from sempi_cli.services.onboarding_input import result_where
+
+    first = next(r for r in report["results"] if r["action"] == "refused")
+    message = (
+        f"{report['refused']} of {report['rows']} row(s) refused (first: {result_where(first)},"
+        f" {first['field']}: {first['problem']})"
+    )
+    if not partial:
+        return InvalidData(
+            name,
+            message + "; nothing was written",
+            f"fix them and run again, or add --partial to write the good rows{_see(report_file)}",
         )
-        if stopped:
-            raise InvalidData(
-                source.path.name,
-                message + "; nothing was written",
-                f"fix them and run again, or add --partial to write the good rows{_see(report_file)}",
-            )
-        raise PartlyDone(
-            f"{source.path.name}: {message}; the other rows were "
-            + ("checked (dry run)" if dry_run else "written"),
-            f"fix them and run the same file again{_see(report_file)}",
-        )
-
-
-def _ask_from(threshold: int, ask):  # noqa: ANN001, ANN202 - a callback for the service
-    def maybe(counts: dict) -> None:
-        if counts["created"] + counts["updated"] >= threshold:
-            ask(counts)
-
-    return maybe
+    if report["refused"] == report["rows"]:
+        done = "no row was written"
+    else:
+        done = "the other rows were " + ("checked (dry run)" if report["dry_run"] else "written")
+    return PartlyDone(
+        f"{name}: {message}; {done}", f"fix them and run the same file again{_see(report_file)}"
+    )
 
 
 def _see(report_file: str | None) -> str:
     return f" (every row in {report_file})" if report_file else ""
 
 
-def _where(result: dict) -> str:
-    return f"line {result['line']}" if result["line"] is not None else f"index {result['index']}"
-
-
-def _emit(ctx: typer.Context, report: dict, *, to_stderr: bool) -> None:
+def _emit(ctx: typer.Context, report: dict, *, refused_to_file: bool) -> None:
     """JSON: the whole report. csv/jsonl: a row per line of the file. Table: the rows a
-    person must read (refused, updated); the rest is the summary line."""
+    person must read: the updated ones are the result (stdout); the refused ones are
+    what went wrong (stderr, or only the --report file when there is one)."""
     fmt = state(ctx).fmt
     if fmt == "json":
         emit_record(ctx, report)
@@ -291,20 +298,23 @@ def _emit(ctx: typer.Context, report: dict, *, to_stderr: bool) -> None:
     if fmt != "table":
         emit_rows(ctx, report["results"], REPORT_COLUMNS)
         return
-    rows = [
-        {**r, "where": _where(r)}
-        for r in report["results"]
-        if r["action"] in ("refused", "updated")
-    ]
-    if not rows:
-        return
-    from sempi_cli.output import render
+    _table(report["results"], "updated", err=False)
+    if not refused_to_file:
+        _table(report["results"], "refused", err=True)
 
-    text = render(rows, ROW_COLUMNS, "table")
-    typer.echo(text, err=to_stderr)
+
+def _table(results: list[dict], action: str, *, err: bool) -> None:
+    from sempi_cli.output import render
+    from sempi_cli.services.onboarding_input import result_where
+
+    rows = [{**r, "where": result_where(r)} for r in results if r["action"] == action]
+    if rows:
+        typer.echo(render(rows, ROW_COLUMNS, "table"), err=err)
 
 
 def _summary_line(report: dict) -> str:
+    if report["rows"] and report["refused"] == report["rows"]:
+        return f"Checked {report['rows']} row(s); none written: {report['refused']} refused."
     if report["skipped"]:
         verb = "Checked"
     else:
@@ -327,29 +337,38 @@ def _summary_line(report: dict) -> str:
     return line
 
 
-def _write_report(path: str, results: list[dict]) -> None:
-    """Every row's result, replacing the file (mode 0600: it names clients)."""
-    import os
-    import tempfile
+class _ReportFile:
+    """The --report file, made ready before the batch writes anything: a temporary file
+    beside it (mode 0600: it names clients), so a path that cannot be written is found
+    while nothing has been written; ``write`` replaces the file whole."""
 
-    from sempi_cli.errors import InvalidData
-    from sempi_cli.output import render
+    def __init__(self, path: str) -> None:
+        import tempfile
 
-    fmt = "json" if path.lower().endswith(".json") else "csv"
-    text = render(results, REPORT_COLUMNS, fmt) + "\n"
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, temporary = tempfile.mkstemp(dir=folder, prefix=".sempi-report-")
-    except OSError as exc:
-        raise InvalidData("--report", f"cannot write in {folder}: {exc.strerror}") from None
-    try:
-        with open(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+        from sempi_cli.errors import InvalidData
+
+        self.path = path
+        if os.path.isdir(path):
+            raise InvalidData("--report", f"{path} is a folder: give a file name")
+        folder = os.path.dirname(os.path.abspath(path))
+        try:
+            fd, self.temporary = tempfile.mkstemp(dir=folder, prefix=".sempi-report-")
+        except OSError as exc:
+            raise InvalidData("--report", f"cannot write in {folder}: {exc.strerror}") from None
+        os.close(fd)
+
+    def write(self, results: list[dict]) -> None:
+        from sempi_cli.output import render
+
+        fmt = "json" if self.path.lower().endswith(".json") else "csv"
+        with open(self.temporary, "w", encoding="utf-8", newline="") as fh:
+            fh.write(render(results, REPORT_COLUMNS, fmt) + "\n")
+        os.replace(self.temporary, self.path)
+
+    def discard(self) -> None:
+        """Remove the temporary file if it was not written in place (a failed batch)."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.temporary)
 
 
 class _ProgressBar:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 
 from sempi_cli.errors import Conflict, InvalidData, PermissionDenied, RuleViolation
 from sempi_cli.services import access, client_input, identifiers, profile
+from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service, changes, redact_personal
 from sempi_cli.services.client_input import ClientInput
 
@@ -21,44 +23,79 @@ LIST_COLUMNS = (
 )
 
 
+RESPONSIBLE_RULE = "an active firm user (firm-admin or staff)"
+_LABELS = {"codice_fiscale": "codice fiscale", "partita_iva": "partita IVA"}
+
+
+def client_studio_id(db: sqlite3.Connection, actor: Actor, studio: str | int | None) -> int:
+    """The practice a new client belongs to: the one given, else the actor's own."""
+    from sempi_cli.services.studios import find_studio_id
+
+    if studio is None:
+        studio = actor.studio_id
+    if studio is None:
+        raise InvalidData("--studio", "missing", "give the client's practice (id or name)")
+    return find_studio_id(db, actor, studio)
+
+
+def responsible_id(user: Mapping, field: str = "--responsible") -> int:
+    """Who may be a client's responsible; one rule for `client add`/`edit` and a batch."""
+    if user["role"] not in access.FIRM_ROLES or user["disabled_at"] is not None:
+        raise InvalidData(field, f"{user['email']} is not {RESPONSIBLE_RULE}")
+    return int(user["id"])
+
+
+def firm_users(db: sqlite3.Connection) -> dict[str, sqlite3.Row]:
+    """Every firm user by e-mail and by id (as text): a batch resolves its rows'
+    responsibles from one read per chunk, then applies ``responsible_id``."""
+    found: dict[str, sqlite3.Row] = {}
+    for row in db.execute(
+        "SELECT id, email, role, disabled_at FROM users WHERE role IN (?, ?)", access.FIRM_ROLES
+    ):
+        found[row["email"]] = found[str(row["id"])] = row
+    return found
+
+
+def identifier_clash(
+    db: sqlite3.Connection, studio_id: int, fields: dict, client_id: int | None = None
+) -> tuple[str, str] | None:
+    """(column, message) when another client of the practice has one of the given
+    identifiers; a client is one per practice by codice fiscale and by partita IVA."""
+    for column, label in _LABELS.items():
+        value = fields.get(column)
+        if value is None:
+            continue
+        row = db.execute(
+            f"SELECT id, removed_at FROM clients WHERE studio_id = ? AND {column} = ?"
+            " AND id IS NOT ?",
+            (studio_id, value, client_id),
+        ).fetchone()
+        if row:
+            state = " (removed: 'sempi client restore' brings it back)" if row[1] else ""
+            return (
+                column,
+                f"client {row[0]}{state} of this practice already has the {label} {value}",
+            )
+    return None
+
+
 class ClientService(Service):
     def _responsible_id(self, ref: str | int) -> int:
         from sempi_cli.services.users import find_user
 
-        user = find_user(self.db, self.actor, ref)
-        if user["role"] not in access.FIRM_ROLES or user["disabled_at"] is not None:
-            raise InvalidData(
-                "--responsible", f"{user['email']} is not an active firm user (firm-admin or staff)"
-            )
-        return int(user["id"])
+        return responsible_id(find_user(self.db, self.actor, ref))
 
     def _duplicates(self, studio_id: int, fields: dict, client_id: int | None = None) -> None:
-        for column, label in (("codice_fiscale", "codice fiscale"), ("partita_iva", "partita IVA")):
-            value = fields.get(column)
-            if value is None:
-                continue
-            row = self.db.execute(
-                f"SELECT id, removed_at FROM clients WHERE studio_id = ? AND {column} = ? AND id IS NOT ?",
-                (studio_id, value, client_id),
-            ).fetchone()
-            if row:
-                state = (
-                    " (removed: 'sempi client restore' brings it back)" if row["removed_at"] else ""
-                )
-                raise Conflict(
-                    f"client {row['id']}{state} of this practice already has the {label} {value}"
-                )
+        clash = identifier_clash(self.db, studio_id, fields, client_id)
+        if clash:
+            raise Conflict(clash[1])
 
     def add(self, data: ClientInput) -> dict:
         """A client of a practice, its work group (the responsible, the creator) and its profile."""
         from sempi_cli.services.groups import GroupService
-        from sempi_cli.services.studios import find_studio_id
 
         actor = self.actor
-        studio = data.studio if data.studio is not None else actor.studio_id
-        if studio is None:
-            raise InvalidData("--studio", "missing: which practice is the client of?")
-        studio_id = find_studio_id(self.db, actor, studio)
+        studio_id = client_studio_id(self.db, actor, data.studio)
         if not (
             actor.is_firm_admin
             or actor.role == "staff"
@@ -67,18 +104,14 @@ class ClientService(Service):
             raise PermissionDenied("you may not add clients to this practice")
         if data.ragione_sociale is None:
             raise InvalidData("--name", "missing")
-        kind = data.kind or "societa_capitali"
-        given = client_input.columns(data, person=kind == "persona_fisica")
-        fields = {"taxpayer_kind": kind, **profile.defaults(), "smart_services": "[]", **given}
-        if fields.get("codice_fiscale") is None and fields.get("partita_iva") is None:
-            raise InvalidData(
-                "--codice-fiscale", "a client needs a codice fiscale or a partita IVA"
-            )
-        profile.check_consistency(fields)
-        responsible_id = (
+        kind = data.kind or client_input.DEFAULT_KIND
+        fields = client_input.new_client(
+            {"taxpayer_kind": kind, **client_input.columns(data, person=kind == "persona_fisica")}
+        )
+        responsible = (
             self._responsible_id(data.responsible) if data.responsible is not None else None
         )
-        fields["responsible_id"] = responsible_id
+        fields["responsible_id"] = responsible
         with self.transaction():
             self._duplicates(studio_id, fields)
             now = self.now()
@@ -96,7 +129,7 @@ class ClientService(Service):
                 studio_id=studio_id,
             )
             groups = GroupService(self.db, self.clock, actor)
-            for member in dict.fromkeys(m for m in (responsible_id, actor.id) if m is not None):
+            for member in dict.fromkeys(m for m in (responsible, actor.id) if m is not None):
                 if member == actor.id and actor.role not in ("staff", "studio-operator"):
                     continue  # administrators see every group anyway
                 groups.add_member(client_id, member, check_access=False)
@@ -201,15 +234,11 @@ class ClientService(Service):
         profile.check_consistency({**profile.from_row(before), **fields})
         if data.responsible is not None:
             fields["responsible_id"] = self._responsible_id(data.responsible)
-        after = {k: fields.get(k, before[k]) for k in ("codice_fiscale", "partita_iva")}
-        if after["codice_fiscale"] is None and after["partita_iva"] is None:
-            raise InvalidData(
-                "--codice-fiscale", "a client needs a codice fiscale or a partita IVA"
-            )
+        client_input.require_identifier(
+            {k: fields.get(k, before[k]) for k in ("codice_fiscale", "partita_iva")}
+        )
         with self.transaction():
-            diff = changes(
-                before, {k: int(v) if isinstance(v, bool) else v for k, v in fields.items()}
-            )
+            diff = changes(before, {k: client_input.stored(v) for k, v in fields.items()})
             if diff:
                 self._duplicates(before["studio_id"], {k: fields[k] for k in diff}, client_id)
                 sets = ", ".join(f"{k} = :{k}" for k in diff)

@@ -18,7 +18,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 
 from sempi_cli.clock import today_in_rome
-from sempi_cli.errors import InvalidData, PermissionDenied
+from sempi_cli.errors import PermissionDenied
 from sempi_cli.services import access
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
@@ -56,15 +56,12 @@ def practice_user_ids(db: sqlite3.Connection, studio_id: int) -> list[int]:
 class OnboardingService(Service):
     def add(self, request: OnboardRequest, *, dry_run: bool = False) -> dict:
         """Onboard one new client; returns what was done (or would be, with ``dry_run``)."""
-        from sempi_cli.services.studios import find_studio_id
+        from sempi_cli.services.clients import client_studio_id
 
         actor = self.actor
         require_onboarder(actor)
         data = request.client
-        studio = data.studio if data.studio is not None else actor.studio_id
-        if studio is None:
-            raise InvalidData("--studio", "missing: which practice is the client of?")
-        studio_id = find_studio_id(self.db, actor, studio)
+        studio_id = client_studio_id(self.db, actor, data.studio)
         require_onboarder(actor, studio_id)
         data.studio = studio_id
         report: dict = {}
@@ -193,7 +190,7 @@ class OnboardingService(Service):
                 }
                 for m in members
             ],
-            "folders": [folder_path(f) for f in folders],
+            "folders": [str(f["path"]) for f in folders],
             "modules": list(modules),
             "delegations": [
                 {
@@ -244,14 +241,6 @@ class OnboardingService(Service):
         }
 
 
-def folder_path(folder: dict) -> str:
-    """A folder as FolderService returns it, as a path for the report."""
-    for key in ("path", "name"):
-        if folder.get(key):
-            return str(folder[key])
-    return str(folder)
-
-
 def folder_count(db: sqlite3.Connection, client_id: int) -> int:
     return int(
         db.execute("SELECT count(*) FROM doc_folders WHERE client_id = ?", (client_id,)).fetchone()[
@@ -269,14 +258,17 @@ def set_modules(
     at: str,
     actor_id: int | None,
 ) -> None:
-    """Each client's modules become exactly the given ones; the caller holds the
-    transaction."""
+    """Each client's modules become exactly the given ones (at least one); the caller
+    holds the transaction. One statement for every client: each list is padded to
+    len(MODULES) by repeating its first module, which NOT IN does not mind."""
     items = list(items)
     if not items:
         return
+    width = len(MODULES)
     db.executemany(
-        "DELETE FROM client_modules WHERE client_id = ? AND instr(?, ',' || module || ',') = 0",
-        [(client_id, "," + ",".join(modules) + ",") for client_id, modules in items],
+        "DELETE FROM client_modules WHERE client_id = ?"
+        f" AND module NOT IN ({', '.join('?' * width)})",
+        [(cid, *modules, *(modules[:1] * (width - len(modules)))) for cid, modules in items],
     )
     db.executemany(
         "INSERT INTO client_modules (client_id, module, enabled_at, enabled_by) VALUES (?, ?, ?, ?)"

@@ -30,11 +30,13 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 
-from sempi_cli.errors import InvalidData, SempiError
+from sempi_cli.errors import InvalidData, PartlyDone, SempiError
 from sempi_cli.services import audit
 from sempi_cli.services.base import Service, redact_personal
+from sempi_cli.services.client_input import stored
 from sempi_cli.services.onboarding import require_onboarder, set_modules, upsert_delegations
-from sempi_cli.services.onboarding_file import PROFILE_COLUMNS, BatchFile, Row
+from sempi_cli.services.onboarding_file import BatchFile
+from sempi_cli.services.onboarding_input import PROFILE_COLUMNS, Row, result_where
 from sempi_cli.services.onboarding_plan import LABELS, Plan, Planner
 
 CHUNK = 500  # clients per transaction: a killed batch loses at most one chunk's work
@@ -101,7 +103,7 @@ class BatchService(Service):
                 "FILE", f"{source.path} changed while it was being read", "run the batch again"
             )
         with self.rehearsal(True) if dry_run else nullcontext():
-            present = self._write(source, planner, bad, results, partial, tick)
+            present = self._write(source, planner, bad, results, partial, dry_run, tick)
             report["written"] = not dry_run and any(
                 r["action"] in ("created", "updated") for r in results
             )
@@ -151,7 +153,7 @@ class BatchService(Service):
                     if earlier == ordinal:
                         continue
                     what = LABELS.get(column, "external e-mail")
-                    there, here = _where(results[earlier]), _where(results[ordinal])
+                    there, here = result_where(results[earlier]), result_where(results[ordinal])
                     name = "partita_iva" if column == "client" else column
                     refuse(ordinal, name, f"{there} has the same {what} ({value})")
                     refuse(earlier, name, f"{here} has the same {what} ({value})")
@@ -167,10 +169,11 @@ class BatchService(Service):
         bad: set[int],
         results: list[dict],
         partial: bool,
+        dry_run: bool,
         tick: Progress,
     ) -> list[int]:
         present: list[int] = []
-        total, done = len(results) - len(bad), 0
+        total, done, written = len(results) - len(bad), 0, 0
         writer = _Writer(self, planner.studio_id)
         for chunk in chunks(source.rows()):
             todo = [r for r in chunk if r.ordinal not in bad]
@@ -178,20 +181,15 @@ class BatchService(Service):
                 continue
             with self.transaction():
                 plans = planner.plan(todo)
-                late = [p for p in plans if p.problem is not None]
-                if late and not partial:
-                    column, problem = late[0].problem or ("", "")
-                    raise InvalidData(
-                        f"{late[0].row.where}, {column}",
-                        problem,
-                        f"the store changed during the batch; {done} row(s) before it were"
-                        " written; run the same batch again to finish",
-                    )
+                late = next((p for p in plans if p.problem is not None), None)
+                if late is not None and not partial:
+                    raise _stopped(source, late, 0 if dry_run else written)
                 writer.write([p for p in plans if p.action in ("created", "updated")])
             for plan in plans:
                 results[plan.row.ordinal] = plan.result()
                 if plan.action != "refused":
                     present.append(plan.client_id)  # type: ignore[arg-type]
+                written += plan.action in ("created", "updated")
             done += len(todo)
             tick("writing", done, total)
         return present
@@ -255,7 +253,7 @@ class _Writer:
                 sets = ", ".join(f"{k} = ?" for k in plan.fields)
                 db.execute(
                     f"UPDATE clients SET {sets}, updated_at = ? WHERE id = ?",
-                    (*(_stored(v) for v in plan.fields.values()), now, plan.client_id),
+                    (*(stored(v) for v in plan.fields.values()), now, plan.client_id),
                 )
         db.executemany(
             "INSERT INTO work_group_members (client_id, user_id, added_at, added_by)"
@@ -266,18 +264,19 @@ class _Writer:
         upsert_delegations(
             db, [(p.client_id, d) for p in plans for d in p.delegations], now, actor_id
         )
-        self._folders([p.client_id for p in plans if p.folders])  # type: ignore[misc]
+        folders = self._folders([p.client_id for p in plans if p.folders])  # type: ignore[misc]
         self._externals(plans)
-        for plan in plans:
-            self._audit(plan, now, actor_id)
+        audit.record_many(db, now, actor_id, _audit_entries(plans, self.studio_id, folders))
 
-    def _folders(self, client_ids: list[int]) -> None:
+    def _folders(self, client_ids: list[int]) -> int:
         """The default tree for clients with no folder, in bulk (the folders' owner
-        writes them; one client at a time would cost some fifteen statements each)."""
-        if client_ids:
-            from sempi_cli.services.doc_folders import create_default_trees
+        writes them; one client at a time would cost some fifteen statements each).
+        Returns the folders made for each client (every tree is the same)."""
+        if not client_ids:
+            return 0
+        from sempi_cli.services.doc_folders import create_default_trees
 
-            create_default_trees(self.db, client_ids, self.service.now())
+        return create_default_trees(self.db, client_ids, self.service.now()) // len(client_ids)
 
     def _externals(self, plans: list[Plan]) -> None:
         people = [(p.client_id, person) for p in plans for person in p.externals]
@@ -293,36 +292,56 @@ class _Writer:
             user = users.add(person.email, person.full_name, "external", client=client_id)
             invitations.invite(user["id"])
 
-    def _audit(self, plan: Plan, now: str, actor_id: int) -> None:
+
+def _audit_entries(plans: list[Plan], studio_id: int, folders: int) -> Iterator[tuple]:
+    """The audit log of a batch says what `client add`, `client edit` and `client-onboard
+    add` would have said of the same change, with the same actions and details: one
+    history per client whichever way it came in. (External users and their invitations
+    are written by their own services, which record them.) ``deadlines`` is null: the
+    batch's one scheduler run records itself."""
+    for plan in plans:
+        client_id = plan.client_id
         if plan.action == "created":
-            details: dict[str, object] = {
-                "ragione_sociale": plan.fields["ragione_sociale"],
-                "studio_id": self.studio_id,
-                "batch": True,
-                "externals": len(plan.externals),
-                "modules": list(plan.modules or ()),
-                "delegations": [d.kind for d in plan.delegations],
-            }
-            audit.record(self.db, now, actor_id, "onboard", "client", plan.client_id, details)
-            return
-        diff = {k: {"old": plan.old[k], "new": _stored(v)} for k, v in plan.fields.items()}
-        audit.record(
-            self.db,
-            now,
-            actor_id,
-            "onboard.update",
-            "client",
-            plan.client_id,
-            {"changes": redact_personal(diff), "also": plan.changes[len(plan.fields) :]},
+            details = {"ragione_sociale": plan.fields["ragione_sociale"], "studio_id": studio_id}
+            yield "add", "client", client_id, details
+        elif plan.fields:
+            diff = {k: {"old": plan.old[k], "new": stored(v)} for k, v in plan.fields.items()}
+            yield "edit", "client", client_id, {"changes": redact_personal(diff)}
+        for user_id in plan.members:
+            yield "add_member", "work_group", client_id, {"user_id": user_id}
+        if plan.folders:
+            yield "add_default", "doc_folder", None, {"client_id": client_id, "created": folders}
+        if plan.action == "created" or plan.externals or plan.modules or plan.delegations:
+            yield (
+                "onboard",
+                "client",
+                client_id,
+                {
+                    "externals": len(plan.externals),
+                    "folders": folders if plan.folders else 0,
+                    "modules": list(plan.modules) if plan.modules else None,
+                    "delegations": [d.kind for d in plan.delegations],
+                    "deadlines": None,
+                },
+            )
+
+
+def _stopped(source: BatchFile, plan: Plan, written: int) -> SempiError:
+    """A row that became bad in the write pass (the store changed since the check) stops
+    an all-or-nothing batch; what the chunks before it committed stays (exit 12 then)."""
+    column, problem = plan.problem or ("", "")
+    where = f"{source.path.name} {plan.row.where}, {column}"
+    if written:
+        return PartlyDone(
+            f"{where}: {problem}; the store changed during the batch: {written} client(s)"
+            " before this row were written, none from it on",
+            "run the same batch again to finish",
         )
-
-
-def _stored(value: object) -> object:
-    return int(value) if isinstance(value, bool) else value
-
-
-def _where(result: dict) -> str:
-    return f"line {result['line']}" if result["line"] is not None else f"index {result['index']}"
+    return InvalidData(
+        where,
+        problem,
+        "the store changed during the batch; nothing was written; fix it and run again",
+    )
 
 
 def _deadline_counts(run: dict, *, ran: bool) -> dict:

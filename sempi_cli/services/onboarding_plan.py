@@ -9,14 +9,20 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from sempi_cli.errors import InvalidData
-from sempi_cli.services import access, identifiers, profile
+from sempi_cli.services import client_input, clients, identifiers, profile
 from sempi_cli.services.onboarding import (
     delegations_of,
     modules_of,
     practice_user_ids,
 )
-from sempi_cli.services.onboarding_file import PROFILE_COLUMNS, Row, field_of
-from sempi_cli.services.onboarding_input import MODULES, Delegation, External
+from sempi_cli.services.onboarding_input import (
+    MODULES,
+    PROFILE_COLUMNS,
+    Delegation,
+    External,
+    Row,
+    field_of,
+)
 
 LABELS = {"partita_iva": "partita IVA", "codice_fiscale": "codice fiscale", "client": "client"}
 
@@ -64,15 +70,15 @@ class Planner:
     def __init__(self, db: sqlite3.Connection, studio_id: int) -> None:
         self.db = db
         self.studio_id = studio_id
-        self.firm_users: dict[str, int] = {}
-        for user_id, email in db.execute(
-            "SELECT id, email FROM users WHERE role IN (?, ?) AND disabled_at IS NULL",
-            access.FIRM_ROLES,
-        ):
-            self.firm_users[email] = self.firm_users[str(user_id)] = user_id
-        self.practice_users = practice_user_ids(db, studio_id)
+        self.firm_users: dict[str, sqlite3.Row] = {}
+        self.practice_users: list[int] = []
 
     def plan(self, rows: list[Row]) -> list[Plan]:
+        """Plan a chunk; in the write pass the caller holds its transaction, so what is
+        read here (the users too: one may have been disabled since the check) is what
+        the chunk's writes will find."""
+        self.firm_users = clients.firm_users(self.db)
+        self.practice_users = practice_user_ids(self.db, self.studio_id)
         live = [r for r in rows if r.problem is None]
         by_piva = self._clients("partita_iva", [r.client.get("partita_iva") for r in live])
         by_cf = self._clients("codice_fiscale", [r.client.get("codice_fiscale") for r in live])
@@ -137,12 +143,10 @@ class Planner:
     def _responsible(self, ref: str | None) -> int | None:
         if ref is None:
             return None
-        found = self.firm_users.get(ref.strip().lower())
-        if found is None:
-            raise InvalidData(
-                "responsible", f"{ref!r} is not an active firm user (firm-admin or staff)"
-            )
-        return found
+        user = self.firm_users.get(ref.strip().lower())
+        if user is None:
+            raise InvalidData("responsible", f"{ref!r} is not {clients.RESPONSIBLE_RULE}")
+        return clients.responsible_id(user, "responsible")
 
     def _plan(self, row: Row, by_piva: dict, by_cf: dict, context: _Context) -> Plan:
         piva, cf = row.client.get("partita_iva"), row.client.get("codice_fiscale")
@@ -173,15 +177,7 @@ class Planner:
         return to_create
 
     def _new(self, row: Row, responsible_id: int | None, context: _Context) -> Plan:
-        fields = {
-            **dict.fromkeys(("codice_fiscale", "partita_iva", "email", "pec", "nickname")),
-            "taxpayer_kind": "societa_capitali",
-            **profile.defaults(),
-            "smart_services": "[]",
-            **row.client,
-            "responsible_id": responsible_id,
-        }
-        profile.check_consistency(fields)
+        fields = {**client_input.new_client(row.client), "responsible_id": responsible_id}
         members = [responsible_id] if responsible_id is not None else []
         if row.practice_users != "none":
             members += self.practice_users
@@ -217,10 +213,10 @@ class Planner:
         )
         if responsible_id is not None:
             wanted["responsible_id"] = responsible_id
-        diff = {
-            k: v for k, v in wanted.items() if stored[k] != (int(v) if isinstance(v, bool) else v)
-        }
-        self._identifiers_free(client_id, diff)
+        diff = {k: v for k, v in wanted.items() if stored[k] != client_input.stored(v)}
+        clash = clients.identifier_clash(self.db, self.studio_id, diff, client_id)
+        if clash:
+            raise InvalidData(*clash)
         plan = Plan(row, "unchanged", client_id, fields=diff, old={k: stored[k] for k in diff})
         plan.changes = ["responsible" if k == "responsible_id" else k for k in diff]
         members = [stored["responsible_id"] if responsible_id is None else responsible_id]
@@ -250,19 +246,6 @@ class Planner:
         if plan.changes:
             plan.action = "updated"
         return plan
-
-    def _identifiers_free(self, client_id: int, diff: dict[str, object]) -> None:
-        for column in ("partita_iva", "codice_fiscale"):
-            if diff.get(column) is None:
-                continue
-            clash = self.db.execute(
-                f"SELECT id FROM clients WHERE studio_id = ? AND {column} = ? AND id <> ?",
-                (self.studio_id, diff[column], client_id),
-            ).fetchone()
-            if clash:
-                raise InvalidData(
-                    column, f"client {clash[0]} of this practice has the {LABELS[column]}"
-                )
 
 
 @dataclass
