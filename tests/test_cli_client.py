@@ -301,3 +301,26 @@ def test_service_checks_profiles_from_any_caller(db, clock, admin):
         )
     )
     assert created["sostituto_imposta"] is False
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("Laura\x1b]0;pwned\x07 Bianchi", "a control character (U+001B)"),
+        ("L" * 121, "longer than 120 characters"),
+        ("   ", "the user's name is empty"),
+    ],
+)
+def test_a_users_name_is_one_clean_line(cli, store_path, name, problem):
+    before = store_digest(store_path)
+    line = one_line_error(
+        cli("user", "add", "--email", "laura@sempi.test", "--name", name, "--role", "staff"), 6
+    )
+    assert "--name" in line and problem in line
+    assert store_digest(store_path) == before
+    ok = cli("user", "add", "--email", "laura@sempi.test", "--name", "Laura\n Bianchi",
+             "--role", "staff", "--json")  # fmt: skip
+    assert ok.exit_code == 0, ok.stderr
+    assert json.loads(ok.stdout)["full_name"] == "Laura Bianchi"
+    line = one_line_error(cli("user", "edit", "laura@sempi.test", "--name", "X\x00"), 6)
+    assert "--name" in line

@@ -12,6 +12,7 @@ from sempi_cli.services.auth import Confirm, require_reauthentication, revoke_cr
 from sempi_cli.services.base import Service, changes, redact_personal
 
 COLUMNS = ("id", "email", "full_name", "role", "studio", "client", "active")
+MAX_FULL_NAME = 120
 
 
 def find_user(db: sqlite3.Connection, actor: Actor, ref: str | int) -> sqlite3.Row:
@@ -76,9 +77,7 @@ class UserService(Service):
         from sempi_cli.services.studios import find_studio_id
 
         address = identifiers.email(email, field="--email")
-        name = (full_name or "").strip()
-        if not name:
-            raise InvalidData("--name", "the user's name is empty")
+        name = _full_name(full_name)
         cf = (
             identifiers.codice_fiscale(codice_fiscale, person=True, field="--codice-fiscale")
             if codice_fiscale
@@ -203,9 +202,7 @@ class UserService(Service):
         self._may_change(target)
         fields: dict[str, object] = {}
         if full_name is not None:
-            if not full_name.strip():
-                raise InvalidData("--name", "the user's name is empty")
-            fields["full_name"] = full_name.strip()
+            fields["full_name"] = _full_name(full_name)
         if email is not None:
             fields["email"] = identifiers.email(email, field="--email")
         if codice_fiscale is not None:
@@ -308,3 +305,14 @@ def erase_personal_data(db: sqlite3.Connection, user_id: int, at: str) -> None:
         " disabled_at = coalesce(disabled_at, ?), updated_at = ? WHERE id = ?",
         (f"erased-{user_id}@invalid", at, at, user_id),
     )
+
+
+def _full_name(text: str | None) -> str:
+    """A person's name, as tables, mail headers and terminals show it: one line, no
+    control character (an escape sequence would reach whoever lists users)."""
+    from sempi_cli.services.client_input import one_line
+
+    name = one_line(text or "", "--name", MAX_FULL_NAME)
+    if not name:
+        raise InvalidData("--name", "the user's name is empty")
+    return name
