@@ -257,3 +257,107 @@ def test_a_weak_password_keeps_the_code(cli, db, delivered):
 def test_activation_needs_a_terminal_or_stdin(cli, delivered):
     result = cli("user", "activate", "--email", EXTERNAL, as_user=None, no_input=True)
     assert "no terminal" in one_line_error(result, 2)
+
+
+# --- the code is kept no longer than it is needed ----------------------------------------
+
+
+def outbox_row(db, mail_id: int) -> sqlite3.Row:  # noqa: ANN001
+    return db.execute("SELECT * FROM mail_outbox WHERE id = ?", (mail_id,)).fetchone()
+
+
+def test_activation_erases_the_code_of_a_message_left_in_doubt(cli, db, clock, people, smtp):  # noqa: F811
+    configure(db, clock, smtp.port)
+    mail_id = ok(cli("mail", "invite", EXTERNAL, "--json"))["mail_id"]
+    smtp.handler.drop_after_data = True  # received, but the sender never heard "250"
+    assert ok(cli("mail", "send", "--json"))["in_doubt"] == 1
+    assert outbox_row(db, mail_id)["secret_values"] is not None  # a person may still retry
+    assert activate(cli, received_code(smtp)).exit_code == 0
+    spent = outbox_row(db, mail_id)
+    assert (spent["status"], spent["secret_values"]) == ("cancelled", None)
+
+
+def test_a_failed_invitation_keeps_no_code_and_inviting_again_replaces_it(
+    cli,
+    db,
+    clock,
+    people,
+    smtp,  # noqa: F811
+):
+    configure(db, clock, smtp.port)
+    first = ok(cli("mail", "invite", EXTERNAL, "--json"))["mail_id"]
+    smtp.handler.rcpt_reply = "550 5.1.1 No such user here"
+    assert ok(cli("mail", "send", "--json"))["failed"] == 1
+    failed = outbox_row(db, first)
+    assert (failed["status"], failed["secret_values"]) == ("failed", None)
+    line = one_line_error(cli("mail", "retry", str(first)), 5)
+    assert "one-time code was erased" in line and "--resend" in line
+    # The code never reached anyone: inviting again (no --resend needed) makes a new one.
+    second = ok(cli("mail", "invite", EXTERNAL, "--json"))["mail_id"]
+    assert second not in (None, first)
+    assert [r["mail_id"] for r in live(db)] == [second]
+    smtp.handler.rcpt_reply = None
+    assert ok(cli("mail", "send", "--json"))["sent"] == 1
+    assert activate(cli, received_code(smtp)).exit_code == 0
+
+
+def test_an_expired_invitation_is_never_delivered(cli, db, clock, people, smtp):  # noqa: F811
+    configure(db, clock, smtp.port)
+    mail_id = ok(cli("mail", "invite", EXTERNAL, "--json"))["mail_id"]
+    cli.clock.advance(invitations.VALID_FOR)
+    dry = ok(cli("mail", "send", "--dry-run", "--json"))
+    assert (dry["due"], [m["outcome"] for m in dry["messages"]]) == (0, ["expired"])
+    assert ok(cli("mail", "send", "--json"))["messages"] == []
+    assert smtp.received == []
+    expired = outbox_row(db, mail_id)
+    assert (expired["status"], expired["secret_values"]) == ("failed", None)
+    assert expired["last_error"] == "the invitation expired before it was delivered"
+
+
+def test_a_code_replaced_while_its_mail_is_being_sent_is_never_delivered_later(
+    cli,
+    db,
+    clock,
+    people,
+    smtp,  # noqa: F811
+    store_path,
+):
+    from sempi_cli.store import open_store
+
+    configure(db, clock, smtp.port)
+    first = ok(cli("mail", "invite", EXTERNAL, "--json"))["mail_id"]
+
+    def resend_meanwhile() -> None:  # a person sends a new code while the sender waits
+        smtp.handler.on_rcpt = None  # once
+        conn = open_store(store_path)
+        try:
+            invitations.Invitations(conn, clock, actor(conn, ADMIN_EMAIL)).invite(
+                people["user"], resend=True
+            )
+        finally:
+            conn.close()
+
+    smtp.handler.on_rcpt = resend_meanwhile
+    smtp.handler.rcpt_reply = "451 4.3.0 Try again later"
+    assert ok(cli("mail", "send", "--json"))["deferred"] == 2  # the old and the new one
+    held = outbox_row(db, first)  # the sender's outcome stands; the old code is gone
+    assert (held["status"], held["secret_values"]) == ("queued", None)
+    smtp.handler.rcpt_reply = None
+    cli.clock.advance(timedelta(minutes=5))
+    result = ok(cli("mail", "send", "--json"))
+    outcomes = {m["id"]: (m["outcome"], m["error"]) for m in result["messages"]}
+    assert outcomes[first][0] == "failed" and "one-time code was erased" in outcomes[first][1]
+    [received] = smtp.received  # only the new code went out, never a placeholder
+    assert "shown only in the delivered message" not in received.message.get_content()
+    assert activate(cli, received_code(smtp)).exit_code == 0
+
+
+def test_a_practice_admin_sees_the_invitation_of_its_operator(cli, db, clock, people):
+    ok(cli("user", "add", "--email", "op@rossi.test", "--name", "Op Rossi", "--role",
+           "studio-operator", "--studio", "Studio Rossi", "--json", as_user="ra@rossi.test"))  # fmt: skip
+    queued = ok(cli("mail", "invite", "op@rossi.test", "--json", as_user="ra@rossi.test"))
+    shown = ok(cli("mail", "show", str(queued["mail_id"]), "--json", as_user="ra@rossi.test"))
+    assert (shown["client_id"], shown["studio_id"]) == (None, people["studio"])
+    one_line_error(cli("mail", "show", str(queued["mail_id"]), as_user="va@verdi.test"), 3)
+    line = one_line_error(cli("mail", "invite", "op@rossi.test", as_user="s1@sempi.test"), 8)
+    assert "you may not invite op@rossi.test" in line

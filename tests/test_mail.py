@@ -19,16 +19,21 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from sempi_cli.errors import InvalidData
+from sempi_cli.clock import FixedClock
+from sempi_cli.errors import InvalidData, RuleViolation
+from sempi_cli.services import mail
 from tests.conftest import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
+    NOW,
+    Cli,
     actor,
     piva,
     register_secret,
@@ -64,14 +69,21 @@ class Handler:
     hold: threading.Event | None = None  # DATA waits for it (set by the test)
     reached: threading.Event = field(default_factory=threading.Event)
     drop_after_data: bool = False  # close the connection instead of answering DATA
+    # Run while the sender waits for the reply to RCPT / DATA (what a person does meanwhile).
+    on_rcpt: Callable[[], None] | None = None
+    on_data: Callable[[], None] | None = None
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201
+        if self.on_rcpt:
+            self.on_rcpt()
         if self.rcpt_reply:
             return self.rcpt_reply
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201
+        if self.on_data:
+            self.on_data()
         if self.data_reply:
             return self.data_reply
         raw = envelope.original_content or envelope.content
@@ -214,6 +226,8 @@ def test_every_kind_has_an_italian_template(db, clock, firm):
     consent = box.show(box.queue("consent", TO, {"full_name": "Mario Rossi", "client": "Alfa Srl"}))
     assert consent["subject"] == f"Richiesta di consenso ai servizi SMART — {FIRM}"
     assert "consenso di Alfa Srl" in consent["body"]
+    assert consent["body"].startswith(f"Gentile Mario Rossi,\n\n{FIRM} chiede il consenso")
+    assert consent["body"].rstrip().endswith(f"Cordiali saluti,\n{FIRM}")
     with pytest.raises(ValueError, match="needs code, expires"):
         box.queue("invitation", TO, {"full_name": "Mario", "email": TO})
     with pytest.raises(ValueError, match="no mail template"):
@@ -388,16 +402,55 @@ def test_mail_that_is_not_configured_exits_5(cli, db, clock, firm):
     assert row(db, 1)["attempts"] == 0  # nothing was tried
 
 
-def test_the_sender_refused_is_a_configuration_problem_not_the_messages(cli, db, clock, mailer):
-    async def refuse_sender(server, session, envelope, address, mail_options):  # noqa: ANN001, ANN202
-        return "553 5.7.1 Sender address rejected: not owned by user"
+def mail_from_replies(*replies: str):  # noqa: ANN201
+    """A MAIL FROM handler answering ``replies`` in turn (then the last one again)."""
+    answers = list(replies)
 
-    mailer.handler.handle_MAIL = refuse_sender
-    [mail_id] = queue_credentials(db, clock)
-    line = one_line_error(cli("mail", "send"), 5)
-    assert "refused the sender" in line and "smtp.from" in line
-    waiting = row(db, mail_id)
-    assert (waiting["status"], waiting["attempts"]) == ("queued", 0)
+    async def handle_mail(server, session, envelope, address, mail_options):  # noqa: ANN001, ANN202
+        reply = answers.pop(0) if len(answers) > 1 else answers[0]
+        if reply.startswith("250"):
+            envelope.mail_from = address
+        return reply
+
+    return handle_mail
+
+
+def test_the_sender_refused_is_a_configuration_problem_not_the_messages(cli, db, clock, mailer):
+    mailer.handler.handle_MAIL = mail_from_replies(
+        "250 OK", "553 5.7.1 Sender address rejected: not owned by user"
+    )
+    first, second, third = queue_credentials(db, clock, 3)
+    result = cli("mail", "send", "--json")
+    assert result.exit_code == 5, result.stderr
+    *summary, line = result.stderr.strip().splitlines()
+    assert "refused the sender" in line and "smtp.from" in line and line.startswith("Error: ")
+    assert summary == ["Sent 1, to retry later 0, failed 0."]  # what the run did before
+    done = json.loads(result.stdout)
+    assert [(m["id"], m["outcome"]) for m in done["messages"]] == [
+        (first, "sent"),
+        (second, "released"),
+    ]
+    assert row(db, first)["status"] == "sent"
+    for waiting in (row(db, second), row(db, third)):
+        assert (waiting["status"], waiting["attempts"]) == ("queued", 0)
+
+
+def test_a_sender_refused_for_now_pauses_the_run_without_an_attempt(cli, db, clock, mailer):
+    mailer.handler.handle_MAIL = mail_from_replies(
+        "250 OK", "421 4.7.0 Too many messages in this session, try again later"
+    )
+    first, second, third = queue_credentials(db, clock, 3)
+    result = cli("mail", "send")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.strip() == "Sent 1, to retry later 1, failed 0."
+    assert "421" in result.stdout and "refused the sender for now" in result.stdout
+    paused = row(db, second)
+    assert (paused["status"], paused["attempts"], paused["claimed_at"]) == ("queued", 0, None)
+    assert paused["next_attempt_at"] == "2026-11-16T09:30:00+00:00"  # due at the next run
+    assert "421" in paused["last_error"]
+    assert (row(db, third)["status"], row(db, third)["attempts"]) == ("queued", 0)  # untouched
+    mailer.handler.handle_MAIL = mail_from_replies("250 OK")
+    assert send(cli)["sent"] == 2
 
 
 def test_a_connection_lost_while_the_server_receives_leaves_it_in_doubt(cli, db, clock, mailer):
@@ -416,6 +469,75 @@ def test_a_connection_lost_while_the_server_receives_leaves_it_in_doubt(cli, db,
         row(db, ids[0])["message_id"],
         row(db, ids[1])["message_id"],
     ]
+
+
+def test_dry_run_and_an_idle_run_need_no_smtp_settings(cli, db, clock, firm):
+    queue_credentials(db, clock)
+    assert cli("config", "get", "smtp.host").stdout.strip() == ""
+    dry = cli("mail", "send", "--dry-run", "--json")
+    assert ok(dry)["due"] == 1 and "nothing sent (dry run)" in dry.stderr
+    cli.clock.advance(timedelta(minutes=-1))  # nothing due yet: the cron run is idle
+    assert send(cli) == {"sent": 0, "deferred": 0, "failed": 0, "in_doubt": 0, "messages": []}
+
+
+def test_csv_output_is_one_row_per_message(cli, db, clock, mailer):
+    ids = queue_credentials(db, clock, 2)
+    result = cli("--format", "csv", "mail", "send")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].split(",") == ["id", "to_address", "subject", "outcome", "error"]
+    assert [line.split(",")[0] for line in lines[1:]] == [str(i) for i in ids]
+    assert all(",sent," in line for line in lines[1:])
+
+
+def test_a_firm_name_with_a_line_break_stays_one_header_line(cli, db, clock, mailer):
+    db.execute("UPDATE firm SET name = ?", ("Studio Rossi\nBcc: spia@evil.test",))
+    [mail_id] = queue_credentials(db, clock)
+    assert send(cli)["sent"] == 1
+    [received] = mailer.received
+    assert received.rcpt_tos == [TO]
+    assert received.message["Bcc"] is None
+    assert received.message["From"].addresses[0].display_name == "Studio Rossi Bcc: spia@evil.test"
+    assert row(db, mail_id)["subject"] == "Il suo accesso — Studio Rossi Bcc: spia@evil.test"
+
+
+@pytest.mark.parametrize("name", ["Studio Rossi\nBcc: spia@evil.test", "Studio \x1b[31mRossi"])
+def test_init_refuses_a_firm_name_that_would_break_a_header(tmp_path, clock, name):
+    path = tmp_path / "new" / "sempi.db"
+    result = Cli(path, clock)(
+        "init", "--firm", name, "--admin-email", "anna@studio.test", "--admin-name", "Anna",
+        "--password-stdin", as_user=None, input="a-long-enough-password\n",
+    )  # fmt: skip
+    line = one_line_error(result, 6)
+    assert line.startswith("Error: --firm:") and "control character" in line
+    assert not path.exists()
+
+
+def test_a_message_that_cannot_be_built_fails_and_the_run_goes_on(cli, db, clock, mailer):
+    broken, fine = queue_credentials(db, clock, 2)
+    # A header value with a line break, as a row written before the checks could hold.
+    db.execute(
+        "UPDATE mail_outbox SET to_address = ? WHERE id = ?", (f"{TO}\r\nbcc: x@evil.test", broken)
+    )
+    result = send(cli)
+    assert (result["sent"], result["failed"]) == (1, 1)
+    failed = row(db, broken)
+    assert (failed["status"], failed["attempts"], failed["claimed_at"]) == ("failed", 1, None)
+    assert failed["last_error"] == "the message could not be built (a malformed header or body)"
+    assert row(db, fine)["status"] == "sent" and len(mailer.received) == 1
+    assert send(cli)["messages"] == []  # nothing left in 'sending' for the next run to trip on
+
+
+def test_the_backoff_waits_documented_in_mail_md():
+    from sempi_cli.services.mail import retry_delay
+
+    waits = [int(retry_delay(n).total_seconds() // 60) for n in range(1, 50)]
+    assert waits == [5, 20, 80, 320, 1280] + [1440] * 44  # up to mail.max_attempts 50
+    assert sum(waits[:4]) == 425  # "about 7 hours" with the default 5 attempts
+    assert round(sum(waits) / 1440) == 45  # "about 45 days" with 50
+    docs = " ".join((Path(__file__).parents[1] / "docs" / "mail.md").read_text().split())
+    assert "5, 20, 80 and 320 minutes" in docs and "21 h 20 min" in docs and "24 h" in docs
+    assert "about 7 hours" in docs and "about 45 days" in docs
 
 
 # --- SMTP connection choices and the password ------------------------------------------
@@ -522,6 +644,96 @@ def test_the_password_file_must_be_private(cli, db, clock, firm, tmp_path):
         controller.stop()
 
 
+def test_a_password_smtp_cannot_carry_is_refused_without_showing_it(
+    cli, db, clock, firm, monkeypatch
+):
+    password = register_secret("pàssword-segreta-smtp", "the SMTP password")
+    server, controller = start_server(user="relay", password=password)
+    try:
+        configure(db, clock, server.port, **{"smtp.user": "relay"})
+        [mail_id] = queue_credentials(db, clock)
+        monkeypatch.setenv("SEMPI_SMTP_PASSWORD", password)
+        result = cli("mail", "send")
+        line = one_line_error(result, 5)
+        assert "SMTP password has a character an SMTP login cannot carry" in line
+        assert "à" not in result.stderr + result.stdout and "position" not in line
+        assert row(db, mail_id)["attempts"] == 0 and server.logins == []
+        line = one_line_error(cli("config", "set", "smtp.user", "utènte"), 6)
+        assert line.startswith("Error: smtp.user:") and "ASCII" in line
+    finally:
+        controller.stop()
+
+
+def test_a_login_smtplib_cannot_encode_says_so_without_the_text(db, clock, firm):
+    from sempi_cli.services.mail_delivery import MailUnavailable, SmtpConfig, connect
+
+    server, controller = start_server(user="relay", password="x")
+    try:
+        secret = register_secret("pàssword-di-prova-42", "the SMTP password")
+        config = SmtpConfig("127.0.0.1", server.port, "none", "relay", secret, "F", FROM)
+        with pytest.raises(MailUnavailable) as caught:
+            connect(config)  # past the checks of SmtpConfig.load: the last line of defence
+        assert "cannot carry" in str(caught.value) and "à" not in str(caught.value)
+    finally:
+        controller.stop()
+
+
+def test_a_password_file_that_is_not_text_or_not_a_file(cli, db, clock, firm, tmp_path):
+    secret_file = tmp_path / "smtp-password"
+    secret_file.write_bytes(b"p\xe0ssword-latin1\n")
+    secret_file.chmod(0o600)
+    configure(
+        db, clock, free_port(), **{"smtp.user": "relay", "smtp.password_file": str(secret_file)}
+    )
+    [mail_id] = queue_credentials(db, clock)
+    result = cli("mail", "send")
+    line = one_line_error(result, 5)
+    assert "is not UTF-8 text" in line and "0xe0" not in line and "position" not in line
+    folder = tmp_path / "a-folder"
+    folder.mkdir(mode=0o700)
+    ok(cli("config", "set", "smtp.password_file", str(folder)))
+    assert "is not a regular file" in one_line_error(cli("mail", "send"), 5)
+    assert row(db, mail_id)["attempts"] == 0
+
+
+def test_no_auth_and_no_starttls_are_told_apart(cli, db, clock, mailer, monkeypatch):
+    monkeypatch.setenv("SEMPI_SMTP_PASSWORD", "any-password-at-all")
+    [mail_id] = queue_credentials(db, clock)
+    ok(cli("config", "set", "smtp.user", "relay"))  # the server offers no AUTH
+    line = one_line_error(cli("mail", "send"), 5)
+    assert "offers no login (AUTH)" in line and "STARTTLS" not in line
+    ok(cli("config", "set", "smtp.user", ""))
+    ok(cli("config", "set", "smtp.security", "starttls"))  # nor STARTTLS
+    assert "does not offer STARTTLS" in one_line_error(cli("mail", "send"), 5)
+    assert row(db, mail_id)["attempts"] == 0
+
+
+@pytest.mark.parametrize("host", ["a..b", "mail.example.it:587", "smtp://mail.example.it", "x-.it"])
+def test_a_host_that_is_no_host_name_is_refused(cli, db, clock, firm, host):
+    line = one_line_error(cli("config", "set", "smtp.host", host), 6)
+    assert line.startswith("Error: smtp.host:") and "no port" in line
+    # A value stored before the check: refused when mail is sent, no attempt counted.
+    db.execute("INSERT INTO settings (key, value, updated_at) VALUES ('smtp.host', ?, '')", (host,))
+    ok(cli("config", "set", "smtp.from", FROM))
+    [mail_id] = queue_credentials(db, clock)
+    assert "smtp.host" in one_line_error(cli("mail", "send"), 5)
+    assert row(db, mail_id)["attempts"] == 0
+
+
+@pytest.mark.parametrize("host", ["mail.example.it", "posta.caffè.it", "192.0.2.7", "2001:db8::1"])
+def test_host_names_and_addresses_are_accepted(cli, host):
+    ok(cli("config", "set", "smtp.host", host))
+    assert cli("config", "get", "smtp.host").stdout.strip() == host
+
+
+def test_a_host_the_resolver_cannot_encode_counts_no_attempt(db, clock, firm):
+    from sempi_cli.services.mail_delivery import MailUnavailable, SmtpConfig, connect
+
+    config = SmtpConfig("a..b", 587, "starttls", "", None, "F", FROM)
+    with pytest.raises(MailUnavailable, match="not a usable host name"):
+        connect(config)
+
+
 # --- reading and deciding --------------------------------------------------------------
 
 
@@ -572,6 +784,58 @@ def test_who_reads_the_outbox(cli, two_practices):
     one_line_error(cli("mail", "list", "--status", "lost"), 6)
 
 
+@pytest.fixture
+def practice_mail(cli, db, two_practices):  # noqa: ANN001
+    """two_practices, plus the invitation of a Studio Rossi operator queued by its
+    administrator (mail about no client) and an external user of Alfa Srl."""
+    rossi_admin = {"as_user": "ra@rossi.test"}
+    ok(cli("user", "add", "--email", "op@rossi.test", "--name", "Op Rossi", "--role",
+           "studio-operator", "--studio", "Studio Rossi", "--json", **rossi_admin))  # fmt: skip
+    invited = ok(cli("mail", "invite", "op@rossi.test", "--json", **rossi_admin))["mail_id"]
+    alfa = row(db, two_practices["Alfa Srl"])["client_id"]
+    ok(cli("user", "add", "--email", "ext@alfa.test", "--name", "Ext Alfa", "--role", "external",
+           "--client", str(alfa), "--json"))  # fmt: skip
+    return {**two_practices, "operator": invited}
+
+
+def test_every_read_path_follows_the_practice(cli, db, practice_mail):
+    ids = practice_mail
+    rossi = {ids["Alfa Srl"], ids["operator"]}
+    operator = row(db, ids["operator"])
+    assert (
+        operator["client_id"] is None
+        and operator["studio_id"] == row(db, ids["Alfa Srl"])["studio_id"]
+    )
+    db.execute(
+        "UPDATE mail_outbox SET studio_id = NULL WHERE id = ?", (ids["Alfa Srl"],)
+    )  # a row older than m011
+
+    def listed(who: str) -> set[int]:
+        return {m["id"] for m in ok(cli("mail", "list", "--json", as_user=who))}
+
+    assert listed(ADMIN_EMAIL) == set(ids.values())
+    assert listed("ra@rossi.test") == rossi
+    assert listed("va@verdi.test") == {ids["Beta Srl"]}
+    for who in ("s1@sempi.test", "ext@alfa.test"):  # no outbox at all
+        one_line_error(cli("mail", "list", as_user=who), 8)
+        for verb in ("show", "retry", "cancel"):
+            one_line_error(cli("mail", verb, str(ids["operator"]), as_user=who), 8)
+    for verb in ("show", "retry", "cancel"):  # another practice's mail does not exist
+        for mail_id in rossi:
+            one_line_error(cli("mail", verb, str(mail_id), as_user="va@verdi.test"), 3)
+        one_line_error(cli("mail", verb, str(ids["Beta Srl"]), as_user="ra@rossi.test"), 3)
+        one_line_error(cli("mail", verb, str(ids["firm"]), as_user="ra@rossi.test"), 3)
+    for who, mine in (("ra@rossi.test", rossi), (ADMIN_EMAIL, {ids["Beta Srl"], ids["firm"]})):
+        for mail_id in mine:
+            assert ok(cli("mail", "show", str(mail_id), "--json", as_user=who))["id"] == mail_id
+            retried = ok(cli("mail", "retry", str(mail_id), "--json", as_user=who))
+            assert retried["status"] == "queued" and "body" not in retried
+            assert (
+                ok(cli("mail", "cancel", str(mail_id), "--json", as_user=who))["status"]
+                == "cancelled"
+            )
+
+
 def test_show_prints_headers_state_and_body(cli, two_practices):
     result = cli("mail", "show", str(two_practices["Alfa Srl"]))
     assert result.exit_code == 0
@@ -612,6 +876,119 @@ def test_retry_of_a_message_in_sending_asks_first(cli, db, clock, mailer):
     assert send(cli)["sent"] == 1
 
 
+def queue_invitation(db, clock, code: str = "k7m2p-abcde-fghjk-mnpqr") -> int:  # noqa: ANN001
+    context = {"full_name": "Mario Rossi", "email": TO, "code": code, "expires": "30/11/2026"}
+    return outbox(db, clock).queue("invitation", TO, context)
+
+
+def as_person(store_path: Path, clock, decide: Callable) -> tuple[Callable[[], None], list]:  # noqa: ANN001
+    """A hook for the server: while the sender waits for its reply, a person (the
+    firm's administrator, on their own connection, at ``clock``) calls
+    ``decide(outbox, conn)``. The list gets the result, or the error's text."""
+    from sempi_cli.services.mail import Outbox
+    from sempi_cli.store import open_store
+
+    outcomes: list = []
+
+    def hook() -> None:
+        conn = open_store(store_path)
+        try:
+            outcomes.append(decide(Outbox(conn, clock, actor(conn, ADMIN_EMAIL)), conn))
+        except RuleViolation as exc:
+            outcomes.append(str(exc))
+        finally:
+            conn.close()
+
+    return hook, outcomes
+
+
+def erase_mail_to(conn, now: datetime) -> int:  # noqa: ANN001
+    from sempi_cli.store import write_transaction
+
+    with write_transaction(conn):
+        return mail.erase_personal_data(conn, -1, [TO], now)
+
+
+def test_nobody_takes_a_message_from_a_sender_at_work(cli, db, clock, mailer, store_path):
+    mail_id = queue_invitation(db, clock)
+
+    def decide(box, conn) -> list:  # noqa: ANN001
+        tries = (
+            lambda: box.cancel(mail_id),
+            lambda: box.retry(mail_id, lambda shown: None),
+            lambda: erase_mail_to(conn, clock.now()),
+        )
+        refusals = []
+        for attempt in tries:
+            with pytest.raises(RuleViolation) as refused:
+                attempt()
+            refusals.append(str(refused.value))
+        return refusals
+
+    mailer.handler.on_rcpt, outcomes = as_person(store_path, clock, decide)
+    mailer.handler.rcpt_reply = "451 4.3.0 Try again later"
+    assert send(cli)["deferred"] == 1
+    [refusals] = outcomes
+    assert all(f"message {mail_id}" in r and "being sent right now" in r for r in refusals)
+    back = row(db, mail_id)  # the sender's outcome stands, the code still kept
+    assert (back["status"], back["attempts"]) == ("queued", 1)
+    assert back["secret_values"] is not None
+    mailer.handler.on_rcpt = mailer.handler.rcpt_reply = None
+    clock.advance(mail.RETRY_FIRST)
+    assert send(cli)["sent"] == 1
+    assert "k7m2p-abcde-fghjk-mnpqr" in mailer.received[0].message.get_content()
+
+
+def test_a_fresh_claim_is_refused_on_the_command_line_until_it_is_stale(cli, db, clock, mailer):
+    [mail_id] = queue_credentials(db, clock)
+    db.execute(
+        "UPDATE mail_outbox SET status = 'sending', claimed_at = ? WHERE id = ?",
+        ("2026-11-16T09:30:00+00:00", mail_id),
+    )
+    for verb in ("cancel", "retry"):
+        line = one_line_error(cli("--yes", "mail", verb, str(mail_id)), 5)
+        assert f"message {mail_id} is being sent right now" in line and "15 minutes" in line
+    clock.advance(mail.STALE_CLAIM)
+    assert ok(cli("mail", "cancel", str(mail_id), "--json"))["status"] == "cancelled"
+
+
+def test_a_stale_claim_taken_over_is_not_written_back(cli, db, clock, mailer, store_path):
+    mail_id = queue_invitation(db, clock)
+    later = FixedClock(clock.now() + mail.STALE_CLAIM)  # the sender hung that long
+    mailer.handler.on_rcpt, outcomes = as_person(
+        store_path, later, lambda box, _: box.cancel(mail_id)
+    )
+    mailer.handler.rcpt_reply = "451 4.3.0 Try again later"
+    result = send(cli)
+    assert outcomes[0]["status"] == "cancelled"
+    assert [(m["id"], m["outcome"]) for m in result["messages"]] == [(mail_id, "taken_over")]
+    assert result["deferred"] == 0
+    cancelled = row(db, mail_id)  # the person's decision stands: not back in the queue
+    assert (cancelled["status"], cancelled["attempts"], cancelled["secret_values"]) == (
+        "cancelled", 0, None,
+    )  # fmt: skip
+    mailer.handler.on_rcpt = mailer.handler.rcpt_reply = None
+    clock.advance(timedelta(days=1))
+    assert send(cli)["messages"] == [] and mailer.received == []
+
+
+def test_a_message_delivered_after_a_takeover_ends_sent(cli, db, clock, mailer, store_path):
+    [mail_id] = queue_credentials(db, clock)
+    later = FixedClock(clock.now() + mail.STALE_CLAIM)
+    retry = lambda box, _: box.retry(mail_id, lambda shown: None)  # noqa: E731
+    mailer.handler.on_data, outcomes = as_person(store_path, later, retry)
+    assert send(cli)["sent"] == 1
+    assert outcomes[0]["status"] == "queued"  # requeued by a person meanwhile...
+    delivered = row(db, mail_id)  # ...but the server took it: sent, not sent twice
+    assert (delivered["status"], delivered["attempts"]) == ("sent", 1)
+    [details] = db.execute(
+        "SELECT details FROM audit_log WHERE action = 'sent' AND object_id = ?", (mail_id,)
+    ).fetchone()
+    assert json.loads(details) == {"claim_lost": True}
+    mailer.handler.on_data = None
+    assert send(cli)["messages"] == [] and len(mailer.received) == 1
+
+
 # --- real processes --------------------------------------------------------------------
 
 
@@ -630,8 +1007,6 @@ def _login(env: dict[str, str]) -> None:
 
 
 def _real_clock():  # noqa: ANN202
-    from sempi_cli.clock import FixedClock
-
     return FixedClock(datetime.now(UTC) - timedelta(minutes=1))
 
 
@@ -690,11 +1065,14 @@ def test_a_sender_killed_while_sending_leaves_the_message_for_a_person(
     assert row(db, first)["status"] == "sending"
     listed = run_logged([SEMPI, "--json", "mail", "list", "--status", "sending"], env=env)
     assert [m["id"] for m in json.loads(listed.stdout)] == [first]
-    # A person decides: retry sends it (again).
-    retry = run_logged([SEMPI, "--yes", "mail", "retry", str(first)], env=env)
-    assert retry.returncode == 0, retry.stderr
-    final = run_logged([SEMPI, "--json", "mail", "send"], env=env, timeout=120)
-    assert json.loads(final.stdout)["sent"] == 1
+    # While the claim is fresh its sender may still be at work: nobody takes it.
+    early = run_logged([SEMPI, "--yes", "mail", "retry", str(first)], env=env)
+    assert early.returncode == 5 and "is being sent right now" in early.stderr
+    # Later a person decides: retry sends it (again).
+    later = Cli(store_path, FixedClock(datetime.now(UTC) + mail.STALE_CLAIM))
+    retry = later("--yes", "mail", "retry", str(first))
+    assert retry.exit_code == 0, retry.stderr
+    assert ok(later("--json", "mail", "send"))["sent"] == 1  # due at the later clock's now
     assert row(db, first)["status"] == "sent"
     assert [r.message["Message-ID"] for r in smtp.received].count(
         smtp.received[0].message["Message-ID"]
@@ -709,7 +1087,7 @@ def test_erasure_leaves_no_personal_data_in_the_outbox(db, two_practices):
         "SELECT client_id FROM mail_outbox WHERE id = ?", (two_practices["Alfa Srl"],)
     )
     with write_transaction(db):
-        assert erase_personal_data(db, alfa.fetchone()[0], [TO]) == 3  # all three went to TO
+        assert erase_personal_data(db, alfa.fetchone()[0], [TO], NOW) == 3  # all three went to TO
     rows = db.execute("SELECT status, to_address, body FROM mail_outbox").fetchall()
     assert {r["status"] for r in rows} == {"cancelled"}
     assert all(r["to_address"].endswith("@invalid") and r["body"] == "(erased)" for r in rows)

@@ -41,7 +41,7 @@ def mail_list(
     """List the outbox, newest first.
 
     Firm administrators see every message; a practice's administrator the
-    mail about the practice's clients.
+    practice's mail (about its clients, invitations of its people).
 
     Example: sempi mail list --status failed --status sending
     """
@@ -89,20 +89,33 @@ def mail_send(
 
     Each message is sent at most once, even with two runs at once; a temporary
     failure is retried later with growing waits, a permanent one (or too many
-    attempts, mail.max_attempts) marks it failed. Exit 5 when SMTP is not
-    configured or the server cannot be reached (see docs/mail.md). The SMTP
-    password comes from SEMPI_SMTP_PASSWORD or smtp.password_file, never argv.
+    attempts, mail.max_attempts) marks it failed. With nothing due it needs no
+    SMTP settings and connects to nothing. Exit 5 when SMTP is not configured
+    or the server cannot be reached (see docs/mail.md). The SMTP password comes
+    from SEMPI_SMTP_PASSWORD or smtp.password_file, never argv.
 
     Example: sempi -q mail send
     """
-    from sempi_cli.services.mail_delivery import RUN_COLUMNS, MailSender
+    from sempi_cli.services.mail_delivery import MailRunStopped, MailSender
 
-    result = state(ctx).service(MailSender).send(limit=limit, dry_run=dry_run)
-    if _table(ctx) and not state(ctx).quiet:  # -q in cron: nothing unless it fails
-        emit_rows(ctx, result["messages"], RUN_COLUMNS)
-    elif not state(ctx).quiet:
-        emit_record(ctx, result)
-    if dry_run:
+    try:
+        result = state(ctx).service(MailSender).send(limit=limit, dry_run=dry_run)
+    except MailRunStopped as stopped:  # what the run did before it stopped, then the error
+        _report(ctx, stopped.result)
+        raise
+    _report(ctx, result)
+
+
+def _report(ctx: typer.Context, result: dict) -> None:
+    """One row per message (table, csv) or the whole record (json), then the summary."""
+    from sempi_cli.services.mail_delivery import RUN_COLUMNS
+
+    if not state(ctx).quiet:  # -q in cron: nothing unless it fails
+        if state(ctx).fmt in ("table", "csv"):
+            emit_rows(ctx, result["messages"], RUN_COLUMNS)
+        else:
+            emit_record(ctx, result)
+    if "due" in result:
         say(ctx, f"{result['due']} message(s) due; nothing sent (dry run).")
         return
     doubt = (
@@ -130,11 +143,12 @@ def mail_retry(ctx: typer.Context, mail_id: MailId) -> None:
     def ask(row: dict) -> None:
         confirm(
             ctx,
-            f"Message {row['id']} to {row['to_address']} was being sent when its sender stopped:"
-            " it may already have been delivered. Queue it again?",
+            f"Message {row['id']} to {row['to_address']} was handed to the SMTP server but its"
+            " delivery was never confirmed (the sender was interrupted or the connection"
+            " broke): it may already have been delivered. Queue it again?",
         )
 
-    emit_record(ctx, _strip_body(state(ctx).service(Outbox).retry(mail_id, ask)))
+    emit_record(ctx, state(ctx).service(Outbox).retry(mail_id, ask))
     say(ctx, f"Message {mail_id} is queued; the next 'sempi mail send' sends it.")
 
 
@@ -142,11 +156,13 @@ def mail_retry(ctx: typer.Context, mail_id: MailId) -> None:
 def mail_cancel(ctx: typer.Context, mail_id: MailId) -> None:
     """Never send a message that is queued, failed or left in 'sending'.
 
+    A message a running 'mail send' holds is refused: look again later.
+
     Example: sempi mail cancel 12
     """
     from sempi_cli.services.mail import Outbox
 
-    emit_record(ctx, _strip_body(state(ctx).service(Outbox).cancel(mail_id)))
+    emit_record(ctx, state(ctx).service(Outbox).cancel(mail_id))
 
 
 @app.command("invite")
@@ -177,7 +193,3 @@ def mail_invite(
         say(
             ctx, f"Invitation queued as message {result['mail_id']}; 'sempi mail send' delivers it."
         )
-
-
-def _strip_body(record: dict) -> dict:
-    return {k: v for k, v in record.items() if k != "body"}

@@ -44,6 +44,10 @@ def _validate(
     name = (firm_name or "").strip()
     if not name:
         raise InvalidData("--firm", "the firm's name is empty")
+    # The name goes into every e-mail's sender and signature: one line, no control codes.
+    from sempi_cli.services.client_input import no_control
+
+    no_control(name, "--firm")
     email = identifiers.email(admin_email, field="--admin-email")
     full_name = (admin_name or "").strip()
     if not full_name:

@@ -2,10 +2,12 @@
 practice's operator) gets an e-mail with a one-time activation code, and sets
 their own password with `sempi user activate`.
 
-The code has 99 random bits and is shown only in the delivered e-mail (the
-outbox keeps it apart from the body and erases it once sent); the store keeps
-a salted SHA-256 of it, like a recovery code: enough for a random secret of
-that size. A code is valid 14 days and once; a new invitation revokes the
+The code has 99 random bits (20 symbols of 31) and is shown only in the
+delivered e-mail (the outbox keeps it apart from the body and erases it once
+sent, failed or no longer wanted); the store keeps the SHA-256 of a fixed
+prefix, the user's id and the code. No secret salt or slow hash: those slow
+down guessing a human-chosen password, and 99 random bits are beyond guessing
+anyway. A code is valid 14 days and once; a new invitation revokes the
 previous one. Wrong codes count as failed logins of that account, so the
 login throttling (services/auth.py) locks guessing out.
 
@@ -23,7 +25,7 @@ from datetime import datetime, timedelta
 
 from sempi_cli.clock import ROME, iso_utc
 from sempi_cli.errors import NotAuthenticated, PermissionDenied, RuleViolation
-from sempi_cli.services import access, mail, passwords
+from sempi_cli.services import mail, passwords
 from sempi_cli.services.base import Service
 
 VALID_FOR = timedelta(days=14)
@@ -56,104 +58,95 @@ class Invitations(Service):
         caller's transaction; returns the outbox message's id.
 
         Idempotent: while the user's last invitation is still valid (not expired,
-        not used), inviting again does nothing and returns None, so re-running an
-        onboarding never mails a second code; so does inviting a user who has a
-        password already (activated) or is disabled. ``resend`` makes a new code
-        (the old one stops working, its unsent e-mail is cancelled) and queues it.
+        not used, its e-mail not failed or cancelled), inviting again does
+        nothing and returns None, so re-running an onboarding never mails a
+        second code; so does inviting a user who has a password already
+        (activated) or is disabled. ``resend`` makes a new code (the old one
+        stops working, its unsent e-mail is cancelled) and queues it.
         """
-        from sempi_cli.services.users import find_user
-
-        now = self.clock.now()
         with self.transaction():  # the checks too: an activation may be committing meanwhile
-            target = find_user(self.db, self.actor, user_id)
-            client = self._check_may_invite(target)
+            target, client = self._target(user_id)
             if target["disabled_at"] is not None or target["password_hash"] is not None:
                 return None  # nothing to invite to (a re-run after activation changes nothing)
-            live = self.db.execute(
-                "SELECT id, mail_id, expires_at FROM invitations"
-                " WHERE user_id = ? AND used_at IS NULL AND revoked_at IS NULL",
-                (target["id"],),
-            ).fetchone()
-            if live is not None and not resend and live["expires_at"] > iso_utc(now):
-                return None
-            if live is not None:
-                self.db.execute(
-                    "UPDATE invitations SET revoked_at = ? WHERE id = ?", (iso_utc(now), live["id"])
-                )
-                if live["mail_id"] is not None:
-                    mail.cancel_unsent(self.db, live["mail_id"])
-            seq = (
-                self.db.execute(
-                    "SELECT coalesce(max(seq), 0) FROM invitations WHERE user_id = ?",
-                    (target["id"],),
-                ).fetchone()[0]
-                + 1
-            )
-            code = new_code()
-            expires = now + VALID_FOR
-            invitation_id = self.db.execute(
-                "INSERT INTO invitations (user_id, seq, code_hash, created_by, created_at,"
-                " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    target["id"],
-                    seq,
-                    code_hash(target["id"], code),
-                    self.actor.id,
-                    iso_utc(now),
-                    iso_utc(expires),
-                ),
-            ).lastrowid
-            context = {
-                "full_name": target["full_name"],
-                "email": target["email"],
-                "code": code,
-                "expires": expires.astimezone(ROME).strftime("%d/%m/%Y alle %H:%M"),
-            }
-            if client is not None:
-                context.update(client=client["ragione_sociale"], client_id=client["id"])
-            mail_id = mail.Outbox(self.db, self.clock, self.actor).queue(
-                "invitation", target["email"], context, dedupe_key=dedupe_key(target["id"], seq)
-            )
-            self.db.execute(
-                "UPDATE invitations SET mail_id = ? WHERE id = ?", (mail_id, invitation_id)
-            )
-            self.audit("invite", "user", target["id"], seq=seq, mail_id=mail_id, resend=resend)
-        return mail_id
+            return self._invite(target, client, resend)
 
     def invite_user(self, ref: str | int, *, resend: bool = False) -> dict:
         """`sempi mail invite`: a user by e-mail or id; what was queued."""
-        from sempi_cli.services.users import find_user
-
-        target = find_user(self.db, self.actor, ref)
-        self._check_may_invite(target)
-        if target["disabled_at"] is not None:
-            raise RuleViolation(f"user {target['email']} is disabled", "enable them first")
-        if target["password_hash"] is not None:
-            raise RuleViolation(
-                f"user {target['email']} already has a password: they log in with it",
-                "an administrator may set a new one with 'sempi passwd USER'",
-            )
-        mail_id = self.invite(target["id"], resend=resend)
+        with self.transaction():
+            target, client = self._target(ref)
+            if target["disabled_at"] is not None:
+                raise RuleViolation(f"user {target['email']} is disabled", "enable them first")
+            if target["password_hash"] is not None:
+                raise RuleViolation(
+                    f"user {target['email']} already has a password: they log in with it",
+                    "an administrator may set a new one with 'sempi passwd USER'",
+                )
+            mail_id = self._invite(target, client, resend)
         return {"user": target["email"], "mail_id": mail_id, "queued": mail_id is not None}
 
-    def _check_may_invite(self, target: sqlite3.Row) -> sqlite3.Row | None:
-        """Who may add a user may invite them (services/users.py); returns the
-        external user's client."""
-        actor = self.actor
+    def _target(self, ref: str | int) -> tuple[sqlite3.Row, sqlite3.Row | None]:
+        """The user, if the actor may add them (who may add a user may invite them,
+        services/users.py), and the external user's client."""
+        from sempi_cli.services.users import UserService, find_user
+
+        target = find_user(self.db, self.actor, ref)
         client = None
         if target["client_id"] is not None:
             client = self.db.execute(
                 "SELECT * FROM clients WHERE id = ?", (target["client_id"],)
             ).fetchone()
-        if actor.is_firm_admin:
-            return client
-        if actor.role == "studio-admin":
-            owner = client["studio_id"] if client is not None else target["studio_id"]
-            if owner is not None and owner == actor.studio_id:
-                return client
-        if actor.role == "staff" and client is not None and access.can_manage_client(actor, client):
-            return client
-        raise PermissionDenied(f"you may not invite {target['email']}")
+        try:
+            UserService(self.db, self.clock, self.actor).may_create(
+                target["role"], target["studio_id"], client
+            )
+        except PermissionDenied:
+            raise PermissionDenied(f"you may not invite {target['email']}") from None
+        return target, client
+
+    def _invite(self, target: sqlite3.Row, client: sqlite3.Row | None, resend: bool) -> int | None:
+        now = self.clock.now()
+        live = self.db.execute(
+            "SELECT i.id, i.mail_id, i.expires_at, m.status AS mail_status FROM invitations i"
+            " LEFT JOIN mail_outbox m ON m.id = i.mail_id"
+            " WHERE i.user_id = ? AND i.used_at IS NULL AND i.revoked_at IS NULL",
+            (target["id"],),
+        ).fetchone()
+        # A code whose e-mail failed or was cancelled never reached anyone: replace it.
+        undelivered = live is not None and live["mail_status"] in ("failed", "cancelled")
+        if live is not None and not (resend or undelivered) and live["expires_at"] > iso_utc(now):
+            return None
+        if live is not None:
+            self.db.execute(
+                "UPDATE invitations SET revoked_at = ? WHERE id = ?", (iso_utc(now), live["id"])
+            )
+            if live["mail_id"] is not None:
+                mail.withdraw(self.db, live["mail_id"], now)
+        seq = self.db.execute(
+            "SELECT coalesce(max(seq), 0) + 1 FROM invitations WHERE user_id = ?", (target["id"],)
+        ).fetchone()[0]
+        code = new_code()
+        expires = now + VALID_FOR
+        invitation_id = self.db.execute(
+            "INSERT INTO invitations (user_id, seq, code_hash, created_by, created_at,"
+            " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (target["id"], seq, code_hash(target["id"], code), self.actor.id, iso_utc(now),
+             iso_utc(expires)),
+        ).lastrowid  # fmt: skip
+        context = {
+            "full_name": target["full_name"],
+            "email": target["email"],
+            "code": code,
+            "expires": expires.astimezone(ROME).strftime("%d/%m/%Y alle %H:%M"),
+        }
+        if client is not None:
+            context.update(client=client["ragione_sociale"], client_id=client["id"])
+        mail_id = mail.Outbox(self.db, self.clock, self.actor).queue(
+            "invitation", target["email"], context,
+            dedupe_key=dedupe_key(target["id"], seq), studio_id=target["studio_id"],
+        )  # fmt: skip
+        self.db.execute("UPDATE invitations SET mail_id = ? WHERE id = ?", (mail_id, invitation_id))
+        self.audit("invite", "user", target["id"], seq=seq, mail_id=mail_id, resend=resend)
+        return mail_id
 
     def activate(self, email: str, code: str, new_password: Callable[[], str]) -> dict:
         """Check the code (no login needed: the code is the proof), then ask for the
@@ -167,7 +160,7 @@ class Invitations(Service):
         invitation = None
         if user is not None:
             invitation = self.db.execute(
-                "SELECT id, code_hash, expires_at FROM invitations"
+                "SELECT id, code_hash, expires_at, mail_id FROM invitations"
                 " WHERE user_id = ? AND used_at IS NULL AND revoked_at IS NULL",
                 (user["id"],),
             ).fetchone()
@@ -201,6 +194,8 @@ class Invitations(Service):
             ).rowcount
             if not (used and set_):  # another activation won the race
                 raise NotAuthenticated(ACTIVATION_FAILED, ACTIVATION_HINT)
+            if invitation["mail_id"] is not None:  # the code is spent: not kept anywhere
+                mail.withdraw(self.db, invitation["mail_id"], self.clock.now())
             from sempi_cli.services import audit
 
             audit.record(

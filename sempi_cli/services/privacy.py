@@ -213,7 +213,7 @@ class PrivacyService(Service):
             addresses = [
                 a for a in (before["email"], before["pec"], *(u["email"] for u in externals)) if a
             ]
-            mail.erase_personal_data(self.db, client_id, addresses)
+            mail.erase_personal_data(self.db, client_id, addresses, self.clock.now())
             for user in externals:
                 for (group_id,) in self.db.execute(
                     "SELECT client_id FROM work_group_members WHERE user_id = ? ORDER BY client_id",

@@ -77,6 +77,39 @@ def _text(value: str) -> str:
     return value.strip()
 
 
+def _smtp_host(value: str) -> str:
+    """A host name (IDNA labels of letters, digits and hyphens) or an IP address;
+    no port (smtp.port), no scheme. Empty: mail is only queued."""
+    import ipaddress
+    import re
+
+    host = value.strip()
+    if not host:
+        return ""
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    problem = "is not a host name or an IP address (no port, no scheme: the port is smtp.port)"
+    try:
+        labels = host.removesuffix(".").encode("idna").decode("ascii").split(".")
+    except UnicodeError:
+        raise InvalidData("smtp.host", f"{host!r} {problem}") from None
+    label = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
+    if len(host) > 253 or not all(label.match(part) for part in labels):
+        raise InvalidData("smtp.host", f"{host!r} {problem}")
+    return host
+
+
+def _smtp_user(value: str) -> str:
+    """What smtplib's login can send: printable ASCII (empty: no login)."""
+    user = value.strip()
+    if not all(" " <= c <= "~" for c in user):
+        raise InvalidData("smtp.user", "an SMTP login carries printable ASCII characters only")
+    return user
+
+
 @dataclass(frozen=True)
 class Setting:
     key: str
@@ -130,7 +163,12 @@ SETTINGS = {
             "delivery attempts before a message is marked failed",
             _int_between(1, 50),
         ),
-        Setting("smtp.host", "", "the SMTP server's host name (empty: mail is only queued)", _text),
+        Setting(
+            "smtp.host",
+            "",
+            "the SMTP server's host name or IP address, no port (empty: mail is only queued)",
+            _smtp_host,
+        ),
         Setting("smtp.port", "587", "the SMTP server's port", _int_between(1, 65535)),
         Setting(
             "smtp.security",
@@ -138,7 +176,7 @@ SETTINGS = {
             "starttls (port 587), tls (implicit, port 465) or none (a local relay only)",
             _choice("starttls", "tls", "none"),
         ),
-        Setting("smtp.user", "", "the SMTP login (empty: no login)", _text),
+        Setting("smtp.user", "", "the SMTP login (empty: no login)", _smtp_user),
         Setting(
             "smtp.password_file",
             "",

@@ -49,7 +49,7 @@ class UserService(Service):
         if role in STUDIO_ROLES and client_id:
             raise InvalidData("--client", f"a {role} belongs to a practice, not to a client")
 
-    def _may_create(self, role: str, studio_id: int | None, client: sqlite3.Row | None) -> None:
+    def may_create(self, role: str, studio_id: int | None, client: sqlite3.Row | None) -> None:
         actor = self.actor
         if actor.is_firm_admin:
             return
@@ -86,7 +86,7 @@ class UserService(Service):
         studio_id = find_studio_id(self.db, self.actor, studio) if studio is not None else None
         client_row = access.client_row(self.db, self.actor, client) if client is not None else None
         self._check_role_placement(role, studio_id, client)
-        self._may_create(role, studio_id, client_row)
+        self.may_create(role, studio_id, client_row)
         password_hash = None
         if password is not None:
             passwords.check_strength(password)
