@@ -75,7 +75,8 @@ def activate(cli, code: str, password: str = PASSWORD, email: str = EXTERNAL):  
 
 
 def test_an_invitation_queues_one_mail_with_the_code_kept_apart(db, clock, people):
-    from sempi_cli.services.mail import Outbox, secret_mark
+    from sempi_cli.services.mail import Outbox
+    from sempi_cli.services.mail_templates import secret_mark
 
     mail_id = invite(db, clock, people["user"])
     shown = Outbox(db, clock, actor(db, ADMIN_EMAIL)).show(mail_id)

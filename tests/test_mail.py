@@ -586,7 +586,7 @@ class FakeSMTP_SSL(FakeSMTP):  # noqa: N801 - named after smtplib's class
 def test_tls_and_starttls_choose_the_right_smtplib_class(monkeypatch, security, expected):
     import smtplib
 
-    from sempi_cli.services.mail_delivery import SmtpConfig, connect
+    from sempi_cli.services.smtp import SmtpConfig, connect
 
     monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
     monkeypatch.setattr(smtplib, "SMTP_SSL", FakeSMTP_SSL)
@@ -665,7 +665,7 @@ def test_a_password_smtp_cannot_carry_is_refused_without_showing_it(
 
 
 def test_a_login_smtplib_cannot_encode_says_so_without_the_text(db, clock, firm):
-    from sempi_cli.services.mail_delivery import MailUnavailable, SmtpConfig, connect
+    from sempi_cli.services.smtp import MailUnavailable, SmtpConfig, connect
 
     server, controller = start_server(user="relay", password="x")
     try:
@@ -727,7 +727,7 @@ def test_host_names_and_addresses_are_accepted(cli, host):
 
 
 def test_a_host_the_resolver_cannot_encode_counts_no_attempt(db, clock, firm):
-    from sempi_cli.services.mail_delivery import MailUnavailable, SmtpConfig, connect
+    from sempi_cli.services.smtp import MailUnavailable, SmtpConfig, connect
 
     config = SmtpConfig("a..b", 587, "starttls", "", None, "F", FROM)
     with pytest.raises(MailUnavailable, match="not a usable host name"):

@@ -1,0 +1,116 @@
+"""The texts sempi sends: Italian templates carrying the firm's name, rendered with
+every header value on one line, secrets (an activation code) kept out of the
+stored body as placeholders and filled in only in the delivered copy."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+
+_SIGNATURE = "\n\nCordiali saluti,\n{firm}\n"
+
+
+@dataclass(frozen=True)
+class Template:
+    """Italian plain text with ``{key}`` fields; ``{firm}`` is the firm's name."""
+
+    subject: str
+    body: str
+    required: tuple[str, ...]
+    defaults: dict[str, str] = field(default_factory=dict)
+    secret: tuple[str, ...] = ()  # context keys never stored in the body
+
+
+TEMPLATES: dict[str, Template] = {
+    "invitation": Template(
+        subject="Invito — {firm}",
+        body=(
+            "Gentile {full_name},\n\n"
+            "{firm} la invita nello spazio di lavoro riservato di {client}: qui troverà le "
+            "attività, i documenti e le comunicazioni che la riguardano.\n\n"
+            "Il suo nome utente è: {email}\n\n"
+            "Per attivare l'accesso scelga una password (almeno 12 caratteri) con il comando\n\n"
+            "    sempi user activate --email {email}\n\n"
+            "e, quando le viene chiesto, inserisca questo codice di attivazione:\n\n"
+            "    {code}\n\n"
+            "Il codice vale una sola volta, fino al {expires}. Se non aspettava questo "
+            "messaggio può ignorarlo: senza il codice nessuno può attivare l'account." + _SIGNATURE
+        ),
+        required=("full_name", "email", "code", "expires"),
+        defaults={"client": "{firm}"},
+        secret=("code",),
+    ),
+    "credentials": Template(
+        subject="Il suo accesso — {firm}",
+        body=(
+            "Gentile {full_name},\n\n"
+            "il suo account presso {firm} è attivo.\n\n"
+            "Nome utente: {email}\n\n"
+            "Per accedere usi il comando\n\n"
+            "    sempi login --email {email}\n\n"
+            "con la password che ha scelto. Per sicurezza una password non viene mai "
+            "inviata per e-mail: se l'ha dimenticata, la chieda a chi gestisce il suo "
+            "account, che gliene farà impostare una nuova." + _SIGNATURE
+        ),
+        required=("full_name", "email"),
+    ),
+    "consent": Template(
+        subject="Richiesta di consenso ai servizi SMART — {firm}",
+        body=(
+            "Gentile {full_name},\n\n"
+            "{studio} chiede il consenso di {client} per operare, con le proprie "
+            "credenziali, nei servizi SMART attivi ({services}).\n\n"
+            "Può rispondere sì o no dal suo spazio di lavoro su sempi, e cambiare la "
+            "risposta in qualsiasi momento: vale l'ultima data.\n\n"
+            "Senza il suo consenso lo studio non accede ai servizi SMART dell'azienda." + _SIGNATURE
+        ),
+        required=("full_name", "client"),
+        defaults={"studio": "{firm}", "services": "Fattura SMART e gli altri servizi attivi"},
+    ),
+}
+
+
+def secret_mark(key: str) -> str:
+    """What the stored body holds in place of a secret context value."""
+    return f"[{key}: shown only in the delivered message]"
+
+
+def _one_line(value: object) -> str:
+    return " ".join(str(value).split())
+
+
+def render(kind: str, firm: str, context: dict) -> tuple[str, str, dict[str, str]]:
+    """Subject, stored body (secrets as placeholders) and the secret values. Every
+    value is made one line: some end up in headers (the subject, the sender's name)."""
+    template = TEMPLATES.get(kind)
+    if template is None:
+        raise ValueError(f"no mail template {kind!r} (known: {', '.join(TEMPLATES)})")
+    missing = [k for k in template.required if context.get(k) in (None, "")]
+    if missing:
+        raise ValueError(f"the {kind} template needs {', '.join(missing)}")
+    firm = _one_line(firm)
+    values = {k: v.format(firm=firm) for k, v in template.defaults.items()}
+    values.update({k: _one_line(v) for k, v in context.items() if v is not None and v != ""})
+    values["firm"] = firm
+    secrets = {k: values[k] for k in template.secret}
+    shown = {**values, **{k: secret_mark(k) for k in template.secret}}
+    subject = _one_line(template.subject.format_map(shown))
+    body = template.body.format_map(shown)
+    return subject, body, secrets
+
+
+def fill_secrets(kind: str, body: str, secret_values: str | None) -> str | None:
+    """The body as delivered, placeholders replaced by the secret values; None when
+    a secret was erased (the message must not go out with a placeholder)."""
+    for key, value in json.loads(secret_values or "{}").items():
+        body = body.replace(secret_mark(key), value)
+    template = TEMPLATES.get(kind)
+    if template and any(secret_mark(k) in body for k in template.secret):
+        return None
+    return body
+
+
+def firm_name(db: sqlite3.Connection) -> str:
+    row = db.execute("SELECT name FROM firm").fetchone()
+    return _one_line(row[0]) if row else "sempi"
