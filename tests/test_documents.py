@@ -586,6 +586,28 @@ def test_import_resumes_after_an_interruption(cli, alfa, backlog, db, clock, mon
     assert len(docs(cli, alfa)) == 5
 
 
+def test_an_import_stops_when_its_client_is_removed_midway(
+    cli, alfa, backlog, db, clock, monkeypatch
+):
+    from sempi_cli.errors import RuleViolation
+    from sempi_cli.services import doc_import
+    from sempi_cli.services.doc_import import DocImport
+
+    real = doc_import._Run._batch
+
+    def removing_after_the_first_batch(run, files, position, outcomes):
+        done = real(run, files, position, outcomes)
+        if position == 0:  # between the two transactions, as another user would
+            ok(cli("client", "remove", alfa, "--yes"))
+        return done
+
+    monkeypatch.setattr(doc_import, "BATCH_FILES", 2)
+    monkeypatch.setattr(doc_import._Run, "_batch", removing_after_the_first_batch)
+    with pytest.raises(RuleViolation, match="removed"):
+        DocImport(db, clock, actor(db, CREATOR)).run(str(backlog), int(alfa))
+    assert count(db, "documents") == 2  # the first batch only
+
+
 def test_import_reports_unreadable_and_too_big_files_and_goes_on(cli, alfa, backlog, monkeypatch):
     from sempi_cli.services import doc_import
 

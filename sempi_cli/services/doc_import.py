@@ -199,8 +199,11 @@ class _Run:
         """One transaction: files from ``position`` up to the batch's size; where it
         stopped."""
         with self.service.transaction():
-            # Under the lock: the folders as they are now, and no content id
-            # remembered from before (a checklist may have let one go since).
+            # Under the lock: the right to write here still holds (the client may
+            # have been removed, the user taken out of its work group, during a long
+            # import), the folders as they are now, and no content id remembered
+            # from before (a checklist may have let one go since).
+            self.service.organisable_client(self.client_id)
             tree = load_tree(self.db, self.client_id)
             self.store.known.clear()
             rows: list[tuple] = []
