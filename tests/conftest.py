@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import sqlite3
@@ -312,6 +313,24 @@ def run_logged(
     result = subprocess.run(list(cmd), **kwargs)  # callers check the return code
     log_output(label or " ".join([Path(cmd[0]).name, *cmd[1:]]), result.stdout, result.stderr)
     return result
+
+
+def json_at_once(
+    cmd: Sequence[str], env: dict[str, str], times: int, timeout: float = 120
+) -> list[dict]:
+    """``cmd`` (``--json`` output) run by ``times`` processes started together, as
+    cron jobs overlapping would: each must succeed; their outputs, parsed."""
+    procs = [
+        subprocess.Popen(
+            list(cmd), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(times)
+    ]
+    outputs = [proc.communicate(timeout=timeout) for proc in procs]
+    for out, err in outputs:
+        log_output(" ".join([Path(cmd[0]).name, *cmd[1:]]), out, err)
+    assert [proc.returncode for proc in procs] == [0] * times, [err for _, err in outputs]
+    return [json.loads(out) for out, _ in outputs]
 
 
 def cron_env(store: Path, home: Path, purpose: str) -> dict[str, str]:

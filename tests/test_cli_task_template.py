@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, piva, store_digest
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, json_at_once, piva, store_digest
 from tests.test_cli_frame import one_line_error
 
 SEMPI = str(Path(sys.executable).parent / "sempi")
@@ -376,19 +376,7 @@ def test_concurrent_runs_in_real_processes_make_each_occurrence_once(cli, world,
     login = sempi(env, "login", "-e", ADMIN_EMAIL, "--password-stdin", input=ADMIN_PASSWORD + "\n")
     assert login.returncode == 0, login.stderr
     until = "2026-03-31"  # 90 days and 13 Mondays: in the past, whatever today is
-    runs = [
-        subprocess.Popen(
-            [SEMPI, "task", "recur", "run", "--until", until, "--json"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    outputs = [run.communicate(timeout=120) for run in runs]
-    assert all(run.returncode == 0 for run in runs), [err for _, err in outputs]
-    counts = [json.loads(out) for out, _ in outputs]
+    counts = json_at_once([SEMPI, "task", "recur", "run", "--until", until, "--json"], env, 2)
     assert sorted(c["created"] for c in counts) == [0, 103]  # one run made all, the other none
     assert all(c["created"] + c["existing"] == 103 for c in counts)
     # A cron re-run: nothing new.

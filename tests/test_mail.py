@@ -35,6 +35,7 @@ from tests.conftest import (
     NOW,
     Cli,
     actor,
+    json_at_once,
     piva,
     register_secret,
     run_logged,
@@ -1016,19 +1017,7 @@ def test_four_senders_at_once_send_each_message_once(store_path, db, clock, smtp
     queue_credentials(db, _real_clock(), count)
     env = _env(store_path, tmp_path)
     _login(env)
-    jobs = [
-        subprocess.Popen(
-            [SEMPI, "--json", "mail", "send"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        for _ in range(4)
-    ]
-    outputs = [job.communicate(timeout=120) for job in jobs]
-    assert [job.returncode for job in jobs] == [0] * 4, [err for _, err in outputs]
-    sent = [json.loads(out)["sent"] for out, _ in outputs]
+    sent = [run["sent"] for run in json_at_once([SEMPI, "--json", "mail", "send"], env, 4)]
     assert sum(sent) == count, sent
     assert len(smtp.received) == count
     assert len({r.message["Message-ID"] for r in smtp.received}) == count

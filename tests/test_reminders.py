@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from sempi_cli.services.reminders import format_before, parse_before
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, actor, store_digest
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, actor, json_at_once, store_digest
 from tests.test_cli_frame import one_line_error
 
 S1, S2, S3 = "s1@sempi.test", "s2@sempi.test", "s3@sempi.test"
@@ -232,19 +232,8 @@ def test_two_runs_at_once_in_real_processes_deliver_each_reminder_once(store_pat
         env=env, input=ADMIN_PASSWORD + "\n", capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert login.returncode == 0, login.stderr
-    jobs = [
-        subprocess.Popen(
-            [sempi, "--json", "task", "remind", "run"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        for _ in range(4)
-    ]
-    outputs = [job.communicate(timeout=120) for job in jobs]
-    assert [job.returncode for job in jobs] == [0] * 4, [err for _, err in outputs]
-    delivered = [json.loads(out)["delivered"] for out, _ in outputs]
+    runs = json_at_once([sempi, "--json", "task", "remind", "run"], env, 4)
+    delivered = [run["delivered"] for run in runs]
     assert sum(delivered) == count, delivered
     rows = db.execute("SELECT source FROM notifications WHERE kind = 'reminder'").fetchall()
     assert len(rows) == count
