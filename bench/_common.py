@@ -175,12 +175,12 @@ def build_store(path: Path, clients: int) -> dict[str, object]:
     clients, all made through the services (validation, audit, work groups
     included) inside one write transaction. Returns what the bench needs."""
     from sempi_cli.clock import SystemClock
-    from sempi_cli.services.auth import actor_from_row
-    from sempi_cli.services.client_input import ClientInput
-    from sempi_cli.services.clients import ClientService
-    from sempi_cli.services.firm import create_store
-    from sempi_cli.services.studios import StudioService
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services.clients.clients import ClientService
+    from sempi_cli.services.clients.input import ClientInput
+    from sempi_cli.services.identity.auth import actor_from_row
+    from sempi_cli.services.org.firm import create_store
+    from sempi_cli.services.org.studios import StudioService
+    from sempi_cli.services.org.users import UserService
     from sempi_cli.store import write_transaction
 
     clock = SystemClock()

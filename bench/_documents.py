@@ -74,12 +74,12 @@ def make_tree(root: Path, files: int, total: int) -> int:
 def build(store: Path) -> int:
     """A store with a practice and a client with the default tree; the client's id."""
     from sempi_cli.clock import SystemClock
-    from sempi_cli.services.auth import actor_from_row
-    from sempi_cli.services.client_input import ClientInput
-    from sempi_cli.services.clients import ClientService
-    from sempi_cli.services.doc_folders import FolderService
-    from sempi_cli.services.firm import create_store
-    from sempi_cli.services.studios import StudioService
+    from sempi_cli.services.clients.clients import ClientService
+    from sempi_cli.services.clients.input import ClientInput
+    from sempi_cli.services.documents.folders import FolderService
+    from sempi_cli.services.identity.auth import actor_from_row
+    from sempi_cli.services.org.firm import create_store
+    from sempi_cli.services.org.studios import StudioService
 
     clock = SystemClock()
     conn, created = create_store(store, clock, "Bench Srl", ADMIN_EMAIL, "Bruno", ADMIN_PASSWORD)

@@ -99,7 +99,7 @@ def median_seconds(fn: Callable[[], object], repeat: int) -> float:
 
 
 def bench_argon2(repeat: int) -> None:
-    from sempi_cli.services.passwords import _hasher
+    from sempi_cli.services.identity.passwords import _hasher
 
     hasher = _hasher()
     report("argon2_type", hasher.type.name.lower())
@@ -125,9 +125,9 @@ def enrol_and_make_app_password(store: Path) -> tuple[str, str]:
     import pyotp
 
     from sempi_cli.clock import SystemClock
-    from sempi_cli.services.app_passwords import AppPasswordService
-    from sempi_cli.services.auth import AuthService, actor_from_row
-    from sempi_cli.services.two_step import TwoStepService
+    from sempi_cli.services.identity.app_passwords import AppPasswordService
+    from sempi_cli.services.identity.auth import AuthService, actor_from_row
+    from sempi_cli.services.identity.two_step import TwoStepService
     from sempi_cli.store import open_store
 
     secret = pyotp.random_base32(32)

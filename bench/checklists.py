@@ -33,10 +33,10 @@ PER_TOP = 20  # a top-level item and its 19 sub-items
 def add_items(store: Path, count: int) -> tuple[int, list[int]]:
     """One task with ``count`` items; returns its id and the ids of the leaves."""
     from sempi_cli.clock import SystemClock
-    from sempi_cli.services.auth import actor_from_row
-    from sempi_cli.services.checklist_items import ChecklistItems
-    from sempi_cli.services.task_input import TaskInput
-    from sempi_cli.services.tasks import TaskService
+    from sempi_cli.services.checklists.items import ChecklistItems
+    from sempi_cli.services.identity.auth import actor_from_row
+    from sempi_cli.services.tasks.input import TaskInput
+    from sempi_cli.services.tasks.tasks import TaskService
     from sempi_cli.store import open_store, write_transaction
 
     conn = open_store(store)

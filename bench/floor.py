@@ -38,7 +38,7 @@ SQL = (
     " WHERE 1 AND c.removed_at IS NULL ORDER BY c.ragione_sociale COLLATE NOCASE, c.id"
     " LIMIT :limit"
 )
-# sempi_cli.services.clients.LIST_COLUMNS
+# sempi_cli.services.clients.clients.LIST_COLUMNS
 COLUMNS = tuple(
     "id ragione_sociale codice_fiscale partita_iva studio responsible iva_periodicity".split()
 )

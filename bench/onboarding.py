@@ -159,10 +159,10 @@ def write_csv(path: Path, size: int) -> None:
 def build_base(store: Path) -> None:
     """The firm, its administrator, a staff member, the practice and two operators."""
     from sempi_cli.clock import SystemClock
-    from sempi_cli.services.auth import actor_from_row
-    from sempi_cli.services.firm import create_store
-    from sempi_cli.services.studios import StudioService
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services.identity.auth import actor_from_row
+    from sempi_cli.services.org.firm import create_store
+    from sempi_cli.services.org.studios import StudioService
+    from sempi_cli.services.org.users import UserService
 
     clock = SystemClock()
     conn, created = create_store(

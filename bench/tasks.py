@@ -98,7 +98,7 @@ def staff_session(store: Path, env: dict[str, str]) -> None:
     and log them in through the real CLI, so timed commands use a real session."""
     import sqlite3
 
-    from sempi_cli.services.passwords import hash_password
+    from sempi_cli.services.identity.passwords import hash_password
 
     conn = sqlite3.connect(store)
     with conn:
@@ -135,8 +135,8 @@ def add_tasks(store: Path, count: int, seed: int) -> dict[str, object]:
     """``count`` tasks in one transaction; returns what the timed commands need
     and the rows for Taskwarrior."""
     from sempi_cli.clock import SystemClock
-    from sempi_cli.services.auth import actor_from_row
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services.identity.auth import actor_from_row
+    from sempi_cli.services.org.users import UserService
     from sempi_cli.store import open_store, write_transaction
 
     rng = random.Random(seed)

@@ -74,8 +74,8 @@ def add_entries(store: Path, count: int, seed: int) -> int:
     """People, tasks and ``count`` time entries, in one transaction each; returns
     the task the administrator's timer runs on."""
     from sempi_cli.clock import SystemClock
-    from sempi_cli.services.auth import actor_from_row
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services.identity.auth import actor_from_row
+    from sempi_cli.services.org.users import UserService
     from sempi_cli.store import open_store, write_transaction
 
     rng = random.Random(seed)

@@ -30,18 +30,18 @@ from stdnum.it import codicefiscale
 
 from sempi_cli.clock import Clock, SystemClock, today_in_rome
 from sempi_cli.services.access import Actor
-from sempi_cli.services.auth import actor_from_row
-from sempi_cli.services.client_input import SMART_SERVICES
-from sempi_cli.services.firm import create_store
-from sempi_cli.services.groups import GroupService
-from sempi_cli.services.onboarding_batch import BatchService
-from sempi_cli.services.onboarding_file import BatchFile
-from sempi_cli.services.profile import PROFILE_FIELDS, defaults
-from sempi_cli.services.studios import StudioService
-from sempi_cli.services.task_flow import TaskFlow
-from sempi_cli.services.task_input import TaskInput
-from sempi_cli.services.tasks import TaskService
-from sempi_cli.services.users import UserService
+from sempi_cli.services.clients.input import SMART_SERVICES
+from sempi_cli.services.clients.profile import PROFILE_FIELDS, defaults
+from sempi_cli.services.identity.auth import actor_from_row
+from sempi_cli.services.onboarding.batch import BatchService
+from sempi_cli.services.onboarding.batch_file import BatchFile
+from sempi_cli.services.org.firm import create_store
+from sempi_cli.services.org.groups import GroupService
+from sempi_cli.services.org.studios import StudioService
+from sempi_cli.services.org.users import UserService
+from sempi_cli.services.tasks.flow import TaskFlow
+from sempi_cli.services.tasks.input import TaskInput
+from sempi_cli.services.tasks.tasks import TaskService
 from sempi_cli.store import write_transaction
 
 FIRM = "Sempi Servizi Contabili Srl"

@@ -22,7 +22,7 @@ from sempi_cli.cli.app import app
 from sempi_cli.cli.context import AppContext
 from sempi_cli.clock import FixedClock
 from sempi_cli.services.access import Actor
-from sempi_cli.services.auth import actor_from_row
+from sempi_cli.services.identity.auth import actor_from_row
 from sempi_cli.store import open_store
 
 NOW = datetime(2026, 11, 16, 9, 30, tzinfo=UTC)
@@ -55,7 +55,7 @@ def clock() -> FixedClock:
 @pytest.fixture(scope="session")
 def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One initialised store per test process (hashing the password costs ~0.2 s)."""
-    from sempi_cli.services.firm import create_store
+    from sempi_cli.services.org.firm import create_store
 
     path = tmp_path_factory.mktemp("template") / "sempi.db"
     conn, _ = create_store(

@@ -27,11 +27,11 @@ USERS = {
 
 @pytest.fixture
 def world(db, clock, cli):
-    from sempi_cli.services.client_input import ClientInput
-    from sempi_cli.services.clients import ClientService
-    from sempi_cli.services.groups import GroupService
-    from sempi_cli.services.studios import StudioService
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services.clients.clients import ClientService
+    from sempi_cli.services.clients.input import ClientInput
+    from sempi_cli.services.org.groups import GroupService
+    from sempi_cli.services.org.studios import StudioService
+    from sempi_cli.services.org.users import UserService
 
     admin = actor(db, ADMIN_EMAIL)
     studios = StudioService(db, clock, admin)

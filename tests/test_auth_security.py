@@ -66,7 +66,7 @@ def as_app(cli, monkeypatch, secret, *args, email=STAFF):
 
 
 def enrol(db, clock, email, secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"):
-    from sempi_cli.services.two_step import TwoStepService
+    from sempi_cli.services.identity.two_step import TwoStepService
 
     codes = TwoStepService(db, clock, actor(db, email)).confirm(
         secret, pyotp.TOTP(secret).at(clock.now())
@@ -282,7 +282,7 @@ def test_long_passwords_are_not_truncated(cli):
 def test_weak_hashes_are_upgraded_at_login(cli, staff, db):
     from argon2 import PasswordHasher
 
-    from sempi_cli.services.passwords import needs_rehash
+    from sempi_cli.services.identity.passwords import needs_rehash
 
     old = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(STAFF_PASSWORD)
     db.execute("UPDATE users SET password_hash = ? WHERE email = ?", (old, STAFF))

@@ -72,7 +72,7 @@ def test_first_item_makes_a_default_list(cli, task):
 
 
 def test_sixty_levels_deep(cli, task, db, clock):
-    from sempi_cli.services.checklist_items import ChecklistItems
+    from sempi_cli.services.checklists.items import ChecklistItems
 
     service = ChecklistItems(db, clock, actor(db, CREATOR))
     chain = [service.add(int(task), "livello 0")["id"]]

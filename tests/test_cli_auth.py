@@ -187,6 +187,6 @@ def test_a_wrong_app_password_is_refused(cli, monkeypatch):
 
 
 def test_dummy_hash_costs_what_a_real_check_costs():
-    from sempi_cli.services.passwords import DUMMY_HASH, _hasher
+    from sempi_cli.services.identity.passwords import DUMMY_HASH, _hasher
 
     assert not _hasher().check_needs_rehash(DUMMY_HASH)

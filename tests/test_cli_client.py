@@ -276,9 +276,9 @@ def test_studio_edit_and_duplicates(cli, studio):
 def test_service_checks_profiles_from_any_caller(db, clock, admin):
     """A batch file or script passes a dict, not CLI text: same checks, same errors."""
     from sempi_cli.errors import InvalidData
-    from sempi_cli.services.client_input import ClientInput
-    from sempi_cli.services.clients import ClientService
-    from sempi_cli.services.studios import StudioService
+    from sempi_cli.services.clients.clients import ClientService
+    from sempi_cli.services.clients.input import ClientInput
+    from sempi_cli.services.org.studios import StudioService
 
     studio = StudioService(db, clock, admin).add("Studio Dict")["id"]
     clients = ClientService(db, clock, admin)

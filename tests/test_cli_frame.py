@@ -95,7 +95,7 @@ def test_not_logged_in(cli):
 
 
 def test_internal_error_is_one_line_and_exit_1(cli, monkeypatch):
-    from sempi_cli.services.studios import StudioService
+    from sempi_cli.services.org.studios import StudioService
 
     def broken(self, **kwargs):
         raise RuntimeError("disk on fire")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from stdnum.it import codicefiscale, iva
 
-from sempi_cli.services.profile import check_consistency, from_row
+from sempi_cli.services.clients.profile import check_consistency, from_row
 
 
 def run_demo(directory: Path) -> subprocess.CompletedProcess[str]:

@@ -46,12 +46,12 @@ def count(db: sqlite3.Connection, table: str) -> int:
 def alfa(db, clock, people) -> str:
     """Alfa with the default tree; outsiders: an operator of another practice (in a work
     group there) and an external user of Beta."""
-    from sempi_cli.services.client_input import ClientInput
-    from sempi_cli.services.clients import ClientService
-    from sempi_cli.services.doc_folders import FolderService
-    from sempi_cli.services.groups import GroupService
-    from sempi_cli.services.studios import StudioService
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services.clients.clients import ClientService
+    from sempi_cli.services.clients.input import ClientInput
+    from sempi_cli.services.documents.folders import FolderService
+    from sempi_cli.services.org.groups import GroupService
+    from sempi_cli.services.org.studios import StudioService
+    from sempi_cli.services.org.users import UserService
 
     admin = actor(db, ADMIN_EMAIL)
     users = UserService(db, clock, admin)
@@ -85,7 +85,7 @@ def docs(cli, client: str, *args: str, as_user: str = CREATOR) -> list[dict]:
 
 
 def test_the_default_tree_is_made_once_and_completed_later(db, clock, alfa, cli):
-    from sempi_cli.services.doc_folders import FolderService, default_paths
+    from sempi_cli.services.documents.folders import FolderService, default_paths
 
     assert default_paths(db) == DEFAULT
     assert list(folders(cli, alfa)) == DEFAULT  # in the setting's order
@@ -110,7 +110,7 @@ def test_the_default_tree_is_made_once_and_completed_later(db, clock, alfa, cli)
 
 def test_the_default_tree_joins_the_callers_transaction(db, clock, people):
     from sempi_cli.errors import NotFound, PermissionDenied
-    from sempi_cli.services.doc_folders import FolderService
+    from sempi_cli.services.documents.folders import FolderService
 
     service = FolderService(db, clock, actor(db, ADMIN_EMAIL))
     with pytest.raises(ZeroDivisionError), service.transaction():
@@ -125,7 +125,7 @@ def test_the_default_tree_joins_the_callers_transaction(db, clock, people):
 
 
 def test_the_bulk_default_trees_equal_one_at_a_time(db, clock, people, cli):
-    from sempi_cli.services.doc_folders import FolderService, create_default_trees
+    from sempi_cli.services.documents.folders import FolderService, create_default_trees
     from sempi_cli.store import write_transaction
 
     ok(
@@ -564,8 +564,9 @@ def test_import_dedups_against_everything_stored(cli, alfa, backlog, tmp_path, d
 
 
 def test_import_resumes_after_an_interruption(cli, alfa, backlog, db, clock, monkeypatch):
-    from sempi_cli.services import doc_import, documents
-    from sempi_cli.services.doc_import import DocImport
+    from sempi_cli.services.documents import backlog as doc_import
+    from sempi_cli.services.documents import documents
+    from sempi_cli.services.documents.backlog import DocImport
 
     real, calls = documents.read_content, []
 
@@ -590,8 +591,8 @@ def test_an_import_stops_when_its_client_is_removed_midway(
     cli, alfa, backlog, db, clock, monkeypatch
 ):
     from sempi_cli.errors import RuleViolation
-    from sempi_cli.services import doc_import
-    from sempi_cli.services.doc_import import DocImport
+    from sempi_cli.services.documents import backlog as doc_import
+    from sempi_cli.services.documents.backlog import DocImport
 
     real = doc_import._Run._batch
 
@@ -609,7 +610,7 @@ def test_an_import_stops_when_its_client_is_removed_midway(
 
 
 def test_import_reports_unreadable_and_too_big_files_and_goes_on(cli, alfa, backlog, monkeypatch):
-    from sempi_cli.services import doc_import
+    from sempi_cli.services.documents import backlog as doc_import
 
     ok(cli("config", "set", "documents.max_file_mb", "1", as_user=ADMIN_EMAIL))
     write(backlog / "F24" / "enorme.pdf", b"x" * (1024 * 1024 + 1))
@@ -660,7 +661,7 @@ def test_import_dry_run_changes_nothing_and_says_the_same(cli, alfa, backlog, st
 
 
 def test_large_files_stream_in_and_out(cli, alfa, tmp_path, db, monkeypatch):
-    from sempi_cli.services import documents
+    from sempi_cli.services.documents import documents
 
     monkeypatch.setattr(documents, "WHOLE_READ", 4096)  # "large" from 4 KB up
     monkeypatch.setattr(documents, "CHUNK", 1000)
@@ -674,7 +675,7 @@ def test_large_files_stream_in_and_out(cli, alfa, tmp_path, db, monkeypatch):
 
 
 def test_a_file_that_grew_since_its_size_was_read_is_hashed_whole(tmp_path, monkeypatch):
-    from sempi_cli.services import documents
+    from sempi_cli.services.documents import documents
 
     path = write(tmp_path / "cresce.pdf", b"x" * 100)
     real = os.fstat
@@ -692,7 +693,7 @@ def test_a_file_that_grew_since_its_size_was_read_is_hashed_whole(tmp_path, monk
 
 
 def test_short_reads_still_read_the_whole_file(tmp_path, monkeypatch):
-    from sempi_cli.services import documents
+    from sempi_cli.services.documents import documents
 
     path = write(tmp_path / "rete.pdf", b"0123456789abcdef")
     real = os.read
@@ -703,10 +704,10 @@ def test_short_reads_still_read_the_whole_file(tmp_path, monkeypatch):
 
 
 def test_read_ahead_keeps_order_and_its_memory_bound(tmp_path, monkeypatch):
-    from sempi_cli.services import doc_import
-    from sempi_cli.services.doc_import import ReadAhead
-    from sempi_cli.services.doc_walk import Planned
-    from sempi_cli.services.documents import FileProblem
+    from sempi_cli.services.documents import backlog as doc_import
+    from sempi_cli.services.documents.backlog import ReadAhead
+    from sempi_cli.services.documents.documents import FileProblem
+    from sempi_cli.services.documents.walk import Planned
 
     monkeypatch.setattr(doc_import, "READ_AHEAD_BYTES", 100)
     sizes = [30, 30, 30, 30, 250, 30, 30, 30]  # one alone over the whole budget
@@ -727,7 +728,7 @@ def test_read_ahead_keeps_order_and_its_memory_bound(tmp_path, monkeypatch):
 def test_a_file_that_changes_while_streamed_in_leaves_nothing(
     db, clock, alfa, tmp_path, monkeypatch
 ):
-    from sempi_cli.services import documents
+    from sempi_cli.services.documents import documents
     from sempi_cli.store import write_transaction
 
     monkeypatch.setattr(documents, "WHOLE_READ", 10)
@@ -772,7 +773,8 @@ def test_import_follows_no_link_to_a_file(cli, alfa, tmp_path, db):
 def test_a_link_put_in_place_of_a_file_after_the_walk_is_not_read(
     cli, alfa, tmp_path, db, monkeypatch
 ):
-    from sempi_cli.services import doc_import, documents
+    from sempi_cli.services.documents import backlog as doc_import
+    from sempi_cli.services.documents import documents
 
     secret = write(tmp_path / "altrove" / "passwd", b"root:x:0:0")
     root = tmp_path / "archivio"
@@ -847,14 +849,14 @@ def test_a_directory_name_that_is_not_utf8_is_refused_and_counted(cli, alfa, tmp
         assert problem["path"] == "IVA/caff?/" and "not valid UTF-8" in problem["problem"]
     assert count(db, "doc_folders") == len(DEFAULT)
     from sempi_cli.errors import InvalidData
-    from sempi_cli.services.doc_folders import clean_folder_name
+    from sempi_cli.services.documents.folders import clean_folder_name
 
     with pytest.raises(InvalidData, match="PATH: .* is not valid UTF-8"):
         clean_folder_name(os.fsdecode(b"caff\xe8"))
 
 
 def test_files_under_a_skipped_directory_are_counted(cli, alfa, tmp_path, monkeypatch):
-    from sempi_cli.services import doc_import
+    from sempi_cli.services.documents import backlog as doc_import
 
     root = tmp_path / "archivio"
     write(root / "IVA" / "ok.pdf", "ok")
@@ -913,7 +915,7 @@ def test_a_rerun_brings_back_nothing_removed_or_moved(cli, alfa, backlog, tmp_pa
 
 
 def test_a_removed_folders_id_is_never_given_again(cli, alfa, people, db):
-    from sempi_cli.services.doc_folders import create_default_trees
+    from sempi_cli.services.documents.folders import create_default_trees
     from sempi_cli.store import write_transaction
 
     gone = data(cli("doc", "folder", "add", "--client", alfa, "Temporanea", "--json"))["id"]
@@ -928,11 +930,11 @@ def test_a_removed_folders_id_is_never_given_again(cli, alfa, people, db):
 
 
 def test_m010_migrates_folders_and_documents_and_keeps_ids_unique(tmp_path, clock, monkeypatch):
-    from sempi_cli.services.client_input import ClientInput
-    from sempi_cli.services.clients import ClientService
-    from sempi_cli.services.doc_folders import FolderService
-    from sempi_cli.services.firm import create_store
-    from sempi_cli.services.studios import StudioService
+    from sempi_cli.services.clients.clients import ClientService
+    from sempi_cli.services.clients.input import ClientInput
+    from sempi_cli.services.documents.folders import FolderService
+    from sempi_cli.services.org.firm import create_store
+    from sempi_cli.services.org.studios import StudioService
     from sempi_cli.store import migrations, open_store
     from tests.conftest import ADMIN_PASSWORD, Cli
 
@@ -1016,8 +1018,8 @@ def test_who_added_a_document_shows_only_to_who_may_see_that_user(cli, alfa, tmp
 
 
 def test_list_and_show_give_the_same_record(db, clock, cli, alfa, tmp_path):
-    from sempi_cli.services import documents
-    from sempi_cli.services.documents import DocumentService
+    from sempi_cli.services.documents import documents
+    from sempi_cli.services.documents.documents import DocumentService
 
     ok(cli("doc", "add", write(tmp_path / "a.pdf", "a"), "--client", alfa, "--folder", "IVA"))
     service = DocumentService(db, clock, actor(db, CREATOR))

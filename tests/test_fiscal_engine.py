@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sempi_cli.fiscal.calendar import Shift, is_working_day
 from sempi_cli.fiscal.engine import Deadline, Override, Planner, deadline_of, deadlines
 from sempi_cli.fiscal.rules import RULES, find_rule
-from sempi_cli.services.profile import PROFILE_FIELDS, defaults
+from sempi_cli.services.clients.profile import PROFILE_FIELDS, defaults
 
 ACC1_2026 = ("ACC-1", "2026")  # nominal 30 Jun 2026, a Tuesday
 DL = "DL 84/2025 art. 13"

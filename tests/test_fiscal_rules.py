@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sempi_cli.fiscal.calendar import is_working_day
 from sempi_cli.fiscal.engine import deadline_of
 from sempi_cli.fiscal.rules import CADENCES, RULES, RULES_BY_ID, find_rule
-from sempi_cli.services.profile import defaults
+from sempi_cli.services.clients.profile import defaults
 
 D = date.fromisoformat
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 
 from sempi_cli.errors import NotFound, PermissionDenied
-from sempi_cli.services import invitations
+from sempi_cli.services.org import invitations
 from tests.conftest import ADMIN_EMAIL, actor, piva, register_secret
 from tests.test_cli_frame import one_line_error
 from tests.test_mail import FIRM, configure, firm, ok, smtp  # noqa: F401 - fixtures
@@ -28,10 +28,10 @@ CODE = re.compile(r"^ {4}([a-z2-9]{5}(?:-[a-z2-9]{5}){3})\r?$", re.MULTILINE)
 def people(db, clock, firm):  # noqa: ANN001, F811
     """Studio Rossi (admin ra@) with client Alfa Srl (responsible s1@) and its external user
     Mario Bianchi (no password); Studio Verdi's admin va@; staff s2@ unrelated to Alfa."""
-    from sempi_cli.services.client_input import ClientInput
-    from sempi_cli.services.clients import ClientService
-    from sempi_cli.services.studios import StudioService
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services.clients.clients import ClientService
+    from sempi_cli.services.clients.input import ClientInput
+    from sempi_cli.services.org.studios import StudioService
+    from sempi_cli.services.org.users import UserService
 
     admin = actor(db, ADMIN_EMAIL)
     users = UserService(db, clock, admin)
@@ -75,8 +75,8 @@ def activate(cli, code: str, password: str = PASSWORD, email: str = EXTERNAL):  
 
 
 def test_an_invitation_queues_one_mail_with_the_code_kept_apart(db, clock, people):
-    from sempi_cli.services.mail import Outbox
-    from sempi_cli.services.mail_templates import secret_mark
+    from sempi_cli.services.mail.outbox import Outbox
+    from sempi_cli.services.mail.templates import secret_mark
 
     mail_id = invite(db, clock, people["user"])
     shown = Outbox(db, clock, actor(db, ADMIN_EMAIL)).show(mail_id)
@@ -126,7 +126,7 @@ def test_resend_replaces_the_code_and_cancels_the_unsent_mail(db, clock, people)
 
 def test_who_may_invite(db, clock, people):
     user = people["user"]
-    from sempi_cli.services.groups import GroupService
+    from sempi_cli.services.org.groups import GroupService
 
     with pytest.raises(NotFound):
         invite(db, clock, user, "s2@sempi.test")  # staff outside Alfa's work group

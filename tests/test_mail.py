@@ -28,7 +28,7 @@ import pytest
 
 from sempi_cli.clock import FixedClock
 from sempi_cli.errors import InvalidData, RuleViolation
-from sempi_cli.services import mail
+from sempi_cli.services.mail import outbox as mail
 from tests.conftest import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -154,7 +154,7 @@ def smtp():
 
 def configure(db, clock, port: int, **extra: str) -> None:  # noqa: ANN001
     """SMTP to the local server, without TLS (allowed for localhost only)."""
-    from sempi_cli.services.settings import ConfigService
+    from sempi_cli.services.org.settings import ConfigService
 
     config = ConfigService(db, clock, actor(db, ADMIN_EMAIL))
     values = {
@@ -181,7 +181,7 @@ def mailer(db, clock, smtp, firm):  # noqa: ANN001
 
 
 def outbox(db, clock, who: str = ADMIN_EMAIL):  # noqa: ANN001, ANN201
-    from sempi_cli.services.mail import Outbox
+    from sempi_cli.services.mail.outbox import Outbox
 
     return Outbox(db, clock, actor(db, who))
 
@@ -530,7 +530,7 @@ def test_a_message_that_cannot_be_built_fails_and_the_run_goes_on(cli, db, clock
 
 
 def test_the_backoff_waits_documented_in_mail_md():
-    from sempi_cli.services.mail import retry_delay
+    from sempi_cli.services.mail.outbox import retry_delay
 
     waits = [int(retry_delay(n).total_seconds() // 60) for n in range(1, 50)]
     assert waits == [5, 20, 80, 320, 1280] + [1440] * 44  # up to mail.max_attempts 50
@@ -587,7 +587,7 @@ class FakeSMTP_SSL(FakeSMTP):  # noqa: N801 - named after smtplib's class
 def test_tls_and_starttls_choose_the_right_smtplib_class(monkeypatch, security, expected):
     import smtplib
 
-    from sempi_cli.services.smtp import SmtpConfig, connect
+    from sempi_cli.services.mail.smtp import SmtpConfig, connect
 
     monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
     monkeypatch.setattr(smtplib, "SMTP_SSL", FakeSMTP_SSL)
@@ -666,7 +666,7 @@ def test_a_password_smtp_cannot_carry_is_refused_without_showing_it(
 
 
 def test_a_login_smtplib_cannot_encode_says_so_without_the_text(db, clock, firm):
-    from sempi_cli.services.smtp import MailUnavailable, SmtpConfig, connect
+    from sempi_cli.services.mail.smtp import MailUnavailable, SmtpConfig, connect
 
     server, controller = start_server(user="relay", password="x")
     try:
@@ -728,7 +728,7 @@ def test_host_names_and_addresses_are_accepted(cli, host):
 
 
 def test_a_host_the_resolver_cannot_encode_counts_no_attempt(db, clock, firm):
-    from sempi_cli.services.smtp import MailUnavailable, SmtpConfig, connect
+    from sempi_cli.services.mail.smtp import MailUnavailable, SmtpConfig, connect
 
     config = SmtpConfig("a..b", 587, "starttls", "", None, "F", FROM)
     with pytest.raises(MailUnavailable, match="not a usable host name"):
@@ -741,10 +741,10 @@ def test_a_host_the_resolver_cannot_encode_counts_no_attempt(db, clock, firm):
 @pytest.fixture
 def two_practices(db, clock, firm):  # noqa: ANN001
     """Studio Rossi (admin ra@) with client Alfa; Studio Verdi (admin va@) with client Beta."""
-    from sempi_cli.services.client_input import ClientInput
-    from sempi_cli.services.clients import ClientService
-    from sempi_cli.services.studios import StudioService
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services.clients.clients import ClientService
+    from sempi_cli.services.clients.input import ClientInput
+    from sempi_cli.services.org.studios import StudioService
+    from sempi_cli.services.org.users import UserService
 
     admin = actor(db, ADMIN_EMAIL)
     users = UserService(db, clock, admin)
@@ -886,7 +886,7 @@ def as_person(store_path: Path, clock, decide: Callable) -> tuple[Callable[[], N
     """A hook for the server: while the sender waits for its reply, a person (the
     firm's administrator, on their own connection, at ``clock``) calls
     ``decide(outbox, conn)``. The list gets the result, or the error's text."""
-    from sempi_cli.services.mail import Outbox
+    from sempi_cli.services.mail.outbox import Outbox
     from sempi_cli.store import open_store
 
     outcomes: list = []
@@ -1069,7 +1069,7 @@ def test_a_sender_killed_while_sending_leaves_the_message_for_a_person(
 
 
 def test_erasure_leaves_no_personal_data_in_the_outbox(db, two_practices):
-    from sempi_cli.services.mail import erase_personal_data
+    from sempi_cli.services.mail.outbox import erase_personal_data
     from sempi_cli.store import write_transaction
 
     alfa = db.execute(

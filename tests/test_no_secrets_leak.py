@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pyotp
 
-from sempi_cli.services import totp
+from sempi_cli.services.identity import totp
 from tests.conftest import (
     ADMIN_EMAIL,
     SecretRegistry,

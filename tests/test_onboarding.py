@@ -272,13 +272,14 @@ def _fail_after(monkeypatch, target, name):
 
 
 def _steps():
-    from sempi_cli.services import audit, onboarding
-    from sempi_cli.services.clients import ClientService
-    from sempi_cli.services.doc_folders import FolderService
-    from sempi_cli.services.groups import GroupService
-    from sempi_cli.services.invitations import Invitations
-    from sempi_cli.services.scheduler import SchedulerService
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services import audit
+    from sempi_cli.services.clients.clients import ClientService
+    from sempi_cli.services.documents.folders import FolderService
+    from sempi_cli.services.onboarding import onboard as onboarding
+    from sempi_cli.services.org.groups import GroupService
+    from sempi_cli.services.org.invitations import Invitations
+    from sempi_cli.services.org.users import UserService
+    from sempi_cli.services.scheduler.runner import SchedulerService
 
     return {
         "client": (ClientService, "add"),
@@ -310,7 +311,7 @@ def test_a_failing_step_leaves_nothing_written(cli, practice, store_path, monkey
 def test_an_unexpected_crash_in_a_step_leaves_nothing_written(
     cli, practice, store_path, monkeypatch
 ):
-    from sempi_cli.services.doc_folders import FolderService
+    from sempi_cli.services.documents.folders import FolderService
 
     before = store_digest(store_path)
     monkeypatch.setattr(FolderService, "create_default_tree", lambda self, client_id: 1 / 0)

@@ -858,7 +858,7 @@ def test_a_failed_batch_leaves_no_temporary_report(cli, practice, tmp_path, stor
 def _between_passes(monkeypatch, store_path, *statements):
     """Run SQL from another connection when the batch asks for confirmation: after
     every row was checked, before the first write."""
-    from sempi_cli.cli import client_onboard
+    from sempi_cli.cli.client import onboard as client_onboard
 
     def confirm(ctx, question):
         conn = sqlite3.connect(store_path)
@@ -897,7 +897,7 @@ def test_a_row_gone_bad_after_chunks_were_written_is_partly_done(
 ):
     import functools
 
-    from sempi_cli.services import onboarding_batch
+    from sempi_cli.services.onboarding import batch as onboarding_batch
 
     monkeypatch.setattr(
         onboarding_batch, "chunks", functools.partial(onboarding_batch.chunks, size=2)

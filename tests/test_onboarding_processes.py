@@ -100,9 +100,9 @@ def _write_file(path: Path) -> None:
 
 def _setup_store(store: Path) -> None:
     from sempi_cli.clock import FixedClock
-    from sempi_cli.services.auth import actor_from_row
-    from sempi_cli.services.studios import StudioService
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services.identity.auth import actor_from_row
+    from sempi_cli.services.org.studios import StudioService
+    from sempi_cli.services.org.users import UserService
     from sempi_cli.store import open_store
 
     conn = open_store(store)
@@ -210,7 +210,7 @@ def check_whole_clients(store: Path, original: Original) -> int:
     """After whatever happened: a sound store, and the clients written are whole
     (everything the reference gave each of them) and the first chunks of the file.
     Their deadlines are each client's all or none. Returns the clients held."""
-    from sempi_cli.services.onboarding_batch import CHUNK
+    from sempi_cli.services.onboarding.batch import CHUNK
 
     conn = sqlite3.connect(store)
     try:

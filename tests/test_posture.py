@@ -18,7 +18,7 @@ import pytest
 from sempi_cli import sessionfile
 from sempi_cli.errors import NotAuthenticated, StoreUnusable
 from sempi_cli.paths import session_file
-from sempi_cli.services.posture import BYPASS, PostureService
+from sempi_cli.services.ops.posture import BYPASS, PostureService
 from sempi_cli.store import open_store
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Cli, actor
 from tests.test_cli_frame import one_line_error

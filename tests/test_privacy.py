@@ -322,7 +322,7 @@ def test_an_application_password_may_not_export_or_erase_service(
     db, clock, admin, world, store_path
 ):
     from sempi_cli.errors import PermissionDenied
-    from sempi_cli.services.privacy import PrivacyService
+    from sempi_cli.services.clients.privacy import PrivacyService
 
     cid = world["client"]["id"]
     asked = []
@@ -360,7 +360,7 @@ def test_an_application_password_may_not_export_cli(cli, world, tmp_path, monkey
 
 def test_permission_is_checked_before_the_password_is_asked(db, clock, world):
     from sempi_cli.errors import PermissionDenied
-    from sempi_cli.services.privacy import PrivacyService
+    from sempi_cli.services.clients.privacy import PrivacyService
 
     def confirm():
         raise AssertionError("the password was asked for")
@@ -504,7 +504,7 @@ def test_erased_values_are_gone_from_the_file(cli, world, store_path):
 
 def test_erase_reaches_the_mail_outbox(cli, world, store_path, db, clock):
     """Mail to the client and its people loses address, subject and body; unsent mail is cancelled."""
-    from sempi_cli.services.mail import Outbox
+    from sempi_cli.services.mail.outbox import Outbox
 
     outbox = Outbox(db, clock, actor(db, ADMIN_EMAIL))
     context = {"full_name": EXTERNAL_NAME, "client": "Bianchini Srl"}

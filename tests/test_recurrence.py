@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sempi_cli.clock import FixedClock
 from sempi_cli.errors import InvalidData
 from sempi_cli.fiscal.calendar import is_working_day
-from sempi_cli.services.recurrence import (
+from sempi_cli.services.tasks.rrule import (
     FREQS,
     Rule,
     describe,
@@ -286,9 +286,9 @@ def test_day_based_rules_keep_their_day(rule, days):
 
 
 def run_daily(db, admin, clock, start: str, until: str, deadline_time: str = "18:00"):
-    from sempi_cli.services.task_recurrence import RecurrenceService as TemplateService
-    from sempi_cli.services.task_templates import TemplateInput
-    from sempi_cli.services.tasks import TaskService
+    from sempi_cli.services.tasks.recurring import RecurrenceService as TemplateService
+    from sempi_cli.services.tasks.tasks import TaskService
+    from sempi_cli.services.tasks.templates import TemplateInput
 
     templates = TemplateService(db, clock, admin)
     templates.add(TemplateInput(name="daily", title="Controllo", deadline_time=deadline_time))
@@ -339,9 +339,9 @@ def test_a_deadline_time_the_spring_change_skips(db, admin):
 
 
 def test_deadline_days_and_shift(db, admin):
-    from sempi_cli.services.task_recurrence import RecurrenceService as TemplateService
-    from sempi_cli.services.task_templates import TemplateInput
-    from sempi_cli.services.tasks import TaskService
+    from sempi_cli.services.tasks.recurring import RecurrenceService as TemplateService
+    from sempi_cli.services.tasks.tasks import TaskService
+    from sempi_cli.services.tasks.templates import TemplateInput
 
     clock = FixedClock(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
     templates = TemplateService(db, clock, admin)
@@ -356,8 +356,8 @@ def test_deadline_days_and_shift(db, admin):
 
 
 def test_a_second_run_makes_nothing(db, admin, clock):
-    from sempi_cli.services.task_recurrence import RecurrenceService as TemplateService
-    from sempi_cli.services.task_templates import TemplateInput
+    from sempi_cli.services.tasks.recurring import RecurrenceService as TemplateService
+    from sempi_cli.services.tasks.templates import TemplateInput
 
     templates = TemplateService(db, clock, admin)
     templates.add(TemplateInput(name="lipe", title="LIPE"))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sempi_cli.services.reminders import format_before, parse_before
+from sempi_cli.services.tasks.reminders import format_before, parse_before
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, actor, json_at_once, store_digest
 from tests.test_cli_frame import one_line_error
 
@@ -27,8 +27,8 @@ DEADLINE = "20/11/2026 18:00"
 
 @pytest.fixture
 def people(db, clock):
-    from sempi_cli.services.studios import StudioService
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services.org.studios import StudioService
+    from sempi_cli.services.org.users import UserService
 
     admin = actor(db, ADMIN_EMAIL)
     users = UserService(db, clock, admin)
@@ -211,9 +211,9 @@ def test_the_job_runs_as_a_firm_user(cli, task):
 def test_two_runs_at_once_in_real_processes_deliver_each_reminder_once(store_path, db, tmp_path):
     """Reminders due in real time, delivered by four `sempi` processes started together."""
     from sempi_cli.clock import FixedClock
-    from sempi_cli.services.reminders import ReminderService
-    from sempi_cli.services.task_input import TaskInput
-    from sempi_cli.services.tasks import TaskService
+    from sempi_cli.services.tasks.input import TaskInput
+    from sempi_cli.services.tasks.reminders import ReminderService
+    from sempi_cli.services.tasks.tasks import TaskService
 
     real_now = datetime.now(UTC)
     past = FixedClock(real_now - timedelta(minutes=10))
@@ -311,7 +311,7 @@ def test_read_needs_ids_or_all(cli, delivered, store_path):
 
 def test_notify_is_idempotent_by_source(db, clock, people):
     from sempi_cli.errors import InvalidData
-    from sempi_cli.services.notifications import NotificationService
+    from sempi_cli.services.notify.centre import NotificationService
 
     service = NotificationService(db, clock, actor(db, ADMIN_EMAIL))
     s1 = actor(db, S1).id

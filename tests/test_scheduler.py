@@ -29,10 +29,10 @@ YEAR = ("--from", "2027-01-01", "--to", "2027-12-31")
 def clients(db, clock):
     """Alfa: monthly VAT payer with employees (responsible RESP). Beta: quarterly,
     ISA subject. Gamma: forfettario in another practice, no responsible."""
-    from sempi_cli.services.client_input import ClientInput
-    from sempi_cli.services.clients import ClientService
-    from sempi_cli.services.studios import StudioService
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services.clients.clients import ClientService
+    from sempi_cli.services.clients.input import ClientInput
+    from sempi_cli.services.org.studios import StudioService
+    from sempi_cli.services.org.users import UserService
 
     admin = actor(db, ADMIN_EMAIL)
     users = UserService(db, clock, admin)
@@ -405,7 +405,8 @@ def test_health_fails_with_exit_11_when_the_last_good_run_is_too_old(cli, clock,
 
 
 def test_a_failed_run_is_recorded_as_failed_with_what_it_committed(cli, db, clients, monkeypatch):
-    from sempi_cli.services import scheduler, scheduler_writer
+    from sempi_cli.services.scheduler import runner as scheduler
+    from sempi_cli.services.scheduler import writer as scheduler_writer
 
     monkeypatch.setattr(scheduler, "CHUNK", 1)  # one client per transaction
     apply = scheduler_writer.ChunkWriter.apply
@@ -448,7 +449,7 @@ def test_only_administrators_run_the_scheduler(cli, db, clients, store_path):
 
 
 def test_runs_and_health_are_not_for_external_users(cli, db, clients, clock):
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services.org.users import UserService
 
     UserService(db, clock, actor(db, ADMIN_EMAIL)).add(
         "ext@cliente.test", "Ext", "external", client=clients["alfa"]
@@ -551,7 +552,7 @@ def test_only_firm_administrators_change_overrides_and_templates(cli, store_path
      ("90d", "2027-02-13"), ("90 giorni", "2027-02-13"), ("1 month", "2026-12-15")],
 )  # fmt: skip
 def test_horizons_in_words(text, end):
-    from sempi_cli.services.scheduler import horizon_end
+    from sempi_cli.services.scheduler.runner import horizon_end
 
     assert horizon_end(date(2026, 11, 16), text).isoformat() == end
 

@@ -237,7 +237,7 @@ def check_consistent(store: Path, original: Original, *, thorough: bool = True) 
     without its task nor fiscal task without its deadline, and whole chunks of
     clients (each client has all of its deadlines or none, and the clients that
     have them are the first chunks). Returns the deadlines held."""
-    from sempi_cli.services.scheduler import CHUNK
+    from sempi_cli.services.scheduler.runner import CHUNK
 
     conn = sqlite3.connect(store)
     try:

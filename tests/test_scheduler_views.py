@@ -28,11 +28,11 @@ def world(db, clock):
     """Alfa (quarterly VAT, bollo; STAFF_IN responsible, EXTERNAL its own user) and
     Beta (monthly VAT; RESP responsible) of Studio Rossi; Gamma (forfettario) of
     Studio Bianchi. The scheduler runs from May to September 2025."""
-    from sempi_cli.services.client_input import ClientInput
-    from sempi_cli.services.clients import ClientService
-    from sempi_cli.services.scheduler import SchedulerService
-    from sempi_cli.services.studios import StudioService
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services.clients.clients import ClientService
+    from sempi_cli.services.clients.input import ClientInput
+    from sempi_cli.services.org.studios import StudioService
+    from sempi_cli.services.org.users import UserService
+    from sempi_cli.services.scheduler.runner import SchedulerService
 
     clock.set(TODAY)
     admin = actor(db, ADMIN_EMAIL)
@@ -84,7 +84,7 @@ def cancel(db, client_id, rule_id, period):
 
 
 def views(db, clock, email=ADMIN_EMAIL):
-    from sempi_cli.services.scheduler_views import ScheduleViews
+    from sempi_cli.services.scheduler.views import ScheduleViews
 
     return ScheduleViews(db, clock, actor(db, email))
 
@@ -93,7 +93,7 @@ STATUSES = ("upcoming", "overdue", "done", "cancelled")
 
 
 def query(**kw):
-    from sempi_cli.services.scheduler_views import DeadlineQuery
+    from sempi_cli.services.scheduler.views import DeadlineQuery
 
     return DeadlineQuery(**kw)
 
@@ -515,7 +515,7 @@ def test_rules_and_holidays_need_no_login(cli):
 @given(st.text(max_size=20))
 def test_parse_month_reads_a_month_or_says_invalid_data(text):
     from sempi_cli.errors import InvalidData
-    from sempi_cli.services.scheduler_views import parse_month
+    from sempi_cli.services.scheduler.views import parse_month
 
     try:
         first = parse_month(text, TODAY)
@@ -531,6 +531,6 @@ def test_parse_month_reads_a_month_or_says_invalid_data(text):
      ("june", "2025-06"), ("mese scorso", "2025-05"), ("+1m", "2025-07"), ("31/01/2026", "2026-01")],
 )  # fmt: skip
 def test_parse_month_forms(text, month):
-    from sempi_cli.services.scheduler_views import parse_month
+    from sempi_cli.services.scheduler.views import parse_month
 
     assert parse_month(text, TODAY).strftime("%Y-%m") == month

@@ -44,11 +44,11 @@ REPRODUCED = (
 
 def seed(db, clock) -> dict:
     """Users and two clients; the same ids in every store seeded alike."""
-    from sempi_cli.services.client_input import ClientInput
-    from sempi_cli.services.clients import ClientService
-    from sempi_cli.services.groups import GroupService
-    from sempi_cli.services.studios import StudioService
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services.clients.clients import ClientService
+    from sempi_cli.services.clients.input import ClientInput
+    from sempi_cli.services.org.groups import GroupService
+    from sempi_cli.services.org.studios import StudioService
+    from sempi_cli.services.org.users import UserService
 
     admin = actor(db, ADMIN_EMAIL)
     users = UserService(db, clock, admin)
@@ -193,7 +193,7 @@ def report(result) -> list[dict]:
 
 
 def test_export_writes_stable_snake_case_records(cli, tasks):
-    from sempi_cli.services.task_transfer import FIELDS
+    from sempi_cli.services.tasks.transfer import FIELDS
 
     first = cli("task", "export")
     assert first.exit_code == 0, first.stderr

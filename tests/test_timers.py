@@ -31,12 +31,12 @@ DOER, HELPER, WATCHER, OUTSIDER = (
 def tasks(db, clock):
     """Two clients; tasks with time tracking where DOER is responsible, HELPER a
     participant and WATCHER an observer; one task that does not track time."""
-    from sempi_cli.services.client_input import ClientInput
-    from sempi_cli.services.clients import ClientService
-    from sempi_cli.services.studios import StudioService
-    from sempi_cli.services.task_input import TaskInput
-    from sempi_cli.services.tasks import TaskService
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services.clients.clients import ClientService
+    from sempi_cli.services.clients.input import ClientInput
+    from sempi_cli.services.org.studios import StudioService
+    from sempi_cli.services.org.users import UserService
+    from sempi_cli.services.tasks.input import TaskInput
+    from sempi_cli.services.tasks.tasks import TaskService
 
     admin = actor(db, ADMIN_EMAIL)
     users = UserService(db, clock, admin)
@@ -398,7 +398,7 @@ def test_report_spent_planned_overrun_and_rounding(cli, clock, tasks):
 
 def test_rome_day_in_sql_matches_zoneinfo(db):
     from sempi_cli.clock import ROME, iso_utc
-    from sempi_cli.services.timer_reports import rome_day_sql
+    from sempi_cli.services.timers.reports import rome_day_sql
 
     sql = f"SELECT {rome_day_sql(':s')}"
 
@@ -441,7 +441,7 @@ intervals = st.lists(
 def test_report_sums_equal_the_raw_intervals(db, clock, tasks, entries, by):
     """Whatever the grouping, the groups add up to the raw intervals started in the period."""
     from sempi_cli.clock import ROME, iso_utc
-    from sempi_cli.services.timer_reports import TimerReports
+    from sempi_cli.services.timers.reports import TimerReports
 
     origin = datetime(2026, 10, 10, tzinfo=UTC)
     users = {DOER: actor(db, DOER).id, HELPER: actor(db, HELPER).id}

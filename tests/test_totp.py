@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sempi_cli.services import totp
+from sempi_cli.services.identity import totp
 from tests.conftest import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -301,7 +301,7 @@ def enrol_in_real_time(store_path: Path, email: str, secret: str) -> list[str]:
     one step back), so the current step's code stays unused for the login
     that follows, without waiting up to 30 seconds for the next step."""
     from sempi_cli.clock import SystemClock
-    from sempi_cli.services.two_step import TwoStepService
+    from sempi_cli.services.identity.two_step import TwoStepService
     from sempi_cli.store import open_store
 
     register_secret(secret, "a TOTP secret")

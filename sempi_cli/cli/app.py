@@ -17,8 +17,13 @@ from sempi_cli.cli.common import GROUP_HELP
 from sempi_cli.cli.context import AppContext
 
 # Groups are imported only when invoked, so start-up time does not grow with
-# the number of commands. name -> module (sempi_cli.cli.<name>).
-GROUPS: dict[str, str] = {name: f"sempi_cli.cli.{name.replace('-', '_')}" for name in GROUP_HELP}
+# the number of commands. name -> module: sempi_cli.cli.<name>, or the
+# package's commands module for a group that has grown several files.
+PACKAGED = {"task": "task.commands", "scheduler": "scheduler.commands",
+            "client": "client.commands", "client-onboard": "client.onboard"}
+GROUPS: dict[str, str] = {
+    name: f"sempi_cli.cli.{PACKAGED.get(name, name.replace('-', '_'))}" for name in GROUP_HELP
+}
 FLAGS = {"--json", "--quiet", "-q", "--yes", "-y", "--no-input", "--debug"}
 VALUED = {"--db", "--format"}
 

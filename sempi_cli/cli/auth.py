@@ -52,9 +52,9 @@ def otp_enable(
 
     Example: sempi auth otp enable
     """
-    from sempi_cli.services.firm import FirmService
-    from sempi_cli.services.totp import qr_text
-    from sempi_cli.services.two_step import TwoStepService
+    from sempi_cli.services.identity.totp import qr_text
+    from sempi_cli.services.identity.two_step import TwoStepService
+    from sempi_cli.services.org.firm import FirmService
 
     app_ = state(ctx)
     service = app_.service(TwoStepService)
@@ -80,7 +80,7 @@ def otp_disable(ctx: typer.Context, password_stdin: Stdin = False) -> None:
 
     Example: sempi auth otp disable
     """
-    from sempi_cli.services.two_step import TwoStepService
+    from sempi_cli.services.identity.two_step import TwoStepService
 
     emit_record(
         ctx, state(ctx).service(TwoStepService).disable(step_up(ctx, from_stdin=password_stdin))
@@ -98,7 +98,7 @@ def otp_reset(
 
     Example: sempi auth otp reset luca@sempi.it
     """
-    from sempi_cli.services.two_step import TwoStepService
+    from sempi_cli.services.identity.two_step import TwoStepService
 
     emit_record(
         ctx, state(ctx).service(TwoStepService).reset(user, step_up(ctx, from_stdin=password_stdin))
@@ -111,7 +111,7 @@ def otp_status(ctx: typer.Context) -> None:
 
     Example: sempi auth otp status
     """
-    from sempi_cli.services.two_step import TwoStepService
+    from sempi_cli.services.identity.two_step import TwoStepService
 
     emit_record(ctx, state(ctx).service(TwoStepService).status())
 
@@ -122,7 +122,7 @@ def recovery_regenerate(ctx: typer.Context, password_stdin: Stdin = False) -> No
 
     Example: sempi auth recovery regenerate
     """
-    from sempi_cli.services.two_step import TwoStepService
+    from sempi_cli.services.identity.two_step import TwoStepService
 
     _show_recovery_codes(
         ctx,
@@ -142,7 +142,7 @@ def app_password_add(
 
     Example: sempi auth app-password add "cron scheduler"
     """
-    from sempi_cli.services.app_passwords import AppPasswordService
+    from sempi_cli.services.identity.app_passwords import AppPasswordService
 
     created = (
         state(ctx).service(AppPasswordService).add(name, step_up(ctx, from_stdin=password_stdin))
@@ -167,7 +167,7 @@ def app_password_list(
 
     Example: sempi auth app-password list
     """
-    from sempi_cli.services.app_passwords import COLUMNS, AppPasswordService
+    from sempi_cli.services.identity.app_passwords import COLUMNS, AppPasswordService
 
     emit_rows(ctx, state(ctx).service(AppPasswordService).list(user), COLUMNS)
 
@@ -181,7 +181,7 @@ def app_password_revoke(
 
     Example: sempi auth app-password revoke 3
     """
-    from sempi_cli.services.app_passwords import AppPasswordService
+    from sempi_cli.services.identity.app_passwords import AppPasswordService
 
     state(ctx).service(AppPasswordService).revoke(app_password_id)
     say(ctx, f"Application password {app_password_id} revoked.")
@@ -198,7 +198,7 @@ def sessions_list(
 
     Example: sempi auth sessions list
     """
-    from sempi_cli.services.auth import AuthService
+    from sempi_cli.services.identity.auth import AuthService
 
     rows = state(ctx).service(AuthService).sessions(user)
     emit_rows(ctx, rows, ("id", "user", "created_at", "last_seen_at", "expires_at"))
@@ -212,7 +212,7 @@ def sessions_kill(
 
     Example: sempi auth sessions kill 12
     """
-    from sempi_cli.services.auth import AuthService
+    from sempi_cli.services.identity.auth import AuthService
 
     state(ctx).service(AuthService).kill_session(session_id)
     say(ctx, f"Session {session_id} ended.")

@@ -36,7 +36,7 @@ CHANGED = ("id", "text", "done")
 
 
 def _items():  # noqa: ANN202 - a services.checklist_items.ChecklistItems
-    from sempi_cli.services.checklist_items import ChecklistItems
+    from sempi_cli.services.checklists.items import ChecklistItems
 
     return ChecklistItems
 
@@ -66,7 +66,7 @@ def checklist_add_list(
 
     Example: sempi checklist add-list 42 "Documenti dal cliente"
     """
-    from sempi_cli.services.checklists import ChecklistService
+    from sempi_cli.services.checklists.checklists import ChecklistService
 
     emit_record(ctx, state(ctx).service(ChecklistService).add_list(task_id, name))
 
@@ -82,7 +82,7 @@ def checklist_rename_list(
 
     Example: sempi checklist rename-list 42 Documenti "Documenti ricevuti"
     """
-    from sempi_cli.services.checklists import ChecklistService
+    from sempi_cli.services.checklists.checklists import ChecklistService
 
     emit_record(ctx, state(ctx).service(ChecklistService).rename_list(task_id, name, new_name))
 
@@ -98,7 +98,7 @@ def checklist_remove_list(
 
     Example: sempi checklist remove-list 42 Bozza --yes
     """
-    from sempi_cli.services.checklists import ChecklistService
+    from sempi_cli.services.checklists.checklists import ChecklistService
 
     if not dry_run:
         confirm(ctx, f"Remove checklist {name!r} of task {task_id} with all its items?")
@@ -169,7 +169,7 @@ def checklist_list(
 
     Example: sempi checklist list 42 --all
     """
-    from sempi_cli.services.checklists import ChecklistService
+    from sempi_cli.services.checklists.checklists import ChecklistService
 
     view = (
         state(ctx)
@@ -304,7 +304,7 @@ def checklist_move(
 
     Example: sempi checklist move 15 16 --under 12 --position 1
     """
-    from sempi_cli.services.checklist_moves import ChecklistMoves, Where
+    from sempi_cli.services.checklists.moves import ChecklistMoves, Where
 
     where = Where(
         list_name=list_name, under=under, top=top, before=before, after=after, position=position
@@ -385,7 +385,7 @@ def checklist_file_add(
 
     Example: sempi checklist file add 12 ricevuta-f24.pdf
     """
-    from sempi_cli.services.attachments import Attachments
+    from sempi_cli.services.checklists.attachments import Attachments
 
     emit_record(ctx, state(ctx).service(Attachments).attach(item_id, path, name))
 
@@ -407,7 +407,7 @@ def checklist_file_get(
     Example: sempi checklist file get 12 ricevuta-f24.pdf -o /tmp/ricevuta.pdf
     """
 
-    from sempi_cli.services.attachments import Attachments
+    from sempi_cli.services.checklists.attachments import Attachments
 
     stored_name, content = state(ctx).service(Attachments).content(item_id, name)
     if output == "-":
@@ -426,6 +426,6 @@ def checklist_file_remove(ctx: typer.Context, item_id: ItemId, name: FileName) -
 
     Example: sempi checklist file remove 12 bozza.pdf
     """
-    from sempi_cli.services.attachments import Attachments
+    from sempi_cli.services.checklists.attachments import Attachments
 
     emit_record(ctx, state(ctx).service(Attachments).detach(item_id, name))

@@ -125,7 +125,7 @@ def step_up(ctx: typer.Context, *, from_stdin: bool):  # noqa: ANN201 - a servic
     actor confirm their password (and code) again."""
 
     def confirm():  # noqa: ANN202 - Reauthentication (imported lazily)
-        from sempi_cli.services.auth import AuthService
+        from sempi_cli.services.identity.auth import AuthService
 
         password = read_secret(
             ctx, "Your password, to confirm", from_stdin=from_stdin, field="password"

@@ -61,11 +61,11 @@ class AppContext:
 
     def _authenticate(self) -> Actor:
         from sempi_cli.errors import NotAuthenticated
-        from sempi_cli.services.auth import AuthService
+        from sempi_cli.services.identity.auth import AuthService
 
         auth = AuthService(self.connection(), self.clock)
         if self.actor_email is not None:
-            from sempi_cli.services.auth import actor_from_row
+            from sempi_cli.services.identity.auth import actor_from_row
 
             row = (
                 self.connection()

@@ -18,7 +18,7 @@ def db_info(ctx: typer.Context) -> None:
 
     Example: sempi db info
     """
-    from sempi_cli.services.maintenance import MaintenanceService
+    from sempi_cli.services.ops.maintenance import MaintenanceService
 
     app_ = state(ctx)
     emit_record(ctx, app_.service(MaintenanceService).info(app_.store_path))
@@ -31,7 +31,7 @@ def db_check(ctx: typer.Context) -> None:
     Example: sempi db check
     """
     from sempi_cli.errors import StoreUnusable
-    from sempi_cli.services.maintenance import MaintenanceService
+    from sempi_cli.services.ops.maintenance import MaintenanceService
 
     problems = state(ctx).service(MaintenanceService).check()
     if problems:
@@ -53,6 +53,6 @@ def db_backup(
 
     Example: sempi db backup /srv/backup/sempi-2026-11-22.db
     """
-    from sempi_cli.services.maintenance import MaintenanceService
+    from sempi_cli.services.ops.maintenance import MaintenanceService
 
     emit_record(ctx, state(ctx).service(MaintenanceService).backup(path))

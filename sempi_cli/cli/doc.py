@@ -34,13 +34,13 @@ HIDDEN_USER = "(firm)"  # the service gives no e-mail of a user you may not see
 
 
 def _documents(ctx: typer.Context):  # noqa: ANN202 - a services.documents.DocumentService
-    from sempi_cli.services.documents import DocumentService
+    from sempi_cli.services.documents.documents import DocumentService
 
     return state(ctx).service(DocumentService)
 
 
 def _folders(ctx: typer.Context):  # noqa: ANN202 - a services.doc_folders.FolderService
-    from sempi_cli.services.doc_folders import FolderService
+    from sempi_cli.services.documents.folders import FolderService
 
     return state(ctx).service(FolderService)
 
@@ -268,7 +268,7 @@ def doc_import(
     Example: sempi doc import /mnt/archivio/rossi --client 12 --mapping mappa.csv
     """
     from sempi_cli.errors import PartlyDone
-    from sempi_cli.services.doc_import import DocImport
+    from sempi_cli.services.documents.backlog import DocImport
 
     app_state = state(ctx)
     bar = _Bar() if sys.stderr.isatty() and not app_state.quiet else None

@@ -19,7 +19,7 @@ def doctor(ctx: typer.Context) -> None:
     """
     from sempi_cli.errors import StoreUnusable
     from sempi_cli.paths import session_file
-    from sempi_cli.services.posture import PostureService
+    from sempi_cli.services.ops.posture import PostureService
 
     app = state(ctx)
     rows = app.service(PostureService).report(app.store_path, session_file(app.store_path).parent)

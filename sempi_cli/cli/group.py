@@ -25,7 +25,7 @@ def group_list(
 
     Example: sempi group list --studio "Studio Rossi"
     """
-    from sempi_cli.services.groups import GroupService
+    from sempi_cli.services.org.groups import GroupService
 
     emit_rows(
         ctx,
@@ -40,7 +40,7 @@ def group_show(ctx: typer.Context, client_id: ClientId) -> None:
 
     Example: sempi group show 12
     """
-    from sempi_cli.services.groups import GroupService
+    from sempi_cli.services.org.groups import GroupService
 
     emit_record(ctx, state(ctx).service(GroupService).show(client_id))
 
@@ -51,7 +51,7 @@ def group_add_member(ctx: typer.Context, client_id: ClientId, user: UserRef) -> 
 
     Example: sempi group add-member 12 luca@studiorossi.it
     """
-    from sempi_cli.services.groups import GroupService
+    from sempi_cli.services.org.groups import GroupService
 
     emit_record(ctx, state(ctx).service(GroupService).add_member(client_id, user))
 
@@ -62,6 +62,6 @@ def group_remove_member(ctx: typer.Context, client_id: ClientId, user: UserRef) 
 
     Example: sempi group remove-member 12 luca@studiorossi.it
     """
-    from sempi_cli.services.groups import GroupService
+    from sempi_cli.services.org.groups import GroupService
 
     emit_record(ctx, state(ctx).service(GroupService).remove_member(client_id, user))

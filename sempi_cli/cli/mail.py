@@ -18,7 +18,7 @@ def _table(ctx: typer.Context) -> bool:
 
 
 def _local(ctx: typer.Context, rows: list[dict], *keys: str) -> list[dict]:
-    from sempi_cli.cli.task_options import local_times
+    from sempi_cli.cli.task.options import local_times
 
     return local_times(ctx, rows, *keys)
 
@@ -45,7 +45,7 @@ def mail_list(
 
     Example: sempi mail list --status failed --status sending
     """
-    from sempi_cli.services.mail import COLUMNS, Outbox
+    from sempi_cli.services.mail.outbox import COLUMNS, Outbox
 
     rows = state(ctx).service(Outbox).list(status or (), limit)
     emit_rows(ctx, _local(ctx, rows, "next_attempt_at", "sent_at"), COLUMNS)
@@ -59,7 +59,7 @@ def mail_show(ctx: typer.Context, mail_id: MailId) -> None:
 
     Example: sempi mail show 12
     """
-    from sempi_cli.services.mail import Outbox
+    from sempi_cli.services.mail.outbox import Outbox
 
     record = state(ctx).service(Outbox).show(mail_id)
     if not _table(ctx):
@@ -96,7 +96,7 @@ def mail_send(
 
     Example: sempi -q mail send
     """
-    from sempi_cli.services.mail_delivery import MailRunStopped, MailSender
+    from sempi_cli.services.mail.delivery import MailRunStopped, MailSender
 
     try:
         result = state(ctx).service(MailSender).send(limit=limit, dry_run=dry_run)
@@ -108,7 +108,7 @@ def mail_send(
 
 def _report(ctx: typer.Context, result: dict) -> None:
     """One row per message (table, csv) or the whole record (json), then the summary."""
-    from sempi_cli.services.mail_delivery import RUN_COLUMNS
+    from sempi_cli.services.mail.delivery import RUN_COLUMNS
 
     if not state(ctx).quiet:  # -q in cron: nothing unless it fails
         if state(ctx).fmt in ("table", "csv"):
@@ -138,7 +138,7 @@ def mail_retry(ctx: typer.Context, mail_id: MailId) -> None:
 
     Example: sempi mail retry 12
     """
-    from sempi_cli.services.mail import Outbox
+    from sempi_cli.services.mail.outbox import Outbox
 
     def ask(row: dict) -> None:
         confirm(
@@ -160,7 +160,7 @@ def mail_cancel(ctx: typer.Context, mail_id: MailId) -> None:
 
     Example: sempi mail cancel 12
     """
-    from sempi_cli.services.mail import Outbox
+    from sempi_cli.services.mail.outbox import Outbox
 
     emit_record(ctx, state(ctx).service(Outbox).cancel(mail_id))
 
@@ -183,7 +183,7 @@ def mail_invite(
 
     Example: sempi mail invite mario.bianchi@cliente.it
     """
-    from sempi_cli.services.invitations import Invitations
+    from sempi_cli.services.org.invitations import Invitations
 
     result = state(ctx).service(Invitations).invite_user(user, resend=resend)
     emit_record(ctx, result)

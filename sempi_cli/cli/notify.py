@@ -33,7 +33,7 @@ def notify_list(
 
     Example: sempi notify list --unread --since -7d
     """
-    from sempi_cli.services.notifications import COLUMNS, NotificationService
+    from sempi_cli.services.notify.centre import COLUMNS, NotificationService
 
     inbox = state(ctx).service(NotificationService)
     rows = inbox.list(unread_only=unread, kind=kind, since=since, search=search, limit=limit)
@@ -69,7 +69,7 @@ def notify_read(
 
     Example: sempi notify read 12 13
     """
-    from sempi_cli.services.notifications import NotificationService
+    from sempi_cli.services.notify.centre import NotificationService
 
     result = state(ctx).service(NotificationService).read(ids or [], all_unread=all_)
     if state(ctx).fmt != "table":

@@ -28,7 +28,7 @@ def login(
     """
     from sempi_cli import sessionfile
     from sempi_cli.paths import session_file
-    from sempi_cli.services.auth import AuthService
+    from sempi_cli.services.identity.auth import AuthService
 
     app = state(ctx)
     email = email or ask(ctx, "E-mail", field="--email")
@@ -52,7 +52,7 @@ def logout(ctx: typer.Context) -> None:
     """
     from sempi_cli import sessionfile
     from sempi_cli.paths import session_file
-    from sempi_cli.services.auth import AuthService
+    from sempi_cli.services.identity.auth import AuthService
 
     app = state(ctx)
     path = session_file(app.store_path)
@@ -68,7 +68,7 @@ def whoami(ctx: typer.Context) -> None:
 
     Example: sempi whoami --json
     """
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services.org.users import UserService
 
     app = state(ctx)
     emit_record(ctx, app.service(UserService).show(app.actor().id))
@@ -94,7 +94,7 @@ def passwd(
 
     Example: sempi passwd
     """
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services.org.users import UserService
 
     app = state(ctx)
     app.service(UserService).set_password(

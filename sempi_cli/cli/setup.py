@@ -29,7 +29,7 @@ def init(
 
     Example: sempi init --firm "Sempi Servizi Srl" --admin-email anna@sempi.it --admin-name "Anna Neri"
     """
-    from sempi_cli.services.firm import create_store
+    from sempi_cli.services.org.firm import create_store
 
     app = state(ctx)
     firm = firm or ask(ctx, "Firm name", field="--firm")

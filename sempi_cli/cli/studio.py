@@ -38,7 +38,7 @@ def studio_add(
 
     Example: sempi studio add --name "Studio Rossi" --partita-iva 07654320154 --city Milano
     """
-    from sempi_cli.services.studios import StudioService
+    from sempi_cli.services.org.studios import StudioService
 
     emit_record(
         ctx,
@@ -66,7 +66,7 @@ def studio_list(
 
     Example: sempi studio list --search rossi
     """
-    from sempi_cli.services.studios import StudioService
+    from sempi_cli.services.org.studios import StudioService
 
     emit_rows(ctx, state(ctx).service(StudioService).list(search=search), COLUMNS)
 
@@ -77,7 +77,7 @@ def studio_show(ctx: typer.Context, ref: Ref) -> None:
 
     Example: sempi studio show "Studio Rossi"
     """
-    from sempi_cli.services.studios import StudioService
+    from sempi_cli.services.org.studios import StudioService
 
     emit_record(ctx, state(ctx).service(StudioService).show(ref))
 
@@ -97,7 +97,7 @@ def studio_edit(
 
     Example: sempi studio edit 2 --pec studio.rossi@pec.it
     """
-    from sempi_cli.services.studios import StudioService
+    from sempi_cli.services.org.studios import StudioService
 
     emit_record(
         ctx,

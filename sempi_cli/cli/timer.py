@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from sempi_cli.cli.common import emit_record, emit_rows, group_app, say, state
-from sempi_cli.cli.task_options import local_times
+from sempi_cli.cli.task.options import local_times
 
 app = group_app("timer")
 
@@ -29,7 +29,7 @@ Comment = Annotated[
 
 
 def _hm(seconds: int | None) -> str:
-    from sempi_cli.services.timers import hours_minutes
+    from sempi_cli.services.timers.timers import hours_minutes
 
     return hours_minutes(seconds)
 
@@ -50,7 +50,7 @@ def _entries(ctx: typer.Context, rows: list[dict]) -> list[dict]:
 
 
 def _columns(ctx: typer.Context, rows: list[dict]) -> list[str]:
-    from sempi_cli.services.timers import ENTRY_COLUMNS
+    from sempi_cli.services.timers.timers import ENTRY_COLUMNS
 
     if state(ctx).fmt == "table":
         return [*ENTRY_COLUMNS, "comment"]
@@ -63,7 +63,7 @@ def timer_start(ctx: typer.Context, task_id: TaskId) -> None:
 
     Example: sempi timer start 42
     """
-    from sempi_cli.services.timers import TimerService
+    from sempi_cli.services.timers.timers import TimerService
 
     result = state(ctx).service(TimerService).start(task_id)
     if state(ctx).fmt != "table":
@@ -85,7 +85,7 @@ def timer_pause(
 
     Example: sempi timer pause
     """
-    from sempi_cli.services.timers import TimerService
+    from sempi_cli.services.timers.timers import TimerService
 
     result = state(ctx).service(TimerService).pause(task_id)
     if state(ctx).fmt != "table":
@@ -99,7 +99,7 @@ def timer_status(ctx: typer.Context) -> None:
 
     Example: sempi timer status
     """
-    from sempi_cli.services.timers import TimerService
+    from sempi_cli.services.timers.timers import TimerService
 
     result = state(ctx).service(TimerService).status()
     if state(ctx).fmt != "table":
@@ -130,7 +130,7 @@ def timer_log(
 
     Example: sempi timer log 42
     """
-    from sempi_cli.services.timers import TimerService
+    from sempi_cli.services.timers.timers import TimerService
 
     rows = state(ctx).service(TimerService).log(task_id, limit=limit)
     emit_rows(ctx, _entries(ctx, rows), _columns(ctx, rows))
@@ -151,7 +151,7 @@ def timer_add(
 
     Example: sempi timer add 42 --duration 1h30m --comment "Telefonata con il cliente"
     """
-    from sempi_cli.services.timers import TimerService
+    from sempi_cli.services.timers.timers import TimerService
 
     entry = (
         state(ctx)
@@ -174,7 +174,7 @@ def timer_edit(
 
     Example: sempi timer edit 7 --to "2026-03-16 12:00" --comment "Dimenticato acceso"
     """
-    from sempi_cli.services.timers import TimerService
+    from sempi_cli.services.timers.timers import TimerService
 
     entry = (
         state(ctx)
@@ -190,7 +190,7 @@ def timer_remove(ctx: typer.Context, entry_id: EntryId) -> None:
 
     Example: sempi timer remove 7
     """
-    from sempi_cli.services.timers import TimerService
+    from sempi_cli.services.timers.timers import TimerService
 
     result = state(ctx).service(TimerService).remove(entry_id)
     if state(ctx).fmt != "table":
@@ -207,7 +207,7 @@ def timer_check(ctx: typer.Context) -> None:
 
     Example: sempi -q timer check
     """
-    from sempi_cli.services.timers import TimerService
+    from sempi_cli.services.timers.timers import TimerService
 
     found = state(ctx).service(TimerService).check()
     if not state(ctx).quiet:
@@ -243,7 +243,7 @@ def timer_report(
 
     Example: sempi timer report --by client --from 2026-01-01 --to 2026-03-31 --round 15m
     """
-    from sempi_cli.services.timer_reports import COLUMNS, TimerReports
+    from sempi_cli.services.timers.reports import COLUMNS, TimerReports
 
     rows = state(ctx).service(TimerReports).report(by, start, end, round_to)
     columns = [*COLUMNS, "billed_seconds"] if round_to else list(COLUMNS)

@@ -44,7 +44,7 @@ def user_add(
 
     Example: sempi user add --email luca@studiorossi.it --name "Luca Rossi" --role studio-operator --studio "Studio Rossi"
     """
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services.org.users import UserService
 
     password = None
     if password_stdin or set_password:
@@ -86,7 +86,7 @@ def user_list(
 
     Example: sempi user list --role staff
     """
-    from sempi_cli.services.users import COLUMNS, UserService
+    from sempi_cli.services.org.users import COLUMNS, UserService
 
     rows = (
         state(ctx)
@@ -102,7 +102,7 @@ def user_show(ctx: typer.Context, user: UserRef) -> None:
 
     Example: sempi user show luca@studiorossi.it
     """
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services.org.users import UserService
 
     emit_record(ctx, state(ctx).service(UserService).show(user))
 
@@ -134,7 +134,7 @@ def user_edit(
 
     Example: sempi user edit luca@studiorossi.it --name "Luca Rossi Bianchi"
     """
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services.org.users import UserService
 
     emit_record(
         ctx,
@@ -157,7 +157,7 @@ def user_disable(ctx: typer.Context, user: UserRef) -> None:
 
     Example: sempi user disable luca@studiorossi.it
     """
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services.org.users import UserService
 
     emit_record(ctx, state(ctx).service(UserService).set_disabled(user, True))
 
@@ -168,7 +168,7 @@ def user_enable(ctx: typer.Context, user: UserRef) -> None:
 
     Example: sempi user enable luca@studiorossi.it
     """
-    from sempi_cli.services.users import UserService
+    from sempi_cli.services.org.users import UserService
 
     emit_record(ctx, state(ctx).service(UserService).set_disabled(user, False))
 
@@ -193,7 +193,7 @@ def user_activate(
     Example: sempi user activate --email mario.bianchi@cliente.it
     """
     from sempi_cli.cli.common import say
-    from sempi_cli.services.invitations import Invitations
+    from sempi_cli.services.org.invitations import Invitations
 
     code = read_secret(
         ctx, "Activation code (from the e-mail)", from_stdin=stdin, field="activation code"

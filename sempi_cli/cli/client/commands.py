@@ -1,0 +1,370 @@
+"""`sempi client`: clients, their identifiers, responsible and fiscal profile."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from sempi_cli.cli.common import (
+    confirm,
+    emit_record,
+    emit_rows,
+    group_app,
+    say,
+    state,
+)
+
+app = group_app("client")
+
+
+def _complete_profile(incomplete: str) -> list[str]:
+    from sempi_cli.services.clients.profile import PROFILE_FIELDS
+
+    options = []
+    for field in PROFILE_FIELDS:
+        for value in field.choices or ("yes", "no"):
+            options.append(f"{field.name}={value}")
+    return [o for o in options if o.startswith(incomplete)]
+
+
+ClientId = Annotated[int, typer.Argument(help="The client's id.")]
+Kind = Annotated[
+    str | None,
+    typer.Option("--kind", help="persona_fisica, societa_persone, societa_capitali or ente."),
+]
+CodiceFiscale = Annotated[
+    str | None,
+    typer.Option(
+        "--codice-fiscale",
+        "--cf",
+        help="Codice fiscale (16 characters, or 11 digits for a company).",
+    ),
+]
+PartitaIva = Annotated[
+    str | None,
+    typer.Option(
+        "--partita-iva", "--piva", help="Partita IVA (11 digits; an IT prefix is dropped)."
+    ),
+]
+Email = Annotated[str | None, typer.Option("--email", help="The client's e-mail.")]
+Pec = Annotated[str | None, typer.Option("--pec", help="The client's PEC address.")]
+Nickname = Annotated[str | None, typer.Option("--nickname", help="A short name the office uses.")]
+Responsible = Annotated[
+    str | None, typer.Option("--responsible", "-r", help="The responsible firm user: e-mail or id.")
+]
+Smart = Annotated[
+    str | None,
+    typer.Option(
+        "--smart",
+        help="Active SMART services, comma-separated: fattura-smart, smart-hub, corrispettivi-smart ('' for none).",
+    ),
+]
+Profile = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--profile",
+        "-p",
+        help="A fiscal profile field, FIELD=VALUE; repeat it. See 'sempi client fields'.",
+        autocompletion=_complete_profile,
+    ),
+]
+
+
+def _client_input(
+    name: str | None,
+    kind: str | None,
+    codice_fiscale: str | None,
+    partita_iva: str | None,
+    email: str | None,
+    pec: str | None,
+    nickname: str | None,
+    responsible: str | None,
+    smart: str | None,
+    profile: list[str] | None,
+):  # noqa: ANN202 - ClientInput is imported lazily (startup cost)
+    """The options of `add` and `edit`, as the service's ClientInput."""
+    from sempi_cli.services.clients.input import ClientInput
+    from sempi_cli.services.clients.profile import parse_assignments
+
+    return ClientInput(
+        ragione_sociale=name,
+        kind=kind,
+        codice_fiscale=codice_fiscale,
+        partita_iva=partita_iva,
+        email=email,
+        pec=pec,
+        nickname=nickname,
+        responsible=responsible,
+        smart_services=None if smart is None else smart.split(","),
+        fiscal_profile=parse_assignments(profile),
+    )
+
+
+@app.command("add")
+def client_add(
+    ctx: typer.Context,
+    name: Annotated[
+        str, typer.Option("--name", help="Ragione sociale (or the person's full name).")
+    ],
+    studio: Annotated[
+        str | None, typer.Option("--studio", help="The practice: id or name (default: yours).")
+    ] = None,
+    kind: Kind = "societa_capitali",
+    codice_fiscale: CodiceFiscale = None,
+    partita_iva: PartitaIva = None,
+    email: Email = None,
+    pec: Pec = None,
+    nickname: Nickname = None,
+    responsible: Responsible = None,
+    smart: Smart = None,
+    profile: Profile = None,
+) -> None:
+    """Add a client to a practice, with its work group and fiscal profile.
+
+    Example: sempi client add --name "Bianchi Srl" --studio "Studio Rossi" --piva 12345670017 -p iva_periodicity=mensile
+    """
+    from sempi_cli.services.clients.clients import ClientService
+
+    data = _client_input(
+        name,
+        kind or "societa_capitali",
+        codice_fiscale,
+        partita_iva,
+        email,
+        pec,
+        nickname,
+        responsible,
+        smart,
+        profile,
+    )
+    data.studio = studio
+    emit_record(ctx, state(ctx).service(ClientService).add(data))
+
+
+@app.command("list")
+def client_list(
+    ctx: typer.Context,
+    studio: Annotated[
+        str | None, typer.Option("--studio", help="Only this practice: id or name.")
+    ] = None,
+    responsible: Responsible = None,
+    iva: Annotated[
+        str | None,
+        typer.Option(
+            "--iva",
+            help="Only this VAT periodicity: mensile, trimestrale, trimestrale_speciale, none.",
+        ),
+    ] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search", "-s", help="Text in name, nickname, codice fiscale, partita IVA, e-mail."
+        ),
+    ] = None,
+    removed: Annotated[bool, typer.Option("--removed", help="Include removed clients.")] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", min=1, help="At most this many clients.")
+    ] = None,
+) -> None:
+    """List the clients you may see, by ragione sociale.
+
+    Example: sempi client list --iva mensile --limit 50
+    """
+    from sempi_cli.services.clients.clients import LIST_COLUMNS, ClientService
+
+    rows = (
+        state(ctx)
+        .service(ClientService)
+        .list(
+            studio=studio,
+            responsible=responsible,
+            iva_periodicity=iva,
+            search=search,
+            include_removed=removed,
+            limit=limit,
+        )
+    )
+    emit_rows(
+        ctx,
+        rows,
+        LIST_COLUMNS if state(ctx).fmt == "table" else list(rows[0]) if rows else LIST_COLUMNS,
+    )
+
+
+@app.command("show")
+def client_show(ctx: typer.Context, client_id: ClientId) -> None:
+    """Show everything about one client, fiscal profile included.
+
+    Example: sempi client show 12
+    """
+    from sempi_cli.services.clients.clients import ClientService
+
+    emit_record(ctx, state(ctx).service(ClientService).show(client_id))
+
+
+@app.command("edit")
+def client_edit(
+    ctx: typer.Context,
+    client_id: ClientId,
+    name: Annotated[str | None, typer.Option("--name", help="A new ragione sociale.")] = None,
+    kind: Kind = None,
+    codice_fiscale: CodiceFiscale = None,
+    partita_iva: PartitaIva = None,
+    email: Email = None,
+    pec: Pec = None,
+    nickname: Nickname = None,
+    responsible: Responsible = None,
+    smart: Smart = None,
+    profile: Profile = None,
+) -> None:
+    """Change a client's details or fiscal profile (an empty value clears an optional field).
+
+    Example: sempi client edit 12 -p iva_periodicity=trimestrale --pec bianchi@pec.it
+    """
+    from sempi_cli.services.clients.clients import ClientService
+
+    data = _client_input(
+        name, kind, codice_fiscale, partita_iva, email, pec, nickname, responsible, smart, profile
+    )
+    emit_record(ctx, state(ctx).service(ClientService).edit(client_id, data))
+
+
+@app.command("remove")
+def client_remove(ctx: typer.Context, client_id: ClientId) -> None:
+    """Remove a client from the lists (its records are kept; 'restore' brings it back).
+
+    Example: sempi client remove 12 --yes
+    """
+    from sempi_cli.services.clients.clients import ClientService
+
+    service = state(ctx).service(ClientService)
+    client = service.show(client_id)
+    confirm(ctx, f"Remove client {client_id} ({client['ragione_sociale']})?")
+    service.set_removed(client_id, True)
+    say(ctx, f"Client {client_id} removed.")
+
+
+@app.command("restore")
+def client_restore(ctx: typer.Context, client_id: ClientId) -> None:
+    """Bring back a removed client.
+
+    Example: sempi client restore 12
+    """
+    from sempi_cli.services.clients.clients import ClientService
+
+    emit_record(ctx, state(ctx).service(ClientService).set_removed(client_id, False))
+
+
+@app.command("fields")
+def client_fields(ctx: typer.Context) -> None:
+    """List the fiscal profile fields and the values each accepts.
+
+    Example: sempi client fields
+    """
+    from sempi_cli.services.clients.profile import PROFILE_FIELDS
+
+    rows = [
+        {
+            "field": f.name,
+            "values": ", ".join(f.choices or ("yes", "no")),
+            "default": f.default if f.choices else ("yes" if f.default else "no"),
+            "meaning": f.help,
+        }
+        for f in PROFILE_FIELDS
+    ]
+    emit_rows(ctx, rows, ("field", "values", "default", "meaning"))
+
+
+PasswordStdin = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin",
+        help="Read from standard input, one a line: your password, then your code if you use two-step login.",
+    ),
+]
+
+
+@app.command("export")
+def client_export(
+    ctx: typer.Context,
+    client_id: ClientId,
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="The file to create (mode 0600; never overwritten), or - for standard output.",
+        ),
+    ],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Export everything stored about a client as JSON (GDPR access, portability).
+
+    Asks for your password (and code) again; firm administrators and the
+    practice's administrator only. The same data gives the same bytes. See
+    docs/security.md, "Personal data: export and erasure".
+
+    Example: sempi client export 12 --output bianchi-srl.json
+    """
+
+    from sempi_cli.cli.common import step_up, write_private
+    from sempi_cli.services.clients.privacy import PrivacyService, export_text
+
+    service = state(ctx).service(PrivacyService)
+    if output == "-":
+        data = service.export(client_id, step_up(ctx, from_stdin=password_stdin))
+        typer.echo(export_text(data), nl=False)
+        return
+    write_private(
+        output,
+        lambda fh: fh.write(
+            export_text(service.export(client_id, step_up(ctx, from_stdin=password_stdin)))
+        ),
+    )
+    say(ctx, f"Client {client_id} exported to {output} (readable only by you).")
+
+
+@app.command("erase")
+def client_erase(
+    ctx: typer.Context,
+    client_id: ClientId,
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            help="Why (e.g. the data subject's request and its date); kept in the audit log. No personal data.",
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be erased and kept; change nothing.")
+    ] = False,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Erase the personal data of a client that the law does not require (GDPR).
+
+    Removes e-mail, PEC, nickname and SMART services, and disables and
+    anonymises the client's external users; keeps ragione sociale, codice
+    fiscale, partita IVA and fiscal profile (art. 2220 c.c., art. 22 DPR
+    600/1973) and marks the client removed. Cannot be undone: confirms, and
+    asks for your password (and code) again.
+
+    Example: sempi client erase 12 --reason "request of the data subject, PEC of 3/11/2026"
+    """
+    from sempi_cli.cli.common import step_up
+    from sempi_cli.services.clients.privacy import PrivacyService
+
+    service = state(ctx).service(PrivacyService)
+    plan = service.erasure_plan(client_id, reason)
+    if dry_run:
+        emit_record(ctx, plan)
+        return
+    users = len(plan["external_users"])
+    confirm(
+        ctx,
+        f"Erase the personal data of client {client_id} ({plan['ragione_sociale']}) and of"
+        f" its {users} external user(s)? This cannot be undone",
+    )
+    result = service.erase(client_id, step_up(ctx, from_stdin=password_stdin), reason)
+    emit_record(ctx, result)
+    say(ctx, f"Client {client_id}: personal data erased; {result['legal_basis']}.")

@@ -1,0 +1,434 @@
+"""`sempi client-onboard`: onboard one client (add) or a file of them (batch)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from sempi_cli.cli.client.commands import (
+    CodiceFiscale,
+    Email,
+    Kind,
+    Nickname,
+    PartitaIva,
+    Pec,
+    Profile,
+    Responsible,
+    Smart,
+    _client_input,
+)
+from sempi_cli.cli.common import confirm, emit_record, emit_rows, group_app, say, state
+
+app = group_app("client-onboard")
+
+# What a person reads of a batch's rows; scripts (csv, jsonl, --report) get REPORT_COLUMNS.
+ROW_COLUMNS = ("where", "action", "client_id", "ragione_sociale", "field", "problem", "changes")
+REPORT_COLUMNS = (
+    "line", "index", "action", "client_id", "ragione_sociale", "partita_iva",
+    "codice_fiscale", "field", "problem", "changes",
+)  # fmt: skip
+CONFIRM_FROM = 3  # a batch writing this many clients asks first (on a terminal; --yes elsewhere)
+
+DryRun = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run", help="Do everything in a transaction that is rolled back; report it."
+    ),
+]
+Deadlines = Annotated[
+    bool,
+    typer.Option(
+        "--deadlines/--no-deadlines",
+        help="Generate the deadlines for the scheduler's horizon (12 months from today).",
+    ),
+]
+
+
+@app.command("add")
+def onboard_add(
+    ctx: typer.Context,
+    name: Annotated[
+        str, typer.Option("--name", help="Ragione sociale (or the person's full name).")
+    ],
+    studio: Annotated[
+        str | None, typer.Option("--studio", help="The practice: id or name (default: yours).")
+    ] = None,
+    kind: Kind = "societa_capitali",
+    codice_fiscale: CodiceFiscale = None,
+    partita_iva: PartitaIva = None,
+    email: Email = None,
+    pec: Pec = None,
+    nickname: Nickname = None,
+    responsible: Responsible = None,
+    smart: Smart = None,
+    profile: Profile = None,
+    practice_users: Annotated[
+        str,
+        typer.Option(
+            "--practice-users",
+            help="all: every active user of the practice joins the work group; none: nobody.",
+        ),
+    ] = "all",
+    external: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--external",
+            "-x",
+            help="A person of the client's, 'Nome Cognome <email>': an external user, invited by e-mail; repeat it.",
+        ),
+    ] = None,
+    module: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--module",
+            "-m",
+            help="Modules the client uses: tasks, documents, chat, smart; repeat it or separate them with commas (default: all).",
+        ),
+    ] = None,
+    delegation: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--delegation",
+            help="A delegation in place, KIND:REFERENCE:VALID_UNTIL (e.g. cassetto_fiscale:AB12345:2027-12-31); repeat it. Never a password.",
+        ),
+    ] = None,
+    deadlines: Deadlines = True,
+    dry_run: DryRun = False,
+) -> None:
+    """Onboard a client in one transaction: record, group, folders, invitations, deadlines.
+
+    Example: sempi client-onboard add --name "Bianchi Srl" --studio "Studio Rossi" --piva 12345670017 -p iva_periodicity=mensile --external "Laura Bianchi <laura@bianchi.it>" --delegation cassetto_fiscale:AB12345:2027-12-31
+    """
+    from sempi_cli.services.onboarding import input as given
+    from sempi_cli.services.onboarding.onboard import OnboardingService
+
+    data = _client_input(
+        name,
+        kind or "societa_capitali",
+        codice_fiscale,
+        partita_iva,
+        email,
+        pec,
+        nickname,
+        responsible,
+        smart,
+        profile,
+    )
+    data.studio = studio
+    request = given.OnboardRequest(
+        client=data,
+        practice_users=given.practice_users(practice_users),
+        externals=given.externals([given.external(x) for x in external or []]),
+        modules=given.modules(module) if module else None,
+        delegations=given.delegations([given.delegation(d) for d in delegation or []]),
+        deadlines=deadlines,
+    )
+    report = state(ctx).service(OnboardingService).add(request, dry_run=dry_run)
+    if state(ctx).fmt == "table":
+        emit_record(ctx, _summary(report))
+    else:
+        emit_record(ctx, report)
+    client = report["client"]
+    if dry_run:
+        say(ctx, f"Dry run: {client['ragione_sociale']} would be onboarded; nothing was written.")
+    else:
+        say(ctx, f"Client {client['id']} ({client['ragione_sociale']}) onboarded.")
+
+
+def _summary(report: dict) -> dict:
+    """One screen for a person; --format json has everything."""
+    client = report["client"]
+    deadlines = report["deadlines"]
+    return {
+        "client_id": client["id"],
+        "ragione_sociale": client["ragione_sociale"],
+        "codice_fiscale": client["codice_fiscale"],
+        "partita_iva": client["partita_iva"],
+        "studio": client["studio"],
+        "responsible": client["responsible"],
+        "members": [f"{m['email']} ({m['role']})" for m in report["members"]],
+        "folders": report["folders"],
+        "modules": report["modules"],
+        "delegations": [
+            f"{d['kind']} {d['reference']} until {d['valid_until']} ({d['status']})"
+            for d in report["delegations"]
+        ],
+        "invitations": [i["email"] for i in report["invitations"]],
+        "deadlines": "not generated (--no-deadlines)"
+        if deadlines is None
+        else f"{deadlines['created']} from {deadlines['from']} to {deadlines['to']}"
+        + (
+            " (assigned to you: the client has no responsible)"
+            if deadlines["assigned_to_you"]
+            else ""
+        ),
+    }
+
+
+@app.command("batch")
+def onboard_batch(
+    ctx: typer.Context,
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="A CSV file (header row; columns in docs/onboarding.md) or a JSON list of objects.",
+            metavar="FILE",
+        ),
+    ],
+    studio: Annotated[str, typer.Option("--studio", help="The practice: id or name.")],
+    dry_run: DryRun = False,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            "--partial",
+            help="Write the good rows even if some are refused (exit 12 then); default: all or nothing.",
+        ),
+    ] = False,
+    report_file: Annotated[
+        str | None,
+        typer.Option(
+            "--report",
+            help="Write every row's result to this file (CSV; JSON if it ends in .json; mode 0600); the refused rows are then listed there, not on the screen.",
+        ),
+    ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(
+            "--delimiter", help="The CSV delimiter, ; or , (default: read from the header)."
+        ),
+    ] = None,
+    encoding: Annotated[
+        str,
+        typer.Option(
+            "--encoding",
+            help="The file's encoding: utf-8 (with or without BOM), cp1252 (Excel's plain CSV on Windows), latin-1, ...",
+        ),
+    ] = "utf-8",
+    deadlines: Deadlines = True,
+) -> None:
+    """Onboard every client of a CSV or JSON file, all rows checked first; safe to re-run.
+
+    Example: sempi client-onboard batch clienti.csv --studio "Studio Rossi" --dry-run
+    """
+    from sempi_cli.services.onboarding.batch import BatchService
+    from sempi_cli.services.onboarding.batch_file import BatchFile
+
+    app_state = state(ctx)
+    source = BatchFile(file, encoding=encoding, delimiter=delimiter)
+    service = app_state.service(BatchService)
+    pending = _ReportFile(report_file) if report_file else None  # a bad path: before any write
+    bar = _ProgressBar() if sys.stderr.isatty() and not app_state.quiet else None
+
+    def ask(counts: dict) -> None:
+        if counts["created"] + counts["updated"] < CONFIRM_FROM:
+            return
+        if bar:
+            bar.clear()
+        confirm(
+            ctx,
+            f"Onboard {counts['created']} new client(s) and update {counts['updated']}"
+            f" in practice {studio}?",
+        )
+
+    try:
+        report = service.run(
+            source,
+            studio=studio,
+            dry_run=dry_run,
+            partial=partial,
+            deadlines=deadlines,
+            progress=bar.show if bar else None,
+            confirm=None if dry_run else ask,
+        )
+        if bar:
+            bar.clear()
+        if pending:
+            pending.write(report["results"])
+    finally:
+        if pending:
+            pending.discard()
+    _emit(ctx, report, refused_to_file=pending is not None)
+    say(ctx, _summary_line(report))
+    if report["refused"]:
+        raise _refused(source.path.name, report, partial=partial, report_file=report_file)
+
+
+def _refused(name: str, report: dict, *, partial: bool, report_file: str | None) -> Exception:
+    """The error that ends a batch with refused rows: all or nothing (exit 6), or
+    --partial (exit 12), saying what was written."""
+    from sempi_cli.errors import InvalidData, PartlyDone
+    from sempi_cli.services.onboarding.input import result_where
+
+    first = next(r for r in report["results"] if r["action"] == "refused")
+    message = (
+        f"{report['refused']} of {report['rows']} row(s) refused (first: {result_where(first)},"
+        f" {first['field']}: {first['problem']})"
+    )
+    if not partial:
+        return InvalidData(
+            name,
+            message + "; nothing was written",
+            f"fix them and run again, or add --partial to write the good rows{_see(report_file)}",
+        )
+    if report["refused"] == report["rows"]:
+        done = "no row was written"
+    else:
+        done = "the other rows were " + ("checked (dry run)" if report["dry_run"] else "written")
+    return PartlyDone(
+        f"{name}: {message}; {done}", f"fix them and run the same file again{_see(report_file)}"
+    )
+
+
+def _see(report_file: str | None) -> str:
+    return f" (every row in {report_file})" if report_file else ""
+
+
+def _emit(ctx: typer.Context, report: dict, *, refused_to_file: bool) -> None:
+    """JSON: the whole report. csv/jsonl: a row per line of the file. Table: the rows a
+    person must read: the updated ones are the result (stdout); the refused ones are
+    what went wrong (stderr, or only the --report file when there is one)."""
+    fmt = state(ctx).fmt
+    if fmt == "json":
+        emit_record(ctx, report)
+        return
+    if fmt != "table":
+        emit_rows(ctx, report["results"], REPORT_COLUMNS)
+        return
+    _table(report["results"], "updated", err=False)
+    if not refused_to_file:
+        _table(report["results"], "refused", err=True)
+
+
+def _table(results: list[dict], action: str, *, err: bool) -> None:
+    from sempi_cli.output import render
+    from sempi_cli.services.onboarding.input import result_where
+
+    rows = [{**r, "where": result_where(r)} for r in results if r["action"] == action]
+    if rows:
+        typer.echo(render(rows, ROW_COLUMNS, "table"), err=err)
+
+
+def _summary_line(report: dict) -> str:
+    if report["rows"] and report["refused"] == report["rows"]:
+        return f"Checked {report['rows']} row(s); none written: {report['refused']} refused."
+    if report["skipped"]:
+        verb = "Checked"
+    else:
+        verb = "Would onboard" if report["dry_run"] else "Onboarded"
+    parts = [
+        f"{report[k]} {k}"
+        for k in ("created", "updated", "unchanged", "refused", "skipped")
+        if report[k] or k in ("created", "updated", "unchanged")
+    ]
+    line = f"{verb} {report['rows']} row(s): {', '.join(parts)}."
+    deadlines = report["deadlines"]
+    if deadlines is not None:
+        if deadlines["ran"] or report["dry_run"]:
+            line += (
+                f" Deadlines {deadlines['from']}..{deadlines['to']}: {deadlines['created']} new,"
+                f" {deadlines['updated']} moved, {deadlines['unchanged']} already there."
+            )
+        else:
+            line += " Deadlines: all already there."
+    return line
+
+
+class _ReportFile:
+    """The --report file, made ready before the batch writes anything: a temporary file
+    beside it (mode 0600: it names clients), so a path that cannot be written is found
+    while nothing has been written; ``write`` replaces the file whole."""
+
+    def __init__(self, path: str) -> None:
+        import tempfile
+
+        from sempi_cli.errors import InvalidData
+
+        self.path = path
+        if os.path.isdir(path):
+            raise InvalidData("--report", f"{path} is a folder: give a file name")
+        folder = os.path.dirname(os.path.abspath(path))
+        try:
+            fd, self.temporary = tempfile.mkstemp(dir=folder, prefix=".sempi-report-")
+        except OSError as exc:
+            raise InvalidData("--report", f"cannot write in {folder}: {exc.strerror}") from None
+        os.close(fd)
+
+    def write(self, results: list[dict]) -> None:
+        from sempi_cli.output import render
+
+        fmt = "json" if self.path.lower().endswith(".json") else "csv"
+        with open(self.temporary, "w", encoding="utf-8", newline="") as fh:
+            fh.write(render(results, REPORT_COLUMNS, fmt) + "\n")
+        os.replace(self.temporary, self.path)
+
+    def discard(self) -> None:
+        """Remove the temporary file if it was not written in place (a failed batch)."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.temporary)
+
+
+class _ProgressBar:
+    """A one-line bar on stderr (a terminal only), redrawn at most ten times a second."""
+
+    WIDTH = 30
+    LABELS = {"checking": "Checking", "writing": "Writing", "deadlines": "Deadlines"}
+
+    def __init__(self) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._last = 0.0
+        self._shown = False
+
+    def show(self, stage: str, done: int, total: int) -> None:
+        now = self._clock()
+        if done < total and now - self._last < 0.1:
+            return
+        self._last = now
+        share = done / total if total else 1.0
+        filled = int(share * self.WIDTH)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        label = self.LABELS.get(stage, stage)
+        if stage == "deadlines":
+            text = f"{label}: generating..." if done < total else f"{label}: done"
+        elif stage == "checking":
+            text = f"{label:9} [{bar}] {share:4.0%}"
+        else:
+            text = f"{label:9} [{bar}] {done}/{total}"
+        sys.stderr.write("\r" + text.ljust(60))
+        sys.stderr.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            sys.stderr.write("\r" + " " * 60 + "\r")
+            sys.stderr.flush()
+            self._shown = False
+
+
+@app.command("show")
+def onboard_show(
+    ctx: typer.Context,
+    client_id: Annotated[int, typer.Argument(help="The client's id.")],
+) -> None:
+    """Show who may see a client, its modules, its delegations and their status.
+
+    Example: sempi client-onboard show 12
+    """
+    from sempi_cli.services.onboarding.onboard import OnboardingService
+
+    record = state(ctx).service(OnboardingService).show(client_id)
+    if state(ctx).fmt == "table":
+        record = {
+            **record,
+            "members": [f"{m['email']} ({m['role']})" for m in record["members"]],
+            "delegations": [
+                f"{d['kind']} {d['reference']} until {d['valid_until']} ({d['status']})"
+                for d in record["delegations"]
+            ],
+        }
+    emit_record(ctx, record)

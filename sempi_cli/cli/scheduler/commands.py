@@ -1,0 +1,265 @@
+"""`sempi scheduler`: turn each client's fiscal profile into dated deadlines (tasks).
+
+This module holds the run and its record (run, runs, health) and the firm's
+adjustments (override, template); the views (list, calendar, explain, export,
+rules, holidays) live in ``scheduler_views``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from sempi_cli.cli.common import emit_record, emit_rows, group_app, say, state, sub_app
+
+app = group_app("scheduler")
+
+RuleArg = Annotated[
+    str,
+    typer.Argument(help="The rule's id, e.g. LIPE, IVA-M, ACC-1 (see 'sempi scheduler rules')."),
+]
+PeriodArg = Annotated[
+    str,
+    typer.Argument(
+        help="The period: a year (2025), a quarter (2026-Q2), a month (2026-05), an instalment (2026-R1)."
+    ),
+]
+
+
+def _date(ctx: typer.Context, text: str | None, field: str):  # noqa: ANN202 - a date or None
+    from sempi_cli.timeparse import parse_date
+
+    return None if text is None else parse_date(text, state(ctx).clock.now(), field=field)
+
+
+@app.command("run")
+def scheduler_run(
+    ctx: typer.Context,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="First due date to generate (default: today).")
+    ] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last due date to generate.")] = None,
+    horizon: Annotated[
+        str | None,
+        typer.Option(
+            "--horizon",
+            help="How far ahead instead of --to: 12m (default), 2y, 90d; at most 36 months.",
+        ),
+    ] = None,
+    client: Annotated[
+        list[int] | None, typer.Option("--client", help="Only this client (repeatable).")
+    ] = None,
+    studio: Annotated[
+        str | None, typer.Option("--studio", help="Only this practice (id or name).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+    ] = False,
+) -> None:
+    """Generate the deadlines of every client (or some) as tasks; safe to run twice.
+
+    Example: sempi scheduler run --horizon 12m
+    """
+    from sempi_cli.clock import today_in_rome
+    from sempi_cli.errors import UsageProblem
+    from sempi_cli.services.scheduler.runner import SchedulerService, check_range, horizon_end
+
+    app_state = state(ctx)
+    if to is not None and horizon is not None:
+        raise UsageProblem("--to and --horizon: give one of them")
+    start = _date(ctx, from_, "--from") or today_in_rome(app_state.clock)
+    if to is not None:
+        end = _date(ctx, to, "--to")
+        check_range(start, end, "--to")
+    else:
+        end = horizon_end(start, horizon or "12m")
+        check_range(start, end, "--horizon")
+    report = app_state.service(SchedulerService).run(
+        start=start, end=end, client_ids=client, studio=studio, dry_run=dry_run
+    )
+    if report["unassigned_clients"]:
+        ids = ", ".join(str(i) for i in report["unassigned_clients"][:10])
+        typer.echo(
+            f"Warning: {len(report['unassigned_clients'])} client(s) have no responsible ({ids}):"
+            " their new deadlines were given to you; set one with 'sempi client edit ID --responsible'.",
+            err=True,
+        )
+    if app_state.fmt != "table":
+        emit_record(ctx, report)
+        return
+    if app_state.quiet:
+        return
+    head = "Dry run (nothing written)" if dry_run else f"Run #{report['run_id']}"
+    typer.echo(
+        f"{head}, due {report['from']} .. {report['to']}, {report['clients']} clients:"
+        f" created {report['created']}, updated {report['updated']},"
+        f" cancelled {report['cancelled']}, unchanged {report['unchanged']}."
+    )
+    for change in report["changes"]:
+        typer.echo(_change_line(change))
+
+
+def _change_line(change: dict) -> str:
+    key = f"client {change['client_id']} {change['rule_id']} {change['period']} (task {change['task_id']})"
+    action = change["action"]
+    if action == "cancelled":
+        return f"  cancelled {key}: due {change['old_due']}, no longer applies"
+    if action == "kept":
+        return f"  kept      {key}: already started, left alone (rules now say {change['new_due'] or 'cancel'})"
+    return f"  {action:<9} {key}: due {change['old_due']} -> {change['new_due']}"
+
+
+@app.command("runs")
+def scheduler_runs(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many runs, newest first.")] = 20,
+) -> None:
+    """List the recorded runs: start, end, status, counts.
+
+    Example: sempi scheduler runs --limit 5
+    """
+    from sempi_cli.services.scheduler.runner import RUN_COLUMNS, SchedulerService
+
+    emit_rows(ctx, state(ctx).service(SchedulerService).runs(limit), RUN_COLUMNS)
+
+
+@app.command("health")
+def scheduler_health(
+    ctx: typer.Context,
+    max_age: Annotated[
+        str,
+        typer.Option(
+            "--max-age", help="Fail (exit 11) when the last successful run is older: 26h, 2d."
+        ),
+    ] = "26h",
+) -> None:
+    """Check that the scheduler ran successfully recently (for monitoring).
+
+    Example: sempi scheduler health --max-age 26h
+    """
+    from datetime import timedelta
+
+    from sempi_cli.services.scheduler.runner import SchedulerService
+    from sempi_cli.timeparse import parse_duration
+
+    text = max_age.strip().lower()
+    if text.endswith("d") and text[:-1].isdigit():
+        age = timedelta(days=int(text[:-1]))
+    else:
+        age = parse_duration(text, field="--max-age")
+    result = state(ctx).service(SchedulerService).health(age)
+    if state(ctx).fmt != "table":
+        emit_record(ctx, result)
+    else:
+        say(ctx, f"OK: run #{result['run_id']} finished {result['age_hours']} hours ago.")
+
+
+override_app = sub_app(
+    "override", "Per-period extensions of a rule (a government proroga), kept as data."
+)
+app.add_typer(override_app)
+
+
+@override_app.command("add")
+def override_add(
+    ctx: typer.Context,
+    rule: RuleArg,
+    period: PeriodArg,
+    due: Annotated[str, typer.Argument(help="The new due date, e.g. 2025-07-21.")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="The act that grants it, e.g. 'DL 84/2025 art. 13'.")
+    ],
+    applies_to: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--applies-to",
+            help="Only clients with this yes/no profile field (repeatable): isa_subject.",
+        ),
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Change an existing override.")
+    ] = False,
+) -> None:
+    """Move one period of a rule to a new date (weekend/holiday shifts still apply).
+
+    Example: sempi scheduler override add ACC-1 2025 2025-07-21 --reason "DL 84/2025 art. 13" --applies-to isa_subject --applies-to forfettario
+    """
+    from sempi_cli.services.scheduler.config import SchedulerConfig
+
+    day = _date(ctx, due, "DATE")
+    result = (
+        state(ctx)
+        .service(SchedulerConfig)
+        .add_override(rule, period, day, reason, applies_to, replace=replace)
+    )
+    if state(ctx).fmt != "table":
+        emit_record(ctx, result)
+    say(
+        ctx,
+        f"{result['rule_id']} {result['period']}: due {result['due_date']} instead of {result['nominal_date']}"
+        " (before shifts). Run 'sempi scheduler run' to move the deadlines not yet started.",
+    )
+
+
+@override_app.command("list")
+def override_list(ctx: typer.Context) -> None:
+    """List the overrides.
+
+    Example: sempi scheduler override list
+    """
+    from sempi_cli.services.scheduler.config import OVERRIDE_COLUMNS, SchedulerConfig
+
+    emit_rows(ctx, state(ctx).service(SchedulerConfig).overrides(), OVERRIDE_COLUMNS)
+
+
+@override_app.command("remove")
+def override_remove(ctx: typer.Context, rule: RuleArg, period: PeriodArg) -> None:
+    """Remove an override; the next run puts the deadlines back on the rule's date.
+
+    Example: sempi scheduler override remove ACC-1 2025
+    """
+    from sempi_cli.services.scheduler.config import SchedulerConfig
+
+    result = state(ctx).service(SchedulerConfig).remove_override(rule, period)
+    say(ctx, f"Removed the override of {result['rule_id']} {result['period']}.")
+
+
+@app.command("template")
+def scheduler_template(
+    ctx: typer.Context,
+    rule: Annotated[
+        str | None, typer.Argument(help="The rule's id; without it, list the rules that have one.")
+    ] = None,
+    template: Annotated[
+        str | None,
+        typer.Argument(help="A task template whose checklists the rule's new tasks get."),
+    ] = None,
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Back to the rule's default checklist.")
+    ] = False,
+) -> None:
+    """Give a rule's new deadlines the checklists of one of the firm's task templates.
+
+    Example: sempi scheduler template LIPE "LIPE trimestrale"
+    """
+    from sempi_cli.errors import UsageProblem
+    from sempi_cli.services.scheduler.config import SchedulerConfig
+
+    service = state(ctx).service(SchedulerConfig)
+    if rule is None:
+        emit_rows(ctx, service.templates(), ("rule_id", "template", "set_at"))
+        return
+    if (template is None) != clear:
+        raise UsageProblem("give a TEMPLATE or --clear (not both)")
+    result = service.set_template(rule, None if clear else template)
+    if result["template"] is None:
+        say(ctx, f"{result['rule_id']}: new deadlines get the rule's default checklist.")
+    else:
+        say(
+            ctx,
+            f"{result['rule_id']}: new deadlines get the checklists of template {result['template']!r}.",
+        )
+
+
+from sempi_cli.cli.scheduler import views as scheduler_views  # noqa: E402,F401  (registers the view commands)

@@ -1,0 +1,423 @@
+"""`sempi task`: tasks (incarichi) with roles, statuses, approval, history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from sempi_cli.cli.common import confirm, emit_record, emit_rows, group_app, say, state
+from sempi_cli.cli.task.options import (
+    AddObservers,
+    AddParticipants,
+    AddTags,
+    Approval,
+    ApprovalSwitch,
+    Client,
+    Deadline,
+    DryRun,
+    FixedDeadline,
+    FixedDeadlineSwitch,
+    High,
+    HighSwitch,
+    Kind,
+    NewDescription,
+    NewResponsible,
+    NewTitle,
+    Observers,
+    Parent,
+    Participants,
+    Planned,
+    Project,
+    RemoveObservers,
+    RemoveParticipants,
+    RemoveTags,
+    Tags,
+    TimeTracking,
+    TimeTrackingSwitch,
+    local_times,
+)
+
+app = group_app("task")
+
+TaskIds = Annotated[list[int], typer.Argument(help="One or more task ids.")]
+TaskId = Annotated[int, typer.Argument(help="The task's id.")]
+
+RESULT_COLUMNS = ("id", "old_status", "status")
+
+
+def _confirm_bulk(ctx: typer.Context, ids: list[int], verb: str, dry_run: bool) -> None:
+    """Three or more tasks at once ask first (on a terminal; --yes elsewhere)."""
+    if len(ids) >= 3 and not dry_run:
+        confirm(ctx, f"{verb} {len(ids)} tasks?")
+
+
+@app.command("add")
+def task_add(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Argument(help="What is to be done.")],
+    responsible: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--responsible", "-r", help="Who does it (e-mail or id); several make one task each."
+        ),
+    ] = None,
+    description: Annotated[str, typer.Option("--description", help="Details.")] = "",
+    participant: Participants = None,
+    observer: Observers = None,
+    high: High = False,
+    deadline: Deadline = None,
+    planned: Planned = None,
+    client: Client = None,
+    project: Project = None,
+    parent: Parent = None,
+    tag: Tags = None,
+    kind: Kind = "extraordinary",
+    approval: Approval = False,
+    fixed_deadline: FixedDeadline = False,
+    time_tracking: TimeTracking = None,
+) -> None:
+    """Add a task; several --responsible make one task per responsible.
+
+    Example: sempi task add "Liquidazione IVA marzo" -r marco@sempi.it -c 12 -d 16/04/2026 --approval
+    """
+    from sempi_cli.services.tasks.input import TaskInput
+    from sempi_cli.services.tasks.tasks import TaskService
+
+    data = TaskInput(
+        title=title,
+        responsibles=responsible or [state(ctx).actor().email],
+        description=description,
+        participants=participant or [],
+        observers=observer or [],
+        high_priority=high,
+        deadline=deadline,
+        planned=planned,
+        client=int(client) if client and client.isdigit() else client,
+        project=project,
+        parent=parent,
+        tags=tag or [],
+        kind=kind or "extraordinary",
+        approval_required=approval,
+        responsible_sets_deadline=not fixed_deadline,
+        time_tracking=time_tracking,
+    )
+    created = state(ctx).service(TaskService).add(data)
+    if state(ctx).fmt == "table":
+        for task in created:
+            typer.echo(task["id"])
+        say(ctx, f"Added {len(created)} task(s).")
+    else:
+        emit_rows(ctx, created, list(created[0]))
+
+
+@app.command("list")
+def task_list(
+    ctx: typer.Context,
+    mine: Annotated[bool, typer.Option("--mine", help="Where I am responsible.")] = False,
+    created: Annotated[bool, typer.Option("--created", help="That I created.")] = False,
+    observing: Annotated[bool, typer.Option("--observing", help="That I observe.")] = False,
+    participating: Annotated[
+        bool, typer.Option("--participating", help="Where I participate.")
+    ] = False,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status",
+            "-s",
+            help="pending, in_progress, awaiting_approval, completed, deferred; repeat it.",
+        ),
+    ] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", "-a", help="Include completed tasks (listed: open ones only).")
+    ] = False,
+    client: Annotated[
+        int | None, typer.Option("--client", "-c", help="Of this client (id).")
+    ] = None,
+    studio: Annotated[
+        str | None, typer.Option("--studio", help="Of this practice's clients (id or name).")
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", "-t", help="With this tag; repeat for all of them.")
+    ] = None,
+    due_before: Annotated[
+        str | None, typer.Option("--due-before", help="Deadline before this moment (exclusive).")
+    ] = None,
+    due_by: Annotated[
+        str | None, typer.Option("--due-by", help="Deadline by this date (inclusive).")
+    ] = None,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Past the deadline and not completed.")
+    ] = False,
+    today: Annotated[bool, typer.Option("--today", help="Due today.")] = False,
+    week: Annotated[bool, typer.Option("--week", help="Due this week (Monday to Sunday).")] = False,
+    high: Annotated[bool, typer.Option("--high", help="High priority only.")] = False,
+    kind: Kind = None,
+    awaiting_approval: Annotated[
+        bool, typer.Option("--awaiting-approval", help="Waiting for my approval.")
+    ] = False,
+    search: Annotated[
+        str | None, typer.Option("--search", help="Text in title, description or project.")
+    ] = None,
+    sort: Annotated[
+        str, typer.Option("--sort", help="deadline, priority, created, updated, title, status.")
+    ] = "deadline",
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", min=1, help="At most this many.")
+    ] = None,
+) -> None:
+    """List the tasks you may see, with filters.
+
+    Example: sempi task list --mine --week --sort priority
+    """
+    from sempi_cli.services.tasks.queries import LIST_COLUMNS, TaskQueries, TaskQuery
+
+    query = TaskQuery(
+        mine=mine,
+        created=created,
+        observing=observing,
+        participating=participating,
+        statuses=status or [],
+        client=client,
+        studio=studio,
+        tags=tag or [],
+        due_before=due_before,
+        due_by=due_by,
+        overdue=overdue,
+        today=today,
+        week=week,
+        high=high,
+        kind=kind,
+        awaiting_approval=awaiting_approval,
+        search=search,
+        include_completed=all_,
+        sort=sort,
+        limit=limit,
+    )
+    rows = state(ctx).service(TaskQueries).list(query)
+    columns = (
+        LIST_COLUMNS
+        if state(ctx).fmt == "table"
+        else [c for c in (rows[0] if rows else LIST_COLUMNS)]
+    )
+    emit_rows(ctx, local_times(ctx, rows, "deadline"), columns)
+
+
+@app.command("due")
+def task_due(ctx: typer.Context) -> None:
+    """Show what is due for you: overdue, today, this week, awaiting your approval.
+
+    Example: sempi task due
+    """
+    from sempi_cli.services.tasks.queries import TaskQueries
+
+    sections = state(ctx).service(TaskQueries).due()
+    if state(ctx).fmt != "table":
+        emit_record(ctx, sections)
+        return
+    for name, rows in sections.items():
+        typer.echo(f"{name.replace('_', ' ').capitalize()} ({len(rows)})")
+        if rows:
+            emit_rows(
+                ctx,
+                local_times(ctx, rows, "deadline"),
+                ("id", "title", "client", "deadline", "flags"),
+            )
+        typer.echo("")
+
+
+@app.command("show")
+def task_show(ctx: typer.Context, task_id: TaskId) -> None:
+    """Show everything about a task: roles, dates, subtasks, counts.
+
+    Example: sempi task show 42
+    """
+    from sempi_cli.services.tasks.tasks import TaskService
+
+    emit_record(ctx, state(ctx).service(TaskService).show(task_id))
+
+
+@app.command("edit")
+def task_edit(
+    ctx: typer.Context,
+    task_ids: TaskIds,
+    title: NewTitle = None,
+    description: NewDescription = None,
+    responsible: NewResponsible = None,
+    deadline: Deadline = None,
+    planned: Planned = None,
+    client: Client = None,
+    project: Project = None,
+    parent: Parent = None,
+    kind: Kind = None,
+    high: HighSwitch = None,
+    approval: ApprovalSwitch = None,
+    fixed_deadline: FixedDeadlineSwitch = None,
+    time_tracking: TimeTrackingSwitch = None,
+    add_participant: AddParticipants = None,
+    remove_participant: RemoveParticipants = None,
+    add_observer: AddObservers = None,
+    remove_observer: RemoveObservers = None,
+    tag: AddTags = None,
+    untag: RemoveTags = None,
+    dry_run: DryRun = False,
+) -> None:
+    """Change one or more tasks ('' clears an optional field); all or nothing.
+
+    Example: sempi task edit 42 43 --deadline +2d --tag urgente
+    """
+    from sempi_cli.services.tasks.input import TaskEdit
+    from sempi_cli.services.tasks.tasks import TaskService
+
+    changes = TaskEdit(
+        title=title,
+        description=description,
+        responsible=responsible,
+        deadline=deadline,
+        planned=planned,
+        client=client,
+        project=project,
+        parent=parent,
+        kind=kind,
+        high_priority=high,
+        approval_required=approval,
+        responsible_sets_deadline=None if fixed_deadline is None else not fixed_deadline,
+        time_tracking=time_tracking,
+        add_participants=add_participant or [],
+        remove_participants=remove_participant or [],
+        add_observers=add_observer or [],
+        remove_observers=remove_observer or [],
+        add_tags=tag or [],
+        remove_tags=untag or [],
+    )
+    _confirm_bulk(ctx, task_ids, "Edit", dry_run)
+    results = state(ctx).service(TaskService).edit(task_ids, changes, dry_run=dry_run)
+    emit_rows(ctx, results, ("id", "changes"))
+    say(ctx, ("Would change" if dry_run else "Changed") + f" {len(results)} task(s).")
+
+
+def _transition(verb: str, summary: str, example: str):  # noqa: ANN202 - a Typer command
+    def command(ctx: typer.Context, task_ids: TaskIds, dry_run: DryRun = False) -> None:
+        from sempi_cli.services.tasks.flow import TaskFlow
+
+        _confirm_bulk(ctx, task_ids, verb.capitalize(), dry_run)
+        results = state(ctx).service(TaskFlow).change(verb, task_ids, dry_run=dry_run)
+        emit_rows(ctx, results, RESULT_COLUMNS)
+
+    command.__doc__ = f"{summary}\n\nExample: {example}"
+    return command
+
+
+app.command("start")(
+    _transition("start", "Start working on tasks (status: in progress).", "sempi task start 42")
+)
+app.command("done")(
+    _transition(
+        "done",
+        "Complete tasks (or send them for approval when the task asks for it).",
+        "sempi task done 42",
+    )
+)
+app.command("approve")(
+    _transition(
+        "approve", "Approve tasks you created that await approval.", "sempi task approve 42"
+    )
+)
+app.command("defer")(
+    _transition("defer", "Put tasks off (status: deferred).", "sempi task defer 42 43")
+)
+app.command("reopen")(
+    _transition("reopen", "Reopen completed or deferred tasks.", "sempi task reopen 42")
+)
+
+
+@app.command("return")
+def task_return(
+    ctx: typer.Context,
+    task_ids: TaskIds,
+    reason: Annotated[str, typer.Option("--reason", help="Why it goes back (required).")],
+    dry_run: DryRun = False,
+) -> None:
+    """Send tasks awaiting your approval back to their responsible for rework.
+
+    Example: sempi task return 42 --reason "Manca la ricevuta F24"
+    """
+    from sempi_cli.services.tasks.flow import TaskFlow
+
+    _confirm_bulk(ctx, task_ids, "Return", dry_run)
+    emit_rows(
+        ctx,
+        state(ctx).service(TaskFlow).change("return", task_ids, reason=reason, dry_run=dry_run),
+        RESULT_COLUMNS,
+    )
+
+
+@app.command("remove")
+def task_remove(ctx: typer.Context, task_ids: TaskIds, dry_run: DryRun = False) -> None:
+    """Remove tasks you created (they leave every list; their history stays).
+
+    Example: sempi task remove 42 --yes
+    """
+    from sempi_cli.services.tasks.tasks import TaskService
+
+    if not dry_run:
+        confirm(ctx, f"Remove {len(task_ids)} task(s)?")
+    results = state(ctx).service(TaskService).remove(task_ids, dry_run=dry_run)
+    emit_rows(ctx, results, ("id", "title"))
+    say(ctx, ("Would remove" if dry_run else "Removed") + f" {len(results)} task(s).")
+
+
+@app.command("comment")
+def task_comment(
+    ctx: typer.Context, task_id: TaskId, text: Annotated[str, typer.Argument(help="The comment.")]
+) -> None:
+    """Comment on a task (observers may too).
+
+    Example: sempi task comment 42 "Il cliente ha inviato le fatture"
+    """
+    from sempi_cli.services.tasks.tasks import TaskService
+
+    emit_record(ctx, state(ctx).service(TaskService).comment(task_id, text))
+
+
+@app.command("comments")
+def task_comments(ctx: typer.Context, task_id: TaskId) -> None:
+    """List a task's comments, oldest first.
+
+    Example: sempi task comments 42
+    """
+    from sempi_cli.services.tasks.tasks import TaskService
+
+    emit_rows(
+        ctx, state(ctx).service(TaskService).comments(task_id), ("id", "at", "author", "body")
+    )
+
+
+@app.command("history")
+def task_history(ctx: typer.Context, task_id: TaskId) -> None:
+    """Show a task's history: every change, who, when, old and new value.
+
+    Example: sempi task history 42
+    """
+    from sempi_cli.services.tasks.tasks import TaskService
+
+    rows = state(ctx).service(TaskService).history_of(task_id)
+    emit_rows(ctx, rows, ("id", "at", "actor", "action", "field", "old", "new"))
+
+
+from sempi_cli.cli.task import remind as task_remind  # noqa: E402
+
+app.add_typer(task_remind.app)
+
+from sempi_cli.cli.task import transfer as task_transfer  # noqa: E402
+
+app.command("export")(task_transfer.task_export)
+app.command("import")(task_transfer.task_import)
+
+
+# Sub-groups: `sempi task template ...` and `sempi task recur ...`.
+from sempi_cli.cli.task import recur as task_recur  # noqa: E402
+from sempi_cli.cli.task import template as task_template  # noqa: E402
+
+app.add_typer(task_template.app)
+app.add_typer(task_recur.app)

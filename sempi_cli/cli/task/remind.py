@@ -1,0 +1,123 @@
+"""`sempi task remind`: reminders on a task, and the job (cron) that delivers them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from sempi_cli.cli.common import confirm, emit_record, emit_rows, say, state, sub_app
+from sempi_cli.cli.task.options import (
+    DryRun,
+    local_times,
+)
+
+# A sub-group of `task`, not a top-level group: it is not in GROUP_HELP.
+app = sub_app(
+    "remind", "Reminders on a task: add, list, remove; 'run' delivers the due ones (cron)."
+)
+
+LIST_COLUMNS = ("id", "recipient", "when", "due_at", "state", "created_by")
+
+
+@app.command("add")
+def remind_add(
+    ctx: typer.Context,
+    task_id: Annotated[int, typer.Argument(help="The task's id.")],
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            help="When: 2026-03-16 09:00, 16/03/2026 15:30, tomorrow (09:00), +2d, friday...",
+        ),
+    ] = None,
+    before: Annotated[
+        str | None,
+        typer.Option(
+            "--before", help="This long before the task's deadline: 2d, 1w, 3h, 1d12h, 90m."
+        ),
+    ] = None,
+    to: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--to",
+            help="Who is reminded (e-mail, id, or 'me'); repeat it. Default: the responsible.",
+        ),
+    ] = None,
+) -> None:
+    """Add a reminder to a task: at a time or before its deadline.
+
+    One reminder per recipient. The task's creator and responsible may remind
+    any of its people; anyone else who sees the task, only themselves. A
+    reminder set with --before follows the deadline if the deadline moves.
+
+    Example: sempi task remind add 42 --before 2d --to marco@sempi.it --to me
+    """
+    from sempi_cli.services.tasks.reminders import ReminderService
+
+    rows = state(ctx).service(ReminderService).add(task_id, at=at, before=before, to=to or [])
+    emit_rows(ctx, local_times(ctx, rows, "due_at"), LIST_COLUMNS if _table(ctx) else list(rows[0]))
+    say(ctx, f"Added {len(rows)} reminder(s).")
+
+
+@app.command("list")
+def remind_list(
+    ctx: typer.Context, task_id: Annotated[int, typer.Argument(help="The task's id.")]
+) -> None:
+    """List a task's reminders and whether each was delivered.
+
+    States: pending, due (the next run delivers it), delivered, withheld (the
+    recipient no longer saw the task), no_deadline, task_completed.
+
+    Example: sempi task remind list 42
+    """
+    from sempi_cli.services.tasks.reminders import COLUMNS, ReminderService
+
+    rows = state(ctx).service(ReminderService).list(task_id)
+    columns = LIST_COLUMNS if _table(ctx) else (list(rows[0]) if rows else COLUMNS)
+    emit_rows(ctx, local_times(ctx, rows, "due_at", "delivered_at"), columns)
+
+
+@app.command("remove")
+def remind_remove(
+    ctx: typer.Context,
+    reminder_ids: Annotated[list[int], typer.Argument(help="One or more reminder ids.")],
+    dry_run: DryRun = False,
+) -> None:
+    """Cancel reminders not yet delivered; all or nothing.
+
+    Example: sempi task remind remove 7
+    """
+    from sempi_cli.services.tasks.reminders import ReminderService
+
+    if len(reminder_ids) >= 3 and not dry_run:
+        confirm(ctx, f"Remove {len(reminder_ids)} reminders?")
+    rows = state(ctx).service(ReminderService).remove(reminder_ids, dry_run=dry_run)
+    emit_rows(ctx, local_times(ctx, rows, "due_at"), ("id", "task_id", "recipient", "when"))
+    say(ctx, ("Would remove" if dry_run else "Removed") + f" {len(rows)} reminder(s).")
+
+
+@app.command("run")
+def remind_run(ctx: typer.Context, dry_run: DryRun = False) -> None:
+    """Deliver due reminders to the recipients' inboxes, once each.
+
+    Safe to run as often as you like, and two at once: a reminder is delivered
+    once. Runs as a firm user; cron gives a firm user's application password in
+    SEMPI_USER and SEMPI_APP_PASSWORD.
+
+    Example: sempi -q task remind run
+    """
+    from sempi_cli.services.tasks.reminders import RUN_COLUMNS, ReminderService
+
+    result = state(ctx).service(ReminderService).run(dry_run=dry_run)
+    if _table(ctx) and not state(ctx).quiet:  # a cron job with -q prints nothing unless it fails
+        emit_rows(ctx, local_times(ctx, result["reminders"], "due_at"), RUN_COLUMNS)
+    elif not state(ctx).quiet:
+        emit_record(ctx, result)
+    withheld = f", withheld {result['withheld']}" if result["withheld"] else ""
+    verb = "Would deliver" if dry_run else "Delivered"
+    say(ctx, f"{verb} {result['delivered']} reminder(s){withheld}.")
+
+
+def _table(ctx: typer.Context) -> bool:
+    return state(ctx).fmt == "table"

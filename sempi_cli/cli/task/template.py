@@ -1,0 +1,241 @@
+"""`sempi task template`: reusable task content (firm users)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from sempi_cli.cli.common import confirm, emit_record, emit_rows, say, state, sub_app
+from sempi_cli.cli.task.options import (
+    AddObservers,
+    AddParticipants,
+    AddTags,
+    Approval,
+    ApprovalSwitch,
+    Client,
+    DryRun,
+    FixedDeadline,
+    FixedDeadlineSwitch,
+    High,
+    HighSwitch,
+    NewDescription,
+    NewResponsible,
+    NewTitle,
+    Observers,
+    Participants,
+    Planned,
+    Project,
+    RemoveObservers,
+    RemoveParticipants,
+    RemoveTags,
+    Tags,
+    TimeTracking,
+    TimeTrackingSwitch,
+)
+
+app = sub_app("template", "Keep reusable tasks (templates) for recurring and repeated work.")
+
+Name = Annotated[str, typer.Argument(help="The template's name, e.g. lipe-mensile.")]
+DeadlineTime = Annotated[
+    str | None,
+    typer.Option("--deadline-time", help="Each instance is due at this time, Rome (hh:mm)."),
+]
+LIST_COLUMNS = ("id", "name", "title", "responsible", "client", "rule", "next")
+
+
+@app.command("add")
+def template_add(
+    ctx: typer.Context,
+    name: Name,
+    title: Annotated[
+        str | None, typer.Option("--title", help="The title of each task it makes.")
+    ] = None,
+    from_task: Annotated[
+        int | None,
+        typer.Option("--from-task", help="Copy the content of this task (id) instead."),
+    ] = None,
+    responsible: Annotated[
+        str | None,
+        typer.Option("--responsible", "-r", help="Who does the work (e-mail or id); default: you."),
+    ] = None,
+    description: Annotated[str, typer.Option("--description", help="Details.")] = "",
+    participant: Participants = None,
+    observer: Observers = None,
+    high: High = False,
+    planned: Planned = None,
+    client: Client = None,
+    project: Project = None,
+    tag: Tags = None,
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", help="ordinary (recurring, fiscal) or extraordinary (default)."),
+    ] = None,
+    approval: Approval = False,
+    fixed_deadline: FixedDeadline = False,
+    time_tracking: TimeTracking = None,
+    deadline_days: Annotated[
+        int,
+        typer.Option("--deadline-days", help="Each instance is due this many days after its date."),
+    ] = 0,
+    deadline_time: DeadlineTime = None,
+) -> None:
+    """Add a task template, from options or from an existing task.
+
+    Example: sempi task template add lipe-mensile --title "Liquidazione IVA" -c 12 --kind ordinary
+    """
+    from sempi_cli.errors import UsageProblem
+    from sempi_cli.services.tasks.templates import TemplateInput, TemplateService
+
+    service = state(ctx).service(TemplateService)
+    if from_task is not None:
+        content = (title, responsible, participant, observer, planned, client, project, tag)
+        flags = (description, high, approval, fixed_deadline, kind, time_tracking is not None)
+        if any(content) or any(flags):
+            raise UsageProblem(
+                "--from-task copies the task's content: give no other content option",
+                "change the template afterwards with 'sempi task template edit'",
+            )
+        template = service.from_task(
+            from_task, name, deadline_days=deadline_days, deadline_time=deadline_time
+        )
+    else:
+        if title is None:
+            raise UsageProblem("missing --title (or --from-task)")
+        template = service.add(
+            TemplateInput(
+                name=name,
+                title=title,
+                responsible=responsible,
+                description=description,
+                participants=participant or [],
+                observers=observer or [],
+                high_priority=high,
+                planned=planned,
+                client=client,
+                project=project,
+                tags=tag or [],
+                kind=kind or "extraordinary",
+                approval_required=approval,
+                responsible_sets_deadline=not fixed_deadline,
+                time_tracking=time_tracking,
+                deadline_days=deadline_days,
+                deadline_time=deadline_time or "18:00",
+            )
+        )
+    emit_record(ctx, template)
+    say(ctx, f"Added template {template['name']!r}.")
+
+
+@app.command("list")
+def template_list(
+    ctx: typer.Context,
+    recurring: Annotated[
+        bool, typer.Option("--recurring", help="Only templates with a recurrence rule.")
+    ] = False,
+) -> None:
+    """List the task templates you may see, with their rule and next dates.
+
+    Example: sempi task template list --recurring
+    """
+    from sempi_cli.services.tasks.templates import TemplateService
+
+    rows = state(ctx).service(TemplateService).list(recurring=recurring)
+    emit_rows(
+        ctx,
+        rows,
+        LIST_COLUMNS
+        if state(ctx).fmt == "table"
+        else [*LIST_COLUMNS[:6], "last_occurrence", "next"],
+    )
+
+
+@app.command("show")
+def template_show(ctx: typer.Context, name: Name) -> None:
+    """Show a template: its content, its rule, and what it made.
+
+    Example: sempi task template show lipe-mensile
+    """
+    from sempi_cli.services.tasks.templates import TemplateService
+
+    emit_record(ctx, state(ctx).service(TemplateService).show(name))
+
+
+@app.command("edit")
+def template_edit(
+    ctx: typer.Context,
+    name: Name,
+    new_name: Annotated[str | None, typer.Option("--name", help="A new name.")] = None,
+    title: NewTitle = None,
+    description: NewDescription = None,
+    responsible: NewResponsible = None,
+    planned: Planned = None,
+    client: Client = None,
+    project: Project = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="ordinary (recurring, fiscal) or extraordinary.")
+    ] = None,
+    high: HighSwitch = None,
+    approval: ApprovalSwitch = None,
+    fixed_deadline: FixedDeadlineSwitch = None,
+    time_tracking: TimeTrackingSwitch = None,
+    deadline_days: Annotated[
+        int | None,
+        typer.Option("--deadline-days", help="Each instance is due this many days after its date."),
+    ] = None,
+    deadline_time: DeadlineTime = None,
+    add_participant: AddParticipants = None,
+    remove_participant: RemoveParticipants = None,
+    add_observer: AddObservers = None,
+    remove_observer: RemoveObservers = None,
+    tag: AddTags = None,
+    untag: RemoveTags = None,
+    dry_run: DryRun = False,
+) -> None:
+    """Change a template ('' clears an optional field); tasks it made stay as they are.
+
+    Example: sempi task template edit lipe-mensile --deadline-days 2 --tag iva
+    """
+    from sempi_cli.services.tasks.templates import TemplateEdit, TemplateService
+
+    change = TemplateEdit(
+        name=new_name,
+        title=title,
+        description=description,
+        responsible=responsible,
+        planned=planned,
+        client=client,
+        project=project,
+        kind=kind,
+        high_priority=high,
+        approval_required=approval,
+        responsible_sets_deadline=None if fixed_deadline is None else not fixed_deadline,
+        time_tracking=time_tracking,
+        deadline_days=deadline_days,
+        deadline_time=deadline_time,
+        add_participants=add_participant or [],
+        remove_participants=remove_participant or [],
+        add_observers=add_observer or [],
+        remove_observers=remove_observer or [],
+        add_tags=tag or [],
+        remove_tags=untag or [],
+    )
+    result = state(ctx).service(TemplateService).edit(name, change, dry_run=dry_run)
+    emit_record(ctx, result)
+    verb = "Would change" if dry_run else "Changed"
+    say(ctx, f"{verb} {len(result['changes'])} field(s) of template {result['name']!r}.")
+
+
+@app.command("remove")
+def template_remove(ctx: typer.Context, name: Name, dry_run: DryRun = False) -> None:
+    """Remove a template: it makes no more tasks; the tasks it made stay.
+
+    Example: sempi task template remove lipe-mensile --yes
+    """
+    from sempi_cli.services.tasks.templates import TemplateService
+
+    if not dry_run:
+        confirm(ctx, f"Remove template {name!r}?")
+    result = state(ctx).service(TemplateService).remove(name, dry_run=dry_run)
+    emit_record(ctx, result)
+    say(ctx, ("Would remove" if dry_run else "Removed") + f" template {result['name']!r}.")

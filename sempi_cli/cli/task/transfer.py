@@ -1,0 +1,131 @@
+"""`sempi task export` and `sempi task import`: tasks as JSON, in and out.
+
+Registered on the task group by sempi_cli/cli/task/commands.py.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from sempi_cli.cli.common import confirm, emit_rows, say, state, write_private
+
+STATUS_HELP = "pending, in_progress, awaiting_approval, completed, deferred; repeat it."
+
+
+def task_export(
+    ctx: typer.Context,
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="The file to create (mode 0600; never overwritten), or - for standard output.",
+        ),
+    ] = "-",
+    mine: Annotated[bool, typer.Option("--mine", help="Where I am responsible.")] = False,
+    created: Annotated[bool, typer.Option("--created", help="That I created.")] = False,
+    status: Annotated[list[str] | None, typer.Option("--status", "-s", help=STATUS_HELP)] = None,
+    open_only: Annotated[bool, typer.Option("--open", help="Not completed.")] = False,
+    client: Annotated[
+        int | None, typer.Option("--client", "-c", help="Of this client (id).")
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", "-t", help="With this tag; repeat for all of them.")
+    ] = None,
+) -> None:
+    """Export the tasks you may see as JSON (stable keys; 'task import' reads it back).
+
+    One object per task, oldest first, keys sorted: external_key (the task's
+    key, or sempi:<id>:<created> for a task without one), title, people as
+    e-mails, deadline in Rome time, status, flags, and the store's own
+    id/creator/created_at/updated_at/completed_at (not imported). The same
+    tasks give the same bytes. --format does not apply: the file is JSON.
+
+    Example: sempi task export --mine --open --output mie-attivita.json
+    """
+
+    from sempi_cli.services.tasks.queries import TaskQuery
+    from sempi_cli.services.tasks.transfer import TaskTransfer, export_chunks
+
+    query = TaskQuery(
+        mine=mine,
+        created=created,
+        statuses=status or [],
+        include_completed=not open_only,
+        client=client,
+        tags=tag or [],
+    )
+    service = state(ctx).service(TaskTransfer)
+    if output == "-":
+        for chunk in export_chunks(service.export(query)):
+            typer.echo(chunk, nl=False)
+        return
+    records = service.export(query)
+    write_private(output, lambda fh: fh.writelines(export_chunks(records)))
+    say(ctx, f"Exported {len(records)} task(s) to {output} (readable only by you).")
+
+
+def task_import(
+    ctx: typer.Context,
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="A JSON array of tasks (as 'task export' writes) or JSON Lines; - for standard input.",
+            metavar="FILE",
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every record and report; change nothing.")
+    ] = False,
+) -> None:
+    """Create or update tasks from a JSON file, matched by external_key; all or nothing.
+
+    A record whose external_key names a task you may see updates it, through
+    the same checks as 'task edit' (only the fields the record holds; lists
+    such as participants and tags become exactly the file's); a new key
+    creates a task, as 'task add' would. The status is reached through the
+    usual verbs (start, done, ...), so their rules apply. id, creator,
+    parent_id and the *_at timestamps are not imported: the parent is named by
+    parent_key. The report says, per record, created, updated or unchanged.
+    Three or more records ask first (on a terminal; --yes elsewhere).
+
+    Example: sempi task import mie-attivita.json --dry-run
+    """
+    from sempi_cli.services.tasks.transfer import REPORT_COLUMNS, TaskTransfer, read_records
+
+    numbered = read_records(_read_text(file))
+    if len(numbered) >= 3 and not dry_run:
+        confirm(ctx, f"Import {len(numbered)} task records?")
+    report = (
+        state(ctx)
+        .service(TaskTransfer)
+        .import_(
+            [record for _, record in numbered],
+            dry_run,
+            numbers=[number for number, _ in numbered],
+        )
+    )
+    emit_rows(ctx, report, REPORT_COLUMNS)
+    counts = {a: sum(r["action"] == a for r in report) for a in ("created", "updated", "unchanged")}
+    summary = ", ".join(f"{n} {a}" for a, n in counts.items())
+    say(ctx, ("Would import" if dry_run else "Imported") + f" {len(report)} record(s): {summary}.")
+
+
+def _read_text(path: str) -> str:
+    import sys
+
+    from sempi_cli.errors import InvalidData
+
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise InvalidData("FILE", f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise InvalidData("FILE", f"{path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise InvalidData("FILE", f"cannot read {path}: {exc.strerror}") from None

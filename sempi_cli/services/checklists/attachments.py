@@ -1,0 +1,117 @@
+"""Files attached to checklist items, kept in the store.
+
+Content is stored once per SHA-256 (the same file on ten items is one row);
+each item links to it under a name. A file over ``checklist.max_attachment_mb``
+is refused before it is read in full. A file goes when its last link goes;
+checking an item keeps its files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from sempi_cli.errors import Conflict, InvalidData, NotFound, RuleViolation
+from sempi_cli.services.checklists.items import ChecklistItems
+from sempi_cli.services.org import settings
+
+MB = 1024 * 1024
+
+
+class Attachments(ChecklistItems):
+    def limit(self) -> int:
+        return int(settings.get(self.db, "checklist.max_attachment_mb")) * MB
+
+    def attach(self, item_id: int, path: str, name: str | None = None) -> dict:
+        """Attach a file: whoever may check the item may attach its evidence."""
+        name = _clean_name(name if name is not None else os.path.basename(path))
+        content = self._read(path)  # before taking the write lock: reading may be slow
+        digest = hashlib.sha256(content).hexdigest()
+        with self.transaction():
+            ((_, task, tree),) = self.resolve([item_id])
+            self.may_check(task, tree, item_id)
+            self.db.execute(
+                "INSERT INTO attachments (sha256, size, content, created_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (sha256) DO NOTHING",
+                (digest, len(content), content, self.now()),
+            )
+            attachment_id = self.db.execute(
+                "SELECT id FROM attachments WHERE sha256 = ?", (digest,)
+            ).fetchone()[0]
+            if not self.db.execute(
+                "INSERT INTO item_attachments (item_id, attachment_id, name, added_at, added_by)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (item_id, name) DO NOTHING",
+                (item_id, attachment_id, name, self.now(), self.actor.id),
+            ).rowcount:
+                raise Conflict(
+                    f"item {item_id} already has a file named {name!r}",
+                    "give it another name with --name, or remove the old one first",
+                )
+            self.tasks.history(task["id"], "attach_file", f"item {item_id}", None, name)
+        return {"item_id": item_id, "name": name, "size": len(content), "sha256": digest}
+
+    def _read(self, path: str) -> bytes:
+        limit = self.limit()
+        try:
+            with open(path, "rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                if size > limit:
+                    raise self._too_big(path, size, limit)
+                content = fh.read(limit + 1)  # the file may have grown since fstat
+        except FileNotFoundError:
+            raise InvalidData("PATH", f"no file {path}") from None
+        except IsADirectoryError:
+            raise InvalidData("PATH", f"{path} is a folder, not a file") from None
+        except OSError as exc:
+            raise InvalidData("PATH", f"cannot read {path}: {exc.strerror}") from None
+        if len(content) > limit:
+            raise self._too_big(path, len(content), limit)
+        return content
+
+    @staticmethod
+    def _too_big(path: str, size: int, limit: int) -> RuleViolation:
+        return RuleViolation(
+            f"{os.path.basename(path)} is {size / MB:.1f} MB, over the limit of {limit // MB} MB",
+            "a firm administrator can change it: sempi config set checklist.max_attachment_mb N",
+        )
+
+    def content(self, item_id: int, name: str) -> tuple[str, bytes]:
+        """A file's name and bytes, for anyone who sees the task."""
+        self.resolve([item_id])
+        row = self.db.execute(
+            "SELECT ia.name, a.content FROM item_attachments ia JOIN attachments a"
+            " ON a.id = ia.attachment_id WHERE ia.item_id = ? AND ia.name = ?",
+            (item_id, name),
+        ).fetchone()
+        if row is None:
+            raise NotFound(
+                f"item {item_id} has no file named {name!r}",
+                f"see 'sempi checklist show {item_id}'",
+            )
+        return row[0], bytes(row[1])
+
+    def detach(self, item_id: int, name: str) -> dict:
+        with self.transaction():
+            ((_, task, tree),) = self.resolve([item_id])
+            self.may_check(task, tree, item_id)
+            row = self.db.execute(
+                "SELECT id, attachment_id FROM item_attachments WHERE item_id = ? AND name = ?",
+                (item_id, name),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"item {item_id} has no file named {name!r}")
+            self.db.execute("DELETE FROM item_attachments WHERE id = ?", (row[0],))
+            self.db.execute(
+                "DELETE FROM attachments WHERE id = ? AND NOT EXISTS"
+                " (SELECT 1 FROM item_attachments WHERE attachment_id = ?)",
+                (row[1], row[1]),
+            )
+            self.tasks.history(task["id"], "detach_file", f"item {item_id}", name, None)
+        return {"item_id": item_id, "name": name}
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise InvalidData("--name", f"{name!r} is not a file name")
+    return name

@@ -1,0 +1,286 @@
+"""Clients (aziende clienti): identity, contacts, responsible, SMART services, fiscal profile."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping
+
+from sempi_cli.errors import Conflict, InvalidData, PermissionDenied, RuleViolation
+from sempi_cli.services import access
+from sempi_cli.services.access import Actor
+from sempi_cli.services.base import Service, changes, redact_personal
+from sempi_cli.services.clients import identifiers, profile
+from sempi_cli.services.clients import input as client_input
+from sempi_cli.services.clients.input import ClientInput
+
+LIST_COLUMNS = (
+    "id",
+    "ragione_sociale",
+    "codice_fiscale",
+    "partita_iva",
+    "studio",
+    "responsible",
+    "iva_periodicity",
+)
+
+
+RESPONSIBLE_RULE = "an active firm user (firm-admin or staff)"
+_LABELS = {"codice_fiscale": "codice fiscale", "partita_iva": "partita IVA"}
+
+
+def client_studio_id(db: sqlite3.Connection, actor: Actor, studio: str | int | None) -> int:
+    """The practice a new client belongs to: the one given, else the actor's own."""
+    from sempi_cli.services.org.studios import find_studio_id
+
+    if studio is None:
+        studio = actor.studio_id
+    if studio is None:
+        raise InvalidData("--studio", "missing", "give the client's practice (id or name)")
+    return find_studio_id(db, actor, studio)
+
+
+def responsible_id(user: Mapping, field: str = "--responsible") -> int:
+    """Who may be a client's responsible; one rule for `client add`/`edit` and a batch."""
+    if user["role"] not in access.FIRM_ROLES or user["disabled_at"] is not None:
+        raise InvalidData(field, f"{user['email']} is not {RESPONSIBLE_RULE}")
+    return int(user["id"])
+
+
+def firm_users(db: sqlite3.Connection) -> dict[str, sqlite3.Row]:
+    """Every firm user by e-mail and by id (as text): a batch resolves its rows'
+    responsibles from one read per chunk, then applies ``responsible_id``."""
+    found: dict[str, sqlite3.Row] = {}
+    for row in db.execute(
+        "SELECT id, email, role, disabled_at FROM users WHERE role IN (?, ?)", access.FIRM_ROLES
+    ):
+        found[row["email"]] = found[str(row["id"])] = row
+    return found
+
+
+def identifier_clash(
+    db: sqlite3.Connection, studio_id: int, fields: dict, client_id: int | None = None
+) -> tuple[str, str] | None:
+    """(column, message) when another client of the practice has one of the given
+    identifiers; a client is one per practice by codice fiscale and by partita IVA."""
+    for column, label in _LABELS.items():
+        value = fields.get(column)
+        if value is None:
+            continue
+        row = db.execute(
+            f"SELECT id, removed_at FROM clients WHERE studio_id = ? AND {column} = ?"
+            " AND id IS NOT ?",
+            (studio_id, value, client_id),
+        ).fetchone()
+        if row:
+            state = " (removed: 'sempi client restore' brings it back)" if row[1] else ""
+            return (
+                column,
+                f"client {row[0]}{state} of this practice already has the {label} {value}",
+            )
+    return None
+
+
+class ClientService(Service):
+    def _responsible_id(self, ref: str | int) -> int:
+        from sempi_cli.services.org.users import find_user
+
+        return responsible_id(find_user(self.db, self.actor, ref))
+
+    def _duplicates(self, studio_id: int, fields: dict, client_id: int | None = None) -> None:
+        clash = identifier_clash(self.db, studio_id, fields, client_id)
+        if clash:
+            raise Conflict(clash[1])
+
+    def add(self, data: ClientInput) -> dict:
+        """A client of a practice, its work group (the responsible, the creator) and its profile."""
+        from sempi_cli.services.org.groups import GroupService
+
+        actor = self.actor
+        studio_id = client_studio_id(self.db, actor, data.studio)
+        if not (
+            actor.is_firm_admin
+            or actor.role == "staff"
+            or (actor.role == "studio-admin" and actor.studio_id == studio_id)
+        ):
+            raise PermissionDenied("you may not add clients to this practice")
+        if data.ragione_sociale is None:
+            raise InvalidData("--name", "missing")
+        kind = data.kind or client_input.DEFAULT_KIND
+        fields = client_input.new_client(
+            {"taxpayer_kind": kind, **client_input.columns(data, person=kind == "persona_fisica")}
+        )
+        responsible = (
+            self._responsible_id(data.responsible) if data.responsible is not None else None
+        )
+        fields["responsible_id"] = responsible
+        with self.transaction():
+            self._duplicates(studio_id, fields)
+            now = self.now()
+            fields.update(studio_id=studio_id, created_at=now, updated_at=now)
+            cursor = self.db.execute(
+                f"INSERT INTO clients ({', '.join(fields)}) VALUES ({', '.join(':' + k for k in fields)})",
+                fields,
+            )
+            client_id = cursor.lastrowid
+            self.audit(
+                "add",
+                "client",
+                client_id,
+                ragione_sociale=fields["ragione_sociale"],
+                studio_id=studio_id,
+            )
+            groups = GroupService(self.db, self.clock, actor)
+            for member in dict.fromkeys(m for m in (responsible, actor.id) if m is not None):
+                if member == actor.id and actor.role not in ("staff", "studio-operator"):
+                    continue  # administrators see every group anyway
+                groups.add_member(client_id, member, check_access=False)
+        return self.show(client_id)
+
+    def list(
+        self,
+        *,
+        studio: str | int | None = None,
+        responsible: str | int | None = None,
+        iva_periodicity: str | None = None,
+        search: str | None = None,
+        include_removed: bool = False,
+        limit: int | None = None,
+    ) -> list[dict]:
+        """Clients the actor may see, by ragione sociale."""
+        where, params = access.visible_clients(self.actor)
+        clauses = [where]
+        if studio is not None:
+            from sempi_cli.services.org.studios import find_studio_id
+
+            params["studio"] = find_studio_id(self.db, self.actor, studio)
+            clauses.append("c.studio_id = :studio")
+        if responsible is not None:
+            from sempi_cli.services.org.users import find_user
+
+            params["responsible"] = find_user(self.db, self.actor, responsible)["id"]
+            clauses.append("c.responsible_id = :responsible")
+        if iva_periodicity is not None:
+            choices = profile.FIELDS_BY_NAME["iva_periodicity"].choices or ()
+            if iva_periodicity not in choices:
+                raise InvalidData(
+                    "--iva", f"{iva_periodicity!r} is not one of {', '.join(choices)}"
+                )
+            params["iva"] = iva_periodicity
+            clauses.append("c.iva_periodicity = :iva")
+        if search:
+            params["q"] = f"%{search.strip()}%"
+            clauses.append(
+                "(c.ragione_sociale LIKE :q OR c.nickname LIKE :q OR c.codice_fiscale LIKE :q"
+                " OR c.partita_iva LIKE :q OR c.email LIKE :q)"
+            )
+        if not include_removed:
+            clauses.append("c.removed_at IS NULL")
+        sql = (
+            "SELECT c.id, c.ragione_sociale, c.codice_fiscale, c.partita_iva, c.studio_id, s.name AS studio,"
+            " c.responsible_id, u.email AS responsible, c.iva_periodicity, c.nickname, c.removed_at"
+            " FROM clients c JOIN studios s ON s.id = c.studio_id LEFT JOIN users u ON u.id = c.responsible_id"
+            f" WHERE {' AND '.join(clauses)} ORDER BY c.ragione_sociale COLLATE NOCASE, c.id"
+        )
+        if limit is not None:
+            if limit < 1:
+                raise InvalidData("--limit", "must be at least 1")
+            sql += " LIMIT :limit"
+            params["limit"] = limit
+        return [dict(r) for r in self.db.execute(sql, params)]
+
+    def show(self, client_id: int) -> dict:
+        row = access.client_row(self.db, self.actor, client_id)
+        return self._detail(row)
+
+    def _detail(self, row: sqlite3.Row) -> dict:
+        studio = self.db.execute(
+            "SELECT name FROM studios WHERE id = ?", (row["studio_id"],)
+        ).fetchone()
+        responsible = self.db.execute(
+            "SELECT email FROM users WHERE id = ?", (row["responsible_id"],)
+        ).fetchone()
+        detail = {
+            "id": row["id"],
+            "ragione_sociale": row["ragione_sociale"],
+            "taxpayer_kind": row["taxpayer_kind"],
+            "codice_fiscale": row["codice_fiscale"],
+            "partita_iva": row["partita_iva"],
+            "email": row["email"],
+            "pec": row["pec"],
+            "nickname": row["nickname"],
+            "studio_id": row["studio_id"],
+            "studio": studio[0],
+            "responsible_id": row["responsible_id"],
+            "responsible": responsible[0] if responsible else None,
+            "smart_services": json.loads(row["smart_services"]),
+            **profile.from_row(row),
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
+            "removed_at": row["removed_at"],
+        }
+        return detail
+
+    def edit(self, client_id: int, data: ClientInput) -> dict:
+        """Change what is given; the audit log keeps old and new values."""
+        from sempi_cli.services.org.groups import GroupService
+
+        before = access.client_row(self.db, self.actor, client_id)
+        if not access.can_edit_client(self.db, self.actor, before):
+            raise PermissionDenied(f"you may not edit client {client_id}")
+        person = (data.kind or before["taxpayer_kind"]) == "persona_fisica"
+        fields = client_input.columns(data, person=person)
+        if person and data.codice_fiscale is None and before["codice_fiscale"]:
+            # Becoming a persona fisica: the stored code must be a person's.
+            identifiers.codice_fiscale(before["codice_fiscale"], person=True, field="--kind")
+        profile.check_consistency({**profile.from_row(before), **fields})
+        if data.responsible is not None:
+            fields["responsible_id"] = self._responsible_id(data.responsible)
+        client_input.require_identifier(
+            {k: fields.get(k, before[k]) for k in ("codice_fiscale", "partita_iva")}
+        )
+        with self.transaction():
+            diff = changes(before, {k: client_input.stored(v) for k, v in fields.items()})
+            if diff:
+                self._duplicates(before["studio_id"], {k: fields[k] for k in diff}, client_id)
+                sets = ", ".join(f"{k} = :{k}" for k in diff)
+                self.db.execute(
+                    f"UPDATE clients SET {sets}, updated_at = :now WHERE id = :id",
+                    {**{k: fields[k] for k in diff}, "now": self.now(), "id": client_id},
+                )
+                self.audit("edit", "client", client_id, changes=redact_personal(diff))
+                if "responsible_id" in diff:
+                    GroupService(self.db, self.clock, self.actor).add_member(
+                        client_id, fields["responsible_id"], check_access=False
+                    )
+        return self.show(client_id)
+
+    def set_removed(self, client_id: int, removed: bool) -> dict:
+        """Remove (archive: the books must be kept) or restore a client."""
+        row = access.client_row(self.db, self.actor, client_id)
+        access.require_client_owner(self.actor, row, "remove" if removed else "restore")
+        if removed == (row["removed_at"] is not None):
+            raise RuleViolation(
+                f"client {client_id} is {'already removed' if removed else 'not removed'}"
+            )
+        with self.transaction():
+            now = self.now()
+            self.db.execute(
+                "UPDATE clients SET removed_at = ?, updated_at = ? WHERE id = ?",
+                (now if removed else None, now, client_id),
+            )
+            self.audit("remove" if removed else "restore", "client", client_id)
+        return self.show(client_id)
+
+
+def erase_personal_fields(db: sqlite3.Connection, client_id: int, at: str) -> None:
+    """Clear what the law does not require the firm to keep: contacts, nickname,
+    SMART services (GDPR erasure; identity and fiscal profile stay for the books).
+    The caller (services.privacy) has checked access, holds the transaction and
+    writes the audit entry: not ClientService.edit, whose audit entry would copy
+    the old values into the append-only log."""
+    db.execute(
+        "UPDATE clients SET email = NULL, pec = NULL, nickname = NULL, smart_services = '[]',"
+        " updated_at = ? WHERE id = ?",
+        (at, client_id),
+    )

@@ -1,0 +1,415 @@
+"""The mail outbox: messages built from templates, queued inside the caller's
+transaction, delivered later by ``sempi mail send`` (services/mail/delivery.py).
+This module owns the ``mail_outbox`` table: the delivery job changes a
+message's state only through the functions at the end of this file.
+
+A message moves ``queued`` → ``sending`` (claimed, before any SMTP talk) →
+``sent``; or back to ``queued`` after a temporary failure, or to ``failed``
+after a permanent one or too many attempts. A message found in ``sending`` may
+have gone out (the sender was killed, or the connection dropped while the
+server was receiving it), so it is never resent on its own: only ``sempi mail
+retry`` puts it back in the queue. Each message is thus sent at most once.
+The claim's time (``claimed_at``) is the sender's token, and every write-back
+of the sender is conditional on it; `mail retry`, `mail cancel` and an erasure
+refuse a message claimed less than STALE_CLAIM ago, so a claim is taken only
+from a sender that died.
+
+A secret a message carries (an invitation's activation code) is not stored in
+the body: the body holds a placeholder, the value waits in ``secret_values``
+and is filled in only in the copy handed to the SMTP server. It is erased once
+the message is sent, failed or cancelled, or its invitation used or replaced;
+a message whose secret is gone is never delivered with the placeholder.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from sempi_cli.clock import iso_utc
+from sempi_cli.errors import InvalidData, NotFound, PermissionDenied, RuleViolation
+from sempi_cli.services.access import Actor
+from sempi_cli.services.base import Service
+from sempi_cli.services.clients import identifiers
+from sempi_cli.services.mail.templates import fill_secrets, firm_name, render
+
+STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
+COLUMNS = (
+    "id",
+    "kind",
+    "to_address",
+    "subject",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "sent_at",
+)
+DEFAULT_LIMIT = 50
+# Temporary failures wait 5 min, 20 min, 80 min, 5 h 20 min, 21 h 20 min, then 24 h.
+RETRY_FIRST = timedelta(minutes=5)
+RETRY_FACTOR = 4
+RETRY_MAX = timedelta(hours=24)
+ERROR_MAX = 300  # characters of an SMTP error kept in last_error
+# A sender waits at most 30 s for each SMTP reply: a claim this old belongs to
+# a sender that died, and a person may decide about its message.
+STALE_CLAIM = timedelta(minutes=15)
+SECRET_GONE = "its one-time code was erased (the invitation was used, replaced or expired)"
+INVITATION_EXPIRED = "the invitation expired before it was delivered"
+
+
+def visible_mail(actor: Actor, alias: str = "m") -> tuple[str, dict]:
+    """Firm administrators read the whole outbox; a practice's administrator the
+    mail of the practice (``studio_id``, or a client of the practice: rows older
+    than m011); nobody else any."""
+    if actor.is_firm_admin:
+        return "1", {}
+    if actor.role == "studio-admin":
+        return (
+            f"({alias}.studio_id = :actor_studio OR {alias}.client_id IN"
+            " (SELECT id FROM clients WHERE studio_id = :actor_studio))",
+            {"actor_studio": actor.studio_id},
+        )
+    raise PermissionDenied(
+        "only a firm administrator (or a practice's administrator, for its practice's mail)"
+        " may read the outbox"
+    )
+
+
+def _refuse_if_held(row: sqlite3.Row, now: datetime) -> None:
+    """A sender may still be at work on it: its claim is not taken."""
+    claim = row["claimed_at"]
+    if row["status"] == "sending" and claim is not None and claim > iso_utc(now - STALE_CLAIM):
+        minutes = int(STALE_CLAIM.total_seconds() // 60)
+        raise RuleViolation(
+            f"message {row['id']} is being sent right now (claimed at {row['claimed_at']})",
+            f"look at it again later: a sender that stopped lets go of it after {minutes} minutes",
+        )
+
+
+_SELECT = (
+    "SELECT m.id, m.kind, m.to_address, m.subject, m.status, m.attempts, m.next_attempt_at,"
+    " m.last_error, m.dedupe_key, m.message_id, m.client_id, m.studio_id,"
+    " u.email AS created_by, m.created_at, m.claimed_at, m.sent_at, m.body,"
+    " m.secret_values IS NULL AS no_secrets FROM mail_outbox m"
+    " LEFT JOIN users u ON u.id = m.created_by"
+)
+
+
+class Outbox(Service):
+    """Queue messages (other services call this), read and manage the outbox."""
+
+    def queue(
+        self,
+        kind: str,
+        to: str,
+        context: dict,
+        *,
+        dedupe_key: str | None = None,
+        studio_id: int | None = None,
+    ) -> int | None:
+        """Render the template of ``kind`` and queue it to ``to``, inside the caller's
+        transaction. Returns the message's id, or None when ``dedupe_key`` was
+        already queued (a re-run of the same onboarding). The caller has checked
+        that its actor may send this. The message belongs to the practice of
+        ``context["client_id"]`` when given, else to ``studio_id``: that
+        practice's administrator sees it."""
+        address = identifiers.email(to, field="to")
+        client_id = context.get("client_id")
+        with self.transaction():
+            if client_id is not None:  # (an unknown client fails below: a foreign key)
+                client = self.db.execute(
+                    "SELECT studio_id FROM clients WHERE id = ?", (client_id,)
+                ).fetchone()
+                studio_id = client[0] if client else None
+            subject, body, secrets = render(kind, firm_name(self.db), context)
+            now = self.now()
+            row = self.db.execute(
+                "INSERT INTO mail_outbox (kind, to_address, subject, body, status, next_attempt_at,"
+                " dedupe_key, client_id, studio_id, secret_values, created_by, created_at)"
+                " VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+                (
+                    *(kind, address, subject, body, now, dedupe_key, client_id, studio_id),
+                    json.dumps(secrets) if secrets else None,
+                    self._actor.id if self._actor else None,
+                    now,
+                ),
+            ).fetchone()
+            if row is None:
+                return None
+            self.audit("queue", "mail", row[0], kind=kind, client_id=client_id)
+        return int(row[0])
+
+    # --- reading --------------------------------------------------------------
+
+    def list(self, statuses: Sequence[str] = (), limit: int = DEFAULT_LIMIT) -> list[dict]:
+        """Newest first; a message in ``sending`` stays listed until someone decides."""
+        where, params = visible_mail(self.actor)
+        unknown = [s for s in statuses if s not in STATUSES]
+        if unknown:
+            raise InvalidData(
+                "--status", f"{unknown[0]!r} is not a status", "use one of: " + ", ".join(STATUSES)
+            )
+        if limit < 1:
+            raise InvalidData("--limit", "must be at least 1")
+        clauses = [where]
+        if statuses:
+            marks = ", ".join(f":s{i}" for i in range(len(statuses)))
+            clauses.append(f"m.status IN ({marks})")
+            params.update({f"s{i}": s for i, s in enumerate(statuses)})
+        params["limit"] = limit
+        rows = self.db.execute(
+            f"{_SELECT} WHERE {' AND '.join(clauses)} ORDER BY m.id DESC LIMIT :limit", params
+        )
+        return [_public(r, body=False) for r in rows]
+
+    def _row(self, mail_id: int) -> sqlite3.Row:
+        where, params = visible_mail(self.actor)
+        row = self.db.execute(
+            f"{_SELECT} WHERE m.id = :id AND {where}", {**params, "id": mail_id}
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"message {mail_id} not found")
+        return row
+
+    def show(self, mail_id: int) -> dict:
+        return _public(self._row(mail_id), body=True)
+
+    # --- deciding ---------------------------------------------------------------
+
+    def retry(self, mail_id: int, confirm_sending: Callable[[dict], None] | None = None) -> dict:
+        """Put a failed message back in the queue (with its attempts counted afresh),
+        make a waiting one due now, or requeue one left in ``sending`` (it may
+        already have been delivered: ``confirm_sending`` is asked first)."""
+        row = self._row(mail_id)
+        if row["status"] in ("sent", "cancelled"):
+            raise RuleViolation(f"message {mail_id} is {row['status']}: there is nothing to retry")
+        _refuse_if_held(row, self.clock.now())
+        if row["no_secrets"] and fill_secrets(row["kind"], row["body"], None) is None:
+            raise RuleViolation(
+                f"message {mail_id} cannot be sent again: {SECRET_GONE}",
+                "send a new invitation with 'sempi mail invite USER --resend'",
+            )
+        if row["status"] == "sending" and confirm_sending is not None:
+            confirm_sending(_public(row, body=False))
+        with self.transaction():
+            self._decide(
+                row,
+                "status = 'queued', next_attempt_at = :now, claimed_at = NULL,"
+                " attempts = CASE status WHEN 'failed' THEN 0 ELSE attempts END",
+            )
+            self.audit("retry", "mail", mail_id, was=row["status"])
+        return _public(self._row(mail_id), body=False)
+
+    def cancel(self, mail_id: int) -> dict:
+        """Never send this message (queued, failed, or left in sending)."""
+        row = self._row(mail_id)
+        if row["status"] in ("sent", "cancelled"):
+            raise RuleViolation(f"message {mail_id} is already {row['status']}")
+        _refuse_if_held(row, self.clock.now())
+        with self.transaction():
+            self._decide(row, "status = 'cancelled', next_attempt_at = NULL, secret_values = NULL")
+            self.audit("cancel", "mail", mail_id, was=row["status"])
+        return _public(self._row(mail_id), body=False)
+
+    def _decide(self, row: sqlite3.Row, changes: str) -> None:
+        """Apply a person's decision, unless the message moved since it was read
+        (a sender claimed it, another person decided)."""
+        changed = self.db.execute(
+            f"UPDATE mail_outbox SET {changes}"
+            " WHERE id = :id AND status = :status AND claimed_at IS :claim",
+            {
+                "now": self.now(),
+                "id": row["id"],
+                "status": row["status"],
+                "claim": row["claimed_at"],
+            },
+        ).rowcount
+        if not changed:
+            raise RuleViolation(f"message {row['id']} changed meanwhile: look at it again")
+
+
+def _public(row: sqlite3.Row, *, body: bool) -> dict:
+    item = dict(row)
+    item.pop("no_secrets")
+    if not body:
+        item.pop("body")
+    return item
+
+
+# --- state changes: the delivery job (and invitations, privacy) call these, each
+# --- inside the caller's BEGIN IMMEDIATE transaction ------------------------------
+
+
+def withdraw(db: sqlite3.Connection, mail_id: int, now: datetime) -> None:
+    """The secret a message carries is no longer wanted (its invitation was used or
+    replaced): erase it, and cancel the message unless it is sent or a sender
+    holds it now (that sender's copy goes out, with a code that no longer works)."""
+    cancel = (
+        "status IN ('queued', 'failed')"
+        " OR (status = 'sending' AND (claimed_at IS NULL OR claimed_at <= :stale))"
+    )
+    db.execute(
+        f"UPDATE mail_outbox SET secret_values = NULL,"
+        f" next_attempt_at = CASE WHEN {cancel} THEN NULL ELSE next_attempt_at END,"
+        f" status = CASE WHEN {cancel} THEN 'cancelled' ELSE status END WHERE id = :id",
+        {"id": mail_id, "stale": iso_utc(now - STALE_CLAIM)},
+    )
+
+
+def fail_expired_invitations(db: sqlite3.Connection, now: str) -> list[int]:
+    """Queued invitations whose code has expired are never delivered: failed."""
+    rows = db.execute(
+        "UPDATE mail_outbox SET status = 'failed', next_attempt_at = NULL, secret_values = NULL,"
+        " last_error = ? WHERE status = 'queued' AND id IN"
+        " (SELECT mail_id FROM invitations WHERE expires_at <= ?) RETURNING id",
+        (INVITATION_EXPIRED, now),
+    )
+    return [r[0] for r in rows]
+
+
+def due_messages(db: sqlite3.Connection, now: str, limit: int | None = None) -> list[dict]:
+    """What is due, oldest first; ``expired``: an invitation the next run fails."""
+    rows = db.execute(
+        "SELECT id, kind, to_address, subject, attempts, next_attempt_at,"
+        " id IN (SELECT mail_id FROM invitations WHERE expires_at <= :now) AS expired"
+        " FROM mail_outbox WHERE status = 'queued' AND next_attempt_at <= :now"
+        " ORDER BY next_attempt_at, id LIMIT :limit",
+        {"now": now, "limit": -1 if limit is None else limit},
+    )
+    return [dict(r) for r in rows]
+
+
+def claim_next(db: sqlite3.Connection, now: str, new_message_id: Callable[[], str]) -> dict | None:
+    """Mark the next due message ``sending`` and return it (secrets filled in;
+    ``body`` None when a secret was erased). ``claimed_at`` is the sender's token.
+
+    The caller holds a BEGIN IMMEDIATE transaction and commits it before
+    talking to the server: from then on no other sender will touch this
+    message. Its Message-ID is made once and kept, so a copy sent again by
+    hand (`mail retry`) carries the same id and mail clients can tell."""
+    claimed = db.execute(
+        "UPDATE mail_outbox SET status = 'sending', claimed_at = ?,"
+        " message_id = coalesce(message_id, ?) WHERE id = (SELECT id FROM mail_outbox"
+        " WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1)"
+        " RETURNING id, kind, to_address, subject, body, secret_values, attempts, message_id,"
+        " created_at, claimed_at",
+        (now, new_message_id(), now),
+    ).fetchone()
+    if claimed is None:
+        return None
+    item = dict(claimed)
+    item["body"] = fill_secrets(item["kind"], item["body"], item.pop("secret_values"))
+    return item
+
+
+_OURS = "id = :id AND status = 'sending' AND claimed_at = :claim"
+
+
+def mark_sent(db: sqlite3.Connection, mail_id: int, claim: str, now: str) -> bool:
+    """The server accepted it: ``sent``, whatever happened to the row meanwhile (a
+    takeover of a stale claim): it was delivered. False if the claim was lost."""
+    ours = db.execute(
+        f"SELECT 1 FROM mail_outbox WHERE {_OURS}", {"id": mail_id, "claim": claim}
+    ).fetchone()
+    db.execute(
+        "UPDATE mail_outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
+        " next_attempt_at = NULL, last_error = NULL, secret_values = NULL"
+        " WHERE id = ? AND status <> 'sent'",
+        (now, mail_id),
+    )
+    return ours is not None
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long a message waits after its ``attempts``-th temporary failure."""
+    growth = min(max(attempts - 1, 0), 8)  # 4**8 waits are past RETRY_MAX; more overflows
+    return min(RETRY_FIRST * RETRY_FACTOR**growth, RETRY_MAX)
+
+
+def mark_failure(
+    db: sqlite3.Connection,
+    mail_id: int,
+    claim: str | None,
+    error: str,
+    *,
+    retry_at: datetime | None,
+    max_attempts: int = 1,
+) -> str | None:
+    """One more attempt counted: back to the queue until ``retry_at`` plus a growing
+    wait (a temporary failure), or ``failed`` (permanent: ``retry_at`` None, or
+    the attempts are used up). Returns the new status, None if the sender's
+    ``claim`` was lost; no claim: a queued message (the server was unreachable)."""
+    where = _OURS if claim else "id = :id AND status = 'queued'"
+    row = db.execute(
+        f"SELECT attempts FROM mail_outbox WHERE {where}", {"id": mail_id, "claim": claim}
+    ).fetchone()
+    if row is None:
+        return None
+    attempts = row[0] + 1
+    if retry_at is None or attempts >= max_attempts:
+        if retry_at is not None:
+            error = f"{error} (after {attempts} attempts)"
+        db.execute(
+            "UPDATE mail_outbox SET status = 'failed', attempts = ?, next_attempt_at = NULL,"
+            " last_error = ?, claimed_at = NULL, secret_values = NULL WHERE id = ?",
+            (attempts, error[:ERROR_MAX], mail_id),
+        )  # the secrets go: a failed invitation is replaced (mail invite --resend)
+        return "failed"
+    db.execute(
+        "UPDATE mail_outbox SET status = 'queued', attempts = ?, next_attempt_at = ?,"
+        " last_error = ?, claimed_at = NULL WHERE id = ?",
+        (attempts, iso_utc(retry_at + retry_delay(attempts)), error[:ERROR_MAX], mail_id),
+    )
+    return "queued"
+
+
+def let_go(
+    db: sqlite3.Connection, mail_id: int, claim: str, error: str, *, requeue: bool
+) -> str | None:
+    """The sender lets go of its claim, no attempt counted. ``requeue``: back in the
+    queue as it was (the server refused our sender: not this message's fault).
+    Else left in ``sending`` for a person: the connection broke while the server
+    was receiving the message, which may have been delivered. None: claim lost."""
+    changed = db.execute(
+        "UPDATE mail_outbox SET last_error = :error, claimed_at = NULL,"
+        f" status = CASE WHEN :requeue THEN 'queued' ELSE status END WHERE {_OURS}",
+        {"error": error[:ERROR_MAX], "requeue": requeue, "id": mail_id, "claim": claim},
+    ).rowcount
+    return ("queued" if requeue else "sending") if changed else None
+
+
+def erase_personal_data(
+    db: sqlite3.Connection,
+    client_id: int,
+    addresses: Sequence[str],
+    now: datetime,
+) -> int:
+    """GDPR erasure (for services/clients/privacy.py, inside its transaction): the client's
+    mail and mail to its people lose address, subject and body; unsent ones are
+    cancelled. Refused while a sender holds one of them (claimed after ``now``
+    minus STALE_CLAIM): its copy is on the wire, and the sender would write it
+    back. Returns how many messages were erased."""
+    marks = ", ".join("?" for _ in addresses) or "NULL"
+    where = f"(client_id = ? OR to_address IN ({marks}))"
+    params = (client_id, *[a.lower() for a in addresses])
+    stale = iso_utc(now - STALE_CLAIM)
+    held = db.execute(
+        f"SELECT id FROM mail_outbox WHERE {where} AND status = 'sending' AND claimed_at > ?",
+        (*params, stale),
+    ).fetchone()
+    if held is not None:
+        raise RuleViolation(
+            f"message {held[0]} about this client is being sent right now",
+            f"run the erasure again once 'sempi mail send' has finished, or, if the sender"
+            f" stopped, cancel it with 'sempi mail cancel {held[0]}' first",
+        )
+    return db.execute(
+        "UPDATE mail_outbox SET to_address = 'erased-' || id || '@invalid',"
+        " subject = '(erased)', body = '(erased)', secret_values = NULL, last_error = NULL,"
+        " status = CASE WHEN status = 'sent' THEN 'sent' ELSE 'cancelled' END,"
+        f" next_attempt_at = NULL WHERE {where}",
+        params,
+    ).rowcount

@@ -1,0 +1,359 @@
+"""Onboarding many clients from a file: every row checked before anything is
+written, then written in chunks of whole clients, then their deadlines.
+
+Two passes over the file (services.onboarding_file streams it). The check
+pass plans every row (services.onboarding_plan) without writing: the file alone
+(identifiers, profile, values), then the store (the practice, the
+responsible, which client a row is), then the file as a whole (two rows for
+one client, one e-mail twice). Any refused row stops an all-or-nothing batch
+before its first write; ``--partial`` writes the others.
+
+The write pass plans each chunk again inside its own ``BEGIN IMMEDIATE``
+transaction (the store may have moved since the check) and writes the
+difference in bulk: ids allocated from ``max(id)`` inside the transaction,
+``executemany`` per table, as services.scheduler_writer does. A chunk holds
+whole clients (record, work group, folders, modules, delegations, external
+users and their invitations, audit), so a batch killed at any instant leaves
+whole clients, and running it again finds them and does the rest.
+
+Idempotent by natural keys: a row is the client of the practice with the
+same partita IVA, else the same codice fiscale. A client that is there and
+agrees with the row is left alone; where it differs, the given fields are
+updated (an empty cell is "not given", never "clear"). A re-run of the same
+file writes nothing at all: no client, no audit row, and no scheduler run
+unless a deadline is actually missing or wrong.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
+
+from sempi_cli.errors import InvalidData, PartlyDone, SempiError
+from sempi_cli.services import audit
+from sempi_cli.services.base import Service, redact_personal
+from sempi_cli.services.clients.input import stored
+from sempi_cli.services.onboarding.batch_file import BatchFile
+from sempi_cli.services.onboarding.input import PROFILE_COLUMNS, Row, result_where
+from sempi_cli.services.onboarding.onboard import require_onboarder, set_modules, upsert_delegations
+from sempi_cli.services.onboarding.plan import LABELS, Plan, Planner
+
+CHUNK = 500  # clients per transaction: a killed batch loses at most one chunk's work
+Progress = Callable[[str, int, int], None]
+INSERT_COLUMNS = (
+    "id", "studio_id", "ragione_sociale", "taxpayer_kind", "codice_fiscale", "partita_iva",
+    "email", "pec", "nickname", "responsible_id", "smart_services", *PROFILE_COLUMNS,
+    "created_at", "updated_at",
+)  # fmt: skip
+_INSERT = (
+    f"INSERT INTO clients ({', '.join(INSERT_COLUMNS)})"
+    f" VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
+)
+
+
+def chunks(rows: Iterable[Row], size: int = CHUNK) -> Iterator[list[Row]]:
+    iterator = iter(rows)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+class BatchService(Service):
+    def run(
+        self,
+        source: BatchFile,
+        *,
+        studio: str | int,
+        dry_run: bool = False,
+        partial: bool = False,
+        deadlines: bool = True,
+        progress: Progress | None = None,
+        confirm: Callable[[dict], None] | None = None,
+    ) -> dict:
+        """Check the whole file, then (all rows good, or ``partial``) write it.
+        ``confirm`` is called between the two with the planned counts; it may raise
+        to stop before the first write."""
+        from sempi_cli.services.org.studios import find_studio_id
+
+        require_onboarder(self.actor)
+        studio_id = find_studio_id(self.db, self.actor, studio)
+        require_onboarder(self.actor, studio_id)
+        tick = progress or (lambda stage, done, total: None)
+        planner = Planner(self.db, studio_id)
+        results, bad = self._check(source, planner, tick)
+        report = {
+            "file": str(source.path),
+            "studio_id": studio_id,
+            "dry_run": dry_run,
+            "partial": partial,
+            "rows": len(results),
+            "written": False,
+            "deadlines": None,
+            "results": results,
+        }
+        if bad and not partial:
+            for result in results:
+                if result["action"] != "refused":
+                    result["action"], result["client_id"], result["changes"] = "skipped", None, []
+            return _counted(report)
+        if confirm is not None:
+            confirm(_counted({"results": results}))
+        if not source.unchanged():
+            raise InvalidData(
+                "FILE", f"{source.path} changed while it was being read", "run the batch again"
+            )
+        with self.rehearsal(True) if dry_run else nullcontext():
+            present = self._write(source, planner, bad, results, partial, dry_run, tick)
+            report["written"] = not dry_run and any(
+                r["action"] in ("created", "updated") for r in results
+            )
+            if deadlines:
+                changed = any(r["action"] in ("created", "updated") for r in results)
+                tick("deadlines", 0, 1)
+                report["deadlines"] = self._deadlines(present, changed, dry_run)
+                tick("deadlines", 1, 1)
+        if dry_run:
+            for result in results:
+                if result["action"] == "created":
+                    result["client_id"] = None  # made up by the rehearsal
+        return _counted(report)
+
+    # --- pass 1: check every row, write nothing ------------------------------------------
+
+    def _check(
+        self, source: BatchFile, planner: Planner, tick: Progress
+    ) -> tuple[list[dict], set[int]]:
+        results: list[dict] = []
+        bad: set[int] = set()
+        first: dict[tuple[str, object], int] = {}
+
+        def refuse(ordinal: int, column: str, problem: str) -> None:
+            if ordinal in bad:
+                return
+            bad.add(ordinal)
+            results[ordinal].update(action="refused", field=column, problem=problem, changes=[])
+
+        for chunk in chunks(source.rows()):
+            for plan in planner.plan(chunk):
+                ordinal = plan.row.ordinal
+                results.append(plan.result())
+                if plan.action == "refused":
+                    bad.add(ordinal)
+                    continue
+                keys = [
+                    ("partita_iva", plan.row.client.get("partita_iva")),
+                    ("codice_fiscale", plan.row.client.get("codice_fiscale")),
+                    ("client", plan.client_id),
+                    *(("externals", person.email) for person in plan.row.externals),
+                ]
+                for column, value in keys:
+                    if value is None:
+                        continue
+                    earlier = first.setdefault((column, value), ordinal)
+                    if earlier == ordinal:
+                        continue
+                    what = LABELS.get(column, "external e-mail")
+                    there, here = result_where(results[earlier]), result_where(results[ordinal])
+                    name = "partita_iva" if column == "client" else column
+                    refuse(ordinal, name, f"{there} has the same {what} ({value})")
+                    refuse(earlier, name, f"{here} has the same {what} ({value})")
+            tick("checking", source.position(), source.size)
+        return results, bad
+
+    # --- pass 2: write, chunk by chunk ------------------------------------------------
+
+    def _write(
+        self,
+        source: BatchFile,
+        planner: Planner,
+        bad: set[int],
+        results: list[dict],
+        partial: bool,
+        dry_run: bool,
+        tick: Progress,
+    ) -> list[int]:
+        present: list[int] = []
+        total, done, written = len(results) - len(bad), 0, 0
+        writer = _Writer(self, planner.studio_id)
+        for chunk in chunks(source.rows()):
+            todo = [r for r in chunk if r.ordinal not in bad]
+            if not todo:
+                continue
+            with self.transaction():
+                plans = planner.plan(todo)
+                late = next((p for p in plans if p.problem is not None), None)
+                if late is not None and not partial:
+                    raise _stopped(source, late, 0 if dry_run else written)
+                writer.write([p for p in plans if p.action in ("created", "updated")])
+            for plan in plans:
+                results[plan.row.ordinal] = plan.result()
+                if plan.action != "refused":
+                    present.append(plan.client_id)  # type: ignore[arg-type]
+                written += plan.action in ("created", "updated")
+            done += len(todo)
+            tick("writing", done, total)
+        return present
+
+    # --- then the deadlines ------------------------------------------------------------
+
+    def _deadlines(self, client_ids: list[int], changed: bool, dry_run: bool) -> dict | None:
+        """One scheduler run over the batch's clients (chunked and idempotent itself).
+        When the batch changed no client, a rehearsal first: if every deadline is
+        already there, nothing is run and nothing written."""
+        from sempi_cli.services.scheduler.runner import SchedulerService
+
+        if not client_ids:
+            return None
+        scheduler = SchedulerService(self.db, self.clock, self.actor)
+        if not changed:
+            preview = scheduler.run(client_ids=client_ids, dry_run=True)
+            if not (preview["created"] or preview["updated"] or preview["cancelled"]):
+                return _deadline_counts(preview, ran=False)
+        try:
+            run = scheduler.run(client_ids=client_ids)
+        except SempiError as exc:
+            if dry_run:
+                raise
+            exc.hint = (exc.hint + "; " if exc.hint else "") + (
+                "the clients are written: run the same batch again to generate their deadlines"
+            )
+            raise
+        counts = _deadline_counts(run, ran=not dry_run)
+        if dry_run:
+            counts["run_id"] = None  # the rehearsal's, rolled back
+        return counts
+
+
+class _Writer:
+    """Writes one chunk's plans in bulk; the caller holds the transaction."""
+
+    def __init__(self, service: BatchService, studio_id: int) -> None:
+        self.service = service
+        self.db = service.db
+        self.studio_id = studio_id
+
+    def write(self, plans: list[Plan]) -> None:
+        if not plans:
+            return
+        service, db = self.service, self.db
+        now, actor_id = service.now(), service.actor.id
+        new = [p for p in plans if p.action == "created"]
+        if new:
+            next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM clients").fetchone()[0]
+            rows = []
+            for plan in new:
+                plan.client_id, next_id = next_id, next_id + 1
+                values = plan.fields
+                values.update(id=plan.client_id, studio_id=self.studio_id)
+                values.update(created_at=now, updated_at=now)
+                rows.append(tuple(map(values.__getitem__, INSERT_COLUMNS)))
+            db.executemany(_INSERT, rows)  # sqlite3 stores True/False as 1/0
+        for plan in plans:
+            if plan.action == "updated" and plan.fields:
+                sets = ", ".join(f"{k} = ?" for k in plan.fields)
+                db.execute(
+                    f"UPDATE clients SET {sets}, updated_at = ? WHERE id = ?",
+                    (*(stored(v) for v in plan.fields.values()), now, plan.client_id),
+                )
+        db.executemany(
+            "INSERT INTO work_group_members (client_id, user_id, added_at, added_by)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (client_id, user_id) DO NOTHING",
+            [(p.client_id, m, now, actor_id) for p in plans for m in p.members],
+        )
+        set_modules(db, [(p.client_id, p.modules) for p in plans if p.modules], now, actor_id)  # type: ignore[misc]
+        upsert_delegations(
+            db, [(p.client_id, d) for p in plans for d in p.delegations], now, actor_id
+        )
+        folders = self._folders([p.client_id for p in plans if p.folders])  # type: ignore[misc]
+        self._externals(plans)
+        audit.record_many(db, now, actor_id, _audit_entries(plans, self.studio_id, folders))
+
+    def _folders(self, client_ids: list[int]) -> int:
+        """The default tree for clients with no folder, in bulk (the folders' owner
+        writes them; one client at a time would cost some fifteen statements each).
+        Returns the folders made for each client (every tree is the same)."""
+        if not client_ids:
+            return 0
+        from sempi_cli.services.documents.folders import create_default_trees
+
+        return create_default_trees(self.db, client_ids, self.service.now()) // len(client_ids)
+
+    def _externals(self, plans: list[Plan]) -> None:
+        people = [(p.client_id, person) for p in plans for person in p.externals]
+        if not people:
+            return
+        from sempi_cli.services.org.invitations import Invitations
+        from sempi_cli.services.org.users import UserService
+
+        service = self.service
+        users = UserService(self.db, service.clock, service.actor)
+        invitations = Invitations(self.db, service.clock, service.actor)
+        for client_id, person in people:
+            user = users.add(person.email, person.full_name, "external", client=client_id)
+            invitations.invite(user["id"])
+
+
+def _audit_entries(plans: list[Plan], studio_id: int, folders: int) -> Iterator[tuple]:
+    """The audit log of a batch says what `client add`, `client edit` and `client-onboard
+    add` would have said of the same change, with the same actions and details: one
+    history per client whichever way it came in. (External users and their invitations
+    are written by their own services, which record them.) ``deadlines`` is null: the
+    batch's one scheduler run records itself."""
+    for plan in plans:
+        client_id = plan.client_id
+        if plan.action == "created":
+            details = {"ragione_sociale": plan.fields["ragione_sociale"], "studio_id": studio_id}
+            yield "add", "client", client_id, details
+        elif plan.fields:
+            diff = {k: {"old": plan.old[k], "new": stored(v)} for k, v in plan.fields.items()}
+            yield "edit", "client", client_id, {"changes": redact_personal(diff)}
+        for user_id in plan.members:
+            yield "add_member", "work_group", client_id, {"user_id": user_id}
+        if plan.folders:
+            yield "add_default", "doc_folder", None, {"client_id": client_id, "created": folders}
+        if plan.action == "created" or plan.externals or plan.modules or plan.delegations:
+            yield (
+                "onboard",
+                "client",
+                client_id,
+                {
+                    "externals": len(plan.externals),
+                    "folders": folders if plan.folders else 0,
+                    "modules": list(plan.modules) if plan.modules else None,
+                    "delegations": [d.kind for d in plan.delegations],
+                    "deadlines": None,
+                },
+            )
+
+
+def _stopped(source: BatchFile, plan: Plan, written: int) -> SempiError:
+    """A row that became bad in the write pass (the store changed since the check) stops
+    an all-or-nothing batch; what the chunks before it committed stays (exit 12 then)."""
+    column, problem = plan.problem or ("", "")
+    where = f"{source.path.name} {plan.row.where}, {column}"
+    if written:
+        return PartlyDone(
+            f"{where}: {problem}; the store changed during the batch: {written} client(s)"
+            " before this row were written, none from it on",
+            "run the same batch again to finish",
+        )
+    return InvalidData(
+        where,
+        problem,
+        "the store changed during the batch; nothing was written; fix it and run again",
+    )
+
+
+def _deadline_counts(run: dict, *, ran: bool) -> dict:
+    keys = ("run_id", "from", "to", "clients", "created", "updated", "cancelled", "unchanged")
+    counts = {k: run[k] for k in keys}
+    counts["ran"] = ran
+    return counts
+
+
+def _counted(report: dict) -> dict:
+    results = report.pop("results")
+    for action in ("created", "updated", "unchanged", "refused", "skipped"):
+        report[action] = sum(r["action"] == action for r in results)
+    report["results"] = results
+    return report

@@ -1,0 +1,214 @@
+"""The deployment's security posture, as `sempi doctor` reports it.
+
+sempi's checks live in the program, and the program works on a plain file:
+how that file, its folder and the session folder are owned and protected
+decides whether the checks mean anything. Each check is one row
+``{check, status, detail}`` with status ``ok``, ``warn`` or ``fail``; a
+``fail`` is something to fix now, a ``warn`` something to know.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from sempi_cli.services.access import require_firm_admin
+from sempi_cli.services.base import Service
+from sempi_cli.services.org import settings
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+BYPASS = (
+    "anyone who can write the store file bypasses every check in sempi:"
+    " keep it owned by a service account (docs/security.md)"
+)
+
+
+def _row(check: str, status: str, detail: str) -> dict[str, str]:
+    return {"check": check, "status": status, "detail": detail}
+
+
+def _account(uid: int) -> str:
+    import pwd
+
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _group(gid: int) -> str:
+    import grp
+
+    try:
+        return f"group {grp.getgrgid(gid).gr_name}"
+    except KeyError:
+        return f"group {gid}"
+
+
+def file_mode(check: str, path: Path) -> dict[str, str]:
+    """A store file: nothing for others (sempi refuses it), group access a warning."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return _row(check, OK, f"{path}: absent (no connection holds the store open)")
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o006:
+        return _row(
+            check,
+            FAIL,
+            f"{path}: mode {mode:04o}, every user of this machine may use it: chmod 600 {path}",
+        )
+    if mode & 0o070:
+        return _row(
+            check,
+            WARN,
+            f"{path}: mode {mode:04o}, {_group(info.st_gid)} may use it;"
+            " right only if that group is the service's own",
+        )
+    if mode & 0o001:
+        return _row(check, WARN, f"{path}: mode {mode:04o}, an odd mode for data: chmod 600 {path}")
+    return _row(check, OK, f"{path}: mode {mode:04o}")
+
+
+def directory_mode(check: str, path: Path, *, missing: str) -> dict[str, str]:
+    """A folder: writable by others is a failure (they could swap the file)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return _row(check, OK, f"{path}: {missing}")
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o022:
+        return _row(
+            check,
+            FAIL,
+            f"{path}: mode {mode:04o}, others may create, rename or delete files in it:"
+            f" chmod 700 {path}",
+        )
+    if mode & 0o055:
+        return _row(
+            check,
+            WARN,
+            f"{path}: mode {mode:04o}, others may list it or reach its files: chmod 700 {path}",
+        )
+    return _row(check, OK, f"{path}: mode {mode:04o}")
+
+
+def session_directory(path: Path) -> dict[str, str]:
+    """Sessions are refused from a folder that is not the user's own and 0700."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return _row("session_directory", OK, f"{path}: absent (nobody logged in here yet)")
+    mode = stat.S_IMODE(info.st_mode)
+    if info.st_uid != os.geteuid():
+        return _row(
+            "session_directory",
+            FAIL,
+            f"{path}: owned by {_account(info.st_uid)}, not by the account running sempi;"
+            " sessions in it are refused",
+        )
+    if mode & 0o077:
+        return _row(
+            "session_directory",
+            FAIL,
+            f"{path}: mode {mode:04o}, sessions in it are refused: chmod 700 {path}",
+        )
+    return _row("session_directory", OK, f"{path}: mode {mode:04o}")
+
+
+def deployment(path: Path) -> dict[str, str]:
+    """Who owns the store against who runs sempi: a personal store, or a service account."""
+    owner = path.stat().st_uid
+    me = os.geteuid()
+    invoker = os.environ.get("SUDO_UID", "")
+    if owner == me and invoker.isdigit() and int(invoker) != me:
+        return _row(
+            "deployment",
+            OK,
+            f"service account: the store belongs to {_account(owner)}, which sempi runs as"
+            f" through sudo for {_account(int(invoker))}",
+        )
+    if owner == me:
+        return _row(
+            "deployment",
+            OK,
+            f"personal: the store belongs to {_account(owner)}, the account running sempi;"
+            " for several people on one server, use a service account (docs/security.md)",
+        )
+    return _row(
+        "deployment",
+        WARN,
+        f"the store belongs to {_account(owner)} but sempi runs as {_account(me)}, who can"
+        " open it directly (group permission or root): the service account does not keep"
+        " this account out",
+    )
+
+
+class PostureService(Service):
+    def report(self, store_path: Path, session_dir: Path) -> list[dict[str, str]]:
+        """Every check, in a fixed order; the bypass warning always last."""
+        require_firm_admin(self.actor, "check the deployment")
+        store_path = Path(store_path)
+        owner = store_path.stat().st_uid
+        rows = [
+            _row("store", OK, f"{store_path}, owned by {_account(owner)}"),
+            file_mode("store_mode", store_path),
+            file_mode("wal_mode", Path(f"{store_path}-wal")),
+            file_mode("shm_mode", Path(f"{store_path}-shm")),
+            directory_mode("store_directory", store_path.parent, missing="absent"),
+            deployment(store_path),
+            session_directory(Path(session_dir)),
+            self._require_otp(),
+            self._admins_without_otp(),
+            self._journal_mode(),
+            self._quick_check(),
+            _row("bypass", WARN, BYPASS),
+        ]
+        return rows
+
+    def _require_otp(self) -> dict[str, str]:
+        rule = settings.get(self.db, "auth.require_otp")
+        if rule == "all" or "firm-admin" in rule.split(","):
+            return _row("require_otp", OK, f"auth.require_otp = {rule}")
+        return _row(
+            "require_otp",
+            WARN,
+            f"auth.require_otp = {rule}: firm administrators may log in with a password alone;"
+            " sempi config set auth.require_otp all",
+        )
+
+    def _admins_without_otp(self) -> dict[str, str]:
+        emails = [
+            row[0]
+            for row in self.db.execute(
+                "SELECT email FROM users WHERE role = 'firm-admin' AND disabled_at IS NULL"
+                " AND otp_enabled_at IS NULL ORDER BY email"
+            )
+        ]
+        if not emails:
+            return _row("admins_without_otp", OK, "every firm administrator uses two-step login")
+        return _row(
+            "admins_without_otp",
+            WARN,
+            f"{len(emails)} firm administrator(s) without two-step login: {', '.join(emails)}"
+            " (sempi auth otp enable)",
+        )
+
+    def _journal_mode(self) -> dict[str, str]:
+        mode = str(self.db.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+        if mode == "wal":
+            return _row("journal_mode", OK, "wal")
+        return _row("journal_mode", FAIL, f"{mode}: sempi needs wal (concurrent readers)")
+
+    def _quick_check(self) -> dict[str, str]:
+        problems = [r[0] for r in self.db.execute("PRAGMA quick_check") if r[0] != "ok"]
+        if not problems:
+            return _row("integrity", OK, "PRAGMA quick_check: ok")
+        shown = "; ".join(problems[:3])
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        return _row(
+            "integrity",
+            FAIL,
+            f"PRAGMA quick_check: {shown}{more}: run 'sempi db check', restore the latest backup",
+        )

@@ -1,0 +1,320 @@
+"""People: the firm's staff, the practices' users and the clients' external users."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from sempi_cli.errors import Conflict, InvalidData, NotFound, PermissionDenied, RuleViolation
+from sempi_cli.services import access
+from sempi_cli.services.access import FIRM_ROLES, ROLES, STUDIO_ROLES, Actor
+from sempi_cli.services.base import Service, changes, redact_personal
+from sempi_cli.services.clients import identifiers
+from sempi_cli.services.identity import passwords
+from sempi_cli.services.identity.auth import Confirm, require_reauthentication, revoke_credentials
+
+COLUMNS = ("id", "email", "full_name", "role", "studio", "client", "active")
+MAX_FULL_NAME = 120
+
+
+def find_user(db: sqlite3.Connection, actor: Actor, ref: str | int) -> sqlite3.Row:
+    """A user by id or e-mail, among those the actor may see."""
+    where, params = access.visible_users(actor)
+    text = str(ref).strip()
+    key = "u.id = :ref" if text.isdigit() else "u.email = lower(:ref)"
+    row = db.execute(
+        f"SELECT u.* FROM users u WHERE {key} AND {where}", {**params, "ref": text}
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"user {text!r} not found")
+    return row
+
+
+class UserService(Service):
+    def _check_role_placement(
+        self, role: str, studio_id: int | None, client_id: int | None
+    ) -> None:
+        if role not in ROLES:
+            raise InvalidData(
+                "--role", f"{role!r} is not a role", "use one of: " + ", ".join(ROLES)
+            )
+        if role in STUDIO_ROLES and studio_id is None:
+            raise InvalidData("--studio", f"a {role} belongs to a practice: give --studio")
+        if role == "external" and client_id is None:
+            raise InvalidData(
+                "--client", "an external user belongs to exactly one client: give --client"
+            )
+        if role in FIRM_ROLES and (studio_id or client_id):
+            raise InvalidData(
+                "--role", f"a {role} belongs to the firm, not to a practice or client"
+            )
+        if role in STUDIO_ROLES and client_id:
+            raise InvalidData("--client", f"a {role} belongs to a practice, not to a client")
+
+    def may_create(self, role: str, studio_id: int | None, client: sqlite3.Row | None) -> None:
+        actor = self.actor
+        if actor.is_firm_admin:
+            return
+        if actor.role == "studio-admin" and role in (*STUDIO_ROLES, "external"):
+            owner = client["studio_id"] if client is not None else studio_id
+            if owner == actor.studio_id:
+                return
+        if actor.role == "staff" and role == "external" and client is not None:
+            if access.can_manage_client(actor, client):
+                return
+        raise PermissionDenied(f"you may not add a user with the role {role}")
+
+    def add(
+        self,
+        email: str,
+        full_name: str,
+        role: str,
+        *,
+        studio: str | int | None = None,
+        client: int | None = None,
+        codice_fiscale: str | None = None,
+        password: str | None = None,
+    ) -> dict:
+        """A new user; an external user joins their client's work group."""
+        from sempi_cli.services.org.studios import find_studio_id
+
+        address = identifiers.email(email, field="--email")
+        name = _full_name(full_name)
+        cf = (
+            identifiers.codice_fiscale(codice_fiscale, person=True, field="--codice-fiscale")
+            if codice_fiscale
+            else None
+        )
+        studio_id = find_studio_id(self.db, self.actor, studio) if studio is not None else None
+        client_row = access.client_row(self.db, self.actor, client) if client is not None else None
+        self._check_role_placement(role, studio_id, client)
+        self.may_create(role, studio_id, client_row)
+        password_hash = None
+        if password is not None:
+            passwords.check_strength(password)
+            password_hash = passwords.hash_password(password)
+        with self.transaction():
+            existing = self.db.execute(
+                "SELECT id FROM users WHERE email = ?", (address,)
+            ).fetchone()
+            if existing:
+                raise Conflict(f"a user with the e-mail {address} already exists")
+            now = self.now()
+            cursor = self.db.execute(
+                "INSERT INTO users (email, full_name, role, studio_id, client_id, codice_fiscale,"
+                " password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (address, name, role, studio_id, client, cf, password_hash, now, now),
+            )
+            user_id = cursor.lastrowid
+            self.audit(
+                "add",
+                "user",
+                user_id,
+                role=role,
+                studio_id=studio_id,
+                client_id=client,
+            )
+            if role == "external":
+                from sempi_cli.services.org.groups import GroupService
+
+                GroupService(self.db, self.clock, self.actor).add_member(
+                    client, user_id, check_access=False
+                )
+        return self.show(user_id)
+
+    def list(
+        self,
+        *,
+        role: str | None = None,
+        studio: str | int | None = None,
+        client: int | None = None,
+        search: str | None = None,
+        include_disabled: bool = False,
+    ) -> list[dict]:
+        from sempi_cli.services.org.studios import find_studio_id
+
+        where, params = access.visible_users(self.actor)
+        clauses = [where]
+        if role:
+            if role not in ROLES:
+                raise InvalidData(
+                    "--role", f"{role!r} is not a role", "use one of: " + ", ".join(ROLES)
+                )
+            clauses.append("u.role = :role")
+            params["role"] = role
+        if studio is not None:
+            params["studio"] = find_studio_id(self.db, self.actor, studio)
+            clauses.append("u.studio_id = :studio")
+        if client is not None:
+            clauses.append("u.client_id = :client")
+            params["client"] = client
+        if search:
+            clauses.append("(u.email LIKE :q OR u.full_name LIKE :q)")
+            params["q"] = f"%{search.strip()}%"
+        if not include_disabled:
+            clauses.append("u.disabled_at IS NULL")
+        return [
+            _public(r)
+            for r in self.db.execute(
+                _SELECT + " WHERE " + " AND ".join(clauses) + " ORDER BY u.full_name, u.id", params
+            )
+        ]
+
+    def show(self, ref: str | int) -> dict:
+        row = find_user(self.db, self.actor, ref)
+        detail = _public(self.db.execute(_SELECT + " WHERE u.id = ?", (row["id"],)).fetchone())
+        detail["codice_fiscale"] = row["codice_fiscale"]
+        detail["created_at"] = row["created_at"]
+        detail["disabled_at"] = row["disabled_at"]
+        detail["work_groups"] = [
+            r[0]
+            for r in self.db.execute(
+                "SELECT client_id FROM work_group_members WHERE user_id = ? ORDER BY client_id",
+                (row["id"],),
+            )
+        ]
+        return detail
+
+    def _may_change(self, target: sqlite3.Row) -> None:
+        actor = self.actor
+        if actor.is_firm_admin or actor.id == target["id"]:
+            return
+        if actor.role == "studio-admin" and target["studio_id"] == actor.studio_id:
+            return
+        if actor.role == "studio-admin" and target["client_id"] is not None:
+            owner = self.db.execute(
+                "SELECT studio_id FROM clients WHERE id = ?", (target["client_id"],)
+            ).fetchone()
+            if owner and owner[0] == actor.studio_id:
+                return
+        raise PermissionDenied("you may not change this user")
+
+    def edit(
+        self,
+        ref: str | int,
+        *,
+        full_name: str | None = None,
+        email: str | None = None,
+        role: str | None = None,
+        codice_fiscale: str | None = None,
+        confirm: Confirm | None = None,
+    ) -> dict:
+        """Change a user's details; a role change needs the administrator's password again."""
+        target = find_user(self.db, self.actor, ref)
+        self._may_change(target)
+        fields: dict[str, object] = {}
+        if full_name is not None:
+            fields["full_name"] = _full_name(full_name)
+        if email is not None:
+            fields["email"] = identifiers.email(email, field="--email")
+        if codice_fiscale is not None:
+            fields["codice_fiscale"] = (
+                identifiers.codice_fiscale(codice_fiscale, person=True, field="--codice-fiscale")
+                if codice_fiscale.strip()
+                else None
+            )
+        if role is not None and role != target["role"]:
+            if not self.actor.is_firm_admin:
+                raise PermissionDenied("only a firm administrator may change roles")
+            require_reauthentication(self.actor, confirm, self.clock.now(), "change a role")
+            self._check_role_placement(role, target["studio_id"], target["client_id"])
+            fields["role"] = role
+        with self.transaction():
+            diff = changes(target, fields)
+            if "email" in diff:
+                clash = self.db.execute(
+                    "SELECT id FROM users WHERE email = ? AND id <> ?",
+                    (fields["email"], target["id"]),
+                ).fetchone()
+                if clash:
+                    raise Conflict(f"a user with the e-mail {fields['email']} already exists")
+            if diff:
+                sets = ", ".join(f"{k} = :{k}" for k in fields)
+                self.db.execute(
+                    f"UPDATE users SET {sets}, updated_at = :now WHERE id = :id",
+                    {**fields, "now": self.now(), "id": target["id"]},
+                )
+                self.audit("edit", "user", target["id"], changes=redact_personal(diff))
+        return self.show(target["id"])
+
+    def set_disabled(self, ref: str | int, disabled: bool) -> dict:
+        """Disable (ending every session) or enable a user. Nobody disables themselves."""
+        target = find_user(self.db, self.actor, ref)
+        if target["id"] == self.actor.id:
+            raise RuleViolation("you cannot disable yourself")
+        self._may_change(target)
+        with self.transaction():
+            now = self.now()
+            if disabled and target["disabled_at"] is None:
+                self.db.execute(
+                    "UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?",
+                    (now, now, target["id"]),
+                )
+                revoked = revoke_credentials(self.db, target["id"], now)
+                self.audit("disable", "user", target["id"], **revoked)
+            elif not disabled and target["disabled_at"] is not None:
+                self.db.execute(
+                    "UPDATE users SET disabled_at = NULL, updated_at = ? WHERE id = ?",
+                    (now, target["id"]),
+                )
+                self.audit("enable", "user", target["id"])
+        return self.show(target["id"])
+
+    def set_password(
+        self, ref: str | int, new_password: Callable[[], str], confirm: Confirm | None
+    ) -> None:
+        """Your own password, or another's as their administrator, after confirming
+        your own password (and code) again; ``new_password`` is asked only then.
+        Every session and application password of that user ends."""
+        target = find_user(self.db, self.actor, ref)
+        self._may_change(target)
+        require_reauthentication(self.actor, confirm, self.clock.now(), "change a password")
+        new_password = new_password()
+        passwords.check_strength(new_password, field="new password")
+        password_hash = passwords.hash_password(new_password)
+        with self.transaction():
+            now = self.now()
+            self.db.execute(
+                "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
+                (password_hash, now, target["id"]),
+            )
+            revoked = revoke_credentials(self.db, target["id"], now)
+            self.audit("password", "user", target["id"], **revoked)
+
+
+_SELECT = (
+    "SELECT u.id, u.email, u.full_name, u.role, u.studio_id, s.name AS studio, u.client_id,"
+    " c.ragione_sociale AS client, u.disabled_at IS NULL AS active FROM users u"
+    " LEFT JOIN studios s ON s.id = u.studio_id LEFT JOIN clients c ON c.id = u.client_id"
+)
+
+
+def _public(row: sqlite3.Row) -> dict:
+    item = dict(row)
+    item["active"] = bool(item["active"])
+    return item
+
+
+def erase_personal_data(db: sqlite3.Connection, user_id: int, at: str) -> None:
+    """Replace a user's personal data with placeholders and disable the account
+    (GDPR erasure). The password hash and two-step secret go too. The caller
+    (services.privacy) has checked access, holds the transaction, revokes the
+    sessions and writes the audit entry: not UserService.edit, whose audit entry
+    would copy the old values into the append-only log."""
+    db.execute(
+        "UPDATE users SET email = ?, full_name = 'Erased user', codice_fiscale = NULL,"
+        " password_hash = NULL, otp_secret = NULL, otp_enabled_at = NULL, otp_last_step = NULL,"
+        " disabled_at = coalesce(disabled_at, ?), updated_at = ? WHERE id = ?",
+        (f"erased-{user_id}@invalid", at, at, user_id),
+    )
+
+
+def _full_name(text: str | None) -> str:
+    """A person's name, as tables, mail headers and terminals show it: one line, no
+    control character (an escape sequence would reach whoever lists users)."""
+    from sempi_cli.services.clients.input import one_line
+
+    name = one_line(text or "", "--name", MAX_FULL_NAME)
+    if not name:
+        raise InvalidData("--name", "the user's name is empty")
+    return name

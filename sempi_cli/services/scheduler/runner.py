@@ -1,0 +1,293 @@
+"""The scheduler run: every client's deadlines for a date range, as tasks.
+
+Cron-safe by construction. Clients are processed in chunks, each its own
+``BEGIN IMMEDIATE`` transaction that reads what is there and writes the
+difference, so: two runs at once serialise chunk by chunk and the second finds
+the first's rows; a run killed at any point leaves whole chunks, and the next
+run completes the rest; the ``UNIQUE (client_id, rule_id, period)`` key is the
+final guard. Each run is recorded in ``scheduler_runs`` (start, end, status,
+counts); a run whose process died is marked ``interrupted`` by the next one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from dataclasses import asdict
+from datetime import date, timedelta
+
+from dateutil.relativedelta import relativedelta
+
+from sempi_cli.clock import today_in_rome
+from sempi_cli.errors import CheckFailed, InvalidData, PermissionDenied
+from sempi_cli.fiscal.engine import Planner
+from sempi_cli.services import access
+from sempi_cli.services.base import Service
+from sempi_cli.services.clients.profile import PROFILE_FIELDS
+from sempi_cli.services.org import settings
+from sempi_cli.services.org.studios import find_studio_id
+from sempi_cli.services.scheduler.config import load_overrides, load_templates
+from sempi_cli.services.scheduler.writer import ChunkWriter, Counts
+
+MAX_HORIZON_MONTHS = 36
+DEFAULT_HORIZON = "12m"
+RUN_CACHE_KIB = 65536
+CHUNK = 250  # clients per transaction: a killed run loses at most one chunk's work
+RUN_COLUMNS = (
+    "id", "started_at", "finished_at", "status", "range_from", "range_to",
+    "clients", "created", "updated", "cancelled", "unchanged", "error",
+)  # fmt: skip
+_HORIZON_UNITS = {"m": "months", "y": "years", "a": "years", "d": "days", "g": "days"}
+_HORIZON = re.compile(
+    r"^\s*(\d+)\s*(m|mesi|months?|y|anni|years?|d|giorni|days?)\s*$", re.IGNORECASE
+)
+
+
+def horizon_end(start: date, text: str, field: str = "--horizon") -> date:
+    """``12m`` after *start*: the last day of the range (``12m`` from 1 Jan ends 31 Dec)."""
+    match = _HORIZON.match(text)
+    if match is None or int(match[1]) == 0:
+        raise InvalidData(
+            field,
+            f"cannot read {text!r} as a horizon",
+            "give months (12m), years (2y) or days (90d)",
+        )
+    amount = int(match[1])
+    if amount > 100_000:  # relativedelta would overflow before the range check
+        raise InvalidData(field, f"{text!r} is beyond {MAX_HORIZON_MONTHS} months")
+    unit = _HORIZON_UNITS[match[2][0].lower()]
+    return start + relativedelta(**{unit: amount}) - timedelta(days=1)
+
+
+# The rules are today's law, and the holiday calendar (python `holidays`) ends in 2100.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def check_range(start: date, end: date, field: str = "--to") -> None:
+    if start.year < FIRST_YEAR:
+        raise InvalidData(
+            "--from", f"{start.isoformat()} is before {FIRST_YEAR}: the rules are today's law"
+        )
+    if end.year > LAST_YEAR:
+        raise InvalidData(
+            field, f"{end.isoformat()} is after {LAST_YEAR}, where the holiday calendar ends"
+        )
+    if end < start:
+        raise InvalidData(field, f"{end.isoformat()} is before --from {start.isoformat()}")
+    if end > start + relativedelta(months=MAX_HORIZON_MONTHS):
+        raise InvalidData(
+            field,
+            f"the range {start.isoformat()}..{end.isoformat()} is beyond {MAX_HORIZON_MONTHS} months",
+            "run the scheduler again later for the years after",
+        )
+
+
+class SchedulerService(Service):
+    # --- who --------------------------------------------------------------------------
+
+    def _scope(self, client_ids: list[int] | None, studio: str | None) -> tuple[str, dict]:
+        """SQL over ``clients c`` for the run's clients; firm administrators run for
+        every practice, a practice administrator for their own."""
+        actor = self.actor
+        if not (actor.is_firm_admin or actor.role == "studio-admin"):
+            raise PermissionDenied(
+                "only a firm administrator or a practice's administrator may run the scheduler"
+            )
+        where, params = ["c.removed_at IS NULL"], {}
+        if actor.role == "studio-admin":
+            where.append("c.studio_id = :own_studio")
+            params["own_studio"] = actor.studio_id
+        if studio is not None:
+            studio_id = find_studio_id(self.db, actor, studio)  # their own, for a practice's admin
+            where.append("c.studio_id = :studio")
+            params["studio"] = studio_id
+        if client_ids:
+            for client_id in client_ids:  # each must exist and be theirs: NotFound otherwise
+                client = access.client_row(self.db, actor, client_id)
+                if client["removed_at"] is not None or (
+                    studio is not None and client["studio_id"] != params["studio"]
+                ):
+                    raise InvalidData(
+                        "--client",
+                        f"client {client_id} is not an active client of the chosen practice",
+                    )
+            where.append(f"c.id IN ({','.join(str(int(i)) for i in client_ids)})")
+        return " AND ".join(where), params
+
+    # --- the run -------------------------------------------------------------------------
+
+    def run(
+        self,
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        client_ids: list[int] | None = None,
+        studio: str | None = None,
+        dry_run: bool = False,
+    ) -> dict:
+        """Materialise the deadlines falling due in [start, end] (default: today and
+        the next 12 months) for the clients in scope; returns the counts and the
+        changes to existing deadlines."""
+        today = today_in_rome(self.clock)
+        start = start or today
+        end = end or horizon_end(start, DEFAULT_HORIZON)
+        check_range(start, end)
+        where, params = self._scope(client_ids, studio)
+        # A run walks the big task and deadline indexes: a larger page cache for this
+        # connection (64 MiB, within the run's memory budget) keeps them in memory.
+        self.db.execute(f"PRAGMA cache_size = -{RUN_CACHE_KIB}")
+        ids = [
+            r[0]
+            for r in self.db.execute(
+                f"SELECT c.id FROM clients c WHERE {where} ORDER BY c.id", params
+            )
+        ]
+        planner = Planner(start, end, load_overrides(self.db))
+        writer = ChunkWriter(
+            self.db,
+            planner=planner,
+            now=self.now(),
+            today=today,
+            actor_id=self.actor.id,
+            run_id=None,
+            deadline_time=settings.get(self.db, "scheduler.deadline_time"),
+            templates=load_templates(self.db),
+        )
+        scope = {"clients": client_ids or None, "studio": studio}
+        counts, changes = Counts(), []
+        if dry_run:
+            with self.rehearsal(dry_run=True):
+                self._chunks(writer, ids, counts, changes)
+            return self._report(None, start, end, counts, changes, writer, dry_run=True)
+        writer.run_id = self._begin(start, end, scope)
+        try:
+            self._chunks(writer, ids, counts, changes)
+        except BaseException as exc:  # the chunks committed so far are counted
+            status = "failed" if isinstance(exc, Exception) else "interrupted"
+            self._finish(writer.run_id, counts, status, str(exc)[:500] or type(exc).__name__)
+            raise
+        self._finish(writer.run_id, counts, "ok", None)
+        return self._report(writer.run_id, start, end, counts, changes, writer, dry_run=False)
+
+    def _chunks(self, writer: ChunkWriter, ids: list[int], counts: Counts, changes: list) -> None:
+        """Each chunk in its own transaction; *counts* and *changes* grow as chunks commit."""
+        columns = ", ".join(f"c.{f.name}" for f in PROFILE_FIELDS)
+        for offset in range(0, len(ids), CHUNK):
+            chunk = ids[offset : offset + CHUNK]
+            with self.transaction():
+                clients = self.db.execute(
+                    f"SELECT c.id, c.responsible_id, {columns} FROM clients c"
+                    f" WHERE c.id IN ({','.join('?' * len(chunk))}) AND c.removed_at IS NULL ORDER BY c.id",
+                    chunk,
+                ).fetchall()
+                result = writer.apply(clients)
+            counts.add(result.counts)
+            changes.extend(result.changes)
+
+    def _begin(self, start: date, end: date, scope: dict) -> int:
+        """Record the run (its own transaction, so it shows while running) and mark the
+        runs whose process is gone as interrupted."""
+        import json
+
+        host = socket.gethostname()
+        with self.transaction():
+            for row in self.db.execute(
+                "SELECT id, pid FROM scheduler_runs WHERE status = 'running' AND host = ?", (host,)
+            ).fetchall():
+                if not _alive(row["pid"]):
+                    self.db.execute(
+                        "UPDATE scheduler_runs SET status = 'interrupted', finished_at = ?,"
+                        " error = 'the process ended before the run finished' WHERE id = ?",
+                        (self.now(), row["id"]),
+                    )
+            cursor = self.db.execute(
+                "INSERT INTO scheduler_runs (started_at, actor_id, host, pid, range_from, range_to, scope)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self.now(),
+                    self.actor.id,
+                    host,
+                    os.getpid(),
+                    start.isoformat(),
+                    end.isoformat(),
+                    json.dumps(scope),
+                ),
+            )
+        return int(cursor.lastrowid)
+
+    def _finish(self, run_id: int, counts: Counts, status: str, error: str | None) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE scheduler_runs SET finished_at = ?, status = ?, clients = ?, created = ?,"
+                " updated = ?, cancelled = ?, unchanged = ?, error = ? WHERE id = ?",
+                (self.now(), status, counts.clients, counts.created, counts.updated, counts.cancelled,
+                 counts.unchanged, error, run_id),
+            )  # fmt: skip
+            self.audit("scheduler.run", "scheduler_run", run_id, status=status, **asdict(counts))
+
+    def _report(self, run_id, start, end, counts, changes, writer, *, dry_run) -> dict:  # noqa: ANN001
+        return {
+            "run_id": run_id,
+            "dry_run": dry_run,
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            **asdict(counts),
+            "unassigned_clients": sorted(writer.unassigned),
+            "changes": [asdict(c) for c in changes],
+        }
+
+    # --- the record ----------------------------------------------------------------------
+
+    def _require_reader(self) -> None:
+        if not (self.actor.is_internal or self.actor.role == "studio-admin"):
+            raise PermissionDenied(
+                "only the firm's users and practice administrators may read the scheduler's runs"
+            )
+
+    def runs(self, limit: int = 20) -> list[dict]:
+        self._require_reader()
+        return [
+            dict(row)
+            for row in self.db.execute(
+                f"SELECT {', '.join(RUN_COLUMNS)} FROM scheduler_runs ORDER BY id DESC LIMIT ?",
+                (limit,),
+            )
+        ]
+
+    def health(self, max_age: timedelta) -> dict:
+        """The last successful run, or CheckFailed (exit 11) when it is older than *max_age*."""
+        self._require_reader()
+        row = self.db.execute(
+            "SELECT id, finished_at FROM scheduler_runs WHERE status = 'ok' ORDER BY finished_at DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            raise CheckFailed(
+                "no successful scheduler run is recorded", "run 'sempi scheduler run'"
+            )
+        from datetime import datetime
+
+        age = self.clock.now() - datetime.fromisoformat(row["finished_at"])
+        hours = age.total_seconds() / 3600
+        if age > max_age:
+            raise CheckFailed(
+                f"the last successful scheduler run (#{row['id']}) finished {hours:.1f} hours ago,"
+                f" more than {max_age.total_seconds() / 3600:g}",
+                "check the cron job and 'sempi scheduler runs'",
+            )
+        return {
+            "run_id": row["id"],
+            "finished_at": row["finished_at"],
+            "age_hours": round(hours, 2),
+            "ok": True,
+        }
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True

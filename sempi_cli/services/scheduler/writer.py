@@ -1,0 +1,447 @@
+"""Writing one chunk of clients' deadlines: compare what the rules want with what
+the store holds, then write the difference in bulk.
+
+Everything a deadline's rows share across clients (dates, shifts, title, the
+task's deadline instant, the checklist) is prepared once per deadline; a
+client adds only ids. Ids are allocated from ``max(id)`` inside the caller's
+``BEGIN IMMEDIATE`` transaction (the only writer), so the rows go in with
+``executemany`` and no round trip per row. The ``UNIQUE (client_id, rule_id,
+period)`` key stays the last word: a row the diff thought missing but another
+run wrote is skipped, never doubled.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sempi_cli.fiscal.engine import Deadline, Planner
+from sempi_cli.fiscal.rules import RULES_BY_ID, Rule
+from sempi_cli.services.clients import profile as profiles
+from sempi_cli.services.tasks.rrule import deadline_of
+
+# A spec as templates keep checklists: [{"name", "items": [{"text", "important", "depth"}]}]
+ChecklistSpec = list[dict]
+DEFAULT_LIST_NAME = "Adempimento"
+CANCEL_REASON = "la regola non si applica più al profilo del cliente"
+
+
+@dataclass
+class Counts:
+    clients: int = 0
+    created: int = 0
+    updated: int = 0
+    cancelled: int = 0
+    unchanged: int = 0
+
+    def add(self, other: Counts) -> None:
+        for name in ("clients", "created", "updated", "cancelled", "unchanged"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass(frozen=True)
+class Change:
+    """A deadline the run moved, cancelled or restored — or would have, had its
+    task not been started ("kept")."""
+
+    client_id: int
+    rule_id: str
+    period: str
+    action: str  # updated | cancelled | restored | kept
+    old_due: str | None
+    new_due: str | None
+    task_id: int
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What every client's copy of one deadline shares."""
+
+    deadline: Deadline
+    rule: Rule
+    nominal: str
+    due: str
+    shifts: str
+    task_deadline: str
+    title: str
+    description: str
+
+
+@dataclass
+class ChunkResult:
+    counts: Counts = field(default_factory=Counts)
+    changes: list[Change] = field(default_factory=list)
+
+
+def default_checklist(rule: Rule) -> ChecklistSpec:
+    return [
+        {
+            "name": DEFAULT_LIST_NAME,
+            "items": [{"text": text, "important": False, "depth": 0} for text in rule.checklist],
+        }
+    ]
+
+
+def _flatten(spec: ChecklistSpec) -> list[tuple[str, list[tuple[int | None, int, str, int]]]]:
+    """Per list: items as (index of the parent in the list or None, position, text,
+    important), depth resolved the way ChecklistService.instantiate does."""
+    flat = []
+    for checklist in spec:
+        items: list[tuple[int | None, int, str, int]] = []
+        parents: list[int] = []
+        for position, entry in enumerate(checklist["items"], 1):
+            depth = min(int(entry.get("depth", 0)), len(parents))
+            del parents[depth:]
+            items.append(
+                (
+                    parents[-1] if parents else None,
+                    position,
+                    entry["text"],
+                    int(bool(entry.get("important"))),
+                )
+            )
+            parents.append(len(items) - 1)
+        flat.append((checklist["name"], items))
+    return flat
+
+
+class ChunkWriter:
+    """Applies a run to one chunk of clients at a time; the caller holds the transaction."""
+
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        *,
+        planner: Planner,
+        now: str,
+        today: date,
+        actor_id: int,
+        run_id: int | None,
+        deadline_time: str,
+        templates: dict[str, ChecklistSpec],
+    ) -> None:
+        self.db = db
+        self.planner = planner
+        self.now = now
+        self.today = today.isoformat()
+        self.actor_id = actor_id
+        self.run_id = run_id
+        self.deadline_time = deadline_time
+        self.checklists = {
+            rule_id: _flatten(templates.get(rule_id) or default_checklist(rule))
+            for rule_id, rule in RULES_BY_ID.items()
+        }
+        self._prepared: dict[int, Prepared] = {}
+        self.unassigned: set[int] = set()
+
+    # --- what the rules want ---------------------------------------------------------
+
+    def _prepare(self, deadline: Deadline) -> Prepared:
+        """Shared per deadline object (the planner shares them among clients)."""
+        found = self._prepared.get(id(deadline))
+        if found is None:
+            rule = RULES_BY_ID[deadline.rule_id]
+            found = self._prepared[id(deadline)] = Prepared(
+                deadline=deadline,
+                rule=rule,
+                nominal=deadline.nominal_date.isoformat(),
+                due=deadline.due_date.isoformat(),
+                shifts=json.dumps([s.as_dict() for s in deadline.shifts], ensure_ascii=False),
+                task_deadline=deadline_of(deadline.due_date, 0, self.deadline_time),
+                title=f"{rule.label} {deadline.period}",
+                description=(
+                    f"Scadenza fiscale {rule.id} {deadline.period}. Base normativa: "
+                    f"{deadline.legal_basis}. Perché cade in questo giorno: "
+                    f"sempi scheduler explain CLIENT {rule.id} {deadline.period}"
+                ),
+            )
+        return found
+
+    # --- the diff ----------------------------------------------------------------------
+
+    def apply(self, clients: Sequence[sqlite3.Row]) -> ChunkResult:
+        result = ChunkResult()
+        result.counts.clients = len(clients)
+        if not clients:
+            return result
+        existing = self._existing([c["id"] for c in clients])
+        new: list[tuple[sqlite3.Row, Prepared]] = []
+        for client in clients:
+            wanted = {
+                (d.rule_id, d.period): self._prepare(d)
+                for d in self.planner.for_profile(_profile(client))
+            }
+            held = existing.get(client["id"], {})
+            for key, prepared in wanted.items():
+                row = held.get(key)
+                if row is None:
+                    new.append((client, prepared))
+                else:
+                    self._compare(row, prepared, result)
+            for key, row in held.items():
+                if key not in wanted:
+                    self._maybe_cancel(row, result)
+        self._create(new, result)
+        return result
+
+    def _existing(self, client_ids: list[int]) -> dict[int, dict[tuple[str, str], sqlite3.Row]]:
+        """The chunk's deadlines the run may want (any of the range's periods, wherever
+        an override moved them) or may cancel (falling due from the range's start)."""
+        marks = ",".join("?" * len(client_ids))
+        periods = sorted(self.planner.periods())
+        held: dict[int, dict[tuple[str, str], sqlite3.Row]] = {}
+        for row in self.db.execute(
+            "SELECT d.id, d.client_id, d.rule_id, d.period, d.nominal_date, d.due_date, d.shifts,"
+            " d.override_reason, d.state, d.task_id, t.status, t.deadline, t.title"
+            " FROM deadlines d JOIN tasks t ON t.id = d.task_id"
+            f" WHERE d.client_id IN ({marks})"
+            f" AND (d.due_date >= ? OR d.period IN ({','.join('?' * len(periods))}))",
+            (*client_ids, self.planner.start.isoformat(), *periods),
+        ):
+            held.setdefault(row["client_id"], {})[(row["rule_id"], row["period"])] = row
+        return held
+
+    def _touchable(self, row: sqlite3.Row) -> bool:
+        """Future and not started: still pending, no item checked, no time logged.
+        Asked only of the few rows a run would change."""
+        if row["status"] != "pending" or row["due_date"] < self.today:
+            return False
+        worked = self.db.execute(
+            "SELECT EXISTS (SELECT 1 FROM checklists cl JOIN checklist_items ci ON ci.checklist_id = cl.id"
+            " WHERE cl.task_id = :task AND ci.done_at IS NOT NULL)"
+            " OR EXISTS (SELECT 1 FROM time_entries WHERE task_id = :task AND removed_at IS NULL)",
+            {"task": row["task_id"]},
+        ).fetchone()[0]
+        return not worked
+
+    def _compare(self, row: sqlite3.Row, prepared: Prepared, result: ChunkResult) -> None:
+        same = (
+            row["state"] == "active"
+            and row["due_date"] == prepared.due
+            and row["nominal_date"] == prepared.nominal
+            and row["shifts"] == prepared.shifts
+            and row["override_reason"] == prepared.deadline.override_reason
+            and row["deadline"] == prepared.task_deadline
+            and row["title"] == prepared.title
+        )
+        if same or (row["state"] == "cancelled" and prepared.due < self.today):
+            result.counts.unchanged += 1
+            return
+        change = Change(
+            row["client_id"],
+            row["rule_id"],
+            row["period"],
+            "restored" if row["state"] == "cancelled" else "updated",
+            row["due_date"],
+            prepared.due,
+            row["task_id"],
+        )
+        if not self._touchable(row):
+            result.counts.unchanged += 1
+            if row["due_date"] != prepared.due:
+                result.changes.append(_kept(change))
+            return
+        self._update(row, prepared)
+        result.counts.updated += 1
+        result.changes.append(change)
+
+    def _maybe_cancel(self, row: sqlite3.Row, result: ChunkResult) -> None:
+        in_range = self.planner.start.isoformat() <= row["due_date"] <= self.planner.end.isoformat()
+        if row["state"] != "active" or not in_range:
+            return
+        change = Change(
+            row["client_id"],
+            row["rule_id"],
+            row["period"],
+            "cancelled",
+            row["due_date"],
+            None,
+            row["task_id"],
+        )
+        if not self._touchable(row):
+            result.changes.append(_kept(change))
+            return
+        self._cancel(row)
+        result.counts.cancelled += 1
+        result.changes.append(change)
+
+    # --- the writes --------------------------------------------------------------------
+
+    def _history(self, rows: Iterable[tuple]) -> None:
+        self.db.executemany(
+            "INSERT INTO task_history (task_id, at, actor_id, action, field, old, new)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def _update(self, row: sqlite3.Row, prepared: Prepared) -> None:
+        d = prepared.deadline
+        self.db.execute(
+            "UPDATE deadlines SET nominal_date = ?, due_date = ?, shifts = ?, override_reason = ?,"
+            " state = 'active', run_id = ?, updated_at = ? WHERE id = ?",
+            (
+                prepared.nominal,
+                prepared.due,
+                prepared.shifts,
+                d.override_reason,
+                self.run_id,
+                self.now,
+                row["id"],
+            ),
+        )
+        self.db.execute(
+            "UPDATE tasks SET deadline = ?, title = ?, removed_at = NULL, updated_at = ? WHERE id = ?",
+            (prepared.task_deadline, prepared.title, self.now, row["task_id"]),
+        )
+        history = []
+        if row["state"] == "cancelled":
+            history.append(
+                (row["task_id"], self.now, self.actor_id, "restore", None, None, "scheduler")
+            )
+        if row["deadline"] != prepared.task_deadline:
+            history.append(
+                (
+                    row["task_id"],
+                    self.now,
+                    self.actor_id,
+                    "edit",
+                    "deadline",
+                    row["deadline"],
+                    prepared.task_deadline,
+                )
+            )
+        if row["title"] != prepared.title:
+            history.append(
+                (
+                    row["task_id"],
+                    self.now,
+                    self.actor_id,
+                    "edit",
+                    "title",
+                    row["title"],
+                    prepared.title,
+                )
+            )
+        self._history(history)
+
+    def _cancel(self, row: sqlite3.Row) -> None:
+        self.db.execute(
+            "UPDATE deadlines SET state = 'cancelled', run_id = ?, updated_at = ? WHERE id = ?",
+            (self.run_id, self.now, row["id"]),
+        )
+        self.db.execute(
+            "UPDATE tasks SET removed_at = ?, updated_at = ? WHERE id = ?",
+            (self.now, self.now, row["task_id"]),
+        )
+        self._history(
+            [(row["task_id"], self.now, self.actor_id, "cancel", None, None, CANCEL_REASON)]
+        )
+
+    def _next_id(self, table: str) -> int:
+        return int(self.db.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
+
+    def _create(self, new: list[tuple[sqlite3.Row, Prepared]], result: ChunkResult) -> None:
+        if not new:
+            return
+        task_id, list_id, item_id = (
+            self._next_id(t) for t in ("tasks", "checklists", "checklist_items")
+        )
+        now, actor = self.now, self.actor_id
+        tasks, deadlines, history, reminders, lists, items = [], [], [], [], [], []
+        for client, p in new:
+            responsible = client["responsible_id"]
+            if responsible is None:
+                responsible = actor
+                self.unassigned.add(client["id"])
+            key = f"fiscal:{client['id']}:{p.rule.id}:{p.deadline.period}"
+            tasks.append(
+                (
+                    task_id,
+                    p.title,
+                    p.description,
+                    responsible,
+                    actor,
+                    client["id"],
+                    p.task_deadline,
+                    key,
+                    now,
+                    now,
+                )
+            )
+            deadlines.append(
+                (
+                    client["id"],
+                    p.rule.id,
+                    p.deadline.period,
+                    p.nominal,
+                    p.due,
+                    p.shifts,
+                    p.deadline.override_reason,
+                    task_id,
+                    self.run_id,
+                    now,
+                    now,
+                )
+            )
+            history.append((task_id, now, actor, "create", None, None, p.title))
+            reminders.append((task_id, responsible, p.rule.lead_days * 1440, actor, now))
+            for position, (name, entries) in enumerate(self.checklists[p.rule.id], 1):
+                lists.append((list_id, task_id, name, position, now))
+                first = item_id
+                for parent, item_position, text, important in entries:
+                    parent_id = None if parent is None else first + parent
+                    items.append(
+                        (item_id, list_id, parent_id, item_position, text, important, now, now)
+                    )
+                    item_id += 1
+                list_id += 1
+            task_id += 1
+        self.db.executemany(
+            "INSERT INTO tasks (id, title, description, kind, status, responsible_id, creator_id,"
+            " client_id, deadline, responsible_sets_deadline, external_key, created_at, updated_at)"
+            " VALUES (?, ?, ?, 'ordinary', 'pending', ?, ?, ?, ?, 0, ?, ?, ?)",
+            tasks,
+        )
+        written = self.db.executemany(
+            "INSERT INTO deadlines (client_id, rule_id, period, nominal_date, due_date, shifts,"
+            " override_reason, task_id, run_id, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (client_id, rule_id, period) DO NOTHING",
+            deadlines,
+        ).rowcount
+        if written != len(deadlines):  # pragma: no cover - the diff read inside this transaction
+            raise RuntimeError("deadlines changed under the scheduler's write lock")
+        self._history(history)
+        self.db.executemany(
+            "INSERT INTO reminders (task_id, recipient_id, before_minutes, created_by, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            reminders,
+        )
+        self.db.executemany(
+            "INSERT INTO checklists (id, task_id, name, position, created_at) VALUES (?, ?, ?, ?, ?)",
+            lists,
+        )
+        self.db.executemany(
+            "INSERT INTO checklist_items (id, checklist_id, parent_id, position, text, important,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            items,
+        )
+        result.counts.created += len(new)
+
+
+def _kept(change: Change) -> Change:
+    return Change(
+        change.client_id,
+        change.rule_id,
+        change.period,
+        "kept",
+        change.old_due,
+        change.new_due,
+        change.task_id,
+    )
+
+
+def _profile(client: sqlite3.Row) -> dict[str, object]:
+    return {f.name: client[f.name] for f in profiles.PROFILE_FIELDS}

@@ -1,0 +1,97 @@
+"""The life of a task: one table of transitions, who may make them, the rule
+that completion waits for approval when the task asks for it, and the rule
+that a task with open checklist items is not completed (nor sent for approval)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from sempi_cli.errors import InvalidData, PermissionDenied, RuleViolation
+from sempi_cli.services.tasks.tasks import TaskService
+
+
+@dataclass(frozen=True)
+class Transition:
+    verb: str
+    sources: frozenset[str]
+    target: str
+    who: str  # "doer": creator or responsible; "creator": the creator only
+
+
+TRANSITIONS = {
+    t.verb: t
+    for t in (
+        Transition("start", frozenset({"pending", "deferred"}), "in_progress", "doer"),
+        Transition("done", frozenset({"pending", "in_progress"}), "completed", "doer"),
+        Transition("approve", frozenset({"awaiting_approval"}), "completed", "creator"),
+        Transition("return", frozenset({"awaiting_approval"}), "in_progress", "creator"),
+        Transition("defer", frozenset({"pending", "in_progress"}), "deferred", "doer"),
+        Transition("reopen", frozenset({"completed", "deferred"}), "pending", "doer"),
+    )
+}
+
+
+def allowed_from(status: str) -> list[str]:
+    return [t.verb for t in TRANSITIONS.values() if status in t.sources]
+
+
+class TaskFlow(TaskService):
+    def change(
+        self, verb: str, task_ids: list[int], *, reason: str | None = None, dry_run: bool = False
+    ) -> list[dict]:
+        """Move tasks through their life, all or nothing."""
+        transition = TRANSITIONS[verb]
+        if verb == "return" and not (reason or "").strip():
+            raise InvalidData("--reason", "say why the task goes back to its responsible")
+        results = []
+        with self.rehearsal(dry_run):
+            for task_id in task_ids:
+                task = self.row(task_id)
+                results.append(self._apply(task, transition, reason))
+        return results
+
+    def _apply(self, task: sqlite3.Row, transition: Transition, reason: str | None) -> dict:
+        if transition.who == "creator":
+            if task["creator_id"] != self.actor.id:
+                raise PermissionDenied(
+                    f"only the creator of task {task['id']} may {transition.verb} it"
+                )
+        else:
+            self.may_change(task)
+        if task["status"] not in transition.sources:
+            allowed = allowed_from(task["status"])
+            raise RuleViolation(
+                f"task {task['id']} is {task['status'].replace('_', ' ')}: it cannot be {_past(transition.verb)}",
+                f"from {task['status'].replace('_', ' ')} you can: {', '.join(allowed) or 'nothing'}",
+            )
+        target = transition.target
+        fields: dict[str, object] = {"status": target}
+        if transition.verb == "done":
+            if task["approval_required"] and self.actor.id != task["creator_id"]:
+                target = fields["status"] = "awaiting_approval"
+        if target in ("awaiting_approval", "completed"):
+            from sempi_cli.services.checklists.checklists import refuse_open_items
+
+            refuse_open_items(self.db, task["id"])
+        if target == "completed":
+            fields["completed_at"] = self.now()
+        elif task["completed_at"] is not None:
+            fields["completed_at"] = None
+        if transition.verb == "return":
+            fields["return_count"] = task["return_count"] + 1
+        self.set_fields(task, fields, transition.verb)
+        if reason:
+            self.history(task["id"], "reason", None, None, reason.strip())
+        return {"id": task["id"], "old_status": task["status"], "status": target}
+
+
+def _past(verb: str) -> str:
+    return {
+        "start": "started",
+        "done": "completed",
+        "approve": "approved",
+        "return": "returned",
+        "defer": "deferred",
+        "reopen": "reopened",
+    }[verb]

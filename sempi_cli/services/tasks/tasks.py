@@ -1,0 +1,503 @@
+"""Tasks (incarichi): creating, changing, removing, commenting, and the history.
+
+A task has exactly one responsible; several responsibles make several tasks.
+Everything that changes a task is written to its history (cronologia) in the
+same transaction. Status changes live in task_flow.py, listings in
+task_queries.py; this module owns the task tables and their writers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, time
+from typing import TYPE_CHECKING
+
+from sempi_cli.clock import ROME, iso_utc
+from sempi_cli.errors import InvalidData, NotFound, PermissionDenied, RuleViolation
+from sempi_cli.services import access
+from sempi_cli.services.base import Service
+from sempi_cli.services.tasks.input import KINDS, TaskEdit, TaskInput
+
+if TYPE_CHECKING:
+    from sempi_cli.services.tasks.templates import TemplateEdit
+
+DEADLINE_TIME = time(18, 0)  # a deadline typed as a date means the end of that office day
+_FLAGS = ("high_priority", "approval_required", "responsible_sets_deadline", "time_tracking")
+
+
+def deadline_out(stored: str | None) -> str | None:
+    """A stored deadline (UTC) as an ISO timestamp in Rome time, for people and scripts."""
+    if stored is None:
+        return None
+    return datetime.fromisoformat(stored).astimezone(ROME).isoformat(timespec="minutes")
+
+
+class TaskService(Service):
+    # --- reading one task ---------------------------------------------------------
+
+    def row(self, task_id: int) -> sqlite3.Row:
+        """The task if the actor may see it; NotFound otherwise (existence never leaks)."""
+        where, params = access.visible_tasks(self.actor)
+        row = self.db.execute(
+            f"SELECT t.* FROM tasks t WHERE t.id = :id AND t.removed_at IS NULL AND {where}",
+            {**params, "id": task_id},
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"task {task_id} not found")
+        return row
+
+    def may_change(self, task: sqlite3.Row) -> None:
+        """Only the creator and the responsible change a task (and firm administrators)."""
+        if (
+            self.actor.id in (task["creator_id"], task["responsible_id"])
+            or self.actor.is_firm_admin
+        ):
+            return
+        raise PermissionDenied(f"only the creator or the responsible may change task {task['id']}")
+
+    def show(self, task_id: int) -> dict:
+        task = self.row(task_id)
+        members = self.db.execute(
+            "SELECT m.role, u.email FROM task_members m JOIN users u ON u.id = m.user_id"
+            " WHERE m.task_id = ? ORDER BY m.role, u.email",
+            (task_id,),
+        ).fetchall()
+        people = dict(
+            self.db.execute(
+                "SELECT id, email FROM users WHERE id IN (?, ?)",
+                (task["creator_id"], task["responsible_id"]),
+            ).fetchall()
+        )
+        where, params = access.visible_tasks(self.actor)
+        subtasks = self.db.execute(
+            f"SELECT t.id, t.title, t.status FROM tasks t WHERE t.parent_id = :id AND t.removed_at IS NULL"
+            f" AND {where} ORDER BY t.id",
+            {**params, "id": task_id},
+        ).fetchall()
+        counts = self.db.execute(
+            "SELECT (SELECT count(*) FROM task_comments WHERE task_id = :id),"
+            " (SELECT count(*) FROM task_history WHERE task_id = :id AND action = 'pause')",
+            {"id": task_id},
+        ).fetchone()
+        client = self.db.execute(
+            "SELECT ragione_sociale FROM clients WHERE id = ?", (task["client_id"],)
+        ).fetchone()
+        return {
+            "id": task["id"],
+            "title": task["title"],
+            "description": task["description"],
+            "kind": task["kind"],
+            "status": task["status"],
+            "overdue": self.is_overdue(task),
+            "responsible": people.get(task["responsible_id"]),
+            "creator": people.get(task["creator_id"]),
+            "participants": [m["email"] for m in members if m["role"] == "participant"],
+            "observers": [m["email"] for m in members if m["role"] == "observer"],
+            "client_id": task["client_id"],
+            "client": client[0] if client else None,
+            "project": task["project"],
+            "parent_id": task["parent_id"],
+            "subtasks": [dict(s) for s in subtasks],
+            "tags": self.tags(task_id),
+            "high_priority": bool(task["high_priority"]),
+            "deadline": deadline_out(task["deadline"]),
+            "planned_minutes": task["planned_minutes"],
+            "approval_required": bool(task["approval_required"]),
+            "responsible_sets_deadline": bool(task["responsible_sets_deadline"]),
+            "time_tracking": bool(task["time_tracking"]),
+            "return_count": task["return_count"],
+            "comments": counts[0],
+            "timer_pauses": counts[1],
+            "external_key": task["external_key"],
+            "completed_at": task["completed_at"],
+            "created_at": task["created_at"],
+            "updated_at": task["updated_at"],
+        }
+
+    def is_overdue(self, task: sqlite3.Row) -> bool:
+        return (
+            task["deadline"] is not None
+            and task["status"] != "completed"
+            and datetime.fromisoformat(task["deadline"]) < self.clock.now()
+        )
+
+    def tags(self, task_id: int) -> list[str]:
+        return [
+            r[0]
+            for r in self.db.execute(
+                "SELECT tag FROM task_tags WHERE task_id = ? ORDER BY tag", (task_id,)
+            )
+        ]
+
+    # --- checking what people type ---------------------------------------------------
+
+    def user_id(self, ref: str, field: str, *, allow_external: bool = True) -> int:
+        from sempi_cli.services.org.users import find_user
+
+        try:
+            user = find_user(self.db, self.actor, ref)
+        except NotFound:
+            raise InvalidData(field, f"no user {ref!r}") from None
+        if user["disabled_at"] is not None:
+            raise InvalidData(field, f"{user['email']} is disabled")
+        if user["role"] == "external" and not allow_external:
+            raise InvalidData(
+                field, f"{user['email']} is an external user and cannot be responsible"
+            )
+        return int(user["id"])
+
+    def deadline(self, text: str | None) -> str | None:
+        from sempi_cli.timeparse import parse_datetime
+
+        if text is None or not text.strip():
+            return None
+        at = parse_datetime(text, self.clock.now(), field="--deadline", default_time=DEADLINE_TIME)
+        return iso_utc(at.replace(second=0, microsecond=0))
+
+    @staticmethod
+    def planned(text: str | None) -> int | None:
+        from sempi_cli.timeparse import parse_duration
+
+        if text is None or not text.strip():
+            return None
+        return max(1, round(parse_duration(text, field="--planned").total_seconds() / 60))
+
+    def client_id(self, ref: int | str | None) -> int | None:
+        if ref is None or str(ref).strip() == "":
+            return None
+        if not str(ref).strip().isdigit():
+            raise InvalidData("--client", f"{ref!r} is not a client id")
+        try:
+            return int(access.client_row(self.db, self.actor, int(ref))["id"])
+        except NotFound:
+            raise InvalidData("--client", f"client {ref} not found") from None
+
+    def parent_id(self, ref: int | str | None, task_id: int | None = None) -> int | None:
+        """A visible parent; refuse a cycle (a task under itself or its own subtask)."""
+        if ref is None or str(ref).strip() == "":
+            return None
+        if not str(ref).strip().isdigit():
+            raise InvalidData("--parent", f"{ref!r} is not a task id")
+        try:
+            parent = self.row(int(ref))["id"]
+        except NotFound:
+            raise InvalidData("--parent", f"task {ref} not found") from None
+        ancestor: int | None = parent
+        while ancestor is not None:
+            if ancestor == task_id:
+                raise RuleViolation(
+                    f"task {task_id} cannot go under task {parent}: that would make a cycle"
+                )
+            ancestor = self.db.execute(
+                "SELECT parent_id FROM tasks WHERE id = ?", (ancestor,)
+            ).fetchone()[0]
+        return int(parent)
+
+    @staticmethod
+    def clean_tags(tags: list[str]) -> list[str]:
+        cleaned = []
+        for tag in tags:
+            tag = tag.strip().lower().lstrip("+")
+            if not tag or " " in tag:
+                raise InvalidData("--tag", f"{tag!r} is not a tag (one word)")
+            cleaned.append(tag)
+        return sorted(set(cleaned))
+
+    # --- writing ------------------------------------------------------------------------
+
+    def history(
+        self,
+        task_id: int,
+        action: str,
+        field: str | None = None,
+        old: object = None,
+        new: object = None,
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO task_history (task_id, at, actor_id, action, field, old, new) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (task_id, self.now(), self.actor.id, action, field, _text(old), _text(new)),
+        )
+
+    def set_fields(
+        self, task: sqlite3.Row, fields: dict[str, object], action: str = "edit"
+    ) -> dict:
+        """Update columns that differ, with a history line for each; returns {field: (old, new)}."""
+        diff = {k: (task[k], v) for k, v in fields.items() if task[k] != v}
+        if diff:
+            sets = ", ".join(f"{k} = :{k}" for k in diff)
+            self.db.execute(
+                f"UPDATE tasks SET {sets}, updated_at = :now WHERE id = :id",
+                {**{k: new for k, (_, new) in diff.items()}, "now": self.now(), "id": task["id"]},
+            )
+            for key, (old, new) in diff.items():
+                self.history(task["id"], action, key, old, new)
+        return diff
+
+    def add(self, data: TaskInput) -> list[dict]:
+        """One task per responsible, same content; returns them in order."""
+        if self.actor.role == "external" and data.client is None:
+            raise PermissionDenied(
+                "an external user can only add tasks to their client's work group"
+            )
+        title = " ".join((data.title or "").split())
+        if not title:
+            raise InvalidData("--title", "the title is empty")
+        if not data.responsibles:
+            raise InvalidData("--responsible", "missing: who is responsible?")
+        if data.kind not in KINDS:
+            raise InvalidData("--kind", f"{data.kind!r} is not one of {', '.join(KINDS)}")
+        responsibles = list(
+            dict.fromkeys(
+                self.user_id(r, "--responsible", allow_external=False) for r in data.responsibles
+            )
+        )
+        participants = [self.user_id(p, "--participant") for p in data.participants]
+        observers = [self.user_id(o, "--observer") for o in data.observers]
+        row = {
+            "title": title,
+            "description": (data.description or "").strip(),
+            "kind": data.kind,
+            "client_id": self.client_id(data.client),
+            "project": (data.project or "").strip() or None,
+            "parent_id": self.parent_id(data.parent),
+            "high_priority": int(data.high_priority),
+            "deadline": self.deadline(data.deadline),
+            "planned_minutes": self.planned(data.planned),
+            "approval_required": int(data.approval_required),
+            "responsible_sets_deadline": int(data.responsible_sets_deadline),
+            "time_tracking": int(
+                data.kind == "ordinary" if data.time_tracking is None else data.time_tracking
+            ),
+            "creator_id": self.actor.id,
+        }
+        tags = self.clean_tags(data.tags)
+        self._check_externals(row["client_id"], participants + observers)
+        created = []
+        with self.transaction():
+            for n, responsible in enumerate(responsibles):
+                key = (
+                    data.external_key
+                    if n == 0
+                    else (f"{data.external_key}#{n}" if data.external_key else None)
+                )
+                now = self.now()
+                values = {
+                    **row,
+                    "responsible_id": responsible,
+                    "external_key": key,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                cursor = self.db.execute(
+                    f"INSERT INTO tasks ({', '.join(values)}) VALUES ({', '.join(':' + k for k in values)})",
+                    values,
+                )
+                task_id = int(cursor.lastrowid)
+                self.history(task_id, "create", None, None, title)
+                self.add_members(task_id, "participant", participants)
+                self.add_members(task_id, "observer", observers)
+                self.db.executemany(
+                    "INSERT INTO task_tags (task_id, tag) VALUES (?, ?)",
+                    [(task_id, t) for t in tags],
+                )
+                created.append(task_id)
+        return [self.show(task_id) for task_id in created]
+
+    def _check_externals(self, client_id: int | None, user_ids: list[int]) -> None:
+        for user_id in user_ids:
+            user = self.db.execute(
+                "SELECT email, role, client_id FROM users WHERE id = ?", (user_id,)
+            ).fetchone()
+            if user["role"] == "external" and user["client_id"] != client_id:
+                raise InvalidData(
+                    "--participant", f"{user['email']} is an external user of another client"
+                )
+
+    def add_members(self, task_id: int, role: str, user_ids: list[int]) -> None:
+        for user_id in user_ids:
+            added = self.db.execute(
+                "INSERT INTO task_members (task_id, user_id, role) VALUES (?, ?, ?)"
+                " ON CONFLICT (task_id, user_id, role) DO NOTHING",
+                (task_id, user_id, role),
+            ).rowcount
+            if added:
+                self.history(task_id, f"add_{role}", role, None, user_id)
+
+    def remove_members(self, task_id: int, role: str, user_ids: list[int]) -> None:
+        for user_id in user_ids:
+            if self.db.execute(
+                "DELETE FROM task_members WHERE task_id = ? AND user_id = ? AND role = ?",
+                (task_id, user_id, role),
+            ).rowcount:
+                self.history(task_id, f"remove_{role}", role, user_id, None)
+
+    def edit(self, task_ids: list[int], changes: TaskEdit, *, dry_run: bool = False) -> list[dict]:
+        """Apply the same changes to several tasks, all or nothing; with ``dry_run``
+        nothing is kept and the result says what would have changed."""
+        if changes.is_empty():
+            raise InvalidData("options", "nothing to change", "see 'sempi task edit --help'")
+        results = []
+        with self.rehearsal(dry_run):
+            for task_id in task_ids:
+                task = self.row(task_id)
+                self.may_change(task)
+                results.append({"id": task_id, "changes": self._edit_one(task, changes)})
+        return results
+
+    def content_fields(self, change: TaskEdit | TemplateEdit) -> dict[str, object]:
+        """The content a task and a template share, from an edit (TaskEdit or
+        TemplateEdit): checked and as columns; None attributes are left out."""
+        fields: dict[str, object] = {}
+        if change.title is not None:
+            if not change.title.strip():
+                raise InvalidData("--title", "the title is empty")
+            fields["title"] = " ".join(change.title.split())
+        if change.description is not None:
+            fields["description"] = change.description.strip()
+        if change.responsible is not None:
+            fields["responsible_id"] = self.user_id(
+                change.responsible, "--responsible", allow_external=False
+            )
+        if change.planned is not None:
+            fields["planned_minutes"] = self.planned(change.planned)
+        if change.client is not None:
+            fields["client_id"] = self.client_id(change.client)
+        if change.project is not None:
+            fields["project"] = change.project.strip() or None
+        kind = change.kind
+        if kind is not None:
+            if kind not in KINDS:
+                raise InvalidData("--kind", f"{kind!r} is not one of {', '.join(KINDS)}")
+            fields["kind"] = kind
+        for flag in _FLAGS:
+            value = getattr(change, flag)
+            if value is not None:
+                fields[flag] = int(value)
+        return fields
+
+    def _edit_one(self, task: sqlite3.Row, changes: TaskEdit) -> dict:
+        fields = self.content_fields(changes)
+        if changes.deadline is not None:
+            if (
+                self.actor.id != task["creator_id"]
+                and not task["responsible_sets_deadline"]
+                and not self.actor.is_firm_admin
+            ):
+                raise PermissionDenied(
+                    f"only the creator may change the deadline of task {task['id']}"
+                )
+            fields["deadline"] = self.deadline(changes.deadline)
+        if changes.parent is not None:
+            fields["parent_id"] = self.parent_id(changes.parent, task["id"])
+        diff = {k: list(v) for k, v in self.set_fields(task, fields).items()}
+        for role, add, remove in (
+            ("participant", changes.add_participants, changes.remove_participants),
+            ("observer", changes.add_observers, changes.remove_observers),
+        ):
+            added = [self.user_id(u, f"--add-{role}") for u in add]
+            self._check_externals(fields.get("client_id", task["client_id"]), added)
+            self.add_members(task["id"], role, added)
+            self.remove_members(
+                task["id"], role, [self.user_id(u, f"--remove-{role}") for u in remove]
+            )
+        add_tags, remove_tags = (
+            self.clean_tags(changes.add_tags),
+            self.clean_tags(changes.remove_tags),
+        )
+        for tag in add_tags:
+            if self.db.execute(
+                "INSERT INTO task_tags (task_id, tag) VALUES (?, ?) ON CONFLICT (task_id, tag) DO NOTHING",
+                (task["id"], tag),
+            ).rowcount:
+                self.history(task["id"], "tag", "tags", None, tag)
+        for tag in remove_tags:
+            if self.db.execute(
+                "DELETE FROM task_tags WHERE task_id = ? AND tag = ?", (task["id"], tag)
+            ).rowcount:
+                self.history(task["id"], "untag", "tags", tag, None)
+        return diff
+
+    def remove(self, task_ids: list[int], *, dry_run: bool = False) -> list[dict]:
+        """Soft delete: the task leaves every list but its history stays."""
+        results = []
+        with self.rehearsal(dry_run):
+            for task_id in task_ids:
+                task = self.row(task_id)
+                if self.actor.id != task["creator_id"] and not self.actor.is_firm_admin:
+                    raise PermissionDenied(f"only the creator may remove task {task_id}")
+                self.set_fields(task, {"removed_at": self.now()}, "remove")
+                results.append({"id": task_id, "title": task["title"]})
+        return results
+
+    # --- comments and history ----------------------------------------------------------
+
+    def comment(self, task_id: int, body: str) -> dict:
+        """Anyone who sees the task may comment (observers included)."""
+        self.row(task_id)
+        if not (body or "").strip():
+            raise InvalidData("TEXT", "the comment is empty")
+        with self.transaction():
+            cursor = self.db.execute(
+                "INSERT INTO task_comments (task_id, author_id, body, created_at) VALUES (?, ?, ?, ?)",
+                (task_id, self.actor.id, body.strip(), self.now()),
+            )
+            self.history(task_id, "comment", None, None, cursor.lastrowid)
+        return {"id": cursor.lastrowid, "task_id": task_id, "body": body.strip()}
+
+    def comments(self, task_id: int) -> list[dict]:
+        self.row(task_id)
+        return [
+            dict(r)
+            for r in self.db.execute(
+                "SELECT c.id, c.created_at AS at, u.email AS author, c.body FROM task_comments c"
+                " JOIN users u ON u.id = c.author_id WHERE c.task_id = ? ORDER BY c.id",
+                (task_id,),
+            )
+        ]
+
+    def history_of(self, task_id: int) -> list[dict]:
+        self.row(task_id)
+        return [
+            dict(r)
+            for r in self.db.execute(
+                "SELECT h.id, h.at, u.email AS actor, h.action, h.field, h.old, h.new FROM task_history h"
+                " LEFT JOIN users u ON u.id = h.actor_id WHERE h.task_id = ? ORDER BY h.id",
+                (task_id,),
+            )
+        ]
+
+    # --- instances of recurring templates (written by services/tasks/templates.py) -------
+
+    def add_instance(
+        self,
+        values: dict[str, object],
+        participants: list[int],
+        observers: list[int],
+        tags: list[str],
+    ) -> int | None:
+        """One task for one occurrence of a template, with ``template_id`` and
+        ``occurrence`` set; None when that occurrence is a task already (a re-run, or
+        another run got there first: the UNIQUE index decides, never a read). The
+        caller checked the values and holds the write transaction."""
+        now = self.now()
+        values = {**values, "created_at": now, "updated_at": now}
+        cursor = self.db.execute(
+            f"INSERT INTO tasks ({', '.join(values)}) VALUES ({', '.join(':' + k for k in values)})"
+            " ON CONFLICT (template_id, occurrence) DO NOTHING",
+            values,
+        )
+        if cursor.rowcount == 0:
+            return None
+        task_id = int(cursor.lastrowid)
+        self.history(task_id, "create", None, None, values["title"])
+        self.history(task_id, "recur", "occurrence", None, values["occurrence"])
+        self.add_members(task_id, "participant", participants)
+        self.add_members(task_id, "observer", observers)
+        self.db.executemany(
+            "INSERT INTO task_tags (task_id, tag) VALUES (?, ?)", [(task_id, t) for t in tags]
+        )
+        return task_id
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
