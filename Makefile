@@ -36,6 +36,7 @@ system-deps:
 
 test: install system-deps
 	$(BIN)/ruff check --quiet sempi_cli tests bench
+	$(BIN)/ruff format --check --quiet sempi_cli tests bench
 	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
 
 demo: install

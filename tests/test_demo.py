@@ -45,7 +45,7 @@ def store(demo: tuple[Path, subprocess.CompletedProcess[str]]):
     conn.close()
 
 
-def test_the_demo_logs_in_and_runs_the_scheduler_its_main_job(demo) -> None:  # noqa: ANN001
+def test_the_demo_logs_in_and_runs_the_scheduler_its_main_job(demo) -> None:
     directory, result = demo
     assert result.returncode == 0, result.stderr
     assert "Logged in as" in result.stderr
@@ -62,7 +62,7 @@ def test_the_demo_logs_in_and_runs_the_scheduler_its_main_job(demo) -> None:  # 
         assert part in explained, part
 
 
-def test_the_staff_user_is_logged_in_in_a_home_of_her_own(demo) -> None:  # noqa: ANN001
+def test_the_staff_user_is_logged_in_in_a_home_of_her_own(demo) -> None:
     from sempi_cli.demo import DUE_USER
 
     directory, result = demo
@@ -204,7 +204,7 @@ def test_users_of_every_role_and_their_work_groups(store: sqlite3.Connection) ->
     assert len(externals) == 3 and all(r["client_id"] == r["client"] for r in externals)
 
 
-def test_a_second_run_refuses_to_overwrite(demo, store) -> None:  # noqa: ANN001
+def test_a_second_run_refuses_to_overwrite(demo, store) -> None:
     directory, _ = demo
     before = store.execute("SELECT count(*) FROM audit_log").fetchone()[0]
     again = run_demo(directory)

@@ -77,7 +77,7 @@ def random_case(lower: list[bool], text: str) -> str:
     return "".join(c.lower() if flip else c for c, flip in zip(text, flags, strict=True))
 
 
-def assert_invalid(check, value: str, field: str, **options: bool) -> str:  # noqa: ANN001
+def assert_invalid(check, value: str, field: str, **options: bool) -> str:
     """``check(value)`` raises InvalidData naming ``field``; its text is returned."""
     with pytest.raises(InvalidData) as caught:
         check(value, field=field, **options)

@@ -25,7 +25,7 @@ CODE = re.compile(r"^ {4}([a-z2-9]{5}(?:-[a-z2-9]{5}){3})\r?$", re.MULTILINE)
 
 
 @pytest.fixture
-def people(db, clock, firm):  # noqa: ANN001, F811
+def people(db, clock, firm):  # noqa: F811
     """Studio Rossi (admin ra@) with client Alfa Srl (responsible s1@) and its external user
     Mario Bianchi (no password); Studio Verdi's admin va@; staff s2@ unrelated to Alfa."""
     from sempi_cli.services.clients.clients import ClientService
@@ -48,23 +48,23 @@ def people(db, clock, firm):  # noqa: ANN001, F811
     return {"client": client, "user": user["id"], "studio": rossi}
 
 
-def invite(db, clock, user_id: int, who: str = ADMIN_EMAIL, **kw) -> int | None:  # noqa: ANN001, ANN003
+def invite(db, clock, user_id: int, who: str = ADMIN_EMAIL, **kw) -> int | None:
     return invitations.Invitations(db, clock, actor(db, who)).invite(user_id, **kw)
 
 
-def live(db) -> list[sqlite3.Row]:  # noqa: ANN001
+def live(db) -> list[sqlite3.Row]:
     return db.execute(
         "SELECT * FROM invitations WHERE used_at IS NULL AND revoked_at IS NULL"
     ).fetchall()
 
 
-def received_code(server) -> str:  # noqa: ANN001
+def received_code(server) -> str:
     """The activation code of the last message the SMTP server received."""
     [code] = CODE.findall(server.received[-1].message.get_content())
     return register_secret(code, "an activation code")
 
 
-def activate(cli, code: str, password: str = PASSWORD, email: str = EXTERNAL):  # noqa: ANN001, ANN201
+def activate(cli, code: str, password: str = PASSWORD, email: str = EXTERNAL):
     register_secret(password, "a new password")
     return cli(
         "user", "activate", "--email", email, "--stdin", input=f"{code}\n{password}\n", as_user=None
@@ -186,7 +186,7 @@ def test_codes_are_long_random_and_typed_loosely(db, clock, people):
 
 
 @pytest.fixture
-def delivered(cli, db, clock, people, smtp):  # noqa: ANN001, F811
+def delivered(cli, db, clock, people, smtp):  # noqa: F811
     """The invitation went through the real SMTP server; returns the code it carried."""
     configure(db, clock, smtp.port)
     ok(cli("mail", "invite", EXTERNAL, "--json"))
@@ -263,7 +263,7 @@ def test_activation_needs_a_terminal_or_stdin(cli, delivered):
 # --- the code is kept no longer than it is needed ----------------------------------------
 
 
-def outbox_row(db, mail_id: int) -> sqlite3.Row:  # noqa: ANN001
+def outbox_row(db, mail_id: int) -> sqlite3.Row:
     return db.execute("SELECT * FROM mail_outbox WHERE id = ?", (mail_id,)).fetchone()
 
 

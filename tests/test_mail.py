@@ -74,7 +74,7 @@ class Handler:
     on_rcpt: Callable[[], None] | None = None
     on_data: Callable[[], None] | None = None
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.on_rcpt:
             self.on_rcpt()
         if self.rcpt_reply:
@@ -82,7 +82,7 @@ class Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201
+    async def handle_DATA(self, server, session, envelope):
         if self.on_data:
             self.on_data()
         if self.data_reply:
@@ -121,7 +121,7 @@ class SmtpServer:
         return self.handler.received
 
 
-def start_server(**auth) -> tuple[SmtpServer, object]:  # noqa: ANN003
+def start_server(**auth) -> tuple[SmtpServer, object]:
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
@@ -130,7 +130,7 @@ def start_server(**auth) -> tuple[SmtpServer, object]:  # noqa: ANN003
     params = {}
     if auth:
 
-        def authenticator(server, session, envelope, mechanism, data):  # noqa: ANN001, ANN202
+        def authenticator(server, session, envelope, mechanism, data):
             login, password = data.login.decode(), data.password.decode()
             logins.append((login, password == auth["password"]))
             right = (login, password) == (auth["user"], auth["password"])
@@ -152,7 +152,7 @@ def smtp():
     controller.stop()
 
 
-def configure(db, clock, port: int, **extra: str) -> None:  # noqa: ANN001
+def configure(db, clock, port: int, **extra: str) -> None:
     """SMTP to the local server, without TLS (allowed for localhost only)."""
     from sempi_cli.services.org.settings import ConfigService
 
@@ -175,18 +175,18 @@ def firm(db) -> str:
 
 
 @pytest.fixture
-def mailer(db, clock, smtp, firm):  # noqa: ANN001
+def mailer(db, clock, smtp, firm):
     configure(db, clock, smtp.port)
     return smtp
 
 
-def outbox(db, clock, who: str = ADMIN_EMAIL):  # noqa: ANN001, ANN201
+def outbox(db, clock, who: str = ADMIN_EMAIL):
     from sempi_cli.services.mail.outbox import Outbox
 
     return Outbox(db, clock, actor(db, who))
 
 
-def queue_credentials(db, clock, n: int = 1, to: str = TO) -> list[int]:  # noqa: ANN001
+def queue_credentials(db, clock, n: int = 1, to: str = TO) -> list[int]:
     box = outbox(db, clock)
     return [
         box.queue("credentials", to, {"full_name": f"Mario Rossi {i}", "email": to})
@@ -194,16 +194,16 @@ def queue_credentials(db, clock, n: int = 1, to: str = TO) -> list[int]:  # noqa
     ]
 
 
-def ok(result) -> object:  # noqa: ANN001
+def ok(result) -> object:
     assert result.exit_code == 0, (result.stdout, result.stderr)
     return json.loads(result.stdout) if result.stdout.strip() else None
 
 
-def row(db, mail_id: int) -> sqlite3.Row:  # noqa: ANN001
+def row(db, mail_id: int) -> sqlite3.Row:
     return db.execute("SELECT * FROM mail_outbox WHERE id = ?", (mail_id,)).fetchone()
 
 
-def send(cli, *args: str, **kwargs) -> dict:  # noqa: ANN001, ANN003
+def send(cli, *args: str, **kwargs) -> dict:
     return ok(cli("mail", "send", "--json", *args, **kwargs))
 
 
@@ -403,11 +403,11 @@ def test_mail_that_is_not_configured_exits_5(cli, db, clock, firm):
     assert row(db, 1)["attempts"] == 0  # nothing was tried
 
 
-def mail_from_replies(*replies: str):  # noqa: ANN201
+def mail_from_replies(*replies: str):
     """A MAIL FROM handler answering ``replies`` in turn (then the last one again)."""
     answers = list(replies)
 
-    async def handle_mail(server, session, envelope, address, mail_options):  # noqa: ANN001, ANN202
+    async def handle_mail(server, session, envelope, address, mail_options):
         reply = answers.pop(0) if len(answers) > 1 else answers[0]
         if reply.startswith("250"):
             envelope.mail_from = address
@@ -547,23 +547,23 @@ def test_the_backoff_waits_documented_in_mail_md():
 class FakeSMTP:
     calls: list[tuple] = []
 
-    def __init__(self, host, port, timeout=None, context=None):  # noqa: ANN001
+    def __init__(self, host, port, timeout=None, context=None):
         FakeSMTP.calls.append((type(self).__name__, host, port, context is not None))
 
-    def ehlo(self):  # noqa: ANN201
+    def ehlo(self):
         FakeSMTP.calls.append(("ehlo",))
 
-    def starttls(self, context=None):  # noqa: ANN001, ANN201
+    def starttls(self, context=None):
         FakeSMTP.calls.append(("starttls", context is not None))
 
-    def login(self, user, password):  # noqa: ANN001, ANN201
+    def login(self, user, password):
         FakeSMTP.calls.append(("login", user))
 
-    def close(self):  # noqa: ANN201
+    def close(self):
         pass
 
 
-class FakeSMTP_SSL(FakeSMTP):  # noqa: N801 - named after smtplib's class
+class FakeSMTP_SSL(FakeSMTP):
     pass
 
 
@@ -739,7 +739,7 @@ def test_a_host_the_resolver_cannot_encode_counts_no_attempt(db, clock, firm):
 
 
 @pytest.fixture
-def two_practices(db, clock, firm):  # noqa: ANN001
+def two_practices(db, clock, firm):
     """Studio Rossi (admin ra@) with client Alfa; Studio Verdi (admin va@) with client Beta."""
     from sempi_cli.services.clients.clients import ClientService
     from sempi_cli.services.clients.input import ClientInput
@@ -786,7 +786,7 @@ def test_who_reads_the_outbox(cli, two_practices):
 
 
 @pytest.fixture
-def practice_mail(cli, db, two_practices):  # noqa: ANN001
+def practice_mail(cli, db, two_practices):
     """two_practices, plus the invitation of a Studio Rossi operator queued by its
     administrator (mail about no client) and an external user of Alfa Srl."""
     rossi_admin = {"as_user": "ra@rossi.test"}
@@ -877,12 +877,12 @@ def test_retry_of_a_message_in_sending_asks_first(cli, db, clock, mailer):
     assert send(cli)["sent"] == 1
 
 
-def queue_invitation(db, clock, code: str = "k7m2p-abcde-fghjk-mnpqr") -> int:  # noqa: ANN001
+def queue_invitation(db, clock, code: str = "k7m2p-abcde-fghjk-mnpqr") -> int:
     context = {"full_name": "Mario Rossi", "email": TO, "code": code, "expires": "30/11/2026"}
     return outbox(db, clock).queue("invitation", TO, context)
 
 
-def as_person(store_path: Path, clock, decide: Callable) -> tuple[Callable[[], None], list]:  # noqa: ANN001
+def as_person(store_path: Path, clock, decide: Callable) -> tuple[Callable[[], None], list]:
     """A hook for the server: while the sender waits for its reply, a person (the
     firm's administrator, on their own connection, at ``clock``) calls
     ``decide(outbox, conn)``. The list gets the result, or the error's text."""
@@ -903,7 +903,7 @@ def as_person(store_path: Path, clock, decide: Callable) -> tuple[Callable[[], N
     return hook, outcomes
 
 
-def erase_mail_to(conn, now: datetime) -> int:  # noqa: ANN001
+def erase_mail_to(conn, now: datetime) -> int:
     from sempi_cli.store import write_transaction
 
     with write_transaction(conn):
@@ -913,7 +913,7 @@ def erase_mail_to(conn, now: datetime) -> int:  # noqa: ANN001
 def test_nobody_takes_a_message_from_a_sender_at_work(cli, db, clock, mailer, store_path):
     mail_id = queue_invitation(db, clock)
 
-    def decide(box, conn) -> list:  # noqa: ANN001
+    def decide(box, conn) -> list:
         tries = (
             lambda: box.cancel(mail_id),
             lambda: box.retry(mail_id, lambda shown: None),
@@ -1007,7 +1007,7 @@ def _login(env: dict[str, str]) -> None:
     assert login.returncode == 0, login.stderr
 
 
-def _real_clock():  # noqa: ANN202
+def _real_clock():
     return FixedClock(datetime.now(UTC) - timedelta(minutes=1))
 
 

@@ -39,7 +39,7 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 @pytest.fixture(params=["tls", "starttls"])
-def tls_server(request, certificate, monkeypatch):  # noqa: ANN001, ANN201
+def tls_server(request, certificate, monkeypatch):
     """(security, port, handler, logins): a TLS server with a login over TLS only."""
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
@@ -53,7 +53,7 @@ def tls_server(request, certificate, monkeypatch):  # noqa: ANN001, ANN201
     password = register_secret("smtp-password-over-tls", "the SMTP password")
     logins: list[str] = []
 
-    def authenticator(server, session, envelope, mechanism, data):  # noqa: ANN001, ANN202
+    def authenticator(server, session, envelope, mechanism, data):
         logins.append(data.login.decode())
         right = (data.login.decode(), data.password.decode()) == (USER, password)
         return AuthResult(success=right, handled=False)
@@ -73,7 +73,7 @@ def tls_server(request, certificate, monkeypatch):  # noqa: ANN001, ANN201
     controller.stop()
 
 
-def configure_tls(cli, security: str, port: int, host: str = "127.0.0.1") -> None:  # noqa: ANN001
+def configure_tls(cli, security: str, port: int, host: str = "127.0.0.1") -> None:
     for key, value in {
         "smtp.host": host,
         "smtp.port": str(port),

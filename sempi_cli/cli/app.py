@@ -19,8 +19,12 @@ from sempi_cli.cli.context import AppContext
 # Groups are imported only when invoked, so start-up time does not grow with
 # the number of commands. name -> module: sempi_cli.cli.<name>, or the
 # package's commands module for a group that has grown several files.
-PACKAGED = {"task": "task.commands", "scheduler": "scheduler.commands",
-            "client": "client.commands", "client-onboard": "client.onboard"}
+PACKAGED = {
+    "task": "task.commands",
+    "scheduler": "scheduler.commands",
+    "client": "client.commands",
+    "client-onboard": "client.onboard",
+}
 GROUPS: dict[str, str] = {
     name: f"sempi_cli.cli.{PACKAGED.get(name, name.replace('-', '_'))}" for name in GROUP_HELP
 }
@@ -173,7 +177,7 @@ def _audit_denied(app: AppContext, ctx: Any, exc: Exception) -> None:
     ][:3]
     try:
         record_denied(app._conn, iso_utc(app.clock.now()), actor.id, " ".join(words), str(exc))
-    except Exception:  # noqa: BLE001 - the refusal must still be reported if the log is busy
+    except Exception:  # the refusal must still be reported if the log is busy
         pass
 
 

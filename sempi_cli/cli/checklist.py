@@ -35,7 +35,7 @@ DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change;
 CHANGED = ("id", "text", "done")
 
 
-def _items():  # noqa: ANN202 - a services.checklist_items.ChecklistItems
+def _items():
     from sempi_cli.services.checklists.items import ChecklistItems
 
     return ChecklistItems

@@ -120,11 +120,11 @@ def ask_code(ctx: typer.Context, *, from_stdin: bool) -> str:
     )
 
 
-def step_up(ctx: typer.Context, *, from_stdin: bool):  # noqa: ANN201 - a services.auth.Confirm
+def step_up(ctx: typer.Context, *, from_stdin: bool):
     """What a service calls, once it has decided the act is allowed, to have the
     actor confirm their password (and code) again."""
 
-    def confirm():  # noqa: ANN202 - Reauthentication (imported lazily)
+    def confirm():
         from sempi_cli.services.identity.auth import AuthService
 
         password = read_secret(

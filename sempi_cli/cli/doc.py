@@ -33,13 +33,13 @@ DOC_COLUMNS = ("id", "folder", "name", "size", "added_at", "added_by")
 HIDDEN_USER = "(firm)"  # the service gives no e-mail of a user you may not see
 
 
-def _documents(ctx: typer.Context):  # noqa: ANN202 - a services.documents.DocumentService
+def _documents(ctx: typer.Context):
     from sempi_cli.services.documents.documents import DocumentService
 
     return state(ctx).service(DocumentService)
 
 
-def _folders(ctx: typer.Context):  # noqa: ANN202 - a services.doc_folders.FolderService
+def _folders(ctx: typer.Context):
     from sempi_cli.services.documents.folders import FolderService
 
     return state(ctx).service(FolderService)

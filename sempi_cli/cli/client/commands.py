@@ -82,7 +82,7 @@ def _client_input(
     responsible: str | None,
     smart: str | None,
     profile: list[str] | None,
-):  # noqa: ANN202 - ClientInput is imported lazily (startup cost)
+):
     """The options of `add` and `edit`, as the service's ClientInput."""
     from sempi_cli.services.clients.input import ClientInput
     from sempi_cli.services.clients.profile import parse_assignments

@@ -27,7 +27,7 @@ PeriodArg = Annotated[
 ]
 
 
-def _date(ctx: typer.Context, text: str | None, field: str):  # noqa: ANN202 - a date or None
+def _date(ctx: typer.Context, text: str | None, field: str):
     from sempi_cli.timeparse import parse_date
 
     return None if text is None else parse_date(text, state(ctx).clock.now(), field=field)

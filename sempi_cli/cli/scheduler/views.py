@@ -43,7 +43,7 @@ To = Annotated[
 Limit = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most this many.")]
 
 
-def _query(**filters: object):  # noqa: ANN202 - a services.scheduler_views.DeadlineQuery
+def _query(**filters: object):
     from sempi_cli.services.scheduler.views import DeadlineQuery
 
     statuses = filters.pop("statuses", None) or []

@@ -296,7 +296,7 @@ def task_edit(
     say(ctx, ("Would change" if dry_run else "Changed") + f" {len(results)} task(s).")
 
 
-def _transition(verb: str, summary: str, example: str):  # noqa: ANN202 - a Typer command
+def _transition(verb: str, summary: str, example: str):
     def command(ctx: typer.Context, task_ids: TaskIds, dry_run: DryRun = False) -> None:
         from sempi_cli.services.tasks.flow import TaskFlow
 

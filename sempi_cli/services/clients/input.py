@@ -122,7 +122,7 @@ def stored(value: object) -> object:
     return int(value) if isinstance(value, bool) else value
 
 
-def _or_none(value: str, validate) -> object:  # noqa: ANN001 - a one-argument validator
+def _or_none(value: str, validate) -> object:
     return validate(value) if value.strip() else None
 
 

@@ -126,7 +126,7 @@ def defaults() -> dict[str, str | bool]:
     return {f.name: f.default for f in PROFILE_FIELDS}
 
 
-def from_row(row) -> dict[str, str | bool]:  # noqa: ANN001 - a clients row
+def from_row(row) -> dict[str, str | bool]:
     return {
         f.name: (bool(row[f.name]) if f.choices is None else row[f.name]) for f in PROFILE_FIELDS
     }

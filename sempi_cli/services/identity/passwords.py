@@ -11,7 +11,7 @@ MAX_LENGTH = 1024  # argon2 hashes any length; this only bounds the work an inpu
 
 
 @lru_cache(maxsize=1)
-def _hasher():  # noqa: ANN202 - argon2 is imported lazily (startup cost)
+def _hasher():
     from argon2 import PasswordHasher
 
     # argon2id with RFC 9106's low-memory profile (t=3, m=64 MiB, p=4): above

@@ -11,7 +11,7 @@ from sempi_cli.services.identity.auth import Confirm, require_reauthentication, 
 class TwoStepService(Service):
     allows_unenrolled = True  # enrolling is exactly what such a user must do
 
-    def _own_row(self):  # noqa: ANN202 - a users row
+    def _own_row(self):
         return self.db.execute("SELECT * FROM users WHERE id = ?", (self.actor.id,)).fetchone()
 
     def status(self) -> dict:

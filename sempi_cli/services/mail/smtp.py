@@ -46,7 +46,7 @@ class SmtpConfig:
     from_address: str
 
     @classmethod
-    def load(cls, db, *, environ: dict[str, str] | None = None) -> SmtpConfig:  # noqa: ANN001
+    def load(cls, db, *, environ: dict[str, str] | None = None) -> SmtpConfig:
         """The settings, checked; refuses (exit 5) what cannot work."""
         from email.utils import parseaddr
 
@@ -89,7 +89,7 @@ class SmtpConfig:
         )
 
 
-def _host(db) -> str:  # noqa: ANN001
+def _host(db) -> str:
     """smtp.host, checked again: a value stored before `config set` checked it."""
     host = settings.get(db, "smtp.host").strip()
     if not host:
@@ -104,7 +104,7 @@ def _host(db) -> str:  # noqa: ANN001
         raise MailUnavailable(f"mail is not configured: {exc.message}", exc.hint) from None
 
 
-def _password(db, environ: dict[str, str]) -> str:  # noqa: ANN001
+def _password(db, environ: dict[str, str]) -> str:
     password = environ.get(PASSWORD_ENV)
     if not password:
         path = settings.get(db, "smtp.password_file").strip()
@@ -254,7 +254,7 @@ def _untrusted(where: str, exc: ssl.SSLCertVerificationError) -> MailUnavailable
     )
 
 
-def build_message(config: SmtpConfig, item: dict, now) -> EmailMessage:  # noqa: ANN001
+def build_message(config: SmtpConfig, item: dict, now) -> EmailMessage:
     """The message as it goes out: UTF-8 text, headers encoded by the SMTP policy."""
     from email.headerregistry import Address
     from email.utils import format_datetime
@@ -273,7 +273,7 @@ def build_message(config: SmtpConfig, item: dict, now) -> EmailMessage:  # noqa:
     return message
 
 
-def smtp_policy():  # noqa: ANN202
+def smtp_policy():
     from email.policy import SMTP
 
     return SMTP

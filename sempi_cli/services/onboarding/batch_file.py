@@ -172,7 +172,7 @@ class BatchFile:
         if ordinal == 0:
             raise InvalidData(self.path.name, "no rows", "the file has a header and nothing else")
 
-    def _record(self, reader, before: int, offset: int) -> list[str] | None:  # noqa: ANN001
+    def _record(self, reader, before: int, offset: int) -> list[str] | None:
         """The next record, None at the end; a broken one (an unclosed quote) names the
         line where it starts."""
         try:

@@ -26,7 +26,7 @@ def find_studio_id(db: sqlite3.Connection, actor: access.Actor, ref: str | int) 
 
 
 class StudioService(Service):
-    def _fields(self, name, partita_iva, codice_fiscale, email, pec, city) -> dict:  # noqa: ANN001
+    def _fields(self, name, partita_iva, codice_fiscale, email, pec, city) -> dict:
         fields = {}
         if name is not None:
             if not name.strip():
@@ -65,7 +65,7 @@ class StudioService(Service):
 
     def add(
         self, name: str, *, partita_iva=None, codice_fiscale=None, email=None, pec=None, city=None
-    ) -> dict:  # noqa: ANN001
+    ) -> dict:
         access.require_firm_admin(self.actor, "add a practice")
         fields = self._fields(name, partita_iva, codice_fiscale, email, pec, city)
         with self.transaction():
@@ -111,7 +111,7 @@ class StudioService(Service):
         email=None,
         pec=None,
         city=None,
-    ) -> dict:  # noqa: ANN001
+    ) -> dict:
         studio_id = find_studio_id(self.db, self.actor, ref)
         actor = self.actor
         if not (

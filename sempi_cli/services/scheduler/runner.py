@@ -226,7 +226,7 @@ class SchedulerService(Service):
             )  # fmt: skip
             self.audit("scheduler.run", "scheduler_run", run_id, status=status, **asdict(counts))
 
-    def _report(self, run_id, start, end, counts, changes, writer, *, dry_run) -> dict:  # noqa: ANN001
+    def _report(self, run_id, start, end, counts, changes, writer, *, dry_run) -> dict:
         return {
             "run_id": run_id,
             "dry_run": dry_run,

@@ -398,7 +398,7 @@ class ScheduleViews(Service):
         ).fetchone()
         return dict(row) if row is not None else None
 
-    def _override(self, rule_id: str, period: str, profile: dict):  # noqa: ANN202
+    def _override(self, rule_id: str, period: str, profile: dict):
         """The government extension covering this client, and a note when one exists
         that does not cover it."""
         override = find_override(self.db, rule_id, period)

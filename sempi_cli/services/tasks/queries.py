@@ -151,7 +151,7 @@ class TaskQueries(Service):
             clauses.append("t.deadline >= :week_start AND t.deadline < :week_end")
 
     @staticmethod
-    def _row(row, now: str) -> dict:  # noqa: ANN001 - a sqlite3.Row
+    def _row(row, now: str) -> dict:
         item = dict(row)
         overdue = (
             item["deadline"] is not None

@@ -86,7 +86,7 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0))
 
 
-def _rrule(rule: Rule):  # noqa: ANN202 - a dateutil.rrule.rrule
+def _rrule(rule: Rule):
     from dateutil import rrule as rr
 
     common: dict[str, object] = {"dtstart": _midnight(rule.start), "interval": rule.interval}

@@ -83,8 +83,8 @@ def migrate(conn: sqlite3.Connection) -> None:
                 raise StoreUnusable(f"migration {pending[0].name} broke a foreign key")
 
 
-def _runner(sql: str):  # noqa: ANN202 - sqlite_utils calls it with its Database
-    def run(db) -> None:  # noqa: ANN001
+def _runner(sql: str):
+    def run(db) -> None:
         for statement in statements(sql):
             db.conn.execute(statement)
 
