@@ -1,7 +1,7 @@
 """The shift algorithm of FISCAL_RULES.md §1 and the holiday list of §2, checked
 against dates worked out by hand and against an independent reference.
 
-``tests/test_calendar.py`` covers ``next_working_day``; this file covers
+``tests/test_fiscal_working_days.py`` covers ``next_working_day``; this file covers
 ``effective_due`` (rule W, rule F and the steps that explain a shift) and the
 holiday set itself.
 """

@@ -1,4 +1,4 @@
-"""Italian identifiers and e-mail addresses (sempi_cli.services.clients.identifiers).
+"""Italian identifiers and e-mail addresses (sempi_cli.services.identifiers).
 
 Valid codes are built the way the Agenzia delle Entrate builds them (check
 digits from python-stdnum), so the properties hold for every code a real
@@ -17,7 +17,7 @@ from stdnum import luhn
 from stdnum.it import codicefiscale as stdnum_cf
 
 from sempi_cli.errors import InvalidData
-from sempi_cli.services.clients import identifiers
+from sempi_cli.services import identifiers
 
 MONTHS = "ABCDEHLMPRST"
 OMOCODIA = "LMNPQRSTUV"  # replaces the digits 0-9 when two people share a code

@@ -25,7 +25,7 @@ import pyotp
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, log_output, register_secret, run_logged
-from tests.test_totp import enrol_in_real_time
+from tests.test_identity_totp import enrol_in_real_time
 
 SEMPI = str(Path(sys.executable).parent / "sempi")
 TMUX = shutil.which("tmux")
