@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from typing import Literal
 
 from sempi_cli.clock import ROME
 from sempi_cli.errors import InvalidData
@@ -31,7 +32,7 @@ _HOURS_MINUTES = re.compile(r"(-?)(?:(\d+(?:[.,]\d+)?)h)? *(?:(\d+)m)?", re.ASCI
 _CLOCK_DURATION = re.compile(r"(-?)(\d+):([0-5]\d)", re.ASCII)
 
 # Offset unit -> (relativedelta keyword, multiplier); months/years are calendar-aware.
-_UNITS: dict[str, tuple[str, int]] = {
+_UNITS: dict[str, tuple[Literal["days", "months", "years"], int]] = {
     "d": ("days", 1),
     "w": ("days", 7),
     "m": ("months", 1),
@@ -138,7 +139,11 @@ def _read(text: str, now: datetime, field: str) -> date | datetime:
 
             unit, factor = _UNITS[match[3]]
             amount = int(match[2]) * factor * (-1 if match[1] == "-" else 1)
-            return today + relativedelta(**{unit: amount})
+            if unit == "days":
+                return today + relativedelta(days=amount)
+            if unit == "months":
+                return today + relativedelta(months=amount)
+            return today + relativedelta(years=amount)
         if (match := _WITH_TIME.fullmatch(key)) and not _ISO.fullmatch(match[1]):
             day = _read(match[1], now, field)  # "today 09:00", "domani alle 14.30", "+2d 18:00"
             if not isinstance(day, datetime):

@@ -115,7 +115,12 @@ class Planner:
             if not rule.applies(profile):
                 continue
             for plain, overridden, override in self._by_rule[rule.id]:
-                chosen = overridden if override is not None and override.covers(profile) else plain
+                # _expand dates an overridden deadline exactly when there is an override.
+                chosen = (
+                    overridden
+                    if overridden is not None and override is not None and override.covers(profile)
+                    else plain
+                )
                 if self.start <= chosen.due_date <= self.end:
                     found.append(chosen)
         found.sort(key=lambda d: (d.due_date, d.rule_id, d.period))
