@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, time
-from typing import TYPE_CHECKING
 
 from sempi_cli.clock import ROME, iso_utc
 from sempi_cli.errors import InvalidData, NotFound, PermissionDenied, RuleViolation
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
-from sempi_cli.services.tasks.input import KINDS, TaskEdit, TaskInput
-
-if TYPE_CHECKING:
-    from sempi_cli.services.tasks.templates import TemplateEdit
+from sempi_cli.services.tasks.input import KINDS, TaskEdit, TaskInput, TemplateEdit
 
 DEADLINE_TIME = time(18, 0)  # a deadline typed as a date means the end of that office day
 _FLAGS = ("high_priority", "approval_required", "responsible_sets_deadline", "time_tracking")
@@ -30,6 +26,55 @@ def deadline_out(stored: str | None) -> str | None:
     if stored is None:
         return None
     return datetime.fromisoformat(stored).astimezone(ROME).isoformat(timespec="minutes")
+
+
+# `task show`'s keys, in the order people read them (JSON keeps it too).
+SHOW_FIELDS = (
+    "id", "title", "description", "kind", "status", "overdue", "responsible", "creator",
+    "participants", "observers", "client_id", "client", "project", "parent_id", "subtasks",
+    "tags", "high_priority", "deadline", "planned_minutes", "approval_required",
+    "responsible_sets_deadline", "time_tracking", "return_count", "comments", "timer_pauses",
+    "external_key", "completed_at", "created_at", "updated_at",
+)  # fmt: skip
+
+
+def task_record(
+    task: sqlite3.Row,
+    *,
+    responsible: str | None,
+    creator: str | None,
+    participants: list[str],
+    observers: list[str],
+    tags: list[str],
+) -> dict[str, object]:
+    """A task row as people and scripts read it (flags as booleans, the deadline in
+    Rome time, people as e-mails): the fields `task show` and `task export` share,
+    so the two cannot drift apart."""
+    return {
+        "id": task["id"],
+        "title": task["title"],
+        "description": task["description"],
+        "kind": task["kind"],
+        "status": task["status"],
+        "responsible": responsible,
+        "creator": creator,
+        "participants": participants,
+        "observers": observers,
+        "client_id": task["client_id"],
+        "project": task["project"],
+        "parent_id": task["parent_id"],
+        "tags": tags,
+        "high_priority": bool(task["high_priority"]),
+        "deadline": deadline_out(task["deadline"]),
+        "planned_minutes": task["planned_minutes"],
+        "approval_required": bool(task["approval_required"]),
+        "responsible_sets_deadline": bool(task["responsible_sets_deadline"]),
+        "time_tracking": bool(task["time_tracking"]),
+        "external_key": task["external_key"],
+        "completed_at": task["completed_at"],
+        "created_at": task["created_at"],
+        "updated_at": task["updated_at"],
+    }
 
 
 class TaskService(Service):
@@ -82,37 +127,23 @@ class TaskService(Service):
         client = self.db.execute(
             "SELECT ragione_sociale FROM clients WHERE id = ?", (task["client_id"],)
         ).fetchone()
-        return {
-            "id": task["id"],
-            "title": task["title"],
-            "description": task["description"],
-            "kind": task["kind"],
-            "status": task["status"],
+        shown = {
+            **task_record(
+                task,
+                responsible=people.get(task["responsible_id"]),
+                creator=people.get(task["creator_id"]),
+                participants=[m["email"] for m in members if m["role"] == "participant"],
+                observers=[m["email"] for m in members if m["role"] == "observer"],
+                tags=self.tags(task_id),
+            ),
             "overdue": self.is_overdue(task),
-            "responsible": people.get(task["responsible_id"]),
-            "creator": people.get(task["creator_id"]),
-            "participants": [m["email"] for m in members if m["role"] == "participant"],
-            "observers": [m["email"] for m in members if m["role"] == "observer"],
-            "client_id": task["client_id"],
             "client": client[0] if client else None,
-            "project": task["project"],
-            "parent_id": task["parent_id"],
             "subtasks": [dict(s) for s in subtasks],
-            "tags": self.tags(task_id),
-            "high_priority": bool(task["high_priority"]),
-            "deadline": deadline_out(task["deadline"]),
-            "planned_minutes": task["planned_minutes"],
-            "approval_required": bool(task["approval_required"]),
-            "responsible_sets_deadline": bool(task["responsible_sets_deadline"]),
-            "time_tracking": bool(task["time_tracking"]),
             "return_count": task["return_count"],
             "comments": counts[0],
             "timer_pauses": counts[1],
-            "external_key": task["external_key"],
-            "completed_at": task["completed_at"],
-            "created_at": task["created_at"],
-            "updated_at": task["updated_at"],
         }
+        return {key: shown[key] for key in SHOW_FIELDS}
 
     def is_overdue(self, task: sqlite3.Row) -> bool:
         return (
@@ -132,7 +163,7 @@ class TaskService(Service):
     # --- checking what people type ---------------------------------------------------
 
     def user_id(self, ref: str, field: str, *, allow_external: bool = True) -> int:
-        from sempi_cli.services.org.users import find_user
+        from sempi_cli.services.identity.accounts import find_user
 
         try:
             user = find_user(self.db, self.actor, ref)
@@ -466,7 +497,7 @@ class TaskService(Service):
             )
         ]
 
-    # --- instances of recurring templates (written by services/tasks/templates.py) -------
+    # --- instances of recurring templates (written by services/templates/templates.py) -------
 
     def add_instance(
         self,

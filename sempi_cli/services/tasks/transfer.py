@@ -34,7 +34,7 @@ from sempi_cli.services.base import Service
 from sempi_cli.services.tasks.flow import TRANSITIONS, TaskFlow
 from sempi_cli.services.tasks.input import KINDS, STATUSES, TaskEdit, TaskInput
 from sempi_cli.services.tasks.queries import TaskQueries, TaskQuery
-from sempi_cli.services.tasks.tasks import TaskService, deadline_out
+from sempi_cli.services.tasks.tasks import TaskService, task_record
 
 # Read on import when present; written by export.
 IMPORTED = tuple(
@@ -181,30 +181,16 @@ class TaskTransfer(Service):
                 task["parent_id"], task["parent_created_at"]
             )
         return {
+            **task_record(
+                task,
+                responsible=task["responsible"],
+                creator=task["creator"],
+                participants=members.get((task["id"], "participant"), []),
+                observers=members.get((task["id"], "observer"), []),
+                tags=tags.get(task["id"], []),
+            ),
             "external_key": task["external_key"] or derived_key(task["id"], task["created_at"]),
-            "id": task["id"],
-            "title": task["title"],
-            "description": task["description"],
-            "kind": task["kind"],
-            "status": task["status"],
-            "responsible": task["responsible"],
-            "creator": task["creator"],
-            "participants": members.get((task["id"], "participant"), []),
-            "observers": members.get((task["id"], "observer"), []),
-            "client_id": task["client_id"],
-            "project": task["project"],
-            "parent_id": task["parent_id"],
             "parent_key": parent_key,
-            "tags": tags.get(task["id"], []),
-            "high_priority": bool(task["high_priority"]),
-            "deadline": deadline_out(task["deadline"]),
-            "planned_minutes": task["planned_minutes"],
-            "approval_required": bool(task["approval_required"]),
-            "responsible_sets_deadline": bool(task["responsible_sets_deadline"]),
-            "time_tracking": bool(task["time_tracking"]),
-            "created_at": task["created_at"],
-            "updated_at": task["updated_at"],
-            "completed_at": task["completed_at"],
         }
 
     # --- import ---------------------------------------------------------------------
