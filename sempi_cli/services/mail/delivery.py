@@ -122,6 +122,7 @@ class MailSender(Service):
             if outcome in result:
                 result[outcome] += 1
             if outcome == "released":
+                assert error is not None  # a released message always has the server's reply
                 raise MailUnavailable(
                     error, "check smtp.from; the messages stay queued, no attempt counted"
                 )

@@ -12,6 +12,7 @@ import os
 import smtplib
 import ssl
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -46,7 +47,7 @@ class SmtpConfig:
     from_address: str
 
     @classmethod
-    def load(cls, db, *, environ: dict[str, str] | None = None) -> SmtpConfig:
+    def load(cls, db, *, environ: Mapping[str, str] | None = None) -> SmtpConfig:
         """The settings, checked; refuses (exit 5) what cannot work."""
         from email.utils import parseaddr
 
@@ -104,7 +105,7 @@ def _host(db) -> str:
         raise MailUnavailable(f"mail is not configured: {exc.message}", exc.hint) from None
 
 
-def _password(db, environ: dict[str, str]) -> str:
+def _password(db, environ: Mapping[str, str]) -> str:
     password = environ.get(PASSWORD_ENV)
     if not password:
         path = settings.get(db, "smtp.password_file").strip()
@@ -182,6 +183,7 @@ def connect(config: SmtpConfig, timeout: float = TIMEOUT_SECONDS) -> smtplib.SMT
     counted); smtplib's and the socket's errors when the server is unreachable."""
     where = f"{config.host}:{config.port}"
     context = ssl.create_default_context()
+    server: smtplib.SMTP
     try:
         if config.security == "tls":
             server = smtplib.SMTP_SSL(config.host, config.port, timeout=timeout, context=context)

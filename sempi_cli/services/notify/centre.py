@@ -52,7 +52,10 @@ class NotificationService(Service):
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source) DO NOTHING",
                 (user_id, kind, task_id, text.strip(), source.strip(), self.now()),
             )
-        return int(cursor.lastrowid) if cursor.rowcount else None
+        if not cursor.rowcount:
+            return None
+        assert cursor.lastrowid is not None  # set by the INSERT that took place
+        return int(cursor.lastrowid)
 
     # --- the actor's own inbox -------------------------------------------------------
 
@@ -66,7 +69,8 @@ class NotificationService(Service):
         limit: int | None = None,
     ) -> list[dict]:
         """The actor's notifications, newest first; never anyone else's."""
-        clauses, params = ["n.user_id = :me"], {"me": self.actor.id}
+        clauses = ["n.user_id = :me"]
+        params: dict[str, int | str] = {"me": self.actor.id}
         if unread_only:
             clauses.append("n.read_at IS NULL")
         if kind is not None:

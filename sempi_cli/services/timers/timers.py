@@ -109,6 +109,7 @@ class TimerService(Service):
                 " VALUES (?, ?, ?, ?, ?)",
                 (task_id, self.actor.id, now, now, now),
             )
+            assert cursor.lastrowid is not None  # set by the INSERT
             self.tasks.history(task_id, "timer_start", "time_entry", None, cursor.lastrowid)
         return {
             "id": int(cursor.lastrowid),
@@ -187,7 +188,8 @@ class TimerService(Service):
         from sempi_cli.services.notify.centre import NotificationService
 
         inbox = NotificationService(self.db, self.clock, self.actor)
-        where, params = "", ()
+        where = ""
+        params: tuple[int, ...] = ()
         if not self.actor.is_internal:
             where, params = " AND e.user_id = ?", (self.actor.id,)
         found = []
@@ -323,6 +325,7 @@ class TimerService(Service):
                     now,
                 ),
             )
+            assert cursor.lastrowid is not None  # set by the INSERT
             entry_id = int(cursor.lastrowid)
             self.tasks.history(task_id, "time_add", "time_entry", None, f"{entry_id}: {text}")
         return self.show(entry_id)
