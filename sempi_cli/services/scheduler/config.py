@@ -127,12 +127,13 @@ class SchedulerConfig(Service):
                     "see 'sempi client fields'",
                 )
             flags.append(field.name)
+        applies_to_json = json.dumps(sorted(set(flags)))
         row = {
             "rule_id": rule.id,
             "period": period,
             "due_date": due.isoformat(),
             "reason": reason,
-            "applies_to": json.dumps(sorted(set(flags))),
+            "applies_to": applies_to_json,
             "created_by": self.actor.id,
             "created_at": self.now(),
         }
@@ -166,7 +167,7 @@ class SchedulerConfig(Service):
             )
         return {
             **{k: row[k] for k in OVERRIDE_COLUMNS},
-            "applies_to": json.loads(row["applies_to"]),
+            "applies_to": json.loads(applies_to_json),
             "nominal_date": nominal.isoformat(),
         }
 

@@ -16,6 +16,7 @@ import re
 import socket
 from dataclasses import asdict
 from datetime import date, timedelta
+from typing import Literal
 
 from dateutil.relativedelta import relativedelta
 
@@ -28,7 +29,7 @@ from sempi_cli.services.clients.profile import PROFILE_FIELDS
 from sempi_cli.services.org import settings
 from sempi_cli.services.org.studios import find_studio_id
 from sempi_cli.services.scheduler.config import load_overrides, load_templates
-from sempi_cli.services.scheduler.writer import ChunkWriter, Counts
+from sempi_cli.services.scheduler.writer import Change, ChunkWriter, Counts
 
 MAX_HORIZON_MONTHS = 36
 DEFAULT_HORIZON = "12m"
@@ -38,7 +39,13 @@ RUN_COLUMNS = (
     "id", "started_at", "finished_at", "status", "range_from", "range_to",
     "clients", "created", "updated", "cancelled", "unchanged", "error",
 )  # fmt: skip
-_HORIZON_UNITS = {"m": "months", "y": "years", "a": "years", "d": "days", "g": "days"}
+_HORIZON_UNITS: dict[str, Literal["days", "months", "years"]] = {
+    "m": "months",
+    "y": "years",
+    "a": "years",
+    "d": "days",
+    "g": "days",
+}
 _HORIZON = re.compile(
     r"^\s*(\d+)\s*(m|mesi|months?|y|anni|years?|d|giorni|days?)\s*$", re.IGNORECASE
 )
@@ -57,7 +64,13 @@ def horizon_end(start: date, text: str, field: str = "--horizon") -> date:
     if amount > 100_000:  # relativedelta would overflow before the range check
         raise InvalidData(field, f"{text!r} is beyond {MAX_HORIZON_MONTHS} months")
     unit = _HORIZON_UNITS[match[2][0].lower()]
-    return start + relativedelta(**{unit: amount}) - timedelta(days=1)
+    if unit == "days":
+        delta = relativedelta(days=amount)
+    elif unit == "months":
+        delta = relativedelta(months=amount)
+    else:
+        delta = relativedelta(years=amount)
+    return start + delta - timedelta(days=1)
 
 
 # The rules are today's law, and the holiday calendar (python `holidays`) ends in 2100.
@@ -155,7 +168,8 @@ class SchedulerService(Service):
             templates=load_templates(self.db),
         )
         scope = {"clients": client_ids or None, "studio": studio}
-        counts, changes = Counts(), []
+        counts = Counts()
+        changes: list[Change] = []
         if dry_run:
             with self.rehearsal(dry_run=True):
                 self._chunks(writer, ids, counts, changes)
@@ -170,7 +184,9 @@ class SchedulerService(Service):
         self._finish(writer.run_id, counts, "ok", None)
         return self._report(writer.run_id, start, end, counts, changes, writer, dry_run=False)
 
-    def _chunks(self, writer: ChunkWriter, ids: list[int], counts: Counts, changes: list) -> None:
+    def _chunks(
+        self, writer: ChunkWriter, ids: list[int], counts: Counts, changes: list[Change]
+    ) -> None:
         """Each chunk in its own transaction; *counts* and *changes* grow as chunks commit."""
         columns = ", ".join(f"c.{f.name}" for f in PROFILE_FIELDS)
         for offset in range(0, len(ids), CHUNK):
@@ -214,6 +230,7 @@ class SchedulerService(Service):
                     json.dumps(scope),
                 ),
             )
+        assert cursor.lastrowid is not None  # set by the INSERT
         return int(cursor.lastrowid)
 
     def _finish(self, run_id: int, counts: Counts, status: str, error: str | None) -> None:

@@ -13,6 +13,7 @@ task's deadline has passed), ``upcoming`` (everything else).
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -151,9 +152,11 @@ def parse_month(text: str | None, now: datetime) -> date:
         year, month = int(match[2]), int(match[1])
     elif match := re.fullmatch(r"([a-zì]+)(?: (\d{4}))?", key):
         name = match[1]
-        for names in (MONTHS_IT, _MONTHS_EN.split()):
+        for month_names in (MONTHS_IT, _MONTHS_EN.split()):
             found = [
-                n for n, full in enumerate(names, 1) if len(name) >= 3 and full.startswith(name)
+                n
+                for n, full in enumerate(month_names, 1)
+                if len(name) >= 3 and full.startswith(name)
             ]
             if len(found) == 1:
                 month, year = found[0], int(match[2]) if match[2] else today.year
@@ -210,7 +213,9 @@ class ScheduleViews(Service):
             )
         return self._select(q, first, last)
 
-    def _select(self, q: DeadlineQuery, first: date | None, last: date | None) -> list[dict]:
+    def _select(
+        self, q: DeadlineQuery, first: date | None, last: date | None
+    ) -> builtins.list[dict]:
         from sempi_cli.fiscal.rules import RULES_BY_ID
         from sempi_cli.services.tasks.tasks import deadline_out
 
@@ -276,8 +281,8 @@ class ScheduleViews(Service):
         rows = []
         for r in self.db.execute(sql, params):
             row = dict(r)
-            rule = RULES_BY_ID.get(row["rule_id"])
-            row["label"] = rule.label if rule else None
+            row_rule = RULES_BY_ID.get(row["rule_id"])
+            row["label"] = row_rule.label if row_rule else None
             row["shifts"] = json.loads(row["shifts"] or "[]")
             row["task_deadline"] = deadline_out(row["task_deadline"])
             rows.append(row)
@@ -414,7 +419,7 @@ class ScheduleViews(Service):
     @staticmethod
     def _notes(
         stored: dict | None, applies: bool, computed_due: date, override_note: str | None
-    ) -> list[str]:
+    ) -> builtins.list[str]:
         notes = [override_note] if override_note else []
         if stored is None:
             notes.append("not generated yet: 'sempi scheduler run' makes it a task")
