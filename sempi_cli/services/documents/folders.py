@@ -16,6 +16,7 @@ client, nothing more.
 
 from __future__ import annotations
 
+import builtins
 import sqlite3
 import unicodedata
 from dataclasses import dataclass, field
@@ -100,7 +101,7 @@ def create_default_trees(db: sqlite3.Connection, client_ids: list[int], at: str)
                 index[key] = len(shape)
                 shape.append((index.get(key[:-1]), parts[depth - 1], key[-1]))
     next_id = next_folder_id(db)
-    rows = []
+    rows: list[tuple[int, int, int | None, str, str, str]] = []
     for client_id in client_ids:
         rows.extend(
             (next_id + i, client_id, None if parent is None else next_id + parent, name, key, at)
@@ -414,7 +415,7 @@ class FolderService(Service):
             )
         return result
 
-    def create_default_tree(self, client_id: int) -> list[dict]:
+    def create_default_tree(self, client_id: int) -> builtins.list[dict]:
         """The tree of documents.default_folders for a client: missing paths are made,
         existing ones kept (so calling it twice changes nothing). Runs inside the
         caller's transaction when there is one. Returns each folder on the default

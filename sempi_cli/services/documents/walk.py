@@ -194,7 +194,7 @@ class _Walk:
             shown = _display(rel) + "/" if rel else "./"
             self.result.passed_over("unreadable", shown, exc.strerror or str(exc))
             return []
-        below = []
+        below: list[tuple[str, tuple[str, ...], Target]] = []
         for entry in entries:
             shown = _display((*rel, entry.name))
             kind, why = _kind(entry)

@@ -6,6 +6,7 @@ tasks, chat and documents; nobody else but administrators does.
 
 from __future__ import annotations
 
+import builtins
 import sqlite3
 
 from sempi_cli.errors import Conflict, InvalidData, NotFound, PermissionDenied, RuleViolation
@@ -44,7 +45,7 @@ class GroupService(Service):
             "members": self.members(client_id),
         }
 
-    def members(self, client_id: int) -> list[dict]:
+    def members(self, client_id: int) -> builtins.list[dict]:
         return [
             dict(r)
             for r in self.db.execute(
