@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping
+from typing import Any
 
 from sempi_cli.errors import Conflict, InvalidData, PermissionDenied, RuleViolation
 from sempi_cli.services import access
@@ -40,7 +41,7 @@ def client_studio_id(db: sqlite3.Connection, actor: Actor, studio: str | int | N
     return find_studio_id(db, actor, studio)
 
 
-def responsible_id(user: Mapping, field: str = "--responsible") -> int:
+def responsible_id(user: sqlite3.Row | Mapping[str, Any], field: str = "--responsible") -> int:
     """Who may be a client's responsible; one rule for `client add`/`edit` and a batch."""
     if user["role"] not in access.FIRM_ROLES or user["disabled_at"] is not None:
         raise InvalidData(field, f"{user['email']} is not {RESPONSIBLE_RULE}")
@@ -123,6 +124,7 @@ class ClientService(Service):
                 fields,
             )
             client_id = cursor.lastrowid
+            assert client_id is not None  # set by the INSERT
             self.audit(
                 "add",
                 "client",
@@ -234,8 +236,9 @@ class ClientService(Service):
             # Becoming a persona fisica: the stored code must be a person's.
             identifiers.codice_fiscale(before["codice_fiscale"], person=True, field="--kind")
         profile.check_consistency({**profile.from_row(before), **fields})
+        new_responsible: int | None = None
         if data.responsible is not None:
-            fields["responsible_id"] = self._responsible_id(data.responsible)
+            new_responsible = fields["responsible_id"] = self._responsible_id(data.responsible)
         client_input.require_identifier(
             {k: fields.get(k, before[k]) for k in ("codice_fiscale", "partita_iva")}
         )
@@ -250,8 +253,9 @@ class ClientService(Service):
                 )
                 self.audit("edit", "client", client_id, changes=redact_personal(diff))
                 if "responsible_id" in diff:
+                    assert new_responsible is not None  # only a given responsible changes it
                     GroupService(self.db, self.clock, self.actor).add_member(
-                        client_id, fields["responsible_id"], check_access=False
+                        client_id, new_responsible, check_access=False
                     )
         return self.show(client_id)
 

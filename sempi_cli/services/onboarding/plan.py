@@ -105,7 +105,8 @@ class Planner:
     # --- reads, one query each per chunk -------------------------------------------------
 
     def _clients(self, column: str, values: list[object]) -> dict[object, sqlite3.Row]:
-        wanted = sorted({v for v in values if v is not None})
+        # The identifiers are normalised text; key=str orders them as before and types the sort.
+        wanted = sorted({v for v in values if v is not None}, key=str)
         if not wanted:
             return {}
         return {
