@@ -65,18 +65,10 @@ class AppContext:
 
         auth = AuthService(self.connection(), self.clock)
         if self.actor_email is not None:
+            from sempi_cli.services.identity.accounts import active_user
             from sempi_cli.services.identity.auth import actor_from_row
 
-            row = (
-                self.connection()
-                .execute(
-                    "SELECT * FROM users WHERE email = ? AND disabled_at IS NULL",
-                    (self.actor_email,),
-                )
-                .fetchone()
-            )
-            if row is None:
-                raise NotAuthenticated(f"no active user {self.actor_email}")
+            row = active_user(self.connection(), self.actor_email)
             return actor_from_row(row, self.connection(), via="internal")
         user, app_password = os.environ.get("SEMPI_USER"), os.environ.get("SEMPI_APP_PASSWORD")
         if app_password:
