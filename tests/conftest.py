@@ -115,6 +115,30 @@ def cli(store_path: Path, clock: FixedClock) -> Cli:
     return Cli(store_path, clock)
 
 
+# --- mail: a real SMTP server on 127.0.0.1 (tests/helpers.py has the machinery) ------------
+
+
+@pytest.fixture
+def smtp():
+    """An aiosmtpd server in a thread of the test process; what it received is in .received."""
+    from tests.helpers import start_server
+
+    server, controller = start_server()
+    yield server
+    if server.handler.hold is not None:
+        server.handler.hold.set()
+    controller.stop()
+
+
+@pytest.fixture
+def firm(db) -> str:
+    """The firm's name, with a non-ASCII letter (mail headers and texts carry it)."""
+    from tests.helpers import FIRM
+
+    db.execute("UPDATE firm SET name = ?", (FIRM,))
+    return FIRM
+
+
 def store_digest(path: Path, ignore: tuple[str, ...] = ()) -> str:
     """The store's content, for proving that a failed command changed nothing.
     ``ignore`` leaves out tables that record the refusal itself (``audit_log``)."""

@@ -10,19 +10,10 @@ import pytest
 
 from tests import test_tasks
 from tests.conftest import ADMIN_EMAIL, actor, store_digest
-from tests.test_cli_frame import one_line_error
+from tests.helpers import assert_one_line_error, data, ok
 from tests.test_tasks import CREATOR, DOER, HELPER, OUTSIDER, WATCHER, one, status
 
 people = test_tasks.people  # the same users and clients as the task tests
-
-
-def ok(result):
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return result
-
-
-def data(result):
-    return json.loads(ok(result).stdout)
 
 
 def item(cli, task_id, text, *args, as_user=CREATOR) -> int:
@@ -50,14 +41,16 @@ def test_lists_are_named_renamed_and_removed(cli, task, store_path):
     ok(cli("checklist", "add-list", task, "Documenti"))
     ok(cli("checklist", "add-list", task, "Controlli"))
     before = store_digest(store_path)
-    assert "already has" in one_line_error(cli("checklist", "add-list", task, "documenti"), 4)
-    assert "several checklists" in one_line_error(cli("checklist", "add", task, "Fatture"), 6)
+    assert_one_line_error(cli("checklist", "add-list", task, "documenti"), 4, "already has")
+    assert_one_line_error(cli("checklist", "add", task, "Fatture"), 6, "several checklists")
     assert store_digest(store_path) == before
     fatture = item(cli, task, "Fatture", "--list", "Documenti")
     item(cli, task, "Estratti", "--under", str(fatture))
     ok(cli("checklist", "rename-list", task, "Documenti", "Documenti ricevuti"))
     assert [c["name"] for c in view(cli, task)["checklists"]] == ["Documenti ricevuti", "Controlli"]
-    one_line_error(cli("checklist", "remove-list", task, "Controlli"), 2)  # no terminal, no --yes
+    assert_one_line_error(
+        cli("checklist", "remove-list", task, "Controlli"), 2
+    )  # no terminal, no --yes
     removed = data(cli("checklist", "remove-list", task, "Documenti ricevuti", "--yes", "--json"))
     assert removed["items"] == 2
     assert [c["name"] for c in view(cli, task)["checklists"]] == ["Controlli"]
@@ -139,10 +132,12 @@ def test_moves(cli, task, tree, store_path):
     assert shown["checklist"] == "Controlli"
     before = store_digest(store_path)
     for target in (tree["a2"], tree["b"]):  # itself, its own sub-item
-        error = one_line_error(cli("checklist", "move", str(tree["a2"]), "--under", str(target)), 5)
+        error = assert_one_line_error(
+            cli("checklist", "move", str(tree["a2"]), "--under", str(target)), 5
+        )
         assert "inside its own sub-items" in error
-    one_line_error(cli("checklist", "move", str(tree["a"]), "--under", "999999"), 6)
-    one_line_error(cli("checklist", "move", str(tree["a"])), 6)
+    assert_one_line_error(cli("checklist", "move", str(tree["a"]), "--under", "999999"), 6)
+    assert_one_line_error(cli("checklist", "move", str(tree["a"])), 6)
     assert store_digest(store_path) == before
     assert "move_item" in [h["action"] for h in data(cli("task", "history", task, "--json"))]
 
@@ -157,11 +152,11 @@ def test_moving_an_open_item_under_a_done_one_reopens_it(cli, task, tree):
 def test_group_actions_are_all_or_nothing(cli, task, tree, store_path):
     ids = [str(tree[k]) for k in ("a1", "b", "c")]
     before = store_digest(store_path)
-    assert "confirmation needed" in one_line_error(cli("checklist", "check", *ids), 2)
-    one_line_error(cli("checklist", "check", *ids, "999999", "--yes"), 3)
-    one_line_error(cli("checklist", "important", *ids, "999999", "--yes"), 3)
-    one_line_error(cli("checklist", "remove", *ids, "999999", "--yes"), 3)
-    one_line_error(
+    assert_one_line_error(cli("checklist", "check", *ids), 2, "confirmation needed")
+    assert_one_line_error(cli("checklist", "check", *ids, "999999", "--yes"), 3)
+    assert_one_line_error(cli("checklist", "important", *ids, "999999", "--yes"), 3)
+    assert_one_line_error(cli("checklist", "remove", *ids, "999999", "--yes"), 3)
+    assert_one_line_error(
         cli("checklist", "move", *ids, str(tree["a"]), "--under", str(tree["a21"]), "--yes"), 5
     )
     dry = ok(cli("checklist", "check", *ids, "--dry-run", "--json"))
@@ -199,11 +194,11 @@ def test_hiding_completed_and_mine(cli, task, tree):
 
 def test_access_comes_and_goes_with_items(cli, task, tree, store_path):
     audited = ("audit_log",)
-    one_line_error(cli("task", "show", task, as_user=OUTSIDER), 3)
-    one_line_error(cli("checklist", "list", task, as_user=OUTSIDER), 3)
+    assert_one_line_error(cli("task", "show", task, as_user=OUTSIDER), 3)
+    assert_one_line_error(cli("checklist", "list", task, as_user=OUTSIDER), 3)
     before = store_digest(store_path, ignore=audited)
-    assert "not found" in one_line_error(
-        cli("checklist", "check", str(tree["a1"]), as_user=OUTSIDER), 3
+    assert_one_line_error(
+        cli("checklist", "check", str(tree["a1"]), as_user=OUTSIDER), 3, "not found"
     )
     assert store_digest(store_path, ignore=audited) == before
     ok(cli("checklist", "member", "add", str(tree["a2"]), OUTSIDER))
@@ -214,13 +209,17 @@ def test_access_comes_and_goes_with_items(cli, task, tree, store_path):
     ok(cli("checklist", "check", str(tree["a21"]), as_user=OUTSIDER))  # under their item
     before = store_digest(store_path, ignore=audited)
     for who, target in ((OUTSIDER, "b"), (WATCHER, "b")):
-        one_line_error(cli("checklist", "check", str(tree[target]), as_user=who), 8)
-    one_line_error(cli("checklist", "add", task, "Nuovo", "-l", "Documenti", as_user=OUTSIDER), 8)
-    one_line_error(cli("checklist", "edit", str(tree["a2"]), "--text", "x", as_user=OUTSIDER), 8)
+        assert_one_line_error(cli("checklist", "check", str(tree[target]), as_user=who), 8)
+    assert_one_line_error(
+        cli("checklist", "add", task, "Nuovo", "-l", "Documenti", as_user=OUTSIDER), 8
+    )
+    assert_one_line_error(
+        cli("checklist", "edit", str(tree["a2"]), "--text", "x", as_user=OUTSIDER), 8
+    )
     assert store_digest(store_path, ignore=audited) == before
     ok(cli("checklist", "member", "remove", str(tree["a2"]), OUTSIDER))
-    one_line_error(cli("task", "show", task, as_user=OUTSIDER), 3)
-    one_line_error(cli("checklist", "check", str(tree["a2"]), as_user=OUTSIDER), 3)
+    assert_one_line_error(cli("task", "show", task, as_user=OUTSIDER), 3)
+    assert_one_line_error(cli("checklist", "check", str(tree["a2"]), as_user=OUTSIDER), 3)
     assert int(task) not in {t["id"] for t in data(cli("task", "list", "--json", as_user=OUTSIDER))}
     ok(cli("checklist", "check", str(tree["x"]), as_user=DOER))  # the responsible
 
@@ -229,12 +228,12 @@ def test_a_task_with_open_items_is_not_completed(cli, people, store_path):
     task = str(one(cli, "Bilancio", "-r", DOER)["id"])
     ids = [item(cli, task, f"Voce {n}") for n in range(7)]
     before = store_digest(store_path)
-    error = one_line_error(cli("task", "done", task, as_user=DOER), 5)
+    error = assert_one_line_error(cli("task", "done", task, as_user=DOER), 5)
     assert f"task {task} has 7 open checklist items: {ids[0]} Voce 0, {ids[1]} Voce 1" in error
     assert f"{ids[4]} Voce 4; and 2 more" in error and str(ids[5]) + " " not in error
     assert store_digest(store_path) == before and status(cli, task) == "pending"
     ok(cli("checklist", "check", *map(str, ids[:6]), "--yes"))
-    error = one_line_error(cli("task", "done", task, as_user=DOER), 5)
+    error = assert_one_line_error(cli("task", "done", task, as_user=DOER), 5)
     assert f"has 1 open checklist item: {ids[6]} Voce 6." in error
     ok(cli("checklist", "check", str(ids[6])))
     ok(cli("task", "done", task, as_user=DOER))
@@ -244,15 +243,13 @@ def test_a_task_with_open_items_is_not_completed(cli, people, store_path):
 def test_approval_also_waits_for_the_checklist(cli, people, store_path):
     task = str(one(cli, "Dichiarazione", "-r", DOER, "--approval")["id"])
     first = item(cli, task, "Firma")
-    one_line_error(cli("task", "done", task, as_user=DOER), 5)  # not even sent for approval
+    assert_one_line_error(cli("task", "done", task, as_user=DOER), 5)  # not even sent for approval
     ok(cli("checklist", "check", str(first), as_user=DOER))
     ok(cli("task", "done", task, as_user=DOER))
     assert status(cli, task) == "awaiting_approval"
     item(cli, task, "Ricevuta")  # added while it waits
     before = store_digest(store_path)
-    assert "1 open checklist item" in one_line_error(
-        cli("task", "approve", task, as_user=CREATOR), 5
-    )
+    assert_one_line_error(cli("task", "approve", task, as_user=CREATOR), 5, "1 open checklist item")
     assert store_digest(store_path) == before and status(cli, task) == "awaiting_approval"
 
 
@@ -264,12 +261,12 @@ def test_attachments_round_trip(cli, task, tree, tmp_path, store_path, db):
     assert added["size"] == len(payload)
     ok(cli("checklist", "file", "add", str(tree["b"]), str(source), "--name", "copia.pdf"))
     assert db.execute("SELECT count(*) FROM attachments").fetchone()[0] == 1  # stored once
-    one_line_error(cli("checklist", "file", "add", str(tree["a1"]), str(source)), 4)
+    assert_one_line_error(cli("checklist", "file", "add", str(tree["a1"]), str(source)), 4)
     ok(cli("checklist", "check", str(tree["a1"])))
     out = tmp_path / "back.pdf"
     ok(cli("checklist", "file", "get", str(tree["a1"]), "ricevuta F24.pdf", "-o", str(out)))
     assert out.read_bytes() == payload and (out.stat().st_mode & 0o777) == 0o600
-    one_line_error(
+    assert_one_line_error(
         cli("checklist", "file", "get", str(tree["a1"]), "ricevuta F24.pdf", "-o", str(out)), 4
     )
     shown = data(cli("checklist", "show", str(tree["a1"]), "--json"))
@@ -285,10 +282,12 @@ def test_a_file_over_the_limit_is_refused(cli, task, tree, tmp_path, store_path)
     big = tmp_path / "scansione.pdf"
     big.write_bytes(b"x" * (1024 * 1024 + 1))
     before = store_digest(store_path)
-    error = one_line_error(cli("checklist", "file", "add", str(tree["a"]), str(big)), 5)
+    error = assert_one_line_error(cli("checklist", "file", "add", str(tree["a"]), str(big)), 5)
     assert "scansione.pdf is 1.0 MB, over the limit of 1 MB" in error
-    one_line_error(cli("checklist", "file", "add", str(tree["a"]), str(tmp_path / "none")), 6)
-    one_line_error(cli("checklist", "file", "get", str(tree["a"]), "none.pdf"), 3)
+    assert_one_line_error(
+        cli("checklist", "file", "add", str(tree["a"]), str(tmp_path / "none")), 6
+    )
+    assert_one_line_error(cli("checklist", "file", "get", str(tree["a"]), "none.pdf"), 3)
     assert store_digest(store_path) == before
 
 
@@ -309,7 +308,7 @@ def test_items_from_the_description(cli, people):
     assert [i["depth"] for i in items(cli, task)] == [0, 1, 1, 0, 0]
     assert data(cli("checklist", "from-description", task, "--json")) == []  # nothing new
     empty = str(one(cli, "Vuoto")["id"])
-    assert "description" in one_line_error(cli("checklist", "from-description", empty), 6)
+    assert_one_line_error(cli("checklist", "from-description", empty), 6, "description")
 
 
 def test_templates_carry_checklists(cli, task, tree):
@@ -347,7 +346,7 @@ def test_edit_show_and_history(cli, task, tree):
     ok(cli("checklist", "edit", str(tree["a"]), "--text", "  Archivio   documenti "))
     shown = data(cli("checklist", "show", str(tree["a"]), "--json"))
     assert shown["text"] == "Archivio documenti" and shown["sub_items"] == 3
-    one_line_error(cli("checklist", "edit", str(tree["a"]), "--text", " "), 6)
+    assert_one_line_error(cli("checklist", "edit", str(tree["a"]), "--text", " "), 6)
     history = data(cli("task", "history", task, "--json"))
     edit = next(h for h in history if h["action"] == "edit_item")
     assert (edit["old"], edit["new"]) == ("A", "Archivio documenti")

@@ -11,7 +11,7 @@ import pytest
 
 from sempi_cli.paths import session_file
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, store_digest
-from tests.test_cli_frame import one_line_error
+from tests.helpers import assert_one_line_error
 
 
 def login(cli, email=ADMIN_EMAIL, password=ADMIN_PASSWORD):
@@ -52,7 +52,7 @@ def test_init_creates_store_firm_and_admin(tmp_path, clock):
         as_user=None,
         input="a-long-enough-password\n",
     )
-    one_line_error(again, 4)
+    assert_one_line_error(again, 4)
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_failed_init_leaves_no_store(tmp_path, clock, args, password, field):
     for key, value in zip(args[::2], args[1::2], strict=True):
         base[key] = value
     flat = [x for kv in base.items() for x in kv]
-    line = one_line_error(
+    line = assert_one_line_error(
         cli("init", *flat, "--password-stdin", as_user=None, input=password + "\n"), 6
     )
     assert field in line
@@ -97,19 +97,19 @@ def test_login_whoami_logout(cli, store_path):
     token_path.parent.mkdir(exist_ok=True)
     token_path.write_text(token)
     token_path.chmod(0o600)
-    one_line_error(cli("whoami", as_user=None), 7)
+    assert_one_line_error(cli("whoami", as_user=None), 7)
 
 
 def test_wrong_password_and_unknown_user_look_the_same(cli):
-    wrong = one_line_error(login(cli, password="not-the-password"), 7)
-    unknown = one_line_error(login(cli, email="ghost@sempi.test"), 7)
+    wrong = assert_one_line_error(login(cli, password="not-the-password"), 7)
+    unknown = assert_one_line_error(login(cli, email="ghost@sempi.test"), 7)
     assert wrong == unknown
     log = json.loads(cli("audit", "list", "--action", "auth_failed", "--json").stdout)
     assert len(log) == 1  # the unknown e-mail has no account to count against
 
 
 def test_password_needs_a_terminal_or_stdin(cli):
-    line = one_line_error(cli("login", "--email", ADMIN_EMAIL, as_user=None), 2)
+    line = assert_one_line_error(cli("login", "--email", ADMIN_EMAIL, as_user=None), 2)
     assert "--password-stdin" in line
 
 
@@ -120,7 +120,7 @@ def test_session_idle_expiry(cli):
     cli.clock.advance(timedelta(hours=7, minutes=59))
     assert cli("whoami", as_user=None).exit_code == 0
     cli.clock.advance(timedelta(hours=8))
-    assert "expired" in one_line_error(cli("whoami", as_user=None), 7)
+    assert_one_line_error(cli("whoami", as_user=None), 7, "expired")
 
 
 def test_session_absolute_expiry_even_when_active(cli):
@@ -129,7 +129,7 @@ def test_session_absolute_expiry_even_when_active(cli):
         cli.clock.advance(timedelta(hours=6))
         if cli("whoami", as_user=None).exit_code != 0:
             break
-    assert "expired" in one_line_error(cli("whoami", as_user=None), 7)
+    assert_one_line_error(cli("whoami", as_user=None), 7, "expired")
 
 
 def test_disabling_a_user_ends_their_sessions(cli):
@@ -148,9 +148,9 @@ def test_disabling_a_user_ends_their_sessions(cli):
     assert login(cli, "luca@sempi.test", "luca-password-long").exit_code == 0
     assert cli("whoami", as_user=None).exit_code == 0
     assert cli("user", "disable", "luca@sempi.test").exit_code == 0
-    one_line_error(cli("whoami", as_user=None), 7)
-    one_line_error(login(cli, "luca@sempi.test", "luca-password-long"), 7)
-    one_line_error(cli("user", "disable", ADMIN_EMAIL), 5)  # not yourself
+    assert_one_line_error(cli("whoami", as_user=None), 7)
+    assert_one_line_error(login(cli, "luca@sempi.test", "luca-password-long"), 7)
+    assert_one_line_error(cli("user", "disable", ADMIN_EMAIL), 5)  # not yourself
 
 
 def test_passwd_changes_password_and_ends_sessions(cli):
@@ -162,8 +162,8 @@ def test_passwd_changes_password_and_ends_sessions(cli):
         input=f"{ADMIN_PASSWORD}\nthe-new-long-password\n",
     )
     assert result.exit_code == 0, result.stderr
-    one_line_error(cli("whoami", as_user=None), 7)
-    one_line_error(login(cli), 7)
+    assert_one_line_error(cli("whoami", as_user=None), 7)
+    assert_one_line_error(login(cli), 7)
     assert login(cli, password="the-new-long-password").exit_code == 0
 
 
@@ -175,13 +175,13 @@ def test_passwd_with_wrong_current_password(cli):
         as_user=None,
         input="wrong-current-pass\nthe-new-long-password\n",
     )
-    one_line_error(result, 7)
+    assert_one_line_error(result, 7)
 
 
 def test_a_wrong_app_password_is_refused(cli, monkeypatch):
     monkeypatch.setenv("SEMPI_USER", ADMIN_EMAIL)
     monkeypatch.setenv("SEMPI_APP_PASSWORD", "whatever-secret")
-    line = one_line_error(cli("whoami", as_user=None), 7)
+    line = assert_one_line_error(cli("whoami", as_user=None), 7)
     assert "login failed" in line
     assert "whatever-secret" not in line
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.conftest import cf_person, piva, store_digest
-from tests.test_cli_frame import one_line_error
+from tests.helpers import assert_one_line_error
 
 
 @pytest.fixture
@@ -136,7 +136,7 @@ def test_bad_input_is_one_line_and_changes_nothing(cli, studio, store_path, extr
     if not any(a in ("--cf", "--piva") for a in extra):
         base += ["--piva", piva(7)]
     before = store_digest(store_path)
-    line = one_line_error(cli(*base, *extra), code)
+    line = assert_one_line_error(cli(*base, *extra), code)
     assert names in line
     assert store_digest(store_path) == before
 
@@ -145,18 +145,20 @@ def test_names_at_the_limit_and_on_two_lines(cli, studio):
     record = add_client(cli, studio, "--nickname", " N" * 32, name="Verdi\n " + "B" * 194)
     assert record["ragione_sociale"] == "Verdi " + "B" * 194  # 200 characters
     assert record["nickname"] == " ".join("N" * 32)
-    one_line_error(cli("client", "edit", str(record["id"]), "--name", "C" * 201), 6)
+    assert_one_line_error(cli("client", "edit", str(record["id"]), "--name", "C" * 201), 6)
 
 
 def test_client_needs_an_identifier(cli, studio):
-    line = one_line_error(cli("client", "add", "--name", "Anonima Srl", "--studio", str(studio)), 6)
+    line = assert_one_line_error(
+        cli("client", "add", "--name", "Anonima Srl", "--studio", str(studio)), 6
+    )
     assert "codice fiscale or a partita IVA" in line
 
 
 def test_duplicate_in_the_same_practice_is_a_conflict(cli, studio, store_path):
     add_client(cli, studio)
     before = store_digest(store_path)
-    line = one_line_error(
+    line = assert_one_line_error(
         cli("client", "add", "--name", "Altro", "--studio", str(studio), "--piva", piva(1)), 4
     )
     assert "partita IVA" in line
@@ -170,8 +172,8 @@ def test_same_client_in_another_practice_is_allowed(cli, studio):
 
 
 def test_unknown_client_id_is_not_found(cli):
-    assert "client 404" in one_line_error(cli("client", "show", "404"), 3)
-    assert "client 404" in one_line_error(cli("client", "edit", "404", "--name", "X"), 3)
+    assert_one_line_error(cli("client", "show", "404"), 3, "client 404")
+    assert_one_line_error(cli("client", "edit", "404", "--name", "X"), 3, "client 404")
 
 
 def test_edit_records_old_and_new_values(cli, studio):
@@ -199,19 +201,21 @@ def test_edit_records_old_and_new_values(cli, studio):
 def test_edit_refuses_a_contradictory_profile(cli, studio, store_path):
     client = add_client(cli, studio, "-p", "iva_periodicity=mensile")
     before = store_digest(store_path)
-    one_line_error(cli("client", "edit", str(client["id"]), "-p", "forfettario=yes"), 6)
+    assert_one_line_error(cli("client", "edit", str(client["id"]), "-p", "forfettario=yes"), 6)
     assert store_digest(store_path) == before
 
 
 def test_edit_to_persona_fisica_needs_a_personal_code(cli, studio):
     client = add_client(cli, studio, "--cf", piva(1))
-    line = one_line_error(cli("client", "edit", str(client["id"]), "--kind", "persona_fisica"), 6)
+    line = assert_one_line_error(
+        cli("client", "edit", str(client["id"]), "--kind", "persona_fisica"), 6
+    )
     assert "person" in line
 
 
 def test_clearing_both_identifiers_is_refused(cli, studio):
     client = add_client(cli, studio)
-    one_line_error(cli("client", "edit", str(client["id"]), "--piva", ""), 6)
+    assert_one_line_error(cli("client", "edit", str(client["id"]), "--piva", ""), 6)
 
 
 def test_list_filters(cli, studio, staff):
@@ -232,7 +236,7 @@ def test_list_filters(cli, studio, staff):
     assert names("--search", "gammin") == ["Gamma Sas"]
     assert names("--search", piva(2)[:8]) == ["Beta Snc"]
     assert names("--limit", "2") == ["Alfa Srl", "Beta Snc"]
-    one_line_error(cli("client", "list", "--iva", "monthly"), 6)
+    assert_one_line_error(cli("client", "list", "--iva", "monthly"), 6)
 
 
 def test_table_output_for_people(cli, studio):
@@ -249,7 +253,7 @@ def test_remove_confirms_then_hides_and_restore_brings_back(cli, studio):
     assert cli("client", "remove", cid, "--yes").exit_code == 0
     assert json.loads(cli("client", "list", "--json").stdout) == []
     assert len(json.loads(cli("client", "list", "--removed", "--json").stdout)) == 1
-    dup = one_line_error(
+    dup = assert_one_line_error(
         cli("client", "add", "--name", "Again", "--studio", str(studio), "--piva", piva(1)), 4
     )
     assert "restore" in dup
@@ -265,10 +269,10 @@ def test_fields_lists_the_profile_vocabulary(cli):
 
 
 def test_studio_edit_and_duplicates(cli, studio):
-    one_line_error(cli("studio", "add", "--name", "studio rossi"), 4)
+    assert_one_line_error(cli("studio", "add", "--name", "studio rossi"), 4)
     result = cli("studio", "edit", str(studio), "--pec", "rossi@pec.it", "--json")
     assert json.loads(result.stdout)["pec"] == "rossi@pec.it"
-    one_line_error(cli("studio", "edit", str(studio), "--partita-iva", "123"), 6)
+    assert_one_line_error(cli("studio", "edit", str(studio), "--partita-iva", "123"), 6)
     shown = json.loads(cli("studio", "show", "Studio Rossi", "--json").stdout)
     assert shown["id"] == studio and shown["clients"] == 0
 
@@ -313,7 +317,7 @@ def test_service_checks_profiles_from_any_caller(db, clock, admin):
 )
 def test_a_users_name_is_one_clean_line(cli, store_path, name, problem):
     before = store_digest(store_path)
-    line = one_line_error(
+    line = assert_one_line_error(
         cli("user", "add", "--email", "laura@sempi.test", "--name", name, "--role", "staff"), 6
     )
     assert "--name" in line and problem in line
@@ -322,5 +326,5 @@ def test_a_users_name_is_one_clean_line(cli, store_path, name, problem):
              "--role", "staff", "--json")  # fmt: skip
     assert ok.exit_code == 0, ok.stderr
     assert json.loads(ok.stdout)["full_name"] == "Laura Bianchi"
-    line = one_line_error(cli("user", "edit", "laura@sempi.test", "--name", "X\x00"), 6)
+    line = assert_one_line_error(cli("user", "edit", "laura@sempi.test", "--name", "X\x00"), 6)
     assert "--name" in line

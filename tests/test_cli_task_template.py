@@ -11,22 +11,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, json_at_once, piva, store_digest
-from tests.test_cli_frame import one_line_error
+from tests.helpers import assert_one_line_error, data, ok
 
 SEMPI = str(Path(sys.executable).parent / "sempi")
 STAFF = "marco@sempi.test"
 OTHER_STAFF = "lea@sempi.test"
 OPERATOR = "olga@rossi.test"
 OPERATOR_PASSWORD = "operator-password-for-tests"
-
-
-def ok(result):
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return result
-
-
-def data(result):
-    return json.loads(ok(result).stdout)
 
 
 @pytest.fixture
@@ -114,17 +105,17 @@ def test_template_crud(cli, world):
 
     renamed = data(cli("task", "template", "edit", "lipe-mensile", "--name", "LIPE-M", "--json"))
     assert renamed["name"] == "lipe-m"  # names are lower case
-    one_line_error(cli("task", "template", "show", "lipe-mensile"), 3)
+    assert_one_line_error(cli("task", "template", "show", "lipe-mensile"), 3)
 
     assert (
         data(cli("task", "template", "remove", "lipe-m", "--dry-run", "--json"))["name"] == "lipe-m"
     )
     ok(cli("task", "template", "show", "lipe-m"))
     ok(cli("task", "template", "remove", "lipe-m", "--yes"))
-    one_line_error(cli("task", "template", "show", "lipe-m"), 3)
+    assert_one_line_error(cli("task", "template", "show", "lipe-m"), 3)
     assert data(cli("task", "template", "list", "--json")) == []
     # The name stays taken by the removed template.
-    line = one_line_error(cli("task", "template", "add", "lipe-m", "--title", "Again"), 4)
+    line = assert_one_line_error(cli("task", "template", "add", "lipe-m", "--title", "Again"), 4)
     assert "removed template" in line
 
 
@@ -143,7 +134,7 @@ def test_template_from_a_task(cli, world):
     assert template["observers"] == [OTHER_STAFF] and template["tags"] == ["iva"]
     assert template["high_priority"] is True
     assert template["deadline_time"] == "17:30"  # the task's own time of day (Rome)
-    line = one_line_error(
+    line = assert_one_line_error(
         cli("task", "template", "add", "x", "--from-task", str(task["id"]), "--title", "T"), 2
     )
     assert "--from-task" in line
@@ -151,7 +142,7 @@ def test_template_from_a_task(cli, world):
 
 def test_template_add_needs_a_title(cli, world, store_path):
     before = store_digest(store_path)
-    assert "--title" in one_line_error(cli("task", "template", "add", "nameless"), 2)
+    assert_one_line_error(cli("task", "template", "add", "nameless"), 2, "--title")
     assert store_digest(store_path) == before
 
 
@@ -178,7 +169,7 @@ def test_template_add_needs_a_title(cli, world, store_path):
 def test_bad_template_input_changes_nothing(cli, world, store_path, args, code, word):
     add_lipe(cli, world)
     before = store_digest(store_path)
-    assert word in one_line_error(cli("task", "template", *args), code)
+    assert_one_line_error(cli("task", "template", *args), code, word)
     assert store_digest(store_path) == before
 
 
@@ -297,7 +288,7 @@ def test_recur_set_on_a_task_makes_a_template(cli, world):
 def test_bad_recurrence_input_changes_nothing(cli, world, store_path, args, code, word):
     add_lipe(cli, world)
     before = store_digest(store_path)
-    assert word in one_line_error(cli("task", "recur", *args), code)
+    assert_one_line_error(cli("task", "recur", *args), code, word)
     assert store_digest(store_path) == before
 
 
@@ -318,7 +309,7 @@ def test_bad_recurrence_input_changes_nothing(cli, world, store_path, args, code
 def test_a_practice_operator_may_not_use_templates(cli, world, operator, store_path, args):
     add_lipe(cli, world)
     before = store_digest(store_path)
-    line = one_line_error(cli("task", *args, as_user=operator), 8)
+    line = assert_one_line_error(cli("task", *args, as_user=operator), 8)
     assert "firm users" in line
     # the refusal is audited; nothing else changed
     assert store_digest(store_path) != before
@@ -337,14 +328,16 @@ def test_staff_see_their_clients_templates_and_change_their_own(cli, world):
     assert [
         t["name"] for t in data(cli("task", "template", "list", "--json", as_user=OTHER_STAFF))
     ] == ["interno"]
-    one_line_error(cli("task", "template", "show", "lipe-mensile", as_user=OTHER_STAFF), 3)
+    assert_one_line_error(cli("task", "template", "show", "lipe-mensile", as_user=OTHER_STAFF), 3)
     # The responsible may change it; another staff member may not; only the creator removes it.
     ok(cli("task", "template", "edit", "lipe-mensile", "--deadline-days", "1", as_user=STAFF))
-    line = one_line_error(
+    line = assert_one_line_error(
         cli("task", "template", "edit", "interno", "--title", "X", as_user=STAFF), 8
     )
     assert "creator or the responsible" in line
-    one_line_error(cli("task", "template", "remove", "lipe-mensile", "--yes", as_user=STAFF), 8)
+    assert_one_line_error(
+        cli("task", "template", "remove", "lipe-mensile", "--yes", as_user=STAFF), 8
+    )
 
 
 def test_a_run_skips_a_template_whose_responsible_is_disabled(cli, world):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, NOW, actor, cf_person, piva, store_digest
-from tests.test_cli_frame import one_line_error
+from tests.helpers import assert_one_line_error, ok
 
 STAFF = "marco@sempi.test"
 EXTERNAL, EXTERNAL_PASSWORD = "erika@bianchini.test", "erika-has-a-long-password"
@@ -25,11 +25,6 @@ CLIENT_EMAIL, CLIENT_PEC, NICKNAME = "info@bianchini.test", "bianchini@pec-mail.
 EXTERNAL_NAME, EXTERNAL_CF = "Erika Esterna", cf_person(4)
 REASON = "request of the data subject, PEC of 3 November 2026"
 PROFILE_KEYS = ("iva_periodicity", "sostituto_imposta", "forfettario", "taxpayer_kind")
-
-
-def ok(result):
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return result
 
 
 def business_digest(path: Path) -> str:
@@ -257,7 +252,7 @@ def test_export_refuses_to_overwrite(cli, world, tmp_path, store_path):
     out = tmp_path / "taken.json"
     out.write_text("precious\n")
     before = store_digest(store_path)
-    line = one_line_error(export(cli, world["client"]["id"], out), 4)
+    line = assert_one_line_error(export(cli, world["client"]["id"], out), 4)
     assert "already exists" in line
     assert out.read_text() == "precious\n"
     assert store_digest(store_path) == before
@@ -265,7 +260,9 @@ def test_export_refuses_to_overwrite(cli, world, tmp_path, store_path):
 
 def test_export_into_a_missing_folder(cli, world, tmp_path, store_path):
     before = store_digest(store_path)
-    line = one_line_error(export(cli, world["client"]["id"], tmp_path / "nope" / "x.json"), 6)
+    line = assert_one_line_error(
+        export(cli, world["client"]["id"], tmp_path / "nope" / "x.json"), 6
+    )
     assert "--output" in line
     assert store_digest(store_path) == before
 
@@ -273,7 +270,7 @@ def test_export_into_a_missing_folder(cli, world, tmp_path, store_path):
 def test_export_of_an_unknown_client(cli, world, tmp_path, store_path):
     out = tmp_path / "x.json"
     before = store_digest(store_path)
-    assert "client 404" in one_line_error(export(cli, 404, out), 3)
+    assert_one_line_error(export(cli, 404, out), 3, "client 404")
     assert not out.exists()
     assert store_digest(store_path) == before
 
@@ -281,9 +278,9 @@ def test_export_of_an_unknown_client(cli, world, tmp_path, store_path):
 def test_wrong_password_at_step_up_writes_nothing(cli, world, tmp_path, store_path):
     out = tmp_path / "x.json"
     before, last = business_digest(store_path), last_audit_id(store_path)
-    one_line_error(export(cli, world["client"]["id"], out, password="not-the-password"), 7)
+    assert_one_line_error(export(cli, world["client"]["id"], out, password="not-the-password"), 7)
     assert not out.exists()
-    one_line_error(
+    assert_one_line_error(
         erase(cli, world["client"]["id"], "--reason", REASON, "--yes", password="not-it-either"), 7
     )
     assert business_digest(store_path) == before
@@ -311,8 +308,8 @@ def test_others_may_not_export_or_erase(cli, world, tmp_path, store_path, who):
     out = tmp_path / "x.json"
     before, last = business_digest(store_path), last_audit_id(store_path)
     # The password is never asked for: the wrong one would say 7, not 8.
-    one_line_error(export(cli, cid, out, as_user=user, password="wrong"), code)
-    one_line_error(erase(cli, cid, "--reason", REASON, "--yes", as_user=user), code)
+    assert_one_line_error(export(cli, cid, out, as_user=user, password="wrong"), code)
+    assert_one_line_error(erase(cli, cid, "--reason", REASON, "--yes", as_user=user), code)
     assert not out.exists()
     assert business_digest(store_path) == before
     assert set(actions_since(store_path, last)) <= {"denied"}
@@ -322,7 +319,7 @@ def test_an_application_password_may_not_export_or_erase_service(
     db, clock, admin, world, store_path
 ):
     from sempi_cli.errors import PermissionDenied
-    from sempi_cli.services.clients.privacy import PrivacyService
+    from sempi_cli.services.privacy.gdpr import PrivacyService
 
     cid = world["client"]["id"]
     asked = []
@@ -349,10 +346,10 @@ def test_an_application_password_may_not_export_cli(cli, world, tmp_path, monkey
     monkeypatch.setenv("SEMPI_USER", ADMIN_EMAIL)
     monkeypatch.setenv("SEMPI_APP_PASSWORD", secret)
     out = tmp_path / "x.json"
-    line = one_line_error(export(cli, world["client"]["id"], out, as_user=None), 8)
+    line = assert_one_line_error(export(cli, world["client"]["id"], out, as_user=None), 8)
     assert "application password" in line
     assert not out.exists()
-    line = one_line_error(
+    line = assert_one_line_error(
         erase(cli, world["client"]["id"], "--reason", REASON, "--yes", as_user=None), 8
     )
     assert "application password" in line
@@ -360,7 +357,7 @@ def test_an_application_password_may_not_export_cli(cli, world, tmp_path, monkey
 
 def test_permission_is_checked_before_the_password_is_asked(db, clock, world):
     from sempi_cli.errors import PermissionDenied
-    from sempi_cli.services.clients.privacy import PrivacyService
+    from sempi_cli.services.privacy.gdpr import PrivacyService
 
     def confirm():
         raise AssertionError("the password was asked for")
@@ -417,12 +414,12 @@ def test_erase_removes_and_keeps_exactly_what_is_documented(cli, world, tmp_path
     assert external["disabled_at"] is not None
     assert EXTERNAL not in {m["email"] for m in after["work_group"]}
     assert {m["email"] for m in after["work_group"]} == {STAFF, OPERATOR}
-    one_line_error(cli("whoami", as_user=None), 7)  # the external's session has ended
+    assert_one_line_error(cli("whoami", as_user=None), 7)  # the external's session has ended
     login = cli(
         "login", "--email", EXTERNAL, "--password-stdin", as_user=None,
         input=EXTERNAL_PASSWORD + "\n",
     )  # fmt: skip
-    one_line_error(login, 7)
+    assert_one_line_error(login, 7)
 
     conn = sqlite3.connect(store_path)
     try:
@@ -522,7 +519,7 @@ def test_erasing_twice_is_refused(cli, world, store_path):
     cid = world["client"]["id"]
     ok(erase(cli, cid, "--reason", REASON, "--yes"))
     before = store_digest(store_path)
-    line = one_line_error(erase(cli, cid, "--reason", REASON, "--yes", password="unused"), 5)
+    line = assert_one_line_error(erase(cli, cid, "--reason", REASON, "--yes", password="unused"), 5)
     assert "already erased" in line
     assert store_digest(store_path) == before
 
@@ -546,7 +543,7 @@ def test_erase_of_a_removed_client_keeps_its_removal_date(cli, world):
 )
 def test_erase_bad_input_is_one_line_and_changes_nothing(cli, world, store_path, args, code, words):
     before = store_digest(store_path)
-    line = one_line_error(
+    line = assert_one_line_error(
         cli("client", "erase", str(world["client"]["id"]), *args, "--password-stdin",
             input=ADMIN_PASSWORD + "\n"),
         code,
@@ -557,7 +554,7 @@ def test_erase_bad_input_is_one_line_and_changes_nothing(cli, world, store_path,
 
 def test_erase_of_an_unknown_client(cli, world, store_path):
     before = store_digest(store_path)
-    assert "client 404" in one_line_error(erase(cli, 404, "--reason", REASON, "--yes"), 3)
+    assert_one_line_error(erase(cli, 404, "--reason", REASON, "--yes"), 3, "client 404")
     assert store_digest(store_path) == before
 
 

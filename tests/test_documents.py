@@ -12,7 +12,7 @@ import pytest
 
 from tests import test_tasks
 from tests.conftest import ADMIN_EMAIL, actor, piva, store_digest
-from tests.test_cli_frame import one_line_error
+from tests.helpers import assert_one_line_error, data, ok
 from tests.test_tasks import CREATOR, DOER, EXTERNAL, OPERATOR, OUTSIDER, one
 
 people = test_tasks.people  # Alfa (client) and Beta (other_client) of Studio Rossi
@@ -27,15 +27,6 @@ DEFAULT = [
     "Corrispondenza",
 ]
 AUDITED = ("audit_log",)  # a refusal is recorded: the only change a refused command makes
-
-
-def ok(result):
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return result
-
-
-def data(result):
-    return json.loads(ok(result).stdout)
 
 
 def count(db: sqlite3.Connection, table: str) -> int:
@@ -166,7 +157,7 @@ def test_folder_commands(cli, alfa, store_path):
         (["remove", "--client", alfa, "Nessuna"], 3, "has no folder"),
     ]
     for args, code, text in bad:
-        assert text in one_line_error(cli("doc", "folder", *args), code), args
+        assert text in assert_one_line_error(cli("doc", "folder", *args), code), args
     assert store_digest(store_path) == before
     tree = ok(cli("doc", "folder", "list", "--client", alfa)).stdout.splitlines()
     ids = folders(cli, alfa)
@@ -209,8 +200,8 @@ def test_removing_a_folder_keeps_its_documents_as_removed(cli, alfa, tmp_path, d
     assert [d["folder"] for d in docs(cli, alfa, "--folder", "IVA", "-r")] == ["IVA", "IVA/2025/Q1"]
     counted = {p: f["documents"] for p, f in folders(cli, alfa).items() if p.startswith("IVA")}
     assert counted == {"IVA": 1, "IVA/2025": 0, "IVA/2025/Q1": 1}
-    assert "1 document(s)" in one_line_error(
-        cli("doc", "folder", "remove", "--client", alfa, "IVA/2025/Q1"), 5
+    assert_one_line_error(
+        cli("doc", "folder", "remove", "--client", alfa, "IVA/2025/Q1"), 5, "1 document(s)"
     )
     gone = data(cli("doc", "folder", "remove", "--client", alfa, "iva", "-r", "--yes", "--json"))
     assert (gone["folders"], gone["documents"]) == (3, 2)
@@ -247,7 +238,7 @@ def test_add_list_show_get_move_remove(cli, alfa, tmp_path, db, monkeypatch):
     ok(cli("doc", "get", str(visura_id)))  # by default: its own name, here
     back = tmp_path / "visura camerale.pdf"
     assert back.read_bytes() == open(visura, "rb").read() and back.stat().st_mode & 0o777 == 0o600
-    assert "already exists" in one_line_error(cli("doc", "get", str(visura_id)), 4)
+    assert_one_line_error(cli("doc", "get", str(visura_id)), 4, "already exists")
     assert ok(cli("doc", "get", str(statuto_id), "-o", "-")).stdout_bytes == b"statuto"
     ok(cli("doc", "move", str(statuto_id), "--folder", "Corrispondenza"))
     assert docs(cli, alfa, "--folder", "corrispondenza")[0]["name"] == "statuto.pdf"
@@ -255,8 +246,8 @@ def test_add_list_show_get_move_remove(cli, alfa, tmp_path, db, monkeypatch):
     assert removed["removed_at"] and removed["folder"] == "Corrispondenza"
     assert [d["id"] for d in docs(cli, alfa)] == [visura_id]
     assert [d["id"] for d in docs(cli, alfa, "--removed")] == [visura_id, statuto_id]
-    assert "was removed" in one_line_error(cli("doc", "get", str(statuto_id), "-o", "-"), 5)
-    assert "was removed" in one_line_error(cli("doc", "remove", str(statuto_id)), 5)
+    assert_one_line_error(cli("doc", "get", str(statuto_id), "-o", "-"), 5, "was removed")
+    assert_one_line_error(cli("doc", "remove", str(statuto_id)), 5, "was removed")
     # the same name may be used again once the old one is removed
     ok(cli("doc", "add", statuto, "--client", alfa, "--folder", "Corrispondenza"))
     assert count(db, "attachments") == 2 and count(db, "documents") == 3
@@ -283,9 +274,9 @@ def test_bad_input_changes_nothing(cli, alfa, tmp_path, store_path):
     ]
     for files, options, code, text in cases:
         result = cli("doc", "add", *files, "--client", alfa, *options)
-        assert text in one_line_error(result, code), (files, options)
-    assert "not found" in one_line_error(
-        cli("doc", "add", good, "--client", "999", "--folder", "IVA"), 3
+        assert text in assert_one_line_error(result, code), (files, options)
+    assert_one_line_error(
+        cli("doc", "add", good, "--client", "999", "--folder", "IVA"), 3, "not found"
     )
     for args in (
         ["show", "999"],
@@ -293,16 +284,16 @@ def test_bad_input_changes_nothing(cli, alfa, tmp_path, store_path):
         ["move", "999", "--folder", "IVA"],
         ["remove", "999"],
     ):
-        assert "document 999 not found" in one_line_error(cli("doc", *args), 3)
-    one_line_error(cli("doc", "list", "--client", alfa, "--folder", "Nessuna"), 3)
-    one_line_error(cli("doc", "list", "--client", "999"), 3)
-    one_line_error(cli("doc", "folder", "list", "--client", "999"), 3)
+        assert_one_line_error(cli("doc", *args), 3, "document 999 not found")
+    assert_one_line_error(cli("doc", "list", "--client", alfa, "--folder", "Nessuna"), 3)
+    assert_one_line_error(cli("doc", "list", "--client", "999"), 3)
+    assert_one_line_error(cli("doc", "folder", "list", "--client", "999"), 3)
     document = str(docs(cli, alfa)[0]["id"])
-    assert "no folder" in one_line_error(cli("doc", "move", document, "--folder", "Nessuna"), 3)
-    assert "already exists" in one_line_error(cli("doc", "get", document, "-o", good), 4)
+    assert_one_line_error(cli("doc", "move", document, "--folder", "Nessuna"), 3, "no folder")
+    assert_one_line_error(cli("doc", "get", document, "-o", good), 4, "already exists")
     missing_dir = str(tmp_path / "manca" / "x.pdf")
-    assert "does not exist" in one_line_error(cli("doc", "get", document, "-o", missing_dir), 6)
-    one_line_error(cli("doc", "add", "--client", alfa, "--folder", "IVA"), 2)  # no FILES
+    assert_one_line_error(cli("doc", "get", document, "-o", missing_dir), 6, "does not exist")
+    assert_one_line_error(cli("doc", "add", "--client", alfa, "--folder", "IVA"), 2)  # no FILES
     assert store_digest(store_path) == before
 
 
@@ -335,8 +326,8 @@ def test_replace_keeps_the_old_one_as_removed(cli, alfa, tmp_path, db):
     taken = write(tmp_path / "x" / "bilancio.pdf", "altro")
     ok(cli("doc", "add", taken, "--client", alfa, "--folder", "F24"))
     moved = docs(cli, alfa, "--folder", "F24")[0]["id"]
-    assert "already has a document" in one_line_error(
-        cli("doc", "move", str(moved), "--folder", "IVA"), 4
+    assert_one_line_error(
+        cli("doc", "move", str(moved), "--folder", "IVA"), 4, "already has a document"
     )
 
 
@@ -345,7 +336,9 @@ def test_size_limit(cli, alfa, tmp_path, store_path):
     big = write(tmp_path / "scansione.pdf", b"x" * (1024 * 1024 + 1))
     small = write(tmp_path / "ok.pdf", b"x" * (1024 * 1024))
     before = store_digest(store_path)
-    error = one_line_error(cli("doc", "add", small, big, "--client", alfa, "--folder", "IVA"), 5)
+    error = assert_one_line_error(
+        cli("doc", "add", small, big, "--client", alfa, "--folder", "IVA"), 5
+    )
     assert (
         "scansione.pdf is 1.0 MB, over the limit of 1 MB" in error
         and "documents.max_file_mb" in error
@@ -400,7 +393,7 @@ def test_visibility_of_every_read_path(cli, alfa, tmp_path, store_path):
     for outsider in (OUTSIDER, OTHER_OPERATOR, OTHER_EXTERNAL):
         for args in reads:
             result = cli(*args, as_user=outsider)
-            assert "not found" in one_line_error(result, 3), (outsider, args)
+            assert "not found" in assert_one_line_error(result, 3), (outsider, args)
             assert secret not in result.stdout_bytes
         writes = [
             ["doc", "add", str(tmp_path / "cu.pdf"), "--client", alfa, "--folder", "F24"],
@@ -410,7 +403,7 @@ def test_visibility_of_every_read_path(cli, alfa, tmp_path, store_path):
             ["doc", "import", str(tmp_path), "--client", alfa],
         ]
         for args in writes:
-            one_line_error(cli(*args, as_user=outsider), 3)
+            assert_one_line_error(cli(*args, as_user=outsider), 3)
     assert not (tmp_path / "leak.pdf").exists()
     for insider in (CREATOR, OPERATOR, EXTERNAL, ADMIN_EMAIL):
         assert ok(cli("doc", "get", doc_id, "-o", "-", as_user=insider)).stdout_bytes == secret
@@ -444,7 +437,7 @@ def test_who_may_change_documents(cli, alfa, tmp_path, store_path):
         ["doc", "folder", "remove", "--client", alfa, "F24"],
         ["doc", "import", str(tmp_path), "--client", alfa],
     ):
-        one_line_error(cli(*args, as_user=EXTERNAL), 8)
+        assert_one_line_error(cli(*args, as_user=EXTERNAL), 8)
     assert store_digest(store_path, ignore=AUDITED) == before
     ok(cli("doc", "move", doc_id, "--folder", "IVA", as_user=OPERATOR))  # a work group member
     ok(cli("doc", "remove", doc_id, as_user=CREATOR))  # the responsible
@@ -529,11 +522,11 @@ def test_import_with_a_mapping_file(cli, alfa, backlog, tmp_path, store_path):
         ("../fuori;IVA\n", "leaves the tree"),
     ):
         mapping.write_text(text, encoding="utf-8")
-        assert error in one_line_error(
-            cli("doc", "import", str(backlog), "--client", alfa, "-m", str(mapping)), 6
+        assert_one_line_error(
+            cli("doc", "import", str(backlog), "--client", alfa, "-m", str(mapping)), 6, error
         )
     missing = cli("doc", "import", str(backlog), "--client", alfa, "-m", str(tmp_path / "none.csv"))
-    assert "no file" in one_line_error(missing, 6)
+    assert_one_line_error(missing, 6, "no file")
     assert store_digest(store_path) == before
 
 
@@ -541,13 +534,15 @@ def test_import_refuses_a_tree_where_nothing_maps(cli, alfa, tmp_path, store_pat
     write(tmp_path / "scatola" / "a" / "x.pdf", "x")
     write(tmp_path / "scatola" / "b" / "y.pdf", "y")
     before = store_digest(store_path)
-    error = one_line_error(cli("doc", "import", str(tmp_path / "scatola"), "--client", alfa), 6)
+    error = assert_one_line_error(
+        cli("doc", "import", str(tmp_path / "scatola"), "--client", alfa), 6
+    )
     assert "nothing in" in error and "a/, b/" in error and "--mapping" in error
-    assert "does not exist" in one_line_error(
-        cli("doc", "import", str(tmp_path / "none"), "--client", alfa), 6
+    assert_one_line_error(
+        cli("doc", "import", str(tmp_path / "none"), "--client", alfa), 6, "does not exist"
     )
     file = write(tmp_path / "file.pdf", "x")
-    assert "is not a folder" in one_line_error(cli("doc", "import", file, "--client", alfa), 6)
+    assert_one_line_error(cli("doc", "import", file, "--client", alfa), 6, "is not a folder")
     assert store_digest(store_path) == before
 
 
@@ -564,11 +559,11 @@ def test_import_dedups_against_everything_stored(cli, alfa, backlog, tmp_path, d
 
 
 def test_import_resumes_after_an_interruption(cli, alfa, backlog, db, clock, monkeypatch):
+    from sempi_cli.services import content as files
     from sempi_cli.services.documents import backlog as doc_import
-    from sempi_cli.services.documents import documents
     from sempi_cli.services.documents.backlog import DocImport
 
-    real, calls = documents.read_content, []
+    real, calls = files.read_content, []
 
     def failing(path, limit, **options):
         calls.append(path)
@@ -661,10 +656,10 @@ def test_import_dry_run_changes_nothing_and_says_the_same(cli, alfa, backlog, st
 
 
 def test_large_files_stream_in_and_out(cli, alfa, tmp_path, db, monkeypatch):
-    from sempi_cli.services.documents import documents
+    from sempi_cli.services import content as files
 
-    monkeypatch.setattr(documents, "WHOLE_READ", 4096)  # "large" from 4 KB up
-    monkeypatch.setattr(documents, "CHUNK", 1000)
+    monkeypatch.setattr(files, "WHOLE_READ", 4096)  # "large" from 4 KB up
+    monkeypatch.setattr(files, "CHUNK", 1000)
     payload = os.urandom(50_000)
     write(tmp_path / "tree" / "IVA" / "grande.pdf", payload)
     write(tmp_path / "tree" / "IVA" / "copia grande.pdf", payload)
@@ -675,7 +670,7 @@ def test_large_files_stream_in_and_out(cli, alfa, tmp_path, db, monkeypatch):
 
 
 def test_a_file_that_grew_since_its_size_was_read_is_hashed_whole(tmp_path, monkeypatch):
-    from sempi_cli.services.documents import documents
+    from sempi_cli.services import content as files
 
     path = write(tmp_path / "cresce.pdf", b"x" * 100)
     real = os.fstat
@@ -684,29 +679,29 @@ def test_a_file_that_grew_since_its_size_was_read_is_hashed_whole(tmp_path, monk
         info = real(fd)
         return os.stat_result((*info[:6], 60, *info[7:]))
 
-    monkeypatch.setattr(documents.os, "fstat", stale)
-    content = documents.read_content(path, 1000)
+    monkeypatch.setattr(files.os, "fstat", stale)
+    content = files.read_content(path, 1000)
     assert (content.size, content.data) == (100, None)  # hashed only, streamed in later
     assert content.sha256 == hashlib.sha256(b"x" * 100).hexdigest()
-    with pytest.raises(documents.FileProblem, match="over the limit"):
-        documents.read_content(path, 80)
+    with pytest.raises(files.FileProblem, match="over the limit"):
+        files.read_content(path, 80)
 
 
 def test_short_reads_still_read_the_whole_file(tmp_path, monkeypatch):
-    from sempi_cli.services.documents import documents
+    from sempi_cli.services import content as files
 
     path = write(tmp_path / "rete.pdf", b"0123456789abcdef")
     real = os.read
-    monkeypatch.setattr(documents.os, "read", lambda fd, n: real(fd, min(n, 4)))  # a slow mount
-    content = documents.read_content(path, 1000)
+    monkeypatch.setattr(files.os, "read", lambda fd, n: real(fd, min(n, 4)))  # a slow mount
+    content = files.read_content(path, 1000)
     assert content.data == b"0123456789abcdef"
     assert content.sha256 == hashlib.sha256(b"0123456789abcdef").hexdigest()
 
 
 def test_read_ahead_keeps_order_and_its_memory_bound(tmp_path, monkeypatch):
+    from sempi_cli.services.content import FileProblem
     from sempi_cli.services.documents import backlog as doc_import
     from sempi_cli.services.documents.backlog import ReadAhead
-    from sempi_cli.services.documents.documents import FileProblem
     from sempi_cli.services.documents.walk import Planned
 
     monkeypatch.setattr(doc_import, "READ_AHEAD_BYTES", 100)
@@ -728,15 +723,15 @@ def test_read_ahead_keeps_order_and_its_memory_bound(tmp_path, monkeypatch):
 def test_a_file_that_changes_while_streamed_in_leaves_nothing(
     db, clock, alfa, tmp_path, monkeypatch
 ):
-    from sempi_cli.services.documents import documents
+    from sempi_cli.services import content as files
     from sempi_cli.store import write_transaction
 
-    monkeypatch.setattr(documents, "WHOLE_READ", 10)
+    monkeypatch.setattr(files, "WHOLE_READ", 10)
     path = write(tmp_path / "mobile.pdf", b"a" * 100)
-    content = documents.read_content(path, 1000)
+    content = files.read_content(path, 1000)
     write(tmp_path / "mobile.pdf", b"b" * 100)  # changed after it was hashed
-    store = documents.ContentStore(db, "2026-01-01T00:00:00+00:00")
-    with pytest.raises(documents.FileProblem, match="changed"), write_transaction(db):
+    store = files.ContentStore(db, "2026-01-01T00:00:00+00:00")
+    with pytest.raises(files.FileProblem, match="changed"), write_transaction(db):
         store.store(content)
     assert count(db, "attachments") == 0
 
@@ -773,8 +768,8 @@ def test_import_follows_no_link_to_a_file(cli, alfa, tmp_path, db):
 def test_a_link_put_in_place_of_a_file_after_the_walk_is_not_read(
     cli, alfa, tmp_path, db, monkeypatch
 ):
+    from sempi_cli.services import content as files
     from sempi_cli.services.documents import backlog as doc_import
-    from sempi_cli.services.documents import documents
 
     secret = write(tmp_path / "altrove" / "passwd", b"root:x:0:0")
     root = tmp_path / "archivio"
@@ -793,9 +788,9 @@ def test_a_link_put_in_place_of_a_file_after_the_walk_is_not_read(
         {"path": "IVA/scambiato.pdf", "kind": "unreadable", "problem": "a link: not followed"}
     ]
     assert attachments_holding(db, b"root:x:0:0") == 0
-    with pytest.raises(documents.FileProblem, match="a link: not followed"):
-        documents.read_content(swapped, 1000, follow_links=False)
-    assert documents.read_content(swapped, 1000).data == b"root:x:0:0"  # doc add follows
+    with pytest.raises(files.FileProblem, match="a link: not followed"):
+        files.read_content(swapped, 1000, follow_links=False)
+    assert files.read_content(swapped, 1000).data == b"root:x:0:0"  # doc add follows
 
 
 def test_replacing_takes_the_right_to_remove(cli, alfa, tmp_path, store_path):
@@ -804,7 +799,7 @@ def test_replacing_takes_the_right_to_remove(cli, alfa, tmp_path, store_path):
     forged = write(tmp_path / "ext" / "bilancio.pdf", "bilancio falso")
     before = store_digest(store_path, ignore=AUDITED)
     replace = ["doc", "add", forged, "--client", alfa, "--folder", "IVA", "--replace"]
-    assert "may not replace document" in one_line_error(cli(*replace, as_user=EXTERNAL), 8)
+    assert_one_line_error(cli(*replace, as_user=EXTERNAL), 8, "may not replace document")
     assert store_digest(store_path, ignore=AUDITED) == before
     assert [d["id"] for d in docs(cli, alfa)] == [kept["id"]]
     same = data(cli("doc", "add", firm, "--client", alfa, "--folder", "IVA", "--replace",
@@ -991,7 +986,7 @@ def test_m010_migrates_folders_and_documents_and_keeps_ids_unique(tmp_path, cloc
 
 def test_names_with_control_characters_are_refused(cli, alfa, tmp_path):
     evil = write(tmp_path / "in" / "fattura\x1b[2J.pdf", "fattura")
-    error = one_line_error(cli("doc", "add", evil, "--client", alfa, "--folder", "IVA"), 6)
+    error = assert_one_line_error(cli("doc", "add", evil, "--client", alfa, "--folder", "IVA"), 6)
     assert error.startswith("Error: FILES: ") and "control characters" in error
     assert "\x1b" not in error
     write(tmp_path / "archivio" / "IVA" / "fattura\x9b2J.pdf", "c1")  # a C1 control too
@@ -999,15 +994,15 @@ def test_names_with_control_characters_are_refused(cli, alfa, tmp_path):
     result = cli("doc", "import", str(tmp_path / "archivio"), "--client", alfa, as_user=CREATOR)
     assert result.exit_code == 12 and "1 refused" in result.stderr
     assert "IVA/fattura\\x9b2J.pdf" in result.stdout and "\x9b" not in result.stdout
-    assert "control characters" in one_line_error(
-        cli("doc", "folder", "add", "--client", alfa, "Bozze\x9b"), 6
+    assert_one_line_error(
+        cli("doc", "folder", "add", "--client", alfa, "Bozze\x9b"), 6, "control characters"
     )
 
 
 def test_who_added_a_document_shows_only_to_who_may_see_that_user(cli, alfa, tmp_path):
     added = data(cli("doc", "add", write(tmp_path / "visura.pdf", "visura"), "--client", alfa,
                      "--folder", "Anagrafica", "--json", as_user=ADMIN_EMAIL))[0]  # fmt: skip
-    one_line_error(cli("user", "show", ADMIN_EMAIL, as_user=EXTERNAL), 3)  # hidden from them
+    assert_one_line_error(cli("user", "show", ADMIN_EMAIL, as_user=EXTERNAL), 3)  # hidden from them
     assert docs(cli, alfa, as_user=EXTERNAL)[0]["added_by"] is None
     doc_id = str(added["id"])
     assert data(cli("doc", "show", doc_id, "--json", as_user=EXTERNAL))["added_by"] is None

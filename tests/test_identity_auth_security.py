@@ -13,7 +13,7 @@ import pyotp
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, actor, store_digest
-from tests.test_cli_frame import one_line_error
+from tests.helpers import assert_one_line_error
 
 STAFF, STAFF_PASSWORD = "luca@sempi.test", "luca-has-a-long-password"
 
@@ -128,9 +128,9 @@ def test_an_app_password_cannot_change_roles(cli, staff, monkeypatch):
 def test_revoked_and_wrong_app_passwords_fail_alike(cli, staff, monkeypatch):
     secret = add_app_password(cli)
     assert cli("auth", "app-password", "revoke", "1", as_user=STAFF).exit_code == 0
-    revoked = one_line_error(as_app(cli, monkeypatch, secret, "whoami"), 7)
-    wrong = one_line_error(as_app(cli, monkeypatch, "sempi-not-it", "whoami"), 7)
-    unknown = one_line_error(
+    revoked = assert_one_line_error(as_app(cli, monkeypatch, secret, "whoami"), 7)
+    wrong = assert_one_line_error(as_app(cli, monkeypatch, "sempi-not-it", "whoami"), 7)
+    unknown = assert_one_line_error(
         as_app(cli, monkeypatch, secret, "whoami", email="ghost@sempi.test"), 7
     )
     assert revoked == wrong == unknown
@@ -147,13 +147,15 @@ def test_app_password_names_are_unique_per_user(cli, staff):
         as_user=STAFF,
         input=STAFF_PASSWORD + "\n",
     )
-    one_line_error(again, 4)
+    assert_one_line_error(again, 4)
 
 
 def test_others_app_passwords_are_hidden(cli, staff):
     add_app_password(cli)
     cli("user", "add", "--email", "other@sempi.test", "--name", "Other", "--role", "staff")
-    assert one_line_error(cli("auth", "app-password", "revoke", "1", as_user="other@sempi.test"), 3)
+    assert assert_one_line_error(
+        cli("auth", "app-password", "revoke", "1", as_user="other@sempi.test"), 3
+    )
     assert (
         cli("auth", "app-password", "list", "--user", STAFF, as_user="other@sempi.test").exit_code
         == 8
@@ -177,7 +179,7 @@ def test_step_up_needs_the_password_again(cli, staff, store_path):
         as_user=STAFF,
         input="wrong-password-here\n",
     )
-    one_line_error(wrong, 7)
+    assert_one_line_error(wrong, 7)
     assert json.loads(cli("auth", "app-password", "list", "--json", as_user=STAFF).stdout) == []
     failures = json.loads(cli("audit", "list", "--action", "auth_failed", "--json").stdout)
     assert len(failures) == 1  # a wrong step-up password counts towards the lock
@@ -197,13 +199,13 @@ def test_refused_before_being_asked(cli, staff):
 
 def test_ten_failures_lock_the_account_for_fifteen_minutes(cli, staff, clock):
     for _ in range(10):
-        one_line_error(login(cli, password="not-the-right-one"), 7)
-    locked = one_line_error(login(cli), 7)
-    assert locked == one_line_error(login(cli, email="ghost@sempi.test"), 7)
+        assert_one_line_error(login(cli, password="not-the-right-one"), 7)
+    locked = assert_one_line_error(login(cli), 7)
+    assert locked == assert_one_line_error(login(cli, email="ghost@sempi.test"), 7)
     locks = json.loads(cli("audit", "list", "--action", "lock", "--json").stdout)
     assert len(locks) == 1 and locks[0]["details"]["failures"] == 10
     clock.advance(timedelta(minutes=14))
-    one_line_error(login(cli), 7)
+    assert_one_line_error(login(cli), 7)
     clock.advance(timedelta(minutes=2))
     assert login(cli).exit_code == 0
 
@@ -258,7 +260,7 @@ def test_common_passwords_are_refused(cli, password):
         "--password-stdin",
         input=password + "\n",
     )
-    assert "too common" in one_line_error(result, 6)
+    assert_one_line_error(result, 6, "too common")
 
 
 def test_long_passwords_are_not_truncated(cli):
@@ -301,14 +303,14 @@ def test_password_change_revokes_sessions_and_app_passwords(cli, staff, monkeypa
         "passwd", STAFF, "--password-stdin", input=ADMIN_PASSWORD + "\nbrand-new-long-password\n"
     )
     assert result.exit_code == 0, result.stderr
-    one_line_error(cli("whoami", as_user=None), 7)
-    one_line_error(as_app(cli, monkeypatch, secret, "whoami"), 7)
+    assert_one_line_error(cli("whoami", as_user=None), 7)
+    assert_one_line_error(as_app(cli, monkeypatch, secret, "whoami"), 7)
 
 
 def test_disabling_revokes_app_passwords(cli, staff, monkeypatch):
     secret = add_app_password(cli)
     assert cli("user", "disable", STAFF).exit_code == 0
-    one_line_error(as_app(cli, monkeypatch, secret, "whoami"), 7)
+    assert_one_line_error(as_app(cli, monkeypatch, secret, "whoami"), 7)
 
 
 def test_two_step_reset_revokes_everything(cli, staff, db, clock, monkeypatch):
@@ -328,7 +330,7 @@ def test_two_step_reset_revokes_everything(cli, staff, db, clock, monkeypatch):
         "auth", "otp", "reset", STAFF, "--password-stdin", input=ADMIN_PASSWORD + "\n", **{}
     )
     assert reset.exit_code == 0, reset.stderr
-    one_line_error(as_app(cli, monkeypatch, app_secret, "whoami"), 7)
+    assert_one_line_error(as_app(cli, monkeypatch, app_secret, "whoami"), 7)
     status = json.loads(cli("auth", "otp", "status", "--json", as_user=STAFF).stdout)
     assert status["two_step"] is False and status["recovery_codes_left"] == 0
 
@@ -344,7 +346,7 @@ def test_otp_disable_needs_a_code_and_revokes(cli, staff, db, clock):
         as_user=STAFF,
         input=f"{STAFF_PASSWORD}\n000000\n",
     )
-    one_line_error(wrong, 7)
+    assert_one_line_error(wrong, 7)
     ok = cli(
         "auth",
         "otp",
@@ -373,7 +375,7 @@ def test_recovery_regenerate_invalidates_old_codes(cli, staff, db, clock):
     assert result.exit_code == 0, result.stderr
     new_codes = result.stdout.split()
     assert len(new_codes) == 10 and not set(new_codes) & set(codes)
-    one_line_error(login(cli, code=codes[1]), 7)
+    assert_one_line_error(login(cli, code=codes[1]), 7)
     assert login(cli, code=new_codes[0]).exit_code == 0
 
 
@@ -385,7 +387,7 @@ def test_required_two_step_login_is_enforced(cli, staff, db, clock):
     result = login(cli)
     assert result.exit_code == 0
     assert "required" in result.stderr and "sempi auth otp enable" in result.stderr
-    refused = one_line_error(cli("client", "list", as_user=None), 8)
+    refused = assert_one_line_error(cli("client", "list", as_user=None), 8)
     assert "two-step login is required" in refused
     assert cli("auth", "otp", "status", as_user=None).exit_code == 0  # enrolling stays possible
     enrol(db, clock, STAFF)
@@ -393,22 +395,22 @@ def test_required_two_step_login_is_enforced(cli, staff, db, clock):
 
 
 def test_config_is_validated_and_for_admins(cli, staff):
-    one_line_error(cli("config", "set", "auth.require_otp", "interns"), 6)
-    one_line_error(cli("config", "set", "auth.session_idle_hours", "0"), 6)
-    one_line_error(cli("config", "set", "no.such.key", "1"), 3)
+    assert_one_line_error(cli("config", "set", "auth.require_otp", "interns"), 6)
+    assert_one_line_error(cli("config", "set", "auth.session_idle_hours", "0"), 6)
+    assert_one_line_error(cli("config", "set", "no.such.key", "1"), 3)
     assert cli("config", "set", "auth.require_otp", "all", as_user=STAFF).exit_code == 8
     assert cli("config", "set", "auth.require_otp", "studio-admin, staff").exit_code == 0
     assert cli("config", "get", "auth.require_otp").stdout.strip() == "staff,studio-admin"
     # An administrator who requires it of their own role must enrol too, like everyone.
     assert cli("config", "set", "auth.require_otp", "all").exit_code == 0
-    assert "two-step login is required" in one_line_error(cli("config", "list"), 8)
+    assert_one_line_error(cli("config", "list"), 8, "two-step login is required")
 
 
 def test_session_lengths_come_from_settings(cli, staff, clock):
     assert cli("config", "set", "auth.session_idle_hours", "1").exit_code == 0
     assert login(cli).exit_code == 0
     clock.advance(timedelta(minutes=61))
-    one_line_error(cli("whoami", as_user=None), 7)
+    assert_one_line_error(cli("whoami", as_user=None), 7)
 
 
 # --- sessions ----------------------------------------------------------------------
@@ -419,10 +421,10 @@ def test_sessions_list_and_kill(cli, staff):
     mine = json.loads(cli("auth", "sessions", "list", "--json", as_user=None).stdout)
     assert [s["user"] for s in mine] == [STAFF]
     cli("user", "add", "--email", "other@sempi.test", "--name", "Other", "--role", "staff")
-    one_line_error(
+    assert_one_line_error(
         cli("auth", "sessions", "kill", str(mine[0]["id"]), as_user="other@sempi.test"), 3
     )
     everyone = json.loads(cli("auth", "sessions", "list", "--json").stdout)
     assert {s["user"] for s in everyone} == {STAFF}
     assert cli("auth", "sessions", "kill", str(mine[0]["id"])).exit_code == 0  # a firm admin
-    one_line_error(cli("whoami", as_user=None), 7)
+    assert_one_line_error(cli("whoami", as_user=None), 7)

@@ -28,7 +28,7 @@ from tests.conftest import (
     log_output,
     register_secret,
 )
-from tests.test_cli_frame import one_line_error
+from tests.helpers import assert_one_line_error
 
 SEMPI = str(Path(sys.executable).parent / "sempi")
 CODE_FAILED = "wrong, expired or already used code"
@@ -222,13 +222,13 @@ def test_login_needs_password_and_code(cli, enrolled, clock):
 
 def test_the_enrolment_code_cannot_log_in(cli, enrolled, clock):
     secret, _ = enrolled
-    assert CODE_FAILED in one_line_error(login(cli, pyotp.TOTP(secret).at(clock.now())), 7)
+    assert_one_line_error(login(cli, pyotp.TOTP(secret).at(clock.now())), 7, CODE_FAILED)
 
 
 def test_password_alone_is_not_enough(cli, enrolled):
-    line = one_line_error(login(cli, None), 2)  # no code line on stdin
+    line = assert_one_line_error(login(cli, None), 2)  # no code line on stdin
     assert "code" in line
-    one_line_error(cli("whoami", as_user=None), 7)
+    assert_one_line_error(cli("whoami", as_user=None), 7)
 
 
 def test_a_code_is_refused_the_second_time(cli, enrolled, clock, db):
@@ -236,9 +236,9 @@ def test_a_code_is_refused_the_second_time(cli, enrolled, clock, db):
     clock.advance(timedelta(seconds=30))
     code = pyotp.TOTP(secret).at(clock.now())
     assert login(cli, code).exit_code == 0
-    assert CODE_FAILED in one_line_error(login(cli, code), 7)  # same step: replay
+    assert_one_line_error(login(cli, code), 7, CODE_FAILED)  # same step: replay
     clock.advance(timedelta(seconds=30))  # still inside the window of one step back
-    assert CODE_FAILED in one_line_error(login(cli, code), 7)
+    assert_one_line_error(login(cli, code), 7, CODE_FAILED)
     assert login(cli, pyotp.TOTP(secret).at(clock.now())).exit_code == 0  # the next one works
     kinds = [f["kind"] for f in db.execute("SELECT kind FROM auth_failures ORDER BY id")]
     assert kinds == ["code", "code"]
@@ -249,7 +249,7 @@ def test_a_recovery_code_works_once(cli, enrolled, db):
     result = login(cli, codes[3])
     assert result.exit_code == 0, result.stderr
     assert cli("whoami", as_user=None).exit_code == 0
-    assert CODE_FAILED in one_line_error(login(cli, codes[3]), 7)
+    assert_one_line_error(login(cli, codes[3]), 7, CODE_FAILED)
     assert otp_status(cli)["recovery_codes_left"] == 9
     used = json.loads(cli("audit", "list", "--action", "recovery_code_used", "--json").stdout)
     assert len(used) == 1
@@ -264,7 +264,7 @@ def test_a_wrong_code_counts_as_a_failure(cli, enrolled, clock, db, store_path):
 
     secret, _ = enrolled
     clock.advance(timedelta(seconds=30))
-    assert CODE_FAILED in one_line_error(login(cli, wrong_code(secret, clock.now())), 7)
+    assert_one_line_error(login(cli, wrong_code(secret, clock.now())), 7, CODE_FAILED)
     assert not session_file(store_path).exists()
     failures = db.execute("SELECT user_id, kind FROM auth_failures").fetchall()
     assert [(f["user_id"], f["kind"]) for f in failures] == [(actor(db, ADMIN_EMAIL).id, "code")]
@@ -277,7 +277,7 @@ def test_the_code_is_not_asked_after_a_wrong_password(cli, enrolled, clock, db):
     secret, _ = enrolled
     clock.advance(timedelta(seconds=30))
     code = pyotp.TOTP(secret).at(clock.now())
-    assert "login failed" in one_line_error(login(cli, code, password="not-the-password"), 7)
+    assert_one_line_error(login(cli, code, password="not-the-password"), 7, "login failed")
     kinds = [f["kind"] for f in db.execute("SELECT kind FROM auth_failures")]
     assert kinds == ["password"]  # the code was never checked...
     assert login(cli, code).exit_code == 0  # ...so it is still good

@@ -9,18 +9,12 @@ once, and a sender killed while the server receives a message leaves it in
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 import os
 import signal
-import socket
-import sqlite3
 import subprocess
-import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -41,137 +35,20 @@ from tests.conftest import (
     run_logged,
     store_digest,
 )
-from tests.test_cli_frame import one_line_error
-
-SEMPI = str(Path(sys.executable).parent / "sempi")
-FIRM = "Studio Café Srl"
-FROM = "segreteria@studiocafe.it"
-TO = "mario.rossi@cliente.test"
-
-
-# --- a real SMTP server ----------------------------------------------------------------
-
-
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    raw: bytes
-    message: email.message.EmailMessage
-
-
-@dataclass
-class Handler:
-    """Collects what arrives; may refuse recipients or data, or hold a DATA."""
-
-    received: list[Received] = field(default_factory=list)
-    rcpt_reply: str | None = None  # e.g. "451 4.3.0 Try again later"
-    data_reply: str | None = None
-    hold: threading.Event | None = None  # DATA waits for it (set by the test)
-    reached: threading.Event = field(default_factory=threading.Event)
-    drop_after_data: bool = False  # close the connection instead of answering DATA
-    # Run while the sender waits for the reply to RCPT / DATA (what a person does meanwhile).
-    on_rcpt: Callable[[], None] | None = None
-    on_data: Callable[[], None] | None = None
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.on_rcpt:
-            self.on_rcpt()
-        if self.rcpt_reply:
-            return self.rcpt_reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.on_data:
-            self.on_data()
-        if self.data_reply:
-            return self.data_reply
-        raw = envelope.original_content or envelope.content
-        self.received.append(
-            Received(
-                envelope.mail_from,
-                list(envelope.rcpt_tos),
-                raw,
-                email.message_from_bytes(raw, policy=email.policy.default),
-            )
-        )
-        self.reached.set()
-        if self.hold is not None:
-            self.hold.wait(timeout=60)  # blocks this server's loop: one client at a time
-        if self.drop_after_data:
-            server.transport.close()
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class SmtpServer:
-    handler: Handler
-    port: int
-    logins: list[tuple[str, str]]
-
-    @property
-    def received(self) -> list[Received]:
-        return self.handler.received
-
-
-def start_server(**auth) -> tuple[SmtpServer, object]:
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import AuthResult
-
-    handler = Handler()
-    logins: list[tuple[str, str]] = []
-    params = {}
-    if auth:
-
-        def authenticator(server, session, envelope, mechanism, data):
-            login, password = data.login.decode(), data.password.decode()
-            logins.append((login, password == auth["password"]))
-            right = (login, password) == (auth["user"], auth["password"])
-            return AuthResult(success=right, handled=False)  # aiosmtpd answers 235 or 535
-
-        params = {"authenticator": authenticator, "auth_require_tls": False}
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, **params)
-    controller.start()
-    return SmtpServer(handler, port, logins), controller
-
-
-@pytest.fixture
-def smtp():
-    server, controller = start_server()
-    yield server
-    if server.handler.hold is not None:
-        server.handler.hold.set()
-    controller.stop()
-
-
-def configure(db, clock, port: int, **extra: str) -> None:
-    """SMTP to the local server, without TLS (allowed for localhost only)."""
-    from sempi_cli.services.org.settings import ConfigService
-
-    config = ConfigService(db, clock, actor(db, ADMIN_EMAIL))
-    values = {
-        "smtp.host": "127.0.0.1",
-        "smtp.port": str(port),
-        "smtp.security": "none",
-        "smtp.from": FROM,
-        **extra,
-    }
-    for key, value in values.items():
-        config.set(key, value)
-
-
-@pytest.fixture
-def firm(db) -> str:
-    db.execute("UPDATE firm SET name = ?", (FIRM,))
-    return FIRM
+from tests.helpers import (
+    FIRM,
+    FROM,
+    SEMPI,
+    TO,
+    assert_one_line_error,
+    configure,
+    free_port,
+    ok,
+    outbox,
+    queue_credentials,
+    row,
+    start_server,
+)
 
 
 @pytest.fixture
@@ -180,31 +57,8 @@ def mailer(db, clock, smtp, firm):
     return smtp
 
 
-def outbox(db, clock, who: str = ADMIN_EMAIL):
-    from sempi_cli.services.mail.outbox import Outbox
-
-    return Outbox(db, clock, actor(db, who))
-
-
-def queue_credentials(db, clock, n: int = 1, to: str = TO) -> list[int]:
-    box = outbox(db, clock)
-    return [
-        box.queue("credentials", to, {"full_name": f"Mario Rossi {i}", "email": to})
-        for i in range(n)
-    ]
-
-
-def ok(result) -> object:
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return json.loads(result.stdout) if result.stdout.strip() else None
-
-
-def row(db, mail_id: int) -> sqlite3.Row:
-    return db.execute("SELECT * FROM mail_outbox WHERE id = ?", (mail_id,)).fetchone()
-
-
 def send(cli, *args: str, **kwargs) -> dict:
-    return ok(cli("mail", "send", "--json", *args, **kwargs))
+    return ok(cli("mail", "send", "--json", *args, **kwargs), json=True)
 
 
 # --- queueing --------------------------------------------------------------------------
@@ -366,14 +220,14 @@ def test_a_permanent_refusal_fails_at_once_and_retry_sends_it(cli, db, clock, ma
     assert (result["failed"], result["sent"]) == (2, 0)
     assert row(db, mail_id)["status"] == "failed"
     assert "550" in row(db, mail_id)["last_error"]
-    listed = ok(cli("mail", "list", "--status", "failed", "--json"))
+    listed = ok(cli("mail", "list", "--status", "failed", "--json"), json=True)
     assert [m["id"] for m in listed] == [other, mail_id]
     mailer.handler.rcpt_reply = None
-    retried = ok(cli("mail", "retry", str(mail_id), "--json"))
+    retried = ok(cli("mail", "retry", str(mail_id), "--json"), json=True)
     assert (retried["status"], retried["attempts"]) == ("queued", 0)
     assert send(cli)["sent"] == 1
     assert len(mailer.received) == 1 and row(db, other)["status"] == "failed"
-    one_line_error(cli("mail", "retry", str(mail_id)), 5)  # sent: nothing to retry
+    assert_one_line_error(cli("mail", "retry", str(mail_id)), 5)  # sent: nothing to retry
 
 
 def test_a_server_that_cannot_be_reached_exits_5_and_counts_an_attempt(
@@ -381,7 +235,7 @@ def test_a_server_that_cannot_be_reached_exits_5_and_counts_an_attempt(
 ):
     configure(db, clock, free_port())  # nobody listens there
     [mail_id] = queue_credentials(db, clock)
-    line = one_line_error(cli("mail", "send"), 5)
+    line = assert_one_line_error(cli("mail", "send"), 5)
     assert "cannot reach the SMTP server 127.0.0.1" in line and "refused" in line
     waiting = row(db, mail_id)
     assert (waiting["status"], waiting["attempts"]) == ("queued", 1)
@@ -393,13 +247,13 @@ def test_a_server_that_cannot_be_reached_exits_5_and_counts_an_attempt(
 
 def test_mail_that_is_not_configured_exits_5(cli, db, clock, firm):
     queue_credentials(db, clock)
-    line = one_line_error(cli("mail", "send"), 5)
+    line = assert_one_line_error(cli("mail", "send"), 5)
     assert "smtp.host is empty" in line and "sempi config set smtp.host" in line
     ok(cli("config", "set", "smtp.host", "mail.example.it"))
     ok(cli("config", "set", "smtp.security", "none"))
-    assert "allowed only to a relay on this machine" in one_line_error(cli("mail", "send"), 5)
+    assert_one_line_error(cli("mail", "send"), 5, "allowed only to a relay on this machine")
     ok(cli("config", "set", "smtp.security", "starttls"))
-    assert "no sender address" in one_line_error(cli("mail", "send"), 5)
+    assert_one_line_error(cli("mail", "send"), 5, "no sender address")
     assert row(db, 1)["attempts"] == 0  # nothing was tried
 
 
@@ -476,7 +330,7 @@ def test_dry_run_and_an_idle_run_need_no_smtp_settings(cli, db, clock, firm):
     queue_credentials(db, clock)
     assert cli("config", "get", "smtp.host").stdout.strip() == ""
     dry = cli("mail", "send", "--dry-run", "--json")
-    assert ok(dry)["due"] == 1 and "nothing sent (dry run)" in dry.stderr
+    assert ok(dry, json=True)["due"] == 1 and "nothing sent (dry run)" in dry.stderr
     cli.clock.advance(timedelta(minutes=-1))  # nothing due yet: the cron run is idle
     assert send(cli) == {"sent": 0, "deferred": 0, "failed": 0, "in_doubt": 0, "messages": []}
 
@@ -509,7 +363,7 @@ def test_init_refuses_a_firm_name_that_would_break_a_header(tmp_path, clock, nam
         "init", "--firm", name, "--admin-email", "anna@studio.test", "--admin-name", "Anna",
         "--password-stdin", as_user=None, input="a-long-enough-password\n",
     )  # fmt: skip
-    line = one_line_error(result, 6)
+    line = assert_one_line_error(result, 6)
     assert line.startswith("Error: --firm:") and "control character" in line
     assert not path.exists()
 
@@ -603,10 +457,10 @@ def test_login_with_the_password_from_the_environment(cli, db, clock, firm, monk
     try:
         configure(db, clock, server.port, **{"smtp.user": "relay"})
         queue_credentials(db, clock)
-        line = one_line_error(cli("mail", "send"), 5)
+        line = assert_one_line_error(cli("mail", "send"), 5)
         assert "no SMTP password" in line and "SEMPI_SMTP_PASSWORD" in line
         monkeypatch.setenv("SEMPI_SMTP_PASSWORD", "a-wrong-smtp-password")
-        line = one_line_error(cli("mail", "send"), 5)
+        line = assert_one_line_error(cli("mail", "send"), 5)
         assert "refused the login of 'relay'" in line and "535" in line
         assert row(db, 1)["attempts"] == 0  # a login problem is not the message's
         monkeypatch.setenv("SEMPI_SMTP_PASSWORD", password)
@@ -631,13 +485,13 @@ def test_the_password_file_must_be_private(cli, db, clock, firm, tmp_path):
         )
         queue_credentials(db, clock)
         secret_file.chmod(0o640)
-        line = one_line_error(cli("mail", "send"), 5)
+        line = assert_one_line_error(cli("mail", "send"), 5)
         assert "permissions 0640" in line and "too open" in line and "chmod 600" in line
         link = tmp_path / "link"
         link.symlink_to(secret_file)
         secret_file.chmod(0o600)
         ok(cli("config", "set", "smtp.password_file", str(link)))
-        assert "symbolic link" in one_line_error(cli("mail", "send"), 5)
+        assert_one_line_error(cli("mail", "send"), 5, "symbolic link")
         ok(cli("config", "set", "smtp.password_file", str(secret_file)))
         assert send(cli)["sent"] == 1
         assert server.logins == [("relay", True)]
@@ -655,11 +509,11 @@ def test_a_password_smtp_cannot_carry_is_refused_without_showing_it(
         [mail_id] = queue_credentials(db, clock)
         monkeypatch.setenv("SEMPI_SMTP_PASSWORD", password)
         result = cli("mail", "send")
-        line = one_line_error(result, 5)
+        line = assert_one_line_error(result, 5)
         assert "SMTP password has a character an SMTP login cannot carry" in line
         assert "à" not in result.stderr + result.stdout and "position" not in line
         assert row(db, mail_id)["attempts"] == 0 and server.logins == []
-        line = one_line_error(cli("config", "set", "smtp.user", "utènte"), 6)
+        line = assert_one_line_error(cli("config", "set", "smtp.user", "utènte"), 6)
         assert line.startswith("Error: smtp.user:") and "ASCII" in line
     finally:
         controller.stop()
@@ -688,12 +542,12 @@ def test_a_password_file_that_is_not_text_or_not_a_file(cli, db, clock, firm, tm
     )
     [mail_id] = queue_credentials(db, clock)
     result = cli("mail", "send")
-    line = one_line_error(result, 5)
+    line = assert_one_line_error(result, 5)
     assert "is not UTF-8 text" in line and "0xe0" not in line and "position" not in line
     folder = tmp_path / "a-folder"
     folder.mkdir(mode=0o700)
     ok(cli("config", "set", "smtp.password_file", str(folder)))
-    assert "is not a regular file" in one_line_error(cli("mail", "send"), 5)
+    assert_one_line_error(cli("mail", "send"), 5, "is not a regular file")
     assert row(db, mail_id)["attempts"] == 0
 
 
@@ -701,23 +555,23 @@ def test_no_auth_and_no_starttls_are_told_apart(cli, db, clock, mailer, monkeypa
     monkeypatch.setenv("SEMPI_SMTP_PASSWORD", "any-password-at-all")
     [mail_id] = queue_credentials(db, clock)
     ok(cli("config", "set", "smtp.user", "relay"))  # the server offers no AUTH
-    line = one_line_error(cli("mail", "send"), 5)
+    line = assert_one_line_error(cli("mail", "send"), 5)
     assert "offers no login (AUTH)" in line and "STARTTLS" not in line
     ok(cli("config", "set", "smtp.user", ""))
     ok(cli("config", "set", "smtp.security", "starttls"))  # nor STARTTLS
-    assert "does not offer STARTTLS" in one_line_error(cli("mail", "send"), 5)
+    assert_one_line_error(cli("mail", "send"), 5, "does not offer STARTTLS")
     assert row(db, mail_id)["attempts"] == 0
 
 
 @pytest.mark.parametrize("host", ["a..b", "mail.example.it:587", "smtp://mail.example.it", "x-.it"])
 def test_a_host_that_is_no_host_name_is_refused(cli, db, clock, firm, host):
-    line = one_line_error(cli("config", "set", "smtp.host", host), 6)
+    line = assert_one_line_error(cli("config", "set", "smtp.host", host), 6)
     assert line.startswith("Error: smtp.host:") and "no port" in line
     # A value stored before the check: refused when mail is sent, no attempt counted.
     db.execute("INSERT INTO settings (key, value, updated_at) VALUES ('smtp.host', ?, '')", (host,))
     ok(cli("config", "set", "smtp.from", FROM))
     [mail_id] = queue_credentials(db, clock)
-    assert "smtp.host" in one_line_error(cli("mail", "send"), 5)
+    assert_one_line_error(cli("mail", "send"), 5, "smtp.host")
     assert row(db, mail_id)["attempts"] == 0
 
 
@@ -772,17 +626,19 @@ def two_practices(db, clock, firm):
 
 def test_who_reads_the_outbox(cli, two_practices):
     ids = two_practices
-    everything = ok(cli("mail", "list", "--json"))
+    everything = ok(cli("mail", "list", "--json"), json=True)
     assert [m["id"] for m in everything] == [ids["firm"], ids["Beta Srl"], ids["Alfa Srl"]]
-    rossi = ok(cli("mail", "list", "--json", as_user="ra@rossi.test"))
+    rossi = ok(cli("mail", "list", "--json", as_user="ra@rossi.test"), json=True)
     assert [m["id"] for m in rossi] == [ids["Alfa Srl"]]
-    one_line_error(cli("mail", "show", str(ids["Beta Srl"]), as_user="ra@rossi.test"), 3)
-    assert ok(cli("mail", "show", str(ids["Alfa Srl"]), "--json", as_user="ra@rossi.test"))
-    assert "firm administrator" in one_line_error(cli("mail", "list", as_user="s1@sempi.test"), 8)
-    one_line_error(cli("mail", "send", as_user="ra@rossi.test"), 8)
-    one_line_error(cli("mail", "retry", str(ids["Beta Srl"]), as_user="ra@rossi.test"), 3)
-    assert ok(cli("mail", "list", "--json", "--limit", "1"))[0]["id"] == ids["firm"]
-    one_line_error(cli("mail", "list", "--status", "lost"), 6)
+    assert_one_line_error(cli("mail", "show", str(ids["Beta Srl"]), as_user="ra@rossi.test"), 3)
+    assert ok(
+        cli("mail", "show", str(ids["Alfa Srl"]), "--json", as_user="ra@rossi.test"), json=True
+    )
+    assert_one_line_error(cli("mail", "list", as_user="s1@sempi.test"), 8, "firm administrator")
+    assert_one_line_error(cli("mail", "send", as_user="ra@rossi.test"), 8)
+    assert_one_line_error(cli("mail", "retry", str(ids["Beta Srl"]), as_user="ra@rossi.test"), 3)
+    assert ok(cli("mail", "list", "--json", "--limit", "1"), json=True)[0]["id"] == ids["firm"]
+    assert_one_line_error(cli("mail", "list", "--status", "lost"), 6)
 
 
 @pytest.fixture
@@ -791,11 +647,13 @@ def practice_mail(cli, db, two_practices):
     administrator (mail about no client) and an external user of Alfa Srl."""
     rossi_admin = {"as_user": "ra@rossi.test"}
     ok(cli("user", "add", "--email", "op@rossi.test", "--name", "Op Rossi", "--role",
-           "studio-operator", "--studio", "Studio Rossi", "--json", **rossi_admin))  # fmt: skip
-    invited = ok(cli("mail", "invite", "op@rossi.test", "--json", **rossi_admin))["mail_id"]
+           "studio-operator", "--studio", "Studio Rossi", "--json", **rossi_admin), json=True)  # fmt: skip
+    invited = ok(cli("mail", "invite", "op@rossi.test", "--json", **rossi_admin), json=True)[
+        "mail_id"
+    ]
     alfa = row(db, two_practices["Alfa Srl"])["client_id"]
     ok(cli("user", "add", "--email", "ext@alfa.test", "--name", "Ext Alfa", "--role", "external",
-           "--client", str(alfa), "--json"))  # fmt: skip
+           "--client", str(alfa), "--json"), json=True)  # fmt: skip
     return {**two_practices, "operator": invited}
 
 
@@ -812,27 +670,30 @@ def test_every_read_path_follows_the_practice(cli, db, practice_mail):
     )  # a row older than m011
 
     def listed(who: str) -> set[int]:
-        return {m["id"] for m in ok(cli("mail", "list", "--json", as_user=who))}
+        return {m["id"] for m in ok(cli("mail", "list", "--json", as_user=who), json=True)}
 
     assert listed(ADMIN_EMAIL) == set(ids.values())
     assert listed("ra@rossi.test") == rossi
     assert listed("va@verdi.test") == {ids["Beta Srl"]}
     for who in ("s1@sempi.test", "ext@alfa.test"):  # no outbox at all
-        one_line_error(cli("mail", "list", as_user=who), 8)
+        assert_one_line_error(cli("mail", "list", as_user=who), 8)
         for verb in ("show", "retry", "cancel"):
-            one_line_error(cli("mail", verb, str(ids["operator"]), as_user=who), 8)
+            assert_one_line_error(cli("mail", verb, str(ids["operator"]), as_user=who), 8)
     for verb in ("show", "retry", "cancel"):  # another practice's mail does not exist
         for mail_id in rossi:
-            one_line_error(cli("mail", verb, str(mail_id), as_user="va@verdi.test"), 3)
-        one_line_error(cli("mail", verb, str(ids["Beta Srl"]), as_user="ra@rossi.test"), 3)
-        one_line_error(cli("mail", verb, str(ids["firm"]), as_user="ra@rossi.test"), 3)
+            assert_one_line_error(cli("mail", verb, str(mail_id), as_user="va@verdi.test"), 3)
+        assert_one_line_error(cli("mail", verb, str(ids["Beta Srl"]), as_user="ra@rossi.test"), 3)
+        assert_one_line_error(cli("mail", verb, str(ids["firm"]), as_user="ra@rossi.test"), 3)
     for who, mine in (("ra@rossi.test", rossi), (ADMIN_EMAIL, {ids["Beta Srl"], ids["firm"]})):
         for mail_id in mine:
-            assert ok(cli("mail", "show", str(mail_id), "--json", as_user=who))["id"] == mail_id
-            retried = ok(cli("mail", "retry", str(mail_id), "--json", as_user=who))
+            assert (
+                ok(cli("mail", "show", str(mail_id), "--json", as_user=who), json=True)["id"]
+                == mail_id
+            )
+            retried = ok(cli("mail", "retry", str(mail_id), "--json", as_user=who), json=True)
             assert retried["status"] == "queued" and "body" not in retried
             assert (
-                ok(cli("mail", "cancel", str(mail_id), "--json", as_user=who))["status"]
+                ok(cli("mail", "cancel", str(mail_id), "--json", as_user=who), json=True)["status"]
                 == "cancelled"
             )
 
@@ -847,12 +708,12 @@ def test_show_prints_headers_state_and_body(cli, two_practices):
 
 def test_cancel_means_never_sent(cli, db, clock, mailer):
     [mail_id, kept] = queue_credentials(db, clock, 2)
-    assert ok(cli("mail", "cancel", str(mail_id), "--json"))["status"] == "cancelled"
+    assert ok(cli("mail", "cancel", str(mail_id), "--json"), json=True)["status"] == "cancelled"
     assert send(cli)["sent"] == 1
     assert [r.message["To"] for r in mailer.received] == [TO]
     assert row(db, kept)["status"] == "sent"
-    one_line_error(cli("mail", "cancel", str(mail_id)), 5)
-    one_line_error(cli("mail", "cancel", "999"), 3)
+    assert_one_line_error(cli("mail", "cancel", str(mail_id)), 5)
+    assert_one_line_error(cli("mail", "cancel", "999"), 3)
 
 
 def test_retry_makes_a_waiting_message_due_now(cli, db, clock, mailer):
@@ -860,7 +721,7 @@ def test_retry_makes_a_waiting_message_due_now(cli, db, clock, mailer):
     mailer.handler.rcpt_reply = "421 4.7.0 Too many connections"
     send(cli)
     mailer.handler.rcpt_reply = None
-    ok(cli("mail", "retry", str(mail_id), "--json"))
+    ok(cli("mail", "retry", str(mail_id), "--json"), json=True)
     waiting = row(db, mail_id)
     assert (waiting["next_attempt_at"], waiting["attempts"]) == ("2026-11-16T09:30:00+00:00", 1)
     assert send(cli)["sent"] == 1
@@ -870,10 +731,10 @@ def test_retry_of_a_message_in_sending_asks_first(cli, db, clock, mailer):
     [mail_id] = queue_credentials(db, clock)
     db.execute("UPDATE mail_outbox SET status = 'sending' WHERE id = ?", (mail_id,))
     assert send(cli)["messages"] == []
-    line = one_line_error(cli("mail", "retry", str(mail_id)), 2)
+    line = assert_one_line_error(cli("mail", "retry", str(mail_id)), 2)
     assert "confirmation needed" in line and "--yes" in line
     assert row(db, mail_id)["status"] == "sending"
-    ok(cli("mail", "retry", str(mail_id), "--yes", "--json"))
+    ok(cli("mail", "retry", str(mail_id), "--yes", "--json"), json=True)
     assert send(cli)["sent"] == 1
 
 
@@ -947,10 +808,10 @@ def test_a_fresh_claim_is_refused_on_the_command_line_until_it_is_stale(cli, db,
         ("2026-11-16T09:30:00+00:00", mail_id),
     )
     for verb in ("cancel", "retry"):
-        line = one_line_error(cli("--yes", "mail", verb, str(mail_id)), 5)
+        line = assert_one_line_error(cli("--yes", "mail", verb, str(mail_id)), 5)
         assert f"message {mail_id} is being sent right now" in line and "15 minutes" in line
     clock.advance(mail.STALE_CLAIM)
-    assert ok(cli("mail", "cancel", str(mail_id), "--json"))["status"] == "cancelled"
+    assert ok(cli("mail", "cancel", str(mail_id), "--json"), json=True)["status"] == "cancelled"
 
 
 def test_a_stale_claim_taken_over_is_not_written_back(cli, db, clock, mailer, store_path):
@@ -1061,7 +922,9 @@ def test_a_sender_killed_while_sending_leaves_the_message_for_a_person(
     later = Cli(store_path, FixedClock(datetime.now(UTC) + mail.STALE_CLAIM))
     retry = later("--yes", "mail", "retry", str(first))
     assert retry.exit_code == 0, retry.stderr
-    assert ok(later("--json", "mail", "send"))["sent"] == 1  # due at the later clock's now
+    assert (
+        ok(later("--json", "mail", "send"), json=True)["sent"] == 1
+    )  # due at the later clock's now
     assert row(db, first)["status"] == "sent"
     assert [r.message["Message-ID"] for r in smtp.received].count(
         smtp.received[0].message["Message-ID"]

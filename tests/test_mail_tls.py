@@ -17,8 +17,16 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import register_secret
-from tests.test_cli_frame import one_line_error
-from tests.test_mail import FROM, TO, Handler, free_port, ok, queue_credentials, row
+from tests.helpers import (
+    FROM,
+    TO,
+    Handler,
+    assert_one_line_error,
+    free_port,
+    ok,
+    queue_credentials,
+    row,
+)
 
 USER = "relay@studiocafe.it"
 
@@ -88,7 +96,7 @@ def test_an_untrusted_certificate_is_a_configuration_problem(cli, db, clock, tls
     security, port, handler, logins = tls_server
     configure_tls(cli, security, port)
     [mail_id] = queue_credentials(db, clock)
-    line = one_line_error(cli("mail", "send"), 5)
+    line = assert_one_line_error(cli("mail", "send"), 5)
     assert f"the SMTP server 127.0.0.1:{port}: certificate not trusted" in line
     assert "self-signed certificate" in line and "cannot reach" not in line
     waiting = row(db, mail_id)
@@ -108,7 +116,7 @@ def test_a_certificate_for_another_name_is_refused(
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))  # trusted, but not for that name
     configure_tls(cli, security, port, host="localhost")  # the certificate names 127.0.0.1
     [mail_id] = queue_credentials(db, clock)
-    line = one_line_error(cli("mail", "send"), 5)
+    line = assert_one_line_error(cli("mail", "send"), 5)
     assert "certificate not trusted" in line and "localhost" in line
     assert row(db, mail_id)["attempts"] == 0 and handler.received == []
 
@@ -126,7 +134,7 @@ def test_a_trusted_certificate_delivers_and_logs_in_over_tls(
     configure_tls(cli, security, port)
     [mail_id] = queue_credentials(db, clock)
     result = cli("mail", "send", "--json")
-    assert ok(result)["sent"] == 1, result.stderr
+    assert ok(result, json=True)["sent"] == 1, result.stderr
     assert logins == [USER]
     [received] = handler.received
     assert received.rcpt_tos == [TO] and received.mail_from == FROM

@@ -12,7 +12,7 @@ import sqlite3
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, cf_person, piva, store_digest
-from tests.test_cli_frame import one_line_error
+from tests.helpers import assert_one_line_error, ok
 
 RESP, OPERATOR, SADMIN, OTHER_ADMIN, STAFF2 = (
     "resp@sempi.test",
@@ -22,11 +22,6 @@ RESP, OPERATOR, SADMIN, OTHER_ADMIN, STAFF2 = (
     "staff2@sempi.test",
 )
 LAURA = "Laura Bianchi <Laura@Bianchi.IT>"
-
-
-def ok(result):
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return result
 
 
 @pytest.fixture
@@ -178,7 +173,7 @@ def test_terminal_summary_and_show(cli, practice):
     assert [d["status"] for d in shown["delegations"]] == ["valid", "expired"]
     assert shown["folders"] == 7 and len(shown["members"]) == 5
     # an external user sees their own client's record, not another's
-    assert one_line_error(cli("client-onboard", "show", "1", as_user=STAFF2), 3)
+    assert assert_one_line_error(cli("client-onboard", "show", "1", as_user=STAFF2), 3)
 
 
 def test_practice_users_none_modules_and_no_deadlines(cli, practice, store_path):
@@ -222,7 +217,7 @@ def test_without_a_responsible_the_deadlines_are_the_onboarders(cli, practice, s
 def test_a_persona_fisica_needs_a_persons_codice_fiscale(cli, practice):
     ok(cli("client-onboard", "add", "--name", "Mario Rossi", "--studio", "Studio Rossi",
            "--kind", "persona_fisica", "--cf", cf_person(3), "--no-deadlines"))  # fmt: skip
-    error = one_line_error(
+    error = assert_one_line_error(
         cli("client-onboard", "add", "--name", "Rossi Srl", "--studio", "Studio Rossi",
             "--kind", "persona_fisica", "--cf", piva(4)),
         6,
@@ -303,7 +298,7 @@ def test_a_failing_step_leaves_nothing_written(cli, practice, store_path, monkey
     before = store_digest(store_path)
     target, name = _steps()[step]
     _fail_after(monkeypatch, target, name)
-    error = one_line_error(onboard(cli, *FULL), 5)
+    error = assert_one_line_error(onboard(cli, *FULL), 5)
     assert "injected failure" in error
     assert store_digest(store_path) == before
 
@@ -315,7 +310,7 @@ def test_an_unexpected_crash_in_a_step_leaves_nothing_written(
 
     before = store_digest(store_path)
     monkeypatch.setattr(FolderService, "create_default_tree", lambda self, client_id: 1 / 0)
-    error = one_line_error(onboard(cli, *FULL), 1)
+    error = assert_one_line_error(onboard(cli, *FULL), 1)
     assert "internal error" in error
     assert store_digest(store_path) == before
 
@@ -353,7 +348,7 @@ def test_an_unexpected_crash_in_a_step_leaves_nothing_written(
 )
 def test_bad_input_is_one_line_and_writes_nothing(cli, practice, store_path, args, code, words):
     before = store_digest(store_path)
-    error = one_line_error(onboard(cli, *args), code)
+    error = assert_one_line_error(onboard(cli, *args), code)
     assert words in error
     assert store_digest(store_path) == before
 
@@ -361,23 +356,25 @@ def test_bad_input_is_one_line_and_writes_nothing(cli, practice, store_path, arg
 def test_a_client_already_there_is_a_conflict(cli, practice, store_path):
     ok(onboard(cli, "--no-deadlines"))
     before = store_digest(store_path)
-    error = one_line_error(onboard(cli, "--name", "Altro nome"), 4)
+    error = assert_one_line_error(onboard(cli, "--name", "Altro nome"), 4)
     assert "already has the partita IVA" in error
     assert store_digest(store_path) == before
 
 
 def test_missing_studio_and_identifiers(cli, practice, store_path):
     before = store_digest(store_path)
-    error = one_line_error(
+    error = assert_one_line_error(
         cli("client-onboard", "add", "--name", "X Srl", "--studio", "Studio Neri", "--piva",
             piva(9)),
         3,
     )  # fmt: skip
     assert "Studio Neri" in error
-    error = one_line_error(cli("client-onboard", "add", "--name", "X Srl", "--piva", piva(9)), 6)
+    error = assert_one_line_error(
+        cli("client-onboard", "add", "--name", "X Srl", "--piva", piva(9)), 6
+    )
     # the firm administrator has no practice of their own
     assert error == "Error: --studio: missing. Give the client's practice (id or name)."
-    error = one_line_error(
+    error = assert_one_line_error(
         cli("client-onboard", "add", "--name", "X Srl", "--studio", "Studio Rossi"), 6
     )
     assert "codice fiscale or a partita IVA" in error
@@ -406,7 +403,7 @@ def test_others_may_not_onboard(cli, practice, store_path, who, code):
     """Firm staff and operators are refused (8); another practice's administrator does
     not see Studio Rossi at all, so for them it does not exist (3, no leak)."""
     before = store_digest(store_path, ignore=("audit_log",))
-    error = one_line_error(onboard(cli, as_user=who), code)
+    error = assert_one_line_error(onboard(cli, as_user=who), code)
     if code == 8:
         assert "firm administrator or the practice's administrator" in error
     assert store_digest(store_path, ignore=("audit_log",)) == before

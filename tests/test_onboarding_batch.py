@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, cf_person, piva, store_digest
-from tests.test_cli_frame import one_line_error
+from tests.helpers import assert_one_line_error, ok
 
 RESP, OPERATOR, SADMIN, OTHER_ADMIN = (
     "resp@sempi.test",
@@ -27,11 +27,6 @@ RESP, OPERATOR, SADMIN, OTHER_ADMIN = (
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 HEADER = ["ragione_sociale", "kind", "codice_fiscale", "partita_iva", "responsible",
           "iva_periodicity", "sostituto_imposta", "delegations", "externals"]  # fmt: skip
-
-
-def ok(result):
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return result
 
 
 @pytest.fixture
@@ -508,17 +503,17 @@ def test_the_documented_examples_onboard_and_agree(cli, practice, store_path):
 def test_a_wrong_header_is_one_line_naming_the_column(cli, practice, tmp_path, store_path):
     before = store_digest(store_path)
     file = write_csv(tmp_path / "c.csv", [client_row(1)], header=["ragone_sociale", "partita_iva"])
-    error = one_line_error(batch(cli, file), 6)
+    error = assert_one_line_error(batch(cli, file), 6)
     assert error.startswith(
         "Error: c.csv line 1: unknown column 'ragone_sociale' (did you mean ragione_sociale?)."
     )
     assert "The columns are: ragione_sociale, kind, codice_fiscale, partita_iva," in error
     file = write_csv(tmp_path / "c.csv", [client_row(1)], header=["nome", "partita_iva"])
-    assert "unknown column 'nome'" in one_line_error(batch(cli, file), 6)
+    assert_one_line_error(batch(cli, file), 6, "unknown column 'nome'")
     file = write_csv(tmp_path / "c.csv", [client_row(1)], header=["partita_iva", "email"])
-    assert "no ragione_sociale column" in one_line_error(batch(cli, file), 6)
+    assert_one_line_error(batch(cli, file), 6, "no ragione_sociale column")
     (tmp_path / "empty.csv").write_text("")
-    assert "no header row" in one_line_error(batch(cli, tmp_path / "empty.csv"), 6)
+    assert_one_line_error(batch(cli, tmp_path / "empty.csv"), 6, "no header row")
     assert store_digest(store_path) == before
 
 
@@ -542,37 +537,37 @@ def test_an_unreadable_byte_names_its_line_and_the_way_out(cli, practice, tmp_pa
     rows[1]["ragione_sociale"] = "Società Srl"
     file = write_csv(tmp_path / "c.csv", rows, encoding="cp1252")
     before = store_digest(store_path)
-    error = one_line_error(batch(cli, file), 6)
+    error = assert_one_line_error(batch(cli, file), 6)
     assert error == (
         "Error: c.csv line 3, byte 7: 0xE0 is not UTF-8. The file may be Windows-1252, as Excel"
         " saves it: try --encoding cp1252."
     )
     (tmp_path / "d.csv").write_bytes("ragione_sociale;partita_iva\r\nX\x81;1\r\n".encode("latin-1"))
-    error = one_line_error(batch(cli, tmp_path / "d.csv", "--encoding", "cp1252"), 6)
+    error = assert_one_line_error(batch(cli, tmp_path / "d.csv", "--encoding", "cp1252"), 6)
     assert "0x81 is not Windows-1252" in error and "line 2" in error
     assert store_digest(store_path) == before
 
 
 def test_a_missing_studio_or_file_and_bad_options(cli, practice, tmp_path, clients_csv, store_path):
     before = store_digest(store_path)
-    assert "Studio Neri" in one_line_error(batch(cli, clients_csv, studio="Studio Neri"), 3)
-    error = one_line_error(batch(cli, tmp_path / "nessuno.csv"), 3)
+    assert_one_line_error(batch(cli, clients_csv, studio="Studio Neri"), 3, "Studio Neri")
+    error = assert_one_line_error(batch(cli, tmp_path / "nessuno.csv"), 3)
     assert "nessuno.csv: no such file" in error
-    assert "folder" in one_line_error(batch(cli, tmp_path), 6)
-    assert "--encoding" in one_line_error(batch(cli, clients_csv, "--encoding", "klingon"), 2)
-    assert "--delimiter" in one_line_error(batch(cli, clients_csv, "--delimiter", "|"), 2)
-    assert "--studio" in one_line_error(batch(cli, clients_csv, studio=None), 2)
+    assert_one_line_error(batch(cli, tmp_path), 6, "folder")
+    assert_one_line_error(batch(cli, clients_csv, "--encoding", "klingon"), 2, "--encoding")
+    assert_one_line_error(batch(cli, clients_csv, "--delimiter", "|"), 2, "--delimiter")
+    assert_one_line_error(batch(cli, clients_csv, studio=None), 2, "--studio")
     (tmp_path / "bad.json").write_text('[{"ragione_sociale": "A"')
-    assert "not JSON" in one_line_error(batch(cli, tmp_path / "bad.json"), 6)
+    assert_one_line_error(batch(cli, tmp_path / "bad.json"), 6, "not JSON")
     (tmp_path / "obj.json").write_text('{"ragione_sociale": "A"}')
-    assert "list of objects" in one_line_error(batch(cli, tmp_path / "obj.json"), 6)
+    assert_one_line_error(batch(cli, tmp_path / "obj.json"), 6, "list of objects")
     assert store_digest(store_path) == before
 
 
 def test_a_batch_asks_before_writing_unless_yes(cli, practice, clients_csv, store_path):
     before = store_digest(store_path)
     result = cli("client-onboard", "batch", str(clients_csv), "--studio", "Studio Rossi")
-    assert "confirmation needed" in one_line_error(result, 2)
+    assert_one_line_error(result, 2, "confirmation needed")
     assert store_digest(store_path) == before
 
 
@@ -588,7 +583,7 @@ def test_the_practices_administrator_may_for_their_practice(cli, practice, clien
 @pytest.mark.parametrize(("who", "code"), [(RESP, 8), (OPERATOR, 8), (OTHER_ADMIN, 3)])
 def test_others_may_not(cli, practice, clients_csv, store_path, who, code):
     before = store_digest(store_path, ignore=("audit_log",))
-    one_line_error(batch(cli, clients_csv, as_user=who), code)
+    assert_one_line_error(batch(cli, clients_csv, as_user=who), code)
     assert store_digest(store_path, ignore=("audit_log",)) == before
 
 
@@ -638,7 +633,7 @@ def test_a_file_that_cannot_be_read_is_one_line_exit_6(
 ):
     (tmp_path / name).write_bytes(content)
     before = store_digest(store_path)
-    assert one_line_error(batch(cli, tmp_path / name), 6) == error
+    assert assert_one_line_error(batch(cli, tmp_path / name), 6) == error
     assert store_digest(store_path) == before
 
 
@@ -648,7 +643,7 @@ def test_a_pipe_is_not_a_batch_file(cli, practice, tmp_path, store_path):
     fifo = tmp_path / "clienti.csv"
     os.mkfifo(fifo)
     before = store_digest(store_path)
-    error = one_line_error(batch(cli, fifo), 6)
+    error = assert_one_line_error(batch(cli, fifo), 6)
     assert error == (f"Error: FILE: {fifo} is not a regular file. Save the data to a file first.")
     assert store_digest(store_path) == before
 
@@ -680,7 +675,7 @@ def test_a_bad_encoding_or_delimiter_is_a_usage_error(
     cli, practice, clients_csv, store_path, extra, words
 ):
     before = store_digest(store_path)
-    assert words in one_line_error(batch(cli, clients_csv, *extra), 2)
+    assert_one_line_error(batch(cli, clients_csv, *extra), 2, words)
     assert store_digest(store_path) == before
 
 
@@ -731,7 +726,7 @@ def test_json_keys_for_one_column_twice_are_refused_as_in_a_csv_header(cli, prac
     ]
     header = write_csv(tmp_path / "d.csv", [], header=["ragione_sociale", "partita_iva",
                                                         "Partita IVA"])  # fmt: skip
-    assert "the column partita_iva appears twice" in one_line_error(batch(cli, header), 6)
+    assert_one_line_error(batch(cli, header), 6, "the column partita_iva appears twice")
 
 
 # --- delegations in a cell ----------------------------------------------------------------------
@@ -839,7 +834,7 @@ def test_a_bad_report_path_is_found_before_anything_is_written(
     (tmp_path / "folder").mkdir()
     before = store_digest(store_path)
     result = batch(cli, clients_csv, "--report", str(tmp_path / where))
-    error = one_line_error(result, 6)
+    error = assert_one_line_error(result, 6)
     assert error.startswith("Error: --report: ")
     assert store_digest(store_path) == before
     assert not list(tmp_path.glob("**/.sempi-report-*"))
@@ -848,7 +843,7 @@ def test_a_bad_report_path_is_found_before_anything_is_written(
 def test_a_failed_batch_leaves_no_temporary_report(cli, practice, tmp_path, store_path):
     bad = tmp_path / "bad.json"
     bad.write_text("[{")
-    one_line_error(batch(cli, bad, "--report", str(tmp_path / "esito.csv")), 6)
+    assert_one_line_error(batch(cli, bad, "--report", str(tmp_path / "esito.csv")), 6)
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["bad.json"]
 
 
@@ -884,7 +879,7 @@ def test_a_user_disabled_after_the_check_is_not_made_responsible_or_member(
     rows = [client_row(n) for n in range(4, 7)]  # the second names RESP
     _between_passes(monkeypatch, store_path, disable.format(RESP))
     result = batch(cli, write_csv(tmp_path / "d.csv", rows), "--no-deadlines")
-    error = one_line_error(result, 6)
+    error = assert_one_line_error(result, 6)
     assert error == (
         f"Error: d.csv line 3, responsible: {RESP} is not an active firm user (firm-admin or"
         " staff). The store changed during the batch; nothing was written; fix it and run again."
@@ -911,7 +906,7 @@ def test_a_row_gone_bad_after_chunks_were_written_is_partly_done(
         " VALUES ('anna@neri.it', 'Anna', 'staff', '2026-01-01', '2026-01-01')",
     )
     result = batch(cli, write_csv(tmp_path / "c.csv", rows), "--no-deadlines")
-    assert one_line_error(result, 12) == (
+    assert assert_one_line_error(result, 12) == (
         "Error: c.csv line 4, externals: a user with the e-mail anna@neri.it already exists;"
         " the store changed during the batch: 2 client(s) before this row were written, none"
         " from it on. Run the same batch again to finish."

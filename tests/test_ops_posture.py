@@ -21,7 +21,7 @@ from sempi_cli.paths import session_file
 from sempi_cli.services.ops.posture import BYPASS, PostureService
 from sempi_cli.store import open_store
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Cli, actor
-from tests.test_cli_frame import one_line_error
+from tests.helpers import assert_one_line_error
 
 TOKEN = "tok-" + "x" * 40
 OTHER_UID = 54321  # no account needs to exist: chown takes any number
@@ -169,7 +169,7 @@ def test_the_cli_refuses_an_open_session_in_one_line_without_the_token(cli, stor
     token = path.read_text().strip()
     os.chmod(path, 0o644)
     result = cli("whoami", as_user=None)
-    line = one_line_error(result, 7)
+    line = assert_one_line_error(result, 7)
     assert f"Error: permissions 0644 for '{path}' are too open: the session is ignored." in line
     assert "Remove the file and log in again" in line
     assert token not in result.stdout + result.stderr
@@ -213,7 +213,7 @@ def test_group_access_is_a_deployment_choice(store_path, bits):
 
 def test_the_cli_refuses_a_world_readable_store_in_one_line(cli, store_path):
     os.chmod(store_path, 0o644)
-    line = one_line_error(cli("db", "info"), 10)
+    line = assert_one_line_error(cli("db", "info"), 10)
     assert f"'{store_path}'" in line and f"Run 'chmod 600 {store_path}'" in line
 
 
@@ -227,7 +227,7 @@ def test_a_world_readable_wal_is_refused(cli, store_path):
         holder.execute(f"PRAGMA user_version = {version}")
         assert wal.stat().st_size > 0
         os.chmod(wal, 0o644)
-        line = one_line_error(cli("db", "info"), 10)
+        line = assert_one_line_error(cli("db", "info"), 10)
         assert f"permissions 0644 for '{wal}'" in line
     finally:
         holder.close()
@@ -352,7 +352,7 @@ def test_doctor_fails_on_a_folder_others_can_write(cli, store_path):
     rows = {row["check"]: row for row in json.loads(result.stdout)}
     assert rows["store_directory"]["status"] == "fail"
     assert f"chmod 700 {store_path.parent}" in rows["store_directory"]["detail"]
-    line = one_line_error(result, 10)
+    line = assert_one_line_error(result, 10)
     assert "1 check(s) failed: store_directory" in line
 
 
@@ -394,5 +394,5 @@ def test_posture_fails_when_the_store_is_not_in_wal_mode(store_path, clock):
 def test_doctor_is_for_firm_administrators(cli):
     added = cli("user", "add", "--email", "luca@sempi.test", "--name", "Luca", "--role", "staff")
     assert added.exit_code == 0, added.stderr
-    line = one_line_error(cli("doctor", as_user="luca@sempi.test"), 8)
+    line = assert_one_line_error(cli("doctor", as_user="luca@sempi.test"), 8)
     assert "firm administrator" in line

@@ -16,8 +16,7 @@ import pytest
 from sempi_cli.errors import NotFound, PermissionDenied
 from sempi_cli.services.org import invitations
 from tests.conftest import ADMIN_EMAIL, actor, piva, register_secret
-from tests.test_cli_frame import one_line_error
-from tests.test_mail import FIRM, configure, firm, ok, smtp  # noqa: F401 - fixtures
+from tests.helpers import FIRM, assert_one_line_error, configure, ok
 
 EXTERNAL = "mario.bianchi@alfa.test"
 PASSWORD = "una-password-lunga-per-Mario"
@@ -25,7 +24,7 @@ CODE = re.compile(r"^ {4}([a-z2-9]{5}(?:-[a-z2-9]{5}){3})\r?$", re.MULTILINE)
 
 
 @pytest.fixture
-def people(db, clock, firm):  # noqa: F811
+def people(db, clock, firm):
     """Studio Rossi (admin ra@) with client Alfa Srl (responsible s1@) and its external user
     Mario Bianchi (no password); Studio Verdi's admin va@; staff s2@ unrelated to Alfa."""
     from sempi_cli.services.clients.clients import ClientService
@@ -142,13 +141,13 @@ def test_who_may_invite(db, clock, people):
 def test_only_a_user_without_a_password_is_invited(cli, db, clock, people):
     # The service (an onboarding re-run): nothing to do, nothing queued.
     assert invite(db, clock, actor(db, ADMIN_EMAIL).id) is None
-    line = one_line_error(cli("mail", "invite", ADMIN_EMAIL), 5)
+    line = assert_one_line_error(cli("mail", "invite", ADMIN_EMAIL), 5)
     assert "already has a password" in line
     db.execute(
         "UPDATE users SET disabled_at = '2026-11-01T00:00:00+00:00' WHERE id = ?", (people["user"],)
     )
     assert invite(db, clock, people["user"]) is None
-    assert "disabled" in one_line_error(cli("mail", "invite", EXTERNAL), 5)
+    assert_one_line_error(cli("mail", "invite", EXTERNAL), 5, "disabled")
     assert db.execute("SELECT count(*) FROM mail_outbox").fetchone()[0] == 0
 
 
@@ -160,14 +159,14 @@ def test_an_onboarding_rerun_after_activation_changes_nothing(cli, db, clock, de
 
 
 def test_mail_invite_on_the_command_line(cli, people):
-    first = ok(cli("mail", "invite", EXTERNAL, "--json"))
+    first = ok(cli("mail", "invite", EXTERNAL, "--json"), json=True)
     assert first == {"user": EXTERNAL, "mail_id": 1, "queued": True}
     again = cli("mail", "invite", EXTERNAL, "--json")
-    assert ok(again) == {"user": EXTERNAL, "mail_id": None, "queued": False}
+    assert ok(again, json=True) == {"user": EXTERNAL, "mail_id": None, "queued": False}
     assert "--resend" in again.stderr
-    assert ok(cli("mail", "invite", EXTERNAL, "--resend", "--json"))["mail_id"] == 2
-    one_line_error(cli("mail", "invite", "nobody@alfa.test"), 3)
-    one_line_error(cli("mail", "invite", EXTERNAL, as_user="s2@sempi.test"), 3)
+    assert ok(cli("mail", "invite", EXTERNAL, "--resend", "--json"), json=True)["mail_id"] == 2
+    assert_one_line_error(cli("mail", "invite", "nobody@alfa.test"), 3)
+    assert_one_line_error(cli("mail", "invite", EXTERNAL, as_user="s2@sempi.test"), 3)
 
 
 def test_codes_are_long_random_and_typed_loosely(db, clock, people):
@@ -186,11 +185,11 @@ def test_codes_are_long_random_and_typed_loosely(db, clock, people):
 
 
 @pytest.fixture
-def delivered(cli, db, clock, people, smtp):  # noqa: F811
+def delivered(cli, db, clock, people, smtp):
     """The invitation went through the real SMTP server; returns the code it carried."""
     configure(db, clock, smtp.port)
-    ok(cli("mail", "invite", EXTERNAL, "--json"))
-    assert ok(cli("mail", "send", "--json"))["sent"] == 1
+    ok(cli("mail", "invite", EXTERNAL, "--json"), json=True)
+    assert ok(cli("mail", "send", "--json"), json=True)["sent"] == 1
     [received] = smtp.received
     assert received.rcpt_tos == [EXTERNAL]
     assert received.message["Subject"] == f"Invito — {FIRM}"
@@ -210,11 +209,11 @@ def test_activate_with_the_code_from_the_mail_then_log_in(cli, db, delivered, st
     dump = "\n".join(sqlite3.connect(store_path).iterdump())
     assert delivered not in dump and delivered.replace("-", "") not in dump
     # Used once: a second activation fails.
-    assert "already used" in one_line_error(activate(cli, delivered, "altra-password-lunga-42"), 7)
+    assert_one_line_error(activate(cli, delivered, "altra-password-lunga-42"), 7, "already used")
 
 
 def test_mail_show_never_shows_the_code(cli, db, clock, people):
-    ok(cli("mail", "invite", EXTERNAL, "--json"))
+    ok(cli("mail", "invite", EXTERNAL, "--json"), json=True)
     [secret] = db.execute("SELECT secret_values FROM mail_outbox").fetchone()
     code = register_secret(__import__("json").loads(secret)["code"], "an activation code")
     shown = cli("mail", "show", "1")
@@ -223,33 +222,33 @@ def test_mail_show_never_shows_the_code(cli, db, clock, people):
 
 
 def test_a_wrong_code_is_one_line_exit_7_and_counts_as_a_failed_login(cli, db, delivered):
-    line = one_line_error(activate(cli, "aaaaa-bbbbb-ccccc-ddddd"), 7)
+    line = assert_one_line_error(activate(cli, "aaaaa-bbbbb-ccccc-ddddd"), 7)
     assert "wrong, expired or already used code" in line
     assert [tuple(r) for r in db.execute("SELECT kind FROM auth_failures")] == [("code",)]
-    one_line_error(activate(cli, delivered, email="nobody@alfa.test"), 7)
+    assert_one_line_error(activate(cli, delivered, email="nobody@alfa.test"), 7)
     assert live(db)  # not used up
     # Ten failures lock the account: even the right code is refused until the lock ends.
     for _ in range(9):
-        one_line_error(activate(cli, "aaaaa-bbbbb-ccccc-ddddd"), 7)
-    one_line_error(activate(cli, delivered), 7)
+        assert_one_line_error(activate(cli, "aaaaa-bbbbb-ccccc-ddddd"), 7)
+    assert_one_line_error(activate(cli, delivered), 7)
     cli.clock.advance(timedelta(minutes=16))
     assert activate(cli, delivered).exit_code == 0
 
 
 def test_an_expired_code_is_refused(cli, db, delivered):
     cli.clock.advance(timedelta(days=14))
-    one_line_error(activate(cli, delivered), 7)
+    assert_one_line_error(activate(cli, delivered), 7)
     cli.clock.advance(timedelta(seconds=-1))
     assert activate(cli, delivered).exit_code == 0
 
 
 def test_a_replaced_code_is_refused(cli, db, delivered):
-    ok(cli("mail", "invite", EXTERNAL, "--resend", "--json"))
-    one_line_error(activate(cli, delivered), 7)
+    ok(cli("mail", "invite", EXTERNAL, "--resend", "--json"), json=True)
+    assert_one_line_error(activate(cli, delivered), 7)
 
 
 def test_a_weak_password_keeps_the_code(cli, db, delivered):
-    line = one_line_error(activate(cli, delivered, "corta"), 6)
+    line = assert_one_line_error(activate(cli, delivered, "corta"), 6)
     assert "new password" in line and "too short" in line
     assert live(db)
     assert activate(cli, delivered).exit_code == 0
@@ -257,7 +256,7 @@ def test_a_weak_password_keeps_the_code(cli, db, delivered):
 
 def test_activation_needs_a_terminal_or_stdin(cli, delivered):
     result = cli("user", "activate", "--email", EXTERNAL, as_user=None, no_input=True)
-    assert "no terminal" in one_line_error(result, 2)
+    assert_one_line_error(result, 2, "no terminal")
 
 
 # --- the code is kept no longer than it is needed ----------------------------------------
@@ -267,11 +266,11 @@ def outbox_row(db, mail_id: int) -> sqlite3.Row:
     return db.execute("SELECT * FROM mail_outbox WHERE id = ?", (mail_id,)).fetchone()
 
 
-def test_activation_erases_the_code_of_a_message_left_in_doubt(cli, db, clock, people, smtp):  # noqa: F811
+def test_activation_erases_the_code_of_a_message_left_in_doubt(cli, db, clock, people, smtp):
     configure(db, clock, smtp.port)
-    mail_id = ok(cli("mail", "invite", EXTERNAL, "--json"))["mail_id"]
+    mail_id = ok(cli("mail", "invite", EXTERNAL, "--json"), json=True)["mail_id"]
     smtp.handler.drop_after_data = True  # received, but the sender never heard "250"
-    assert ok(cli("mail", "send", "--json"))["in_doubt"] == 1
+    assert ok(cli("mail", "send", "--json"), json=True)["in_doubt"] == 1
     assert outbox_row(db, mail_id)["secret_values"] is not None  # a person may still retry
     assert activate(cli, received_code(smtp)).exit_code == 0
     spent = outbox_row(db, mail_id)
@@ -283,32 +282,32 @@ def test_a_failed_invitation_keeps_no_code_and_inviting_again_replaces_it(
     db,
     clock,
     people,
-    smtp,  # noqa: F811
+    smtp,
 ):
     configure(db, clock, smtp.port)
-    first = ok(cli("mail", "invite", EXTERNAL, "--json"))["mail_id"]
+    first = ok(cli("mail", "invite", EXTERNAL, "--json"), json=True)["mail_id"]
     smtp.handler.rcpt_reply = "550 5.1.1 No such user here"
-    assert ok(cli("mail", "send", "--json"))["failed"] == 1
+    assert ok(cli("mail", "send", "--json"), json=True)["failed"] == 1
     failed = outbox_row(db, first)
     assert (failed["status"], failed["secret_values"]) == ("failed", None)
-    line = one_line_error(cli("mail", "retry", str(first)), 5)
+    line = assert_one_line_error(cli("mail", "retry", str(first)), 5)
     assert "one-time code was erased" in line and "--resend" in line
     # The code never reached anyone: inviting again (no --resend needed) makes a new one.
-    second = ok(cli("mail", "invite", EXTERNAL, "--json"))["mail_id"]
+    second = ok(cli("mail", "invite", EXTERNAL, "--json"), json=True)["mail_id"]
     assert second not in (None, first)
     assert [r["mail_id"] for r in live(db)] == [second]
     smtp.handler.rcpt_reply = None
-    assert ok(cli("mail", "send", "--json"))["sent"] == 1
+    assert ok(cli("mail", "send", "--json"), json=True)["sent"] == 1
     assert activate(cli, received_code(smtp)).exit_code == 0
 
 
-def test_an_expired_invitation_is_never_delivered(cli, db, clock, people, smtp):  # noqa: F811
+def test_an_expired_invitation_is_never_delivered(cli, db, clock, people, smtp):
     configure(db, clock, smtp.port)
-    mail_id = ok(cli("mail", "invite", EXTERNAL, "--json"))["mail_id"]
+    mail_id = ok(cli("mail", "invite", EXTERNAL, "--json"), json=True)["mail_id"]
     cli.clock.advance(invitations.VALID_FOR)
-    dry = ok(cli("mail", "send", "--dry-run", "--json"))
+    dry = ok(cli("mail", "send", "--dry-run", "--json"), json=True)
     assert (dry["due"], [m["outcome"] for m in dry["messages"]]) == (0, ["expired"])
-    assert ok(cli("mail", "send", "--json"))["messages"] == []
+    assert ok(cli("mail", "send", "--json"), json=True)["messages"] == []
     assert smtp.received == []
     expired = outbox_row(db, mail_id)
     assert (expired["status"], expired["secret_values"]) == ("failed", None)
@@ -320,13 +319,13 @@ def test_a_code_replaced_while_its_mail_is_being_sent_is_never_delivered_later(
     db,
     clock,
     people,
-    smtp,  # noqa: F811
+    smtp,
     store_path,
 ):
     from sempi_cli.store import open_store
 
     configure(db, clock, smtp.port)
-    first = ok(cli("mail", "invite", EXTERNAL, "--json"))["mail_id"]
+    first = ok(cli("mail", "invite", EXTERNAL, "--json"), json=True)["mail_id"]
 
     def resend_meanwhile() -> None:  # a person sends a new code while the sender waits
         smtp.handler.on_rcpt = None  # once
@@ -340,12 +339,12 @@ def test_a_code_replaced_while_its_mail_is_being_sent_is_never_delivered_later(
 
     smtp.handler.on_rcpt = resend_meanwhile
     smtp.handler.rcpt_reply = "451 4.3.0 Try again later"
-    assert ok(cli("mail", "send", "--json"))["deferred"] == 2  # the old and the new one
+    assert ok(cli("mail", "send", "--json"), json=True)["deferred"] == 2  # the old and the new one
     held = outbox_row(db, first)  # the sender's outcome stands; the old code is gone
     assert (held["status"], held["secret_values"]) == ("queued", None)
     smtp.handler.rcpt_reply = None
     cli.clock.advance(timedelta(minutes=5))
-    result = ok(cli("mail", "send", "--json"))
+    result = ok(cli("mail", "send", "--json"), json=True)
     outcomes = {m["id"]: (m["outcome"], m["error"]) for m in result["messages"]}
     assert outcomes[first][0] == "failed" and "one-time code was erased" in outcomes[first][1]
     [received] = smtp.received  # only the new code went out, never a placeholder
@@ -355,10 +354,14 @@ def test_a_code_replaced_while_its_mail_is_being_sent_is_never_delivered_later(
 
 def test_a_practice_admin_sees_the_invitation_of_its_operator(cli, db, clock, people):
     ok(cli("user", "add", "--email", "op@rossi.test", "--name", "Op Rossi", "--role",
-           "studio-operator", "--studio", "Studio Rossi", "--json", as_user="ra@rossi.test"))  # fmt: skip
-    queued = ok(cli("mail", "invite", "op@rossi.test", "--json", as_user="ra@rossi.test"))
-    shown = ok(cli("mail", "show", str(queued["mail_id"]), "--json", as_user="ra@rossi.test"))
+           "studio-operator", "--studio", "Studio Rossi", "--json", as_user="ra@rossi.test"), json=True)  # fmt: skip
+    queued = ok(
+        cli("mail", "invite", "op@rossi.test", "--json", as_user="ra@rossi.test"), json=True
+    )
+    shown = ok(
+        cli("mail", "show", str(queued["mail_id"]), "--json", as_user="ra@rossi.test"), json=True
+    )
     assert (shown["client_id"], shown["studio_id"]) == (None, people["studio"])
-    one_line_error(cli("mail", "show", str(queued["mail_id"]), as_user="va@verdi.test"), 3)
-    line = one_line_error(cli("mail", "invite", "op@rossi.test", as_user="s1@sempi.test"), 8)
+    assert_one_line_error(cli("mail", "show", str(queued["mail_id"]), as_user="va@verdi.test"), 3)
+    line = assert_one_line_error(cli("mail", "invite", "op@rossi.test", as_user="s1@sempi.test"), 8)
     assert "you may not invite op@rossi.test" in line

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, actor, piva, scheduler_rows, store_digest
-from tests.test_cli_frame import one_line_error
+from tests.helpers import assert_one_line_error, ok
 
 RESP, OTHER, OPERATOR, SADMIN = (
     "resp@sempi.test",
@@ -71,11 +71,6 @@ def clients(db, clock):
         )
     )["id"]
     return {"alfa": alfa, "beta": beta, "gamma": gamma, "rossi": rossi, "verdi": verdi}
-
-
-def ok(result):
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return result
 
 
 def run(cli, *args, as_user=ADMIN_EMAIL):
@@ -164,7 +159,7 @@ def test_each_task_gets_the_rules_checklist_and_a_reminder_at_its_lead_time(cli,
 def test_a_deadline_task_cannot_be_completed_with_its_checklist_open(cli, db, clients):
     run(cli, *YEAR)
     task = deadline(db, clients["beta"], "LIPE", "2027-Q1")["task_id"]
-    one_line_error(cli("task", "done", str(task), as_user=RESP), 5)
+    assert_one_line_error(cli("task", "done", str(task), as_user=RESP), 5)
 
 
 def test_the_firms_template_for_a_rule_replaces_the_default_checklist(cli, db, clients):
@@ -394,14 +389,14 @@ def test_runs_are_recorded_and_a_dead_run_is_marked_interrupted(cli, db, clients
 
 
 def test_health_fails_with_exit_11_when_the_last_good_run_is_too_old(cli, clock, clients):
-    one_line_error(cli("scheduler", "health"), 11)
+    assert_one_line_error(cli("scheduler", "health"), 11)
     run(cli, *YEAR)
     ok(cli("scheduler", "health", "--max-age", "26h"))
     clock.advance(timedelta(hours=27))
-    line = one_line_error(cli("scheduler", "health", "--max-age", "26h"), 11)
+    line = assert_one_line_error(cli("scheduler", "health", "--max-age", "26h"), 11)
     assert "27.0 hours ago" in line
     ok(cli("scheduler", "health", "--max-age", "2d"))
-    one_line_error(cli("scheduler", "health", "--max-age", "soon"), 6)
+    assert_one_line_error(cli("scheduler", "health", "--max-age", "soon"), 6)
 
 
 def test_a_failed_run_is_recorded_as_failed_with_what_it_committed(cli, db, clients, monkeypatch):
@@ -434,12 +429,12 @@ def test_a_failed_run_is_recorded_as_failed_with_what_it_committed(cli, db, clie
 
 def test_only_administrators_run_the_scheduler(cli, db, clients, store_path):
     before = store_digest(store_path, ignore=("audit_log",))
-    one_line_error(cli("scheduler", "run", *YEAR, as_user=RESP), 8)
-    one_line_error(cli("scheduler", "run", *YEAR, as_user=OPERATOR), 8)
-    one_line_error(
+    assert_one_line_error(cli("scheduler", "run", *YEAR, as_user=RESP), 8)
+    assert_one_line_error(cli("scheduler", "run", *YEAR, as_user=OPERATOR), 8)
+    assert_one_line_error(
         cli("scheduler", "run", *YEAR, "--studio", str(clients["verdi"]), as_user=SADMIN), 3
     )
-    one_line_error(
+    assert_one_line_error(
         cli("scheduler", "run", *YEAR, "--client", str(clients["gamma"]), as_user=SADMIN), 3
     )
     assert store_digest(store_path, ignore=("audit_log",)) == before
@@ -454,9 +449,9 @@ def test_runs_and_health_are_not_for_external_users(cli, db, clients, clock):
     UserService(db, clock, actor(db, ADMIN_EMAIL)).add(
         "ext@cliente.test", "Ext", "external", client=clients["alfa"]
     )
-    one_line_error(cli("scheduler", "runs", as_user="ext@cliente.test"), 8)
-    one_line_error(cli("scheduler", "health", as_user="ext@cliente.test"), 8)
-    one_line_error(cli("scheduler", "override", "list", as_user="ext@cliente.test"), 8)
+    assert_one_line_error(cli("scheduler", "runs", as_user="ext@cliente.test"), 8)
+    assert_one_line_error(cli("scheduler", "health", as_user="ext@cliente.test"), 8)
+    assert_one_line_error(cli("scheduler", "override", "list", as_user="ext@cliente.test"), 8)
 
 
 # --- bad input: one line, the documented code, nothing written ----------------------------------
@@ -504,13 +499,13 @@ def test_runs_and_health_are_not_for_external_users(cli, db, clients, clock):
 )
 def test_bad_input_is_one_line_and_changes_nothing(cli, store_path, clients, args, code, field):
     before = store_digest(store_path, ignore=("audit_log",))
-    assert field in one_line_error(cli("scheduler", *args), code)
+    assert_one_line_error(cli("scheduler", *args), code, field)
     assert store_digest(store_path, ignore=("audit_log",)) == before
 
 
 def test_an_override_that_exists_needs_replace(cli, clients):
     ok(cli("scheduler", "override", "add", "ACC-1", "2027", "2027-07-21", "--reason", "x"))
-    one_line_error(
+    assert_one_line_error(
         cli("scheduler", "override", "add", "ACC-1", "2027", "2027-07-22", "--reason", "y"), 4
     )
 
@@ -519,7 +514,7 @@ def test_a_self_contradicting_profile_is_refused_before_the_scheduler_sees_it(
     cli, store_path, clients
 ):
     before = store_digest(store_path, ignore=("audit_log",))
-    result = one_line_error(
+    result = assert_one_line_error(
         cli("client", "edit", str(clients["alfa"]), "--profile", "forfettario=yes"), 6
     )
     assert "forfettario" in result
@@ -528,7 +523,7 @@ def test_a_self_contradicting_profile_is_refused_before_the_scheduler_sees_it(
 
 def test_only_firm_administrators_change_overrides_and_templates(cli, store_path, clients):
     before = store_digest(store_path, ignore=("audit_log",))
-    one_line_error(
+    assert_one_line_error(
         cli(
             "scheduler",
             "override",
@@ -542,7 +537,7 @@ def test_only_firm_administrators_change_overrides_and_templates(cli, store_path
         ),
         8,
     )
-    one_line_error(cli("scheduler", "template", "LIPE", "--clear", as_user=RESP), 8)
+    assert_one_line_error(cli("scheduler", "template", "LIPE", "--clear", as_user=RESP), 8)
     assert store_digest(store_path, ignore=("audit_log",)) == before
 
 

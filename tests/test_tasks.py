@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, actor, piva, store_digest
-from tests.test_cli_frame import one_line_error
+from tests.helpers import assert_one_line_error
 
 CREATOR, DOER, HELPER, WATCHER, OUTSIDER = (
     "creator@sempi.test",
@@ -137,7 +137,7 @@ BAD_ADD = [
 @pytest.mark.parametrize(("args", "code", "names"), BAD_ADD)
 def test_bad_add_changes_nothing(cli, people, store_path, args, code, names):
     before = store_digest(store_path)
-    assert names in one_line_error(cli("task", "add", *args, as_user=CREATOR), code)
+    assert_one_line_error(cli("task", "add", *args, as_user=CREATOR), code, names)
     assert store_digest(store_path) == before
 
 
@@ -187,7 +187,7 @@ def test_illegal_transitions_say_what_is_allowed(cli, people, store_path, source
     for step in PATH_TO[source]:
         cli("task", step, task_id, as_user=DOER)
     before = store_digest(store_path)
-    line = one_line_error(cli("task", verb, task_id, as_user=CREATOR), 5)
+    line = assert_one_line_error(cli("task", verb, task_id, as_user=CREATOR), 5)
     assert f"you can: {allowed}" in line
     assert store_digest(store_path) == before
 
@@ -198,11 +198,11 @@ def test_approval_flow(cli, people):
     assert cli("task", "done", task_id, as_user=DOER).exit_code == 0
     assert status(cli, task_id) == "awaiting_approval"
     # only the creator approves or returns
-    assert "only the creator" in one_line_error(cli("task", "approve", task_id, as_user=DOER), 8)
-    one_line_error(cli("task", "approve", task_id, as_user=ADMIN_EMAIL), 8)
+    assert_one_line_error(cli("task", "approve", task_id, as_user=DOER), 8, "only the creator")
+    assert_one_line_error(cli("task", "approve", task_id, as_user=ADMIN_EMAIL), 8)
     no_reason = cli("task", "return", task_id, as_user=CREATOR)
     assert no_reason.exit_code == 2  # --reason is required
-    one_line_error(cli("task", "return", task_id, "--reason", "  ", as_user=CREATOR), 6)
+    assert_one_line_error(cli("task", "return", task_id, "--reason", "  ", as_user=CREATOR), 6)
     returned = cli("task", "return", task_id, "--reason", "Manca la ricevuta", as_user=CREATOR)
     assert returned.exit_code == 0 and status(cli, task_id) == "in_progress"
     shown = json.loads(cli("task", "show", task_id, "--json", as_user=CREATOR).stdout)
@@ -225,7 +225,7 @@ def test_state_changes_are_all_or_nothing(cli, people, store_path):
     done = str(one(cli, "B", "-r", DOER)["id"])
     cli("task", "done", done, as_user=DOER)
     before = store_digest(store_path)
-    one_line_error(cli("task", "start", first, done, as_user=DOER), 5)
+    assert_one_line_error(cli("task", "start", first, done, as_user=DOER), 5)
     assert store_digest(store_path) == before and status(cli, first) == "pending"
 
 
@@ -278,7 +278,7 @@ def test_edit_records_old_and_new_in_history(cli, people):
 def test_fixed_deadline_only_the_creator_moves_it(cli, people, store_path):
     task_id = str(one(cli, "F24", "-r", DOER, "-d", "+5d", "--fixed-deadline")["id"])
     before = store_digest(store_path, ignore=("audit_log",))
-    one_line_error(cli("task", "edit", task_id, "-d", "+9d", as_user=DOER), 8)
+    assert_one_line_error(cli("task", "edit", task_id, "-d", "+9d", as_user=DOER), 8)
     assert store_digest(store_path, ignore=("audit_log",)) == before  # only the refusal is logged
     assert cli("task", "edit", task_id, "-d", "+9d", as_user=CREATOR).exit_code == 0
     assert cli("task", "edit", task_id, "--title", "F24 ritenute", as_user=DOER).exit_code == 0
@@ -291,23 +291,25 @@ def test_parents_and_cycles(cli, people, store_path):
     shown = json.loads(cli("task", "show", top, "--json", as_user=CREATOR).stdout)
     assert [s["id"] for s in shown["subtasks"]] == [int(mid)]
     before = store_digest(store_path)
-    assert "cycle" in one_line_error(cli("task", "edit", top, "--parent", low, as_user=CREATOR), 5)
-    one_line_error(cli("task", "edit", top, "--parent", top, as_user=CREATOR), 5)
+    assert_one_line_error(cli("task", "edit", top, "--parent", low, as_user=CREATOR), 5, "cycle")
+    assert_one_line_error(cli("task", "edit", top, "--parent", top, as_user=CREATOR), 5)
     assert store_digest(store_path) == before
 
 
 def test_edit_needs_something_to_change(cli, people):
     task_id = str(one(cli, "X")["id"])
-    one_line_error(cli("task", "edit", task_id, as_user=CREATOR), 6)
-    one_line_error(cli("task", "edit", task_id, "--title", "", as_user=CREATOR), 6)
+    assert_one_line_error(cli("task", "edit", task_id, as_user=CREATOR), 6)
+    assert_one_line_error(cli("task", "edit", task_id, "--title", "", as_user=CREATOR), 6)
 
 
 def test_remove_is_soft_and_confirmed(cli, people):
     task_id = str(one(cli, "Da togliere")["id"])
     assert cli("task", "remove", task_id, as_user=CREATOR).exit_code == 2  # no terminal, no --yes
-    one_line_error(cli("task", "remove", task_id, "--yes", as_user=DOER), 3)  # DOER cannot see it
+    assert_one_line_error(
+        cli("task", "remove", task_id, "--yes", as_user=DOER), 3
+    )  # DOER cannot see it
     assert cli("task", "remove", task_id, "--yes", as_user=CREATOR).exit_code == 0
-    one_line_error(cli("task", "show", task_id, as_user=CREATOR), 3)
+    assert_one_line_error(cli("task", "show", task_id, as_user=CREATOR), 3)
 
 
 # --- roles and access ----------------------------------------------------------------------
@@ -367,7 +369,7 @@ def test_externals_see_only_their_clients_tasks(cli, people):
         t["title"] for t in json.loads(cli("task", "list", "--json", as_user=EXTERNAL).stdout)
     }
     assert titles == {"Del cliente"}
-    one_line_error(cli("task", "add", "Interno", as_user=EXTERNAL), 8)
+    assert_one_line_error(cli("task", "add", "Interno", as_user=EXTERNAL), 8)
     assert (
         cli(
             "task", "add", "Richiesta", "-c", str(people["client"]), "-r", CREATOR, as_user=EXTERNAL
@@ -379,7 +381,7 @@ def test_externals_see_only_their_clients_tasks(cli, people):
 def test_removing_a_member_takes_the_task_away(cli, shared_task):
     assert cli("task", "show", shared_task, as_user=HELPER).exit_code == 0
     cli("task", "edit", shared_task, "--remove-participant", HELPER, as_user=CREATOR)
-    one_line_error(cli("task", "show", shared_task, as_user=HELPER), 3)
+    assert_one_line_error(cli("task", "show", shared_task, as_user=HELPER), 3)
 
 
 # --- lists and filters ------------------------------------------------------------------------
@@ -435,9 +437,9 @@ def test_filters(cli, board, people):
         "Scaduta",
         "Settimana",
     ]
-    one_line_error(cli("task", "list", "--status", "done", as_user=DOER), 6)
-    one_line_error(cli("task", "list", "--sort", "colour", as_user=DOER), 6)
-    one_line_error(cli("task", "list", "--due-by", "someday", as_user=DOER), 6)
+    assert_one_line_error(cli("task", "list", "--status", "done", as_user=DOER), 6)
+    assert_one_line_error(cli("task", "list", "--sort", "colour", as_user=DOER), 6)
+    assert_one_line_error(cli("task", "list", "--due-by", "someday", as_user=DOER), 6)
 
 
 def test_overdue_is_computed_from_the_clock(cli, board, clock):
@@ -465,7 +467,7 @@ def test_show_counts_comments(cli, shared_task):
     assert shown["comments"] == 2
     comments = json.loads(cli("task", "comments", shared_task, "--json", as_user=DOER).stdout)
     assert [(c["author"], c["body"]) for c in comments] == [(WATCHER, "Primo"), (HELPER, "Secondo")]
-    one_line_error(cli("task", "comment", shared_task, "  ", as_user=DOER), 6)
+    assert_one_line_error(cli("task", "comment", shared_task, "  ", as_user=DOER), 6)
 
 
 def test_list_shows_open_tasks_unless_asked_for_all(cli, people):

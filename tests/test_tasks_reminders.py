@@ -6,7 +6,6 @@ deadline is 20/11/2026 18:00 Rome (17:00 UTC).
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import subprocess
@@ -18,7 +17,7 @@ import pytest
 
 from sempi_cli.services.tasks.reminders import format_before, parse_before
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, actor, json_at_once, store_digest
-from tests.test_cli_frame import one_line_error
+from tests.helpers import assert_one_line_error, ok
 
 S1, S2, S3 = "s1@sempi.test", "s2@sempi.test", "s3@sempi.test"
 RO = "ro@rossi.test"  # a practice operator with no work group: sees no task
@@ -38,11 +37,6 @@ def people(db, clock):
     users.add(RO, "Rossi Operator", "studio-operator", studio=studio)
 
 
-def ok(result) -> object:
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return json.loads(result.stdout) if result.stdout.strip() else None
-
-
 @pytest.fixture
 def task(cli, people) -> int:
     """Created by the administrator; S1 responsible, S2 participant; S3 has nothing to do with it."""
@@ -50,7 +44,8 @@ def task(cli, people) -> int:
         cli(
             "task", "add", "Liquidazione IVA novembre", "-r", S1, "--participant", S2,
             "-d", DEADLINE, "--json",
-        )
+        ),
+        json=True,
     )  # fmt: skip
     return rows[0]["id"]
 
@@ -60,24 +55,24 @@ def remind(cli, *args, as_user=ADMIN_EMAIL):
 
 
 def run(cli, *args, as_user=ADMIN_EMAIL) -> dict:
-    return ok(cli("task", "remind", "run", *args, "--json", as_user=as_user))
+    return ok(cli("task", "remind", "run", *args, "--json", as_user=as_user), json=True)
 
 
 def inbox(cli, user, *args) -> list[dict]:
-    return ok(cli("notify", "list", *args, "--json", as_user=user))
+    return ok(cli("notify", "list", *args, "--json", as_user=user), json=True)
 
 
 # --- adding --------------------------------------------------------------------------
 
 
 def test_before_goes_to_the_responsible_by_default(cli, task):
-    [row] = ok(remind(cli, "add", str(task), "--before", "2d"))
+    [row] = ok(remind(cli, "add", str(task), "--before", "2d"), json=True)
     assert row["recipient"] == S1
     assert row["before_minutes"] == 2 * 24 * 60
     assert row["due_at"] == "2026-11-18T18:00+01:00"
     assert row["when"] == "2d before the deadline"
     assert (row["state"], row["delivered_at"], row["created_by"]) == ("pending", None, ADMIN_EMAIL)
-    history = ok(cli("task", "history", str(task), "--json"))
+    history = ok(cli("task", "history", str(task), "--json"), json=True)
     assert [h["action"] for h in history][-1] == "add_reminder"
     assert S1 in history[-1]["new"]
 
@@ -85,25 +80,25 @@ def test_before_goes_to_the_responsible_by_default(cli, task):
 def test_at_to_several_people_makes_one_reminder_each(cli, task):
     rows = ok(
         remind(cli, "add", str(task), "--at", "17/11/2026 09:00", "--to", S1, "--to", S2,
-               "--to", S1, "--to", "me")
+               "--to", S1, "--to", "me"), json=True
     )  # fmt: skip
     assert [r["recipient"] for r in rows] == [S1, S2, ADMIN_EMAIL]
     assert {r["due_at"] for r in rows} == {"2026-11-17T09:00+01:00"}
     assert {r["remind_at"] for r in rows} == {"2026-11-17T09:00+01:00"}
     assert len({r["id"] for r in rows}) == 3
-    listed = ok(remind(cli, "list", str(task)))
+    listed = ok(remind(cli, "list", str(task)), json=True)
     assert [r["id"] for r in listed] == [r["id"] for r in rows]
 
 
 def test_a_date_alone_rings_when_the_office_opens(cli, task):
-    [row] = ok(remind(cli, "add", str(task), "--at", "tomorrow"))
+    [row] = ok(remind(cli, "add", str(task), "--at", "tomorrow"), json=True)
     assert row["due_at"] == "2026-11-17T09:00+01:00"
 
 
 def test_the_same_reminder_twice_is_a_conflict(cli, task, store_path):
-    ok(remind(cli, "add", str(task), "--before", "1d"))
+    ok(remind(cli, "add", str(task), "--before", "1d"), json=True)
     before = store_digest(store_path)
-    line = one_line_error(
+    line = assert_one_line_error(
         remind(cli, "add", str(task), "--before", "24h", "--to", S2, "--to", S1), 4
     )
     assert S1 in line
@@ -114,10 +109,10 @@ def test_the_same_reminder_twice_is_a_conflict(cli, task, store_path):
 
 
 def test_delivered_exactly_when_due_and_only_once(cli, task):
-    [row] = ok(remind(cli, "add", str(task), "--at", "17/11/2026 09:00"))  # 08:00 UTC
+    [row] = ok(remind(cli, "add", str(task), "--at", "17/11/2026 09:00"), json=True)  # 08:00 UTC
     cli.clock.advance(timedelta(hours=22, minutes=29, seconds=59))  # 07:59:59 UTC
     assert run(cli)["delivered"] == 0
-    assert ok(remind(cli, "list", str(task)))[0]["state"] == "pending"
+    assert ok(remind(cli, "list", str(task)), json=True)[0]["state"] == "pending"
     assert inbox(cli, S1) == []
     cli.clock.advance(timedelta(seconds=1))
     result = run(cli)
@@ -129,16 +124,16 @@ def test_delivered_exactly_when_due_and_only_once(cli, task):
     [note] = inbox(cli, S1)
     assert note["kind"] == "reminder" and note["task_id"] == task and note["read"] is False
     assert "Liquidazione IVA novembre" in note["text"] and "2026-11-20 18:00" in note["text"]
-    [listed] = ok(remind(cli, "list", str(task)))
+    [listed] = ok(remind(cli, "list", str(task)), json=True)
     assert listed["state"] == "delivered"
     assert listed["notification_id"] == note["id"]
     assert listed["delivered_at"] == "2026-11-17T08:00:00+00:00"
 
 
 def test_a_moved_deadline_moves_a_relative_reminder(cli, task):
-    ok(remind(cli, "add", str(task), "--before", "1d"))  # due 19/11 18:00 Rome
-    ok(cli("task", "edit", str(task), "--deadline", "25/11/2026 18:00", "--json"))
-    assert ok(remind(cli, "list", str(task)))[0]["due_at"] == "2026-11-24T18:00+01:00"
+    ok(remind(cli, "add", str(task), "--before", "1d"), json=True)  # due 19/11 18:00 Rome
+    ok(cli("task", "edit", str(task), "--deadline", "25/11/2026 18:00", "--json"), json=True)
+    assert ok(remind(cli, "list", str(task)), json=True)[0]["due_at"] == "2026-11-24T18:00+01:00"
     cli.clock.set(datetime(2026, 11, 19, 17, 0, tzinfo=UTC))  # the old due time
     assert run(cli)["delivered"] == 0
     cli.clock.set(datetime(2026, 11, 24, 16, 59, 59, tzinfo=UTC))
@@ -149,35 +144,37 @@ def test_a_moved_deadline_moves_a_relative_reminder(cli, task):
 
 
 def test_a_deadline_moved_earlier_makes_the_reminder_due_now(cli, task):
-    ok(remind(cli, "add", str(task), "--before", "2d"))
-    ok(cli("task", "edit", str(task), "--deadline", "17/11/2026 12:00", "--json"))
-    [row] = ok(remind(cli, "list", str(task)))
+    ok(remind(cli, "add", str(task), "--before", "2d"), json=True)
+    ok(cli("task", "edit", str(task), "--deadline", "17/11/2026 12:00", "--json"), json=True)
+    [row] = ok(remind(cli, "list", str(task)), json=True)
     assert row["state"] == "due"
     assert run(cli)["delivered"] == 1
 
 
 def test_a_removed_deadline_holds_a_relative_reminder(cli, task):
-    ok(remind(cli, "add", str(task), "--before", "1d"))
-    ok(cli("task", "edit", str(task), "--deadline", "", "--json"))
-    assert ok(remind(cli, "list", str(task)))[0]["state"] == "no_deadline"
+    ok(remind(cli, "add", str(task), "--before", "1d"), json=True)
+    ok(cli("task", "edit", str(task), "--deadline", "", "--json"), json=True)
+    assert ok(remind(cli, "list", str(task)), json=True)[0]["state"] == "no_deadline"
     cli.clock.advance(timedelta(days=30))
     assert run(cli)["delivered"] == 0
 
 
 def test_completed_and_removed_tasks_deliver_nothing(cli, task):
-    other = ok(cli("task", "add", "Altro incarico", "-r", S1, "-d", DEADLINE, "--json"))[0]["id"]
-    ok(remind(cli, "add", str(task), "--before", "1d"))
-    ok(remind(cli, "add", str(other), "--at", "18/11/2026 09:00"))
-    ok(cli("task", "done", str(task), "--json"))
-    ok(cli("task", "remove", str(other), "--yes", "--json"))
+    other = ok(cli("task", "add", "Altro incarico", "-r", S1, "-d", DEADLINE, "--json"), json=True)[
+        0
+    ]["id"]
+    ok(remind(cli, "add", str(task), "--before", "1d"), json=True)
+    ok(remind(cli, "add", str(other), "--at", "18/11/2026 09:00"), json=True)
+    ok(cli("task", "done", str(task), "--json"), json=True)
+    ok(cli("task", "remove", str(other), "--yes", "--json"), json=True)
     cli.clock.advance(timedelta(days=10))
     assert run(cli)["delivered"] == 0
     assert inbox(cli, S1) == []
-    assert ok(remind(cli, "list", str(task)))[0]["state"] == "task_completed"
+    assert ok(remind(cli, "list", str(task)), json=True)[0]["state"] == "task_completed"
 
 
 def test_dry_run_delivers_nothing(cli, task, store_path):
-    ok(remind(cli, "add", str(task), "--at", "16/11/2026 11:00"))
+    ok(remind(cli, "add", str(task), "--at", "16/11/2026 11:00"), json=True)
     cli.clock.advance(timedelta(hours=1))
     before = store_digest(store_path)
     result = run(cli, "--dry-run")
@@ -188,22 +185,22 @@ def test_dry_run_delivers_nothing(cli, task, store_path):
 
 
 def test_a_recipient_who_lost_the_task_gets_nothing(cli, task):
-    ok(remind(cli, "add", str(task), "--at", "16/11/2026 11:00", "--to", S2))
-    ok(cli("task", "edit", str(task), "--remove-participant", S2, "--json"))
+    ok(remind(cli, "add", str(task), "--at", "16/11/2026 11:00", "--to", S2), json=True)
+    ok(cli("task", "edit", str(task), "--remove-participant", S2, "--json"), json=True)
     cli.clock.advance(timedelta(hours=1))
     result = run(cli)
     assert (result["delivered"], result["withheld"]) == (0, 1)
     assert inbox(cli, S2) == []
-    assert ok(remind(cli, "list", str(task)))[0]["state"] == "withheld"
+    assert ok(remind(cli, "list", str(task)), json=True)[0]["state"] == "withheld"
     assert run(cli)["withheld"] == 0
 
 
 def test_the_job_runs_as_a_firm_user(cli, task):
-    ok(remind(cli, "add", str(task), "--at", "16/11/2026 11:00"))
+    ok(remind(cli, "add", str(task), "--at", "16/11/2026 11:00"), json=True)
     cli.clock.advance(timedelta(hours=1))
-    line = one_line_error(cli("task", "remind", "run", as_user=RO), 8)
+    line = assert_one_line_error(cli("task", "remind", "run", as_user=RO), 8)
     assert "firm user" in line
-    one_line_error(cli("task", "remind", "run", as_user=None), 7)
+    assert_one_line_error(cli("task", "remind", "run", as_user=None), 7)
     assert inbox(cli, S1) == []
     assert run(cli, as_user=S3)["delivered"] == 1  # any firm user, not only administrators
 
@@ -248,11 +245,11 @@ def test_two_runs_at_once_in_real_processes_deliver_each_reminder_once(store_pat
 @pytest.fixture
 def delivered(cli, task) -> list[int]:
     """Three reminders delivered: two to S1 (11:00, 12:00 Rome), one to S2."""
-    ok(remind(cli, "add", str(task), "--at", "16/11/2026 11:00", "--to", S1, "--to", S2))
+    ok(remind(cli, "add", str(task), "--at", "16/11/2026 11:00", "--to", S1, "--to", S2), json=True)
     cli.clock.advance(timedelta(hours=1))
     assert run(cli)["delivered"] == 2
-    ok(cli("task", "edit", str(task), "--title", "F24 ritenute novembre", "--json"))
-    ok(remind(cli, "add", str(task), "--at", "16/11/2026 12:00", "--to", S1))
+    ok(cli("task", "edit", str(task), "--title", "F24 ritenute novembre", "--json"), json=True)
+    ok(remind(cli, "add", str(task), "--at", "16/11/2026 12:00", "--to", S1), json=True)
     cli.clock.advance(timedelta(hours=1))
     assert run(cli)["delivered"] == 1
     return [n["id"] for n in inbox(cli, S1)]
@@ -274,27 +271,31 @@ def test_inbox_filters(cli, delivered):
     assert [n["id"] for n in inbox(cli, S1, "--search", "100%")] == []
     assert [n["id"] for n in inbox(cli, S1, "--since", "2026-11-16 12:00")] == [newest]
     assert [n["id"] for n in inbox(cli, S1, "--kind", "reminder", "--limit", "1")] == [newest]
-    line = one_line_error(cli("notify", "list", "--kind", "gossip", as_user=S1), 6)
+    line = assert_one_line_error(cli("notify", "list", "--kind", "gossip", as_user=S1), 6)
     assert "--kind" in line
-    assert "--since" in one_line_error(cli("notify", "list", "--since", "someday", as_user=S1), 6)
+    assert_one_line_error(cli("notify", "list", "--since", "someday", as_user=S1), 6, "--since")
     table = cli("notify", "list", as_user=S1)
     assert "2026-11-16 12:30" in table.stdout and "2 unread" in table.stderr
 
 
 def test_read_some_then_all(cli, delivered, store_path):
     newest, oldest = delivered
-    result = ok(cli("notify", "read", str(oldest), "--json", as_user=S1))
+    result = ok(cli("notify", "read", str(oldest), "--json", as_user=S1), json=True)
     assert result == {"marked_read": 1, "unread": 1}
     assert [n["id"] for n in inbox(cli, S1, "--unread")] == [newest]
-    assert ok(cli("notify", "read", str(oldest), "--json", as_user=S1))["marked_read"] == 0
+    assert (
+        ok(cli("notify", "read", str(oldest), "--json", as_user=S1), json=True)["marked_read"] == 0
+    )
     [s2_note] = inbox(cli, S2)
     before = store_digest(store_path)
     # Someone else's notification is "not found", and nothing is marked at all.
-    line = one_line_error(cli("notify", "read", str(newest), str(s2_note["id"]), as_user=S1), 3)
+    line = assert_one_line_error(
+        cli("notify", "read", str(newest), str(s2_note["id"]), as_user=S1), 3
+    )
     assert f"notification {s2_note['id']} not found" in line
-    assert one_line_error(cli("notify", "read", "999", as_user=S1), 3)
+    assert assert_one_line_error(cli("notify", "read", "999", as_user=S1), 3)
     assert store_digest(store_path) == before
-    assert ok(cli("notify", "read", "--all", "--json", as_user=S1)) == {
+    assert ok(cli("notify", "read", "--all", "--json", as_user=S1), json=True) == {
         "marked_read": 1,
         "unread": 0,
     }
@@ -304,8 +305,8 @@ def test_read_some_then_all(cli, delivered, store_path):
 
 def test_read_needs_ids_or_all(cli, delivered, store_path):
     before = store_digest(store_path)
-    one_line_error(cli("notify", "read", as_user=S1), 2)
-    one_line_error(cli("notify", "read", str(delivered[0]), "--all", as_user=S1), 2)
+    assert_one_line_error(cli("notify", "read", as_user=S1), 2)
+    assert_one_line_error(cli("notify", "read", str(delivered[0]), "--all", as_user=S1), 2)
     assert store_digest(store_path) == before
 
 
@@ -346,48 +347,56 @@ def test_notify_is_idempotent_by_source(db, clock, people):
     ],
 )
 def test_bad_input_is_one_line_and_changes_nothing(cli, task, store_path, args, code, words):
-    nodeadline = ok(cli("task", "add", "Senza scadenza", "-r", S1, "--json"))[0]["id"]
+    nodeadline = ok(cli("task", "add", "Senza scadenza", "-r", S1, "--json"), json=True)[0]["id"]
     args = [a.format(task=task, nodeadline=nodeadline) for a in args]
     before = store_digest(store_path)
-    line = one_line_error(cli("task", "remind", "add", *args), code)
+    line = assert_one_line_error(cli("task", "remind", "add", *args), code)
     assert words in line
     assert store_digest(store_path) == before
 
 
 def test_an_unrelated_operator_sees_no_task_and_no_reminder(cli, task, store_path):
-    [row] = ok(remind(cli, "add", str(task), "--before", "1d"))
+    [row] = ok(remind(cli, "add", str(task), "--before", "1d"), json=True)
     before = store_digest(store_path)
-    assert f"task {task} not found" in one_line_error(
-        cli("task", "remind", "add", str(task), "--at", "tomorrow", "--to", "me", as_user=RO), 3
+    assert_one_line_error(
+        cli("task", "remind", "add", str(task), "--at", "tomorrow", "--to", "me", as_user=RO),
+        3,
+        f"task {task} not found",
     )
-    one_line_error(cli("task", "remind", "list", str(task), as_user=RO), 3)
-    assert f"reminder {row['id']} not found" in one_line_error(
-        cli("task", "remind", "remove", str(row["id"]), as_user=RO), 3
+    assert_one_line_error(cli("task", "remind", "list", str(task), as_user=RO), 3)
+    assert_one_line_error(
+        cli("task", "remind", "remove", str(row["id"]), as_user=RO),
+        3,
+        f"reminder {row['id']} not found",
     )
     assert store_digest(store_path) == before
 
 
 def test_a_participant_reminds_only_themselves(cli, task):
-    [mine] = ok(remind(cli, "add", str(task), "--before", "1d"))  # the creator's, to S1
-    line = one_line_error(cli("task", "remind", "add", str(task), "--before", "2d", as_user=S2), 8)
+    [mine] = ok(remind(cli, "add", str(task), "--before", "1d"), json=True)  # the creator's, to S1
+    line = assert_one_line_error(
+        cli("task", "remind", "add", str(task), "--before", "2d", as_user=S2), 8
+    )
     assert "only for yourself" in line and "--to me" in line
-    one_line_error(
+    assert_one_line_error(
         cli("task", "remind", "add", str(task), "--before", "2d", "--to", S1, as_user=S2), 8
     )
-    [own] = ok(remind(cli, "add", str(task), "--before", "2d", "--to", "me", as_user=S2))
+    [own] = ok(remind(cli, "add", str(task), "--before", "2d", "--to", "me", as_user=S2), json=True)
     assert own["recipient"] == S2
     # S2 sees only the reminders to or by them; the responsible sees them all.
-    assert [r["id"] for r in ok(remind(cli, "list", str(task), as_user=S2))] == [own["id"]]
-    assert {r["id"] for r in ok(remind(cli, "list", str(task), as_user=S1))} == {
+    assert [r["id"] for r in ok(remind(cli, "list", str(task), as_user=S2), json=True)] == [
+        own["id"]
+    ]
+    assert {r["id"] for r in ok(remind(cli, "list", str(task), as_user=S1), json=True)} == {
         mine["id"],
         own["id"],
     }
-    one_line_error(cli("task", "remind", "remove", str(mine["id"]), as_user=S2), 3)
+    assert_one_line_error(cli("task", "remind", "remove", str(mine["id"]), as_user=S2), 3)
 
 
 def test_the_responsible_reminds_the_task_people(cli, task):
     rows = ok(remind(cli, "add", str(task), "--before", "3h", "--to", S2, "--to", ADMIN_EMAIL,
-                     as_user=S1))  # fmt: skip
+                     as_user=S1), json=True)  # fmt: skip
     assert [r["recipient"] for r in rows] == [S2, ADMIN_EMAIL]
     assert {r["created_by"] for r in rows} == {S1}
 
@@ -396,22 +405,25 @@ def test_the_responsible_reminds_the_task_people(cli, task):
 
 
 def test_remove_a_pending_reminder(cli, task, store_path):
-    [row] = ok(remind(cli, "add", str(task), "--before", "1d"))
+    [row] = ok(remind(cli, "add", str(task), "--before", "1d"), json=True)
     before = store_digest(store_path)
-    assert ok(remind(cli, "remove", str(row["id"]), "--dry-run"))[0]["id"] == row["id"]
+    assert ok(remind(cli, "remove", str(row["id"]), "--dry-run"), json=True)[0]["id"] == row["id"]
     assert store_digest(store_path) == before
-    ok(remind(cli, "remove", str(row["id"]), as_user=S1))  # the recipient may cancel it
-    assert ok(remind(cli, "list", str(task))) == []
-    assert ok(cli("task", "history", str(task), "--json"))[-1]["action"] == "remove_reminder"
-    one_line_error(cli("task", "remind", "remove", str(row["id"])), 3)
+    ok(remind(cli, "remove", str(row["id"]), as_user=S1), json=True)  # the recipient may cancel it
+    assert ok(remind(cli, "list", str(task)), json=True) == []
+    assert (
+        ok(cli("task", "history", str(task), "--json"), json=True)[-1]["action"]
+        == "remove_reminder"
+    )
+    assert_one_line_error(cli("task", "remind", "remove", str(row["id"])), 3)
 
 
 def test_a_delivered_reminder_cannot_be_removed(cli, task, store_path):
-    [row] = ok(remind(cli, "add", str(task), "--at", "16/11/2026 11:00"))
+    [row] = ok(remind(cli, "add", str(task), "--at", "16/11/2026 11:00"), json=True)
     cli.clock.advance(timedelta(hours=1))
     run(cli)
     before = store_digest(store_path)
-    assert "delivered" in one_line_error(cli("task", "remind", "remove", str(row["id"])), 5)
+    assert_one_line_error(cli("task", "remind", "remove", str(row["id"])), 5, "delivered")
     assert store_digest(store_path) == before
 
 

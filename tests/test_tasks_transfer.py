@@ -10,7 +10,7 @@ import stat
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, Cli, actor, piva, store_digest
-from tests.test_cli_frame import one_line_error
+from tests.helpers import assert_one_line_error
 
 CREATOR, DOER, HELPER, WATCHER = (
     "creator@sempi.test",
@@ -244,11 +244,11 @@ def test_export_to_a_file_is_private_and_never_overwrites(cli, tasks, tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert len(json.loads(path.read_text())) == 6
     before = path.read_bytes()
-    line = one_line_error(cli("task", "export", "-o", str(path)), 4)
+    line = assert_one_line_error(cli("task", "export", "-o", str(path)), 4)
     assert "already exists" in line
     assert path.read_bytes() == before
-    assert "does not exist" in one_line_error(
-        cli("task", "export", "-o", str(tmp_path / "no" / "x.json")), 6
+    assert_one_line_error(
+        cli("task", "export", "-o", str(tmp_path / "no" / "x.json")), 6, "does not exist"
     )
     assert not (tmp_path / "no").exists()
 
@@ -374,7 +374,7 @@ def test_json_lines_are_read_and_numbered_by_line(cli, world, tmp_path):
         + json.dumps({"external_key": "k2", "title": "", "responsible": DOER})
         + "\n"
     )
-    line = one_line_error(import_file(cli, path), 6)
+    line = assert_one_line_error(import_file(cli, path), 6)
     assert "record 3 title" in line
 
 
@@ -426,7 +426,7 @@ def test_a_bad_record_is_named_with_its_field_and_nothing_is_written(
     bad = {k: v for k, v in bad.items() if v is not None}
     path = write(tmp_path, [good, bad])
     before = store_digest(store_path)
-    line = one_line_error(import_file(cli, path), 6)
+    line = assert_one_line_error(import_file(cli, path), 6)
     assert line.startswith(f"Error: {field}:"), line
     assert store_digest(store_path) == before
 
@@ -439,14 +439,14 @@ def test_files_that_are_not_task_lists(cli, world, tmp_path):
     ):
         path = tmp_path / "bad.json"
         path.write_text(text)
-        assert message in one_line_error(import_file(cli, path), 6)
-    assert "no such file" in one_line_error(import_file(cli, tmp_path / "none.json"), 6)
+        assert_one_line_error(import_file(cli, path), 6, message)
+    assert_one_line_error(import_file(cli, tmp_path / "none.json"), 6, "no such file")
 
 
 def test_bulk_import_needs_confirmation_without_a_terminal(cli, tasks, tmp_path):
     path = write(tmp_path, export(cli))
     result = cli("task", "import", str(path))
-    assert "confirmation needed" in one_line_error(result, 2)
+    assert_one_line_error(result, 2, "confirmation needed")
 
 
 def test_a_status_the_importer_could_not_reach_by_hand_is_refused(cli, tasks, store_path, tmp_path):
@@ -456,7 +456,7 @@ def test_a_status_the_importer_could_not_reach_by_hand_is_refused(cli, tasks, st
     record["status"] = "completed"
     path = write(tmp_path, [record])
     before = store_digest(store_path)
-    line = one_line_error(import_file(cli, path, as_user=DOER), 5)
+    line = assert_one_line_error(import_file(cli, path, as_user=DOER), 5)
     assert "record 1 status" in line and "approval" in line
     assert store_digest(store_path) == before
     # Awaiting approval is where their "done" leads: allowed.
@@ -471,7 +471,7 @@ def test_an_operator_cannot_change_a_task_they_only_see(cli, tasks, store_path, 
     records[0]["title"] = "Cambiato dall'operatore"
     path = write(tmp_path, records)
     before = task_tables(store_path)
-    line = one_line_error(import_file(cli, path, as_user=OPERATOR), 8)
+    line = assert_one_line_error(import_file(cli, path, as_user=OPERATOR), 8)
     assert line.startswith("Error: record 1: only the creator or the responsible"), line
     assert task_tables(store_path) == before
     # Unchanged records need no right to change: the same file as exported passes.
@@ -486,7 +486,7 @@ def test_a_key_of_a_task_one_cannot_see_is_not_found(cli, tasks, store_path, tmp
     hidden["title"] = "Provo a cambiarlo"
     path = write(tmp_path, [hidden])
     before = store_digest(store_path)
-    line = one_line_error(import_file(cli, path, as_user=OPERATOR), 3)
+    line = assert_one_line_error(import_file(cli, path, as_user=OPERATOR), 3)
     assert "record 1" in line and "not found" in line
     assert store_digest(store_path) == before
 

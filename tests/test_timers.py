@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, NOW, actor, piva, store_digest
-from tests.test_cli_frame import one_line_error
+from tests.helpers import assert_one_line_error, ok
 
 DOER, HELPER, WATCHER, OUTSIDER = (
     "doer@sempi.test",
@@ -63,11 +63,6 @@ def tasks(db, clock):
         "alfa": alfa,
         "beta": beta,
     }
-
-
-def ok(result):
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return result
 
 
 def js(cli, *args, as_user=DOER):
@@ -156,15 +151,15 @@ def test_bad_input_is_one_line_and_changes_nothing(cli, tasks, store_path, args,
     args = [str(tasks[a]) if a in tasks else a for a in args]
     ignore = ("audit_log",) if code == 8 else ()  # a refusal is audited
     before = store_digest(store_path, ignore)
-    assert words in one_line_error(cli("timer", *args, as_user=user), code)
+    assert_one_line_error(cli("timer", *args, as_user=user), code, words)
     assert store_digest(store_path, ignore) == before
 
 
 def test_starting_the_running_task_again_is_refused(cli, tasks, store_path):
     js(cli, "start", str(tasks["a"]))
     before = store_digest(store_path)
-    assert "already running" in one_line_error(
-        cli("timer", "start", str(tasks["a"]), as_user=DOER), 5
+    assert_one_line_error(
+        cli("timer", "start", str(tasks["a"]), as_user=DOER), 5, "already running"
     )
     assert store_digest(store_path) == before
 
@@ -226,7 +221,7 @@ def test_overlapping_entries_of_one_person_are_refused(cli, clock, tasks, store_
         "y",
         as_user=DOER,
     )
-    assert "overlaps entry" in one_line_error(result, 5)
+    assert_one_line_error(result, 5, "overlaps entry")
     assert store_digest(store_path) == before
     # Touching is not overlapping; another person's time is theirs.
     js(
@@ -256,7 +251,7 @@ def test_overlapping_entries_of_one_person_are_refused(cli, clock, tasks, store_
     js(cli, "start", str(tasks["a"]))
     clock.advance(timedelta(hours=1))
     result = cli("timer", "add", str(tasks["b"]), "--duration", "10m", "-m", "v", as_user=DOER)
-    assert "running" in one_line_error(result, 5)
+    assert_one_line_error(result, 5, "running")
 
 
 def test_edit_and_remove_own_entries_firm_admins_any(cli, tasks, db, store_path):
@@ -264,11 +259,11 @@ def test_edit_and_remove_own_entries_firm_admins_any(cli, tasks, db, store_path)
     edited = js(cli, "edit", str(entry["id"]), "--duration", "45m", "-m", "corretto")
     assert edited["seconds"] == 2700 and edited["comment"] == "corretto"
     before = store_digest(store_path, ("audit_log",))
-    assert "someone else's" in one_line_error(
-        cli("timer", "remove", str(entry["id"]), as_user=HELPER), 8
+    assert_one_line_error(
+        cli("timer", "remove", str(entry["id"]), as_user=HELPER), 8, "someone else's"
     )
-    assert "not found" in one_line_error(
-        cli("timer", "remove", str(entry["id"]), as_user=OUTSIDER), 3
+    assert_one_line_error(
+        cli("timer", "remove", str(entry["id"]), as_user=OUTSIDER), 3, "not found"
     )
     assert store_digest(store_path, ("audit_log",)) == before
     js(cli, "edit", str(entry["id"]), "--to", "2026-11-16 10:05", as_user=ADMIN_EMAIL)
@@ -287,8 +282,8 @@ def test_editing_a_timed_entry_makes_it_manual_and_wants_a_comment(cli, clock, t
     clock.advance(timedelta(hours=2))
     js(cli, "pause")
     before = store_digest(store_path)
-    assert "--comment" in one_line_error(
-        cli("timer", "edit", str(entry["id"]), "--duration", "1h", as_user=DOER), 6
+    assert_one_line_error(
+        cli("timer", "edit", str(entry["id"]), "--duration", "1h", as_user=DOER), 6, "--comment"
     )
     assert store_digest(store_path) == before
     edited = js(cli, "edit", str(entry["id"]), "--duration", "1h", "-m", "dimenticato")
