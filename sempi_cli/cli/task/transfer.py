@@ -116,16 +116,6 @@ def task_import(
 def _read_text(path: str) -> str:
     import sys
 
-    from sempi_cli.errors import InvalidData
+    from sempi_cli.services.tasks.transfer import read_import_file
 
-    if path == "-":
-        return sys.stdin.read()
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        raise InvalidData("FILE", f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise InvalidData("FILE", f"{path} is not UTF-8 text") from None
-    except OSError as exc:
-        raise InvalidData("FILE", f"cannot read {path}: {exc.strerror}") from None
+    return sys.stdin.read() if path == "-" else read_import_file(path)

@@ -114,6 +114,13 @@ def read_records(text: str) -> list[tuple[int, object]]:
     return records
 
 
+def read_import_file(path: str) -> str:
+    """The text of a file given to `task import`, whole."""
+    from sempi_cli.services.user_files import read_user_text
+
+    return read_user_text(path, "FILE", missing="{path}: no such file")
+
+
 @contextmanager
 def _about(record: int, field: str) -> Iterator[None]:
     """Name the record and the file's field in a data error raised below."""
@@ -346,10 +353,10 @@ class TaskTransfer(Service):
                 setattr(changes, flag, record[flag])
         for role in ("participant", "observer"):
             if f"{role}s" in record:
-                current = set(self._members(task_id, role))
+                current_members = set(self._members(task_id, role))
                 wanted = {e.strip().lower() for e in record[f"{role}s"]}
-                getattr(changes, f"add_{role}s").extend(sorted(wanted - current))
-                getattr(changes, f"remove_{role}s").extend(sorted(current - wanted))
+                getattr(changes, f"add_{role}s").extend(sorted(wanted - current_members))
+                getattr(changes, f"remove_{role}s").extend(sorted(current_members - wanted))
         if "tags" in record:
             with _about(number, "tags"):
                 wanted_tags = set(tasks.clean_tags(record["tags"]))
@@ -508,16 +515,16 @@ def _parents_first(checked: list[tuple[int, dict]]) -> list[int]:
     done: set[int] = set()
     for start in range(len(checked)):
         chain: list[int] = []
-        index: int | None = start
-        while index is not None and index not in done:
-            if index in chain:
-                number = checked[index][0]
+        step: int | None = start
+        while step is not None and step not in done:
+            if step in chain:
+                number = checked[step][0]
                 raise InvalidData(
                     f"record {number} parent_key", "the records' parents make a cycle"
                 )
-            chain.append(index)
-            parent_key = checked[index][1].get("parent_key")
-            index = where.get(parent_key) if parent_key is not None else None
+            chain.append(step)
+            parent_key = checked[step][1].get("parent_key")
+            step = where.get(parent_key) if parent_key is not None else None
         for index in reversed(chain):
             done.add(index)
             order.append(index)
