@@ -208,7 +208,7 @@ def floor(
 ) -> tuple[float, int]:
     """Copy the rows the batch added to ``tables`` (those not in the pristine store)
     into a fresh copy of it with executemany, one transaction: (seconds, rows)."""
-    from sempi_cli.store.connection import PRAGMAS
+    from sempi_cli.store.constants import PRAGMAS
 
     restore(pristine, target)
     source = sqlite3.connect(f"file:{written}?mode=ro", uri=True)

@@ -112,7 +112,7 @@ def table_marks(store: Path) -> dict[str, tuple[int, int]]:
 def floor(home: Path, store: Path, before: dict[str, tuple[int, int]]) -> tuple[float, int]:
     """Write the rows the first run added into a fresh store with plain executemany
     in one transaction: (seconds of that transaction, rows written)."""
-    from sempi_cli.store.connection import PRAGMAS
+    from sempi_cli.store.constants import PRAGMAS
 
     target = home / "floor.db"
     made = subprocess.run(

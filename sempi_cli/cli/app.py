@@ -130,7 +130,7 @@ def _exit_for(exc: Exception, ctx: Any) -> BaseException:
     if isinstance(exc, typer.Exit | typer.Abort) or _is_click_error(exc):
         return exc
     if isinstance(exc, sqlite3.OperationalError):
-        from sempi_cli.store.connection import busy_or_unusable
+        from sempi_cli.store.transaction import busy_or_unusable
 
         exc = busy_or_unusable(exc)
     if isinstance(exc, OverflowError):

@@ -36,7 +36,7 @@ def audit_list(
     Example: sempi audit list --object client --id 12 --since -30d
     """
     from sempi_cli.clock import iso_utc
-    from sempi_cli.services.audit import AuditService
+    from sempi_cli.services.ops.audit_log import AuditService
     from sempi_cli.timeparse import parse_datetime
 
     app = state(ctx)

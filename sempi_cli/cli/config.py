@@ -20,7 +20,7 @@ def config_list(ctx: typer.Context) -> None:
 
     Example: sempi config list
     """
-    from sempi_cli.services.org.settings import ConfigService
+    from sempi_cli.services.settings import ConfigService
 
     emit_rows(ctx, state(ctx).service(ConfigService).list(), ("key", "value", "default", "meaning"))
 
@@ -31,7 +31,7 @@ def config_get(ctx: typer.Context, key: Key) -> None:
 
     Example: sempi config get auth.require_otp
     """
-    from sempi_cli.services.org.settings import ConfigService
+    from sempi_cli.services.settings import ConfigService
 
     typer.echo(state(ctx).service(ConfigService).get(key))
 
@@ -44,7 +44,7 @@ def config_set(
 
     Example: sempi config set auth.require_otp firm-admin,staff
     """
-    from sempi_cli.services.org.settings import ConfigService
+    from sempi_cli.services.settings import ConfigService
 
     value = state(ctx).service(ConfigService).set(key, value)
     say(ctx, f"{key} = {value}")

@@ -1,7 +1,9 @@
 """The append-only activity log: who changed what, and when.
 
 Triggers in the schema refuse UPDATE and DELETE on the table; this module is
-the only writer. Details never carry secrets (passwords, tokens, codes).
+the only writer; ``ops/audit_log.py`` reads it for ``sempi audit``. Details
+never carry secrets (passwords, tokens, codes). It depends on no service, so
+``Service.audit`` (base.py) can call it.
 """
 
 from __future__ import annotations
@@ -10,8 +12,7 @@ import json
 import sqlite3
 from collections.abc import Iterable
 
-from sempi_cli.services.access import require_firm_admin
-from sempi_cli.services.base import Service
+from sempi_cli.store import write_transaction
 
 _INSERT = (
     "INSERT INTO audit_log (at, actor_id, action, object_type, object_id, details)"
@@ -59,52 +60,6 @@ def record_denied(
     db: sqlite3.Connection, at: str, actor_id: int, command: str, reason: str
 ) -> None:
     """A refused action, in its own transaction (the command itself failed)."""
-    from sempi_cli.store import write_transaction
 
     with write_transaction(db):
         record(db, at, actor_id, "denied", "command", None, {"command": command, "reason": reason})
-
-
-class AuditService(Service):
-    def list(
-        self,
-        *,
-        object_type: str | None = None,
-        object_id: int | None = None,
-        actor_email: str | None = None,
-        action: str | None = None,
-        since: str | None = None,
-        limit: int | None = 100,
-    ) -> list[dict]:
-        """The log, newest first; firm administrators only."""
-        require_firm_admin(self.actor, "read the audit log")
-        where, params = ["1"], {}
-        if object_type:
-            where.append("a.object_type = :object_type")
-            params["object_type"] = object_type
-        if object_id is not None:
-            where.append("a.object_id = :object_id")
-            params["object_id"] = object_id
-        if actor_email:
-            where.append("u.email = :actor_email")
-            params["actor_email"] = actor_email.strip().lower()
-        if action:
-            where.append("a.action = :action")
-            params["action"] = action
-        if since:
-            where.append("a.at >= :since")
-            params["since"] = since
-        sql = (
-            "SELECT a.id, a.at, u.email AS actor, a.action, a.object_type, a.object_id, a.details"
-            " FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id"
-            f" WHERE {' AND '.join(where)} ORDER BY a.id DESC"
-        )
-        if limit:
-            sql += " LIMIT :limit"
-            params["limit"] = limit
-        rows = []
-        for row in self.db.execute(sql, params):
-            item = dict(row)
-            item["details"] = json.loads(item["details"])
-            rows.append(item)
-        return rows

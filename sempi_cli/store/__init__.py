@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from sempi_cli.store.connection import checkpoint, open_store, write_transaction
+from sempi_cli.store.connection import open_store
+from sempi_cli.store.transaction import checkpoint, write_transaction
 
 __all__ = ["checkpoint", "open_store", "write_transaction"]

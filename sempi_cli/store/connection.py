@@ -10,32 +10,19 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from sempi_cli.errors import StoreBusy, StoreUnusable
-
-APPLICATION_ID = 0x53454D50  # "SEMP"
-BUSY_TIMEOUT_MS = 10_000
-SQLITE_HEADER = b"SQLite format 3\x00"
-WORLD_BITS = 0o006  # read or write for "other": refused (group bits are a deployment's choice)
-
-# synchronous=FULL rather than NORMAL: in WAL mode NORMAL may lose the last
-# commits on power loss; a lost deadline or audit row costs more than an
-# fsync per command.
-# A page size fixed when the store is made (SQLite cannot change it in WAL mode).
-# 16 KiB rather than SQLite's 4 KiB: a document's content is a chain of overflow
-# pages, each one a WAL frame and two write() calls, and a backlog import wrote
-# its blobs 35% faster; the task and deadline tables are no slower (bench/).
-PAGE_SIZE = 16384
-PRAGMAS = (
-    f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
-    "PRAGMA journal_mode = WAL",
-    "PRAGMA synchronous = FULL",
-    "PRAGMA secure_delete = ON",
-    "PRAGMA trusted_schema = OFF",
+from sempi_cli.errors import StoreUnusable
+from sempi_cli.store.constants import (
+    APPLICATION_ID,
+    BUSY_TIMEOUT_MS,
+    PAGE_SIZE,
+    PRAGMAS,
+    SQLITE_HEADER,
+    WORLD_BITS,
 )
+from sempi_cli.store.migrations import LATEST, migrate
+from sempi_cli.store.transaction import busy_or_unusable
 
 
 def open_store(path: Path, *, create: bool = False) -> sqlite3.Connection:
@@ -69,8 +56,6 @@ def open_store(path: Path, *, create: bool = False) -> sqlite3.Connection:
             conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # only an empty file takes it
         for pragma in PRAGMAS:
             conn.execute(pragma)
-        from sempi_cli.store.migrations import LATEST, migrate
-
         if _schema_version(conn) < LATEST:
             migrate(conn)
         conn.execute("PRAGMA foreign_keys = ON")
@@ -143,8 +128,6 @@ def _schema_version(conn: sqlite3.Connection) -> int:
 
 
 def _check_identity(conn: sqlite3.Connection, path: Path, create: bool) -> None:
-    from sempi_cli.store.migrations import LATEST
-
     app_id = conn.execute("PRAGMA application_id").fetchone()[0]
     if app_id != APPLICATION_ID:
         empty = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
@@ -156,61 +139,3 @@ def _check_identity(conn: sqlite3.Connection, path: Path, create: bool) -> None:
             f"the store's schema (version {version}) is newer than this sempi knows ({LATEST})",
             "upgrade sempi",
         )
-
-
-def busy_or_unusable(exc: sqlite3.OperationalError, path: Path | None = None) -> Exception:
-    """Map SQLite's lock errors to exit 9; anything else operational to exit 10."""
-    text = str(exc)
-    if "locked" in text or "busy" in text:
-        return StoreBusy(
-            "the store is busy: another sempi held it past the timeout", "retry in a moment"
-        )
-    where = f" {path}" if path else ""
-    return StoreUnusable(f"cannot use the store{where}: {text}")
-
-
-@contextmanager
-def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One ``BEGIN IMMEDIATE`` transaction; nested calls become savepoints.
-
-    On any exception everything since BEGIN is rolled back, so a failed
-    command leaves no partial write.
-    """
-    if conn.in_transaction:
-        conn.execute("SAVEPOINT nested_write")
-        try:
-            yield conn
-        except BaseException:
-            # A RAISE(ROLLBACK) can already have ended the whole transaction.
-            if conn.in_transaction:
-                conn.execute("ROLLBACK TO nested_write")
-                conn.execute("RELEASE nested_write")
-            raise
-        conn.execute("RELEASE nested_write")
-        return
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        raise busy_or_unusable(exc) from exc
-    try:
-        yield conn
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    try:
-        conn.execute("COMMIT")
-    except sqlite3.OperationalError as exc:
-        conn.execute("ROLLBACK")
-        raise busy_or_unusable(exc) from exc
-
-
-def checkpoint(conn: sqlite3.Connection) -> bool:
-    """Copy the write-ahead log into the main file and empty it now (after an
-    erasure, old page images must leave the -wal file too). Best effort: a
-    reader in another process may keep frames alive; True if it completed."""
-    try:
-        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-    except sqlite3.OperationalError:
-        return False
-    return busy == 0

@@ -309,7 +309,7 @@ def client_export(
     """
 
     from sempi_cli.cli.common import step_up, write_private
-    from sempi_cli.services.clients.privacy import PrivacyService, export_text
+    from sempi_cli.services.privacy.gdpr import PrivacyService, export_text
 
     service = state(ctx).service(PrivacyService)
     if output == "-":
@@ -352,7 +352,7 @@ def client_erase(
     Example: sempi client erase 12 --reason "request of the data subject, PEC of 3/11/2026"
     """
     from sempi_cli.cli.common import step_up
-    from sempi_cli.services.clients.privacy import PrivacyService
+    from sempi_cli.services.privacy.gdpr import PrivacyService
 
     service = state(ctx).service(PrivacyService)
     plan = service.erasure_plan(client_id, reason)

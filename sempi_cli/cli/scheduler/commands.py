@@ -2,7 +2,8 @@
 
 This module holds the run and its record (run, runs, health) and the firm's
 adjustments (override, template); the views (list, calendar, explain, export,
-rules, holidays) live in ``scheduler_views``.
+rules, holidays) live in ``views.py``; both add their commands to the group
+in ``group.py``, and this module, the one the root loads, imports both.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import emit_record, emit_rows, group_app, say, state, sub_app
-
-app = group_app("scheduler")
+from sempi_cli.cli.common import emit_record, emit_rows, say, state, sub_app
+from sempi_cli.cli.scheduler import views  # noqa: F401  (registers the view commands)
+from sempi_cli.cli.scheduler.group import app
 
 RuleArg = Annotated[
     str,
@@ -260,6 +261,3 @@ def scheduler_template(
             ctx,
             f"{result['rule_id']}: new deadlines get the checklists of template {result['template']!r}.",
         )
-
-
-from sempi_cli.cli.scheduler import views as scheduler_views  # noqa: E402,F401  (registers the view commands)

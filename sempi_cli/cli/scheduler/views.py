@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from sempi_cli.cli.common import emit_record, emit_rows, say, state
-from sempi_cli.cli.scheduler.commands import app
+from sempi_cli.cli.scheduler.group import app
 
 Client = Annotated[int | None, typer.Option("--client", "-c", help="Of this client (id).")]
 Studio = Annotated[

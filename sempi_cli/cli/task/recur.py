@@ -60,7 +60,7 @@ def recur_set(
 
     Example: sempi task recur set lipe-mensile --freq monthly --start 2026-01-16 --shift next-working-day
     """
-    from sempi_cli.services.tasks.recurring import RecurrenceService as TemplateService
+    from sempi_cli.services.templates.recurring import RecurrenceService as TemplateService
 
     service = state(ctx).service(TemplateService)
     rule = service.rule(freq, start, interval=interval, until=until, count=count, shift=shift)
@@ -78,7 +78,7 @@ def recur_stop(
 
     Example: sempi task recur stop lipe-mensile
     """
-    from sempi_cli.services.tasks.recurring import RecurrenceService as TemplateService
+    from sempi_cli.services.templates.recurring import RecurrenceService as TemplateService
 
     template = state(ctx).service(TemplateService).recur(name, None)
     emit_record(ctx, template)
@@ -91,7 +91,7 @@ def recur_list(ctx: typer.Context) -> None:
 
     Example: sempi task recur list --json
     """
-    from sempi_cli.services.tasks.recurring import RecurrenceService as TemplateService
+    from sempi_cli.services.templates.recurring import RecurrenceService as TemplateService
 
     rows = state(ctx).service(TemplateService).list(recurring=True)
     emit_rows(ctx, rows, TEMPLATE_COLUMNS)
@@ -116,7 +116,7 @@ def recur_run(
 
     Example: SEMPI_USER=cron@sempi.it SEMPI_APP_PASSWORD=... sempi -q task recur run
     """
-    from sempi_cli.services.tasks.recurring import RecurrenceService as TemplateService
+    from sempi_cli.services.templates.recurring import RecurrenceService as TemplateService
 
     counts = state(ctx).service(TemplateService).run(until, dry_run=dry_run)
     if not state(ctx).quiet:  # a cron job with -q prints nothing unless it fails

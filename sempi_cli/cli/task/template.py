@@ -85,7 +85,7 @@ def template_add(
     Example: sempi task template add lipe-mensile --title "Liquidazione IVA" -c 12 --kind ordinary
     """
     from sempi_cli.errors import UsageProblem
-    from sempi_cli.services.tasks.templates import TemplateInput, TemplateService
+    from sempi_cli.services.templates.templates import TemplateInput, TemplateService
 
     service = state(ctx).service(TemplateService)
     if from_task is not None:
@@ -138,7 +138,7 @@ def template_list(
 
     Example: sempi task template list --recurring
     """
-    from sempi_cli.services.tasks.templates import TemplateService
+    from sempi_cli.services.templates.templates import TemplateService
 
     rows = state(ctx).service(TemplateService).list(recurring=recurring)
     emit_rows(
@@ -156,7 +156,7 @@ def template_show(ctx: typer.Context, name: Name) -> None:
 
     Example: sempi task template show lipe-mensile
     """
-    from sempi_cli.services.tasks.templates import TemplateService
+    from sempi_cli.services.templates.templates import TemplateService
 
     emit_record(ctx, state(ctx).service(TemplateService).show(name))
 
@@ -196,7 +196,7 @@ def template_edit(
 
     Example: sempi task template edit lipe-mensile --deadline-days 2 --tag iva
     """
-    from sempi_cli.services.tasks.templates import TemplateEdit, TemplateService
+    from sempi_cli.services.templates.templates import TemplateEdit, TemplateService
 
     change = TemplateEdit(
         name=new_name,
@@ -232,7 +232,7 @@ def template_remove(ctx: typer.Context, name: Name, dry_run: DryRun = False) -> 
 
     Example: sempi task template remove lipe-mensile --yes
     """
-    from sempi_cli.services.tasks.templates import TemplateService
+    from sempi_cli.services.templates.templates import TemplateService
 
     if not dry_run:
         confirm(ctx, f"Remove template {name!r}?")

@@ -1,7 +1,8 @@
 """Files attached to checklist items, kept in the store.
 
-Content is stored once per SHA-256 (the same file on ten items is one row);
-each item links to it under a name. A file over ``checklist.max_attachment_mb``
+Content is stored once per SHA-256 in the file store documents share
+(services/content.py: the same file on ten items is one blob); each item links
+to it under a name. A file over ``checklist.max_attachment_mb``
 is refused before it is read in full. A file goes when its last link goes;
 checking an item keeps its files.
 """
@@ -12,8 +13,9 @@ import hashlib
 import os
 
 from sempi_cli.errors import Conflict, InvalidData, NotFound, RuleViolation
+from sempi_cli.services import content as files
+from sempi_cli.services import settings
 from sempi_cli.services.checklists.items import ChecklistItems
-from sempi_cli.services.org import settings
 
 MB = 1024 * 1024
 
@@ -30,14 +32,7 @@ class Attachments(ChecklistItems):
         with self.transaction():
             ((_, task, tree),) = self.resolve([item_id])
             self.may_check(task, tree, item_id)
-            self.db.execute(
-                "INSERT INTO attachments (sha256, size, content, created_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (sha256) DO NOTHING",
-                (digest, len(content), content, self.now()),
-            )
-            attachment_id = self.db.execute(
-                "SELECT id FROM attachments WHERE sha256 = ?", (digest,)
-            ).fetchone()[0]
+            attachment_id = files.store_bytes(self.db, content, digest, self.now())
             if not self.db.execute(
                 "INSERT INTO item_attachments (item_id, attachment_id, name, added_at, added_by)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (item_id, name) DO NOTHING",
@@ -51,22 +46,16 @@ class Attachments(ChecklistItems):
         return {"item_id": item_id, "name": name, "size": len(content), "sha256": digest}
 
     def _read(self, path: str) -> bytes:
+        from sempi_cli.services.user_files import read_user_file
+
         limit = self.limit()
-        try:
-            with open(path, "rb") as fh:
-                size = os.fstat(fh.fileno()).st_size
-                if size > limit:
-                    raise self._too_big(path, size, limit)
-                content = fh.read(limit + 1)  # the file may have grown since fstat
-        except FileNotFoundError:
-            raise InvalidData("PATH", f"no file {path}") from None
-        except IsADirectoryError:
-            raise InvalidData("PATH", f"{path} is a folder, not a file") from None
-        except OSError as exc:
-            raise InvalidData("PATH", f"cannot read {path}: {exc.strerror}") from None
-        if len(content) > limit:
-            raise self._too_big(path, len(content), limit)
-        return content
+        return read_user_file(
+            path,
+            "PATH",
+            limit=limit,
+            too_big=lambda size: self._too_big(path, size, limit),
+            folder="{path} is a folder, not a file",
+        )
 
     @staticmethod
     def _too_big(path: str, size: int, limit: int) -> RuleViolation:
@@ -101,11 +90,7 @@ class Attachments(ChecklistItems):
             if row is None:
                 raise NotFound(f"item {item_id} has no file named {name!r}")
             self.db.execute("DELETE FROM item_attachments WHERE id = ?", (row[0],))
-            self.db.execute(
-                "DELETE FROM attachments WHERE id = ? AND NOT EXISTS"
-                " (SELECT 1 FROM item_attachments WHERE attachment_id = ?)",
-                (row[1], row[1]),
-            )
+            files.drop_unlinked(self.db, [row[1]])
             self.tasks.history(task["id"], "detach_file", f"item {item_id}", name, None)
         return {"item_id": item_id, "name": name}
 

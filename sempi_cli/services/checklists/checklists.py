@@ -12,43 +12,16 @@ Every change is a line in the task's history.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from sempi_cli.errors import Conflict, InvalidData, NotFound, RuleViolation
+from sempi_cli.errors import Conflict, InvalidData, NotFound
+from sempi_cli.services import content as files
 from sempi_cli.services.base import Service
 from sempi_cli.services.tasks.tasks import TaskService
 
-OPEN_SHOWN = 5  # open items named in a refused completion
 DEFAULT_LIST = "Checklist"
 MAX_NAME = 80
-
-
-def refuse_open_items(db: sqlite3.Connection, task_id: int) -> None:
-    """The rule: a task with an open checklist item is not completed, nor sent
-    for approval. Raises RuleViolation naming the first few open items."""
-    rows = db.execute(
-        "SELECT ci.id, ci.text FROM checklist_items ci JOIN checklists cl ON cl.id = ci.checklist_id"
-        " WHERE cl.task_id = ? AND ci.done_at IS NULL ORDER BY cl.position, ci.id LIMIT ?",
-        (task_id, OPEN_SHOWN + 1),
-    ).fetchall()
-    if not rows:
-        return
-    count = len(rows)
-    if count > OPEN_SHOWN:
-        count = db.execute(
-            "SELECT count(*) FROM checklist_items ci JOIN checklists cl ON cl.id = ci.checklist_id"
-            " WHERE cl.task_id = ? AND ci.done_at IS NULL",
-            (task_id,),
-        ).fetchone()[0]
-    named = ", ".join(f"{r[0]} {_short(r[1])}" for r in rows[:OPEN_SHOWN])
-    more = f"; and {count - OPEN_SHOWN} more" if count > OPEN_SHOWN else ""
-    noun = "item" if count == 1 else "items"
-    raise RuleViolation(
-        f"task {task_id} has {count} open checklist {noun}: {named}{more}",
-        f"check them off first ('sempi checklist list {task_id}')",
-    )
 
 
 _NOBODY: dict[int, set[str]] = {}
@@ -56,10 +29,6 @@ _NOBODY: dict[int, set[str]] = {}
 
 def _who(people: dict[int, set[str]], role: str, emails: dict[int, str]) -> list[str]:
     return sorted(emails[u] for u, roles in people.items() if role in roles) if people else []
-
-
-def _short(text: str, width: int = 40) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def clean_text(text: str | None, name: str = "TEXT") -> str:
@@ -201,6 +170,7 @@ class ChecklistService(Service):
             "INSERT INTO checklists (task_id, name, position, created_at) VALUES (?, ?, ?, ?)",
             (task_id, name, position, self.now()),
         )
+        assert cursor.lastrowid is not None  # set by the INSERT
         self.tasks.history(task_id, "add_checklist", "checklist", None, name)
         return {"id": int(cursor.lastrowid), "task_id": task_id, "name": name}
 
@@ -248,29 +218,28 @@ class ChecklistService(Service):
         their links to files, and files no other item uses."""
         if not ids:
             return
-        chosen = json.dumps(ids)
-        files = [
+        chosen = (json.dumps(ids),)
+        linked = [
             r[0]
             for r in self.db.execute(
                 "SELECT DISTINCT attachment_id FROM item_attachments"
                 " WHERE item_id IN (SELECT value FROM json_each(?))",
-                (chosen,),
+                chosen,
             )
         ]
-        for table, column in (
-            ("checklist_item_members", "item_id"),
-            ("item_attachments", "item_id"),
-            ("checklist_items", "id"),  # one statement: foreign keys checked at its end
-        ):
-            self.db.execute(
-                f"DELETE FROM {table} WHERE {column} IN (SELECT value FROM json_each(?))",
-                (chosen,),
-            )
         self.db.execute(
-            "DELETE FROM attachments WHERE id IN (SELECT value FROM json_each(?))"
-            " AND NOT EXISTS (SELECT 1 FROM item_attachments ia WHERE ia.attachment_id = attachments.id)",
-            (json.dumps(files),),
+            "DELETE FROM checklist_item_members WHERE item_id IN (SELECT value FROM json_each(?))",
+            chosen,
         )
+        self.db.execute(
+            "DELETE FROM item_attachments WHERE item_id IN (SELECT value FROM json_each(?))",
+            chosen,
+        )
+        # One statement for the whole subtree: foreign keys are checked at its end.
+        self.db.execute(
+            "DELETE FROM checklist_items WHERE id IN (SELECT value FROM json_each(?))", chosen
+        )
+        files.drop_unlinked(self.db, linked)
 
     # --- reading ----------------------------------------------------------------------
 
@@ -409,6 +378,7 @@ class ChecklistService(Service):
                         now,
                     ),
                 )
+                assert cursor.lastrowid is not None  # set by the INSERT
                 parents.append(int(cursor.lastrowid))
                 made += 1
         return made

@@ -133,6 +133,7 @@ class ChecklistItems(ChecklistService):
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (checklist_id, under, position, text, int(important), now, now),
         )
+        assert cursor.lastrowid is not None  # set by the INSERT
         item_id = int(cursor.lastrowid)
         tree.items[item_id] = {
             "id": item_id,
@@ -171,6 +172,7 @@ class ChecklistItems(ChecklistService):
             made = []
             for line in entries:
                 match = _BULLET.match(line)
+                assert match is not None  # every part of _BULLET is optional: any line matches
                 indent, text = len(match.group(1)), " ".join(match.group(2).split())
                 if not text:
                     continue

@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from sempi_cli.errors import Conflict, InvalidData, PermissionDenied, RuleViolation
-from sempi_cli.services import access
+from sempi_cli.services import access, identifiers
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service, changes, redact_personal
-from sempi_cli.services.clients import identifiers, profile
 from sempi_cli.services.clients import input as client_input
+from sempi_cli.services.clients import profile
 from sempi_cli.services.clients.input import ClientInput
 
 LIST_COLUMNS = (
@@ -84,7 +84,7 @@ def identifier_clash(
 
 class ClientService(Service):
     def _responsible_id(self, ref: str | int) -> int:
-        from sempi_cli.services.org.users import find_user
+        from sempi_cli.services.identity.accounts import find_user
 
         return responsible_id(find_user(self.db, self.actor, ref))
 
@@ -158,7 +158,7 @@ class ClientService(Service):
             params["studio"] = find_studio_id(self.db, self.actor, studio)
             clauses.append("c.studio_id = :studio")
         if responsible is not None:
-            from sempi_cli.services.org.users import find_user
+            from sempi_cli.services.identity.accounts import find_user
 
             params["responsible"] = find_user(self.db, self.actor, responsible)["id"]
             clauses.append("c.responsible_id = :responsible")

@@ -11,11 +11,12 @@ given"; an empty string clears an optional field. ``new_client`` and
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 
 from sempi_cli.errors import InvalidData
-from sempi_cli.services.clients import identifiers, profile
+from sempi_cli.services import identifiers
+from sempi_cli.services.clients import profile
+from sempi_cli.services.text import one_line
 
 SMART_SERVICES = ("fattura-smart", "smart-hub", "corrispettivi-smart")
 MAX_RAGIONE_SOCIALE = 200
@@ -23,9 +24,6 @@ MAX_NICKNAME = 64
 DEFAULT_KIND = "societa_capitali"
 # Columns a new client has even when not given (NULL), so every INSERT names them all.
 OPTIONAL_COLUMNS = ("codice_fiscale", "partita_iva", "email", "pec", "nickname")
-# Unicode's category Cc is exactly these 65 code points (C0, DEL, C1): a regex finds
-# one as unicodedata.category would, some twenty times faster on a batch's names.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -77,24 +75,6 @@ def columns(data: ClientInput, *, person: bool) -> dict[str, object]:
         out["smart_services"] = smart_services(data.smart_services)
     out.update(profile.typed(data.fiscal_profile))
     return out
-
-
-def one_line(text: str, field: str, limit: int) -> str:
-    """Text shown in tables and on terminals: runs of whitespace (a name typed on two
-    lines in a spreadsheet cell) become one space; any other control character (an
-    ANSI escape, a NUL) is refused, as is text longer than ``limit``."""
-    folded = " ".join(text.split())
-    no_control(folded, field)
-    if len(folded) > limit:
-        raise InvalidData(field, f"longer than {limit} characters ({len(folded)})")
-    return folded
-
-
-def no_control(text: str, field: str) -> None:
-    """Refuse control characters: stored, they would reach the terminal of whoever lists them."""
-    bad = _CONTROL.search(text)
-    if bad is not None:
-        raise InvalidData(field, f"a control character (U+{ord(bad[0]):04X}) is not allowed")
 
 
 def require_identifier(fields: dict[str, object], field: str = "--codice-fiscale") -> None:

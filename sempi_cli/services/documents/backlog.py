@@ -26,15 +26,15 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from sempi_cli.errors import InvalidData
-from sempi_cli.services.documents.documents import (
+from sempi_cli.services.content import (
     MB,
     WHOLE_READ,
     ContentStore,
     FileContent,
     FileProblem,
-    limit_bytes,
     read_content,
 )
+from sempi_cli.services.documents.documents import limit_bytes
 from sempi_cli.services.documents.folders import FolderService, Tree, folder_key, load_tree
 from sempi_cli.services.documents.walk import Plan, Planned, plan, read_mapping
 

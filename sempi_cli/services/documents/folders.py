@@ -22,10 +22,9 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from sempi_cli.errors import Conflict, InvalidData, NotFound, PermissionDenied, RuleViolation
-from sempi_cli.services import access
+from sempi_cli.services import access, settings
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
-from sempi_cli.services.org import settings
 
 MAX_NAME = 64
 

@@ -21,7 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sempi_cli.errors import InvalidData, NotFound
-from sempi_cli.services.documents.documents import LINK_NOT_FOLLOWED, clean_document_name
+from sempi_cli.services.content import LINK_NOT_FOLLOWED
+from sempi_cli.services.documents.documents import clean_document_name
 from sempi_cli.services.documents.folders import FolderService, Tree, clean_folder_name, folder_key
 
 SYSTEM_FILES = frozenset({"thumbs.db", "desktop.ini", "icon\r"})
@@ -78,15 +79,9 @@ _COUNT_OF = {"conflict": "conflicts"}
 
 def read_mapping(path: str, tree: Tree) -> Mapping:
     """The mapping file: source directory (folded names) -> folder path (names)."""
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            lines = fh.read().splitlines()
-    except FileNotFoundError:
-        raise InvalidData("--mapping", f"no file {path}") from None
-    except UnicodeDecodeError:
-        raise InvalidData("--mapping", f"{path} is not UTF-8 text") from None
-    except OSError as exc:
-        raise InvalidData("--mapping", f"cannot read {path}: {exc.strerror}") from None
+    from sempi_cli.services.user_files import read_user_text
+
+    lines = read_user_text(path, "--mapping", encoding="utf-8-sig", newline="").splitlines()
     first = next((line for line in lines if line.strip()), "")
     delimiter = ";" if ";" in first else ","
     mapping: Mapping = {}

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 
 from sempi_cli.clock import iso_utc
 from sempi_cli.errors import NotAuthenticated, NotFound, PermissionDenied
+from sempi_cli.services import settings
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
 from sempi_cli.services.identity import passwords, totp
-from sempi_cli.services.org import settings
 
 TOUCH_EVERY = timedelta(minutes=1)
 LOCK_AFTER = 10
@@ -272,7 +272,7 @@ class AuthService(Service):
 
     def _subject(self, user: str | None) -> int | None:
         """Whose credentials: yourself, or anyone's for a firm administrator (None = all)."""
-        from sempi_cli.services.org.users import find_user
+        from sempi_cli.services.identity.accounts import find_user
 
         if user is None:
             return None if self.actor.is_firm_admin else self.actor.id

@@ -67,7 +67,7 @@ class TwoStepService(Service):
 
     def reset(self, user_ref: str, confirm: Confirm | None) -> dict:
         """A firm administrator resets someone's two-step login (a lost phone)."""
-        from sempi_cli.services.org.users import find_user
+        from sempi_cli.services.identity.accounts import find_user
 
         if not self.actor.is_firm_admin:
             raise PermissionDenied(

@@ -21,6 +21,7 @@ import smtplib
 from email.errors import MessageError
 
 from sempi_cli.errors import InvalidData
+from sempi_cli.services import settings
 from sempi_cli.services.access import require_firm_admin
 from sempi_cli.services.base import Service
 from sempi_cli.services.mail import outbox as mail
@@ -34,7 +35,6 @@ from sempi_cli.services.mail.smtp import (
     smtp_policy,
     text_of,
 )
-from sempi_cli.services.org import settings
 
 RUN_COLUMNS = ("id", "to_address", "subject", "outcome", "error")
 BUILD_FAILED = "the message could not be built (a malformed header or body)"

@@ -30,9 +30,9 @@ from datetime import datetime, timedelta
 
 from sempi_cli.clock import iso_utc
 from sempi_cli.errors import InvalidData, NotFound, PermissionDenied, RuleViolation
+from sempi_cli.services import identifiers
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
-from sempi_cli.services.clients import identifiers
 from sempi_cli.services.mail.templates import fill_secrets, firm_name, render
 
 STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
@@ -387,7 +387,7 @@ def erase_personal_data(
     addresses: Sequence[str],
     now: datetime,
 ) -> int:
-    """GDPR erasure (for services/clients/privacy.py, inside its transaction): the client's
+    """GDPR erasure (for services/privacy/gdpr.py, inside its transaction): the client's
     mail and mail to its people lose address, subject and body; unsent ones are
     cancelled. Refused while a sender holds one of them (claimed after ``now``
     minus STALE_CLAIM): its copy is on the wire, and the sender would write it

@@ -18,9 +18,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from sempi_cli.errors import InvalidData, RuleViolation
-from sempi_cli.services.clients import identifiers
+from sempi_cli.services import identifiers, settings
 from sempi_cli.services.mail.templates import firm_name
-from sempi_cli.services.org import settings
 
 PASSWORD_ENV = "SEMPI_SMTP_PASSWORD"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sempi_cli.errors import InvalidData
-from sempi_cli.services.clients import identifiers, profile
+from sempi_cli.services import identifiers
 from sempi_cli.services.clients import input as client_input
-from sempi_cli.services.clients.input import ClientInput, no_control
+from sempi_cli.services.clients import profile
+from sempi_cli.services.clients.input import ClientInput
+from sempi_cli.services.text import no_control
 
 MODULES = ("tasks", "documents", "chat", "smart")
 DELEGATION_KINDS = (

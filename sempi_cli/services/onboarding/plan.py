@@ -9,7 +9,8 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from sempi_cli.errors import InvalidData
-from sempi_cli.services.clients import clients, identifiers, profile
+from sempi_cli.services import identifiers
+from sempi_cli.services.clients import clients, profile
 from sempi_cli.services.clients import input as client_input
 from sempi_cli.services.onboarding.input import (
     MODULES,

@@ -13,9 +13,9 @@ import os
 import stat
 from pathlib import Path
 
+from sempi_cli.services import settings
 from sempi_cli.services.access import require_firm_admin
 from sempi_cli.services.base import Service
-from sempi_cli.services.org import settings
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 BYPASS = (

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sempi_cli.clock import Clock
 from sempi_cli.errors import Conflict, InvalidData
+from sempi_cli.services import identifiers
 from sempi_cli.services.base import Service
-from sempi_cli.services.clients import identifiers
 from sempi_cli.services.identity import passwords
 
 
@@ -46,7 +46,7 @@ def _validate(
     if not name:
         raise InvalidData("--firm", "the firm's name is empty")
     # The name goes into every e-mail's sender and signature: one line, no control codes.
-    from sempi_cli.services.clients.input import no_control
+    from sempi_cli.services.text import no_control
 
     no_control(name, "--firm")
     email = identifiers.email(admin_email, field="--admin-email")

@@ -57,7 +57,7 @@ class GroupService(Service):
         ]
 
     def _target(self, client_id: int, user_ref: str | int) -> tuple[sqlite3.Row, sqlite3.Row]:
-        from sempi_cli.services.org.users import find_user
+        from sempi_cli.services.identity.accounts import find_user
 
         client = access.client_row(self.db, self.actor, client_id)
         if not access.can_manage_client(self.actor, client):

@@ -88,7 +88,8 @@ class Invitations(Service):
     def _target(self, ref: str | int) -> tuple[sqlite3.Row, sqlite3.Row | None]:
         """The user, if the actor may add them (who may add a user may invite them,
         services/org/users.py), and the external user's client."""
-        from sempi_cli.services.org.users import UserService, find_user
+        from sempi_cli.services.identity.accounts import find_user
+        from sempi_cli.services.org.users import UserService
 
         target = find_user(self.db, self.actor, ref)
         client = None
@@ -174,7 +175,10 @@ class Invitations(Service):
             user["locked_until"]
         )
         usable = user["disabled_at"] is None and user["password_hash"] is None and not locked
-        if not (right and usable and invitation["expires_at"] > iso_utc(now)):
+        # right implies an invitation (its hash matched); the check says so to the types too
+        if not (
+            right and usable and invitation is not None and invitation["expires_at"] > iso_utc(now)
+        ):
             if not locked:
                 AuthService(self.db, self.clock).record_failure(user["id"], "code")
             raise NotAuthenticated(ACTIVATION_FAILED, ACTIVATION_HINT)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import sqlite3
 
 from sempi_cli.errors import Conflict, InvalidData, NotFound, PermissionDenied
-from sempi_cli.services import access
+from sempi_cli.services import access, identifiers
 from sempi_cli.services.base import Service, changes
-from sempi_cli.services.clients import identifiers
 
 COLUMNS = ("id", "name", "partita_iva", "codice_fiscale", "email", "pec", "city")
 
@@ -76,6 +75,7 @@ class StudioService(Service):
                 f" VALUES ({', '.join('?' * len(fields))}, ?, ?)",
                 (*fields.values(), now, now),
             )
+            assert cursor.lastrowid is not None  # set by the INSERT
             self.audit("add", "studio", cursor.lastrowid, **fields)
         return self.show(cursor.lastrowid)
 

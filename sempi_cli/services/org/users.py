@@ -5,29 +5,16 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from sempi_cli.errors import Conflict, InvalidData, NotFound, PermissionDenied, RuleViolation
-from sempi_cli.services import access
-from sempi_cli.services.access import FIRM_ROLES, ROLES, STUDIO_ROLES, Actor
+from sempi_cli.errors import Conflict, InvalidData, PermissionDenied, RuleViolation
+from sempi_cli.services import access, identifiers
+from sempi_cli.services.access import FIRM_ROLES, ROLES, STUDIO_ROLES
 from sempi_cli.services.base import Service, changes, redact_personal
-from sempi_cli.services.clients import identifiers
 from sempi_cli.services.identity import passwords
+from sempi_cli.services.identity.accounts import find_user
 from sempi_cli.services.identity.auth import Confirm, require_reauthentication, revoke_credentials
 
 COLUMNS = ("id", "email", "full_name", "role", "studio", "client", "active")
 MAX_FULL_NAME = 120
-
-
-def find_user(db: sqlite3.Connection, actor: Actor, ref: str | int) -> sqlite3.Row:
-    """A user by id or e-mail, among those the actor may see."""
-    where, params = access.visible_users(actor)
-    text = str(ref).strip()
-    key = "u.id = :ref" if text.isdigit() else "u.email = lower(:ref)"
-    row = db.execute(
-        f"SELECT u.* FROM users u WHERE {key} AND {where}", {**params, "ref": text}
-    ).fetchone()
-    if row is None:
-        raise NotFound(f"user {text!r} not found")
-    return row
 
 
 class UserService(Service):
@@ -106,6 +93,7 @@ class UserService(Service):
                 (address, name, role, studio_id, client, cf, password_hash, now, now),
             )
             user_id = cursor.lastrowid
+            assert user_id is not None  # set by the INSERT
             self.audit(
                 "add",
                 "user",
@@ -117,6 +105,7 @@ class UserService(Service):
             if role == "external":
                 from sempi_cli.services.org.groups import GroupService
 
+                assert client is not None  # _check_role_placement: an external user has a client
                 GroupService(self.db, self.clock, self.actor).add_member(
                     client, user_id, check_access=False
                 )
@@ -269,9 +258,9 @@ class UserService(Service):
         target = find_user(self.db, self.actor, ref)
         self._may_change(target)
         require_reauthentication(self.actor, confirm, self.clock.now(), "change a password")
-        new_password = new_password()
-        passwords.check_strength(new_password, field="new password")
-        password_hash = passwords.hash_password(new_password)
+        password = new_password()
+        passwords.check_strength(password, field="new password")
+        password_hash = passwords.hash_password(password)
         with self.transaction():
             now = self.now()
             self.db.execute(
@@ -312,7 +301,7 @@ def erase_personal_data(db: sqlite3.Connection, user_id: int, at: str) -> None:
 def _full_name(text: str | None) -> str:
     """A person's name, as tables, mail headers and terminals show it: one line, no
     control character (an escape sequence would reach whoever lists users)."""
-    from sempi_cli.services.clients.input import one_line
+    from sempi_cli.services.text import one_line
 
     name = one_line(text or "", "--name", MAX_FULL_NAME)
     if not name:

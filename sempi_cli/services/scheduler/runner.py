@@ -23,10 +23,9 @@ from dateutil.relativedelta import relativedelta
 from sempi_cli.clock import today_in_rome
 from sempi_cli.errors import CheckFailed, InvalidData, PermissionDenied
 from sempi_cli.fiscal.engine import Planner
-from sempi_cli.services import access
+from sempi_cli.services import access, settings
 from sempi_cli.services.base import Service
 from sempi_cli.services.clients.profile import PROFILE_FIELDS
-from sempi_cli.services.org import settings
 from sempi_cli.services.org.studios import find_studio_id
 from sempi_cli.services.scheduler.config import load_overrides, load_templates
 from sempi_cli.services.scheduler.writer import Change, ChunkWriter, Counts

@@ -243,7 +243,7 @@ class ScheduleViews(Service):
         if q.mine:
             clauses.append("t.responsible_id = :actor_id")
         elif q.responsible is not None:
-            from sempi_cli.services.org.users import find_user
+            from sempi_cli.services.identity.accounts import find_user
 
             params["responsible"] = find_user(self.db, self.actor, q.responsible)["id"]
             clauses.append("t.responsible_id = :responsible")

@@ -21,7 +21,7 @@ from datetime import date
 from sempi_cli.fiscal.engine import Deadline, Planner
 from sempi_cli.fiscal.rules import RULES_BY_ID, Rule
 from sempi_cli.services.clients import profile as profiles
-from sempi_cli.services.tasks.rrule import deadline_of
+from sempi_cli.services.templates.rrule import deadline_of
 
 # A spec as templates keep checklists: [{"name", "items": [{"text", "important", "depth"}]}]
 ChecklistSpec = list[dict]
@@ -296,7 +296,8 @@ class ChunkWriter:
             "UPDATE tasks SET deadline = ?, title = ?, removed_at = NULL, updated_at = ? WHERE id = ?",
             (prepared.task_deadline, prepared.title, self.now, row["task_id"]),
         )
-        history = []
+        # (task_id, at, actor_id, action, field, old, new)
+        history: list[tuple[int, str, int, str, str | None, str | None, str]] = []
         if row["state"] == "cancelled":
             history.append(
                 (row["task_id"], self.now, self.actor_id, "restore", None, None, "scheduler")

@@ -71,8 +71,6 @@ class TaskFlow(TaskService):
             if task["approval_required"] and self.actor.id != task["creator_id"]:
                 target = fields["status"] = "awaiting_approval"
         if target in ("awaiting_approval", "completed"):
-            from sempi_cli.services.checklists.checklists import refuse_open_items
-
             refuse_open_items(self.db, task["id"])
         if target == "completed":
             fields["completed_at"] = self.now()
@@ -95,3 +93,39 @@ def _past(verb: str) -> str:
         "defer": "deferred",
         "reopen": "reopened",
     }[verb]
+
+
+OPEN_SHOWN = 5  # open items named in a refused completion
+
+
+def refuse_open_items(db: sqlite3.Connection, task_id: int) -> None:
+    """The rule: a task with an open checklist item is not completed, nor sent
+    for approval. Raises RuleViolation naming the first few open items.
+
+    It lives with the transitions it guards (it reads the checklist tables;
+    checklists/ builds on tasks/, never the other way round)."""
+    rows = db.execute(
+        "SELECT ci.id, ci.text FROM checklist_items ci JOIN checklists cl ON cl.id = ci.checklist_id"
+        " WHERE cl.task_id = ? AND ci.done_at IS NULL ORDER BY cl.position, ci.id LIMIT ?",
+        (task_id, OPEN_SHOWN + 1),
+    ).fetchall()
+    if not rows:
+        return
+    count = len(rows)
+    if count > OPEN_SHOWN:
+        count = db.execute(
+            "SELECT count(*) FROM checklist_items ci JOIN checklists cl ON cl.id = ci.checklist_id"
+            " WHERE cl.task_id = ? AND ci.done_at IS NULL",
+            (task_id,),
+        ).fetchone()[0]
+    named = ", ".join(f"{r[0]} {_short(r[1])}" for r in rows[:OPEN_SHOWN])
+    more = f"; and {count - OPEN_SHOWN} more" if count > OPEN_SHOWN else ""
+    noun = "item" if count == 1 else "items"
+    raise RuleViolation(
+        f"task {task_id} has {count} open checklist {noun}: {named}{more}",
+        f"check them off first ('sempi checklist list {task_id}')",
+    )
+
+
+def _short(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -1,8 +1,9 @@
-"""What a person or a script says about a task, before it is checked against the store."""
+"""What a person or a script says about a task or a task template, before it is
+checked against the store."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 KINDS = ("ordinary", "extraordinary")
 STATUSES = ("pending", "in_progress", "awaiting_approval", "completed", "deferred")
@@ -57,3 +58,55 @@ class TaskEdit:
 
     def is_empty(self) -> bool:
         return all(v in (None, []) for v in vars(self).values())
+
+
+@dataclass
+class TemplateInput:
+    """A new template: a task's content, plus when its instances are due."""
+
+    name: str
+    title: str
+    responsible: str | None = None  # default: whoever adds the template
+    description: str = ""
+    participants: list[str] = field(default_factory=list)
+    observers: list[str] = field(default_factory=list)
+    high_priority: bool = False
+    planned: str | None = None
+    client: str | None = None
+    project: str | None = None
+    tags: list[str] = field(default_factory=list)
+    kind: str = "extraordinary"
+    approval_required: bool = False
+    responsible_sets_deadline: bool = True
+    time_tracking: bool | None = None  # default: on for ordinary tasks
+    deadline_days: int = 0
+    deadline_time: str = "18:00"
+
+
+@dataclass
+class TemplateEdit:
+    """Changes to a template; None means "leave as it is", an empty string clears."""
+
+    name: str | None = None
+    title: str | None = None
+    description: str | None = None
+    responsible: str | None = None
+    planned: str | None = None
+    client: str | None = None
+    project: str | None = None
+    kind: str | None = None
+    high_priority: bool | None = None
+    approval_required: bool | None = None
+    responsible_sets_deadline: bool | None = None
+    time_tracking: bool | None = None
+    deadline_days: int | None = None
+    deadline_time: str | None = None
+    add_participants: list[str] = field(default_factory=list)
+    remove_participants: list[str] = field(default_factory=list)
+    add_observers: list[str] = field(default_factory=list)
+    remove_observers: list[str] = field(default_factory=list)
+    add_tags: list[str] = field(default_factory=list)
+    remove_tags: list[str] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, f.name) in (None, []) for f in fields(self))

@@ -6,6 +6,7 @@ proves the actor may see the rows (their own tasks as responsible or creator).
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -53,7 +54,8 @@ class TaskQuery:
 
 class TaskQueries(Service):
     def list(self, q: TaskQuery) -> list[dict]:
-        clauses, params = ["t.removed_at IS NULL"], {"me": self.actor.id}
+        clauses = ["t.removed_at IS NULL"]
+        params: dict[str, object] = {"me": self.actor.id}
         if q.mine:
             clauses.append("t.responsible_id = :me")
         if q.created:
@@ -120,7 +122,9 @@ class TaskQueries(Service):
         now = iso_utc(self.clock.now())
         return [self._row(r, now) for r in self.db.execute(sql, params)]
 
-    def _deadline_filters(self, q: TaskQuery, clauses: list[str], params: dict) -> None:
+    def _deadline_filters(
+        self, q: TaskQuery, clauses: builtins.list[str], params: dict[str, object]
+    ) -> None:
         from sempi_cli.timeparse import parse_datetime
 
         now = self.clock.now()
@@ -165,13 +169,23 @@ class TaskQueries(Service):
         item["flags"] = ("!" if item["high_priority"] else "") + ("overdue" if overdue else "")
         return item
 
-    def due(self) -> dict[str, list[dict]]:
+    def due(self) -> dict[str, builtins.list[dict]]:
         """What needs the actor now: overdue, due today, due this week, awaiting my approval."""
-        mine = dict(mine=True, include_completed=False, sort="deadline")
-        overdue = self.list(TaskQuery(**mine, overdue=True))
-        today = [t for t in self.list(TaskQuery(**mine, today=True)) if not t["overdue"]]
+
+        def mine(*, overdue: bool = False, today: bool = False, week: bool = False) -> TaskQuery:
+            return TaskQuery(
+                mine=True,
+                include_completed=False,
+                sort="deadline",
+                overdue=overdue,
+                today=today,
+                week=week,
+            )
+
+        overdue = self.list(mine(overdue=True))
+        today = [t for t in self.list(mine(today=True)) if not t["overdue"]]
         seen = {t["id"] for t in overdue + today}
-        week = [t for t in self.list(TaskQuery(**mine, week=True)) if t["id"] not in seen]
+        week = [t for t in self.list(mine(week=True)) if t["id"] not in seen]
         approval = self.list(TaskQuery(created=True, awaiting_approval=True, sort="deadline"))
         return {
             "overdue": overdue,

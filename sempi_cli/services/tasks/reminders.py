@@ -9,6 +9,7 @@ deadline moves the reminder. This module owns the ``reminders`` table.
 
 from __future__ import annotations
 
+import builtins
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -144,6 +145,7 @@ class ReminderService(Service):
                     " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                     (task_id, recipient_id, remind_at, before_minutes, self.actor.id, self.now()),
                 )
+                assert cursor.lastrowid is not None  # set by the INSERT
                 reminder_id = int(cursor.lastrowid)
                 tasks.history(
                     task_id,
@@ -280,7 +282,7 @@ class ReminderService(Service):
 
     # --- removing -------------------------------------------------------------------
 
-    def remove(self, reminder_ids: Sequence[int], *, dry_run: bool = False) -> list[dict]:
+    def remove(self, reminder_ids: Sequence[int], *, dry_run: bool = False) -> builtins.list[dict]:
         """Cancel reminders not yet delivered, all or nothing."""
         tasks = self._tasks()
         results = []

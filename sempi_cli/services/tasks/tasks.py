@@ -288,7 +288,7 @@ class TaskService(Service):
             "title": title,
             "description": (data.description or "").strip(),
             "kind": data.kind,
-            "client_id": self.client_id(data.client),
+            "client_id": (client_id := self.client_id(data.client)),
             "project": (data.project or "").strip() or None,
             "parent_id": self.parent_id(data.parent),
             "high_priority": int(data.high_priority),
@@ -302,7 +302,7 @@ class TaskService(Service):
             "creator_id": self.actor.id,
         }
         tags = self.clean_tags(data.tags)
-        self._check_externals(row["client_id"], participants + observers)
+        self._check_externals(client_id, participants + observers)
         created = []
         with self.transaction():
             for n, responsible in enumerate(responsibles):
@@ -323,6 +323,7 @@ class TaskService(Service):
                     f"INSERT INTO tasks ({', '.join(values)}) VALUES ({', '.join(':' + k for k in values)})",
                     values,
                 )
+                assert cursor.lastrowid is not None  # set by the INSERT
                 task_id = int(cursor.lastrowid)
                 self.history(task_id, "create", None, None, title)
                 self.add_members(task_id, "participant", participants)
@@ -421,12 +422,14 @@ class TaskService(Service):
         if changes.parent is not None:
             fields["parent_id"] = self.parent_id(changes.parent, task["id"])
         diff = {k: list(v) for k, v in self.set_fields(task, fields).items()}
+        client_id = fields.get("client_id", task["client_id"])
+        assert client_id is None or isinstance(client_id, int)  # content_fields: self.client_id()
         for role, add, remove in (
             ("participant", changes.add_participants, changes.remove_participants),
             ("observer", changes.add_observers, changes.remove_observers),
         ):
             added = [self.user_id(u, f"--add-{role}") for u in add]
-            self._check_externals(fields.get("client_id", task["client_id"]), added)
+            self._check_externals(client_id, added)
             self.add_members(task["id"], role, added)
             self.remove_members(
                 task["id"], role, [self.user_id(u, f"--remove-{role}") for u in remove]
@@ -519,6 +522,7 @@ class TaskService(Service):
         )
         if cursor.rowcount == 0:
             return None
+        assert cursor.lastrowid is not None  # set by the INSERT that took place
         task_id = int(cursor.lastrowid)
         self.history(task_id, "create", None, None, values["title"])
         self.history(task_id, "recur", "occurrence", None, values["occurrence"])

@@ -169,7 +169,7 @@ class TimerService(Service):
 
     def long_running(self, started_at: str) -> str | None:
         """Why a running timer looks forgotten (over midnight, past the limit), or None."""
-        from sempi_cli.services.org import settings
+        from sempi_cli.services import settings
 
         limit = int(settings.get(self.db, LONG_SETTING))
         start, now = datetime.fromisoformat(started_at), self.clock.now()

@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Iterator
 
 from sempi_cli.errors import StoreUnusable
+from sempi_cli.store.constants import APPLICATION_ID
 from sempi_cli.store.migrations import (
     m001_initial,
     m002_security,
@@ -24,6 +25,7 @@ from sempi_cli.store.migrations import (
     m010_documents,
     m011_mail_practice,
 )
+from sempi_cli.store.transaction import write_transaction
 
 STEPS: list[tuple[str, str]] = [
     ("m001_initial", m001_initial.SQL),
@@ -62,8 +64,6 @@ def migrate(conn: sqlite3.Connection) -> None:
     the write lock, then finds nothing pending.
     """
     import sqlite_utils
-
-    from sempi_cli.store.connection import APPLICATION_ID, write_transaction
 
     db = sqlite_utils.Database(conn)
     migrations = sqlite_utils.Migrations("sempi")

@@ -1,0 +1,242 @@
+"""Firm-wide settings (`sempi config`): a small table of known keys, each validated.
+
+Every area's keys live here, so `sempi config list` shows them all.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sempi_cli.errors import InvalidData, NotFound
+from sempi_cli.services.access import ROLES, require_firm_admin
+from sempi_cli.services.base import Service
+
+
+def _require_otp(value: str) -> str:
+    value = value.strip().lower().replace(" ", "")
+    if value in ("none", "all"):
+        return value
+    roles = value.split(",")
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown or not roles:
+        raise InvalidData(
+            "auth.require_otp", f"{value!r}: use none, all, or roles from {', '.join(ROLES)}"
+        )
+    return ",".join(sorted(set(roles)))
+
+
+def _int_between(low: int, high: int) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if not value.strip().isdigit() or not low <= int(value) <= high:
+            raise InvalidData("value", f"{value!r} is not a whole number from {low} to {high}")
+        return str(int(value))
+
+    return check
+
+
+def _time_of_day(value: str) -> str:
+    """HH:MM on a 24-hour clock (Europe/Rome)."""
+    hour, sep, minute = value.strip().partition(":")
+    if not (sep and hour.isdigit() and minute.isdigit() and len(minute) == 2):
+        raise InvalidData("value", f"{value!r} is not a time such as 18:00")
+    if not (0 <= int(hour) <= 23 and 0 <= int(minute) <= 59):
+        raise InvalidData("value", f"{value!r} is not a time of day")
+    return f"{int(hour):02d}:{minute}"
+
+
+def _folder_tree(value: str) -> str:
+    """Comma-separated folder paths, '/' between levels: "Anagrafica, IVA/Liquidazioni"."""
+    paths = [" / ".join(p.strip() for p in item.split("/")) for item in value.split(",")]
+    paths = [p for p in paths if p]
+    for path in paths:
+        for part in path.split(" / "):
+            if not part or part in (".", "..") or len(part) > 64 or "\\" in part:
+                raise InvalidData(
+                    "value", f"{path!r} is not a folder path (names of 1 to 64 characters)"
+                )
+    if not paths:
+        raise InvalidData("value", "give at least one folder")
+    return ", ".join(dict.fromkeys(p.replace(" / ", "/") for p in paths))
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value.strip().lower() not in choices:
+            raise InvalidData("value", f"{value!r} is not one of {', '.join(choices)}")
+        return value.strip().lower()
+
+    return check
+
+
+def _text(value: str) -> str:
+    """Free text on one line (empty allowed: not set)."""
+    if "\n" in value or "\r" in value:
+        raise InvalidData("value", "must be on one line")
+    return value.strip()
+
+
+def _smtp_host(value: str) -> str:
+    """A host name (IDNA labels of letters, digits and hyphens) or an IP address;
+    no port (smtp.port), no scheme. Empty: mail is only queued."""
+    import ipaddress
+    import re
+
+    host = value.strip()
+    if not host:
+        return ""
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    problem = "is not a host name or an IP address (no port, no scheme: the port is smtp.port)"
+    try:
+        labels = host.removesuffix(".").encode("idna").decode("ascii").split(".")
+    except UnicodeError:
+        raise InvalidData("smtp.host", f"{host!r} {problem}") from None
+    label = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
+    if len(host) > 253 or not all(label.match(part) for part in labels):
+        raise InvalidData("smtp.host", f"{host!r} {problem}")
+    return host
+
+
+def _smtp_user(value: str) -> str:
+    """What smtplib's login can send: printable ASCII (empty: no login)."""
+    user = value.strip()
+    if not all(" " <= c <= "~" for c in user):
+        raise InvalidData("smtp.user", "an SMTP login carries printable ASCII characters only")
+    return user
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    default: str
+    help: str
+    validate: Callable[[str], str]
+
+
+SETTINGS = {
+    s.key: s
+    for s in (
+        Setting(
+            "auth.require_otp",
+            "none",
+            "who must use two-step login: none, all, or roles (comma-separated)",
+            _require_otp,
+        ),
+        Setting(
+            "auth.session_idle_hours",
+            "8",
+            "a session ends after this many idle hours",
+            _int_between(1, 72),
+        ),
+        Setting(
+            "auth.session_absolute_days",
+            "7",
+            "a session ends this many days after login",
+            _int_between(1, 90),
+        ),
+        Setting(
+            "checklist.max_attachment_mb",
+            "10",
+            "the largest file (MB) that may be attached to a checklist item",
+            _int_between(1, 1024),
+        ),
+        Setting(
+            "documents.default_folders",
+            "Anagrafica, Contabilità, IVA, F24, Dichiarazioni, Dipendenti, Corrispondenza",
+            "the folder tree a new client gets (comma-separated; '/' for sub-folders)",
+            _folder_tree,
+        ),
+        Setting(
+            "documents.max_file_mb",
+            "50",
+            "the largest document (MB) that may be stored",
+            _int_between(1, 2048),
+        ),
+        Setting(
+            "mail.max_attempts",
+            "5",
+            "delivery attempts before a message is marked failed",
+            _int_between(1, 50),
+        ),
+        Setting(
+            "smtp.host",
+            "",
+            "the SMTP server's host name or IP address, no port (empty: mail is only queued)",
+            _smtp_host,
+        ),
+        Setting("smtp.port", "587", "the SMTP server's port", _int_between(1, 65535)),
+        Setting(
+            "smtp.security",
+            "starttls",
+            "starttls (port 587), tls (implicit, port 465) or none (a local relay only)",
+            _choice("starttls", "tls", "none"),
+        ),
+        Setting("smtp.user", "", "the SMTP login (empty: no login)", _smtp_user),
+        Setting(
+            "smtp.password_file",
+            "",
+            "a file (mode 0600) holding the SMTP password; SEMPI_SMTP_PASSWORD wins",
+            _text,
+        ),
+        Setting(
+            "smtp.from", "", "the sender address, e.g. Studio Rossi <scadenze@studio.it>", _text
+        ),
+        Setting(
+            "scheduler.deadline_time",
+            "18:00",
+            "the hour (Europe/Rome) a fiscal deadline's task falls due on its due date",
+            _time_of_day,
+        ),
+        Setting(
+            "timer.max_running_hours",
+            "10",
+            "a timer running this many hours is reported as forgotten (timer status, timer check)",
+            _int_between(1, 72),
+        ),
+    )
+}
+
+
+def get(db: sqlite3.Connection, key: str) -> str:
+    row = db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else SETTINGS[key].default
+
+
+def otp_required(db: sqlite3.Connection, role: str) -> bool:
+    rule = get(db, "auth.require_otp")
+    return rule == "all" or role in rule.split(",")
+
+
+class ConfigService(Service):
+    def list(self) -> list[dict]:
+        require_firm_admin(self.actor, "read the settings")
+        return [
+            {"key": s.key, "value": get(self.db, s.key), "default": s.default, "meaning": s.help}
+            for s in SETTINGS.values()
+        ]
+
+    def get(self, key: str) -> str:
+        require_firm_admin(self.actor, "read the settings")
+        if key not in SETTINGS:
+            raise NotFound(f"no setting {key!r}", "see 'sempi config list'")
+        return get(self.db, key)
+
+    def set(self, key: str, value: str) -> str:
+        require_firm_admin(self.actor, "change the settings")
+        if key not in SETTINGS:
+            raise NotFound(f"no setting {key!r}", "see 'sempi config list'")
+        value = SETTINGS[key].validate(value)
+        with self.transaction():
+            old = get(self.db, key)
+            self.db.execute(
+                "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (key, value, self.now()),
+            )
+            self.audit("set", "setting", None, key=key, old=old, new=value)
+        return value
