@@ -10,12 +10,19 @@ import sqlite3
 
 import pytest
 
-from tests import test_tasks
 from tests.conftest import ADMIN_EMAIL, actor, piva, store_digest
-from tests.helpers import assert_one_line_error, data, ok
-from tests.test_tasks import CREATOR, DOER, EXTERNAL, OPERATOR, OUTSIDER, one
+from tests.helpers import (
+    CREATOR,
+    DOER,
+    EXTERNAL,
+    OPERATOR,
+    OUTSIDER,
+    assert_one_line_error,
+    data,
+    ok,
+    one,
+)
 
-people = test_tasks.people  # Alfa (client) and Beta (other_client) of Studio Rossi
 OTHER_OPERATOR, OTHER_EXTERNAL = "op@bianchi.test", "ext@beta.test"
 DEFAULT = [
     "Anagrafica",
@@ -34,26 +41,17 @@ def count(db: sqlite3.Connection, table: str) -> int:
 
 
 @pytest.fixture
-def alfa(db, clock, people) -> str:
+def alfa(db, clock, org, people) -> str:
     """Alfa with the default tree; outsiders: an operator of another practice (in a work
     group there) and an external user of Beta."""
-    from sempi_cli.services.clients.clients import ClientService
-    from sempi_cli.services.clients.input import ClientInput
     from sempi_cli.services.documents.folders import FolderService
-    from sempi_cli.services.org.groups import GroupService
-    from sempi_cli.services.org.studios import StudioService
-    from sempi_cli.services.org.users import UserService
 
-    admin = actor(db, ADMIN_EMAIL)
-    users = UserService(db, clock, admin)
-    bianchi = StudioService(db, clock, admin).add("Studio Bianchi")["id"]
-    users.add(OTHER_OPERATOR, "Operatore Bianchi", "studio-operator", studio=bianchi)
-    gamma = ClientService(db, clock, admin).add(
-        ClientInput("Gamma Srl", studio=bianchi, partita_iva=piva(3))
-    )["id"]
-    GroupService(db, clock, admin).add_member(gamma, OTHER_OPERATOR)
-    users.add(OTHER_EXTERNAL, "Esterno Beta", "external", client=people["other_client"])
-    FolderService(db, clock, admin).create_default_tree(people["client"])
+    bianchi = org.practice("Studio Bianchi")
+    org.user(OTHER_OPERATOR, "Operatore Bianchi", "studio-operator", studio=bianchi)
+    gamma = org.client("Gamma Srl", bianchi, 3)
+    org.group(gamma, OTHER_OPERATOR)
+    org.user(OTHER_EXTERNAL, "Esterno Beta", "external", client=people["other_client"])
+    FolderService(db, clock, org.admin).create_default_tree(people["client"])
     return str(people["client"])
 
 
