@@ -6,6 +6,21 @@ from typing import Annotated
 
 import typer
 
+from sempi_cli.cli.client.options import (
+    ClientId,
+    CodiceFiscale,
+    Email,
+    Kind,
+    Name,
+    Nickname,
+    PartitaIva,
+    Pec,
+    Profile,
+    Responsible,
+    Smart,
+    Studio,
+    client_input,
+)
 from sempi_cli.cli.common import (
     confirm,
     emit_record,
@@ -18,98 +33,11 @@ from sempi_cli.cli.common import (
 app = group_app("client")
 
 
-def _complete_profile(incomplete: str) -> list[str]:
-    from sempi_cli.services.clients.profile import PROFILE_FIELDS
-
-    options = []
-    for field in PROFILE_FIELDS:
-        for value in field.choices or ("yes", "no"):
-            options.append(f"{field.name}={value}")
-    return [o for o in options if o.startswith(incomplete)]
-
-
-ClientId = Annotated[int, typer.Argument(help="The client's id.")]
-Kind = Annotated[
-    str | None,
-    typer.Option("--kind", help="persona_fisica, societa_persone, societa_capitali or ente."),
-]
-CodiceFiscale = Annotated[
-    str | None,
-    typer.Option(
-        "--codice-fiscale",
-        "--cf",
-        help="Codice fiscale (16 characters, or 11 digits for a company).",
-    ),
-]
-PartitaIva = Annotated[
-    str | None,
-    typer.Option(
-        "--partita-iva", "--piva", help="Partita IVA (11 digits; an IT prefix is dropped)."
-    ),
-]
-Email = Annotated[str | None, typer.Option("--email", help="The client's e-mail.")]
-Pec = Annotated[str | None, typer.Option("--pec", help="The client's PEC address.")]
-Nickname = Annotated[str | None, typer.Option("--nickname", help="A short name the office uses.")]
-Responsible = Annotated[
-    str | None, typer.Option("--responsible", "-r", help="The responsible firm user: e-mail or id.")
-]
-Smart = Annotated[
-    str | None,
-    typer.Option(
-        "--smart",
-        help="Active SMART services, comma-separated: fattura-smart, smart-hub, corrispettivi-smart ('' for none).",
-    ),
-]
-Profile = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--profile",
-        "-p",
-        help="A fiscal profile field, FIELD=VALUE; repeat it. See 'sempi client fields'.",
-        autocompletion=_complete_profile,
-    ),
-]
-
-
-def _client_input(
-    name: str | None,
-    kind: str | None,
-    codice_fiscale: str | None,
-    partita_iva: str | None,
-    email: str | None,
-    pec: str | None,
-    nickname: str | None,
-    responsible: str | None,
-    smart: str | None,
-    profile: list[str] | None,
-):
-    """The options of `add` and `edit`, as the service's ClientInput."""
-    from sempi_cli.services.clients.input import ClientInput
-    from sempi_cli.services.clients.profile import parse_assignments
-
-    return ClientInput(
-        ragione_sociale=name,
-        kind=kind,
-        codice_fiscale=codice_fiscale,
-        partita_iva=partita_iva,
-        email=email,
-        pec=pec,
-        nickname=nickname,
-        responsible=responsible,
-        smart_services=None if smart is None else smart.split(","),
-        fiscal_profile=parse_assignments(profile),
-    )
-
-
 @app.command("add")
 def client_add(
     ctx: typer.Context,
-    name: Annotated[
-        str, typer.Option("--name", help="Ragione sociale (or the person's full name).")
-    ],
-    studio: Annotated[
-        str | None, typer.Option("--studio", help="The practice: id or name (default: yours).")
-    ] = None,
+    name: Name,
+    studio: Studio = None,
     kind: Kind = "societa_capitali",
     codice_fiscale: CodiceFiscale = None,
     partita_iva: PartitaIva = None,
@@ -126,7 +54,7 @@ def client_add(
     """
     from sempi_cli.services.clients.clients import ClientService
 
-    data = _client_input(
+    data = client_input(
         name,
         kind or "societa_capitali",
         codice_fiscale,
@@ -137,8 +65,8 @@ def client_add(
         responsible,
         smart,
         profile,
+        studio,
     )
-    data.studio = studio
     emit_record(ctx, state(ctx).service(ClientService).add(data))
 
 
@@ -224,7 +152,7 @@ def client_edit(
     """
     from sempi_cli.services.clients.clients import ClientService
 
-    data = _client_input(
+    data = client_input(
         name, kind, codice_fiscale, partita_iva, email, pec, nickname, responsible, smart, profile
     )
     emit_record(ctx, state(ctx).service(ClientService).edit(client_id, data))

@@ -9,17 +9,20 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.client.commands import (
+from sempi_cli.cli.client.options import (
+    ClientId,
     CodiceFiscale,
     Email,
     Kind,
+    Name,
     Nickname,
     PartitaIva,
     Pec,
     Profile,
     Responsible,
     Smart,
-    _client_input,
+    Studio,
+    client_input,
 )
 from sempi_cli.cli.common import confirm, emit_record, emit_rows, group_app, say, state
 
@@ -51,12 +54,8 @@ Deadlines = Annotated[
 @app.command("add")
 def onboard_add(
     ctx: typer.Context,
-    name: Annotated[
-        str, typer.Option("--name", help="Ragione sociale (or the person's full name).")
-    ],
-    studio: Annotated[
-        str | None, typer.Option("--studio", help="The practice: id or name (default: yours).")
-    ] = None,
+    name: Name,
+    studio: Studio = None,
     kind: Kind = "societa_capitali",
     codice_fiscale: CodiceFiscale = None,
     partita_iva: PartitaIva = None,
@@ -106,7 +105,7 @@ def onboard_add(
     from sempi_cli.services.onboarding import input as given
     from sempi_cli.services.onboarding.onboard import OnboardingService
 
-    data = _client_input(
+    data = client_input(
         name,
         kind or "societa_capitali",
         codice_fiscale,
@@ -117,8 +116,8 @@ def onboard_add(
         responsible,
         smart,
         profile,
+        studio,
     )
-    data.studio = studio
     request = given.OnboardRequest(
         client=data,
         practice_users=given.practice_users(practice_users),
@@ -413,7 +412,7 @@ class _ProgressBar:
 @app.command("show")
 def onboard_show(
     ctx: typer.Context,
-    client_id: Annotated[int, typer.Argument(help="The client's id.")],
+    client_id: ClientId,
 ) -> None:
     """Show who may see a client, its modules, its delegations and their status.
 
