@@ -25,7 +25,21 @@ _ISO = re.compile(
     r"(?:(?:t| +)(\d{2}):(\d{2})(?::(\d{2}))?(z|[+-]\d{2}:?\d{2})?)?",
     re.ASCII,
 )
-_ITALIAN = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?: +(\d{1,2}):(\d{2}))?", re.ASCII)
+# dd/mm/yyyy, dd.mm.yyyy or dd-mm-yyyy (one separator throughout); without the year,
+# the next such day (today included).
+_ITALIAN = re.compile(
+    r"(\d{1,2})([/.-])(\d{1,2})(?:\2(\d{4}))?(?: +(\d{1,2})[:.](\d{2}))?", re.ASCII
+)
+# "tra 3 giorni", "fra una settimana", "in 2 weeks": an offset in words.
+_IN_WORDS = re.compile(r"(?:tra|fra|in) +(\d+|un|uno|una) +([a-z]+)", re.ASCII)
+_WORD_UNITS = {
+    **dict.fromkeys(("giorno", "giorni", "day", "days"), "d"),
+    **dict.fromkeys(("settimana", "settimane", "week", "weeks"), "w"),
+    **dict.fromkeys(("mese", "mesi", "month", "months"), "m"),
+    **dict.fromkeys(("anno", "anni", "year", "years"), "y"),
+}
+# "lunedì prossimo", "prossima domenica", "next monday": the next such weekday.
+_NEXT = re.compile(r"(?:(?:prossim[oa]|next) +(\S+)|(\S+) +prossim[oa])")
 _OFFSET = re.compile(r"([+-])(\d+)([dwmy])", re.ASCII)
 _WITH_TIME = re.compile(r"(.*?\S) +(?:at +|alle +|ore +)?(\d{1,2})[:.](\d{2})", re.ASCII)
 _HOURS_MINUTES = re.compile(r"(-?)(?:(\d+(?:[.,]\d+)?)h)? *(?:(\d+)m)?", re.ASCII)
@@ -59,6 +73,10 @@ _WORDS: dict[str, Callable[[date], date]] = {
     "eom": lambda d: _last_day(d.year, d.month),
     "eoq": _end_of_quarter,
     "eoy": lambda d: date(d.year, 12, 31),
+    "dopodomani": lambda d: d + timedelta(days=2),
+    "fine mese": lambda d: _last_day(d.year, d.month),
+    "fine trimestre": _end_of_quarter,
+    "fine anno": lambda d: date(d.year, 12, 31),
 }
 
 _WEEKDAYS: dict[str, int] = {
@@ -126,24 +144,24 @@ def _read(text: str, now: datetime, field: str) -> date | datetime:
         if match := _ISO.fullmatch(key):
             return _build(field, text, *match.groups())
         if match := _ITALIAN.fullmatch(key):
-            day, month, year, hour, minute = match.groups()
+            day, _, month, year, hour, minute = match.groups()
+            if year is None:
+                year = str(_next_year_of(today, int(month), int(day)))
             return _build(field, text, year, month, day, hour, minute)
         if key in ("now", "adesso"):
             return now.astimezone(ROME)
-        if key in _WORDS:
-            return _WORDS[key](today)
-        if key in _WEEKDAYS:  # strictly after today: Monday + "monday" is a week later
-            return today + timedelta(days=(_WEEKDAYS[key] - today.weekday() - 1) % 7 + 1)
+        words = " ".join(key.replace("del ", "").split())  # "fine del mese" = "fine mese"
+        if words in _WORDS:
+            return _WORDS[words](today)
+        if (match := _NEXT.fullmatch(words)) and (match[1] or match[2]) in _WEEKDAYS:
+            words = match[1] or match[2]
+        if words in _WEEKDAYS:  # strictly after today: Monday + "monday" is a week later
+            return today + timedelta(days=(_WEEKDAYS[words] - today.weekday() - 1) % 7 + 1)
+        if (match := _IN_WORDS.fullmatch(words)) and match[2] in _WORD_UNITS:
+            amount = 1 if match[1] in ("un", "uno", "una") else int(match[1])
+            return _offset(today, "+", amount, _WORD_UNITS[match[2]])
         if match := _OFFSET.fullmatch(key):
-            from dateutil.relativedelta import relativedelta
-
-            unit, factor = _UNITS[match[3]]
-            amount = int(match[2]) * factor * (-1 if match[1] == "-" else 1)
-            if unit == "days":
-                return today + relativedelta(days=amount)
-            if unit == "months":
-                return today + relativedelta(months=amount)
-            return today + relativedelta(years=amount)
+            return _offset(today, match[1], int(match[2]), match[3])
         if (match := _WITH_TIME.fullmatch(key)) and not _ISO.fullmatch(match[1]):
             day = _read(match[1], now, field)  # "today 09:00", "domani alle 14.30", "+2d 18:00"
             if not isinstance(day, datetime):
@@ -153,6 +171,31 @@ def _read(text: str, now: datetime, field: str) -> date | datetime:
     except (OverflowError, ValueError):
         raise _out_of_range(field, text) from None
     raise InvalidData(field, f"cannot read {text!r} as a date", DATE_HINT)
+
+
+def _offset(today: date, sign: str, amount: int, unit_letter: str) -> date:
+    """``today`` moved by ``amount`` days/weeks/months/years (calendar-aware)."""
+    from dateutil.relativedelta import relativedelta
+
+    unit, factor = _UNITS[unit_letter]
+    amount = amount * factor * (-1 if sign == "-" else 1)
+    if unit == "days":
+        return today + relativedelta(days=amount)
+    if unit == "months":
+        return today + relativedelta(months=amount)
+    return today + relativedelta(years=amount)
+
+
+def _next_year_of(today: date, month: int, day: int) -> int:
+    """The year of the next ``day``/``month`` from today (today included); 29/02 waits
+    for a leap year. An impossible day (31/04) gives this year, for _build to refuse."""
+    for year in range(today.year, today.year + 9):
+        try:
+            if date(year, month, day) >= today:
+                return year
+        except ValueError:
+            continue
+    return today.year
 
 
 def _build(

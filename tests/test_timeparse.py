@@ -335,8 +335,6 @@ def test_no_such_time(text: str) -> None:
         "+3x",
         "+d",
         "+1.5d",
-        "16-03-2026",
-        "16.03.2026",
         "2026/03/16",
         "16/03/26",
         "2026-3-16",
@@ -610,3 +608,80 @@ def test_a_date_word_with_a_time(text: str, expected: datetime) -> None:
 def test_a_date_word_with_a_bad_time(text: str) -> None:
     with pytest.raises(InvalidData):
         parse_datetime(text, NOW, field="--from")
+
+
+# --- the Italian words an office types (issue: "Italian date words") ---------
+
+# Monday 7 December 2026, 10:00 in Rome.
+DEC_MONDAY = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("fine mese", date(2026, 12, 31)),
+        ("fine del mese", date(2026, 12, 31)),
+        ("Fine  Trimestre", date(2026, 12, 31)),
+        ("fine anno", date(2026, 12, 31)),
+        ("dopodomani", date(2026, 12, 9)),
+        ("tra 3 giorni", date(2026, 12, 10)),
+        ("fra 1 giorno", date(2026, 12, 8)),
+        ("tra una settimana", date(2026, 12, 14)),
+        ("tra 2 mesi", date(2027, 2, 7)),
+        ("tra un anno", date(2027, 12, 7)),
+        ("in 3 days", date(2026, 12, 10)),
+        ("lunedì prossimo", date(2026, 12, 14)),
+        ("prossimo venerdì", date(2026, 12, 11)),
+        ("venerdi prossimo", date(2026, 12, 11)),
+        ("next friday", date(2026, 12, 11)),
+        ("16/01", date(2027, 1, 16)),  # the next 16 January
+        ("07/12", date(2026, 12, 7)),  # today counts
+        ("06/12", date(2027, 12, 6)),  # yesterday's day: next year
+        ("29/02", date(2028, 2, 29)),  # the next leap day
+        ("16.01.2027", date(2027, 1, 16)),
+        ("16.01", date(2027, 1, 16)),
+        ("16-01-2027", date(2027, 1, 16)),
+    ],
+)
+def test_italian_date_words(typed: str, expected: date) -> None:
+    assert parse_date(typed, DEC_MONDAY) == expected
+
+
+def test_italian_short_date_takes_a_time() -> None:
+    assert_rome(
+        parse_datetime("16/01 09:30", DEC_MONDAY), rome(2027, 1, 16, 9, 30), utc(2027, 1, 16, 8, 30)
+    )
+
+
+@pytest.mark.parametrize(
+    "typed", ["31/04", "16/01.2027", "tra tre giorni", "tra 3 lune", "prossimo mese", "32.01"]
+)
+def test_italian_date_words_refused(typed: str) -> None:
+    with pytest.raises(InvalidData) as caught:
+        parse_date(typed, DEC_MONDAY, field="--deadline")
+    assert caught.value.field == "--deadline"
+
+
+@given(st.dates(min_value=date(2001, 1, 1), max_value=date(2099, 12, 31)))
+def test_day_month_is_the_next_such_day(day: date) -> None:
+    now = datetime.combine(day, time(12), tzinfo=ROME)
+    for target in (
+        day,
+        day + timedelta(days=1),
+        day - timedelta(days=1),
+        day + timedelta(days=200),
+    ):
+        if (target.month, target.day) == (2, 29):
+            continue
+        got = parse_date(f"{target.day:02d}/{target.month:02d}", now)
+        assert (got.month, got.day) == (target.month, target.day)
+        assert (
+            day <= got < day.replace(year=day.year + 1) if (day.month, day.day) != (2, 29) else True
+        )
+
+
+@given(st.dates(min_value=date(1000, 1, 1), max_value=date(9999, 12, 31)))
+def test_dotted_and_dashed_dates_equal_slashed(day: date) -> None:
+    slashed = parse_date(f"{day.day}/{day.month}/{day.year:04d}", NOW)
+    assert parse_date(f"{day.day}.{day.month}.{day.year:04d}", NOW) == slashed == day
+    assert parse_date(f"{day.day:02d}-{day.month:02d}-{day.year:04d}", NOW) == slashed
