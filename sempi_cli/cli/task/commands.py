@@ -14,17 +14,21 @@ from sempi_cli.cli.task.options import (
     Approval,
     ApprovalSwitch,
     Client,
+    CreatedByMe,
     Deadline,
+    Description,
     DryRun,
     FixedDeadline,
     FixedDeadlineSwitch,
     High,
     HighSwitch,
     Kind,
+    Mine,
     NewDescription,
     NewResponsible,
     NewTitle,
     Observers,
+    OfClient,
     Parent,
     Participants,
     Planned,
@@ -32,16 +36,17 @@ from sempi_cli.cli.task.options import (
     RemoveObservers,
     RemoveParticipants,
     RemoveTags,
+    Statuses,
     Tags,
+    TaskId,
+    TaskIds,
     TimeTracking,
     TimeTrackingSwitch,
+    WithTags,
     local_times,
 )
 
 app = group_app("task")
-
-TaskIds = Annotated[list[int], typer.Argument(help="One or more task ids.")]
-TaskId = Annotated[int, typer.Argument(help="The task's id.")]
 
 RESULT_COLUMNS = ("id", "old_status", "status")
 
@@ -62,7 +67,7 @@ def task_add(
             "--responsible", "-r", help="Who does it (e-mail or id); several make one task each."
         ),
     ] = None,
-    description: Annotated[str, typer.Option("--description", help="Details.")] = "",
+    description: Description = "",
     participant: Participants = None,
     observer: Observers = None,
     high: High = False,
@@ -114,32 +119,21 @@ def task_add(
 @app.command("list")
 def task_list(
     ctx: typer.Context,
-    mine: Annotated[bool, typer.Option("--mine", help="Where I am responsible.")] = False,
-    created: Annotated[bool, typer.Option("--created", help="That I created.")] = False,
+    mine: Mine = False,
+    created: CreatedByMe = False,
     observing: Annotated[bool, typer.Option("--observing", help="That I observe.")] = False,
     participating: Annotated[
         bool, typer.Option("--participating", help="Where I participate.")
     ] = False,
-    status: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--status",
-            "-s",
-            help="pending, in_progress, awaiting_approval, completed, deferred; repeat it.",
-        ),
-    ] = None,
+    status: Statuses = None,
     all_: Annotated[
         bool, typer.Option("--all", "-a", help="Include completed tasks (listed: open ones only).")
     ] = False,
-    client: Annotated[
-        int | None, typer.Option("--client", "-c", help="Of this client (id).")
-    ] = None,
+    client: OfClient = None,
     studio: Annotated[
         str | None, typer.Option("--studio", help="Of this practice's clients (id or name).")
     ] = None,
-    tag: Annotated[
-        list[str] | None, typer.Option("--tag", "-t", help="With this tag; repeat for all of them.")
-    ] = None,
+    tag: WithTags = None,
     due_before: Annotated[
         str | None, typer.Option("--due-before", help="Deadline before this moment (exclusive).")
     ] = None,

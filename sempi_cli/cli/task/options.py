@@ -9,7 +9,10 @@ import typer
 
 from sempi_cli.cli.common import state
 
+TaskId = Annotated[int, typer.Argument(help="The task's id.")]
+TaskIds = Annotated[list[int], typer.Argument(help="One or more task ids.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")]
+Description = Annotated[str, typer.Option("--description", help="Details.")]
 Deadline = Annotated[
     str | None,
     typer.Option(
@@ -76,6 +79,21 @@ RemoveObservers = Annotated[
 ]
 AddTags = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Add a tag.")]
 RemoveTags = Annotated[list[str] | None, typer.Option("--untag", help="Remove a tag.")]
+# Filters that `task list` and `task export` share.
+Mine = Annotated[bool, typer.Option("--mine", help="Where I am responsible.")]
+CreatedByMe = Annotated[bool, typer.Option("--created", help="That I created.")]
+Statuses = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--status",
+        "-s",
+        help="pending, in_progress, awaiting_approval, completed, deferred; repeat it.",
+    ),
+]
+OfClient = Annotated[int | None, typer.Option("--client", "-c", help="Of this client (id).")]
+WithTags = Annotated[
+    list[str] | None, typer.Option("--tag", "-t", help="With this tag; repeat for all of them.")
+]
 
 
 def local_times(ctx: typer.Context, rows: list[dict], *keys: str) -> list[dict]:

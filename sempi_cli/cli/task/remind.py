@@ -9,6 +9,7 @@ import typer
 from sempi_cli.cli.common import confirm, emit_record, emit_rows, say, state, sub_app
 from sempi_cli.cli.task.options import (
     DryRun,
+    TaskId,
     local_times,
 )
 
@@ -23,7 +24,7 @@ LIST_COLUMNS = ("id", "recipient", "when", "due_at", "state", "created_by")
 @app.command("add")
 def remind_add(
     ctx: typer.Context,
-    task_id: Annotated[int, typer.Argument(help="The task's id.")],
+    task_id: TaskId,
     at: Annotated[
         str | None,
         typer.Option(
@@ -61,9 +62,7 @@ def remind_add(
 
 
 @app.command("list")
-def remind_list(
-    ctx: typer.Context, task_id: Annotated[int, typer.Argument(help="The task's id.")]
-) -> None:
+def remind_list(ctx: typer.Context, task_id: TaskId) -> None:
     """List a task's reminders and whether each was delivered.
 
     States: pending, due (the next run delivers it), delivered, withheld (the

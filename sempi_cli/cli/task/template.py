@@ -14,11 +14,13 @@ from sempi_cli.cli.task.options import (
     Approval,
     ApprovalSwitch,
     Client,
+    Description,
     DryRun,
     FixedDeadline,
     FixedDeadlineSwitch,
     High,
     HighSwitch,
+    Kind,
     NewDescription,
     NewResponsible,
     NewTitle,
@@ -37,6 +39,10 @@ from sempi_cli.cli.task.options import (
 app = sub_app("template", "Keep reusable tasks (templates) for recurring and repeated work.")
 
 Name = Annotated[str, typer.Argument(help="The template's name, e.g. lipe-mensile.")]
+DeadlineDays = Annotated[
+    int | None,
+    typer.Option("--deadline-days", help="Each instance is due this many days after its date."),
+]
 DeadlineTime = Annotated[
     str | None,
     typer.Option("--deadline-time", help="Each instance is due at this time, Rome (hh:mm)."),
@@ -59,7 +65,7 @@ def template_add(
         str | None,
         typer.Option("--responsible", "-r", help="Who does the work (e-mail or id); default: you."),
     ] = None,
-    description: Annotated[str, typer.Option("--description", help="Details.")] = "",
+    description: Description = "",
     participant: Participants = None,
     observer: Observers = None,
     high: High = False,
@@ -74,10 +80,7 @@ def template_add(
     approval: Approval = False,
     fixed_deadline: FixedDeadline = False,
     time_tracking: TimeTracking = None,
-    deadline_days: Annotated[
-        int,
-        typer.Option("--deadline-days", help="Each instance is due this many days after its date."),
-    ] = 0,
+    deadline_days: DeadlineDays = 0,
     deadline_time: DeadlineTime = None,
 ) -> None:
     """Add a task template, from options or from an existing task.
@@ -172,17 +175,12 @@ def template_edit(
     planned: Planned = None,
     client: Client = None,
     project: Project = None,
-    kind: Annotated[
-        str | None, typer.Option("--kind", help="ordinary (recurring, fiscal) or extraordinary.")
-    ] = None,
+    kind: Kind = None,
     high: HighSwitch = None,
     approval: ApprovalSwitch = None,
     fixed_deadline: FixedDeadlineSwitch = None,
     time_tracking: TimeTrackingSwitch = None,
-    deadline_days: Annotated[
-        int | None,
-        typer.Option("--deadline-days", help="Each instance is due this many days after its date."),
-    ] = None,
+    deadline_days: DeadlineDays = None,
     deadline_time: DeadlineTime = None,
     add_participant: AddParticipants = None,
     remove_participant: RemoveParticipants = None,

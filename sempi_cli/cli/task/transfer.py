@@ -10,8 +10,7 @@ from typing import Annotated
 import typer
 
 from sempi_cli.cli.common import confirm, emit_rows, say, state, write_private
-
-STATUS_HELP = "pending, in_progress, awaiting_approval, completed, deferred; repeat it."
+from sempi_cli.cli.task.options import CreatedByMe, Mine, OfClient, Statuses, WithTags
 
 
 def task_export(
@@ -24,16 +23,12 @@ def task_export(
             help="The file to create (mode 0600; never overwritten), or - for standard output.",
         ),
     ] = "-",
-    mine: Annotated[bool, typer.Option("--mine", help="Where I am responsible.")] = False,
-    created: Annotated[bool, typer.Option("--created", help="That I created.")] = False,
-    status: Annotated[list[str] | None, typer.Option("--status", "-s", help=STATUS_HELP)] = None,
+    mine: Mine = False,
+    created: CreatedByMe = False,
+    status: Statuses = None,
     open_only: Annotated[bool, typer.Option("--open", help="Not completed.")] = False,
-    client: Annotated[
-        int | None, typer.Option("--client", "-c", help="Of this client (id).")
-    ] = None,
-    tag: Annotated[
-        list[str] | None, typer.Option("--tag", "-t", help="With this tag; repeat for all of them.")
-    ] = None,
+    client: OfClient = None,
+    tag: WithTags = None,
 ) -> None:
     """Export the tasks you may see as JSON (stable keys; 'task import' reads it back).
 
