@@ -5,26 +5,29 @@ Everything a deadline's rows share across clients (dates, shifts, title, the
 task's deadline instant, the checklist) is prepared once per deadline; a
 client adds only ids. Ids are allocated from ``max(id)`` inside the caller's
 ``BEGIN IMMEDIATE`` transaction (the only writer), so the rows go in with
-``executemany`` and no round trip per row. The ``UNIQUE (client_id, rule_id,
-period)`` key stays the last word: a row the diff thought missing but another
-run wrote is skipped, never doubled.
+``executemany`` and no round trip per row: deadlines here, tasks and
+checklists through their owners' bulk functions (tasks/bulk.py,
+checklists/bulk.py), which pass the rows straight through. The ``UNIQUE
+(client_id, rule_id, period)`` key stays the last word: a row the diff thought
+missing but another run wrote is skipped, never doubled.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from sempi_cli.fiscal.engine import Deadline, Planner
 from sempi_cli.fiscal.rules import RULES_BY_ID, Rule
+from sempi_cli.services.checklists import bulk as checklist_bulk
+from sempi_cli.services.checklists.bulk import ChecklistSpec
 from sempi_cli.services.clients import profile as profiles
+from sempi_cli.services.tasks import bulk as task_bulk
 from sempi_cli.services.templates.rrule import deadline_of
 
-# A spec as templates keep checklists: [{"name", "items": [{"text", "important", "depth"}]}]
-ChecklistSpec = list[dict]
 DEFAULT_LIST_NAME = "Adempimento"
 CANCEL_REASON = "la regola non si applica più al profilo del cliente"
 
@@ -85,29 +88,6 @@ def default_checklist(rule: Rule) -> ChecklistSpec:
     ]
 
 
-def _flatten(spec: ChecklistSpec) -> list[tuple[str, list[tuple[int | None, int, str, int]]]]:
-    """Per list: items as (index of the parent in the list or None, position, text,
-    important), depth resolved the way ChecklistService.instantiate does."""
-    flat = []
-    for checklist in spec:
-        items: list[tuple[int | None, int, str, int]] = []
-        parents: list[int] = []
-        for position, entry in enumerate(checklist["items"], 1):
-            depth = min(int(entry.get("depth", 0)), len(parents))
-            del parents[depth:]
-            items.append(
-                (
-                    parents[-1] if parents else None,
-                    position,
-                    entry["text"],
-                    int(bool(entry.get("important"))),
-                )
-            )
-            parents.append(len(items) - 1)
-        flat.append((checklist["name"], items))
-    return flat
-
-
 class ChunkWriter:
     """Applies a run to one chunk of clients at a time; the caller holds the transaction."""
 
@@ -131,7 +111,7 @@ class ChunkWriter:
         self.run_id = run_id
         self.deadline_time = deadline_time
         self.checklists = {
-            rule_id: _flatten(templates.get(rule_id) or default_checklist(rule))
+            rule_id: checklist_bulk.flatten(templates.get(rule_id) or default_checklist(rule))
             for rule_id, rule in RULES_BY_ID.items()
         }
         self._prepared: dict[int, Prepared] = {}
@@ -268,14 +248,7 @@ class ChunkWriter:
         result.counts.cancelled += 1
         result.changes.append(change)
 
-    # --- the writes --------------------------------------------------------------------
-
-    def _history(self, rows: Iterable[tuple]) -> None:
-        self.db.executemany(
-            "INSERT INTO task_history (task_id, at, actor_id, action, field, old, new)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+    # --- the writes: deadlines here, tasks and checklists through their owners -----------
 
     def _update(self, row: sqlite3.Row, prepared: Prepared) -> None:
         d = prepared.deadline
@@ -292,9 +265,8 @@ class ChunkWriter:
                 row["id"],
             ),
         )
-        self.db.execute(
-            "UPDATE tasks SET deadline = ?, title = ?, removed_at = NULL, updated_at = ? WHERE id = ?",
-            (prepared.task_deadline, prepared.title, self.now, row["task_id"]),
+        task_bulk.reschedule(
+            self.db, row["task_id"], prepared.task_deadline, prepared.title, self.now
         )
         # (task_id, at, actor_id, action, field, old, new)
         history: list[tuple[int, str, int, str, str | None, str | None, str]] = []
@@ -326,40 +298,35 @@ class ChunkWriter:
                     prepared.title,
                 )
             )
-        self._history(history)
+        task_bulk.record_history(self.db, history)
 
     def _cancel(self, row: sqlite3.Row) -> None:
         self.db.execute(
             "UPDATE deadlines SET state = 'cancelled', run_id = ?, updated_at = ? WHERE id = ?",
             (self.run_id, self.now, row["id"]),
         )
-        self.db.execute(
-            "UPDATE tasks SET removed_at = ?, updated_at = ? WHERE id = ?",
-            (self.now, self.now, row["task_id"]),
+        task_bulk.withdraw(self.db, row["task_id"], self.now)
+        task_bulk.record_history(
+            self.db,
+            [(row["task_id"], self.now, self.actor_id, "cancel", None, None, CANCEL_REASON)],
         )
-        self._history(
-            [(row["task_id"], self.now, self.actor_id, "cancel", None, None, CANCEL_REASON)]
-        )
-
-    def _next_id(self, table: str) -> int:
-        return int(self.db.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
 
     def _create(self, new: list[tuple[sqlite3.Row, Prepared]], result: ChunkResult) -> None:
         if not new:
             return
-        task_id, list_id, item_id = (
-            self._next_id(t) for t in ("tasks", "checklists", "checklist_items")
-        )
+        task_id = task_bulk.next_task_id(self.db)
+        list_id, item_id = checklist_bulk.next_ids(self.db)
         now, actor = self.now, self.actor_id
-        tasks, deadlines, history, reminders, lists, items = [], [], [], [], [], []
+        new_tasks: list[tuple] = []
+        deadlines, history, reminders, lists, items = [], [], [], [], []
         for client, p in new:
             responsible = client["responsible_id"]
             if responsible is None:
                 responsible = actor
                 self.unassigned.add(client["id"])
             key = f"fiscal:{client['id']}:{p.rule.id}:{p.deadline.period}"
-            tasks.append(
-                (
+            new_tasks.append(
+                (  # task_bulk.TASK_COLUMNS
                     task_id,
                     p.title,
                     p.description,
@@ -400,12 +367,7 @@ class ChunkWriter:
                     item_id += 1
                 list_id += 1
             task_id += 1
-        self.db.executemany(
-            "INSERT INTO tasks (id, title, description, kind, status, responsible_id, creator_id,"
-            " client_id, deadline, responsible_sets_deadline, external_key, created_at, updated_at)"
-            " VALUES (?, ?, ?, 'ordinary', 'pending', ?, ?, ?, ?, 0, ?, ?, ?)",
-            tasks,
-        )
+        task_bulk.insert_pending(self.db, new_tasks)
         written = self.db.executemany(
             "INSERT INTO deadlines (client_id, rule_id, period, nominal_date, due_date, shifts,"
             " override_reason, task_id, run_id, created_at, updated_at)"
@@ -414,21 +376,9 @@ class ChunkWriter:
         ).rowcount
         if written != len(deadlines):  # pragma: no cover - the diff read inside this transaction
             raise RuntimeError("deadlines changed under the scheduler's write lock")
-        self._history(history)
-        self.db.executemany(
-            "INSERT INTO reminders (task_id, recipient_id, before_minutes, created_by, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            reminders,
-        )
-        self.db.executemany(
-            "INSERT INTO checklists (id, task_id, name, position, created_at) VALUES (?, ?, ?, ?, ?)",
-            lists,
-        )
-        self.db.executemany(
-            "INSERT INTO checklist_items (id, checklist_id, parent_id, position, text, important,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            items,
-        )
+        task_bulk.record_history(self.db, history)
+        task_bulk.add_reminders(self.db, reminders)
+        checklist_bulk.insert_many(self.db, lists, items)
         result.counts.created += len(new)
 
 
