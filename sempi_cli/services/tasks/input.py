@@ -9,85 +9,52 @@ KINDS = ("ordinary", "extraordinary")
 STATUSES = ("pending", "in_progress", "awaiting_approval", "completed", "deferred")
 
 
-@dataclass
-class TaskInput:
-    """A new task. Several responsibles make several tasks with the same content."""
+@dataclass(kw_only=True)
+class TaskContent:
+    """What a new task and a new template both say about the work."""
 
-    title: str
-    responsibles: list[str] = field(default_factory=list)
     description: str = ""
     participants: list[str] = field(default_factory=list)
     observers: list[str] = field(default_factory=list)
     high_priority: bool = False
-    deadline: str | None = None
     planned: str | None = None
-    client: int | None = None
     project: str | None = None
-    parent: int | None = None
     tags: list[str] = field(default_factory=list)
     kind: str = "extraordinary"
     approval_required: bool = False
     responsible_sets_deadline: bool = True
     time_tracking: bool | None = None  # default: on for ordinary tasks
+
+
+@dataclass
+class TaskInput(TaskContent):
+    """A new task. Several responsibles make several tasks with the same content."""
+
+    title: str
+    responsibles: list[str] = field(default_factory=list)
+    deadline: str | None = None
+    client: int | None = None
+    parent: int | None = None
     external_key: str | None = None
 
 
 @dataclass
-class TaskEdit:
-    """Changes to tasks; None means "leave as it is", an empty string clears."""
-
-    title: str | None = None
-    description: str | None = None
-    responsible: str | None = None
-    deadline: str | None = None
-    planned: str | None = None
-    client: str | None = None
-    project: str | None = None
-    parent: str | None = None
-    high_priority: bool | None = None
-    kind: str | None = None
-    approval_required: bool | None = None
-    responsible_sets_deadline: bool | None = None
-    time_tracking: bool | None = None
-    add_participants: list[str] = field(default_factory=list)
-    remove_participants: list[str] = field(default_factory=list)
-    add_observers: list[str] = field(default_factory=list)
-    remove_observers: list[str] = field(default_factory=list)
-    add_tags: list[str] = field(default_factory=list)
-    remove_tags: list[str] = field(default_factory=list)
-
-    def is_empty(self) -> bool:
-        return all(v in (None, []) for v in vars(self).values())
-
-
-@dataclass
-class TemplateInput:
+class TemplateInput(TaskContent):
     """A new template: a task's content, plus when its instances are due."""
 
     name: str
     title: str
     responsible: str | None = None  # default: whoever adds the template
-    description: str = ""
-    participants: list[str] = field(default_factory=list)
-    observers: list[str] = field(default_factory=list)
-    high_priority: bool = False
-    planned: str | None = None
     client: str | None = None
-    project: str | None = None
-    tags: list[str] = field(default_factory=list)
-    kind: str = "extraordinary"
-    approval_required: bool = False
-    responsible_sets_deadline: bool = True
-    time_tracking: bool | None = None  # default: on for ordinary tasks
     deadline_days: int = 0
     deadline_time: str = "18:00"
 
 
-@dataclass
-class TemplateEdit:
-    """Changes to a template; None means "leave as it is", an empty string clears."""
+@dataclass(kw_only=True)
+class ContentEdit:
+    """Changes to the content a task and a template share (TaskService.content_fields);
+    None means "leave as it is", an empty string clears."""
 
-    name: str | None = None
     title: str | None = None
     description: str | None = None
     responsible: str | None = None
@@ -99,8 +66,6 @@ class TemplateEdit:
     approval_required: bool | None = None
     responsible_sets_deadline: bool | None = None
     time_tracking: bool | None = None
-    deadline_days: int | None = None
-    deadline_time: str | None = None
     add_participants: list[str] = field(default_factory=list)
     remove_participants: list[str] = field(default_factory=list)
     add_observers: list[str] = field(default_factory=list)
@@ -110,3 +75,20 @@ class TemplateEdit:
 
     def is_empty(self) -> bool:
         return all(getattr(self, f.name) in (None, []) for f in fields(self))
+
+
+@dataclass(kw_only=True)
+class TaskEdit(ContentEdit):
+    """Changes to tasks."""
+
+    deadline: str | None = None
+    parent: str | None = None
+
+
+@dataclass(kw_only=True)
+class TemplateEdit(ContentEdit):
+    """Changes to a template."""
+
+    name: str | None = None
+    deadline_days: int | None = None
+    deadline_time: str | None = None

@@ -15,7 +15,7 @@ from sempi_cli.clock import ROME, iso_utc
 from sempi_cli.errors import InvalidData, NotFound, PermissionDenied, RuleViolation
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
-from sempi_cli.services.tasks.input import KINDS, TaskEdit, TaskInput, TemplateEdit
+from sempi_cli.services.tasks.input import KINDS, ContentEdit, TaskEdit, TaskInput
 
 DEADLINE_TIME = time(18, 0)  # a deadline typed as a date means the end of that office day
 _FLAGS = ("high_priority", "approval_required", "responsible_sets_deadline", "time_tracking")
@@ -376,7 +376,7 @@ class TaskService(Service):
                 results.append({"id": task_id, "changes": self._edit_one(task, changes)})
         return results
 
-    def content_fields(self, change: TaskEdit | TemplateEdit) -> dict[str, object]:
+    def content_fields(self, change: ContentEdit) -> dict[str, object]:
         """The content a task and a template share, from an edit (TaskEdit or
         TemplateEdit): checked and as columns; None attributes are left out."""
         fields: dict[str, object] = {}
