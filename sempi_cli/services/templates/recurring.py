@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import date
+from typing import TypedDict
 
 from sempi_cli.clock import today_in_rome
 from sempi_cli.errors import InvalidData, NotFound
@@ -22,6 +23,17 @@ from sempi_cli.services.tasks.tasks import TaskService
 from sempi_cli.services.templates import rrule as recurrence
 from sempi_cli.services.templates.rrule import Rule, deadline_of, rule_of
 from sempi_cli.services.templates.templates import COPIED, MAX_RUN_AHEAD, TemplateService
+
+
+class RunCounts(TypedDict):
+    """What a recurrence run did: up to when, templates read, tasks made, occurrences
+    already tasks, and the templates skipped (their responsible is disabled)."""
+
+    until: str
+    templates: int
+    created: int
+    existing: int
+    skipped: list[str]
 
 
 class RecurrenceService(TemplateService):
@@ -86,7 +98,7 @@ class RecurrenceService(TemplateService):
                 self.audit("recur", "task_template", template["id"], changes=diff)
         return self.show(template["name"])
 
-    def run(self, until: str | date | None = None, *, dry_run: bool = False) -> dict:
+    def run(self, until: str | date | None = None, *, dry_run: bool = False) -> RunCounts:
         """Make every occurrence up to *until* (default: today in Rome) that is not
         yet a task, for every recurring template the actor sees; cron-safe."""
         self._require_firm()
@@ -99,7 +111,7 @@ class RecurrenceService(TemplateService):
         if until > today + MAX_RUN_AHEAD:
             raise InvalidData("--until", f"{until.isoformat()} is more than a year ahead")
         tasks = TaskService(self.db, self.clock, self._actor)
-        counts = {
+        counts: RunCounts = {
             "until": until.isoformat(),
             "templates": 0,
             "created": 0,
@@ -122,7 +134,9 @@ class RecurrenceService(TemplateService):
                         "SELECT occurrence FROM tasks WHERE template_id = ?", (template["id"],)
                     )
                 }
-                due = recurrence.occurrences(rule_of(template), until)  # type: ignore[arg-type]
+                rule = rule_of(template)
+                assert rule is not None  # the query reads recurring templates only
+                due = recurrence.occurrences(rule, until)
                 missing = [(n, d) for n, d in due if n.isoformat() not in made]
                 counts["existing"] += len(due) - len(missing)
                 if missing and template["responsible_disabled"] is not None:

@@ -32,10 +32,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from sempi_cli.clock import ROME, iso_utc
 from sempi_cli.errors import InvalidData
+
+if TYPE_CHECKING:
+    import sqlite3
 
 FREQS = ("daily", "weekdays", "weekly", "monthly", "monthly_last", "quarterly", "yearly")
 SHIFTS = ("none", "next-working-day")
@@ -86,10 +89,26 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0))
 
 
+class _Bounds(TypedDict, total=False):
+    """The keyword arguments of ``dateutil.rrule.rrule`` every frequency shares."""
+
+    dtstart: datetime
+    interval: int
+    count: int
+    until: datetime
+
+
+class _OnDay(TypedDict, total=False):
+    """Which day of the month a monthly, quarterly or yearly rule names."""
+
+    bymonthday: int | tuple[int, int]
+    bysetpos: int
+
+
 def _rrule(rule: Rule):
     from dateutil import rrule as rr
 
-    common: dict[str, object] = {"dtstart": _midnight(rule.start), "interval": rule.interval}
+    common: _Bounds = {"dtstart": _midnight(rule.start), "interval": rule.interval}
     if rule.count is not None:
         common["count"] = rule.count
     if rule.until is not None:
@@ -97,9 +116,7 @@ def _rrule(rule: Rule):
     day = rule.start.day
     # The start's day, or the month's last day when the month is shorter: of the
     # set {day, last day} (one element when they coincide) take the first.
-    on_day: dict[str, object] = (
-        {"bymonthday": (day, -1), "bysetpos": 1} if day > 28 else {"bymonthday": day}
-    )
+    on_day: _OnDay = {"bymonthday": (day, -1), "bysetpos": 1} if day > 28 else {"bymonthday": day}
     if rule.freq == "daily":
         return rr.rrule(rr.DAILY, **common)
     if rule.freq == "weekdays":
@@ -111,7 +128,8 @@ def _rrule(rule: Rule):
     if rule.freq == "monthly_last":
         return rr.rrule(rr.MONTHLY, bymonthday=-1, **common)
     if rule.freq == "quarterly":
-        return rr.rrule(rr.MONTHLY, **on_day, **{**common, "interval": 3 * rule.interval})
+        quarterly: _Bounds = {**common, "interval": 3 * rule.interval}
+        return rr.rrule(rr.MONTHLY, **on_day, **quarterly)
     return rr.rrule(rr.YEARLY, bymonth=rule.start.month, **on_day, **common)
 
 
@@ -171,7 +189,7 @@ def describe(rule: Rule) -> str:
     return ", ".join(parts)
 
 
-def rule_of(template: Mapping[str, Any]) -> Rule | None:
+def rule_of(template: sqlite3.Row | Mapping[str, Any]) -> Rule | None:
     if template["recur_freq"] is None:
         return None
     return Rule(

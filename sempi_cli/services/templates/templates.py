@@ -135,7 +135,7 @@ class TemplateService(Service):
             raise InvalidData("--kind", f"{data.kind!r} is not one of {', '.join(KINDS)}")
         with self.transaction():
             values = {
-                "name": self._free_name(data.name),
+                "name": (name := self._free_name(data.name)),
                 "title": title,
                 "description": (data.description or "").strip(),
                 "kind": data.kind,
@@ -162,7 +162,7 @@ class TemplateService(Service):
                 "deadline_time": self._deadline_time(data.deadline_time),
             }
             self._insert(values, tasks)
-        return self.show(values["name"])
+        return self.show(name)
 
     def _insert(self, values: dict, tasks: TaskService) -> int:
         tasks._check_externals(
@@ -175,6 +175,7 @@ class TemplateService(Service):
             f"INSERT INTO task_templates ({', '.join(values)}) VALUES ({', '.join(':' + k for k in values)})",
             values,
         )
+        assert cursor.lastrowid is not None  # set by the INSERT
         self.audit("add", "task_template", cursor.lastrowid, name=values["name"])
         return int(cursor.lastrowid)
 
@@ -333,6 +334,10 @@ class TemplateService(Service):
             values["deadline_days"] = self._deadline_days(change.deadline_days)
         if change.deadline_time is not None:
             values["deadline_time"] = self._deadline_time(change.deadline_time)
+        members: dict[str, str] = {  # JSON lists of user ids, as stored
+            "participants": template["participants"],
+            "observers": template["observers"],
+        }
         for role, add, remove in (
             ("participants", change.add_participants, change.remove_participants),
             ("observers", change.add_observers, change.remove_observers),
@@ -343,14 +348,14 @@ class TemplateService(Service):
                     tasks.user_id(u, f"--add-{option}") for u in add
                 }
                 ids -= {tasks.user_id(u, f"--remove-{option}") for u in remove}
-                values[role] = json.dumps(sorted(ids))
+                values[role] = members[role] = json.dumps(sorted(ids))
         if change.add_tags or change.remove_tags:
             tags = set(json.loads(template["tags"])) | set(tasks.clean_tags(change.add_tags))
             values["tags"] = json.dumps(sorted(tags - set(tasks.clean_tags(change.remove_tags))))
+        client_id = values.get("client_id", template["client_id"])
+        assert client_id is None or isinstance(client_id, int)  # content_fields: tasks.client_id()
         tasks._check_externals(
-            values.get("client_id", template["client_id"]),
-            json.loads(values.get("participants", template["participants"]))  # type: ignore[arg-type]
-            + json.loads(values.get("observers", template["observers"])),  # type: ignore[arg-type]
+            client_id, json.loads(members["participants"]) + json.loads(members["observers"])
         )
         return values
 
