@@ -188,7 +188,7 @@ class BatchService(Service):
             for plan in plans:
                 results[plan.row.ordinal] = plan.result()
                 if plan.action != "refused":
-                    present.append(plan.client_id)  # type: ignore[arg-type]
+                    present.append(_client_id(plan))
                 written += plan.action in ("created", "updated")
             done += len(todo)
             tick("writing", done, total)
@@ -260,11 +260,11 @@ class _Writer:
             " VALUES (?, ?, ?, ?) ON CONFLICT (client_id, user_id) DO NOTHING",
             [(p.client_id, m, now, actor_id) for p in plans for m in p.members],
         )
-        set_modules(db, [(p.client_id, p.modules) for p in plans if p.modules], now, actor_id)  # type: ignore[misc]
+        set_modules(db, [(_client_id(p), p.modules) for p in plans if p.modules], now, actor_id)
         upsert_delegations(
-            db, [(p.client_id, d) for p in plans for d in p.delegations], now, actor_id
+            db, [(_client_id(p), d) for p in plans for d in p.delegations], now, actor_id
         )
-        folders = self._folders([p.client_id for p in plans if p.folders])  # type: ignore[misc]
+        folders = self._folders([_client_id(p) for p in plans if p.folders])
         self._externals(plans)
         audit.record_many(db, now, actor_id, _audit_entries(plans, self.studio_id, folders))
 
@@ -291,6 +291,13 @@ class _Writer:
         for client_id, person in people:
             user = users.add(person.email, person.full_name, "external", client=client_id)
             invitations.invite(user["id"])
+
+
+def _client_id(plan: Plan) -> int:
+    """The client of a plan that is not refused: an update's or an unchanged row's from
+    the plan, a new client's given by _Writer.write before anything else is written."""
+    assert plan.client_id is not None
+    return plan.client_id
 
 
 def _audit_entries(plans: list[Plan], studio_id: int, folders: int) -> Iterator[tuple]:
