@@ -21,7 +21,8 @@ class AuditService(Service):
     ) -> list[dict]:
         """The log, newest first; firm administrators only."""
         require_firm_admin(self.actor, "read the audit log")
-        where, params = ["1"], {}
+        where = ["1"]
+        params: dict[str, str | int] = {}
         if object_type:
             where.append("a.object_type = :object_type")
             params["object_type"] = object_type
