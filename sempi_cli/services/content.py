@@ -146,7 +146,8 @@ class ContentStore:
                     " VALUES (?, ?, ?, ?)",
                     (content.sha256, content.size, content.data, self.now),
                 )
-                self.known[content.sha256] = int(cursor.lastrowid)  # type: ignore[arg-type]
+                assert cursor.lastrowid is not None  # set by the INSERT
+                self.known[content.sha256] = int(cursor.lastrowid)
             else:
                 self.known[content.sha256] = self._stream(content)
         return self.known[content.sha256]
@@ -164,7 +165,8 @@ class ContentStore:
                     " VALUES (?, ?, zeroblob(?), ?)",
                     (content.sha256, content.size, content.size, self.now),
                 )
-                rowid = int(cursor.lastrowid)  # type: ignore[arg-type]
+                assert cursor.lastrowid is not None  # set by the INSERT
+                rowid = int(cursor.lastrowid)
                 digest, written = hashlib.sha256(), 0
                 with self.db.blobopen("attachments", "content", rowid) as blob:
                     while written < content.size and (

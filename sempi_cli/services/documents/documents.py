@@ -35,7 +35,7 @@ from sempi_cli.services.content import (
     too_big,
 )
 from sempi_cli.services.documents.folders import (
-    FolderService,
+    FolderAccess,
     Tree,
     load_tree,
     may_add,
@@ -56,7 +56,7 @@ def clean_document_name(name: str, field: str = "FILES") -> str:
     return name
 
 
-class DocumentService(FolderService):
+class DocumentService(FolderAccess):
     # --- finding documents --------------------------------------------------------------
 
     def _select(self, where: str, params: dict) -> list[sqlite3.Row]:
@@ -154,7 +154,8 @@ class DocumentService(FolderService):
             (tree.client_id, folder_id, name, attachment_id, content.size, content.sha256,
              self.actor.id, self.now()),
         )  # fmt: skip
-        document_id = int(cursor.lastrowid)  # type: ignore[arg-type]
+        assert cursor.lastrowid is not None  # set by the INSERT
+        document_id = int(cursor.lastrowid)
         self.audit(
             "add", "document", document_id, client_id=tree.client_id, folder_id=folder_id,
             replaces=old["id"] if old else None,
@@ -194,7 +195,8 @@ class DocumentService(FolderService):
         its sub-folders'), by folder path then name."""
         self.readable_client(client_id)
         tree = load_tree(self.db, client_id)
-        where, params = "d.client_id = :client", {"client": client_id}
+        where = "d.client_id = :client"
+        params: dict[str, int | str] = {"client": client_id}
         if folder is not None:
             folder_id = self.resolve(tree, folder)
             ids = tree.subtree(folder_id) if recursive else [folder_id]

@@ -228,7 +228,11 @@ def load_tree(db: sqlite3.Connection, client_id: int) -> Tree:
     return tree
 
 
-class FolderService(Service):
+class FolderAccess(Service):
+    """What the folder commands and the document commands share: a client's access
+    checks, and finding and making its folders (DocumentService has its own add, list
+    and remove, for documents, so it builds on this and not on FolderService)."""
+
     # --- clients and access --------------------------------------------------------------
 
     def readable_client(self, client_id: int) -> sqlite3.Row:
@@ -289,7 +293,8 @@ class FolderService(Service):
             " VALUES (?, ?, ?, ?, ?)",
             (tree.client_id, parent_id, name, folder_key(name), self.now()),
         )
-        folder_id = int(cursor.lastrowid)  # type: ignore[arg-type]
+        assert cursor.lastrowid is not None  # set by the INSERT
+        folder_id = int(cursor.lastrowid)
         tree.add(
             {"id": folder_id, "parent_id": parent_id, "name": name, "name_key": folder_key(name)}
         )
@@ -309,6 +314,8 @@ class FolderService(Service):
             record["documents"] = counts.get(folder_id, 0)
         return record
 
+
+class FolderService(FolderAccess):
     # --- commands ------------------------------------------------------------------------
 
     def list(self, client_id: int) -> list[dict]:
