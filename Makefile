@@ -37,6 +37,7 @@ system-deps:
 test: install system-deps
 	$(BIN)/ruff check --quiet sempi_cli tests bench
 	$(BIN)/ruff format --check --quiet sempi_cli tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
 
 demo: install
@@ -58,4 +59,4 @@ lint: install
 	$(BIN)/ruff format --check sempi_cli tests bench
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .hypothesis .ruff_cache
+	rm -rf $(VENV) $(DEMO) .pytest_cache .hypothesis .ruff_cache .mypy_cache
