@@ -93,6 +93,28 @@ def admin(db: sqlite3.Connection) -> Actor:
     return actor(db, ADMIN_EMAIL)
 
 
+# --- a firm to test in (the builder and the people are in tests/helpers.py) -----------------
+
+
+@pytest.fixture
+def org(db: sqlite3.Connection, clock: FixedClock):
+    """The factory of a test's firm: org.staff(...), org.practice(...), org.user(...),
+    org.client(...), org.group(...), through the services as the firm administrator."""
+    from tests.helpers import Org
+
+    return Org(db, clock)
+
+
+@pytest.fixture
+def people(org) -> dict:
+    """The task tests' firm (helpers.task_people): staff CREATOR, DOER, HELPER, WATCHER,
+    OUTSIDER; Studio Rossi's OPERATOR in Alfa's work group; Alfa ("client") and Beta
+    ("other_client"), both CREATOR's; EXTERNAL, Alfa's external user."""
+    from tests.helpers import task_people
+
+    return task_people(org)
+
+
 @dataclass
 class Cli:
     """Runs `sempi` in-process as a given user, with stdout and stderr apart."""

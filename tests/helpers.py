@@ -12,11 +12,15 @@ import socket
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
-from tests.conftest import ADMIN_EMAIL, actor
+import pyotp
+
+from tests.conftest import ADMIN_EMAIL, actor, piva, register_secret
 
 SEMPI = str(Path(sys.executable).parent / "sempi")  # the installed command, for real processes
 
@@ -52,6 +56,160 @@ def assert_one_line_error(result, code: int, *fragments: str) -> str:
     for fragment in fragments:
         assert fragment in line, (fragment, line)
     return line
+
+
+# --- a firm to test in: the `org` and `people` fixtures of conftest.py -------------------
+
+
+class Org:
+    """Builds a firm through the services, as the firm administrator: staff,
+    practices, practice users, clients, work groups, external users. Each call
+    writes at once, in the order made, so ids follow the order of the calls."""
+
+    def __init__(self, db: sqlite3.Connection, clock) -> None:
+        self.db, self.clock = db, clock
+        self.admin = actor(db, ADMIN_EMAIL)
+
+    def user(self, email: str, name: str | None = None, role: str = "staff", **kw) -> dict:
+        """A user (``studio=`` for a practice user, ``client=`` for an external one);
+        the name defaults to the e-mail's local part ("doer@..." is "Doer")."""
+        from sempi_cli.services.org.users import UserService
+
+        name = name or email.split("@")[0].title()
+        return UserService(self.db, self.clock, self.admin).add(email, name, role, **kw)
+
+    def staff(self, *emails: str) -> None:
+        """Firm staff members, named after their e-mails."""
+        for address in emails:
+            self.user(address)
+
+    def practice(self, name: str, **kw) -> int:
+        from sempi_cli.services.org.studios import StudioService
+
+        return StudioService(self.db, self.clock, self.admin).add(name, **kw)["id"]
+
+    def client(self, name: str, practice: int, n: int, **fields) -> int:
+        """A client of ``practice`` with partita IVA piva(n); ``fields`` go to ClientInput
+        (``responsible=``, ``fiscal_profile=``...)."""
+        from sempi_cli.services.clients.clients import ClientService
+        from sempi_cli.services.clients.input import ClientInput
+
+        data = ClientInput(name, studio=practice, partita_iva=piva(n), **fields)
+        return ClientService(self.db, self.clock, self.admin).add(data)["id"]
+
+    def group(self, client: int, *users: str) -> None:
+        """Users join the client's work group."""
+        from sempi_cli.services.org.groups import GroupService
+
+        groups = GroupService(self.db, self.clock, self.admin)
+        for user in users:
+            groups.add_member(client, user)
+
+
+# The people of the task tests (tasks, checklists, documents, timers, transfer).
+CREATOR, DOER, HELPER, WATCHER, OUTSIDER = (
+    "creator@sempi.test",
+    "doer@sempi.test",
+    "helper@sempi.test",
+    "watcher@sempi.test",
+    "outsider@sempi.test",
+)
+OPERATOR, EXTERNAL = "op@rossi.test", "ext@client.test"
+
+
+def task_people(org: Org, *, outsider: bool = True, external: bool = True) -> dict:
+    """Staff CREATOR, DOER, HELPER, WATCHER (and OUTSIDER); Studio Rossi and its
+    operator OPERATOR; clients Alfa ("client") and Beta ("other_client"), both with
+    CREATOR responsible; OPERATOR in Alfa's work group; EXTERNAL Alfa's external user."""
+    org.staff(CREATOR, DOER, HELPER, WATCHER, *([OUTSIDER] if outsider else []))
+    studio = org.practice("Studio Rossi")
+    org.user(OPERATOR, "Operatore", "studio-operator", studio=studio)
+    client = org.client("Alfa Srl", studio, 1, responsible=CREATOR)
+    other = org.client("Beta Srl", studio, 2, responsible=CREATOR)
+    org.group(client, OPERATOR)
+    if external:
+        org.user(EXTERNAL, "Esterno", "external", client=client)
+    return {"client": client, "other_client": other}
+
+
+def add(cli, *args, as_user=CREATOR):
+    """`sempi task add ... --json`, which must succeed: the tasks made."""
+    result = cli("task", "add", *args, "--json", as_user=as_user)
+    assert result.exit_code == 0, result.stderr
+    return jsonlib.loads(result.stdout)
+
+
+def one(cli, *args, **kwargs):
+    """`sempi task add` of one task: the task."""
+    return add(cli, *args, **kwargs)[0]
+
+
+def status(cli, task_id, as_user=CREATOR):
+    return jsonlib.loads(cli("task", "show", str(task_id), "--json", as_user=as_user).stdout)[
+        "status"
+    ]
+
+
+# --- the onboarding tests' firm, made through the CLI -----------------------------------
+
+RESP, STAFF2 = "resp@sempi.test", "staff2@sempi.test"  # firm staff
+SADMIN, OTHER_ADMIN = "sadmin@rossi.test", "sadmin@verdi.test"  # Rossi's and Verdi's admins
+PRACTICE_OPERATOR = "operator@rossi.test"  # Studio Rossi's operator
+
+
+def onboarding_practices(cli, *, second_staff: bool = True) -> dict[str, int]:
+    """Studio Rossi (administrator SADMIN, operator PRACTICE_OPERATOR), Studio Verdi
+    (administrator OTHER_ADMIN) and firm staff RESP (and STAFF2), made with `sempi studio
+    add` and `sempi user add`: the practices' ids by "rossi" and "verdi"."""
+    ids = {
+        key: data(cli("studio", "add", "--name", name, "--json"))["id"]
+        for key, name in (("rossi", "Studio Rossi"), ("verdi", "Studio Verdi"))
+    }
+    for address, name, role, studio in (
+        (RESP, "Rita Resp", "staff", None),
+        *([(STAFF2, "Stefano Staff", "staff", None)] if second_staff else []),
+        (SADMIN, "Sandro Admin", "studio-admin", "Studio Rossi"),
+        (PRACTICE_OPERATOR, "Olga Operatrice", "studio-operator", "Studio Rossi"),
+        (OTHER_ADMIN, "Vera Verdi", "studio-admin", "Studio Verdi"),
+    ):
+        args = ["user", "add", "--email", address, "--name", name, "--role", role]
+        ok(cli(*args, *(["--studio", studio] if studio else [])))
+    return ids
+
+
+# --- two-step login in real time (real processes, the real clock) -----------------------
+
+
+def wait_for_a_fresh_step(margin: float = 5.0) -> None:
+    """Correctness, not timing: a code computed in the last seconds of a 30-second
+    step could cross into a step where the test's premise no longer holds."""
+    left = 30 - time.time() % 30
+    if left < margin:
+        time.sleep(left + 0.1)
+
+
+def enrol_in_real_time(store_path: Path, email: str, secret: str) -> list[str]:
+    """Turn two-step login on through the service with the real clock.
+
+    The enrolment uses the code of the step before the current one (accepted:
+    one step back), so the current step's code stays unused for the login
+    that follows, without waiting up to 30 seconds for the next step."""
+    from sempi_cli.clock import SystemClock
+    from sempi_cli.services.identity.two_step import TwoStepService
+    from sempi_cli.store import open_store
+
+    register_secret(secret, "a TOTP secret")
+    wait_for_a_fresh_step()
+    conn = open_store(store_path)
+    try:
+        clock = SystemClock()
+        previous = pyotp.TOTP(secret).at(clock.now() - timedelta(seconds=30))
+        codes = TwoStepService(conn, clock, actor(conn, email)).confirm(secret, previous)
+    finally:
+        conn.close()
+    for code in codes:
+        register_secret(code, "a recovery code")  # never shown: the service returned them
+    return codes
 
 
 # --- mail: a real SMTP server ----------------------------------------------------------------

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, actor, piva
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, piva
 
 USERS = {
     "admin": ADMIN_EMAIL,
@@ -26,29 +26,17 @@ USERS = {
 
 
 @pytest.fixture
-def world(db, clock, cli):
-    from sempi_cli.services.clients.clients import ClientService
-    from sempi_cli.services.clients.input import ClientInput
-    from sempi_cli.services.org.groups import GroupService
-    from sempi_cli.services.org.studios import StudioService
-    from sempi_cli.services.org.users import UserService
-
-    admin = actor(db, ADMIN_EMAIL)
-    studios = StudioService(db, clock, admin)
-    rossi = studios.add("Studio Rossi")["id"]
-    esposito = studios.add("Studio Esposito")["id"]
-    users = UserService(db, clock, admin)
-    users.add(USERS["S1"], "Staff One", "staff")
-    users.add(USERS["S2"], "Staff Two", "staff")
-    users.add(USERS["RA"], "Rossi Admin", "studio-admin", studio=rossi)
-    users.add(USERS["RO"], "Rossi Operator", "studio-operator", studio=rossi)
-    users.add(USERS["RO2"], "Rossi Operator Two", "studio-operator", studio=rossi)
-    users.add(USERS["EA"], "Esposito Admin", "studio-admin", studio=esposito)
-    clients = ClientService(db, clock, admin)
+def world(org, cli):
+    rossi = org.practice("Studio Rossi")
+    esposito = org.practice("Studio Esposito")
+    org.user(USERS["S1"], "Staff One")
+    org.user(USERS["S2"], "Staff Two")
+    org.user(USERS["RA"], "Rossi Admin", "studio-admin", studio=rossi)
+    org.user(USERS["RO"], "Rossi Operator", "studio-operator", studio=rossi)
+    org.user(USERS["RO2"], "Rossi Operator Two", "studio-operator", studio=rossi)
+    org.user(USERS["EA"], "Esposito Admin", "studio-admin", studio=esposito)
     ids = {
-        key: clients.add(
-            ClientInput(name, studio=studio, partita_iva=piva(n), responsible=USERS[who])
-        )["id"]
+        key: org.client(name, studio, n, responsible=USERS[who])
         for n, (key, name, studio, who) in enumerate(
             [
                 ("A", "Alfa Srl", rossi, "S1"),
@@ -58,8 +46,8 @@ def world(db, clock, cli):
             start=1,
         )
     }
-    GroupService(db, clock, admin).add_member(ids["A"], USERS["RO"])
-    users.add(USERS["XA"], "Alfa External", "external", client=ids["A"])
+    org.group(ids["A"], USERS["RO"])
+    org.user(USERS["XA"], "Alfa External", "external", client=ids["A"])
     return {"studios": {"R": rossi, "E": esposito}, "clients": ids}
 
 

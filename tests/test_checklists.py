@@ -8,12 +8,19 @@ import os
 
 import pytest
 
-from tests import test_tasks
 from tests.conftest import ADMIN_EMAIL, actor, store_digest
-from tests.helpers import assert_one_line_error, data, ok
-from tests.test_tasks import CREATOR, DOER, HELPER, OUTSIDER, WATCHER, one, status
-
-people = test_tasks.people  # the same users and clients as the task tests
+from tests.helpers import (
+    CREATOR,
+    DOER,
+    HELPER,
+    OUTSIDER,
+    WATCHER,
+    assert_one_line_error,
+    data,
+    ok,
+    one,
+    status,
+)
 
 
 def item(cli, task_id, text, *args, as_user=CREATOR) -> int:

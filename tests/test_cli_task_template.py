@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, json_at_once, piva, store_digest
-from tests.helpers import assert_one_line_error, data, ok
+from tests.helpers import SEMPI, assert_one_line_error, data, ok
 
-SEMPI = str(Path(sys.executable).parent / "sempi")
 STAFF = "marco@sempi.test"
 OTHER_STAFF = "lea@sempi.test"
 OPERATOR = "olga@rossi.test"

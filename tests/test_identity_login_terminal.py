@@ -19,15 +19,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import pyotp
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, log_output, register_secret, run_logged
-from tests.test_identity_totp import enrol_in_real_time
+from tests.helpers import SEMPI, enrol_in_real_time
 
-SEMPI = str(Path(sys.executable).parent / "sempi")
 TMUX = shutil.which("tmux")
 OATHTOOL = shutil.which("oathtool")
 CODE_PROMPT = "Code from your authenticator app (or a recovery code):"

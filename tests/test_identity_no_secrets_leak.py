@@ -16,9 +16,7 @@ import os
 import re
 import secrets
 import sqlite3
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pyotp
 
@@ -29,8 +27,8 @@ from tests.conftest import (
     register_secret,
     run_logged,
 )
+from tests.helpers import SEMPI
 
-SEMPI = str(Path(sys.executable).parent / "sempi")
 STAFF, STAFF_PASSWORD = "leak.check@sempi.test", "leak-check-long-password-1"
 RECOVERY_PREFIX = "These recovery codes are shown only now"
 RECOVERY = re.compile(r"^[a-z2-9]{5}-[a-z2-9]{5}$")

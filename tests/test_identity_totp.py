@@ -9,10 +9,7 @@ import json
 import os
 import re
 import subprocess
-import sys
-import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pyotp
 import pytest
@@ -28,9 +25,8 @@ from tests.conftest import (
     log_output,
     register_secret,
 )
-from tests.helpers import assert_one_line_error
+from tests.helpers import SEMPI, assert_one_line_error, enrol_in_real_time
 
-SEMPI = str(Path(sys.executable).parent / "sempi")
 CODE_FAILED = "wrong, expired or already used code"
 RECOVERY = re.compile(r"^[a-z2-9]{5}-[a-z2-9]{5}$")
 
@@ -284,38 +280,6 @@ def test_the_code_is_not_asked_after_a_wrong_password(cli, enrolled, clock, db):
 
 
 # --- two real processes, one code, the real clock ---------------------------------------
-
-
-def wait_for_a_fresh_step(margin: float = 5.0) -> None:
-    """Correctness, not timing: a code computed in the last seconds of a 30-second
-    step could cross into a step where the test's premise no longer holds."""
-    left = 30 - time.time() % 30
-    if left < margin:
-        time.sleep(left + 0.1)
-
-
-def enrol_in_real_time(store_path: Path, email: str, secret: str) -> list[str]:
-    """Turn two-step login on through the service with the real clock.
-
-    The enrolment uses the code of the step before the current one (accepted:
-    one step back), so the current step's code stays unused for the login
-    that follows, without waiting up to 30 seconds for the next step."""
-    from sempi_cli.clock import SystemClock
-    from sempi_cli.services.identity.two_step import TwoStepService
-    from sempi_cli.store import open_store
-
-    register_secret(secret, "a TOTP secret")
-    wait_for_a_fresh_step()
-    conn = open_store(store_path)
-    try:
-        clock = SystemClock()
-        previous = pyotp.TOTP(secret).at(clock.now() - timedelta(seconds=30))
-        codes = TwoStepService(conn, clock, actor(conn, email)).confirm(secret, previous)
-    finally:
-        conn.close()
-    for code in codes:
-        register_secret(code, "a recovery code")  # never shown: the service returned them
-    return codes
 
 
 def test_two_processes_with_the_same_code_at_once_only_one_logs_in(store_path, db):

@@ -30,7 +30,6 @@ from tests.conftest import (
     Cli,
     actor,
     json_at_once,
-    piva,
     register_secret,
     run_logged,
     store_digest,
@@ -593,15 +592,8 @@ def test_a_host_the_resolver_cannot_encode_counts_no_attempt(db, clock, firm):
 
 
 @pytest.fixture
-def two_practices(db, clock, firm):
+def two_practices(db, clock, org, firm):
     """Studio Rossi (admin ra@) with client Alfa; Studio Verdi (admin va@) with client Beta."""
-    from sempi_cli.services.clients.clients import ClientService
-    from sempi_cli.services.clients.input import ClientInput
-    from sempi_cli.services.org.studios import StudioService
-    from sempi_cli.services.org.users import UserService
-
-    admin = actor(db, ADMIN_EMAIL)
-    users = UserService(db, clock, admin)
     clients = {}
     for n, (studio, who, client) in enumerate(
         (
@@ -609,12 +601,10 @@ def two_practices(db, clock, firm):
             ("Studio Verdi", "va@verdi.test", "Beta Srl"),
         )
     ):
-        studio_id = StudioService(db, clock, admin).add(studio)["id"]
-        users.add(who, f"Admin {studio}", "studio-admin", studio=studio_id)
-        clients[client] = ClientService(db, clock, admin).add(
-            ClientInput(client, studio=studio_id, partita_iva=piva(n))
-        )["id"]
-    users.add("s1@sempi.test", "Staff One", "staff")
+        studio_id = org.practice(studio)
+        org.user(who, f"Admin {studio}", "studio-admin", studio=studio_id)
+        clients[client] = org.client(client, studio_id, n)
+    org.user("s1@sempi.test", "Staff One")
     box = outbox(db, clock)
     return {
         name: box.queue(

@@ -12,15 +12,17 @@ import sqlite3
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, cf_person, piva, store_digest
-from tests.helpers import assert_one_line_error, ok
-
-RESP, OPERATOR, SADMIN, OTHER_ADMIN, STAFF2 = (
-    "resp@sempi.test",
-    "operator@rossi.test",
-    "sadmin@rossi.test",
-    "sadmin@verdi.test",
-    "staff2@sempi.test",
+from tests.helpers import (
+    OTHER_ADMIN,
+    RESP,
+    SADMIN,
+    STAFF2,
+    assert_one_line_error,
+    ok,
+    onboarding_practices,
 )
+from tests.helpers import PRACTICE_OPERATOR as OPERATOR
+
 LAURA = "Laura Bianchi <Laura@Bianchi.IT>"
 
 
@@ -28,18 +30,7 @@ LAURA = "Laura Bianchi <Laura@Bianchi.IT>"
 def practice(cli) -> dict:
     """Studio Rossi (an administrator and an operator), Studio Verdi (its administrator),
     two firm staff members."""
-    rossi = json.loads(ok(cli("studio", "add", "--name", "Studio Rossi", "--json")).stdout)["id"]
-    verdi = json.loads(ok(cli("studio", "add", "--name", "Studio Verdi", "--json")).stdout)["id"]
-    for email, name, role, studio in (
-        (RESP, "Rita Resp", "staff", None),
-        (STAFF2, "Stefano Staff", "staff", None),
-        (SADMIN, "Sandro Admin", "studio-admin", "Studio Rossi"),
-        (OPERATOR, "Olga Operatrice", "studio-operator", "Studio Rossi"),
-        (OTHER_ADMIN, "Vera Verdi", "studio-admin", "Studio Verdi"),
-    ):
-        args = ["user", "add", "--email", email, "--name", name, "--role", role]
-        ok(cli(*args, *(["--studio", studio] if studio else [])))
-    return {"rossi": rossi, "verdi": verdi}
+    return onboarding_practices(cli)
 
 
 def onboard(cli, *extra, name="Bianchi Srl", number=1, as_user=ADMIN_EMAIL):

@@ -16,14 +16,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, cf_person, piva, store_digest
-from tests.helpers import assert_one_line_error, ok
+from tests.helpers import OTHER_ADMIN, RESP, SADMIN, assert_one_line_error, ok, onboarding_practices
+from tests.helpers import PRACTICE_OPERATOR as OPERATOR
 
-RESP, OPERATOR, SADMIN, OTHER_ADMIN = (
-    "resp@sempi.test",
-    "operator@rossi.test",
-    "sadmin@rossi.test",
-    "sadmin@verdi.test",
-)
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 HEADER = ["ragione_sociale", "kind", "codice_fiscale", "partita_iva", "responsible",
           "iva_periodicity", "sostituto_imposta", "delegations", "externals"]  # fmt: skip
@@ -31,16 +26,9 @@ HEADER = ["ragione_sociale", "kind", "codice_fiscale", "partita_iva", "responsib
 
 @pytest.fixture
 def practice(cli) -> None:
-    ok(cli("studio", "add", "--name", "Studio Rossi"))
-    ok(cli("studio", "add", "--name", "Studio Verdi"))
-    for email, name, role, studio in (
-        (RESP, "Rita Resp", "staff", None),
-        (SADMIN, "Sandro Admin", "studio-admin", "Studio Rossi"),
-        (OPERATOR, "Olga Operatrice", "studio-operator", "Studio Rossi"),
-        (OTHER_ADMIN, "Vera Verdi", "studio-admin", "Studio Verdi"),
-    ):
-        args = ["user", "add", "--email", email, "--name", name, "--role", role]
-        ok(cli(*args, *(["--studio", studio] if studio else [])))
+    """Studio Rossi (an administrator and an operator), Studio Verdi (its administrator),
+    one firm staff member (RESP)."""
+    onboarding_practices(cli, second_staff=False)
 
 
 def client_row(n: int, **overrides: str) -> dict[str, str]:

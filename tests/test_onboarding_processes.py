@@ -19,7 +19,6 @@ import random
 import shutil
 import sqlite3
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import (
-    ADMIN_EMAIL,
     NOW,
     cf_person,
     cron_env,
@@ -35,8 +33,8 @@ from tests.conftest import (
     piva,
     run_logged,
 )
+from tests.helpers import SEMPI, Org
 
-SEMPI = str(Path(sys.executable).parent / "sempi")
 CLIENTS = 1200  # chunks of 500: two commits in the middle of the write pass
 STUDIO = "Studio Rossi"
 STAFF, OPERATOR = "staff@sempi.test", "operator@rossi.test"
@@ -100,21 +98,14 @@ def _write_file(path: Path) -> None:
 
 def _setup_store(store: Path) -> None:
     from sempi_cli.clock import FixedClock
-    from sempi_cli.services.identity.auth import actor_from_row
-    from sempi_cli.services.org.studios import StudioService
-    from sempi_cli.services.org.users import UserService
     from sempi_cli.store import open_store
 
     conn = open_store(store)
     try:
-        clock = FixedClock(NOW)
-        admin = actor_from_row(
-            conn.execute("SELECT * FROM users WHERE email = ?", (ADMIN_EMAIL,)).fetchone()
-        )
-        studio = StudioService(conn, clock, admin).add(STUDIO)["id"]
-        users = UserService(conn, clock, admin)
-        users.add(STAFF, "Sara Staff", "staff")
-        users.add(OPERATOR, "Olga Operatrice", "studio-operator", studio=studio)
+        org = Org(conn, FixedClock(NOW))
+        studio = org.practice(STUDIO)
+        org.user(STAFF, "Sara Staff")
+        org.user(OPERATOR, "Olga Operatrice", "studio-operator", studio=studio)
     finally:
         conn.close()
 

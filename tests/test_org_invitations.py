@@ -15,7 +15,7 @@ import pytest
 
 from sempi_cli.errors import NotFound, PermissionDenied
 from sempi_cli.services.org import invitations
-from tests.conftest import ADMIN_EMAIL, actor, piva, register_secret
+from tests.conftest import ADMIN_EMAIL, actor, register_secret
 from tests.helpers import FIRM, assert_one_line_error, configure, ok
 
 EXTERNAL = "mario.bianchi@alfa.test"
@@ -24,26 +24,17 @@ CODE = re.compile(r"^ {4}([a-z2-9]{5}(?:-[a-z2-9]{5}){3})\r?$", re.MULTILINE)
 
 
 @pytest.fixture
-def people(db, clock, firm):
+def invitee(org, firm):
     """Studio Rossi (admin ra@) with client Alfa Srl (responsible s1@) and its external user
     Mario Bianchi (no password); Studio Verdi's admin va@; staff s2@ unrelated to Alfa."""
-    from sempi_cli.services.clients.clients import ClientService
-    from sempi_cli.services.clients.input import ClientInput
-    from sempi_cli.services.org.studios import StudioService
-    from sempi_cli.services.org.users import UserService
-
-    admin = actor(db, ADMIN_EMAIL)
-    users = UserService(db, clock, admin)
-    users.add("s1@sempi.test", "Staff One", "staff")
-    users.add("s2@sempi.test", "Staff Two", "staff")
-    rossi = StudioService(db, clock, admin).add("Studio Rossi")["id"]
-    verdi = StudioService(db, clock, admin).add("Studio Verdi")["id"]
-    users.add("ra@rossi.test", "Admin Rossi", "studio-admin", studio=rossi)
-    users.add("va@verdi.test", "Admin Verdi", "studio-admin", studio=verdi)
-    client = ClientService(db, clock, admin).add(
-        ClientInput("Alfa Srl", studio=rossi, partita_iva=piva(1), responsible="s1@sempi.test")
-    )["id"]
-    user = users.add(EXTERNAL, "Mario Bianchi", "external", client=client)
+    org.user("s1@sempi.test", "Staff One")
+    org.user("s2@sempi.test", "Staff Two")
+    rossi = org.practice("Studio Rossi")
+    verdi = org.practice("Studio Verdi")
+    org.user("ra@rossi.test", "Admin Rossi", "studio-admin", studio=rossi)
+    org.user("va@verdi.test", "Admin Verdi", "studio-admin", studio=verdi)
+    client = org.client("Alfa Srl", rossi, 1, responsible="s1@sempi.test")
+    user = org.user(EXTERNAL, "Mario Bianchi", "external", client=client)
     return {"client": client, "user": user["id"], "studio": rossi}
 
 
@@ -73,16 +64,16 @@ def activate(cli, code: str, password: str = PASSWORD, email: str = EXTERNAL):
 # --- inviting --------------------------------------------------------------------------
 
 
-def test_an_invitation_queues_one_mail_with_the_code_kept_apart(db, clock, people):
+def test_an_invitation_queues_one_mail_with_the_code_kept_apart(db, clock, invitee):
     from sempi_cli.services.mail.outbox import Outbox
     from sempi_cli.services.mail.templates import secret_mark
 
-    mail_id = invite(db, clock, people["user"])
+    mail_id = invite(db, clock, invitee["user"])
     shown = Outbox(db, clock, actor(db, ADMIN_EMAIL)).show(mail_id)
     assert shown["kind"] == "invitation" and shown["to_address"] == EXTERNAL
     assert shown["subject"] == f"Invito — {FIRM}"
-    assert shown["dedupe_key"] == f"invite:{people['user']}:1"
-    assert shown["client_id"] == people["client"]
+    assert shown["dedupe_key"] == f"invite:{invitee['user']}:1"
+    assert shown["client_id"] == invitee["client"]
     body = shown["body"]
     assert "Gentile Mario Bianchi," in body and "spazio di lavoro riservato di Alfa Srl" in body
     assert f"sempi user activate --email {EXTERNAL}" in body
@@ -94,24 +85,24 @@ def test_an_invitation_queues_one_mail_with_the_code_kept_apart(db, clock, peopl
     assert len(invitation["code_hash"]) == 64  # SHA-256, the code itself is not stored
 
 
-def test_inviting_again_does_nothing_while_the_code_is_valid(db, clock, people):
+def test_inviting_again_does_nothing_while_the_code_is_valid(db, clock, invitee):
     from sempi_cli.store import write_transaction
 
-    first = invite(db, clock, people["user"])
+    first = invite(db, clock, invitee["user"])
     with write_transaction(db):  # an onboarding re-run, inside its own transaction
-        assert invite(db, clock, people["user"]) is None
+        assert invite(db, clock, invitee["user"]) is None
     assert db.execute("SELECT count(*) FROM mail_outbox").fetchone()[0] == 1
     assert [r["mail_id"] for r in live(db)] == [first]
     # Expired: inviting makes a new one.
     clock.advance(timedelta(days=14))
-    second = invite(db, clock, people["user"])
+    second = invite(db, clock, invitee["user"])
     assert second is not None and second != first
     assert [r["seq"] for r in live(db)] == [2]
 
 
-def test_resend_replaces_the_code_and_cancels_the_unsent_mail(db, clock, people):
-    first = invite(db, clock, people["user"])
-    second = invite(db, clock, people["user"], resend=True)
+def test_resend_replaces_the_code_and_cancels_the_unsent_mail(db, clock, invitee):
+    first = invite(db, clock, invitee["user"])
+    second = invite(db, clock, invitee["user"], resend=True)
     assert second != first
     statuses = dict(db.execute("SELECT id, status FROM mail_outbox").fetchall())
     assert statuses == {first: "cancelled", second: "queued"}
@@ -123,13 +114,13 @@ def test_resend_replaces_the_code_and_cancels_the_unsent_mail(db, clock, people)
     assert db.execute("SELECT count(*) FROM invitations").fetchone()[0] == 2
 
 
-def test_who_may_invite(db, clock, people):
-    user = people["user"]
+def test_who_may_invite(db, clock, invitee):
+    user = invitee["user"]
     from sempi_cli.services.org.groups import GroupService
 
     with pytest.raises(NotFound):
         invite(db, clock, user, "s2@sempi.test")  # staff outside Alfa's work group
-    GroupService(db, clock, actor(db, ADMIN_EMAIL)).add_member(people["client"], "s2@sempi.test")
+    GroupService(db, clock, actor(db, ADMIN_EMAIL)).add_member(invitee["client"], "s2@sempi.test")
     with pytest.raises(PermissionDenied):
         invite(db, clock, user, "s2@sempi.test")  # a member, but not the client's responsible
     with pytest.raises(NotFound):
@@ -138,15 +129,16 @@ def test_who_may_invite(db, clock, people):
     assert invite(db, clock, user, "s1@sempi.test", resend=True) is not None  # the responsible
 
 
-def test_only_a_user_without_a_password_is_invited(cli, db, clock, people):
+def test_only_a_user_without_a_password_is_invited(cli, db, clock, invitee):
     # The service (an onboarding re-run): nothing to do, nothing queued.
     assert invite(db, clock, actor(db, ADMIN_EMAIL).id) is None
     line = assert_one_line_error(cli("mail", "invite", ADMIN_EMAIL), 5)
     assert "already has a password" in line
     db.execute(
-        "UPDATE users SET disabled_at = '2026-11-01T00:00:00+00:00' WHERE id = ?", (people["user"],)
+        "UPDATE users SET disabled_at = '2026-11-01T00:00:00+00:00' WHERE id = ?",
+        (invitee["user"],),
     )
-    assert invite(db, clock, people["user"]) is None
+    assert invite(db, clock, invitee["user"]) is None
     assert_one_line_error(cli("mail", "invite", EXTERNAL), 5, "disabled")
     assert db.execute("SELECT count(*) FROM mail_outbox").fetchone()[0] == 0
 
@@ -158,7 +150,7 @@ def test_an_onboarding_rerun_after_activation_changes_nothing(cli, db, clock, de
     assert db.execute("SELECT count(*) FROM mail_outbox").fetchone()[0] == 1
 
 
-def test_mail_invite_on_the_command_line(cli, people):
+def test_mail_invite_on_the_command_line(cli, invitee):
     first = ok(cli("mail", "invite", EXTERNAL, "--json"), json=True)
     assert first == {"user": EXTERNAL, "mail_id": 1, "queued": True}
     again = cli("mail", "invite", EXTERNAL, "--json")
@@ -169,7 +161,7 @@ def test_mail_invite_on_the_command_line(cli, people):
     assert_one_line_error(cli("mail", "invite", EXTERNAL, as_user="s2@sempi.test"), 3)
 
 
-def test_codes_are_long_random_and_typed_loosely(db, clock, people):
+def test_codes_are_long_random_and_typed_loosely(db, clock, invitee):
     codes = {invitations.new_code() for _ in range(200)}
     assert len(codes) == 200
     assert all(CODE.match("    " + c) for c in codes)
@@ -185,7 +177,7 @@ def test_codes_are_long_random_and_typed_loosely(db, clock, people):
 
 
 @pytest.fixture
-def delivered(cli, db, clock, people, smtp):
+def delivered(cli, db, clock, invitee, smtp):
     """The invitation went through the real SMTP server; returns the code it carried."""
     configure(db, clock, smtp.port)
     ok(cli("mail", "invite", EXTERNAL, "--json"), json=True)
@@ -212,7 +204,7 @@ def test_activate_with_the_code_from_the_mail_then_log_in(cli, db, delivered, st
     assert_one_line_error(activate(cli, delivered, "altra-password-lunga-42"), 7, "already used")
 
 
-def test_mail_show_never_shows_the_code(cli, db, clock, people):
+def test_mail_show_never_shows_the_code(cli, db, clock, invitee):
     ok(cli("mail", "invite", EXTERNAL, "--json"), json=True)
     [secret] = db.execute("SELECT secret_values FROM mail_outbox").fetchone()
     code = register_secret(__import__("json").loads(secret)["code"], "an activation code")
@@ -266,7 +258,7 @@ def outbox_row(db, mail_id: int) -> sqlite3.Row:
     return db.execute("SELECT * FROM mail_outbox WHERE id = ?", (mail_id,)).fetchone()
 
 
-def test_activation_erases_the_code_of_a_message_left_in_doubt(cli, db, clock, people, smtp):
+def test_activation_erases_the_code_of_a_message_left_in_doubt(cli, db, clock, invitee, smtp):
     configure(db, clock, smtp.port)
     mail_id = ok(cli("mail", "invite", EXTERNAL, "--json"), json=True)["mail_id"]
     smtp.handler.drop_after_data = True  # received, but the sender never heard "250"
@@ -281,7 +273,7 @@ def test_a_failed_invitation_keeps_no_code_and_inviting_again_replaces_it(
     cli,
     db,
     clock,
-    people,
+    invitee,
     smtp,
 ):
     configure(db, clock, smtp.port)
@@ -301,7 +293,7 @@ def test_a_failed_invitation_keeps_no_code_and_inviting_again_replaces_it(
     assert activate(cli, received_code(smtp)).exit_code == 0
 
 
-def test_an_expired_invitation_is_never_delivered(cli, db, clock, people, smtp):
+def test_an_expired_invitation_is_never_delivered(cli, db, clock, invitee, smtp):
     configure(db, clock, smtp.port)
     mail_id = ok(cli("mail", "invite", EXTERNAL, "--json"), json=True)["mail_id"]
     cli.clock.advance(invitations.VALID_FOR)
@@ -318,7 +310,7 @@ def test_a_code_replaced_while_its_mail_is_being_sent_is_never_delivered_later(
     cli,
     db,
     clock,
-    people,
+    invitee,
     smtp,
     store_path,
 ):
@@ -332,7 +324,7 @@ def test_a_code_replaced_while_its_mail_is_being_sent_is_never_delivered_later(
         conn = open_store(store_path)
         try:
             invitations.Invitations(conn, clock, actor(conn, ADMIN_EMAIL)).invite(
-                people["user"], resend=True
+                invitee["user"], resend=True
             )
         finally:
             conn.close()
@@ -352,7 +344,7 @@ def test_a_code_replaced_while_its_mail_is_being_sent_is_never_delivered_later(
     assert activate(cli, received_code(smtp)).exit_code == 0
 
 
-def test_a_practice_admin_sees_the_invitation_of_its_operator(cli, db, clock, people):
+def test_a_practice_admin_sees_the_invitation_of_its_operator(cli, db, clock, invitee):
     ok(cli("user", "add", "--email", "op@rossi.test", "--name", "Op Rossi", "--role",
            "studio-operator", "--studio", "Studio Rossi", "--json", as_user="ra@rossi.test"), json=True)  # fmt: skip
     queued = ok(
@@ -361,7 +353,7 @@ def test_a_practice_admin_sees_the_invitation_of_its_operator(cli, db, clock, pe
     shown = ok(
         cli("mail", "show", str(queued["mail_id"]), "--json", as_user="ra@rossi.test"), json=True
     )
-    assert (shown["client_id"], shown["studio_id"]) == (None, people["studio"])
+    assert (shown["client_id"], shown["studio_id"]) == (None, invitee["studio"])
     assert_one_line_error(cli("mail", "show", str(queued["mail_id"]), as_user="va@verdi.test"), 3)
     line = assert_one_line_error(cli("mail", "invite", "op@rossi.test", as_user="s1@sempi.test"), 8)
     assert "you may not invite op@rossi.test" in line

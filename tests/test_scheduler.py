@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.conftest import ADMIN_EMAIL, actor, piva, scheduler_rows, store_digest
+from tests.conftest import ADMIN_EMAIL, actor, scheduler_rows, store_digest
 from tests.helpers import assert_one_line_error, ok
 
 RESP, OTHER, OPERATOR, SADMIN = (
@@ -26,50 +26,35 @@ YEAR = ("--from", "2027-01-01", "--to", "2027-12-31")
 
 
 @pytest.fixture
-def clients(db, clock):
+def clients(org):
     """Alfa: monthly VAT payer with employees (responsible RESP). Beta: quarterly,
     ISA subject. Gamma: forfettario in another practice, no responsible."""
-    from sempi_cli.services.clients.clients import ClientService
-    from sempi_cli.services.clients.input import ClientInput
-    from sempi_cli.services.org.studios import StudioService
-    from sempi_cli.services.org.users import UserService
-
-    admin = actor(db, ADMIN_EMAIL)
-    users = UserService(db, clock, admin)
-    studios = StudioService(db, clock, admin)
-    rossi = studios.add("Studio Rossi")["id"]
-    verdi = studios.add("Studio Verdi")["id"]
-    users.add(RESP, "Resp", "staff")
-    users.add(OTHER, "Other", "staff")
-    users.add(SADMIN, "Sadmin", "studio-admin", studio=rossi)
-    users.add(OPERATOR, "Operator", "studio-operator", studio=rossi)
-    service = ClientService(db, clock, admin)
-    alfa = service.add(
-        ClientInput(
-            "Alfa Srl",
-            studio=rossi,
-            partita_iva=piva(1),
-            responsible=RESP,
-            fiscal_profile={"iva_periodicity": "mensile", "has_employees": True},
-        )
-    )["id"]
-    beta = service.add(
-        ClientInput(
-            "Beta Snc",
-            studio=rossi,
-            partita_iva=piva(2),
-            responsible=RESP,
-            fiscal_profile={"iva_periodicity": "trimestrale", "isa_subject": True},
-        )
-    )["id"]
-    gamma = service.add(
-        ClientInput(
-            "Gamma di Neri",
-            studio=verdi,
-            partita_iva=piva(3),
-            fiscal_profile={"forfettario": True, "has_foreign_purchases": True},
-        )
-    )["id"]
+    rossi = org.practice("Studio Rossi")
+    verdi = org.practice("Studio Verdi")
+    org.user(RESP, "Resp")
+    org.user(OTHER, "Other")
+    org.user(SADMIN, "Sadmin", "studio-admin", studio=rossi)
+    org.user(OPERATOR, "Operator", "studio-operator", studio=rossi)
+    alfa = org.client(
+        "Alfa Srl",
+        rossi,
+        1,
+        responsible=RESP,
+        fiscal_profile={"iva_periodicity": "mensile", "has_employees": True},
+    )
+    beta = org.client(
+        "Beta Snc",
+        rossi,
+        2,
+        responsible=RESP,
+        fiscal_profile={"iva_periodicity": "trimestrale", "isa_subject": True},
+    )
+    gamma = org.client(
+        "Gamma di Neri",
+        verdi,
+        3,
+        fiscal_profile={"forfettario": True, "has_foreign_purchases": True},
+    )
     return {"alfa": alfa, "beta": beta, "gamma": gamma, "rossi": rossi, "verdi": verdi}
 
 

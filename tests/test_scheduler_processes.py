@@ -19,7 +19,6 @@ import random
 import shutil
 import sqlite3
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +35,8 @@ from tests.conftest import (
     run_logged,
     scheduler_rows,
 )
+from tests.helpers import SEMPI
 
-SEMPI = str(Path(sys.executable).parent / "sempi")
 CLIENTS = 600  # three chunks of the scheduler (250 clients each): two commits mid-run
 RANGE = ("--from", "2027-01-01", "--to", "2027-12-31")  # fixed: nothing depends on today
 TIMEOUT = 300

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import ADMIN_EMAIL, actor, piva
+from tests.conftest import ADMIN_EMAIL, actor
 from tests.helpers import assert_one_line_error, ok
 
 # 10 June 2025, 10:00 in Rome: LIPE and BOLLO 2025-Q1 (31 May, moved to 3 June)
@@ -24,40 +24,27 @@ OPERATOR, EXTERNAL = "operatore@studio.test", "esterno@alfa.test"
 
 
 @pytest.fixture
-def world(db, clock):
+def world(db, clock, org):
     """Alfa (quarterly VAT, bollo; STAFF_IN responsible, EXTERNAL its own user) and
     Beta (monthly VAT; RESP responsible) of Studio Rossi; Gamma (forfettario) of
     Studio Bianchi. The scheduler runs from May to September 2025."""
-    from sempi_cli.services.clients.clients import ClientService
-    from sempi_cli.services.clients.input import ClientInput
-    from sempi_cli.services.org.studios import StudioService
-    from sempi_cli.services.org.users import UserService
     from sempi_cli.services.scheduler.runner import SchedulerService
 
     clock.set(TODAY)
-    admin = actor(db, ADMIN_EMAIL)
-    users = UserService(db, clock, admin)
-    studios = StudioService(db, clock, admin)
-    rossi = studios.add("Studio Rossi")["id"]
-    bianchi = studios.add("Studio Bianchi")["id"]
-    for email in (STAFF_IN, STAFF_OUT, RESP):
-        users.add(email, email.split("@")[0].title(), "staff")
-    users.add(OPERATOR, "Operatore", "studio-operator", studio=rossi)
-    clients = ClientService(db, clock, admin)
+    rossi = org.practice("Studio Rossi")
+    bianchi = org.practice("Studio Bianchi")
+    org.staff(STAFF_IN, STAFF_OUT, RESP)
+    org.user(OPERATOR, "Operatore", "studio-operator", studio=rossi)
 
     def client(name, n, studio, responsible, **profile):
-        data = ClientInput(
-            name, studio=studio, partita_iva=piva(n), responsible=responsible,
-            fiscal_profile=profile,
-        )  # fmt: skip
-        return clients.add(data)["id"]
+        return org.client(name, studio, n, responsible=responsible, fiscal_profile=profile)
 
     alfa = client("Alfa Srl", 1, rossi, STAFF_IN, iva_periodicity="trimestrale",
                   issues_bollo_efatture=True)  # fmt: skip
     beta = client("Beta Srl", 2, rossi, RESP, iva_periodicity="mensile")
     gamma = client("Gamma Srl", 3, bianchi, RESP, forfettario=True)
-    users.add(EXTERNAL, "Esterno", "external", client=alfa)
-    SchedulerService(db, clock, admin).run(start=date(2025, 5, 1), end=date(2025, 9, 30))
+    org.user(EXTERNAL, "Esterno", "external", client=alfa)
+    SchedulerService(db, clock, org.admin).run(start=date(2025, 5, 1), end=date(2025, 9, 30))
     return {"alfa": alfa, "beta": beta, "gamma": gamma, "rossi": rossi, "bianchi": bianchi}
 
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, piva
+from tests.helpers import SEMPI
 
-SEMPI = str(Path(sys.executable).parent / "sempi")
 WORKERS, PER_WORKER = 8, 50
 
 

@@ -7,57 +7,20 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import ADMIN_EMAIL, actor, piva, store_digest
-from tests.helpers import assert_one_line_error
-
-CREATOR, DOER, HELPER, WATCHER, OUTSIDER = (
-    "creator@sempi.test",
-    "doer@sempi.test",
-    "helper@sempi.test",
-    "watcher@sempi.test",
-    "outsider@sempi.test",
+from tests.conftest import ADMIN_EMAIL, store_digest
+from tests.helpers import (
+    CREATOR,
+    DOER,
+    EXTERNAL,
+    HELPER,
+    OPERATOR,
+    OUTSIDER,
+    WATCHER,
+    add,
+    assert_one_line_error,
+    one,
+    status,
 )
-OPERATOR, EXTERNAL = "op@rossi.test", "ext@client.test"
-
-
-@pytest.fixture
-def people(db, clock):
-    from sempi_cli.services.clients.clients import ClientService
-    from sempi_cli.services.clients.input import ClientInput
-    from sempi_cli.services.org.groups import GroupService
-    from sempi_cli.services.org.studios import StudioService
-    from sempi_cli.services.org.users import UserService
-
-    admin = actor(db, ADMIN_EMAIL)
-    users = UserService(db, clock, admin)
-    for email in (CREATOR, DOER, HELPER, WATCHER, OUTSIDER):
-        users.add(email, email.split("@")[0].title(), "staff")
-    studio = StudioService(db, clock, admin).add("Studio Rossi")["id"]
-    users.add(OPERATOR, "Operatore", "studio-operator", studio=studio)
-    clients = ClientService(db, clock, admin)
-    client = clients.add(
-        ClientInput("Alfa Srl", studio=studio, partita_iva=piva(1), responsible=CREATOR)
-    )["id"]
-    other = clients.add(
-        ClientInput("Beta Srl", studio=studio, partita_iva=piva(2), responsible=CREATOR)
-    )["id"]
-    GroupService(db, clock, admin).add_member(client, OPERATOR)
-    users.add(EXTERNAL, "Esterno", "external", client=client)
-    return {"client": client, "other_client": other}
-
-
-def add(cli, *args, as_user=CREATOR):
-    result = cli("task", "add", *args, "--json", as_user=as_user)
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-def one(cli, *args, **kwargs):
-    return add(cli, *args, **kwargs)[0]
-
-
-def status(cli, task_id, as_user=CREATOR):
-    return json.loads(cli("task", "show", str(task_id), "--json", as_user=as_user).stdout)["status"]
 
 
 def test_add_sets_every_field(cli, people):

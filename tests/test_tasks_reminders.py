@@ -25,20 +25,15 @@ DEADLINE = "20/11/2026 18:00"
 
 
 @pytest.fixture
-def people(db, clock):
-    from sempi_cli.services.org.studios import StudioService
-    from sempi_cli.services.org.users import UserService
-
-    admin = actor(db, ADMIN_EMAIL)
-    users = UserService(db, clock, admin)
+def recipients(org):
+    """Staff S1, S2, S3; RO, an operator of Studio Rossi in no work group."""
     for email, name in ((S1, "Staff One"), (S2, "Staff Two"), (S3, "Staff Three")):
-        users.add(email, name, "staff")
-    studio = StudioService(db, clock, admin).add("Studio Rossi")["id"]
-    users.add(RO, "Rossi Operator", "studio-operator", studio=studio)
+        org.user(email, name)
+    org.user(RO, "Rossi Operator", "studio-operator", studio=org.practice("Studio Rossi"))
 
 
 @pytest.fixture
-def task(cli, people) -> int:
+def task(cli, recipients) -> int:
     """Created by the administrator; S1 responsible, S2 participant; S3 has nothing to do with it."""
     rows = ok(
         cli(
@@ -310,7 +305,7 @@ def test_read_needs_ids_or_all(cli, delivered, store_path):
     assert store_digest(store_path) == before
 
 
-def test_notify_is_idempotent_by_source(db, clock, people):
+def test_notify_is_idempotent_by_source(db, clock, recipients):
     from sempi_cli.errors import InvalidData
     from sempi_cli.services.notify.centre import NotificationService
 

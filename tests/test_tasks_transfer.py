@@ -9,16 +9,18 @@ import stat
 
 import pytest
 
-from tests.conftest import ADMIN_EMAIL, Cli, actor, piva, store_digest
-from tests.helpers import assert_one_line_error
-
-CREATOR, DOER, HELPER, WATCHER = (
-    "creator@sempi.test",
-    "doer@sempi.test",
-    "helper@sempi.test",
-    "watcher@sempi.test",
+from tests.conftest import ADMIN_EMAIL, Cli, store_digest
+from tests.helpers import (
+    CREATOR,
+    DOER,
+    HELPER,
+    OPERATOR,
+    WATCHER,
+    Org,
+    assert_one_line_error,
+    task_people,
 )
-OPERATOR = "op@rossi.test"
+
 # What an import reproduces (the rest is the store's own record of who and when).
 REPRODUCED = (
     "external_key",
@@ -42,34 +44,16 @@ REPRODUCED = (
 )
 
 
-def seed(db, clock) -> dict:
-    """Users and two clients; the same ids in every store seeded alike."""
-    from sempi_cli.services.clients.clients import ClientService
-    from sempi_cli.services.clients.input import ClientInput
-    from sempi_cli.services.org.groups import GroupService
-    from sempi_cli.services.org.studios import StudioService
-    from sempi_cli.services.org.users import UserService
-
-    admin = actor(db, ADMIN_EMAIL)
-    users = UserService(db, clock, admin)
-    for email in (CREATOR, DOER, HELPER, WATCHER):
-        users.add(email, email.split("@")[0].title(), "staff")
-    studio = StudioService(db, clock, admin).add("Studio Rossi")["id"]
-    users.add(OPERATOR, "Operatore", "studio-operator", studio=studio)
-    clients = ClientService(db, clock, admin)
-    alfa = clients.add(
-        ClientInput("Alfa Srl", studio=studio, partita_iva=piva(1), responsible=CREATOR)
-    )["id"]
-    beta = clients.add(
-        ClientInput("Beta Srl", studio=studio, partita_iva=piva(2), responsible=CREATOR)
-    )["id"]
-    GroupService(db, clock, admin).add_member(alfa, OPERATOR)
-    return {"alfa": alfa, "beta": beta}
+def seed(org: Org) -> dict:
+    """The task tests' people without OUTSIDER and EXTERNAL, and their two clients;
+    the same ids in every store seeded alike."""
+    made = task_people(org, outsider=False, external=False)
+    return {"alfa": made["client"], "beta": made["other_client"]}
 
 
 @pytest.fixture
-def world(db, clock):
-    return seed(db, clock)
+def world(org):
+    return seed(org)
 
 
 @pytest.fixture
@@ -82,7 +66,7 @@ def fresh(tmp_path, template_store, clock) -> Cli:
     shutil.copy2(template_store, path)
     conn = open_store(path)
     try:
-        seed(conn, clock)
+        seed(Org(conn, clock))
     finally:
         conn.close()
     return Cli(path, clock)

@@ -8,45 +8,28 @@ import io
 import json
 import os
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, NOW, actor, piva, store_digest
-from tests.helpers import assert_one_line_error, ok
-
-DOER, HELPER, WATCHER, OUTSIDER = (
-    "doer@sempi.test",
-    "helper@sempi.test",
-    "watcher@sempi.test",
-    "outsider@sempi.test",
-)
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, NOW, actor, store_digest
+from tests.helpers import DOER, HELPER, OUTSIDER, SEMPI, WATCHER, assert_one_line_error, ok
 
 
 @pytest.fixture
-def tasks(db, clock):
+def tasks(db, clock, org):
     """Two clients; tasks with time tracking where DOER is responsible, HELPER a
     participant and WATCHER an observer; one task that does not track time."""
-    from sempi_cli.services.clients.clients import ClientService
-    from sempi_cli.services.clients.input import ClientInput
-    from sempi_cli.services.org.studios import StudioService
-    from sempi_cli.services.org.users import UserService
     from sempi_cli.services.tasks.input import TaskInput
     from sempi_cli.services.tasks.tasks import TaskService
 
-    admin = actor(db, ADMIN_EMAIL)
-    users = UserService(db, clock, admin)
-    for email in (DOER, HELPER, WATCHER, OUTSIDER):
-        users.add(email, email.split("@")[0].title(), "staff")
-    studio = StudioService(db, clock, admin).add("Studio Rossi")["id"]
-    clients = ClientService(db, clock, admin)
-    alfa = clients.add(ClientInput("Alfa Srl", studio=studio, partita_iva=piva(1)))["id"]
-    beta = clients.add(ClientInput("Beta Srl", studio=studio, partita_iva=piva(2)))["id"]
-    service = TaskService(db, clock, admin)
+    org.staff(DOER, HELPER, WATCHER, OUTSIDER)
+    studio = org.practice("Studio Rossi")
+    alfa = org.client("Alfa Srl", studio, 1)
+    beta = org.client("Beta Srl", studio, 2)
+    service = TaskService(db, clock, org.admin)
 
     def task(title, **kw):
         kw.setdefault("time_tracking", True)
@@ -470,8 +453,6 @@ def test_report_sums_equal_the_raw_intervals(db, clock, tasks, entries, by):
 
 
 # --- two processes ------------------------------------------------------------------------
-
-SEMPI = str(Path(sys.executable).parent / "sempi")
 
 
 def test_two_processes_starting_at_once_leave_one_timer_running(tasks, db, store_path):
