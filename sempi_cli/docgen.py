@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import typer
-from typer._click import Command, Context
 from typer.core import TyperGroup
+
+from sempi_cli.cli.common import Command, Context
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI_REFERENCE = ROOT / "docs" / "cli.md"

@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from sempi_cli import __version__
-from sempi_cli.cli.common import GROUP_HELP
+from sempi_cli.cli.common import GROUP_HELP, ClickException, NoArgsIsHelpError, UsageError
 from sempi_cli.cli.context import AppContext
 
 # Groups are imported only when invoked, so start-up time does not grow with
@@ -182,15 +182,11 @@ def _audit_denied(app: AppContext, ctx: Any, exc: Exception) -> None:
 
 
 def _is_click_error(exc: BaseException) -> bool:
-    from typer._click.exceptions import ClickException
-
     return isinstance(exc, ClickException)
 
 
 def _usage_error(exc: Exception) -> int:
     """Click's parse errors as one line: 'Error: <problem>. See '<cmd> --help'.'"""
-    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
-
     if isinstance(exc, NoArgsIsHelpError):
         typer.echo(exc.ctx.get_help() if exc.ctx else str(exc))
         return 0

@@ -8,6 +8,15 @@ from typing import TextIO
 
 import typer
 
+# Typer's own Click, vendored as typer._click (loaded by `import typer` anyway).
+# DESIGN.md: never `import click` (a real click.ClickException is not handled);
+# this is the one place that reaches into typer._click, the rest imports from here.
+from typer._click import Command as Command
+from typer._click import Context as Context
+from typer._click.exceptions import ClickException as ClickException
+from typer._click.exceptions import NoArgsIsHelpError as NoArgsIsHelpError
+from typer._click.exceptions import UsageError as UsageError
+
 from sempi_cli.cli.context import AppContext
 
 # The command groups and their one-line help: shown by `sempi --help` without
