@@ -10,7 +10,7 @@ import pytest
 
 from sempi_cli.errors import Conflict, StoreUnusable
 from sempi_cli.store import open_store, write_transaction
-from sempi_cli.store.connection import APPLICATION_ID, PAGE_SIZE
+from sempi_cli.store.constants import APPLICATION_ID, PAGE_SIZE
 from sempi_cli.store.migrations import LATEST, statements
 from tests.conftest import store_digest
 
@@ -189,3 +189,58 @@ def test_two_processes_creating_one_store_at_once(tmp_path):
     conn = open_store(path)
     assert conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == LATEST
     conn.close()
+
+
+def _holder_and_waiter(store_path):
+    holder = open_store(store_path)
+    waiter = open_store(store_path)
+    waiter.execute("PRAGMA busy_timeout = 20")  # the interactive wait, shortened for the test
+    holder.execute("BEGIN IMMEDIATE")
+    return holder, waiter
+
+
+def test_an_interactive_writer_gives_up_when_another_holds_the_store(store_path):
+    from sempi_cli.errors import StoreBusy
+
+    holder, waiter = _holder_and_waiter(store_path)
+    with pytest.raises(StoreBusy), write_transaction(waiter):
+        pass
+    holder.execute("ROLLBACK")
+
+
+def test_a_long_job_says_it_waits_and_gets_the_store(store_path):
+    """A patient connection says once that it is waiting, then waits past the
+    interactive timeout: here the holder lets go only when told of the wait."""
+    import threading
+
+    from sempi_cli.store.transaction import be_patient
+
+    holder, waiter = _holder_and_waiter(store_path)
+    told = threading.Event()
+    notices = []
+
+    def notice() -> None:
+        notices.append("waiting")
+        told.set()
+
+    def release() -> None:
+        told.wait(60)
+        holder.execute("COMMIT")
+
+    be_patient(waiter, 60, notice)
+    releaser = threading.Thread(target=release)
+    releaser.start()
+    with write_transaction(waiter):
+        waiter.execute("UPDATE firm SET name = name")
+    releaser.join()
+    with write_transaction(waiter):  # the next transaction finds it free: no second notice
+        pass
+    assert notices == ["waiting"]
+    assert waiter.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
+
+
+def test_only_a_store_connection_can_be_made_patient():
+    from sempi_cli.store.transaction import be_patient
+
+    with pytest.raises(TypeError):
+        be_patient(sqlite3.connect(":memory:"), 60)

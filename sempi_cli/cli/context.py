@@ -83,10 +83,31 @@ class AppContext:
             raise NotAuthenticated("you are not logged in", "run 'sempi login'")
         return auth.actor_for_token(token)
 
-    def service(self, cls: type[S], *, anonymous: bool = False) -> S:
-        """A service on this store, as this command's actor (or nobody)."""
+    def service(self, cls: type[S], *, anonymous: bool = False, long_job: bool = False) -> S:
+        """A service on this store, as this command's actor (or nobody). A long job
+        (batch, scheduler run, doc import, mail send) waits for other writers up to
+        the firm's ``store.job_wait_seconds``, saying so on stderr."""
         actor = None if anonymous else self.actor()
+        if long_job:
+            self._be_patient()
         return cls(self.connection(), self.clock, actor)  # type: ignore[call-arg]
+
+    def _be_patient(self) -> None:
+        from sempi_cli.services import settings
+        from sempi_cli.store.transaction import be_patient
+
+        conn = self.connection()
+        seconds = int(settings.get(conn, "store.job_wait_seconds"))
+
+        def notice() -> None:
+            if not self.quiet:
+                print(
+                    f"Waiting for another sempi to finish writing (up to {seconds} s)...",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+        be_patient(conn, seconds, notice)
 
     @property
     def interactive(self) -> bool:

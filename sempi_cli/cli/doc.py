@@ -273,7 +273,7 @@ def doc_import(
     app_state = state(ctx)
     bar = _Bar() if sys.stderr.isatty() and not app_state.quiet else None
     try:
-        summary = app_state.service(DocImport).run(
+        summary = app_state.service(DocImport, long_job=True).run(
             directory, client, mapping=mapping, dry_run=dry_run, progress=bar
         )
     finally:

@@ -99,7 +99,7 @@ def mail_send(
     from sempi_cli.services.mail.delivery import MailRunStopped, MailSender
 
     try:
-        result = state(ctx).service(MailSender).send(limit=limit, dry_run=dry_run)
+        result = state(ctx).service(MailSender, long_job=True).send(limit=limit, dry_run=dry_run)
     except MailRunStopped as stopped:  # what the run did before it stopped, then the error
         _report(ctx, stopped.result)
         raise

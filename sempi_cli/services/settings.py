@@ -193,6 +193,13 @@ SETTINGS = {
             _time_of_day,
         ),
         Setting(
+            "store.job_wait_seconds",
+            "900",
+            "how long a long job (client-onboard batch, scheduler run, doc import, mail send)"
+            " waits for another sempi's write to finish; interactive commands wait 10 s",
+            _int_between(10, 86400),
+        ),
+        Setting(
             "timer.max_running_hours",
             "10",
             "a timer running this many hours is reported as forgotten (timer status, timer check)",

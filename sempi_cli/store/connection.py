@@ -22,7 +22,7 @@ from sempi_cli.store.constants import (
     WORLD_BITS,
 )
 from sempi_cli.store.migrations import LATEST, migrate
-from sempi_cli.store.transaction import busy_or_unusable
+from sempi_cli.store.transaction import StoreConnection, busy_or_unusable
 
 
 def open_store(path: Path, *, create: bool = False) -> sqlite3.Connection:
@@ -45,7 +45,11 @@ def open_store(path: Path, *, create: bool = False) -> sqlite3.Connection:
         _check_header(path)
     try:
         conn = sqlite3.connect(
-            path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+            path,
+            isolation_level=None,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            check_same_thread=False,
+            factory=StoreConnection,
         )
     except sqlite3.Error as exc:
         raise StoreUnusable(f"cannot open {path}: {exc}") from exc

@@ -7,22 +7,74 @@ Every command that writes runs in one ``BEGIN IMMEDIATE`` transaction (DESIGN.md
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sempi_cli.errors import StoreBusy, StoreUnusable
+from sempi_cli.store.constants import BUSY_TIMEOUT_MS
+
+# Long non-interactive jobs (a batch, the scheduler's run, a backlog import, the mail
+# run) write in many transactions while people keep working: another process may
+# hold the write lock past the interactive timeout, above all on a busy machine.
+# A connection made patient waits its first BUSY_TIMEOUT_MS like any command, then
+# says once that it is waiting and waits up to its own limit before exit 9.
+
+
+class _Patience:
+    def __init__(self, seconds: float, notice: Callable[[], None] | None) -> None:
+        self.milliseconds = int(seconds * 1000)
+        self.notice = notice
+
+
+class StoreConnection(sqlite3.Connection):
+    """The connection open_store makes: a plain one that can carry its patience."""
+
+    patience: _Patience | None = None
+
+
+def be_patient(
+    conn: sqlite3.Connection, seconds: float, notice: Callable[[], None] | None = None
+) -> None:
+    """Let ``conn`` wait up to ``seconds`` for the write lock; ``notice`` is called
+    (once) when the wait goes past the interactive timeout."""
+    if not isinstance(conn, StoreConnection):
+        raise TypeError("be_patient takes a connection made by open_store")
+    conn.patience = _Patience(seconds, notice)
+
+
+def _begin(conn: sqlite3.Connection) -> None:
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        return
+    except sqlite3.OperationalError as exc:
+        patience = getattr(conn, "patience", None)
+        if patience is None or not _is_busy(exc):
+            raise busy_or_unusable(exc) from exc
+    if patience.notice is not None:
+        patience.notice()
+        patience.notice = None
+    conn.execute(f"PRAGMA busy_timeout = {patience.milliseconds}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise busy_or_unusable(exc) from exc
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 def busy_or_unusable(exc: sqlite3.OperationalError, path: Path | None = None) -> Exception:
     """Map SQLite's lock errors to exit 9; anything else operational to exit 10."""
-    text = str(exc)
-    if "locked" in text or "busy" in text:
+    if _is_busy(exc):
         return StoreBusy(
             "the store is busy: another sempi held it past the timeout", "retry in a moment"
         )
     where = f" {path}" if path else ""
-    return StoreUnusable(f"cannot use the store{where}: {text}")
+    return StoreUnusable(f"cannot use the store{where}: {exc}")
 
 
 @contextmanager
@@ -44,10 +96,7 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
             raise
         conn.execute("RELEASE nested_write")
         return
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        raise busy_or_unusable(exc) from exc
+    _begin(conn)
     try:
         yield conn
     except BaseException:

@@ -34,7 +34,6 @@ REPORT_COLUMNS = (
     "line", "index", "action", "client_id", "ragione_sociale", "partita_iva",
     "codice_fiscale", "field", "problem", "changes",
 )  # fmt: skip
-CONFIRM_FROM = 3  # a batch writing this many clients asks first (on a terminal; --yes elsewhere)
 
 DryRun = Annotated[
     bool,
@@ -213,17 +212,17 @@ def onboard_batch(
 
     Example: sempi client-onboard batch clienti.csv --studio "Studio Rossi" --dry-run
     """
-    from sempi_cli.services.onboarding.batch import BatchService
+    from sempi_cli.services.onboarding.batch import BatchService, needs_confirmation
     from sempi_cli.services.onboarding.batch_file import BatchFile
 
     app_state = state(ctx)
     source = BatchFile(file, encoding=encoding, delimiter=delimiter)
-    service = app_state.service(BatchService)
+    service = app_state.service(BatchService, long_job=True)
     pending = _ReportFile(report_file) if report_file else None  # a bad path: before any write
     bar = _ProgressBar() if sys.stderr.isatty() and not app_state.quiet else None
 
     def ask(counts: dict) -> None:
-        if counts["created"] + counts["updated"] < CONFIRM_FROM:
+        if not needs_confirmation(counts):
             return
         if bar:
             bar.clear()

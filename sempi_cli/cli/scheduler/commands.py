@@ -62,21 +62,16 @@ def scheduler_run(
 
     Example: sempi scheduler run --horizon 12m
     """
-    from sempi_cli.clock import today_in_rome
     from sempi_cli.errors import UsageProblem
-    from sempi_cli.services.scheduler.runner import SchedulerService, check_range, horizon_end
+    from sempi_cli.services.scheduler.runner import SchedulerService, run_range
 
     app_state = state(ctx)
     if to is not None and horizon is not None:
         raise UsageProblem("--to and --horizon: give one of them")
-    start = _date(ctx, from_, "--from") or today_in_rome(app_state.clock)
-    if to is not None:
-        end = _date(ctx, to, "--to")
-        check_range(start, end, "--to")
-    else:
-        end = horizon_end(start, horizon or "12m")
-        check_range(start, end, "--horizon")
-    report = app_state.service(SchedulerService).run(
+    start, end = run_range(
+        app_state.clock, _date(ctx, from_, "--from"), _date(ctx, to, "--to"), horizon
+    )
+    report = app_state.service(SchedulerService, long_job=True).run(
         start=start, end=end, client_ids=client, studio=studio, dry_run=dry_run
     )
     if report["unassigned_clients"]:
