@@ -91,7 +91,7 @@ def task_add(
 
     data = TaskInput(
         title=title,
-        responsibles=responsible or [state(ctx).actor().email],
+        responsibles=responsible or [],
         description=description,
         participants=participant or [],
         observers=observer or [],
@@ -102,7 +102,7 @@ def task_add(
         project=project,
         parent=parent,
         tags=tag or [],
-        kind=kind or "extraordinary",
+        kind=kind,
         approval_required=approval,
         responsible_sets_deadline=not fixed_deadline,
         time_tracking=time_tracking,

@@ -118,12 +118,12 @@ def template_add(
                 client=client,
                 project=project,
                 tags=tag or [],
-                kind=kind or "extraordinary",
+                kind=kind,
                 approval_required=approval,
                 responsible_sets_deadline=not fixed_deadline,
                 time_tracking=time_tracking,
                 deadline_days=deadline_days,
-                deadline_time=deadline_time or "18:00",
+                deadline_time=deadline_time,
             )
         )
     emit_record(ctx, template)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 KINDS = ("ordinary", "extraordinary")
+DEFAULT_KIND = "extraordinary"
 STATUSES = ("pending", "in_progress", "awaiting_approval", "completed", "deferred")
 
 
@@ -20,7 +21,7 @@ class TaskContent:
     planned: str | None = None
     project: str | None = None
     tags: list[str] = field(default_factory=list)
-    kind: str = "extraordinary"
+    kind: str | None = None  # default (None or ""): DEFAULT_KIND
     approval_required: bool = False
     responsible_sets_deadline: bool = True
     time_tracking: bool | None = None  # default: on for ordinary tasks
@@ -31,7 +32,7 @@ class TaskInput(TaskContent):
     """A new task. Several responsibles make several tasks with the same content."""
 
     title: str
-    responsibles: list[str] = field(default_factory=list)
+    responsibles: list[str] = field(default_factory=list)  # default: whoever adds the task
     deadline: str | None = None
     client: int | None = None
     parent: int | None = None
@@ -47,7 +48,7 @@ class TemplateInput(TaskContent):
     responsible: str | None = None  # default: whoever adds the template
     client: str | None = None
     deadline_days: int = 0
-    deadline_time: str = "18:00"
+    deadline_time: str | None = None  # default: the end of the office day
 
 
 @dataclass(kw_only=True)

@@ -15,7 +15,13 @@ from sempi_cli.clock import ROME, iso_utc
 from sempi_cli.errors import InvalidData, NotFound, PermissionDenied, RuleViolation
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
-from sempi_cli.services.tasks.input import KINDS, ContentEdit, TaskEdit, TaskInput
+from sempi_cli.services.tasks.input import (
+    DEFAULT_KIND,
+    KINDS,
+    ContentEdit,
+    TaskEdit,
+    TaskInput,
+)
 
 DEADLINE_TIME = time(18, 0)  # a deadline typed as a date means the end of that office day
 _FLAGS = ("high_priority", "approval_required", "responsible_sets_deadline", "time_tracking")
@@ -265,7 +271,8 @@ class TaskService(Service):
         return diff
 
     def add(self, data: TaskInput) -> list[dict]:
-        """One task per responsible, same content; returns them in order."""
+        """One task per responsible (default: the actor), same content; returns them
+        in order."""
         if self.actor.role == "external" and data.client is None:
             raise PermissionDenied(
                 "an external user can only add tasks to their client's work group"
@@ -273,13 +280,13 @@ class TaskService(Service):
         title = " ".join((data.title or "").split())
         if not title:
             raise InvalidData("--title", "the title is empty")
-        if not data.responsibles:
-            raise InvalidData("--responsible", "missing: who is responsible?")
-        if data.kind not in KINDS:
-            raise InvalidData("--kind", f"{data.kind!r} is not one of {', '.join(KINDS)}")
+        kind = data.kind or DEFAULT_KIND
+        if kind not in KINDS:
+            raise InvalidData("--kind", f"{kind!r} is not one of {', '.join(KINDS)}")
         responsibles = list(
             dict.fromkeys(
-                self.user_id(r, "--responsible", allow_external=False) for r in data.responsibles
+                self.user_id(r, "--responsible", allow_external=False)
+                for r in data.responsibles or [self.actor.email]
             )
         )
         participants = [self.user_id(p, "--participant") for p in data.participants]
@@ -287,7 +294,7 @@ class TaskService(Service):
         row = {
             "title": title,
             "description": (data.description or "").strip(),
-            "kind": data.kind,
+            "kind": kind,
             "client_id": (client_id := self.client_id(data.client)),
             "project": (data.project or "").strip() or None,
             "parent_id": self.parent_id(data.parent),
@@ -297,7 +304,7 @@ class TaskService(Service):
             "approval_required": int(data.approval_required),
             "responsible_sets_deadline": int(data.responsible_sets_deadline),
             "time_tracking": int(
-                data.kind == "ordinary" if data.time_tracking is None else data.time_tracking
+                kind == "ordinary" if data.time_tracking is None else data.time_tracking
             ),
             "creator_id": self.actor.id,
         }

@@ -308,7 +308,7 @@ class TaskTransfer(Service):
             project=record.get("project"),
             parent=self._parent(tasks, number, record),
             tags=list(record.get("tags") or []),
-            kind=record.get("kind", "extraordinary"),
+            kind=record.get("kind"),
             approval_required=record.get("approval_required", False),
             responsible_sets_deadline=record.get("responsible_sets_deadline", True),
             time_tracking=record.get("time_tracking"),

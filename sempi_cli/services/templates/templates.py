@@ -22,14 +22,16 @@ from sempi_cli.errors import Conflict, InvalidData, NotFound, PermissionDenied
 from sempi_cli.services import access
 from sempi_cli.services.base import Service, changes
 from sempi_cli.services.checklists.checklists import ChecklistService
-from sempi_cli.services.tasks.input import KINDS, TemplateEdit, TemplateInput
-from sempi_cli.services.tasks.tasks import TaskService
+from sempi_cli.services.tasks.input import DEFAULT_KIND, KINDS, TemplateEdit, TemplateInput
+from sempi_cli.services.tasks.tasks import DEADLINE_TIME, TaskService
 from sempi_cli.services.templates import rrule as recurrence
 from sempi_cli.services.templates.rrule import rule_of
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}", re.ASCII)
 _TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)", re.ASCII)
 MAX_DEADLINE_DAYS = 366
+# Instances are due at the end of the office day, as a task deadline typed as a date.
+DEFAULT_DEADLINE_TIME = DEADLINE_TIME.strftime("%H:%M")
 MAX_RUN_AHEAD = timedelta(days=366)  # a typo in --until must not make years of tasks
 UPCOMING = 3
 COPIED = (  # a task's content that a template keeps, column for column
@@ -131,14 +133,15 @@ class TemplateService(Service):
         title = " ".join((data.title or "").split())
         if not title:
             raise InvalidData("--title", "the title is empty")
-        if data.kind not in KINDS:
-            raise InvalidData("--kind", f"{data.kind!r} is not one of {', '.join(KINDS)}")
+        kind = data.kind or DEFAULT_KIND
+        if kind not in KINDS:
+            raise InvalidData("--kind", f"{kind!r} is not one of {', '.join(KINDS)}")
         with self.transaction():
             values = {
                 "name": (name := self._free_name(data.name)),
                 "title": title,
                 "description": (data.description or "").strip(),
-                "kind": data.kind,
+                "kind": kind,
                 "responsible_id": tasks.user_id(
                     data.responsible or str(self.actor.id), "--responsible", allow_external=False
                 ),
@@ -149,7 +152,7 @@ class TemplateService(Service):
                 "approval_required": int(data.approval_required),
                 "responsible_sets_deadline": int(data.responsible_sets_deadline),
                 "time_tracking": int(
-                    data.kind == "ordinary" if data.time_tracking is None else data.time_tracking
+                    kind == "ordinary" if data.time_tracking is None else data.time_tracking
                 ),
                 "tags": json.dumps(tasks.clean_tags(data.tags)),
                 "participants": json.dumps(
@@ -159,7 +162,7 @@ class TemplateService(Service):
                     sorted({tasks.user_id(u, "--observer") for u in data.observers})
                 ),
                 "deadline_days": self._deadline_days(data.deadline_days),
-                "deadline_time": self._deadline_time(data.deadline_time),
+                "deadline_time": self._deadline_time(data.deadline_time or DEFAULT_DEADLINE_TIME),
             }
             self._insert(values, tasks)
         return self.show(name)
@@ -208,7 +211,7 @@ class TemplateService(Service):
             "participants": json.dumps([m[1] for m in members if m[0] == "participant"]),
             "observers": json.dumps([m[1] for m in members if m[0] == "observer"]),
             "deadline_days": self._deadline_days(deadline_days),
-            "deadline_time": self._deadline_time(deadline_time or "18:00"),
+            "deadline_time": self._deadline_time(deadline_time or DEFAULT_DEADLINE_TIME),
             "checklists": ChecklistService(self.db, self.clock, self._actor).template_of(task_id),
         }
         return self._insert(values, tasks)
