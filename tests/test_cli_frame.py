@@ -147,3 +147,37 @@ def test_bad_date_names_the_option(cli):
 def test_dates_people_type_are_accepted(cli):
     for text in ("2026-11-01", "01/11/2026", "-7d", "yesterday", "lun"):
         assert cli("audit", "list", "--since", text).exit_code == 0, text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--version"],
+        ["--help"],
+        ["task", "due"],
+        ["task", "list", "--all", "--json"],
+        ["scheduler", "rules"],
+        ["user", "list"],
+    ],
+    ids=" ".join,
+)
+def test_a_closed_pipe_ends_the_command_quietly(args, store_path, tmp_path, cli) -> None:
+    """`sempi task due | head -1`: the reader has gone; no traceback, no internal
+    error, exit 141 as a Unix tool ended by SIGPIPE. The pipe is closed before the
+    command writes, so every run meets it (not 7 runs in 10)."""
+    import subprocess
+
+    from tests.conftest import cron_env
+    from tests.helpers import SEMPI
+
+    for n in range(30):
+        cli("task", "add", f"Pratica {n}", "--deadline", "tomorrow")
+    env = {**cron_env(store_path, tmp_path / "home", "pipe"), "SEMPI_DB": str(store_path)}
+    proc = subprocess.Popen(
+        [SEMPI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
+    )
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141, err
+    assert err == ""

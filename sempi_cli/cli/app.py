@@ -106,16 +106,48 @@ class SempiGroup(TyperGroup):
             )
         except typer.Exit as exc:
             code = exc.exit_code
+        except SystemExit:
+            # Typer ends a broken pipe at parse time (--help, --version) with exit 1,
+            # after swapping stdout for its PacifyFlushWrapper; give it our code.
+            if type(sys.stdout).__name__ != "PacifyFlushWrapper":
+                raise
+            code = _output_closed()
         except typer.Abort:
             typer.echo("Aborted.", err=True)
             code = 1
+        except BrokenPipeError:
+            code = _output_closed()
         except Exception as exc:
             code = _usage_error(exc)
         else:
             code = result if isinstance(result, int) else 0
+        code = _flush_stdout(code)
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+# The reader of our output went away (`sempi task due | head -1`): stop quietly, as
+# a Unix tool killed by SIGPIPE does, with its exit status (128 + SIGPIPE).
+OUTPUT_CLOSED = 141
+
+
+def _output_closed() -> int:
+    """Point stdout at /dev/null, so the interpreter's last flush cannot fail again."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, sys.stdout.fileno())
+    os.close(null)
+    return OUTPUT_CLOSED
+
+
+def _flush_stdout(code: int) -> int:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _output_closed()
+    except (OSError, ValueError):  # stdout closed or not a real file (in-process callers)
+        pass
+    return code
 
 
 SQLITE_MAX_INT = 2**63 - 1
@@ -129,6 +161,8 @@ def _exit_for(exc: Exception, ctx: Any) -> BaseException:
 
     if isinstance(exc, typer.Exit | typer.Abort) or _is_click_error(exc):
         return exc
+    if isinstance(exc, BrokenPipeError):
+        return typer.Exit(_output_closed())
     if isinstance(exc, sqlite3.OperationalError):
         from sempi_cli.store.transaction import busy_or_unusable
 
