@@ -42,8 +42,10 @@ def _items():
 
 
 def _confirm_bulk(ctx: typer.Context, ids: list[int], verb: str, dry_run: bool) -> None:
-    """Three or more items at once ask first (on a terminal; --yes elsewhere)."""
-    if len(set(ids)) >= 3 and not dry_run:
+    """Many items at once ask first (on a terminal; --yes elsewhere)."""
+    from sempi_cli.services.tasks.tasks import needs_confirmation
+
+    if needs_confirmation(len(set(ids))) and not dry_run:
         confirm(ctx, f"{verb} {len(set(ids))} items?")
 
 

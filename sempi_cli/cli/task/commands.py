@@ -52,8 +52,10 @@ RESULT_COLUMNS = ("id", "old_status", "status")
 
 
 def _confirm_bulk(ctx: typer.Context, ids: list[int], verb: str, dry_run: bool) -> None:
-    """Three or more tasks at once ask first (on a terminal; --yes elsewhere)."""
-    if len(ids) >= 3 and not dry_run:
+    """Many tasks at once ask first (on a terminal; --yes elsewhere)."""
+    from sempi_cli.services.tasks.tasks import needs_confirmation
+
+    if needs_confirmation(len(ids)) and not dry_run:
         confirm(ctx, f"{verb} {len(ids)} tasks?")
 
 

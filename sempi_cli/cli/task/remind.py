@@ -88,8 +88,9 @@ def remind_remove(
     Example: sempi task remind remove 7
     """
     from sempi_cli.services.tasks.reminders import ReminderService
+    from sempi_cli.services.tasks.tasks import needs_confirmation
 
-    if len(reminder_ids) >= 3 and not dry_run:
+    if needs_confirmation(len(reminder_ids)) and not dry_run:
         confirm(ctx, f"Remove {len(reminder_ids)} reminders?")
     rows = state(ctx).service(ReminderService).remove(reminder_ids, dry_run=dry_run)
     emit_rows(ctx, local_times(ctx, rows, "due_at"), ("id", "task_id", "recipient", "when"))

@@ -88,10 +88,11 @@ def task_import(
 
     Example: sempi task import mie-attivita.json --dry-run
     """
+    from sempi_cli.services.tasks.tasks import needs_confirmation
     from sempi_cli.services.tasks.transfer import REPORT_COLUMNS, TaskTransfer, read_records
 
     numbered = read_records(_read_text(file))
-    if len(numbered) >= 3 and not dry_run:
+    if needs_confirmation(len(numbered)) and not dry_run:
         confirm(ctx, f"Import {len(numbered)} task records?")
     report = (
         state(ctx)

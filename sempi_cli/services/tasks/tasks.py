@@ -25,6 +25,15 @@ from sempi_cli.services.tasks.input import (
 
 DEADLINE_TIME = time(18, 0)  # a deadline typed as a date means the end of that office day
 _FLAGS = ("high_priority", "approval_required", "responsible_sets_deadline", "time_tracking")
+# Acting on this many tasks at once (or their checklist items, reminders, import
+# records) asks first: on a terminal, or --yes elsewhere.
+CONFIRM_FROM = 3
+
+
+def needs_confirmation(count: int) -> bool:
+    """Whether acting on ``count`` tasks (items, reminders, records) at once needs a
+    person's yes."""
+    return count >= CONFIRM_FROM
 
 
 def deadline_out(stored: str | None) -> str | None:
