@@ -20,7 +20,7 @@ from typing import Literal
 
 from dateutil.relativedelta import relativedelta
 
-from sempi_cli.clock import today_in_rome
+from sempi_cli.clock import Clock, today_in_rome
 from sempi_cli.errors import CheckFailed, InvalidData, PermissionDenied
 from sempi_cli.fiscal.engine import Planner
 from sempi_cli.services import access, settings
@@ -93,6 +93,21 @@ def check_range(start: date, end: date, field: str = "--to") -> None:
             f"the range {start.isoformat()}..{end.isoformat()} is beyond {MAX_HORIZON_MONTHS} months",
             "run the scheduler again later for the years after",
         )
+
+
+def run_range(
+    clock: Clock, start: date | None, to: date | None, horizon: str | None
+) -> tuple[date, date]:
+    """The due dates a run covers: from ``start`` (default: today) to ``to``, or to
+    ``horizon`` after it (default: DEFAULT_HORIZON); checked before the run starts,
+    an error naming the option that set the end."""
+    start = start or today_in_rome(clock)
+    if to is not None:
+        check_range(start, to, "--to")
+        return start, to
+    end = horizon_end(start, horizon or DEFAULT_HORIZON)
+    check_range(start, end, "--horizon")
+    return start, end
 
 
 class SchedulerService(Service):
