@@ -40,6 +40,7 @@ from sempi_cli.services.onboarding.onboard import require_onboarder, set_modules
 from sempi_cli.services.onboarding.plan import LABELS, Plan, Planner
 
 CHUNK = 500  # clients per transaction: a killed batch loses at most one chunk's work
+CONFIRM_FROM = 3  # a batch writing this many clients asks first (on a terminal; --yes elsewhere)
 Progress = Callable[[str, int, int], None]
 INSERT_COLUMNS = (
     "id", "studio_id", "ragione_sociale", "taxpayer_kind", "codice_fiscale", "partita_iva",
@@ -50,6 +51,12 @@ _INSERT = (
     f"INSERT INTO clients ({', '.join(INSERT_COLUMNS)})"
     f" VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
 )
+
+
+def needs_confirmation(counts: dict) -> bool:
+    """Whether a batch's planned writes (the counts ``run`` gives ``confirm``) are
+    enough that a person must agree first."""
+    return int(counts["created"]) + int(counts["updated"]) >= CONFIRM_FROM
 
 
 def chunks(rows: Iterable[Row], size: int = CHUNK) -> Iterator[list[Row]]:
