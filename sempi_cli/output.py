@@ -9,21 +9,45 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 FORMATS = ("table", "json", "jsonl", "csv")
 
+# C0, DEL and C1: what a terminal may obey rather than show (an OSC 52 sequence in a
+# task title writes the clipboard of whoever lists it). Data keep them (stored
+# before the input rules, or by another path); a terminal never receives them raw.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# json.dumps escapes C0 but leaves DEL and C1 as they are; \u escapes are the same
+# JSON value, so the output stays exact for a script and inert on a terminal.
+_JSON_UNSAFE = {c: f"\\u{c:04x}" for c in range(0x7F, 0xA0)}
 
-def _cell(value: object) -> str:
+
+def terminal_safe(text: str, keep: str = "\n") -> str:
+    """``text`` with every control character but those in ``keep`` shown as an
+    escape (``\\x1b``), never sent as itself."""
+    return _CONTROL.sub(lambda m: m[0] if m[0] in keep else f"\\x{ord(m[0]):02x}", text)
+
+
+def _json(value: object, indent: int | None = None) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=indent).translate(_JSON_UNSAFE)
+
+
+def _text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | tuple):
-        return ", ".join(_cell(v) for v in value)
+        return ", ".join(_text(v) for v in value)
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
+
+
+def _cell(value: object) -> str:
+    """A value as a person reads it in a table or a record, terminal-safe."""
+    return terminal_safe(_text(value))
 
 
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection):
@@ -32,7 +56,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _csv_cell(value: object) -> str:
-    text = _cell(value)
+    text = terminal_safe(_text(value), keep="\n\t\r")
     if isinstance(value, int | float) and not isinstance(value, bool):
         return text  # a number is never a formula, "-3" stays a number
     return "'" + text if text.startswith(FORMULA_STARTS) else text
@@ -42,13 +66,9 @@ def render(rows: Iterable[Mapping[str, object]], columns: Sequence[str], fmt: st
     """A list of records; ``columns`` picks and orders the fields shown."""
     rows = list(rows)
     if fmt == "json":
-        return json.dumps(
-            [{c: r.get(c) for c in columns} for r in rows], ensure_ascii=False, indent=2
-        )
+        return _json([{c: r.get(c) for c in columns} for r in rows], indent=2)
     if fmt == "jsonl":
-        return "\n".join(
-            json.dumps({c: r.get(c) for c in columns}, ensure_ascii=False) for r in rows
-        )
+        return "\n".join(_json({c: r.get(c) for c in columns}) for r in rows)
     if fmt == "csv":
         buffer = io.StringIO()
         # RFC 4180 line ends: with "\n" alone a field holding "\r" would go unquoted.
@@ -74,7 +94,7 @@ def render_record(record: Mapping[str, object], fmt: str = "table") -> str:
     """One object: field/value lines for people, one JSON object for scripts."""
     if fmt in ("json", "jsonl"):
         indent = 2 if fmt == "json" else None
-        return json.dumps(dict(record), ensure_ascii=False, indent=indent)
+        return _json(dict(record), indent=indent)
     if fmt == "csv":
         return render([record], list(record), "csv")
     width = max((len(k) for k in record), default=0)
@@ -86,5 +106,5 @@ def render_record(record: Mapping[str, object], fmt: str = "table") -> str:
                 "  " + line for line in render(value, list(value[0]), "table").splitlines()
             )
         else:
-            lines.append(f"{key.ljust(width)}  {_cell(value)}")
+            lines.append(f"{terminal_safe(key).ljust(width)}  {_cell(value)}")
     return "\n".join(lines)

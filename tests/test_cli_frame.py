@@ -181,3 +181,36 @@ def test_a_closed_pipe_ends_the_command_quietly(args, store_path, tmp_path, cli)
     err = proc.stderr.read()
     assert proc.wait(timeout=60) == 141, err
     assert err == ""
+
+
+def test_stored_escapes_never_reach_the_terminal(cli, db):
+    """Text stored before the input rules (or written by another path) is shown,
+    not obeyed: tables, records, text views and messages show escapes; JSON keeps
+    the exact text, escaped as JSON allows."""
+    hostile = "F24 \x1b]52;c;ZXZpbA==\x07\x9b31m"
+    created = json.loads(cli("task", "add", "F24", "--json").stdout)[0]
+    with db:
+        db.execute(
+            "UPDATE tasks SET title = ?, description = ? WHERE id = ?",
+            (hostile, hostile, created["id"]),
+        )
+    for args in (
+        ("task", "list"),
+        ("task", "show", str(created["id"])),
+        ("task", "list", "--format", "csv"),
+        ("task", "done", str(created["id"])),
+        ("task", "history", str(created["id"])),
+    ):
+        result = cli(*args)
+        for stream in (result.stdout, result.stderr):
+            assert not any(c in stream for c in "\x1b\x07\x9b"), args
+    assert "\\x1b]52" in cli("task", "show", str(created["id"])).stdout
+    # A text view printed straight to the terminal (the checklist tree).
+    cli("checklist", "add", str(created["id"]), "Controllo")
+    with db:
+        db.execute("UPDATE checklist_items SET text = ?", (hostile,))
+    tree = cli("checklist", "list", str(created["id"]))
+    assert "Controllo" not in tree.stdout and "\\x1b]52" in tree.stdout
+    assert not any(c in tree.stdout for c in "\x1b\x07\x9b")
+    shown = json.loads(cli("task", "show", str(created["id"]), "--json").stdout)
+    assert shown["title"] == hostile

@@ -74,8 +74,9 @@ def test_csv_round_trips_any_text(rows):
 
 
 def _safe(text: str) -> str:
-    from sempi_cli.output import FORMULA_STARTS
+    from sempi_cli.output import FORMULA_STARTS, terminal_safe
 
+    text = terminal_safe(text, keep="\n\t\r")
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
@@ -87,3 +88,40 @@ def test_csv_never_lets_a_cell_start_a_formula(text):
         csv.reader(io.StringIO(render([{"a": text, "n": -3}], ["a", "n"], "csv"), newline=""))
     )
     assert parsed[1] == ["'" + text, "-3"]  # text kept, shown as text; numbers stay numbers
+
+
+# --- control characters never reach a terminal (OSC 52 writes the clipboard) ----------
+
+HOSTILE = "Pratica \x1b]52;c;ZXZpbA==\x07 fine\x9b2J\x7f"
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv"])
+def test_tables_and_csv_show_control_characters_as_escapes(fmt):
+    text = render([{"title": HOSTILE, "note": "riga 1\nriga 2"}], ["title", "note"], fmt)
+    assert not any(c in text for c in "\x1b\x07\x9b\x7f")
+    assert "\\x1b]52;c;ZXZpbA==\\x07 fine\\x9b2J\\x7f" in text
+    assert "riga 1" in text and "riga 2" in text  # line breaks stay line breaks
+
+
+def test_records_show_control_characters_as_escapes():
+    text = render_record({"title": HOSTILE, "tags": [HOSTILE]}, "table")
+    assert not any(c in text for c in "\x1b\x07\x9b\x7f")
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_json_stays_exact_and_inert(fmt):
+    rows = [{"title": HOSTILE}]
+    text = render(rows, ["title"], fmt)
+    assert not any(c in text for c in "\x1b\x07\x9b\x7f")
+    parsed = json.loads(text)
+    assert (parsed[0] if fmt == "json" else parsed) == {"title": HOSTILE}
+    assert json.loads(render_record({"title": HOSTILE}, fmt)) == {"title": HOSTILE}
+
+
+@given(st.text())
+def test_terminal_safe_leaves_no_control_character_but_line_breaks(text):
+    from sempi_cli.output import terminal_safe
+
+    shown = terminal_safe(text)
+    assert all(c == "\n" or not (ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0) for c in shown)
+    assert terminal_safe(shown) == shown  # idempotent: escapes are plain text

@@ -309,6 +309,9 @@ def root(
     )
     obj.debug = debug or obj.debug
     ctx.call_on_close(obj.close)
+    from sempi_cli.cli.terminal import guard_streams
+
+    ctx.call_on_close(guard_streams(fmt))
 
 
 def _register_top_level() -> None:
