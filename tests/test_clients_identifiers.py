@@ -233,3 +233,25 @@ def test_random_text_raises_nothing_but_invalid_data(text: str) -> None:
             assert str(error).startswith(f"{field}: ")
         else:
             assert re.fullmatch(RESULTS[field], result), (field, text, result)
+
+
+@given(
+    st.integers(1, 9_999_999), st.integers(101, 999).filter(lambda o: o not in (120, 121, 888, 999))
+)
+def test_a_bad_office_code_is_named_not_called_a_check_digit(progressive: int, office: int) -> None:
+    from sempi_cli.services.identifiers import partita_iva
+
+    base = f"{progressive:07d}{office:03d}"
+    with pytest.raises(InvalidData) as caught:
+        partita_iva(base + luhn.calc_check_digit(base))
+    assert f"office code {office:03d}" in str(caught.value)
+    assert "check digit" not in str(caught.value)
+
+
+@given(partite_iva())
+def test_a_wrong_check_digit_is_called_one(number: str) -> None:
+    from sempi_cli.services.identifiers import partita_iva
+
+    wrong = number[:10] + str((int(number[10]) + 1) % 10)
+    with pytest.raises(InvalidData, match=r"\(check digit\)"):
+        partita_iva(wrong)

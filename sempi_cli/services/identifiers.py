@@ -34,8 +34,10 @@ def partita_iva(value: str, *, field: str = "partita_iva") -> str:
         raise InvalidData(field, f"{value!r} is not a partita IVA (11 digits expected)")
     try:
         return iva.validate(number)
-    except ValidationError:
-        raise InvalidData(field, f"{value!r} is not a valid partita IVA (check digit)") from None
+    except ValidationError as exc:
+        raise InvalidData(
+            field, f"{value!r} is not a valid partita IVA ({_iva_why(exc, number)})"
+        ) from None
 
 
 def codice_fiscale(value: str, *, person: bool = False, field: str = "codice_fiscale") -> str:
@@ -59,6 +61,17 @@ def codice_fiscale(value: str, *, person: bool = False, field: str = "codice_fis
         return codicefiscale.validate(code)
     except ValidationError as exc:
         raise InvalidData(field, f"{value!r} is not a valid codice fiscale ({_why(exc)})") from None
+
+
+def _iva_why(exc: Exception, number: str) -> str:
+    """Which part is wrong: the progressive (all zeros), the office code (digits 8-10:
+    a province 001-100, or 120, 121, 888, 999), or the check digit."""
+    name = type(exc).__name__
+    if name == "InvalidComponent":
+        return f"office code {number[7:10]} (digits 8-10: 001-100, 120, 121, 888 or 999)"
+    if name == "InvalidFormat":
+        return "the first seven digits cannot all be zero"
+    return "check digit"
 
 
 def _why(exc: Exception) -> str:
