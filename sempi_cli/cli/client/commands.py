@@ -56,7 +56,7 @@ def client_add(
 
     data = client_input(
         name,
-        kind or "societa_capitali",
+        kind,
         codice_fiscale,
         partita_iva,
         email,

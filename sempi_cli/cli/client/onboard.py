@@ -106,7 +106,7 @@ def onboard_add(
 
     data = client_input(
         name,
-        kind or "societa_capitali",
+        kind,
         codice_fiscale,
         partita_iva,
         email,

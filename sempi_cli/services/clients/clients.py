@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from sempi_cli.errors import Conflict, InvalidData, PermissionDenied, RuleViolation
@@ -107,10 +108,9 @@ class ClientService(Service):
             raise PermissionDenied("you may not add clients to this practice")
         if data.ragione_sociale is None:
             raise InvalidData("--name", "missing")
-        kind = data.kind or client_input.DEFAULT_KIND
-        fields = client_input.new_client(
-            {"taxpayer_kind": kind, **client_input.columns(data, person=kind == "persona_fisica")}
-        )
+        kind = data.kind or client_input.DEFAULT_KIND  # not given, or given empty
+        given = client_input.columns(replace(data, kind=kind), person=kind == "persona_fisica")
+        fields = client_input.new_client(given)
         responsible = (
             self._responsible_id(data.responsible) if data.responsible is not None else None
         )
