@@ -214,3 +214,34 @@ def test_stored_escapes_never_reach_the_terminal(cli, db):
     assert not any(c in tree.stdout for c in "\x1b\x07\x9b")
     shown = json.loads(cli("task", "show", str(created["id"]), "--json").stdout)
     assert shown["title"] == hostile
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["task", "add", "caf\udce9"], "argument 3"),
+        (["task", "add", "Pratica", "--description", "caf\udce9"], "--description"),
+        (["task", "add", "Pratica", "--description=caf\udce9"], "--description"),
+        (["client", "list", "--search", "\udce9"], "--search"),
+    ],
+)
+def test_arguments_that_are_not_utf8_are_refused_by_name(cli, store_path, args, field):
+    """Bytes that are not UTF-8 in argv (a Latin-1 script) were an internal error
+    (UnicodeEncodeError in the store); now one line naming the option, exit 6,
+    nothing written."""
+    before = store_digest(store_path)
+    line = assert_one_line_error(cli(*args), 6, field, "not valid UTF-8")
+    assert "\udce9" not in line
+    assert store_digest(store_path) == before
+
+
+def test_a_password_on_stdin_that_is_not_utf8_is_refused(cli):
+    result = cli(
+        "login",
+        "--email",
+        "admin@example.test",
+        "--password-stdin",
+        as_user=None,
+        input=b"caf\xe9\n",
+    )
+    assert_one_line_error(result, 6, "password", "not valid UTF-8")

@@ -222,7 +222,8 @@ def test_the_enrolment_code_cannot_log_in(cli, enrolled, clock):
 
 
 def test_password_alone_is_not_enough(cli, enrolled):
-    line = assert_one_line_error(login(cli, None), 2)  # no code line on stdin
+    # No code line on stdin: a failed login (7), as with a wrong code, not a usage slip.
+    line = assert_one_line_error(login(cli, None), 7)
     assert "code" in line
     assert_one_line_error(cli("whoami", as_user=None), 7)
 

@@ -107,10 +107,14 @@ def read_secret(
     from sempi_cli.errors import UsageProblem
 
     if from_stdin:
-        line = sys.stdin.readline()
+        try:
+            line = sys.stdin.readline()
+        except UnicodeDecodeError:
+            line = "\udcff"  # not UTF-8: refused below, like bytes kept as surrogates
         value = line.rstrip("\r\n")
         if not value:
             raise UsageProblem(f"{field}: nothing on standard input")
+        utf8_or_refuse(value, field)
         return value
     if not state(ctx).interactive:
         raise UsageProblem(
@@ -120,13 +124,35 @@ def read_secret(
 
 
 def ask_code(ctx: typer.Context, *, from_stdin: bool) -> str:
-    """The second step: a code from the authenticator app, or a recovery code."""
-    return read_secret(
-        ctx,
-        "Code from your authenticator app (or a recovery code)",
-        from_stdin=from_stdin,
-        field="code",
-    )
+    """The second step: a code from the authenticator app, or a recovery code.
+    Without one the login fails as with a wrong one (exit 7), not as a usage slip."""
+    from sempi_cli.errors import NotAuthenticated, UsageProblem
+
+    try:
+        return read_secret(
+            ctx,
+            "Code from your authenticator app (or a recovery code)",
+            from_stdin=from_stdin,
+            field="code",
+        )
+    except UsageProblem as exc:
+        raise NotAuthenticated(
+            f"two-step login needs a code: {exc.message}",
+            "give the code on the line after the password, or run on a terminal",
+        ) from None
+
+
+def utf8_or_refuse(text: str, field: str) -> None:
+    """Bytes that are not UTF-8 (a Latin-1 file, a broken terminal) arrive as lone
+    surrogates; refuse them by name before they reach a hash or the store."""
+    from sempi_cli.errors import InvalidData
+
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidData(
+            field, "is not valid UTF-8 text", "check the encoding of the terminal or the file"
+        ) from None
 
 
 def step_up(ctx: typer.Context, *, from_stdin: bool):
