@@ -58,7 +58,7 @@ def otp_enable(
 
     app_ = state(ctx)
     service = app_.service(TwoStepService)
-    issuer = app_.service(FirmService, anonymous=True).name() or "sempi"
+    issuer = app_.service(FirmService, anonymous=True).name()
     pending = service.begin(issuer)
     typer.echo(qr_text(pending["uri"]))
     typer.echo(pending["uri"])

@@ -23,8 +23,9 @@ class TwoStepService(Service):
             "recovery_codes_left": recovery.remaining(self.db, self.actor.id),
         }
 
-    def begin(self, issuer: str) -> dict:
-        """A new secret and its otpauth:// URI, not stored until a code confirms it."""
+    def begin(self, issuer: str | None) -> dict:
+        """A new secret and its otpauth:// URI, not stored until a code confirms it.
+        ``issuer`` is what the authenticator app shows: the firm's name, else "sempi"."""
         if self.actor.via == "app_password":
             raise PermissionDenied("an application password cannot change two-step login")
         if self._own_row()["otp_enabled_at"] is not None:
@@ -32,7 +33,7 @@ class TwoStepService(Service):
                 "two-step login is already on", "turn it off first with 'sempi auth otp disable'"
             )
         secret = totp.new_secret()
-        uri = totp.provisioning_uri(secret, self.actor.email, issuer)
+        uri = totp.provisioning_uri(secret, self.actor.email, issuer or "sempi")
         return {"secret": secret, "uri": uri}
 
     def confirm(self, secret: str, typed_code: str) -> list[str]:
