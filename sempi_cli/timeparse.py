@@ -18,6 +18,10 @@ from sempi_cli.errors import InvalidData
 
 DATE_HINT = "use YYYY-MM-DD, dd/mm/yyyy, today, tomorrow, +3d, eom, or a weekday"
 DURATION_HINT = "use 1h30m, 90m, 1.5h, 01:30"
+# A bound for any duration a person types (planned time, time by hand): over a year
+# of work is a typo, and far past it the date arithmetic of a timer entry overflows.
+MAX_DURATION_HOURS = 9999
+MAX_DURATION = timedelta(hours=MAX_DURATION_HOURS)
 
 # Patterns run on the trimmed, lower-cased text; re.ASCII keeps \d to 0-9.
 _ISO = re.compile(
@@ -131,6 +135,8 @@ def parse_duration(text: str, *, field: str = "duration") -> timedelta:
         raise InvalidData(field, f"{text!r} is too long", DURATION_HINT) from None
     if duration <= timedelta(0):
         raise InvalidData(field, f"{text!r} must be more than zero", DURATION_HINT)
+    if duration > MAX_DURATION:
+        raise InvalidData(field, f"{text!r} is longer than {MAX_DURATION_HOURS} hours")
     return duration
 
 

@@ -685,3 +685,11 @@ def test_dotted_and_dashed_dates_equal_slashed(day: date) -> None:
     slashed = parse_date(f"{day.day}/{day.month}/{day.year:04d}", NOW)
     assert parse_date(f"{day.day}.{day.month}.{day.year:04d}", NOW) == slashed == day
     assert parse_date(f"{day.day:02d}-{day.month:02d}-{day.year:04d}", NOW) == slashed
+
+
+@pytest.mark.parametrize("typed", ["99999999h", "10000h", "600000m", "9999:01"])
+def test_a_duration_past_9999_hours_is_refused_by_name(typed: str) -> None:
+    with pytest.raises(InvalidData, match="longer than 9999 hours") as caught:
+        parse_duration(typed, field="--duration")
+    assert caught.value.field == "--duration"
+    assert parse_duration("9999h") == timedelta(hours=9999)

@@ -496,3 +496,12 @@ def test_two_processes_starting_at_once_leave_one_timer_running(tasks, db, store
     assert entries[0] - entries[1] == 1
     pauses = db.execute("SELECT count(*) FROM task_history WHERE action = 'pause'").fetchone()[0]
     assert pauses == entries[1]
+
+
+def test_a_huge_duration_by_hand_is_one_line_not_an_overflow(cli, tasks, store_path):
+    before = store_digest(store_path)
+    result = cli(
+        "timer", "add", str(tasks["a"]), "--duration", "99999999h", "-m", "x", as_user=DOER
+    )
+    assert_one_line_error(result, 6, "--duration", "longer than 9999 hours")
+    assert store_digest(store_path) == before
