@@ -100,7 +100,7 @@ class SempiGroup(TyperGroup):
             completion_init()
         args = hoist_global_options(list(sys.argv[1:] if args is None else args))
         self.invoked_args = args  # for the audit of a refused command
-        refused = _not_utf8(args)
+        refused = _unreadable_argument(args)
         if refused is not None:
             typer.echo(f"Error: {refused}", err=True)
             if standalone_mode:
@@ -133,22 +133,25 @@ class SempiGroup(TyperGroup):
         return code
 
 
-def _not_utf8(args: list[str]) -> Exception | None:
-    """An argument that is not UTF-8 (Python keeps its bytes as lone surrogates) is
-    refused before anything runs, naming the option it was given to."""
+def _unreadable_argument(args: list[str]) -> Exception | None:
+    """An argument that is not UTF-8 (Python keeps its bytes as lone surrogates) or
+    holds a NUL (no file name or text can) is refused before anything runs, naming
+    the option it was given to."""
     from sempi_cli.errors import InvalidData
 
     for i, arg in enumerate(args):
-        try:
-            arg.encode("utf-8")
-        except UnicodeEncodeError:
-            before = args[i - 1] if i and args[i - 1].startswith("-") else None
-            name = arg.split("=", 1)[0] if arg.startswith("--") and "=" in arg else before
-            return InvalidData(
-                name or f"argument {i + 1}",
-                "is not valid UTF-8 text",
-                "check the encoding of the terminal or the script",
-            )
+        if "\0" in arg:
+            problem, hint = "contains a NUL character", None
+        else:
+            try:
+                arg.encode("utf-8")
+                continue
+            except UnicodeEncodeError:
+                problem = "is not valid UTF-8 text"
+                hint = "check the encoding of the terminal or the script"
+        before = args[i - 1] if i and args[i - 1].startswith("-") else None
+        name = arg.split("=", 1)[0] if arg.startswith("--") and "=" in arg else before
+        return InvalidData(name or f"argument {i + 1}", problem, hint)
     return None
 
 
