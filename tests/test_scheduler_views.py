@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -516,3 +517,33 @@ def test_parse_month_forms(text, month):
     from sempi_cli.services.scheduler.views import parse_month
 
     assert parse_month(text, TODAY).strftime("%Y-%m") == month
+
+
+def test_force_replaces_regular_files_only(cli, world, tmp_path):
+    """--force on a device, a pipe or a link would swap it for a regular file
+    (a device node under /dev, a link pointing elsewhere): refused, left as it was."""
+    tmp_path = tmp_path / "feeds"
+    tmp_path.mkdir()
+    fifo = tmp_path / "pipe.ics"
+    os.mkfifo(fifo)
+    target = tmp_path / "real.ics"
+    target.write_text("old")
+    link = tmp_path / "link.ics"
+    link.symlink_to(target)
+    folder = tmp_path / "dir.ics"
+    folder.mkdir()
+    for path, words in (
+        (fifo, "not a regular file"),
+        (link, "not a regular file"),
+        (folder, "a folder"),
+    ):
+        result = cli("scheduler", "export", "--ics", str(path), "--force")
+        assert_one_line_error(result, 6, "--ics", words)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and link.is_symlink() and folder.is_dir()
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "dir.ics",
+        "link.ics",
+        "pipe.ics",
+        "real.ics",
+    ]

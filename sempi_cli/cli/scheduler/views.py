@@ -329,9 +329,19 @@ def _replace_private(path: str, text: str) -> None:
 
     from sempi_cli.errors import InvalidData
 
+    import stat
+
     folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise InvalidData("--ics", f"{path} is a folder")
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise InvalidData("--ics", f"cannot read {path}: {exc.strerror}") from None
+    # --force replaces a calendar feed, never a device, a pipe, a socket or a link.
+    if mode is not None and not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise InvalidData("--ics", f"{path} is {kind}", "--force replaces regular files only")
     try:
         fd, temp = tempfile.mkstemp(prefix=".sempi-", suffix=".ics", dir=folder)  # mode 0600
     except FileNotFoundError:
