@@ -262,6 +262,7 @@ def test_init_makes_a_private_folder_and_files_whatever_the_umask(tmp_path, cloc
     )
     assert result.exit_code == 0, result.stderr
     assert (mode(path.parent), mode(path)) == (0o700, 0o600)
+    assert mode(path.parent.parent) == 0o700  # every folder made for it, not only the last
     conn = open_store(path)
     try:
         assert mode(Path(f"{path}-wal")) == 0o600
@@ -290,6 +291,7 @@ def test_doctor_on_a_fresh_personal_store(cli, store_path):
         "wal_mode",
         "shm_mode",
         "store_directory",
+        "store_path",
         "deployment",
         "session_directory",
         "require_otp",
@@ -305,6 +307,7 @@ def test_doctor_on_a_fresh_personal_store(cli, store_path):
         "wal_mode": "ok",
         "shm_mode": "ok",
         "store_directory": "ok",
+        "store_path": "ok",
         "deployment": "ok",
         "session_directory": "ok",
         "require_otp": "warn",
@@ -354,6 +357,21 @@ def test_doctor_fails_on_a_folder_others_can_write(cli, store_path):
     assert f"chmod 700 {store_path.parent}" in rows["store_directory"]["detail"]
     line = assert_one_line_error(result, 10)
     assert "1 check(s) failed: store_directory" in line
+
+
+def test_doctor_fails_on_a_folder_above_the_store_others_can_write(cli, store_path):
+    """Whoever may write the folder above the store's own can rename that folder
+    and put a store of their own in its place; a sticky folder (/tmp) stops that."""
+    above = store_path.parent.parent
+    before = mode(above)
+    try:
+        os.chmod(above, 0o777)
+        row = doctor(cli, code=10)["store_path"]
+        assert row["status"] == "fail" and f"{above} (mode 0777)" in row["detail"]
+        os.chmod(above, 0o1777)
+        assert doctor(cli)["store_path"]["status"] == "ok"
+    finally:
+        os.chmod(above, before)
 
 
 def test_doctor_fails_on_an_open_session_folder(cli, store_path):

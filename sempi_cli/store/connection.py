@@ -84,10 +84,16 @@ def _create_private(path: Path) -> None:
     store at the same moment is fine: the file is empty until one of them
     migrates it.
     """
-    parent = path.parent
-    if not parent.exists():
-        parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(parent, 0o700)
+    # Every folder made for it, not only the last: mkdir(parents=True) gives the
+    # others the umask's mode, world-writable under umask 000, and whoever can
+    # write a folder on the path can swap the store for one of their own.
+    missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # another process made it a moment ago
+        os.chmod(folder, 0o700)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:

@@ -94,6 +94,29 @@ def directory_mode(check: str, path: Path, *, missing: str) -> dict[str, str]:
     return _row(check, OK, f"{path}: mode {mode:04o}")
 
 
+def path_folders(store: Path) -> dict[str, str]:
+    """The folders above the store's own: one that others may write (and that has no
+    sticky bit, as /tmp has) lets them rename the store's folder and put another there."""
+    open_to_others = []
+    for folder in store.resolve().parent.parents:
+        try:
+            info = folder.stat()
+        except OSError:
+            continue
+        mode = stat.S_IMODE(info.st_mode)
+        if mode & 0o022 and not mode & stat.S_ISVTX:
+            open_to_others.append(f"{folder} (mode {mode:04o})")
+    if open_to_others:
+        return _row(
+            "store_path",
+            FAIL,
+            "others may write a folder on the way to the store: "
+            + ", ".join(open_to_others)
+            + "; chmod go-w on each, or move the store",
+        )
+    return _row("store_path", OK, "no folder on the way to the store is writable by others")
+
+
 def session_directory(path: Path) -> dict[str, str]:
     """Sessions are refused from a folder that is not the user's own and 0700."""
     try:
@@ -157,6 +180,7 @@ class PostureService(Service):
             file_mode("wal_mode", Path(f"{store_path}-wal")),
             file_mode("shm_mode", Path(f"{store_path}-shm")),
             directory_mode("store_directory", store_path.parent, missing="absent"),
+            path_folders(store_path),
             deployment(store_path),
             session_directory(Path(session_dir)),
             self._require_otp(),
