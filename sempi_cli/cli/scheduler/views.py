@@ -325,11 +325,10 @@ def _replace_private(path: str, text: str) -> None:
     """Write a whole new owner-only file beside *path*, then rename it over it: a
     calendar app reading the feed sees the old file or the new one, never half."""
     import os
+    import stat
     import tempfile
 
     from sempi_cli.errors import InvalidData
-
-    import stat
 
     folder = os.path.dirname(os.path.abspath(path))
     try:
