@@ -244,3 +244,27 @@ def test_only_a_store_connection_can_be_made_patient():
 
     with pytest.raises(TypeError):
         be_patient(sqlite3.connect(":memory:"), 60)
+
+
+def test_a_fifo_or_a_device_is_not_a_store_and_nothing_hangs(tmp_path):
+    fifo = tmp_path / "pipe.db"
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/zero", "/dev/null"):
+        with pytest.raises(StoreUnusable, match="not a regular file"):
+            open_store(path)
+
+
+@pytest.mark.slow
+def test_sempi_db_pointing_at_a_fifo_is_one_line(tmp_path):
+    import subprocess
+
+    from tests.helpers import SEMPI
+
+    fifo = tmp_path / "pipe.db"
+    os.mkfifo(fifo)
+    env = {**os.environ, "SEMPI_DB": str(fifo), "SEMPI_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [SEMPI, "task", "list"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 10
+    assert result.stderr.count("\n") == 1 and "not a regular file" in result.stderr

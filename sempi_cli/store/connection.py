@@ -41,6 +41,8 @@ def open_store(path: Path, *, create: bool = False) -> sqlite3.Connection:
         _create_private(path)
     elif path.is_dir():
         raise StoreUnusable(f"{path} is a directory, not a sempi store")
+    elif not path.is_file():  # a FIFO would block the header's read forever; a device
+        raise StoreUnusable(f"{path} is not a regular file, not a sempi store")
     else:
         _check_header(path)
     try:
