@@ -38,7 +38,7 @@ test: install system-deps
 	$(BIN)/ruff check --quiet sempi_cli tests bench
 	$(BIN)/ruff format --check --quiet sempi_cli tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
+	$(BIN)/python -m pytest -n 2 -q
 
 demo: install
 	rm -rf $(DEMO)
