@@ -11,7 +11,9 @@ before its first write; ``--partial`` writes the others.
 The write pass plans each chunk again inside its own ``BEGIN IMMEDIATE``
 transaction (the store may have moved since the check) and writes the
 difference in bulk: ids allocated from ``max(id)`` inside the transaction,
-``executemany`` per table, as services.scheduler_writer does. A chunk holds
+one ``executemany`` per table through the table's owner (clients/bulk.py,
+org/groups.add_members, documents/folders.create_default_trees), as the
+scheduler's writer does. A chunk holds
 whole clients (record, work group, folders, modules, delegations, external
 users and their invitations, audit), so a batch killed at any instant leaves
 whole clients, and running it again finds them and does the rest.
@@ -33,24 +35,17 @@ from contextlib import nullcontext
 from sempi_cli.errors import InvalidData, PartlyDone, SempiError
 from sempi_cli.services import audit
 from sempi_cli.services.base import Service, redact_personal
+from sempi_cli.services.clients import bulk as client_bulk
 from sempi_cli.services.clients.input import stored
 from sempi_cli.services.onboarding.batch_file import BatchFile
-from sempi_cli.services.onboarding.input import PROFILE_COLUMNS, Row, result_where
+from sempi_cli.services.onboarding.input import Row, result_where
 from sempi_cli.services.onboarding.onboard import require_onboarder, set_modules, upsert_delegations
 from sempi_cli.services.onboarding.plan import LABELS, Plan, Planner
+from sempi_cli.services.org.groups import add_members
 
 CHUNK = 500  # clients per transaction: a killed batch loses at most one chunk's work
 CONFIRM_FROM = 3  # a batch writing this many clients asks first (on a terminal; --yes elsewhere)
 Progress = Callable[[str, int, int], None]
-INSERT_COLUMNS = (
-    "id", "studio_id", "ragione_sociale", "taxpayer_kind", "codice_fiscale", "partita_iva",
-    "email", "pec", "nickname", "responsible_id", "smart_services", *PROFILE_COLUMNS,
-    "created_at", "updated_at",
-)  # fmt: skip
-_INSERT = (
-    f"INSERT INTO clients ({', '.join(INSERT_COLUMNS)})"
-    f" VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
-)
 
 
 def needs_confirmation(counts: dict) -> bool:
@@ -246,27 +241,21 @@ class _Writer:
         now, actor_id = service.now(), service.actor.id
         new = [p for p in plans if p.action == "created"]
         if new:
-            next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM clients").fetchone()[0]
+            next_id = client_bulk.next_client_id(db)
             rows = []
             for plan in new:
                 plan.client_id, next_id = next_id, next_id + 1
                 values = plan.fields
                 values.update(id=plan.client_id, studio_id=self.studio_id)
                 values.update(created_at=now, updated_at=now)
-                rows.append(tuple(map(values.__getitem__, INSERT_COLUMNS)))
-            db.executemany(_INSERT, rows)  # sqlite3 stores True/False as 1/0
+                rows.append(tuple(map(values.__getitem__, client_bulk.CLIENT_COLUMNS)))
+            client_bulk.insert_many(db, rows)
         for plan in plans:
             if plan.action == "updated" and plan.fields:
-                sets = ", ".join(f"{k} = ?" for k in plan.fields)
-                db.execute(
-                    f"UPDATE clients SET {sets}, updated_at = ? WHERE id = ?",
-                    (*(stored(v) for v in plan.fields.values()), now, plan.client_id),
+                client_bulk.update_fields(
+                    db, _client_id(plan), {k: stored(v) for k, v in plan.fields.items()}, now
                 )
-        db.executemany(
-            "INSERT INTO work_group_members (client_id, user_id, added_at, added_by)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT (client_id, user_id) DO NOTHING",
-            [(p.client_id, m, now, actor_id) for p in plans for m in p.members],
-        )
+        add_members(db, [(_client_id(p), m) for p in plans for m in p.members], now, actor_id)
         set_modules(db, [(_client_id(p), p.modules) for p in plans if p.modules], now, actor_id)
         upsert_delegations(
             db, [(_client_id(p), d) for p in plans for d in p.delegations], now, actor_id

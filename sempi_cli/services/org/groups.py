@@ -8,12 +8,26 @@ from __future__ import annotations
 
 import builtins
 import sqlite3
+from collections.abc import Iterable
 
 from sempi_cli.errors import Conflict, InvalidData, NotFound, PermissionDenied, RuleViolation
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 
 MEMBER_COLUMNS = ("user_id", "email", "full_name", "role", "added_at")
+
+
+def add_members(
+    db: sqlite3.Connection, pairs: Iterable[tuple[int, int]], at: str, added_by: int | None
+) -> None:
+    """Put users in work groups in bulk, as (client id, user id) pairs; one already
+    in is left as it is. For a batch that checked every pair already (onboarding):
+    inside the caller's transaction, no audit entry (the batch writes its own)."""
+    db.executemany(
+        "INSERT INTO work_group_members (client_id, user_id, added_at, added_by)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (client_id, user_id) DO NOTHING",
+        [(client_id, user_id, at, added_by) for client_id, user_id in pairs],
+    )
 
 
 class GroupService(Service):
