@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import stat
@@ -13,6 +14,7 @@ from sempi_cli.store import open_store, write_transaction
 from sempi_cli.store.constants import APPLICATION_ID, PAGE_SIZE
 from sempi_cli.store.migrations import LATEST, statements
 from tests.conftest import store_digest
+from tests.helpers import assert_one_line_error
 
 
 def test_new_store_is_stamped_and_migrated(db):
@@ -268,3 +270,30 @@ def test_sempi_db_pointing_at_a_fifo_is_one_line(tmp_path):
     )
     assert result.returncode == 10
     assert result.stderr.count("\n") == 1 and "not a regular file" in result.stderr
+
+
+def _damage_the_tasks_table(cli, store_path) -> None:
+    """Tasks enough for an interior page, then garbage over the table's root page."""
+    for n in range(40):
+        assert cli("task", "add", f"Pratica {n} " + "x" * 400).exit_code == 0
+    conn = sqlite3.connect(store_path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'tasks'").fetchone()[0]
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    with open(store_path, "r+b") as fh:
+        fh.seek((root - 1) * page_size)
+        fh.write(b"\xde\xad\xbe\xef" * 64)
+
+
+def test_a_damaged_store_is_exit_10_and_db_check_reports_it(cli, store_path):
+    """'database disk image is malformed' was an internal error (exit 1) in a listing
+    and a crash of db check; the contract is exit 10, and db check says what it found."""
+    _damage_the_tasks_table(cli, store_path)
+    listing = cli("task", "list", "--all")
+    line = assert_one_line_error(listing, 10, "damaged", "sempi db check")
+    assert "internal error" not in line
+    check = cli("db", "check", "--json")
+    assert check.exit_code == 10, check.stderr
+    assert json.loads(check.stdout) and "problem" in check.stderr
+    assert "Traceback" not in check.stderr and "internal error" not in check.stderr

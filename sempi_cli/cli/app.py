@@ -195,6 +195,13 @@ def _exit_for(exc: Exception, ctx: Any) -> BaseException:
         from sempi_cli.store.transaction import busy_or_unusable
 
         exc = busy_or_unusable(exc)
+    elif type(exc) is sqlite3.DatabaseError:  # "database disk image is malformed"
+        from sempi_cli.errors import StoreUnusable
+
+        exc = StoreUnusable(
+            f"the store is damaged ({exc})",
+            "run 'sempi db check', then restore the latest backup",
+        )
     if isinstance(exc, OverflowError):
         return _number_too_large(exc, ctx)
     app = ctx.find_object(AppContext)

@@ -35,11 +35,15 @@ class MaintenanceService(Service):
     def check(self) -> list[str]:
         """Problems found by SQLite's integrity and foreign-key checks; empty if sound."""
         require_firm_admin(self.actor, "check the store")
-        problems = [r[0] for r in self.db.execute("PRAGMA integrity_check") if r[0] != "ok"]
-        problems += [
-            f"foreign key: {r[0]} row {r[1]} refers to a missing {r[2]}"
-            for r in self.db.execute("PRAGMA foreign_key_check")
-        ]
+        try:
+            problems = [r[0] for r in self.db.execute("PRAGMA integrity_check") if r[0] != "ok"]
+            problems += [
+                f"foreign key: {r[0]} row {r[1]} refers to a missing {r[2]}"
+                for r in self.db.execute("PRAGMA foreign_key_check")
+            ]
+        except sqlite3.DatabaseError as exc:
+            # Damage bad enough that SQLite cannot even walk the pages: that is the finding.
+            return [f"the check could not finish: {exc}"]
         return problems
 
     def backup(self, destination: Path) -> dict:
