@@ -1,12 +1,15 @@
-"""Finding a user account, among those the actor may see.
+"""User accounts: finding one among those the actor may see, and every write of
+the ``users`` table outside logging in.
 
 It sits in identity, under org and every other domain, because logging in,
-sessions and two-step login need it as much as user management does.
+sessions and two-step login need it as much as user management does; org/
+(people, the firm, invitations) and privacy/ decide, this module writes.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 
 from sempi_cli.errors import NotAuthenticated, NotFound
 from sempi_cli.services import access
@@ -36,3 +39,83 @@ def active_user(db: sqlite3.Connection, email: str) -> sqlite3.Row:
     if row is None:
         raise NotAuthenticated(f"no active user {email}")
     return row
+
+
+# --- writing accounts: identity/ owns the users table; org/ and privacy/ call these ------
+# Each runs inside the caller's transaction; the checks (who may, what is valid)
+# and the audit entry are the caller's.
+
+
+def create_user(
+    db: sqlite3.Connection,
+    *,
+    email: str,
+    full_name: str,
+    role: str,
+    at: str,
+    studio_id: int | None = None,
+    client_id: int | None = None,
+    codice_fiscale: str | None = None,
+    password_hash: str | None = None,
+) -> int:
+    """A new account; without a password hash it waits for an invitation's code."""
+    cursor = db.execute(
+        "INSERT INTO users (email, full_name, role, studio_id, client_id, codice_fiscale,"
+        " password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (email, full_name, role, studio_id, client_id, codice_fiscale, password_hash, at, at),
+    )
+    assert cursor.lastrowid is not None  # set by the INSERT
+    return cursor.lastrowid
+
+
+def update_fields(
+    db: sqlite3.Connection, user_id: int, fields: Mapping[str, object], at: str
+) -> None:
+    """Set the given columns of an account (values as stored) and its ``updated_at``."""
+    sets = ", ".join(f"{column} = :{column}" for column in fields)
+    db.execute(
+        f"UPDATE users SET {sets}, updated_at = :now WHERE id = :id",
+        {**fields, "now": at, "id": user_id},
+    )
+
+
+def set_disabled(db: sqlite3.Connection, user_id: int, disabled: bool, at: str) -> None:
+    """Disable an account from ``at``, or enable it again. Ending its sessions is
+    the caller's (auth.revoke_credentials), in the same transaction."""
+    db.execute(
+        "UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?",
+        (at if disabled else None, at, user_id),
+    )
+
+
+def set_password_hash(db: sqlite3.Connection, user_id: int, password_hash: str, at: str) -> None:
+    db.execute(
+        "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
+        (password_hash, at, user_id),
+    )
+
+
+def set_first_password(db: sqlite3.Connection, user_id: int, password_hash: str, at: str) -> bool:
+    """The password of an account that has none yet (activation by invitation); False
+    when it has one by now: another activation won the race, the condition decides."""
+    return bool(
+        db.execute(
+            "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?"
+            " AND password_hash IS NULL",
+            (password_hash, at, user_id),
+        ).rowcount
+    )
+
+
+def erase_personal_data(db: sqlite3.Connection, user_id: int, at: str) -> None:
+    """Replace a user's personal data with placeholders and disable the account
+    (GDPR erasure). The password hash and two-step secret go too. The caller
+    (services.privacy) has checked access, holds the transaction, revokes the
+    sessions and writes the audit entry: not UserService.edit, whose audit entry
+    would copy the old values into the append-only log."""
+    db.execute(
+        "UPDATE users SET email = ?, full_name = 'Erased user', codice_fiscale = NULL,"
+        " password_hash = NULL, otp_secret = NULL, otp_enabled_at = NULL, otp_last_step = NULL,"
+        " disabled_at = coalesce(disabled_at, ?), updated_at = ? WHERE id = ?",
+        (f"erased-{user_id}@invalid", at, at, user_id),
+    )

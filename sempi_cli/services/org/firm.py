@@ -10,7 +10,7 @@ from sempi_cli.clock import Clock
 from sempi_cli.errors import Conflict, InvalidData
 from sempi_cli.services import identifiers
 from sempi_cli.services.base import Service
-from sempi_cli.services.identity import passwords
+from sempi_cli.services.identity import accounts, passwords
 
 
 def create_store(
@@ -69,12 +69,10 @@ class FirmService(Service):
                 )
             now = self.now()
             self.db.execute("INSERT INTO firm (id, name, created_at) VALUES (1, ?, ?)", (name, now))
-            cursor = self.db.execute(
-                "INSERT INTO users (email, full_name, role, password_hash, created_at, updated_at)"
-                " VALUES (?, ?, 'firm-admin', ?, ?, ?)",
-                (email, full_name, password_hash, now, now),
-            )
-            admin_id = cursor.lastrowid
+            admin_id = accounts.create_user(
+                self.db, email=email, full_name=full_name, role="firm-admin", at=now,
+                password_hash=password_hash,
+            )  # fmt: skip
             self.audit("init", "firm", 1, firm=name, admin=email)
         return {"firm": name, "admin_id": admin_id, "admin_email": email}
 

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from sempi_cli.clock import ROME, iso_utc
 from sempi_cli.errors import NotAuthenticated, PermissionDenied, RuleViolation
 from sempi_cli.services.base import Service
-from sempi_cli.services.identity import passwords
+from sempi_cli.services.identity import accounts, passwords
 from sempi_cli.services.mail import outbox as mail
 
 VALID_FOR = timedelta(days=14)
@@ -192,11 +192,7 @@ class Invitations(Service):
                 " AND revoked_at IS NULL",
                 (stamp, invitation["id"]),
             ).rowcount
-            set_ = self.db.execute(
-                "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?"
-                " AND password_hash IS NULL",
-                (password_hash, stamp, user["id"]),
-            ).rowcount
+            set_ = accounts.set_first_password(self.db, user["id"], password_hash, stamp)
             if not (used and set_):  # another activation won the race
                 raise NotAuthenticated(ACTIVATION_FAILED, ACTIVATION_HINT)
             if invitation["mail_id"] is not None:  # the code is spent: not kept anywhere

@@ -9,7 +9,7 @@ from sempi_cli.errors import Conflict, InvalidData, PermissionDenied, RuleViolat
 from sempi_cli.services import access, identifiers
 from sempi_cli.services.access import FIRM_ROLES, ROLES, STUDIO_ROLES
 from sempi_cli.services.base import Service, changes, redact_personal
-from sempi_cli.services.identity import passwords
+from sempi_cli.services.identity import accounts, passwords
 from sempi_cli.services.identity.accounts import find_user
 from sempi_cli.services.identity.auth import Confirm, require_reauthentication, revoke_credentials
 
@@ -87,13 +87,10 @@ class UserService(Service):
             if existing:
                 raise Conflict(f"a user with the e-mail {address} already exists")
             now = self.now()
-            cursor = self.db.execute(
-                "INSERT INTO users (email, full_name, role, studio_id, client_id, codice_fiscale,"
-                " password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (address, name, role, studio_id, client, cf, password_hash, now, now),
-            )
-            user_id = cursor.lastrowid
-            assert user_id is not None  # set by the INSERT
+            user_id = accounts.create_user(
+                self.db, email=address, full_name=name, role=role, at=now, studio_id=studio_id,
+                client_id=client, codice_fiscale=cf, password_hash=password_hash,
+            )  # fmt: skip
             self.audit(
                 "add",
                 "user",
@@ -218,11 +215,7 @@ class UserService(Service):
                 if clash:
                     raise Conflict(f"a user with the e-mail {fields['email']} already exists")
             if diff:
-                sets = ", ".join(f"{k} = :{k}" for k in fields)
-                self.db.execute(
-                    f"UPDATE users SET {sets}, updated_at = :now WHERE id = :id",
-                    {**fields, "now": self.now(), "id": target["id"]},
-                )
+                accounts.update_fields(self.db, target["id"], fields, self.now())
                 self.audit("edit", "user", target["id"], changes=redact_personal(diff))
         return self.show(target["id"])
 
@@ -235,17 +228,11 @@ class UserService(Service):
         with self.transaction():
             now = self.now()
             if disabled and target["disabled_at"] is None:
-                self.db.execute(
-                    "UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?",
-                    (now, now, target["id"]),
-                )
+                accounts.set_disabled(self.db, target["id"], True, now)
                 revoked = revoke_credentials(self.db, target["id"], now)
                 self.audit("disable", "user", target["id"], **revoked)
             elif not disabled and target["disabled_at"] is not None:
-                self.db.execute(
-                    "UPDATE users SET disabled_at = NULL, updated_at = ? WHERE id = ?",
-                    (now, target["id"]),
-                )
+                accounts.set_disabled(self.db, target["id"], False, now)
                 self.audit("enable", "user", target["id"])
         return self.show(target["id"])
 
@@ -263,10 +250,7 @@ class UserService(Service):
         password_hash = passwords.hash_password(password)
         with self.transaction():
             now = self.now()
-            self.db.execute(
-                "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
-                (password_hash, now, target["id"]),
-            )
+            accounts.set_password_hash(self.db, target["id"], password_hash, now)
             revoked = revoke_credentials(self.db, target["id"], now)
             self.audit("password", "user", target["id"], **revoked)
 
@@ -282,20 +266,6 @@ def _public(row: sqlite3.Row) -> dict:
     item = dict(row)
     item["active"] = bool(item["active"])
     return item
-
-
-def erase_personal_data(db: sqlite3.Connection, user_id: int, at: str) -> None:
-    """Replace a user's personal data with placeholders and disable the account
-    (GDPR erasure). The password hash and two-step secret go too. The caller
-    (services.privacy) has checked access, holds the transaction, revokes the
-    sessions and writes the audit entry: not UserService.edit, whose audit entry
-    would copy the old values into the append-only log."""
-    db.execute(
-        "UPDATE users SET email = ?, full_name = 'Erased user', codice_fiscale = NULL,"
-        " password_hash = NULL, otp_secret = NULL, otp_enabled_at = NULL, otp_last_step = NULL,"
-        " disabled_at = coalesce(disabled_at, ?), updated_at = ? WHERE id = ?",
-        (f"erased-{user_id}@invalid", at, at, user_id),
-    )
 
 
 def _full_name(text: str | None) -> str:

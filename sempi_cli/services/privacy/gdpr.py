@@ -11,9 +11,9 @@ client, refuse application passwords and ask for the password (and code)
 again, after every other check has passed.
 
 This module writes no table of another area directly: the client's and its
-users' rows change through functions of clients.py and users.py made for
-this, memberships through GroupService, credentials through auth and
-recovery.
+users' rows change through functions of clients/clients.py and
+identity/accounts.py made for this, memberships through GroupService,
+credentials through auth and recovery.
 """
 
 from __future__ import annotations
@@ -193,10 +193,9 @@ class PrivacyService(Service):
         the client removed. Irreversible; audited without the erased values."""
         from sempi_cli.services.clients import clients
         from sempi_cli.services.clients.clients import ClientService
-        from sempi_cli.services.identity import recovery
+        from sempi_cli.services.identity import accounts, recovery
         from sempi_cli.services.identity.auth import revoke_credentials
         from sempi_cli.services.mail import outbox as mail
-        from sempi_cli.services.org import users
         from sempi_cli.services.org.groups import GroupService
 
         plan = self.erasure_plan(client_id, reason)
@@ -223,7 +222,7 @@ class PrivacyService(Service):
                     (user["id"],),
                 ).fetchall():
                     group_service.remove_member(group_id, user["id"])
-                users.erase_personal_data(self.db, user["id"], now)
+                accounts.erase_personal_data(self.db, user["id"], now)
                 revoked = revoke_credentials(self.db, user["id"], now)
                 recovery.discard(self.db, user["id"], now)
                 self.audit("erase", "user", user["id"], client_id=client_id, **revoked)
