@@ -298,6 +298,7 @@ def test_doctor_on_a_fresh_personal_store(cli, store_path):
         "admins_without_otp",
         "journal_mode",
         "integrity",
+        "practice_boundary",
         "bypass",
     ]
     status = {name: row["status"] for name, row in checks.items()}
@@ -314,6 +315,7 @@ def test_doctor_on_a_fresh_personal_store(cli, store_path):
         "admins_without_otp": "warn",
         "journal_mode": "ok",
         "integrity": "ok",
+        "practice_boundary": "ok",
         "bypass": "warn",
     }
     assert str(store_path) in checks["store"]["detail"]

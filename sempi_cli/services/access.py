@@ -8,9 +8,10 @@ fragments so that listings filter in the query, not in Python.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sempi_cli.errors import NotFound, PermissionDenied
+from sempi_cli.errors import InvalidData, NotFound, PermissionDenied
 
 FIRM_ROLES = ("firm-admin", "staff")
 STUDIO_ROLES = ("studio-admin", "studio-operator")
@@ -73,15 +74,17 @@ def visible_tasks(actor: Actor, alias: str = "t") -> tuple[str, dict]:
     if actor.role == "firm-admin":
         return "1", {"actor_id": actor.id}
     clients, params = visible_clients(actor, "vc")
+    params["actor_role"] = actor.role
     return (
-        f"({alias}.creator_id = :actor_id OR {alias}.responsible_id = :actor_id"
+        f"({within_reach_sql(alias)} AND ({alias}.creator_id = :actor_id"
+        f" OR {alias}.responsible_id = :actor_id"
         # Correlated EXISTS: a one-row lookup stays one row, not a list built per call.
         f" OR EXISTS (SELECT 1 FROM task_members tm WHERE tm.task_id = {alias}.id AND tm.user_id = :actor_id)"
         # A participant or observer of one checklist item sees the whole task.
         f" OR EXISTS (SELECT 1 FROM checklist_item_members cm"
         f" JOIN checklist_items ci ON ci.id = cm.item_id JOIN checklists cl ON cl.id = ci.checklist_id"
         f" WHERE cl.task_id = {alias}.id AND cm.user_id = :actor_id)"
-        f" OR EXISTS (SELECT 1 FROM clients vc WHERE vc.id = {alias}.client_id AND {clients}))",
+        f" OR EXISTS (SELECT 1 FROM clients vc WHERE vc.id = {alias}.client_id AND {clients})))",
         params,
     )
 
@@ -179,4 +182,57 @@ def can_edit_client(db: sqlite3.Connection, actor: Actor, client: sqlite3.Row) -
             (client["id"], actor.id),
         ).fetchone()
         is not None
+    )
+
+
+# --- the boundary between practices --------------------------------------------------
+
+
+def outside_reason(user: sqlite3.Row, client_id: int | None, studio_id: int | None) -> str | None:
+    """Why ``user`` may not be given a role on the work of a client (``client_id`` of
+    practice ``studio_id``; both None for work of no client), or None if they may.
+
+    The one rule for every path that grants access to a client's data (task roles,
+    checklist item members, work groups, and the chats, consents and coupons to
+    come): a practice user only ever reaches the clients of their own practice;
+    an external user only their own client. Firm users reach every client."""
+    if user["role"] in STUDIO_ROLES and client_id is not None and user["studio_id"] != studio_id:
+        return f"{user['email']} belongs to another practice"
+    if user["role"] == "external" and user["client_id"] != client_id:
+        if client_id is None:
+            return f"{user['email']} is an external user: only their own client's work"
+        return f"{user['email']} is an external user of another client"
+    return None
+
+
+def require_within_reach(
+    db: sqlite3.Connection, user_ids: Iterable[int], client_id: int | None, field: str
+) -> None:
+    """Refuse (InvalidData naming ``field``) the first user ``outside_reason`` rejects."""
+    ids = list(dict.fromkeys(user_ids))
+    if not ids:
+        return
+    studio_id = None
+    if client_id is not None:
+        row = db.execute("SELECT studio_id FROM clients WHERE id = ?", (client_id,)).fetchone()
+        studio_id = row[0] if row else None
+    marks = ", ".join("?" * len(ids))
+    users = db.execute(
+        f"SELECT id, email, role, studio_id, client_id FROM users WHERE id IN ({marks})", ids
+    ).fetchall()
+    for user in sorted(users, key=lambda u: ids.index(u["id"])):
+        reason = outside_reason(user, client_id, studio_id)
+        if reason is not None:
+            raise InvalidData(field, reason)
+
+
+def within_reach_sql(alias: str = "t") -> str:
+    """SQL predicate over a row with ``{alias}.client_id`` for the actor's params of
+    visible_clients: the same rule on reads, so a role granted before the rule (or
+    behind the tool's back) shows nothing across the boundary."""
+    return (
+        f"(:actor_role IN ('firm-admin', 'staff')"
+        f" OR (:actor_role = 'external' AND {alias}.client_id = :actor_client)"
+        f" OR (:actor_role IN ('studio-admin', 'studio-operator') AND ({alias}.client_id IS NULL"
+        f" OR {alias}.client_id IN (SELECT id FROM clients WHERE studio_id = :actor_studio))))"
     )

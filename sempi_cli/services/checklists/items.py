@@ -16,6 +16,7 @@ import re
 import sqlite3
 
 from sempi_cli.errors import InvalidData, NotFound, PermissionDenied
+from sempi_cli.services import access
 from sempi_cli.services.checklists.checklists import (
     DEFAULT_LIST,
     ChecklistService,
@@ -338,7 +339,7 @@ class ChecklistItems(ChecklistService):
 
     def _add_member(self, task: sqlite3.Row, item_id: int, ref: str, role: str) -> None:
         user_id = self.tasks.user_id(ref, f"--{role}" if role else "USER")
-        self.tasks._check_externals(task["client_id"], [user_id])
+        access.require_within_reach(self.db, [user_id], task["client_id"], f"--{role}")
         if self.db.execute(
             "INSERT INTO checklist_item_members (item_id, user_id, role) VALUES (?, ?, ?)"
             " ON CONFLICT (item_id, user_id, role) DO NOTHING",

@@ -44,7 +44,9 @@ class MaintenanceService(Service):
         except sqlite3.DatabaseError as exc:
             # Damage bad enough that SQLite cannot even walk the pages: that is the finding.
             return [f"the check could not finish: {exc}"]
-        return problems
+        from sempi_cli.services.ops.boundary import crossings
+
+        return problems + crossings(self.db)
 
     def backup(self, destination: Path) -> dict:
         """An online, consistent copy (SQLite's backup API), readable only by its owner."""

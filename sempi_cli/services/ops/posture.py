@@ -187,6 +187,7 @@ class PostureService(Service):
             self._admins_without_otp(),
             self._journal_mode(),
             self._quick_check(),
+            self._boundary(),
             _row("bypass", WARN, BYPASS),
         ]
         return rows
@@ -224,6 +225,19 @@ class PostureService(Service):
         if mode == "wal":
             return _row("journal_mode", OK, "wal")
         return _row("journal_mode", FAIL, f"{mode}: sempi needs wal (concurrent readers)")
+
+    def _boundary(self) -> dict[str, str]:
+        from sempi_cli.services.ops.boundary import crossings
+
+        found = crossings(self.db, limit=4)
+        if not found:
+            return _row("practice_boundary", OK, "no role on a client's work crosses practices")
+        shown = "; ".join(found[:3]) + ("; and more" if len(found) > 3 else "")
+        return _row(
+            "practice_boundary",
+            FAIL,
+            f"{shown}: remove those roles (sempi db check lists them all)",
+        )
 
     def _quick_check(self) -> dict[str, str]:
         problems = [r[0] for r in self.db.execute("PRAGMA quick_check") if r[0] != "ok"]

@@ -88,10 +88,9 @@ class GroupService(Service):
             user = self.db.execute("SELECT * FROM users WHERE id = ?", (user_ref,)).fetchone()
         if user["disabled_at"] is not None:
             raise RuleViolation(f"user {user['email']} is disabled")
-        if user["role"] == "external" and user["client_id"] != client_id:
-            raise InvalidData("user", f"{user['email']} is an external user of another client")
-        if user["role"] in access.STUDIO_ROLES and user["studio_id"] != client["studio_id"]:
-            raise InvalidData("user", f"{user['email']} belongs to another practice")
+        reason = access.outside_reason(user, client_id, client["studio_id"])
+        if reason is not None:
+            raise InvalidData("user", reason)
         with self.transaction():
             cursor = self.db.execute(
                 "INSERT INTO work_group_members (client_id, user_id, added_at, added_by)"

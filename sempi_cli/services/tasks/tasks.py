@@ -318,7 +318,9 @@ class TaskService(Service):
             "creator_id": self.actor.id,
         }
         tags = self.clean_tags(data.tags)
-        self._check_externals(client_id, participants + observers)
+        access.require_within_reach(self.db, responsibles, client_id, "--responsible")
+        access.require_within_reach(self.db, participants, client_id, "--participant")
+        access.require_within_reach(self.db, observers, client_id, "--observer")
         created = []
         with self.transaction():
             for n, responsible in enumerate(responsibles):
@@ -351,15 +353,19 @@ class TaskService(Service):
                 created.append(task_id)
         return [self.show(task_id) for task_id in created]
 
-    def _check_externals(self, client_id: int | None, user_ids: list[int]) -> None:
-        for user_id in user_ids:
-            user = self.db.execute(
-                "SELECT email, role, client_id FROM users WHERE id = ?", (user_id,)
-            ).fetchone()
-            if user["role"] == "external" and user["client_id"] != client_id:
-                raise InvalidData(
-                    "--participant", f"{user['email']} is an external user of another client"
-                )
+    def people_of(self, task_id: int) -> list[int]:
+        """Everyone holding a role on the task besides the responsible: its
+        participants and observers, and those of its checklist items."""
+        return [
+            int(r[0])
+            for r in self.db.execute(
+                "SELECT user_id FROM task_members WHERE task_id = :t UNION"
+                " SELECT cm.user_id FROM checklist_item_members cm"
+                " JOIN checklist_items ci ON ci.id = cm.item_id"
+                " JOIN checklists cl ON cl.id = ci.checklist_id WHERE cl.task_id = :t",
+                {"t": task_id},
+            )
+        ]
 
     def add_members(self, task_id: int, role: str, user_ids: list[int]) -> None:
         for user_id in user_ids:
@@ -437,15 +443,23 @@ class TaskService(Service):
             fields["deadline"] = self.deadline(changes.deadline)
         if changes.parent is not None:
             fields["parent_id"] = self.parent_id(changes.parent, task["id"])
-        diff = {k: list(v) for k, v in self.set_fields(task, fields).items()}
         client_id = fields.get("client_id", task["client_id"])
         assert client_id is None or isinstance(client_id, int)  # content_fields: self.client_id()
+        if "responsible_id" in fields or client_id != task["client_id"]:
+            # A new client (or responsible) must be within reach of everyone on the task.
+            field = "--client" if client_id != task["client_id"] else "--responsible"
+            responsible = fields.get("responsible_id", task["responsible_id"])
+            assert isinstance(responsible, int)
+            access.require_within_reach(
+                self.db, [responsible, *self.people_of(task["id"])], client_id, field
+            )
+        diff = {k: list(v) for k, v in self.set_fields(task, fields).items()}
         for role, add, remove in (
             ("participant", changes.add_participants, changes.remove_participants),
             ("observer", changes.add_observers, changes.remove_observers),
         ):
             added = [self.user_id(u, f"--add-{role}") for u in add]
-            self._check_externals(client_id, added)
+            access.require_within_reach(self.db, added, client_id, f"--add-{role}")
             self.add_members(task["id"], role, added)
             self.remove_members(
                 task["id"], role, [self.user_id(u, f"--remove-{role}") for u in remove]

@@ -168,9 +168,13 @@ class TemplateService(Service):
         return self.show(name)
 
     def _insert(self, values: dict, tasks: TaskService) -> int:
-        tasks._check_externals(
+        access.require_within_reach(
+            self.db,
+            [values["responsible_id"]]
+            + json.loads(values["participants"])
+            + json.loads(values["observers"]),
             values["client_id"],
-            json.loads(values["participants"]) + json.loads(values["observers"]),
+            "--participant",
         )
         now = self.now()
         values = {**values, "creator_id": self.actor.id, "created_at": now, "updated_at": now}
@@ -357,8 +361,12 @@ class TemplateService(Service):
             values["tags"] = json.dumps(sorted(tags - set(tasks.clean_tags(change.remove_tags))))
         client_id = values.get("client_id", template["client_id"])
         assert client_id is None or isinstance(client_id, int)  # content_fields: tasks.client_id()
-        tasks._check_externals(
-            client_id, json.loads(members["participants"]) + json.loads(members["observers"])
+        responsible = values.get("responsible_id", template["responsible_id"])
+        access.require_within_reach(
+            self.db,
+            [responsible, *json.loads(members["participants"]), *json.loads(members["observers"])],
+            client_id,
+            "--client" if "client_id" in values else "--add-participant",
         )
         return values
 
