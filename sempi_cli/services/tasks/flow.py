@@ -7,7 +7,10 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from sempi_cli.clock import Clock
 from sempi_cli.errors import InvalidData, PermissionDenied, RuleViolation
+from sempi_cli.services.access import Actor
+from sempi_cli.services.base import Service
 from sempi_cli.services.tasks.tasks import TaskService
 
 
@@ -36,7 +39,14 @@ def allowed_from(status: str) -> list[str]:
     return [t.verb for t in TRANSITIONS.values() if status in t.sources]
 
 
-class TaskFlow(TaskService):
+class TaskFlow(Service):
+    """The transitions, applied through the TaskService that owns a task's row and
+    history (composed, not inherited: the flow is one concern, the task another)."""
+
+    def __init__(self, db: sqlite3.Connection, clock: Clock, actor: Actor | None = None) -> None:
+        super().__init__(db, clock, actor)
+        self.tasks = TaskService(db, clock, actor)
+
     def change(
         self, verb: str, task_ids: list[int], *, reason: str | None = None, dry_run: bool = False
     ) -> list[dict]:
@@ -47,7 +57,7 @@ class TaskFlow(TaskService):
         results = []
         with self.rehearsal(dry_run):
             for task_id in task_ids:
-                task = self.row(task_id)
+                task = self.tasks.row(task_id)
                 results.append(self._apply(task, transition, reason))
         return results
 
@@ -58,7 +68,7 @@ class TaskFlow(TaskService):
                     f"only the creator of task {task['id']} may {transition.verb} it"
                 )
         else:
-            self.may_change(task)
+            self.tasks.may_change(task)
         if task["status"] not in transition.sources:
             allowed = allowed_from(task["status"])
             raise RuleViolation(
@@ -78,9 +88,9 @@ class TaskFlow(TaskService):
             fields["completed_at"] = None
         if transition.verb == "return":
             fields["return_count"] = task["return_count"] + 1
-        self.set_fields(task, fields, transition.verb)
+        self.tasks.set_fields(task, fields, transition.verb)
         if reason:
-            self.history(task["id"], "reason", None, None, reason.strip())
+            self.tasks.history(task["id"], "reason", None, None, reason.strip())
         return {"id": task["id"], "old_status": task["status"], "status": target}
 
 
