@@ -357,6 +357,7 @@ def sempi(env, *args, input=None):
     )
 
 
+@pytest.mark.slow
 def test_concurrent_runs_in_real_processes_make_each_occurrence_once(cli, world, store_path):
     add_lipe(cli, world)
     ok(cli("task", "recur", "set", "lipe-mensile", "--freq", "daily", "--start", "2026-01-01"))

@@ -13,6 +13,9 @@ from stdnum.it import codicefiscale, iva
 
 from sempi_cli.services.clients.profile import check_consistency, from_row
 
+# Builds the demo store with `python -m sempi_cli.demo` and runs sempi on it.
+pytestmark = pytest.mark.slow
+
 
 def run_demo(directory: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)

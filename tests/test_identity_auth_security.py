@@ -218,6 +218,7 @@ def test_failures_older_than_the_window_do_not_count(cli, staff, clock):
     assert login(cli).exit_code == 0
 
 
+@pytest.mark.slow
 def test_lockout_holds_across_processes(store_path, staff):
     """Failures from several processes add up in the store; then even the right password fails."""
     sempi = str(Path(sys.executable).parent / "sempi")

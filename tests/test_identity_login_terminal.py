@@ -26,6 +26,8 @@ import pytest
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, log_output, register_secret, run_logged
 from tests.helpers import SEMPI, enrol_in_real_time
 
+pytestmark = pytest.mark.slow  # a real terminal (tmux, pexpect) running sempi
+
 TMUX = shutil.which("tmux")
 OATHTOOL = shutil.which("oathtool")
 CODE_PROMPT = "Code from your authenticator app (or a recovery code):"

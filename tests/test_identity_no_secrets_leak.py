@@ -19,6 +19,7 @@ import sqlite3
 from datetime import timedelta
 
 import pyotp
+import pytest
 
 from sempi_cli.services.identity import totp
 from tests.conftest import (
@@ -103,6 +104,7 @@ class Session:
         self.registry.log_output(source, *texts)
 
 
+@pytest.mark.slow
 def test_a_whole_session_leaks_no_secret(cli, clock, monkeypatch, store_path):
     from sempi_cli.paths import session_file
 

@@ -283,6 +283,7 @@ def test_the_code_is_not_asked_after_a_wrong_password(cli, enrolled, clock, db):
 # --- two real processes, one code, the real clock ---------------------------------------
 
 
+@pytest.mark.slow
 def test_two_processes_with_the_same_code_at_once_only_one_logs_in(store_path, db):
     secret = pyotp.random_base32(32)
     enrol_in_real_time(store_path, ADMIN_EMAIL, secret)

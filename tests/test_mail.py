@@ -862,6 +862,7 @@ def _real_clock():
     return FixedClock(datetime.now(UTC) - timedelta(minutes=1))
 
 
+@pytest.mark.slow
 def test_four_senders_at_once_send_each_message_once(store_path, db, clock, smtp, firm, tmp_path):
     configure(db, clock, smtp.port)
     count = 30
@@ -877,6 +878,7 @@ def test_four_senders_at_once_send_each_message_once(store_path, db, clock, smtp
     )
 
 
+@pytest.mark.slow
 def test_a_sender_killed_while_sending_leaves_the_message_for_a_person(
     store_path, db, clock, smtp, firm, tmp_path
 ):

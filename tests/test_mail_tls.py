@@ -28,6 +28,8 @@ from tests.helpers import (
     row,
 )
 
+pytestmark = pytest.mark.slow  # openssl makes the server's certificate; real TLS servers
+
 USER = "relay@studiocafe.it"
 
 

@@ -35,6 +35,8 @@ from tests.conftest import (
 )
 from tests.helpers import SEMPI, Org
 
+pytestmark = pytest.mark.slow  # real sempi processes, killed and run again
+
 CLIENTS = 1200  # chunks of 500: two commits in the middle of the write pass
 STUDIO = "Studio Rossi"
 STAFF, OPERATOR = "staff@sempi.test", "operator@rossi.test"

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # sudo, a service account and real sempi processes
+
 SEMPI = Path(sys.executable).parent / "sempi"
 SUDOERS_DIR = Path("/etc/sudoers.d")
 ADMIN = "titolare@studio.test"

@@ -176,6 +176,7 @@ def test_backup_into_a_missing_folder_is_invalid(cli, tmp_path):
     assert "does not exist" in result.stderr
 
 
+@pytest.mark.slow
 def test_two_processes_creating_one_store_at_once(tmp_path):
     """Migration on open is safe when two processes race to create the store."""
     import subprocess

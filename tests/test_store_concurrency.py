@@ -6,8 +6,12 @@ import json
 import os
 import subprocess
 
+import pytest
+
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, piva
 from tests.helpers import SEMPI
+
+pytestmark = pytest.mark.slow  # eight real sempi processes
 
 WORKERS, PER_WORKER = 8, 50
 

@@ -200,6 +200,7 @@ def test_the_job_runs_as_a_firm_user(cli, task):
     assert run(cli, as_user=S3)["delivered"] == 1  # any firm user, not only administrators
 
 
+@pytest.mark.slow
 def test_two_runs_at_once_in_real_processes_deliver_each_reminder_once(store_path, db, tmp_path):
     """Reminders due in real time, delivered by four `sempi` processes started together."""
     from sempi_cli.clock import FixedClock

@@ -455,6 +455,7 @@ def test_report_sums_equal_the_raw_intervals(db, clock, tasks, entries, by):
 # --- two processes ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_two_processes_starting_at_once_leave_one_timer_running(tasks, db, store_path):
     """Real processes, one session, two tasks, started at the same moment: each start
     pauses what runs, so exactly one timer runs afterwards and nothing is lost."""
@@ -505,3 +506,41 @@ def test_a_huge_duration_by_hand_is_one_line_not_an_overflow(cli, tasks, store_p
     )
     assert_one_line_error(result, 6, "--duration", "longer than 9999 hours")
     assert store_digest(store_path) == before
+
+
+def test_the_firms_time_stays_the_firms(cli, org, tasks):
+    """The client's external user sees none of the firm's entries nor their comments
+    (log, show, report); the practice's operator sees the firm's times but only their
+    own comments; firm users see everything."""
+    ext, operator = "mario@alfa.test", "operatore@rossi.test"
+    studio = org.db.execute(
+        "SELECT studio_id FROM clients WHERE id = ?", (tasks["alfa"],)
+    ).fetchone()[0]
+    org.user(ext, role="external", client=tasks["alfa"])
+    org.user(operator, role="studio-operator", studio=studio)
+    org.group(tasks["alfa"], operator)
+    entry = js(
+        cli, "add", str(tasks["a"]), "--duration", "2h", "-m", "telefonata riservata col cliente"
+    )
+
+    assert js(cli, "log", str(tasks["a"]), as_user=ext) == []
+    from sempi_cli.errors import NotFound
+    from sempi_cli.services.timers.timers import TimerService
+
+    with pytest.raises(NotFound):
+        TimerService(org.db, org.clock, actor(org.db, ext)).show(entry["id"])
+    report = js(
+        cli, "report", "--by", "user", "--from", "2026-01-01", "--to", "2026-12-31", as_user=ext
+    )
+    assert report == [] or all(row["name"] == ext for row in report)
+    assert DOER not in json.dumps(report)
+
+    seen = js(cli, "log", str(tasks["a"]), as_user=operator)
+    assert [(e["user"], e["seconds"], e["comment"]) for e in seen] == [(DOER, 7200, None)]
+    shown = TimerService(org.db, org.clock, actor(org.db, operator)).show(entry["id"])
+    assert shown["comment"] is None and shown["seconds"] == 7200
+
+    assert (
+        js(cli, "log", str(tasks["a"]), as_user=WATCHER)[0]["comment"]
+        == "telefonata riservata col cliente"
+    )
