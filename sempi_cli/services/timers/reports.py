@@ -93,10 +93,12 @@ class TimerReports(Service):
         # (The planner would pick the started_at index for any range, then look up
         # and sort every row of a year.)
         source = "time_entries e" if key else "time_entries e INDEXED BY time_entries_task"
+        # An external user's report counts their own time only: the firm's is its own.
+        own = " AND e.user_id = :actor_id" if self.actor.role == "external" else ""
         inner = (
             f"SELECT e.task_id AS task_id, {key or 'NULL'} AS k, count(*) AS entries,"
             f" sum({spent}) AS spent, sum({billed}) AS billed"
-            f" FROM {source} WHERE e.removed_at IS NULL"
+            f" FROM {source} WHERE e.removed_at IS NULL{own}"
             " AND e.started_at >= :start AND e.started_at < :end"
             f" GROUP BY e.task_id{', k' if key else ''}"
         )

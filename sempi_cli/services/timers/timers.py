@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sempi_cli.clock import ROME, iso_utc
 from sempi_cli.errors import InvalidData, NotFound, PermissionDenied, RuleViolation, UsageProblem
+from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.tasks.tasks import TaskService
 
@@ -73,6 +74,8 @@ class TimerService(Service):
             self.tasks.row(row["task_id"])
         except NotFound:
             raise NotFound(f"time entry {entry_id} not found") from None
+        if self.actor.role == "external" and row["user_id"] != self.actor.id:
+            raise NotFound(f"time entry {entry_id} not found")  # the firm's time is its own
         return row
 
     def own(self, entry_id: int) -> sqlite3.Row:
@@ -411,8 +414,11 @@ class TimerService(Service):
 
     def show(self, entry_id: int) -> dict:
         row = self.entry(entry_id)
-        return self._out(
-            self.db.execute(_ENTRY_SQL + " WHERE e.id = ?", (row["id"],)).fetchone(), self.now()
+        return self._private(
+            self._out(
+                self.db.execute(_ENTRY_SQL + " WHERE e.id = ?", (row["id"],)).fetchone(),
+                self.now(),
+            )
         )
 
     def log(self, task_id: int | None = None, *, limit: int | None = None) -> list[dict]:
@@ -422,6 +428,9 @@ class TimerService(Service):
         if task_id is not None:
             self.tasks.row(task_id)
             where, params = "e.task_id = ?", [task_id]
+            if self.actor.role == "external":  # the firm's time entries are not the client's
+                where += " AND e.user_id = ?"
+                params.append(self.actor.id)
         else:
             where, params = "e.user_id = ?", [self.actor.id]
         sql = f"{_ENTRY_SQL} WHERE {where} AND e.removed_at IS NULL ORDER BY e.started_at DESC, e.id DESC"
@@ -429,7 +438,14 @@ class TimerService(Service):
             sql += " LIMIT ?"
             params.append(limit)
         now = self.now()
-        return [self._out(r, now) for r in self.db.execute(sql, params)]
+        return [self._private(self._out(r, now)) for r in self.db.execute(sql, params)]
+
+    def _private(self, entry: dict) -> dict:
+        """A practice user sees when and how long the firm worked, not what its people
+        wrote about it: another person's comment is left out."""
+        if self.actor.role in access.STUDIO_ROLES and entry["user"] != self.actor.email:
+            entry["comment"] = None
+        return entry
 
     @staticmethod
     def _out(row: sqlite3.Row, now: str) -> dict:
