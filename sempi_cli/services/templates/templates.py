@@ -362,6 +362,8 @@ class TemplateService(Service):
         client_id = values.get("client_id", template["client_id"])
         assert client_id is None or isinstance(client_id, int)  # content_fields: tasks.client_id()
         responsible = values.get("responsible_id", template["responsible_id"])
+        # content_fields: tasks.user_id(); a stored template's from add or a task (NOT NULL)
+        assert isinstance(responsible, int)
         access.require_within_reach(
             self.db,
             [responsible, *json.loads(members["participants"]), *json.loads(members["observers"])],
