@@ -51,9 +51,9 @@ def add_items(store: Path, count: int) -> tuple[int, list[int]]:
         items = ChecklistItems(conn, clock, admin)
         leaves: list[int] = []
         with write_transaction(conn):
-            items.add_list(task, "Documenti")
-            items.add_list(task, "Controlli")
-            tree = items.tree(task)
+            items.lists.add_list(task, "Documenti")
+            items.lists.add_list(task, "Controlli")
+            tree = items.lists.tree(task)
             made = 0
             while made < count:
                 name = "Documenti" if made < count // 2 else "Controlli"

@@ -11,16 +11,29 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 
+from sempi_cli.clock import Clock
 from sempi_cli.errors import Conflict, InvalidData, NotFound, RuleViolation
 from sempi_cli.services import content as files
 from sempi_cli.services import settings
+from sempi_cli.services.access import Actor
+from sempi_cli.services.base import Service
 from sempi_cli.services.checklists.items import ChecklistItems
+from sempi_cli.services.text import no_control
 
 MB = 1024 * 1024
 
 
-class Attachments(ChecklistItems):
+class Attachments(Service):
+    """Files on items; holds the ChecklistItems that finds an item and says who may
+    check it (whoever may check an item may attach its evidence)."""
+
+    def __init__(self, db: sqlite3.Connection, clock: Clock, actor: Actor | None = None) -> None:
+        super().__init__(db, clock, actor)
+        self.items = ChecklistItems(db, clock, actor)
+        self.tasks = self.items.tasks
+
     def limit(self) -> int:
         return int(settings.get(self.db, "checklist.max_attachment_mb")) * MB
 
@@ -30,8 +43,8 @@ class Attachments(ChecklistItems):
         content = self._read(path)  # before taking the write lock: reading may be slow
         digest = hashlib.sha256(content).hexdigest()
         with self.transaction():
-            ((_, task, tree),) = self.resolve([item_id])
-            self.may_check(task, tree, item_id)
+            ((_, task, tree),) = self.items.resolve([item_id])
+            self.items.may_check(task, tree, item_id)
             attachment_id = files.store_bytes(self.db, content, digest, self.now())
             if not self.db.execute(
                 "INSERT INTO item_attachments (item_id, attachment_id, name, added_at, added_by)"
@@ -66,7 +79,7 @@ class Attachments(ChecklistItems):
 
     def content(self, item_id: int, name: str) -> tuple[str, bytes]:
         """A file's name and bytes, for anyone who sees the task."""
-        self.resolve([item_id])
+        self.items.resolve([item_id])
         row = self.db.execute(
             "SELECT ia.name, a.content FROM item_attachments ia JOIN attachments a"
             " ON a.id = ia.attachment_id WHERE ia.item_id = ? AND ia.name = ?",
@@ -81,8 +94,8 @@ class Attachments(ChecklistItems):
 
     def detach(self, item_id: int, name: str) -> dict:
         with self.transaction():
-            ((_, task, tree),) = self.resolve([item_id])
-            self.may_check(task, tree, item_id)
+            ((_, task, tree),) = self.items.resolve([item_id])
+            self.items.may_check(task, tree, item_id)
             row = self.db.execute(
                 "SELECT id, attachment_id FROM item_attachments WHERE item_id = ? AND name = ?",
                 (item_id, name),
@@ -99,4 +112,5 @@ def _clean_name(name: str) -> str:
     name = (name or "").strip()
     if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
         raise InvalidData("--name", f"{name!r} is not a file name")
+    no_control(name, "--name")
     return name

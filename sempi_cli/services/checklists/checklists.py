@@ -19,6 +19,7 @@ from sempi_cli.errors import Conflict, InvalidData, NotFound
 from sempi_cli.services import content as files
 from sempi_cli.services.base import Service
 from sempi_cli.services.tasks.tasks import TaskService
+from sempi_cli.services.text import no_control
 
 DEFAULT_LIST = "Checklist"
 MAX_NAME = 80
@@ -35,6 +36,7 @@ def clean_text(text: str | None, name: str = "TEXT") -> str:
     cleaned = " ".join((text or "").split())
     if not cleaned:
         raise InvalidData(name, "the item's text is empty")
+    no_control(cleaned, name)
     return cleaned
 
 
@@ -42,6 +44,7 @@ def clean_name(text: str | None, name: str = "NAME") -> str:
     cleaned = " ".join((text or "").split())
     if not cleaned:
         raise InvalidData(name, "the checklist's name is empty")
+    no_control(cleaned, name)
     if len(cleaned) > MAX_NAME:
         raise InvalidData(name, f"the checklist's name is longer than {MAX_NAME} characters")
     return cleaned
@@ -258,7 +261,7 @@ class ChecklistService(Service):
         tree = self.tree(task_id)
         lists = [tree.list_named(list_name)] if list_name else list(tree.lists.values())
         counts = tree.counts()
-        emails = self._emails(tree)
+        emails = self.emails(tree)
         files = dict(
             self.db.execute(
                 "SELECT ia.item_id, count(*) FROM item_attachments ia JOIN checklist_items ci"
@@ -320,7 +323,8 @@ class ChecklistService(Service):
             )
         return {"task_id": task_id, "title": task["title"], "checklists": result}
 
-    def _emails(self, tree: Tree) -> dict[int, str]:
+    def emails(self, tree: Tree) -> dict[int, str]:
+        """The e-mail of everyone on an item or who checked one, by user id."""
         ids = {u for people in tree.members.values() for u in people}
         ids |= {i["done_by"] for i in tree.items.values() if i["done_by"] is not None}
         if not ids:

@@ -15,14 +15,18 @@ import json
 import re
 import sqlite3
 
+from sempi_cli.clock import Clock
 from sempi_cli.errors import InvalidData, NotFound, PermissionDenied
 from sempi_cli.services import access
+from sempi_cli.services.access import Actor
+from sempi_cli.services.base import Service
 from sempi_cli.services.checklists.checklists import (
     DEFAULT_LIST,
     ChecklistService,
     Tree,
     clean_text,
 )
+from sempi_cli.services.tasks.tasks import TaskService
 
 ROLES = ("participant", "observer")
 # A line of a description that is a list entry: "- x", "* x", "• x", "1. x", "2) x", "[ ] x".
@@ -30,7 +34,16 @@ _BULLET = re.compile(r"^(\s*)(?:[-*+•–]\s+|\d{1,3}[.)]\s+)?(?:\[[ xX]\]\s*)?
 _IS_ENTRY = re.compile(r"^\s*(?:[-*+•–]\s+|\d{1,3}[.)]\s+|\[[ xX]\]\s*)")
 
 
-class ChecklistItems(ChecklistService):
+class ChecklistItems(Service):
+    """The items of a task's checklists. Holds the ChecklistService that owns the lists
+    and reads the tree, and the TaskService whose rights and history every change
+    goes through (composed, not inherited)."""
+
+    def __init__(self, db: sqlite3.Connection, clock: Clock, actor: Actor | None = None) -> None:
+        super().__init__(db, clock, actor)
+        self.lists = ChecklistService(db, clock, actor)
+        self.tasks = TaskService(db, clock, actor)
+
     # --- finding items and deciding who may touch them ---------------------------------
 
     def resolve(self, item_ids: list[int]) -> list[tuple[int, sqlite3.Row, Tree]]:
@@ -57,7 +70,7 @@ class ChecklistItems(ChecklistService):
                     task = self.tasks.row(task_id)
                 except NotFound:
                     raise NotFound(f"checklist item {item_id} not found") from None
-                loaded[task_id] = (task, self.tree(task_id))
+                loaded[task_id] = (task, self.lists.tree(task_id))
             found.append((item_id, *loaded[task_id]))
         return found
 
@@ -94,14 +107,16 @@ class ChecklistItems(ChecklistService):
         with self.transaction():
             task = self.tasks.row(task_id)
             self.tasks.may_change(task)
-            tree = self.tree(task_id)
+            tree = self.lists.tree(task_id)
             item_id = self._insert(tree, text, list_name, under, important)
             for role, people in (("participant", participants), ("observer", observers)):
                 for ref in people or []:
                     self._add_member(task, item_id, ref, role)
         return self.show(item_id)
 
-    def _target_list(self, tree: Tree, list_name: str | None, under: int | None) -> int:
+    def target_list(self, tree: Tree, list_name: str | None, under: int | None) -> int:
+        """The list a new or moved item goes to: the one of ``under``, the one named,
+        else the task's only list (a first one made if it has none)."""
         if under is not None:
             if under not in tree.items:
                 raise InvalidData("--under", f"item {under} is not in task {tree.task_id}")
@@ -112,7 +127,7 @@ class ChecklistItems(ChecklistService):
         if list_name is not None:
             return int(tree.list_named(list_name)["id"])
         if not tree.lists:
-            made = self.create_list(tree.task_id, DEFAULT_LIST)
+            made = self.lists.create_list(tree.task_id, DEFAULT_LIST)
             tree.lists[made["id"]] = {"id": made["id"], "name": made["name"], "position": 1}
             return int(made["id"])
         if len(tree.lists) > 1:
@@ -125,7 +140,7 @@ class ChecklistItems(ChecklistService):
     def _insert(
         self, tree: Tree, text: str, list_name: str | None, under: int | None, important: bool
     ) -> int:
-        checklist_id = self._target_list(tree, list_name, under)
+        checklist_id = self.target_list(tree, list_name, under)
         siblings = tree.children.setdefault((checklist_id, under), [])
         position = 1 + max((tree.items[s]["position"] for s in siblings), default=0)
         now = self.now()
@@ -167,8 +182,8 @@ class ChecklistItems(ChecklistService):
                 raise InvalidData(
                     "description", f"task {task_id} has no description to turn into items"
                 )
-            tree = self.tree(task_id)
-            checklist_id = self._target_list(tree, list_name, None)
+            tree = self.lists.tree(task_id)
+            checklist_id = self.target_list(tree, list_name, None)
             stack: list[tuple[int, int]] = []  # (indent, item id) of the open path
             made = []
             for line in entries:
@@ -201,7 +216,7 @@ class ChecklistItems(ChecklistService):
         ((_, task, tree),) = self.resolve([item_id])
         item = tree.items[item_id]
         people = tree.members.get(item_id, {})
-        emails = self._emails(tree)
+        emails = self.lists.emails(tree)
         files = self.db.execute(
             "SELECT ia.name, a.size, a.sha256, ia.added_at, u.email AS added_by"
             " FROM item_attachments ia JOIN attachments a ON a.id = ia.attachment_id"
@@ -238,11 +253,12 @@ class ChecklistItems(ChecklistService):
             self.tasks.may_change(task)
             old = tree.items[item_id]["text"]
             if old != text:
-                self._update(item_id, text=text)
+                self.update_item(item_id, text=text)
                 self.tasks.history(task["id"], "edit_item", f"item {item_id}", old, text)
         return self.show(item_id)
 
-    def _update(self, item_id: int, **values: object) -> None:
+    def update_item(self, item_id: int, **values: object) -> None:
+        """Set columns of an item and its ``updated_at``; the caller writes the history."""
         sets = ", ".join(f"{k} = :{k}" for k in values)
         self.db.execute(
             f"UPDATE checklist_items SET {sets}, updated_at = :now WHERE id = :id",
@@ -262,7 +278,7 @@ class ChecklistItems(ChecklistService):
                     item = tree.items[sub]
                     if item["done_at"] is None:
                         item["done_at"], item["done_by"] = now, self.actor.id
-                        self._update(sub, done_at=now, done_by=self.actor.id)
+                        self.update_item(sub, done_at=now, done_by=self.actor.id)
                         self.tasks.history(task["id"], "check_item", f"item {sub}", None, "done")
                         changed.append({"id": sub, "text": item["text"], "done": True})
         return changed
@@ -273,19 +289,20 @@ class ChecklistItems(ChecklistService):
         with self.rehearsal(dry_run):
             for item_id, task, tree in self.resolve(item_ids):
                 self.may_check(task, tree, item_id)
-                changed.extend(self._reopen(tree, [item_id, *tree.ancestors(item_id)]))
+                changed.extend(self.reopen(tree, [item_id, *tree.ancestors(item_id)]))
         return changed
 
     def _reopen_above(self, tree: Tree, item_id: int) -> list[dict]:
-        return self._reopen(tree, tree.ancestors(item_id))
+        return self.reopen(tree, tree.ancestors(item_id))
 
-    def _reopen(self, tree: Tree, ids: list[int]) -> list[dict]:
+    def reopen(self, tree: Tree, ids: list[int]) -> list[dict]:
+        """Open those of ``ids`` that are done (a done item has no open sub-item)."""
         changed = []
         for item_id in ids:
             item = tree.items[item_id]
             if item["done_at"] is not None:
                 item["done_at"] = item["done_by"] = None
-                self._update(item_id, done_at=None, done_by=None)
+                self.update_item(item_id, done_at=None, done_by=None)
                 self.tasks.history(tree.task_id, "uncheck_item", f"item {item_id}", "done", None)
                 changed.append({"id": item_id, "text": item["text"], "done": False})
         return changed
@@ -299,7 +316,7 @@ class ChecklistItems(ChecklistService):
                 self.tasks.may_change(task)
                 item = tree.items[item_id]
                 if bool(item["important"]) != on:
-                    self._update(item_id, important=int(on))
+                    self.update_item(item_id, important=int(on))
                     self.tasks.history(
                         task["id"], "important_item", f"item {item_id}", item["important"], int(on)
                     )
@@ -316,7 +333,7 @@ class ChecklistItems(ChecklistService):
                 if item_id in gone:  # under an item removed a moment ago
                     continue
                 ids = tree.subtree(item_id)
-                self.delete_items(ids)
+                self.lists.delete_items(ids)
                 gone.update(ids)
                 text = tree.items[item_id]["text"]
                 self.tasks.history(

@@ -6,9 +6,13 @@ one of its own sub-items (that would cut it off from its list).
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 
+from sempi_cli.clock import Clock
 from sempi_cli.errors import InvalidData, RuleViolation
+from sempi_cli.services.access import Actor
+from sempi_cli.services.base import Service
 from sempi_cli.services.checklists.checklists import Tree
 from sempi_cli.services.checklists.items import ChecklistItems
 
@@ -35,7 +39,15 @@ class Where:
         )
 
 
-class ChecklistMoves(ChecklistItems):
+class ChecklistMoves(Service):
+    """Moving items; holds the ChecklistItems that finds them, places them in a list
+    and re-opens what a move puts an open item under."""
+
+    def __init__(self, db: sqlite3.Connection, clock: Clock, actor: Actor | None = None) -> None:
+        super().__init__(db, clock, actor)
+        self.items = ChecklistItems(db, clock, actor)
+        self.tasks = self.items.tasks
+
     def move(self, item_ids: list[int], where: Where, *, dry_run: bool = False) -> list[dict]:
         """Reorder, re-parent, or move items to another list of their task, in the
         order given. An item never goes under itself or one of its sub-items."""
@@ -49,7 +61,7 @@ class ChecklistMoves(ChecklistItems):
             raise InvalidData("--position", "positions start at 1")
         moved: list[dict] = []
         with self.rehearsal(dry_run):
-            found = self.resolve(item_ids)
+            found = self.items.resolve(item_ids)
             task, tree = found[0][1], found[0][2]
             if any(t["id"] != task["id"] for _, t, _ in found):
                 raise InvalidData("ITEM", "items of different tasks cannot move together")
@@ -84,7 +96,7 @@ class ChecklistMoves(ChecklistItems):
                         (checklist_id, json.dumps(subtree_ids)),
                     )
                 item["parent_id"] = parent
-                self._update(item_id, parent_id=parent)
+                self.items.update_item(item_id, parent_id=parent)
             for position, sibling in enumerate(siblings, 1):
                 if tree.items[sibling]["position"] != position:
                     tree.items[sibling]["position"] = position
@@ -94,7 +106,7 @@ class ChecklistMoves(ChecklistItems):
             if parent is not None and any(
                 tree.items[s]["done_at"] is None for i in ids for s in tree.subtree(i)
             ):
-                self._reopen(tree, [parent, *tree.ancestors(parent)])
+                self.items.reopen(tree, [parent, *tree.ancestors(parent)])
             for item_id in ids:
                 after = self._place(tree, item_id)
                 if after != before[item_id]:
@@ -134,7 +146,7 @@ class ChecklistMoves(ChecklistItems):
             index = siblings.index(anchor) + (where.after is not None)
         elif where.under is not None or where.top:
             checklist_id = (
-                self._target_list(tree, where.list_name, where.under)
+                self.items.target_list(tree, where.list_name, where.under)
                 if where.under is not None or where.list_name
                 else first["checklist_id"]
             )
