@@ -18,6 +18,7 @@ from tests.helpers import (
     WATCHER,
     add,
     assert_one_line_error,
+    ok,
     one,
     status,
 )
@@ -441,3 +442,42 @@ def test_list_shows_open_tasks_unless_asked_for_all(cli, people):
     assert set(titles(cli, "--mine", "--all")) == {"Aperto", "Chiuso"}
     assert titles(cli, "--mine", "--status", "completed") == ["Chiuso"]
     assert open_id != done_id
+
+
+# --- control characters are refused where text comes in ----------------------------------
+
+OSC52 = "\x1b]52;c;ZXZpbA==\x07"
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["task", "add", f"F24 {OSC52}"], "--title"),
+        (["task", "add", "F24", "--description", f"riga\n{OSC52}"], "--description"),
+        (["task", "add", "F24", "--description", "sovrascritto\rvisibile"], "--description"),
+        (["task", "template", "add", "tpl", "--title", f"F24{OSC52}"], "--title"),
+    ],
+)
+def test_control_characters_are_refused_on_the_way_in(cli, store_path, args, field):
+    before = store_digest(store_path)
+    line = assert_one_line_error(cli(*args), 6, field, "control character")
+    assert "\x1b" not in line
+    assert store_digest(store_path) == before
+
+
+def test_control_characters_are_refused_in_edits_comments_and_checklists(cli, store_path):
+    task_id = str(ok(cli("task", "add", "F24", "--json"), json=True)[0]["id"])
+    item = str(ok(cli("checklist", "add", task_id, "Controllo", "--json"), json=True)["id"])
+    before = store_digest(store_path)
+    for args, field in (
+        (["task", "edit", task_id, "--title", f"x{OSC52}"], "--title"),
+        (["task", "edit", task_id, "--description", f"x{OSC52}"], "--description"),
+        (["task", "comment", task_id, f"ok {OSC52}"], "TEXT"),
+        (["checklist", "add", task_id, f"Voce {OSC52}"], "TEXT"),
+        (["checklist", "edit", item, "--text", f"Voce {OSC52}"], "--text"),
+    ):
+        assert_one_line_error(cli(*args), 6, field, "control character")
+    assert store_digest(store_path) == before
+    # Line breaks and tabs stay welcome in long text.
+    ok(cli("task", "comment", task_id, "prima riga\n\tseconda riga"))
+    ok(cli("task", "edit", task_id, "--description", "a\nb\tc"))

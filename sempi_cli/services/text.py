@@ -23,8 +23,17 @@ def one_line(text: str, field: str, limit: int) -> str:
     return folded
 
 
-def no_control(text: str, field: str) -> None:
-    """Refuse control characters: stored, they would reach the terminal of whoever lists them."""
-    bad = _CONTROL.search(text)
-    if bad is not None:
-        raise InvalidData(field, f"a control character (U+{ord(bad[0]):04X}) is not allowed")
+def no_control(text: str, field: str, *, allow: str = "") -> None:
+    """Refuse control characters (but those in ``allow``, e.g. the line breaks and
+    tabs of a long text): stored, they would reach the terminal of whoever lists them."""
+    for bad in _CONTROL.finditer(text):
+        if bad[0] not in allow:
+            raise InvalidData(field, f"a control character (U+{ord(bad[0]):04X}) is not allowed")
+
+
+def long_text(text: str, field: str) -> str:
+    """A description or a comment: several lines allowed, stripped, no other control
+    character (a carriage return alone could hide what precedes it on a terminal)."""
+    text = text.replace("\r\n", "\n").strip()
+    no_control(text, field, allow="\n\t")
+    return text

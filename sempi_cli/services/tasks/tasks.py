@@ -22,6 +22,7 @@ from sempi_cli.services.tasks.input import (
     TaskEdit,
     TaskInput,
 )
+from sempi_cli.services.text import long_text, no_control
 
 DEADLINE_TIME = time(18, 0)  # a deadline typed as a date means the end of that office day
 _FLAGS = ("high_priority", "approval_required", "responsible_sets_deadline", "time_tracking")
@@ -289,6 +290,7 @@ class TaskService(Service):
         title = " ".join((data.title or "").split())
         if not title:
             raise InvalidData("--title", "the title is empty")
+        no_control(title, "--title")
         kind = data.kind or DEFAULT_KIND
         if kind not in KINDS:
             raise InvalidData("--kind", f"{kind!r} is not one of {', '.join(KINDS)}")
@@ -302,7 +304,7 @@ class TaskService(Service):
         observers = [self.user_id(o, "--observer") for o in data.observers]
         row = {
             "title": title,
-            "description": (data.description or "").strip(),
+            "description": long_text(data.description or "", "--description"),
             "kind": kind,
             "client_id": (client_id := self.client_id(data.client)),
             "project": (data.project or "").strip() or None,
@@ -406,8 +408,9 @@ class TaskService(Service):
             if not change.title.strip():
                 raise InvalidData("--title", "the title is empty")
             fields["title"] = " ".join(change.title.split())
+            no_control(str(fields["title"]), "--title")
         if change.description is not None:
-            fields["description"] = change.description.strip()
+            fields["description"] = long_text(change.description, "--description")
         if change.responsible is not None:
             fields["responsible_id"] = self.user_id(
                 change.responsible, "--responsible", allow_external=False
@@ -498,15 +501,16 @@ class TaskService(Service):
     def comment(self, task_id: int, body: str) -> dict:
         """Anyone who sees the task may comment (observers included)."""
         self.row(task_id)
-        if not (body or "").strip():
+        body = long_text(body or "", "TEXT")
+        if not body:
             raise InvalidData("TEXT", "the comment is empty")
         with self.transaction():
             cursor = self.db.execute(
                 "INSERT INTO task_comments (task_id, author_id, body, created_at) VALUES (?, ?, ?, ?)",
-                (task_id, self.actor.id, body.strip(), self.now()),
+                (task_id, self.actor.id, body, self.now()),
             )
             self.history(task_id, "comment", None, None, cursor.lastrowid)
-        return {"id": cursor.lastrowid, "task_id": task_id, "body": body.strip()}
+        return {"id": cursor.lastrowid, "task_id": task_id, "body": body}
 
     def comments(self, task_id: int) -> list[dict]:
         self.row(task_id)

@@ -26,6 +26,7 @@ from sempi_cli.services.tasks.input import DEFAULT_KIND, KINDS, TemplateEdit, Te
 from sempi_cli.services.tasks.tasks import DEADLINE_TIME, TaskService
 from sempi_cli.services.templates import rrule as recurrence
 from sempi_cli.services.templates.rrule import rule_of
+from sempi_cli.services.text import long_text, no_control
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}", re.ASCII)
 _TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)", re.ASCII)
@@ -43,11 +44,12 @@ COPIED = (  # a task's content that a template keeps, column for column
 class TemplateService(Service):
     # --- who sees and changes what ---------------------------------------------------
 
-    def _require_firm(self) -> None:
+    def require_firm(self) -> None:
         if not self.actor.is_internal:
             raise PermissionDenied("task templates and recurring tasks are for firm users only")
 
-    def _visible(self) -> tuple[str, dict]:
+    def visible(self) -> tuple[str, dict]:
+        """The SQL condition (on ``tt``) and parameters of the templates the actor sees."""
         if self.actor.is_firm_admin:
             return "1", {"actor_id": self.actor.id}
         clients, params = access.visible_clients(self.actor, "vc")
@@ -59,8 +61,8 @@ class TemplateService(Service):
 
     def row(self, name: str) -> sqlite3.Row:
         """A live template the actor may see, by name; NotFound otherwise."""
-        self._require_firm()
-        where, params = self._visible()
+        self.require_firm()
+        where, params = self.visible()
         found = self.db.execute(
             f"SELECT tt.* FROM task_templates tt WHERE tt.name = :name AND tt.removed_at IS NULL"
             f" AND {where}",
@@ -70,7 +72,7 @@ class TemplateService(Service):
             raise NotFound(f"template {name!r} not found", "see 'sempi task template list'")
         return found
 
-    def _may_change(self, template: sqlite3.Row, *, remove: bool = False) -> None:
+    def may_change(self, template: sqlite3.Row, *, remove: bool = False) -> None:
         allowed = {template["creator_id"]}
         if not remove:
             allowed.add(template["responsible_id"])
@@ -128,11 +130,12 @@ class TemplateService(Service):
     # --- templates ----------------------------------------------------------------------
 
     def add(self, data: TemplateInput) -> dict:
-        self._require_firm()
+        self.require_firm()
         tasks = TaskService(self.db, self.clock, self._actor)
         title = " ".join((data.title or "").split())
         if not title:
             raise InvalidData("--title", "the title is empty")
+        no_control(title, "--title")
         kind = data.kind or DEFAULT_KIND
         if kind not in KINDS:
             raise InvalidData("--kind", f"{kind!r} is not one of {', '.join(KINDS)}")
@@ -140,7 +143,7 @@ class TemplateService(Service):
             values = {
                 "name": (name := self._free_name(data.name)),
                 "title": title,
-                "description": (data.description or "").strip(),
+                "description": long_text(data.description or "", "--description"),
                 "kind": kind,
                 "responsible_id": tasks.user_id(
                     data.responsible or str(self.actor.id), "--responsible", allow_external=False
@@ -191,7 +194,7 @@ class TemplateService(Service):
     ) -> dict:
         """A template with a task's content (the actor must see the task); the deadline
         time is the task's own, if it has one."""
-        self._require_firm()
+        self.require_firm()
         with self.transaction():
             self._from_task(task_id, name, deadline_days, deadline_time)
         return self.show(name)
@@ -221,8 +224,8 @@ class TemplateService(Service):
         return self._insert(values, tasks)
 
     def list(self, *, recurring: bool = False) -> list[dict]:
-        self._require_firm()
-        where, params = self._visible()
+        self.require_firm()
+        where, params = self.visible()
         if recurring:
             where += " AND tt.recur_freq IS NOT NULL"
         rows = self.db.execute(
@@ -319,7 +322,7 @@ class TemplateService(Service):
             )
         with self.rehearsal(dry_run):
             template = self.row(name)
-            self._may_change(template)
+            self.may_change(template)
             values = self._edited(template, change)
             diff = changes(template, values)
             if diff:
@@ -376,7 +379,7 @@ class TemplateService(Service):
         """Soft removal: no more instances; those made stay, and so does the name."""
         with self.rehearsal(dry_run):
             template = self.row(name)
-            self._may_change(template, remove=True)
+            self.may_change(template, remove=True)
             self.db.execute(
                 "UPDATE task_templates SET removed_at = :now, updated_at = :now WHERE id = :id",
                 {"now": self.now(), "id": template["id"]},
