@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sempi_cli.clock import FixedClock
 from sempi_cli.errors import InvalidData
 from sempi_cli.fiscal.calendar import is_working_day
-from sempi_cli.services.tasks.rrule import (
+from sempi_cli.services.templates.rrule import (
     FREQS,
     Rule,
     describe,
@@ -286,14 +286,16 @@ def test_day_based_rules_keep_their_day(rule, days):
 
 
 def run_daily(db, admin, clock, start: str, until: str, deadline_time: str = "18:00"):
-    from sempi_cli.services.tasks.recurring import RecurrenceService as TemplateService
     from sempi_cli.services.tasks.tasks import TaskService
-    from sempi_cli.services.tasks.templates import TemplateInput
+    from sempi_cli.services.templates.recurring import RecurrenceService
+    from sempi_cli.services.templates.templates import TemplateInput
 
-    templates = TemplateService(db, clock, admin)
-    templates.add(TemplateInput(name="daily", title="Controllo", deadline_time=deadline_time))
-    templates.recur("daily", Rule("daily", d(start)))
-    counts = templates.run(d(until))
+    recurring = RecurrenceService(db, clock, admin)
+    recurring.templates.add(
+        TemplateInput(name="daily", title="Controllo", deadline_time=deadline_time)
+    )
+    recurring.recur("daily", Rule("daily", d(start)))
+    counts = recurring.run(d(until))
     ids = [
         r[0]
         for r in db.execute(
@@ -339,15 +341,17 @@ def test_a_deadline_time_the_spring_change_skips(db, admin):
 
 
 def test_deadline_days_and_shift(db, admin):
-    from sempi_cli.services.tasks.recurring import RecurrenceService as TemplateService
     from sempi_cli.services.tasks.tasks import TaskService
-    from sempi_cli.services.tasks.templates import TemplateInput
+    from sempi_cli.services.templates.recurring import RecurrenceService
+    from sempi_cli.services.templates.templates import TemplateInput
 
     clock = FixedClock(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
-    templates = TemplateService(db, clock, admin)
-    templates.add(TemplateInput(name="f24", title="F24", deadline_days=2, deadline_time="12:00"))
-    templates.recur("f24", Rule("monthly", d("2026-05-16"), shift="next-working-day"))
-    assert templates.run()["created"] == 1  # until today: only 16 May
+    recurring = RecurrenceService(db, clock, admin)
+    recurring.templates.add(
+        TemplateInput(name="f24", title="F24", deadline_days=2, deadline_time="12:00")
+    )
+    recurring.recur("f24", Rule("monthly", d("2026-05-16"), shift="next-working-day"))
+    assert recurring.run()["created"] == 1  # until today: only 16 May
     task_id = db.execute("SELECT id FROM tasks WHERE template_id IS NOT NULL").fetchone()[0]
     task = TaskService(db, clock, admin).show(task_id)
     assert task["deadline"] == "2026-05-20T12:00+02:00"  # Sat 16 -> Mon 18, + 2 days
@@ -356,14 +360,14 @@ def test_deadline_days_and_shift(db, admin):
 
 
 def test_a_second_run_makes_nothing(db, admin, clock):
-    from sempi_cli.services.tasks.recurring import RecurrenceService as TemplateService
-    from sempi_cli.services.tasks.templates import TemplateInput
+    from sempi_cli.services.templates.recurring import RecurrenceService
+    from sempi_cli.services.templates.templates import TemplateInput
 
-    templates = TemplateService(db, clock, admin)
-    templates.add(TemplateInput(name="lipe", title="LIPE"))
-    templates.recur("lipe", Rule("monthly", d("2026-01-16")))
-    first = templates.run()
+    recurring = RecurrenceService(db, clock, admin)
+    recurring.templates.add(TemplateInput(name="lipe", title="LIPE"))
+    recurring.recur("lipe", Rule("monthly", d("2026-01-16")))
+    first = recurring.run()
     assert (first["created"], first["existing"]) == (11, 0)  # Jan..Nov 2026, clock 16 Nov
-    second = templates.run()
+    second = recurring.run()
     assert (second["created"], second["existing"]) == (0, 11)
     assert db.execute("SELECT count(*) FROM tasks").fetchone()[0] == 11

@@ -60,9 +60,9 @@ def recur_set(
 
     Example: sempi task recur set lipe-mensile --freq monthly --start 2026-01-16 --shift next-working-day
     """
-    from sempi_cli.services.templates.recurring import RecurrenceService as TemplateService
+    from sempi_cli.services.templates.recurring import RecurrenceService
 
-    service = state(ctx).service(TemplateService)
+    service = state(ctx).service(RecurrenceService)
     rule = service.rule(freq, start, interval=interval, until=until, count=count, shift=shift)
     template = service.recur(target, rule)
     emit_record(ctx, template)
@@ -78,9 +78,9 @@ def recur_stop(
 
     Example: sempi task recur stop lipe-mensile
     """
-    from sempi_cli.services.templates.recurring import RecurrenceService as TemplateService
+    from sempi_cli.services.templates.recurring import RecurrenceService
 
-    template = state(ctx).service(TemplateService).recur(name, None)
+    template = state(ctx).service(RecurrenceService).recur(name, None)
     emit_record(ctx, template)
     say(ctx, f"Template {template['name']!r} no longer recurs.")
 
@@ -91,7 +91,7 @@ def recur_list(ctx: typer.Context) -> None:
 
     Example: sempi task recur list --json
     """
-    from sempi_cli.services.templates.recurring import RecurrenceService as TemplateService
+    from sempi_cli.services.templates.templates import TemplateService
 
     rows = state(ctx).service(TemplateService).list(recurring=True)
     emit_rows(ctx, rows, TEMPLATE_COLUMNS)
@@ -116,9 +116,9 @@ def recur_run(
 
     Example: SEMPI_USER=cron@sempi.it SEMPI_APP_PASSWORD=... sempi -q task recur run
     """
-    from sempi_cli.services.templates.recurring import RecurrenceService as TemplateService
+    from sempi_cli.services.templates.recurring import RecurrenceService
 
-    counts = state(ctx).service(TemplateService).run(until, dry_run=dry_run)
+    counts = state(ctx).service(RecurrenceService).run(until, dry_run=dry_run)
     if not state(ctx).quiet:  # a cron job with -q prints nothing unless it fails
         emit_record(ctx, counts)
     verb = "Would make" if dry_run else "Made"

@@ -15,9 +15,10 @@ import sqlite3
 from datetime import date
 from typing import TypedDict
 
-from sempi_cli.clock import today_in_rome
+from sempi_cli.clock import Clock, today_in_rome
 from sempi_cli.errors import InvalidData, NotFound
-from sempi_cli.services.base import changes
+from sempi_cli.services.access import Actor
+from sempi_cli.services.base import Service, changes
 from sempi_cli.services.checklists.checklists import ChecklistService
 from sempi_cli.services.tasks.tasks import TaskService
 from sempi_cli.services.templates import rrule as recurrence
@@ -36,7 +37,15 @@ class RunCounts(TypedDict):
     skipped: list[str]
 
 
-class RecurrenceService(TemplateService):
+class RecurrenceService(Service):
+    """Rules on templates and the run that makes their tasks. Holds the
+    TemplateService that finds a template and says who may change it (composed,
+    not inherited: a template is one concern, its recurrence another)."""
+
+    def __init__(self, db: sqlite3.Connection, clock: Clock, actor: Actor | None = None) -> None:
+        super().__init__(db, clock, actor)
+        self.templates = TemplateService(db, clock, actor)
+
     def rule(
         self,
         freq: str,
@@ -64,21 +73,21 @@ class RecurrenceService(TemplateService):
         """Give a template a rule (None: stop recurring). A task id makes first a
         template from the task, named ``task-<id>`` (or reuses the one made before);
         the task itself stays a one-off."""
-        self._require_firm()
+        self.templates.require_firm()
         ref = (ref or "").strip()
         with self.transaction():
             if ref.isdigit():
                 name = f"task-{int(ref)}"
                 try:
-                    template = self.row(name)
+                    template = self.templates.row(name)
                 except NotFound:
                     if rule is None:
                         raise
-                    self._from_task(int(ref), name, 0, None)
-                    template = self.row(name)
+                    self.templates.from_task(int(ref), name)
+                    template = self.templates.row(name)
             else:
-                template = self.row(ref)
-            self._may_change(template)
+                template = self.templates.row(ref)
+            self.templates.may_change(template)
             values = {
                 "recur_freq": rule.freq if rule else None,
                 "recur_interval": rule.interval if rule else 1,
@@ -96,12 +105,12 @@ class RecurrenceService(TemplateService):
                     {**values, "now": self.now(), "id": template["id"]},
                 )
                 self.audit("recur", "task_template", template["id"], changes=diff)
-        return self.show(template["name"])
+        return self.templates.show(template["name"])
 
     def run(self, until: str | date | None = None, *, dry_run: bool = False) -> RunCounts:
         """Make every occurrence up to *until* (default: today in Rome) that is not
         yet a task, for every recurring template the actor sees; cron-safe."""
-        self._require_firm()
+        self.templates.require_firm()
         today = today_in_rome(self.clock)
         if isinstance(until, str):
             from sempi_cli.timeparse import parse_date
@@ -119,7 +128,7 @@ class RecurrenceService(TemplateService):
             "skipped": [],
         }
         with self.rehearsal(dry_run):  # reads inside BEGIN IMMEDIATE: concurrent runs queue
-            where, params = self._visible()
+            where, params = self.templates.visible()
             templates = self.db.execute(
                 "SELECT tt.*, ru.disabled_at AS responsible_disabled FROM task_templates tt"
                 " LEFT JOIN users ru ON ru.id = tt.responsible_id"
