@@ -111,4 +111,5 @@ EXIT_CODES: dict[int, str] = {
     11: "a monitoring check failed (scheduler health: no recent successful run)",
     12: "partly done: some was written, the rest refused or left out (batch --partial, doc import)",
     130: "interrupted (Ctrl-C)",
+    141: "the reader of the output went away (a pipe closed early, e.g. `| head`): stopped quietly",
 }

@@ -257,11 +257,12 @@ def test_one_bad_row_writes_nothing_and_exits_6(cli, practice, tmp_path, store_p
     assert store_digest(store_path) == before
     assert result.stdout == ""  # the report goes to stderr: it is what went wrong
     lines = result.stderr.strip().splitlines()
-    assert "line 4" in lines[2] and "partita_iva" in lines[2] and "check digit" in lines[2]
+    assert "line 4" in lines[2] and "partita_iva" in lines[2] and "office code 890" in lines[2]
     assert lines[-2].startswith("Checked 5 row(s):") and "1 refused, 4 skipped" in lines[-2]
     assert lines[-1] == (
         "Error: c.csv: 1 of 5 row(s) refused (first: line 4, partita_iva: '12345678901' is not a"
-        " valid partita IVA (check digit)); nothing was written. Fix them and run again, or add"
+        " valid partita IVA (office code 890: digits 8-10 are 001-100, 120, 121, 888 or 999));"
+        " nothing was written. Fix them and run again, or add"
         " --partial to write the good rows."
     )
     result, report = batch_json(cli, tmp_path / "c.csv")

@@ -156,7 +156,7 @@ def _unreadable_argument(args: list[str]) -> Exception | None:
 
 
 # The reader of our output went away (`sempi task due | head -1`): stop quietly, as
-# a Unix tool killed by SIGPIPE does, with its exit status (128 + SIGPIPE).
+# a Unix tool killed by SIGPIPE does, with its exit status (128 + SIGPIPE; errors.EXIT_CODES).
 OUTPUT_CLOSED = 141
 
 

@@ -68,7 +68,7 @@ def _iva_why(exc: Exception, number: str) -> str:
     a province 001-100, or 120, 121, 888, 999), or the check digit."""
     name = type(exc).__name__
     if name == "InvalidComponent":
-        return f"office code {number[7:10]} (digits 8-10: 001-100, 120, 121, 888 or 999)"
+        return f"office code {number[7:10]}: digits 8-10 are 001-100, 120, 121, 888 or 999"
     if name == "InvalidFormat":
         return "the first seven digits cannot all be zero"
     return "check digit"
