@@ -21,11 +21,15 @@ file), ignored (hidden files, Thumbs.db, desktop.ini).
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from sempi_cli.clock import Clock
 from sempi_cli.errors import InvalidData
+from sempi_cli.services.access import Actor
+from sempi_cli.services.base import Service
 from sempi_cli.services.content import (
     MB,
     WHOLE_READ,
@@ -35,7 +39,7 @@ from sempi_cli.services.content import (
     read_content,
 )
 from sempi_cli.services.documents.documents import limit_bytes
-from sempi_cli.services.documents.folders import FolderService, Tree, folder_key, load_tree
+from sempi_cli.services.documents.folders import FolderAccess, Tree, folder_key, load_tree
 from sempi_cli.services.documents.walk import Plan, Planned, plan, read_mapping
 
 BATCH_FILES = 200
@@ -102,7 +106,14 @@ class ReadAhead:
         return size if size <= WHOLE_READ else 0
 
 
-class DocImport(FolderService):
+class DocImport(Service):
+    """The backlog import; a client's access checks and the folders it makes are the
+    FolderAccess it holds (composed, not inherited)."""
+
+    def __init__(self, db: sqlite3.Connection, clock: Clock, actor: Actor | None = None) -> None:
+        super().__init__(db, clock, actor)
+        self.folders = FolderAccess(db, clock, actor)
+
     def run(
         self,
         directory: str,
@@ -116,7 +127,7 @@ class DocImport(FolderService):
         if not os.path.isdir(directory):
             what = "is not a folder" if os.path.exists(directory) else "does not exist"
             raise InvalidData("DIR", f"{directory} {what}")
-        self.organisable_client(client_id)
+        self.folders.organisable_client(client_id)
         tree = load_tree(self.db, client_id)
         rules = read_mapping(mapping, tree) if mapping else {}
         work = plan(directory, tree, rules)
@@ -203,7 +214,7 @@ class _Run:
             # have been removed, the user taken out of its work group, during a long
             # import), the folders as they are now, and no content id remembered
             # from before (a checklist may have let one go since).
-            self.service.organisable_client(self.client_id)
+            self.service.folders.organisable_client(self.client_id)
             tree = load_tree(self.db, self.client_id)
             self.store.known.clear()
             rows: list[tuple] = []
@@ -245,7 +256,7 @@ class _Run:
             return parent
         missing = list(parts[depth:])
         if not self.dry_run:
-            folder_id, created = self.service.ensure(tree, missing, parent)
+            folder_id, created = self.service.folders.ensure(tree, missing, parent)
             self.counts["folders_created"] += len(created)
             return folder_id
         for end in range(1, len(missing) + 1):

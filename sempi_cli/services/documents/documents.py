@@ -18,6 +18,7 @@ import stat
 import unicodedata
 from collections.abc import Iterator
 
+from sempi_cli.clock import Clock
 from sempi_cli.errors import (
     Conflict,
     InvalidData,
@@ -26,6 +27,8 @@ from sempi_cli.errors import (
     RuleViolation,
 )
 from sempi_cli.services import access, settings
+from sempi_cli.services.access import Actor
+from sempi_cli.services.base import Service
 from sempi_cli.services.content import (
     MB,
     ContentStore,
@@ -56,7 +59,14 @@ def clean_document_name(name: str, field: str = "FILES") -> str:
     return name
 
 
-class DocumentService(FolderAccess):
+class DocumentService(Service):
+    """Documents; a client's access checks and its folders are the FolderAccess it
+    holds (composed, not inherited: documents have their own add, list and remove)."""
+
+    def __init__(self, db: sqlite3.Connection, clock: Clock, actor: Actor | None = None) -> None:
+        super().__init__(db, clock, actor)
+        self.folders = FolderAccess(db, clock, actor)
+
     # --- finding documents --------------------------------------------------------------
 
     def _select(self, where: str, params: dict) -> list[sqlite3.Row]:
@@ -116,12 +126,12 @@ class DocumentService(FolderAccess):
             client = access.client_row(self.db, self.actor, client_id)
             if not may_add(self.db, self.actor, client):
                 raise PermissionDenied(f"you may not add documents to client {client_id}")
-            self.refuse_removed(client)
+            self.folders.refuse_removed(client)
             # Replacing removes the old document: it takes the right to remove (doc
             # remove's); an external user may add, not replace.
             may_replace = may_organise(self.db, self.actor, client)
             tree = load_tree(self.db, client_id)
-            folder_id = self.resolve(tree, folder)
+            folder_id = self.folders.resolve(tree, folder)
             store = ContentStore(self.db, self.now())
             return [
                 self._add_one(tree, folder_id, name, path, store, limit, replace, may_replace)
@@ -193,12 +203,12 @@ class DocumentService(FolderAccess):
     ) -> list[dict]:
         """A client's documents: all of them, or one folder's (with ``recursive``, and
         its sub-folders'), by folder path then name."""
-        self.readable_client(client_id)
+        self.folders.readable_client(client_id)
         tree = load_tree(self.db, client_id)
         where = "d.client_id = :client"
         params: dict[str, int | str] = {"client": client_id}
         if folder is not None:
-            folder_id = self.resolve(tree, folder)
+            folder_id = self.folders.resolve(tree, folder)
             ids = tree.subtree(folder_id) if recursive else [folder_id]
             where += " AND d.folder_id IN (SELECT value FROM json_each(:folders))"
             params["folders"] = json.dumps(ids)
@@ -228,9 +238,9 @@ class DocumentService(FolderAccess):
         with self.transaction():
             row = self._row(document_id)
             self._live(row)
-            self.organisable_client(row["client_id"])
+            self.folders.organisable_client(row["client_id"])
             tree = load_tree(self.db, row["client_id"])
-            target = self.resolve(tree, folder)
+            target = self.folders.resolve(tree, folder)
             if target != row["folder_id"]:
                 taken = self.db.execute(
                     "SELECT id FROM documents WHERE folder_id = ? AND name = ? AND removed_at IS NULL",
@@ -253,7 +263,7 @@ class DocumentService(FolderAccess):
         with self.transaction():
             row = self._row(document_id)
             self._live(row)
-            self.organisable_client(row["client_id"])
+            self.folders.organisable_client(row["client_id"])
             tree = load_tree(self.db, row["client_id"])
             self._mark_removed(document_id, tree.path(row["folder_id"]))
             self.audit("remove", "document", document_id, client_id=row["client_id"])

@@ -21,6 +21,7 @@ import sqlite3
 import unicodedata
 from dataclasses import dataclass, field
 
+from sempi_cli.clock import Clock
 from sempi_cli.errors import Conflict, InvalidData, NotFound, PermissionDenied, RuleViolation
 from sempi_cli.services import access, settings
 from sempi_cli.services.access import Actor
@@ -229,9 +230,9 @@ def load_tree(db: sqlite3.Connection, client_id: int) -> Tree:
 
 
 class FolderAccess(Service):
-    """What the folder commands and the document commands share: a client's access
-    checks, and finding and making its folders (DocumentService has its own add, list
-    and remove, for documents, so it builds on this and not on FolderService)."""
+    """What the folder commands, the document commands and the import share: a
+    client's access checks, and finding and making its folders. FolderService,
+    DocumentService and DocImport each hold one (composed, not inherited)."""
 
     # --- clients and access --------------------------------------------------------------
 
@@ -300,7 +301,8 @@ class FolderAccess(Service):
         )
         return folder_id
 
-    def _record(self, tree: Tree, folder_id: int, counts: dict[int, int] | None = None) -> dict:
+    def record(self, tree: Tree, folder_id: int, counts: dict[int, int] | None = None) -> dict:
+        """A folder as every folder command shows it (``documents``: its live count)."""
         row = tree.folders[folder_id]
         record = {
             "id": folder_id,
@@ -315,13 +317,20 @@ class FolderAccess(Service):
         return record
 
 
-class FolderService(FolderAccess):
+class FolderService(Service):
+    """The folder commands; the access checks and finding and making folders are
+    the FolderAccess it holds."""
+
+    def __init__(self, db: sqlite3.Connection, clock: Clock, actor: Actor | None = None) -> None:
+        super().__init__(db, clock, actor)
+        self.folders = FolderAccess(db, clock, actor)
+
     # --- commands ------------------------------------------------------------------------
 
     def list(self, client_id: int) -> list[dict]:
         """The client's folders depth first, siblings in the order they were made (the
         default tree in the setting's order), with how many live documents each holds."""
-        self.readable_client(client_id)
+        self.folders.readable_client(client_id)
         tree = load_tree(self.db, client_id)
         counts = dict(
             self.db.execute(
@@ -331,12 +340,12 @@ class FolderService(FolderAccess):
             ).fetchall()
         )
         order = [fid for root in tree.children(None) for fid in tree.subtree(root)]
-        return [self._record(tree, fid, counts) for fid in order]
+        return [self.folders.record(tree, fid, counts) for fid in order]
 
     def add(self, client_id: int, path: str, *, parents: bool = False) -> dict:
         parts = split_path(path)
         with self.transaction():
-            self.organisable_client(client_id)
+            self.folders.organisable_client(client_id)
             tree = load_tree(self.db, client_id)
             if tree.find(parts) is not None:
                 raise Conflict(f"client {client_id} already has the folder {'/'.join(parts)!r}")
@@ -345,16 +354,16 @@ class FolderService(FolderAccess):
                     f"client {client_id} has no folder {'/'.join(parts[:-1])!r}",
                     "add --parents to create the missing folders too",
                 )
-            folder_id, created = self.ensure(tree, parts)
+            folder_id, created = self.folders.ensure(tree, parts)
             self.audit("add", "doc_folder", folder_id, client_id=client_id, created=len(created))
-        return {**self._record(tree, folder_id), "created": len(created)}
+        return {**self.folders.record(tree, folder_id), "created": len(created)}
 
     def rename(self, client_id: int, path: str, new_name: str) -> dict:
         new_name = clean_folder_name(new_name, "NEW_NAME")
         with self.transaction():
-            self.organisable_client(client_id)
+            self.folders.organisable_client(client_id)
             tree = load_tree(self.db, client_id)
-            folder_id = self.resolve(tree, path, "PATH")
+            folder_id = self.folders.resolve(tree, path, "PATH")
             row = tree.folders[folder_id]
             other = tree.child(row["parent_id"], new_name)
             if other is not None and other != folder_id:
@@ -367,7 +376,7 @@ class FolderService(FolderAccess):
             del tree.by_name[(row["parent_id"], row["name_key"])]
             tree.add({**row, "name": new_name, "name_key": folder_key(new_name)})
             self.audit("rename", "doc_folder", folder_id, client_id=client_id)
-        return {**self._record(tree, folder_id), "old_path": old_path}
+        return {**self.folders.record(tree, folder_id), "old_path": old_path}
 
     def remove(
         self, client_id: int, path: str, *, recursive: bool = False, dry_run: bool = False
@@ -375,9 +384,9 @@ class FolderService(FolderAccess):
         """Remove a folder: only an empty one, or with ``recursive`` everything under
         it (its documents are soft-removed and remember the path they were in)."""
         with self.rehearsal(dry_run):
-            self.organisable_client(client_id)
+            self.folders.organisable_client(client_id)
             tree = load_tree(self.db, client_id)
-            folder_id = self.resolve(tree, path, "PATH")
+            folder_id = self.folders.resolve(tree, path, "PATH")
             ids = tree.subtree(folder_id)
             live = self.db.execute(
                 "SELECT count(*) FROM documents WHERE removed_at IS NULL AND folder_id IN"
@@ -428,14 +437,14 @@ class FolderService(FolderAccess):
         paths with ``created`` true for those made now."""
         paths = [p.split("/") for p in default_paths(self.db)]
         with self.transaction():
-            self.organisable_client(client_id)
+            self.folders.organisable_client(client_id)
             tree = load_tree(self.db, client_id)
             made: set[int] = set()
             ids: list[int] = []
             for parts in paths:
                 parent: int | None = None
                 for depth in range(1, len(parts) + 1):
-                    parent, created = self.ensure(tree, parts[:depth])
+                    parent, created = self.folders.ensure(tree, parts[:depth])
                     made.update(created)
                     if parent not in ids:
                         ids.append(parent)
@@ -443,4 +452,4 @@ class FolderService(FolderAccess):
                 self.audit(
                     "add_default", "doc_folder", None, client_id=client_id, created=len(made)
                 )
-        return [{**self._record(tree, fid), "created": fid in made} for fid in ids]
+        return [{**self.folders.record(tree, fid), "created": fid in made} for fid in ids]

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from sempi_cli.errors import InvalidData, NotFound
 from sempi_cli.services.content import LINK_NOT_FOLLOWED
 from sempi_cli.services.documents.documents import clean_document_name
-from sempi_cli.services.documents.folders import FolderService, Tree, clean_folder_name, folder_key
+from sempi_cli.services.documents.folders import FolderAccess, Tree, clean_folder_name, folder_key
 
 SYSTEM_FILES = frozenset({"thumbs.db", "desktop.ini", "icon\r"})
 COUNTS = (
@@ -102,7 +102,7 @@ def read_mapping(path: str, tree: Tree) -> Mapping:
         if key in mapping:
             raise InvalidData("--mapping", f"line {number}: {cells[0]!r} is mapped twice")
         try:
-            folder_id = FolderService.resolve(tree, cells[1], "--mapping")
+            folder_id = FolderAccess.resolve(tree, cells[1], "--mapping")
         except InvalidData as exc:
             raise InvalidData("--mapping", f"line {number}: {exc.problem}") from None
         except NotFound:
