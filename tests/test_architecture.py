@@ -185,3 +185,25 @@ INITS_WITH_CODE = {"sempi_cli", "sempi_cli.store", "sempi_cli.store.migrations"}
 def test_init_files_stay_empty(init: Path) -> None:
     """Start-up time and one place per name: no code, no re-exports."""
     assert init.read_text().strip() == ""
+
+
+def test_services_are_composed_not_chained() -> None:
+    """A service subclasses Service and holds the services it uses; it never subclasses
+    another service to split a file (DESIGN.md, "Layers")."""
+    bases: dict[str, list[str]] = {}
+    for name, path in MODULES.items():
+        if _layer(name) != "services":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ClassDef):
+                bases[f"{name}.{node.name}"] = [ast.unparse(b).split(".")[-1] for b in node.bases]
+    services = {"Service"}
+    while True:  # every class that is a Service, directly or through another
+        more = {c.split(".")[-1] for c, b in bases.items() if services & set(b)} - services
+        if not more:
+            break
+        services |= more
+    chained = sorted(
+        f"{cls}({', '.join(b)})" for cls, b in bases.items() if (set(b) & services) - {"Service"}
+    )
+    assert chained == []
