@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
 from sempi_cli.cli.app import hoist_global_options
 from sempi_cli.store import open_store
 from tests.conftest import store_digest
-from tests.helpers import assert_one_line_error
+from tests.helpers import assert_one_line_error, ok
 
 
 def test_version(cli):
@@ -248,3 +249,67 @@ def test_a_password_on_stdin_that_is_not_utf8_is_refused(cli):
         input=b"caf\xe9\n",
     )
     assert_one_line_error(result, 6, "password", "not valid UTF-8")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("kind", "args", "field"),
+    [
+        ("fifo", ["task", "import", "{path}"], "FILE"),
+        ("zero", ["task", "import", "{path}"], "FILE"),
+        ("fifo", ["checklist", "file", "add", "{item}", "{path}"], "PATH"),
+        ("zero", ["checklist", "file", "add", "{item}", "{path}"], "PATH"),
+        ("fifo", ["doc", "import", "{tree}", "--client", "1", "--mapping", "{path}"], "--mapping"),
+    ],
+)
+def test_a_pipe_or_a_device_as_a_file_is_refused_without_hanging(
+    kind, args, field, store_path, tmp_path, cli, org
+):
+    """`task import FIFO` waited forever and `task import /dev/zero` grew ~0.5 GB/s:
+    anything that is not a regular file is refused before a byte is read."""
+    import subprocess
+
+    from tests.conftest import cron_env
+    from tests.helpers import SEMPI
+
+    org.client("Alfa Srl", org.practice("Studio Rossi"), 1)
+    task = ok(cli("task", "add", "F24", "--json"), json=True)[0]["id"]
+    item = ok(cli("checklist", "add", str(task), "Ricevuta", "--json"), json=True)["id"]
+    (tmp_path / "tree").mkdir()
+    path = "/dev/zero"
+    if kind == "fifo":
+        path = str(tmp_path / "pipe")
+        os.mkfifo(path)
+    words = [a.format(path=path, item=item, tree=tmp_path / "tree") for a in args]
+    env = {**cron_env(store_path, tmp_path / "home", "files"), "SEMPI_DB": str(store_path)}
+    quiet = ("app_passwords", "audit_log")  # the job's login is recorded
+    before = store_digest(store_path, quiet)
+    result = subprocess.run(
+        [SEMPI, *words, "--yes"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 6, result.stderr
+    assert result.stderr.count("\n") == 1 and field in result.stderr
+    assert "not a regular file" in result.stderr
+    assert store_digest(store_path, quiet) == before
+
+
+@pytest.mark.slow
+def test_endless_standard_input_is_capped(store_path, tmp_path):
+    """`cat /dev/zero | sempi task import -` stops at the cap with one line."""
+    import subprocess
+
+    from tests.conftest import cron_env
+    from tests.helpers import SEMPI
+
+    env = {**cron_env(store_path, tmp_path / "home", "stdin"), "SEMPI_DB": str(store_path)}
+    with open("/dev/zero", "rb") as zero:
+        result = subprocess.run(
+            [SEMPI, "task", "import", "-", "--yes"],
+            stdin=zero,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 6, result.stderr
+    assert "too large to read" in result.stderr and result.stderr.count("\n") == 1

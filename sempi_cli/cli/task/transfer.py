@@ -113,5 +113,6 @@ def _read_text(path: str) -> str:
     import sys
 
     from sempi_cli.services.tasks.transfer import read_import_file
+    from sempi_cli.services.user_files import read_user_stream
 
-    return sys.stdin.read() if path == "-" else read_import_file(path)
+    return read_user_stream(sys.stdin.buffer, "FILE") if path == "-" else read_import_file(path)
