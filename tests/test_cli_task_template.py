@@ -153,7 +153,7 @@ def test_template_add_needs_a_title(cli, world, store_path):
         (["add", "x", "--title", "T", "--deadline-days", "-1"], 6, "--deadline-days"),
         (["add", "x", "--title", "T", "--kind", "weird"], 6, "--kind"),
         (["add", "x", "--title", "T", "-r", "nobody@sempi.test"], 6, "--responsible"),
-        (["add", "x", "--title", "T", "--client", "999"], 6, "--client"),
+        (["add", "x", "--title", "T", "--client", "999"], 3, "client 999 not found"),
         (["add", "x", "--title", "T", "--planned", "soon"], 6, "--planned"),
         (["add", "x", "--from-task", "999"], 3, "task 999"),
         (["add", "lipe-mensile", "--title", "T"], 4, "lipe-mensile"),

@@ -91,8 +91,9 @@ BAD_ADD = [
     (["Titolo", "-d", "the day after"], 6, "--deadline"),
     (["Titolo", "-d", "31/02/2026"], 6, "--deadline"),
     (["Titolo", "--planned", "forever"], 6, "--planned"),
-    (["Titolo", "-c", "999"], 6, "--client"),
-    (["Titolo", "--parent", "999"], 6, "--parent"),
+    # A client or parent the actor cannot see is "not found" (3), as for any unseen row.
+    (["Titolo", "-c", "999"], 3, "client 999 not found"),
+    (["Titolo", "--parent", "999"], 3, "task 999 not found"),
     (["Titolo", "--kind", "weird"], 6, "--kind"),
     (["Titolo", "-t", "two words"], 6, "--tag"),
 ]
@@ -481,3 +482,38 @@ def test_control_characters_are_refused_in_edits_comments_and_checklists(cli, st
     # Line breaks and tabs stay welcome in long text.
     ok(cli("task", "comment", task_id, "prima riga\n\tseconda riga"))
     ok(cli("task", "edit", task_id, "--description", "a\nb\tc"))
+
+
+def test_a_client_you_cannot_see_is_not_found_whether_or_not_it_exists(cli, people):
+    other = str(people["other_client"])  # Beta: OPERATOR is not in its work group
+    hidden = assert_one_line_error(cli("task", "add", "X", "-c", other, as_user=OPERATOR), 3)
+    missing = assert_one_line_error(cli("task", "add", "X", "-c", "9999", as_user=OPERATOR), 3)
+    assert hidden.replace(other, "N") == missing.replace("9999", "N")
+
+
+def test_a_subtask_belongs_to_its_parents_client(cli, people, store_path):
+    alfa, beta = str(people["client"]), str(people["other_client"])
+    top = str(one(cli, "Bilancio", "-c", alfa)["id"])
+    sub = one(cli, "Inventario", "--parent", top)
+    assert sub["client_id"] == people["client"]  # inherited
+    before = store_digest(store_path)
+    line = assert_one_line_error(
+        cli("task", "add", "Y", "--parent", top, "-c", beta), 6, "--client"
+    )
+    assert "parent's client" in line
+    assert store_digest(store_path) == before
+    # The practice's operator in Alfa's group sees the subtask with its parent.
+    seen = {t["id"] for t in add_list(cli, "--all", as_user=OPERATOR)}
+    assert {int(top), sub["id"]} <= seen
+    # A subtask cannot be moved to another client on its own...
+    assert_one_line_error(cli("task", "edit", str(sub["id"]), "--client", beta), 6, "--client")
+    # ...but follows its parent, at any depth.
+    low = one(cli, "Conteggio", "--parent", str(sub["id"]))
+    ok(cli("task", "edit", top, "--client", beta))
+    for task_id in (sub["id"], low["id"]):
+        shown = ok(cli("task", "show", str(task_id), "--json"), json=True)
+        assert shown["client_id"] == people["other_client"]
+
+
+def add_list(cli, *args, as_user=CREATOR):
+    return ok(cli("task", "list", *args, "--json", as_user=as_user), json=True)

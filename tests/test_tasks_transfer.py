@@ -205,7 +205,12 @@ def test_export_filters(cli, world, tasks):
         return {r["id"] for r in export(cli, *args, as_user=as_user)}
 
     assert visible_ids("--mine", as_user=HELPER) == {tasks["deferred"]}
-    assert visible_ids("--client", str(world["alfa"])) == {tasks["iva"], tasks["awaiting"]}
+    # The subtask belongs to its parent's client.
+    assert visible_ids("--client", str(world["alfa"])) == {
+        tasks["iva"],
+        tasks["awaiting"],
+        tasks["child"],
+    }
     assert visible_ids("--status", "completed") == {tasks["done"]}
     assert visible_ids("--status", "in_progress", "--status", "deferred") == {
         tasks["started"],
@@ -216,7 +221,7 @@ def test_export_filters(cli, world, tasks):
     assert visible_ids("--tag", "+F24", "--tag", "iva") == {tasks["iva"]}
     assert tasks["done"] not in visible_ids("--open")
     # An operator sees the tasks of the work groups they sit in, nothing else.
-    assert visible_ids(as_user=OPERATOR) == {tasks["iva"], tasks["awaiting"]}
+    assert visible_ids(as_user=OPERATOR) == {tasks["iva"], tasks["awaiting"], tasks["child"]}
     assert visible_ids(as_user=WATCHER) == {tasks["iva"]}
 
 

@@ -214,10 +214,25 @@ class TaskService(Service):
             return None
         if not str(ref).strip().isdigit():
             raise InvalidData("--client", f"{ref!r} is not a client id")
-        try:
-            return int(access.client_row(self.db, self.actor, int(ref))["id"])
-        except NotFound:
-            raise InvalidData("--client", f"client {ref} not found") from None
+        return int(access.client_row(self.db, self.actor, int(ref))["id"])  # else NotFound (3)
+
+    def _client_under(self, parent_id: int | None, ref: int | str | None) -> int | None:
+        """A subtask belongs to its parent's client: given none, it takes the parent's;
+        given another, it is refused (the parent's work group would not see it)."""
+        client_id = self.client_id(ref)
+        if parent_id is None:
+            return client_id
+        parent_client = self.db.execute(
+            "SELECT client_id FROM tasks WHERE id = ?", (parent_id,)
+        ).fetchone()[0]
+        if ref is not None and str(ref).strip() != "" and client_id != parent_client:
+            raise InvalidData(
+                "--client",
+                f"a subtask belongs to its parent's client: task {parent_id} is "
+                + (f"of client {parent_client}" if parent_client else "of no client"),
+                "leave --client out",
+            )
+        return parent_client
 
     def parent_id(self, ref: int | str | None, task_id: int | None = None) -> int | None:
         """A visible parent; refuse a cycle (a task under itself or its own subtask)."""
@@ -225,10 +240,7 @@ class TaskService(Service):
             return None
         if not str(ref).strip().isdigit():
             raise InvalidData("--parent", f"{ref!r} is not a task id")
-        try:
-            parent = self.row(int(ref))["id"]
-        except NotFound:
-            raise InvalidData("--parent", f"task {ref} not found") from None
+        parent = self.row(int(ref))["id"]  # an unseen parent is NotFound (3), like any row
         ancestor: int | None = parent
         while ancestor is not None:
             if ancestor == task_id:
@@ -306,9 +318,9 @@ class TaskService(Service):
             "title": title,
             "description": long_text(data.description or "", "--description"),
             "kind": kind,
-            "client_id": (client_id := self.client_id(data.client)),
+            "parent_id": (parent_id := self.parent_id(data.parent)),
+            "client_id": (client_id := self._client_under(parent_id, data.client)),
             "project": (data.project or "").strip() or None,
-            "parent_id": self.parent_id(data.parent),
             "high_priority": int(data.high_priority),
             "deadline": self.deadline(data.deadline),
             "planned_minutes": self.planned(data.planned),
@@ -354,6 +366,25 @@ class TaskService(Service):
                 )
                 created.append(task_id)
         return [self.show(task_id) for task_id in created]
+
+    def _move_subtasks(self, task_id: int, client_id: int | None) -> None:
+        """Subtasks, at any depth, follow their parent to its new client (their people
+        must be within its reach too)."""
+        below = [
+            r[0]
+            for r in self.db.execute(
+                "WITH RECURSIVE sub(id) AS (SELECT id FROM tasks WHERE parent_id = ?"
+                " UNION SELECT t.id FROM tasks t JOIN sub ON t.parent_id = sub.id)"
+                " SELECT id FROM sub",
+                (task_id,),
+            )
+        ]
+        for sub_id in below:
+            sub = self.db.execute("SELECT * FROM tasks WHERE id = ?", (sub_id,)).fetchone()
+            access.require_within_reach(
+                self.db, [sub["responsible_id"], *self.people_of(sub_id)], client_id, "--client"
+            )
+            self.set_fields(sub, {"client_id": client_id})
 
     def people_of(self, task_id: int) -> list[int]:
         """Everyone holding a role on the task besides the responsible: its
@@ -446,6 +477,10 @@ class TaskService(Service):
             fields["deadline"] = self.deadline(changes.deadline)
         if changes.parent is not None:
             fields["parent_id"] = self.parent_id(changes.parent, task["id"])
+        parent_id = fields.get("parent_id", task["parent_id"])
+        if parent_id is not None and ("parent_id" in fields or "client_id" in fields):
+            assert isinstance(parent_id, int)
+            fields["client_id"] = self._client_under(parent_id, changes.client)
         client_id = fields.get("client_id", task["client_id"])
         assert client_id is None or isinstance(client_id, int)  # content_fields: self.client_id()
         if "responsible_id" in fields or client_id != task["client_id"]:
@@ -457,6 +492,8 @@ class TaskService(Service):
                 self.db, [responsible, *self.people_of(task["id"])], client_id, field
             )
         diff = {k: list(v) for k, v in self.set_fields(task, fields).items()}
+        if "client_id" in diff:
+            self._move_subtasks(task["id"], client_id)
         for role, add, remove in (
             ("participant", changes.add_participants, changes.remove_participants),
             ("observer", changes.add_observers, changes.remove_observers),

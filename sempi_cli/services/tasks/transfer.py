@@ -129,6 +129,8 @@ def _about(record: int, field: str) -> Iterator[None]:
     except InvalidData as exc:
         named = _SERVICE_FIELDS.get(exc.field, field)
         raise InvalidData(f"record {record} {named}", exc.problem, exc.hint) from None
+    except NotFound as exc:  # a client or parent the file names that is not there (for you)
+        raise InvalidData(f"record {record} {field}", exc.message) from None
 
 
 @contextmanager
@@ -295,6 +297,8 @@ class TaskTransfer(Service):
             if record.get(field) is None:
                 raise InvalidData(f"record {number} {field}", "missing (a new task needs it)")
         planned = record.get("planned_minutes")
+        with _about(number, "client_id"):
+            tasks.client_id(record.get("client_id"))  # an unseen client: this field's fault
         data = TaskInput(
             title=record["title"],
             responsibles=[record["responsible"]],
@@ -342,6 +346,8 @@ class TaskTransfer(Service):
             changes.planned = "" if planned is None else f"{planned}m"
         if "client_id" in record and record["client_id"] != task["client_id"]:
             client = record["client_id"]
+            with _about(number, "client_id"):
+                tasks.client_id(client)
             changes.client = "" if client is None else str(client)
         if "parent_key" in record and record["parent_key"] != self._key_of(task["parent_id"]):
             # (compared by key first: the parent may be a task the actor cannot see)
