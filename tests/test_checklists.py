@@ -357,3 +357,19 @@ def test_edit_show_and_history(cli, task, tree):
     history = data(cli("task", "history", task, "--json"))
     edit = next(h for h in history if h["action"] == "edit_item")
     assert (edit["old"], edit["new"]) == ("A", "Archivio documenti")
+
+
+def test_a_completed_task_gains_no_open_item(cli, store_path):
+    """After `task done`, adding an item or unchecking one would leave a completed
+    task with open items: refused (5) with the way out, nothing written."""
+    task = str(ok(cli("task", "add", "F24", "--json"), json=True)[0]["id"])
+    item = str(ok(cli("checklist", "add", task, "Ricevuta", "--json"), json=True)["id"])
+    ok(cli("checklist", "check", item))
+    ok(cli("task", "done", task))
+    before = store_digest(store_path)
+    for args in (["checklist", "add", task, "Altro"], ["checklist", "uncheck", item]):
+        assert_one_line_error(cli(*args), 5, "completed", f"sempi task reopen {task}")
+    assert store_digest(store_path) == before
+    ok(cli("task", "reopen", task))
+    ok(cli("checklist", "uncheck", item))
+    ok(cli("checklist", "add", task, "Altro"))

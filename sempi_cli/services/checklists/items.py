@@ -16,7 +16,7 @@ import re
 import sqlite3
 
 from sempi_cli.clock import Clock
-from sempi_cli.errors import InvalidData, NotFound, PermissionDenied
+from sempi_cli.errors import InvalidData, NotFound, PermissionDenied, RuleViolation
 from sempi_cli.services import access
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
@@ -140,6 +140,7 @@ class ChecklistItems(Service):
     def _insert(
         self, tree: Tree, text: str, list_name: str | None, under: int | None, important: bool
     ) -> int:
+        self.refuse_if_closed(tree.task_id)
         checklist_id = self.target_list(tree, list_name, under)
         siblings = tree.children.setdefault((checklist_id, under), [])
         position = 1 + max((tree.items[s]["position"] for s in siblings), default=0)
@@ -295,9 +296,22 @@ class ChecklistItems(Service):
     def _reopen_above(self, tree: Tree, item_id: int) -> list[dict]:
         return self.reopen(tree, tree.ancestors(item_id))
 
+    def refuse_if_closed(self, task_id: int) -> None:
+        """A completed task has no open item: that is what its completion checked.
+        Opening one again goes through the task first. (A task awaiting approval may
+        gain one: its creator, reviewing, adds what is missing, and approval waits.)"""
+        status = self.db.execute("SELECT status FROM tasks WHERE id = ?", (task_id,)).fetchone()[0]
+        if status == "completed":
+            raise RuleViolation(
+                f"task {task_id} is completed: it cannot gain an open checklist item",
+                f"reopen the task first: sempi task reopen {task_id}",
+            )
+
     def reopen(self, tree: Tree, ids: list[int]) -> list[dict]:
         """Open those of ``ids`` that are done (a done item has no open sub-item)."""
         changed = []
+        if any(tree.items[i]["done_at"] is not None for i in ids):
+            self.refuse_if_closed(tree.task_id)
         for item_id in ids:
             item = tree.items[item_id]
             if item["done_at"] is not None:
