@@ -543,3 +543,17 @@ def test_the_range_defaults_to_today_and_twelve_months(cli, clients):
     assert date.fromisoformat(report["to"]) - date.fromisoformat(report["from"]) == timedelta(
         days=364
     )
+
+
+def test_deadline_tasks_track_time_and_name_their_client_in_the_explain_line(cli, db, clients):
+    """Ordinary tasks have time tracking on (docs/tasks.md), fiscal ones too; and the
+    description's explain command is one to copy, with the client's id."""
+    run(cli, *YEAR)
+    row = deadline(db, clients["alfa"], "IVA-M", "2027-07")
+    task = db.execute(
+        "SELECT time_tracking, description FROM tasks WHERE id = ?", (row["task_id"],)
+    ).fetchone()
+    assert task["time_tracking"] == 1
+    assert task["description"].endswith(f"sempi scheduler explain {clients['alfa']} IVA-M 2027-07")
+    assert "CLIENT" not in task["description"]
+    ok(cli("timer", "start", str(row["task_id"]), as_user=RESP))

@@ -70,7 +70,7 @@ class Prepared:
     shifts: str
     task_deadline: str
     title: str
-    description: str
+    description: str  # "{client}" stands for the client's id
 
 
 @dataclass
@@ -135,7 +135,7 @@ class ChunkWriter:
                 description=(
                     f"Scadenza fiscale {rule.id} {deadline.period}. Base normativa: "
                     f"{deadline.legal_basis}. Perché cade in questo giorno: "
-                    f"sempi scheduler explain CLIENT {rule.id} {deadline.period}"
+                    f"sempi scheduler explain {{client}} {rule.id} {deadline.period}"
                 ),
             )
         return found
@@ -329,7 +329,7 @@ class ChunkWriter:
                 (  # task_bulk.TASK_COLUMNS
                     task_id,
                     p.title,
-                    p.description,
+                    p.description.replace("{client}", str(client["id"])),
                     responsible,
                     actor,
                     client["id"],

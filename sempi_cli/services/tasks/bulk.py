@@ -30,12 +30,14 @@ def next_task_id(db: sqlite3.Connection) -> int:
 
 
 def insert_pending(db: sqlite3.Connection, rows: Iterable[Row]) -> None:
-    """Ordinary pending tasks whose deadline nobody but their creator sets, one row
-    per task with the values of TASK_COLUMNS."""
+    """Ordinary pending tasks whose deadline nobody but their creator sets, with time
+    tracking on as for every ordinary task; one row per task with the values of
+    TASK_COLUMNS."""
     db.executemany(
         "INSERT INTO tasks (id, title, description, kind, status, responsible_id, creator_id,"
-        " client_id, deadline, responsible_sets_deadline, external_key, created_at, updated_at)"
-        " VALUES (?, ?, ?, 'ordinary', 'pending', ?, ?, ?, ?, 0, ?, ?, ?)",
+        " client_id, deadline, responsible_sets_deadline, time_tracking, external_key,"
+        " created_at, updated_at)"
+        " VALUES (?, ?, ?, 'ordinary', 'pending', ?, ?, ?, ?, 0, 1, ?, ?, ?)",
         rows,
     )
 
