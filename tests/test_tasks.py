@@ -517,3 +517,42 @@ def test_a_subtask_belongs_to_its_parents_client(cli, people, store_path):
 
 def add_list(cli, *args, as_user=CREATOR):
     return ok(cli("task", "list", *args, "--json", as_user=as_user), json=True)
+
+
+def test_a_supervisor_asks_what_a_colleague_has_due_in_a_range(cli, people, clock):
+    """'What does DOER have due from 1 to 15 December', by creator, by project, by
+    client and practice together: the filters a manager uses."""
+    alfa = str(people["client"])
+    due = {
+        "prima": "01/12/2026 09:00",
+        "metà": "15/12/2026 23:30",  # the whole last day counts
+        "dopo": "16/12/2026 00:10",
+        "prima ancora": "30/11/2026 23:59",
+    }
+    ids = {
+        title: one(cli, title, "-r", DOER, "-d", when, "--project", "Chiusura 2026", "-c", alfa)[
+            "id"
+        ]
+        for title, when in due.items()
+    }
+    other = one(cli, "Altro", "-r", HELPER, "-d", "05/12/2026")["id"]
+
+    def listed(*args, as_user=CREATOR):
+        return {
+            t["id"] for t in ok(cli("task", "list", "--json", *args, as_user=as_user), json=True)
+        }
+
+    window = ("--due-from", "01/12/2026", "--due-to", "15/12/2026")
+    assert listed("--responsible", DOER, *window) == {ids["prima"], ids["metà"]}
+    assert listed(*window) == {ids["prima"], ids["metà"], other}
+    assert listed("--creator", CREATOR, "--responsible", HELPER) == {other}
+    assert listed("--project", "Chiusura 2026", "--due-from", "16/12/2026") == {ids["dopo"]}
+    assert listed("--client", alfa, "--studio", "Studio Rossi", "--due-to", "30/11/2026") == {
+        ids["prima ancora"]
+    }
+    assert_one_line_error(
+        cli("task", "list", "--responsible", "ghost@sempi.test"), 6, "--responsible"
+    )
+    assert_one_line_error(
+        cli("task", "list", "--due-from", "15/12/2026", "--due-to", "01/12/2026"), 6, "--due-to"
+    )

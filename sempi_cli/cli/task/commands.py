@@ -142,6 +142,21 @@ def task_list(
     due_by: Annotated[
         str | None, typer.Option("--due-by", help="Deadline by this date (inclusive).")
     ] = None,
+    due_from: Annotated[
+        str | None, typer.Option("--due-from", help="Deadline on or after this date.")
+    ] = None,
+    due_to: Annotated[
+        str | None, typer.Option("--due-to", help="Deadline on or before this date (whole day).")
+    ] = None,
+    responsible: Annotated[
+        str | None, typer.Option("--responsible", "-r", help="Whose responsibility (e-mail or id).")
+    ] = None,
+    creator: Annotated[
+        str | None, typer.Option("--creator", help="Created by this user (e-mail or id).")
+    ] = None,
+    project: Annotated[
+        str | None, typer.Option("--project", help="Of this project (its exact label).")
+    ] = None,
     overdue: Annotated[
         bool, typer.Option("--overdue", help="Past the deadline and not completed.")
     ] = False,
@@ -164,7 +179,7 @@ def task_list(
 ) -> None:
     """List the tasks you may see, with filters.
 
-    Example: sempi task list --mine --week --sort priority
+    Example: sempi task list --responsible niccolo@studio.it --due-from 01/12 --due-to 15/12
     """
     from sempi_cli.services.tasks.queries import LIST_COLUMNS, TaskQueries, TaskQuery
 
@@ -179,6 +194,11 @@ def task_list(
         tags=tag or [],
         due_before=due_before,
         due_by=due_by,
+        due_from=due_from,
+        due_to=due_to,
+        responsible=responsible,
+        creator=creator,
+        project=project,
         overdue=overdue,
         today=today,
         week=week,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from sempi_cli.clock import ROME, iso_utc, today_in_rome
-from sempi_cli.errors import InvalidData
+from sempi_cli.errors import InvalidData, NotFound
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.tasks.input import KINDS, STATUSES
@@ -40,6 +40,11 @@ class TaskQuery:
     tags: list[str] = field(default_factory=list)
     due_before: str | None = None  # exclusive
     due_by: str | None = None  # inclusive
+    due_from: str | None = None  # a date: from its first minute
+    due_to: str | None = None  # a date: to its last minute
+    responsible: str | None = None  # a user (e-mail or id)
+    creator: str | None = None
+    project: str | None = None
     overdue: bool = False
     today: bool = False
     week: bool = False
@@ -60,6 +65,16 @@ class TaskQueries(Service):
             clauses.append("t.responsible_id = :me")
         if q.created:
             clauses.append("t.creator_id = :me")
+        for ref, column, option in (
+            (q.responsible, "responsible_id", "--responsible"),
+            (q.creator, "creator_id", "--creator"),
+        ):
+            if ref is not None:
+                clauses.append(f"t.{column} = :{column}")
+                params[column] = self._user(ref, option)
+        if q.project is not None:
+            clauses.append("t.project = :project")
+            params["project"] = q.project.strip()
         for flag, role in ((q.observing, "observer"), (q.participating, "participant")):
             if flag:
                 clauses.append(
@@ -122,10 +137,18 @@ class TaskQueries(Service):
         now = iso_utc(self.clock.now())
         return [self._row(r, now) for r in self.db.execute(sql, params)]
 
+    def _user(self, ref: str, option: str) -> int:
+        from sempi_cli.services.identity.accounts import find_user
+
+        try:
+            return int(find_user(self.db, self.actor, ref)["id"])
+        except NotFound:
+            raise InvalidData(option, f"no user {ref!r}") from None
+
     def _deadline_filters(
         self, q: TaskQuery, clauses: builtins.list[str], params: dict[str, object]
     ) -> None:
-        from sempi_cli.timeparse import parse_datetime
+        from sempi_cli.timeparse import parse_date, parse_datetime
 
         now = self.clock.now()
         today = today_in_rome(self.clock)
@@ -137,6 +160,15 @@ class TaskQueries(Service):
             by = parse_datetime(q.due_by, now, field="--due-by", default_time=time(23, 59))
             params["due_by"] = iso_utc(by)
             clauses.append("t.deadline <= :due_by")
+        if q.due_from:
+            params["due_from"] = start_of(parse_date(q.due_from, now, field="--due-from"))
+            clauses.append("t.deadline >= :due_from")
+        if q.due_to:
+            last = parse_date(q.due_to, now, field="--due-to")
+            params["due_to"] = start_of(last + timedelta(days=1))
+            clauses.append("t.deadline < :due_to")
+        if q.due_from and q.due_to and str(params["due_from"]) >= str(params["due_to"]):
+            raise InvalidData("--due-to", "is before --due-from")
         if q.overdue:
             params["now"] = iso_utc(now)
             clauses.append("t.deadline < :now AND t.completed_at IS NULL")
