@@ -382,3 +382,52 @@ def test_concurrent_runs_in_real_processes_make_each_occurrence_once(cli, world,
     ]
     assert len(rows) == len(set(rows)) == 103
     assert sempi(env, "db", "check").returncode == 0
+
+
+# --- one task from a template, now ---------------------------------------------------------
+
+
+def test_a_one_off_task_from_a_template(cli, world, clock, store_path):
+    """`task add --template NAME`: the template's content, people, tags and checklist,
+    due its days from today at its time; a title, responsible, deadline or client
+    given here replace the template's; the rest is refused rather than ignored."""
+    add_lipe(cli, world, "--deadline-days", "2", "--deadline-time", "12:00")
+    task_id = data(cli("task", "add", "--template", "lipe-mensile", "--json"))[0]["id"]
+    task = data(cli("task", "show", str(task_id), "--json"))
+    assert task["title"] == "Liquidazione IVA mensile"
+    assert task["responsible"] == STAFF and task["participants"] == [OTHER_STAFF]
+    assert task["client_id"] == world["client"] and task["kind"] == "ordinary"
+    assert task["tags"] == ["iva"] and task["approval_required"] is True
+    due = clock.now().date().toordinal() + 2
+    assert task["deadline"].startswith(__import__("datetime").date.fromordinal(due).isoformat())
+    assert task["deadline"][11:16] == "12:00"
+    history = data(cli("task", "history", str(task_id), "--json"))
+    assert any(h["action"] == "from_template" and h["new"] == "lipe-mensile" for h in history)
+
+    again = data(
+        cli(
+            "task", "add", "LIPE dicembre", "--template", "lipe-mensile",
+            "-r", OTHER_STAFF, "-d", "16/02/2027", "--json",
+        )
+    )[0]  # fmt: skip
+    assert again["title"] == "LIPE dicembre" and again["responsible"] == OTHER_STAFF
+    assert again["deadline"].startswith("2027-02-16")
+
+    before = store_digest(store_path)
+    assert_one_line_error(
+        cli("task", "add", "--template", "lipe-mensile", "--tag", "x"), 2, "--tag", "template"
+    )
+    assert_one_line_error(cli("task", "add", "--template", "nessuno"), 3, "template")
+    assert_one_line_error(cli("task", "add"), 2, "TITLE")
+    assert store_digest(store_path) == before
+
+
+def test_a_one_off_task_copies_the_templates_checklists(cli, world):
+    task = data(cli("task", "add", "Modello", "-c", str(world["client"]), "--json"))[0]["id"]
+    ok(cli("checklist", "add", str(task), "Firma"))
+    ok(cli("checklist", "add", str(task), "Invio"))
+    ok(cli("task", "template", "add", "modello", "--from-task", str(task)))
+    made = data(cli("task", "add", "--template", "modello", "--json"))[0]["id"]
+    items = data(cli("checklist", "list", str(made), "--json"))
+    texts = json.dumps(items)
+    assert "Firma" in texts and "Invio" in texts

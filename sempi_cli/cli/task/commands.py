@@ -62,7 +62,16 @@ def _confirm_bulk(ctx: typer.Context, ids: list[int], verb: str, dry_run: bool) 
 @app.command("add")
 def task_add(
     ctx: typer.Context,
-    title: Annotated[str, typer.Argument(help="What is to be done.")],
+    title: Annotated[
+        str | None, typer.Argument(help="What is to be done (with --template: its title).")
+    ] = None,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--template",
+            help="Make it from this template now: its content, people, tags, checklists.",
+        ),
+    ] = None,
     responsible: Annotated[
         list[str] | None,
         typer.Option(
@@ -79,7 +88,7 @@ def task_add(
     project: Project = None,
     parent: Parent = None,
     tag: Tags = None,
-    kind: Kind = "extraordinary",
+    kind: Kind = None,
     approval: Approval = False,
     fixed_deadline: FixedDeadline = False,
     time_tracking: TimeTracking = None,
@@ -88,9 +97,35 @@ def task_add(
 
     Example: sempi task add "Liquidazione IVA marzo" -r marco@sempi.it -c 12 -d 16/04/2026 --approval
     """
+    from sempi_cli.errors import UsageProblem
     from sempi_cli.services.tasks.input import TaskInput
     from sempi_cli.services.tasks.tasks import TaskService
 
+    if template is not None:
+        from_template = {
+            "--description": description != "", "--participant": bool(participant),
+            "--observer": bool(observer), "--high": high, "--planned": planned is not None,
+            "--project": project is not None, "--tag": bool(tag),
+            "--kind": kind is not None, "--approval": approval,
+            "--fixed-deadline": fixed_deadline, "--time-tracking": time_tracking is not None,
+        }  # fmt: skip
+        clash = [option for option, given in from_template.items() if given]
+        if clash:
+            raise UsageProblem(
+                f"{clash[0]}: it comes from the template with --template",
+                "give the title, --responsible, --deadline, --client or --parent only;"
+                " edit the task afterwards for the rest",
+            )
+        from sempi_cli.services.templates.one_off import OneOffTasks
+
+        made = state(ctx).service(OneOffTasks).add(
+            template, title=title, responsibles=responsible, deadline=deadline,
+            client=_id_of(client, "--client"), parent=_id_of(parent, "--parent"),
+        )  # fmt: skip
+        _report_added(ctx, made)
+        return
+    if title is None:
+        raise UsageProblem("missing TITLE", "give what is to be done, or --template NAME")
     data = TaskInput(
         title=title,
         responsibles=responsible or [],
@@ -109,7 +144,20 @@ def task_add(
         responsible_sets_deadline=not fixed_deadline,
         time_tracking=time_tracking,
     )
-    created = state(ctx).service(TaskService).add(data)
+    _report_added(ctx, state(ctx).service(TaskService).add(data))
+
+
+def _id_of(value: str | None, option: str) -> int | None:
+    from sempi_cli.errors import InvalidData
+
+    if value is None or not value.strip():
+        return None
+    if not value.strip().isdigit():
+        raise InvalidData(option, f"{value!r} is not an id")
+    return int(value)
+
+
+def _report_added(ctx: typer.Context, created: list[dict]) -> None:
     if state(ctx).fmt == "table":
         for task in created:
             typer.echo(task["id"])
