@@ -126,7 +126,7 @@ BAD_INPUTS = [
     (["--name", "B" * 201], 6, "--name: longer than 200 characters (201)"),
     (["--nickname", "N" * 65], 6, "--nickname: longer than 64 characters (65)"),
     (["--name", "Verdi\x1b[31m Srl"], 6, "--name: a control character (U+001B) is not allowed"),
-    (["--nickname", "V\x00"], 6, "--nickname: a control character (U+0000)"),
+    (["--nickname", "V\x00"], 6, "--nickname: contains a NUL character"),  # refused in argv
 ]
 
 
