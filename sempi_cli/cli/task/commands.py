@@ -478,6 +478,10 @@ from sempi_cli.cli.task import transfer as task_transfer  # noqa: E402
 app.command("export")(task_transfer.task_export)
 app.command("import")(task_transfer.task_import)
 
+from sempi_cli.cli.task import reassign as task_reassign  # noqa: E402
+
+app.command("reassign")(task_reassign.task_reassign)
+
 
 # Sub-groups: `sempi task template ...` and `sempi task recur ...`.
 from sempi_cli.cli.task import recur as task_recur  # noqa: E402

@@ -226,6 +226,8 @@ class ClientService(Service):
     def edit(self, client_id: int, data: ClientInput) -> dict:
         """Change what is given; the audit log keeps old and new values."""
         from sempi_cli.services.org.groups import GroupService
+        from sempi_cli.services.tasks.handover import follow_client
+        from sempi_cli.services.tasks.tasks import TaskService
 
         before = access.client_row(self.db, self.actor, client_id)
         if not access.can_edit_client(self.db, self.actor, before):
@@ -257,6 +259,15 @@ class ClientService(Service):
                     GroupService(self.db, self.clock, self.actor).add_member(
                         client_id, new_responsible, check_access=False
                     )
+                    # Its fiscal deadlines to come go with it (tasks/handover.py).
+                    followed = follow_client(
+                        TaskService(self.db, self.clock, self.actor),
+                        client_id,
+                        before["responsible_id"],
+                        new_responsible,
+                    )
+                    if followed:
+                        self.audit("follow_responsible", "client", client_id, tasks=followed)
         return self.show(client_id)
 
     def set_removed(self, client_id: int, removed: bool) -> dict:
