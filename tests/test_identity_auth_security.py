@@ -197,21 +197,62 @@ def test_refused_before_being_asked(cli, staff):
 # --- throttling -------------------------------------------------------------
 
 
-def test_ten_failures_lock_the_account_for_fifteen_minutes(cli, staff, clock):
-    for _ in range(10):
+def test_failures_slow_the_next_try_rather_than_lock(cli, staff, clock):
+    """Three failures are free; then each try waits twice as long as the last (1 s,
+    2 s, 4 s ... a minute at most). Too soon, even the right password is refused,
+    with the same words as a wrong one, and is not counted."""
+    for _ in range(3):
         assert_one_line_error(login(cli, password="not-the-right-one"), 7)
-    locked = assert_one_line_error(login(cli), 7)
-    assert locked == assert_one_line_error(login(cli, email="ghost@sempi.test"), 7)
-    locks = json.loads(cli("audit", "list", "--action", "lock", "--json").stdout)
-    assert len(locks) == 1 and locks[0]["details"]["failures"] == 10
-    clock.advance(timedelta(minutes=14))
+    refused = assert_one_line_error(login(cli), 7)  # within the 1 s wait
+    assert refused == assert_one_line_error(login(cli, email="ghost@sempi.test"), 7)
+    clock.advance(timedelta(seconds=1))
+    assert login(cli).exit_code == 0
+
+
+def test_the_wait_grows_to_a_minute_and_no_further(cli, staff, clock, db):
+    for _ in range(12):
+        clock.advance(timedelta(minutes=1))  # always past the last wait
+        assert_one_line_error(login(cli, password="not-the-right-one"), 7)
+    clock.advance(timedelta(seconds=59))
     assert_one_line_error(login(cli), 7)
+    clock.advance(timedelta(seconds=1))
+    assert login(cli).exit_code == 0
+    assert (
+        db.execute("SELECT locked_until FROM users WHERE email = ?", (STAFF,)).fetchone()[0] is None
+    )
+
+
+def test_plain_brute_force_locks_and_an_administrator_unlocks(cli, staff, clock):
+    for _ in range(50):
+        clock.advance(timedelta(minutes=1))
+        login(cli, password="not-the-right-one")
+    locks = json.loads(cli("audit", "list", "--action", "lock", "--json").stdout)
+    assert len(locks) == 1 and locks[0]["details"]["failures"] == 50
     clock.advance(timedelta(minutes=2))
+    assert_one_line_error(login(cli), 7)  # locked
+    assert_one_line_error(cli("user", "unlock", STAFF, as_user=STAFF), 8)
+    unlocked = json.loads(cli("user", "unlock", STAFF, "--json").stdout)
+    assert unlocked["was_locked"] is True and unlocked["failures"] == 50
+    assert login(cli).exit_code == 0
+
+
+def test_a_scripts_wrong_app_password_never_slows_its_owners_login(cli, staff, clock, store_path):
+    from sempi_cli.errors import NotAuthenticated
+    from sempi_cli.services.identity.auth import AuthService
+    from sempi_cli.store import open_store
+
+    conn = open_store(store_path)
+    try:
+        for _ in range(10):
+            with pytest.raises(NotAuthenticated):
+                AuthService(conn, clock).actor_for_app_password(STAFF, "sempi-wrong")
+    finally:
+        conn.close()
     assert login(cli).exit_code == 0
 
 
 def test_failures_older_than_the_window_do_not_count(cli, staff, clock):
-    for _ in range(9):
+    for _ in range(3):
         login(cli, password="not-the-right-one")
     clock.advance(timedelta(minutes=16))
     login(cli, password="not-the-right-one")
@@ -220,7 +261,8 @@ def test_failures_older_than_the_window_do_not_count(cli, staff, clock):
 
 @pytest.mark.slow
 def test_lockout_holds_across_processes(store_path, staff):
-    """Failures from several processes add up in the store; then even the right password fails."""
+    """Failures from several processes add up in the store; right after them even the
+    right password waits (throttled), whichever process tries."""
     sempi = str(Path(sys.executable).parent / "sempi")
     env = {**os.environ, "SEMPI_DB": str(store_path)}
     args = [sempi, "login", "-e", STAFF, "--password-stdin"]

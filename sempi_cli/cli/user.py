@@ -173,6 +173,17 @@ def user_enable(ctx: typer.Context, user: UserRef) -> None:
     emit_record(ctx, state(ctx).service(UserService).set_disabled(user, False))
 
 
+@app.command("unlock")
+def user_unlock(ctx: typer.Context, user: UserRef) -> None:
+    """Let a user log in again at once: lift a lock and forget the failed attempts.
+
+    Firm administrators only. Example: sempi user unlock luca@studiorossi.it
+    """
+    from sempi_cli.services.identity.auth import AuthService
+
+    emit_record(ctx, state(ctx).service(AuthService).unlock(user))
+
+
 @app.command("activate")
 def user_activate(
     ctx: typer.Context,

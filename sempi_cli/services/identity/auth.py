@@ -23,11 +23,25 @@ from sempi_cli.services.base import Service
 from sempi_cli.services.identity import passwords, totp
 
 TOUCH_EVERY = timedelta(minutes=1)
-LOCK_AFTER = 10
-LOCK_WINDOW = timedelta(minutes=15)
+# Guessing is slowed, not stopped dead: after a few failures each further try waits
+# twice as long as the last (1 s, 2 s, 4 s ... at most a minute), so a typo costs
+# nothing and a colleague's wrong guesses cannot keep someone out for long. An
+# account is locked only for what is plainly brute force, and a firm administrator
+# lifts a lock at once (`sempi user unlock`). Scripts' application passwords are
+# counted apart: a cron job with a stale secret never slows its owner's login.
+THROTTLE_FREE = 3  # failures within the window before any wait
+THROTTLE_MAX = timedelta(minutes=1)
+THROTTLE_WINDOW = timedelta(minutes=15)
+INTERACTIVE = ("password", "code", "recovery")
+SCRIPTS = ("app_password",)
+LOCK_AFTER = 50
+LOCK_WINDOW = timedelta(hours=1)
 LOCK_FOR = timedelta(minutes=15)
 STEP_UP_VALID = timedelta(minutes=5)
-LOGIN_FAILED = "login failed: unknown e-mail, wrong password, or account disabled or locked"
+LOGIN_FAILED = (
+    "login failed: unknown e-mail, wrong password, or account disabled or locked;"
+    " after several failures wait a minute before trying again"
+)
 CODE_FAILED = "wrong, expired or already used code"
 
 _ACTOR_COLUMNS = "u.id, u.email, u.full_name, u.role, u.studio_id, u.client_id, u.otp_enabled_at"
@@ -103,6 +117,36 @@ class AuthService(Service):
         until = user["locked_until"]
         return until is not None and self.clock.now() < datetime.fromisoformat(until)
 
+    def _throttled(self, user_id: int, kinds: tuple[str, ...]) -> bool:
+        """Whether the last failures of these kinds still ask this try to wait."""
+        now = self.clock.now()
+        marks = ", ".join("?" * len(kinds))
+        count, last = self.db.execute(
+            f"SELECT count(*), max(at) FROM auth_failures WHERE user_id = ? AND kind IN ({marks})"
+            " AND at > ?",
+            (user_id, *kinds, iso_utc(now - THROTTLE_WINDOW)),
+        ).fetchone()
+        if count < THROTTLE_FREE:
+            return False
+        wait = min(timedelta(seconds=2 ** (count - THROTTLE_FREE)), THROTTLE_MAX)
+        return now < datetime.fromisoformat(last) + wait
+
+    def unlock(self, user_ref: str) -> dict:
+        """Lift a lock and forget the failures behind it (firm administrators): someone
+        locked out by another's guesses gets back in at once."""
+        from sempi_cli.services.access import require_firm_admin
+        from sempi_cli.services.identity.accounts import find_user
+
+        require_firm_admin(self.actor, "unlock a user")
+        user = find_user(self.db, self.actor, user_ref)
+        with self.transaction():
+            failures = self.db.execute(
+                "DELETE FROM auth_failures WHERE user_id = ?", (user["id"],)
+            ).rowcount
+            self.db.execute("UPDATE users SET locked_until = NULL WHERE id = ?", (user["id"],))
+            self.audit("unlock", "user", user["id"], failures=failures)
+        return {"user": user["email"], "was_locked": self._locked(user), "failures": failures}
+
     def record_failure(self, user_id: int, kind: str) -> None:
         """Count a failure in its own transaction (it must outlive the failed command)."""
         now = self.clock.now()
@@ -144,6 +188,8 @@ class AuthService(Service):
             raise NotAuthenticated(LOGIN_FAILED)
         if self._locked(user) or user["disabled_at"] is not None:
             raise NotAuthenticated(LOGIN_FAILED)
+        if self._throttled(user["id"], INTERACTIVE):  # too soon: not even counted
+            raise NotAuthenticated(LOGIN_FAILED)
         if not ok:
             self.record_failure(user["id"], "password")
             raise NotAuthenticated(LOGIN_FAILED)
@@ -158,6 +204,8 @@ class AuthService(Service):
 
         code = totp.normalise_code(typed)
         kind = "code" if code else "recovery"
+        if self._throttled(user["id"], INTERACTIVE):
+            raise NotAuthenticated(CODE_FAILED)
         with self.transaction():
             fresh = self.db.execute(
                 "SELECT otp_secret, otp_last_step FROM users WHERE id = ?", (user["id"],)
@@ -300,7 +348,12 @@ class AuthService(Service):
         user = self.db.execute(
             "SELECT * FROM users WHERE email = ?", (email.strip().lower(),)
         ).fetchone()
-        if user is None or user["disabled_at"] is not None or self._locked(user):
+        if (
+            user is None
+            or user["disabled_at"] is not None
+            or self._locked(user)
+            or self._throttled(user["id"], SCRIPTS)
+        ):
             raise NotAuthenticated(LOGIN_FAILED)
         app = self.db.execute(
             "SELECT id, name FROM app_passwords WHERE user_id = ? AND secret_hash = ? AND revoked_at IS NULL",
