@@ -937,3 +937,21 @@ def test_a_batch_writes_the_audit_of_add_and_edit(cli, practice, tmp_path, store
         "onboard", "queue",
     ]  # fmt: skip
     assert query(store_path, "SELECT count(*) FROM audit_log WHERE action = 'invite'") == [(2,)]
+
+
+def test_a_stale_temporary_report_is_removed_by_the_next_batch(cli, practice, tmp_path):
+    """One left by a batch killed while writing its report (an instant) goes the
+    next time a batch reports into that folder; a fresh one (a batch writing now) stays."""
+    import os
+    import time
+
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    stale, fresh = folder / ".sempi-report-abc123", folder / ".sempi-report-def456"
+    stale.write_text("old")
+    fresh.write_text("now")
+    an_hour_ago = time.time() - 3600
+    os.utime(stale, (an_hour_ago, an_hour_ago))
+    rows = [client_row(1)]
+    ok(batch(cli, write_csv(tmp_path / "c.csv", rows), "--report", str(folder / "esito.csv")))
+    assert sorted(p.name for p in folder.iterdir()) == [".sempi-report-def456", "esito.csv"]

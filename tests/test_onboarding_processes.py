@@ -238,8 +238,11 @@ def test_sigkill_leaves_whole_clients_and_the_same_command_finishes(
     original: Original, tmp_path: Path, fraction: float, of: str
 ) -> None:
     store, env = copy_of(original.store, original.env, tmp_path / "killed")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    report = ["--report", str(reports / "esito.csv")]
     proc = subprocess.Popen(
-        [SEMPI, *batch_args(original.file)],
+        [SEMPI, *batch_args(original.file), *report],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -257,9 +260,12 @@ def test_sigkill_leaves_whole_clients_and_the_same_command_finishes(
     assert proc.returncode in (0, -9), err
 
     check_whole_clients(store, original)
+    # The --report file is written at the end, whole: a kill leaves no temporary file.
+    assert not [p.name for p in reports.iterdir() if p.name.startswith(".sempi-report-")]
 
-    again = sempi(env, *batch_args(original.file))  # the same command, run again
+    again = sempi(env, *batch_args(original.file), *report)  # the same command, run again
     assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in reports.iterdir()) == ["esito.csv"]
     assert onboarding_rows(store) == original.reference
     conn = sqlite3.connect(store)
     try:

@@ -232,23 +232,19 @@ def onboard_batch(
             f" in practice {studio}?",
         )
 
-    try:
-        report = service.run(
-            source,
-            studio=studio,
-            dry_run=dry_run,
-            partial=partial,
-            deadlines=deadlines,
-            progress=bar.show if bar else None,
-            confirm=None if dry_run else ask,
-        )
-        if bar:
-            bar.clear()
-        if pending:
-            pending.write(report["results"])
-    finally:
-        if pending:
-            pending.discard()
+    report = service.run(
+        source,
+        studio=studio,
+        dry_run=dry_run,
+        partial=partial,
+        deadlines=deadlines,
+        progress=bar.show if bar else None,
+        confirm=None if dry_run else ask,
+    )
+    if bar:
+        bar.clear()
+    if pending:
+        pending.write(report["results"])
     _emit(ctx, report, refused_to_file=pending is not None)
     say(ctx, _summary_line(report))
     if report["refused"]:
@@ -336,37 +332,67 @@ def _summary_line(report: dict) -> str:
 
 
 class _ReportFile:
-    """The --report file, made ready before the batch writes anything: a temporary file
-    beside it (mode 0600: it names clients), so a path that cannot be written is found
-    while nothing has been written; ``write`` replaces the file whole."""
+    """The --report file. Whether it can be written is found before the batch writes
+    anything (a probe file beside it, removed at once); at the end the report goes to
+    a temporary file (mode 0600: it names clients) that replaces the file whole. So a
+    batch killed midway leaves no temporary file, and one killed in that last instant
+    leaves one the next batch reporting there removes."""
+
+    PREFIX = ".sempi-report-"
+    STALE_AFTER = 600  # seconds: a report is written in well under a second
 
     def __init__(self, path: str) -> None:
-        import tempfile
-
         from sempi_cli.errors import InvalidData
 
         self.path = path
         if os.path.isdir(path):
             raise InvalidData("--report", f"{path} is a folder: give a file name")
-        folder = os.path.dirname(os.path.abspath(path))
+        self.folder = os.path.dirname(os.path.abspath(path))
         try:
-            fd, self.temporary = tempfile.mkstemp(dir=folder, prefix=".sempi-report-")
+            os.unlink(self._temporary())
         except OSError as exc:
-            raise InvalidData("--report", f"cannot write in {folder}: {exc.strerror}") from None
+            raise InvalidData(
+                "--report", f"cannot write in {self.folder}: {exc.strerror}"
+            ) from None
+        self._remove_stale()
+
+    def _temporary(self) -> str:
+        import tempfile
+
+        fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=self.PREFIX)
         os.close(fd)
+        return temporary
+
+    def _remove_stale(self) -> None:
+        import time
+
+        cutoff = time.time() - self.STALE_AFTER
+        with contextlib.suppress(OSError), os.scandir(self.folder) as entries:
+            for entry in entries:
+                if not entry.name.startswith(self.PREFIX):
+                    continue
+                with contextlib.suppress(OSError):
+                    info = entry.stat(follow_symlinks=False)
+                    if (
+                        entry.is_file(follow_symlinks=False)
+                        and info.st_uid == os.geteuid()
+                        and info.st_mtime < cutoff
+                    ):
+                        os.unlink(entry.path)
 
     def write(self, results: list[dict]) -> None:
         from sempi_cli.output import render
 
         fmt = "json" if self.path.lower().endswith(".json") else "csv"
-        with open(self.temporary, "w", encoding="utf-8", newline="") as fh:
-            fh.write(render(results, REPORT_COLUMNS, fmt) + "\n")
-        os.replace(self.temporary, self.path)
-
-    def discard(self) -> None:
-        """Remove the temporary file if it was not written in place (a failed batch)."""
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.temporary)
+        temporary = self._temporary()
+        try:
+            with open(temporary, "w", encoding="utf-8", newline="") as fh:
+                fh.write(render(results, REPORT_COLUMNS, fmt) + "\n")
+            os.replace(temporary, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+            raise
 
 
 class _ProgressBar:
