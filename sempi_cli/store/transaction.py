@@ -77,14 +77,54 @@ def busy_or_unusable(exc: sqlite3.OperationalError, path: Path | None = None) ->
     return StoreUnusable(f"cannot use the store{where}: {exc}")
 
 
+# Files kept beside the store (the outbox's spool, store/spool.py) follow its
+# transactions: a file written inside one that rolls back (a failed command, a dry
+# run, a savepoint undone) is removed, still under the write lock, and a file a
+# change no longer needs is removed once that change is committed, never before (a
+# rollback would leave a row naming a file that is gone). One stack of frames per
+# connection in a transaction.
+_Action = Callable[[], None]
+_FRAMES: dict[int, list[tuple[list[_Action], list[_Action]]]] = {}
+
+
+def after_commit(conn: sqlite3.Connection, action: _Action) -> None:
+    """Run ``action`` once the transaction ``conn`` is in commits (dropped if it rolls
+    back); at once outside any transaction. In a transaction begun by hand (not by
+    write_transaction) it is dropped: the file is swept later."""
+    frames = _FRAMES.get(id(conn))
+    if frames:
+        frames[-1][0].append(action)
+    elif not conn.in_transaction:
+        _run([action])
+
+
+def on_rollback(conn: sqlite3.Connection, action: _Action) -> None:
+    """Run ``action`` if the transaction (or savepoint) ``conn`` is in rolls back."""
+    frames = _FRAMES.get(id(conn))
+    if frames:
+        frames[-1][1].append(action)
+
+
+def _run(actions: list[_Action]) -> None:
+    """Best effort: a file that cannot be removed now is swept later."""
+    for action in actions:
+        try:
+            action()
+        except OSError:
+            pass
+
+
 @contextmanager
 def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One ``BEGIN IMMEDIATE`` transaction; nested calls become savepoints.
 
     On any exception everything since BEGIN is rolled back, so a failed
-    command leaves no partial write.
+    command leaves no partial write (nor a file registered with on_rollback).
     """
     if conn.in_transaction:
+        frames = _FRAMES.get(id(conn))  # None in a transaction begun by hand
+        if frames:
+            frames.append(([], []))
         conn.execute("SAVEPOINT nested_write")
         try:
             yield conn
@@ -93,21 +133,34 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
             if conn.in_transaction:
                 conn.execute("ROLLBACK TO nested_write")
                 conn.execute("RELEASE nested_write")
+            if frames:
+                _run(frames.pop()[1])
             raise
         conn.execute("RELEASE nested_write")
+        if frames:
+            committed, undone = frames.pop()
+            frames[-1][0].extend(committed)
+            frames[-1][1].extend(undone)
         return
     _begin(conn)
+    _FRAMES[id(conn)] = [([], [])]
     try:
-        yield conn
-    except BaseException:
-        if conn.in_transaction:
+        try:
+            yield conn
+        except BaseException:
+            _run(_FRAMES[id(conn)][0][1])
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            _run(_FRAMES[id(conn)][0][1])
             conn.execute("ROLLBACK")
-        raise
-    try:
-        conn.execute("COMMIT")
-    except sqlite3.OperationalError as exc:
-        conn.execute("ROLLBACK")
-        raise busy_or_unusable(exc) from exc
+            raise busy_or_unusable(exc) from exc
+        _run(_FRAMES.pop(id(conn))[0][0])
+    finally:
+        _FRAMES.pop(id(conn), None)
 
 
 def checkpoint(conn: sqlite3.Connection) -> bool:
