@@ -784,7 +784,7 @@ def test_nobody_takes_a_message_from_a_sender_at_work(cli, db, clock, mailer, st
     assert all(f"message {mail_id}" in r and "being sent right now" in r for r in refusals)
     back = row(db, mail_id)  # the sender's outcome stands, the code still kept
     assert (back["status"], back["attempts"]) == ("queued", 1)
-    assert back["secret_values"] is not None
+    assert back["secret_file"] is not None
     mailer.handler.on_rcpt = mailer.handler.rcpt_reply = None
     clock.advance(mail.RETRY_FIRST)
     assert send(cli)["sent"] == 1
@@ -816,7 +816,7 @@ def test_a_stale_claim_taken_over_is_not_written_back(cli, db, clock, mailer, st
     assert [(m["id"], m["outcome"]) for m in result["messages"]] == [(mail_id, "taken_over")]
     assert result["deferred"] == 0
     cancelled = row(db, mail_id)  # the person's decision stands: not back in the queue
-    assert (cancelled["status"], cancelled["attempts"], cancelled["secret_values"]) == (
+    assert (cancelled["status"], cancelled["attempts"], cancelled["secret_file"]) == (
         "cancelled", 0, None,
     )  # fmt: skip
     mailer.handler.on_rcpt = mailer.handler.rcpt_reply = None

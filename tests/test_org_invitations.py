@@ -54,6 +54,16 @@ def received_code(server) -> str:
     return register_secret(code, "an activation code")
 
 
+def spooled_code(db, mail_id: int) -> str:
+    """The activation code waiting in the outbox spool for message ``mail_id``."""
+    import json
+
+    from sempi_cli.store import spool
+
+    [name] = db.execute("SELECT secret_file FROM mail_outbox WHERE id = ?", (mail_id,)).fetchone()
+    return json.loads((spool.folder_of(db) / name).read_text())["code"]
+
+
 def activate(cli, code: str, password: str = PASSWORD, email: str = EXTERNAL):
     register_secret(password, "a new password")
     return cli(
@@ -107,7 +117,7 @@ def test_resend_replaces_the_code_and_cancels_the_unsent_mail(db, clock, invitee
     statuses = dict(db.execute("SELECT id, status FROM mail_outbox").fetchall())
     assert statuses == {first: "cancelled", second: "queued"}
     assert (
-        db.execute("SELECT secret_values FROM mail_outbox WHERE id = ?", (first,)).fetchone()[0]
+        db.execute("SELECT secret_file FROM mail_outbox WHERE id = ?", (first,)).fetchone()[0]
         is None
     )
     assert [r["seq"] for r in live(db)] == [2]
@@ -206,8 +216,7 @@ def test_activate_with_the_code_from_the_mail_then_log_in(cli, db, delivered, st
 
 def test_mail_show_never_shows_the_code(cli, db, clock, invitee):
     ok(cli("mail", "invite", EXTERNAL, "--json"), json=True)
-    [secret] = db.execute("SELECT secret_values FROM mail_outbox").fetchone()
-    code = register_secret(__import__("json").loads(secret)["code"], "an activation code")
+    code = register_secret(spooled_code(db, 1), "an activation code")
     shown = cli("mail", "show", "1")
     assert shown.exit_code == 0 and "shown only in the delivered message" in shown.stdout
     assert code not in shown.stdout + cli("mail", "show", "1", "--json").stdout
@@ -263,10 +272,10 @@ def test_activation_erases_the_code_of_a_message_left_in_doubt(cli, db, clock, i
     mail_id = ok(cli("mail", "invite", EXTERNAL, "--json"), json=True)["mail_id"]
     smtp.handler.drop_after_data = True  # received, but the sender never heard "250"
     assert ok(cli("mail", "send", "--json"), json=True)["in_doubt"] == 1
-    assert outbox_row(db, mail_id)["secret_values"] is not None  # a person may still retry
+    assert outbox_row(db, mail_id)["secret_file"] is not None  # a person may still retry
     assert activate(cli, received_code(smtp)).exit_code == 0
     spent = outbox_row(db, mail_id)
-    assert (spent["status"], spent["secret_values"]) == ("cancelled", None)
+    assert (spent["status"], spent["secret_file"]) == ("cancelled", None)
 
 
 def test_a_failed_invitation_keeps_no_code_and_inviting_again_replaces_it(
@@ -281,7 +290,7 @@ def test_a_failed_invitation_keeps_no_code_and_inviting_again_replaces_it(
     smtp.handler.rcpt_reply = "550 5.1.1 No such user here"
     assert ok(cli("mail", "send", "--json"), json=True)["failed"] == 1
     failed = outbox_row(db, first)
-    assert (failed["status"], failed["secret_values"]) == ("failed", None)
+    assert (failed["status"], failed["secret_file"]) == ("failed", None)
     line = assert_one_line_error(cli("mail", "retry", str(first)), 5)
     assert "one-time code was erased" in line and "--resend" in line
     # The code never reached anyone: inviting again (no --resend needed) makes a new one.
@@ -302,7 +311,7 @@ def test_an_expired_invitation_is_never_delivered(cli, db, clock, invitee, smtp)
     assert ok(cli("mail", "send", "--json"), json=True)["messages"] == []
     assert smtp.received == []
     expired = outbox_row(db, mail_id)
-    assert (expired["status"], expired["secret_values"]) == ("failed", None)
+    assert (expired["status"], expired["secret_file"]) == ("failed", None)
     assert expired["last_error"] == "the invitation expired before it was delivered"
 
 
@@ -333,7 +342,7 @@ def test_a_code_replaced_while_its_mail_is_being_sent_is_never_delivered_later(
     smtp.handler.rcpt_reply = "451 4.3.0 Try again later"
     assert ok(cli("mail", "send", "--json"), json=True)["deferred"] == 2  # the old and the new one
     held = outbox_row(db, first)  # the sender's outcome stands; the old code is gone
-    assert (held["status"], held["secret_values"]) == ("queued", None)
+    assert (held["status"], held["secret_file"]) == ("queued", None)
     smtp.handler.rcpt_reply = None
     cli.clock.advance(timedelta(minutes=5))
     result = ok(cli("mail", "send", "--json"), json=True)

@@ -39,6 +39,7 @@ def test_new_store_is_stamped_and_migrated(db):
         "m009_onboarding",
         "m010_documents",
         "m011_mail_practice",
+        "m012_outbox_secrets_out",
     ]
 
 

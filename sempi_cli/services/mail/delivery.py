@@ -25,6 +25,7 @@ from sempi_cli.services import settings
 from sempi_cli.services.access import require_firm_admin
 from sempi_cli.services.base import Service
 from sempi_cli.services.mail import outbox as mail
+from sempi_cli.services.mail import secret_files
 from sempi_cli.services.mail.smtp import (
     MailUnavailable,
     SmtpConfig,
@@ -69,6 +70,7 @@ class MailSender(Service):
         with self.transaction():
             for mail_id in mail.fail_expired_invitations(self.db, self.now()):
                 self.audit("failed", "mail", mail_id, reason="invitation expired")
+            secret_files.sweep(self.db)  # under the write lock: files a crash left behind
         if not mail.due_messages(self.db, self.now(), 1):
             return result  # nothing to do: no configuration needed, no connection
         config = SmtpConfig.load(self.db)
@@ -161,7 +163,7 @@ class MailSender(Service):
         """(outcome, error, stop the run). Each SMTP step is separate so that a
         failure is known to come before or after the message was handed over."""
         if item["body"] is None:
-            return "failed", f"not sent: {mail.SECRET_GONE}", False
+            return "failed", f"not sent: {item['secret_error'] or mail.SECRET_GONE}", False
         try:
             data = build_message(config, item, self.clock.now()).as_bytes(policy=smtp_policy())
         except (ValueError, TypeError, MessageError):

@@ -15,15 +15,16 @@ refuse a message claimed less than STALE_CLAIM ago, so a claim is taken only
 from a sender that died.
 
 A secret a message carries (an invitation's activation code) is not stored in
-the body: the body holds a placeholder, the value waits in ``secret_values``
-and is filled in only in the copy handed to the SMTP server. It is erased once
-the message is sent, failed or cancelled, or its invitation used or replaced;
-a message whose secret is gone is never delivered with the placeholder.
+the store at all: the body holds a placeholder, the value waits in a file beside
+the store (services/mail/secret_files.py; the row keeps its name and SHA-256)
+and is filled in only in the copy handed to the SMTP server. The file is removed
+once the message is sent, failed or cancelled, or its invitation used or
+replaced; a message whose secret is gone, or whose file cannot be trusted, is
+never delivered with the placeholder: it fails, with the reason.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -33,6 +34,7 @@ from sempi_cli.errors import InvalidData, NotFound, PermissionDenied, RuleViolat
 from sempi_cli.services import identifiers
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
+from sempi_cli.services.mail import secret_files
 from sempi_cli.services.mail.templates import fill_secrets, firm_name, render
 
 STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
@@ -92,7 +94,7 @@ _SELECT = (
     "SELECT m.id, m.kind, m.to_address, m.subject, m.status, m.attempts, m.next_attempt_at,"
     " m.last_error, m.dedupe_key, m.message_id, m.client_id, m.studio_id,"
     " u.email AS created_by, m.created_at, m.claimed_at, m.sent_at, m.body,"
-    " m.secret_values IS NULL AS no_secrets FROM mail_outbox m"
+    " m.secret_file IS NULL AS no_secrets FROM mail_outbox m"
     " LEFT JOIN users u ON u.id = m.created_by"
 )
 
@@ -125,19 +127,21 @@ class Outbox(Service):
                 studio_id = client[0] if client else None
             subject, body, secrets = render(kind, firm_name(self.db), context)
             now = self.now()
+            # The secret goes to a file beside the store, never into it (removed on rollback).
+            file, digest = secret_files.keep(self.db, secrets) if secrets else (None, None)
             row = self.db.execute(
                 "INSERT INTO mail_outbox (kind, to_address, subject, body, status, next_attempt_at,"
-                " dedupe_key, client_id, studio_id, secret_values, created_by, created_at)"
-                " VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)"
+                " dedupe_key, client_id, studio_id, secret_file, secret_sha256, created_by,"
+                " created_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
                 (
                     *(kind, address, subject, body, now, dedupe_key, client_id, studio_id),
-                    json.dumps(secrets) if secrets else None,
-                    self._actor.id if self._actor else None,
-                    now,
+                    *(file, digest, self._actor.id if self._actor else None, now),
                 ),
             ).fetchone()
             if row is None:
+                if file is not None:
+                    secret_files.drop_unused(self.db, file)
                 return None
             self.audit("queue", "mail", row[0], kind=kind, client_id=client_id)
         return int(row[0])
@@ -210,7 +214,8 @@ class Outbox(Service):
             raise RuleViolation(f"message {mail_id} is already {row['status']}")
         _refuse_if_held(row, self.clock.now())
         with self.transaction():
-            self._decide(row, "status = 'cancelled', next_attempt_at = NULL, secret_values = NULL")
+            self._decide(row, "status = 'cancelled', next_attempt_at = NULL")
+            secret_files.forget(self.db, [mail_id])
             self.audit("cancel", "mail", mail_id, was=row["status"])
         return _public(self._row(mail_id), body=False)
 
@@ -251,8 +256,9 @@ def withdraw(db: sqlite3.Connection, mail_id: int, now: datetime) -> None:
         "status IN ('queued', 'failed')"
         " OR (status = 'sending' AND (claimed_at IS NULL OR claimed_at <= :stale))"
     )
+    secret_files.forget(db, [mail_id])
     db.execute(
-        f"UPDATE mail_outbox SET secret_values = NULL,"
+        f"UPDATE mail_outbox SET"
         f" next_attempt_at = CASE WHEN {cancel} THEN NULL ELSE next_attempt_at END,"
         f" status = CASE WHEN {cancel} THEN 'cancelled' ELSE status END WHERE id = :id",
         {"id": mail_id, "stale": iso_utc(now - STALE_CLAIM)},
@@ -261,13 +267,17 @@ def withdraw(db: sqlite3.Connection, mail_id: int, now: datetime) -> None:
 
 def fail_expired_invitations(db: sqlite3.Connection, now: str) -> list[int]:
     """Queued invitations whose code has expired are never delivered: failed."""
-    rows = db.execute(
-        "UPDATE mail_outbox SET status = 'failed', next_attempt_at = NULL, secret_values = NULL,"
-        " last_error = ? WHERE status = 'queued' AND id IN"
-        " (SELECT mail_id FROM invitations WHERE expires_at <= ?) RETURNING id",
-        (INVITATION_EXPIRED, now),
-    )
-    return [r[0] for r in rows]
+    ids = [
+        r[0]
+        for r in db.execute(
+            "UPDATE mail_outbox SET status = 'failed', next_attempt_at = NULL,"
+            " last_error = ? WHERE status = 'queued' AND id IN"
+            " (SELECT mail_id FROM invitations WHERE expires_at <= ?) RETURNING id",
+            (INVITATION_EXPIRED, now),
+        )
+    ]
+    secret_files.forget(db, ids)
+    return ids
 
 
 def due_messages(db: sqlite3.Connection, now: str, limit: int | None = None) -> list[dict]:
@@ -284,7 +294,8 @@ def due_messages(db: sqlite3.Connection, now: str, limit: int | None = None) -> 
 
 def claim_next(db: sqlite3.Connection, now: str, new_message_id: Callable[[], str]) -> dict | None:
     """Mark the next due message ``sending`` and return it (secrets filled in;
-    ``body`` None when a secret was erased). ``claimed_at`` is the sender's token.
+    ``body`` None when a secret was erased or its file cannot be used, and
+    ``secret_error`` says why). ``claimed_at`` is the sender's token.
 
     The caller holds a BEGIN IMMEDIATE transaction and commits it before
     talking to the server: from then on no other sender will touch this
@@ -294,14 +305,15 @@ def claim_next(db: sqlite3.Connection, now: str, new_message_id: Callable[[], st
         "UPDATE mail_outbox SET status = 'sending', claimed_at = ?,"
         " message_id = coalesce(message_id, ?) WHERE id = (SELECT id FROM mail_outbox"
         " WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1)"
-        " RETURNING id, kind, to_address, subject, body, secret_values, attempts, message_id,"
-        " created_at, claimed_at",
+        " RETURNING id, kind, to_address, subject, body, secret_file, secret_sha256, attempts,"
+        " message_id, created_at, claimed_at",
         (now, new_message_id(), now),
     ).fetchone()
     if claimed is None:
         return None
     item = dict(claimed)
-    item["body"] = fill_secrets(item["kind"], item["body"], item.pop("secret_values"))
+    file, digest = item.pop("secret_file"), item.pop("secret_sha256")
+    item["body"], item["secret_error"] = secret_files.fill(db, item, file, digest)
     return item
 
 
@@ -316,10 +328,10 @@ def mark_sent(db: sqlite3.Connection, mail_id: int, claim: str, now: str) -> boo
     ).fetchone()
     db.execute(
         "UPDATE mail_outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
-        " next_attempt_at = NULL, last_error = NULL, secret_values = NULL"
-        " WHERE id = ? AND status <> 'sent'",
+        " next_attempt_at = NULL, last_error = NULL WHERE id = ? AND status <> 'sent'",
         (now, mail_id),
     )
+    secret_files.forget(db, [mail_id])
     return ours is not None
 
 
@@ -354,9 +366,10 @@ def mark_failure(
             error = f"{error} (after {attempts} attempts)"
         db.execute(
             "UPDATE mail_outbox SET status = 'failed', attempts = ?, next_attempt_at = NULL,"
-            " last_error = ?, claimed_at = NULL, secret_values = NULL WHERE id = ?",
+            " last_error = ?, claimed_at = NULL WHERE id = ?",
             (attempts, error[:ERROR_MAX], mail_id),
-        )  # the secrets go: a failed invitation is replaced (mail invite --resend)
+        )
+        secret_files.forget(db, [mail_id])  # a failed invitation is replaced (mail invite)
         return "failed"
     db.execute(
         "UPDATE mail_outbox SET status = 'queued', attempts = ?, next_attempt_at = ?,"
@@ -406,9 +419,12 @@ def erase_personal_data(
             f"run the erasure again once 'sempi mail send' has finished, or, if the sender"
             f" stopped, cancel it with 'sempi mail cancel {held[0]}' first",
         )
+    secret_files.forget(
+        db, [r[0] for r in db.execute(f"SELECT id FROM mail_outbox WHERE {where}", params)]
+    )
     return db.execute(
         "UPDATE mail_outbox SET to_address = 'erased-' || id || '@invalid',"
-        " subject = '(erased)', body = '(erased)', secret_values = NULL, last_error = NULL,"
+        " subject = '(erased)', body = '(erased)', last_error = NULL,"
         " status = CASE WHEN status = 'sent' THEN 'sent' ELSE 'cancelled' END,"
         f" next_attempt_at = NULL WHERE {where}",
         params,

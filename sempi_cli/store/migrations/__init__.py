@@ -1,14 +1,15 @@
 """Numbered schema migrations, applied on open, each in its own transaction.
 
 A released migration is never edited: a change of schema is a new module
-``mNNN_<what>.py`` holding ``SQL`` and a line in ``STEPS``. The schema
-version (``PRAGMA user_version``) is the number of migrations applied.
+``mNNN_<what>.py`` holding ``SQL`` (or, when rows must be moved by code, a
+``run(conn)`` function) and a line in ``STEPS``. The schema version (``PRAGMA
+user_version``) is the number of migrations applied.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from sempi_cli.errors import StoreUnusable
 from sempi_cli.store.constants import APPLICATION_ID
@@ -24,10 +25,11 @@ from sempi_cli.store.migrations import (
     m009_onboarding,
     m010_documents,
     m011_mail_practice,
+    m012_outbox_secrets_out,
 )
-from sempi_cli.store.transaction import write_transaction
+from sempi_cli.store.transaction import checkpoint, write_transaction
 
-STEPS: list[tuple[str, str]] = [
+STEPS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     ("m001_initial", m001_initial.SQL),
     ("m002_security", m002_security.SQL),
     ("m003_tasks", m003_tasks.SQL),
@@ -39,6 +41,7 @@ STEPS: list[tuple[str, str]] = [
     ("m009_onboarding", m009_onboarding.SQL),
     ("m010_documents", m010_documents.SQL),
     ("m011_mail_practice", m011_mail_practice.SQL),
+    ("m012_outbox_secrets_out", m012_outbox_secrets_out.run),
 ]
 LATEST = len(STEPS)
 
@@ -71,21 +74,28 @@ def migrate(conn: sqlite3.Connection) -> None:
         migrations(name=name)(_runner(sql))
     # Foreign keys off while tables are rebuilt; checked before each commit.
     conn.execute("PRAGMA foreign_keys = OFF")
+    applied = False
     while True:
         with write_transaction(conn):
             pending = migrations.pending(db)
             if not pending:
-                return
+                break
+            applied = True
             migrations.apply(db, stop_before=[m.name for m in pending[1:]])
             conn.execute(f"PRAGMA user_version = {len(migrations.applied(db))}")
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             if conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
                 raise StoreUnusable(f"migration {pending[0].name} broke a foreign key")
+    if applied:  # old page images (a secret a migration erased) leave the -wal file now
+        checkpoint(conn)
 
 
-def _runner(sql: str):
+def _runner(step: str | Callable[[sqlite3.Connection], None]):
     def run(db) -> None:
-        for statement in statements(sql):
+        if callable(step):
+            step(db.conn)
+            return
+        for statement in statements(step):
             db.conn.execute(statement)
 
     run.__name__ = "run"
