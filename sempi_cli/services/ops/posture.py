@@ -16,6 +16,7 @@ from pathlib import Path
 from sempi_cli.services import settings
 from sempi_cli.services.access import require_firm_admin
 from sempi_cli.services.base import Service
+from sempi_cli.store import spool
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 BYPASS = (
@@ -140,6 +141,60 @@ def session_directory(path: Path) -> dict[str, str]:
     return _row("session_directory", OK, f"{path}: mode {mode:04o}")
 
 
+def outbox_spool(folder: Path | None) -> dict[str, str]:
+    """Activation codes waiting to be mailed live in the spool beside the store
+    (store/spool.py), not in it: a 0700 folder of 0600 files, the account's own."""
+    resend = "then send those invitations again ('sempi mail invite USER --resend')"
+    if folder is None:
+        return _row("outbox_spool", OK, "a store in memory: no spool")
+    try:
+        info = folder.lstat()
+    except FileNotFoundError:
+        return _row("outbox_spool", OK, f"{folder}: absent (no activation code waiting)")
+    if not stat.S_ISDIR(info.st_mode):
+        return _row("outbox_spool", FAIL, f"{folder}: not a folder; remove it, {resend}")
+    if info.st_uid != os.geteuid():
+        return _row(
+            "outbox_spool",
+            FAIL,
+            f"{folder}: owned by {_account(info.st_uid)}, not by the account running sempi;"
+            f" its codes are not sent",
+        )
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o077:
+        return _row(
+            "outbox_spool",
+            FAIL,
+            f"{folder}: mode {mode:04o}, others may reach the activation codes in it:"
+            f" chmod 700 {folder}, {resend}",
+        )
+    try:
+        files = sorted(folder.iterdir())
+    except FileNotFoundError:  # its last message went meanwhile
+        files = []
+    open_ = [p.name for p in files if not _private_file(p)]
+    if open_:
+        return _row(
+            "outbox_spool",
+            FAIL,
+            f"{folder}: {len(open_)} file(s) open to others, not ours or not regular"
+            f" ({', '.join(open_[:3])}); their codes are not sent: remove them, {resend}",
+        )
+    return _row("outbox_spool", OK, f"{folder}: mode {mode:04o}, {len(files)} file(s), all private")
+
+
+def _private_file(path: Path) -> bool:
+    try:
+        info = path.lstat()
+    except FileNotFoundError:  # sent meanwhile
+        return True
+    return (
+        stat.S_ISREG(info.st_mode)
+        and not stat.S_IMODE(info.st_mode) & 0o077
+        and info.st_uid == os.geteuid()
+    )
+
+
 def deployment(path: Path) -> dict[str, str]:
     """Who owns the store against who runs sempi: a personal store, or a service account."""
     owner = path.stat().st_uid
@@ -183,6 +238,7 @@ class PostureService(Service):
             path_folders(store_path),
             deployment(store_path),
             session_directory(Path(session_dir)),
+            outbox_spool(spool.folder_of(self.db)),
             self._require_otp(),
             self._admins_without_otp(),
             self._journal_mode(),
