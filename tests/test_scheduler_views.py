@@ -219,11 +219,11 @@ def test_calendar_grid_and_list(cli, world):
     out = ok(cli("scheduler", "calendar", "--month", "2025-06")).stdout
     lines = out.splitlines()
     assert lines[0].strip() == "giugno 2025"
-    assert lines[1].split() == ["lu", "ma", "me", "gi", "ve", "sa", "do"]
-    # 1 June 2025 is a Sunday: the first week has one cell, in the last column.
-    assert lines[2].strip() == "1" and lines[2].index("1") == 8 * 6 + 2
+    assert lines[1].split() == ["sett.", "lu", "ma", "me", "gi", "ve", "sa", "do"]
+    # 1 June 2025 is a Sunday: the first week (ISO week 22) has one cell, in the last column.
+    assert lines[2].split() == ["22", "1"] and lines[2].rindex("1") == 6 + 8 * 6 + 2
     # 2 June, Festa della Repubblica, is a holiday; 3 June has LIPE and BOLLO deadlines.
-    assert "  2*" in lines[3] and "  3 [" in lines[3]
+    assert lines[3].split()[0] == "23" and "  2*" in lines[3] and "  3 [" in lines[3]
     assert "2025-06-02 lunedì: Festa della Repubblica" in out
     assert "2025-06-03 martedì (" in out
     assert "LIPE   2025-Q1  Alfa Srl" in out
@@ -235,6 +235,7 @@ def test_calendar_json_and_words(cli, world, clock):
     by_date = {d["date"]: d for d in data["days"]}
     assert by_date["2025-06-02"]["holiday"] == "Festa della Repubblica"
     assert not by_date["2025-06-02"]["working_day"]
+    assert (by_date["2025-06-01"]["iso_week"], by_date["2025-06-02"]["iso_week"]) == (22, 23)
     assert {(d["rule_id"], d["period"]) for d in by_date["2025-06-03"]["deadlines"]} == {
         ("LIPE", "2025-Q1"),
         ("BOLLO", "2025-Q1"),
@@ -246,6 +247,35 @@ def test_calendar_json_and_words(cli, world, clock):
     assert js(cli, "calendar", "--month", "eoy")["month"] == "2025-12"
     empty = js(cli, "calendar", "--month", "2025-06", as_user=OPERATOR)
     assert empty["total"] == 0
+
+
+def test_calendar_numbers_the_iso_weeks_across_the_year_change(cli, world):
+    """31 December 2026 is a Thursday: 28-31 December are in week 53 of 2026, and so
+    are 1-3 January 2027; week 1 of 2027 starts on Monday 4 January."""
+
+    def grid(month, *options):
+        out = ok(cli("scheduler", "calendar", "--month", month, *options)).stdout
+        return [line.split() for line in out.splitlines()[2:8] if line.strip()]
+
+    december = grid("2026-12")
+    assert [row[0] for row in december[:6]] == ["49", "50", "51", "52", "53"]
+    assert december[-1] == ["53", "28", "29", "30", "31"]
+    january = grid("2027-01")
+    assert january[0] == ["53", "1*", "2", "3"]  # Capodanno, a Friday
+    assert january[1][:2] == ["1", "4"] and [row[0] for row in january[1:5]] == ["1", "2", "3", "4"]
+    assert "sett." in ok(cli("scheduler", "calendar", "--month", "2027-01")).stdout
+    # --no-weeks: the grid as before, Monday in the first column
+    plain = ok(cli("scheduler", "calendar", "--month", "2027-01", "--no-weeks")).stdout
+    assert plain.splitlines()[1].split() == ["lu", "ma", "me", "gi", "ve", "sa", "do"]
+    assert plain.splitlines()[2].split() == ["1*", "2", "3"]
+    assert "sett." not in plain
+    # JSON: every day's ISO week (the ISO year of 1-3 January 2027 is 2026)
+    days = {d["date"]: d["iso_week"] for d in js(cli, "calendar", "--month", "2027-01")["days"]}
+    assert (days["2027-01-01"], days["2027-01-03"], days["2027-01-04"]) == (53, 53, 1)
+    assert days["2027-01-31"] == 4
+    december_days = js(cli, "calendar", "--month", "2026-12")["days"]
+    assert [d["iso_week"] for d in december_days][-4:] == [53, 53, 53, 53]
+    assert js(cli, "calendar", "--month", "2025-12")["days"][-3]["iso_week"] == 1  # 29 Dec 2025
 
 
 @pytest.mark.parametrize("month", ["2025-13", "giugnoo", "3000-01", "13/2025"])

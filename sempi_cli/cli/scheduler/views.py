@@ -122,11 +122,16 @@ def scheduler_calendar(
     mine: Mine = False,
     rule: Rule = None,
     status: Status = None,
+    weeks: Annotated[
+        bool,
+        typer.Option("--weeks/--no-weeks", help="Begin each row with its ISO week number."),
+    ] = True,
 ) -> None:
     """Show a month as a calendar grid with the deadlines of each day, then list them.
 
-    Each day shows how many deadlines fall due on it; '*' marks a national
-    holiday. --format json gives every day with its holiday and deadlines.
+    Each row begins with its ISO week number ('sett.'), each day shows how
+    many deadlines fall due on it, and '*' marks a national holiday.
+    --format json gives every day with its ISO week, holiday and deadlines.
 
     Example: sempi scheduler calendar --month 2026-06 --mine
     """
@@ -142,27 +147,39 @@ def scheduler_calendar(
     elif fmt != "table":
         emit_record(ctx, result)
     else:
-        typer.echo(_month_text(result))
+        typer.echo(_month_text(result, weeks=weeks))
 
 
-def _month_text(result: dict) -> str:
-    """The grid (Monday first, like `cal` in Italy), the legend, the days' deadlines."""
+WEEK_HEADER = "sett."  # settimana: the ISO week, as the portals' planners number it
+
+
+def _month_text(result: dict, *, weeks: bool = True) -> str:
+    """The grid (Monday first, like `cal` in Italy), each row led by its ISO week
+    unless *weeks* is false, then the legend and the days' deadlines."""
     from datetime import date
 
     width = 8  # " 16*[12]": the day right-aligned in 3, the holiday mark, the count
+    lead = len(WEEK_HEADER) + 1 if weeks else 0
     days = result["days"]
-    lines = [result["name"].center(width * 7).rstrip()]
+    lines = [(" " * lead + result["name"].center(width * 7)).rstrip()]
     names = ("lu", "ma", "me", "gi", "ve", "sa", "do")
-    lines.append("".join(f"{name:>3}".ljust(width) for name in names).rstrip())
+    header = "".join(f"{name:>3}".ljust(width) for name in names)
+    lines.append(((f"{WEEK_HEADER} " if weeks else "") + header).rstrip())
     first = date.fromisoformat(days[0]["date"])
     cells = [" " * width] * first.weekday()
+    row_weeks = []  # a row is Monday to Sunday: one ISO week, whichever day names it
     for day in days:
+        if not row_weeks or len(cells) % 7 == 0:
+            row_weeks.append(day["iso_week"])
         mark = "*" if day["holiday"] else " "
         count = f"[{day['count']}]" if day["count"] else ""
         cells.append(f"{int(day['date'][8:]):>3}{mark}{count}".ljust(width))
-    for week in range(0, len(cells), 7):
-        lines.append("".join(cells[week : week + 7]).rstrip())
+    for row, week in enumerate(range(0, len(cells), 7)):
+        number = f"{row_weeks[row]:>{lead - 1}} " if weeks else ""
+        lines.append((number + "".join(cells[week : week + 7])).rstrip())
     lines.append("")
+    if weeks:
+        lines.append(f"{WEEK_HEADER} ISO week (ISO 8601: from Monday; week 1 holds 4 January)")
     lines.append("[n] deadlines due that day   * national holiday (a deadline there moves on)")
     for day in days:
         if day["holiday"]:

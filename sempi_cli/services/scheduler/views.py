@@ -291,7 +291,7 @@ class ScheduleViews(Service):
     # --- a month ---------------------------------------------------------------------
 
     def month(self, q: DeadlineQuery, month: str | None = None) -> dict:
-        """Every day of a month with its holiday (if any) and its deadlines."""
+        """Every day of a month with its ISO week, its holiday (if any) and its deadlines."""
         from sempi_cli.fiscal.calendar import holiday_names
 
         first = parse_month(month, self.clock.now())
@@ -308,6 +308,8 @@ class ScheduleViews(Service):
                 {
                     "date": day.isoformat(),
                     "weekday": WEEKDAYS_IT[day.weekday()],
+                    # ISO 8601, as the portals' planners count: 1 January 2027 is in week 53.
+                    "iso_week": day.isocalendar().week,
                     "holiday": holidays.get(day),
                     "working_day": day.weekday() < 5 and day not in holidays,
                     "count": len(found),
