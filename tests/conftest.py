@@ -123,7 +123,7 @@ _build_command = typer.testing._get_command
 def _command_once(typer_app):
     """The click command of a Typer app, built once per test process as one run of sempi
     builds it once. Typer's CliRunner rebuilds it on every invoke: ~60 ms, most of the
-    time an in-process `sempi` takes (the fast loop's CPU time drops by about a third).
+    time an in-process `sempi` takes (the fast loop's CPU time drops by about a fifth).
     typer.testing._get_command is private: typer is pinned below 0.29 (pyproject.toml)."""
     return _build_command(typer_app)
 
