@@ -256,5 +256,16 @@ def _rome(day: date, clock: time) -> datetime:
     return local.astimezone(UTC).astimezone(ROME)
 
 
+def day_start(day: date, *, field: str, days_later: int = 0) -> datetime:
+    """The first instant (Rome) of the day *days_later* days after *day*: the bounds of
+    a whole-day filter. parse_date accepts any calendar date, but at its edges that
+    instant does not exist (0001-01-01 starts in year 0 in UTC, no day follows
+    9999-12-31): the typed day is then out of range, not an internal error."""
+    try:
+        return _rome(day + timedelta(days=days_later), time(0))
+    except OverflowError:
+        raise _out_of_range(field, day.isoformat()) from None
+
+
 def _out_of_range(field: str, text: str) -> InvalidData:
     return InvalidData(field, f"{text!r} is out of range", DATE_HINT)

@@ -556,3 +556,6 @@ def test_a_supervisor_asks_what_a_colleague_has_due_in_a_range(cli, people, cloc
     assert_one_line_error(
         cli("task", "list", "--due-from", "15/12/2026", "--due-to", "01/12/2026"), 6, "--due-to"
     )
+    for option, day in (("--due-to", "31/12/9999"), ("--due-from", "01/01/0001")):
+        # the calendar's edges: out of range (6), not an internal error (found by fuzzing)
+        assert_one_line_error(cli("task", "list", option, day), 6, option, "out of range")

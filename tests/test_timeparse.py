@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from sempi_cli.clock import ROME, FixedClock, iso_utc
 from sempi_cli.errors import InvalidData
-from sempi_cli.timeparse import parse_date, parse_datetime, parse_duration
+from sempi_cli.timeparse import day_start, parse_date, parse_datetime, parse_duration
 
 # Sunday 22 November 2026, 11:00 in Rome.
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -381,6 +381,17 @@ def test_instants_outside_the_calendar() -> None:
     for text in ("0001-01-01", "9999-12-31T23:30-05:00", "01/01/0001 00:10"):
         with pytest.raises(InvalidData, match="is out of range"):
             parse_datetime(text, NOW)
+
+
+def test_day_start_is_the_first_instant_in_rome_or_out_of_range() -> None:
+    assert day_start(date(2026, 3, 29), field="--from") == datetime(2026, 3, 29, tzinfo=ROME)
+    assert iso_utc(day_start(date(2026, 10, 25), field="--to", days_later=1)) == (
+        "2026-10-25T23:00:00+00:00"  # after the autumn change: +01:00 again
+    )
+    assert day_start(date(9999, 12, 30), field="--to", days_later=1).date() == date(9999, 12, 31)
+    for day, later in ((date(1, 1, 1), 0), (date(9999, 12, 31), 1)):
+        with pytest.raises(InvalidData, match=r"^--to: .* is out of range\."):
+            day_start(day, field="--to", days_later=later)
 
 
 def test_naive_now_is_a_programming_error() -> None:

@@ -374,6 +374,18 @@ def test_report_spent_planned_overrun_and_rounding(cli, clock, tasks):
     assert js(cli, "report", as_user=OUTSIDER) == []
 
 
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [(("--to", "9999-12-31"), "--to"), (("--from", "0001-01-01", "--to", "today"), "--from")],
+)
+def test_report_over_the_calendars_edge_is_refused_by_name(cli, tasks, args, field):
+    """A day with no next day, or no first instant in UTC, is out of range (6), not an
+    internal error (the fuzz test found 'timer report --to 9999-12-31')."""
+    assert_one_line_error(
+        cli("timer", "report", *args, as_user=ADMIN_EMAIL), 6, field, "out of range"
+    )
+
+
 def test_rome_day_in_sql_matches_zoneinfo(db):
     from sempi_cli.clock import ROME, iso_utc
     from sempi_cli.services.timers.reports import rome_day_sql

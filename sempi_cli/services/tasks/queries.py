@@ -148,7 +148,7 @@ class TaskQueries(Service):
     def _deadline_filters(
         self, q: TaskQuery, clauses: builtins.list[str], params: dict[str, object]
     ) -> None:
-        from sempi_cli.timeparse import parse_date, parse_datetime
+        from sempi_cli.timeparse import day_start, parse_date, parse_datetime
 
         now = self.clock.now()
         today = today_in_rome(self.clock)
@@ -161,11 +161,12 @@ class TaskQueries(Service):
             params["due_by"] = iso_utc(by)
             clauses.append("t.deadline <= :due_by")
         if q.due_from:
-            params["due_from"] = start_of(parse_date(q.due_from, now, field="--due-from"))
+            first = parse_date(q.due_from, now, field="--due-from")
+            params["due_from"] = iso_utc(day_start(first, field="--due-from"))
             clauses.append("t.deadline >= :due_from")
         if q.due_to:
             last = parse_date(q.due_to, now, field="--due-to")
-            params["due_to"] = start_of(last + timedelta(days=1))
+            params["due_to"] = iso_utc(day_start(last, field="--due-to", days_later=1))
             clauses.append("t.deadline < :due_to")
         if q.due_from and q.due_to and str(params["due_from"]) >= str(params["due_to"]):
             raise InvalidData("--due-to", "is before --due-from")

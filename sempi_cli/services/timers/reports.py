@@ -8,9 +8,9 @@ in the report only; stored intervals are never rounded.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
-from sempi_cli.clock import ROME, iso_utc, today_in_rome
+from sempi_cli.clock import iso_utc, today_in_rome
 from sempi_cli.errors import InvalidData
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
@@ -70,7 +70,7 @@ class TimerReports(Service):
         """One row per group: entries, time spent, planned time and the overrun
         (planned and overrun by task, client and practice: a task's plan is not
         split across people or days)."""
-        from sempi_cli.timeparse import parse_duration
+        from sempi_cli.timeparse import day_start, parse_duration
 
         if by not in BYS:
             raise InvalidData("--by", f"{by!r} is not one of {', '.join(BYS)}")
@@ -79,8 +79,8 @@ class TimerReports(Service):
             step = int(parse_duration(round_to, field="--round").total_seconds())
         first, last = self.period(start, end)
         params: dict[str, object] = {
-            "start": iso_utc(datetime.combine(first, time(0), ROME)),
-            "end": iso_utc(datetime.combine(last + timedelta(days=1), time(0), ROME)),
+            "start": iso_utc(day_start(first, field="--from")),
+            "end": iso_utc(day_start(last, field="--to", days_later=1)),
             "now_epoch": int(self.clock.now().timestamp()),
             "step": step or 1,
         }
