@@ -28,13 +28,23 @@ def only(found: list[Deadline], rule_id: str) -> list[Deadline]:
 
 
 def test_deadline_of_without_override():
-    deadline = deadline_of(find_rule("REDDITI"), 2025, 0)
+    deadline = deadline_of(find_rule("REDDITI"), 2026, 0)
     assert deadline.rule_id == "REDDITI"
-    assert deadline.period == "2025"
+    assert deadline.period == "2026"  # Redditi 2026, filed in 2026 for the tax year 2025
+    assert deadline.tax_year == 2025
+    assert deadline.period_name == "2026 (periodo d'imposta 2025)"
     assert deadline.nominal_date == date(2026, 10, 31)
     assert deadline.due_date == date(2026, 11, 2)
     assert deadline.override_reason is None
     assert [s.reason for s in deadline.shifts][0] == "sabato"
+
+
+def test_a_periods_tax_year_is_its_own_year_unless_it_is_a_forms_year():
+    assert deadline_of(find_rule("LIPE"), 2025, 4).tax_year == 2025  # due in 2026
+    assert deadline_of(find_rule("IVA-SALDO"), 2025, 0).tax_year == 2025  # due 16 Mar 2026
+    assert deadline_of(find_rule("ACC-1"), 2026, 0).period_name == "2026"
+    cu = deadline_of(find_rule("CU"), 2026, 0)
+    assert (cu.period, cu.tax_year, cu.due_date) == ("2026", 2025, date(2026, 3, 16))
 
 
 def test_override_moves_the_date_and_says_proroga_first():
@@ -143,10 +153,10 @@ def test_deadlines_equals_planner():
 
 
 def test_range_includes_both_ends():
-    day = date(2026, 11, 2)  # REDDITI 2025 and 770 2025, shifted from 31 Oct
+    day = date(2026, 11, 2)  # REDDITI 2026 and 770 2026, shifted from 31 Oct
     p = profile(sostituto_imposta=True)
     found = deadlines(p, day, day)
-    assert {(d.rule_id, d.period) for d in found} == {("REDDITI", "2025"), ("770", "2025")}
+    assert {(d.rule_id, d.period) for d in found} == {("REDDITI", "2026"), ("770", "2026")}
     assert all(d.due_date == day for d in found)
     assert not only(deadlines(p, day + timedelta(days=1), date(2026, 11, 20)), "REDDITI")
     assert not only(deadlines(p, date(2026, 10, 1), day - timedelta(days=1)), "REDDITI")
@@ -186,10 +196,10 @@ def test_a_full_year_for_a_monthly_vat_payer():
         periods.setdefault(d.rule_id, []).append(d.period)
     assert periods["IVA-M"] == ["2025-12", *(f"2026-{m:02d}" for m in range(1, 12))]
     assert periods["LIPE"] == ["2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"]
-    assert periods["IVA-SALDO"] == ["2025"]
-    assert periods["DICH-IVA"] == ["2025"]
+    assert periods["IVA-SALDO"] == ["2025"]  # a payment, named by the year it settles
+    assert periods["DICH-IVA"] == ["2026"]  # a form, named by the year it is filed
     assert periods["IVA-ACC"] == ["2026"]
-    assert periods["REDDITI"] == ["2025"]
+    assert periods["REDDITI"] == ["2026"]
     assert periods["ACC-1"] == ["2026"]
     assert periods["ACC-2"] == ["2026"]
     assert set(periods) == {"IVA-M", "LIPE", "IVA-SALDO", "DICH-IVA", "IVA-ACC"} | {

@@ -74,12 +74,13 @@ BY_HAND = [
     ("INPS-IVS", "2026-Q2", "2026-08-16", "2026-08-20"),
     ("INPS-IVS", "2026-Q3", "2026-11-16", "2026-11-16"),
     ("INPS-IVS", "2026-Q4", "2027-02-16", "2027-02-16"),
-    # INAIL: 16 Feb Y+1; dichiarazione retribuzioni end of Feb Y+1
-    ("INAIL", "2025", "2026-02-16", "2026-02-16"),
-    ("INAIL", "2026", "2027-02-16", "2027-02-16"),
-    ("INAIL-DICH", "2025", "2026-02-28", "2026-03-02"),
-    ("INAIL-DICH", "2026", "2027-02-28", "2027-03-01"),
-    ("INAIL-DICH", "2027", "2028-02-29", "2028-02-29"),
+    # INAIL (autoliquidazione 2026, on the wages of 2025): 16 Feb; dichiarazione
+    # retribuzioni end of Feb, both of the year they are named by
+    ("INAIL", "2026", "2026-02-16", "2026-02-16"),
+    ("INAIL", "2027", "2027-02-16", "2027-02-16"),
+    ("INAIL-DICH", "2026", "2026-02-28", "2026-03-02"),
+    ("INAIL-DICH", "2027", "2027-02-28", "2027-03-01"),
+    ("INAIL-DICH", "2028", "2028-02-29", "2028-02-29"),
     # AF-TD16, AF-TD17-19: 15 of M+1
     ("AF-TD16", "2026-02", "2026-03-15", "2026-03-16"),
     ("AF-TD16", "2026-07", "2026-08-15", "2026-08-20"),  # Sat+holiday, Sun, Mon 17 -> F
@@ -90,18 +91,21 @@ BY_HAND = [
     ("BOLLO", "2026-Q2", "2026-09-30", "2026-09-30"),
     ("BOLLO", "2026-Q3", "2026-11-30", "2026-11-30"),
     ("BOLLO", "2026-Q4", "2027-02-28", "2027-03-01"),
-    # DICH-IVA: 30 Apr Y+1
-    ("DICH-IVA", "2025", "2026-04-30", "2026-04-30"),
-    ("DICH-IVA", "2026", "2027-04-30", "2027-04-30"),
-    # CU: 16 Mar Y+1; CU-AUT: 30 Apr Y+1 (from the 2026 campaign, tax year 2025)
-    ("CU", "2025", "2026-03-16", "2026-03-16"),
-    ("CU", "2026", "2027-03-16", "2027-03-16"),
-    ("CU-AUT", "2025", "2026-04-30", "2026-04-30"),
-    ("CU-AUT", "2026", "2027-04-30", "2027-04-30"),
-    # 770, REDDITI: 31 Oct Y+1
-    ("770", "2025", "2026-10-31", "2026-11-02"),
-    ("REDDITI", "2025", "2026-10-31", "2026-11-02"),
-    ("REDDITI", "2026", "2027-10-31", "2027-11-02"),  # Sun, Mon 1 Nov Ognissanti
+    # The yearly forms are named by the year they are filed in (the tax year before):
+    # DICH-IVA: 30 Apr
+    ("DICH-IVA", "2026", "2026-04-30", "2026-04-30"),
+    ("DICH-IVA", "2027", "2027-04-30", "2027-04-30"),
+    # CU: 16 Mar; CU-AUT: 30 Apr (from the 2026 campaign, tax year 2025)
+    ("CU", "2026", "2026-03-16", "2026-03-16"),
+    ("CU", "2027", "2027-03-16", "2027-03-16"),
+    ("CU-AUT", "2026", "2026-04-30", "2026-04-30"),
+    ("CU-AUT", "2027", "2027-04-30", "2027-04-30"),
+    # 770, REDDITI: 31 Oct
+    ("770", "2026", "2026-10-31", "2026-11-02"),
+    ("REDDITI", "2026", "2026-10-31", "2026-11-02"),
+    ("REDDITI", "2027", "2027-10-31", "2027-11-02"),  # Sun, Mon 1 Nov Ognissanti
+    # IVA-SALDO: a payment named by the year it settles, 16 Mar Y+1
+    ("IVA-SALDO", "2025", "2026-03-16", "2026-03-16"),
     # ACC-1 30 Jun, ACC-2 30 Nov
     ("ACC-1", "2026", "2026-06-30", "2026-06-30"),
     ("ACC-2", "2026", "2026-11-30", "2026-11-30"),
@@ -159,13 +163,45 @@ def test_iva_t_q2_when_20_august_is_a_weekend(year, due, reasons):
         assert reason in step.reason
 
 
-def test_cu_aut_exists_from_period_2025_only():
+def test_cu_aut_exists_from_the_cu_2026_only():
     rule = find_rule("CU-AUT")
-    assert rule.periods(2024) == []
-    assert rule.periods(2025) == [(2025, 0)]
-    assert rule.parse_period("2025") == (2025, 0)
+    assert rule.periods(2025) == []
+    assert rule.periods(2026) == [(2026, 0)]
+    assert rule.parse_period("2026") == (2026, 0)
+    assert rule.tax_year(2026) == 2025
     with pytest.raises(ValueError):
-        rule.parse_period("2024")
+        rule.parse_period("2025")
+
+
+FORMS = {"CU", "CU-AUT", "770", "REDDITI", "DICH-IVA", "INAIL", "INAIL-DICH"}
+
+
+def test_the_yearly_forms_are_named_by_their_year_and_name_the_tax_year_beside_it():
+    assert {r.id for r in RULES if r.period_is == "form_year"} == FORMS
+    for rule in RULES:
+        assert rule.period_is in ("tax_year", "form_year")
+        if rule.id in FORMS:
+            # filed in the year it is named by, about the year before
+            assert rule.due(2026, 0).year == 2026, rule.id
+            assert rule.tax_year(2026) == 2025
+        else:
+            assert rule.tax_year(2026) == 2026
+    cu = find_rule("CU")
+    assert f"{cu.label} {cu.period_name(2026, 0)}" == (
+        "Certificazione Unica 2026 (periodo d'imposta 2025)"
+    )
+    inail = find_rule("INAIL-DICH")
+    assert inail.period_name(2026, 0) == "2026 (retribuzioni 2025)"
+    assert find_rule("LIPE").period_name(2026, 2) == "2026-Q2"
+
+
+def test_only_a_yearly_rule_may_be_named_by_its_forms_year():
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="only a yearly rule"):
+        replace(find_rule("LIPE"), period_is="form_year")
+    with pytest.raises(ValueError, match="period_is"):
+        replace(find_rule("CU"), period_is="payment_year")
 
 
 def test_iva_t_has_only_three_quarters_and_iva_t4_only_the_fourth():
@@ -247,7 +283,7 @@ def test_every_period_round_trips():
         ("IVA-M", "2026-05", (2026, 5)),
         ("IVA-M", "2026-12", (2026, 12)),
         ("LIPE", "2026-Q2", (2026, 2)),
-        ("REDDITI", "2025", (2025, 0)),
+        ("REDDITI", "2026", (2026, 0)),
         ("IMU", "2026-R2", (2026, 2)),
     ],
 )
@@ -270,7 +306,7 @@ def test_good_periods(rule_id, period, pair):
         ("LIPE", "2026-05"),  # a month for a quarterly rule
         ("LIPE", "2026-R1"),
         ("IVA-T", "2026-Q4"),  # IVA-T has Q1-Q3; Q4 is IVA-T4
-        ("CU-AUT", "2024"),
+        ("CU-AUT", "2025"),
         ("REDDITI", "2026-05"),
         ("REDDITI", "2026-Q1"),
         ("REDDITI", "1999"),

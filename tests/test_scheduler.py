@@ -175,7 +175,7 @@ def test_the_firms_template_for_a_rule_replaces_the_default_checklist(cli, db, c
 def test_a_client_without_responsible_gets_the_runner_and_a_warning(cli, db, clients):
     result = ok(cli("scheduler", "run", *YEAR, "--client", str(clients["gamma"])))
     assert "have no responsible" in result.stderr and str(clients["gamma"]) in result.stderr
-    row = deadline(db, clients["gamma"], "REDDITI", "2026")
+    row = deadline(db, clients["gamma"], "REDDITI", "2027")  # Redditi 2027, due 2 Nov 2027
     assert row["responsible_id"] == user_id(db, ADMIN_EMAIL)
 
 
@@ -453,6 +453,7 @@ def test_runs_and_health_are_not_for_external_users(cli, db, clients, clock):
         (("run", "--from", "31/02/2027"), 6, "--from"),
         (("run", "--from", "1999-12-01"), 6, "--from"),
         (("run", "--from", "2100-06-01"), 6, "--horizon"),
+        (("run", "--from", "9999-12-01"), 6, "--horizon"),  # no year 10000 (was exit 1)
         (("run", "--to", "2027-12-31", "--horizon", "12m"), 2, "--horizon"),
         (("run", "--client", "999"), 3, "client 999"),
         (("run", "--studio", "Nessuno"), 3, "Nessuno"),

@@ -42,6 +42,8 @@ class Deadline:
     due_date: date
     shifts: tuple[Shift, ...]
     legal_basis: str
+    tax_year: int  # the year the period concerns (the year before a form's year)
+    period_name: str  # "2026-Q2"; a form's year with its tax year: "2026 (periodo d'imposta 2025)"
     override_reason: str | None = None
 
 
@@ -60,6 +62,8 @@ def deadline_of(rule: Rule, year: int, index: int, override: Override | None = N
         due,
         shifts,
         rule.legal_basis,
+        rule.tax_year(year),
+        rule.period_name(year, index),
         override.reason if override else None,
     )
 
@@ -76,7 +80,7 @@ class Planner:
 
     def _expand(self, rule: Rule) -> list[tuple[Deadline, Deadline | None, Override | None]]:
         """Per period: the plain deadline, and the overridden one when an override exists.
-        Periods start two years back: a tax year's filings fall due the year after."""
+        Periods start two years back: a tax year's payments may fall due the year after."""
         rows = []
         for year in range(self.start.year - 2, self.end.year + 1):
             for _, index in rule.periods(year):

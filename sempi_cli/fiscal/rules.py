@@ -8,8 +8,14 @@ the reminder lead time. Shifts (weekends, holidays, August) are applied by
 store, never edits here.
 
 A period is what the obligation concerns: ``2026-05`` (a month), ``2026-Q2``
-(a quarter), ``2026`` (a tax year) or ``2026-R1`` (the first instalment of a
+(a quarter), ``2026`` (a year) or ``2026-R1`` (the first instalment of a
 year's payment). Its nominal due date may fall in a later month or year.
+
+A yearly period names the tax year, except where the row says
+``period_is="form_year"``: a yearly form (CU, 770, Redditi, Dichiarazione IVA,
+...) is named, like the form itself and the tax press, by the year it is filed
+in, and concerns the year before — "CU 2026" is filed by 16 March 2026 for
+the tax year 2025. Each deadline carries both (``Rule.tax_year``).
 
 Pure: no I/O, nothing of ours imported.
 """
@@ -25,6 +31,9 @@ from datetime import date
 Profile = Mapping[str, object]
 
 CADENCES = ("month", "quarter", "year", "instalment")
+# What the year of a period names: the year the obligation concerns (a month's
+# VAT, a year's acconto) or, for a yearly form, the year it is filed in.
+PERIOD_CONVENTIONS = ("tax_year", "form_year")
 _PERIOD = re.compile(r"^(\d{4})(?:-(\d{2})|-Q(\d)|-R(\d))?$")
 
 
@@ -44,6 +53,30 @@ class Rule:
     lead_days: int  # remind the responsible this many days before the deadline
     first_year: int = 2000  # first period year the row is the law for
     last_year: int = 9999
+    period_is: str = "tax_year"  # one of PERIOD_CONVENTIONS ("form_year": yearly forms)
+    # In a form-year title, the words before the year the form concerns.
+    tax_year_name: str = "periodo d'imposta"
+
+    def __post_init__(self) -> None:
+        if self.period_is not in PERIOD_CONVENTIONS:
+            raise ValueError(f"{self.id}: period_is must be one of {PERIOD_CONVENTIONS}")
+        if self.period_is == "form_year" and self.cadence != "year":
+            raise ValueError(
+                f"{self.id}: only a yearly rule may name its period by the form's year"
+            )
+
+    def tax_year(self, year: int) -> int:
+        """The year a period of *year* concerns: the year before, for a form named by
+        the year it is filed in ("CU 2026" concerns 2025); *year* itself otherwise."""
+        return year - 1 if self.period_is == "form_year" else year
+
+    def period_name(self, year: int, index: int) -> str:
+        """The period as the office names it: "2026-Q2"; a form's year with the year
+        it concerns beside it, "2026 (periodo d'imposta 2025)"."""
+        name = self.period(year, index)
+        if self.period_is == "form_year":
+            name += f" ({self.tax_year_name} {self.tax_year(year)})"
+        return name
 
     def period(self, year: int, index: int) -> str:
         if self.cadence == "month":
@@ -248,6 +281,8 @@ RULES: tuple[Rule, ...] = (
         fields=("iva_periodicity", "forfettario"),
         applies=_vat_payer,
         cadence="year",
+        # A payment named by the year it settles, as the F24's "anno di riferimento"
+        # and the press do ("saldo IVA 2025", due 16 March 2026): not a form year.
         due=_table({0: _fixed(3, 16, 1)}),
         indexes=(0,),
         august_rule=True,
@@ -397,12 +432,16 @@ RULES: tuple[Rule, ...] = (
         fields=("has_employees",),
         applies=_flag("has_employees"),
         cadence="year",
-        due=_table({0: _fixed(2, 16, 1)}),
+        due=_table({0: _fixed(2, 16)}),
         indexes=(0,),
         august_rule=True,
         legal_basis="DPR 1124/1965; L. 449/1997",
         checklist=("Basi di calcolo dal portale INAIL", "Calcolo del premio", "F24 al cliente"),
         lead_days=15,
+        # One cycle with the declaration below ("autoliquidazione 2025/2026"): the
+        # premium settles the year before's wages and is named by the year it is paid.
+        period_is="form_year",
+        tax_year_name="retribuzioni",
     ),
     Rule(
         id="INAIL-DICH",
@@ -411,12 +450,14 @@ RULES: tuple[Rule, ...] = (
         fields=("has_employees",),
         applies=_flag("has_employees"),
         cadence="year",
-        due=_table({0: lambda year: _end_of_february(year + 1)}),
+        due=_table({0: _end_of_february}),
         indexes=(0,),
         august_rule=True,
         legal_basis="DPR 1124/1965; L. 449/1997",
         checklist=("Retribuzioni dell'anno", "Invio telematico"),
         lead_days=15,
+        period_is="form_year",
+        tax_year_name="retribuzioni",
     ),
     Rule(
         id="AF-TD16",
@@ -473,12 +514,12 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="DICH-IVA",
-        label="Dichiarazione IVA annuale",
+        label="Dichiarazione IVA",
         who="contribuenti IVA periodici (non forfettari)",
         fields=("iva_periodicity", "forfettario"),
         applies=_vat_payer,
         cadence="year",
-        due=_table({0: _fixed(4, 30, 1)}),
+        due=_table({0: _fixed(4, 30)}),
         indexes=(0,),
         august_rule=True,
         legal_basis="art. 8 c.1 DPR 322/1998",
@@ -489,35 +530,42 @@ RULES: tuple[Rule, ...] = (
             "Ricevuta archiviata",
         ),
         lead_days=30,
+        period_is="form_year",
     ),
     Rule(
         id="CU",
-        label="Certificazione Unica (dipendenti, assimilati, occasionali)",
+        label="Certificazione Unica",
         who="sostituto_imposta o has_employees",
         fields=("sostituto_imposta", "has_employees"),
         applies=_flag("sostituto_imposta", "has_employees"),
         cadence="year",
-        due=_table({0: _fixed(3, 16, 1)}),
+        due=_table({0: _fixed(3, 16)}),
         indexes=(0,),
         august_rule=True,
         legal_basis="art. 4 c.6-quinquies DPR 322/1998",
-        checklist=("CU compilate", "Invio telematico", "Consegna ai percipienti"),
+        checklist=(
+            "CU compilate (dipendenti, assimilati, occasionali)",
+            "Invio telematico",
+            "Consegna ai percipienti",
+        ),
         lead_days=20,
+        period_is="form_year",
     ),
     Rule(
         id="CU-AUT",
-        label="Certificazione Unica (lavoro autonomo abituale e provvigioni)",
+        label="Certificazione Unica lavoro autonomo e provvigioni",
         who="sostituto_imposta",
         fields=("sostituto_imposta",),
         applies=_flag("sostituto_imposta"),
         cadence="year",
-        due=_table({0: _fixed(4, 30, 1)}),
+        due=_table({0: _fixed(4, 30)}),
         indexes=(0,),
         august_rule=True,
         legal_basis="art. 4 c.6-quinquies DPR 322/1998 come modificato dall'art. 4 D.Lgs. 81/2025",
         checklist=("CU lavoro autonomo compilate", "Invio telematico"),
         lead_days=20,
-        first_year=2025,
+        first_year=2026,  # the CU 2026 (periodo d'imposta 2025) is the first due on 30 April
+        period_is="form_year",
     ),
     Rule(
         id="770",
@@ -526,7 +574,7 @@ RULES: tuple[Rule, ...] = (
         fields=("sostituto_imposta", "has_employees"),
         applies=_flag("sostituto_imposta", "has_employees"),
         cadence="year",
-        due=_table({0: _fixed(10, 31, 1)}),
+        due=_table({0: _fixed(10, 31)}),
         indexes=(0,),
         august_rule=True,
         legal_basis="art. 4 c.4-bis DPR 322/1998",
@@ -536,15 +584,16 @@ RULES: tuple[Rule, ...] = (
             "Ricevuta archiviata",
         ),
         lead_days=30,
+        period_is="form_year",
     ),
     Rule(
         id="REDDITI",
-        label="Dichiarazione dei redditi e IRAP",
+        label="Dichiarazioni Redditi e IRAP",
         who="tutti i clienti",
         fields=(),
         applies=_always,
         cadence="year",
-        due=_table({0: _fixed(10, 31, 1)}),
+        due=_table({0: _fixed(10, 31)}),
         indexes=(0,),
         august_rule=True,
         legal_basis="art. 2 DPR 322/1998 (art. 11 D.Lgs. 1/2024; D.Lgs. 108/2024)",
@@ -555,6 +604,7 @@ RULES: tuple[Rule, ...] = (
             "Ricevuta archiviata",
         ),
         lead_days=30,
+        period_is="form_year",
     ),
     Rule(
         id="ACC-1",

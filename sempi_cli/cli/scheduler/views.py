@@ -240,7 +240,7 @@ def _explain_text(r: dict) -> str:
 
     profile = ", ".join(f"{k}={value(v)}" for k, v in r["profile"].items())
     lines = [
-        f"{r['rule_id']} {r['period']} for {r['client']} (client {r['client_id']})",
+        f"{r['rule_id']} {r['period_name']} for {r['client']} (client {r['client_id']})",
         f"Rule:         {r['label']}",
         f"Applies to:   {r['who']}",
         f"Profile:      {profile or '(the rule reads no profile field: it applies to everyone)'}",

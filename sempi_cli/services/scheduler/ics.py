@@ -3,6 +3,12 @@
 One all-day event per deadline, with a UID stable per (store, client, rule,
 period): a calendar app that imports the file again updates its events instead
 of adding copies, and drops the ones marked STATUS:CANCELLED.
+
+A yearly form's UID names its tax year, not its period (the form's year): the
+UIDs were issued when those periods were tax years ("CU 2025", due 16 March
+2026, now "CU 2026"), and keeping them lets the calendar update each event —
+the renamed summary comes with a higher SEQUENCE (migration m014 touched the
+deadlines) — instead of adding a copy beside the old one.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import hashlib
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 
-from sempi_cli.fiscal.rules import RULES_BY_ID
+from sempi_cli.fiscal.rules import RULES_BY_ID, Rule
 
 # SEQUENCE counts minutes from this instant to the deadline's last change: it
 # grows whenever the scheduler moves (or cancels) a deadline, which is what a
@@ -26,6 +32,18 @@ def store_identity(db: sqlite3.Connection) -> str:
     row = db.execute("SELECT id, created_at FROM firm").fetchone()
     seed = f"{row['id']}|{row['created_at']}" if row else "no-firm"
     return hashlib.sha256(seed.encode()).hexdigest()[:16]
+
+
+def event_uid(row: dict, store_id: str) -> str:
+    """The event's identifier, per (store, client, rule, period); a yearly form's
+    names its tax year, as it did before forms were named by their year."""
+    rule = RULES_BY_ID.get(row["rule_id"])
+    key = (
+        str(row["tax_year"])
+        if rule is not None and rule.period_is == "form_year"
+        else row["period"]
+    )
+    return f"{row['client_id']}-{row['rule_id']}-{key}@{store_id}.sempi"
 
 
 def build_ics(db: sqlite3.Connection, rows: list[dict], now: datetime) -> str:
@@ -48,7 +66,7 @@ def build_ics(db: sqlite3.Connection, rows: list[dict], now: datetime) -> str:
         changed = datetime.fromisoformat(row["updated_at"]).astimezone(UTC)
         touched = max(changed, datetime.fromisoformat(row["task_updated_at"]).astimezone(UTC))
         event = Event()
-        event.add("uid", f"{row['client_id']}-{row['rule_id']}-{row['period']}@{store_id}.sempi")
+        event.add("uid", event_uid(row, store_id))
         event.add("dtstamp", stamp)
         event.add("dtstart", due)
         event.add("dtend", due + timedelta(days=1))
@@ -76,7 +94,7 @@ def _description(row: dict) -> str:
     lines = [
         row["label"] or row["rule_id"],
         f"Cliente: {row['client']} (id {row['client_id']})",
-        f"Periodo: {row['period']}",
+        f"Periodo: {_period_name(row, rule)}",
         f"Scadenza nominale: {row['nominal_date']}",
     ]
     if row["shifts"]:
@@ -92,3 +110,10 @@ def _description(row: dict) -> str:
         f"Incarico: task {row['task_id']}{state}, responsabile {row['responsible'] or '-'}"
     )
     return "\n".join(lines)
+
+
+def _period_name(row: dict, rule: Rule | None) -> str:
+    """A form's year with the year it concerns beside it; any other period as stored."""
+    if rule is None or rule.period_is != "form_year":
+        return row["period"]
+    return rule.period_name(int(row["period"]), 0)

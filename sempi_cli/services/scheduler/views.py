@@ -35,6 +35,7 @@ ROW_FIELDS = (
     "rule_id",
     "label",
     "period",
+    "tax_year",
     "nominal_date",
     "due_date",
     "shifts",
@@ -102,6 +103,7 @@ def rules_table() -> list[dict]:
             "who": r.who,
             "fields": list(r.fields),
             "cadence": r.cadence,
+            "period_is": r.period_is,
             "indexes": list(r.indexes),
             "august_rule": r.august_rule,
             "legal_basis": r.legal_basis,
@@ -283,6 +285,8 @@ class ScheduleViews(Service):
             row = dict(r)
             row_rule = RULES_BY_ID.get(row["rule_id"])
             row["label"] = row_rule.label if row_rule else None
+            year = int(row["period"][:4])
+            row["tax_year"] = row_rule.tax_year(year) if row_rule else year
             row["shifts"] = json.loads(row["shifts"] or "[]")
             row["task_deadline"] = deadline_out(row["task_deadline"])
             rows.append(row)
@@ -359,6 +363,8 @@ class ScheduleViews(Service):
             "applies": applies,
             "profile": {f: profile.get(f) for f in rule.fields},
             "period": canonical,
+            "tax_year": rule.tax_year(year),
+            "period_name": rule.period_name(year, index),
             "generated": stored is not None,
         }
         if stored is not None:

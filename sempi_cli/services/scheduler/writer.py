@@ -131,9 +131,9 @@ class ChunkWriter:
                 due=deadline.due_date.isoformat(),
                 shifts=json.dumps([s.as_dict() for s in deadline.shifts], ensure_ascii=False),
                 task_deadline=deadline_of(deadline.due_date, 0, self.deadline_time),
-                title=f"{rule.label} {deadline.period}",
+                title=f"{rule.label} {deadline.period_name}",
                 description=(
-                    f"Scadenza fiscale {rule.id} {deadline.period}. Base normativa: "
+                    f"Scadenza fiscale {rule.id} {deadline.period_name}. Base normativa: "
                     f"{deadline.legal_basis}. Perché cade in questo giorno: "
                     f"sempi scheduler explain {{client}} {rule.id} {deadline.period}"
                 ),
