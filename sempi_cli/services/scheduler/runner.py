@@ -69,7 +69,14 @@ def horizon_end(start: date, text: str, field: str = "--horizon") -> date:
         delta = relativedelta(months=amount)
     else:
         delta = relativedelta(years=amount)
-    return start + delta - timedelta(days=1)
+    try:
+        return start + delta - timedelta(days=1)
+    except (OverflowError, ValueError):  # past year 9999, long after the calendar ends
+        raise InvalidData(
+            field,
+            f"{text!r} from {start.isoformat()} ends after {LAST_YEAR},"
+            " where the holiday calendar ends",
+        ) from None
 
 
 # The rules are today's law, and the holiday calendar (python `holidays`) ends in 2100.
