@@ -45,9 +45,39 @@ def _text(value: object) -> str:
     return str(value)
 
 
+# Stored and scripted times are ISO 8601 (UTC instants, business dates); a person
+# reads the office's clock and calendar: Rome time, dd/mm/yyyy HH:MM.
+_INSTANT = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})", re.ASCII
+)
+_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
+
+
+def for_people(value: object) -> object:
+    """``value`` with every ISO instant in it (nested in lists and dicts too) as
+    Rome wall time ``dd/mm/yyyy HH:MM`` and every ISO date as ``dd/mm/yyyy``."""
+    if isinstance(value, str):
+        if _INSTANT.fullmatch(value):
+            from datetime import datetime
+
+            from sempi_cli.clock import ROME
+
+            instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return instant.astimezone(ROME).strftime("%d/%m/%Y %H:%M")
+        if day := _DAY.fullmatch(value):
+            return f"{day[3]}/{day[2]}/{day[1]}"
+        return value
+    if isinstance(value, list | tuple):
+        return [for_people(v) for v in value]
+    if isinstance(value, dict):
+        return {k: for_people(v) for k, v in value.items()}
+    return value
+
+
 def _cell(value: object) -> str:
-    """A value as a person reads it in a table or a record, terminal-safe."""
-    return terminal_safe(_text(value))
+    """A value as a person reads it in a table or a record: Rome times, Italian
+    dates, terminal-safe."""
+    return terminal_safe(_text(for_people(value)))
 
 
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection):

@@ -504,8 +504,8 @@ def test_holidays(cli):
     assert "2025-10-04" not in {r["date"] for r in js(cli, "holidays", "2025")}
     assert rows == sorted(rows, key=lambda r: r["date"])
     out = ok(cli("scheduler", "holidays", "2025")).stdout
-    assert "2025-06-02" in out and "lunedì" in out and "Festa della Repubblica" in out
-    assert "2025-12-07" not in out  # Sant'Ambrogio: a patron saint, not national
+    assert "02/06/2025" in out and "lunedì" in out and "Festa della Repubblica" in out
+    assert "07/12/2025" not in out  # Sant'Ambrogio: a patron saint, not national
 
 
 @pytest.mark.parametrize(("year", "code"), [("1949", 6), ("2101", 6), ("duemila", 2)])

@@ -559,3 +559,21 @@ def test_a_supervisor_asks_what_a_colleague_has_due_in_a_range(cli, people, cloc
     for option, day in (("--due-to", "31/12/9999"), ("--due-from", "01/01/0001")):
         # the calendar's edges: out of range (6), not an internal error (found by fuzzing)
         assert_one_line_error(cli("task", "list", option, day), 6, option, "out of range")
+
+
+def test_times_read_as_typed_and_people_by_name(cli, people):
+    """A deadline typed as 31/10/2027 12:00 is confirmed so, in Rome time, not as
+    2027-10-31T11:00:00+00:00; history shows Rome times and e-mails, not user ids;
+    JSON keeps ISO 8601 with its offset."""
+    task = str(one(cli, "Bilancio", "-r", DOER)["id"])
+    edited = ok(cli("task", "edit", task, "-d", "31/10/2027 12:00", "-r", HELPER))
+    assert "31/10/2027 12:00" in edited.stdout and "2027-10-31T" not in edited.stdout
+    table = ok(cli("task", "history", task)).stdout
+    assert "31/10/2027 12:00" in table and "+00:00" not in table
+    line = next(row for row in table.splitlines() if "responsible_id" in row)
+    assert DOER in line and HELPER in line
+    history = ok(cli("task", "history", task, "--json"), json=True)
+    change = next(h for h in history if h["field"] == "deadline")
+    assert change["new"] == "2027-10-31T11:00:00+00:00"
+    shown = ok(cli("task", "show", task, "--json"), json=True)
+    assert shown["deadline"] == "2027-10-31T12:00+01:00"

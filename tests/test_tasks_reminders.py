@@ -118,7 +118,7 @@ def test_delivered_exactly_when_due_and_only_once(cli, task):
     assert run(cli)["delivered"] == 0
     [note] = inbox(cli, S1)
     assert note["kind"] == "reminder" and note["task_id"] == task and note["read"] is False
-    assert "Liquidazione IVA novembre" in note["text"] and "2026-11-20 18:00" in note["text"]
+    assert "Liquidazione IVA novembre" in note["text"] and "20/11/2026 18:00" in note["text"]
     [listed] = ok(remind(cli, "list", str(task)), json=True)
     assert listed["state"] == "delivered"
     assert listed["notification_id"] == note["id"]
@@ -271,7 +271,7 @@ def test_inbox_filters(cli, delivered):
     assert "--kind" in line
     assert_one_line_error(cli("notify", "list", "--since", "someday", as_user=S1), 6, "--since")
     table = cli("notify", "list", as_user=S1)
-    assert "2026-11-16 12:30" in table.stdout and "2 unread" in table.stderr
+    assert "16/11/2026 12:30" in table.stdout and "2 unread" in table.stderr
 
 
 def test_read_some_then_all(cli, delivered, store_path):

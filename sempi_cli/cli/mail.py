@@ -17,12 +17,6 @@ def _table(ctx: typer.Context) -> bool:
     return state(ctx).fmt == "table"
 
 
-def _local(ctx: typer.Context, rows: list[dict], *keys: str) -> list[dict]:
-    from sempi_cli.cli.task.options import local_times
-
-    return local_times(ctx, rows, *keys)
-
-
 @app.command("list")
 def mail_list(
     ctx: typer.Context,
@@ -48,7 +42,7 @@ def mail_list(
     from sempi_cli.services.mail.outbox import COLUMNS, Outbox
 
     rows = state(ctx).service(Outbox).list(status or (), limit)
-    emit_rows(ctx, _local(ctx, rows, "next_attempt_at", "sent_at"), COLUMNS)
+    emit_rows(ctx, rows, COLUMNS)
 
 
 @app.command("show")
@@ -66,7 +60,7 @@ def mail_show(ctx: typer.Context, mail_id: MailId) -> None:
         emit_record(ctx, record)
         return
     body = record.pop("body")
-    [record] = _local(ctx, [record], "next_attempt_at", "created_at", "claimed_at", "sent_at")
+    [record] = [record]
     emit_record(ctx, record)
     typer.echo("")
     typer.echo(body.rstrip("\n"))

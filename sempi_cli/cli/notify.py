@@ -40,20 +40,7 @@ def notify_list(
     if state(ctx).fmt != "table":
         emit_rows(ctx, rows, list(rows[0]) if rows else COLUMNS)
         return
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    rome = ZoneInfo("Europe/Rome")
-    shown = [
-        {
-            **r,
-            "created_at": datetime.fromisoformat(r["created_at"])
-            .astimezone(rome)
-            .strftime("%Y-%m-%d %H:%M"),
-        }
-        for r in rows
-    ]
-    emit_rows(ctx, shown, COLUMNS)
+    emit_rows(ctx, rows, COLUMNS)
     say(ctx, f"{inbox.unread_count()} unread.")
 
 

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from sempi_cli.cli.common import emit_record, emit_rows, group_app, say, state
-from sempi_cli.cli.task.options import local_times
 
 app = group_app("timer")
 
@@ -35,10 +34,9 @@ def _hm(seconds: int | None) -> str:
 
 
 def _entries(ctx: typer.Context, rows: list[dict]) -> list[dict]:
-    """Table form: h:mm durations, Rome times, '!' for a manual entry, '>' for a running one."""
+    """Table form: h:mm durations, '!' for a manual entry, '>' for a running one."""
     if state(ctx).fmt != "table":
         return rows
-    rows = local_times(ctx, rows, "started_at", "ended_at")
     return [
         {
             **r,
@@ -107,7 +105,9 @@ def timer_status(ctx: typer.Context) -> None:
     elif not result["running"]:
         say(ctx, "No timer running.")
     else:
-        started = local_times(ctx, [result], "started_at")[0]["started_at"]
+        from sempi_cli.output import for_people
+
+        started = for_people(result["started_at"])
         typer.echo(
             f"Task {result['task_id']} ({result['task']}): {_hm(result['elapsed_seconds'])}"
             f" since {started} (entry {result['id']})"
@@ -213,7 +213,7 @@ def timer_check(ctx: typer.Context) -> None:
     if not state(ctx).quiet:
         emit_rows(
             ctx,
-            local_times(ctx, found, "started_at"),
+            found,
             ("id", "task_id", "user", "started_at", "why", "notified"),
         )
     say(ctx, f"{len(found)} forgotten timer(s), {sum(f['notified'] for f in found)} notified now.")

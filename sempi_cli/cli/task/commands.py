@@ -43,7 +43,6 @@ from sempi_cli.cli.task.options import (
     TimeTracking,
     TimeTrackingSwitch,
     WithTags,
-    local_times,
 )
 
 app = group_app("task")
@@ -264,7 +263,7 @@ def task_list(
         if state(ctx).fmt == "table"
         else [c for c in (rows[0] if rows else LIST_COLUMNS)]
     )
-    emit_rows(ctx, local_times(ctx, rows, "deadline"), columns)
+    emit_rows(ctx, rows, columns)
 
 
 @app.command("due")
@@ -284,7 +283,7 @@ def task_due(ctx: typer.Context) -> None:
         if rows:
             emit_rows(
                 ctx,
-                local_times(ctx, rows, "deadline"),
+                rows,
                 ("id", "title", "client", "deadline", "flags"),
             )
         typer.echo("")

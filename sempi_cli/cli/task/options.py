@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import state
-
 TaskId = Annotated[int, typer.Argument(help="The task's id.")]
 TaskIds = Annotated[list[int], typer.Argument(help="One or more task ids.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")]
@@ -94,24 +92,3 @@ OfClient = Annotated[int | None, typer.Option("--client", "-c", help="Of this cl
 WithTags = Annotated[
     list[str] | None, typer.Option("--tag", "-t", help="With this tag; repeat for all of them.")
 ]
-
-
-def local_times(ctx: typer.Context, rows: list[dict], *keys: str) -> list[dict]:
-    """On a terminal a time reads '2026-03-16 18:00' (Rome); scripts get ISO 8601."""
-    if state(ctx).fmt != "table":
-        return rows
-    from datetime import datetime
-
-    from sempi_cli.clock import ROME
-
-    return [
-        {
-            **r,
-            **{
-                k: datetime.fromisoformat(r[k]).astimezone(ROME).strftime("%Y-%m-%d %H:%M")
-                for k in keys
-                if r.get(k)
-            },
-        }
-        for r in rows
-    ]

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from sempi_cli.cli.common import confirm, emit_rows, say, state
-from sempi_cli.cli.task.options import DryRun, local_times
+from sempi_cli.cli.task.options import DryRun
 
 COLUMNS = ("id", "title", "status", "client_id", "deadline")
 
@@ -41,6 +41,6 @@ def task_reassign(
         if needs_confirmation(len(moved)):
             confirm(ctx, f"Give {len(moved)} tasks of {from_} to {to}?")
         moved = handover.reassign(from_, to, **options)
-    emit_rows(ctx, local_times(ctx, moved, "deadline"), COLUMNS)
+    emit_rows(ctx, moved, COLUMNS)
     verb = "Would give" if dry_run else "Gave"
     say(ctx, f"{verb} {len(moved)} task(s) of {from_} to {to}.")

@@ -10,7 +10,6 @@ from sempi_cli.cli.common import confirm, emit_record, emit_rows, say, state, su
 from sempi_cli.cli.task.options import (
     DryRun,
     TaskId,
-    local_times,
 )
 
 # A sub-group of `task`, not a top-level group: it is not in GROUP_HELP.
@@ -57,7 +56,7 @@ def remind_add(
     from sempi_cli.services.tasks.reminders import ReminderService
 
     rows = state(ctx).service(ReminderService).add(task_id, at=at, before=before, to=to or [])
-    emit_rows(ctx, local_times(ctx, rows, "due_at"), LIST_COLUMNS if _table(ctx) else list(rows[0]))
+    emit_rows(ctx, rows, LIST_COLUMNS if _table(ctx) else list(rows[0]))
     say(ctx, f"Added {len(rows)} reminder(s).")
 
 
@@ -74,7 +73,7 @@ def remind_list(ctx: typer.Context, task_id: TaskId) -> None:
 
     rows = state(ctx).service(ReminderService).list(task_id)
     columns = LIST_COLUMNS if _table(ctx) else (list(rows[0]) if rows else COLUMNS)
-    emit_rows(ctx, local_times(ctx, rows, "due_at", "delivered_at"), columns)
+    emit_rows(ctx, rows, columns)
 
 
 @app.command("remove")
@@ -93,7 +92,7 @@ def remind_remove(
     if needs_confirmation(len(reminder_ids)) and not dry_run:
         confirm(ctx, f"Remove {len(reminder_ids)} reminders?")
     rows = state(ctx).service(ReminderService).remove(reminder_ids, dry_run=dry_run)
-    emit_rows(ctx, local_times(ctx, rows, "due_at"), ("id", "task_id", "recipient", "when"))
+    emit_rows(ctx, rows, ("id", "task_id", "recipient", "when"))
     say(ctx, ("Would remove" if dry_run else "Removed") + f" {len(rows)} reminder(s).")
 
 
@@ -111,7 +110,7 @@ def remind_run(ctx: typer.Context, dry_run: DryRun = False) -> None:
 
     result = state(ctx).service(ReminderService).run(dry_run=dry_run)
     if _table(ctx) and not state(ctx).quiet:  # a cron job with -q prints nothing unless it fails
-        emit_rows(ctx, local_times(ctx, result["reminders"], "due_at"), RUN_COLUMNS)
+        emit_rows(ctx, result["reminders"], RUN_COLUMNS)
     elif not state(ctx).quiet:
         emit_record(ctx, result)
     withheld = f", withheld {result['withheld']}" if result["withheld"] else ""

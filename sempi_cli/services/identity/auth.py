@@ -117,7 +117,7 @@ class AuthService(Service):
         until = user["locked_until"]
         return until is not None and self.clock.now() < datetime.fromisoformat(until)
 
-    def _throttled(self, user_id: int, kinds: tuple[str, ...]) -> bool:
+    def throttled(self, user_id: int, kinds: tuple[str, ...]) -> bool:
         """Whether the last failures of these kinds still ask this try to wait."""
         now = self.clock.now()
         marks = ", ".join("?" * len(kinds))
@@ -188,7 +188,7 @@ class AuthService(Service):
             raise NotAuthenticated(LOGIN_FAILED)
         if self._locked(user) or user["disabled_at"] is not None:
             raise NotAuthenticated(LOGIN_FAILED)
-        if self._throttled(user["id"], INTERACTIVE):  # too soon: not even counted
+        if self.throttled(user["id"], INTERACTIVE):  # too soon: not even counted
             raise NotAuthenticated(LOGIN_FAILED)
         if not ok:
             self.record_failure(user["id"], "password")
@@ -204,7 +204,7 @@ class AuthService(Service):
 
         code = totp.normalise_code(typed)
         kind = "code" if code else "recovery"
-        if self._throttled(user["id"], INTERACTIVE):
+        if self.throttled(user["id"], INTERACTIVE):
             raise NotAuthenticated(CODE_FAILED)
         with self.transaction():
             fresh = self.db.execute(
@@ -352,7 +352,7 @@ class AuthService(Service):
             user is None
             or user["disabled_at"] is not None
             or self._locked(user)
-            or self._throttled(user["id"], SCRIPTS)
+            or self.throttled(user["id"], SCRIPTS)
         ):
             raise NotAuthenticated(LOGIN_FAILED)
         app = self.db.execute(

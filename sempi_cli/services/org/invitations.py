@@ -153,7 +153,7 @@ class Invitations(Service):
     def activate(self, email: str, code: str, new_password: Callable[[], str]) -> dict:
         """Check the code (no login needed: the code is the proof), then ask for the
         new password, set it and use the code up. Any failure reads the same."""
-        from sempi_cli.services.identity.auth import AuthService
+        from sempi_cli.services.identity.auth import INTERACTIVE, AuthService
 
         now = self.clock.now()
         user = self.db.execute(
@@ -171,16 +171,18 @@ class Invitations(Service):
         right = hmac.compare_digest(expected, code_hash(user["id"] if user else 0, code))
         if user is None:
             raise NotAuthenticated(ACTIVATION_FAILED, ACTIVATION_HINT)
-        locked = user["locked_until"] is not None and now < datetime.fromisoformat(
-            user["locked_until"]
-        )
+        auth = AuthService(self.db, self.clock)
+        # Locked, or too soon after the last failures: refused uncounted (identity/auth.py).
+        locked = (
+            user["locked_until"] is not None and now < datetime.fromisoformat(user["locked_until"])
+        ) or auth.throttled(user["id"], INTERACTIVE)
         usable = user["disabled_at"] is None and user["password_hash"] is None and not locked
         # right implies an invitation (its hash matched); the check says so to the types too
         if not (
             right and usable and invitation is not None and invitation["expires_at"] > iso_utc(now)
         ):
             if not locked:
-                AuthService(self.db, self.clock).record_failure(user["id"], "code")
+                auth.record_failure(user["id"], "code")
             raise NotAuthenticated(ACTIVATION_FAILED, ACTIVATION_HINT)
         password = new_password()
         passwords.check_strength(password, field="new password")

@@ -85,7 +85,7 @@ def format_before(minutes: int) -> str:
 
 
 def _rome_minutes(stored: str) -> str:
-    return datetime.fromisoformat(stored).astimezone(ROME).strftime("%Y-%m-%d %H:%M")
+    return datetime.fromisoformat(stored).astimezone(ROME).strftime("%d/%m/%Y %H:%M")
 
 
 def _rome_iso(at: datetime) -> str:

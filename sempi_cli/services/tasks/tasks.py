@@ -561,8 +561,9 @@ class TaskService(Service):
         ]
 
     def history_of(self, task_id: int) -> list[dict]:
+        """Every change, oldest first; people appear by e-mail, not by their ids."""
         self.row(task_id)
-        return [
+        rows = [
             dict(r)
             for r in self.db.execute(
                 "SELECT h.id, h.at, u.email AS actor, h.action, h.field, h.old, h.new FROM task_history h"
@@ -570,6 +571,20 @@ class TaskService(Service):
                 (task_id,),
             )
         ]
+        about_people = [r for r in rows if _names_people(r)]
+        ids = {v for r in about_people for v in (r["old"], r["new"]) if v and str(v).isdigit()}
+        if ids:
+            marks = ", ".join("?" * len(ids))
+            emails = {
+                str(uid): email
+                for uid, email in self.db.execute(
+                    f"SELECT id, email FROM users WHERE id IN ({marks})", sorted(ids)
+                )
+            }
+            for row in about_people:
+                for key in ("old", "new"):
+                    row[key] = emails.get(str(row[key]), row[key])
+        return rows
 
     # --- instances of recurring templates (written by services/templates/templates.py) -------
 
@@ -603,6 +618,16 @@ class TaskService(Service):
             "INSERT INTO task_tags (task_id, tag) VALUES (?, ?)", [(task_id, t) for t in tags]
         )
         return task_id
+
+
+def _names_people(change: dict) -> bool:
+    """History lines whose old and new values are user ids: a responsible changed, a
+    participant or observer added or removed (of the task, or of a checklist item)."""
+    action = str(change["action"])
+    return change["field"] == "responsible_id" or action.startswith(
+        ("add_participant", "remove_participant", "add_observer", "remove_observer",
+         "add_item_", "remove_item_")
+    )  # fmt: skip
 
 
 def _text(value: object) -> str | None:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sempi_cli.clock import ROME, iso_utc
 from sempi_cli.errors import InvalidData, NotFound, PermissionDenied, RuleViolation, UsageProblem
+from sempi_cli.output import for_people
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.tasks.tasks import TaskService
@@ -290,7 +291,8 @@ class TimerService(Service):
         if clash is not None:
             raise RuleViolation(
                 f"that time overlaps entry {clash['id']} on task {clash['task_id']}"
-                f" ({clash['started_at']} to {clash['ended_at'] or 'now, running'})",
+                f" ({for_people(clash['started_at'])} to"
+                f" {for_people(clash['ended_at']) if clash['ended_at'] else 'now, running'})",
                 "see 'sempi timer log' and change one of them",
             )
 
