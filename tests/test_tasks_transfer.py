@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import stat
+from datetime import timedelta
 
 import pytest
 
@@ -18,6 +19,7 @@ from tests.helpers import (
     WATCHER,
     Org,
     assert_one_line_error,
+    ok,
     task_people,
 )
 
@@ -510,3 +512,34 @@ def test_nothing_to_export_is_an_empty_list_and_imports_as_nothing(cli, world, t
     path = write(tmp_path, [])
     result = import_file(cli, path, "--json")
     assert report(result) == [] and "Imported 0 record(s)" in result.stderr
+
+
+def test_tasks_reach_a_phones_calendar(cli, clock, tmp_path):
+    """`task export --ics`: one event per task with a deadline, the same UID at every
+    export, a higher SEQUENCE after a change, a completed task CANCELLED."""
+    from icalendar import Calendar
+
+    first = json.loads(
+        cli("task", "add", "Bilancio Alfa", "-d", "20/12/2026 12:00", "--json").stdout
+    )[0]
+    json.loads(cli("task", "add", "Senza scadenza", "--json").stdout)
+
+    def events():
+        text = ok(cli("task", "export", "--ics", "--mine")).stdout
+        return {str(e["summary"]): e for e in Calendar.from_ical(text).walk("VEVENT")}
+
+    before = events()
+    assert list(before) == ["Bilancio Alfa"]
+    event = before["Bilancio Alfa"]
+    assert event.decoded("dtstart").isoformat() == "2026-12-20T11:00:00+00:00"
+    clock.advance(timedelta(minutes=5))
+    ok(cli("task", "edit", str(first["id"]), "-d", "21/12/2026 12:00"))
+    after = events()["Bilancio Alfa"]
+    assert after["uid"] == event["uid"] and after["sequence"] > event["sequence"]
+    clock.advance(timedelta(minutes=5))
+    ok(cli("task", "done", str(first["id"])))
+    done = events()["✓ Bilancio Alfa"]
+    assert done["uid"] == event["uid"] and done["status"] == "CANCELLED"
+    path = tmp_path / "incarichi.ics"
+    ok(cli("task", "export", "--ics", "--output", str(path)))
+    assert oct(path.stat().st_mode & 0o777) == "0o600"

@@ -29,6 +29,13 @@ def task_export(
     open_only: Annotated[bool, typer.Option("--open", help="Not completed.")] = False,
     client: OfClient = None,
     tag: WithTags = None,
+    ics: Annotated[
+        bool,
+        typer.Option(
+            "--ics",
+            help="An iCalendar file instead (tasks with a deadline; stable UIDs), for a phone's calendar.",
+        ),
+    ] = False,
 ) -> None:
     """Export the tasks you may see as JSON (stable keys; 'task import' reads it back).
 
@@ -37,6 +44,10 @@ def task_export(
     e-mails, deadline in Rome time, status, flags, and the store's own
     id/creator/created_at/updated_at/completed_at (not imported). The same
     tasks give the same bytes. --format does not apply: the file is JSON.
+
+    With --ics, an iCalendar file: one event at each deadline, the same UID every
+    time (a calendar app importing a newer file updates its events), completed
+    tasks marked cancelled. Example: sempi task export --mine --open --ics -o incarichi.ics
 
     Example: sempi task export --mine --open --output mie-attivita.json
     """
@@ -53,6 +64,15 @@ def task_export(
         tags=tag or [],
     )
     service = state(ctx).service(TaskTransfer)
+    if ics:
+        text = service.export_ics(query)
+        if output == "-":
+            typer.echo(text, nl=False)
+            return
+        write_private(output, lambda fh: fh.write(text))
+        events = text.count("BEGIN:VEVENT")
+        say(ctx, f"Exported {events} task(s) with a deadline to {output} (readable only by you).")
+        return
     if output == "-":
         for chunk in export_chunks(service.export(query)):
             typer.echo(chunk, nl=False)

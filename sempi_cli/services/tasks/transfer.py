@@ -149,6 +149,12 @@ def _naming(record: int) -> Iterator[None]:
 class TaskTransfer(Service):
     # --- export ---------------------------------------------------------------------
 
+    def export_ics(self, query: TaskQuery) -> str:
+        """The same tasks as an iCalendar file (tasks/ics.py)."""
+        from sempi_cli.services.tasks.ics import build_ics
+
+        return build_ics(self.db, self.export(query), self.clock.now())
+
     def export(self, query: TaskQuery) -> list[dict]:
         """The tasks the actor may see that match ``query``, oldest first, as records."""
         query = replace(query, sort="created", limit=None)
