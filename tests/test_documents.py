@@ -1019,3 +1019,30 @@ def test_list_and_show_give_the_same_record(db, clock, cli, alfa, tmp_path):
     [listed] = service.list(int(alfa))
     assert listed == service.show(listed["id"])
     assert not hasattr(documents, "LIST_COLUMNS")
+
+
+def test_a_full_disk_is_one_line_and_keeps_nothing(cli, alfa, tmp_path, store_path, monkeypatch):
+    """SQLite's "database or disk is full" under `doc add` said "cannot rollback - no
+    transaction is active"; now one line (exit 10) saying the disk is full, and the
+    store as it was. A store capped at its current size stands in for a full disk."""
+    import sempi_cli.store as store
+
+    real_open = store.open_store
+
+    def capped(path, **kw):
+        conn = real_open(path, **kw)
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages}")
+        return conn
+
+    monkeypatch.setattr(store, "open_store", capped)
+    big = tmp_path / "bilancio.pdf"
+    big.write_bytes(os.urandom(3 * 1024 * 1024))
+    before = store_digest(store_path)
+    line = assert_one_line_error(
+        cli("doc", "add", str(big), "--client", alfa, "--folder", "IVA"),
+        10,
+        "disk holding the store is full",
+    )
+    assert "rollback" not in line
+    assert store_digest(store_path) == before

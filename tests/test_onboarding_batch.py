@@ -955,3 +955,31 @@ def test_a_stale_temporary_report_is_removed_by_the_next_batch(cli, practice, tm
     rows = [client_row(1)]
     ok(batch(cli, write_csv(tmp_path / "c.csv", rows), "--report", str(folder / "esito.csv")))
     assert sorted(p.name for p in folder.iterdir()) == [".sempi-report-def456", "esito.csv"]
+
+
+def test_a_full_disk_midway_says_how_many_clients_are_in(cli, practice, tmp_path, monkeypatch):
+    """The first chunk is committed, the disk fills under the second: exit 12 with the
+    count (the contract for partly done), not 10 without it; the same batch run again
+    once there is room writes only what is missing."""
+    from sempi_cli.services.onboarding import batch as batch_module
+
+    rows = [client_row(n) for n in range(1, 7)]
+    path = write_csv(tmp_path / "c.csv", rows)
+    real_chunks = batch_module.chunks
+    monkeypatch.setattr(batch_module, "chunks", lambda rows: real_chunks(rows, 2))
+    real_write = batch_module._Writer.write
+    calls = []
+
+    def write(self, plans):
+        calls.append(len(plans))
+        if len(calls) == 2:
+            raise sqlite3.OperationalError("database or disk is full")
+        return real_write(self, plans)
+
+    monkeypatch.setattr(batch_module._Writer, "write", write)
+    line = assert_one_line_error(batch(cli, path), 12, "disk holding the store is full")
+    assert "2 client(s) were written" in line
+    monkeypatch.setattr(batch_module._Writer, "write", real_write)
+    result, report = batch_json(cli, path)
+    assert result.exit_code == 0, result.stderr
+    assert (report["created"], report["unchanged"]) == (4, 2)

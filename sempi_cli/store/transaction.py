@@ -69,6 +69,11 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 def busy_or_unusable(exc: sqlite3.OperationalError, path: Path | None = None) -> Exception:
     """Map SQLite's lock errors to exit 9; anything else operational to exit 10."""
+    if "full" in str(exc):  # SQLITE_FULL: "database or disk is full"
+        return StoreUnusable(
+            "the disk holding the store is full; what the command was writing was not kept",
+            "free some space, then run the command again",
+        )
     if _is_busy(exc):
         return StoreBusy(
             "the store is busy: another sempi held it past the timeout", "retry in a moment"
@@ -156,7 +161,8 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
             conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:
             _run(_FRAMES[id(conn)][0][1])
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may have rolled back already (a full disk)
+                conn.execute("ROLLBACK")
             raise busy_or_unusable(exc) from exc
         _run(_FRAMES.pop(id(conn))[0][0])
     finally:

@@ -29,10 +29,11 @@ unless a deadline is actually missing or wrong.
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 
-from sempi_cli.errors import InvalidData, PartlyDone, SempiError
+from sempi_cli.errors import InvalidData, PartlyDone, SempiError, StoreBusy, StoreUnusable
 from sempi_cli.services import audit
 from sempi_cli.services.base import Service, redact_personal
 from sempi_cli.services.clients import bulk as client_bulk
@@ -181,12 +182,17 @@ class BatchService(Service):
             todo = [r for r in chunk if r.ordinal not in bad]
             if not todo:
                 continue
-            with self.transaction():
-                plans = planner.plan(todo)
-                late = next((p for p in plans if p.problem is not None), None)
-                if late is not None and not partial:
-                    raise _stopped(source, late, 0 if dry_run else written)
-                writer.write([p for p in plans if p.action in ("created", "updated")])
+            try:
+                with self.transaction():
+                    plans = planner.plan(todo)
+                    late = next((p for p in plans if p.problem is not None), None)
+                    if late is not None and not partial:
+                        raise _stopped(source, late, 0 if dry_run else written)
+                    writer.write([p for p in plans if p.action in ("created", "updated")])
+            except (sqlite3.OperationalError, StoreUnusable, StoreBusy) as exc:
+                if dry_run or not written:
+                    raise
+                raise _cut_short(exc, written) from exc
             for plan in plans:
                 results[plan.row.ordinal] = plan.result()
                 if plan.action != "refused":
@@ -327,6 +333,19 @@ def _audit_entries(plans: list[Plan], studio_id: int, folders: int) -> Iterator[
                     "deadlines": None,
                 },
             )
+
+
+def _cut_short(exc: Exception, written: int) -> PartlyDone:
+    """The store failed under a chunk (a full disk, a lock held too long): the chunks
+    before it are committed, so say how many clients are in, as exit 12 does."""
+    from sempi_cli.store.transaction import busy_or_unusable
+
+    cause = busy_or_unusable(exc) if isinstance(exc, sqlite3.OperationalError) else exc
+    message = cause.message if isinstance(cause, SempiError) else str(cause)
+    return PartlyDone(
+        f"{message}: {written} client(s) were written before the batch stopped, none after",
+        "when the store is usable again, run the same batch: it writes only what is missing",
+    )
 
 
 def _stopped(source: BatchFile, plan: Plan, written: int) -> SempiError:
