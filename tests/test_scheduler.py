@@ -558,3 +558,29 @@ def test_deadline_tasks_track_time_and_name_their_client_in_the_explain_line(cli
     assert task["description"].endswith(f"sempi scheduler explain {clients['alfa']} IVA-M 2027-07")
     assert "CLIENT" not in task["description"]
     ok(cli("timer", "start", str(row["task_id"]), as_user=RESP))
+
+
+def test_m013_mends_fiscal_tasks_made_before_the_fix(cli, db, clients, store_path):
+    """Tasks written with the literal CLIENT and time tracking off are mended when the
+    store is opened by a sempi that has m013."""
+    from sempi_cli.store import open_store
+
+    run(cli, *YEAR)
+    row = deadline(db, clients["alfa"], "IVA-M", "2027-07")
+    db.execute(
+        "UPDATE tasks SET time_tracking = 0, description = replace(description,"
+        " 'explain ' || client_id || ' ', 'explain CLIENT ') WHERE external_key LIKE 'fiscal:%'"
+    )
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm013_fiscal_tasks'")
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    db.execute(f"PRAGMA user_version = {version - 1}")
+    assert (
+        "explain CLIENT IVA-M"
+        in db.execute("SELECT description FROM tasks WHERE id = ?", (row["task_id"],)).fetchone()[0]
+    )
+    open_store(store_path).close()
+    task = db.execute(
+        "SELECT description, time_tracking FROM tasks WHERE id = ?", (row["task_id"],)
+    ).fetchone()
+    assert task["time_tracking"] == 1
+    assert task["description"].endswith(f"explain {clients['alfa']} IVA-M 2027-07")

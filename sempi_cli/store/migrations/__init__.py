@@ -26,6 +26,7 @@ from sempi_cli.store.migrations import (
     m010_documents,
     m011_mail_practice,
     m012_outbox_secrets_out,
+    m013_fiscal_tasks,
     m014_form_year_periods,
 )
 from sempi_cli.store.transaction import checkpoint, write_transaction
@@ -43,6 +44,7 @@ STEPS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     ("m010_documents", m010_documents.SQL),
     ("m011_mail_practice", m011_mail_practice.SQL),
     ("m012_outbox_secrets_out", m012_outbox_secrets_out.run),
+    ("m013_fiscal_tasks", m013_fiscal_tasks.SQL),
     ("m014_form_year_periods", m014_form_year_periods.run),
 ]
 LATEST = len(STEPS)
