@@ -13,25 +13,11 @@ deadlines) — instead of adding a copy beside the old one.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 
 from sempi_cli.fiscal.rules import RULES_BY_ID, Rule
-
-# SEQUENCE counts minutes from this instant to the deadline's last change: it
-# grows whenever the scheduler moves (or cancels) a deadline, which is what a
-# calendar app needs to accept the new version, and stays within 32 bits
-# (some apps store it so) for four thousand years.
-_SEQUENCE_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
-
-
-def store_identity(db: sqlite3.Connection) -> str:
-    """A name for this store that never changes: the firm row's id and creation
-    instant, hashed (the firm's name may change; these do not)."""
-    row = db.execute("SELECT id, created_at FROM firm").fetchone()
-    seed = f"{row['id']}|{row['created_at']}" if row else "no-firm"
-    return hashlib.sha256(seed.encode()).hexdigest()[:16]
+from sempi_cli.services.ics_file import new_calendar, sequence, store_identity
 
 
 def event_uid(row: dict, store_id: str) -> str:
@@ -48,18 +34,10 @@ def event_uid(row: dict, store_id: str) -> str:
 
 def build_ics(db: sqlite3.Connection, rows: list[dict], now: datetime) -> str:
     """*rows* as ``ScheduleViews.list`` gives them, as one calendar."""
-    from icalendar import Alarm, Calendar, Event
+    from icalendar import Alarm, Event
 
     store_id = store_identity(db)
-    firm_row = db.execute("SELECT name FROM firm").fetchone()
-    firm = firm_row["name"] if firm_row else "sempi"
-    cal = Calendar()
-    cal.add("prodid", "-//sempi//scadenzario fiscale//IT")
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", f"Scadenze fiscali — {firm}")
-    cal.add("x-wr-timezone", "Europe/Rome")
+    cal = new_calendar(db, "Scadenze fiscali", "scadenzario fiscale")
     stamp = now.astimezone(UTC).replace(microsecond=0)
     for row in rows:
         due = date.fromisoformat(row["due_date"])
@@ -77,7 +55,7 @@ def build_ics(db: sqlite3.Connection, rows: list[dict], now: datetime) -> str:
         event.add("transp", "TRANSPARENT")  # a deadline does not make anyone busy
         event.add("categories", ["Scadenze fiscali", row["rule_id"]])
         event.add("last-modified", touched.replace(microsecond=0))
-        event.add("sequence", max(0, int((changed - _SEQUENCE_EPOCH).total_seconds() // 60)))
+        event.add("sequence", sequence(changed))
         rule = RULES_BY_ID.get(row["rule_id"])
         if rule is not None and row["status"] in ("upcoming", "overdue"):
             alarm = Alarm()
