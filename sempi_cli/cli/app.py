@@ -223,12 +223,27 @@ def _number_too_large(exc: OverflowError, ctx: Any) -> BaseException:
     """An id or count past SQLite's 64-bit integers is the user's typo, not a crash:
     name the number (Click has turned it into an int by now, whatever its option)."""
     words = getattr(ctx.command, "invoked_args", [])
-    huge = [w for w in words if w.lstrip("+-").isdigit() and abs(int(w)) > SQLITE_MAX_INT]
+    huge = [text for text, number in _typed_integers(words) if abs(number) > SQLITE_MAX_INT]
     if not huge:
         typer.echo(f"Error: internal error (OverflowError: {exc}).", err=True)
         return typer.Exit(1)
     typer.echo(f"Error: {huge[0]} is too large a number (at most {SQLITE_MAX_INT}).", err=True)
     return typer.Exit(2)
+
+
+def _typed_integers(words: list[str]) -> list[tuple[str, int]]:
+    """The integers on a command line as Click reads them (int(): signs, spaces,
+    underscores, any script's digits), alone or as an option's value: --client=12
+    or -c12."""
+    found = []
+    for word in words:
+        for text in (word, word.partition("=")[2], word[2:] if word[:1] == "-" else ""):
+            try:
+                found.append((text.strip(), int(text)))
+                break
+            except ValueError:
+                continue
+    return found
 
 
 def _audit_denied(app: AppContext, ctx: Any, exc: Exception) -> None:
