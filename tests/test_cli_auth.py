@@ -55,6 +55,16 @@ def test_init_creates_store_firm_and_admin(tmp_path, clock):
     assert_one_line_error(again, 4)
 
 
+def test_init_where_the_file_system_refuses_the_name(tmp_path, clock):
+    from tests.conftest import Cli
+
+    cli = Cli(tmp_path / ("a" * 300), clock)
+    args = ("--firm", "X", "--admin-email", "x@firm.it", "--admin-name", "X", "--password-stdin")
+    result = cli("init", *args, as_user=None, input="a-long-enough-password\n")
+    assert_one_line_error(result, 10, "cannot open")  # not an internal OSError
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("args", "password", "field"),
     [

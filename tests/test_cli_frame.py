@@ -98,6 +98,13 @@ def test_not_a_sempi_store(cli, tmp_path):
     assert "not a sempi store" in line
 
 
+def test_a_store_name_too_long_for_the_file_system_is_unusable(cli, tmp_path):
+    """ENAMETOOLONG is the store's problem (10), not an internal OSError (found by fuzzing)."""
+    long_name = tmp_path / ("a" * 300)
+    line = assert_one_line_error(cli("--db", str(long_name), "client", "list", as_user=None), 10)
+    assert "cannot open" in line
+
+
 def test_not_logged_in(cli):
     line = assert_one_line_error(cli("client", "list", as_user=None), 7)
     assert "sempi login" in line

@@ -35,6 +35,8 @@ def open_store(path: Path, *, create: bool = False) -> sqlite3.Connection:
             f"permission denied on {path}",
             "the store belongs to another account: run sempi as that account (docs/security.md)",
         ) from None
+    except OSError as exc:  # a name too long for the file system, an I/O error
+        raise StoreUnusable(f"cannot open {path}: {exc.strerror}") from None
     if not exists:
         if not create:
             raise StoreUnusable(f"no sempi store at {path}", "create one with 'sempi init'")

@@ -20,7 +20,10 @@ def create_store(
     deleted again if anything fails, so a failed ``init`` leaves nothing behind."""
     from sempi_cli.store import open_store
 
-    new = not path.exists()
+    try:
+        new = not path.exists()
+    except OSError:  # a name too long for the file system: open_store says so below
+        new = False
     _validate(firm_name, admin_email, admin_name, password)
     conn = None
     try:
