@@ -179,6 +179,13 @@ def test_backup_into_a_missing_folder_is_invalid(cli, tmp_path):
     assert "does not exist" in result.stderr
 
 
+@pytest.mark.parametrize("name", ["a" * 300, "home/sempi.db/copy.db"])
+def test_backup_where_no_file_can_be_made_is_invalid(cli, tmp_path, name):
+    """A name too long, a file for a folder: one line, 6 (the fuzz test found an internal
+    OSError)."""
+    assert_one_line_error(cli("db", "backup", str(tmp_path / name)), 6, "PATH")
+
+
 @pytest.mark.slow
 def test_two_processes_creating_one_store_at_once(tmp_path):
     """Migration on open is safe when two processes race to create the store."""

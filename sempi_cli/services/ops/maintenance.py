@@ -52,14 +52,16 @@ class MaintenanceService(Service):
         """An online, consistent copy (SQLite's backup API), readable only by its owner."""
         require_firm_admin(self.actor, "back up the store")
         destination = Path(destination)
-        if not destination.parent.is_dir():
-            raise InvalidData("PATH", f"the folder {destination.parent} does not exist")
         try:
             fd = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             raise Conflict(
                 f"{destination} already exists", "choose another path; backups never overwrite"
             ) from None
+        except (FileNotFoundError, NotADirectoryError):
+            raise InvalidData("PATH", f"the folder {destination.parent} does not exist") from None
+        except OSError as exc:  # a name too long, a read-only file system, no permission
+            raise InvalidData("PATH", f"cannot create {destination}: {exc.strerror}") from None
         os.close(fd)
         try:
             target = sqlite3.connect(destination)
