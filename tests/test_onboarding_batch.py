@@ -816,7 +816,9 @@ def test_partial_refused_rows_on_stderr_or_only_in_the_report(cli, practice, tmp
     assert [line[2] for line in csv.reader(report_file.open())][1:] == ["updated", "refused"]
 
 
-@pytest.mark.parametrize("where", ["missing/esito.csv", "folder", "clienti.csv/esito.csv"])
+@pytest.mark.parametrize(
+    "where", ["missing/esito.csv", "folder", "clienti.csv/esito.csv", "e" * 300 + ".csv"]
+)
 def test_a_bad_report_path_is_found_before_anything_is_written(
     cli, practice, clients_csv, tmp_path, store_path, where
 ):

@@ -347,6 +347,12 @@ class _ReportFile:
         self.path = path
         if os.path.isdir(path):
             raise InvalidData("--report", f"{path} is a folder: give a file name")
+        try:  # the name itself (too long?): the folder's probe below cannot tell
+            os.lstat(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise InvalidData("--report", f"cannot write {path}: {exc.strerror}") from None
         self.folder = os.path.dirname(os.path.abspath(path))
         try:
             os.unlink(self._temporary())
