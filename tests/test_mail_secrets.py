@@ -10,6 +10,7 @@ cannot be trusted fails its message with one line, and a new invitation fixes it
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -124,8 +125,9 @@ def test_a_copy_of_the_store_holds_no_activation_code(
         "the -wal file": Path(f"{store_path}-wal").read_bytes(),
     }
     # The invitations' rows are in the copies searched (their bodies, placeholder and all).
-    assert mail_placeholder().encode() in copies["the backup"] and copies["the -wal file"]
-    assert mail_placeholder().encode() in copies["the store file"] + copies["the -wal file"]
+    placeholder = mail_placeholder().encode()
+    assert placeholder in copies["the backup"]
+    assert placeholder in copies["the store file"] + copies["the -wal file"]
     assert traces(copies, codes) == []
     columns = {r[1] for r in db.execute("PRAGMA table_info(mail_outbox)")}
     assert "secret_values" not in columns
@@ -134,7 +136,7 @@ def test_a_copy_of_the_store_holds_no_activation_code(
             "SELECT secret_file, secret_sha256 FROM mail_outbox WHERE id = ?", (mail_id,)
         ).fetchone()
         assert re.fullmatch(r"[0-9a-f]{32}\.secret", name)
-        assert digest == __import__("hashlib").sha256((folder(db) / name).read_bytes()).hexdigest()
+        assert digest == hashlib.sha256((folder(db) / name).read_bytes()).hexdigest()
     # The copy alone, opened where no spool is: every message fails, no code goes out.
     restored = tmp_path / "restored" / "sempi.db"
     restored.parent.mkdir(mode=0o700)
