@@ -427,6 +427,10 @@ def test_files_that_are_not_task_lists(cli, world, tmp_path):
         ("", "FILE: the file is empty"),
         ("[1, ", "FILE: not JSON"),
         ("[42]", "record 1: not a JSON object"),
+        # what json refuses beyond syntax was an internal error (found by fuzzing)
+        ("[" * 100_000 + "]" * 100_000, "FILE: not JSON: nested too deeply"),
+        ('[{"external_key": ' + "1" * 5000 + "}]", "FILE: not JSON: a number too long"),
+        ('{"external_key": ' + "1" * 5000 + "}\n", "record 1: not JSON: a number too long"),
     ):
         path = tmp_path / "bad.json"
         path.write_text(text)

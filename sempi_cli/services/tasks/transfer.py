@@ -102,6 +102,8 @@ def read_records(text: str) -> list[tuple[int, object]]:
             raise InvalidData(
                 "FILE", f"not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
             ) from None
+        except (RecursionError, ValueError) as exc:
+            raise InvalidData("FILE", _not_json(exc)) from None
         return list(enumerate(values, start=1))
     records: list[tuple[int, object]] = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -111,7 +113,16 @@ def read_records(text: str) -> list[tuple[int, object]]:
             records.append((number, json.loads(line)))
         except json.JSONDecodeError as exc:
             raise InvalidData(f"record {number}", f"not JSON: {exc.msg}") from None
+        except (RecursionError, ValueError) as exc:
+            raise InvalidData(f"record {number}", _not_json(exc)) from None
     return records
+
+
+def _not_json(exc: RecursionError | ValueError) -> str:
+    """What json.loads refuses beyond its syntax errors, as batch files say it."""
+    if isinstance(exc, RecursionError):
+        return "not JSON: nested too deeply"
+    return "not JSON: a number too long"  # thousands of digits (int_max_str_digits)
 
 
 def read_import_file(path: str) -> str:
