@@ -518,6 +518,7 @@ def test_import_with_a_mapping_file(cli, alfa, backlog, tmp_path, store_path):
         ("source,folder\nVarie,IVA\nvarie,F24\n", "line 3: 'varie' is mapped twice"),
         ("Varie\n", "line 1: expected two columns"),
         ("../fuori;IVA\n", "leaves the tree"),
+        ("Varie;" + "x" * 200_000 + "\n", "line 1: not CSV"),  # was an internal csv.Error
     ):
         mapping.write_text(text, encoding="utf-8")
         assert_one_line_error(

@@ -85,7 +85,12 @@ def read_mapping(path: str, tree: Tree) -> Mapping:
     first = next((line for line in lines if line.strip()), "")
     delimiter = ";" if ";" in first else ","
     mapping: Mapping = {}
-    for number, row in enumerate(csv.reader(lines, delimiter=delimiter), start=1):
+    reader = csv.reader(lines, delimiter=delimiter)
+    try:
+        rows = list(reader)  # a mapping is a few lines
+    except csv.Error as exc:  # a cell past the csv module's limit (128 KiB)
+        raise InvalidData("--mapping", f"line {reader.line_num}: not CSV: {exc}") from None
+    for number, row in enumerate(rows, start=1):
         cells = [cell.strip() for cell in row]
         if not any(cells) or cells[0].startswith("#"):
             continue
