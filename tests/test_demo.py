@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -59,7 +60,7 @@ def test_the_demo_logs_in_and_runs_the_scheduler_its_main_job(demo) -> None:
     assert "Run #1, due " in result.stdout and ", 40 clients: created " in result.stdout
     assert "sempi scheduler list --limit 20" in result.stderr
     listing = result.stdout[result.stdout.index("due_date") :].split("\n")
-    assert sum(1 for line in listing if line[:4].isdigit()) == 20
+    assert sum(1 for line in listing if re.match(r"\d\d/\d\d/\d{4} ", line)) == 20
     explained = result.stdout[result.stdout.index("Legal basis:") - 600 :]
     for part in ("Nominal date:", "Moved:", "Due date:", "Legal basis:", "Task:"):
         assert part in explained, part

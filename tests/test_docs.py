@@ -32,6 +32,7 @@ def test_cli_reference_is_current() -> None:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shell", docgen.SHELLS)
 def test_completion_script_is_current(shell: str) -> None:
     path = docgen.completion_file(shell)
@@ -124,19 +125,23 @@ def bash_complete(*words: str) -> list[str]:
     return run_shell("bash", "--norc", "--noprofile", "-c", script).split()
 
 
+@pytest.mark.slow
 def test_bash_completes_group_names() -> None:
     assert "client" in bash_complete("sempi", "cli")
 
 
+@pytest.mark.slow
 def test_bash_completes_the_verbs_of_a_group() -> None:
     assert VERBS <= set(bash_complete("sempi", "client", ""))
 
 
+@pytest.mark.slow
 def test_bash_completes_profile_values() -> None:
     offered = bash_complete("sempi", "client", "add", "--profile", "iva_periodicity=m")
     assert offered == ["iva_periodicity=mensile"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
 def test_zsh_completes_the_verbs_of_a_group() -> None:
     # Outside a completion widget zsh cannot show choices, so _arguments (what
@@ -151,6 +156,7 @@ def test_zsh_completes_the_verbs_of_a_group() -> None:
     assert VERBS <= offered
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
 def test_fish_completes_the_verbs_of_a_group() -> None:
     script = "source completions/sempi.fish; complete -C 'sempi client '"
