@@ -58,11 +58,12 @@ def test_init_creates_store_firm_and_admin(tmp_path, clock):
 def test_init_where_the_file_system_refuses_the_name(tmp_path, clock):
     from tests.conftest import Cli
 
-    cli = Cli(tmp_path / ("a" * 300), clock)
     args = ("--firm", "X", "--admin-email", "x@firm.it", "--admin-name", "X", "--password-stdin")
-    result = cli("init", *args, as_user=None, input="a-long-enough-password\n")
-    assert_one_line_error(result, 10, "cannot open")  # not an internal OSError
-    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    for path, problem in (("a" * 300, "cannot open"), ("notes.txt/sempi.db", "cannot create")):
+        result = Cli(tmp_path / path, clock)("init", *args, as_user=None, input="a-long-password\n")
+        assert_one_line_error(result, 10, problem)  # not an internal OSError
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
 @pytest.mark.parametrize(

@@ -105,6 +105,13 @@ def test_a_store_name_too_long_for_the_file_system_is_unusable(cli, tmp_path):
     assert "cannot open" in line
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/mem"), reason="Linux /proc")
+def test_a_store_file_that_fails_to_read_is_unusable(cli):
+    """/proc/self/mem stats as a regular file and fails every read with EIO."""
+    line = assert_one_line_error(cli("--db", "/proc/self/mem", "client", "list"), 10)
+    assert "cannot read" in line
+
+
 def test_not_logged_in(cli):
     line = assert_one_line_error(cli("client", "list", as_user=None), 7)
     assert "sempi login" in line

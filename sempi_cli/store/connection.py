@@ -92,16 +92,18 @@ def _create_private(path: Path) -> None:
     # others the umask's mode, world-writable under umask 000, and whoever can
     # write a folder on the path can swap the store for one of their own.
     missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
-    for folder in reversed(missing):
-        try:
-            folder.mkdir(mode=0o700)
-        except FileExistsError:
-            continue  # another process made it a moment ago
-        os.chmod(folder, 0o700)
     try:
+        for folder in reversed(missing):
+            try:
+                folder.mkdir(mode=0o700)
+            except FileExistsError:
+                continue  # another process made it a moment ago
+            os.chmod(folder, 0o700)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
         return
+    except OSError as exc:  # a file where a folder must be, no permission, read-only
+        raise StoreUnusable(f"cannot create {path}: {exc.strerror}") from None
     try:
         os.fchmod(fd, 0o600)
     finally:
@@ -131,8 +133,11 @@ def _check_permissions(path: Path) -> None:
 
 
 def _check_header(path: Path) -> None:
-    with path.open("rb") as fh:
-        header = fh.read(len(SQLITE_HEADER))
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:  # a file that fails to read (/proc/self/mem: EIO), a bad disk
+        raise StoreUnusable(f"cannot read {path}: {exc.strerror}") from None
     if header and header != SQLITE_HEADER:
         raise StoreUnusable(f"{path} is not a sempi store (not an SQLite database)")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from pathlib import Path
@@ -38,7 +39,9 @@ def create_store(
             conn.close()
         if new:
             for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
+                # not there, or never could be (a file where its folder should be)
+                with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                    Path(f"{path}{suffix}").unlink()
         raise
 
 
