@@ -112,6 +112,16 @@ def test_a_store_file_that_fails_to_read_is_unusable(cli):
     assert "cannot read" in line
 
 
+@pytest.mark.parametrize(
+    "args", [("doc", "import", "a\nb", "--client", "1"), ("task", "import", "a\rb\n")]
+)
+def test_an_error_quoting_a_line_break_stays_one_line(cli, args):
+    """A file name with a line break, quoted in the error, is escaped like any control
+    character: the Error line stays one line (the fuzz test found two)."""
+    line = assert_one_line_error(cli(*args), 6)
+    assert "\n" not in line and "\r" not in line and "\\x0" in line
+
+
 def test_not_logged_in(cli):
     line = assert_one_line_error(cli("client", "list", as_user=None), 7)
     assert "sempi login" in line

@@ -208,15 +208,24 @@ def _exit_for(exc: Exception, ctx: Any) -> BaseException:
     if isinstance(exc, SempiError):
         if isinstance(exc, PermissionDenied) and app is not None:
             _audit_denied(app, ctx, exc)
-        typer.echo(f"Error: {exc}", err=True)
+        typer.echo(f"Error: {_one_line(str(exc))}", err=True)
         return typer.Exit(exc.exit_code)
     if app is not None and app.debug:
         return exc
     typer.echo(
-        f"Error: internal error ({type(exc).__name__}: {exc}). Run again with --debug for details.",
+        f"Error: internal error ({type(exc).__name__}: {_one_line(str(exc))})."
+        " Run again with --debug for details.",
         err=True,
     )
     return typer.Exit(1)
+
+
+def _one_line(message: str) -> str:
+    """An error is one line: a line break in the data it quotes (a file name, a title)
+    is shown as an escape (\\x0a), as every control character is."""
+    from sempi_cli.output import terminal_safe
+
+    return terminal_safe(message, keep="\t")
 
 
 def _number_too_large(exc: OverflowError, ctx: Any) -> BaseException:
