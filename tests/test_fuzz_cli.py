@@ -530,10 +530,12 @@ def broken_rules(exit_code: int, stdout: str, stderr: str) -> list[str]:
         problems.append(f"exit code {exit_code} is not a documented one")
     if TRACEBACK.search(stdout) or TRACEBACK.search(stderr):
         problems.append("a traceback in the output")
-    if "internal error" in stderr:
+    if "Error: internal error (" in stderr:  # the boundary's words for an unexpected exception
         problems.append("an internal error")
     if exit_code != 0:
-        lines = [line for line in stderr.splitlines() if line.strip()]
+        # Lines as a script or a terminal sees them: "\n" ends one (str.splitlines would
+        # also split at U+2028 and the like, which both show inside a line).
+        lines = [line for line in stderr.split("\n") if line.strip()]
         errors = [line for line in lines if line.startswith("Error:")]
         if not lines or not lines[-1].startswith("Error: "):
             problems.append("the last line on stderr is not the 'Error: ...' line")
@@ -629,6 +631,7 @@ def test_the_whole_tree_is_fuzzed():
     [
         (0, "Done.\n", []),
         (3, "Error: task 9 not found.\n", []),
+        (3, "Error: practice 'a\u2028b' not found.\n", []),  # one line on a terminal
         (12, "row 2: refused\nError: 1 row refused.\n", []),
         (1, "Error: internal error (KeyError: 'x').\n", ["not a documented", "internal error"]),
         (5, "Error: refused.\nmore\n", ["last line"]),
