@@ -174,8 +174,8 @@ def _export(db, clock) -> str:
 def test_m014_renames_a_pre_migration_store_and_the_next_run_changes_nothing(
     db, clock, store_path, alfa
 ):
-    from sempi_cli.services.scheduler.config import SchedulerConfig
     from sempi_cli.services.ics_file import store_identity
+    from sempi_cli.services.scheduler.config import SchedulerConfig
     from sempi_cli.store import migrations, open_store
 
     # An extension of the CU 2026 (to 31 March), and a 770 task someone retitled (past,
