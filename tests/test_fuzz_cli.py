@@ -228,7 +228,8 @@ def _fresh(prepared: Prepared) -> None:
             shutil.rmtree(path)
     folder.mkdir(mode=0o700)
     shutil.copy2(prepared.snapshot, prepared.store)  # with its mode, 0600: sempi checks it
-    (home / "sessions").mkdir(parents=True)
+    home.mkdir(mode=0o700)
+    (home / "sessions").mkdir(mode=0o700)  # private, or sempi ignores the session
     for name, token in prepared.sessions.items():
         session = home / "sessions" / name
         session.write_bytes(token)
