@@ -127,16 +127,18 @@ def test_not_logged_in(cli):
     assert "sempi login" in line
 
 
-def test_internal_error_is_one_line_and_exit_1(cli, monkeypatch):
+@pytest.mark.parametrize("error", [RuntimeError("disk on fire"), OverflowError("date value")])
+def test_internal_error_is_one_line_and_exit_1(cli, monkeypatch, error):
+    """An OverflowError with no huge number typed is internal too, and --debug shows it."""
     from sempi_cli.services.org.studios import StudioService
 
     def broken(self, **kwargs):
-        raise RuntimeError("disk on fire")
+        raise error
 
     monkeypatch.setattr(StudioService, "list", broken)
     line = assert_one_line_error(cli("studio", "list"), 1)
     assert "--debug" in line
-    with pytest.raises(RuntimeError):
+    with pytest.raises(type(error)):
         cli("--debug", "studio", "list")
 
 

@@ -202,8 +202,8 @@ def _exit_for(exc: Exception, ctx: Any) -> BaseException:
             f"the store is damaged ({exc})",
             "run 'sempi db check', then restore the latest backup",
         )
-    if isinstance(exc, OverflowError):
-        return _number_too_large(exc, ctx)
+    if isinstance(exc, OverflowError) and (huge := _number_too_large(ctx)) is not None:
+        return huge
     app = ctx.find_object(AppContext)
     if isinstance(exc, SempiError):
         if isinstance(exc, PermissionDenied) and app is not None:
@@ -228,14 +228,14 @@ def _one_line(message: str) -> str:
     return terminal_safe(message, keep="\t")
 
 
-def _number_too_large(exc: OverflowError, ctx: Any) -> BaseException:
+def _number_too_large(ctx: Any) -> BaseException | None:
     """An id or count past SQLite's 64-bit integers is the user's typo, not a crash:
-    name the number (Click has turned it into an int by now, whatever its option)."""
+    name the number (Click has turned it into an int by now, whatever its option).
+    None when no typed number is that large: then the overflow is an internal error."""
     words = getattr(ctx.command, "invoked_args", [])
     huge = [text for text, number in _typed_integers(words) if abs(number) > SQLITE_MAX_INT]
     if not huge:
-        typer.echo(f"Error: internal error (OverflowError: {exc}).", err=True)
-        return typer.Exit(1)
+        return None
     typer.echo(f"Error: {huge[0]} is too large a number (at most {SQLITE_MAX_INT}).", err=True)
     return typer.Exit(2)
 
