@@ -386,6 +386,19 @@ def test_report_over_the_calendars_edge_is_refused_by_name(cli, tasks, args, fie
     )
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--from", "9999-12-31 23:30", "--duration", "1h"),
+        ("--to", "01/01/0001 23:30", "--duration", "9999h"),
+    ],
+)
+def test_a_duration_off_the_calendar_is_refused_by_name(cli, tasks, args):
+    """Not an internal OverflowError (found by fuzzing)."""
+    result = cli("timer", "add", str(tasks["a"]), *args, "-m", "x", as_user=DOER)
+    assert_one_line_error(result, 6, "--duration", "leaves the calendar")
+
+
 def test_rome_day_in_sql_matches_zoneinfo(db):
     from sempi_cli.clock import ROME, iso_utc
     from sempi_cli.services.timers.reports import rome_day_sql

@@ -250,16 +250,21 @@ class TimerService(Service):
         if length is not None and begin is not None and finish is not None:
             raise UsageProblem("give --duration with --from or --to, not both")
         if length is not None:
-            if begin is not None:
-                finish = begin + length
-            elif finish is not None:
-                begin = finish - length
-            elif base is not None:
-                begin = datetime.fromisoformat(base["started_at"])
-                finish = begin + length
-            else:
-                finish = now
-                begin = now - length
+            try:
+                if begin is not None:
+                    finish = begin + length
+                elif finish is not None:
+                    begin = finish - length
+                elif base is not None:
+                    begin = datetime.fromisoformat(base["started_at"])
+                    finish = begin + length
+                else:
+                    finish = now
+                    begin = now - length
+            except OverflowError:  # from 9999-12-31 23:30, or back from year 1
+                raise InvalidData(
+                    "--duration", f"{duration!r} from there leaves the calendar (years 1 to 9999)"
+                ) from None
         elif base is not None:
             begin = begin or datetime.fromisoformat(base["started_at"])
             if finish is None and base["ended_at"] is not None:
