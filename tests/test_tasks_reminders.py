@@ -72,6 +72,17 @@ def test_before_goes_to_the_responsible_by_default(cli, task):
     assert S1 in history[-1]["new"]
 
 
+def test_a_deadline_in_year_one_has_no_time_before_it(cli, task):
+    """Nothing refuses a deadline on 02/01/0001; counting back from it was an internal
+    OverflowError (found by fuzzing): a new --before is past, an old one is due."""
+    ok(remind(cli, "add", str(task), "--before", "2d"))
+    ok(cli("task", "edit", str(task), "--deadline", "02/01/0001"))
+    assert_one_line_error(remind(cli, "add", str(task), "--before", "3d", "--to", S2), 6, "past")
+    [row] = ok(remind(cli, "list", str(task)), json=True)
+    assert row["due_at"].startswith("0001-01-01")
+    assert [r["task_id"] for r in run(cli)["reminders"]] == [task]
+
+
 def test_at_to_several_people_makes_one_reminder_each(cli, task):
     rows = ok(
         remind(cli, "add", str(task), "--at", "17/11/2026 09:00", "--to", S1, "--to", S2,

@@ -13,7 +13,7 @@ import builtins
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sempi_cli.clock import ROME, FixedClock, iso_utc
 from sempi_cli.errors import (
@@ -82,6 +82,16 @@ def format_before(minutes: int) -> str:
     hours, mins = divmod(rest, 60)
     parts = [f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (mins, "m")) if n]
     return "".join(parts) or "0m"
+
+
+def _before_deadline(deadline: str, minutes: int) -> datetime:
+    """The instant ``minutes`` before a stored deadline. A deadline in the first days of
+    year 1 (typed as such: nothing refuses it) has no such instant: the first one there
+    is stands in, long past like the one meant."""
+    try:
+        return datetime.fromisoformat(deadline) - timedelta(minutes=minutes)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def _rome_minutes(stored: str) -> str:
@@ -176,7 +186,7 @@ class ReminderService(Service):
                 f"task {task['id']} has no deadline: --before counts back from it",
                 f"set one with 'sempi task edit {task['id']} --deadline ...', or use --at",
             )
-        due = datetime.fromisoformat(task["deadline"]) - timedelta(minutes=minutes)
+        due = _before_deadline(task["deadline"], minutes)
         if due < now:
             raise InvalidData(
                 "--before",
@@ -241,7 +251,7 @@ class ReminderService(Service):
         if r["remind_at"] is not None:
             due = datetime.fromisoformat(r["remind_at"])
         elif r["deadline"] is not None:
-            due = datetime.fromisoformat(r["deadline"]) - timedelta(minutes=r["before_minutes"])
+            due = _before_deadline(r["deadline"], r["before_minutes"])
         else:
             due = None
         if r["delivered_at"] is not None:
@@ -368,8 +378,7 @@ class ReminderService(Service):
                     "due_at": _rome_iso(
                         datetime.fromisoformat(r["remind_at"])
                         if r["remind_at"] is not None
-                        else datetime.fromisoformat(r["deadline"])
-                        - timedelta(minutes=r["before_minutes"])
+                        else _before_deadline(r["deadline"], r["before_minutes"])
                     ),
                     "notification_id": None,
                 }
