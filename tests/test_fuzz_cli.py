@@ -17,11 +17,13 @@ Examples: SEMPI_FUZZ_EXAMPLES (default DEFAULT_EXAMPLES), e.g.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
 import shlex
 import shutil
+import socket
 import sqlite3
 import threading
 from dataclasses import dataclass, field
@@ -549,6 +551,10 @@ def _shown(text: str, limit: int = 3000) -> str:
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
 
 
+def _no_network(*args: object, **kwargs: object) -> socket.socket:
+    raise ConnectionRefusedError(errno.ECONNREFUSED, "no network in the fuzz test")
+
+
 def _run_bounded(prepared: Prepared, cli: Cli, argv: list[str], user: str, stdin: str):
     """The command in a thread, so a hang fails the test instead of blocking it."""
     outcome: dict[str, object] = {}
@@ -590,6 +596,9 @@ def test_every_command_keeps_the_exit_code_contract(
     monkeypatch.chdir(prepared.folder)
     monkeypatch.setenv("SEMPI_HOME", str(prepared.home))
     monkeypatch.setenv("HOME", str(prepared.home))
+    # No network: a host the fuzzer sets (config set smtp.host 587, then mail send) would
+    # be tried for real, for up to smtplib's timeout; here it is refused at once.
+    monkeypatch.setattr(socket, "create_connection", _no_network)
     cli = Cli(prepared.store, FixedClock(NOW))
     earlier = ""
     for _ in range(data.draw(st.sampled_from([1, 1, 2, 3]), label="commands")):
