@@ -26,6 +26,8 @@ import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
+from sempi_cli.clock import SystemClock
+
 # rule id: (label before, label after, the words naming the year the form concerns)
 FORMS: dict[str, tuple[str, str, str]] = {
     "CU": (
@@ -63,7 +65,7 @@ def _later(old: str, now: datetime) -> str:
 
 
 def run(conn: sqlite3.Connection) -> None:
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = SystemClock().now().replace(microsecond=0)  # a migration has no injected clock
     marks = ",".join("?" * len(FORMS))
     # Latest period first: 2026 -> 2027 frees the key 2025 -> 2026 then takes, so no
     # UNIQUE (client, rule, period) or external_key is ever held twice mid-way.
