@@ -985,3 +985,18 @@ def test_a_full_disk_midway_says_how_many_clients_are_in(cli, practice, tmp_path
     result, report = batch_json(cli, path)
     assert result.exit_code == 0, result.stderr
     assert (report["created"], report["unchanged"]) == (4, 2)
+
+
+def test_a_report_replaces_a_report_never_a_pipe_or_a_link(cli, practice, tmp_path, store_path):
+    import os
+
+    rows = [client_row(1)]
+    path = write_csv(tmp_path / "c.csv", rows)
+    fifo, link = tmp_path / "pipe.csv", tmp_path / "link.csv"
+    os.mkfifo(fifo)
+    link.symlink_to(tmp_path / "elsewhere.csv")
+    before = store_digest(store_path)
+    for target in (fifo, link):
+        assert_one_line_error(batch(cli, path, "--report", str(target)), 6, "--report")
+    assert store_digest(store_path) == before
+    assert os.path.islink(link) and not (tmp_path / "elsewhere.csv").exists()

@@ -347,6 +347,9 @@ class _ReportFile:
         self.path = path
         if os.path.isdir(path):
             raise InvalidData("--report", f"{path} is a folder: give a file name")
+        if os.path.islink(path) or (os.path.lexists(path) and not os.path.isfile(path)):
+            # The report replaces a report; never a device, a pipe or a link.
+            raise InvalidData("--report", f"{path} is not a regular file: give a file name")
         try:  # the name itself (too long?): the folder's probe below cannot tell
             os.lstat(path)
         except FileNotFoundError:
