@@ -14,6 +14,7 @@ Run: .venv/bin/python bench/floor.py --db STORE --limit 50
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -31,9 +32,12 @@ PRAGMAS = (
 # ClientService.list for a firm admin (visible_clients is "1"), removed clients hidden.
 SQL = (
     "SELECT c.id, c.ragione_sociale, c.codice_fiscale, c.partita_iva, c.studio_id,"
-    " s.name AS studio, c.responsible_id, u.email AS responsible, c.iva_periodicity,"
+    " s.name AS studio, c.responsible_id, u.email AS responsible, p.iva_periodicity,"
     " c.nickname, c.removed_at"
-    " FROM clients c JOIN studios s ON s.id = c.studio_id"
+    " FROM clients c JOIN client_profiles p ON p.client_id = c.id"
+    " AND p.valid_from = (SELECT max(h.valid_from) FROM client_profiles h"
+    " WHERE h.client_id = c.id AND h.valid_from <= :today)"
+    " JOIN studios s ON s.id = c.studio_id"
     " LEFT JOIN users u ON u.id = c.responsible_id"
     " WHERE 1 AND c.removed_at IS NULL ORDER BY c.ragione_sociale COLLATE NOCASE, c.id"
     " LIMIT :limit"
@@ -57,7 +61,9 @@ def client_list(
         for pragma in PRAGMAS:
             conn.execute(pragma)
         conn.row_factory = sqlite3.Row
-        rows = [dict(r) for r in conn.execute(SQL, {"limit": limit})]
+        rows = [
+            dict(r) for r in conn.execute(SQL, {"limit": limit, "today": date.today().isoformat()})
+        ]
     finally:
         conn.close()
     if not rows:

@@ -88,9 +88,10 @@ def give_full_profiles(store: Path) -> int:
         with conn:
             staff = conn.execute("SELECT id FROM users WHERE email = ?", (STAFF_EMAIL,)).fetchone()
             sets = ", ".join(f"{name} = :{name}" for name in FULL_PROFILE)
+            conn.execute(f"UPDATE client_profiles SET {sets}", FULL_PROFILE)
             conn.execute(
-                f"UPDATE clients SET {sets}, responsible_id = coalesce(responsible_id, :staff)",
-                {**FULL_PROFILE, "staff": staff[0]},
+                "UPDATE clients SET responsible_id = coalesce(responsible_id, :staff)",
+                {"staff": staff[0]},
             )
         return conn.execute("SELECT count(*) FROM clients WHERE removed_at IS NULL").fetchone()[0]
     finally:

@@ -190,12 +190,20 @@ def test_edit_records_old_and_new_values(cli, studio):
     )
     assert result.exit_code == 0, result.stderr
     edited = json.loads(result.stdout)
-    assert edited["iva_periodicity"] == "trimestrale" and edited["pec"] == "b@pec.it"
+    assert edited["pec"] == "b@pec.it"
+    # VAT periodicity changes from the next 1 January: today's profile is as it was
+    assert edited["iva_periodicity"] == "none"
+    assert edited["profile_changes"] == [
+        {"from": "2027-01-01", "changes": "iva_periodicity=trimestrale"}
+    ]
     log = json.loads(
         cli("audit", "list", "--object", "client", "--id", str(client["id"]), "--json").stdout
     )
-    assert log[0]["action"] == "edit"
-    assert log[0]["details"]["changes"]["iva_periodicity"] == {"old": "none", "new": "trimestrale"}
+    assert [e["action"] for e in log[:2]] == ["profile", "edit"]
+    assert log[0]["details"]["changes"] == [
+        {"from": "2027-01-01", "field": "iva_periodicity", "old": "none", "new": "trimestrale"}
+    ]
+    assert list(log[1]["details"]["changes"]) == ["pec"]  # its values redacted
 
 
 def test_edit_refuses_a_contradictory_profile(cli, studio, store_path):

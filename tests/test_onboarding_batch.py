@@ -194,14 +194,19 @@ def test_a_client_already_there_is_updated_where_the_file_differs(
     ok(result)
     assert [r["action"] for r in report["results"]] == ["unchanged", "updated", "unchanged"]
     assert report["results"][1]["changes"] == [
-        "ragione_sociale", "iva_periodicity", "responsible", "members", "delegations",
+        "ragione_sociale", "responsible", "iva_periodicity", "members", "delegations",
     ]  # fmt: skip
     client_id = report["results"][1]["client_id"]
+    assert query(store_path, "SELECT ragione_sociale FROM clients WHERE id = ?", client_id) == [
+        ("Cliente Due Srl",)
+    ]
+    # as `client edit` does: a change of VAT periodicity applies from the next 1 January
     assert query(
         store_path,
-        "SELECT ragione_sociale, iva_periodicity, sostituto_imposta FROM clients WHERE id = ?",
+        "SELECT valid_from, iva_periodicity, sostituto_imposta FROM client_profiles"
+        " WHERE client_id = ? ORDER BY valid_from",
         client_id,
-    ) == [("Cliente Due Srl", "trimestrale", 0)]
+    ) == [("0001-01-01", "mensile", 0), ("2027-01-01", "trimestrale", 0)]
     assert query(
         store_path, "SELECT kind FROM client_delegations WHERE client_id = ?", client_id
     ) == [("inps",)]
@@ -211,13 +216,16 @@ def test_a_client_already_there_is_updated_where_the_file_differs(
         "SELECT action, object_type, details FROM audit_log WHERE object_id = ?"
         " AND object_type IN ('client', 'work_group') ORDER BY id",
         client_id,
-    )[-3:]
+    )[-4:]
     assert [(a, o) for a, o, _ in audit] == [
-        ("edit", "client"), ("add_member", "work_group"), ("onboard", "client"),
+        ("edit", "client"), ("profile", "client"), ("add_member", "work_group"),
+        ("onboard", "client"),
     ]  # fmt: skip
-    edit, member, onboard = (json.loads(d) for _, _, d in audit)
-    assert edit["changes"]["iva_periodicity"] == {"old": "mensile", "new": "trimestrale"}
-    assert set(edit["changes"]) == {"ragione_sociale", "iva_periodicity", "responsible_id"}
+    edit, profile, member, onboard = (json.loads(d) for _, _, d in audit)
+    assert set(edit["changes"]) == {"ragione_sociale", "responsible_id"}
+    assert profile["changes"] == [
+        {"from": "2027-01-01", "field": "iva_periodicity", "old": "mensile", "new": "trimestrale"}
+    ]
     assert member == {
         "user_id": query(store_path, "SELECT id FROM users WHERE email = ?", RESP)[0][0]
     }
@@ -461,7 +469,7 @@ def test_a_json_file_is_a_list_of_objects_named_by_index(cli, practice, tmp_path
         (3, None, "refused", "(row)"),
     ]
     assert "did you mean" not in report["results"][2]["problem"]
-    assert query(store_path, "SELECT sostituto_imposta FROM clients") == [(1,)]
+    assert query(store_path, "SELECT sostituto_imposta FROM client_profiles") == [(1,)]
     assert query(store_path, "SELECT module FROM client_modules ORDER BY 1") == [
         ("chat",),
         ("tasks",),

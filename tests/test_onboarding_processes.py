@@ -145,8 +145,9 @@ def onboarding_rows(store: Path) -> dict[str, list[tuple]]:
         email_of = "(SELECT email FROM users WHERE id = {})"
         queries = {
             "clients": "SELECT c.partita_iva, c.ragione_sociale, c.taxpayer_kind, c.codice_fiscale,"
-            " c.iva_periodicity, c.sostituto_imposta, c.has_employees, c.isa_subject, c.inps_ivs,"
             f" {email_of.format('c.responsible_id')}, c.removed_at FROM clients c",
+            "profiles": f"SELECT {piva_of.format('client_id')}, valid_from, iva_periodicity,"
+            " sostituto_imposta, has_employees, isa_subject, inps_ivs FROM client_profiles",
             "members": f"SELECT {piva_of.format('client_id')}, {email_of.format('user_id')}"
             " FROM work_group_members",
             "folders": f"SELECT {piva_of.format('f.client_id')}, f.name, p.name"

@@ -230,7 +230,18 @@ def test_a_changed_profile_adds_updates_and_cancels_future_unstarted_deadlines(c
     alfa = clients["alfa"]
     started = deadline(db, alfa, "IVA-M", "2027-01")["task_id"]
     ok(cli("task", "start", str(started), as_user=RESP))
-    ok(cli("client", "edit", str(alfa), "--profile", "iva_periodicity=trimestrale"))
+    # a correction since the client's first day ('start'): every period is quarterly
+    ok(
+        cli(
+            "client",
+            "edit",
+            str(alfa),
+            "--profile",
+            "iva_periodicity=trimestrale",
+            "--from",
+            "start",
+        )
+    )
     report = run(cli)
     assert report["created"] == 4  # IVA-T4 2026-Q4, IVA-T 2027-Q1..Q3
     cancelled = {c["period"] for c in report["changes"] if c["action"] == "cancelled"}
@@ -249,7 +260,7 @@ def test_a_changed_profile_adds_updates_and_cancels_future_unstarted_deadlines(c
     listed = json.loads(ok(cli("task", "list", "--all", "--json", as_user=RESP)).stdout)
     assert gone["task_id"] not in {t["id"] for t in listed}
 
-    ok(cli("client", "edit", str(alfa), "--profile", "iva_periodicity=mensile"))
+    ok(cli("client", "edit", str(alfa), "--profile", "iva_periodicity=mensile", "--from", "start"))
     back = run(cli)
     restored = {(c["rule_id"], c["period"]) for c in back["changes"] if c["action"] == "restored"}
     assert ("IVA-M", "2027-03") in restored

@@ -124,7 +124,7 @@ def _add_clients(store: Path, count: int) -> list[int]:
         ).lastrowid
         admin = conn.execute("SELECT id FROM users WHERE email = ?", (ADMIN_EMAIL,)).fetchone()[0]
         kinds = ("societa_capitali", "societa_persone", "persona_fisica", "ente")
-        rows = []
+        rows, profiles = [], []
         for n in range(count):
             profile = _profile(rng)
             rows.append(
@@ -134,19 +134,26 @@ def _add_clients(store: Path, count: int) -> list[int]:
                     "taxpayer_kind": kinds[n % 4],
                     "partita_iva": piva(n),
                     "responsible_id": staff if n % 3 else admin,
-                    **profile,
                     "created_at": stamp,
                     "updated_at": stamp,
                 }
             )
+            profiles.append(profile)
         columns = list(rows[0])
         conn.executemany(
             f"INSERT INTO clients ({', '.join(columns)})"
             f" VALUES ({', '.join(':' + c for c in columns)})",
             rows,
         )
+        ids = [r[0] for r in conn.execute("SELECT id FROM clients ORDER BY id")]
+        fields = list(profiles[0])  # each client's profile, in force from the start
+        conn.executemany(
+            f"INSERT INTO client_profiles (client_id, valid_from, recorded_at, {', '.join(fields)})"
+            f" VALUES (:client_id, '0001-01-01', '{stamp}', {', '.join(':' + f for f in fields)})",
+            [{"client_id": i, **p} for i, p in zip(ids, profiles, strict=True)],
+        )
         conn.execute("COMMIT")
-        return [r[0] for r in conn.execute("SELECT id FROM clients ORDER BY id")]
+        return ids
     finally:
         conn.close()
 

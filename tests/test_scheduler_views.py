@@ -323,7 +323,7 @@ def test_explain_uses_an_override_covering_the_client(cli, world, db):
     plain = js(cli, "explain", str(world["alfa"]), "ACC-1", "2026")
     assert plain["override_reason"] is None and plain["due_date"] == "2026-06-30"
     assert any("covers only clients with isa_subject" in n for n in plain["notes"])
-    db.execute("UPDATE clients SET isa_subject = 1 WHERE id = ?", (world["alfa"],))
+    db.execute("UPDATE client_profiles SET isa_subject = 1 WHERE client_id = ?", (world["alfa"],))
     moved = js(cli, "explain", str(world["alfa"]), "ACC-1", "2026")
     assert moved["override_reason"] == "DL 99/2027 art. 1"
     assert moved["due_date"] == "2026-07-21"

@@ -42,6 +42,7 @@ def test_new_store_is_stamped_and_migrated(db):
         "m012_outbox_secrets_out",
         "m013_fiscal_tasks",
         "m014_form_year_periods",
+        "m015_client_profiles",
     ]
 
 

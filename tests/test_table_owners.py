@@ -37,6 +37,7 @@ OWNERS = {
     "invitations": "org",
     # clients/
     "clients": "clients",
+    "client_profiles": "clients",
     # mail/, notify/
     "mail_outbox": "mail",
     "notifications": "notify",

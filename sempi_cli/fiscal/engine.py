@@ -5,14 +5,18 @@ every client the rule applies to; clients with the same profile share the whole
 list. So a run over ten thousand clients computes a few hundred dates, not a
 million.
 
+A profile changes with time (a client turns to monthly VAT from 1 January):
+``Planner.for_history`` takes each version with the day it is in force from,
+and a period is owed when a version in force on one of its days owes it.
+
 Pure: no I/O, nothing of ours imported.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sempi_cli.fiscal.calendar import Shift, effective_due
 from sempi_cli.fiscal.rules import RULES, Profile, Rule
@@ -44,6 +48,7 @@ class Deadline:
     legal_basis: str
     tax_year: int  # the year the period concerns (the year before a form's year)
     period_name: str  # "2026-Q2"; a form's year with its tax year: "2026 (periodo d'imposta 2025)"
+    concerns: tuple[date, date]  # the first and last day of what it is about (Rule.span)
     override_reason: str | None = None
 
 
@@ -64,6 +69,7 @@ def deadline_of(rule: Rule, year: int, index: int, override: Override | None = N
         rule.legal_basis,
         rule.tax_year(year),
         rule.period_name(year, index),
+        rule.span(year, index),
         override.reason if override else None,
     )
 
@@ -113,6 +119,23 @@ class Planner:
             cached = self._by_profile[key] = self._compute(profile)
         return cached
 
+    def for_history(self, versions: Sequence[tuple[date, Profile]]) -> list[Deadline]:
+        """The deadlines of a client whose profile changed: *versions* are (in force
+        from, profile), oldest first, the first in force from the start whatever its
+        day. A period is owed when a version in force on one of its days owes it: a
+        switch to monthly VAT from 1 January owes the last quarter of the year before
+        and the months from January, not the months before. Where two versions owe
+        the same period, the later one's dates are kept."""
+        if len(versions) == 1:
+            return self.for_profile(versions[0][1])
+        chosen: dict[tuple[str, str], Deadline] = {}
+        for first, last, profile in _windows(versions):
+            for deadline in self.for_profile(profile):
+                begins, ends = deadline.concerns
+                if begins <= last and first <= ends:
+                    chosen[(deadline.rule_id, deadline.period)] = deadline
+        return sorted(chosen.values(), key=lambda d: (d.due_date, d.rule_id, d.period))
+
     def _compute(self, profile: Profile) -> list[Deadline]:
         found = []
         for rule in RULES:
@@ -129,6 +152,26 @@ class Planner:
                     found.append(chosen)
         found.sort(key=lambda d: (d.due_date, d.rule_id, d.period))
         return found
+
+
+def _windows(versions: Sequence[tuple[date, Profile]]) -> Iterator[tuple[date, date, Profile]]:
+    """Each version with the first and last day it is in force (the first from the start)."""
+    for position, (_, profile) in enumerate(versions):
+        first = versions[position][0] if position else date.min
+        after = versions[position + 1][0] if position + 1 < len(versions) else None
+        yield first, (after - timedelta(days=1) if after is not None else date.max), profile
+
+
+def owing_profile(
+    versions: Sequence[tuple[date, Profile]], rule: Rule, year: int, index: int
+) -> Profile:
+    """The profile a period of *rule* is judged by, as ``Planner.for_history`` does:
+    the latest version in force during the period that owes it, else the latest
+    version in force during the period."""
+    begins, ends = rule.span(year, index)
+    during = [p for first, last, p in _windows(versions) if begins <= last and first <= ends]
+    owing = [p for p in during if rule.applies(p)]
+    return (owing or during)[-1]
 
 
 def deadlines(

@@ -78,6 +78,17 @@ class Rule:
             name += f" ({self.tax_year_name} {self.tax_year(year)})"
         return name
 
+    def span(self, year: int, index: int) -> tuple[date, date]:
+        """The first and last day a period concerns: its month or quarter; for a
+        yearly period or an instalment, the tax year (for a form, the year before)."""
+        if self.cadence == "month":
+            return date(year, index, 1), date(year, index, _cal.monthrange(year, index)[1])
+        if self.cadence == "quarter":
+            last = 3 * index
+            return date(year, last - 2, 1), date(year, last, _cal.monthrange(year, last)[1])
+        concerned = self.tax_year(year)
+        return date(concerned, 1, 1), date(concerned, 12, 31)
+
     def period(self, year: int, index: int) -> str:
         if self.cadence == "month":
             return f"{year}-{index:02d}"

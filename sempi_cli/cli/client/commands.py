@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from sempi_cli.cli.client.options import (
+    AsOf,
     ClientId,
     CodiceFiscale,
     Email,
@@ -16,10 +17,12 @@ from sempi_cli.cli.client.options import (
     PartitaIva,
     Pec,
     Profile,
+    ProfileFrom,
     Responsible,
     Smart,
     Studio,
     client_input,
+    profile_day,
 )
 from sempi_cli.cli.common import (
     confirm,
@@ -121,14 +124,18 @@ def client_list(
 
 
 @app.command("show")
-def client_show(ctx: typer.Context, client_id: ClientId) -> None:
-    """Show everything about one client, fiscal profile included.
+def client_show(ctx: typer.Context, client_id: ClientId, as_of: AsOf = None) -> None:
+    """Show everything about one client, with its fiscal profile on a day.
 
-    Example: sempi client show 12
+    The profile is the one in force today, or on --as-of; profile_changes lists
+    each change of the profile with the day it applies from.
+
+    Example: sempi client show 12 --as-of 01/01/2027
     """
     from sempi_cli.services.clients.clients import ClientService
 
-    emit_record(ctx, state(ctx).service(ClientService).show(client_id))
+    day = profile_day(ctx, as_of, "--as-of")
+    emit_record(ctx, state(ctx).service(ClientService).show(client_id, day))
 
 
 @app.command("edit")
@@ -145,17 +152,23 @@ def client_edit(
     responsible: Responsible = None,
     smart: Smart = None,
     profile: Profile = None,
+    profile_from: ProfileFrom = None,
 ) -> None:
     """Change a client's details or fiscal profile (an empty value clears an optional field).
 
-    Example: sempi client edit 12 -p iva_periodicity=trimestrale --pec bianchi@pec.it
+    A profile change applies from a day: --from, or the law's (VAT periodicity and
+    regime from the next 1 January, the rest from today). The scheduler uses, for
+    each period, the profile in force then.
+
+    Example: sempi client edit 12 -p iva_periodicity=mensile --from 01/01/2027
     """
     from sempi_cli.services.clients.clients import ClientService
 
     data = client_input(
         name, kind, codice_fiscale, partita_iva, email, pec, nickname, responsible, smart, profile
     )
-    emit_record(ctx, state(ctx).service(ClientService).edit(client_id, data))
+    day = profile_day(ctx, profile_from, "--from")
+    emit_record(ctx, state(ctx).service(ClientService).edit(client_id, data, day))
 
 
 @app.command("remove")

@@ -3,6 +3,7 @@ once, and the one way their values become the service's ClientInput."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -99,3 +100,31 @@ def client_input(
         smart_services=None if smart is None else smart.split(","),
         fiscal_profile=parse_assignments(profile),
     )
+
+
+ProfileFrom = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        help="The day the --profile changes apply from (default: the next 1 January for"
+        " VAT periodicity and regime, today for the rest); 'start' corrects the profile"
+        " since the client's first day.",
+    ),
+]
+AsOf = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Show the fiscal profile in force on this day (default: today)."),
+]
+FROM_THE_START_WORDS = ("start", "inizio")
+
+
+def profile_day(ctx: typer.Context, text: str | None, field: str) -> date | None:
+    """A day as people type it (dd/mm/yyyy, 'domani', ...); for --from, 'start' too."""
+    from sempi_cli.cli.common import state
+    from sempi_cli.timeparse import parse_date
+
+    if text is None:
+        return None
+    if field == "--from" and text.strip().lower() in FROM_THE_START_WORDS:
+        return date.min
+    return parse_date(text, state(ctx).clock.now(), field=field)

@@ -11,15 +11,15 @@ the caller's, made with the same functions ``client add``/``edit`` use.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from sempi_cli.services.clients.profile import PROFILE_FIELDS
+from sempi_cli.services.clients import history
 
-# The order of the values in each row ``insert_many`` takes.
+# The columns of a client row; ``insert_many`` takes them and the profile's fields.
 CLIENT_COLUMNS = (
     "id", "studio_id", "ragione_sociale", "taxpayer_kind", "codice_fiscale", "partita_iva",
     "email", "pec", "nickname", "responsible_id", "smart_services",
-    *(f.name for f in PROFILE_FIELDS),
     "created_at", "updated_at",
 )  # fmt: skip
 _INSERT = (
@@ -33,10 +33,19 @@ def next_client_id(db: sqlite3.Connection) -> int:
     return int(db.execute("SELECT coalesce(max(id), 0) + 1 FROM clients").fetchone()[0])
 
 
-def insert_many(db: sqlite3.Connection, rows: Iterable[Sequence[object]]) -> None:
-    """New clients, one row per client with the values of CLIENT_COLUMNS (sqlite3
-    stores True/False as 1/0)."""
-    db.executemany(_INSERT, rows)
+def insert_many(
+    db: sqlite3.Connection, clients: Sequence[Mapping[str, Any]], actor_id: int | None
+) -> None:
+    """New clients, each a mapping with the values of CLIENT_COLUMNS and of the
+    fiscal profile's fields (the first version, in force from the start)."""
+    db.executemany(_INSERT, [tuple(c[k] for k in CLIENT_COLUMNS) for c in clients])
+    history.insert_many(
+        db,
+        (
+            (c["id"], history.first({k: c[k] for k in history.FIELDS}, c["created_at"], actor_id))
+            for c in clients
+        ),
+    )
 
 
 def update_fields(

@@ -6,14 +6,16 @@ import json
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
+from sempi_cli.clock import today_in_rome
 from sempi_cli.errors import Conflict, InvalidData, PermissionDenied, RuleViolation
 from sempi_cli.services import access, identifiers
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service, changes, redact_personal
+from sempi_cli.services.clients import history, profile
 from sempi_cli.services.clients import input as client_input
-from sempi_cli.services.clients import profile
 from sempi_cli.services.clients.input import ClientInput
 
 LIST_COLUMNS = (
@@ -110,7 +112,7 @@ class ClientService(Service):
             raise InvalidData("--name", "missing")
         kind = data.kind or client_input.DEFAULT_KIND  # not given, or given empty
         given = client_input.columns(replace(data, kind=kind), person=kind == "persona_fisica")
-        fields = client_input.new_client(given)
+        fields, values = client_input.split(client_input.new_client(given))
         responsible = (
             self._responsible_id(data.responsible) if data.responsible is not None else None
         )
@@ -125,6 +127,7 @@ class ClientService(Service):
             )
             client_id = cursor.lastrowid
             assert client_id is not None  # set by the INSERT
+            history.insert_many(self.db, [(client_id, history.first(values, now, actor.id))])
             self.audit(
                 "add",
                 "client",
@@ -169,7 +172,7 @@ class ClientService(Service):
                     "--iva", f"{iva_periodicity!r} is not one of {', '.join(choices)}"
                 )
             params["iva"] = iva_periodicity
-            clauses.append("c.iva_periodicity = :iva")
+            clauses.append("p.iva_periodicity = :iva")
         if search:
             params["q"] = f"%{search.strip()}%"
             clauses.append(
@@ -178,10 +181,12 @@ class ClientService(Service):
             )
         if not include_removed:
             clauses.append("c.removed_at IS NULL")
+        params["today"] = today_in_rome(self.clock).isoformat()  # the profile in force today
         sql = (
             "SELECT c.id, c.ragione_sociale, c.codice_fiscale, c.partita_iva, c.studio_id, s.name AS studio,"
-            " c.responsible_id, u.email AS responsible, c.iva_periodicity, c.nickname, c.removed_at"
-            " FROM clients c JOIN studios s ON s.id = c.studio_id LEFT JOIN users u ON u.id = c.responsible_id"
+            " c.responsible_id, u.email AS responsible, p.iva_periodicity, c.nickname, c.removed_at"
+            f" FROM clients c {history.in_force_join('c', 'p', ':today')}"
+            " JOIN studios s ON s.id = c.studio_id LEFT JOIN users u ON u.id = c.responsible_id"
             f" WHERE {' AND '.join(clauses)} ORDER BY c.ragione_sociale COLLATE NOCASE, c.id"
         )
         if limit is not None:
@@ -191,17 +196,21 @@ class ClientService(Service):
             params["limit"] = limit
         return [dict(r) for r in self.db.execute(sql, params)]
 
-    def show(self, client_id: int) -> dict:
+    def show(self, client_id: int, as_of: date | None = None) -> dict:
+        """The client, with the fiscal profile in force on *as_of* (default: today)
+        and the profile's changes (past and to come) with their days."""
         row = access.client_row(self.db, self.actor, client_id)
-        return self._detail(row)
+        return self._detail(row, as_of or today_in_rome(self.clock))
 
-    def _detail(self, row: sqlite3.Row) -> dict:
+    def _detail(self, row: sqlite3.Row, as_of: date) -> dict:
         studio = self.db.execute(
             "SELECT name FROM studios WHERE id = ?", (row["studio_id"],)
         ).fetchone()
         responsible = self.db.execute(
             "SELECT email FROM users WHERE id = ?", (row["responsible_id"],)
         ).fetchone()
+        versions = history.of_client(self.db, row["id"])
+        in_force = history.in_force(versions, as_of)
         detail = {
             "id": row["id"],
             "ragione_sociale": row["ragione_sociale"],
@@ -216,15 +225,19 @@ class ClientService(Service):
             "responsible_id": row["responsible_id"],
             "responsible": responsible[0] if responsible else None,
             "smart_services": json.loads(row["smart_services"]),
-            **profile.from_row(row),
+            "profile_as_of": as_of.isoformat(),
+            **in_force.profile,
+            "profile_changes": history.timeline(versions),
             "created_at": row["created_at"],
             "updated_at": row["updated_at"],
             "removed_at": row["removed_at"],
         }
         return detail
 
-    def edit(self, client_id: int, data: ClientInput) -> dict:
-        """Change what is given; the audit log keeps old and new values."""
+    def edit(self, client_id: int, data: ClientInput, profile_from: date | None = None) -> dict:
+        """Change what is given; the audit log keeps old and new values. Profile
+        changes apply from *profile_from*, or each from the day its field takes
+        effect (the next 1 January for VAT: ``profile.takes_effect``)."""
         from sempi_cli.services.org.groups import GroupService
         from sempi_cli.services.tasks.handover import follow_client
         from sempi_cli.services.tasks.tasks import TaskService
@@ -233,11 +246,12 @@ class ClientService(Service):
         if not access.can_edit_client(self.db, self.actor, before):
             raise PermissionDenied(f"you may not edit client {client_id}")
         person = (data.kind or before["taxpayer_kind"]) == "persona_fisica"
-        fields = client_input.columns(data, person=person)
+        fields, values = client_input.split(client_input.columns(data, person=person))
+        if profile_from is not None and not values:
+            raise InvalidData("--from", "dates a change of --profile, and none is given")
         if person and data.codice_fiscale is None and before["codice_fiscale"]:
             # Becoming a persona fisica: the stored code must be a person's.
             identifiers.codice_fiscale(before["codice_fiscale"], person=True, field="--kind")
-        profile.check_consistency({**profile.from_row(before), **fields})
         new_responsible: int | None = None
         if data.responsible is not None:
             new_responsible = fields["responsible_id"] = self._responsible_id(data.responsible)
@@ -268,7 +282,23 @@ class ClientService(Service):
                     )
                     if followed:
                         self.audit("follow_responsible", "client", client_id, tasks=followed)
+            if values:  # an inconsistent version raises here: the transaction undoes it all
+                self._change_profile(client_id, values, profile_from)
         return self.show(client_id)
+
+    def _change_profile(self, client_id: int, values: dict, start: date | None) -> None:
+        now = self.now()
+        found = history.change(
+            self.db,
+            client_id,
+            values,
+            today=today_in_rome(self.clock),
+            start=start,
+            at=now,
+            actor_id=self.actor.id,
+        )
+        if found:
+            self.audit("profile", "client", client_id, changes=found)
 
     def set_removed(self, client_id: int, removed: bool) -> dict:
         """Remove (archive: the books must be kept) or restore a client."""

@@ -97,6 +97,19 @@ def new_client(given: dict[str, object]) -> dict[str, object]:
     return fields
 
 
+def split(fields: dict[str, object]) -> tuple[dict[str, object], dict[str, str | bool]]:
+    """(the ``clients`` columns, the fiscal profile's values): the profile lives in
+    its own table, with a history (clients/history.py)."""
+    values: dict[str, str | bool] = {}
+    columns: dict[str, object] = {}
+    for name, value in fields.items():
+        if name in profile.FIELDS_BY_NAME:
+            values[name] = value  # type: ignore[assignment]  # typed by profile.typed
+        else:
+            columns[name] = value
+    return columns, values
+
+
 def stored(value: object) -> object:
     """A value as SQLite gives it back (True/False are 1/0), to compare with a row."""
     return int(value) if isinstance(value, bool) else value

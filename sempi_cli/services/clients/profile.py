@@ -2,11 +2,14 @@
 
 The same names are the `--profile FIELD=VALUE` options, the batch-file
 columns, the JSON keys and the store's columns, so there is one vocabulary.
+A change of a field takes effect from a day (clients/history.py keeps the
+versions); ``takes_effect`` is the day the law gives when none is named.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sempi_cli.errors import InvalidData
 
@@ -17,6 +20,9 @@ class ProfileField:
     help: str
     choices: tuple[str, ...] | None = None  # None: a yes/no flag
     default: str | bool = False
+    # "next_year": the VAT regime and periodicity change from 1 January of the
+    # next year (art. 1 DPR 100/1998, art. 1 c.54 L.190/2014); "today": the rest.
+    takes_effect: str = "today"
 
 
 PROFILE_FIELDS: tuple[ProfileField, ...] = (
@@ -25,9 +31,12 @@ PROFILE_FIELDS: tuple[ProfileField, ...] = (
         "VAT liquidation: IVA-M, IVA-T, IVA-TS; none for forfettari/exempt",
         ("mensile", "trimestrale", "trimestrale_speciale", "none"),
         "none",
+        "next_year",
     ),
     ProfileField(
-        "contabilita_presso_terzi", "monthly VAT on the month before (art. 1 c.3 DPR 100/98)"
+        "contabilita_presso_terzi",
+        "monthly VAT on the month before (art. 1 c.3 DPR 100/98)",
+        takes_effect="next_year",
     ),
     ProfileField(
         "intra1_goods", "INTRASTAT sales of goods", ("mensile", "trimestrale", "none"), "none"
@@ -54,7 +63,7 @@ PROFILE_FIELDS: tuple[ProfileField, ...] = (
     ),
     ProfileField("inps_gs_professionista", "professional in INPS gestione separata"),
     ProfileField("isa_subject", "subject to ISA (indici sintetici di affidabilità)"),
-    ProfileField("forfettario", "regime forfettario (no periodic VAT)"),
+    ProfileField("forfettario", "regime forfettario (no periodic VAT)", takes_effect="next_year"),
     ProfileField("issues_bollo_efatture", "issues e-invoices bearing imposta di bollo"),
     ProfileField("imu_owner", "owns property subject to IMU"),
 )
@@ -120,6 +129,14 @@ def check_consistency(profile: dict[str, object]) -> None:
             "--profile contabilita_presso_terzi",
             "applies only to monthly VAT (iva_periodicity=mensile)",
         )
+
+
+def takes_effect(name: str, today: date) -> date:
+    """The day a change of *name* applies from when none is given: the next
+    1 January for the VAT regime and periodicity, today for the others."""
+    if FIELDS_BY_NAME[name].takes_effect == "next_year":
+        return date(today.year + 1, 1, 1)
+    return today
 
 
 def defaults() -> dict[str, str | bool]:

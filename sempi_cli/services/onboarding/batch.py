@@ -33,10 +33,12 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 
+from sempi_cli.clock import today_in_rome
 from sempi_cli.errors import InvalidData, PartlyDone, SempiError, StoreBusy, StoreUnusable
 from sempi_cli.services import audit
 from sempi_cli.services.base import Service, redact_personal
 from sempi_cli.services.clients import bulk as client_bulk
+from sempi_cli.services.clients import history
 from sempi_cli.services.clients.input import stored
 from sempi_cli.services.onboarding.batch_file import BatchFile
 from sempi_cli.services.onboarding.input import Row, result_where
@@ -82,7 +84,7 @@ class BatchService(Service):
         studio_id = find_studio_id(self.db, self.actor, studio)
         require_onboarder(self.actor, studio_id)
         tick = progress or (lambda stage, done, total: None)
-        planner = Planner(self.db, studio_id)
+        planner = Planner(self.db, studio_id, today_in_rome(self.clock))
         results, bad = self._check(source, planner, tick)
         report = {
             "file": str(source.path),
@@ -245,22 +247,25 @@ class _Writer:
             return
         service, db = self.service, self.db
         now, actor_id = service.now(), service.actor.id
+        today = today_in_rome(service.clock)
         new = [p for p in plans if p.action == "created"]
         if new:
             next_id = client_bulk.next_client_id(db)
-            rows = []
             for plan in new:
                 plan.client_id, next_id = next_id, next_id + 1
-                values = plan.fields
-                values.update(id=plan.client_id, studio_id=self.studio_id)
-                values.update(created_at=now, updated_at=now)
-                rows.append(tuple(map(values.__getitem__, client_bulk.CLIENT_COLUMNS)))
-            client_bulk.insert_many(db, rows)
+                plan.fields.update(id=plan.client_id, studio_id=self.studio_id)
+                plan.fields.update(created_at=now, updated_at=now)
+            client_bulk.insert_many(db, [plan.fields for plan in new], actor_id)
         for plan in plans:
             if plan.action == "updated" and plan.fields:
                 client_bulk.update_fields(
                     db, _client_id(plan), {k: stored(v) for k, v in plan.fields.items()}, now
                 )
+            if plan.action == "updated" and plan.profile:
+                history.change(
+                    db, _client_id(plan), plan.profile, today=today, start=None, at=now,
+                    actor_id=actor_id,
+                )  # fmt: skip
         add_members(db, [(_client_id(p), m) for p in plans for m in p.members], now, actor_id)
         set_modules(db, [(_client_id(p), p.modules) for p in plans if p.modules], now, actor_id)
         upsert_delegations(
@@ -316,6 +321,8 @@ def _audit_entries(plans: list[Plan], studio_id: int, folders: int) -> Iterator[
         elif plan.fields:
             diff = {k: {"old": plan.old[k], "new": stored(v)} for k, v in plan.fields.items()}
             yield "edit", "client", client_id, {"changes": redact_personal(diff)}
+        if plan.profile_changes:
+            yield "profile", "client", client_id, {"changes": plan.profile_changes}
         for user_id in plan.members:
             yield "add_member", "work_group", client_id, {"user_id": user_id}
         if plan.folders:

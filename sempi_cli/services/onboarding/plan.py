@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
+from datetime import date
 
 from sempi_cli.errors import InvalidData
 from sempi_cli.services import identifiers
-from sempi_cli.services.clients import clients, profile
+from sempi_cli.services.clients import clients, history
 from sempi_cli.services.clients import input as client_input
 from sempi_cli.services.onboarding.input import (
     MODULES,
-    PROFILE_COLUMNS,
     Delegation,
     External,
     Row,
@@ -38,6 +38,10 @@ class Plan:
     client_id: int | None = None
     fields: dict[str, object] = field(default_factory=dict)  # created: all; updated: changed
     old: dict[str, object] = field(default_factory=dict)  # updated: the values before
+    # updated: the profile's values to set (each from the day its field takes effect,
+    # as `client edit` does) and what that changes from which day (history.differences)
+    profile: dict[str, str | bool] = field(default_factory=dict)
+    profile_changes: list[dict] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
     members: list[int] = field(default_factory=list)
     externals: list[External] = field(default_factory=list)  # to create
@@ -69,9 +73,10 @@ def refused(row: Row, column: str, problem: str) -> Plan:
 class Planner:
     """Plans rows against the store (reads only); the same code in both passes."""
 
-    def __init__(self, db: sqlite3.Connection, studio_id: int) -> None:
+    def __init__(self, db: sqlite3.Connection, studio_id: int, today: date) -> None:
         self.db = db
         self.studio_id = studio_id
+        self.today = today
         self.firm_users: dict[str, sqlite3.Row] = {}
         self.practice_users: list[int] = []
 
@@ -91,6 +96,7 @@ class Planner:
             modules=modules_of(self.db, ids),
             delegations=delegations_of(self.db, ids),
             with_folders={c for c, _ in self._pairs("SELECT client_id, 1 FROM doc_folders", ids)},
+            profiles=history.of_clients(self.db, ids),
         )
         plans = []
         for row in rows:
@@ -211,8 +217,10 @@ class Planner:
         code = wanted.get("codice_fiscale", stored["codice_fiscale"])
         if kind == "persona_fisica" and code is not None:
             identifiers.codice_fiscale(str(code), person=True, field="codice_fiscale")
-        profile.check_consistency(
-            {**profile.from_row(stored), **{k: wanted[k] for k in PROFILE_COLUMNS if k in wanted}}
+        wanted, values = client_input.split(wanted)
+        versions = context.profiles[client_id]
+        profile_changes = history.differences(
+            versions, history.with_changes(versions, values, self.today)
         )
         if responsible_id is not None:
             wanted["responsible_id"] = responsible_id
@@ -222,6 +230,9 @@ class Planner:
             raise InvalidData(*clash)
         plan = Plan(row, "unchanged", client_id, fields=diff, old={k: stored[k] for k in diff})
         plan.changes = ["responsible" if k == "responsible_id" else k for k in diff]
+        if profile_changes:
+            plan.profile, plan.profile_changes = values, profile_changes
+            plan.changes += list(dict.fromkeys(c["field"] for c in profile_changes))
         members = [stored["responsible_id"] if responsible_id is None else responsible_id]
         if row.practice_users == "all":
             members += self.practice_users
@@ -258,3 +269,4 @@ class _Context:
     modules: dict[int, tuple[str, ...]]
     delegations: dict[int, dict[str, Delegation]]
     with_folders: set[int]
+    profiles: dict[int, list[history.Version]]

@@ -25,7 +25,6 @@ from sempi_cli.errors import CheckFailed, InvalidData, PermissionDenied
 from sempi_cli.fiscal.engine import Planner
 from sempi_cli.services import access, settings
 from sempi_cli.services.base import Service
-from sempi_cli.services.clients.profile import PROFILE_FIELDS
 from sempi_cli.services.org.studios import find_studio_id
 from sempi_cli.services.scheduler.config import load_overrides, load_templates
 from sempi_cli.services.scheduler.writer import Change, ChunkWriter, Counts
@@ -209,12 +208,11 @@ class SchedulerService(Service):
         self, writer: ChunkWriter, ids: list[int], counts: Counts, changes: list[Change]
     ) -> None:
         """Each chunk in its own transaction; *counts* and *changes* grow as chunks commit."""
-        columns = ", ".join(f"c.{f.name}" for f in PROFILE_FIELDS)
         for offset in range(0, len(ids), CHUNK):
             chunk = ids[offset : offset + CHUNK]
             with self.transaction():
                 clients = self.db.execute(
-                    f"SELECT c.id, c.responsible_id, {columns} FROM clients c"
+                    "SELECT c.id, c.responsible_id FROM clients c"
                     f" WHERE c.id IN ({','.join('?' * len(chunk))}) AND c.removed_at IS NULL ORDER BY c.id",
                     chunk,
                 ).fetchall()

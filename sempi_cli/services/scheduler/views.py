@@ -332,8 +332,8 @@ class ScheduleViews(Service):
     def explain(self, client_id: int, rule_id: str, period: str) -> dict:
         """The client, the rule and the profile values it reads, the nominal date, each
         shift with its reason, the override, the legal basis and the task if any."""
-        from sempi_cli.fiscal.engine import deadline_of
-        from sempi_cli.services.clients.profile import from_row
+        from sempi_cli.fiscal.engine import deadline_of, owing_profile
+        from sempi_cli.services.clients import history
 
         rule = rule_named(rule_id, "RULE")
         year, index = period_of(rule, period, "PERIOD")
@@ -344,7 +344,8 @@ class ScheduleViews(Service):
             if stored is not None  # seeing the deadline's task is enough to see why
             else access.client_row(self.db, self.actor, client_id)
         )
-        profile = from_row(client)
+        versions = [(v.day, v.profile) for v in history.of_client(self.db, client_id)]
+        profile = dict(owing_profile(versions, rule, year, index))
         applies = bool(rule.applies(profile))
         values = _profile_text(profile, rule.fields)
         if stored is None and not applies:

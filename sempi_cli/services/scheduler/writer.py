@@ -24,7 +24,7 @@ from sempi_cli.fiscal.engine import Deadline, Planner
 from sempi_cli.fiscal.rules import RULES_BY_ID, Rule
 from sempi_cli.services.checklists import bulk as checklist_bulk
 from sempi_cli.services.checklists.bulk import ChecklistSpec
-from sempi_cli.services.clients import profile as profiles
+from sempi_cli.services.clients import history as profile_history
 from sempi_cli.services.tasks import bulk as task_bulk
 from sempi_cli.services.templates.rrule import deadline_of
 
@@ -148,11 +148,12 @@ class ChunkWriter:
         if not clients:
             return result
         existing = self._existing([c["id"] for c in clients])
+        profiles = profile_history.of_clients(self.db, [c["id"] for c in clients])
         new: list[tuple[sqlite3.Row, Prepared]] = []
         for client in clients:
+            versions = [(v.day, v.profile) for v in profiles[client["id"]]]
             wanted = {
-                (d.rule_id, d.period): self._prepare(d)
-                for d in self.planner.for_profile(_profile(client))
+                (d.rule_id, d.period): self._prepare(d) for d in self.planner.for_history(versions)
             }
             held = existing.get(client["id"], {})
             for key, prepared in wanted.items():
@@ -392,7 +393,3 @@ def _kept(change: Change) -> Change:
         change.new_due,
         change.task_id,
     )
-
-
-def _profile(client: sqlite3.Row) -> dict[str, object]:
-    return {f.name: client[f.name] for f in profiles.PROFILE_FIELDS}

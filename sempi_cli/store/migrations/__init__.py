@@ -28,6 +28,7 @@ from sempi_cli.store.migrations import (
     m012_outbox_secrets_out,
     m013_fiscal_tasks,
     m014_form_year_periods,
+    m015_client_profiles,
 )
 from sempi_cli.store.transaction import checkpoint, write_transaction
 
@@ -46,6 +47,7 @@ STEPS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     ("m012_outbox_secrets_out", m012_outbox_secrets_out.run),
     ("m013_fiscal_tasks", m013_fiscal_tasks.SQL),
     ("m014_form_year_periods", m014_form_year_periods.run),
+    ("m015_client_profiles", m015_client_profiles.SQL),
 ]
 LATEST = len(STEPS)
 
