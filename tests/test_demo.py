@@ -159,7 +159,8 @@ def test_forty_clients_with_valid_identifiers(store: sqlite3.Connection) -> None
 
 def test_fiscal_profiles_are_varied_and_consistent(store: sqlite3.Connection) -> None:
     clients = store.execute("SELECT * FROM clients").fetchall()
-    profiles = [from_row(r) for r in clients]
+    profiles = [from_row(r) for r in store.execute("SELECT * FROM client_profiles")]
+    assert len(profiles) == len(clients)  # one version each, from the start
     for profile in profiles:
         check_consistency(profile)
     periodicities = {"mensile", "trimestrale", "trimestrale_speciale", "none"}
@@ -225,7 +226,8 @@ def test_the_demo_is_deterministic(store: sqlite3.Connection, tmp_path: Path) ->
     try:
         query = (
             "SELECT ragione_sociale, codice_fiscale, partita_iva, email, pec, responsible_id,"
-            " smart_services, iva_periodicity, forfettario FROM clients ORDER BY id"
+            " smart_services, iva_periodicity, forfettario FROM clients c"
+            " JOIN client_profiles p ON p.client_id = c.id ORDER BY c.id, p.valid_from"
         )
         assert [tuple(r) for r in store.execute(query)] == other.execute(query).fetchall()
         query = (
