@@ -12,7 +12,8 @@ import pytest
 from sempi_cli.errors import Conflict, StoreUnusable
 from sempi_cli.store import open_store, write_transaction
 from sempi_cli.store.constants import APPLICATION_ID, PAGE_SIZE
-from sempi_cli.store.migrations import LATEST, statements
+from sempi_cli.store.migrations import LATEST
+from sempi_cli.store.script import statements
 from tests.conftest import store_digest
 from tests.helpers import assert_one_line_error
 
@@ -43,6 +44,7 @@ def test_new_store_is_stamped_and_migrated(db):
         "m013_fiscal_tasks",
         "m014_form_year_periods",
         "m015_client_profiles",
+        "m016_chat",
     ]
 
 

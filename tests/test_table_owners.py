@@ -64,6 +64,14 @@ OWNERS = {
     "scheduler_runs": "scheduler",
     "fiscal_overrides": "scheduler",
     "fiscal_rule_templates": "scheduler",
+    # chat/
+    "chats": "chat",
+    "chat_members": "chat",
+    "chat_marks": "chat",
+    "chat_messages": "chat",
+    "chat_message_versions": "chat",
+    "chat_search": "chat",
+    "notification_prefs": "notify",
     # onboarding/
     "client_modules": "onboarding",
     "client_delegations": "onboarding",
@@ -73,9 +81,13 @@ OWNERS = {
     "settings": "settings",
 }
 
-# Tables no package writes: SQLite's own, and the migrations' bookkeeping
-# (sqlite-utils' Migrations, run by store/ when a store is opened).
-NOT_OWNED = {"sqlite_sequence", "_sqlite_migrations"}
+# Tables no package writes: SQLite's own, the migrations' bookkeeping
+# (sqlite-utils' Migrations, run by store/ when a store is opened), and the
+# shadow tables FTS5 keeps for chat_search (written by SQLite itself).
+NOT_OWNED = {
+    "sqlite_sequence", "_sqlite_migrations",
+    "chat_search_config", "chat_search_data", "chat_search_docsize", "chat_search_idx",
+}  # fmt: skip
 
 # (file relative to sempi_cli/, table) writes allowed outside the owner. Keep it short,
 # each with its reason. Empty: privacy/'s erasure calls the owners' functions

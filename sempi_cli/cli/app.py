@@ -24,6 +24,7 @@ PACKAGED = {
     "scheduler": "scheduler.commands",
     "client": "client.commands",
     "client-onboard": "client.onboard",
+    "chat": "chat.commands",
 }
 GROUPS: dict[str, str] = {
     name: f"sempi_cli.cli.{PACKAGED.get(name, name.replace('-', '_'))}" for name in GROUP_HELP

@@ -24,6 +24,7 @@ from sempi_cli.cli.context import AppContext
 GROUP_HELP: dict[str, str] = {
     "audit": "Read the activity log (firm administrators).",
     "auth": "Two-step login, recovery codes, application passwords, sessions.",
+    "chat": "Chats: the general chat, public and private chats, each work group's chat.",
     "checklist": "Checklists on tasks: nested items, group actions, members, files.",
     "client": "Manage clients: identity, fiscal profile, responsible.",
     "client-onboard": "Onboard clients, one or a thousand: record, group, folders, invitations, deadlines.",
@@ -32,7 +33,7 @@ GROUP_HELP: dict[str, str] = {
     "doc": "Client documents in folders: add, import a backlog, list, get, move, remove.",
     "group": "Manage each client's work group (who may enter it).",
     "mail": "The outbox: invitations and notices sent through the firm's SMTP server.",
-    "notify": "Your notifications: list them, mark them read (reminders, later chat events).",
+    "notify": "Your notifications: messages, mentions, tasks, invitations, reminders; preferences.",
     "scheduler": "The fiscal calendar: every client's deadlines as tasks, from cron; views, .ics.",
     "studio": "Manage the practices (studi) the firm works for.",
     "task": "Tasks (incarichi): status, approval, history, templates, recurrence, reminders.",

@@ -14,6 +14,9 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sempi_cli.clock import Clock
+from sempi_cli.services import events
+from sempi_cli.services.access import Actor
 from sempi_cli.services.clients import history
 
 # The columns of a client row; ``insert_many`` takes them and the profile's fields.
@@ -34,18 +37,20 @@ def next_client_id(db: sqlite3.Connection) -> int:
 
 
 def insert_many(
-    db: sqlite3.Connection, clients: Sequence[Mapping[str, Any]], actor_id: int | None
+    db: sqlite3.Connection, clients: Sequence[Mapping[str, Any]], clock: Clock, actor: Actor
 ) -> None:
     """New clients, each a mapping with the values of CLIENT_COLUMNS and of the
-    fiscal profile's fields (the first version, in force from the start)."""
+    fiscal profile's fields (the first version, in force from the start); the
+    event ``client.added`` gives each its work-group chat."""
     db.executemany(_INSERT, [tuple(c[k] for k in CLIENT_COLUMNS) for c in clients])
     history.insert_many(
         db,
         (
-            (c["id"], history.first({k: c[k] for k in history.FIELDS}, c["created_at"], actor_id))
+            (c["id"], history.first({k: c[k] for k in history.FIELDS}, c["created_at"], actor.id))
             for c in clients
         ),
     )
+    events.publish(db, clock, actor, "client.added", {"client_ids": [c["id"] for c in clients]})
 
 
 def update_fields(

@@ -11,7 +11,7 @@ from typing import Any
 
 from sempi_cli.clock import today_in_rome
 from sempi_cli.errors import Conflict, InvalidData, PermissionDenied, RuleViolation
-from sempi_cli.services import access, identifiers
+from sempi_cli.services import access, events, identifiers
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service, changes, redact_personal
 from sempi_cli.services.clients import history, profile
@@ -128,6 +128,7 @@ class ClientService(Service):
             client_id = cursor.lastrowid
             assert client_id is not None  # set by the INSERT
             history.insert_many(self.db, [(client_id, history.first(values, now, actor.id))])
+            events.publish(self.db, self.clock, actor, "client.added", {"client_ids": [client_id]})
             self.audit(
                 "add",
                 "client",

@@ -1,8 +1,8 @@
 """The per-user inbox: notifications other services deliver, read by their owner only.
 
-Today the reminder job feeds it; the chat will add new messages, mentions, task
-events and invitations (SPEC §5, the notification centre) by adding their kind
-to KINDS and calling ``notify``. This module owns the ``notifications`` table.
+The reminder job, the timer, the chat (new messages, mentions), tasks,
+invitations and documents feed it (SPEC §5, the notification centre) by
+calling ``notify``. This module owns the ``notifications`` table.
 
 Every notification is keyed by its ``source`` (UNIQUE, e.g. ``reminder:42``):
 the service that delivers an event names it, so delivering the same event twice
@@ -16,9 +16,12 @@ from collections.abc import Iterable
 from sempi_cli.errors import InvalidData, NotFound, UsageProblem
 from sempi_cli.services.base import Service
 
-# What a notification is about. Free text in the store, checked here: the chat
-# adds "message", "mention", "task", "invitation" when it starts delivering them.
-KINDS: tuple[str, ...] = ("reminder", "timer")
+# What a notification is about. Free text in the store, checked here; "deadline",
+# "consent" and "coupon" are delivered by the issues that build those domains.
+KINDS: tuple[str, ...] = (
+    "message", "mention", "task", "invitation", "document", "reminder", "timer",
+    "deadline", "consent", "coupon",
+)  # fmt: skip
 COLUMNS = ("id", "created_at", "kind", "task_id", "text", "read")
 
 
@@ -32,7 +35,13 @@ class NotificationService(Service):
     # --- delivering (other services) ----------------------------------------------
 
     def notify(
-        self, user_id: int, kind: str, text: str, source: str, task_id: int | None = None
+        self,
+        user_id: int,
+        kind: str,
+        text: str,
+        source: str,
+        task_id: int | None = None,
+        chat_id: int | None = None,
     ) -> int | None:
         """Put a notification in ``user_id``'s inbox; the new id, or None when
         ``source`` was delivered before (nothing changes then).
@@ -48,9 +57,9 @@ class NotificationService(Service):
             raise InvalidData("source", "a notification needs a source (what it is about)")
         with self.transaction():
             cursor = self.db.execute(
-                "INSERT INTO notifications (user_id, kind, task_id, text, source, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source) DO NOTHING",
-                (user_id, kind, task_id, text.strip(), source.strip(), self.now()),
+                "INSERT INTO notifications (user_id, kind, task_id, chat_id, text, source, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source) DO NOTHING",
+                (user_id, kind, task_id, chat_id, text.strip(), source.strip(), self.now()),
             )
         if not cursor.rowcount:
             return None

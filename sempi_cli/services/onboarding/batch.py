@@ -255,7 +255,7 @@ class _Writer:
                 plan.client_id, next_id = next_id, next_id + 1
                 plan.fields.update(id=plan.client_id, studio_id=self.studio_id)
                 plan.fields.update(created_at=now, updated_at=now)
-            client_bulk.insert_many(db, [plan.fields for plan in new], actor_id)
+            client_bulk.insert_many(db, [plan.fields for plan in new], service.clock, service.actor)
         for plan in plans:
             if plan.action == "updated" and plan.fields:
                 client_bulk.update_fields(

@@ -9,7 +9,7 @@ user_version``) is the number of migrations applied.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from sempi_cli.errors import StoreUnusable
 from sempi_cli.store.constants import APPLICATION_ID
@@ -29,7 +29,9 @@ from sempi_cli.store.migrations import (
     m013_fiscal_tasks,
     m014_form_year_periods,
     m015_client_profiles,
+    m016_chat,
 )
+from sempi_cli.store.script import statements
 from sempi_cli.store.transaction import checkpoint, write_transaction
 
 STEPS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
@@ -48,22 +50,9 @@ STEPS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     ("m013_fiscal_tasks", m013_fiscal_tasks.SQL),
     ("m014_form_year_periods", m014_form_year_periods.run),
     ("m015_client_profiles", m015_client_profiles.SQL),
+    ("m016_chat", m016_chat.run),
 ]
 LATEST = len(STEPS)
-
-
-def statements(script: str) -> Iterator[str]:
-    """Split a script into statements (triggers included) without executescript,
-    which would COMMIT the surrounding transaction."""
-    buffer = ""
-    for line in script.splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            if buffer.strip():
-                yield buffer.strip()
-            buffer = ""
-    if buffer.strip():
-        raise ValueError(f"incomplete SQL statement: {buffer.strip()[:60]}")
 
 
 def migrate(conn: sqlite3.Connection) -> None:

@@ -1,0 +1,127 @@
+"""Who may read which chat, and who its members are: the one rule every chat
+read path asks (list, show, search, follow, attachments, notifications).
+
+- general: every internal user (firm and practice users, never external ones);
+- public: its members (``chat_members``); every internal user may see that it
+  exists and join it;
+- private: its members; an external member only while they still share a work
+  group with someone (a user who lost every work group sees none);
+- group (one per client): whoever sees the client's work group
+  (``access.visible_clients``: its members within the boundary between
+  practices, and the administrators over it); its *members* are the work
+  group's, at every moment.
+
+Within a chat, a member of a public or private chat reads the messages from
+``chat_members.sees_from`` (0: the whole history). A chat or a message the
+actor may not read does not exist for them: NotFound, as for an id that does
+not exist.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+
+from sempi_cli.clock import Clock, iso_utc
+from sempi_cli.errors import NotFound
+from sempi_cli.services import access
+from sempi_cli.services.access import Actor
+
+KINDS = ("general", "public", "private", "group")
+ADMIN_ROLES = ("firm-admin", "studio-admin")  # may restrict or moderate
+
+
+def _listed_member(alias: str) -> str:
+    return (
+        f"EXISTS (SELECT 1 FROM chat_members cm WHERE cm.chat_id = {alias}.id"
+        " AND cm.user_id = :actor_id)"
+    )
+
+
+def readable_sql(actor: Actor, alias: str = "ch") -> tuple[str, dict]:
+    """SQL predicate over ``chats AS alias``: the chats the actor may read."""
+    clients, params = access.visible_clients(actor, "rc")
+    group = (
+        f"({alias}.kind = 'group' AND EXISTS (SELECT 1 FROM clients rc"
+        f" WHERE rc.id = {alias}.client_id AND {clients}))"
+    )
+    member = _listed_member(alias)
+    if actor.role == "external":
+        still_in_a_group = "EXISTS (SELECT 1 FROM work_group_members w WHERE w.user_id = :actor_id)"
+        return (
+            f"({group} OR ({alias}.kind = 'private' AND {member} AND {still_in_a_group}))",
+            params,
+        )
+    return (
+        f"({alias}.kind = 'general' OR {group}"
+        f" OR ({alias}.kind IN ('public', 'private') AND {member}))",
+        params,
+    )
+
+
+def sees_from_sql(alias: str = "ch") -> str:
+    """SQL for the first message id the actor reads in chat ``alias`` (0: all)."""
+    return (
+        f"COALESCE((SELECT cm.sees_from FROM chat_members cm WHERE cm.chat_id = {alias}.id"
+        " AND cm.user_id = :actor_id), 0)"
+    )
+
+
+def chat_row(db: sqlite3.Connection, actor: Actor, chat_id: int) -> sqlite3.Row:
+    """The chat if the actor may read it, else NotFound (whether or not it exists)."""
+    where, params = readable_sql(actor)
+    row = db.execute(
+        f"SELECT ch.*, {sees_from_sql()} AS sees_from FROM chats ch WHERE ch.id = :chat AND {where}",
+        {**params, "chat": chat_id},
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"chat {chat_id} not found", "see your chats with 'sempi chat list'")
+    return row
+
+
+def members_sql(chat: Mapping) -> tuple[str, dict]:
+    """SQL selecting the ids of a chat's active members: the people it notifies
+    and the ones a mention may name (administrators who may read a work group's
+    chat without being in the group are readers, not members)."""
+    active = "u.disabled_at IS NULL"
+    if chat["kind"] == "general":
+        return f"SELECT u.id FROM users u WHERE u.role <> 'external' AND {active}", {}
+    if chat["kind"] == "group":
+        # The work group's members, within the boundary between practices.
+        return (
+            "SELECT u.id FROM work_group_members w JOIN users u ON u.id = w.user_id"
+            " JOIN clients c ON c.id = w.client_id"
+            f" WHERE w.client_id = :client AND {active}"
+            " AND (u.role IN ('firm-admin', 'staff')"
+            " OR (u.role IN ('studio-admin', 'studio-operator') AND u.studio_id = c.studio_id)"
+            " OR (u.role = 'external' AND u.client_id = c.id))",
+            {"client": chat["client_id"]},
+        )
+    external_ok = "(u.role <> 'external' OR EXISTS (SELECT 1 FROM work_group_members w WHERE w.user_id = u.id))"
+    return (
+        "SELECT u.id FROM chat_members m JOIN users u ON u.id = m.user_id"
+        f" WHERE m.chat_id = :chat AND {active} AND {external_ok}",
+        {"chat": chat["id"]},
+    )
+
+
+def member_ids(db: sqlite3.Connection, chat: Mapping) -> list[int]:
+    sql, params = members_sql(chat)
+    return [r[0] for r in db.execute(sql + " ORDER BY u.id", params)]
+
+
+def on_clients_added(
+    db: sqlite3.Connection, clock: Clock, actor: Actor, payload: Mapping[str, object]
+) -> None:
+    """The event ``client.added`` (services/events.py): each new client's work group
+    gets its chat, named by the client."""
+    ids = [int(i) for i in payload["client_ids"]]  # type: ignore[attr-defined]
+    now = iso_utc(clock.now())
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        db.execute(
+            "INSERT INTO chats (kind, title, client_id, created_at)"
+            " SELECT 'group', substr(ragione_sociale, 1, 120), id, ? FROM clients"
+            f" WHERE id IN ({','.join('?' * len(chunk))}) ORDER BY id",
+            (now, *chunk),
+        )
