@@ -125,3 +125,47 @@ def on_clients_added(
             f" WHERE id IN ({','.join('?' * len(chunk))}) ORDER BY id",
             (now, *chunk),
         )
+
+
+GENERAL_NAMES = ("general", "generale")
+
+
+def find_chat(db: sqlite3.Connection, actor: Actor, ref: str | int) -> sqlite3.Row:
+    """A chat the actor may read, by id, by ``general`` (``generale``), or by its
+    title (case-insensitive; a work group's chat also by its client's name or
+    ``client:ID``). NotFound when none, InvalidData when a title names several."""
+    from sempi_cli.errors import InvalidData
+
+    text = str(ref).strip()
+    if text.isdigit():
+        return chat_row(db, actor, int(text))
+    where, params = readable_sql(actor)
+    if text.lower() in GENERAL_NAMES:
+        sql, args = "ch.kind = 'general'", {}
+    elif text.lower().startswith("client:") and text[7:].strip().isdigit():
+        sql, args = "ch.client_id = :client", {"client": int(text[7:])}
+    else:
+        sql = (
+            "(lower(ch.title) = lower(:title) OR (ch.kind = 'group' AND EXISTS (SELECT 1"
+            " FROM clients nc WHERE nc.id = ch.client_id AND lower(nc.ragione_sociale) = lower(:title))))"
+        )
+        args = {"title": text}
+    rows = db.execute(
+        f"SELECT ch.id FROM chats ch WHERE {sql} AND ch.archived_at IS NULL AND {where}"
+        " ORDER BY ch.id LIMIT 2",
+        {**params, **args},
+    ).fetchall()
+    if not rows:
+        raise NotFound(f"chat {text!r} not found", "see your chats with 'sempi chat list'")
+    if len(rows) > 1:
+        raise InvalidData("CHAT", f"{text!r} names more than one chat", "give the chat's id")
+    return chat_row(db, actor, rows[0][0])
+
+
+def post_refusal(actor: Actor, chat: Mapping) -> str | None:
+    """Why the actor may not post in a chat they read, or None if they may."""
+    if chat["archived_at"] is not None:
+        return f"chat {chat['id']} is archived"
+    if chat["post_policy"] == "admins" and actor.role not in ADMIN_ROLES:
+        return f"only administrators may post in chat {chat['id']} ({chat['title']})"
+    return None
