@@ -140,8 +140,9 @@ def find_chat(db: sqlite3.Connection, actor: Actor, ref: str | int) -> sqlite3.R
     if text.isdigit():
         return chat_row(db, actor, int(text))
     where, params = readable_sql(actor)
+    args: dict[str, object] = {}
     if text.lower() in GENERAL_NAMES:
-        sql, args = "ch.kind = 'general'", {}
+        sql = "ch.kind = 'general'"
     elif text.lower().startswith("client:") and text[7:].strip().isdigit():
         sql, args = "ch.client_id = :client", {"client": int(text[7:])}
     else:
