@@ -67,9 +67,22 @@ def sees_from_sql(alias: str = "ch") -> str:
     )
 
 
-def chat_row(db: sqlite3.Connection, actor: Actor, chat_id: int) -> sqlite3.Row:
-    """The chat if the actor may read it, else NotFound (whether or not it exists)."""
-    where, params = readable_sql(actor)
+def visible_sql(actor: Actor, alias: str = "ch") -> tuple[str, dict]:
+    """SQL predicate over ``chats AS alias``: the chats the actor may know of. The
+    ones they read, and for an internal user every public chat still open (to join
+    it: knowing it is not reading it, so no message path asks this)."""
+    where, params = readable_sql(actor, alias)
+    if actor.role == "external":
+        return where, params
+    return f"({where} OR ({alias}.kind = 'public' AND {alias}.archived_at IS NULL))", params
+
+
+def chat_row(
+    db: sqlite3.Connection, actor: Actor, chat_id: int, *, include_public: bool = False
+) -> sqlite3.Row:
+    """The chat if the actor may read it (or, with ``include_public``, join it),
+    else NotFound (whether or not it exists)."""
+    where, params = (visible_sql if include_public else readable_sql)(actor)
     row = db.execute(
         f"SELECT ch.*, {sees_from_sql()} AS sees_from FROM chats ch WHERE ch.id = :chat AND {where}",
         {**params, "chat": chat_id},
@@ -79,7 +92,7 @@ def chat_row(db: sqlite3.Connection, actor: Actor, chat_id: int) -> sqlite3.Row:
     return row
 
 
-def members_sql(chat: Mapping) -> tuple[str, dict]:
+def members_sql(chat: Mapping | sqlite3.Row) -> tuple[str, dict]:
     """SQL selecting the ids of a chat's active members: the people it notifies
     and the ones a mention may name (administrators who may read a work group's
     chat without being in the group are readers, not members)."""
@@ -105,7 +118,7 @@ def members_sql(chat: Mapping) -> tuple[str, dict]:
     )
 
 
-def member_ids(db: sqlite3.Connection, chat: Mapping) -> list[int]:
+def member_ids(db: sqlite3.Connection, chat: Mapping | sqlite3.Row) -> list[int]:
     sql, params = members_sql(chat)
     return [r[0] for r in db.execute(sql + " ORDER BY u.id", params)]
 
@@ -130,16 +143,19 @@ def on_clients_added(
 GENERAL_NAMES = ("general", "generale")
 
 
-def find_chat(db: sqlite3.Connection, actor: Actor, ref: str | int) -> sqlite3.Row:
-    """A chat the actor may read, by id, by ``general`` (``generale``), or by its
-    title (case-insensitive; a work group's chat also by its client's name or
-    ``client:ID``). NotFound when none, InvalidData when a title names several."""
+def find_chat(
+    db: sqlite3.Connection, actor: Actor, ref: str | int, *, include_public: bool = False
+) -> sqlite3.Row:
+    """A chat the actor may read (with ``include_public``: or join), by id, by
+    ``general`` (``generale``), or by its title (case-insensitive; a work group's
+    chat also by its client's name or ``client:ID``). NotFound when none,
+    InvalidData when a title names several."""
     from sempi_cli.errors import InvalidData
 
     text = str(ref).strip()
     if text.isdigit():
-        return chat_row(db, actor, int(text))
-    where, params = readable_sql(actor)
+        return chat_row(db, actor, int(text), include_public=include_public)
+    where, params = (visible_sql if include_public else readable_sql)(actor)
     args: dict[str, object] = {}
     if text.lower() in GENERAL_NAMES:
         sql = "ch.kind = 'general'"
@@ -160,13 +176,37 @@ def find_chat(db: sqlite3.Connection, actor: Actor, ref: str | int) -> sqlite3.R
         raise NotFound(f"chat {text!r} not found", "see your chats with 'sempi chat list'")
     if len(rows) > 1:
         raise InvalidData("CHAT", f"{text!r} names more than one chat", "give the chat's id")
-    return chat_row(db, actor, rows[0][0])
+    return chat_row(db, actor, rows[0][0], include_public=include_public)
 
 
-def post_refusal(actor: Actor, chat: Mapping) -> str | None:
+def post_refusal(actor: Actor, chat: Mapping | sqlite3.Row) -> str | None:
     """Why the actor may not post in a chat they read, or None if they may."""
     if chat["archived_at"] is not None:
         return f"chat {chat['id']} is archived"
     if chat["post_policy"] == "admins" and actor.role not in ADMIN_ROLES:
         return f"only administrators may post in chat {chat['id']} ({chat['title']})"
     return None
+
+
+def append_message(
+    db: sqlite3.Connection,
+    chat_id: int,
+    author_id: int | None,
+    body: str,
+    at: str,
+    *,
+    kind: str = "text",
+) -> int:
+    """Add a message at the end of a chat and move the chat's last activity with it
+    (``chat list`` sorts by it), in the caller's transaction; the message's id."""
+    cursor = db.execute(
+        "INSERT INTO chat_messages (chat_id, author_id, kind, body, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (chat_id, author_id, kind, body, at),
+    )
+    message_id = int(cursor.lastrowid or 0)
+    db.execute(
+        "UPDATE chats SET last_message_id = ?, last_message_at = ? WHERE id = ?",
+        (message_id, at, chat_id),
+    )
+    return message_id
