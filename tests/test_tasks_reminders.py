@@ -33,8 +33,13 @@ def recipients(org):
 
 
 @pytest.fixture
-def task(cli, recipients) -> int:
-    """Created by the administrator; S1 responsible, S2 participant; S3 has nothing to do with it."""
+def task(cli, db, clock, recipients) -> int:
+    """Created by the administrator; S1 responsible, S2 participant; S3 has nothing to do with it.
+    S1 and S2 turned their task notifications off: these inboxes hold reminders only."""
+    from sempi_cli.services.notify.prefs import PreferenceService
+
+    for user in (S1, S2):
+        PreferenceService(db, clock, actor(db, user)).set("task", "off")
     rows = ok(
         cli(
             "task", "add", "Liquidazione IVA novembre", "-r", S1, "--participant", S2,

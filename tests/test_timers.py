@@ -285,7 +285,7 @@ def test_a_forgotten_timer_is_reported_and_notified_once(cli, clock, tasks, db):
     found = js(cli, "check", as_user=ADMIN_EMAIL)
     assert [f["notified"] for f in found] == [True]
     assert [f["notified"] for f in js(cli, "check", as_user=ADMIN_EMAIL)] == [False]
-    inbox = json.loads(ok(cli("notify", "list", "--json", as_user=DOER)).stdout)
+    inbox = json.loads(ok(cli("notify", "list", "--kind", "timer", "--json", as_user=DOER)).stdout)
     assert [n["kind"] for n in inbox] == ["timer"] and "timer edit" in inbox[0]["text"]
 
 

@@ -429,3 +429,25 @@ def erase_personal_data(
         f" next_attempt_at = NULL WHERE {where}",
         params,
     ).rowcount
+
+
+def append_queued(
+    db: sqlite3.Connection, key_prefix: str, text: str, *, max_body: int
+) -> int | None:
+    """Add ``text`` at the end of the body of the newest message still ``queued`` whose
+    dedupe key starts with ``key_prefix``: a digest that gathers lines until `mail
+    send` claims it (services/notify/digest.py). Inside the caller's transaction.
+    Returns its id; None when there is none queued (claimed, sent, failed, cancelled)
+    or the body would pass ``max_body`` characters: the caller queues a new message."""
+    if not key_prefix:
+        raise ValueError("append_queued needs a key prefix")
+    # Every key that starts with the prefix sorts in [prefix, prefix with its last
+    # character bumped): a range the UNIQUE index on dedupe_key answers.
+    upper = key_prefix[:-1] + chr(ord(key_prefix[-1]) + 1)
+    row = db.execute(
+        "UPDATE mail_outbox SET body = body || :text WHERE id = (SELECT id FROM mail_outbox"
+        " WHERE dedupe_key >= :low AND dedupe_key < :high AND status = 'queued'"
+        " ORDER BY id DESC LIMIT 1) AND length(body) + length(:text) <= :max RETURNING id",
+        {"text": text, "low": key_prefix, "high": upper, "max": max_body},
+    ).fetchone()
+    return None if row is None else int(row[0])

@@ -68,6 +68,19 @@ TEMPLATES: dict[str, Template] = {
         required=("full_name", "client"),
         defaults={"studio": "{firm}", "services": "Fattura SMART e gli altri servizi attivi"},
     ),
+    # The notifications a person chose to receive by e-mail (services/notify/digest.py):
+    # the list is last, so each later notification of the same run adds a line.
+    "notifications": Template(
+        subject="Le sue notifiche — {firm}",
+        body=(
+            "Gentile {full_name},\n\n"
+            "ecco le notifiche che ha scelto di ricevere per e-mail da {firm}. Le trova "
+            "anche con 'sempi notify list'; per scegliere come riceverle: "
+            "'sempi notify prefs'.\n\n"
+            "{items}"
+        ),
+        required=("full_name", "items"),
+    ),
 }
 
 

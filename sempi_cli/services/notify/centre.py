@@ -1,34 +1,68 @@
 """The per-user inbox: notifications other services deliver, read by their owner only.
 
-The reminder job, the timer, the chat (new messages, mentions), tasks,
-invitations and documents feed it (SPEC §5, the notification centre) by
+The reminder job, the timer, the chat (new messages, mentions, invitations),
+tasks (services/notify/task_events.py), work groups (an event:
+services/notify/subscribers.py) and documents (read receipts) feed it by
 calling ``notify``. This module owns the ``notifications`` table.
 
 Every notification is keyed by its ``source`` (UNIQUE, e.g. ``reminder:42``):
 the service that delivers an event names it, so delivering the same event twice
 (a re-run, two cron jobs at once) makes one notification.
+
+Each person chooses per kind how it reaches them (services/notify/prefs.py):
+``inbox`` (the default), ``email``, ``both`` or ``off``. ``off`` stores
+nothing. ``email`` and ``both`` add it to the person's e-mail digest
+(services/notify/digest.py) and set ``emailed_at``; ``email`` stores it as
+read at that moment (``read_at = emailed_at``): it never counts as unread nor
+shows under ``--unread``, while ``notify list`` keeps it as the record of what
+was mailed (and its source keeps a re-run from mailing it twice).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import importlib
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import time
 
 from sempi_cli.errors import InvalidData, NotFound, UsageProblem
+from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
+from sempi_cli.services.notify import digest
+from sempi_cli.services.notify.kinds import DEFAULT_CHANNEL, KINDS, check_kind
 
-# What a notification is about. Free text in the store, checked here; "deadline",
-# "consent" and "coupon" are delivered by the issues that build those domains.
-KINDS: tuple[str, ...] = (
-    "message", "mention", "task", "invitation", "document", "reminder", "timer",
-    "deadline", "consent", "coupon",
-)  # fmt: skip
+__all__ = ["KINDS", "NotificationService"]
+
 COLUMNS = ("id", "created_at", "kind", "task_id", "text", "read")
+# Shown instead of the text of a notification about a chat its person may no
+# longer read (they left it, or lost the work group it belongs to).
+HIDDEN_TEXT = "(a chat you no longer have access to)"
+# Who may read which chat is chat/'s one rule (rooms.readable_sql). chat/ sits
+# above this package and delivers notifications through it, so importing it here
+# would make a cycle (docs/architecture.md): it is named by path and loaded when
+# a list needs it, as services/events.py names its subscribers.
+CHAT_READ_RULE = "sempi_cli.services.chat.rooms:readable_sql"
+
+
+def chat_read_rule(actor: Actor, alias: str) -> tuple[str, dict]:
+    """SQL predicate over ``chats AS alias``: the chats the actor may read."""
+    module, _, name = CHAT_READ_RULE.partition(":")
+    rule = getattr(importlib.import_module(module), name)
+    return rule(actor, alias)
 
 
 def _like(text: str) -> str:
     """A LIKE pattern that finds ``text`` literally (``%`` and ``_`` are not wildcards)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"%{escaped.lower()}%"
+
+
+def channel_of(db: sqlite3.Connection, user_id: int, kind: str) -> str:
+    """How notifications of ``kind`` reach ``user_id`` (their preference, else the inbox)."""
+    row = db.execute(
+        "SELECT channel FROM notification_prefs WHERE user_id = ? AND kind = ?", (user_id, kind)
+    ).fetchone()
+    return str(row[0]) if row else DEFAULT_CHANNEL
 
 
 class NotificationService(Service):
@@ -43,28 +77,41 @@ class NotificationService(Service):
         task_id: int | None = None,
         chat_id: int | None = None,
     ) -> int | None:
-        """Put a notification in ``user_id``'s inbox; the new id, or None when
-        ``source`` was delivered before (nothing changes then).
+        """Deliver a notification to ``user_id`` by the channel they chose for its
+        kind; the new id, or None when ``source`` was delivered before or the person
+        turned the kind off (nothing changes then).
 
         Called by services that already decided the user may know of the event;
         it joins the caller's transaction when there is one.
         """
-        if kind not in KINDS:
-            raise InvalidData("kind", f"{kind!r} is not one of {', '.join(KINDS)}")
+        check_kind(kind, "kind")
         if not (text or "").strip():
             raise InvalidData("text", "the notification is empty")
         if not (source or "").strip():
             raise InvalidData("source", "a notification needs a source (what it is about)")
         with self.transaction():
+            channel = channel_of(self.db, user_id, kind)
+            if channel == "off":
+                return None
+            now = self.now()
             cursor = self.db.execute(
                 "INSERT INTO notifications (user_id, kind, task_id, chat_id, text, source, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source) DO NOTHING",
-                (user_id, kind, task_id, chat_id, text.strip(), source.strip(), self.now()),
+                (user_id, kind, task_id, chat_id, text.strip(), source.strip(), now),
             )
-        if not cursor.rowcount:
-            return None
-        assert cursor.lastrowid is not None  # set by the INSERT that took place
-        return int(cursor.lastrowid)
+            if not cursor.rowcount:
+                return None
+            assert cursor.lastrowid is not None  # set by the INSERT that took place
+            notification_id = int(cursor.lastrowid)
+            if channel in ("email", "both") and digest.queue(
+                self.db, self.clock, self._actor, user_id, notification_id, kind, text.strip()
+            ):
+                self.db.execute(
+                    "UPDATE notifications SET emailed_at = :now,"
+                    " read_at = CASE WHEN :email_only THEN :now END WHERE id = :id",
+                    {"now": now, "email_only": channel == "email", "id": notification_id},
+                )
+        return notification_id
 
     # --- the actor's own inbox -------------------------------------------------------
 
@@ -72,33 +119,55 @@ class NotificationService(Service):
         self,
         *,
         unread_only: bool = False,
+        kinds: Sequence[str] = (),
+        text: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        limit: int | None = None,
         kind: str | None = None,
         since: str | None = None,
         search: str | None = None,
-        limit: int | None = None,
     ) -> list[dict]:
-        """The actor's notifications, newest first; never anyone else's."""
-        clauses = ["n.user_id = :me"]
-        params: dict[str, int | str] = {"me": self.actor.id}
+        """The actor's notifications, newest first; never anyone else's. The text of
+        one about a chat the actor may no longer read is not shown (nor searched).
+
+        ``kind``, ``since`` and ``search`` are the older names of ``kinds``,
+        ``date_from`` and ``text`` (`notify list --since/--search`): an error names
+        the option as it was typed."""
+        me = self.actor
+        readable, params = chat_read_rule(me, "ch")
+        shown = (
+            "CASE WHEN n.chat_id IS NULL OR EXISTS (SELECT 1 FROM chats ch"
+            f" WHERE ch.id = n.chat_id AND {readable}) THEN n.text ELSE :hidden END"
+        )
+        params = {**params, "actor_id": me.id, "hidden": HIDDEN_TEXT}
+        clauses = ["n.user_id = :actor_id"]
         if unread_only:
             clauses.append("n.read_at IS NULL")
-        if kind is not None:
-            if kind not in KINDS:
-                raise InvalidData("--kind", f"{kind!r} is not one of {', '.join(KINDS)}")
-            clauses.append("n.kind = :kind")
-            params["kind"] = kind
-        if since is not None:
-            from sempi_cli.clock import iso_utc
-            from sempi_cli.timeparse import parse_datetime
-
-            params["since"] = iso_utc(parse_datetime(since, self.clock.now(), field="--since"))
-            clauses.append("n.created_at >= :since")
-        if search is not None and search.strip():
-            clauses.append("n.text LIKE :search ESCAPE '\\'")
-            params["search"] = _like(search.strip())
+        wanted = [check_kind(k, "--kind") for k in (*kinds, *([kind] if kind else []))]
+        if wanted:
+            marks = ", ".join(f":kind{i}" for i in range(len(wanted)))
+            clauses.append(f"n.kind IN ({marks})")
+            params.update({f"kind{i}": k for i, k in enumerate(wanted)})
+        start = self._bound(date_from, "--from", since, "--since", end=False)
+        end = self._bound(date_to, "--to", None, "", end=True)
+        if start is not None and end is not None and end < start:
+            raise InvalidData("--to", "is before --from")
+        if start is not None:
+            clauses.append("n.created_at >= :start")
+            params["start"] = start
+        if end is not None:
+            clauses.append("n.created_at <= :end")
+            params["end"] = end
+        if text is not None and search is not None:
+            raise UsageProblem("--text and --search are one option: give one of them")
+        for i, word in enumerate((text if text is not None else search or "").split()):
+            clauses.append(f"lower({shown}) LIKE :word{i} ESCAPE '\\'")
+            params[f"word{i}"] = _like(word)
         sql = (
-            "SELECT n.id, n.created_at, n.kind, n.task_id, n.text, n.read_at FROM notifications n"
-            f" WHERE {' AND '.join(clauses)} ORDER BY n.id DESC"
+            f"SELECT n.id, n.created_at, n.kind, n.task_id, n.chat_id, {shown} AS text,"
+            f" n.read_at, n.emailed_at FROM notifications n WHERE {' AND '.join(clauses)}"
+            " ORDER BY n.id DESC"
         )
         if limit is not None:
             if limit < 1:
@@ -106,6 +175,26 @@ class NotificationService(Service):
             sql += " LIMIT :limit"
             params["limit"] = limit
         return [{**dict(r), "read": r["read_at"] is not None} for r in self.db.execute(sql, params)]
+
+    def _bound(
+        self, value: str | None, field: str, alias: str | None, alias_field: str, *, end: bool
+    ) -> str | None:
+        """A --from/--to bound in storage form. A day alone means its first instant
+        (--from) or its last second (--to: the whole day is included); a time typed
+        is taken as it is."""
+        from sempi_cli.clock import iso_utc
+        from sempi_cli.timeparse import parse_datetime
+
+        if value is not None and alias is not None:
+            raise UsageProblem(f"{field} and {alias_field} are one option: give one of them")
+        if alias is not None:
+            value, field = alias, alias_field
+        if value is None:
+            return None
+        at = parse_datetime(
+            value, self.clock.now(), field=field, default_time=time(23, 59, 59) if end else time(0)
+        )
+        return iso_utc(at)
 
     def unread_count(self) -> int:
         return int(
@@ -135,23 +224,44 @@ class NotificationService(Service):
                     (self.now(), me),
                 ).rowcount
             else:
-                marks = ", ".join("?" * len(wanted))
-                mine = {
-                    r[0]
-                    for r in self.db.execute(
-                        f"SELECT id FROM notifications WHERE user_id = ? AND id IN ({marks})",
-                        (me, *wanted),
-                    )
-                }
-                missing = [i for i in wanted if i not in mine]
-                if missing:
-                    raise NotFound(
-                        f"notification {missing[0]} not found",
-                        "see your notifications with 'sempi notify list'",
-                    )
+                marks = self._mine(wanted)
                 marked = self.db.execute(
                     f"UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL"
                     f" AND id IN ({marks})",
                     (self.now(), me, *wanted),
                 ).rowcount
         return {"marked_read": marked, "unread": self.unread_count()}
+
+    def unread(self, ids: Iterable[int]) -> dict:
+        """Mark the actor's notifications unread again (to come back to them), all or
+        nothing, as ``read``; one already unread stays as it is."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            raise UsageProblem("which notifications? Give their ids")
+        with self.transaction():
+            marks = self._mine(wanted)
+            marked = self.db.execute(
+                "UPDATE notifications SET read_at = NULL WHERE user_id = ? AND read_at IS NOT NULL"
+                f" AND id IN ({marks})",
+                (self.actor.id, *wanted),
+            ).rowcount
+        return {"marked_unread": marked, "unread": self.unread_count()}
+
+    def _mine(self, wanted: Sequence[int]) -> str:
+        """The SQL placeholders for ``wanted``, once every id is the actor's; the first
+        that is not is "not found", whether or not it exists."""
+        marks = ", ".join("?" * len(wanted))
+        mine = {
+            r[0]
+            for r in self.db.execute(
+                f"SELECT id FROM notifications WHERE user_id = ? AND id IN ({marks})",
+                (self.actor.id, *wanted),
+            )
+        }
+        missing = [i for i in wanted if i not in mine]
+        if missing:
+            raise NotFound(
+                f"notification {missing[0]} not found",
+                "see your notifications with 'sempi notify list'",
+            )
+        return marks

@@ -11,6 +11,7 @@ from sempi_cli.clock import Clock
 from sempi_cli.errors import InvalidData, PermissionDenied, RuleViolation
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
+from sempi_cli.services.notify.task_events import task_event
 from sempi_cli.services.tasks.tasks import TaskService
 
 
@@ -91,6 +92,16 @@ class TaskFlow(Service):
         self.tasks.set_fields(task, fields, transition.verb)
         if reason:
             self.tasks.history(task["id"], "reason", None, None, reason.strip())
+        if transition.verb in ("approve", "return"):
+            task_event(
+                self.db,
+                self.clock,
+                self.actor,
+                task["id"],
+                [task["responsible_id"]],
+                _past(transition.verb),
+                reason,
+            )
         return {"id": task["id"], "old_status": task["status"], "status": target}
 
 

@@ -15,6 +15,7 @@ from sempi_cli.clock import ROME, iso_utc
 from sempi_cli.errors import InvalidData, NotFound, PermissionDenied, RuleViolation
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
+from sempi_cli.services.notify.task_events import task_changed, task_event
 from sempi_cli.services.tasks.input import (
     DEFAULT_KIND,
     KINDS,
@@ -290,6 +291,7 @@ class TaskService(Service):
             )
             for key, (old, new) in diff.items():
                 self.history(task["id"], action, key, old, new)
+                task_changed(self.db, self.clock, self.actor, task["id"], key, new)
         return diff
 
     def add(self, data: TaskInput) -> list[dict]:
@@ -358,6 +360,7 @@ class TaskService(Service):
                 assert cursor.lastrowid is not None  # set by the INSERT
                 task_id = int(cursor.lastrowid)
                 self.history(task_id, "create", None, None, title)
+                task_event(self.db, self.clock, self.actor, task_id, [responsible], "assigned")
                 self.add_members(task_id, "participant", participants)
                 self.add_members(task_id, "observer", observers)
                 self.db.executemany(
@@ -409,6 +412,7 @@ class TaskService(Service):
             ).rowcount
             if added:
                 self.history(task_id, f"add_{role}", role, None, user_id)
+                task_event(self.db, self.clock, self.actor, task_id, [user_id], role)
 
     def remove_members(self, task_id: int, role: str, user_ids: list[int]) -> None:
         for user_id in user_ids:
@@ -547,6 +551,7 @@ class TaskService(Service):
                 (task_id, self.actor.id, body, self.now()),
             )
             self.history(task_id, "comment", None, None, cursor.lastrowid)
+            task_event(self.db, self.clock, self.actor, task_id, None, "commented", body)
         return {"id": cursor.lastrowid, "task_id": task_id, "body": body}
 
     def comments(self, task_id: int) -> list[dict]:
@@ -612,6 +617,7 @@ class TaskService(Service):
         task_id = int(cursor.lastrowid)
         self.history(task_id, "create", None, None, values["title"])
         self.history(task_id, "recur", "occurrence", None, values["occurrence"])
+        task_event(self.db, self.clock, self.actor, task_id, [values["responsible_id"]], "assigned")
         self.add_members(task_id, "participant", participants)
         self.add_members(task_id, "observer", observers)
         self.db.executemany(

@@ -1,0 +1,100 @@
+"""Task events that reach people's inboxes as ``task`` notifications.
+
+tasks/ sits above this package and calls here right after it writes the
+history line of the change, inside its transaction (one line per call site):
+a task given to someone, someone added as participant or observer, a task
+approved, returned, commented, its deadline moved. Nobody is told of their own
+action. Each notification's source carries the history line's id, so each event
+notifies each person once, and the same change made again later notifies again.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime
+
+from sempi_cli.clock import ROME, Clock
+from sempi_cli.services.access import Actor
+from sempi_cli.services.notify.centre import NotificationService
+
+EXCERPT = 120  # characters of a comment or a reason in the notification
+
+# What happened -> the sentence; {who} is the actor, {task} "task 12 (title)".
+EVENTS: dict[str, str] = {
+    "assigned": "{who} gave you {task}",
+    "participant": "{who} added you as a participant to {task}",
+    "observer": "{who} added you as an observer of {task}",
+    "approved": "{who} approved {task}",
+    "returned": "{who} returned {task} to you",
+    "commented": "{who} commented on {task}",
+    "deadline": "{who} moved the deadline of {task}",
+}
+
+
+def _excerpt(text: str) -> str:
+    words = " ".join(text.split())
+    return words if len(words) <= EXCERPT else words[: EXCERPT - 1] + "…"
+
+
+def _deadline(stored: str | None) -> str:
+    if stored is None:
+        return "none (removed)"
+    return datetime.fromisoformat(stored).astimezone(ROME).strftime("%d/%m/%Y %H:%M")
+
+
+def people_on(db: sqlite3.Connection, task_id: int) -> list[int]:
+    """Everyone a task is about: its responsible, creator, participants and observers."""
+    return [
+        int(r[0])
+        for r in db.execute(
+            "SELECT responsible_id FROM tasks WHERE id = :t UNION SELECT creator_id FROM tasks"
+            " WHERE id = :t UNION SELECT user_id FROM task_members WHERE task_id = :t",
+            {"t": task_id},
+        )
+        if r[0] is not None
+    ]
+
+
+def task_event(
+    db: sqlite3.Connection,
+    clock: Clock,
+    actor: Actor,
+    task_id: int,
+    user_ids: Iterable[object] | None,
+    what: str,
+    detail: str | None = None,
+) -> None:
+    """Tell ``user_ids`` (None: everyone on the task) what ``actor`` just did to the
+    task; ``detail`` is a comment or a reason, shortened. Called right after the
+    change's history line: that line's id names the event."""
+    task = db.execute(
+        "SELECT t.title, t.deadline, (SELECT max(h.id) FROM task_history h"
+        " WHERE h.task_id = t.id) AS event FROM tasks t WHERE t.id = ?",
+        (task_id,),
+    ).fetchone()
+    text = EVENTS[what].format(who=actor.full_name, task=f"task {task_id} ({task['title']})")
+    if what == "deadline":
+        text += f" to {_deadline(task['deadline'])}"
+    if detail and detail.strip():
+        text += f": {_excerpt(detail)}"
+    if not text.endswith((".", "!", "?", "…")):
+        text += "."
+    inbox = NotificationService(db, clock, actor)
+    people = people_on(db, task_id) if user_ids is None else user_ids
+    for user_id in dict.fromkeys(people):
+        if not isinstance(user_id, int) or user_id == actor.id:
+            continue
+        source = f"task:{task_id}:{what}:{task['event']}:{user_id}"
+        inbox.notify(user_id, "task", text, source, task_id=task_id)
+
+
+def task_changed(
+    db: sqlite3.Connection, clock: Clock, actor: Actor, task_id: int, field: str, new: object
+) -> None:
+    """A field of a task changed (its history line just written): a new responsible
+    is told the task is theirs; a moved deadline is told to everyone on the task."""
+    if field == "responsible_id" and isinstance(new, int):
+        task_event(db, clock, actor, task_id, [new], "assigned")
+    elif field == "deadline":
+        task_event(db, clock, actor, task_id, None, "deadline")
