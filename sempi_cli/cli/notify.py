@@ -1,4 +1,4 @@
-"""`sempi notify`: your inbox of notifications (reminders today; chat events later)."""
+"""`sempi notify`: your inbox of notifications, and how each kind reaches you."""
 
 from __future__ import annotations
 
@@ -6,9 +6,22 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import emit_record, emit_rows, group_app, say, state
+from sempi_cli.cli.common import emit_record, emit_rows, group_app, say, state, sub_app
 
 app = group_app("notify")
+PREFS_HELP = """Show or choose how each kind of notification reaches you.
+
+Each kind goes to your inbox (the default), by e-mail instead (gathered into one
+message until 'sempi mail send' delivers it), both, or nowhere (off).
+
+Example: sempi notify prefs
+"""
+prefs_app = sub_app("prefs", PREFS_HELP)
+app.add_typer(prefs_app)
+
+KIND_HELP = (
+    "message, mention, task, invitation, document, reminder, timer, deadline, consent, coupon"
+)
 
 
 @app.command("list")
@@ -16,27 +29,50 @@ def notify_list(
     ctx: typer.Context,
     unread: Annotated[bool, typer.Option("--unread", help="Only those not read yet.")] = False,
     kind: Annotated[
-        str | None, typer.Option("--kind", help="Only of this kind: reminder, timer.")
+        list[str] | None,
+        typer.Option("--kind", help=f"Only of this kind (repeat for several): {KIND_HELP}."),
     ] = None,
-    since: Annotated[
+    text: Annotated[
         str | None,
-        typer.Option("--since", help="Only from this moment on: 2026-03-01, 01/03/2026, -7d..."),
+        typer.Option("--text", help="Only those whose text has all these words (any case)."),
     ] = None,
-    search: Annotated[
-        str | None, typer.Option("--search", help="Only those with this text.")
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="Only from this moment on: 2026-03-01, 01/03/2026 09:00, -7d, today..."
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Only up to this moment; a day alone counts whole: 31/03/2026."),
     ] = None,
     limit: Annotated[
         int | None, typer.Option("--limit", "-n", min=1, help="At most this many, newest first.")
     ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", hidden=True, help="The older name of --from.")
+    ] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", hidden=True, help="The older name of --text.")
+    ] = None,
 ) -> None:
     """List your notifications, newest first.
 
-    Example: sempi notify list --unread --since -7d
+    Example: sempi notify list --unread --kind task --kind mention --from -7d
     """
     from sempi_cli.services.notify.centre import COLUMNS, NotificationService
 
     inbox = state(ctx).service(NotificationService)
-    rows = inbox.list(unread_only=unread, kind=kind, since=since, search=search, limit=limit)
+    rows = inbox.list(
+        unread_only=unread,
+        kinds=kind or [],
+        text=text,
+        date_from=from_,
+        date_to=to,
+        limit=limit,
+        since=since,
+        search=search,
+    )
     if state(ctx).fmt != "table":
         emit_rows(ctx, rows, list(rows[0]) if rows else COLUMNS)
         return
@@ -62,3 +98,50 @@ def notify_read(
     if state(ctx).fmt != "table":
         emit_record(ctx, result)
     say(ctx, f"Marked {result['marked_read']} read; {result['unread']} unread.")
+
+
+@app.command("unread")
+def notify_unread(
+    ctx: typer.Context,
+    ids: Annotated[list[int], typer.Argument(help="The notifications to mark unread (their ids).")],
+) -> None:
+    """Mark notifications unread again, to come back to them.
+
+    Example: sempi notify unread 12
+    """
+    from sempi_cli.services.notify.centre import NotificationService
+
+    result = state(ctx).service(NotificationService).unread(ids)
+    if state(ctx).fmt != "table":
+        emit_record(ctx, result)
+    say(ctx, f"Marked {result['marked_unread']} unread; {result['unread']} unread.")
+
+
+@prefs_app.callback(invoke_without_command=True, no_args_is_help=False)
+def notify_prefs(ctx: typer.Context) -> None:
+    """Show the channel of each kind (the group's help is PREFS_HELP)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from sempi_cli.services.notify.prefs import COLUMNS, PreferenceService
+
+    emit_rows(ctx, state(ctx).service(PreferenceService).list(), COLUMNS)
+
+
+@prefs_app.command("set")
+def notify_prefs_set(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help=f"The kind: {KIND_HELP}.")],
+    channel: Annotated[
+        str, typer.Argument(help="inbox, email (instead of the inbox), both, or off.")
+    ],
+) -> None:
+    """Choose how one kind of notification reaches you.
+
+    Example: sempi notify prefs set task both
+    """
+    from sempi_cli.services.notify.prefs import PreferenceService
+
+    result = state(ctx).service(PreferenceService).set(kind, channel)
+    if state(ctx).fmt != "table":
+        emit_record(ctx, result)
+    say(ctx, f"Notifications of kind {result['kind']}: {result['channel']}.")

@@ -92,10 +92,18 @@ def studio_edit(
     email: Email = None,
     pec: Pec = None,
     city: City = None,
+    read_receipts: Annotated[
+        str | None,
+        typer.Option(
+            "--read-receipts",
+            help="on or off: tell whoever put a document in a client's folders when the"
+            " client's people first download it (on by default).",
+        ),
+    ] = None,
 ) -> None:
     """Change a practice's details (an empty value clears an optional field).
 
-    Example: sempi studio edit 2 --pec studio.rossi@pec.it
+    Example: sempi studio edit 2 --pec studio.rossi@pec.it --read-receipts off
     """
     from sempi_cli.services.org.studios import StudioService
 
@@ -111,5 +119,6 @@ def studio_edit(
             email=email,
             pec=pec,
             city=city,
+            read_receipts=read_receipts,
         ),
     )

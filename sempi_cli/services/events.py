@@ -35,6 +35,13 @@ EVENTS: dict[str, Event] = {
         {"client_ids": "list of int: the new clients (one, or a batch's)"},
         ("sempi_cli.services.chat.rooms:on_clients_added",),
     ),
+    "group.member_added": Event(
+        {
+            "client_id": "int: the client whose work group they joined",
+            "user_ids": "list of int: the users added",
+        },
+        ("sempi_cli.services.notify.subscribers:on_group_member_added",),
+    ),
 }
 
 

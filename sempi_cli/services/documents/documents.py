@@ -45,6 +45,7 @@ from sempi_cli.services.documents.folders import (
     may_organise,
     refuse_unstorable,
 )
+from sempi_cli.services.documents.receipts import first_read
 
 
 def limit_bytes(db: sqlite3.Connection) -> int:
@@ -228,9 +229,14 @@ class DocumentService(Service):
         row = self._row(document_id)
         self._live(row)
         detail = self._detail(row)
-        return detail, read_chunks(
-            self.db, row["attachment_id"], row["sha256"], f"document {document_id}"
+        return detail, self._receipted(row)
+
+    def _receipted(self, row: sqlite3.Row) -> Iterator[bytes]:
+        """The bytes, then the read receipt once all of them were read and checked."""
+        yield from read_chunks(
+            self.db, row["attachment_id"], row["sha256"], f"document {row['id']}"
         )
+        first_read(self.db, self.clock, self.actor, row)
 
     # --- changing ------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Iterable
 
 from sempi_cli.errors import Conflict, InvalidData, NotFound, PermissionDenied, RuleViolation
-from sempi_cli.services import access
+from sempi_cli.services import access, events
 from sempi_cli.services.base import Service
 
 MEMBER_COLUMNS = ("user_id", "email", "full_name", "role", "added_at")
@@ -103,6 +103,13 @@ class GroupService(Service):
                 )
             if cursor.rowcount:
                 self.audit("add_member", "work_group", client_id, user_id=user["id"])
+                events.publish(
+                    self.db,
+                    self.clock,
+                    self.actor,
+                    "group.member_added",
+                    {"client_id": client_id, "user_ids": [user["id"]]},
+                )
         return self.show(client_id) if check_access else {}
 
     def remove_member(self, client_id: int, user_ref: str | int) -> dict:

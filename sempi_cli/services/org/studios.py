@@ -111,7 +111,10 @@ class StudioService(Service):
         email=None,
         pec=None,
         city=None,
+        read_receipts: str | None = None,
     ) -> dict:
+        """``read_receipts`` on or off: whether whoever put a document in a client's
+        folders is told when the client's people first download it (services/documents/receipts.py)."""
         studio_id = find_studio_id(self.db, self.actor, ref)
         actor = self.actor
         if not (
@@ -121,6 +124,8 @@ class StudioService(Service):
                 "only a firm administrator or the practice's administrator may edit it"
             )
         fields = self._fields(name, partita_iva, codice_fiscale, email, pec, city)
+        if read_receipts is not None:
+            fields["read_receipts"] = _on_off(read_receipts, "--read-receipts")
         with self.transaction():
             before = self.db.execute("SELECT * FROM studios WHERE id = ?", (studio_id,)).fetchone()
             diff = changes(before, fields)
@@ -133,3 +138,10 @@ class StudioService(Service):
                 )
                 self.audit("edit", "studio", studio_id, changes=diff)
         return self.show(studio_id)
+
+
+def _on_off(value: str, field: str) -> int:
+    word = value.strip().lower()
+    if word not in ("on", "off"):
+        raise InvalidData(field, f"{value!r} is neither on nor off")
+    return int(word == "on")
