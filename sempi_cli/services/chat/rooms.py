@@ -199,11 +199,14 @@ def append_message(
 ) -> int:
     """Add a message at the end of a chat and move the chat's last activity with it
     (``chat list`` sorts by it), in the caller's transaction; the message's id."""
-    cursor = db.execute(
-        "INSERT INTO chat_messages (chat_id, author_id, kind, body, created_at)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (chat_id, author_id, kind, body, at),
-    )
+    from sempi_cli.store.search import indexed_writes
+
+    with indexed_writes(db):  # the search index follows by trigger
+        cursor = db.execute(
+            "INSERT INTO chat_messages (chat_id, author_id, kind, body, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (chat_id, author_id, kind, body, at),
+        )
     message_id = int(cursor.lastrowid or 0)
     db.execute(
         "UPDATE chats SET last_message_id = ?, last_message_at = ? WHERE id = ?",
