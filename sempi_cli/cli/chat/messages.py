@@ -255,7 +255,7 @@ def chat_search(
 ) -> None:
     """Search the messages you may read, best matches first.
 
-    Example: sempi chat search 'fattur* "nota di credito"' --chat general --from 2026-11-01
+    Example: sempi chat search 'fattur* "nota di credito"' --from 2026-11-01
     """
     from sempi_cli.services.chat.search import COLUMNS, ChatSearchService
 
@@ -287,12 +287,15 @@ def chat_follow(
 ) -> None:
     """Print new messages as they arrive, like tail -f, until Ctrl-C.
 
+    With --json or --format jsonl each message is one JSON object on its own line.
+
     Example: sempi chat follow general --format jsonl
     """
     import signal
     import threading
 
     from sempi_cli.errors import UsageProblem
+    from sempi_cli.output import render_record
     from sempi_cli.services.chat.follow import FollowService
 
     if (chat is None) == (not all_):
@@ -312,18 +315,12 @@ def chat_follow(
         what = f"chat {chat_id}" if chat_id is not None else "every chat you read"
         say(ctx, f"Following {what}; Ctrl-C to stop.")
         for message in service.follow(chat_id, after, wait=stop.wait, interval=interval):
-            typer.echo(_json_line(message) if fmt in ("json", "jsonl") else _line(message))
+            typer.echo(render_record(message, "jsonl") if fmt != "table" else _line(message))
             if stop.is_set():
                 break
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def _json_line(message: dict) -> str:
-    from sempi_cli.output import render_record
-
-    return render_record(message, "jsonl")
 
 
 def _line(message: dict) -> str:

@@ -13,7 +13,7 @@ from sempi_cli.clock import iso_utc
 from sempi_cli.errors import InvalidData, NotFound
 from sempi_cli.services.base import Service
 from sempi_cli.services.chat.messages import author_of
-from sempi_cli.services.chat.rooms import find_chat, readable_sql, sees_from_sql
+from sempi_cli.services.chat.rooms import find_chat, readable_sql
 from sempi_cli.store.search import search
 
 DEFAULT_LIMIT = 20
@@ -37,7 +37,14 @@ class ChatSearchService(Service):
         if not 1 <= limit <= MAX_LIMIT:
             raise InvalidData("--limit", f"must be between 1 and {MAX_LIMIT}")
         where, params = readable_sql(self.actor)
-        clauses = [where, f"m.id >= {sees_from_sql()}", "m.deleted_at IS NULL"]
+        # The readable chats once (one list, not a check per match), then the rare
+        # member who reads a chat only from their sees_from: one key lookup per match.
+        clauses = [
+            f"m.chat_id IN (SELECT ch.id FROM chats ch WHERE {where})",
+            "NOT EXISTS (SELECT 1 FROM chat_members cm WHERE cm.chat_id = m.chat_id"
+            " AND cm.user_id = :actor_id AND cm.sees_from > m.id)",
+            "m.deleted_at IS NULL",
+        ]
         if chat is not None:
             params["only_chat"] = find_chat(self.db, self.actor, chat)["id"]
             clauses.append("m.chat_id = :only_chat")
@@ -48,7 +55,7 @@ class ChatSearchService(Service):
         found = search(
             self.db,
             index="chat_search",
-            source="chat_messages m JOIN chats ch ON ch.id = m.chat_id",
+            source="chat_messages m",
             key="m.id",
             where=" AND ".join(clauses),
             params=params,
