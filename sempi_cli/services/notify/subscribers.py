@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping
 
-from sempi_cli.clock import Clock, iso_utc
+from sempi_cli.clock import Clock
 from sempi_cli.services.access import Actor
 from sempi_cli.services.notify.centre import NotificationService
 
@@ -16,8 +16,8 @@ def on_group_member_added(
 ) -> None:
     """``group.member_added``: each user put in a client's work group by someone else
     gets an ``invitation``, about the group's chat (so its text hides again once
-    they leave the group). The source carries the moment: someone who leaves and is
-    added again is told again."""
+    they leave the group). The source counts the person's invitations to the group:
+    someone who leaves and is added again is told again."""
     client_id = int(payload["client_id"])  # type: ignore[call-overload]
     client = db.execute(
         "SELECT c.ragione_sociale, (SELECT ch.id FROM chats ch WHERE ch.client_id = c.id)"
@@ -29,9 +29,12 @@ def on_group_member_added(
         " its tasks, documents and chat are open to you."
     )
     inbox = NotificationService(db, clock, actor)
-    now = iso_utc(clock.now())
-    for user_id in payload["user_ids"]:  # type: ignore[attr-defined]
-        if int(user_id) == actor.id:
+    for user_id in (int(u) for u in payload["user_ids"]):  # type: ignore[attr-defined]
+        if user_id == actor.id:
             continue
-        source = f"group:{client_id}:{int(user_id)}:{now}"
-        inbox.notify(int(user_id), "invitation", text, source, chat_id=client[1])
+        prefix = f"group:{client_id}:{user_id}:"
+        earlier = db.execute(  # (a range over the UNIQUE index on source)
+            "SELECT count(*) FROM notifications WHERE source >= ? AND source < ?",
+            (prefix, prefix[:-1] + ";"),
+        ).fetchone()[0]
+        inbox.notify(user_id, "invitation", text, f"{prefix}{earlier + 1}", chat_id=client[1])
