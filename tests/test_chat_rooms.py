@@ -136,7 +136,9 @@ def test_a_public_chat_needs_a_description_and_no_members(chats, store_path):
 
 def test_external_users_neither_make_nor_see_public_chats(chats, store_path):
     chat = chats(DOER).add("Novità", public=True, description="Per tutti")["id"]
-    assert chats(OPERATOR).info(chat)["member"] is False  # a practice user may know it
+    known = chats(OPERATOR).info(chat)  # a practice user may know it...
+    assert (known["member"], known["member_count"], known["members"]) == (False, 1, None)
+    assert known["topic"] == "Per tutti"  # ...and what it is for, not who is in it
     before = store_digest(store_path)
     with pytest.raises(PermissionDenied):
         chats(EXTERNAL).add("Aperta", public=True, description="x")

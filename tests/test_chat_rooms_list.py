@@ -181,6 +181,17 @@ def test_bad_list_options_are_refused(chats):
         chats(DOER).list(client_id=99)
 
 
+def test_the_unread_summary_leaves_muted_chats_out_unless_asked(chats, db):
+    chat = chats(CREATOR).add("Bilanci", members=[DOER])["id"]
+    for _ in range(2):
+        say(db, chat, CREATOR)
+    say(db, GENERAL, HELPER)
+    assert chats(DOER).unread_summary() == {"chats": 2, "messages": 3}
+    chats(DOER).mute("general")
+    assert chats(DOER).unread_summary() == {"chats": 1, "messages": 2}
+    assert chats(DOER).unread_summary(include_muted=True) == {"chats": 2, "messages": 3}
+
+
 # --- public chats ---------------------------------------------------------------------------
 
 

@@ -199,8 +199,12 @@ class ChatService(Service):
         """What a chat is and who is in it (the general chat: how many)."""
         chat = rooms.find_chat(self.db, self.actor, ref, include_public=True)
         ids = rooms.member_ids(self.db, chat)
+        member = self.actor.id in ids
+        # Who is in the general chat is everyone; who is in a public chat one has not
+        # joined is for its members to see (a practice user would meet the addresses
+        # of another practice's people they cannot otherwise look up).
         members = None
-        if chat["kind"] != "general":
+        if chat["kind"] != "general" and (member or chat["kind"] != "public"):
             members = self._emails(ids)
         owner = self._emails([chat["owner_id"]])[0] if chat["owner_id"] is not None else None
         title = chat["title"]
@@ -217,7 +221,7 @@ class ChatService(Service):
             "owner": owner,
             "post_policy": chat["post_policy"],
             "muted": self._muted(chat["id"]),
-            "member": self.actor.id in ids,
+            "member": member,
             "archived_at": chat["archived_at"],
             "created_at": chat["created_at"],
             "member_count": len(ids),
@@ -260,6 +264,10 @@ class ChatService(Service):
         return listing.my_chats(
             self.db, self.actor, unread_only=unread_only, kind=kind, client_id=client_id
         )
+
+    def unread_summary(self, *, include_muted: bool = False) -> dict:
+        """{"chats": N, "messages": M}: the actor's chats with something unread."""
+        return listing.unread_summary(self.db, self.actor, include_muted=include_muted)
 
     # --- the actor's own marks ---------------------------------------------------------
 

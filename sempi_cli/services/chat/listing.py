@@ -114,6 +114,13 @@ def settle(db: sqlite3.Connection, actor_id: int, rows: list[dict]) -> None:
             row["unread"] -= 1
 
 
+def unread_summary(db: sqlite3.Connection, actor: Actor, *, include_muted: bool = False) -> dict:
+    """How many of the actor's chats have something unread, and how many messages in
+    all (muted chats left out unless asked): what a status line shows."""
+    rows = [r for r in my_chats(db, actor, unread_only=True) if include_muted or not r["muted"]]
+    return {"chats": len(rows), "messages": sum(r["unread"] for r in rows)}
+
+
 def public_chats(db: sqlite3.Connection, actor: Actor) -> list[dict]:
     """Every open public chat, joined or not, for an internal user; none for an
     external user (they never learn that one exists)."""
