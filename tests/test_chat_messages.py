@@ -415,6 +415,7 @@ def test_enumerating_ids_shows_nothing_beyond_ones_chats(
     for chat in set(range(1, top_chat + 1)) - readable:
         with pytest.raises(NotFound):
             follow.new_messages(chat, 0)
+        assert_one_line_error(run("follow", str(chat), as_user=who), 3, f"chat {chat} not found")
     hits = data(run("search", "segreta", "--limit", "1000", "--json", as_user=who))
     assert {h["id"] for h in hits} == set(mine)
     for message in range(1, top_message + 1):

@@ -188,6 +188,22 @@ def test_show_history_on_and_off_through_show_and_search(run, people, db, clock)
     assert texts(run, "verbale", as_user=OPERATOR) == []  # not a member at all
 
 
+def test_optimizing_the_index_leaves_no_word_of_a_deleted_message(run, people, db):
+    from sempi_cli.services.chat.search import optimize_index
+
+    gone = send(run, GENERAL, "parolasegretissima da cancellare")
+    send(run, GENERAL, "un messaggio che resta")
+    ok(run("delete", str(gone), "--yes"))
+
+    def index_bytes() -> bytes:
+        return b"".join(r[0] for r in db.execute("SELECT block FROM chat_search_data"))
+
+    assert b"parolasegretissima" in index_bytes()  # FTS5 keeps it until a merge
+    optimize_index(db)
+    assert b"parolasegretissima" not in index_bytes()
+    assert texts(run, "resta") == ["un messaggio che resta"]
+
+
 # --- filters ------------------------------------------------------------------------------------
 
 

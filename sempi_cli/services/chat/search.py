@@ -9,12 +9,27 @@ query language (words, "phrases", prefix*, OR) and where the words matched.
 
 from __future__ import annotations
 
+import sqlite3
+
 from sempi_cli.clock import iso_utc
 from sempi_cli.errors import InvalidData, NotFound
 from sempi_cli.services.base import Service
 from sempi_cli.services.chat.messages import author_of
 from sempi_cli.services.chat.rooms import find_chat, readable_sql
-from sempi_cli.store.search import search
+from sempi_cli.store.search import indexed_writes, search
+
+
+def optimize_index(db: sqlite3.Connection) -> None:
+    """Merge the index into one segment, dropping what deleted and edited texts
+    left behind. FTS5 (SQLite 3.40) has no secure-delete: a deleted text's words
+    stay in the index's older segments until a merge; after this (and a
+    checkpoint, with ``secure_delete`` on) no byte of them is left in the file.
+    It rewrites the whole index, so it is for an erasure or maintenance, never
+    for each deletion. Here, not in store/search.py: chat/ is the one writer of
+    its index (tests/test_table_owners.py)."""
+    with indexed_writes(db):
+        db.execute("INSERT INTO chat_search (chat_search) VALUES ('optimize')")
+
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
