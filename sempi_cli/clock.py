@@ -8,16 +8,47 @@ reads or types a date.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
-from zoneinfo import ZoneInfo
 
-ROME = ZoneInfo("Europe/Rome")
+# The fast path (cli/fastpath.py) reads this module before typer is imported, and
+# `typing` and `zoneinfo` would cost it more than the rest of a `timer start`: the
+# protocol and ROME are made on first use (PEP 562), which is the same to callers.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
+    from zoneinfo import ZoneInfo
+
+    ROME: ZoneInfo
+
+    class Clock(Protocol):
+        def now(self) -> datetime:
+            """The current instant, aware, in UTC."""
+            ...
+
+else:
+
+    def __getattr__(name: str) -> object:
+        if name == "ROME":
+            value: object = _rome()
+        elif name == "Clock":
+            from typing import Protocol
+
+            class Clock(Protocol):
+                def now(self) -> datetime:
+                    """The current instant, aware, in UTC."""
+                    ...
+
+            Clock.__qualname__ = "Clock"
+            value = Clock
+        else:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        globals()[name] = value
+        return value
 
 
-class Clock(Protocol):
-    def now(self) -> datetime:
-        """The current instant, aware, in UTC."""
-        ...
+def _rome() -> ZoneInfo:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Europe/Rome")  # cached by zoneinfo: always the same object
 
 
 class SystemClock:
@@ -45,7 +76,7 @@ class FixedClock:
 
 def today_in_rome(clock: Clock) -> date:
     """The business date: what day it is in the firm's office."""
-    return clock.now().astimezone(ROME).date()
+    return clock.now().astimezone(_rome()).date()
 
 
 def iso_utc(at: datetime) -> str:

@@ -16,27 +16,35 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
-from pathlib import Path
 
 from sempi_cli.errors import NotAuthenticated
+
+# Read by the fast path before pathlib is imported (paths.py says why): reading works
+# on the file's name as a string; writing, rare, still builds Paths.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PRIVATE_BITS = 0o077  # anything for group or others
 # The token may have been copied: a new login alone leaves the old session alive.
 FIX = "remove the file and log in again, then end the old session with 'sempi auth sessions kill'"
 
 
-def for_invoker(path: Path) -> Path:
-    """The session file for the person behind this process.
+def for_invoker(path: Path | str) -> Path | str:
+    """The session file for the person behind this process (a name as it was given,
+    string or Path).
 
     Run through sudo as another account (not root: root reads every file
     anyway, and is no service account), each invoking uid gets its own file.
     """
-    path = Path(path)
     invoker = os.environ.get("SUDO_UID", "")
     if invoker.isdigit() and int(invoker) != os.getuid() and os.geteuid() != 0:
-        return path.with_name(f"{path.stem}.sudo-{int(invoker)}{path.suffix}")
+        from pathlib import Path
+
+        named = Path(path)
+        mine = named.with_name(f"{named.stem}.sudo-{int(invoker)}{named.suffix}")
+        return mine if isinstance(path, Path) else str(mine)
     return path
 
 
@@ -49,7 +57,10 @@ def write_token(path: Path, token: str) -> None:
     happens relative to that descriptor, so it cannot be swapped between the
     check and the write.
     """
-    path = for_invoker(path)
+    import secrets
+    from pathlib import Path
+
+    path = Path(for_invoker(path))
     _make_private_dirs(path.parent)
     dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -80,20 +91,22 @@ def write_token(path: Path, token: str) -> None:
         os.close(dir_fd)
 
 
-def read_token(path: Path) -> str | None:
+def read_token(path: Path | str) -> str | None:
     """The token, or None if there is no session file; refused (exit 7) if unsafe."""
-    path = for_invoker(path)
+    path = os.fspath(for_invoker(path))
+    # As pathlib's .parent and .name of a name in pathlib's form (paths.path_text).
+    parent, name = os.path.dirname(path) or ".", os.path.basename(path)
     try:
-        dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        dir_fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
-        raise NotAuthenticated(_unreadable(path.parent, exc)) from None
+        raise NotAuthenticated(_unreadable(parent, exc)) from None
     try:
-        _check_private(path.parent, os.fstat(dir_fd), "folder")
+        _check_private(parent, os.fstat(dir_fd), "folder")
         try:
             # O_NONBLOCK: a FIFO planted here must not hang the command.
-            fd = os.open(path.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -114,10 +127,12 @@ def read_token(path: Path) -> str | None:
 
 
 def remove(path: Path) -> None:
-    for_invoker(path).unlink(missing_ok=True)
+    from pathlib import Path
+
+    Path(for_invoker(path)).unlink(missing_ok=True)
 
 
-def _check_private(path: Path, info: os.stat_result, kind: str) -> None:
+def _check_private(path: Path | str, info: os.stat_result, kind: str) -> None:
     """ssh's rule for private keys: ours, and nothing for group or others."""
     folder = kind == "folder"
     if info.st_uid != os.geteuid():
@@ -136,11 +151,11 @@ def _check_private(path: Path, info: os.stat_result, kind: str) -> None:
         )
 
 
-def _foreign(path: Path, uid: int, outcome: str) -> str:
+def _foreign(path: Path | str, uid: int, outcome: str) -> str:
     return f"'{path}' is owned by uid {uid}, not by you (uid {os.geteuid()}): {outcome}"
 
 
-def _unreadable(path: Path, exc: OSError) -> str:
+def _unreadable(path: Path | str, exc: OSError) -> str:
     return f"cannot read '{path}' ({exc.strerror}): the session is ignored"
 
 

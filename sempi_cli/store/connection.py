@@ -7,10 +7,11 @@ would run before the write lock is taken, a race between processes.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import stat
-from pathlib import Path
+from collections.abc import Callable
 
 from sempi_cli.errors import StoreUnusable
 from sempi_cli.store.constants import (
@@ -21,15 +22,44 @@ from sempi_cli.store.constants import (
     SQLITE_HEADER,
     WORLD_BITS,
 )
-from sempi_cli.store.migrations import LATEST, migrate
 from sempi_cli.store.transaction import StoreConnection, busy_or_unusable
 
+# The fast path (cli/fastpath.py) opens the store through open_current, before
+# pathlib or the migrations are imported: the file is named by a string here.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
-def open_store(path: Path, *, create: bool = False) -> sqlite3.Connection:
+
+class SchemaElsewhere(Exception):
+    """The store's schema is not the one open_current was told (older: migrations
+    pending; newer: a newer sempi made it). Raised before anything was changed."""
+
+
+def open_store(path: Path | str, *, create: bool = False) -> sqlite3.Connection:
     """Open (or with ``create`` make) the store at ``path``, migrated to the latest schema."""
-    path = Path(path)
+    from pathlib import Path
+
+    from sempi_cli.store.migrations import LATEST, migrate
+
+    return _open(str(Path(path)), create, LATEST, migrate)
+
+
+def open_current(path: str, schema: int) -> sqlite3.Connection:
+    """Open the existing store ``path`` (in pathlib's form: paths.path_text) with the
+    same checks and pragmas as open_store, if its schema is exactly ``schema``;
+    otherwise SchemaElsewhere, and the caller hands the work to open_store."""
+    return _open(path, False, schema, None)
+
+
+def _open(
+    path: str,
+    create: bool,
+    latest: int,
+    migrate: Callable[[sqlite3.Connection], None] | None,
+) -> sqlite3.Connection:
     try:
-        exists = path.exists()
+        info = _stat(path)
     except PermissionError:
         raise StoreUnusable(
             f"permission denied on {path}",
@@ -37,13 +67,13 @@ def open_store(path: Path, *, create: bool = False) -> sqlite3.Connection:
         ) from None
     except OSError as exc:  # a name too long for the file system, an I/O error
         raise StoreUnusable(f"cannot open {path}: {exc.strerror}") from None
-    if not exists:
+    if info is None:
         if not create:
             raise StoreUnusable(f"no sempi store at {path}", "create one with 'sempi init'")
         _create_private(path)
-    elif path.is_dir():
+    elif stat.S_ISDIR(info.st_mode):
         raise StoreUnusable(f"{path} is a directory, not a sempi store")
-    elif not path.is_file():  # a FIFO would block the header's read forever; a device
+    elif not stat.S_ISREG(info.st_mode):  # a FIFO would block the header's read forever
         raise StoreUnusable(f"{path} is not a regular file, not a sempi store")
     else:
         _check_header(path)
@@ -58,13 +88,20 @@ def open_store(path: Path, *, create: bool = False) -> sqlite3.Connection:
     except sqlite3.Error as exc:
         raise StoreUnusable(f"cannot open {path}: {exc}") from exc
     try:
-        _check_identity(conn, path, create)
+        version = _check_identity(conn, path, create)
+        if migrate is None and version != latest:
+            raise SchemaElsewhere(f"{path}: schema {version}, expected {latest}")
+        if version > latest:
+            raise StoreUnusable(
+                f"the store's schema (version {version}) is newer than this sempi knows ({latest})",
+                "upgrade sempi",
+            )
         _check_permissions(path)
-        if not exists:
+        if info is None:
             conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # only an empty file takes it
         for pragma in PRAGMAS:
             conn.execute(pragma)
-        if _schema_version(conn) < LATEST:
+        if version < latest and migrate is not None:
             migrate(conn)
         conn.execute("PRAGMA foreign_keys = ON")
     except sqlite3.OperationalError as exc:
@@ -80,7 +117,20 @@ def open_store(path: Path, *, create: bool = False) -> sqlite3.Connection:
     return conn
 
 
-def _create_private(path: Path) -> None:
+def _stat(path: str) -> os.stat_result | None:
+    """``os.stat`` as pathlib's ``exists()`` reads it: None for a name that is not
+    there (nor a loop of links, nor a file on the way taken for a folder)."""
+    try:
+        return os.stat(path)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+            return None
+        raise
+    except ValueError:  # a name the file system cannot encode
+        return None
+
+
+def _create_private(name: str) -> None:
     """Create the folder (0700) and an empty store file (0600) whatever the umask.
 
     SQLite gives the ``-wal`` and ``-shm`` files the mode of the database
@@ -91,6 +141,9 @@ def _create_private(path: Path) -> None:
     # Every folder made for it, not only the last: mkdir(parents=True) gives the
     # others the umask's mode, world-writable under umask 000, and whoever can
     # write a folder on the path can swap the store for one of their own.
+    from pathlib import Path
+
+    path = Path(name)
     missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
     try:
         for folder in reversed(missing):
@@ -110,7 +163,7 @@ def _create_private(path: Path) -> None:
         os.close(fd)
 
 
-def _check_permissions(path: Path) -> None:
+def _check_permissions(path: str) -> None:
     """Refuse a store, ``-wal`` or ``-shm`` that other users may read or write.
 
     Anyone who can write the file bypasses every check in sempi, and anyone
@@ -119,9 +172,9 @@ def _check_permissions(path: Path) -> None:
     group to the service account (docs/security.md).
     """
     for suffix in ("", "-wal", "-shm"):
-        candidate = Path(f"{path}{suffix}")
+        candidate = f"{path}{suffix}"
         try:
-            mode = stat.S_IMODE(candidate.stat().st_mode)
+            mode = stat.S_IMODE(os.stat(candidate).st_mode)
         except FileNotFoundError:
             continue
         if mode & WORLD_BITS:
@@ -132,9 +185,9 @@ def _check_permissions(path: Path) -> None:
             )
 
 
-def _check_header(path: Path) -> None:
+def _check_header(path: str) -> None:
     try:
-        with path.open("rb") as fh:
+        with open(path, "rb") as fh:
             header = fh.read(len(SQLITE_HEADER))
     except OSError as exc:  # a file that fails to read (/proc/self/mem: EIO), a bad disk
         raise StoreUnusable(f"cannot read {path}: {exc.strerror}") from None
@@ -146,15 +199,11 @@ def _schema_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
-def _check_identity(conn: sqlite3.Connection, path: Path, create: bool) -> None:
+def _check_identity(conn: sqlite3.Connection, path: str, create: bool) -> int:
+    """Refuse a file that is not ours; returns its schema version."""
     app_id = conn.execute("PRAGMA application_id").fetchone()[0]
     if app_id != APPLICATION_ID:
         empty = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
         if not (app_id == 0 and empty and create):
             raise StoreUnusable(f"{path} is not a sempi store")
-    version = _schema_version(conn)
-    if version > LATEST:
-        raise StoreUnusable(
-            f"the store's schema (version {version}) is newer than this sempi knows ({LATEST})",
-            "upgrade sempi",
-        )
+    return _schema_version(conn)

@@ -9,10 +9,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from sempi_cli.errors import StoreBusy, StoreUnusable
 from sempi_cli.store.constants import BUSY_TIMEOUT_MS
+
+TYPE_CHECKING = False  # the fast path reads this module before pathlib is imported
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # Long non-interactive jobs (a batch, the scheduler's run, a backlog import, the mail
 # run) write in many transactions while people keep working: another process may
@@ -67,7 +70,7 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
 
 
-def busy_or_unusable(exc: sqlite3.OperationalError, path: Path | None = None) -> Exception:
+def busy_or_unusable(exc: sqlite3.OperationalError, path: Path | str | None = None) -> Exception:
     """Map SQLite's lock errors to exit 9; anything else operational to exit 10."""
     if "full" in str(exc):  # SQLITE_FULL: "database or disk is full"
         return StoreUnusable(
