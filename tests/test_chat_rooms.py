@@ -104,6 +104,15 @@ def test_an_external_user_is_a_member_only_when_sharing_a_work_group(chats, db, 
     assert store_digest(store_path) == before
 
 
+def test_an_external_user_makes_a_private_chat_with_their_work_group(chats, store_path):
+    info = chats(EXTERNAL).add("Domande", members=[CREATOR, OPERATOR])
+    assert (info["owner"], info["members"]) == (EXTERNAL, [CREATOR, OPERATOR, EXTERNAL])
+    before = store_digest(store_path)
+    with pytest.raises(NotFound, match=DOER):  # outside their groups: not in their directory
+        chats(EXTERNAL).add("Altre", members=[DOER])
+    assert store_digest(store_path) == before
+
+
 # --- public chats ------------------------------------------------------------------------
 
 
