@@ -92,9 +92,9 @@ def settle(db: sqlite3.Connection, actor_id: int, rows: list[dict]) -> None:
     rather than by reading every unread message (for an administrator overseeing
     2,000 chats never opened, a million rows: seconds instead of milliseconds).
 
-    Own messages come from the index on the author. Deleted ones come from
-    ``chat_message_versions``: a deleted message keeps its earlier text there
-    (SPEC §5, `chat delete`), so every deleted message has a row in it."""
+    Own messages come from the index on the author, deleted ones from the partial
+    index of deleted messages (m016: ``chat_messages_deleted``), whoever deleted
+    them: their author, an administrator, or an erasure (privacy/)."""
     pending = {row["id"]: row for row in rows if row["unread"]}
     if not pending:
         return
@@ -103,9 +103,8 @@ def settle(db: sqlite3.Connection, actor_id: int, rows: list[dict]) -> None:
         "SELECT chat_id, id FROM chat_messages WHERE author_id = ? AND id > ?", (actor_id, low)
     )
     deleted = db.execute(
-        "SELECT m.chat_id, m.id FROM chat_messages m WHERE m.id IN"
-        " (SELECT v.message_id FROM chat_message_versions v WHERE v.message_id > ?)"
-        " AND m.deleted_at IS NOT NULL AND (m.author_id IS NULL OR m.author_id <> ?)",
+        "SELECT m.chat_id, m.id FROM chat_messages m WHERE m.deleted_at IS NOT NULL"
+        " AND m.id > ? AND (m.author_id IS NULL OR m.author_id <> ?)",
         (low, actor_id),
     )
     for chat_id, message_id in (*own, *deleted):

@@ -79,6 +79,7 @@ CREATE TABLE chat_messages (
 );
 CREATE INDEX chat_messages_chat ON chat_messages(chat_id, id);
 CREATE INDEX chat_messages_author ON chat_messages(author_id, id);
+CREATE INDEX chat_messages_deleted ON chat_messages(id) WHERE deleted_at IS NOT NULL;
 
 CREATE TABLE chat_message_versions (
     message_id  INTEGER NOT NULL REFERENCES chat_messages(id),
