@@ -8,7 +8,6 @@ never carry secrets (passwords, tokens, codes). It depends on no service, so
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable
 
@@ -40,6 +39,8 @@ def record_many(
 ) -> None:
     """Entries (action, object type, object id, details) of one actor at one time, in
     one statement: a batch of thousands of clients writes its history in bulk."""
+    import json  # here, not above: a timer start (the fast path) never writes the log
+
     db.executemany(
         _INSERT,
         (

@@ -6,11 +6,17 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 
-from sempi_cli.clock import Clock, iso_utc
+from sempi_cli.clock import iso_utc
 from sempi_cli.errors import NotAuthenticated, PermissionDenied
 from sempi_cli.services import audit
-from sempi_cli.services.access import Actor
 from sempi_cli.store import write_transaction
+
+# The fast path (cli/fastpath.py) builds services on this class before dataclasses
+# (Actor's module) could be imported in time: the names are for the type checker.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sempi_cli.clock import Clock
+    from sempi_cli.services.access import Actor
 
 
 class Service:

@@ -13,6 +13,9 @@ from sempi_cli.errors import InvalidData, NotFound
 from sempi_cli.services.access import ROLES, require_firm_admin
 from sempi_cli.services.base import Service
 
+# Who must use two-step login is asked when a session is checked, on the fast path too.
+from sempi_cli.services.settings_read import otp_required as otp_required
+
 
 def _require_otp(value: str) -> str:
     value = value.strip().lower().replace(" ", "")
@@ -212,11 +215,6 @@ SETTINGS = {
 def get(db: sqlite3.Connection, key: str) -> str:
     row = db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
     return row[0] if row else SETTINGS[key].default
-
-
-def otp_required(db: sqlite3.Connection, role: str) -> bool:
-    rule = get(db, "auth.require_otp")
-    return rule == "all" or role in rule.split(",")
 
 
 class ConfigService(Service):

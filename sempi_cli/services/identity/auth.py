@@ -9,7 +9,6 @@ processes; unknown user, wrong password and locked account fail alike.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -21,8 +20,8 @@ from sempi_cli.services import settings
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
 from sempi_cli.services.identity import passwords, totp
+from sempi_cli.services.identity.sessions import must_enrol, session_user, token_hash
 
-TOUCH_EVERY = timedelta(minutes=1)
 # Guessing is slowed, not stopped dead: after a few failures each further try waits
 # twice as long as the last (1 s, 2 s, 4 s ... at most a minute), so a typo costs
 # nothing and a colleague's wrong guesses cannot keep someone out for long. An
@@ -44,19 +43,11 @@ LOGIN_FAILED = (
 )
 CODE_FAILED = "wrong, expired or already used code"
 
-_ACTOR_COLUMNS = "u.id, u.email, u.full_name, u.role, u.studio_id, u.client_id, u.otp_enabled_at"
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
 
 def actor_from_row(
     row: sqlite3.Row, db: sqlite3.Connection | None = None, via: str = "session"
 ) -> Actor:
-    must_enrol = bool(
-        db is not None and row["otp_enabled_at"] is None and settings.otp_required(db, row["role"])
-    )
+    enrol = db is not None and must_enrol(db, row)
     return Actor(
         row["id"],
         row["email"],
@@ -65,7 +56,7 @@ def actor_from_row(
         row["studio_id"],
         row["client_id"],
         via=via,
-        must_enrol=must_enrol,
+        must_enrol=enrol,
     )
 
 
@@ -267,26 +258,7 @@ class AuthService(Service):
 
     def actor_for_token(self, token: str) -> Actor:
         """The session's user, if the session is alive; refreshes its idle timer."""
-        row = self.db.execute(
-            f"SELECT {_ACTOR_COLUMNS}, u.disabled_at, s.id AS session_id, s.last_seen_at,"
-            " s.expires_at, s.revoked_at FROM sessions s JOIN users u ON u.id = s.user_id"
-            " WHERE s.token_hash = ?",
-            (token_hash(token),),
-        ).fetchone()
-        if row is None or row["revoked_at"] is not None or row["disabled_at"] is not None:
-            raise NotAuthenticated("your session has ended", "run 'sempi login'")
-        now = self.clock.now()
-        last_seen = datetime.fromisoformat(row["last_seen_at"])
-        idle = timedelta(hours=int(settings.get(self.db, "auth.session_idle_hours")))
-        if now >= datetime.fromisoformat(row["expires_at"]) or now - last_seen >= idle:
-            raise NotAuthenticated("your session has expired", "run 'sempi login'")
-        if now - last_seen >= TOUCH_EVERY:
-            # A single autocommit UPDATE: atomic on its own, and at most once a minute.
-            self.db.execute(
-                "UPDATE sessions SET last_seen_at = ? WHERE id = ?",
-                (iso_utc(now), row["session_id"]),
-            )
-        return actor_from_row(row, self.db)
+        return actor_from_row(session_user(self.db, token, self.clock.now()), self.db)
 
     def logout(self, token: str) -> bool:
         """End the session in the store; True if there was one to end."""

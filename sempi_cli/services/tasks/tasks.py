@@ -23,6 +23,7 @@ from sempi_cli.services.tasks.input import (
     TaskEdit,
     TaskInput,
 )
+from sempi_cli.services.tasks.rows import TaskRows
 from sempi_cli.services.text import long_text, no_control
 
 DEADLINE_TIME = time(18, 0)  # a deadline typed as a date means the end of that office day
@@ -97,16 +98,13 @@ def task_record(
 class TaskService(Service):
     # --- reading one task ---------------------------------------------------------
 
+    @property
+    def rows(self) -> TaskRows:
+        return TaskRows(self.db, self.clock, self._actor)
+
     def row(self, task_id: int) -> sqlite3.Row:
         """The task if the actor may see it; NotFound otherwise (existence never leaks)."""
-        where, params = access.visible_tasks(self.actor)
-        row = self.db.execute(
-            f"SELECT t.* FROM tasks t WHERE t.id = :id AND t.removed_at IS NULL AND {where}",
-            {**params, "id": task_id},
-        ).fetchone()
-        if row is None:
-            raise NotFound(f"task {task_id} not found")
-        return row
+        return self.rows.row(task_id)
 
     def may_change(self, task: sqlite3.Row) -> None:
         """Only the creator and the responsible change a task (and firm administrators)."""
@@ -273,10 +271,7 @@ class TaskService(Service):
         old: object = None,
         new: object = None,
     ) -> None:
-        self.db.execute(
-            "INSERT INTO task_history (task_id, at, actor_id, action, field, old, new) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (task_id, self.now(), self.actor.id, action, field, _text(old), _text(new)),
-        )
+        self.rows.history(task_id, action, field, old, new)
 
     def set_fields(
         self, task: sqlite3.Row, fields: dict[str, object], action: str = "edit"
@@ -634,7 +629,3 @@ def _names_people(change: dict) -> bool:
         ("add_participant", "remove_participant", "add_observer", "remove_observer",
          "add_item_", "remove_item_")
     )  # fmt: skip
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)

@@ -1,12 +1,8 @@
-"""Time tracking: the timer (start, pause), entries made by hand, and the
-forgotten-timer check. Reports live in timer_reports.py.
+"""Time tracking: entries made by hand, the timer's status and the forgotten-timer
+check; the timer itself (start, pause) is running.py, reports are reports.py.
 
-This module owns ``time_entries``. One running timer per user is guaranteed by
-a partial UNIQUE index; every start runs in one BEGIN IMMEDIATE transaction
-that first pauses the user's running entry, so two processes starting at once
-serialise: the second pauses what the first started. Every change is also a
-line in the task's history (a pause is action ``pause``, counted by
-``task show``).
+This module owns ``time_entries`` with running.py. Every change is also a line in
+the task's history.
 """
 
 from __future__ import annotations
@@ -20,21 +16,11 @@ from sempi_cli.output import for_people
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.tasks.tasks import TaskService
+from sempi_cli.services.timers.running import RunningTimer, seconds_between
+from sempi_cli.services.timers.running import hours_minutes as hours_minutes
 
 ENTRY_COLUMNS = ("id", "task_id", "task", "user", "started_at", "ended_at", "duration", "flags")
 LONG_SETTING = "timer.max_running_hours"
-
-
-def seconds_between(start: str, end: str) -> int:
-    return int((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds())
-
-
-def hours_minutes(seconds: int | None) -> str:
-    """1:05 for 65 minutes: how a person reads a duration."""
-    if seconds is None:
-        return ""
-    minutes = round(seconds / 60)
-    return f"{minutes // 60}:{minutes % 60:02d}"
 
 
 class TimerService(Service):
@@ -42,27 +28,15 @@ class TimerService(Service):
     def tasks(self) -> TaskService:
         return TaskService(self.db, self.clock, self.actor)
 
+    @property
+    def timer(self) -> RunningTimer:
+        return RunningTimer(self.db, self.clock, self._actor)
+
     # --- who may track time on what -------------------------------------------------
 
     def trackable(self, task_id: int) -> sqlite3.Row:
         """The task, if the actor sees it, tracks time, and is its responsible or a participant."""
-        task = self.tasks.row(task_id)
-        if not task["time_tracking"]:
-            raise RuleViolation(
-                f"time tracking is off for task {task_id}",
-                f"turn it on with 'sempi task edit {task_id} --time-tracking'",
-            )
-        if task["responsible_id"] == self.actor.id:
-            return task
-        member = self.db.execute(
-            "SELECT 1 FROM task_members WHERE task_id = ? AND user_id = ? AND role = 'participant'",
-            (task_id, self.actor.id),
-        ).fetchone()
-        if member is None:
-            raise PermissionDenied(
-                f"only the responsible and the participants may track time on task {task_id}"
-            )
-        return task
+        return self.timer.trackable(task_id)
 
     def entry(self, entry_id: int) -> sqlite3.Row:
         """An entry of a task the actor sees; NotFound otherwise (existence never leaks)."""
@@ -87,70 +61,17 @@ class TimerService(Service):
         return row
 
     def running(self, user_id: int | None = None) -> sqlite3.Row | None:
-        return self.db.execute(
-            "SELECT * FROM time_entries WHERE user_id = ? AND ended_at IS NULL AND removed_at IS NULL",
-            (self.actor.id if user_id is None else user_id,),
-        ).fetchone()
+        return self.timer.running(user_id)
 
     # --- the timer ------------------------------------------------------------------
 
     def start(self, task_id: int) -> dict:
         """Start the actor's timer on a task, pausing the one that runs (any task)."""
-        with self.transaction():
-            self.trackable(task_id)
-            now = self.now()
-            paused = None
-            current = self.running()
-            if current is not None:
-                if current["task_id"] == task_id:
-                    raise RuleViolation(
-                        f"your timer is already running on task {task_id}",
-                        f"pause it with 'sempi timer pause {task_id}'",
-                    )
-                paused = self._stop(current, now)
-            cursor = self.db.execute(
-                "INSERT INTO time_entries (task_id, user_id, started_at, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (task_id, self.actor.id, now, now, now),
-            )
-            assert cursor.lastrowid is not None  # set by the INSERT
-            self.tasks.history(task_id, "timer_start", "time_entry", None, cursor.lastrowid)
-        return {
-            "id": int(cursor.lastrowid),
-            "task_id": task_id,
-            "started_at": now,
-            "paused": paused,
-        }
+        return self.timer.start(task_id)
 
     def pause(self, task_id: int | None = None) -> dict:
         """Pause the actor's running timer (on ``task_id``, when given)."""
-        with self.transaction():
-            if task_id is not None:
-                self.tasks.row(task_id)
-            current = self.running()
-            if current is None or (task_id is not None and current["task_id"] != task_id):
-                where = "" if task_id is None else f" on task {task_id}"
-                raise RuleViolation(
-                    f"no timer of yours is running{where}", "see 'sempi timer status'"
-                )
-            return self._stop(current, self.now())
-
-    def _stop(self, entry: sqlite3.Row, now: str) -> dict:
-        # A clock set back must not make a negative interval.
-        end = max(now, entry["started_at"])
-        seconds = seconds_between(entry["started_at"], end)
-        self.db.execute(
-            "UPDATE time_entries SET ended_at = ?, seconds = ?, updated_at = ? WHERE id = ?",
-            (end, seconds, now, entry["id"]),
-        )
-        self.tasks.history(entry["task_id"], "pause", "time_entry", entry["id"], seconds)
-        return {
-            "id": entry["id"],
-            "task_id": entry["task_id"],
-            "started_at": entry["started_at"],
-            "ended_at": end,
-            "seconds": seconds,
-        }
+        return self.timer.pause(task_id)
 
     def status(self) -> dict:
         """The actor's running timer, with a warning when it looks forgotten."""
