@@ -245,12 +245,3 @@ def test_a_work_group_chat_follows_the_group(cli, db, clock, people):
     assert (hidden["id"], hidden["text"]) == (note, HIDDEN_TEXT)
     ok(cli("group", "add-member", str(people["client"]), OPERATOR))
     assert inbox(cli, OPERATOR, "--kind", "mention")[0]["text"] == "Creator: @op, i conti di Alfa"
-
-
-def test_the_rule_named_by_path_is_the_chats_own():
-    """notify/ cannot import chat/ (a cycle): it names the rule by path; it must exist."""
-    from sempi_cli.services.chat import rooms
-    from sempi_cli.services.notify import centre
-
-    module, _, name = centre.CHAT_READ_RULE.partition(":")
-    assert module == rooms.__name__ and getattr(rooms, name) is rooms.readable_sql

@@ -89,6 +89,49 @@ def visible_users(actor: Actor, alias: str = "u") -> tuple[str, dict]:
     return f"({own})", params
 
 
+# --- chats ------------------------------------------------------------------
+
+
+def _chat_member(alias: str) -> str:
+    return (
+        f"EXISTS (SELECT 1 FROM chat_members cm WHERE cm.chat_id = {alias}.id"
+        " AND cm.user_id = :actor_id)"
+    )
+
+
+def readable_chats(actor: Actor, alias: str = "ch") -> tuple[str, dict]:
+    """SQL predicate over ``chats AS alias``: the chats the actor may read. The
+    general chat: every internal user. A public or private chat: its members (an
+    external member only while still in a work group). A work group's chat:
+    whoever sees the client's work group (visible_clients). Here, not in chat/:
+    the notification centre, below chat/, hides what it no longer lets one read."""
+    clients, params = visible_clients(actor, "rc")
+    group = (
+        f"({alias}.kind = 'group' AND EXISTS (SELECT 1 FROM clients rc"
+        f" WHERE rc.id = {alias}.client_id AND {clients}))"
+    )
+    member = _chat_member(alias)
+    if actor.role == "external":
+        still_in_a_group = "EXISTS (SELECT 1 FROM work_group_members w WHERE w.user_id = :actor_id)"
+        return (
+            f"({group} OR ({alias}.kind = 'private' AND {member} AND {still_in_a_group}))",
+            params,
+        )
+    return (
+        f"({alias}.kind = 'general' OR {group}"
+        f" OR ({alias}.kind IN ('public', 'private') AND {member}))",
+        params,
+    )
+
+
+def chat_sees_from_sql(alias: str = "ch") -> str:
+    """SQL for the first message id the actor reads in chat ``alias`` (0: all)."""
+    return (
+        f"COALESCE((SELECT cm.sees_from FROM chat_members cm WHERE cm.chat_id = {alias}.id"
+        " AND cm.user_id = :actor_id), 0)"
+    )
+
+
 def client_row(db: sqlite3.Connection, actor: Actor, client_id: int) -> sqlite3.Row:
     """The client if the actor may see it, else NotFound (whether or not it exists)."""
     where, params = visible_clients(actor)

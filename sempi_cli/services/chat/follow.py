@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from sempi_cli.services.access import chat_sees_from_sql, readable_chats
 from sempi_cli.services.base import Service
 from sempi_cli.services.chat.messages import SELECT, Attachments, records
-from sempi_cli.services.chat.rooms import chat_row, find_chat, readable_sql, sees_from_sql
+from sempi_cli.services.chat.rooms import chat_row, find_chat
 
 BATCH = 200  # messages per poll; a backlog larger than this is read in several polls
 
@@ -32,8 +33,8 @@ class FollowService(Service):
     def new_messages(self, chat_id: int | None, after: int, limit: int = BATCH) -> list[dict]:
         """The messages after ``after`` the actor reads now, oldest first; NotFound
         when ``chat_id`` is no longer theirs to read."""
-        where, params = readable_sql(self.actor)
-        clauses = ["m.id > :after", where, f"m.id >= {sees_from_sql()}"]
+        where, params = readable_chats(self.actor)
+        clauses = ["m.id > :after", where, f"m.id >= {chat_sees_from_sql()}"]
         if chat_id is not None:
             chat_row(self.db, self.actor, chat_id)
             clauses.append("m.chat_id = :chat")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from sempi_cli.services import access
 from sempi_cli.services.access import Actor
 from sempi_cli.services.chat import rooms
 
@@ -48,7 +49,7 @@ def my_chats(
 ) -> list[dict]:
     """The actor's chats, most recent activity first. ``client_id`` gives that
     client's work-group chat whenever the actor may read it (asked for by name)."""
-    readable, params = rooms.readable_sql(actor)
+    readable, params = access.readable_chats(actor)
     clauses = [readable, "ch.archived_at IS NULL", "(ch.kind <> 'group' OR gc.removed_at IS NULL)"]
     if client_id is not None:
         clauses.append("ch.client_id = :client")

@@ -16,29 +16,26 @@ message is shown (documents/, the one rule for documents), not when it was sent.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Iterable, Mapping
 
 from sempi_cli.clock import Clock
 from sempi_cli.errors import InvalidData, NotFound, PermissionDenied, RuleViolation
-from sempi_cli.services.access import Actor
+from sempi_cli.services.access import Actor, chat_sees_from_sql, readable_chats
 from sempi_cli.services.base import Service
 from sempi_cli.services.chat import mentions
 from sempi_cli.services.chat.rooms import (
     chat_row,
     find_chat,
     post_refusal,
-    readable_sql,
-    sees_from_sql,
 )
+from sempi_cli.services.identity.accounts import ERASED_PERSON, is_erased_email
 from sempi_cli.services.notify.centre import NotificationService
 from sempi_cli.services.text import long_text
 from sempi_cli.store.search import indexed_writes
 
 MAX_LENGTH = 10_000
 DEFAULT_PAGE = 50
-ERASED_AUTHOR = "utente rimosso"  # the words the firm's people know from the portal
 DELETED_TEXT = "(message deleted)"
 NOT_AVAILABLE = "(attachment not available)"
 # The keys of a message in JSON (a contract: add, never rename).
@@ -46,7 +43,6 @@ KEYS = (
     "id", "chat_id", "created_at", "author", "kind", "text", "reply_to", "attachment",
     "edited", "edited_at", "deleted", "deleted_at",
 )  # fmt: skip
-_ERASED_EMAIL = re.compile(r"erased-\d+@invalid")  # identity/accounts.erase_personal_data
 
 # A message with its author's address, for every path that shows messages.
 SELECT = (
@@ -73,8 +69,8 @@ def author_of(row: sqlite3.Row) -> str | None:
     if row["kind"] == "event":
         return None
     email = row["author_email"]
-    if email is None or _ERASED_EMAIL.fullmatch(email):
-        return ERASED_AUTHOR
+    if email is None or is_erased_email(email):
+        return ERASED_PERSON
     return str(email)
 
 
@@ -132,10 +128,10 @@ class MessageService(Service):
 
     def _message(self, message_id: int) -> sqlite3.Row:
         """A message the actor may read (its chat readable, from their sees_from on)."""
-        where, params = readable_sql(self.actor)
+        where, params = readable_chats(self.actor)
         row = self.db.execute(
             f"{SELECT} JOIN chats ch ON ch.id = m.chat_id"
-            f" WHERE m.id = :message AND {where} AND m.id >= {sees_from_sql()}",
+            f" WHERE m.id = :message AND {where} AND m.id >= {chat_sees_from_sql()}",
             {**params, "message": message_id},
         ).fetchone()
         if row is None:

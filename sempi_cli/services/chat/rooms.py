@@ -1,5 +1,6 @@
-"""Who may read which chat, and who its members are: the one rule every chat
-read path asks (list, show, search, follow, attachments, notifications).
+"""Finding a chat, who its members are, who may post: on top of the one rule of
+who reads which chat, ``access.readable_chats`` (every chat read path asks it:
+list, show, search, follow, attachments, notifications). The rule:
 
 - general: every internal user (firm and practice users, never external ones);
 - public: its members (``chat_members``); every internal user may see that it
@@ -31,47 +32,11 @@ KINDS = ("general", "public", "private", "group")
 ADMIN_ROLES = ("firm-admin", "studio-admin")  # may restrict or moderate
 
 
-def _listed_member(alias: str) -> str:
-    return (
-        f"EXISTS (SELECT 1 FROM chat_members cm WHERE cm.chat_id = {alias}.id"
-        " AND cm.user_id = :actor_id)"
-    )
-
-
-def readable_sql(actor: Actor, alias: str = "ch") -> tuple[str, dict]:
-    """SQL predicate over ``chats AS alias``: the chats the actor may read."""
-    clients, params = access.visible_clients(actor, "rc")
-    group = (
-        f"({alias}.kind = 'group' AND EXISTS (SELECT 1 FROM clients rc"
-        f" WHERE rc.id = {alias}.client_id AND {clients}))"
-    )
-    member = _listed_member(alias)
-    if actor.role == "external":
-        still_in_a_group = "EXISTS (SELECT 1 FROM work_group_members w WHERE w.user_id = :actor_id)"
-        return (
-            f"({group} OR ({alias}.kind = 'private' AND {member} AND {still_in_a_group}))",
-            params,
-        )
-    return (
-        f"({alias}.kind = 'general' OR {group}"
-        f" OR ({alias}.kind IN ('public', 'private') AND {member}))",
-        params,
-    )
-
-
-def sees_from_sql(alias: str = "ch") -> str:
-    """SQL for the first message id the actor reads in chat ``alias`` (0: all)."""
-    return (
-        f"COALESCE((SELECT cm.sees_from FROM chat_members cm WHERE cm.chat_id = {alias}.id"
-        " AND cm.user_id = :actor_id), 0)"
-    )
-
-
 def visible_sql(actor: Actor, alias: str = "ch") -> tuple[str, dict]:
     """SQL predicate over ``chats AS alias``: the chats the actor may know of. The
     ones they read, and for an internal user every public chat still open (to join
     it: knowing it is not reading it, so no message path asks this)."""
-    where, params = readable_sql(actor, alias)
+    where, params = access.readable_chats(actor, alias)
     if actor.role == "external":
         return where, params
     return f"({where} OR ({alias}.kind = 'public' AND {alias}.archived_at IS NULL))", params
@@ -82,9 +47,9 @@ def chat_row(
 ) -> sqlite3.Row:
     """The chat if the actor may read it (or, with ``include_public``, join it),
     else NotFound (whether or not it exists)."""
-    where, params = (visible_sql if include_public else readable_sql)(actor)
+    where, params = (visible_sql if include_public else access.readable_chats)(actor)
     row = db.execute(
-        f"SELECT ch.*, {sees_from_sql()} AS sees_from FROM chats ch WHERE ch.id = :chat AND {where}",
+        f"SELECT ch.*, {access.chat_sees_from_sql()} AS sees_from FROM chats ch WHERE ch.id = :chat AND {where}",
         {**params, "chat": chat_id},
     ).fetchone()
     if row is None:
@@ -155,7 +120,7 @@ def find_chat(
     text = str(ref).strip()
     if text.isdigit():
         return chat_row(db, actor, int(text), include_public=include_public)
-    where, params = (visible_sql if include_public else readable_sql)(actor)
+    where, params = (visible_sql if include_public else access.readable_chats)(actor)
     args: dict[str, object] = {}
     if text.lower() in GENERAL_NAMES:
         sql = "ch.kind = 'general'"

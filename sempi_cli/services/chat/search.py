@@ -1,7 +1,7 @@
 """`chat search`: the messages the actor may read that match what they typed.
 
 The access rule is the query's filter, not a step after it: readable chats
-(rooms.readable_sql), from the actor's ``sees_from`` in each (history hidden from
+(access.readable_chats), from the actor's ``sees_from`` in each (history hidden from
 an invitee stays hidden here too), not deleted. The text goes to
 store/search.py, the one place that knows the engine: ranking (bm25), the
 query language (words, "phrases", prefix*, OR) and where the words matched.
@@ -13,9 +13,10 @@ import sqlite3
 
 from sempi_cli.clock import iso_utc
 from sempi_cli.errors import InvalidData, NotFound
+from sempi_cli.services.access import readable_chats
 from sempi_cli.services.base import Service
 from sempi_cli.services.chat.messages import author_of
-from sempi_cli.services.chat.rooms import find_chat, readable_sql
+from sempi_cli.services.chat.rooms import find_chat
 from sempi_cli.store.search import indexed_writes, search
 
 
@@ -51,7 +52,7 @@ class ChatSearchService(Service):
         ``text`` ([start, end) character offsets) for highlighting."""
         if not 1 <= limit <= MAX_LIMIT:
             raise InvalidData("--limit", f"must be between 1 and {MAX_LIMIT}")
-        where, params = readable_sql(self.actor)
+        where, params = readable_chats(self.actor)
         # The readable chats once (one list, not a check per match), then the rare
         # member who reads a chat only from their sees_from: one key lookup per match.
         clauses = [

@@ -107,6 +107,20 @@ def set_first_password(db: sqlite3.Connection, user_id: int, password_hash: str,
     )
 
 
+# How an erased person is shown where their name was (an author in a chat, a
+# name in a notification): the words the firm's people know from the portal.
+ERASED_PERSON = "utente rimosso"
+
+
+def erased_email(user_id: int) -> str:
+    """The placeholder address an erased account keeps (unique, never deliverable)."""
+    return f"erased-{user_id}@invalid"
+
+
+def is_erased_email(email: str | None) -> bool:
+    return email is not None and email.startswith("erased-") and email.endswith("@invalid")
+
+
 def erase_personal_data(db: sqlite3.Connection, user_id: int, at: str) -> None:
     """Replace a user's personal data with placeholders and disable the account
     (GDPR erasure). The password hash and two-step secret go too. The caller
@@ -117,5 +131,5 @@ def erase_personal_data(db: sqlite3.Connection, user_id: int, at: str) -> None:
         "UPDATE users SET email = ?, full_name = 'Erased user', codice_fiscale = NULL,"
         " password_hash = NULL, otp_secret = NULL, otp_enabled_at = NULL, otp_last_step = NULL,"
         " disabled_at = coalesce(disabled_at, ?), updated_at = ? WHERE id = ?",
-        (f"erased-{user_id}@invalid", at, at, user_id),
+        (erased_email(user_id), at, at, user_id),
     )

@@ -20,13 +20,12 @@ was mailed (and its source keeps a re-run from mailing it twice).
 
 from __future__ import annotations
 
-import importlib
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import time
 
 from sempi_cli.errors import InvalidData, NotFound, UsageProblem
-from sempi_cli.services.access import Actor
+from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.notify import digest
 from sempi_cli.services.notify.kinds import DEFAULT_CHANNEL, KINDS, check_kind
@@ -37,18 +36,6 @@ COLUMNS = ("id", "created_at", "kind", "task_id", "text", "read")
 # Shown instead of the text of a notification about a chat its person may no
 # longer read (they left it, or lost the work group it belongs to).
 HIDDEN_TEXT = "(a chat you no longer have access to)"
-# Who may read which chat is chat/'s one rule (rooms.readable_sql). chat/ sits
-# above this package and delivers notifications through it, so importing it here
-# would make a cycle (docs/architecture.md): it is named by path and loaded when
-# a list needs it, as services/events.py names its subscribers.
-CHAT_READ_RULE = "sempi_cli.services.chat.rooms:readable_sql"
-
-
-def chat_read_rule(actor: Actor, alias: str) -> tuple[str, dict]:
-    """SQL predicate over ``chats AS alias``: the chats the actor may read."""
-    module, _, name = CHAT_READ_RULE.partition(":")
-    rule = getattr(importlib.import_module(module), name)
-    return rule(actor, alias)
 
 
 def _like(text: str) -> str:
@@ -135,7 +122,7 @@ class NotificationService(Service):
         ``date_from`` and ``text`` (`notify list --since/--search`): an error names
         the option as it was typed."""
         me = self.actor
-        readable, params = chat_read_rule(me, "ch")
+        readable, params = access.readable_chats(me, "ch")
         shown = (
             "CASE WHEN n.chat_id IS NULL OR EXISTS (SELECT 1 FROM chats ch"
             f" WHERE ch.id = n.chat_id AND {readable}) THEN n.text ELSE :hidden END"
@@ -265,3 +252,22 @@ class NotificationService(Service):
                 "see your notifications with 'sempi notify list'",
             )
         return marks
+
+
+def erase_person(db: sqlite3.Connection, user_id: int, names: Sequence[str]) -> None:
+    """A person's GDPR erasure (privacy/ calls it, in its transaction): their inbox
+    and preferences go, and in everyone else's notifications their *names*
+    (full name, e-mail) become ``accounts.ERASED_PERSON``."""
+    from sempi_cli.services.identity.accounts import ERASED_PERSON
+
+    db.execute("DELETE FROM notifications WHERE user_id = ?", (user_id,))
+    db.execute("DELETE FROM notification_prefs WHERE user_id = ?", (user_id,))
+    for name in sorted((n for n in names if n), key=len, reverse=True):
+        rows = db.execute(
+            "SELECT id, text FROM notifications WHERE lower(text) LIKE ? ESCAPE '\\'",
+            (_like(name),),
+        ).fetchall()
+        db.executemany(
+            "UPDATE notifications SET text = ? WHERE id = ?",
+            [(r["text"].replace(name, ERASED_PERSON), r["id"]) for r in rows if name in r["text"]],
+        )

@@ -6,7 +6,7 @@ The right to erasure (art. 17 GDPR) yields to a legal duty to keep data
 years (art. 2220 c.c.; art. 22 DPR 600/1973), so an erasure keeps the client's
 identity for the books and its fiscal profile for the deadlines, and removes
 the contacts, the nickname, the SMART services and the client's external
-users' personal data. Both acts are limited to those who may remove the
+users' personal data, the text of their chat messages included. Both acts are limited to those who may remove the
 client, refuse application passwords and ask for the password (and code)
 again, after every other check has passed.
 
@@ -91,6 +91,7 @@ class PrivacyService(Service):
         return data
 
     def _collect(self, client_id: int) -> dict:
+        from sempi_cli.services.chat import personal as chat_personal
         from sempi_cli.services.clients.clients import ClientService
         from sempi_cli.services.documents.documents import DocumentService
         from sempi_cli.services.documents.folders import FolderService
@@ -118,6 +119,8 @@ class PrivacyService(Service):
                 "created_at": u["created_at"],
                 "updated_at": u["updated_at"],
                 "disabled_at": u["disabled_at"],
+                # What they wrote in the chats, with the earlier texts of their edits.
+                "messages": chat_personal.messages_of(self.db, u["id"]),
             }
             for u in self._externals(client_id)
         ]
@@ -191,11 +194,13 @@ class PrivacyService(Service):
         """Erase the client's personal data that the law does not require, keep the
         rest with the reason, disable and anonymise its external users, and mark
         the client removed. Irreversible; audited without the erased values."""
+        from sempi_cli.services.chat import personal as chat_personal
         from sempi_cli.services.clients import clients
         from sempi_cli.services.clients.clients import ClientService
         from sempi_cli.services.identity import accounts, recovery
         from sempi_cli.services.identity.auth import revoke_credentials
         from sempi_cli.services.mail import outbox as mail
+        from sempi_cli.services.notify import centre as inbox
         from sempi_cli.services.org.groups import GroupService
 
         plan = self.erasure_plan(client_id, reason)
@@ -222,10 +227,15 @@ class PrivacyService(Service):
                     (user["id"],),
                 ).fetchall():
                     group_service.remove_member(group_id, user["id"])
+                names = [user["full_name"], user["email"]]
+                messages = chat_personal.erase(self.db, user["id"], names, now)
+                inbox.erase_person(self.db, user["id"], names)
                 accounts.erase_personal_data(self.db, user["id"], now)
                 revoked = revoke_credentials(self.db, user["id"], now)
                 recovery.discard(self.db, user["id"], now)
-                self.audit("erase", "user", user["id"], client_id=client_id, **revoked)
+                self.audit(
+                    "erase", "user", user["id"], client_id=client_id, messages=messages, **revoked
+                )
                 erased_users.append(user["id"])
             clients.erase_personal_fields(self.db, client_id, now)
             if before["removed_at"] is None:
