@@ -92,6 +92,17 @@ def test_editing_tells_the_new_people(cli, task):
     assert news(before, told(cli, "task")) == {}
 
 
+def test_a_task_one_no_longer_sees_keeps_its_notification_but_not_its_text(cli, task):
+    ok(cli("task", "edit", task, "--add-observer", OUTSIDER, as_user=CREATOR))
+    [told_then] = data(cli("notify", "list", "--kind", "task", "--json", as_user=OUTSIDER))
+    assert "Dichiarazione IVA" in told_then["text"]
+    ok(cli("task", "edit", task, "--remove-observer", OUTSIDER, as_user=CREATOR))
+    [now] = data(cli("notify", "list", "--kind", "task", "--json", as_user=OUTSIDER))
+    assert (now["id"], now["text"]) == (told_then["id"], "(a task you no longer have access to)")
+    hidden = cli("notify", "list", "--text", "Dichiarazione", "--json", as_user=OUTSIDER)
+    assert data(hidden) == []  # nor found by its words
+
+
 def test_a_moved_deadline_tells_everyone_on_the_task_but_the_mover(cli, task):
     before = told(cli, "task")
     ok(cli("task", "edit", task, "--deadline", "30/11/2026", as_user=CREATOR))

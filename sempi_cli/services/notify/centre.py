@@ -36,6 +36,7 @@ COLUMNS = ("id", "created_at", "kind", "task_id", "text", "read")
 # Shown instead of the text of a notification about a chat its person may no
 # longer read (they left it, or lost the work group it belongs to).
 HIDDEN_TEXT = "(a chat you no longer have access to)"
+HIDDEN_TASK_TEXT = "(a task you no longer have access to)"
 
 
 def _like(text: str) -> str:
@@ -116,18 +117,25 @@ class NotificationService(Service):
         search: str | None = None,
     ) -> list[dict]:
         """The actor's notifications, newest first; never anyone else's. The text of
-        one about a chat the actor may no longer read is not shown (nor searched).
+        one about a chat or a task the actor may no longer read is not shown (nor
+        searched).
 
         ``kind``, ``since`` and ``search`` are the older names of ``kinds``,
         ``date_from`` and ``text`` (`notify list --since/--search`): an error names
         the option as it was typed."""
         me = self.actor
         readable, params = access.readable_chats(me, "ch")
+        tasks, task_params = access.visible_tasks(me, "vt")
         shown = (
-            "CASE WHEN n.chat_id IS NULL OR EXISTS (SELECT 1 FROM chats ch"
-            f" WHERE ch.id = n.chat_id AND {readable}) THEN n.text ELSE :hidden END"
+            "CASE WHEN n.chat_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM chats ch"
+            f" WHERE ch.id = n.chat_id AND {readable}) THEN :hidden"
+            " WHEN n.task_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tasks vt"
+            f" WHERE vt.id = n.task_id AND {tasks}) THEN :hidden_task ELSE n.text END"
         )
-        params = {**params, "actor_id": me.id, "hidden": HIDDEN_TEXT}
+        params = {
+            **params, **task_params, "actor_id": me.id,
+            "hidden": HIDDEN_TEXT, "hidden_task": HIDDEN_TASK_TEXT,
+        }  # fmt: skip
         clauses = ["n.user_id = :actor_id"]
         if unread_only:
             clauses.append("n.read_at IS NULL")
