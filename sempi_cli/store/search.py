@@ -6,7 +6,7 @@ ranks the matches (bm25) and says where the matched words are in each text. On
 PostgreSQL the same function would build a ``tsquery``; the services would not
 change.
 
-What a person may type (docs/chat-messages.md): words (every one must appear,
+What a person may type (docs/chat.md): words (every one must appear,
 accents and case ignored), ``"a phrase"`` in double quotes, a prefix ``fattur*``
 (also after a phrase), and ``OR`` in capitals between two of those. Nothing else
 is syntax: ``AND``, ``NOT``, ``NEAR``, ``:``, ``^``, ``(`` and ``-`` are searched
