@@ -244,13 +244,18 @@ def test_matched_words_are_bold_on_a_terminal_only(run, people, monkeypatch):
         def isatty(self) -> bool:
             return True
 
+    from sempi_cli.cli.terminal import guard_streams
+
     terminal = Terminal()
     monkeypatch.setattr(sys, "stdout", terminal)
-    monkeypatch.setattr(sys, "__stdout__", terminal)
-    assert cli_messages._bold_ok() is True
     hit = found(run, "fattura")[0]
-    cli_messages._print_hits([hit], bold=cli_messages._bold_ok())
-    assert "La \x1b[1mfattura\x1b[0m è pronta" in terminal.getvalue()
+    undo = guard_streams("table")  # as the CLI runs: the guard on stdout
+    try:
+        assert cli_messages._bold_ok() is True
+        cli_messages._print_hits([hit], bold=cli_messages._bold_ok())
+    finally:
+        undo()
+    assert "La \x1b[1mfattura\x1b[0m è pronta" in terminal.getvalue()  # past the guard
     monkeypatch.setenv("NO_COLOR", "1")
     assert cli_messages._bold_ok() is False
 

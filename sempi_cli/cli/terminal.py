@@ -48,3 +48,13 @@ def guard_streams(fmt: str) -> Callable[[], None]:
         sys.stdout, sys.stderr = saved
 
     return undo
+
+
+def write_styled(text: str) -> None:
+    """Write *text* past the guard, to the stream it guards: for text already made
+    terminal-safe whose only control sequences are our own styles (the bold of a
+    search hit), which the guard would show as characters."""
+    stream: Any = sys.stdout
+    inner = stream._inner if isinstance(stream, _SafeStream) else stream
+    inner.write(text)
+    inner.flush()

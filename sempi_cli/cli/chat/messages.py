@@ -382,9 +382,9 @@ def _marked(text: str, spans: list[list[int]], bold: bool) -> str:
 def _print_hits(hits: list[dict], *, bold: bool) -> None:
     """Two lines a match: where and who, then the text with the words found.
 
-    The data are made terminal-safe here; with ``bold`` the text goes to the
-    terminal itself (sys.__stdout__), past the guard of cli/terminal.py, which
-    would show the bold codes as text: they are the only control characters in it.
+    The data are made terminal-safe here; with ``bold`` the text goes past the
+    guard of cli/terminal.py (``write_styled``), which would show the bold codes
+    as text: they are the only control characters in it.
     """
     from sempi_cli.output import for_people, terminal_safe
 
@@ -398,6 +398,9 @@ def _print_hits(hits: list[dict], *, bold: bool) -> None:
         )
         lines.append(f"    {_marked(text, spans, bold)}")
     out = "\n".join(lines) + "\n"
-    stream = sys.__stdout__ if bold and sys.__stdout__ is not None else sys.stdout
-    stream.write(out)
-    stream.flush()
+    if bold:
+        from sempi_cli.cli.terminal import write_styled
+
+        write_styled(out)
+    else:
+        sys.stdout.write(out)
