@@ -13,6 +13,19 @@ import typer
 from typer.core import TyperGroup
 
 from sempi_cli import __version__
+
+# The parts both front ends share (cli/fastpath.py answers the hot commands before
+# this module is imported); FLAGS and VALUED are read by docgen.
+from sempi_cli.cli.bare import FLAGS as FLAGS
+from sempi_cli.cli.bare import VALUED as VALUED
+from sempi_cli.cli.bare import (
+    denied_command,
+    hoist_global_options,
+    one_line,
+    store_error,
+)
+from sempi_cli.cli.bare import flush_stdout as _flush_stdout
+from sempi_cli.cli.bare import output_closed as _output_closed
 from sempi_cli.cli.common import GROUP_HELP, ClickException, NoArgsIsHelpError, UsageError
 from sempi_cli.cli.context import AppContext
 
@@ -29,31 +42,6 @@ PACKAGED = {
 GROUPS: dict[str, str] = {
     name: f"sempi_cli.cli.{PACKAGED.get(name, name.replace('-', '_'))}" for name in GROUP_HELP
 }
-FLAGS = {"--json", "--quiet", "-q", "--yes", "-y", "--no-input", "--debug"}
-VALUED = {"--db", "--format"}
-
-
-def hoist_global_options(args: list[str]) -> list[str]:
-    """Let global options stand anywhere (``sempi client list --json``) by moving
-    them before the group name; nothing after ``--`` is touched."""
-    front: list[str] = []
-    rest: list[str] = []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--":
-            rest.extend(args[i:])
-            break
-        name = arg.split("=", 1)[0]
-        if arg in FLAGS or (name in VALUED and "=" in arg):
-            front.append(arg)
-        elif arg in VALUED and i + 1 < len(args):
-            front.extend(args[i : i + 2])
-            i += 1
-        else:
-            rest.append(arg)
-        i += 1
-    return front + rest
 
 
 class SempiGroup(TyperGroup):
@@ -156,77 +144,34 @@ def _unreadable_argument(args: list[str]) -> Exception | None:
     return None
 
 
-# The reader of our output went away (`sempi task due | head -1`): stop quietly, as
-# a Unix tool killed by SIGPIPE does, with its exit status (128 + SIGPIPE; errors.EXIT_CODES).
-OUTPUT_CLOSED = 141
-
-
-def _output_closed() -> int:
-    """Point stdout at /dev/null, so the interpreter's last flush cannot fail again."""
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, sys.stdout.fileno())
-    os.close(null)
-    return OUTPUT_CLOSED
-
-
-def _flush_stdout(code: int) -> int:
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        return _output_closed()
-    except (OSError, ValueError):  # stdout closed or not a real file (in-process callers)
-        pass
-    return code
-
-
 SQLITE_MAX_INT = 2**63 - 1
 
 
 def _exit_for(exc: Exception, ctx: Any) -> BaseException:
     """A SempiError becomes its exit code; anything unexpected exit 1, one line."""
-    import sqlite3
-
     from sempi_cli.errors import PermissionDenied, SempiError
 
     if isinstance(exc, typer.Exit | typer.Abort) or _is_click_error(exc):
         return exc
     if isinstance(exc, BrokenPipeError):
         return typer.Exit(_output_closed())
-    if isinstance(exc, sqlite3.OperationalError):
-        from sempi_cli.store.transaction import busy_or_unusable
-
-        exc = busy_or_unusable(exc)
-    elif type(exc) is sqlite3.DatabaseError:  # "database disk image is malformed"
-        from sempi_cli.errors import StoreUnusable
-
-        exc = StoreUnusable(
-            f"the store is damaged ({exc})",
-            "run 'sempi db check', then restore the latest backup",
-        )
+    exc = store_error(exc)
     if isinstance(exc, OverflowError) and (huge := _number_too_large(ctx)) is not None:
         return huge
     app = ctx.find_object(AppContext)
     if isinstance(exc, SempiError):
         if isinstance(exc, PermissionDenied) and app is not None:
             _audit_denied(app, ctx, exc)
-        typer.echo(f"Error: {_one_line(str(exc))}", err=True)
+        typer.echo(f"Error: {one_line(str(exc))}", err=True)
         return typer.Exit(exc.exit_code)
     if app is not None and app.debug:
         return exc
     typer.echo(
-        f"Error: internal error ({type(exc).__name__}: {_one_line(str(exc))})."
+        f"Error: internal error ({type(exc).__name__}: {one_line(str(exc))})."
         " Run again with --debug for details.",
         err=True,
     )
     return typer.Exit(1)
-
-
-def _one_line(message: str) -> str:
-    """An error is one line: a line break in the data it quotes (a file name, a title)
-    is shown as an escape (\\x0a), as every control character is."""
-    from sempi_cli.output import terminal_safe
-
-    return terminal_safe(message, keep="\t")
 
 
 def _number_too_large(ctx: Any) -> BaseException | None:
@@ -258,19 +203,15 @@ def _typed_integers(words: list[str]) -> list[tuple[str, int]]:
 
 def _audit_denied(app: AppContext, ctx: Any, exc: Exception) -> None:
     """Every refused action is in the audit log: who, which command, why (never arguments)."""
-    import re
-
     from sempi_cli.clock import iso_utc
     from sempi_cli.services.audit import record_denied
 
     actor = app._actor
     if actor is None or app._conn is None:
         return
-    words = [
-        w for w in getattr(ctx.command, "invoked_args", []) if re.fullmatch(r"[a-z][a-z-]*", w)
-    ][:3]
+    command = denied_command(getattr(ctx.command, "invoked_args", []))
     try:
-        record_denied(app._conn, iso_utc(app.clock.now()), actor.id, " ".join(words), str(exc))
+        record_denied(app._conn, iso_utc(app.clock.now()), actor.id, command, str(exc))
     except Exception:  # the refusal must still be reported if the log is busy
         pass
 
@@ -383,10 +324,13 @@ def _register_top_level() -> None:
     app.command("whoami")(session.whoami)
     app.command("passwd")(session.passwd)
     app.command("doctor")(importlib.import_module("sempi_cli.cli.doctor").doctor)
+    app.command("status")(importlib.import_module("sempi_cli.cli.status").status)
 
 
 _register_top_level()
 
 
 def main() -> None:
+    """The full CLI (cli/fastpath.py's main, the `sempi` entry point, runs it for
+    every command line the fast path does not answer)."""
     app()

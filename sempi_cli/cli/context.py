@@ -52,16 +52,18 @@ class AppContext:
             self._conn.close()
             self._conn = None
 
-    def actor(self) -> Actor:
+    def actor(self, *, touch: bool = True) -> Actor:
         """Who runs this command: an in-process override, the environment's app
-        password, or the login session for this store."""
+        password, or the login session for this store (kept alive unless ``touch``
+        is False: `status --short`, which a prompt runs, is not activity)."""
         if self._actor is None:
-            self._actor = self._authenticate()
+            self._actor = self._authenticate(touch)
         return self._actor
 
-    def _authenticate(self) -> Actor:
+    def _authenticate(self, touch: bool) -> Actor:
         from sempi_cli.errors import NotAuthenticated
         from sempi_cli.services.identity.auth import AuthService
+        from sempi_cli.services.identity.sessions import not_logged_in
 
         auth = AuthService(self.connection(), self.clock)
         if self.actor_email is not None:
@@ -80,8 +82,8 @@ class AppContext:
 
         token = sessionfile.read_token(session_file(self.store_path))
         if token is None:
-            raise NotAuthenticated("you are not logged in", "run 'sempi login'")
-        return auth.actor_for_token(token)
+            raise not_logged_in()
+        return auth.actor_for_token(token, touch=touch)
 
     def service(self, cls: type[S], *, anonymous: bool = False, long_job: bool = False) -> S:
         """A service on this store, as this command's actor (or nobody). A long job

@@ -28,7 +28,7 @@ Comment = Annotated[
 
 
 def _hm(seconds: int | None) -> str:
-    from sempi_cli.services.timers.timers import hours_minutes
+    from sempi_cli.services.timers.running import hours_minutes
 
     return hours_minutes(seconds)
 
@@ -61,15 +61,15 @@ def timer_start(ctx: typer.Context, task_id: TaskId) -> None:
 
     Example: sempi timer start 42
     """
-    from sempi_cli.services.timers.timers import TimerService
+    # cli/fastpath.py answers this command line too, with the same service and words.
+    from sempi_cli.cli.bare import timer_started
+    from sempi_cli.services.timers.running import RunningTimer
 
-    result = state(ctx).service(TimerService).start(task_id)
+    result = state(ctx).service(RunningTimer).start(task_id)
     if state(ctx).fmt != "table":
         emit_record(ctx, result)
-    paused = result["paused"]
-    if paused:
-        say(ctx, f"Paused the timer on task {paused['task_id']} ({_hm(paused['seconds'])}).")
-    say(ctx, f"Timer started on task {task_id} (entry {result['id']}).")
+    for message in timer_started(result):
+        say(ctx, message)
 
 
 @app.command("pause")
@@ -83,12 +83,14 @@ def timer_pause(
 
     Example: sempi timer pause
     """
-    from sempi_cli.services.timers.timers import TimerService
+    # cli/fastpath.py answers this command line too, with the same service and words.
+    from sempi_cli.cli.bare import timer_paused
+    from sempi_cli.services.timers.running import RunningTimer
 
-    result = state(ctx).service(TimerService).pause(task_id)
+    result = state(ctx).service(RunningTimer).pause(task_id)
     if state(ctx).fmt != "table":
         emit_record(ctx, result)
-    say(ctx, f"Paused the timer on task {result['task_id']} ({_hm(result['seconds'])}).")
+    say(ctx, timer_paused(result))
 
 
 @app.command("status")

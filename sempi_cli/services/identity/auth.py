@@ -256,9 +256,10 @@ class AuthService(Service):
 
     # --- sessions -----------------------------------------------------------
 
-    def actor_for_token(self, token: str) -> Actor:
-        """The session's user, if the session is alive; refreshes its idle timer."""
-        return actor_from_row(session_user(self.db, token, self.clock.now()), self.db)
+    def actor_for_token(self, token: str, *, touch: bool = True) -> Actor:
+        """The session's user, if the session is alive; refreshes its idle timer
+        (unless ``touch`` is False: a shell prompt's glance is not activity)."""
+        return actor_from_row(session_user(self.db, token, self.clock.now(), touch=touch), self.db)
 
     def logout(self, token: str) -> bool:
         """End the session in the store; True if there was one to end."""

@@ -24,6 +24,11 @@ TOUCH_EVERY = timedelta(minutes=1)
 ACTOR_COLUMNS = "u.id, u.email, u.full_name, u.role, u.studio_id, u.client_id, u.otp_enabled_at"
 
 
+def not_logged_in() -> NotAuthenticated:
+    """No session file (and no application password): what every command says."""
+    return NotAuthenticated("you are not logged in", "run 'sempi login'")
+
+
 def token_hash(token: str) -> str:
     return sha256(token.encode()).hexdigest()
 

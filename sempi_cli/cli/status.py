@@ -1,0 +1,100 @@
+"""`sempi status`: one screen for the person at the terminal, or one line for a prompt."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from sempi_cli.cli.common import emit_record, emit_rows, state
+
+SHOWN = 5  # rows of each task list on the screen; --json carries them all
+TASK_COLUMNS = ("id", "title", "client", "deadline", "flags")
+DEADLINE_COLUMNS = ("due_date", "client", "rule_id", "period", "task_id", "responsible")
+
+
+def status(
+    ctx: typer.Context,
+    short: Annotated[
+        bool,
+        typer.Option(
+            "--short",
+            help="One line for a shell prompt: timer, unread notifications, overdue tasks.",
+        ),
+    ] = False,
+) -> None:
+    """Show what needs you now: timer, unread notifications and chats, tasks, deadlines.
+
+    --short prints one line for a shell prompt (timer, unread notifications,
+    overdue tasks; nothing when there is nothing to say), in ASCII unless the
+    locale is UTF-8. It never writes to stderr nor keeps the login alive: on
+    failure it prints nothing and the exit code says why (7: not logged in,
+    10: no store; docs/exit-codes.md).
+
+    Example: sempi status --short
+    """
+    if short:
+        _short(ctx)
+        return
+    from sempi_cli.services.ops.status import StatusService
+
+    overview = state(ctx).service(StatusService).overview()
+    if state(ctx).fmt != "table":
+        emit_record(ctx, overview)
+        return
+    _screen(ctx, overview)
+
+
+def _short(ctx: typer.Context) -> None:
+    """The prompt's line, as cli/fastpath.py prints it before typer is even imported."""
+    from sempi_cli.cli.bare import exit_code, short_line, utf8_output
+    from sempi_cli.services.ops.glance import Glance
+
+    app = state(ctx)
+    try:
+        glance = Glance(app.connection(), app.clock, app.actor(touch=False)).short()
+    except Exception as exc:
+        if app.debug:
+            raise
+        raise typer.Exit(exit_code(exc)) from None
+    if app.fmt != "table":
+        emit_record(ctx, glance)
+        return
+    line = short_line(glance, utf8_output())
+    if line:
+        typer.echo(line)
+
+
+def _screen(ctx: typer.Context, overview: dict) -> None:
+    from sempi_cli.output import for_people
+    from sempi_cli.services.timers.running import hours_minutes
+
+    timer = overview["timer"]
+    if timer is None:
+        typer.echo("Timer: not running.")
+    else:
+        typer.echo(
+            f"Timer: task {timer['task_id']} ({timer['task']}),"
+            f" {hours_minutes(timer['elapsed_seconds'])} since {for_people(timer['started_at'])}."
+        )
+        if timer["warning"]:
+            typer.echo(f"  Warning: it is {timer['warning']}: pause it or fix the entry.")
+    typer.echo(
+        f"Unread: {overview['unread_notifications']} notification(s),"
+        f" {overview['unread_chats']} chat(s) ({overview['unread_chat_messages']} message(s))."
+    )
+    for key, title in (
+        ("overdue", "Overdue"),
+        ("due_this_week", "Due this week"),
+        ("awaiting_my_approval", "Awaiting my approval"),
+    ):
+        rows = overview[key]
+        typer.echo(f"\n{title} ({len(rows)})")
+        if rows:
+            emit_rows(ctx, rows[:SHOWN], TASK_COLUMNS)
+        if len(rows) > SHOWN:
+            typer.echo(f"... and {len(rows) - SHOWN} more: sempi task due")
+    deadlines = overview["next_deadlines"]
+    typer.echo(f"\nNext deadlines ({len(deadlines)})")
+    if deadlines:
+        emit_rows(ctx, deadlines, DEADLINE_COLUMNS)

@@ -1,0 +1,69 @@
+"""`sempi status`: one screen for the person at the terminal.
+
+The running timer, what is unread (notifications, chats), the tasks that need
+them (overdue, due this week, awaiting their approval) and the next fiscal
+deadlines they can see. It reads timers, notifications, chats, tasks and the
+scheduler, so it sits in ops/, above them all; each part is asked of its own
+package, so the screen says what `timer status`, `notify list --unread`,
+`chat list --unread`, `task due` and `scheduler list` say.
+"""
+
+from __future__ import annotations
+
+from sempi_cli.services.base import Service
+from sempi_cli.services.ops.glance import Glance
+
+# The longest list of each section on the screen (JSON carries them whole but
+# the deadlines, which are the next few by definition).
+DEADLINES = 5
+TASK_FIELDS = ("id", "title", "client", "deadline", "status", "flags")
+DEADLINE_FIELDS = ("due_date", "client", "rule_id", "label", "period", "task_id", "responsible")
+
+
+class StatusService(Service):
+    def short(self) -> dict:
+        """The prompt's line: ops/glance.py."""
+        return Glance(self.db, self.clock, self.actor).short()
+
+    def overview(self) -> dict:
+        from sempi_cli.services.chat.chats import ChatService
+        from sempi_cli.services.notify.centre import NotificationService
+        from sempi_cli.services.scheduler.views import DeadlineQuery, ScheduleViews
+        from sempi_cli.services.tasks.queries import TaskQueries
+        from sempi_cli.services.timers.timers import TimerService
+
+        actor = self.actor
+        timer = TimerService(self.db, self.clock, actor).status()
+        chats = ChatService(self.db, self.clock, actor).unread_summary()
+        due = TaskQueries(self.db, self.clock, actor).due()
+        deadlines = ScheduleViews(self.db, self.clock, actor).list(
+            DeadlineQuery(statuses=["upcoming"], limit=DEADLINES)
+        )
+
+        def tasks(rows: list[dict]) -> list[dict]:
+            return [{key: row[key] for key in TASK_FIELDS} for row in rows]
+
+        return {
+            "user": actor.email,
+            "timer": _timer(timer),
+            "unread_notifications": NotificationService(self.db, self.clock, actor).unread_count(),
+            "unread_chats": chats["chats"],
+            "unread_chat_messages": chats["messages"],
+            "overdue": tasks(due["overdue"]),
+            "due_this_week": tasks(due["today"] + due["this_week"]),
+            "awaiting_my_approval": tasks(due["awaiting_my_approval"]),
+            "next_deadlines": [{key: row[key] for key in DEADLINE_FIELDS} for row in deadlines],
+        }
+
+
+def _timer(status: dict) -> dict | None:
+    if not status["running"]:
+        return None
+    return {
+        "entry_id": status["id"],
+        "task_id": status["task_id"],
+        "task": status["task"],
+        "started_at": status["started_at"],
+        "elapsed_seconds": status["elapsed_seconds"],
+        "warning": status["warning"],
+    }
