@@ -8,7 +8,6 @@ from contextlib import AbstractContextManager, contextmanager
 
 from sempi_cli.clock import iso_utc
 from sempi_cli.errors import NotAuthenticated, PermissionDenied
-from sempi_cli.services import audit
 from sempi_cli.store import write_transaction
 
 # The fast path (cli/fastpath.py) builds services on this class before dataclasses
@@ -62,6 +61,8 @@ class Service:
         self, action: str, object_type: str, object_id: int | None, **details: object
     ) -> None:
         """Record a change in the append-only log, inside the caller's transaction."""
+        from sempi_cli.services import audit
+
         actor_id = self._actor.id if self._actor else None
         audit.record(self.db, self.now(), actor_id, action, object_type, object_id, details)
 
