@@ -74,14 +74,17 @@ job = json.load(sys.stdin)
 null = os.open(os.devnull, os.O_RDWR)
 
 
-def once(cmd):
+def once(cmd, env):
     start = time.perf_counter()
     pid = os.fork()
     if pid == 0:
         try:
             for fd in (0, 1, 2):
                 os.dup2(null, fd)
-            os.execv(cmd[0], cmd)
+            if env is None:
+                os.execv(cmd[0], cmd)
+            else:
+                os.execve(cmd[0], cmd, env)
         finally:
             os._exit(127)
     _, status, usage = os.wait4(pid, 0)
@@ -90,10 +93,11 @@ def once(cmd):
 
 
 cmds = job["cmds"]
+envs = job.get("envs") or [None] * len(cmds)
 results = [[] for _ in cmds]
 for round_ in range(job["repeat"] + 1):  # round 0: the warm-up, not counted
     for i, cmd in enumerate(cmds):
-        elapsed, rss_kib, code = once(cmd)
+        elapsed, rss_kib, code = once(cmd, envs[i])
         if code != 0:
             json.dump({"failed": i, "code": code}, sys.stdout)
             sys.exit(0)
@@ -104,13 +108,20 @@ json.dump({"results": results}, sys.stdout)
 
 
 def run_all(
-    cmds: Mapping[str, Sequence[str]], env: Mapping[str, str], repeat: int
+    cmds: Mapping[str, Sequence[str]],
+    env: Mapping[str, str],
+    repeat: int,
+    envs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, tuple[float, float]]:
     """Time several commands in interleaved rounds, so drift in the machine's load
-    hits all of them alike; one warm-up run of each is not counted.
+    hits all of them alike; one warm-up run of each is not counted. ``envs`` gives
+    a command its own environment instead of ``env`` (another user's session home).
     Returns name -> (median wall seconds, peak RSS MB over the timed runs)."""
     names = list(cmds)
-    job = {"cmds": [list(cmds[n]) for n in names], "repeat": repeat}
+    own = envs or {}
+    job: dict[str, object] = {"cmds": [list(cmds[n]) for n in names], "repeat": repeat}
+    if own:
+        job["envs"] = [dict(own[n]) if n in own else None for n in names]
     spawner = subprocess.run(
         [PYTHON, "-I", "-S", "-c", _SPAWNER],
         input=json.dumps(job),
@@ -121,8 +132,9 @@ def run_all(
     )
     answer = json.loads(spawner.stdout)
     if "failed" in answer:
-        cmd = job["cmds"][answer["failed"]]
-        again = subprocess.run(cmd, env=dict(env), capture_output=True, text=True)
+        name = names[answer["failed"]]
+        cmd = list(cmds[name])
+        again = subprocess.run(cmd, env=dict(own.get(name, env)), capture_output=True, text=True)
         raise SystemExit(f"bench: {' '.join(cmd)} exited {answer['code']}: {again.stderr.strip()}")
     out = {}
     for name, runs in zip(names, answer["results"], strict=True):
@@ -217,11 +229,12 @@ def build_store(path: Path, clients: int) -> dict[str, object]:
     return {"client_ids": client_ids, "studio_ids": studio_ids}
 
 
-def login(env: Mapping[str, str]) -> None:
-    """Log the admin in through the real CLI, so timed commands use a session."""
+def login(env: Mapping[str, str], email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> None:
+    """Log a user (the admin unless told) in through the real CLI, so timed
+    commands use a session."""
     result = subprocess.run(
-        [SEMPI, "login", "--email", ADMIN_EMAIL, "--password-stdin"],
-        input=ADMIN_PASSWORD + "\n",
+        [SEMPI, "login", "--email", email, "--password-stdin"],
+        input=password + "\n",
         env=dict(env),
         capture_output=True,
         text=True,
