@@ -417,6 +417,12 @@ def test_a_directory_as_db_goes_to_the_full_cli(both, tmp_path):
     assert refused.code == 2 and "is a directory" in refused.stderr
 
 
+def test_a_db_file_typer_may_not_read_goes_to_the_full_cli(both, store_path, monkeypatch):
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # as for another account
+    refused = both("--db", str(store_path), "timer", "pause", falls_through=True)
+    assert refused.code == 2 and "is not readable" in refused.stderr
+
+
 @pytest.mark.parametrize(
     "variable", ["SEMPI_APP_PASSWORD", "_SEMPI_COMPLETE", "_TYPER_COMPLETE_ARGS"]
 )
@@ -508,6 +514,20 @@ def _rows(path: Path) -> list[tuple]:
         ] + conn.execute("SELECT task_id, ended_at IS NULL FROM time_entries").fetchall()
     finally:
         conn.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("closed", [">&-", "2>&-", ">&- 2>&-"])
+def test_closed_output_streams_end_alike(real_time_world, closed):
+    """A prompt's `sempi status --short >&-`: Click's echo skips a stream that was
+    closed at start, and so does the fast path; the exit codes agree."""
+    codes = []
+    for fast in (True, False):
+        for args in ("status --short", f"timer start {real_time_world['a']}", "timer pause"):
+            env = {**os.environ, "SEMPI_FASTPATH": "1" if fast else "0"}
+            shell = f"{SEMPI} {args} {closed}"
+            codes.append(subprocess.run(["sh", "-c", shell], env=env, timeout=60).returncode)
+    assert codes[:3] == codes[3:] == [0, 0, 0]
 
 
 @pytest.mark.slow

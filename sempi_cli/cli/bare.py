@@ -111,7 +111,7 @@ def flush_stdout(code: int) -> int:
         sys.stdout.flush()
     except BrokenPipeError:
         return output_closed()
-    except (OSError, ValueError):  # stdout closed or not a real file (in-process callers)
+    except (OSError, ValueError, AttributeError):  # closed, None, or not a real file
         pass
     return code
 

@@ -19,6 +19,7 @@ migrating. SEMPI_FASTPATH=0 sends every command there (the tests run both ways).
 from __future__ import annotations
 
 import os
+import stat
 import sys
 
 from sempi_cli.cli import bare
@@ -58,7 +59,7 @@ def main() -> None:
             # interpreter's teardown, which would cost a prompt a tenth of its time.
             try:
                 sys.stderr.flush()
-            except (OSError, ValueError):
+            except (AttributeError, OSError, ValueError):  # closed, or None
                 pass
             os._exit(code)
     from sempi_cli.cli.app import main as full_cli
@@ -120,9 +121,19 @@ def parse(args: list[str]) -> Line | None:
     if line.fmt not in FORMATS or not _command(line, words[i:]):
         return None
     db = line.db if line.db is not None else (os.environ.get("SEMPI_DB") or None)
-    if db is not None and os.path.isdir(db):
-        return None  # Click refuses a directory given as --db itself
+    if db is not None and not _plain_file_option(db):
+        return None
     return line
+
+
+def _plain_file_option(value: str) -> bool:
+    """Whether typer's --db (a file path, Click's rules) takes ``value`` as it is: it
+    refuses by itself a directory, or a file it may not read."""
+    try:
+        info = os.stat(value)
+    except OSError:
+        return True  # not there (yet): the store's open says so
+    return not stat.S_ISDIR(info.st_mode) and os.access(value, os.R_OK)
 
 
 def _command(line: Line, rest: list[str]) -> bool:
@@ -276,10 +287,14 @@ def _record(line: Line, record: dict) -> None:
 
 
 def _out(text: str) -> None:
+    if sys.stdout is None:  # started with stdout closed: Click's echo skips it too
+        return
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
 
 def _err(text: str) -> None:
+    if sys.stderr is None:
+        return
     sys.stderr.write(bare.terminal_safe(text, keep="\n\t\r") + "\n")
     sys.stderr.flush()

@@ -39,9 +39,14 @@ class _SafeStream:
 def guard_streams(fmt: str) -> Callable[[], None]:
     """Guard stderr always and stdout unless it carries JSON; returns the undo."""
     saved = sys.stdout, sys.stderr
-    if not isinstance(sys.stderr, _SafeStream):
+    # A stream closed when sempi started is None: Click's echo skips it, so must we.
+    if sys.stderr is not None and not isinstance(sys.stderr, _SafeStream):
         sys.stderr = _SafeStream(sys.stderr)  # type: ignore[assignment]
-    if fmt not in ("json", "jsonl") and not isinstance(sys.stdout, _SafeStream):
+    if (
+        fmt not in ("json", "jsonl")
+        and sys.stdout is not None
+        and not isinstance(sys.stdout, _SafeStream)
+    ):
         sys.stdout = _SafeStream(sys.stdout)  # type: ignore[assignment]
 
     def undo() -> None:
