@@ -26,15 +26,19 @@ class StatusService(Service):
         return Glance(self.db, self.clock, self.actor).short()
 
     def overview(self) -> dict:
-        from sempi_cli.services.chat.chats import ChatService
-        from sempi_cli.services.notify.centre import NotificationService
+        # The counts come from the functions behind `chat list` and `notify list`
+        # (listing.unread_summary; glance's count is NotificationService.unread_count's
+        # query, a test holds them equal) rather than their services, whose imports
+        # (mail, e-mail) would double the time of this screen.
+        from sempi_cli.services.chat.listing import unread_summary
+        from sempi_cli.services.ops.glance import unread_notifications
         from sempi_cli.services.scheduler.views import DeadlineQuery, ScheduleViews
         from sempi_cli.services.tasks.queries import TaskQueries
         from sempi_cli.services.timers.timers import TimerService
 
         actor = self.actor
         timer = TimerService(self.db, self.clock, actor).status()
-        chats = ChatService(self.db, self.clock, actor).unread_summary()
+        chats = unread_summary(self.db, actor)
         due = TaskQueries(self.db, self.clock, actor).due()
         deadlines = ScheduleViews(self.db, self.clock, actor).list(
             DeadlineQuery(statuses=["upcoming"], limit=DEADLINES)
@@ -46,7 +50,7 @@ class StatusService(Service):
         return {
             "user": actor.email,
             "timer": _timer(timer),
-            "unread_notifications": NotificationService(self.db, self.clock, actor).unread_count(),
+            "unread_notifications": unread_notifications(self.db, actor.id),
             "unread_chats": chats["chats"],
             "unread_chat_messages": chats["messages"],
             "overdue": tasks(due["overdue"]),
