@@ -438,6 +438,11 @@ def test_a_store_to_migrate_or_newer_goes_to_the_full_cli(both, world, store_pat
     conn.close()
     newer = both("timer", "pause", falls_through=True)
     assert newer.code == 10 and "newer than this sempi knows" in newer.stderr
+    conn = sqlite3.connect(store_path)
+    conn.execute(f"PRAGMA user_version = {fastpath.SCHEMA - 1}")  # as before a migration
+    conn.close()
+    older = both("timer", "start", str(world["a"]), falls_through=True)
+    assert older.code == 0  # the full CLI migrates what is pending, then starts it
 
 
 def test_the_fast_path_knows_the_schema_and_the_formats_of_the_full_cli():
