@@ -78,8 +78,11 @@ CREATE TABLE chat_messages (
     CHECK (kind = 'event' OR author_id IS NOT NULL OR deleted_at IS NOT NULL)
 );
 CREATE INDEX chat_messages_chat ON chat_messages(chat_id, id);
-CREATE INDEX chat_messages_author ON chat_messages(author_id, id);
-CREATE INDEX chat_messages_deleted ON chat_messages(id) WHERE deleted_at IS NOT NULL;
+-- For the unread counts (chat/listing.py): a chat's own messages of one person,
+-- and its deleted ones, each counted in an index range like the messages.
+CREATE INDEX chat_messages_author ON chat_messages(author_id, chat_id, id);
+CREATE INDEX chat_messages_deleted ON chat_messages(chat_id, id, author_id)
+    WHERE deleted_at IS NOT NULL;
 
 CREATE TABLE chat_message_versions (
     message_id  INTEGER NOT NULL REFERENCES chat_messages(id),
