@@ -26,6 +26,7 @@ from tests.helpers import (
     EXTERNAL,
     HELPER,
     OPERATOR,
+    OUTSIDER,
     WATCHER,
     assert_one_line_error,
     data,
@@ -269,3 +270,18 @@ def test_a_long_message_is_cut_around_its_first_match():
     assert len(cut) <= EXCERPT + 2
     assert cut[moved[0][0] : moved[0][1]] == "fattura"
     assert _excerpt("breve\nriga", [[0, 5]]) == ("breve riga", [[0, 5]])
+
+
+def test_ranking_looks_at_the_newest_matches_only(run, people, monkeypatch):
+    """Scoring every match of a common word costs more than the command: the best
+    are chosen among the newest RANK_WINDOW matches the reader may see."""
+    from sempi_cli.store import search as store_search
+
+    old = send(run, GENERAL, "fattura fattura fattura fattura")  # the best match, but old
+    newer = [send(run, GENERAL, f"fattura numero {n} del mese") for n in range(3)]
+    assert [h["id"] for h in found(run, "fattura")][0] == old  # ranked first while in the window
+    monkeypatch.setattr(store_search, "RANK_WINDOW", 3)
+    assert sorted(h["id"] for h in found(run, "fattura")) == newer
+    send(run, ALFA, "fattura riservata")  # newest, but not OUTSIDER's to see:
+    # the window holds the newest matches the reader may see, not the newest of all
+    assert sorted(h["id"] for h in found(run, "fattura", as_user=OUTSIDER)) == newer

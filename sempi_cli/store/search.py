@@ -110,6 +110,9 @@ def match_query(text: str, field: str = "TEXT") -> str:
     return " ".join(parts)
 
 
+RANK_WINDOW = 5000  # the newest matches a search ranks (see search())
+
+
 def search(
     db: sqlite3.Connection,
     *,
@@ -123,35 +126,47 @@ def search(
     field: str = "TEXT",
 ) -> list[Found]:
     """The best ``limit`` rows of ``source`` (a FROM clause; ``key`` is its rowid in
-    the index) that match ``text`` and ``where``, best first, with the matched words'
-    places. ``index`` is an FTS5 table over one column; the caller's ``where`` is
+    the index) that match ``text`` and ``where``, best first among the newest
+    RANK_WINDOW that match (bm25, then newest), with the matched words' places. ``index`` is an FTS5 table over one column; the caller's ``where`` is
     its access rule, so nothing it may not show is ever ranked or highlighted."""
     if not _IDENTIFIER.fullmatch(index):
         raise ValueError(f"not an index name: {index!r}")
     if limit < 1:
         raise InvalidData("--limit", "must be at least 1")
     query = match_query(text, field)
-    args = {**params, "fts_query": query, "fts_limit": limit}
+    args = {**params, "fts_query": query, "fts_limit": limit, "fts_window": RANK_WINDOW - 1}
+    matching = (
+        f"FROM {index}, {source} WHERE {index} MATCH :fts_query"
+        f" AND {key} = {index}.rowid AND ({where})"
+    )
     try:
+        # Ranked among the newest RANK_WINDOW matches the reader may see: scoring
+        # every match of a common word or a short prefix would cost more than the
+        # rest of the command. The lowest rowid of that window is found in rowid
+        # order (FTS5 walks it without scoring), then bounds the ranked query.
+        low = db.execute(
+            f"SELECT {index}.rowid {matching} ORDER BY {index}.rowid DESC"
+            " LIMIT 1 OFFSET :fts_window",
+            args,
+        ).fetchone()
         keys = [
             int(r[0])
             for r in db.execute(
-                f"SELECT {index}.rowid FROM {index}, {source}"
-                f" WHERE {index} MATCH :fts_query AND {key} = {index}.rowid AND ({where})"
+                f"SELECT {index}.rowid {matching} AND {index}.rowid >= :fts_low"
                 f" ORDER BY bm25({index}), {index}.rowid DESC LIMIT :fts_limit",
-                args,
+                {**args, "fts_low": low[0] if low is not None else 0},
             )
         ]
-        # Highlighting only the rows shown: highlight() over every match of a common
-        # word, before the LIMIT, would read every matching text.
+        # Highlighting only the rows shown, within their rowid range; `+rowid` keeps
+        # FTS5 from expanding a prefix query once per row of the IN list.
         marks = ", ".join("?" * len(keys))
         marked = (
             {
                 int(r[0]): r[1]
                 for r in db.execute(
                     f"SELECT rowid, highlight({index}, 0, ?, ?) FROM {index}"
-                    f" WHERE {index} MATCH ? AND rowid IN ({marks})",
-                    (_OPEN, _CLOSE, query, *keys),
+                    f" WHERE {index} MATCH ? AND rowid >= ? AND +rowid IN ({marks})",
+                    (_OPEN, _CLOSE, query, min(keys), *keys),
                 )
             }
             if keys
