@@ -18,6 +18,12 @@ from tests.conftest import store_digest
 from tests.helpers import assert_one_line_error
 
 
+def test_the_schema_version_is_the_number_of_migrations():
+    from sempi_cli.store.constants import SCHEMA_VERSION
+
+    assert SCHEMA_VERSION == LATEST, "a new migration: raise constants.SCHEMA_VERSION with it"
+
+
 def test_new_store_is_stamped_and_migrated(db):
     assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     assert db.execute("PRAGMA user_version").fetchone()[0] == LATEST

@@ -19,6 +19,7 @@ from sempi_cli.store.constants import (
     BUSY_TIMEOUT_MS,
     PAGE_SIZE,
     PRAGMAS,
+    SCHEMA_VERSION,
     SQLITE_HEADER,
     WORLD_BITS,
 )
@@ -40,9 +41,14 @@ def open_store(path: Path | str, *, create: bool = False) -> sqlite3.Connection:
     """Open (or with ``create`` make) the store at ``path``, migrated to the latest schema."""
     from pathlib import Path
 
-    from sempi_cli.store.migrations import LATEST, migrate
+    return _open(str(Path(path)), create, SCHEMA_VERSION, _migrate)
 
-    return _open(str(Path(path)), create, LATEST, migrate)
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """The migrations are imported only for a store that needs them."""
+    from sempi_cli.store.migrations import migrate
+
+    migrate(conn)
 
 
 def open_current(path: str, schema: int) -> sqlite3.Connection:

@@ -27,7 +27,6 @@ from datetime import time
 from sempi_cli.errors import InvalidData, NotFound, UsageProblem
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
-from sempi_cli.services.notify import digest
 from sempi_cli.services.notify.kinds import DEFAULT_CHANNEL, KINDS, check_kind
 
 __all__ = ["KINDS", "NotificationService"]
@@ -43,6 +42,14 @@ def _like(text: str) -> str:
     """A LIKE pattern that finds ``text`` literally (``%`` and ``_`` are not wildcards)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped.lower()}%"
+
+
+def _digest():
+    """The e-mail digest, imported when a notification is mailed: it brings the
+    outbox, which every command delivering a notification would pay for at start."""
+    from sempi_cli.services.notify import digest
+
+    return digest
 
 
 def channel_of(db: sqlite3.Connection, user_id: int, kind: str) -> str:
@@ -91,7 +98,7 @@ class NotificationService(Service):
                 return None
             assert cursor.lastrowid is not None  # set by the INSERT that took place
             notification_id = int(cursor.lastrowid)
-            if channel in ("email", "both") and digest.queue(
+            if channel in ("email", "both") and _digest().queue(
                 self.db, self.clock, self._actor, user_id, notification_id, kind, text.strip()
             ):
                 self.db.execute(
