@@ -79,17 +79,18 @@ class Attachments:
     per document: its name if they may read it, else only that it is not available."""
 
     def __init__(self, db: sqlite3.Connection, clock: Clock, actor: Actor) -> None:
-        from sempi_cli.services.documents.documents import DocumentService
-
-        self._documents = DocumentService(db, clock, actor)
+        self._db, self._clock, self._actor = db, clock, actor
         self._seen: dict[int, dict] = {}
 
     def view(self, document_id: int | None) -> dict | None:
         if document_id is None:
             return None
         if document_id not in self._seen:
+            # Imported for a page that links a document: most pages link none.
+            from sempi_cli.services.documents.documents import DocumentService
+
             try:
-                doc = self._documents.show(document_id)
+                doc = DocumentService(self._db, self._clock, self._actor).show(document_id)
                 view = {"available": True, "document_id": doc["id"], "name": doc["name"]}
                 view["removed"] = doc["removed_at"] is not None
             except NotFound:
