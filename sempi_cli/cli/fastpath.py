@@ -31,10 +31,7 @@ if TYPE_CHECKING:
 
     from sempi_cli.clock import Clock
 
-# store/migrations' LATEST and output.FORMATS, without importing either (tests/
-# test_fastpath.py keeps them equal). A store of another schema goes to the full
-# CLI, which migrates it or refuses it.
-SCHEMA = 16
+# output.FORMATS, without importing output (tests/test_fastpath.py keeps them equal).
 FORMATS = ("table", "json", "jsonl", "csv")
 MAX_ID_DIGITS = 18  # below SQLite's 2**63: the full CLI names a larger number itself
 
@@ -167,6 +164,7 @@ def answer(line: Line, clock: Clock) -> int | None:
     this code's (nothing was changed: the full CLI migrates or refuses it)."""
     from sempi_cli import paths
     from sempi_cli.store.connection import SchemaElsewhere, open_current
+    from sempi_cli.store.constants import SCHEMA_VERSION
 
     short = line.command == "status"
     store = paths.store_file(line.db)
@@ -174,7 +172,7 @@ def answer(line: Line, clock: Clock) -> int | None:
     actor: SimpleNamespace | None = None
     try:
         try:
-            conn = open_current(store, SCHEMA)
+            conn = open_current(store, SCHEMA_VERSION)
             actor = _session_actor(conn, store, clock, touch=not short)
             code = _run(line, conn, actor, clock)
         except SchemaElsewhere:
