@@ -1,3 +1,3 @@
-from sempi_cli.cli.app import main
+from sempi_cli.cli.fastpath import main
 
 main()
