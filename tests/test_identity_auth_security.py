@@ -262,7 +262,26 @@ def test_failures_older_than_the_window_do_not_count(cli, staff, clock):
 @pytest.mark.slow
 def test_lockout_holds_across_processes(store_path, staff):
     """Failures from several processes add up in the store; right after them even the
-    right password waits (throttled), whichever process tries."""
+    right password waits (throttled), whichever process tries.
+
+    Eight failures five minutes ago (their wait long over) make the next one ask
+    for the longest wait, a minute: the right password that follows is refused
+    however slowly a busy machine starts it (a few seconds' wait was a race)."""
+    import sqlite3
+    from datetime import UTC, datetime, timedelta
+
+    from sempi_cli.clock import iso_utc
+    from sempi_cli.services.identity.auth import THROTTLE_MAX
+
+    earlier = iso_utc(datetime.now(UTC) - timedelta(minutes=5))
+    conn = sqlite3.connect(store_path)
+    with conn:
+        user_id = conn.execute("SELECT id FROM users WHERE email = ?", (STAFF,)).fetchone()[0]
+        conn.executemany(
+            "INSERT INTO auth_failures (user_id, at, kind) VALUES (?, ?, 'password')",
+            [(user_id, earlier)] * 8,
+        )
+    conn.close()
     sempi = str(Path(sys.executable).parent / "sempi")
     env = {**os.environ, "SEMPI_DB": str(store_path)}
     args = [sempi, "login", "-e", STAFF, "--password-stdin"]
@@ -279,6 +298,13 @@ def test_lockout_holds_across_processes(store_path, staff):
     ]
     results = [p.communicate("wrong-password-123\n", timeout=60) for p in procs]
     assert all(p.returncode == 7 for p in procs), results
+    conn = sqlite3.connect(store_path)
+    (recorded,) = conn.execute(
+        "SELECT count(*) FROM auth_failures WHERE user_id = ?", (user_id,)
+    ).fetchone()
+    conn.close()
+    assert recorded > 8  # a process's failure joined the others in the store
+    assert THROTTLE_MAX == timedelta(minutes=1)  # the margin this test relies on
     right = subprocess.run(
         args, env=env, input=STAFF_PASSWORD + "\n", capture_output=True, text=True, timeout=60
     )
