@@ -62,28 +62,33 @@ class AppContext:
 
     def _authenticate(self, touch: bool) -> Actor:
         from sempi_cli.errors import NotAuthenticated
-        from sempi_cli.services.identity.auth import AuthService
+        from sempi_cli.services.identity.accounts import actor_from_row
         from sempi_cli.services.identity.sessions import not_logged_in
 
-        auth = AuthService(self.connection(), self.clock)
+        self.connection()  # the store first: "no store" comes before "not logged in"
         if self.actor_email is not None:
             from sempi_cli.services.identity.accounts import active_user
-            from sempi_cli.services.identity.auth import actor_from_row
 
             row = active_user(self.connection(), self.actor_email)
             return actor_from_row(row, self.connection(), via="internal")
         user, app_password = os.environ.get("SEMPI_USER"), os.environ.get("SEMPI_APP_PASSWORD")
         if app_password:
+            from sempi_cli.services.identity.auth import AuthService
+
             if not user:
                 raise NotAuthenticated("SEMPI_APP_PASSWORD is set but SEMPI_USER is not")
-            return auth.actor_for_app_password(user, app_password)
+            return AuthService(self.connection(), self.clock).actor_for_app_password(
+                user, app_password
+            )
         from sempi_cli import sessionfile
         from sempi_cli.paths import session_file
 
         token = sessionfile.read_token(session_file(self.store_path))
         if token is None:
             raise not_logged_in()
-        return auth.actor_for_token(token, touch=touch)
+        from sempi_cli.services.identity.accounts import session_actor
+
+        return session_actor(self.connection(), token, self.clock.now(), touch=touch)
 
     def service(self, cls: type[S], *, anonymous: bool = False, long_job: bool = False) -> S:
         """A service on this store, as this command's actor (or nobody). A long job

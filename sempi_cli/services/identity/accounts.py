@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
+from datetime import datetime
 
 from sempi_cli.errors import NotAuthenticated, NotFound
 from sempi_cli.services import access
@@ -133,3 +134,33 @@ def erase_personal_data(db: sqlite3.Connection, user_id: int, at: str) -> None:
         " disabled_at = coalesce(disabled_at, ?), updated_at = ? WHERE id = ?",
         (erased_email(user_id), at, at, user_id),
     )
+
+
+def actor_from_row(
+    row: sqlite3.Row, db: sqlite3.Connection | None = None, via: str = "session"
+) -> Actor:
+    """The Actor a users row is, asking whether they must still set up two-step login."""
+    from sempi_cli.services.identity.sessions import must_enrol
+
+    enrol = db is not None and must_enrol(db, row)
+    return Actor(
+        row["id"],
+        row["email"],
+        row["full_name"],
+        row["role"],
+        row["studio_id"],
+        row["client_id"],
+        via=via,
+        must_enrol=enrol,
+    )
+
+
+def session_actor(
+    db: sqlite3.Connection, token: str, now: datetime, *, touch: bool = True
+) -> Actor:
+    """The user of a live login session, as an Actor (the session's idle timer
+    refreshed unless ``touch`` is False). Here rather than in auth.py: a command
+    run in a session needs none of the password and two-step code."""
+    from sempi_cli.services.identity.sessions import session_user
+
+    return actor_from_row(session_user(db, token, now, touch=touch), db)

@@ -20,7 +20,9 @@ from sempi_cli.services import settings
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
 from sempi_cli.services.identity import passwords, totp
-from sempi_cli.services.identity.sessions import must_enrol, session_user, token_hash
+from sempi_cli.services.identity.accounts import actor_from_row as actor_from_row
+from sempi_cli.services.identity.accounts import session_actor
+from sempi_cli.services.identity.sessions import token_hash
 
 # Guessing is slowed, not stopped dead: after a few failures each further try waits
 # twice as long as the last (1 s, 2 s, 4 s ... at most a minute), so a typo costs
@@ -42,22 +44,6 @@ LOGIN_FAILED = (
     " after several failures wait a minute before trying again"
 )
 CODE_FAILED = "wrong, expired or already used code"
-
-
-def actor_from_row(
-    row: sqlite3.Row, db: sqlite3.Connection | None = None, via: str = "session"
-) -> Actor:
-    enrol = db is not None and must_enrol(db, row)
-    return Actor(
-        row["id"],
-        row["email"],
-        row["full_name"],
-        row["role"],
-        row["studio_id"],
-        row["client_id"],
-        via=via,
-        must_enrol=enrol,
-    )
 
 
 @dataclass(frozen=True)
@@ -259,7 +245,7 @@ class AuthService(Service):
     def actor_for_token(self, token: str, *, touch: bool = True) -> Actor:
         """The session's user, if the session is alive; refreshes its idle timer
         (unless ``touch`` is False: a shell prompt's glance is not activity)."""
-        return actor_from_row(session_user(self.db, token, self.clock.now(), touch=touch), self.db)
+        return session_actor(self.db, token, self.clock.now(), touch=touch)
 
     def logout(self, token: str) -> bool:
         """End the session in the store; True if there was one to end."""

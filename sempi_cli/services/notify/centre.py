@@ -184,15 +184,15 @@ class NotificationService(Service):
         """A --from/--to bound in storage form. A day alone means its first instant
         (--from) or its last second (--to: the whole day is included); a time typed
         is taken as it is."""
-        from sempi_cli.clock import iso_utc
-        from sempi_cli.timeparse import parse_datetime
-
         if value is not None and alias is not None:
             raise UsageProblem(f"{field} and {alias_field} are one option: give one of them")
         if alias is not None:
             value, field = alias, alias_field
         if value is None:
             return None
+        from sempi_cli.clock import iso_utc
+        from sempi_cli.timeparse import parse_datetime  # only for a bound given
+
         at = parse_datetime(
             value, self.clock.now(), field=field, default_time=time(23, 59, 59) if end else time(0)
         )
