@@ -355,3 +355,19 @@ def test_endless_standard_input_is_capped(store_path, tmp_path):
         )
     assert result.returncode == 6, result.stderr
     assert "too large to read" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_group_builds_only_the_command_asked_for():
+    """Typer would turn every function of a group into a Click command to run one."""
+    import typer
+
+    from sempi_cli.cli.app import LazyGroup, lazy_group
+    from sempi_cli.cli.chat.commands import app as chat_app
+
+    group = lazy_group(chat_app, "chat")
+    assert isinstance(group, LazyGroup) and group.commands == {}
+    ctx = typer.Context(group)
+    assert group.get_command(ctx, "send").name == "send"
+    assert set(group.commands) == {"send"} and "show" in group.pending
+    assert group.list_commands(ctx)[:2] == ["send", "show"]  # as declared, for help
+    assert group.get_command(ctx, "nothing") is None

@@ -44,6 +44,49 @@ GROUPS: dict[str, str] = {
 }
 
 
+class LazyGroup(TyperGroup):
+    """A command group whose commands become Click commands when asked for: typer
+    would turn every function of the group (the chat has seventeen) into one, with
+    its parameters, to run a single command (bench/chat.py: ~20 ms a command)."""
+
+    pending: dict[str, Any]  # name -> typer's CommandInfo, not built yet
+    order: list[str]  # the commands as the group declares them (help, docs)
+    source: typer.Typer
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return self.order
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        info = self.pending.pop(name, None)
+        if info is not None:
+            self.commands[name] = typer.main.get_command_from_info(
+                info,
+                pretty_exceptions_short=self.source.pretty_exceptions_short,
+                rich_markup_mode=self.source.rich_markup_mode,
+            )
+        return super().get_command(ctx, name)
+
+
+def lazy_group(app: typer.Typer, name: str) -> LazyGroup:
+    """The group of ``app`` as typer builds it, but for its own commands: those wait
+    in ``pending`` (its sub-groups, few and small, are built as usual)."""
+    import copy
+
+    skeleton = copy.copy(app)
+    skeleton.registered_commands = []
+    skeleton.info = copy.copy(app.info)
+    skeleton.info.cls = LazyGroup
+    group = typer.main.get_group(skeleton)
+    assert isinstance(group, LazyGroup)
+    group.name, group.source = name, app
+    group.pending = {
+        info.name or typer.main.get_command_name(info.callback.__name__): info
+        for info in app.registered_commands
+    }
+    group.order = [*group.pending, *group.commands]
+    return group
+
+
 class SempiGroup(TyperGroup):
     """The root group: loads sub-groups lazily and owns the error boundary."""
 
@@ -54,8 +97,7 @@ class SempiGroup(TyperGroup):
         command = super().get_command(ctx, name)
         if command is None and name in GROUPS:
             module = importlib.import_module(GROUPS[name])
-            command = typer.main.get_group(module.app)
-            command.name = name
+            command = lazy_group(module.app, name)
             self.commands[name] = command
         return command
 
