@@ -156,6 +156,18 @@ def test_bad_filters_say_which_option(cli, notes, store_path, args, code, field)
     assert store_digest(store_path) == before
 
 
+def test_a_person_sees_the_newest_page_unless_they_ask_for_all(cli, db, clock, people):
+    for n in range(55):
+        deliver(db, clock, DOER, "reminder", f"Promemoria {n}", f"page:{n}")
+    result = ok(cli("notify", "list", as_user=DOER))
+    assert "Promemoria 54" in result.stdout and "Promemoria 4\n" not in result.stdout
+    assert "--all for more" in result.stderr
+    assert len(ids(cli, DOER)) == 50  # JSON too: a page, the newest
+    assert len(ids(cli, DOER, "--all")) == 55
+    assert len(ids(cli, DOER, "-n", "60")) == 55
+    assert_one_line_error(cli("notify", "list", "--all", "-n", "5", as_user=DOER), 2, "--all")
+
+
 def test_a_limit_below_one_is_a_usage_error(cli, notes):
     result = cli("notify", "list", "--limit", "0", as_user=DOER)
     assert result.exit_code == 2 and "--limit" in result.stderr

@@ -19,6 +19,7 @@ Example: sempi notify prefs
 prefs_app = sub_app("prefs", PREFS_HELP)
 app.add_typer(prefs_app)
 
+PAGE = 50  # a person's page; scripts that want every one say --all
 KIND_HELP = (
     "message, mention, task, invitation, document, reminder, timer, deadline, consent, coupon"
 )
@@ -47,8 +48,14 @@ def notify_list(
         typer.Option("--to", help="Only up to this moment; a day alone counts whole: 31/03/2026."),
     ] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", "-n", min=1, help="At most this many, newest first.")
+        int | None,
+        typer.Option(
+            "--limit", "-n", min=1, help=f"At most this many, newest first (default {PAGE})."
+        ),
     ] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Every one that matches, not only the newest page.")
+    ] = False,
     since: Annotated[
         str | None, typer.Option("--since", hidden=True, help="The older name of --from.")
     ] = None,
@@ -56,12 +63,16 @@ def notify_list(
         str | None, typer.Option("--search", hidden=True, help="The older name of --text.")
     ] = None,
 ) -> None:
-    """List your notifications, newest first.
+    """List your notifications, newest first (the newest 50 unless told otherwise).
 
     Example: sempi notify list --unread --kind task --kind mention --from -7d
     """
+    from sempi_cli.errors import UsageProblem
     from sempi_cli.services.notify.centre import COLUMNS, NotificationService
 
+    if all_ and limit is not None:
+        raise UsageProblem("give --limit or --all, not both")
+    page = None if all_ else (limit or PAGE)
     inbox = state(ctx).service(NotificationService)
     rows = inbox.list(
         unread_only=unread,
@@ -69,7 +80,7 @@ def notify_list(
         text=text,
         date_from=from_,
         date_to=to,
-        limit=limit,
+        limit=page,
         since=since,
         search=search,
     )
@@ -77,7 +88,8 @@ def notify_list(
         emit_rows(ctx, rows, list(rows[0]) if rows else COLUMNS)
         return
     emit_rows(ctx, rows, COLUMNS)
-    say(ctx, f"{inbox.unread_count()} unread.")
+    more = " (the newest shown: --limit N or --all for more)" if len(rows) == page else ""
+    say(ctx, f"{inbox.unread_count()} unread{more}.")
 
 
 @app.command("read")
