@@ -225,3 +225,18 @@ def test_an_onboarding_batch_gives_each_new_client_its_chat(cli, chat, tmp_path,
     finally:
         conn.close()
     assert missing == 0
+
+
+def test_list_shows_a_page_of_the_most_active_unless_asked_for_all(cli, people):
+    """Someone in hundreds of chats gets a page, and is told of the rest."""
+    from sempi_cli.cli.chat import rooms as cli_rooms
+
+    for n in range(4):
+        ok(cli("chat", "add", f"Novità {n}", "--public", "--description", "Per tutti"))
+    listed = data(cli("chat", "list", "--all", "--json"))
+    assert len(listed) == 5  # the general chat and the four public ones
+    page = cli("chat", "list", "-n", "2", "--json")
+    assert [c["id"] for c in data(page)] == [c["id"] for c in listed[:2]]
+    assert "3 more" in page.stderr
+    assert cli_rooms.PAGE == 50
+    assert_one_line_error(cli("chat", "list", "--all", "-n", "2"), 2, "--all")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from sempi_cli.cli.chat.group import app
-from sempi_cli.cli.common import emit_record, emit_rows, state
+from sempi_cli.cli.common import emit_record, emit_rows, say, state
 
 ChatRef = Annotated[
     str,
@@ -55,6 +55,9 @@ def chat_add(
     )
 
 
+PAGE = 50  # a person's page of chats; a script that wants every one says --all
+
+
 @app.command("list")
 def chat_list(
     ctx: typer.Context,
@@ -73,20 +76,38 @@ def chat_list(
         bool,
         typer.Option("--public", help="Every public chat, joined or not, with its member count."),
     ] = False,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit", "-n", min=1, help=f"At most this many, most active first (default {PAGE})."
+        ),
+    ] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Every chat, not only the first page.")
+    ] = False,
 ) -> None:
     """List your chats, most recent activity first, with unread counts.
 
+    An administrator overseeing hundreds of work groups sees the 50 most active
+    unless told otherwise (--limit, --all).
+
     Example: sempi chat list --unread --kind group
     """
+    from sempi_cli.errors import UsageProblem
     from sempi_cli.services.chat.chats import ChatService
     from sempi_cli.services.chat.listing import LIST_COLUMNS, PUBLIC_COLUMNS
 
+    if all_ and limit is not None:
+        raise UsageProblem("give --limit or --all, not both")
     rows = (
         state(ctx)
         .service(ChatService)
         .list(unread_only=unread, kind=kind, client_id=client, public=public)
     )
-    emit_rows(ctx, rows, PUBLIC_COLUMNS if public else LIST_COLUMNS)
+    page = len(rows) if all_ else (limit or PAGE)
+    emit_rows(ctx, rows[:page], PUBLIC_COLUMNS if public else LIST_COLUMNS)
+    if len(rows) > page:
+        say(ctx, f"{len(rows) - page} more: --limit N or --all to see them.")
 
 
 @app.command("info")
