@@ -51,6 +51,7 @@ def test_new_store_is_stamped_and_migrated(db):
         "m014_form_year_periods",
         "m015_client_profiles",
         "m016_chat",
+        "m017_consent",
     ]
 
 

@@ -38,6 +38,7 @@ PACKAGED = {
     "client": "client.commands",
     "client-onboard": "client.onboard",
     "chat": "chat.commands",
+    "consent": "consent.commands",
 }
 GROUPS: dict[str, str] = {
     name: f"sempi_cli.cli.{PACKAGED.get(name, name.replace('-', '_'))}" for name in GROUP_HELP

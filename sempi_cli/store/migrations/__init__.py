@@ -30,6 +30,7 @@ from sempi_cli.store.migrations import (
     m014_form_year_periods,
     m015_client_profiles,
     m016_chat,
+    m017_consent,
 )
 from sempi_cli.store.script import statements
 from sempi_cli.store.transaction import checkpoint, write_transaction
@@ -51,6 +52,7 @@ STEPS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     ("m014_form_year_periods", m014_form_year_periods.run),
     ("m015_client_profiles", m015_client_profiles.SQL),
     ("m016_chat", m016_chat.run),
+    ("m017_consent", m017_consent.SQL),
 ]
 LATEST = len(STEPS)
 
