@@ -3,7 +3,7 @@ the commands live in requests.py and answers.py."""
 
 from __future__ import annotations
 
-from sempi_cli.cli.consent import answers, requests  # noqa: F401  (they register the commands)
+from sempi_cli.cli.consent import answers, delegations, requests  # noqa: F401  (they register the commands)
 from sempi_cli.cli.consent.group import app
 
 __all__ = ["app"]

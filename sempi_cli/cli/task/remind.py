@@ -102,20 +102,30 @@ def remind_run(ctx: typer.Context, dry_run: DryRun = False) -> None:
 
     Safe to run as often as you like, and two at once: a reminder is delivered
     once. Runs as a firm user; cron gives a firm user's application password in
-    SEMPI_USER and SEMPI_APP_PASSWORD.
+    SEMPI_USER and SEMPI_APP_PASSWORD. It also runs the delegations watch:
+    each client's responsible is told once at 60 and once at 15 days before a
+    tax-authority delegation expires (see sempi consent delegations).
 
     Example: sempi -q task remind run
     """
+    from sempi_cli.services.consent.delegations import DelegationWatch
     from sempi_cli.services.tasks.reminders import RUN_COLUMNS, ReminderService
 
     result = state(ctx).service(ReminderService).run(dry_run=dry_run)
+    # The cron entry point also runs the delegations watch (docs/cron.md): each
+    # client's responsible is told at 60 and 15 days before a delegation expires.
+    result["delegation_notices"] = (
+        state(ctx).service(DelegationWatch).run(dry_run=dry_run)["notified"]
+    )
     if _table(ctx) and not state(ctx).quiet:  # a cron job with -q prints nothing unless it fails
         emit_rows(ctx, result["reminders"], RUN_COLUMNS)
     elif not state(ctx).quiet:
         emit_record(ctx, result)
     withheld = f", withheld {result['withheld']}" if result["withheld"] else ""
     verb = "Would deliver" if dry_run else "Delivered"
-    say(ctx, f"{verb} {result['delivered']} reminder(s){withheld}.")
+    notices = result["delegation_notices"]
+    delegations = f", {notices} delegation notice(s)" if notices else ""
+    say(ctx, f"{verb} {result['delivered']} reminder(s){withheld}{delegations}.")
 
 
 def _table(ctx: typer.Context) -> bool:
