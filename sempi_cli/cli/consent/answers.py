@@ -1,5 +1,148 @@
-"""`sempi consent`: the answers, their record, and who may reach a client's SMART services."""
+"""`sempi consent`: the answers, their record, and who may reach a client's SMART services
+(answer, history, verify, check)."""
 
 from __future__ import annotations
 
-from sempi_cli.cli.consent.group import app  # noqa: F401
+from typing import Annotated
+
+import typer
+
+from sempi_cli.cli.common import emit_record, emit_rows, say, state
+from sempi_cli.cli.consent.group import app
+
+ClientId = Annotated[int, typer.Argument(help="The client's id.")]
+# Exit status of `consent check` when the answer is no (docs/exit-codes.md: a check
+# answered no); 0 when it is yes, any other code when the question itself failed.
+CHECK_NO = 11
+
+
+@app.command("answer")
+def consent_answer(
+    ctx: typer.Context,
+    client: ClientId,
+    answer: Annotated[str, typer.Argument(help="yes (or sì) or no, in any case.")],
+    comment: Annotated[
+        str | None, typer.Option("--comment", help="A note kept with the answer (one line).")
+    ] = None,
+    on_behalf: Annotated[
+        bool,
+        typer.Option(
+            "--on-behalf", help="Record an answer the client gave elsewhere (staff of the client)."
+        ),
+    ] = False,
+    channel: Annotated[
+        str | None,
+        typer.Option(
+            "--channel", help="With --on-behalf: how it came: pec, email, paper or phone."
+        ),
+    ] = None,
+    evidence: Annotated[
+        str | None,
+        typer.Option(
+            "--evidence",
+            help="With --on-behalf: a document id of the client, or a file to store in its"
+            " folder Consensi.",
+        ),
+    ] = None,
+) -> None:
+    """Answer the consent request for your client, or record an answer received elsewhere.
+
+    The latest answer rules; every answer is kept.
+
+    Example: sempi consent answer 12 no --on-behalf --channel pec --evidence ./pec-revoca.eml
+    """
+    from sempi_cli.services.consent.answers import AnswerService
+
+    record = (
+        state(ctx)
+        .service(AnswerService)
+        .answer(
+            client,
+            answer,
+            comment=comment,
+            on_behalf=on_behalf,
+            channel=channel,
+            evidence=evidence,
+        )
+    )
+    emit_record(ctx, record)
+    say(ctx, f"Client {client}: {record['state']} (was {record['previous']}).")
+
+
+@app.command("history")
+def consent_history(
+    ctx: typer.Context,
+    client: ClientId,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="The state at this moment (a date means its end, Rome time): 31/10/2026, today.",
+        ),
+    ] = None,
+) -> None:
+    """Show a client's answers (who, when, how) and the state they made.
+
+    Example: sempi consent history 12 --as-of 31/10/2026
+    """
+    from sempi_cli.services.consent.answers import HISTORY_COLUMNS, AnswerService
+
+    at = None
+    if as_of is not None:
+        from datetime import time
+
+        from sempi_cli.timeparse import parse_datetime
+
+        at = parse_datetime(as_of, state(ctx).clock.now(), field="--as-of", default_time=time.max)
+    result = state(ctx).service(AnswerService).history(client, at)
+    fmt = state(ctx).fmt
+    if fmt == "json":
+        emit_record(ctx, result)
+        return
+    emit_rows(ctx, result["answers"], HISTORY_COLUMNS)
+    if fmt == "table":
+        from sempi_cli.output import for_people
+
+        since = f" since {for_people(result['since'])}" if result["since"] else ""
+        typer.echo(f"State at {for_people(result['as_of'])}: {result['state']}{since}.")
+
+
+@app.command("verify")
+def consent_verify(ctx: typer.Context) -> None:
+    """Recompute the answers' hash chain; exit 10 naming the first row edited outside sempi.
+
+    Firm administrators.
+
+    Example: sempi consent verify
+    """
+    from sempi_cli.services.consent.answers import AnswerService
+
+    result = state(ctx).service(AnswerService).verify()
+    if state(ctx).fmt == "table":
+        typer.echo(f"The consent record holds: {result['rows']} answer(s), chain intact.")
+    else:
+        emit_record(ctx, result)
+
+
+@app.command("check")
+def consent_check(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Option("--user", "-u", help="The person: e-mail or id.")],
+    client: Annotated[int, typer.Option("--client", "-c", help="The client (id).")],
+) -> None:
+    """Say whether a person may reach a client's SMART services now, and why not.
+
+    Exit 0 for yes, 11 for no. For administrators and scripts.
+
+    Example: sempi consent check --user op@studiorossi.it --client 12
+    """
+    from sempi_cli.services.consent.reach import SmartService
+
+    result = state(ctx).service(SmartService).check(user, client)
+    if state(ctx).fmt == "table":
+        why = f": {result['reason']}" if result["reason"] else ""
+        typer.echo(f"{result['answer']}{why}")
+    else:
+        emit_record(ctx, result)
+    if not result["allowed"]:
+        raise typer.Exit(CHECK_NO)
