@@ -149,6 +149,13 @@ SETTINGS = {
             _int_between(1, 1024),
         ),
         Setting(
+            "consent.resend_days",
+            "30",
+            "a client that has not answered a consent request gets a new one (consent"
+            " request) only once its last request is this many days old",
+            _int_between(1, 365),
+        ),
+        Setting(
             "documents.default_folders",
             "Anagrafica, Contabilità, IVA, F24, Dichiarazioni, Dipendenti, Corrispondenza",
             "the folder tree a new client gets (comma-separated; '/' for sub-folders)",

@@ -451,3 +451,53 @@ def append_queued(
         {"text": text, "low": key_prefix, "high": upper, "max": max_body},
     ).fetchone()
     return None if row is None else int(row[0])
+
+
+def queue_many(
+    db: sqlite3.Connection,
+    now: str,
+    actor_id: int | None,
+    kind: str,
+    messages: Sequence[tuple[str, dict, int | None, int | None]],
+) -> list[int]:
+    """Queue many messages of ``kind`` at once, inside the caller's BEGIN IMMEDIATE
+    transaction: each (to, context, client_id, studio_id) rendered as ``Outbox.queue``
+    renders it, written by one ``executemany`` with its audit line, as ``queue`` writes
+    one (a consent request to 10,000 clients). Ids are allocated from ``max(id)``,
+    which the transaction holds still; returns them in the order given. A template
+    carrying a secret is refused: its file must be kept one message at a time."""
+    from sempi_cli.services import audit
+
+    if _carries_secrets(kind):
+        raise ValueError(f"the {kind} template carries a secret: queue it with Outbox.queue")
+    if not messages:
+        return []
+    firm = firm_name(db)
+    first = int(db.execute("SELECT coalesce(max(id), 0) + 1 FROM mail_outbox").fetchone()[0])
+    rows = []
+    for offset, (to, context, client_id, studio_id) in enumerate(messages):
+        subject, body, _ = render(kind, firm, context)
+        address = identifiers.email(to, field="to")
+        rows.append(
+            (first + offset, kind, address, subject, body, now, client_id, studio_id, actor_id, now)
+        )
+    db.executemany(
+        "INSERT INTO mail_outbox (id, kind, to_address, subject, body, status, next_attempt_at,"
+        " client_id, studio_id, created_by, created_at)"
+        " VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+        rows,
+    )
+    audit.record_many(
+        db,
+        now,
+        actor_id,
+        (("queue", "mail", row[0], {"kind": kind, "client_id": row[6]}) for row in rows),
+    )
+    return [row[0] for row in rows]
+
+
+def _carries_secrets(kind: str) -> bool:
+    from sempi_cli.services.mail.templates import TEMPLATES
+
+    template = TEMPLATES.get(kind)
+    return bool(template and template.secret)

@@ -61,12 +61,18 @@ TEMPLATES: dict[str, Template] = {
             "Gentile {full_name},\n\n"
             "{studio} chiede il consenso di {client} per operare, con le proprie "
             "credenziali, nei servizi SMART attivi ({services}).\n\n"
-            "Può rispondere sì o no dal suo spazio di lavoro su sempi, e cambiare la "
-            "risposta in qualsiasi momento: vale l'ultima data.\n\n"
+            "Può rispondere sì o no dal suo spazio di lavoro su sempi, con il comando\n\n"
+            "    sempi consent answer {client_id} yes    (per dare il consenso)\n"
+            "    sempi consent answer {client_id} no     (per negarlo)\n\n"
+            "e cambiare la risposta in qualsiasi momento: vale l'ultima data.\n\n"
             "Senza il suo consenso lo studio non accede ai servizi SMART dell'azienda." + _SIGNATURE
         ),
         required=("full_name", "client"),
-        defaults={"studio": "{firm}", "services": "Fattura SMART e gli altri servizi attivi"},
+        defaults={
+            "studio": "{firm}",
+            "services": "Fattura SMART e gli altri servizi attivi",
+            "client_id": "CLIENTE",
+        },
     ),
     # The notifications a person chose to receive by e-mail (services/notify/digest.py):
     # the list is last, so each later notification of the same run adds a line.
