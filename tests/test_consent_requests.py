@@ -49,7 +49,7 @@ def firm(org) -> dict:
     }
 
 
-def answer(db, client_id: int, word: str, by: str, at: str = "2026-11-16T09:30:00Z") -> None:
+def answer(db, client_id: int, word: str, by: str, at: str = "2026-11-16T09:30:00+00:00") -> None:
     """An answer in the ledger, as the answers' service records one."""
     user = db.execute("SELECT id FROM users WHERE email = ?", (by,)).fetchone()[0]
     db.execute("BEGIN IMMEDIATE")
@@ -316,5 +316,5 @@ def test_queue_many_writes_what_queue_writes(db, clock, org, firm):
     assert tuple(a)[:-1] == tuple(b)[:-1]
     assert b["to_address"] == "two@alfa.test"
     with pytest.raises(ValueError, match="secret"):
-        queue_many(db, "2026-11-16T09:30:00Z", None, "invitation", [])
-    assert queue_many(db, "2026-11-16T09:30:00Z", None, "consent", []) == []
+        queue_many(db, "2026-11-16T09:30:00+00:00", None, "invitation", [])
+    assert queue_many(db, "2026-11-16T09:30:00+00:00", None, "consent", []) == []
