@@ -318,3 +318,53 @@ def test_queue_many_writes_what_queue_writes(db, clock, org, firm):
     with pytest.raises(ValueError, match="secret"):
         queue_many(db, "2026-11-16T09:30:00+00:00", None, "invitation", [])
     assert queue_many(db, "2026-11-16T09:30:00+00:00", None, "consent", []) == []
+
+
+# --- the client's user sees the pending request at login and in status ---------------
+
+EXT_PASSWORD = "ezio-password-for-tests"
+
+
+def login(cli, db, email=EXT):
+    from sempi_cli.services.identity.passwords import hash_password
+    from tests.conftest import register_secret
+
+    register_secret(EXT_PASSWORD, "an external user's test password")
+    db.execute(
+        "UPDATE users SET password_hash = ? WHERE email = ?", (hash_password(EXT_PASSWORD), email)
+    )
+    db.commit()
+    return cli(
+        "login", "--email", email, "--password-stdin", as_user=None, input=EXT_PASSWORD + "\n"
+    )
+
+
+def test_login_and_status_show_the_pending_request_until_it_is_answered(cli, db, clock, firm):
+    quiet = ok(login(cli, db))
+    assert "Consent" not in quiet.stderr  # nothing asked yet
+    assert data(cli("status", "--json", as_user=EXT))["consent_request"] is None
+    ok(request(cli, "--client", str(firm["alfa"])))
+    lines = ok(login(cli, db)).stderr.strip().splitlines()
+    assert lines[0].startswith("Logged in as Ezio")
+    assert lines[1] == (
+        "Consent: Studio Rossi asks for Alfa Srl's consent to work in its SMART services"
+        f" (fattura-smart, smart-hub), asked on 2026-11-16: answer with"
+        f" 'sempi consent answer {firm['alfa']} yes|no'."
+    )
+    overview = data(cli("status", "--json", as_user=EXT))
+    assert overview["consent_request"]["client_id"] == firm["alfa"]
+    assert (
+        overview["consent_request"]["how_to_answer"]
+        == f"sempi consent answer {firm['alfa']} yes|no"
+    )
+    screen = ok(cli("status", as_user=EXT)).stdout
+    assert "Consent: Studio Rossi asks for Alfa Srl's consent" in screen
+    clock.advance(timedelta(hours=1))
+    answer(db, firm["alfa"], "yes", EXT, at="2026-11-16T10:30:00+00:00")
+    assert "Consent" not in ok(login(cli, db)).stderr
+    assert data(cli("status", "--json", as_user=EXT))["consent_request"] is None
+
+
+def test_staff_see_no_consent_line(cli, db, firm):
+    ok(request(cli, "--client", str(firm["alfa"])))
+    assert "consent_request" not in data(cli("status", "--json", as_user=SADMIN))

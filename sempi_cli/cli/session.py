@@ -38,6 +38,12 @@ def login(
     )
     sessionfile.write_token(session_file(app.store_path), token)
     say(ctx, f"Logged in as {actor.full_name} <{actor.email}> ({actor.role}).")
+    if actor.role == "external":  # as the practices' portal does at the client's next entry
+        from sempi_cli.services.consent.requests import pending_for, pending_line
+
+        pending = pending_for(app.connection(), actor)
+        if pending is not None:
+            say(ctx, "Consent: " + pending_line(pending))
     if actor.must_enrol:
         say(
             ctx,

@@ -79,6 +79,10 @@ def _screen(ctx: typer.Context, overview: dict) -> None:
         )
         if timer["warning"]:
             typer.echo(f"  Warning: it is {timer['warning']}: pause it or fix the entry.")
+    if overview.get("consent_request"):
+        from sempi_cli.services.consent.requests import pending_line
+
+        typer.echo("Consent: " + pending_line(overview["consent_request"]))
     typer.echo(
         f"Unread: {overview['unread_notifications']} notification(s),"
         f" {overview['unread_chats']} chat(s) ({overview['unread_chat_messages']} message(s))."

@@ -47,7 +47,7 @@ class StatusService(Service):
         def tasks(rows: list[dict]) -> list[dict]:
             return [{key: row[key] for key in TASK_FIELDS} for row in rows]
 
-        return {
+        overview = {
             "user": actor.email,
             "timer": _timer(timer),
             "unread_notifications": unread_notifications(self.db, actor.id),
@@ -58,6 +58,11 @@ class StatusService(Service):
             "awaiting_my_approval": tasks(due["awaiting_my_approval"]),
             "next_deadlines": [{key: row[key] for key in DEADLINE_FIELDS} for row in deadlines],
         }
+        if actor.role == "external":  # the consent request their client has not answered
+            from sempi_cli.services.consent.requests import pending_for
+
+            overview["consent_request"] = pending_for(self.db, actor)
+        return overview
 
 
 def _timer(status: dict) -> dict | None:
