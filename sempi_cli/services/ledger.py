@@ -23,13 +23,14 @@ from collections.abc import Mapping, Sequence
 
 GENESIS = "0" * 64  # the "previous hash" of a ledger's first row
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+# One encoder for every row: json.dumps with options builds a new one per call,
+# a quarter of the time `verify` takes over 100,000 rows.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical(content: Mapping[str, object]) -> bytes:
     """A row's content as the bytes its hash covers: JSON with sorted keys."""
-    return json.dumps(
-        dict(content), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode()
+    return _ENCODER.encode(dict(content)).encode()
 
 
 def link(prev_hash: str, content: Mapping[str, object]) -> str:
@@ -64,11 +65,13 @@ def verify(db: sqlite3.Connection, table: str, columns: Sequence[str]) -> dict:
     table = _name(table)
     names = [_name(c) for c in columns]
     prev_hash, count = GENESIS, 0
-    for row in db.execute(
+    cursor = db.execute(
         f"SELECT id, prev_hash, row_hash, {', '.join(names)} FROM {table} ORDER BY id"
-    ):
+    )
+    cursor.row_factory = None  # plain tuples: no Row object per row
+    for row in cursor:
         count += 1
-        content = {name: row[3 + i] for i, name in enumerate(names)}
+        content = dict(zip(names, row[3:], strict=True))
         problem = None
         if row[1] != prev_hash:
             problem = "does not follow the row before it (a row was removed, added or changed)"
