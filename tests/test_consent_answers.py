@@ -299,3 +299,37 @@ def test_a_file_edited_with_sqlite3_is_found(cli, store_path, firm, how):
     bad = ids[1] if how == "change" else ids[2]
     result = cli("consent", "verify")
     assert_one_line_error(result, 10, f"the consent record is broken at answer {bad}")
+
+
+def test_the_same_evidence_file_again_is_the_same_document(cli, tmp_path, firm):
+    scan = tmp_path / "consenso.pdf"
+    scan.write_bytes(b"firmato")
+    first = data(on_behalf(cli, firm["alfa"], "yes", "paper", scan))
+    second = data(on_behalf(cli, firm["alfa"], "yes", "paper", scan))
+    assert first["evidence_document_id"] == second["evidence_document_id"]
+    assert second["id"] > first["id"]
+
+
+def test_another_file_of_the_same_name_is_a_conflict_that_says_what_to_do(
+    cli, store_path, tmp_path, firm
+):
+    scan = tmp_path / "consenso.pdf"
+    scan.write_bytes(b"primo")
+    ok(on_behalf(cli, firm["alfa"], "yes", "paper", scan))
+    scan.write_bytes(b"secondo, diverso")
+    before = store_digest(store_path)
+    result = on_behalf(cli, firm["alfa"], "no", "paper", scan)
+    assert_one_line_error(
+        result, 4, "already has a document named 'consenso.pdf'", "Rename the file"
+    )
+    assert store_digest(store_path) == before
+
+
+def test_a_document_of_another_client_is_no_evidence(cli, store_path, tmp_path, firm):
+    note = tmp_path / "nota.txt"
+    note.write_text("Beta")
+    beta_doc = data(on_behalf(cli, firm["beta"], "yes", "paper", note))["evidence_document_id"]
+    before = store_digest(store_path)
+    result = on_behalf(cli, firm["alfa"], "yes", "paper", beta_doc)
+    assert_one_line_error(result, 6, f"client {firm['alfa']} has no document {beta_doc}")
+    assert store_digest(store_path) == before

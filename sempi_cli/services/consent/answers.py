@@ -23,7 +23,9 @@ responsible and the practice's administrators (kind ``consent``).
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 
@@ -70,6 +72,14 @@ def _comment(text: str | None) -> str | None:
     if text is None or not text.strip():
         return None
     return one_line(text, "--comment", MAX_COMMENT)
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        with path.open("rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        return None  # the documents service says why, in its words
 
 
 class AnswerService(Service):
@@ -185,8 +195,16 @@ class AnswerService(Service):
         folders = FolderAccess(self.db, self.clock, self.actor)
         folders.organisable_client(client["id"])
         tree = load_tree(self.db, client["id"])
-        if tree.find([EVIDENCE_FOLDER]) is None:
-            folders.ensure(tree, [EVIDENCE_FOLDER])
+        folder_id = tree.find([EVIDENCE_FOLDER])
+        if folder_id is None:
+            folder_id, _ = folders.ensure(tree, [EVIDENCE_FOLDER])
+        same = self.db.execute(  # the same file given again: the same document
+            "SELECT id FROM documents WHERE folder_id = ? AND name = ? AND sha256 = ?"
+            " AND removed_at IS NULL",
+            (folder_id, unicodedata.normalize("NFC", path.name), _sha256(path)),
+        ).fetchone()
+        if same is not None:
+            return int(same[0])
         try:
             rows = DocumentService(self.db, self.clock, self.actor).add(
                 client["id"], EVIDENCE_FOLDER, [str(path)]
