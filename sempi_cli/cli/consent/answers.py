@@ -11,9 +11,6 @@ from sempi_cli.cli.common import emit_record, emit_rows, say, state
 from sempi_cli.cli.consent.group import app
 
 ClientId = Annotated[int, typer.Argument(help="The client's id.")]
-# Exit status of `consent check` when the answer is no (docs/exit-codes.md: a check
-# answered no); 0 when it is yes, any other code when the question itself failed.
-CHECK_NO = 11
 
 
 @app.command("answer")
@@ -145,4 +142,11 @@ def consent_check(
     else:
         emit_record(ctx, result)
     if not result["allowed"]:
-        raise typer.Exit(CHECK_NO)
+        from sempi_cli.errors import CheckFailed
+
+        # The answer is on stdout for scripts; the exit code and the one Error line
+        # say "no" as every failing sempi command says it (docs/exit-codes.md).
+        raise CheckFailed(
+            f"{result['user']} may not reach the SMART services of client {client}:"
+            f" {result['reason']}"
+        )
