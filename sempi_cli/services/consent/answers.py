@@ -189,8 +189,12 @@ class AnswerService(Service):
                     "give one of its documents' ids (sempi doc list), or a file (./NAME)",
                 )
             return int(row[0])
-        path = Path(ref).expanduser()
-        if not path.is_file():
+        try:
+            path = Path(ref).expanduser()
+            is_file = path.is_file()
+        except (OSError, ValueError, RuntimeError):  # a NUL, a name too long, no home
+            is_file = False
+        if not is_file:
             raise InvalidData("--evidence", f"{ref!r} is neither a document id nor a file")
         folders = FolderAccess(self.db, self.clock, self.actor)
         folders.organisable_client(client["id"])
