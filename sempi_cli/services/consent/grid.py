@@ -156,10 +156,23 @@ class ConsentGrid(Service):
             + where
             + " ORDER BY g.client_id LIMIT :limit OFFSET :offset"
         )
+        # Plain tuples, and each distinct services list decoded once: 10,000 rows
+        # hold a handful of distinct lists, and sqlite3.Row → dict costs more than
+        # the query's lookups.
+        cursor = self.db.cursor()
+        cursor.row_factory = None
+        cursor.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        at = names.index("smart_services")
+        decoded: dict[str, list[str]] = {}
         rows = []
-        for row in self.db.execute(sql, params):
-            item = dict(row)
-            item["smart_services"] = json.loads(item["smart_services"] or "[]")
+        for values in cursor:
+            item = dict(zip(names, values, strict=True))
+            text = values[at] or "[]"
+            services = decoded.get(text)
+            if services is None:
+                services = decoded[text] = json.loads(text)
+            item["smart_services"] = list(services)
             rows.append(item)
         return rows
 
