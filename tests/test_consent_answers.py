@@ -337,3 +337,22 @@ def test_a_document_of_another_client_is_no_evidence(cli, store_path, tmp_path, 
     result = on_behalf(cli, firm["alfa"], "yes", "paper", beta_doc)
     assert_one_line_error(result, 6, f"client {firm['alfa']} has no document {beta_doc}")
     assert store_digest(store_path) == before
+
+
+def test_who_records_a_refusal_is_not_told_of_it(cli, db, tmp_path, firm):
+    letter = tmp_path / "no.pdf"
+    letter.write_bytes(b"no")
+    ok(on_behalf(cli, firm["alfa"], "no", "paper", letter, SADMIN))
+    assert [email for email, _ in consent_notices(db)] == [RESP]
+
+
+def test_the_client_reads_its_history_without_the_names_of_people_it_may_not_see(
+    cli, tmp_path, firm
+):
+    letter = tmp_path / "si.pdf"
+    letter.write_bytes(b"si")
+    ok(on_behalf(cli, firm["beta"], "yes", "paper", letter, ADMIN_EMAIL))
+    table = ok(cli("consent", "history", str(firm["beta"]), as_user=EXT_BETA)).stdout
+    assert "(firm)" in table and ADMIN_EMAIL not in table
+    rows = data(cli("consent", "history", str(firm["beta"]), "--json", as_user=EXT_BETA))
+    assert rows["answers"][0]["answered_by"] is None

@@ -96,7 +96,10 @@ def consent_history(
     if fmt == "json":
         emit_record(ctx, result)
         return
-    emit_rows(ctx, result["answers"], HISTORY_COLUMNS)
+    rows = result["answers"]
+    if fmt == "table":  # a person the reader may not see: the firm's, unnamed
+        rows = [{**row, "answered_by": row["answered_by"] or "(firm)"} for row in rows]
+    emit_rows(ctx, rows, HISTORY_COLUMNS)
     if fmt == "table":
         from sempi_cli.output import for_people
 

@@ -235,6 +235,7 @@ class AnswerService(Service):
         }
         if client["responsible_id"] is not None:
             recipients.add(client["responsible_id"])
+        recipients.discard(self.actor.id)  # who recorded it knows
         centre = NotificationService(self.db, self.clock, self._actor)
         for user_id in sorted(recipients):
             centre.notify(user_id, "consent", text, f"consent:{answer_id}:{user_id}")
