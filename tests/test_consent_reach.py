@@ -237,3 +237,16 @@ def test_a_practice_administrator_checks_only_their_practice(cli, firm):
         "consent", "check", "--user", OPERATOR, "--client", str(firm["alfa"]), as_user=VERDI_ADMIN
     )
     assert_one_line_error(result, 3, "not found")
+
+
+def test_the_address_base_is_a_firm_setting(cli, db, clock, firm):
+    set_option(db, firm["rossi"], True, False)
+    give(db, clock, firm["alfa"], "yes")
+    ok(cli("config", "set", "smart.base_url", "https://suite.studiorossi.example/smart/"))
+    result = ok(cli("smart", "open", str(firm["alfa"]), "smart-hub", as_user=SADMIN))
+    assert result.stdout == "https://suite.studiorossi.example/smart/smart-hub?client=00000020016\n"
+
+
+@pytest.mark.parametrize("bad", ["http://smart.example", "smart.example", "https://x.example/?a=1"])
+def test_the_address_base_must_be_an_https_address(cli, bad):
+    assert_one_line_error(cli("config", "set", "smart.base_url", bad), 6, "not an https address")

@@ -100,7 +100,7 @@ DYNAMIC = "{}"  # a table named by a value: the test cannot tell which; name it 
 # (clients.erase_personal_fields, accounts.erase_personal_data, mail's, groups').
 ALLOWLIST: dict[tuple[str, str], str] = {
     ("services/ledger.py", DYNAMIC): "the shared append-only ledger writes the table its caller"
-    " names; each `ledger.append(db, \"table\", ...)` counts as a write of that table by"
+    ' names; each `ledger.append(db, "table", ...)` counts as a write of that table by'
     " the calling file (below), so only the table's owner may call it",
 }
 

@@ -80,6 +80,22 @@ def _text(value: str) -> str:
     return value.strip()
 
 
+def _web_base(value: str) -> str:
+    """An https address with a host and nothing after the path (the page's own
+    query follows it); no trailing slash."""
+    from urllib.parse import urlsplit
+
+    base = value.strip().rstrip("/")
+    parts = urlsplit(base)
+    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+        raise InvalidData(
+            "value", f"{value!r} is not an https address", "e.g. https://smart.example"
+        )
+    if any(c.isspace() or ord(c) < 32 for c in base):
+        raise InvalidData("value", "an address has no spaces or control characters")
+    return base
+
+
 def _smtp_host(value: str) -> str:
     """A host name (IDNA labels of letters, digits and hyphens) or an IP address;
     no port (smtp.port), no scheme. Empty: mail is only queued."""
@@ -172,6 +188,13 @@ SETTINGS = {
             "5",
             "delivery attempts before a message is marked failed",
             _int_between(1, 50),
+        ),
+        Setting(
+            "smart.base_url",
+            "https://smart.example",
+            "where the practices' suite serves SMART services: smart open prints"
+            " {base}/{service}?client={partita IVA or codice fiscale}",
+            _web_base,
         ),
         Setting(
             "smtp.host",

@@ -35,9 +35,9 @@ if TYPE_CHECKING:
     from sempi_cli.services.access import Actor
 
 # The address the practice's e-invoicing suite answers for a client's service:
-# {base}/{service}?client={partita IVA, else codice fiscale}. Stable: scripts and
+# {base}/{service}?client={partita IVA, else codice fiscale}, the base the firm's
+# setting smart.base_url (default https://smart.example). Stable: scripts and
 # bookmarks keep it.
-SMART_BASE = "https://smart.example"
 
 # The reasons a refusal gives (the stable first words; "refused on" adds the day).
 OPTION_OFF = "option off"
@@ -52,9 +52,9 @@ REMOVED = "client removed"
 DISABLED = "user disabled"
 
 
-def smart_url(client: sqlite3.Row | dict, service: str) -> str:
+def smart_url(base: str, client: sqlite3.Row | dict, service: str) -> str:
     key = client["partita_iva"] or client["codice_fiscale"]
-    return f"{SMART_BASE}/{service}?client={key}"
+    return f"{base}/{service}?client={key}"
 
 
 def latest_answer(
@@ -194,8 +194,11 @@ class SmartService(Service):
                 )
             services = [service] if service is not None else active
             self.audit("open", "smart", client_id, services=services)
+        from sempi_cli.services import settings
+
+        base = settings.get(self.db, "smart.base_url")
         return [
-            {"client_id": client_id, "service": name, "url": smart_url(client, name)}
+            {"client_id": client_id, "service": name, "url": smart_url(base, client, name)}
             for name in services
         ]
 
