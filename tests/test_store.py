@@ -52,6 +52,7 @@ def test_new_store_is_stamped_and_migrated(db):
         "m015_client_profiles",
         "m016_chat",
         "m017_consent",
+        "m018_coupons",
     ]
 
 

@@ -76,6 +76,11 @@ OWNERS = {
     "smart_options": "consent",
     "consent_requests": "consent",
     "consent_answers": "consent",
+    # coupons/
+    "coupon_packages": "coupons",
+    "coupon_cancellations": "coupons",
+    "coupon_accounts": "coupons",
+    "coupon_licences": "coupons",
     # onboarding/
     "client_modules": "onboarding",
     "client_delegations": "onboarding",

@@ -39,6 +39,7 @@ PACKAGED = {
     "client-onboard": "client.onboard",
     "chat": "chat.commands",
     "consent": "consent.commands",
+    "coupon": "coupon.commands",
 }
 GROUPS: dict[str, str] = {
     name: f"sempi_cli.cli.{PACKAGED.get(name, name.replace('-', '_'))}" for name in GROUP_HELP

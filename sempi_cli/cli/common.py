@@ -30,6 +30,7 @@ GROUP_HELP: dict[str, str] = {
     "client-onboard": "Onboard clients, one or a thousand: record, group, folders, invitations, deadlines.",
     "config": "Read and change the firm's settings (firm administrators).",
     "consent": "Clients' consent to SMART services: the practice's option, requests, answers.",
+    "coupon": "Conto Terzi migration coupons: packages, migration, renewal, usage, cancellation.",
     "db": "Inspect, check and back up the store.",
     "doc": "Client documents in folders: add, import a backlog, list, get, move, remove.",
     "group": "Manage each client's work group (who may enter it).",

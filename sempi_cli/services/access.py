@@ -148,6 +148,14 @@ def require_firm_admin(actor: Actor, what: str) -> None:
         raise PermissionDenied(f"only a firm administrator may {what}")
 
 
+def require_practice_admin(actor: Actor, studio_id: int, what: str) -> None:
+    """The practice's administrator or a firm administrator, nobody else: the
+    practice's own decisions (its SMART option, consent requests, coupons it pays for)."""
+    if actor.is_firm_admin or (actor.role == "studio-admin" and actor.studio_id == studio_id):
+        return
+    raise PermissionDenied(f"only the practice's administrator or a firm administrator may {what}")
+
+
 def can_manage_client(actor: Actor, client: sqlite3.Row) -> bool:
     """Create, remove, and manage the work group: firm admins and the practice's admin;
     the client's responsible manages its work group too."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 
 from sempi_cli.errors import PermissionDenied, UsageProblem
-from sempi_cli.services.access import Actor
+from sempi_cli.services.access import Actor, require_practice_admin
 from sempi_cli.services.base import Service, changes
 
 
@@ -34,14 +34,6 @@ def _studio(db: sqlite3.Connection, actor: Actor, ref: str | int) -> sqlite3.Row
         raise PermissionDenied("a client's user may not read or change a practice's options")
     studio_id = find_studio_id(db, actor, ref)
     return db.execute("SELECT id, name FROM studios WHERE id = ?", (studio_id,)).fetchone()
-
-
-def require_practice_admin(actor: Actor, studio_id: int, what: str) -> None:
-    """The practice's administrator or a firm administrator, nobody else: it decides
-    about the practice's option and sends its consent requests."""
-    if actor.is_firm_admin or (actor.role == "studio-admin" and actor.studio_id == studio_id):
-        return
-    raise PermissionDenied(f"only the practice's administrator or a firm administrator may {what}")
 
 
 class SmartOptions(Service):

@@ -40,9 +40,8 @@ from datetime import timedelta
 from sempi_cli.clock import iso_utc
 from sempi_cli.errors import NotFound, PermissionDenied, RuleViolation, UsageProblem
 from sempi_cli.services import access, audit
-from sempi_cli.services.access import Actor
+from sempi_cli.services.access import Actor, require_practice_admin
 from sempi_cli.services.base import Service
-from sempi_cli.services.consent.options import require_practice_admin
 
 RESEND_SETTING = "consent.resend_days"
 # Why a client is not eligible: a stable code for scripts, and the reason in words.

@@ -31,6 +31,7 @@ from sempi_cli.store.migrations import (
     m015_client_profiles,
     m016_chat,
     m017_consent,
+    m018_coupons,
 )
 from sempi_cli.store.script import statements
 from sempi_cli.store.transaction import checkpoint, write_transaction
@@ -53,6 +54,7 @@ STEPS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     ("m015_client_profiles", m015_client_profiles.SQL),
     ("m016_chat", m016_chat.run),
     ("m017_consent", m017_consent.SQL),
+    ("m018_coupons", m018_coupons.SQL),
 ]
 LATEST = len(STEPS)
 
