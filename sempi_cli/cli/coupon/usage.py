@@ -1,0 +1,5 @@
+"""`sempi coupon` commands: usage (being written)."""
+
+from __future__ import annotations
+
+from sempi_cli.cli.coupon.group import app  # noqa: F401
