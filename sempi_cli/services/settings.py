@@ -172,6 +172,13 @@ SETTINGS = {
             _int_between(1, 365),
         ),
         Setting(
+            "coupons.product_url",
+            "https://cloud.example",
+            "where the vendor's cloud invoicing product answers a migrated client's account:"
+            " coupon open prints {base}/accesso?utente={the account's e-mail}",
+            _web_base,
+        ),
+        Setting(
             "documents.default_folders",
             "Anagrafica, Contabilità, IVA, F24, Dichiarazioni, Dipendenti, Corrispondenza",
             "the folder tree a new client gets (comma-separated; '/' for sub-folders)",
