@@ -10,10 +10,12 @@ from sempi_cli.cli.client.options import (
     AsOf,
     ClientId,
     CodiceFiscale,
+    ContoTerzi,
     Email,
     Kind,
     Name,
     Nickname,
+    OwnLicence,
     PartitaIva,
     Pec,
     Profile,
@@ -49,6 +51,8 @@ def client_add(
     nickname: Nickname = None,
     responsible: Responsible = None,
     smart: Smart = None,
+    conto_terzi: ContoTerzi = None,
+    own_licence: OwnLicence = None,
     profile: Profile = None,
 ) -> None:
     """Add a client to a practice, with its work group and fiscal profile.
@@ -69,6 +73,8 @@ def client_add(
         smart,
         profile,
         studio,
+        conto_terzi,
+        own_licence,
     )
     emit_record(ctx, state(ctx).service(ClientService).add(data))
 
@@ -151,6 +157,8 @@ def client_edit(
     nickname: Nickname = None,
     responsible: Responsible = None,
     smart: Smart = None,
+    conto_terzi: ContoTerzi = None,
+    own_licence: OwnLicence = None,
     profile: Profile = None,
     profile_from: ProfileFrom = None,
 ) -> None:
@@ -165,7 +173,18 @@ def client_edit(
     from sempi_cli.services.clients.clients import ClientService
 
     data = client_input(
-        name, kind, codice_fiscale, partita_iva, email, pec, nickname, responsible, smart, profile
+        name,
+        kind,
+        codice_fiscale,
+        partita_iva,
+        email,
+        pec,
+        nickname,
+        responsible,
+        smart,
+        profile,
+        conto_terzi=conto_terzi,
+        own_licence=own_licence,
     )
     day = profile_day(ctx, profile_from, "--from")
     emit_record(ctx, state(ctx).service(ClientService).edit(client_id, data, day))

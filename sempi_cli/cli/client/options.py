@@ -59,6 +59,19 @@ Smart = Annotated[
         help="Active SMART services, comma-separated: fattura-smart, smart-hub, corrispettivi-smart ('' for none).",
     ),
 ]
+ContoTerzi = Annotated[
+    str | None,
+    typer.Option(
+        "--conto-terzi",
+        help="yes/no: served through the vendor's conto terzi arrangement (coupons).",
+    ),
+]
+OwnLicence = Annotated[
+    str | None,
+    typer.Option(
+        "--own-licence", help="yes/no: the client bought its own licence (no coupon for it)."
+    ),
+]
 Profile = Annotated[
     list[str] | None,
     typer.Option(
@@ -82,10 +95,12 @@ def client_input(
     smart: str | None,
     profile: list[str] | None,
     studio: str | None = None,
+    conto_terzi: str | None = None,
+    own_licence: str | None = None,
 ) -> ClientInput:
     """The options above, as the service's ClientInput."""
     from sempi_cli.services.clients.input import ClientInput
-    from sempi_cli.services.clients.profile import parse_assignments
+    from sempi_cli.services.clients.profile import parse_assignments, yes_no
 
     return ClientInput(
         ragione_sociale=name,
@@ -98,6 +113,8 @@ def client_input(
         nickname=nickname,
         responsible=responsible,
         smart_services=None if smart is None else smart.split(","),
+        conto_terzi=None if conto_terzi is None else yes_no(conto_terzi, "--conto-terzi"),
+        own_licence=None if own_licence is None else yes_no(own_licence, "--own-licence"),
         fiscal_profile=parse_assignments(profile),
     )
 

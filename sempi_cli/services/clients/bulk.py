@@ -23,8 +23,10 @@ from sempi_cli.services.clients import history
 CLIENT_COLUMNS = (
     "id", "studio_id", "ragione_sociale", "taxpayer_kind", "codice_fiscale", "partita_iva",
     "email", "pec", "nickname", "responsible_id", "smart_services",
-    "created_at", "updated_at",
+    "conto_terzi", "own_licence", "created_at", "updated_at",
 )  # fmt: skip
+# Columns a caller may leave out (0): rows built before they existed still insert.
+_FLAGS = frozenset(("conto_terzi", "own_licence"))
 _INSERT = (
     f"INSERT INTO clients ({', '.join(CLIENT_COLUMNS)})"
     f" VALUES ({', '.join('?' * len(CLIENT_COLUMNS))})"
@@ -42,7 +44,10 @@ def insert_many(
     """New clients, each a mapping with the values of CLIENT_COLUMNS and of the
     fiscal profile's fields (the first version, in force from the start); the
     event ``client.added`` gives each its work-group chat."""
-    db.executemany(_INSERT, [tuple(c[k] for k in CLIENT_COLUMNS) for c in clients])
+    db.executemany(
+        _INSERT,
+        [tuple(c.get(k, 0) if k in _FLAGS else c[k] for k in CLIENT_COLUMNS) for c in clients],
+    )
     history.insert_many(
         db,
         (

@@ -226,6 +226,8 @@ class ClientService(Service):
             "responsible_id": row["responsible_id"],
             "responsible": responsible[0] if responsible else None,
             "smart_services": json.loads(row["smart_services"]),
+            "conto_terzi": bool(row["conto_terzi"]),
+            "own_licence": bool(row["own_licence"]),
             "profile_as_of": as_of.isoformat(),
             **in_force.profile,
             "profile_changes": history.timeline(versions),

@@ -24,6 +24,7 @@ MAX_NICKNAME = 64
 DEFAULT_KIND = "societa_capitali"
 # Columns a new client has even when not given (NULL), so every INSERT names them all.
 OPTIONAL_COLUMNS = ("codice_fiscale", "partita_iva", "email", "pec", "nickname")
+FLAG_COLUMNS = ("conto_terzi", "own_licence")  # 0/1, default 0
 
 
 @dataclass
@@ -38,6 +39,10 @@ class ClientInput:
     nickname: str | None = None
     responsible: str | int | None = None
     smart_services: list[str] | None = None
+    # Conto Terzi coupons (SPEC §7): served through the vendor's conto terzi
+    # arrangement; bought its own licence (no coupon ever again).
+    conto_terzi: bool | None = None
+    own_licence: bool | None = None
     fiscal_profile: dict[str, object] = field(default_factory=dict)
 
 
@@ -73,6 +78,10 @@ def columns(data: ClientInput, *, person: bool) -> dict[str, object]:
         out["nickname"] = one_line(data.nickname, "--nickname", MAX_NICKNAME) or None
     if data.smart_services is not None:
         out["smart_services"] = smart_services(data.smart_services)
+    if data.conto_terzi is not None:
+        out["conto_terzi"] = int(data.conto_terzi)
+    if data.own_licence is not None:
+        out["own_licence"] = int(data.own_licence)
     out.update(profile.typed(data.fiscal_profile))
     return out
 
@@ -90,6 +99,7 @@ def new_client(given: dict[str, object]) -> dict[str, object]:
         "taxpayer_kind": DEFAULT_KIND,
         **profile.defaults(),
         "smart_services": "[]",
+        **dict.fromkeys(FLAG_COLUMNS, 0),
         **given,
     }
     require_identifier(fields)

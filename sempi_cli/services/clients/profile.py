@@ -73,18 +73,24 @@ _TRUE = {"yes", "y", "true", "1", "si", "sì", "on"}
 _FALSE = {"no", "n", "false", "0", "off"}
 
 
+def yes_no(raw: object, field: str) -> bool:
+    """A yes/no value as people write it (yes, sì, 1, true / no, 0, false) or a JSON
+    boolean: the one vocabulary of every yes/no option and batch column."""
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InvalidData(field, f"{raw!r} is not yes or no")
+
+
 def parse_value(field: ProfileField, raw: object, *, source: str = "--profile") -> str | bool:
     """A typed value for ``field`` from text (or a bool/str already typed, from JSON)."""
     label = f"{source} {field.name}"
     if field.choices is None:
-        if isinstance(raw, bool):
-            return raw
-        text = str(raw).strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise InvalidData(label, f"{raw!r} is not yes or no")
+        return yes_no(raw, label)
     text = str(raw).strip().lower()
     if text not in field.choices:
         raise InvalidData(label, f"{raw!r} is not one of {', '.join(field.choices)}")

@@ -210,7 +210,10 @@ CLIENT_COLUMNS = (
     "nickname",
     "responsible",
     "smart_services",
+    "conto_terzi",
+    "own_licence",
 )
+FLAG_COLUMNS = frozenset(client_input.FLAG_COLUMNS)  # yes/no cells, or JSON true/false
 ONBOARDING_COLUMNS = ("practice_users", "externals", "modules", "delegations")
 PROFILE_COLUMNS = tuple(f.name for f in profile.PROFILE_FIELDS)
 _PROFILE = frozenset(PROFILE_COLUMNS)
@@ -295,7 +298,7 @@ def _json_type(name: str, value: object) -> None:
         what = "a list" if isinstance(value, list) else "an object"
         raise InvalidData(name, f"{what} is not a text value")
     if isinstance(value, bool):
-        if name not in _PROFILE:
+        if name not in _PROFILE and name not in FLAG_COLUMNS:
             raise InvalidData(name, f"{json.dumps(value)} is not a text value")
     elif isinstance(value, int | float) and name in ("codice_fiscale", "partita_iva"):
         raise InvalidData(
@@ -325,6 +328,11 @@ def _items(
         if isinstance(item, list | bool) or (isinstance(item, dict) and not objects):
             raise InvalidData(column, f"{json.dumps(item)[:40]} in the list is not a text value")
     return items or None
+
+
+def _flag(values: dict[str, object], column: str) -> bool | None:
+    value = values.get(column)
+    return None if value is None else profile.yes_no(value, column)
 
 
 def _person(value: object) -> External:
@@ -378,6 +386,8 @@ def _parse(row: Row, values: dict[str, object]) -> None:
         pec=get("pec"),
         nickname=get("nickname"),
         smart_services=[str(s) for s in smart] if smart else None,
+        conto_terzi=_flag(values, "conto_terzi"),
+        own_licence=_flag(values, "own_licence"),
         fiscal_profile={k: v for k, v in values.items() if k in _PROFILE},
     )
     person = (data.kind or client_input.DEFAULT_KIND) == "persona_fisica"
