@@ -41,19 +41,31 @@ TEMPLATES: dict[str, Template] = {
         defaults={"client": "{firm}"},
         secret=("code",),
     ),
+    # A client migrated with a coupon (services/coupons/migrate.py): its account in
+    # the vendor's cloud product. sempi never knows, stores or sends that product's
+    # password: the client chooses it at the first access.
     "credentials": Template(
         subject="Il suo accesso — {firm}",
         body=(
             "Gentile {full_name},\n\n"
-            "il suo account presso {firm} è attivo.\n\n"
-            "Nome utente: {email}\n\n"
-            "Per accedere usi il comando\n\n"
-            "    sempi login --email {email}\n\n"
-            "con la password che ha scelto. Per sicurezza una password non viene mai "
-            "inviata per e-mail: se l'ha dimenticata, la chieda a chi gestisce il suo "
-            "account, che gliene farà impostare una nuova." + _SIGNATURE
+            "{studio} ha attivato per {client} una licenza Standard in sola lettura del "
+            "prodotto di fatturazione in cloud, valida fino al {ends_on}: potrà consultare "
+            "i documenti, cambiare le impostazioni ed esportare una copia dei dati.\n\n"
+            "Il suo account è attivo.\n\n"
+            "Nome utente: {email}\n"
+            "Indirizzo di accesso: {url}\n\n"
+            "Al primo accesso dovrà scegliere la sua password (o cambiare quella "
+            "provvisoria, se gliene è stata data una): la scelga lei e non la comunichi a "
+            "nessuno. Per sicurezza una password non viene mai inviata per e-mail: {firm} "
+            "non la conosce e non la conserva." + _SIGNATURE
         ),
         required=("full_name", "email"),
+        defaults={
+            "studio": "{firm}",
+            "client": "la sua azienda",
+            "ends_on": "31 dicembre",
+            "url": "la pagina di accesso del prodotto",
+        },
     ),
     "consent": Template(
         subject="Richiesta di consenso ai servizi SMART — {firm}",
