@@ -105,7 +105,7 @@ def coupon_cancel(
         ),
     ] = False,
 ) -> None:
-    """Record the cancellation (disdetta) of a package's tacit renewal, sent by PEC.
+    """Record the disdetta of a package's tacit renewal, sent by PEC.
 
     A package valid until 31/12 of a year renews for the next unless the
     cancellation is sent by 30 June; sent later, it is refused (exit 5) and
@@ -134,7 +134,7 @@ def coupon_check(
         typer.Option("--studio", "-s", help="Only this practice (its name or id)."),
     ] = None,
 ) -> None:
-    """Tell the practice administrators what is due: expiring licences, the cut-off, usage.
+    """Warn practice administrators: expiring licences, 30 June cut-off, usage.
 
     Nightly from cron; prints nothing when nobody was told. Licences expiring
     within 45 days and not renewed; on 1 and 20 June, the 30 June cut-off for
