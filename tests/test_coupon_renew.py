@@ -483,3 +483,24 @@ def test_ten_thousand_clients_in_one_command(db, clock, firm):
     assert (
         db.execute("SELECT count(*) FROM audit_log WHERE action = 'renew'").fetchone()[0] == 10_000
     )
+
+
+def test_next_years_renewal_coupon_is_not_spent_on_this_years_term(db, clock, firm):
+    """Renewal coupons received in November for next year wait for next year: a
+    renewal for this year takes a renewable coupon instead, and none is left after."""
+    m = package(db, firm["rossi"], "migrazione", 10, "2025-12-31")
+    next_year = package(db, firm["rossi"], "rinnovo", 5, "2027-12-31")
+    renewable = package(db, firm["rossi"], "rinnovabile", 1, "2027-12-31")
+    alfa, beta = client(firm, "Alfa Srl"), client(firm, "Beta Srl")
+    migrated(db, alfa, m, ends_on="2025-12-31")
+    migrated(db, beta, m, ends_on="2025-12-31")
+    report = service(db, clock).renew("Studio Rossi", 2026, client_ids=[alfa])
+    assert [r["package_id"] for r in report["clients"]] == [renewable]
+    with pytest.raises(Exception, match=r"no coupon left: 1 needed, 0"):
+        service(db, clock).renew("Studio Rossi", 2026, client_ids=[beta])
+    assert (
+        service(db, clock).renew("Studio Rossi", 2027, client_ids=[alfa])["clients"][0][
+            "package_id"
+        ]
+        == next_year
+    )

@@ -44,14 +44,17 @@ def coupons_left(
 ) -> list[tuple[int, int]]:
     """[(package id, coupons left)] of the practice's packages of ``types`` valid
     through ``through`` (an ISO day) with coupons left: in the order of ``types``,
-    then the soonest to expire first (they would be lost first), then the oldest."""
+    then the soonest to expire first (they would be lost first), then the oldest.
+    A renewal coupon serves only the year it was sent for: next year's, received
+    in November, is never spent on this year's term."""
     marks = ", ".join("?" * len(types))
     order = " ".join(f"WHEN '{t}' THEN {i}" for i, t in enumerate(types))
     rows = db.execute(
         f"SELECT p.id, p.count - {_USED} AS left_ FROM coupon_packages p"
         f" WHERE p.studio_id = ? AND p.type IN ({marks}) AND p.valid_until >= ?"
+        " AND (p.type <> 'rinnovo' OR substr(p.valid_until, 1, 4) = substr(?, 1, 4))"
         f" ORDER BY CASE p.type {order} END, p.valid_until, p.id",
-        (studio_id, *types, through),
+        (studio_id, *types, through, through),
     ).fetchall()
     return [(row[0], row[1]) for row in rows if row[1] > 0]
 
