@@ -11,6 +11,8 @@ import io
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sempi_cli.services.coupons import rules
 from sempi_cli.services.coupons.grid import COLUMNS, CouponGrid, GridQuery
@@ -275,3 +277,13 @@ def test_the_state_words_are_the_rule_of_every_coupon_command(db, clock, firm):
     for row in CouponGrid(db, clock, admin).list(ROSSI):
         one = facts.client_facts(db, admin, row["client_id"])
         assert (row["state"], row["state_text"]) == rules.state(one, today)
+
+
+@given(st.integers(min_value=0, max_value=400_000))
+def test_a_bar_is_always_ten_cells_and_full_from_100(pct):
+    from sempi_cli.cli.coupon.grid import bar
+
+    cells, _, shown = bar(pct).partition(" ")
+    assert len(cells) == 10 and set(cells) <= {"█", "░"}
+    assert shown == f"{pct}%"
+    assert cells.count("█") == min(10, pct // 10)

@@ -10,7 +10,10 @@ import sqlite3
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from sempi_cli.errors import InvalidData
 from sempi_cli.services.coupons import usage as usage_service
 from sempi_cli.services.coupons.usage import CouponUsage, notify_thresholds
 from tests.conftest import ADMIN_EMAIL, actor, piva, store_digest
@@ -507,3 +510,45 @@ def test_ten_thousand_rows_check_and_write_in_one_go(db, clock, org, tmp_path):
         sum(i % 3001 for i in range(10_000)),
         sum(i % 5001 for i in range(10_000)),
     )
+
+
+def test_a_partita_iva_in_two_practices_is_resolved_by_the_account_or_studio(
+    cli, firm, org, db, store_path, tmp_path
+):
+    """A firm administrator sees every practice: the same partita IVA may be a client
+    of two. The one with a coupon account is meant; two with accounts are ambiguous
+    (the row says so), and --studio settles it."""
+    verdi = db.execute("SELECT id FROM studios WHERE name = 'Studio Verdi'").fetchone()[0]
+    twin = org.client("Alfa Verdi Srl", verdi, 1, conto_terzi=True)
+    path = write(tmp_path, f"partita_iva;documents\n{piva(1)};5\n")
+    ok(usage_import(cli, path, as_user=ADMIN_EMAIL))
+    assert account(store_path, firm["alfa"])["documents"] == 5
+    link(db, twin)
+    before = store_digest(store_path)
+    [problem] = json.loads(usage_import(cli, path, as_user=ADMIN_EMAIL).stdout)["problems"]
+    assert problem["problem"] == (
+        f"clients {firm['alfa']}, {twin} have this partita IVA (give client_id, or --studio)"
+    )
+    assert store_digest(store_path) == before
+    ok(usage_import(cli, path, "--studio", "Studio Verdi", as_user=ADMIN_EMAIL))
+    assert account(store_path, twin)["documents"] == 5
+
+
+@given(st.integers(min_value=0, max_value=usage_service.MAX_FIGURE), st.sampled_from([3000, 5000]))
+def test_the_threshold_reached_is_the_whole_percent_shown(value, limit):
+    """What the grid shows (the whole percent, rounded down) and what is told agree:
+    79.99 % is not 80 %."""
+    pct = value * 100 // limit
+    assert usage_service.reached(value, limit) == (100 if pct >= 100 else 80 if pct >= 80 else 0)
+
+
+@given(st.text(max_size=12))
+def test_a_figure_is_digits_or_one_line_error(text):
+    try:
+        number = usage_service.figure(text, "--documents")
+    except InvalidData as exc:
+        assert exc.field == "--documents"
+    else:
+        assert 0 <= number <= usage_service.MAX_FIGURE
+        digits = text.strip().removeprefix("+")
+        assert digits and set(digits) <= set("0123456789")

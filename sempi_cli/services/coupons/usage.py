@@ -47,7 +47,7 @@ _SET = (
 def figure(value: object, field: str) -> int:
     """A count of documents or contacts: a whole number from 0 to 10,000,000."""
     text = str(value).strip()
-    if isinstance(value, bool) or not re.fullmatch(r"\+?\d+", text):
+    if isinstance(value, bool) or not re.fullmatch(r"\+?[0-9]+", text):
         raise InvalidData(field, f"{text!r} is not a whole number of 0 or more")
     number = int(text)
     if number > MAX_FIGURE:
