@@ -86,7 +86,7 @@ class CouponGrid(Service):
             params,
         )
         names = [d[0] for d in cursor.description]
-        rows = []
+        kept = []
         for values in cursor:
             row = dict(zip(names, values, strict=True))
             state, text = rules.state(row, today)
@@ -94,9 +94,9 @@ class CouponGrid(Service):
                 continue
             if before is not None and not (state == "active" and row["ends_on"] < before):
                 continue
-            rows.append(_record(row, state, text))
+            kept.append((row, state, text))
         end = None if query.limit is None else query.offset + query.limit
-        return rows[query.offset : end]
+        return [_record(*one) for one in kept[query.offset : end]]  # the page only
 
 
 def _record(row: dict, state: str, text: str) -> dict:
