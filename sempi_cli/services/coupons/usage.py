@@ -205,9 +205,9 @@ class CouponUsage(Service):
             for what, value in (("documents", documents), ("contacts", contacts))
             if value is not None
         }
-        row = facts.client_facts(self.db, self.actor, client_id)
-        _require_account(row)
-        with self.transaction():
+        with self.transaction():  # the link is checked under the write lock that records
+            row = facts.client_facts(self.db, self.actor, client_id)
+            _require_account(row)
             now = self.now()
             self.db.execute(_SET, (given.get("documents"), given.get("contacts"), now, client_id))
             self.audit("usage", "coupon_account", client_id, **given)
@@ -256,19 +256,19 @@ class CouponUsage(Service):
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             text = raw.decode("cp1252", errors="replace")  # Excel's plain CSV on Windows
-        known = self._known(studio_id)
-        lines, problems = _check(name, _records(name, text), known)
-        report = {
-            "file": name,
-            "rows": len(lines) + len({p["line"] for p in problems}),
-            "updated": 0,
-            "refused": len({p["line"] for p in problems}),
-            "notified": 0,
-            "problems": problems,
-        }
-        if problems:
-            return report
+        # Checked and written under one write lock: no account is unlinked in between.
         with self.transaction():
+            lines, problems = _check(name, _records(name, text), self._known(studio_id))
+            report = {
+                "file": name,
+                "rows": len(lines) + len({p["line"] for p in problems}),
+                "updated": 0,
+                "refused": len({p["line"] for p in problems}),
+                "notified": 0,
+                "problems": problems,
+            }
+            if problems:
+                return report
             now = self.now()
             self.db.executemany(_SET, [(x.documents, x.contacts, now, x.client_id) for x in lines])
             audit.record_many(
