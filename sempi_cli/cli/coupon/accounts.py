@@ -116,34 +116,24 @@ def coupon_export(
             help="The file to create (mode 0600; never overwritten), or - for standard output.",
         ),
     ] = "-",
-    fmt: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            help="json (the default) or csv (one row per licence term, for spreadsheets).",
-        ),
-    ] = None,
 ) -> None:
     """Export a client's licence record, its history and usage, as JSON or CSV.
 
     The record: the client, its account (no password: sempi holds none), the
     consultant who authorised it, the state; every licence term with its package;
     the coupon actions of the activity log; documents and contacts against the
-    limits. CSV has one row per term with the client's columns repeated; a cell
-    a spreadsheet would read as a formula starts with an apostrophe.
+    limits. JSON whatever --format says, but --format csv: one row per term with
+    the client's columns repeated, and a cell a spreadsheet would read as a
+    formula starts with an apostrophe.
 
     Example: sempi coupon export 12 --format csv --out alfa-licenza.csv
     """
     from sempi_cli.cli.common import write_private
-    from sempi_cli.errors import UsageProblem
     from sempi_cli.output import render, render_record
     from sempi_cli.services.coupons.accounts import EXPORT_COLUMNS, CouponAccounts, export_rows
 
-    chosen = (fmt or ("csv" if state(ctx).fmt == "csv" else "json")).strip().lower()
-    if chosen not in ("json", "csv"):
-        raise UsageProblem(f"--format: {fmt!r} is not json or csv")
     record = state(ctx).service(CouponAccounts).export(client_id)
-    if chosen == "csv":
+    if state(ctx).fmt == "csv":
         text = render(export_rows(record), EXPORT_COLUMNS, "csv") + "\r\n"
     else:
         text = render_record(record, "json") + "\n"
