@@ -123,20 +123,17 @@ class CouponPackages(Service):
             else None
         )
         with self.transaction():
-            package_id = self.db.execute(
+            cursor = self.db.execute(
                 "INSERT INTO coupon_packages (studio_id, type, count, valid_until, reference,"
                 " added_at, added_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (studio_id, kind, count, last_day, ref, self.now(), self.actor.id),
-            ).lastrowid
+            )
+            assert cursor.lastrowid is not None  # set by the INSERT
+            package_id = cursor.lastrowid
             self.audit(
                 "add", "coupon_package", package_id, type=kind, count=count, valid_until=last_day
             )
         return self.show(package_id)
-
-    def list(self, studio: str | int) -> list[dict]:
-        """The practice's packages, newest validity first, with coupons used and left."""
-        studio_id = studio_of(self.db, self.actor, studio)
-        return self._rows("p.studio_id = ?", (studio_id,))
 
     def show(self, package_id: int) -> dict:
         rows = self._rows("p.id = ?", (package_id,))
@@ -171,3 +168,8 @@ class CouponPackages(Service):
             }
             for r in rows
         ]
+
+    def list(self, studio: str | int) -> list[dict]:
+        """The practice's packages, newest validity first, with coupons used and left."""
+        studio_id = studio_of(self.db, self.actor, studio)
+        return self._rows("p.studio_id = ?", (studio_id,))
