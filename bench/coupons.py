@@ -70,7 +70,6 @@ MIGRATE = 5_000
 STUDIO = "Studio Rossi"
 STUDIO_ADMIN = "titolare@rossi.bench"
 OPERATOR = "operatore@rossi.bench"
-ACCOUNT_EMAIL = "account{n}@cliente.bench.test"
 CONSULTANT = ("Mario", "Rossi", "RSSMRA85T10A562S")  # name, surname, a valid personal CF
 
 RATE_TARGET = 2_000.0  # migrate and renew: clients per second, at least
@@ -247,7 +246,6 @@ def main() -> None:
                 before = _count(store, "SELECT count(*) FROM mail_outbox")
                 migrate = [
                     SEMPI, "--yes", "-q", "coupon", "migrate", *map(str, chosen),
-                    "--email", ACCOUNT_EMAIL.format(n=n),
                     "--consultant-name", name, "--consultant-surname", surname,
                     "--consultant-cf", cf,
                 ]  # fmt: skip
@@ -269,7 +267,8 @@ def main() -> None:
         if linked and available(["coupon", "usage", "import"], env):
             path = usage_file(tmp / "usage.csv", args.clients, args.seed)
             notices = _count(store, "SELECT count(*) FROM notifications")
-            seconds = once("usage_import", [SEMPI, "-q", "coupon", "usage", "import", str(path)])
+            importing = [SEMPI, "-q", "coupon", "usage", "import", str(path), "--studio", STUDIO]
+            seconds = once("usage_import", importing)
             report("usage_import_rate", args.clients / seconds, "rows/s")
             report("usage_import_vs_floor", seconds / floor_once, "x")
             notified = _count(store, "SELECT count(*) FROM notifications") - notices
