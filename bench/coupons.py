@@ -72,6 +72,14 @@ STUDIO_ADMIN = "titolare@rossi.bench"
 OPERATOR = "operatore@rossi.bench"
 CONSULTANT = ("Mario", "Rossi", "RSSMRA85T10A562S")  # name, surname, a valid personal CF
 
+# The licences `coupon check` looks at: linked clients whose latest term ends within
+# 45 days (every term of this bench ends on 31 December of this year).
+_EXPIRING = (
+    "SELECT count(*) FROM coupon_accounts a WHERE a.unlinked_at IS NULL AND"
+    " (SELECT max(l.ends_on) FROM coupon_licences l WHERE l.client_id = a.client_id)"
+    " BETWEEN date('now') AND date('now', '+45 days')"
+)
+
 RATE_TARGET = 2_000.0  # migrate and renew: clients per second, at least
 FLOOR_TARGET = 2.0  # coupon clients: at most this many floors
 RSS_TARGET = 100.0  # MB, every command
@@ -280,7 +288,10 @@ def main() -> None:
             notices = _count(store, "SELECT count(*) FROM notifications")
             seconds = once("check_first", [SEMPI, "-q", "coupon", "check"])
             notified = _count(store, "SELECT count(*) FROM notifications") - notices
-            report("check_first_notices", notified, "notices")
+            report(
+                "check_first_licences", _count(store, _EXPIRING), "licences expiring within 45 days"
+            )
+            report("check_first_notices", notified, "notices (a digest per practice and day)")
         else:
             print("check_first: not available", flush=True)
 
