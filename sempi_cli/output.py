@@ -145,11 +145,11 @@ def simple_table(cells: list[list[str]], headers: Sequence[str]) -> str:
     cell even with number parsing off, most of the time of a 10,000-row table.
     Each column as wide as its widest cell or its header and two spaces."""
     widths = [len(h) + 2 for h in headers]
-    for i, column in enumerate(zip(*cells)):
+    for i, column in enumerate(zip(*cells, strict=True)):
         widths[i] = max(widths[i], max(map(len, column)))
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
-    lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells)
+    lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells)
     return "\n".join(lines)
 
 

@@ -153,7 +153,7 @@ def test_the_table_is_the_one_tabulate_writes(table):
     cells = [[c.strip() for c in row] for row in rows]
     expected = tabulate(cells, headers=headers, tablefmt="simple", disable_numparse=True)
     assert simple_table(cells, headers) == expected
-    rendered = render([dict(zip(headers, row)) for row in rows], headers)
+    rendered = render([dict(zip(headers, row, strict=True)) for row in rows], headers)
     if len(set(headers)) == len(headers):
         assert rendered == expected
 
