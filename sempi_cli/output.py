@@ -149,7 +149,9 @@ def simple_table(cells: list[list[str]], headers: Sequence[str]) -> str:
         widths[i] = max(widths[i], max(map(len, column)))
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
-    lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells)
+    lines.extend(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    )
     return "\n".join(lines)
 
 
