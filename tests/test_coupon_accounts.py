@@ -216,7 +216,7 @@ def test_an_upgrade_coupon_must_cover_the_current_term(cli, db, clock, firm):
         coupon(cli, "upgrade", str(alfa), "--coupon", "rinnovabile"),
         5,
         "no coupon left",
-        "valid through 2027-12-31",
+        "valid through 31/12/2027",
     )
     later = add_package(db, firm["rossi"], "rinnovabile", 1, "2027-12-31")
     assert data(coupon(cli, "upgrade", str(alfa), "--coupon", "rinnovabile"))["package_id"] == later

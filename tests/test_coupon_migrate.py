@@ -204,7 +204,7 @@ def test_on_31_december_in_rome_the_years_coupon_still_serves_on_1_january_it_do
     clock.set(datetime(2026, 12, 31, 23, 30, tzinfo=UTC))  # 00:30 on 1 January in Rome
     before = store_digest(store_path)
     assert_one_line_error(
-        migrate(cli, str(beta), "--email", E), 5, "no coupon left", "valid through 2027-01-01"
+        migrate(cli, str(beta), "--email", E), 5, "no coupon left", "valid through 01/01/2027"
     )
     assert store_digest(store_path) == before
 
@@ -318,7 +318,7 @@ def test_more_clients_than_coupons_left_is_refused_and_writes_nothing(cli, db, f
     assert_one_line_error(
         migrate(cli, *ids, "--email", E),
         5,
-        "Studio Rossi: no coupon left: 3 needed, 2 migrazione coupon(s) valid through 2026-11-16",
+        "Studio Rossi: no coupon left: 3 needed, 2 migrazione coupon(s) valid through 16/11/2026",
     )
     assert store_digest(store_path) == before
     assert len(data(migrate(cli, *ids[:2], "--email", E))) == 2

@@ -71,7 +71,7 @@ def draw(
         kinds = " or ".join(types)
         raise RuleViolation(
             f"no coupon left: {wanted} needed, {total} {kinds} coupon(s) valid through"
-            f" {through} left",
+            f" {through[8:10]}/{through[5:7]}/{through[:4]} left",
             "record the package with 'sempi coupon add'",
         )
     until = (
