@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TextIO
+from typing import Annotated, TextIO
 
 import typer
 
@@ -18,6 +18,12 @@ from typer._click.exceptions import NoArgsIsHelpError as NoArgsIsHelpError
 from typer._click.exceptions import UsageError as UsageError
 
 from sempi_cli.cli.context import AppContext
+
+# The page of a grid (`consent list`, `coupon clients`): the filtered rows, by id.
+PageLimit = Annotated[int | None, typer.Option("--limit", "-n", help="At most this many rows.")]
+PageOffset = Annotated[
+    int, typer.Option("--offset", help="Skip this many rows first (with --limit: a page).")
+]
 
 # The command groups and their one-line help: shown by `sempi --help` without
 # importing the groups, and used by each group's own Typer app.

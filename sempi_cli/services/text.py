@@ -37,3 +37,21 @@ def long_text(text: str, field: str) -> str:
     text = text.replace("\r\n", "\n").strip()
     no_control(text, field, allow="\n\t")
     return text
+
+
+def chosen_words(values: list[str], allowed: tuple[str, ...], field: str, noun: str) -> list[str]:
+    """Filter words as people type them ("not requested", "not-requested", "Sent",
+    "a,b"; repeated options), each checked against ``allowed``: the status filters
+    of the grids (`consent list --status`, `coupon clients --state`)."""
+    chosen = []
+    for value in values:
+        for part in value.split(","):
+            word = "_".join(part.strip().lower().replace("-", " ").split())
+            if not word:
+                continue
+            if word not in allowed:
+                raise InvalidData(
+                    field, f"{part.strip()!r} is not {noun}", "use one of: " + ", ".join(allowed)
+                )
+            chosen.append(word)
+    return chosen

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import confirm, emit_record, emit_rows, say, state
+from sempi_cli.cli.common import PageLimit, PageOffset, confirm, emit_record, emit_rows, say, state
 from sempi_cli.cli.consent.group import app
 
 Studio = Annotated[str | None, typer.Option("--studio", "-s", help="The practice: its name or id.")]
@@ -206,12 +206,8 @@ def consent_list(
         list[int] | None,
         typer.Option("--client", "-c", help="Only this client (its id); repeat it."),
     ] = None,
-    limit: Annotated[
-        int | None, typer.Option("--limit", "-n", help="At most this many rows.")
-    ] = None,
-    offset: Annotated[
-        int, typer.Option("--offset", help="Skip this many rows first (with --limit: a page).")
-    ] = 0,
+    limit: PageLimit = None,
+    offset: PageOffset = 0,
 ) -> None:
     """List the practice's clients with their consent request and answer: the grid.
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import emit_rows, state
+from sempi_cli.cli.common import PageLimit, PageOffset, emit_rows, state
 from sempi_cli.cli.coupon.group import app
 
 # What a person reads: the state in words, usage as bars; scripts get every number.
@@ -46,12 +46,8 @@ def coupon_clients(
             "--expiring-before", help="Only active licences ending before this day (31/12/2026)."
         ),
     ] = None,
-    limit: Annotated[
-        int | None, typer.Option("--limit", "-n", help="At most this many rows.")
-    ] = None,
-    offset: Annotated[
-        int, typer.Option("--offset", help="Skip this many rows first (with --limit: a page).")
-    ] = 0,
+    limit: PageLimit = None,
+    offset: PageOffset = 0,
 ) -> None:
     """List the practice's conto terzi clients with their licence's state and usage.
 

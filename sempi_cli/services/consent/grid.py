@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from sempi_cli.errors import InvalidData, PermissionDenied
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
+from sempi_cli.services.text import chosen_words
 
 REQUEST_STATUSES = ("not_requested", "sent", "delivered", "failed")
 RESPONSES = ("pending", "consented", "refused")
@@ -69,22 +70,6 @@ SELECT * FROM (
 ) g"""
 
 
-def _words(values: list[str], allowed: tuple[str, ...], option: str) -> list[str]:
-    """Status words as typed ("not requested", "not-requested", "Sent"), checked."""
-    chosen = []
-    for value in values:
-        for part in value.split(","):
-            word = "_".join(part.strip().lower().replace("-", " ").split())
-            if not word:
-                continue
-            if word not in allowed:
-                raise InvalidData(
-                    option, f"{part.strip()!r} is not a status", "use one of: " + ", ".join(allowed)
-                )
-            chosen.append(word)
-    return chosen
-
-
 @dataclass
 class GridQuery:
     """The filters and the page of `consent list` (each None / empty: no filter)."""
@@ -113,8 +98,8 @@ class ConsentGrid(Service):
             raise PermissionDenied("a client's user may not read a practice's consent grid")
         # Every value is checked before the practice is looked up: one clear line,
         # whichever is wrong.
-        statuses = _words(query.statuses, REQUEST_STATUSES, "--status")
-        responses = _words(query.responses, RESPONSES, "--response")
+        statuses = chosen_words(query.statuses, REQUEST_STATUSES, "--status", "a status")
+        responses = chosen_words(query.responses, RESPONSES, "--response", "a status")
         bounds = {
             "requested_from": self._bound(query.requested_from, "--requested-from", end=False),
             "requested_to": self._bound(query.requested_to, "--requested-to", end=True),

@@ -23,6 +23,7 @@ from sempi_cli.errors import InvalidData
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.coupons import facts, rules
+from sempi_cli.services.text import chosen_words
 
 COLUMNS = (
     "client_id", "code", "name", "state", "state_text", "licence", "nickname",
@@ -31,24 +32,6 @@ COLUMNS = (
 )  # fmt: skip
 
 _DOCUMENTS, _CONTACTS = rules.LIMITS["documents"], rules.LIMITS["contacts"]
-
-
-def states(values: list[str], option: str = "--state") -> list[str]:
-    """State words as typed ("own licence", "not-eligible", "Active", "a,b"), checked."""
-    chosen = []
-    for value in values:
-        for part in value.split(","):
-            word = "_".join(part.strip().lower().replace("-", " ").split())
-            if not word:
-                continue
-            if word not in rules.STATES:
-                raise InvalidData(
-                    option,
-                    f"{part.strip()!r} is not a state",
-                    "use one of: " + ", ".join(rules.STATES),
-                )
-            chosen.append(word)
-    return chosen
 
 
 @dataclass
@@ -67,7 +50,7 @@ class CouponGrid(Service):
         from sempi_cli.services.coupons.packages import studio_of
 
         query = query or GridQuery()
-        wanted = set(states(query.states))
+        wanted = set(chosen_words(query.states, rules.STATES, "--state", "a state"))
         if query.limit is not None and query.limit < 1:
             raise InvalidData("--limit", "must be at least 1")
         if query.offset < 0:
