@@ -4,6 +4,7 @@ control characters anywhere (they would reach the terminal of whoever lists them
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from sempi_cli.errors import InvalidData
 
@@ -55,3 +56,11 @@ def chosen_words(values: list[str], allowed: tuple[str, ...], field: str, noun: 
                 )
             chosen.append(word)
     return chosen
+
+
+def listed_refusals(refused: Sequence[tuple[int, str, str]], shown: int) -> str:
+    """The one line of an all-or-nothing refusal: the first ``shown`` clients as
+    "client ID (NAME): REASON", the others by id (a script fixes them all at once)."""
+    named = "; ".join(f"client {cid} ({name}): {why}" for cid, name, why in refused[:shown])
+    rest = [str(cid) for cid, _, _ in refused[shown:]]
+    return named + (f"; and {len(rest)} more: clients {', '.join(rest)}" if rest else "")

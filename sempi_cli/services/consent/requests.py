@@ -42,6 +42,7 @@ from sempi_cli.errors import NotFound, PermissionDenied, RuleViolation, UsagePro
 from sempi_cli.services import access, audit
 from sempi_cli.services.access import Actor, require_practice_admin
 from sempi_cli.services.base import Service
+from sempi_cli.services.text import listed_refusals
 
 RESEND_SETTING = "consent.resend_days"
 # Why a client is not eligible: a stable code for scripts, and the reason in words.
@@ -93,14 +94,6 @@ def judge(row: sqlite3.Row | dict, cutoff: str, days: int) -> tuple[str, str] | 
     if not (row["email"] or row["pec"]):
         return "no_address", "it has no e-mail or PEC address to send the request to"
     return None
-
-
-def _listed(refused: Sequence[dict]) -> str:
-    named = "; ".join(
-        f"client {r['client_id']} ({r['name']}): {r['reason']}" for r in refused[:SHOWN_REFUSALS]
-    )
-    more = len(refused) - SHOWN_REFUSALS
-    return named + (f"; and {more} more" if more > 0 else "")
 
 
 class ConsentRequests(Service):
@@ -185,7 +178,7 @@ class ConsentRequests(Service):
                 )
         if client_ids and refused and not (partial and eligible):
             raise RuleViolation(
-                f"not eligible for a consent request: {_listed(refused)}",
+                f"not eligible for a consent request: {listed_refusals([(r['client_id'], r['name'], r['reason']) for r in refused], SHOWN_REFUSALS)}",
                 "nothing was sent" + ("" if partial else "; --partial sends to the eligible ones"),
             )
         return eligible, refused

@@ -36,7 +36,7 @@ from sempi_cli.services import access, audit, identifiers
 from sempi_cli.services.base import Service
 from sempi_cli.services.coupons import facts, packages, rules
 from sempi_cli.services.coupons.accounts import AUDIT_OBJECT, account_url, product_base
-from sempi_cli.services.text import one_line
+from sempi_cli.services.text import listed_refusals, one_line
 
 COLUMNS = ("client_id", "name", "email", "ends_on", "package_id")
 MIGRATION_TYPES = ("migrazione",)
@@ -70,15 +70,6 @@ def refusal(row: sqlite3.Row, given_email: str | None) -> str | None:
     if given_email is None and not row["client_email"]:
         return "no e-mail: give --email"
     return None
-
-
-def _listed(refused: Sequence[tuple[sqlite3.Row, str]]) -> str:
-    named = "; ".join(
-        f"client {row['id']} ({row['ragione_sociale']}): {why}"
-        for row, why in refused[:SHOWN_REFUSALS]
-    )
-    rest = [str(row["id"]) for row, _ in refused[SHOWN_REFUSALS:]]
-    return named + (f"; and {len(rest)} more: clients {', '.join(rest)}" if rest else "")
 
 
 class Consultant:
@@ -128,7 +119,8 @@ class CouponMigration(Service):
             refused = [(row, why) for row in rows if (why := refusal(row, address)) is not None]
             if refused:
                 raise RuleViolation(
-                    f"not migrated: {_listed(refused)}", "nothing was migrated; no coupon was used"
+                    f"not migrated: {listed_refusals([(row['id'], row['ragione_sociale'], why) for row, why in refused], SHOWN_REFUSALS)}",
+                    "nothing was migrated; no coupon was used",
                 )
             drawn = self._draw(rows, today)
             result = self._write(rows, drawn, consultant, address, today)

@@ -33,6 +33,7 @@ from sempi_cli.errors import InvalidData, NotFound, RuleViolation, UsageProblem
 from sempi_cli.services import access, audit
 from sempi_cli.services.base import Service
 from sempi_cli.services.coupons import packages, rules
+from sempi_cli.services.text import listed_refusals
 
 COLUMNS = ("client_id", "name", "result", "package_id", "ends_on", "reason")
 SHOWN_REFUSALS = 20  # clients named in the one line of an all-or-nothing refusal
@@ -109,14 +110,6 @@ def check_year(year: int, today: date) -> None:
         )
 
 
-def _listed(refused: Sequence[dict]) -> str:
-    named = "; ".join(
-        f"client {r['client_id']} ({r['name']}): {r['reason']}" for r in refused[:SHOWN_REFUSALS]
-    )
-    more = len(refused) - SHOWN_REFUSALS
-    return named + (f"; and {more} more" if more > 0 else "")
-
-
 class CouponRenewal(Service):
     """`coupon renew`: renew chosen clients, or every active one, for a year."""
 
@@ -159,7 +152,7 @@ class CouponRenewal(Service):
             refused = [r for r in report if r["result"] == "refused"]
             if refused and not (partial and chosen):
                 raise RuleViolation(
-                    f"cannot renew for {year}: {_listed(refused)}",
+                    f"cannot renew for {year}: {listed_refusals([(r['client_id'], r['name'], r['reason']) for r in refused], SHOWN_REFUSALS)}",
                     "nothing was renewed" + ("" if partial else "; --partial renews the others"),
                 )
             report = self._write(studio_id, year, chosen) + report
