@@ -20,6 +20,7 @@ from sempi_cli.services.consent.answers import AnswerService
 from sempi_cli.services.coupons.migrate import CouponMigration
 from sempi_cli.services.coupons.packages import CouponPackages
 from tests.conftest import ADMIN_EMAIL, actor, cf_person, piva, store_digest
+from tests.helpers import assert_one_line_error, ok
 
 FIRM = ADMIN_EMAIL
 STAFF_IN = "dentro@firm.test"  # firm staff, Alfa's responsible (in its work group)
@@ -313,15 +314,18 @@ def _unseen_secrets(who: str, args: list[str], tmp_path) -> list[str]:
     ]
 
 
-def assert_refused_quietly(result, code, before, before_audit, store_path, db, secrets):
+def assert_refused_quietly(
+    result, code, before, before_audit, store_path, db, secrets, *, report=False
+):
     """Exit ``code`` in one line on stderr, no traceback; nothing written but the audit
-    log's one 'denied' row for a refusal of permission; nothing unseen named."""
+    log's one 'denied' row for a refusal of permission; nothing unseen named. With
+    ``report`` (a bulk import on a terminal) the line may follow the table of rows."""
     assert result.exit_code == code, (code, result.exit_code, result.stdout, result.stderr)
     assert "Traceback" not in result.stdout + result.stderr
     if code:
         lines = result.stderr.strip().splitlines()
         assert lines and lines[-1].startswith("Error: "), result.stderr
-        assert len(lines) == 1, result.stderr
+        assert report or len(lines) == 1, result.stderr
     assert store_digest(store_path, ignore=("audit_log",)) == before
     added = _audit_rows(db)[len(before_audit) :]
     assert [row[1] for row in added] == (["denied"] if code == 8 else []), added
@@ -330,20 +334,23 @@ def assert_refused_quietly(result, code, before, before_audit, store_path, db, s
     assert not leaked, (leaked, shown)
 
 
+@pytest.mark.parametrize("output", ["json", "table"])
 @pytest.mark.parametrize("command", list(PROBES))
-def test_every_probe_across_the_boundary(cli, world, db, store_path, tmp_path, command):
+def test_every_probe_across_the_boundary(cli, world, db, store_path, tmp_path, command, output):
     """Each person, aimed at a client (and practice) of the other side: the documented
-    refusal, nothing written, nothing of the other side named."""
+    refusal, nothing written, nothing of the other side named (in JSON, and as a
+    person at a terminal reads it)."""
     for who, client_key, studio_key in TARGETS:
         args = _args(world, command, who, tmp_path, client_key, studio_key)
         before = store_digest(store_path, ignore=("audit_log",))
         before_audit = _audit_rows(db)
-        result = cli("--format", "json", *args, as_user=who)
+        result = cli("--format", output, *args, as_user=who)
         code = expected(command, who, studio_key)
         try:
             assert_refused_quietly(
                 result, code, before, before_audit, store_path, db,
                 _unseen_secrets(who, args, tmp_path),
+                report=output == "table" and "import" in command,
             )  # fmt: skip
         except AssertionError as problem:
             raise AssertionError(f"{command} by {who} on {client_key}: {problem}") from None
@@ -486,3 +493,139 @@ def test_refusals_that_name_nothing(cli, world, who, args):
     result = cli(*args, as_user=who)
     assert result.exit_code == 8, result.stderr
     assert "99999999" not in result.stderr
+
+
+# --- listings: exactly the rows one may see ---------------------------------------------
+
+CONSENTED = {"alfa", "gamma"}  # Beta has SMART services but never answered
+
+
+def _ids(world, keys) -> set[int]:
+    return {world[k] for k in keys}
+
+
+def _listed(cli, who, *args) -> tuple[int, set[int] | None]:
+    result = cli("--format", "json", *args, as_user=who)
+    if result.exit_code:
+        assert_one_line_error(result, result.exit_code)
+        return result.exit_code, None
+    return 0, {row["client_id"] for row in json.loads(result.stdout)}
+
+
+@pytest.mark.parametrize("who", PEOPLE)
+def test_what_each_listing_shows(cli, world, who):
+    """coupon clients, consent list and consent delegations per practice; smart list;
+    consent delegations over every practice: the exact client ids each person sees."""
+    sees = SEES[who]
+    for studio_key in ("rossi", "verdi"):
+        studio = str(world[studio_key])
+        of_studio = {k for k in sees if STUDIO_OF[k] == studio_key}
+        if who in EXTERNAL:
+            want: tuple = (8, None)
+        elif sees_studio(who, studio_key):
+            want = (0, _ids(world, of_studio))
+        else:
+            want = (3, None)
+        for args in (("coupon", "clients"), ("consent", "list")):
+            assert _listed(cli, who, *args, "--studio", studio) == want, (args, studio_key)
+        delegations = _listed(cli, who, "consent", "delegations", "--studio", studio)
+        assert delegations == (want if who not in EXTERNAL else (3, None)), studio_key
+    # Over every practice: a client's own user sees its own client's delegations.
+    assert _listed(cli, who, "consent", "delegations") == (0, _ids(world, sees))
+    reach = set() if who in EXTERNAL else sees & CONSENTED
+    assert _listed(cli, who, "smart", "list") == (0, _ids(world, reach))
+
+
+@pytest.mark.parametrize("who", PEOPLE)
+def test_what_each_person_exports(cli, world, who):
+    """coupon export of each client: the ones in sight (Beta, never migrated, too: its
+    record has no account); the others not found; a client's own user nothing."""
+    for key in ("alfa", "beta", "gamma"):
+        result = cli("--format", "json", "coupon", "export", str(world[key]), as_user=who)
+        if who in EXTERNAL:
+            assert_one_line_error(result, 8, "client's user")
+        elif key in SEES[who]:
+            assert json.loads(ok(result).stdout)["client"]["id"] == world[key]
+        else:
+            assert_one_line_error(result, 3, f"client {world[key]} not found")
+
+
+@pytest.mark.parametrize("who", [w for w in PEOPLE if w not in EXTERNAL])
+def test_the_packages_each_person_lists(cli, world, db, who):
+    """coupon list: a practice's packages, for whoever sees the practice."""
+    for studio_key in ("rossi", "verdi"):
+        studio = world[studio_key]
+        result = cli("--format", "json", "coupon", "list", "--studio", str(studio), as_user=who)
+        if sees_studio(who, studio_key):
+            ids = {row[0] for row in db.execute(
+                "SELECT id FROM coupon_packages WHERE studio_id = ?", (studio,))}  # fmt: skip
+            assert {row["id"] for row in json.loads(ok(result).stdout)} == ids
+        else:
+            assert_one_line_error(result, 3, "not found")
+
+
+def test_a_filter_on_a_client_out_of_sight_lists_nothing(cli, world):
+    """consent list --client of another practice's client, or of one that does not
+    exist: an empty grid, the same for both."""
+    for client in (world["gamma"], 99999999, 0):
+        result = cli("--format", "json", "consent", "list", "--studio", str(world["rossi"]),
+                     "--client", str(client), as_user=ROSSI_ADMIN)  # fmt: skip
+        assert json.loads(ok(result).stdout) == []
+
+
+# --- bad ids: one line, a documented exit code, never a traceback ------------------------
+
+BAD_IDS = ["0", "-1", "99999999", str(10**30), "abc"]
+# Each command that takes an id, with {} where the id goes.
+ID_COMMANDS = [
+    ("coupon", "export", "{}"),
+    ("coupon", "open", "{}"),
+    ("coupon", "nickname", "{}", "x"),
+    ("coupon", "first-access", "{}"),
+    ("coupon", "usage", "set", "{}", "--documents", "1"),
+    ("coupon", "migrate", "{}", *CONSULTANT),
+    ("coupon", "upgrade", "{}", "--purchased"),
+    ("coupon", "unlink", "{}"),
+    ("coupon", "renew", "--studio", "1", "--year", "2027", "--client", "{}"),
+    ("coupon", "cancel", "--studio", "1", "--package", "{}", "--pec-ref", "P",
+     "--sent-on", "16/11/2026"),
+    ("coupon", "clients", "--studio", "{}"),
+    ("coupon", "list", "--studio", "{}"),
+    ("coupon", "check", "--studio", "{}"),
+    ("coupon", "add", "--studio", "{}", "--type", "migrazione", "--count", "1",
+     "--valid-until", "31/12/2027"),
+    ("coupon", "usage", "import", "FILE", "--studio", "{}"),
+    ("coupon", "usage", "import", "ID_FILE"),
+    ("consent", "settings", "--studio", "{}"),
+    ("consent", "settings", "--studio", "{}", "--enable"),
+    ("consent", "request", "--client", "{}"),
+    ("consent", "request", "--studio", "{}", "--all"),
+    ("consent", "list", "--studio", "{}"),
+    ("consent", "answer", "{}", "yes"),
+    ("consent", "answer", "1", "no", "--on-behalf", "--channel", "pec", "--evidence", "{}"),
+    ("consent", "history", "{}"),
+    ("consent", "check", "--user", ADMIN_EMAIL, "--client", "{}"),
+    ("consent", "check", "--user", "{}", "--client", "1"),
+    ("consent", "delegations", "--studio", "{}"),
+    ("smart", "open", "{}"),
+    ("smart", "open", "{}", "fattura-smart"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", ID_COMMANDS, ids=lambda c: " ".join(c[:3]))
+def test_bad_ids(cli, world, store_path, tmp_path, command):
+    usage = tmp_path / "utilizzo.csv"
+    usage.write_text(f"partita_iva;documents\n{piva(1)};1\n", encoding="utf-8")
+    for bad in BAD_IDS:
+        by_id = tmp_path / "per-id.csv"
+        by_id.write_text(f"client_id;documents\n{bad};1\n", encoding="utf-8")
+        files = {"FILE": str(usage), "ID_FILE": str(by_id)}
+        args = [files.get(word, word.replace("{}", bad)) for word in command]
+        before = store_digest(store_path, ignore=("audit_log",))
+        result = cli("--format", "json", *args)
+        try:
+            line = assert_one_line_error(result, result.exit_code)
+            assert result.exit_code in (2, 3, 6), line
+        except AssertionError as problem:
+            raise AssertionError(f"{' '.join(args)}: {problem}") from None
+        assert store_digest(store_path, ignore=("audit_log",)) == before
