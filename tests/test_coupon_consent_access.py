@@ -13,6 +13,7 @@ side. The right person succeeds, so the table cannot pass by refusing everything
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -629,3 +630,140 @@ def test_bad_ids(cli, world, store_path, tmp_path, command):
         except AssertionError as problem:
             raise AssertionError(f"{' '.join(args)}: {problem}") from None
         assert store_digest(store_path, ignore=("audit_log",)) == before
+
+
+# --- one's own practice, the other side's objects -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        (
+            "coupon",
+            "cancel",
+            "--studio",
+            "{rossi}",
+            "--package",
+            "{verdi_package}",
+            "--pec-ref",
+            "PEC-1",
+            "--sent-on",
+            "16/11/2026",
+            "--next-year",
+        ),
+        (
+            "coupon",
+            "renew",
+            "--studio",
+            "{rossi}",
+            "--year",
+            "2027",
+            "--client",
+            "{alfa}",
+            "--client",
+            "{gamma}",
+            "--partial",
+        ),
+        ("coupon", "migrate", "{beta}", "{gamma}", *CONSULTANT),
+        (
+            "consent",
+            "request",
+            "--studio",
+            "{rossi}",
+            "--client",
+            "{beta}",
+            "--client",
+            "{gamma}",
+            "--partial",
+        ),
+        (
+            "consent",
+            "answer",
+            "{gamma}",
+            "no",
+            "--on-behalf",
+            "--channel",
+            "pec",
+            "--evidence",
+            "{gamma_document}",
+        ),
+    ],  # fmt: skip
+    ids=["cancel", "renew", "migrate", "request", "answer"],
+)
+def test_the_other_practices_objects_from_ones_own(cli, world, db, store_path, tmp_path, command):
+    """Rossi's administrator names, with Rossi's practice or beside Rossi's clients,
+    Verdi's package or client: not found, as one that does not exist; nothing done,
+    not even for Rossi's own (all or nothing, --partial included)."""
+    ok(cli("consent", "answer", str(world["gamma"]), "no", "--on-behalf", "--channel", "pec",
+           "--evidence", _evidence(tmp_path)))  # fmt: skip
+    document = db.execute("SELECT max(id) FROM documents").fetchone()[0]
+    names = {**{k: str(v) for k, v in world.items()}, "gamma_document": str(document)}
+    args = [word.format(**names) for word in command]
+    before = store_digest(store_path, ignore=("audit_log",))
+    result = cli("--format", "json", *args, as_user=ROSSI_ADMIN)
+    assert_refused_quietly(
+        result, 3, before, _audit_rows(db), store_path, db,
+        _unseen_secrets(ROSSI_ADMIN, args, tmp_path),
+    )  # fmt: skip
+
+
+def test_evidence_of_another_clients_document_is_no_document(cli, world, db, tmp_path):
+    """A document of Gamma given as the evidence of Alfa's answer: the same refusal as
+    a document that does not exist, for everyone (the firm administrator too: the
+    evidence must be the client's own)."""
+    ok(cli("consent", "answer", str(world["gamma"]), "no", "--on-behalf", "--channel", "pec",
+           "--evidence", _evidence(tmp_path)))  # fmt: skip
+    gamma_doc = db.execute("SELECT max(id) FROM documents").fetchone()[0]
+    for who in (ROSSI_ADMIN, FIRM):
+        lines = set()
+        for document in (gamma_doc, 99999999):
+            result = cli("consent", "answer", str(world["alfa"]), "no", "--on-behalf",
+                         "--channel", "pec", "--evidence", str(document), as_user=who)  # fmt: skip
+            line = assert_one_line_error(result, 6, "--evidence", f"client {world['alfa']}")
+            lines.add(line.replace(f"document {document}", "document N"))
+        assert len(lines) == 1, lines
+
+
+def test_a_partita_iva_of_two_practices_is_the_one_in_sight(cli, world, org, db, clock):
+    """Delta, a client of Verdi with Alfa's partita IVA and a coupon account: Rossi's
+    people importing that partita IVA reach Alfa, and are never told another client
+    has it (nor its id)."""
+    delta = org.client("Delta Srl", world["verdi"], 1, conto_terzi=True, email="info@delta.test")
+    CouponMigration(db, clock, actor(db, VERDI_ADMIN)).migrate(
+        [delta], consultant_name="Mario", consultant_surname="Rossi", consultant_cf=CF
+    )
+    for who in (ROSSI_ADMIN, ROSSI_OP, STAFF_IN):
+        path = Path(db.execute("PRAGMA database_list").fetchone()[2]).parent / "u.csv"
+        path.write_text(f"partita_iva;documents\n{piva(1)};{len(who)}\n", encoding="utf-8")
+        result = cli("--format", "json", "coupon", "usage", "import", str(path), as_user=who)
+        assert json.loads(ok(result).stdout)["updated"] == 1, result.stderr
+        assert "Delta" not in result.stdout + result.stderr
+        assert str(delta) not in result.stderr
+        documents = db.execute(
+            "SELECT client_id FROM coupon_accounts WHERE documents = ?", (len(who),)
+        ).fetchall()
+        assert [row[0] for row in documents] == [world["alfa"]]
+    # Verdi's operator does not see Delta (not in its work group): no client, not "two".
+    path.write_text(f"partita_iva;documents\n{piva(1)};5\n", encoding="utf-8")
+    result = cli("--format", "json", "coupon", "usage", "import", str(path), as_user=VERDI_OP)
+    assert_one_line_error(result, 6, "no client with this partita IVA")
+
+
+def test_nobody_is_told_of_a_client_out_of_sight(cli, world, db, tmp_path):
+    """The notices the coupon and consent commands leave (licences expiring, usage at
+    80 %, a consent revoked, a request sent): each person's inbox names only clients
+    they see. A practice administrator's `coupon check` tells only their practice."""
+    for key in ("alfa", "gamma"):
+        ok(cli("coupon", "usage", "set", str(world[key]), "--documents", "2900"))
+    ok(cli("consent", "answer", str(world["alfa"]), "no", as_user=ALFA_EXT))
+    ok(cli("consent", "answer", str(world["gamma"]), "no", "--on-behalf", "--channel", "pec",
+           "--evidence", _evidence(tmp_path)))  # fmt: skip
+    ok(cli("consent", "request", "--studio", str(world["rossi"]), "--all", as_user=ROSSI_ADMIN))
+    ok(cli("coupon", "check", as_user=ROSSI_ADMIN))
+    verdi_admin = json.loads(ok(cli("notify", "list", "--json", as_user=VERDI_ADMIN)).stdout)
+    assert not [n for n in verdi_admin if n["kind"] == "coupon"], verdi_admin
+    ok(cli("coupon", "check"))
+    for who in PEOPLE:
+        inbox = ok(cli("notify", "list", "--json", as_user=who)).stdout
+        leaked = [s for s in _unseen_secrets(who, [], tmp_path) if s in inbox]
+        assert not leaked, (who, leaked, inbox)
