@@ -568,7 +568,7 @@ def test_the_packages_each_person_lists(cli, world, db, who):
 def test_a_filter_on_a_client_out_of_sight_lists_nothing(cli, world):
     """consent list --client of another practice's client, or of one that does not
     exist: an empty grid, the same for both."""
-    for client in (world["gamma"], 99999999, 0):
+    for client in (world["gamma"], 99999999):
         result = cli("--format", "json", "consent", "list", "--studio", str(world["rossi"]),
                      "--client", str(client), as_user=ROSSI_ADMIN)  # fmt: skip
         assert json.loads(ok(result).stdout) == []
@@ -602,6 +602,7 @@ ID_COMMANDS = [
     ("consent", "request", "--client", "{}"),
     ("consent", "request", "--studio", "{}", "--all"),
     ("consent", "list", "--studio", "{}"),
+    ("consent", "list", "--studio", "1", "--client", "{}"),
     ("consent", "answer", "{}", "yes"),
     ("consent", "answer", "1", "no", "--on-behalf", "--channel", "pec", "--evidence", "{}"),
     ("consent", "history", "{}"),
@@ -624,6 +625,10 @@ def test_bad_ids(cli, world, store_path, tmp_path, command):
         args = [files.get(word, word.replace("{}", bad)) for word in command]
         before = store_digest(store_path, ignore=("audit_log",))
         result = cli("--format", "json", *args)
+        if command[:2] == ("consent", "list") and "--client" in command and bad == "99999999":
+            # A filter: a client that might exist, but is not in sight, lists nothing.
+            assert (result.exit_code, json.loads(result.stdout)) == (0, [])
+            continue
         try:
             line = assert_one_line_error(result, result.exit_code)
             assert result.exit_code in (2, 3, 6), line
@@ -767,3 +772,36 @@ def test_nobody_is_told_of_a_client_out_of_sight(cli, world, db, tmp_path):
         inbox = ok(cli("notify", "list", "--json", as_user=who)).stdout
         leaked = [s for s in _unseen_secrets(who, [], tmp_path) if s in inbox]
         assert not leaked, (who, leaked, inbox)
+
+
+def test_a_membership_across_the_boundary_opens_nothing(cli, world, db, store_path, tmp_path):
+    """Verdi's operator and Gamma's user put in Alfa's work group behind the tool's
+    back (a row written to the file, or left from before the rule): every probe on
+    Alfa still answers as for a client out of sight, and no listing shows Alfa."""
+    for email in (VERDI_OP, GAMMA_EXT):
+        db.execute(
+            "INSERT INTO work_group_members (client_id, user_id, added_at)"
+            " SELECT ?, id, '2026-11-01T00:00:00+00:00' FROM users WHERE email = ?",
+            (world["alfa"], email),
+        )
+    for command in PROBES:
+        for who in (VERDI_OP, GAMMA_EXT):
+            args = _args(world, command, who, tmp_path, "alfa", "rossi")
+            before = store_digest(store_path, ignore=("audit_log",))
+            before_audit = _audit_rows(db)
+            result = cli("--format", "json", *args, as_user=who)
+            try:
+                assert_refused_quietly(
+                    result, expected(command, who, "rossi"), before, before_audit, store_path,
+                    db, _unseen_secrets(who, args, tmp_path),
+                )  # fmt: skip
+            except AssertionError as problem:
+                raise AssertionError(f"{command} by {who}: {problem}") from None
+    for who in (VERDI_OP, GAMMA_EXT):
+        assert _listed(cli, who, "consent", "delegations") == (0, {world["gamma"]})
+        reach = set() if who == GAMMA_EXT else {world["gamma"]}
+        assert _listed(cli, who, "smart", "list") == (0, reach)
+    assert _listed(cli, VERDI_OP, "coupon", "clients", "--studio", str(world["verdi"])) == (
+        0,
+        {world["gamma"]},
+    )

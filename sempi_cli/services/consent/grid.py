@@ -116,6 +116,11 @@ class ConsentGrid(Service):
             raise InvalidData("--limit", "must be at least 1")
         if query.offset < 0:
             raise InvalidData("--offset", "must be 0 or more")
+        # An id below 1 is a typo, not a client out of sight: say so (one that might
+        # exist filters the rows, and one out of sight just lists nothing).
+        for client_id in query.client_ids:
+            if client_id < 1:
+                raise InvalidData("--client", f"'{client_id}' is not a client id")
         studio_id = find_studio_id(self.db, actor, studio)
         visible, params = access.visible_clients(actor, "c")
         params.update(studio=studio_id, limit=-1 if query.limit is None else query.limit)
