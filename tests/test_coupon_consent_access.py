@@ -805,3 +805,38 @@ def test_a_membership_across_the_boundary_opens_nothing(cli, world, db, store_pa
         0,
         {world["gamma"]},
     )
+
+
+@pytest.mark.parametrize("responsible", [VERDI_OP, GAMMA_EXT, STAFF_OUT])
+def test_a_responsible_out_of_sight_is_told_nothing(cli, world, db, responsible):
+    """Alfa's responsible written behind the tool's back (another practice's operator,
+    another client's user) or left out of its work group: usage at 80 % and a consent
+    revoked tell them nothing (the notice names the client: it would leak), as the
+    delegations watch does; the usage mark stays, so a responsible in sight is told
+    later. Rossi's administrator is told as ever."""
+    db.execute(
+        "UPDATE clients SET responsible_id = (SELECT id FROM users WHERE email = ?) WHERE id = ?",
+        (responsible, world["alfa"]),
+    )
+    db.execute(
+        "DELETE FROM work_group_members WHERE client_id = ?"
+        " AND user_id = (SELECT id FROM users WHERE email = ?)",
+        (world["alfa"], STAFF_OUT),
+    )
+    told = json.loads(ok(cli("--format", "json", "coupon", "usage", "set", str(world["alfa"]),
+                             "--documents", "2900")).stdout)  # fmt: skip
+    assert told["documents_pct"] == 96
+    ok(cli("consent", "answer", str(world["alfa"]), "no", as_user=ALFA_EXT))
+    inbox = ok(cli("notify", "list", "--json", as_user=responsible)).stdout
+    assert "Alfa" not in inbox, inbox
+    admin = ok(cli("notify", "list", "--json", as_user=ROSSI_ADMIN)).stdout
+    assert "Alfa Srl (client 1) revoked its consent" in admin
+    # In sight again (the responsible is Rossi's operator, in the group): told now.
+    db.execute(
+        "UPDATE clients SET responsible_id = (SELECT id FROM users WHERE email = ?) WHERE id = ?",
+        (ROSSI_OP, world["alfa"]),
+    )
+    ok(cli("coupon", "usage", "set", str(world["alfa"]), "--documents", "2901"))
+    assert (
+        "Alfa Srl: documents at 80%" in ok(cli("notify", "list", "--json", as_user=ROSSI_OP)).stdout
+    )

@@ -143,6 +143,26 @@ def client_row(db: sqlite3.Connection, actor: Actor, client_id: int) -> sqlite3.
     return row
 
 
+def sees_client(db: sqlite3.Connection, user_id: int | None, client_id: int) -> bool:
+    """Whether an active user (someone other than the actor: a notice's recipient)
+    may see the client now. A notice that names a client goes only to those who see
+    it, or the name would leak across the boundary (a responsible written behind
+    the tool's back, or since out of the work group)."""
+    if user_id is None:
+        return False
+    row = db.execute(
+        "SELECT id, email, full_name, role, studio_id, client_id FROM users"
+        " WHERE id = ? AND disabled_at IS NULL",
+        (user_id,),
+    ).fetchone()
+    if row is None:
+        return False
+    user = Actor(row[0], row[1], row[2], row[3], row[4], row[5])
+    where, params = visible_clients(user)
+    sql = f"SELECT 1 FROM clients c WHERE c.id = :client AND {where}"
+    return db.execute(sql, {**params, "client": client_id}).fetchone() is not None
+
+
 def require_firm_admin(actor: Actor, what: str) -> None:
     if not actor.is_firm_admin:
         raise PermissionDenied(f"only a firm administrator may {what}")

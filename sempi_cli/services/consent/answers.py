@@ -233,7 +233,7 @@ class AnswerService(Service):
                 (client["studio_id"],),
             )
         }
-        if client["responsible_id"] is not None:
+        if access.sees_client(self.db, client["responsible_id"], client["id"]):
             recipients.add(client["responsible_id"])
         recipients.discard(self.actor.id)  # who recorded it knows
         centre = NotificationService(self.db, self.clock, self._actor)

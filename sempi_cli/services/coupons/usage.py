@@ -111,9 +111,10 @@ def notify_thresholds(
     so a later rise is told again. ``client_ids``: only these (None: all). The
     number of notices. Runs in the caller's transaction if there is one.
 
-    A client without an active responsible is told nothing and its mark stays, so
-    a responsible named later is told. Each notice's source numbers the times that
-    threshold was told (``coupon:usage:CLIENT:WHAT:THRESHOLD:N``): the centre's
+    A client without an active responsible who sees it is told nothing (the notice
+    names it) and its mark stays, so a responsible named later, or back in sight, is
+    told. Each notice's source numbers the times that threshold was told
+    (``coupon:usage:CLIENT:WHAT:THRESHOLD:N``): the centre's
     UNIQUE source keeps a re-run from telling twice, and a new rise is a new N."""
     from sempi_cli.services.notify.centre import NotificationService
     from sempi_cli.store import write_transaction
@@ -132,22 +133,28 @@ def notify_thresholds(
         marks = []
         for row in rows:
             new = {}
+            # A responsible who does not see the client is told nothing (as none).
+            recipient = (
+                row["recipient"]
+                if access.sees_client(db, row["recipient"], row["client_id"])
+                else None
+            )
             for what in WHAT:
                 now, told = row[f"{what}_reached"], row[f"{what}_notified"]
-                if now > told and row["recipient"] is not None:
+                if now > told and recipient is not None:
                     prefix = _source_prefix(row["client_id"], what, now)
                     told_before = db.execute(
                         "SELECT count(*) FROM notifications WHERE source > ? AND source < ?",
                         (prefix + ":", prefix + ";"),
                     ).fetchone()[0]
                     inbox.notify(
-                        row["recipient"],
+                        recipient,
                         "coupon",
                         notice_text(row["ragione_sociale"], what, row[what], now),
                         f"{prefix}:{told_before + 1}",
                     )
                     notices += 1
-                new[what] = now if now < told or row["recipient"] is not None else told
+                new[what] = now if now < told or recipient is not None else told
             if (new["documents"], new["contacts"]) != (
                 row["documents_notified"],
                 row["contacts_notified"],
