@@ -1,4 +1,4 @@
-"""Rendering rows for people (tables) and for scripts (json, jsonl, csv).
+"""Rendering rows for people (tables, excel) and for scripts (json, jsonl, csv).
 
 Pure: rows in, text out. JSON is a stable contract: snake_case keys, ISO
 timestamps, integer ids, booleans as booleans, null for missing values.
@@ -9,11 +9,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
-FORMATS = ("table", "json", "jsonl", "csv")
+FORMATS = ("table", "json", "jsonl", "csv", "excel")
 
 # C0, DEL and C1: what a terminal may obey rather than show (an OSC 52 sequence in a
 # task title writes the clipboard of whoever lists it). Data keep them (stored
@@ -113,9 +114,81 @@ def _csv_cell(value: object) -> object:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+# `--format excel`: the CSV an Italian Excel opens with a double click. Its list
+# separator is ";" (the comma is the decimal mark), it reads UTF-8 only after a BOM,
+# and it takes "1234,5", "31/12/2026" and "31/12/2026 14:30" as a number, a date and
+# a time. The BOM is the output's first character, once; lines end in CRLF.
+BOM = "\ufeff"
+
+
+def _excel_number(value: int | float) -> str:
+    """A number as an Italian Excel reads it: a decimal comma, no thousands
+    separator, never an exponent (Excel would take "1e-07" for text)."""
+    if type(value) is int or not math.isfinite(value):
+        return str(value)
+    text = repr(value)
+    if "e" in text or "E" in text:
+        from decimal import Decimal
+
+        text = format(Decimal(text), "f")
+    return text.replace(".", ",")
+
+
+def _excel_text(value: object) -> str:
+    """A value as the text of an Excel cell: Rome times, Italian dates, sì/no,
+    decimal commas inside lists too."""
+    if isinstance(value, bool):
+        return "sì" if value else "no"
+    if isinstance(value, int | float):
+        return _excel_number(value)
+    if isinstance(value, list | tuple):
+        return ", ".join(_excel_text(v) for v in value)
+    return _text(for_people(value))
+
+
+# Digits Excel would turn into a number and so lose: a partita IVA or codice
+# fiscale with leading zeros ("00488410010"), a code longer than Excel's 15
+# significant digits. ="00488410010" is the text itself: a formula made of digits
+# only, nothing a spreadsheet could run.
+_KEEP_DIGITS = re.compile(r"0\d+|\d{16,}", re.ASCII)
+
+
+def _excel_cell(value: object) -> str:
+    """One cell: a number stays a number ("-3,5" is not a formula); text keeps
+    the csv format's formula guard and control-character rule (_csv_cell)."""
+    kind = type(value)
+    if kind is int or kind is float:
+        return _excel_number(value)  # type: ignore[arg-type]
+    if value is None:
+        return ""
+    text = _excel_text(value)
+    if _KEEP_DIGITS.fullmatch(text):
+        return f'="{text}"'
+    return str(_csv_cell(text))
+
+
+def _excel(rows: list[Mapping[str, object]], columns: Sequence[str]) -> str:
+    from sempi_cli.headers_it import italian_header
+
+    buffer = io.StringIO()
+    buffer.write(BOM)
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow([_csv_cell(italian_header(c)) for c in columns])
+    writer.writerows([_excel_cell(r.get(c)) for c in columns] for r in rows)
+    return buffer.getvalue().removesuffix("\r\n")
+
+
+def line_end(fmt: str) -> str:
+    """What ends the last line of ``fmt``'s output (render leaves it off): CRLF for
+    Excel, as every other line of it; a newline for the rest."""
+    return "\r\n" if fmt == "excel" else "\n"
+
+
 def render(rows: Iterable[Mapping[str, object]], columns: Sequence[str], fmt: str = "table") -> str:
     """A list of records; ``columns`` picks and orders the fields shown."""
     rows = list(rows)
+    if fmt == "excel":
+        return _excel(rows, columns)
     if fmt == "json":
         return _json([{c: r.get(c) for c in columns} for r in rows], indent=2)
     if fmt == "jsonl":
@@ -160,8 +233,8 @@ def render_record(record: Mapping[str, object], fmt: str = "table") -> str:
     if fmt in ("json", "jsonl"):
         indent = 2 if fmt == "json" else None
         return _json(dict(record), indent=indent)
-    if fmt == "csv":
-        return render([record], list(record), "csv")
+    if fmt in ("csv", "excel"):
+        return render([record], list(record), fmt)
     width = max((len(k) for k in record), default=0)
     lines = []
     for key, value in record.items():

@@ -313,9 +313,15 @@ def root(
     ] = None,
     fmt: Annotated[
         str,
-        typer.Option("--format", help="Output: table, json, jsonl or csv.", case_sensitive=False),
+        typer.Option(
+            "--format",
+            help="Output: table, json, jsonl, csv (scripts: ',' and column names) or excel"
+            " (an Italian Excel opens it: ';', UTF-8 with BOM, 1234,5, dd/mm/yyyy, Italian headers).",
+            case_sensitive=False,
+        ),
     ] = "table",
     json_: Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")] = False,
+    excel: Annotated[bool, typer.Option("--excel", help="Shorthand for --format excel.")] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No messages, only data and errors.")
     ] = False,
@@ -337,7 +343,9 @@ def root(
     from sempi_cli.errors import UsageProblem
     from sempi_cli.output import FORMATS
 
-    fmt = "json" if json_ else fmt.lower()
+    if json_ and excel:
+        raise UsageProblem("--json and --excel: give one of them")
+    fmt = "json" if json_ else "excel" if excel else fmt.lower()
     if fmt not in FORMATS:
         raise UsageProblem(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     obj = ctx.find_object(AppContext)

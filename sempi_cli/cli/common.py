@@ -78,17 +78,19 @@ def emit_rows(
     ctx: typer.Context, rows: Iterable[Mapping[str, object]], columns: Sequence[str]
 ) -> None:
     """Data to stdout in the chosen format."""
-    from sempi_cli.output import render
+    from sempi_cli.output import line_end, render
 
-    text = render(rows, columns, state(ctx).fmt)
+    fmt = state(ctx).fmt
+    text = render(rows, columns, fmt)
     if text:
-        typer.echo(text)
+        typer.echo(text + line_end(fmt), nl=False)
 
 
 def emit_record(ctx: typer.Context, record: Mapping[str, object]) -> None:
-    from sempi_cli.output import render_record
+    from sempi_cli.output import line_end, render_record
 
-    typer.echo(render_record(record, state(ctx).fmt))
+    fmt = state(ctx).fmt
+    typer.echo(render_record(record, fmt) + line_end(fmt), nl=False)
 
 
 def say(ctx: typer.Context, text: str) -> None:

@@ -4,7 +4,7 @@ A shell prompt runs `sempi status --short` at every line, and people type
 `sempi timer start TASK` and `sempi timer pause` dozens of times a day. Loading
 typer (and its Click) costs more than all the work of these commands, so
 ``main`` recognises exactly these command lines, with the global options
-(--db, --format, --json, -q, --yes, --no-input) wherever they stand, and runs
+(--db, --format, --json, --excel, -q, --yes, --no-input) wherever they stand, and runs
 them itself: the same services (timers/running.py, ops/glance.py, the session
 check of identity/sessions.py, the store's open_current) and the same words
 (cli/bare.py) as the full CLI, so output, errors and exit codes are the same.
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from sempi_cli.clock import Clock
 
 # output.FORMATS, without importing output (tests/test_fastpath.py keeps them equal).
-FORMATS = ("table", "json", "jsonl", "csv")
+FORMATS = ("table", "json", "jsonl", "csv", "excel")
 MAX_ID_DIGITS = 18  # below SQLite's 2**63: the full CLI names a larger number itself
 
 
@@ -88,13 +88,15 @@ def parse(args: list[str]) -> Line | None:
             return None  # the full CLI refuses it by name
     line = Line(bare.hoist_global_options(list(args)))
     words = line.words
-    as_json = False
+    as_json = as_excel = False
     i = 0
     while i < len(words):
         word = words[i]
         name, equals, value = word.partition("=")
         if word == "--json":
             as_json = True
+        elif word == "--excel":
+            as_excel = True
         elif word in ("--quiet", "-q"):
             line.quiet = True
         elif word in ("--yes", "-y", "--no-input"):
@@ -114,7 +116,9 @@ def parse(args: list[str]) -> Line | None:
         else:
             break
         i += 1
-    line.fmt = "json" if as_json else line.fmt.lower()
+    if as_json and as_excel:
+        return None  # the full CLI refuses the pair
+    line.fmt = "json" if as_json else "excel" if as_excel else line.fmt.lower()
     if line.fmt not in FORMATS or not _command(line, words[i:]):
         return None
     db = line.db if line.db is not None else (os.environ.get("SEMPI_DB") or None)
@@ -277,17 +281,20 @@ def _failed(
 
 def _record(line: Line, record: dict) -> None:
     """One object on stdout as `--format` asks (cli/common.py's emit_record)."""
-    from sempi_cli.output import render_record
+    from sempi_cli.output import line_end, render_record
 
     text = render_record(record, line.fmt)
     # The full CLI guards stdout (cli/terminal.py) unless it carries JSON.
-    _out(text if line.fmt in ("json", "jsonl") else bare.terminal_safe(text, keep="\n\t\r"))
+    _out(
+        text if line.fmt in ("json", "jsonl") else bare.terminal_safe(text, keep="\n\t\r"),
+        line_end(line.fmt),
+    )
 
 
-def _out(text: str) -> None:
+def _out(text: str, end: str = "\n") -> None:
     if sys.stdout is None:  # started with stdout closed: Click's echo skips it too
         return
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(text + end)
     sys.stdout.flush()
 
 

@@ -105,7 +105,7 @@ def _report(ctx: typer.Context, result: dict) -> None:
     from sempi_cli.services.mail.delivery import RUN_COLUMNS
 
     if not state(ctx).quiet:  # -q in cron: nothing unless it fails
-        if state(ctx).fmt in ("table", "csv"):
+        if state(ctx).fmt in ("table", "csv", "excel"):
             emit_rows(ctx, result["messages"], RUN_COLUMNS)
         else:
             emit_record(ctx, result)

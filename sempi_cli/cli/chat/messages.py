@@ -301,8 +301,8 @@ def chat_follow(
     if (chat is None) == (not all_):
         raise UsageProblem("give a CHAT or --all, not both" if all_ else "give a CHAT or --all")
     fmt = state(ctx).fmt
-    if fmt == "csv":
-        raise UsageProblem("--format csv: follow prints text, or one JSON object a line (jsonl)")
+    if fmt in ("csv", "excel"):
+        raise UsageProblem(f"--format {fmt}: follow prints text, or one JSON object a line (jsonl)")
     service = state(ctx).service(FollowService)
     chat_id, after = service.start(chat)
     # A signal only sets the flag; the loop ends between two polls, and the command

@@ -190,7 +190,7 @@ def onboard_batch(
         str | None,
         typer.Option(
             "--report",
-            help="Write every row's result to this file (CSV; JSON if it ends in .json; mode 0600); the refused rows are then listed there, not on the screen.",
+            help="Write every row's result to this file (CSV, for Excel with --excel; JSON if it ends in .json; mode 0600); the refused rows are then listed there, not on the screen.",
         ),
     ] = None,
     delimiter: Annotated[
@@ -218,7 +218,8 @@ def onboard_batch(
     app_state = state(ctx)
     source = BatchFile(file, encoding=encoding, delimiter=delimiter)
     service = app_state.service(BatchService, long_job=True)
-    pending = _ReportFile(report_file) if report_file else None  # a bad path: before any write
+    # A bad path: refused before any write.
+    pending = _ReportFile(report_file, app_state.fmt) if report_file else None
     bar = _ProgressBar() if sys.stderr.isatty() and not app_state.quiet else None
 
     def ask(counts: dict) -> None:
@@ -341,10 +342,14 @@ class _ReportFile:
     PREFIX = ".sempi-report-"
     STALE_AFTER = 600  # seconds: a report is written in well under a second
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, fmt: str = "csv") -> None:
         from sempi_cli.errors import InvalidData
 
         self.path = path
+        # .json names JSON; any other name CSV, the Italian Excel's under --format excel.
+        self.fmt = (
+            "json" if path.lower().endswith(".json") else "excel" if fmt == "excel" else "csv"
+        )
         if os.path.isdir(path):
             raise InvalidData("--report", f"{path} is a folder: give a file name")
         if os.path.islink(path) or (os.path.lexists(path) and not os.path.isfile(path)):
@@ -390,13 +395,12 @@ class _ReportFile:
                         os.unlink(entry.path)
 
     def write(self, results: list[dict]) -> None:
-        from sempi_cli.output import render
+        from sempi_cli.output import line_end, render
 
-        fmt = "json" if self.path.lower().endswith(".json") else "csv"
         temporary = self._temporary()
         try:
             with open(temporary, "w", encoding="utf-8", newline="") as fh:
-                fh.write(render(results, REPORT_COLUMNS, fmt) + "\n")
+                fh.write(render(results, REPORT_COLUMNS, self.fmt) + line_end(self.fmt))
             os.replace(temporary, self.path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):

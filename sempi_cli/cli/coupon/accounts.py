@@ -124,7 +124,8 @@ def coupon_export(
     the coupon actions of the activity log; documents and contacts against the
     limits. JSON whatever --format says, but --format csv: one row per term with
     the client's columns repeated, and a cell a spreadsheet would read as a
-    formula starts with an apostrophe.
+    formula starts with an apostrophe; --format excel (--excel): the same rows
+    for an Italian Excel (';', Italian headers, dd/mm/yyyy).
 
     Example: sempi coupon export 12 --format csv --out alfa-licenza.csv
     """
@@ -133,8 +134,9 @@ def coupon_export(
     from sempi_cli.services.coupons.accounts import EXPORT_COLUMNS, CouponAccounts, export_rows
 
     record = state(ctx).service(CouponAccounts).export(client_id)
-    if state(ctx).fmt == "csv":
-        text = render(export_rows(record), EXPORT_COLUMNS, "csv") + "\r\n"
+    fmt = state(ctx).fmt
+    if fmt in ("csv", "excel"):
+        text = render(export_rows(record), EXPORT_COLUMNS, fmt) + "\r\n"
     else:
         text = render_record(record, "json") + "\n"
     if output == "-":

@@ -142,7 +142,7 @@ def scheduler_calendar(
     )
     result = state(ctx).service(ScheduleViews).month(query, month)
     fmt = state(ctx).fmt
-    if fmt == "csv":
+    if fmt in ("csv", "excel"):
         emit_rows(ctx, [r for d in result["days"] for r in d["deadlines"]], ROW_FIELDS)
     elif fmt != "table":
         emit_record(ctx, result)
