@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from sempi_cli.services.consent.answers import AnswerService
+from sempi_cli.services.consent.options import SmartOptions
 from sempi_cli.services.coupons.migrate import CouponMigration
 from sempi_cli.services.coupons.packages import CouponPackages
 from tests.conftest import ADMIN_EMAIL, actor, cf_person, piva, store_digest
@@ -76,12 +77,7 @@ def world(org, db, clock) -> dict:
         CouponMigration(db, clock, who).migrate(
             [client], consultant_name="Mario", consultant_surname="Rossi", consultant_cf=CF
         )
-    for studio in (rossi, verdi):
-        db.execute(
-            "INSERT INTO smart_options (studio_id, enabled, operators, changed_at)"
-            " VALUES (?, 1, 1, '2026-11-01T00:00:00+00:00')",
-            (studio,),
-        )
+        SmartOptions(db, clock, who).change(studio, enabled=True, operators=True)
     AnswerService(db, clock, actor(db, ALFA_EXT)).answer(alfa, "yes")
     AnswerService(db, clock, actor(db, GAMMA_EXT)).answer(gamma, "yes")
     with write_transaction(db):
