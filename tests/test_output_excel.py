@@ -185,6 +185,10 @@ def test_every_column_the_product_renders_has_an_italian_header():
     assert not missing, f"add an Italian header to sempi_cli/headers_it.py for {missing}"
 
 
+def lists_with_known_headers():
+    return [(w, c) for w, c in _column_lists() if all(x in HEADERS for x in c)]
+
+
 def test_within_one_list_no_two_columns_share_a_header():
     clashes = [
         (where, columns)
@@ -192,10 +196,6 @@ def test_within_one_list_no_two_columns_share_a_header():
         if len({italian_header(c) for c in columns}) != len(set(columns))
     ]
     assert not clashes
-
-
-def lists_with_known_headers():
-    return [(w, c) for w, c in _column_lists() if all(x in HEADERS for x in c)]
 
 
 def test_headers_are_italian_words_of_the_practice():
@@ -319,6 +319,32 @@ def test_an_unknown_format_names_excel_among_the_choices(cli, packages):
     result = cli("--format", "xls", "coupon", "list", "--studio", "Studio Rossi", as_user=SADMIN)
     assert result.exit_code == 2
     assert "excel" in result.stderr
+
+
+def test_a_record_a_command_prints_is_one_excel_row(cli, packages):
+    result = cli(
+        "--excel", "coupon", "add", "--studio", "Studio Rossi", "--type", "rinnovo",
+        "--count", "5", "--valid-until", "31/12/2027", as_user=SADMIN,
+    )  # fmt: skip
+    rows = read_excel(ok(result).stdout_bytes)
+    assert len(rows) == 2
+    record = dict(zip(rows[0], rows[1], strict=True))
+    assert (record["Tipo"], record["Quantità"], record["Valido fino al"]) == (
+        "rinnovo",
+        "5",
+        "31/12/2027",
+    )
+
+
+def test_the_format_name_is_case_insensitive(cli, packages):
+    upper = cli("--format", "EXCEL", "coupon", "list", "--studio", "Studio Rossi", as_user=SADMIN)
+    assert ok(upper).stdout_bytes.startswith(BOM + b"ID;Tipo;")
+
+
+def test_chat_follow_refuses_excel_as_it_refuses_csv(cli):
+    result = cli("--excel", "chat", "follow", "--all")
+    assert result.exit_code == 2
+    assert "--format excel" in result.stderr and "jsonl" in result.stderr
 
 
 def test_the_fast_path_reads_excel_as_the_full_cli_does():
