@@ -4,8 +4,9 @@ Column names are machine identifiers (``client_id``, ``valid_until``): scripts a
 `--format csv` keep them. A person opening a list in an Italian Excel reads the
 words of the practice's own software and of the portal instead. One table, its
 own module: it is data, loaded only when Excel output is asked for, and
-tests/test_output_excel.py fails when a column is added without its header here.
-Within one list two columns never share a header (the test checks that too).
+tests/test_output_excel.py fails when a column is added without its header here
+(a record's key built on the fly falls back to its name: the commonest are here
+too). Within one list two columns never share a header (the test checks that too).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ HEADERS: dict[str, str] = {
     "august_rule": "Regola di agosto",
     "author": "Autore",
     "authorised_at": "Autorizzato il",
+    "awaiting_my_approval": "In attesa della mia approvazione",
     "before_minutes": "Minuti prima",
     "billed_seconds": "Tempo fatturabile (secondi)",
     "body": "Testo del messaggio",
@@ -80,6 +82,7 @@ HEADERS: dict[str, str] = {
     "description": "Descrizione",
     "detail": "Dettaglio",
     "details": "Dettagli",
+    "disabled_at": "Disattivato il",
     "documents": "Documenti",
     "documents_limit": "Limite documenti",
     "documents_pct": "Documenti %",
@@ -87,6 +90,7 @@ HEADERS: dict[str, str] = {
     "done": "Fatto",
     "due_at": "Scade il",
     "due_date": "Data di scadenza",
+    "due_this_week": "In scadenza questa settimana",
     "duration": "Durata",
     "edited": "Modificato",
     "edited_at": "Modificato il",
@@ -153,6 +157,7 @@ HEADERS: dict[str, str] = {
     "new": "Nuovo valore",
     "next": "Prossima",
     "next_attempt_at": "Prossimo tentativo il",
+    "next_deadlines": "Prossime scadenze",
     "nickname": "Soprannome",
     "nominal_date": "Data nominale",
     "notification_id": "ID notifica",
@@ -182,11 +187,14 @@ HEADERS: dict[str, str] = {
     "position": "Posizione",
     "practice_users": "Utenti dello studio",
     "problem": "Problema",
+    "profile_as_of": "Profilo fiscale al",
+    "profile_changes": "Modifiche del profilo",
     "project": "Progetto",
     "ragione_sociale": "Ragione sociale",
     "range_from": "Dal",
     "range_to": "Al",
     "read": "Letto",
+    "read_receipts": "Conferme di lettura",
     "reason": "Motivo",
     "recipient": "Destinatario",
     "recipient_id": "ID destinatario",
@@ -245,6 +253,7 @@ HEADERS: dict[str, str] = {
     "text": "Testo",
     "time": "Ora",
     "time_tracking": "Rilevazione tempi",
+    "timer": "Timer",
     "timer_pauses": "Pause del timer",
     "title": "Titolo",
     "to": "A",
@@ -253,6 +262,9 @@ HEADERS: dict[str, str] = {
     "unchanged": "Invariati",
     "unlinked_at": "Scollegato il",
     "unread": "Non letti",
+    "unread_chat_messages": "Messaggi non letti",
+    "unread_chats": "Chat non lette",
+    "unread_notifications": "Notifiche non lette",
     "until": "Fino al",
     "updated": "Aggiornati",
     "updated_at": "Aggiornato il",
@@ -260,6 +272,7 @@ HEADERS: dict[str, str] = {
     "used": "Usati",
     "user": "Utente",
     "user_id": "ID utente",
+    "users": "Utenti",
     "valid_from": "Valido dal",
     "valid_until": "Valido fino al",
     "value": "Valore",
@@ -270,6 +283,7 @@ HEADERS: dict[str, str] = {
     "where": "Dove",
     "who": "Chi",
     "why": "Perché",
+    "work_groups": "Gruppi di lavoro",
 }
 
 
