@@ -148,19 +148,32 @@ def sees_client(db: sqlite3.Connection, user_id: int | None, client_id: int) -> 
     may see the client now. A notice that names a client goes only to those who see
     it, or the name would leak across the boundary (a responsible written behind
     the tool's back, or since out of the work group)."""
+    return client_id in clients_seen_by(db, user_id, [client_id])
+
+
+def clients_seen_by(
+    db: sqlite3.Connection, user_id: int | None, client_ids: Iterable[int]
+) -> set[int]:
+    """Those of ``client_ids`` an active user may see now: ``sees_client`` for many
+    clients in one query (a nightly job telling one responsible of a thousand)."""
+    import json
+
     if user_id is None:
-        return False
+        return set()
     row = db.execute(
         "SELECT id, email, full_name, role, studio_id, client_id FROM users"
         " WHERE id = ? AND disabled_at IS NULL",
         (user_id,),
     ).fetchone()
     if row is None:
-        return False
+        return set()
     user = Actor(row[0], row[1], row[2], row[3], row[4], row[5])
     where, params = visible_clients(user)
-    sql = f"SELECT 1 FROM clients c WHERE c.id = :client AND {where}"
-    return db.execute(sql, {**params, "client": client_id}).fetchone() is not None
+    sql = (
+        f"SELECT c.id FROM clients c WHERE c.id IN (SELECT value FROM json_each(:ids)) AND {where}"
+    )
+    ids = json.dumps(list(client_ids))
+    return {r[0] for r in db.execute(sql, {**params, "ids": ids})}
 
 
 def require_firm_admin(actor: Actor, what: str) -> None:

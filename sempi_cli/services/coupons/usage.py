@@ -131,14 +131,19 @@ def notify_thresholds(
         inbox = NotificationService(db, clock, actor)
         notices = 0
         marks = []
+        by_recipient: dict[int, list[int]] = {}
+        for row in rows:
+            if row["recipient"] is not None:
+                by_recipient.setdefault(row["recipient"], []).append(row["client_id"])
+        seen = {  # (responsible, client) pairs in sight: one query per responsible
+            (user_id, client_id)
+            for user_id, ids in by_recipient.items()
+            for client_id in access.clients_seen_by(db, user_id, ids)
+        }
         for row in rows:
             new = {}
             # A responsible who does not see the client is told nothing (as none).
-            recipient = (
-                row["recipient"]
-                if access.sees_client(db, row["recipient"], row["client_id"])
-                else None
-            )
+            recipient = row["recipient"] if (row["recipient"], row["client_id"]) in seen else None
             for what in WHAT:
                 now, told = row[f"{what}_reached"], row[f"{what}_notified"]
                 if now > told and recipient is not None:
