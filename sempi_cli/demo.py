@@ -330,7 +330,8 @@ def build(db_path: Path, rng: random.Random) -> None:
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 BATCH_COLUMNS = (
     "ragione_sociale", "kind", "codice_fiscale", "partita_iva", "email", "pec", "nickname",
-    "responsible", "smart_services", "practice_users", *(f.name for f in PROFILE_FIELDS),
+    "responsible", "smart_services", "practice_users", "conto_terzi",
+    *(f.name for f in PROFILE_FIELDS),
 )  # fmt: skip
 
 
@@ -361,6 +362,9 @@ def example_rows(rng: random.Random) -> dict[str, list[dict[str, str]]]:
                 "responsible": rng.choice(STAFF)[0],
                 "smart_services": ",".join(smart),
                 "practice_users": "all" if rng.random() < 0.4 else "none",
+                # Every third client with a partita IVA invoiced through the vendor's
+                # conto terzi arrangement (no draw: the other values stay as they were).
+                "conto_terzi": "yes" if identity["partita_iva"] and len(rows) % 3 == 0 else "no",
             }
             for field in PROFILE_FIELDS:
                 value = profile[field.name]
@@ -424,6 +428,35 @@ def populate(conn: sqlite3.Connection, clock: Clock, admin: Actor, rng: random.R
     for client, name in EXTERNALS:
         add_user(f"{slug(name, '.')}@cliente.demo", name, "external", client=client_ids[client])
     add_tasks(conn, clock, groups, client_ids)
+    add_coupons(conn, clock, admin)
+
+
+def add_coupons(conn: sqlite3.Connection, clock: Clock, admin: Actor) -> None:
+    """The first practice's coupons: a migration package, half its conto terzi clients
+    migrated (authorised by its administrator), next year's renewal coupons."""
+    from sempi_cli.services.coupons.migrate import CouponMigration
+    from sempi_cli.services.coupons.packages import CouponPackages
+
+    year = today_in_rome(clock).year
+    studio, boss = STUDIOS[0][0], STUDIOS[0][4]
+    packages = CouponPackages(conn, clock, admin)
+    packages.add(studio, "migrazione", 20, date(year, 12, 31), "ORD-DEMO-1")
+    packages.add(studio, "rinnovo", 10, date(year + 1, 12, 31), "RIN-DEMO-1")
+    conto_terzi = [
+        row[0]
+        for row in conn.execute(
+            "SELECT c.id FROM clients c JOIN studios s ON s.id = c.studio_id"
+            " WHERE s.name = ? AND c.conto_terzi = 1 ORDER BY c.id",
+            (studio,),
+        )
+    ]
+    name, surname = boss.split(" ", 1)
+    CouponMigration(conn, clock, admin).migrate(
+        conto_terzi[::2],
+        consultant_name=name,
+        consultant_surname=surname,
+        consultant_cf=person_cf(surname, name, "M", date(1968, 3, 12), "F205"),
+    )
 
 
 def add_tasks(
