@@ -145,7 +145,7 @@ def test_unlink_ends_the_link_keeps_the_coupon_spent_and_the_term(cli, db, clock
     assert (listed[0]["used"], listed[0]["left"]) == (1, 9)  # the coupon is not returned
     assert audited(db, "unlink", alfa) == [{"ends_on": "2026-12-31"}]
     assert_one_line_error(
-        coupon(cli, "unlink", str(alfa)), 5, "not linked", "unlinked on 2026-11-16"
+        coupon(cli, "unlink", str(alfa)), 5, "not linked", "unlinked on 16/11/2026"
     )
 
 
@@ -354,7 +354,7 @@ def test_the_first_access_is_recorded_once(cli, db, clock, firm, store_path):
     assert data(coupon(cli, "export", alfa))["account"]["password_change_pending"] is False
     clock.set(datetime(2026, 11, 21, 8, 0, tzinfo=UTC))
     before = store_digest(store_path)
-    assert_one_line_error(coupon(cli, "first-access", alfa), 5, "already recorded on 2026-11-20")
+    assert_one_line_error(coupon(cli, "first-access", alfa), 5, "already recorded on 20/11/2026")
     assert store_digest(store_path) == before
     assert_one_line_error(coupon(cli, "first-access", str(firm["beta"])), 5, "not linked")
 

@@ -264,7 +264,7 @@ class FixedAt:
         ("own", "it bought its own licence"),
         (
             "active",
-            "already activated with a coupon on 2026-03-02: renew it with 'sempi coupon renew'",
+            "already activated with a coupon on 02/03/2026: renew it with 'sempi coupon renew'",
         ),
         ("not_ct", "it is not served conto terzi"),
         ("removed", "the client was removed"),

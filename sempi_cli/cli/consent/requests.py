@@ -49,20 +49,10 @@ def consent_settings(
     if enable is None and operators is None:
         emit_record(ctx, service.show(studio))
         return
-    emit_record(ctx, service.change(studio, enabled=enable, operators=_yes_no(operators)))
+    from sempi_cli.services.clients.profile import yes_no
 
-
-def _yes_no(value: str | None) -> bool | None:
-    from sempi_cli.errors import InvalidData
-
-    if value is None:
-        return None
-    word = value.strip().lower()
-    if word in ("yes", "y", "si", "sì", "true", "on"):
-        return True
-    if word in ("no", "n", "false", "off"):
-        return False
-    raise InvalidData("--operators", f"{value!r} is not yes or no")
+    chosen = None if operators is None else yes_no(operators, "--operators")
+    emit_record(ctx, service.change(studio, enabled=enable, operators=chosen))
 
 
 REQUEST_COLUMNS = ("client_id", "name", "result", "request_id", "mail_ids", "reason")

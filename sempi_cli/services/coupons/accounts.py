@@ -76,16 +76,6 @@ def account_url(base: str, email: str) -> str:
     return f"{base}/accesso?utente={quote(email, safe='')}"
 
 
-def _day(instant: str | None) -> str | None:
-    if instant is None:
-        return None
-    from datetime import datetime
-
-    from sempi_cli.clock import ROME
-
-    return datetime.fromisoformat(instant).astimezone(ROME).date().isoformat()
-
-
 def usage_of(row: sqlite3.Row | dict) -> list[dict]:
     """Documents and contacts against the Complete licence's limits."""
     return [
@@ -130,7 +120,7 @@ class CouponAccounts(Service):
             if row["first_access_at"] is not None:
                 raise RuleViolation(
                     f"the first access of client {client_id} ({row['ragione_sociale']}) was"
-                    f" already recorded on {_day(row['first_access_at'])}"
+                    f" already recorded on {rules.italian(rules.rome_day(row['first_access_at']))}"
                 )
             self.db.execute(
                 "UPDATE coupon_accounts SET first_access_at = ? WHERE client_id = ?",
@@ -329,7 +319,11 @@ class CouponAccounts(Service):
     def _linked(self, client_id: int, what: str) -> sqlite3.Row:
         row = facts.client_facts(self.db, self.actor, client_id)
         if not row["linked"] or row["unlinked_at"] is not None:
-            ended = f" (unlinked on {_day(row['unlinked_at'])})" if row["linked"] else ""
+            ended = (
+                f" (unlinked on {rules.italian(rules.rome_day(row['unlinked_at']))})"
+                if row["linked"]
+                else ""
+            )
             raise RuleViolation(
                 f"client {client_id} ({row['ragione_sociale']}) is not linked to an account"
                 f"{ended}: cannot {what}",

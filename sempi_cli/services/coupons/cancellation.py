@@ -25,10 +25,6 @@ MAX_PEC_REF = 200
 COLUMNS = ("id", "package_id", "type", "valid_until", "renewal_year", "pec_ref", "sent_on")
 
 
-def _italian(day: date) -> str:
-    return day.strftime("%d/%m/%Y")
-
-
 def renewal_year(valid_until: str, sent_on: date, next_year: bool) -> int:
     """The year whose renewal a cancellation sent on ``sent_on`` stops, for a package
     valid until ``valid_until`` (31 December of X): X+1, or X+2 with ``next_year``;
@@ -40,13 +36,13 @@ def renewal_year(valid_until: str, sent_on: date, next_year: bool) -> int:
         return stops
     if next_year:
         raise RuleViolation(
-            f"sent on {_italian(sent_on)}, after 30 June {stops - 1}: the renewal for {stops}"
-            f" goes ahead too; the next useful date is {_italian(rules.cancel_deadline(stops))}"
+            f"sent on {rules.italian(sent_on)}, after 30 June {stops - 1}: the renewal for {stops}"
+            f" goes ahead too; the next useful date is {rules.italian(rules.cancel_deadline(stops))}"
             f" (for the renewal of {stops + 1}), against the package then in force"
         )
     raise RuleViolation(
-        f"sent on {_italian(sent_on)}, after 30 June {valid_year}: the renewal for {stops} goes"
-        f" ahead; the next useful date is {_italian(rules.cancel_deadline(stops))}"
+        f"sent on {rules.italian(sent_on)}, after 30 June {valid_year}: the renewal for {stops} goes"
+        f" ahead; the next useful date is {rules.italian(rules.cancel_deadline(stops))}"
         f" (add --next-year to stop the renewal for {stops + 1})"
     )
 
@@ -73,7 +69,7 @@ class CouponCancellations(Service):
             raise InvalidData("--pec-ref", "is empty", "give the PEC's reference (its message id)")
         today = today_in_rome(self.clock)
         if sent_on > today:
-            raise InvalidData("--sent-on", f"{_italian(sent_on)} is in the future")
+            raise InvalidData("--sent-on", f"{rules.italian(sent_on)} is in the future")
         package = self.db.execute(
             "SELECT id, type, valid_until FROM coupon_packages WHERE id = ? AND studio_id = ?",
             (package_id, studio_id),
@@ -93,7 +89,7 @@ class CouponCancellations(Service):
             if before is not None:
                 raise Conflict(
                     f"package {package_id}'s renewal for {year} was already cancelled"
-                    f" ({before['pec_ref']}, sent on {_italian(date.fromisoformat(before['sent_on']))})"
+                    f" ({before['pec_ref']}, sent on {rules.italian(before['sent_on'])})"
                 )
             cancellation_id = self.db.execute(
                 "INSERT INTO coupon_cancellations (package_id, renewal_year, pec_ref, sent_on,"

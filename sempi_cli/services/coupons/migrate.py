@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
 from typing import cast
 
 from sempi_cli.clock import today_in_rome
@@ -44,24 +43,13 @@ MAX_NAME = 100  # the consultant's name or surname
 SHOWN_REFUSALS = 20  # clients named with their reason; the rest by id only
 
 
-def rome_day(instant: str) -> str:
-    """The Rome date of a stored instant (ISO UTC)."""
-    from sempi_cli.clock import ROME
-
-    return datetime.fromisoformat(instant).astimezone(ROME).date().isoformat()
-
-
-def italian_day(day: str) -> str:
-    return date.fromisoformat(day).strftime("%d/%m/%Y")
-
-
 def refusal(row: sqlite3.Row, given_email: str | None) -> str | None:
     """Why ``row`` (a row of facts.FACTS) may not be migrated now; None: it may."""
     if row["own_licence"]:
         return "it bought its own licence"
     if row["linked"] and row["unlinked_at"] is None:
         return (
-            f"already activated with a coupon on {rome_day(row['authorised_at'])}:"
+            f"already activated with a coupon on {rules.italian(rules.rome_day(row['authorised_at']))}:"
             " renew it with 'sempi coupon renew'"
         )
     reason = rules.ineligible(cast(Mapping, row))  # a Row reads like a Mapping
@@ -240,7 +228,7 @@ class CouponMigration(Service):
                         "client": m["name"],
                         "studio": studios[m["studio_id"]],
                         "email": m["email"],
-                        "ends_on": italian_day(m["ends_on"]),
+                        "ends_on": rules.italian(m["ends_on"]),
                         "url": account_url(base, m["email"]),
                     },
                     m["client_id"],

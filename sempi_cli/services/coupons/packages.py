@@ -71,7 +71,7 @@ def draw(
         kinds = " or ".join(types)
         raise RuleViolation(
             f"no coupon left: {wanted} needed, {total} {kinds} coupon(s) valid through"
-            f" {through[8:10]}/{through[5:7]}/{through[:4]} left",
+            f" {rules.italian(through)} left",
             "record the package with 'sempi coupon add'",
         )
     until = (
@@ -116,7 +116,7 @@ class CouponPackages(Service):
             raise InvalidData("--count", f"{count} is not between 1 and {rules.MAX_PACKAGE:,}")
         last_day = rules.valid_until(valid_until)
         if last_day < today_in_rome(self.clock).isoformat():
-            raise InvalidData("--valid-until", f"{last_day} is already past")
+            raise InvalidData("--valid-until", f"{rules.italian(last_day)} is already past")
         ref = (
             one_line(reference, "--reference", MAX_REFERENCE) or None
             if reference is not None

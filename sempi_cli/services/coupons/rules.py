@@ -41,8 +41,23 @@ def year_end(year: int) -> str:
 def valid_until(day: date, field: str = "--valid-until") -> str:
     """A package's last day: always 31 December (the coupons' year ends there)."""
     if (day.month, day.day) != (12, 31):
-        raise InvalidData(field, f"{day.isoformat()} is not 31 December", "coupons run to 31/12")
+        raise InvalidData(field, f"{italian(day)} is not 31 December", "coupons run to 31/12")
     return day.isoformat()
+
+
+def italian(day: date | str) -> str:
+    """A day as people read it in the coupon messages: dd/mm/yyyy."""
+    day = date.fromisoformat(day) if isinstance(day, str) else day
+    return day.strftime("%d/%m/%Y")
+
+
+def rome_day(instant: str) -> str:
+    """The Rome date (ISO) of a stored instant (ISO UTC)."""
+    from datetime import datetime
+
+    from sempi_cli.clock import ROME
+
+    return datetime.fromisoformat(instant).astimezone(ROME).date().isoformat()
 
 
 def cancel_deadline(year: int) -> date:

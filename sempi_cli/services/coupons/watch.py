@@ -72,11 +72,6 @@ def cutoff_mark(today: date) -> int | None:
     return max(mark for mark in CUTOFF_MARKS if today.day >= mark)
 
 
-def _italian(day: date | str) -> str:
-    day = date.fromisoformat(day) if isinstance(day, str) else day
-    return day.strftime("%d/%m/%Y")
-
-
 def _names(clients: Sequence[tuple[int, str]]) -> str:
     named = ", ".join(f"{name} ({client_id})" for client_id, name in clients[:SHOWN_CLIENTS])
     more = len(clients) - SHOWN_CLIENTS
@@ -86,7 +81,7 @@ def _names(clients: Sequence[tuple[int, str]]) -> str:
 def expiring_text(studio: str, studio_id: int, ends_on: str, clients: list) -> str:
     year = int(ends_on[:4]) + 1
     return (
-        f"{studio}: {len(clients):,} coupon licence(s) expire on {_italian(ends_on)} and are not"
+        f"{studio}: {len(clients):,} coupon licence(s) expire on {rules.italian(ends_on)} and are not"
         f" renewed: {_names(clients)}. Renew them with 'sempi coupon renew --studio {studio_id}"
         f" --year {year} --all-active' (or --client ID), or let them lapse."
     )
@@ -97,7 +92,7 @@ def cutoff_text(studio: str, studio_id: int, year: int, today: date, rows: list)
     listed = ", ".join(f"{p_id} ({kind}, {count:,} coupon(s))" for p_id, kind, count in rows)
     return (
         f"{studio}: package(s) {listed} renew tacitly for {year + 1}; cancellations must be sent"
-        f" by PEC by {_italian(rules.cancel_deadline(year))} ({left} day(s) left). Record one with"
+        f" by PEC by {rules.italian(rules.cancel_deadline(year))} ({left} day(s) left). Record one with"
         f" 'sempi coupon cancel --studio {studio_id} --package ID --pec-ref REF --sent-on DATE'."
     )
 
