@@ -43,7 +43,8 @@ def coupon_clients(
     expiring_before: Annotated[
         str | None,
         typer.Option(
-            "--expiring-before", help="Only active licences ending before this day (31/12/2026)."
+            "--expiring-before",
+            help="Only active licences ending before this day, the day excluded (01/01/2027: those ending on 31/12/2026).",
         ),
     ] = None,
     limit: PageLimit = None,
@@ -57,7 +58,7 @@ def coupon_clients(
     the limits (3,000 and 5,000: bars on a terminal; --format csv or json give
     the figures, the limits and the percentages). Rows by client id.
 
-    Example: sempi coupon clients --studio "Studio Rossi" --state active --expiring-before 31/12/2026
+    Example: sempi coupon clients --studio "Studio Rossi" --state active --expiring-before 01/01/2027
     """
     from sempi_cli.services.coupons.grid import COLUMNS, CouponGrid, GridQuery
     from sempi_cli.timeparse import parse_date
