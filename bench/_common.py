@@ -13,6 +13,7 @@ import json
 import os
 import random
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -281,3 +282,31 @@ def run_once(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     if answer["code"] != 0:
         raise SystemExit(f"bench: {' '.join(cmd)} exited {answer['code']}: {spawner.stderr}")
     return answer["seconds"], answer["rss_kib"] / 1024
+
+
+def available(words: list[str], env: dict[str, str]) -> bool:
+    """Whether `sempi WORDS --help` exists in this tree."""
+    done = subprocess.run([SEMPI, *words, "--help"], env=env, capture_output=True, text=True)
+    return done.returncode == 0
+
+
+def count_rows(store: Path, sql: str) -> int:
+    with sqlite3.connect(store) as conn:
+        return int(conn.execute(sql).fetchone()[0])
+
+
+def csv_rows(cmd: list[str], env: dict[str, str]) -> int:
+    """Lines of CSV data (header excluded) a listing prints."""
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    return max(0, len(done.stdout.splitlines()) - 1)
+
+
+def check_target(
+    verdicts: list[str], name: str, value: float, target: float, unit: str, *, at_least=False
+) -> None:
+    """Print a figure beside its target, and keep the verdict (met / MISSED) in
+    ``verdicts`` for the run's last line."""
+    verdict = "met" if (value >= target if at_least else value <= target) else "MISSED"
+    verdicts.append(verdict)
+    sign = ">=" if at_least else "<="
+    report(name, value, f"{unit} (target {sign} {target:g} {unit}: {verdict})")

@@ -40,17 +40,21 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import sqlite3
 import subprocess
 import time
+from functools import partial
 from pathlib import Path
 
 from _common import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     SEMPI,
+    available,
     base_env,
+    check_target,
     client_name,
+    count_rows,
+    csv_rows,
     login,
     partita_iva,
     report,
@@ -184,27 +188,6 @@ def add_answers(store: Path, built: dict, count: int, seed: int) -> float:
     return time.perf_counter() - start
 
 
-def available(words: list[str], env: dict[str, str]) -> bool:
-    """Whether `sempi WORDS --help` exists in this tree."""
-    done = subprocess.run([SEMPI, *words, "--help"], env=env, capture_output=True, text=True)
-    return done.returncode == 0
-
-
-def _count(store: Path, sql: str) -> int:
-    with sqlite3.connect(store) as conn:
-        return int(conn.execute(sql).fetchone()[0])
-
-
-def _rows(cmd: list[str], env: dict[str, str]) -> int:
-    """Lines of CSV data (header excluded) a listing prints."""
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
-    return max(0, len(done.stdout.splitlines()) - 1)
-
-
-def _verdict(value: float, target: float, *, at_least: bool = False) -> str:
-    return "met" if (value >= target if at_least else value <= target) else "MISSED"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=CLIENTS, help="the practice's clients")
@@ -237,19 +220,15 @@ def main() -> None:
 
         verdicts: list[str] = []
 
-        def check(name: str, value: float, target: float, unit: str, *, at_least=False) -> None:
-            verdict = _verdict(value, target, at_least=at_least)
-            verdicts.append(verdict)
-            sign = ">=" if at_least else "<="
-            report(name, value, f"{unit} (target {sign} {target:g} {unit}: {verdict})")
+        check = partial(check_target, verdicts)
 
         if available(["consent", "request"], env):
-            before = _count(store, "SELECT count(*) FROM mail_outbox")
+            before = count_rows(store, "SELECT count(*) FROM mail_outbox")
             request = [SEMPI, "--yes", "consent", "request", "--studio", STUDIO, "--all"]
             seconds, peak = run_once(request, env)
             floor_once, _ = run_once(floor_cmd, env)
-            sent = _count(store, "SELECT count(DISTINCT client_id) FROM consent_requests")
-            mails = _count(store, "SELECT count(*) FROM mail_outbox") - before
+            sent = count_rows(store, "SELECT count(DISTINCT client_id) FROM consent_requests")
+            mails = count_rows(store, "SELECT count(*) FROM mail_outbox") - before
             report("request_all_floor_once", floor_once * 1000, "ms")
             report_timing("request_all", seconds, peak)
             report("request_all_requests", sent, "clients")
@@ -266,7 +245,7 @@ def main() -> None:
             listing = [SEMPI, "consent", "list", "--studio", STUDIO, "--limit", str(args.clients)]
             commands["consent_list_table"] = listing
             commands["consent_list_csv"] = [SEMPI, "--format", "csv", *listing[1:]]
-            report("consent_list_rows", _rows(commands["consent_list_csv"], env), "rows")
+            report("consent_list_rows", csv_rows(commands["consent_list_csv"], env), "rows")
         else:
             print("consent_list_table: not available", flush=True)
             print("consent_list_csv: not available", flush=True)
@@ -274,7 +253,7 @@ def main() -> None:
             commands["smart_list"] = [SEMPI, "smart", "list"]
             where["smart_list"] = op_env
             smart_csv = [SEMPI, "--format", "csv", "smart", "list"]
-            report("smart_list_rows", _rows(smart_csv, op_env), "clients")
+            report("smart_list_rows", csv_rows(smart_csv, op_env), "clients")
         else:
             print("smart_list: not available", flush=True)
         if available(["consent", "verify"], env):

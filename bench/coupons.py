@@ -44,9 +44,9 @@ import argparse
 import csv
 import os
 import random
-import sqlite3
 import subprocess
 import time
+from functools import partial
 from pathlib import Path
 
 from _common import (
@@ -54,8 +54,12 @@ from _common import (
     ADMIN_PASSWORD,
     PYTHON,
     SEMPI,
+    available,
     base_env,
+    check_target,
     client_name,
+    count_rows,
+    csv_rows,
     login,
     partita_iva,
     report,
@@ -168,27 +172,6 @@ def usage_file(path: Path, clients: int, seed: int) -> Path:
     return path
 
 
-def available(words: list[str], env: dict[str, str]) -> bool:
-    """Whether `sempi WORDS --help` exists in this tree."""
-    done = subprocess.run([SEMPI, *words, "--help"], env=env, capture_output=True, text=True)
-    return done.returncode == 0
-
-
-def _count(store: Path, sql: str) -> int:
-    with sqlite3.connect(store) as conn:
-        return int(conn.execute(sql).fetchone()[0])
-
-
-def _rows(cmd: list[str], env: dict[str, str]) -> int:
-    """Lines of CSV data (header excluded) a listing prints."""
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
-    return max(0, len(done.stdout.splitlines()) - 1)
-
-
-def _verdict(value: float, target: float, *, at_least: bool = False) -> str:
-    return "met" if (value >= target if at_least else value <= target) else "MISSED"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=CLIENTS, help="clients served conto terzi")
@@ -219,11 +202,7 @@ def main() -> None:
         verdicts: list[str] = []
         peaks: dict[str, float] = {"sempi_version": floor_rss}
 
-        def check(name: str, value: float, target: float, unit: str, *, at_least=False) -> None:
-            verdict = _verdict(value, target, at_least=at_least)
-            verdicts.append(verdict)
-            sign = ">=" if at_least else "<="
-            report(name, value, f"{unit} (target {sign} {target:g} {unit}: {verdict})")
+        check = partial(check_target, verdicts)
 
         def once(name: str, cmd: list[str]) -> float:
             seconds, peak = run_once(cmd, env)
@@ -251,7 +230,7 @@ def main() -> None:
             for n, chosen in enumerate(halves):
                 if not chosen:
                     continue
-                before = _count(store, "SELECT count(*) FROM mail_outbox")
+                before = count_rows(store, "SELECT count(*) FROM mail_outbox")
                 migrate = [
                     SEMPI, "--yes", "-q", "coupon", "migrate", *map(str, chosen),
                     "--consultant-name", name, "--consultant-surname", surname,
@@ -259,7 +238,7 @@ def main() -> None:
                 ]  # fmt: skip
                 label = "migrate" if n == 0 else "migrate_rest"
                 seconds = once(label, migrate)
-                mails = _count(store, "SELECT count(*) FROM mail_outbox") - before
+                mails = count_rows(store, "SELECT count(*) FROM mail_outbox") - before
                 report(f"{label}_clients", len(chosen), "clients")
                 report(f"{label}_mails_queued", mails, "mails")
                 if n == 0:
@@ -268,28 +247,30 @@ def main() -> None:
                 else:
                     report(f"{label}_rate", len(chosen) / seconds, "clients/s")
             linked = True
-            report("accounts_linked", _count(store, "SELECT count(*) FROM coupon_accounts"))
+            report("accounts_linked", count_rows(store, "SELECT count(*) FROM coupon_accounts"))
         else:
             print("migrate: not available", flush=True)
 
         if linked and available(["coupon", "usage", "import"], env):
             path = usage_file(tmp / "usage.csv", args.clients, args.seed)
-            notices = _count(store, "SELECT count(*) FROM notifications")
+            notices = count_rows(store, "SELECT count(*) FROM notifications")
             importing = [SEMPI, "-q", "coupon", "usage", "import", str(path), "--studio", STUDIO]
             seconds = once("usage_import", importing)
             report("usage_import_rate", args.clients / seconds, "rows/s")
             report("usage_import_vs_floor", seconds / floor_once, "x")
-            notified = _count(store, "SELECT count(*) FROM notifications") - notices
+            notified = count_rows(store, "SELECT count(*) FROM notifications") - notices
             report("usage_import_notices", notified, "notices")
         else:
             print("usage_import: not available", flush=True)
 
         if linked and available(["coupon", "check"], env):
-            notices = _count(store, "SELECT count(*) FROM notifications")
+            notices = count_rows(store, "SELECT count(*) FROM notifications")
             seconds = once("check_first", [SEMPI, "-q", "coupon", "check"])
-            notified = _count(store, "SELECT count(*) FROM notifications") - notices
+            notified = count_rows(store, "SELECT count(*) FROM notifications") - notices
             report(
-                "check_first_licences", _count(store, _EXPIRING), "licences expiring within 45 days"
+                "check_first_licences",
+                count_rows(store, _EXPIRING),
+                "licences expiring within 45 days",
             )
             report("check_first_notices", notified, "notices (a digest per practice and day)")
         else:
@@ -298,9 +279,9 @@ def main() -> None:
         if linked and available(["coupon", "renew"], env):
             renew = [SEMPI, "--yes", "-q", "coupon", "renew", "--studio", STUDIO,
                      "--year", str(year + 1), "--all-active"]  # fmt: skip
-            terms = _count(store, "SELECT count(*) FROM coupon_licences")
+            terms = count_rows(store, "SELECT count(*) FROM coupon_licences")
             seconds = once("renew_all", renew)
-            renewed = _count(store, "SELECT count(*) FROM coupon_licences") - terms
+            renewed = count_rows(store, "SELECT count(*) FROM coupon_licences") - terms
             report("renew_all_renewed", renewed, "clients")
             check("renew_all_rate", renewed / seconds, RATE_TARGET, "clients/s", at_least=True)
         else:
@@ -311,7 +292,7 @@ def main() -> None:
             listing = [SEMPI, "coupon", "clients", "--studio", STUDIO]
             commands["clients_table"] = listing
             commands["clients_csv"] = [SEMPI, "--format", "csv", *listing[1:]]
-            report("clients_rows", _rows(commands["clients_csv"], env), "rows")
+            report("clients_rows", csv_rows(commands["clients_csv"], env), "rows")
         else:
             print("clients_table: not available", flush=True)
             print("clients_csv: not available", flush=True)
