@@ -39,13 +39,20 @@ hypothesis_settings.load_profile("sempi")
 
 
 @pytest.fixture(autouse=True)
-def sempi_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def sempi_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """No test ever touches real data: the home and store live in tmp_path."""
     home = tmp_path / "home"
     monkeypatch.setenv("SEMPI_HOME", str(home))
     for var in ("SEMPI_DB", "SEMPI_USER", "SEMPI_APP_PASSWORD", "NO_COLOR"):
         monkeypatch.delenv(var, raising=False)
-    return home
+    # The suite reads the code's own words; tests of the Italian interface set
+    # SEMPI_LANG=it themselves. A command run in-process chooses the language of
+    # the process: the next test starts from English again.
+    monkeypatch.setenv("SEMPI_LANG", "en")
+    yield home
+    from sempi_cli import i18n
+
+    i18n.use("en")
 
 
 @pytest.fixture
@@ -405,7 +412,7 @@ def cron_env(store: Path, home: Path, purpose: str) -> dict[str, str]:
 
     sempi = str(Path(sys.executable).parent / "sempi")
     base = {k: v for k, v in os.environ.items() if not k.startswith("SEMPI_")}
-    env = {**base, "SEMPI_HOME": str(home), "SEMPI_DB": str(store)}
+    env = {**base, "SEMPI_HOME": str(home), "SEMPI_DB": str(store), "SEMPI_LANG": "en"}
     login = run_logged(
         [sempi, "login", "-e", ADMIN_EMAIL, "--password-stdin"],
         env=env,

@@ -371,6 +371,7 @@ def test_health_exit_codes_before_and_after_a_run(store_path: Path) -> None:
         **{k: v for k, v in os.environ.items() if not k.startswith("SEMPI_")},
         "SEMPI_HOME": os.environ["SEMPI_HOME"],
         "SEMPI_DB": str(store_path),
+        "SEMPI_LANG": "en",
     }
     login = sempi(env, "login", "-e", ADMIN_EMAIL, "--password-stdin", input=ADMIN_PASSWORD + "\n")
     assert login.returncode == 0, login.stderr

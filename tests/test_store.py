@@ -53,6 +53,7 @@ def test_new_store_is_stamped_and_migrated(db):
         "m016_chat",
         "m017_consent",
         "m018_coupons",
+        "m019_language",
     ]
 
 

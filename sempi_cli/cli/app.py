@@ -13,6 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from sempi_cli import __version__
+from sempi_cli.cli import bare, language
 
 # The parts both front ends share (cli/fastpath.py answers the hot commands before
 # this module is imported); FLAGS and VALUED are read by docgen.
@@ -20,6 +21,7 @@ from sempi_cli.cli.bare import FLAGS as FLAGS
 from sempi_cli.cli.bare import VALUED as VALUED
 from sempi_cli.cli.bare import (
     denied_command,
+    error_line,
     hoist_global_options,
     one_line,
     store_error,
@@ -28,6 +30,8 @@ from sempi_cli.cli.bare import flush_stdout as _flush_stdout
 from sempi_cli.cli.bare import output_closed as _output_closed
 from sempi_cli.cli.common import GROUP_HELP, ClickException, NoArgsIsHelpError, UsageError
 from sempi_cli.cli.context import AppContext
+from sempi_cli.errors import InvalidData
+from sempi_cli.i18n import gettext
 
 # Groups are imported only when invoked, so start-up time does not grow with
 # the number of commands. name -> module: sempi_cli.cli.<name>, or the
@@ -66,6 +70,7 @@ class LazyGroup(TyperGroup):
                 pretty_exceptions_short=self.source.pretty_exceptions_short,
                 rich_markup_mode=self.source.rich_markup_mode,
             )
+            language.translate(self.commands[name])
         return super().get_command(ctx, name)
 
 
@@ -101,15 +106,17 @@ class SempiGroup(TyperGroup):
             module = importlib.import_module(GROUPS[name])
             command = lazy_group(module.app, name)
             self.commands[name] = command
-        return command
+        return command if command is None else language.translate(command)
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         # Help lists groups without importing them.
-        rows = list(GROUP_HELP.items())
+        from sempi_cli.i18n import gettext
+
+        rows = [(name, gettext(text)) for name, text in GROUP_HELP.items()]
         for name in super().list_commands(ctx):
             if name not in GROUPS:  # a group loaded earlier in this process
                 rows.append((name, self.commands[name].get_short_help_str(limit=60)))
-        with formatter.section("Commands"):
+        with formatter.section(gettext("Commands")):
             formatter.write_dl(sorted(rows))
 
     def invoke(self, ctx: Any) -> Any:
@@ -134,8 +141,14 @@ class SempiGroup(TyperGroup):
         args = hoist_global_options(list(sys.argv[1:] if args is None else args))
         self.invoked_args = args  # for the audit of a refused command
         refused = _unreadable_argument(args)
+        if refused is None:
+            try:
+                language.choose(args)
+            except InvalidData as exc:
+                refused = exc
+        language.translate(self)
         if refused is not None:
-            typer.echo(f"Error: {refused}", err=True)
+            typer.echo(error_line(str(refused)), err=True)
             if standalone_mode:
                 sys.exit(refused.exit_code)
             return refused.exit_code
@@ -152,7 +165,7 @@ class SempiGroup(TyperGroup):
                 raise
             code = _output_closed()
         except typer.Abort:
-            typer.echo("Aborted.", err=True)
+            typer.echo(gettext("Aborted."), err=True)
             code = 1
         except BrokenPipeError:
             code = _output_closed()
@@ -206,15 +219,11 @@ def _exit_for(exc: Exception, ctx: Any) -> BaseException:
     if isinstance(exc, SempiError):
         if isinstance(exc, PermissionDenied) and app is not None:
             _audit_denied(app, ctx, exc)
-        typer.echo(f"Error: {one_line(str(exc))}", err=True)
+        typer.echo(error_line(one_line(str(exc))), err=True)
         return typer.Exit(exc.exit_code)
     if app is not None and app.debug:
         return exc
-    typer.echo(
-        f"Error: internal error ({type(exc).__name__}: {one_line(str(exc))})."
-        " Run again with --debug for details.",
-        err=True,
-    )
+    typer.echo(bare.internal_error(exc), err=True)
     return typer.Exit(1)
 
 
@@ -226,7 +235,8 @@ def _number_too_large(ctx: Any) -> BaseException | None:
     huge = [text for text, number in _typed_integers(words) if abs(number) > SQLITE_MAX_INT]
     if not huge:
         return None
-    typer.echo(f"Error: {huge[0]} is too large a number (at most {SQLITE_MAX_INT}).", err=True)
+    message = gettext("{number} is too large a number (at most {largest})")
+    typer.echo(error_line(message.format(number=huge[0], largest=SQLITE_MAX_INT) + "."), err=True)
     return typer.Exit(2)
 
 
@@ -273,8 +283,9 @@ def _usage_error(exc: Exception) -> int:
         raise exc
     message = exc.format_message().replace("\n", " ").rstrip(".")
     if isinstance(exc, UsageError) and exc.ctx is not None:
-        message += f". See '{exc.ctx.command_path} --help'"
-    typer.echo(f"Error: {message}.", err=True)
+        see = gettext("See '{command} --help'").format(command=exc.ctx.command_path)
+        message += f". {see}"
+    typer.echo(error_line(f"{message}."), err=True)
     return exc.exit_code
 
 

@@ -66,10 +66,11 @@ def store_error(exc: Exception) -> Exception:
         return busy_or_unusable(exc)
     if type(exc) is sqlite3.DatabaseError:  # "database disk image is malformed"
         from sempi_cli.errors import StoreUnusable
+        from sempi_cli.i18n import gettext
 
         return StoreUnusable(
-            f"the store is damaged ({exc})",
-            "run 'sempi db check', then restore the latest backup",
+            gettext("the store is damaged ({detail})").format(detail=exc),
+            gettext("run 'sempi db check', then restore the latest backup"),
         )
     return exc
 
@@ -90,6 +91,21 @@ def terminal_safe(text: str, keep: str) -> str:
     from sempi_cli.output import terminal_safe as escape
 
     return escape(text, keep=keep)
+
+
+def error_line(message: str) -> str:
+    """``Error: <message>`` in this command's language (``Errore: ...``)."""
+    from sempi_cli.i18n import gettext
+
+    return gettext("Error: {message}").format(message=message)
+
+
+def internal_error(exc: Exception) -> str:
+    """The line of a failure that is ours, not the user's: exit 1."""
+    from sempi_cli.i18n import gettext
+
+    text = gettext("internal error ({kind}: {detail}). Run again with --debug for details.")
+    return error_line(text.format(kind=type(exc).__name__, detail=one_line(str(exc))))
 
 
 def one_line(message: str) -> str:
@@ -121,23 +137,23 @@ def flush_stdout(code: int) -> int:
 
 def timer_started(result: dict) -> list[str]:
     """The messages of `timer start` (TimerService.start's result)."""
-    from sempi_cli.services.timers.running import hours_minutes
+    from sempi_cli.i18n import gettext
 
     lines = []
     paused = result["paused"]
     if paused:
-        lines.append(
-            f"Paused the timer on task {paused['task_id']} ({hours_minutes(paused['seconds'])})."
-        )
-    lines.append(f"Timer started on task {result['task_id']} (entry {result['id']}).")
+        lines.append(timer_paused(paused))
+    started = gettext("Timer started on task {task} (entry {entry}).")
+    lines.append(started.format(task=result["task_id"], entry=result["id"]))
     return lines
 
 
 def timer_paused(result: dict) -> str:
     """The message of `timer pause` (TimerService.pause's result)."""
-    from sempi_cli.services.timers.running import hours_minutes
+    from sempi_cli.i18n import duration, gettext
 
-    return f"Paused the timer on task {result['task_id']} ({hours_minutes(result['seconds'])})."
+    paused = gettext("Paused the timer on task {task} ({elapsed}).")
+    return paused.format(task=result["task_id"], elapsed=duration(result["seconds"]))
 
 
 def utf8_output() -> bool:
@@ -157,15 +173,18 @@ def short_line(glance: dict, utf8: bool) -> str:
     """`sempi status --short`: ``⏱ 0:42 #123 · 3 unread · 2 overdue`` (in ASCII:
     ``timer 0:42 #123 | 3 unread | 2 overdue``); a part with nothing to say is left
     out, and with nothing at all the line is empty."""
+    from sempi_cli.i18n import gettext, ngettext
     from sempi_cli.services.timers.running import hours_minutes
 
     parts = []
     timer = glance["timer"]
     if timer is not None:
-        mark = "\u23f1" if utf8 else "timer"
+        mark = "\u23f1" if utf8 else gettext("timer")
         parts.append(f"{mark} {hours_minutes(timer['elapsed_seconds'])} #{timer['task_id']}")
     if glance["unread"]:
-        parts.append(f"{glance['unread']} unread")
+        n = glance["unread"]
+        parts.append(ngettext("{n} unread", "{n} unread", n).format(n=n))
     if glance["overdue"]:
-        parts.append(f"{glance['overdue']} overdue")
+        n = glance["overdue"]
+        parts.append(ngettext("{n} overdue", "{n} overdue", n).format(n=n))
     return (" \u00b7 " if utf8 else " | ").join(parts)

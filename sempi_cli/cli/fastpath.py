@@ -46,6 +46,7 @@ class Line:
         self.quiet = False
         self.command = ""  # "status", "start" or "pause"
         self.task_id: int | None = None
+        self.language: str | None = None  # SEMPI_LANG's; else the person's, the firm's
 
 
 def main() -> None:
@@ -71,9 +72,17 @@ def run(args: list[str], clock: Clock | None = None) -> int | None:
         name.startswith(("_SEMPI_COMPLETE", "_TYPER_COMPLETE")) for name in os.environ
     ):
         return None
+    from sempi_cli import i18n
+
+    try:
+        chosen = i18n.from_environment()
+    except Exception:  # SEMPI_LANG names no language: the full CLI refuses it by name
+        return None
     line = parse(args)
     if line is None:
         return None
+    line.language = chosen
+    i18n.use(chosen or i18n.from_locale())  # until the store says the person's
     if clock is None:
         from sempi_cli.clock import SystemClock
 
@@ -177,7 +186,9 @@ def answer(line: Line, clock: Clock) -> int | None:
     try:
         try:
             conn = open_current(store, SCHEMA_VERSION)
+            _speak(line, conn, None)
             actor = _session_actor(conn, store, clock, touch=not short)
+            _speak(line, conn, actor.id)
             code = _run(line, conn, actor, clock)
         except SchemaElsewhere:
             return None
@@ -191,6 +202,14 @@ def answer(line: Line, clock: Clock) -> int | None:
         if conn is not None:
             conn.close()
     return bare.flush_stdout(code)
+
+
+def _speak(line: Line, conn: sqlite3.Connection, user_id: int | None) -> None:
+    """This command's language, as cli/language.py chooses it for the full CLI."""
+    from sempi_cli import i18n
+    from sempi_cli.services import language
+
+    i18n.use(line.language or language.preferred(conn, user_id))
 
 
 def _session_actor(
@@ -261,10 +280,7 @@ def _failed(
 
     exc = bare.store_error(exc)
     if not isinstance(exc, SempiError):
-        _err(
-            f"Error: internal error ({type(exc).__name__}: {bare.one_line(str(exc))})."
-            " Run again with --debug for details."
-        )
+        _err(bare.internal_error(exc))
         return 1
     if isinstance(exc, PermissionDenied) and actor is not None and conn is not None:
         from sempi_cli.clock import iso_utc
@@ -275,7 +291,7 @@ def _failed(
             record_denied(conn, iso_utc(clock.now()), actor.id, command, str(exc))
         except Exception:  # the refusal must still be reported if the log is busy
             pass
-    _err(f"Error: {bare.one_line(str(exc))}")
+    _err(bare.error_line(bare.one_line(str(exc))))
     return exc.exit_code
 
 

@@ -245,6 +245,12 @@ SETTINGS = {
             "a timer running this many hours is reported as forgotten (timer status, timer check)",
             _int_between(1, 72),
         ),
+        Setting(
+            "ui.language",
+            "it",
+            "the language of a person who has not chosen one (user edit --language): it or en",
+            _choice("it", "en"),
+        ),
     )
 }
 

@@ -13,6 +13,7 @@ import sqlite3
 DEFAULTS = {
     "auth.require_otp": "none",
     "auth.session_idle_hours": "8",
+    "ui.language": "it",
 }
 
 

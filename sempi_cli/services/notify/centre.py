@@ -25,7 +25,8 @@ from collections.abc import Iterable, Sequence
 from datetime import time
 
 from sempi_cli.errors import InvalidData, NotFound, UsageProblem
-from sempi_cli.services import access
+from sempi_cli.i18n import Text
+from sempi_cli.services import access, language
 from sempi_cli.services.base import Service
 from sempi_cli.services.notify.kinds import DEFAULT_CHANNEL, KINDS, check_kind
 
@@ -67,19 +68,22 @@ class NotificationService(Service):
         self,
         user_id: int,
         kind: str,
-        text: str,
+        text: str | Text,
         source: str,
         task_id: int | None = None,
         chat_id: int | None = None,
     ) -> int | None:
         """Deliver a notification to ``user_id`` by the channel they chose for its
         kind; the new id, or None when ``source`` was delivered before or the person
-        turned the kind off (nothing changes then).
+        turned the kind off (nothing changes then). A ``Text`` is written in the
+        recipient's language (services/language.py), whoever caused it.
 
         Called by services that already decided the user may know of the event;
         it joins the caller's transaction when there is one.
         """
         check_kind(kind, "kind")
+        if isinstance(text, Text):
+            text = text.said_in(language.preferred(self.db, user_id))
         if not (text or "").strip():
             raise InvalidData("text", "the notification is empty")
         if not (source or "").strip():

@@ -32,6 +32,7 @@ from sempi_cli.store.migrations import (
     m016_chat,
     m017_consent,
     m018_coupons,
+    m019_language,
 )
 from sempi_cli.store.script import statements
 from sempi_cli.store.transaction import checkpoint, write_transaction
@@ -55,6 +56,7 @@ STEPS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     ("m016_chat", m016_chat.run),
     ("m017_consent", m017_consent.SQL),
     ("m018_coupons", m018_coupons.SQL),
+    ("m019_language", m019_language.SQL),
 ]
 LATEST = len(STEPS)
 
