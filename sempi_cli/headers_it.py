@@ -13,7 +13,7 @@ from __future__ import annotations
 
 HEADERS: dict[str, str] = {
     "about": "Riguardo a",
-    "account_email": "Email dell'account",
+    "account_email": "E-mail dell'account",
     "action": "Azione",
     "active": "Attivo",
     "actor": "Eseguito da",
@@ -94,7 +94,7 @@ HEADERS: dict[str, str] = {
     "duration": "Durata",
     "edited": "Modificato",
     "edited_at": "Modificato il",
-    "email": "Email",
+    "email": "E-mail",
     "ended_at": "Terminato il",
     "ends_on": "Termina il",
     "entries": "Registrazioni",

@@ -56,9 +56,9 @@ def extract() -> Catalog:
 
 
 def language_modules() -> tuple[str, ...]:
-    from sempi_cli.cli.language import CLICK_MODULES
+    from sempi_cli.cli.click_texts import GETTEXT_MODULES
 
-    return CLICK_MODULES
+    return GETTEXT_MODULES
 
 
 def command_help() -> Iterator[tuple[str, str]]:

@@ -14,7 +14,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
+from sempi_cli import i18n
+
 FORMATS = ("table", "json", "jsonl", "csv", "excel")
+_ITALIAN_MARKS = str.maketrans(",.", ".,")
 
 # C0, DEL and C1: what a terminal may obey rather than show (an OSC 52 sequence in a
 # task title writes the clipboard of whoever lists it). Data keep them (stored
@@ -89,9 +92,13 @@ def for_people(value: object) -> object:
 
 def _cell(value: object) -> str:
     """A value as a person reads it in a table or a record: Rome times, Italian
-    dates, terminal-safe."""
+    dates, yes/no and decimals in the reader's language, terminal-safe."""
     if type(value) is str and (len(value) < 10 or value[4:5] != "-"):
         text = value  # plain text, the common cell: no date to rewrite
+    elif type(value) is bool:
+        text = i18n.gettext("yes") if value else i18n.gettext("no")
+    elif type(value) is float and i18n.current() == "it" and math.isfinite(value):
+        text = format(value, ",").translate(_ITALIAN_MARKS)  # 1.234,5
     else:
         text = _text(for_people(value))
     return text if text.isprintable() else terminal_safe(text)
@@ -205,11 +212,22 @@ def render(rows: Iterable[Mapping[str, object]], columns: Sequence[str], fmt: st
     if not rows:
         return ""
     cells = [[_cell(r.get(c)).strip() for c in columns] for r in rows]
+    headers = _headers(columns)
     if any("\n" in cell for row in cells for cell in row):
         from tabulate import tabulate  # a cell of several lines: tabulate lays it out
 
-        return tabulate(cells, headers=list(columns), tablefmt="simple", disable_numparse=True)
-    return simple_table(cells, columns)
+        return tabulate(cells, headers=headers, tablefmt="simple", disable_numparse=True)
+    return simple_table(cells, headers)
+
+
+def _headers(columns: Sequence[str]) -> list[str]:
+    """The column names a person reads: Italian words in Italian (headers_it.py,
+    as --format excel writes them), the names themselves in English."""
+    if i18n.current() != "it":
+        return list(columns)
+    from sempi_cli.headers_it import italian_header
+
+    return [italian_header(c) for c in columns]
 
 
 def simple_table(cells: list[list[str]], headers: Sequence[str]) -> str:
@@ -235,14 +253,15 @@ def render_record(record: Mapping[str, object], fmt: str = "table") -> str:
         return _json(dict(record), indent=indent)
     if fmt in ("csv", "excel"):
         return render([record], list(record), fmt)
-    width = max((len(k) for k in record), default=0)
+    names = dict(zip(record, _headers(list(record)), strict=True))
+    width = max((len(k) for k in names.values()), default=0)
     lines = []
     for key, value in record.items():
         if isinstance(value, list) and value and isinstance(value[0], Mapping):
-            lines.append(f"{key}:")
+            lines.append(f"{names[key]}:")
             lines.extend(
                 "  " + line for line in render(value, list(value[0]), "table").splitlines()
             )
         else:
-            lines.append(f"{terminal_safe(key).ljust(width)}  {_cell(value)}")
+            lines.append(f"{terminal_safe(names[key]).ljust(width)}  {_cell(value)}")
     return "\n".join(lines)

@@ -281,7 +281,9 @@ def _usage_error(exc: Exception) -> int:
         return 0
     if not isinstance(exc, ClickException):
         raise exc
-    message = exc.format_message().replace("\n", " ").rstrip(".")
+    from sempi_cli.cli.click_texts import translated
+
+    message = translated(exc.format_message()).replace("\n", " ").rstrip(".")
     if isinstance(exc, UsageError) and exc.ctx is not None:
         see = gettext("See '{command} --help'").format(command=exc.ctx.command_path)
         message += f". {see}"

@@ -19,10 +19,6 @@ from typing import Any
 
 from sempi_cli import i18n
 
-# typer's module that speaks to a person through gettext ("Options", "default",
-# "required"); the Click it vendors does not: cli/click_texts.py translates those.
-CLICK_MODULES = ("typer.core",)
-
 
 def choose(args: list[str]) -> None:
     """Choose this process's language for the command line ``args`` (global
@@ -30,7 +26,9 @@ def choose(args: list[str]) -> None:
     language = i18n.from_environment() or _from_store(args) or i18n.from_locale()
     i18n.use(language)
     if language != "en":
-        _translate_click()
+        from sempi_cli.cli import click_texts
+
+        click_texts.install()
 
 
 def _from_store(args: list[str]) -> str | None:
@@ -69,20 +67,6 @@ def _from_store(args: list[str]) -> str | None:
         return None
     finally:
         conn.close()
-
-
-def _translate_click() -> None:
-    """Click's own texts ("Usage:", "No such option", "Missing argument") through
-    our catalog: they call gettext by the names ``_`` and ``ngettext`` of their
-    modules, bound when imported."""
-    import importlib
-
-    for name in CLICK_MODULES:
-        module = importlib.import_module(name)
-        if hasattr(module, "_"):
-            module._ = i18n.gettext  # type: ignore[attr-defined]
-        if hasattr(module, "ngettext"):
-            module.ngettext = i18n.ngettext  # type: ignore[attr-defined]
 
 
 HELP_ATTRIBUTES = ("help", "short_help", "epilog")
