@@ -15,6 +15,8 @@ import sqlite3
 
 from sempi_cli.clock import Clock
 from sempi_cli.errors import Conflict, InvalidData, NotFound, RuleViolation
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import number
 from sempi_cli.services import content as files
 from sempi_cli.services import settings
 from sempi_cli.services.access import Actor
@@ -43,7 +45,7 @@ class Attachments(Service):
         content = self._read(path)  # before taking the write lock: reading may be slow
         digest = hashlib.sha256(content).hexdigest()
         with self.transaction():
-            ((_, task, tree),) = self.items.resolve([item_id])
+            ((_item, task, tree),) = self.items.resolve([item_id])
             self.items.may_check(task, tree, item_id)
             attachment_id = files.store_bytes(self.db, content, digest, self.now())
             if not self.db.execute(
@@ -52,8 +54,10 @@ class Attachments(Service):
                 (item_id, attachment_id, name, self.now(), self.actor.id),
             ).rowcount:
                 raise Conflict(
-                    f"item {item_id} already has a file named {name!r}",
-                    "give it another name with --name, or remove the old one first",
+                    _("item {item} already has a file named {name}").format(
+                        item=item_id, name=repr(name)
+                    ),
+                    _("give it another name with --name, or remove the old one first"),
                 )
             self.tasks.history(task["id"], "attach_file", f"item {item_id}", None, name)
         return {"item_id": item_id, "name": name, "size": len(content), "sha256": digest}
@@ -67,14 +71,16 @@ class Attachments(Service):
             "PATH",
             limit=limit,
             too_big=lambda size: self._too_big(path, size, limit),
-            folder="{path} is a folder, not a file",
+            folder=_("{path} is a folder, not a file"),
         )
 
     @staticmethod
     def _too_big(path: str, size: int, limit: int) -> RuleViolation:
         return RuleViolation(
-            f"{os.path.basename(path)} is {size / MB:.1f} MB, over the limit of {limit // MB} MB",
-            "a firm administrator can change it: sempi config set checklist.max_attachment_mb N",
+            _("{file} is {size} MB, over the limit of {limit} MB").format(
+                file=os.path.basename(path), size=number(size / MB, 1), limit=limit // MB
+            ),
+            _("a firm administrator can change it: sempi config set checklist.max_attachment_mb N"),
         )
 
     def content(self, item_id: int, name: str) -> tuple[str, bytes]:
@@ -87,21 +93,23 @@ class Attachments(Service):
         ).fetchone()
         if row is None:
             raise NotFound(
-                f"item {item_id} has no file named {name!r}",
-                f"see 'sempi checklist show {item_id}'",
+                _("item {item} has no file named {name}").format(item=item_id, name=repr(name)),
+                _("see 'sempi checklist show {item}'").format(item=item_id),
             )
         return row[0], bytes(row[1])
 
     def detach(self, item_id: int, name: str) -> dict:
         with self.transaction():
-            ((_, task, tree),) = self.items.resolve([item_id])
+            ((_item, task, tree),) = self.items.resolve([item_id])
             self.items.may_check(task, tree, item_id)
             row = self.db.execute(
                 "SELECT id, attachment_id FROM item_attachments WHERE item_id = ? AND name = ?",
                 (item_id, name),
             ).fetchone()
             if row is None:
-                raise NotFound(f"item {item_id} has no file named {name!r}")
+                raise NotFound(
+                    _("item {item} has no file named {name}").format(item=item_id, name=repr(name))
+                )
             self.db.execute("DELETE FROM item_attachments WHERE id = ?", (row[0],))
             files.drop_unlinked(self.db, [row[1]])
             self.tasks.history(task["id"], "detach_file", f"item {item_id}", name, None)
@@ -111,6 +119,6 @@ class Attachments(Service):
 def _clean_name(name: str) -> str:
     name = (name or "").strip()
     if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
-        raise InvalidData("--name", f"{name!r} is not a file name")
+        raise InvalidData("--name", _("{name} is not a file name").format(name=repr(name)))
     no_control(name, "--name")
     return name

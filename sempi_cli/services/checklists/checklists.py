@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sempi_cli.errors import Conflict, InvalidData, NotFound
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import content as files
 from sempi_cli.services.base import Service
 from sempi_cli.services.tasks.tasks import TaskService
@@ -35,7 +36,7 @@ def _who(people: dict[int, set[str]], role: str, emails: dict[int, str]) -> list
 def clean_text(text: str | None, name: str = "TEXT") -> str:
     cleaned = " ".join((text or "").split())
     if not cleaned:
-        raise InvalidData(name, "the item's text is empty")
+        raise InvalidData(name, _("the item's text is empty"))
     no_control(cleaned, name)
     return cleaned
 
@@ -43,10 +44,13 @@ def clean_text(text: str | None, name: str = "TEXT") -> str:
 def clean_name(text: str | None, name: str = "NAME") -> str:
     cleaned = " ".join((text or "").split())
     if not cleaned:
-        raise InvalidData(name, "the checklist's name is empty")
+        raise InvalidData(name, _("the checklist's name is empty"))
     no_control(cleaned, name)
     if len(cleaned) > MAX_NAME:
-        raise InvalidData(name, f"the checklist's name is longer than {MAX_NAME} characters")
+        raise InvalidData(
+            name,
+            _("the checklist's name is longer than {n} characters").format(n=MAX_NAME),
+        )
     return cleaned
 
 
@@ -93,7 +97,7 @@ class Tree:
         """item id -> (done, total) over all its sub-items, at any depth."""
         result: dict[int, list[int]] = {i: [0, 0] for i in self.items}
         for checklist_id in self.lists:
-            for item_id, _ in reversed(list(self.walk(checklist_id))):
+            for item_id, _depth in reversed(list(self.walk(checklist_id))):
                 parent = self.items[item_id]["parent_id"]
                 if parent is not None:
                     mine, up = result[item_id], result[parent]
@@ -107,8 +111,8 @@ class Tree:
             if checklist["name"].casefold() == wanted:
                 return checklist
         raise NotFound(
-            f"task {self.task_id} has no checklist {name!r}",
-            f"see 'sempi checklist list {self.task_id}'",
+            _("task {task} has no checklist {name}").format(task=self.task_id, name=repr(name)),
+            _("see 'sempi checklist list {task}'").format(task=self.task_id),
         )
 
 
@@ -165,7 +169,11 @@ class ChecklistService(Service):
             (task_id, name),
         ).fetchone()
         if taken:
-            raise Conflict(f"task {task_id} already has a checklist named {name!r}")
+            raise Conflict(
+                _("task {task} already has a checklist named {name}").format(
+                    task=task_id, name=repr(name)
+                )
+            )
         position = self.db.execute(
             "SELECT coalesce(max(position), 0) + 1 FROM checklists WHERE task_id = ?", (task_id,)
         ).fetchone()[0]
@@ -189,7 +197,11 @@ class ChecklistService(Service):
                         "SELECT 1 FROM checklists WHERE task_id = ? AND name = ? COLLATE NOCASE",
                         (task_id, new_name),
                     ).fetchone():
-                        raise Conflict(f"task {task_id} already has a checklist named {new_name!r}")
+                        raise Conflict(
+                            _("task {task} already has a checklist named {name}").format(
+                                task=task_id, name=repr(new_name)
+                            )
+                        )
                 self.db.execute(
                     "UPDATE checklists SET name = ? WHERE id = ?", (new_name, checklist["id"])
                 )
@@ -205,7 +217,7 @@ class ChecklistService(Service):
             self.tasks.may_change(task)
             tree = self.tree(task_id)
             checklist = tree.list_named(name)
-            ids = [i for i, _ in tree.walk(checklist["id"])]
+            ids = [i for i, _depth in tree.walk(checklist["id"])]
             self.delete_items(ids)
             self.db.execute("DELETE FROM checklists WHERE id = ?", (checklist["id"],))
             self.tasks.history(task_id, "remove_checklist", "checklist", checklist["name"], None)

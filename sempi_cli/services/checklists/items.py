@@ -17,6 +17,7 @@ import sqlite3
 
 from sempi_cli.clock import Clock
 from sempi_cli.errors import InvalidData, NotFound, PermissionDenied, RuleViolation
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
@@ -51,7 +52,7 @@ class ChecklistItems(Service):
         of a task the actor cannot see is "not found", exactly like a missing one."""
         ids = list(dict.fromkeys(item_ids))
         if not ids:
-            raise InvalidData("ITEM", "give at least one item id")
+            raise InvalidData("ITEM", _("give at least one item id"))
         task_of = dict(
             self.db.execute(
                 "SELECT ci.id, cl.task_id FROM checklist_items ci JOIN checklists cl"
@@ -64,12 +65,14 @@ class ChecklistItems(Service):
         for item_id in ids:
             task_id = task_of.get(item_id)
             if task_id is None:
-                raise NotFound(f"checklist item {item_id} not found")
+                raise NotFound(_("checklist item {item} not found").format(item=item_id))
             if task_id not in loaded:
                 try:
                     task = self.tasks.row(task_id)
                 except NotFound:
-                    raise NotFound(f"checklist item {item_id} not found") from None
+                    raise NotFound(
+                        _("checklist item {item} not found").format(item=item_id)
+                    ) from None
                 loaded[task_id] = (task, self.lists.tree(task_id))
             found.append((item_id, *loaded[task_id]))
         return found
@@ -87,7 +90,9 @@ class ChecklistItems(Service):
         ).fetchone():
             return
         raise PermissionDenied(
-            f"only the creator, the responsible or a participant may check item {item_id}"
+            _("only the creator, the responsible or a participant may check item {item}").format(
+                item=item_id
+            )
         )
 
     # --- adding -----------------------------------------------------------------------
@@ -119,10 +124,15 @@ class ChecklistItems(Service):
         else the task's only list (a first one made if it has none)."""
         if under is not None:
             if under not in tree.items:
-                raise InvalidData("--under", f"item {under} is not in task {tree.task_id}")
+                raise InvalidData(
+                    "--under",
+                    _("item {item} is not in task {task}").format(item=under, task=tree.task_id),
+                )
             checklist_id = tree.items[under]["checklist_id"]
             if list_name is not None and tree.list_named(list_name)["id"] != checklist_id:
-                raise InvalidData("--list", f"item {under} is in another checklist")
+                raise InvalidData(
+                    "--list", _("item {item} is in another checklist").format(item=under)
+                )
             return int(checklist_id)
         if list_name is not None:
             return int(tree.list_named(list_name)["id"])
@@ -133,7 +143,10 @@ class ChecklistItems(Service):
         if len(tree.lists) > 1:
             names = ", ".join(repr(c["name"]) for c in tree.lists.values())
             raise InvalidData(
-                "--list", f"task {tree.task_id} has several checklists ({names}): name one"
+                "--list",
+                _("task {task} has several checklists ({names}): name one").format(
+                    task=tree.task_id, names=names
+                ),
             )
         return int(next(iter(tree.lists)))
 
@@ -181,7 +194,8 @@ class ChecklistItems(Service):
             ]
             if not entries:
                 raise InvalidData(
-                    "description", f"task {task_id} has no description to turn into items"
+                    "description",
+                    _("task {task} has no description to turn into items").format(task=task_id),
                 )
             tree = self.lists.tree(task_id)
             checklist_id = self.target_list(tree, list_name, None)
@@ -214,7 +228,7 @@ class ChecklistItems(Service):
     # --- one item -----------------------------------------------------------------------
 
     def show(self, item_id: int) -> dict:
-        ((_, task, tree),) = self.resolve([item_id])
+        ((_item, task, tree),) = self.resolve([item_id])
         item = tree.items[item_id]
         people = tree.members.get(item_id, {})
         emails = self.lists.emails(tree)
@@ -250,7 +264,7 @@ class ChecklistItems(Service):
     def edit(self, item_id: int, text: str) -> dict:
         text = clean_text(text, "--text")
         with self.transaction():
-            ((_, task, tree),) = self.resolve([item_id])
+            ((_item, task, tree),) = self.resolve([item_id])
             self.tasks.may_change(task)
             old = tree.items[item_id]["text"]
             if old != text:
@@ -303,8 +317,10 @@ class ChecklistItems(Service):
         status = self.db.execute("SELECT status FROM tasks WHERE id = ?", (task_id,)).fetchone()[0]
         if status == "completed":
             raise RuleViolation(
-                f"task {task_id} is completed: it cannot gain an open checklist item",
-                f"reopen the task first: sempi task reopen {task_id}",
+                _("task {task} is completed: it cannot gain an open checklist item").format(
+                    task=task_id
+                ),
+                _("reopen the task first: sempi task reopen {task}").format(task=task_id),
             )
 
     def reopen(self, tree: Tree, ids: list[int]) -> list[dict]:
@@ -361,9 +377,14 @@ class ChecklistItems(Service):
     def add_member(self, item_id: int, user: str, role: str = "participant") -> dict:
         """A participant or observer of an item sees the whole task from now on."""
         if role not in ROLES:
-            raise InvalidData("--role", f"{role!r} is not one of {', '.join(ROLES)}")
+            raise InvalidData(
+                "--role",
+                _("{value} is not one of {choices}").format(
+                    value=repr(role), choices=", ".join(ROLES)
+                ),
+            )
         with self.transaction():
-            ((_, task, _),) = self.resolve([item_id])
+            ((_item, task, _tree),) = self.resolve([item_id])
             self.tasks.may_change(task)
             self._add_member(task, item_id, user, role)
         return self.show(item_id)
@@ -382,9 +403,14 @@ class ChecklistItems(Service):
         """Take someone off an item (both roles unless one is named); unless they
         have another way in, the task is gone for them on their next command."""
         if role is not None and role not in ROLES:
-            raise InvalidData("--role", f"{role!r} is not one of {', '.join(ROLES)}")
+            raise InvalidData(
+                "--role",
+                _("{value} is not one of {choices}").format(
+                    value=repr(role), choices=", ".join(ROLES)
+                ),
+            )
         with self.transaction():
-            ((_, task, _),) = self.resolve([item_id])
+            ((_item, task, _tree),) = self.resolve([item_id])
             self.tasks.may_change(task)
             user_id = self.tasks.user_id(user, "USER")
             removed = 0
@@ -398,5 +424,5 @@ class ChecklistItems(Service):
                         task["id"], f"remove_item_{each}", f"item {item_id}", user_id, None
                     )
             if not removed:
-                raise NotFound(f"{user} is not on item {item_id}")
+                raise NotFound(_("{user} is not on item {item}").format(user=user, item=item_id))
         return self.show(item_id)

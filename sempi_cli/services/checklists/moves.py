@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sempi_cli.clock import Clock
 from sempi_cli.errors import InvalidData, RuleViolation
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
 from sempi_cli.services.checklists.checklists import Tree
@@ -53,25 +54,28 @@ class ChecklistMoves(Service):
         order given. An item never goes under itself or one of its sub-items."""
         if where.is_empty():
             raise InvalidData(
-                "options", "say where: --under, --top, --list, --before, --after or --position"
+                "options", _("say where: --under, --top, --list, --before, --after or --position")
             )
         if sum(x is not None for x in (where.under, where.before, where.after)) + where.top > 1:
-            raise InvalidData("options", "use only one of --under, --top, --before, --after")
+            raise InvalidData("options", _("use only one of --under, --top, --before, --after"))
         if where.position is not None and where.position < 1:
-            raise InvalidData("--position", "positions start at 1")
+            raise InvalidData("--position", _("positions start at 1"))
         moved: list[dict] = []
         with self.rehearsal(dry_run):
             found = self.items.resolve(item_ids)
             task, tree = found[0][1], found[0][2]
-            if any(t["id"] != task["id"] for _, t, _ in found):
-                raise InvalidData("ITEM", "items of different tasks cannot move together")
+            if any(t["id"] != task["id"] for _item, t, _tree in found):
+                raise InvalidData("ITEM", _("items of different tasks cannot move together"))
             self.tasks.may_change(task)
-            ids = [i for i, _, _ in found]
+            ids = [i for i, _task, _tree in found]
             checklist_id, parent, index = self._destination(tree, ids, where)
             for item_id in ids:
                 if parent is not None and parent in tree.subtree(item_id):
                     raise RuleViolation(
-                        f"item {item_id} cannot go under item {parent}: that is inside its own sub-items"
+                        _(
+                            "item {item} cannot go under item {parent}:"
+                            " that is inside its own sub-items"
+                        ).format(item=item_id, parent=parent)
                     )
             before = {i: self._place(tree, i) for i in ids}
             for item_id in ids:  # out of their old places
@@ -133,12 +137,12 @@ class ChecklistMoves(Service):
             if anchor not in tree.items:
                 raise InvalidData(
                     "--before" if where.before else "--after",
-                    f"item {anchor} is not in task {tree.task_id}",
+                    _("item {item} is not in task {task}").format(item=anchor, task=tree.task_id),
                 )
             if anchor in ids:
                 raise InvalidData(
                     "--before" if where.before else "--after",
-                    f"item {anchor} is one of those moving",
+                    _("item {item} is one of those moving").format(item=anchor),
                 )
             item = tree.items[anchor]
             checklist_id, parent = item["checklist_id"], item["parent_id"]
@@ -160,7 +164,7 @@ class ChecklistMoves(Service):
             checklist_id, parent, index = first["checklist_id"], first["parent_id"], None
         if where.position is not None:
             if anchor is not None:
-                raise InvalidData("--position", "use --position without --before or --after")
+                raise InvalidData("--position", _("use --position without --before or --after"))
             index = where.position - 1
         return int(checklist_id), parent, index
 

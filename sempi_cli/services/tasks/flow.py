@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from sempi_cli.clock import Clock
 from sempi_cli.errors import InvalidData, PermissionDenied, RuleViolation
+from sempi_cli.i18n import N_, ngettext
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
 from sempi_cli.services.notify.task_events import task_event
@@ -54,7 +56,7 @@ class TaskFlow(Service):
         """Move tasks through their life, all or nothing."""
         transition = TRANSITIONS[verb]
         if verb == "return" and not (reason or "").strip():
-            raise InvalidData("--reason", "say why the task goes back to its responsible")
+            raise InvalidData("--reason", _("say why the task goes back to its responsible"))
         results = []
         with self.rehearsal(dry_run):
             for task_id in task_ids:
@@ -65,17 +67,16 @@ class TaskFlow(Service):
     def _apply(self, task: sqlite3.Row, transition: Transition, reason: str | None) -> dict:
         if transition.who == "creator":
             if task["creator_id"] != self.actor.id:
+                only = _CREATOR_ONLY.get(transition.verb, "")
                 raise PermissionDenied(
-                    f"only the creator of task {task['id']} may {transition.verb} it"
+                    _(only).format(task=task["id"])
+                    if only
+                    else f"only the creator of task {task['id']} may {transition.verb} it"
                 )
         else:
             self.tasks.may_change(task)
         if task["status"] not in transition.sources:
-            allowed = allowed_from(task["status"])
-            raise RuleViolation(
-                f"task {task['id']} is {task['status'].replace('_', ' ')}: it cannot be {_past(transition.verb)}",
-                f"from {task['status'].replace('_', ' ')} you can: {', '.join(allowed) or 'nothing'}",
-            )
+            raise RuleViolation(*_refusal(task, transition.verb))
         target = transition.target
         fields: dict[str, object] = {"status": target}
         if transition.verb == "done":
@@ -103,6 +104,47 @@ class TaskFlow(Service):
                 reason,
             )
         return {"id": task["id"], "old_status": task["status"], "status": target}
+
+
+# Only the creator approves or returns: "only the creator of task 12 may approve it".
+_CREATOR_ONLY = {
+    "approve": N_("only the creator of task {task} may approve it"),
+    "return": N_("only the creator of task {task} may return it"),
+}
+# A refused transition, by the status the task is in: "task 12 is completed: it
+# cannot be started"; and what that status allows instead (allowed_from).
+_CANNOT = {
+    "pending": N_("task {task} is pending: it cannot be {action}"),
+    "in_progress": N_("task {task} is in progress: it cannot be {action}"),
+    "awaiting_approval": N_("task {task} is awaiting approval: it cannot be {action}"),
+    "completed": N_("task {task} is completed: it cannot be {action}"),
+    "deferred": N_("task {task} is deferred: it cannot be {action}"),
+}
+_PAST = {
+    "start": N_("started"),
+    "done": N_("completed"),
+    "approve": N_("approved"),
+    "return": N_("returned"),
+    "defer": N_("deferred"),
+    "reopen": N_("reopened"),
+}
+_ALLOWED = {
+    "pending": N_("from pending you can: start, done, defer"),
+    "in_progress": N_("from in progress you can: done, defer"),
+    "awaiting_approval": N_("from awaiting approval you can: approve, return"),
+    "completed": N_("from completed you can: reopen"),
+    "deferred": N_("from deferred you can: start, reopen"),
+}
+
+
+def _refusal(task: sqlite3.Row, verb: str) -> tuple[str, str]:
+    """The problem and the hint of a transition the task's status refuses."""
+    status = task["status"]
+    words = status.replace("_", " ")
+    allowed = ", ".join(allowed_from(status)) or "nothing"
+    problem = _CANNOT.get(status, "task {task} is " + words + ": it cannot be {action}")
+    hint = _ALLOWED.get(status, "from " + words + " you can: " + allowed)
+    return _(problem).format(task=task["id"], action=_(_PAST[verb])), _(hint)
 
 
 def _past(verb: str) -> str:
@@ -140,11 +182,19 @@ def refuse_open_items(db: sqlite3.Connection, task_id: int) -> None:
             (task_id,),
         ).fetchone()[0]
     named = ", ".join(f"{r[0]} {_short(r[1])}" for r in rows[:OPEN_SHOWN])
-    more = f"; and {count - OPEN_SHOWN} more" if count > OPEN_SHOWN else ""
-    noun = "item" if count == 1 else "items"
+    if count > OPEN_SHOWN:
+        named += _("; and {n} more").format(n=count - OPEN_SHOWN)
     raise RuleViolation(
-        f"task {task_id} has {count} open checklist {noun}: {named}{more}",
-        f"check them off first ('sempi checklist list {task_id}')",
+        ngettext(
+            "task {task} has {n} open checklist item: {items}",
+            "task {task} has {n} open checklist items: {items}",
+            count,
+        ).format(task=task_id, n=count, items=named),
+        ngettext(
+            "check them off first ('sempi checklist list {task}')",
+            "check them off first ('sempi checklist list {task}')",
+            count,
+        ).format(task=task_id),
     )
 
 

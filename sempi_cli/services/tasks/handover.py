@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 
 from sempi_cli.errors import InvalidData, NotFound
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.tasks.tasks import TaskService
@@ -63,10 +64,10 @@ class Handover(Service):
         try:  # someone who left may be disabled already: their tasks still move
             old = int(find_user(self.db, self.actor, from_ref)["id"])
         except NotFound:
-            raise InvalidData("--from", f"no user {from_ref!r}") from None
+            raise InvalidData("--from", _("no user {user}").format(user=repr(from_ref))) from None
         new = tasks.user_id(to_ref, "--to", allow_external=False)
         if old == new:
-            raise InvalidData("--to", "is the same person as --from")
+            raise InvalidData("--to", _("is the same person as --from"))
         if client is not None:
             access.client_row(self.db, self.actor, client)  # NotFound if unseen
         moved: list[dict] = []
@@ -80,8 +81,8 @@ class Handover(Service):
                 )  # fmt: skip
             if not moved:
                 raise NotFound(
-                    "no task to reassign",
-                    "check --from, --client and --open ('sempi task list --responsible ...')",
+                    _("no task to reassign"),
+                    _("check --from, --client and --open ('sempi task list --responsible ...')"),
                 )
             self.audit("reassign", "user", old, to=new, tasks=len(moved), client=client)
         return moved

@@ -5,9 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from sempi_cli.i18n import N_
+
 KINDS = ("ordinary", "extraordinary")
 DEFAULT_KIND = "extraordinary"
 STATUSES = ("pending", "in_progress", "awaiting_approval", "completed", "deferred")
+# A status in a sentence for people (JSON and CSV keep the values above).
+STATUS_WORDS = {
+    "pending": N_("pending"),
+    "in_progress": N_("in progress"),
+    "awaiting_approval": N_("awaiting approval"),
+    "completed": N_("completed"),
+    "deferred": N_("deferred"),
+}
 
 
 @dataclass(kw_only=True)

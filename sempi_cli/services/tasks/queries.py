@@ -12,6 +12,7 @@ from datetime import datetime, time, timedelta
 
 from sempi_cli.clock import ROME, iso_utc, today_in_rome
 from sempi_cli.errors import InvalidData, NotFound
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.tasks.input import KINDS, STATUSES
@@ -86,7 +87,12 @@ class TaskQueries(Service):
             params.update(visible)
         for status in q.statuses:
             if status not in STATUSES:
-                raise InvalidData("--status", f"{status!r} is not one of {', '.join(STATUSES)}")
+                raise InvalidData(
+                    "--status",
+                    _("{value} is not one of {choices}").format(
+                        value=repr(status), choices=", ".join(STATUSES)
+                    ),
+                )
         if q.awaiting_approval:
             clauses.append("t.status = 'awaiting_approval' AND t.creator_id = :me")
         if q.statuses:
@@ -115,14 +121,24 @@ class TaskQueries(Service):
             clauses.append("t.high_priority = 1")
         if q.kind is not None:
             if q.kind not in KINDS:
-                raise InvalidData("--kind", f"{q.kind!r} is not one of {', '.join(KINDS)}")
+                raise InvalidData(
+                    "--kind",
+                    _("{value} is not one of {choices}").format(
+                        value=repr(q.kind), choices=", ".join(KINDS)
+                    ),
+                )
             clauses.append("t.kind = :kind")
             params["kind"] = q.kind
         if q.search:
             clauses.append("(t.title LIKE :q OR t.description LIKE :q OR t.project LIKE :q)")
             params["q"] = f"%{q.search.strip()}%"
         if q.sort not in SORTS:
-            raise InvalidData("--sort", f"{q.sort!r} is not one of {', '.join(SORTS)}")
+            raise InvalidData(
+                "--sort",
+                _("{value} is not one of {choices}").format(
+                    value=repr(q.sort), choices=", ".join(SORTS)
+                ),
+            )
         sql = (
             "SELECT t.id, t.title, t.status, t.deadline, t.high_priority, t.kind, t.client_id,"
             " t.approval_required, ru.email AS responsible, c.ragione_sociale AS client"
@@ -131,7 +147,7 @@ class TaskQueries(Service):
         )
         if q.limit is not None:
             if q.limit < 1:
-                raise InvalidData("--limit", "must be at least 1")
+                raise InvalidData("--limit", _("must be at least 1"))
             sql += " LIMIT :limit"
             params["limit"] = q.limit
         now = iso_utc(self.clock.now())
@@ -143,7 +159,7 @@ class TaskQueries(Service):
         try:
             return int(find_user(self.db, self.actor, ref)["id"])
         except NotFound:
-            raise InvalidData(option, f"no user {ref!r}") from None
+            raise InvalidData(option, _("no user {user}").format(user=repr(ref))) from None
 
     def _deadline_filters(
         self, q: TaskQuery, clauses: builtins.list[str], params: dict[str, object]
@@ -169,7 +185,7 @@ class TaskQueries(Service):
             params["due_to"] = iso_utc(day_start(last, field="--due-to", days_later=1))
             clauses.append("t.deadline < :due_to")
         if q.due_from and q.due_to and str(params["due_from"]) >= str(params["due_to"]):
-            raise InvalidData("--due-to", "is before --due-from")
+            raise InvalidData("--due-to", _("is before --due-from"))
         if q.overdue:
             params["now"] = iso_utc(now)
             clauses.append("t.deadline < :now AND t.completed_at IS NULL")

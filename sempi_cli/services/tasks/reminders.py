@@ -24,13 +24,15 @@ from sempi_cli.errors import (
     RuleViolation,
     UsageProblem,
 )
+from sempi_cli.i18n import N_, Text
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.tasks.tasks import TaskService
 
 COLUMNS = ("id", "task_id", "recipient", "when", "due_at", "state", "delivered_at")
 RUN_COLUMNS = ("reminder_id", "task_id", "recipient", "due_at", "notification_id")
-BEFORE_HINT = "use 2d, 1w, 3h, 1d12h or 90m"
+BEFORE_HINT = N_("use 2d, 1w, 3h, 1d12h or 90m")
 # A reminder typed as a date alone ("--at tomorrow") rings when the office opens.
 AT_DEFAULT_TIME = time(9, 0)
 # More than a year before a deadline is a typo; the cap also keeps the number in range.
@@ -60,20 +62,28 @@ def parse_before(text: str, *, field: str = "--before") -> int:
     match = _BEFORE.fullmatch(key)
     weeks, days, rest = match.groups() if match else (None, None, key)
     if not (weeks or days or rest):
-        raise InvalidData(field, f"cannot read {text!r} as a time before the deadline", BEFORE_HINT)
+        raise InvalidData(field, _cannot_read(text), _(BEFORE_HINT))
     minutes = (int(weeks or 0) * 7 + int(days or 0)) * 24 * 60
     if rest:
         try:
             minutes += max(1, round(parse_duration(rest, field=field).total_seconds() / 60))
         except InvalidData:
-            raise InvalidData(
-                field, f"cannot read {text!r} as a time before the deadline", BEFORE_HINT
-            ) from None
+            raise InvalidData(field, _cannot_read(text), _(BEFORE_HINT)) from None
     if minutes <= 0:
-        raise InvalidData(field, f"{text!r} must be more than zero", BEFORE_HINT)
+        raise InvalidData(
+            field, _("{value} must be more than zero").format(value=repr(text)), _(BEFORE_HINT)
+        )
     if minutes > BEFORE_MAX_MINUTES:
-        raise InvalidData(field, f"{text!r} is more than a year before the deadline", BEFORE_HINT)
+        raise InvalidData(
+            field,
+            _("{value} is more than a year before the deadline").format(value=repr(text)),
+            _(BEFORE_HINT),
+        )
     return minutes
+
+
+def _cannot_read(text: str) -> str:
+    return _("cannot read {value} as a time before the deadline").format(value=repr(text))
 
 
 def format_before(minutes: int) -> str:
@@ -127,8 +137,11 @@ class ReminderService(Service):
         """One reminder per recipient (default: the responsible), all or nothing."""
         if (at is None) == (before is None):
             raise UsageProblem(
-                "give either --at (a time) or --before (a lead time before the deadline)"
-                + (", not both" if at is not None else "")
+                _(
+                    "give either --at (a time) or --before (a lead time before the deadline), not both"
+                )
+                if at is not None
+                else _("give either --at (a time) or --before (a lead time before the deadline)")
             )
         tasks = self._tasks()
         now = self.clock.now()
@@ -147,8 +160,9 @@ class ReminderService(Service):
                 ).fetchone()
                 if duplicate is not None:
                     raise Conflict(
-                        f"{email} already has this reminder on task {task_id}"
-                        f" (reminder {duplicate[0]})"
+                        _(
+                            "{user} already has this reminder on task {task} (reminder {reminder})"
+                        ).format(user=email, task=task_id, reminder=duplicate[0])
                     )
                 cursor = self.db.execute(
                     "INSERT INTO reminders (task_id, recipient_id, remind_at, before_minutes,"
@@ -177,22 +191,29 @@ class ReminderService(Service):
             when = parse_datetime(at, now, field="--at", default_time=AT_DEFAULT_TIME)
             if when < now:
                 raise InvalidData(
-                    "--at", f"{_rome_iso(when)} is in the past", "give a time still to come"
+                    "--at",
+                    _("{time} is in the past").format(time=_rome_iso(when)),
+                    _("give a time still to come"),
                 )
             return iso_utc(when), None
         minutes = parse_before(before or "")
         if task["deadline"] is None:
             raise RuleViolation(
-                f"task {task['id']} has no deadline: --before counts back from it",
-                f"set one with 'sempi task edit {task['id']} --deadline ...', or use --at",
+                _("task {task} has no deadline: --before counts back from it").format(
+                    task=task["id"]
+                ),
+                _("set one with 'sempi task edit {task} --deadline ...', or use --at").format(
+                    task=task["id"]
+                ),
             )
         due = _before_deadline(task["deadline"], minutes)
         if due < now:
             raise InvalidData(
                 "--before",
-                f"{format_before(minutes)} before the deadline ({_rome_minutes(task['deadline'])})"
-                " is already past",
-                "use a shorter --before, or --at",
+                _("{before} before the deadline ({deadline}) is already past").format(
+                    before=format_before(minutes), deadline=_rome_minutes(task["deadline"])
+                ),
+                _("use a shorter --before, or --at"),
             )
         return None, minutes
 
@@ -221,14 +242,18 @@ class ReminderService(Service):
             if user_id != self.actor.id:
                 if not self._reminds_anyone(task):
                     raise PermissionDenied(
-                        f"on task {task['id']} you may set reminders only for yourself",
-                        "add --to me (the creator and the responsible remind others)",
+                        _("on task {task} you may set reminders only for yourself").format(
+                            task=task["id"]
+                        ),
+                        _("add --to me (the creator and the responsible remind others)"),
                     )
                 if user_id not in people:
                     raise InvalidData(
                         "--to",
-                        f"{email} is not one of task {task['id']}'s people"
-                        " (responsible, creator, participants, observers)",
+                        _(
+                            "{user} is not one of task {task}'s people"
+                            " (responsible, creator, participants, observers)"
+                        ).format(user=email, task=task["id"]),
                     )
             result.append((user_id, email))
         return result
@@ -300,22 +325,26 @@ class ReminderService(Service):
             for reminder_id in dict.fromkeys(reminder_ids):
                 rows = self._rows("r.id = ?", [reminder_id])
                 if not rows:
-                    raise NotFound(f"reminder {reminder_id} not found")
+                    raise NotFound(_("reminder {reminder} not found").format(reminder=reminder_id))
                 r = rows[0]
                 try:
                     task = tasks.row(r["task_id"])
                 except NotFound:
-                    raise NotFound(f"reminder {reminder_id} not found") from None
+                    raise NotFound(
+                        _("reminder {reminder} not found").format(reminder=reminder_id)
+                    ) from None
                 if not (
                     self._reminds_anyone(task)
                     or self.actor.id in (r["recipient_id"], r["created_by"])
                 ):
                     # As in list: a reminder the actor may not see does not exist for them.
-                    raise NotFound(f"reminder {reminder_id} not found")
+                    raise NotFound(_("reminder {reminder} not found").format(reminder=reminder_id))
                 if r["delivered_at"] is not None:
                     raise RuleViolation(
-                        f"reminder {reminder_id} was delivered on {_rome_minutes(r['delivered_at'])}:"
-                        " there is nothing left to cancel"
+                        _(
+                            "reminder {reminder} was delivered on {time}:"
+                            " there is nothing left to cancel"
+                        ).format(reminder=reminder_id, time=_rome_minutes(r["delivered_at"]))
                     )
                 out = self._out(r)
                 self.db.execute("DELETE FROM reminders WHERE id = ?", (reminder_id,))
@@ -344,8 +373,11 @@ class ReminderService(Service):
 
         if not self.actor.is_internal:
             raise PermissionDenied(
-                "only a firm user may run the reminder job",
-                "cron runs it with a firm user's application password (SEMPI_USER, SEMPI_APP_PASSWORD)",
+                _("only a firm user may run the reminder job"),
+                _(
+                    "cron runs it with a firm user's application password"
+                    " (SEMPI_USER, SEMPI_APP_PASSWORD)"
+                ),
             )
         now = self.clock.now() if now is None else now
         stamp = iso_utc(now)
@@ -420,9 +452,23 @@ def _when_text(remind_at: str | None, before_minutes: int | None) -> str:
     return f"{format_before(before_minutes or 0)} before the deadline"
 
 
-def _reminder_text(task_id: int, title: str, deadline: str | None, now: datetime) -> str:
-    text = f"Reminder: task {task_id} '{title}'"
+def _reminder_text(task_id: int, title: str, deadline: str | None, now: datetime) -> Text:
+    """The notification, written in its recipient's language."""
     if deadline is None:
-        return text
-    verb = "was due" if datetime.fromisoformat(deadline) < now else "is due"
-    return f"{text} {verb} {_rome_minutes(deadline)}"
+        return Text("Reminder: task {task} '{title}'", task=task_id, title=title)
+    day, hour = _rome_minutes(deadline).split(" ")
+    if datetime.fromisoformat(deadline) < now:
+        return Text(
+            "Reminder: task {task} '{title}' was due {day} {time}",
+            task=task_id,
+            title=title,
+            day=day,
+            time=hour,
+        )
+    return Text(
+        "Reminder: task {task} '{title}' is due {day} {time}",
+        task=task_id,
+        title=title,
+        day=day,
+        time=hour,
+    )

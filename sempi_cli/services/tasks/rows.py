@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 
 from sempi_cli.errors import NotFound
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services.base import Service
 from sempi_cli.services.visibility import visible_tasks
 
@@ -20,7 +21,7 @@ class TaskRows(Service):
             {**params, "id": task_id},
         ).fetchone()
         if row is None:
-            raise NotFound(f"task {task_id} not found")
+            raise NotFound(_("task {task} not found").format(task=task_id))
         return row
 
     def history(

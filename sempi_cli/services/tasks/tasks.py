@@ -13,6 +13,7 @@ from datetime import datetime, time
 
 from sempi_cli.clock import ROME, iso_utc
 from sempi_cli.errors import InvalidData, NotFound, PermissionDenied, RuleViolation
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.notify.task_events import task_changed, task_event
@@ -113,7 +114,9 @@ class TaskService(Service):
             or self.actor.is_firm_admin
         ):
             return
-        raise PermissionDenied(f"only the creator or the responsible may change task {task['id']}")
+        raise PermissionDenied(
+            _("only the creator or the responsible may change task {task}").format(task=task["id"])
+        )
 
     def show(self, task_id: int) -> dict:
         task = self.row(task_id)
@@ -183,12 +186,15 @@ class TaskService(Service):
         try:
             user = find_user(self.db, self.actor, ref)
         except NotFound:
-            raise InvalidData(field, f"no user {ref!r}") from None
+            raise InvalidData(field, _("no user {user}").format(user=repr(ref))) from None
         if user["disabled_at"] is not None:
-            raise InvalidData(field, f"{user['email']} is disabled")
+            raise InvalidData(field, _("{user} is disabled").format(user=user["email"]))
         if user["role"] == "external" and not allow_external:
             raise InvalidData(
-                field, f"{user['email']} is an external user and cannot be responsible"
+                field,
+                _("{user} is an external user and cannot be responsible").format(
+                    user=user["email"]
+                ),
             )
         return int(user["id"])
 
@@ -212,7 +218,7 @@ class TaskService(Service):
         if ref is None or str(ref).strip() == "":
             return None
         if not str(ref).strip().isdigit():
-            raise InvalidData("--client", f"{ref!r} is not a client id")
+            raise InvalidData("--client", _("{value} is not a client id").format(value=repr(ref)))
         return int(access.client_row(self.db, self.actor, int(ref))["id"])  # else NotFound (3)
 
     def _client_under(self, parent_id: int | None, ref: int | str | None) -> int | None:
@@ -225,12 +231,15 @@ class TaskService(Service):
             "SELECT client_id FROM tasks WHERE id = ?", (parent_id,)
         ).fetchone()[0]
         if ref is not None and str(ref).strip() != "" and client_id != parent_client:
-            raise InvalidData(
-                "--client",
-                f"a subtask belongs to its parent's client: task {parent_id} is "
-                + (f"of client {parent_client}" if parent_client else "of no client"),
-                "leave --client out",
-            )
+            if parent_client:
+                problem = _(
+                    "a subtask belongs to its parent's client: task {task} is of client {client}"
+                ).format(task=parent_id, client=parent_client)
+            else:
+                problem = _(
+                    "a subtask belongs to its parent's client: task {task} is of no client"
+                ).format(task=parent_id)
+            raise InvalidData("--client", problem, _("leave --client out"))
         return parent_client
 
     def parent_id(self, ref: int | str | None, task_id: int | None = None) -> int | None:
@@ -238,13 +247,15 @@ class TaskService(Service):
         if ref is None or str(ref).strip() == "":
             return None
         if not str(ref).strip().isdigit():
-            raise InvalidData("--parent", f"{ref!r} is not a task id")
+            raise InvalidData("--parent", _("{value} is not a task id").format(value=repr(ref)))
         parent = self.row(int(ref))["id"]  # an unseen parent is NotFound (3), like any row
         ancestor: int | None = parent
         while ancestor is not None:
             if ancestor == task_id:
                 raise RuleViolation(
-                    f"task {task_id} cannot go under task {parent}: that would make a cycle"
+                    _("task {task} cannot go under task {parent}: that would make a cycle").format(
+                        task=task_id, parent=parent
+                    )
                 )
             ancestor = self.db.execute(
                 "SELECT parent_id FROM tasks WHERE id = ?", (ancestor,)
@@ -257,7 +268,7 @@ class TaskService(Service):
         for tag in tags:
             tag = tag.strip().lower().lstrip("+")
             if not tag or " " in tag:
-                raise InvalidData("--tag", f"{tag!r} is not a tag (one word)")
+                raise InvalidData("--tag", _("{tag} is not a tag (one word)").format(tag=repr(tag)))
             cleaned.append(tag)
         return sorted(set(cleaned))
 
@@ -282,7 +293,11 @@ class TaskService(Service):
             sets = ", ".join(f"{k} = :{k}" for k in diff)
             self.db.execute(
                 f"UPDATE tasks SET {sets}, updated_at = :now WHERE id = :id",
-                {**{k: new for k, (_, new) in diff.items()}, "now": self.now(), "id": task["id"]},
+                {
+                    **{k: new for k, (_old, new) in diff.items()},
+                    "now": self.now(),
+                    "id": task["id"],
+                },
             )
             for key, (old, new) in diff.items():
                 self.history(task["id"], action, key, old, new)
@@ -294,15 +309,20 @@ class TaskService(Service):
         in order."""
         if self.actor.role == "external" and data.client is None:
             raise PermissionDenied(
-                "an external user can only add tasks to their client's work group"
+                _("an external user can only add tasks to their client's work group")
             )
         title = " ".join((data.title or "").split())
         if not title:
-            raise InvalidData("--title", "the title is empty")
+            raise InvalidData("--title", _("the title is empty"))
         no_control(title, "--title")
         kind = data.kind or DEFAULT_KIND
         if kind not in KINDS:
-            raise InvalidData("--kind", f"{kind!r} is not one of {', '.join(KINDS)}")
+            raise InvalidData(
+                "--kind",
+                _("{value} is not one of {choices}").format(
+                    value=repr(kind), choices=", ".join(KINDS)
+                ),
+            )
         responsibles = list(
             dict.fromkeys(
                 self.user_id(r, "--responsible", allow_external=False)
@@ -421,7 +441,7 @@ class TaskService(Service):
         """Apply the same changes to several tasks, all or nothing; with ``dry_run``
         nothing is kept and the result says what would have changed."""
         if changes.is_empty():
-            raise InvalidData("options", "nothing to change", "see 'sempi task edit --help'")
+            raise InvalidData("options", _("nothing to change"), _("see 'sempi task edit --help'"))
         results = []
         with self.rehearsal(dry_run):
             for task_id in task_ids:
@@ -436,7 +456,7 @@ class TaskService(Service):
         fields: dict[str, object] = {}
         if change.title is not None:
             if not change.title.strip():
-                raise InvalidData("--title", "the title is empty")
+                raise InvalidData("--title", _("the title is empty"))
             fields["title"] = " ".join(change.title.split())
             no_control(str(fields["title"]), "--title")
         if change.description is not None:
@@ -454,7 +474,12 @@ class TaskService(Service):
         kind = change.kind
         if kind is not None:
             if kind not in KINDS:
-                raise InvalidData("--kind", f"{kind!r} is not one of {', '.join(KINDS)}")
+                raise InvalidData(
+                    "--kind",
+                    _("{value} is not one of {choices}").format(
+                        value=repr(kind), choices=", ".join(KINDS)
+                    ),
+                )
             fields["kind"] = kind
         for flag in _FLAGS:
             value = getattr(change, flag)
@@ -471,7 +496,9 @@ class TaskService(Service):
                 and not self.actor.is_firm_admin
             ):
                 raise PermissionDenied(
-                    f"only the creator may change the deadline of task {task['id']}"
+                    _("only the creator may change the deadline of task {task}").format(
+                        task=task["id"]
+                    )
                 )
             fields["deadline"] = self.deadline(changes.deadline)
         if changes.parent is not None:
@@ -527,7 +554,9 @@ class TaskService(Service):
             for task_id in task_ids:
                 task = self.row(task_id)
                 if self.actor.id != task["creator_id"] and not self.actor.is_firm_admin:
-                    raise PermissionDenied(f"only the creator may remove task {task_id}")
+                    raise PermissionDenied(
+                        _("only the creator may remove task {task}").format(task=task_id)
+                    )
                 self.set_fields(task, {"removed_at": self.now()}, "remove")
                 results.append({"id": task_id, "title": task["title"]})
         return results
@@ -539,7 +568,7 @@ class TaskService(Service):
         self.row(task_id)
         body = long_text(body or "", "TEXT")
         if not body:
-            raise InvalidData("TEXT", "the comment is empty")
+            raise InvalidData("TEXT", _("the comment is empty"))
         with self.transaction():
             cursor = self.db.execute(
                 "INSERT INTO task_comments (task_id, author_id, body, created_at) VALUES (?, ?, ?, ?)",

@@ -30,9 +30,11 @@ from dataclasses import replace
 from datetime import datetime
 
 from sempi_cli.errors import InvalidData, NotFound, RuleViolation, SempiError
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services.base import Service
 from sempi_cli.services.tasks.flow import TRANSITIONS, TaskFlow
-from sempi_cli.services.tasks.input import KINDS, STATUSES, TaskEdit, TaskInput
+from sempi_cli.services.tasks.input import KINDS, STATUS_WORDS, STATUSES, TaskEdit, TaskInput
 from sempi_cli.services.tasks.queries import TaskQueries, TaskQuery
 from sempi_cli.services.tasks.tasks import TaskService, task_record
 
@@ -94,13 +96,16 @@ def read_records(text: str) -> list[tuple[int, object]]:
     JSON Lines (number: line; blank lines skipped)."""
     stripped = text.lstrip()
     if not stripped:
-        raise InvalidData("FILE", "the file is empty", "give a JSON array of tasks")
+        raise InvalidData("FILE", _("the file is empty"), _("give a JSON array of tasks"))
     if stripped.startswith("["):
         try:
             values = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InvalidData(
-                "FILE", f"not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
+                "FILE",
+                _("not JSON: line {line} column {column}: {problem}").format(
+                    line=exc.lineno, column=exc.colno, problem=exc.msg
+                ),
             ) from None
         except (RecursionError, ValueError) as exc:
             raise InvalidData("FILE", _not_json(exc)) from None
@@ -112,7 +117,9 @@ def read_records(text: str) -> list[tuple[int, object]]:
         try:
             records.append((number, json.loads(line)))
         except json.JSONDecodeError as exc:
-            raise InvalidData(f"record {number}", f"not JSON: {exc.msg}") from None
+            raise InvalidData(
+                f"record {number}", _("not JSON: {problem}").format(problem=exc.msg)
+            ) from None
         except (RecursionError, ValueError) as exc:
             raise InvalidData(f"record {number}", _not_json(exc)) from None
     return records
@@ -121,15 +128,15 @@ def read_records(text: str) -> list[tuple[int, object]]:
 def _not_json(exc: RecursionError | ValueError) -> str:
     """What json.loads refuses beyond its syntax errors, as batch files say it."""
     if isinstance(exc, RecursionError):
-        return "not JSON: nested too deeply"
-    return "not JSON: a number too long"  # thousands of digits (int_max_str_digits)
+        return _("not JSON: nested too deeply")
+    return _("not JSON: a number too long")  # thousands of digits (int_max_str_digits)
 
 
 def read_import_file(path: str) -> str:
     """The text of a file given to `task import`, whole."""
     from sempi_cli.services.user_files import read_user_text
 
-    return read_user_text(path, "FILE", missing="{path}: no such file")
+    return read_user_text(path, "FILE", missing=_("{path}: no such file"))
 
 
 @contextmanager
@@ -288,9 +295,11 @@ class TaskTransfer(Service):
             return tasks.row(task_id)
         except NotFound:
             raise NotFound(
-                f"record {number}: task {key!r} not found",
-                "its external_key belongs to a task you cannot see or that was removed;"
-                " give this record another external_key",
+                _("record {number}: task {key} not found").format(number=number, key=repr(key)),
+                _(
+                    "its external_key belongs to a task you cannot see or that was removed;"
+                    " give this record another external_key"
+                ),
             ) from None
 
     def _parent(self, tasks: TaskService, number: int, record: dict) -> int | None:
@@ -305,14 +314,14 @@ class TaskTransfer(Service):
         except (NotFound, InvalidData):
             raise InvalidData(
                 f"record {number} parent_key",
-                f"no task you may see has the key {key!r}",
-                "include the parent in the file, or leave parent_key out",
+                _("no task you may see has the key {key}").format(key=repr(key)),
+                _("include the parent in the file, or leave parent_key out"),
             ) from None
 
     def _create(self, tasks: TaskService, number: int, record: dict) -> int:
         for field in ("title", "responsible"):
             if record.get(field) is None:
-                raise InvalidData(f"record {number} {field}", "missing (a new task needs it)")
+                raise InvalidData(f"record {number} {field}", _("missing (a new task needs it)"))
         planned = record.get("planned_minutes")
         with _about(number, "client_id"):
             tasks.client_id(record.get("client_id"))  # an unseen client: this field's fault
@@ -425,17 +434,21 @@ class TaskTransfer(Service):
             if not task["approval_required"]:
                 raise InvalidData(
                     f"record {number} status",
-                    "awaiting_approval needs approval_required: true",
+                    _("awaiting_approval needs approval_required: true"),
                 )
             tasks.set_fields(task, {"status": wanted}, "import")
             return True
         if path is None:
             raise RuleViolation(
-                f"record {number} status: task {task_id} cannot go from"
-                f" {task['status'].replace('_', ' ')} to {wanted.replace('_', ' ')}",
-                "a task that asks for approval is completed by its creator's approval"
+                _("record {number} status: task {task} cannot go from {old} to {new}").format(
+                    number=number,
+                    task=task_id,
+                    old=_(STATUS_WORDS[task["status"]]),
+                    new=_(STATUS_WORDS[wanted]),
+                ),
+                _("a task that asks for approval is completed by its creator's approval")
                 if task["approval_required"]
-                else "only a task that asks for approval can await it",
+                else _("only a task that asks for approval can await it"),
             )
         for verb in path:
             flow.change(verb, [task_id], reason=_IMPORT_REASON if verb == "return" else None)
@@ -466,38 +479,44 @@ class TaskTransfer(Service):
 # --- checking the file before touching the store --------------------------------------
 
 
-# Field -> (the test its value must pass, what the value must be).
+# Field -> (the test its value must pass, the problem when it fails).
 _SHAPES: dict[str, tuple[Callable[[object], bool], str]] = {
     **dict.fromkeys(
-        ("title", "responsible", "kind", "status"), (lambda v: isinstance(v, str), "a string")
+        ("title", "responsible", "kind", "status"),
+        (lambda v: isinstance(v, str), N_("must be a string")),
     ),
     **dict.fromkeys(
         ("description", "project", "deadline", "parent_key"),
-        (lambda v: v is None or isinstance(v, str), "a string or null"),
+        (lambda v: v is None or isinstance(v, str), N_("must be a string or null")),
     ),
     **dict.fromkeys(
         ("participants", "observers", "tags"),
-        (lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v), "a list of strings"),
+        (
+            lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v),
+            N_("must be a list of strings"),
+        ),
     ),
     **dict.fromkeys(
         ("client_id", "planned_minutes"),
         (
             lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)),
-            "a whole number or null",
+            N_("must be a whole number or null"),
         ),
     ),
-    **dict.fromkeys(FLAGS, (lambda v: isinstance(v, bool), "true or false")),
+    **dict.fromkeys(FLAGS, (lambda v: isinstance(v, bool), N_("must be true or false"))),
 }
 
 
 def _check_shape(number: int, value: object) -> tuple[int, dict]:
     """Types and required fields of one record; the store checks the rest."""
     if not isinstance(value, dict):
-        raise InvalidData(f"record {number}", "not a JSON object")
+        raise InvalidData(f"record {number}", _("not a JSON object"))
     for key in value:
         if key not in FIELDS:
             raise InvalidData(
-                f"record {number} {key}", "unknown field", "fields: " + ", ".join(FIELDS)
+                f"record {number} {key}",
+                _("unknown field"),
+                _("fields: {fields}").format(fields=", ".join(FIELDS)),
             )
     record = {k: v for k, v in value.items() if k in IMPORTED}
 
@@ -506,20 +525,25 @@ def _check_shape(number: int, value: object) -> tuple[int, dict]:
 
     key = record.get("external_key")
     if not isinstance(key, str) or not key.strip():
-        raise bad("external_key", "missing (every record needs its own key)")
+        raise bad("external_key", _("missing (every record needs its own key)"))
     record["external_key"] = key.strip()
     for field, (fits, shape) in _SHAPES.items():
         if field in record and not fits(record[field]):
-            raise bad(field, f"must be {shape}")
+            raise bad(field, _(shape))
     if not record.get("title", "x").strip():
-        raise bad("title", "the title is empty")
+        raise bad("title", _("the title is empty"))
     if not record.get("responsible", "x").strip():
-        raise bad("responsible", "missing: who is responsible?")
+        raise bad("responsible", _("missing: who is responsible?"))
     for field, allowed in (("kind", KINDS), ("status", STATUSES)):
         if field in record and record[field] not in allowed:
-            raise bad(field, f"{record[field]!r} is not one of {', '.join(allowed)}")
+            raise bad(
+                field,
+                _("{value} is not one of {choices}").format(
+                    value=repr(record[field]), choices=", ".join(allowed)
+                ),
+            )
     if (record.get("planned_minutes") or 1) < 1:
-        raise bad("planned_minutes", "must be more than zero")
+        raise bad("planned_minutes", _("must be more than zero"))
     return number, record
 
 
@@ -531,7 +555,10 @@ def _parents_first(checked: list[tuple[int, dict]]) -> list[int]:
         key = record["external_key"]
         if key in where:
             raise InvalidData(
-                f"record {number} external_key", f"{key!r} is also record {checked[where[key]][0]}"
+                f"record {number} external_key",
+                _("{key} is also record {number}").format(
+                    key=repr(key), number=checked[where[key]][0]
+                ),
             )
         where[key] = index
     order: list[int] = []
@@ -543,7 +570,7 @@ def _parents_first(checked: list[tuple[int, dict]]) -> list[int]:
             if step in chain:
                 number = checked[step][0]
                 raise InvalidData(
-                    f"record {number} parent_key", "the records' parents make a cycle"
+                    f"record {number} parent_key", _("the records' parents make a cycle")
                 )
             chain.append(step)
             parent_key = checked[step][1].get("parent_key")

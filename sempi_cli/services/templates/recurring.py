@@ -17,6 +17,7 @@ from typing import TypedDict
 
 from sempi_cli.clock import Clock, today_in_rome
 from sempi_cli.errors import InvalidData, NotFound
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service, changes
 from sempi_cli.services.checklists.checklists import ChecklistService
@@ -118,7 +119,9 @@ class RecurrenceService(Service):
             until = parse_date(until, self.clock.now(), field="--until")
         until = until or today
         if until > today + MAX_RUN_AHEAD:
-            raise InvalidData("--until", f"{until.isoformat()} is more than a year ahead")
+            raise InvalidData(
+                "--until", _("{day} is more than a year ahead").format(day=until.isoformat())
+            )
         tasks = TaskService(self.db, self.clock, self._actor)
         counts: RunCounts = {
             "until": until.isoformat(),

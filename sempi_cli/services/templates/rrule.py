@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from sempi_cli.clock import ROME, iso_utc
 from sempi_cli.errors import InvalidData
+from sempi_cli.i18n import gettext as _
 
 if TYPE_CHECKING:
     import sqlite3
@@ -62,27 +63,48 @@ class Rule:
 
     def __post_init__(self) -> None:
         if self.freq not in FREQS:
-            raise InvalidData("--freq", f"{self.freq!r} is not one of {', '.join(FREQS)}")
+            raise InvalidData(
+                "--freq",
+                _("{value} is not one of {choices}").format(
+                    value=repr(self.freq), choices=", ".join(FREQS)
+                ),
+            )
         if not isinstance(self.start, date) or isinstance(self.start, datetime):
-            raise InvalidData("--start", "a date is needed")
+            raise InvalidData("--start", _("a date is needed"))
         if isinstance(self.interval, bool) or not isinstance(self.interval, int):
-            raise InvalidData("--interval", f"{self.interval!r} is not a whole number")
+            raise InvalidData(
+                "--interval",
+                _("{value} is not a whole number").format(value=repr(self.interval)),
+            )
         if not 1 <= self.interval <= MAX_INTERVAL:
-            raise InvalidData("--interval", f"must be between 1 and {MAX_INTERVAL}")
+            raise InvalidData(
+                "--interval", _("must be between {low} and {high}").format(low=1, high=MAX_INTERVAL)
+            )
         if self.until is not None and self.count is not None:
-            raise InvalidData("--count", "give --until or --count, not both")
+            raise InvalidData("--count", _("give --until or --count, not both"))
         if self.until is not None and self.until < self.start:
             raise InvalidData(
-                "--until", f"{self.until.isoformat()} is before --start {self.start.isoformat()}"
+                "--until",
+                _("{until} is before --start {start}").format(
+                    until=self.until.isoformat(), start=self.start.isoformat()
+                ),
             )
         if self.count is not None and (
             isinstance(self.count, bool)
             or not isinstance(self.count, int)
             or not 1 <= self.count <= MAX_COUNT
         ):
-            raise InvalidData("--count", f"must be a whole number between 1 and {MAX_COUNT}")
+            raise InvalidData(
+                "--count",
+                _("must be a whole number between {low} and {high}").format(low=1, high=MAX_COUNT),
+            )
         if self.shift not in SHIFTS:
-            raise InvalidData("--shift", f"{self.shift!r} is not one of {', '.join(SHIFTS)}")
+            raise InvalidData(
+                "--shift",
+                _("{value} is not one of {choices}").format(
+                    value=repr(self.shift), choices=", ".join(SHIFTS)
+                ),
+            )
 
 
 def _midnight(day: date) -> datetime:

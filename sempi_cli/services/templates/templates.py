@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from sempi_cli.clock import ROME, today_in_rome
 from sempi_cli.errors import Conflict, InvalidData, NotFound, PermissionDenied
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.base import Service, changes
 from sempi_cli.services.checklists.checklists import ChecklistService
@@ -46,7 +47,7 @@ class TemplateService(Service):
 
     def require_firm(self) -> None:
         if not self.actor.is_internal:
-            raise PermissionDenied("task templates and recurring tasks are for firm users only")
+            raise PermissionDenied(_("task templates and recurring tasks are for firm users only"))
 
     def visible(self) -> tuple[str, dict]:
         """The SQL condition (on ``tt``) and parameters of the templates the actor sees."""
@@ -69,7 +70,10 @@ class TemplateService(Service):
             {**params, "name": (name or "").strip().lower()},
         ).fetchone()
         if found is None:
-            raise NotFound(f"template {name!r} not found", "see 'sempi task template list'")
+            raise NotFound(
+                _("template {name} not found").format(name=repr(name)),
+                _("see 'sempi task template list'"),
+            )
         return found
 
     def may_change(self, template: sqlite3.Row, *, remove: bool = False) -> None:
@@ -78,10 +82,11 @@ class TemplateService(Service):
             allowed.add(template["responsible_id"])
         if self.actor.id in allowed or self.actor.is_firm_admin:
             return
-        who = "the creator" if remove else "the creator or the responsible"
-        raise PermissionDenied(
-            f"only {who} may {'remove' if remove else 'change'} template {template['name']!r}"
-        )
+        if remove:
+            problem = _("only the creator may remove template {name}")
+        else:
+            problem = _("only the creator or the responsible may change template {name}")
+        raise PermissionDenied(problem.format(name=repr(template["name"])))
 
     # --- checking what people type ---------------------------------------------------
 
@@ -90,21 +95,27 @@ class TemplateService(Service):
         if not _NAME.fullmatch(name) or name.isdigit():
             raise InvalidData(
                 "NAME",
-                f"{text!r} is not a template name",
-                "use up to 64 letters, digits, '.', '_' or '-', not only digits",
+                _("{value} is not a template name").format(value=repr(text)),
+                _("use up to 64 letters, digits, '.', '_' or '-', not only digits"),
             )
         taken = self.db.execute(
             "SELECT removed_at FROM task_templates WHERE name = ?", (name,)
         ).fetchone()
         if taken is not None:
-            was = "a removed template" if taken[0] else "another template"
-            raise Conflict(f"{was} is named {name!r}", "choose another name")
+            if taken[0]:
+                problem = _("a removed template is named {name}")
+            else:
+                problem = _("another template is named {name}")
+            raise Conflict(problem.format(name=repr(name)), _("choose another name"))
         return name
 
     @staticmethod
     def _deadline_days(value: int) -> int:
         if not 0 <= value <= MAX_DEADLINE_DAYS:
-            raise InvalidData("--deadline-days", f"must be between 0 and {MAX_DEADLINE_DAYS}")
+            raise InvalidData(
+                "--deadline-days",
+                _("must be between {low} and {high}").format(low=0, high=MAX_DEADLINE_DAYS),
+            )
         return value
 
     @staticmethod
@@ -112,7 +123,9 @@ class TemplateService(Service):
         value = (text or "").strip()
         if not _TIME.fullmatch(value):
             raise InvalidData(
-                "--deadline-time", f"cannot read {text!r} as a time", "use hh:mm, 00:00 to 23:59"
+                "--deadline-time",
+                _("cannot read {value} as a time").format(value=repr(text)),
+                _("use hh:mm, 00:00 to 23:59"),
             )
         return value
 
@@ -134,11 +147,16 @@ class TemplateService(Service):
         tasks = TaskService(self.db, self.clock, self._actor)
         title = " ".join((data.title or "").split())
         if not title:
-            raise InvalidData("--title", "the title is empty")
+            raise InvalidData("--title", _("the title is empty"))
         no_control(title, "--title")
         kind = data.kind or DEFAULT_KIND
         if kind not in KINDS:
-            raise InvalidData("--kind", f"{kind!r} is not one of {', '.join(KINDS)}")
+            raise InvalidData(
+                "--kind",
+                _("{value} is not one of {choices}").format(
+                    value=repr(kind), choices=", ".join(KINDS)
+                ),
+            )
         with self.transaction():
             values = {
                 "name": (name := self._free_name(data.name)),
@@ -249,7 +267,7 @@ class TemplateService(Service):
                     "client": row["client"],
                     "rule": recurrence.describe(rule) if rule else None,
                     "last_occurrence": row["last_occurrence"],
-                    "next": [d.isoformat() for _, d in recurrence.upcoming(rule, today, UPCOMING)]
+                    "next": [d.isoformat() for _n, d in recurrence.upcoming(rule, today, UPCOMING)]
                     if rule
                     else [],
                 }
@@ -318,7 +336,7 @@ class TemplateService(Service):
         """Change a template, all or nothing; instances already made keep what they have."""
         if change.is_empty():
             raise InvalidData(
-                "options", "nothing to change", "see 'sempi task template edit --help'"
+                "options", _("nothing to change"), _("see 'sempi task template edit --help'")
             )
         with self.rehearsal(dry_run):
             template = self.row(name)
