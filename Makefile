@@ -16,7 +16,7 @@ DEMO   := demo
 # Shells and tools the end-to-end tests drive.
 TEST_DEBS := bash zsh fish tmux oathtool sudo
 
-.PHONY: install test demo bench docs lint system-deps clean
+.PHONY: install test demo bench docs i18n lint system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ bench: install
 docs: install
 	$(BIN)/python -m sempi_cli.docgen
 	$(BIN)/python -m sempi_cli.demo --examples
+
+# The Italian catalog after a change of texts: Babel extracts them, the .po gains the
+# new ones (to translate, docs/glossario.md) and loses the gone ones, the .mo is compiled.
+i18n: install
+	$(BIN)/python -m sempi_cli.i18n_catalog update
 
 lint: install
 	$(BIN)/ruff check sempi_cli tests bench

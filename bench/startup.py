@@ -4,6 +4,11 @@
 `sempi task list` (a logged-in user on a small store: the path a person runs
 most, with the store opened and the session checked).
 
+The Italian interface (issue 17) is timed beside the English: `--help`,
+`task list` and the prompt's `status --short` with SEMPI_LANG=it (the catalog
+read, every text translated) against SEMPI_LANG=en (no catalog at all); the
+target is at most 1.05x.
+
 Prints the median wall time (ms) and peak RSS (MB) of each, all timed in
 interleaved rounds in one run. Completion calls sempi on every TAB, so
 `sempi --version` should stay close to the `import typer` floor; the
@@ -22,12 +27,15 @@ from _common import (
     SEMPI,
     base_env,
     build_store,
+    check_target,
     login,
     report,
     report_timing,
     run_all,
     workdir,
 )
+
+PAIRED = ("sempi_help", "sempi_task_list", "sempi_status_short")
 
 
 def main() -> None:
@@ -39,21 +47,34 @@ def main() -> None:
         build_store(store, 20)
         env = base_env(home, store)
         login(env)
+        env["SEMPI_LANG"] = "en"
         commands = {
             "python_import_sqlite3": [PYTHON, "-c", "import sqlite3"],
             "python_import_typer": [PYTHON, "-c", "import typer"],
             "sempi_version": [SEMPI, "--version"],
             "sempi_help": [SEMPI, "--help"],
             "sempi_task_list": [SEMPI, "task", "list"],
+            "sempi_status_short": [SEMPI, "status", "--short"],
         }
+        italian = {f"{name}_it": cmd for name, cmd in commands.items() if name in PAIRED}
         print(f"# bench/startup.py: {args.repeat} runs each, medians")
-        results = run_all(commands, env, args.repeat)
+        results = run_all(
+            {**commands, **italian},
+            env,
+            args.repeat,
+            envs={name: {**env, "SEMPI_LANG": "it"} for name in italian},
+        )
     for name, (median, peak) in results.items():
         report_timing(name, median, peak)
     floor = results["python_import_typer"][0]
     report("sempi_version_vs_import_typer", results["sempi_version"][0] / floor, "x")
     report("sempi_help_vs_import_typer", results["sempi_help"][0] / floor, "x")
     report("sempi_task_list_vs_import_typer", results["sempi_task_list"][0] / floor, "x")
+    verdicts: list[str] = []
+    for name in PAIRED:
+        ratio = results[f"{name}_it"][0] / results[name][0]
+        check_target(verdicts, f"{name}_italian_vs_english", ratio, 1.05, "x")
+    print(f"# targets: {', '.join(verdicts)}")
 
 
 if __name__ == "__main__":
