@@ -32,6 +32,13 @@ def test_cli_reference_is_current() -> None:
     )
 
 
+def test_italian_cli_reference_is_current_and_italian() -> None:
+    text = docgen.render_cli_reference("it")
+    assert docgen.CLI_REFERENCE_IT.read_text(encoding="utf-8") == text, f"docs/it/cli.md {STALE}"
+    assert text.count("Uso: sempi") == text.count("## sempi")
+    assert "Usage:" not in text and "Options:" not in text and "Show this message" not in text
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("shell", docgen.SHELLS)
 def test_completion_script_is_current(shell: str) -> None:

@@ -140,13 +140,13 @@ class SempiGroup(TyperGroup):
             completion_init()
         args = hoist_global_options(list(sys.argv[1:] if args is None else args))
         self.invoked_args = args  # for the audit of a refused command
-        refused = _unreadable_argument(args)
-        if refused is None:
-            try:
-                language.choose(args)
-            except InvalidData as exc:
-                refused = exc
+        refused: Exception | None = None
+        try:
+            language.choose(args)
+        except InvalidData as exc:
+            refused = exc
         language.translate(self)
+        refused = refused or _unreadable_argument(args)
         if refused is not None:
             typer.echo(error_line(str(refused)), err=True)
             if standalone_mode:
@@ -183,21 +183,19 @@ def _unreadable_argument(args: list[str]) -> Exception | None:
     """An argument that is not UTF-8 (Python keeps its bytes as lone surrogates) or
     holds a NUL (no file name or text can) is refused before anything runs, naming
     the option it was given to."""
-    from sempi_cli.errors import InvalidData
-
     for i, arg in enumerate(args):
         if "\0" in arg:
-            problem, hint = "contains a NUL character", None
+            problem, hint = gettext("contains a NUL character"), None
         else:
             try:
                 arg.encode("utf-8")
                 continue
             except UnicodeEncodeError:
-                problem = "is not valid UTF-8 text"
-                hint = "check the encoding of the terminal or the script"
+                problem = gettext("is not valid UTF-8 text")
+                hint = gettext("check the encoding of the terminal or the script")
         before = args[i - 1] if i and args[i - 1].startswith("-") else None
         name = arg.split("=", 1)[0] if arg.startswith("--") and "=" in arg else before
-        return InvalidData(name or f"argument {i + 1}", problem, hint)
+        return InvalidData(name or gettext("argument {n}").format(n=i + 1), problem, hint)
     return None
 
 
@@ -352,15 +350,15 @@ def root(
         ),
     ] = False,
 ) -> None:
-    """sempi: the firm's work, from the shell."""
     from sempi_cli.errors import UsageProblem
     from sempi_cli.output import FORMATS
 
     if json_ and excel:
-        raise UsageProblem("--json and --excel: give one of them")
+        raise UsageProblem(gettext("--json and --excel: give one of them"))
     fmt = "json" if json_ else "excel" if excel else fmt.lower()
     if fmt not in FORMATS:
-        raise UsageProblem(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+        problem = gettext("--format: {value} is not one of {choices}")
+        raise UsageProblem(problem.format(value=repr(fmt), choices=", ".join(FORMATS)))
     obj = ctx.find_object(AppContext)
     if obj is None:
         obj = AppContext()
