@@ -17,6 +17,8 @@ from sempi_cli.cli.common import (
     sub_app,
     write_private_bytes,
 )
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import ngettext
 
 app = group_app("checklist")
 member_app = sub_app("member", "Add or remove an item's participants and observers.")
@@ -45,14 +47,57 @@ def _confirm_bulk(ctx: typer.Context, ids: list[int], verb: str, dry_run: bool) 
     """Many items at once ask first (on a terminal; --yes elsewhere)."""
     from sempi_cli.services.tasks.tasks import needs_confirmation
 
-    if needs_confirmation(len(set(ids))) and not dry_run:
-        confirm(ctx, f"{verb} {len(set(ids))} items?")
+    n = len(set(ids))
+    if needs_confirmation(n) and not dry_run:
+        if verb == "Check":
+            question = ngettext("Check {n} item?", "Check {n} items?", n)
+        elif verb == "Uncheck":
+            question = ngettext("Uncheck {n} item?", "Uncheck {n} items?", n)
+        elif verb == "Mark":
+            question = ngettext("Mark {n} item?", "Mark {n} items?", n)
+        elif verb == "Move":
+            question = ngettext("Move {n} item?", "Move {n} items?", n)
+        else:
+            question = verb + " {n} items?"
+        confirm(ctx, question.format(n=n))
 
 
 def _done(ctx: typer.Context, rows: list[dict], verb: str, dry_run: bool) -> None:
-    """'Checked 3 item(s).', or 'Would check 3 item(s).' for a dry run."""
-    past = {"Check": "Checked", "Uncheck": "Unchecked", "Mark": "Marked"}.get(verb, verb + "d")
-    say(ctx, (f"Would {verb.lower()}" if dry_run else past) + f" {len(rows)} item(s).")
+    """'Checked 3 items.', or 'Would check 3 items.' for a dry run."""
+    n = len(rows)
+    if verb == "Check":
+        done = (
+            ngettext("Would check {n} item.", "Would check {n} items.", n)
+            if dry_run
+            else ngettext("Checked {n} item.", "Checked {n} items.", n)
+        )
+    elif verb == "Uncheck":
+        done = (
+            ngettext("Would uncheck {n} item.", "Would uncheck {n} items.", n)
+            if dry_run
+            else ngettext("Unchecked {n} item.", "Unchecked {n} items.", n)
+        )
+    elif verb == "Mark":
+        done = (
+            ngettext("Would mark {n} item.", "Would mark {n} items.", n)
+            if dry_run
+            else ngettext("Marked {n} item.", "Marked {n} items.", n)
+        )
+    elif verb == "Remove":
+        done = (
+            ngettext("Would remove {n} item.", "Would remove {n} items.", n)
+            if dry_run
+            else ngettext("Removed {n} item.", "Removed {n} items.", n)
+        )
+    elif verb == "Move":
+        done = (
+            ngettext("Would move {n} item.", "Would move {n} items.", n)
+            if dry_run
+            else ngettext("Moved {n} item.", "Moved {n} items.", n)
+        )
+    else:
+        done = (f"Would {verb.lower()}" if dry_run else verb + "d") + " {n} item(s)."
+    say(ctx, done.format(n=n))
 
 
 # --- lists ---------------------------------------------------------------------------
@@ -103,7 +148,8 @@ def checklist_remove_list(
     from sempi_cli.services.checklists.checklists import ChecklistService
 
     if not dry_run:
-        confirm(ctx, f"Remove checklist {name!r} of task {task_id} with all its items?")
+        question = _("Remove checklist {name} of task {task} with all its items?")
+        confirm(ctx, question.format(name=repr(name), task=task_id))
     result = state(ctx).service(ChecklistService).remove_list(task_id, name, dry_run=dry_run)
     emit_record(ctx, result)
 
@@ -181,26 +227,32 @@ def checklist_list(
     if state(ctx).fmt != "table":
         emit_record(ctx, view)
         return
-    lines = [f"Task {view['task_id']}: {view['title']}"]
+    lines = [_("Task {task}: {title}").format(task=view["task_id"], title=view["title"])]
     for checklist in view["checklists"]:
-        hidden = f"  ({checklist['hidden']} not shown)" if checklist["hidden"] else ""
+        hidden = ""
+        if checklist["hidden"]:
+            n = checklist["hidden"]
+            hidden = "  " + ngettext("({n} not shown)", "({n} not shown)", n).format(n=n)
         lines.append(f"{checklist['name']}  {checklist['done']}/{checklist['total']}{hidden}")
         for item in checklist["items"]:
             extra = []
             if item["total_count"]:
                 extra.append(f"{item['done_count']}/{item['total_count']}")
             if item["important"]:
-                extra.append("important")
+                extra.append(_("important"))
             if item["files"]:
-                extra.append(f"{item['files']} file(s)")
-            people = item["participants"] + [f"{o} (obs.)" for o in item["observers"]]
+                n = item["files"]
+                extra.append(ngettext("{n} file", "{n} files", n).format(n=n))
+            observer = _("{user} (obs.)")
+            people = item["participants"] + [observer.format(user=o) for o in item["observers"]]
             if people:
                 extra.append(", ".join(people))
             mark = "[x]" if item["done"] else "[ ]"
             tail = f"  ({'; '.join(extra)})" if extra else ""
             lines.append(f"{'  ' * (item['depth'] + 1)}{mark} {item['id']}  {item['text']}{tail}")
     if not view["checklists"]:
-        lines.append(f"No checklists yet: add one with 'sempi checklist add {task_id} TEXT'.")
+        none_yet = _("No checklists yet: add one with 'sempi checklist add {task} TEXT'.")
+        lines.append(none_yet.format(task=task_id))
     typer.echo("\n".join(lines))
 
 
@@ -274,7 +326,11 @@ def checklist_remove(ctx: typer.Context, item_ids: ItemIds, dry_run: DryRun = Fa
     Example: sempi checklist remove 12 --yes
     """
     if not dry_run:
-        confirm(ctx, f"Remove {len(set(item_ids))} item(s) with their sub-items?")
+        n = len(set(item_ids))
+        question = ngettext(
+            "Remove {n} item with its sub-items?", "Remove {n} items with their sub-items?", n
+        )
+        confirm(ctx, question.format(n=n))
     rows = state(ctx).service(_items()).remove(item_ids, dry_run=dry_run)
     emit_rows(ctx, rows, ("id", "text", "sub_items"))
     _done(ctx, rows, "Remove", dry_run)
@@ -327,7 +383,8 @@ def checklist_from_description(
     """
     rows = state(ctx).service(_items()).from_description(task_id, list_name)
     emit_rows(ctx, rows, ("id", "parent_id", "text"))
-    say(ctx, f"Added {len(rows)} item(s).")
+    n = len(rows)
+    say(ctx, ngettext("Added {n} item.", "Added {n} items.", n).format(n=n))
 
 
 # --- people --------------------------------------------------------------------------
@@ -419,7 +476,13 @@ def checklist_file_get(
         return
     target = output or stored_name
     write_private_bytes(target, [content])
-    say(ctx, f"Wrote {target} ({len(content)} bytes).")
+    n = len(content)
+    say(
+        ctx,
+        ngettext("Wrote {file} ({n} byte).", "Wrote {file} ({n} bytes).", n).format(
+            file=target, n=n
+        ),
+    )
 
 
 @file_app.command("remove")

@@ -44,10 +44,19 @@ from sempi_cli.cli.task.options import (
     TimeTrackingSwitch,
     WithTags,
 )
+from sempi_cli.i18n import N_, ngettext
+from sempi_cli.i18n import gettext as _
 
 app = group_app("task")
 
 RESULT_COLUMNS = ("id", "old_status", "status")
+# The sections of `task due` (its JSON keys), as a person reads them.
+DUE_HEADINGS = {
+    "overdue": N_("Overdue"),
+    "today": N_("Today"),
+    "this_week": N_("This week"),
+    "awaiting_my_approval": N_("Awaiting my approval"),
+}
 
 
 def _confirm_bulk(ctx: typer.Context, ids: list[int], verb: str, dry_run: bool) -> None:
@@ -55,7 +64,28 @@ def _confirm_bulk(ctx: typer.Context, ids: list[int], verb: str, dry_run: bool) 
     from sempi_cli.services.tasks.tasks import needs_confirmation
 
     if needs_confirmation(len(ids)) and not dry_run:
-        confirm(ctx, f"{verb} {len(ids)} tasks?")
+        confirm(ctx, _bulk_question(verb, len(ids)))
+
+
+def _bulk_question(verb: str, n: int) -> str:
+    """ "Start 3 tasks?": the question before acting on many tasks at once."""
+    if verb == "Edit":
+        question = ngettext("Edit {n} task?", "Edit {n} tasks?", n)
+    elif verb == "Start":
+        question = ngettext("Start {n} task?", "Start {n} tasks?", n)
+    elif verb == "Done":
+        question = ngettext("Done {n} task?", "Done {n} tasks?", n)
+    elif verb == "Approve":
+        question = ngettext("Approve {n} task?", "Approve {n} tasks?", n)
+    elif verb == "Defer":
+        question = ngettext("Defer {n} task?", "Defer {n} tasks?", n)
+    elif verb == "Reopen":
+        question = ngettext("Reopen {n} task?", "Reopen {n} tasks?", n)
+    elif verb == "Return":
+        question = ngettext("Return {n} task?", "Return {n} tasks?", n)
+    else:
+        question = verb + " {n} tasks?"
+    return question.format(n=n)
 
 
 @app.command("add")
@@ -111,9 +141,11 @@ def task_add(
         clash = [option for option, given in from_template.items() if given]
         if clash:
             raise UsageProblem(
-                f"{clash[0]}: it comes from the template with --template",
-                "give the title, --responsible, --deadline, --client or --parent only;"
-                " edit the task afterwards for the rest",
+                _("{option}: it comes from the template with --template").format(option=clash[0]),
+                _(
+                    "give the title, --responsible, --deadline, --client or --parent only;"
+                    " edit the task afterwards for the rest"
+                ),
             )
         from sempi_cli.services.templates.one_off import OneOffTasks
 
@@ -124,7 +156,7 @@ def task_add(
         _report_added(ctx, made)
         return
     if title is None:
-        raise UsageProblem("missing TITLE", "give what is to be done, or --template NAME")
+        raise UsageProblem(_("missing TITLE"), _("give what is to be done, or --template NAME"))
     data = TaskInput(
         title=title,
         responsibles=responsible or [],
@@ -152,7 +184,7 @@ def _id_of(value: str | None, option: str) -> int | None:
     if value is None or not value.strip():
         return None
     if not value.strip().isdigit():
-        raise InvalidData(option, f"{value!r} is not an id")
+        raise InvalidData(option, _("{value} is not an id").format(value=repr(value)))
     return int(value)
 
 
@@ -160,7 +192,8 @@ def _report_added(ctx: typer.Context, created: list[dict]) -> None:
     if state(ctx).fmt == "table":
         for task in created:
             typer.echo(task["id"])
-        say(ctx, f"Added {len(created)} task(s).")
+        n = len(created)
+        say(ctx, ngettext("Added {n} task.", "Added {n} tasks.", n).format(n=n))
     else:
         emit_rows(ctx, created, list(created[0]))
 
@@ -279,7 +312,8 @@ def task_due(ctx: typer.Context) -> None:
         emit_record(ctx, sections)
         return
     for name, rows in sections.items():
-        typer.echo(f"{name.replace('_', ' ').capitalize()} ({len(rows)})")
+        heading = _(DUE_HEADINGS[name]) if name in DUE_HEADINGS else name
+        typer.echo(_("{heading} ({n})").format(heading=heading, n=len(rows)))
         if rows:
             emit_rows(
                 ctx,
@@ -356,7 +390,11 @@ def task_edit(
     _confirm_bulk(ctx, task_ids, "Edit", dry_run)
     results = state(ctx).service(TaskService).edit(task_ids, changes, dry_run=dry_run)
     emit_rows(ctx, results, ("id", "changes"))
-    say(ctx, ("Would change" if dry_run else "Changed") + f" {len(results)} task(s).")
+    n = len(results)
+    if dry_run:
+        say(ctx, ngettext("Would change {n} task.", "Would change {n} tasks.", n).format(n=n))
+    else:
+        say(ctx, ngettext("Changed {n} task.", "Changed {n} tasks.", n).format(n=n))
 
 
 def _transition(verb: str, summary: str, example: str):
@@ -424,10 +462,15 @@ def task_remove(ctx: typer.Context, task_ids: TaskIds, dry_run: DryRun = False) 
     from sempi_cli.services.tasks.tasks import TaskService
 
     if not dry_run:
-        confirm(ctx, f"Remove {len(task_ids)} task(s)?")
+        n = len(task_ids)
+        confirm(ctx, ngettext("Remove {n} task?", "Remove {n} tasks?", n).format(n=n))
     results = state(ctx).service(TaskService).remove(task_ids, dry_run=dry_run)
     emit_rows(ctx, results, ("id", "title"))
-    say(ctx, ("Would remove" if dry_run else "Removed") + f" {len(results)} task(s).")
+    n = len(results)
+    if dry_run:
+        say(ctx, ngettext("Would remove {n} task.", "Would remove {n} tasks.", n).format(n=n))
+    else:
+        say(ctx, ngettext("Removed {n} task.", "Removed {n} tasks.", n).format(n=n))
 
 
 @app.command("comment")

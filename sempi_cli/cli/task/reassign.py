@@ -9,6 +9,7 @@ import typer
 
 from sempi_cli.cli.common import confirm, emit_rows, say, state
 from sempi_cli.cli.task.options import DryRun
+from sempi_cli.i18n import ngettext
 
 COLUMNS = ("id", "title", "status", "client_id", "deadline")
 
@@ -37,10 +38,24 @@ def task_reassign(
     handover = state(ctx).service(Handover)
     options = {"client": client, "open_only": open_}
     moved = handover.reassign(from_, to, dry_run=True, **options)
+    n = len(moved)
     if not dry_run:
-        if needs_confirmation(len(moved)):
-            confirm(ctx, f"Give {len(moved)} tasks of {from_} to {to}?")
+        if needs_confirmation(n):
+            question = ngettext(
+                "Give {n} task of {giver} to {taker}?", "Give {n} tasks of {giver} to {taker}?", n
+            )
+            confirm(ctx, question.format(n=n, giver=from_, taker=to))
         moved = handover.reassign(from_, to, **options)
     emit_rows(ctx, moved, COLUMNS)
-    verb = "Would give" if dry_run else "Gave"
-    say(ctx, f"{verb} {len(moved)} task(s) of {from_} to {to}.")
+    n = len(moved)
+    if dry_run:
+        done = ngettext(
+            "Would give {n} task of {giver} to {taker}.",
+            "Would give {n} tasks of {giver} to {taker}.",
+            n,
+        )
+    else:
+        done = ngettext(
+            "Gave {n} task of {giver} to {taker}.", "Gave {n} tasks of {giver} to {taker}.", n
+        )
+    say(ctx, done.format(n=n, giver=from_, taker=to))

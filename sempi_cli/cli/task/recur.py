@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 
 from sempi_cli.cli.common import emit_record, emit_rows, say, state, sub_app
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import ngettext
 
 app = sub_app("recur", "Make tasks recur: set a rule on a template or task, run it from cron.")
 
@@ -66,7 +68,8 @@ def recur_set(
     rule = service.rule(freq, start, interval=interval, until=until, count=count, shift=shift)
     template = service.recur(target, rule)
     emit_record(ctx, template)
-    say(ctx, f"Template {template['name']!r} recurs: {template['rule']}.")
+    recurs = _("Template {name} recurs: {rule}.")
+    say(ctx, recurs.format(name=repr(template["name"]), rule=template["rule"]))
 
 
 @app.command("stop")
@@ -82,7 +85,7 @@ def recur_stop(
 
     template = state(ctx).service(RecurrenceService).recur(name, None)
     emit_record(ctx, template)
-    say(ctx, f"Template {template['name']!r} no longer recurs.")
+    say(ctx, _("Template {name} no longer recurs.").format(name=repr(template["name"])))
 
 
 @app.command("list")
@@ -121,11 +124,28 @@ def recur_run(
     counts = state(ctx).service(RecurrenceService).run(until, dry_run=dry_run)
     if not state(ctx).quiet:  # a cron job with -q prints nothing unless it fails
         emit_record(ctx, counts)
-    verb = "Would make" if dry_run else "Made"
-    message = (
-        f"{verb} {counts['created']} task(s) up to {counts['until']} from"
-        f" {counts['templates']} recurring template(s); {counts['existing']} already made."
+    n, templates = counts["created"], counts["templates"]
+    if dry_run:
+        made = ngettext(
+            "Would make {n} task(s) up to {day} from {templates}; {existing} already made.",
+            "Would make {n} task(s) up to {day} from {templates}; {existing} already made.",
+            n,
+        )
+    else:
+        made = ngettext(
+            "Made {n} task(s) up to {day} from {templates}; {existing} already made.",
+            "Made {n} task(s) up to {day} from {templates}; {existing} already made.",
+            n,
+        )
+    message = made.format(
+        n=n,
+        day=counts["until"],
+        templates=ngettext(
+            "{n} recurring template(s)", "{n} recurring template(s)", templates
+        ).format(n=templates),
+        existing=counts["existing"],
     )
     if counts["skipped"]:
-        message += f" Skipped (responsible disabled): {', '.join(counts['skipped'])}."
+        skipped = _("Skipped (responsible disabled): {names}.")
+        message += " " + skipped.format(names=", ".join(counts["skipped"]))
     say(ctx, message)

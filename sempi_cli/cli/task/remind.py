@@ -11,6 +11,8 @@ from sempi_cli.cli.task.options import (
     DryRun,
     TaskId,
 )
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import ngettext
 
 # A sub-group of `task`, not a top-level group: it is not in GROUP_HELP.
 app = sub_app(
@@ -57,7 +59,8 @@ def remind_add(
 
     rows = state(ctx).service(ReminderService).add(task_id, at=at, before=before, to=to or [])
     emit_rows(ctx, rows, LIST_COLUMNS if _table(ctx) else list(rows[0]))
-    say(ctx, f"Added {len(rows)} reminder(s).")
+    n = len(rows)
+    say(ctx, ngettext("Added {n} reminder.", "Added {n} reminders.", n).format(n=n))
 
 
 @app.command("list")
@@ -90,10 +93,16 @@ def remind_remove(
     from sempi_cli.services.tasks.tasks import needs_confirmation
 
     if needs_confirmation(len(reminder_ids)) and not dry_run:
-        confirm(ctx, f"Remove {len(reminder_ids)} reminders?")
+        n = len(reminder_ids)
+        confirm(ctx, ngettext("Remove {n} reminder?", "Remove {n} reminders?", n).format(n=n))
     rows = state(ctx).service(ReminderService).remove(reminder_ids, dry_run=dry_run)
     emit_rows(ctx, rows, ("id", "task_id", "recipient", "when"))
-    say(ctx, ("Would remove" if dry_run else "Removed") + f" {len(rows)} reminder(s).")
+    n = len(rows)
+    if dry_run:
+        done = ngettext("Would remove {n} reminder.", "Would remove {n} reminders.", n)
+    else:
+        done = ngettext("Removed {n} reminder.", "Removed {n} reminders.", n)
+    say(ctx, done.format(n=n))
 
 
 @app.command("run")
@@ -121,11 +130,22 @@ def remind_run(ctx: typer.Context, dry_run: DryRun = False) -> None:
         emit_rows(ctx, result["reminders"], RUN_COLUMNS)
     elif not state(ctx).quiet:
         emit_record(ctx, result)
-    withheld = f", withheld {result['withheld']}" if result["withheld"] else ""
-    verb = "Would deliver" if dry_run else "Delivered"
+    details = ""
+    if result["withheld"]:
+        details += _(", withheld {n}").format(n=result["withheld"])
     notices = result["delegation_notices"]
-    delegations = f", {notices} delegation notice(s)" if notices else ""
-    say(ctx, f"{verb} {result['delivered']} reminder(s){withheld}{delegations}.")
+    if notices:
+        details += ngettext(", {n} delegation notice", ", {n} delegation notices", notices).format(
+            n=notices
+        )
+    n = result["delivered"]
+    if dry_run:
+        done = ngettext(
+            "Would deliver {n} reminder{details}.", "Would deliver {n} reminders{details}.", n
+        )
+    else:
+        done = ngettext("Delivered {n} reminder{details}.", "Delivered {n} reminders{details}.", n)
+    say(ctx, done.format(n=n, details=details))
 
 
 def _table(ctx: typer.Context) -> bool:

@@ -35,6 +35,8 @@ from sempi_cli.cli.task.options import (
     TimeTracking,
     TimeTrackingSwitch,
 )
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import ngettext
 
 app = sub_app("template", "Keep reusable tasks (templates) for recurring and repeated work.")
 
@@ -96,15 +98,15 @@ def template_add(
         flags = (description, high, approval, fixed_deadline, kind, time_tracking is not None)
         if any(content) or any(flags):
             raise UsageProblem(
-                "--from-task copies the task's content: give no other content option",
-                "change the template afterwards with 'sempi task template edit'",
+                _("--from-task copies the task's content: give no other content option"),
+                _("change the template afterwards with 'sempi task template edit'"),
             )
         template = service.from_task(
             from_task, name, deadline_days=deadline_days, deadline_time=deadline_time
         )
     else:
         if title is None:
-            raise UsageProblem("missing --title (or --from-task)")
+            raise UsageProblem(_("missing --title (or --from-task)"))
         template = service.add(
             TemplateInput(
                 name=name,
@@ -127,7 +129,7 @@ def template_add(
             )
         )
     emit_record(ctx, template)
-    say(ctx, f"Added template {template['name']!r}.")
+    say(ctx, _("Added template {name}.").format(name=repr(template["name"])))
 
 
 @app.command("list")
@@ -220,8 +222,18 @@ def template_edit(
     )
     result = state(ctx).service(TemplateService).edit(name, change, dry_run=dry_run)
     emit_record(ctx, result)
-    verb = "Would change" if dry_run else "Changed"
-    say(ctx, f"{verb} {len(result['changes'])} field(s) of template {result['name']!r}.")
+    n = len(result["changes"])
+    if dry_run:
+        done = ngettext(
+            "Would change {n} field of template {name}.",
+            "Would change {n} fields of template {name}.",
+            n,
+        )
+    else:
+        done = ngettext(
+            "Changed {n} field of template {name}.", "Changed {n} fields of template {name}.", n
+        )
+    say(ctx, done.format(n=n, name=repr(result["name"])))
 
 
 @app.command("remove")
@@ -233,7 +245,8 @@ def template_remove(ctx: typer.Context, name: Name, dry_run: DryRun = False) -> 
     from sempi_cli.services.templates.templates import TemplateService
 
     if not dry_run:
-        confirm(ctx, f"Remove template {name!r}?")
+        confirm(ctx, _("Remove template {name}?").format(name=repr(name)))
     result = state(ctx).service(TemplateService).remove(name, dry_run=dry_run)
     emit_record(ctx, result)
-    say(ctx, ("Would remove" if dry_run else "Removed") + f" template {result['name']!r}.")
+    done = _("Would remove template {name}.") if dry_run else _("Removed template {name}.")
+    say(ctx, done.format(name=repr(result["name"])))

@@ -11,6 +11,7 @@ import typer
 
 from sempi_cli.cli.common import confirm, emit_rows, say, state, write_private
 from sempi_cli.cli.task.options import CreatedByMe, Mine, OfClient, Statuses, WithTags
+from sempi_cli.i18n import ngettext
 
 
 def task_export(
@@ -71,7 +72,12 @@ def task_export(
             return
         write_private(output, lambda fh: fh.write(text))
         events = text.count("BEGIN:VEVENT")
-        say(ctx, f"Exported {events} task(s) with a deadline to {output} (readable only by you).")
+        exported = ngettext(
+            "Exported {n} task(s) with a deadline to {file} (readable only by you).",
+            "Exported {n} task(s) with a deadline to {file} (readable only by you).",
+            events,
+        )
+        say(ctx, exported.format(n=events, file=output))
         return
     if output == "-":
         for chunk in export_chunks(service.export(query)):
@@ -79,7 +85,12 @@ def task_export(
         return
     records = service.export(query)
     write_private(output, lambda fh: fh.writelines(export_chunks(records)))
-    say(ctx, f"Exported {len(records)} task(s) to {output} (readable only by you).")
+    exported = ngettext(
+        "Exported {n} task(s) to {file} (readable only by you).",
+        "Exported {n} task(s) to {file} (readable only by you).",
+        len(records),
+    )
+    say(ctx, exported.format(n=len(records), file=output))
 
 
 def task_import(
@@ -113,20 +124,34 @@ def task_import(
 
     numbered = read_records(_read_text(file))
     if needs_confirmation(len(numbered)) and not dry_run:
-        confirm(ctx, f"Import {len(numbered)} task records?")
+        n = len(numbered)
+        confirm(ctx, ngettext("Import {n} task record?", "Import {n} task records?", n).format(n=n))
     report = (
         state(ctx)
         .service(TaskTransfer)
         .import_(
-            [record for _, record in numbered],
+            [record for _number, record in numbered],
             dry_run,
-            numbers=[number for number, _ in numbered],
+            numbers=[number for number, _record in numbered],
         )
     )
     emit_rows(ctx, report, REPORT_COLUMNS)
     counts = {a: sum(r["action"] == a for r in report) for a in ("created", "updated", "unchanged")}
-    summary = ", ".join(f"{n} {a}" for a, n in counts.items())
-    say(ctx, ("Would import" if dry_run else "Imported") + f" {len(report)} record(s): {summary}.")
+    if dry_run:
+        done = ngettext(
+            "Would import {n} record(s): {created} created, {updated} updated,"
+            " {unchanged} unchanged.",
+            "Would import {n} record(s): {created} created, {updated} updated,"
+            " {unchanged} unchanged.",
+            len(report),
+        )
+    else:
+        done = ngettext(
+            "Imported {n} record(s): {created} created, {updated} updated, {unchanged} unchanged.",
+            "Imported {n} record(s): {created} created, {updated} updated, {unchanged} unchanged.",
+            len(report),
+        )
+    say(ctx, done.format(n=len(report), **counts))
 
 
 def _read_text(path: str) -> str:
