@@ -186,12 +186,12 @@ def test_start_pause_and_start_again_on_another_task(both, world, clock):
     clock.advance(timedelta(minutes=42))
     moved = timer_start(both, world, "b")
     assert moved.stderr.splitlines() == [
-        f"Paused the timer on task {world['a']} (0:42).",
+        f"Paused the timer on task {world['a']} (42 min).",
         f"Timer started on task {world['b']} (entry 2).",
     ]
     clock.advance(timedelta(minutes=5))
     paused = both("timer", "pause")
-    assert (paused.code, paused.stderr) == (0, f"Paused the timer on task {world['b']} (0:05).\n")
+    assert (paused.code, paused.stderr) == (0, f"Paused the timer on task {world['b']} (5 min).\n")
 
 
 @pytest.mark.parametrize(

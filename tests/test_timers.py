@@ -81,7 +81,7 @@ def test_starting_another_task_pauses_the_running_one_and_says_so(cli, clock, ta
     js(cli, "start", str(tasks["a"]))
     clock.advance(timedelta(minutes=10))
     result = ok(cli("timer", "start", str(tasks["b"]), as_user=DOER))
-    assert f"Paused the timer on task {tasks['a']} (0:10)" in result.stderr
+    assert f"Paused the timer on task {tasks['a']} (10 min)" in result.stderr
     assert running(db) == [(actor(db, DOER).id, tasks["b"])]
     status = js(cli, "status")
     assert status["task_id"] == tasks["b"] and status["warning"] is None
