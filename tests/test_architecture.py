@@ -111,6 +111,7 @@ LAYER_EXCEPTIONS = {
     "sempi_cli.demo": "builds a demo store through the services and runs the CLI",
     "sempi_cli.docgen": "generates docs/cli.md and completions from the CLI",
     "sempi_cli.i18n_catalog": "reads every help text of the CLI for the catalog (make i18n)",
+    "sempi_cli.tour": "runs the README's tour on a demo store and records it (docs/it/)",
     "sempi_cli.__main__": "python -m sempi_cli runs the CLI",
 }
 

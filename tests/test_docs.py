@@ -32,6 +32,19 @@ def test_cli_reference_is_current() -> None:
     )
 
 
+def test_the_italian_walk_through_records_the_readme_tour() -> None:
+    """docs/it/giro-guidato.md is the README's tour run in Italian (sempi_cli/tour.py):
+    a command added to the tour is recorded again."""
+    from sempi_cli import tour
+
+    page = (DOCS / "it" / "giro-guidato.md").read_text(encoding="utf-8")
+    commands = tour.tour_commands()
+    assert len(commands) > 20
+    for command in commands:
+        assert f"$ sempi {command}\n" in page, command
+    assert "Errore" not in page and "Error:" not in page and "Traceback" not in page
+
+
 def test_italian_cli_reference_is_current_and_italian() -> None:
     text = docgen.render_cli_reference("it")
     assert docgen.CLI_REFERENCE_IT.read_text(encoding="utf-8") == text, f"docs/it/cli.md {STALE}"
