@@ -19,6 +19,8 @@ import os
 import stat
 
 from sempi_cli.errors import NotAuthenticated
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
 
 # Read by the fast path before pathlib is imported (paths.py says why): reading works
 # on the file's name as a string; writing, rare, still builds Paths.
@@ -28,7 +30,9 @@ if TYPE_CHECKING:
 
 PRIVATE_BITS = 0o077  # anything for group or others
 # The token may have been copied: a new login alone leaves the old session alive.
-FIX = "remove the file and log in again, then end the old session with 'sempi auth sessions kill'"
+FIX = N_(
+    "remove the file and log in again, then end the old session with 'sempi auth sessions kill'"
+)
 
 
 def for_invoker(path: Path | str) -> Path | str:
@@ -66,7 +70,7 @@ def write_token(path: Path, token: str) -> None:
     try:
         info = os.fstat(dir_fd)
         if info.st_uid != os.geteuid():
-            raise NotAuthenticated(_foreign(path.parent, info.st_uid, "the session is not saved"))
+            raise NotAuthenticated(_foreign(path.parent, info.st_uid, writing=True))
         if stat.S_IMODE(info.st_mode) != 0o700:
             os.fchmod(dir_fd, 0o700)
         temp = f".{path.name}.{secrets.token_hex(8)}.tmp"
@@ -112,7 +116,8 @@ def read_token(path: Path | str) -> str | None:
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise NotAuthenticated(
-                    f"'{path}' is a symbolic link: the session is ignored", FIX
+                    _("'{path}' is a symbolic link: the session is ignored").format(path=path),
+                    _(FIX),
                 ) from None
             raise NotAuthenticated(_unreadable(path, exc)) from None
     finally:
@@ -120,7 +125,10 @@ def read_token(path: Path | str) -> str | None:
     with os.fdopen(fd, "rb") as fh:
         info = os.fstat(fh.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise NotAuthenticated(f"'{path}' is not a regular file: the session is ignored", FIX)
+            raise NotAuthenticated(
+                _("'{path}' is not a regular file: the session is ignored").format(path=path),
+                _(FIX),
+            )
         _check_private(path, info, "file")
         text = fh.read(4096).decode("ascii", errors="replace").strip()
     return text or None
@@ -136,27 +144,39 @@ def _check_private(path: Path | str, info: os.stat_result, kind: str) -> None:
     """ssh's rule for private keys: ours, and nothing for group or others."""
     folder = kind == "folder"
     if info.st_uid != os.geteuid():
-        hint = "remove the folder and log in again" if folder else FIX
-        raise NotAuthenticated(_foreign(path, info.st_uid, "the session is ignored"), hint)
+        hint = _("remove the folder and log in again") if folder else _(FIX)
+        raise NotAuthenticated(_foreign(path, info.st_uid, writing=False), hint)
     mode = stat.S_IMODE(info.st_mode)
     if mode & PRIVATE_BITS:
         hint = (
-            f"run 'chmod 700 {path}', log in again, then end the old sessions with"
-            " 'sempi auth sessions kill'"
+            _(
+                "run 'chmod 700 {path}', log in again, then end the old sessions with"
+                " 'sempi auth sessions kill'"
+            ).format(path=path)
             if folder
-            else FIX
+            else _(FIX)
         )
         raise NotAuthenticated(
-            f"permissions {mode:04o} for '{path}' are too open: the session is ignored", hint
+            _("permissions {mode} for '{path}' are too open: the session is ignored").format(
+                mode=f"{mode:04o}", path=path
+            ),
+            hint,
         )
 
 
-def _foreign(path: Path | str, uid: int, outcome: str) -> str:
-    return f"'{path}' is owned by uid {uid}, not by you (uid {os.geteuid()}): {outcome}"
+def _foreign(path: Path | str, uid: int, *, writing: bool) -> str:
+    """A session file or folder that is not ours: not saved (writing), or ignored."""
+    if writing:
+        text = _("'{path}' is owned by uid {uid}, not by you (uid {me}): the session is not saved")
+    else:
+        text = _("'{path}' is owned by uid {uid}, not by you (uid {me}): the session is ignored")
+    return text.format(path=path, uid=uid, me=os.geteuid())
 
 
 def _unreadable(path: Path | str, exc: OSError) -> str:
-    return f"cannot read '{path}' ({exc.strerror}): the session is ignored"
+    return _("cannot read '{path}' ({reason}): the session is ignored").format(
+        path=path, reason=exc.strerror
+    )
 
 
 def _make_private_dirs(directory: Path) -> None:

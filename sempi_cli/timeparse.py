@@ -15,9 +15,13 @@ from typing import Literal
 
 from sempi_cli.clock import ROME
 from sempi_cli.errors import InvalidData
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
 
-DATE_HINT = "use YYYY-MM-DD, dd/mm/yyyy, today, tomorrow, +3d, eom, or a weekday"
-DURATION_HINT = "use 1h30m, 90m, 1.5h, 01:30"
+# The forms the hints name are accepted in both languages (the Italian hint names the
+# Italian words: oggi, domani, fine mese, lunedì...); translated where they are shown.
+DATE_HINT = N_("use YYYY-MM-DD, dd/mm/yyyy, today, tomorrow, +3d, eom, or a weekday")
+DURATION_HINT = N_("use 1h30m, 90m, 1.5h, 01:30")
 # A bound for any duration a person types (planned time, time by hand): over a year
 # of work is a typo, and far past it the date arithmetic of a timer entry overflows.
 MAX_DURATION_HOURS = 9999
@@ -128,15 +132,28 @@ def parse_duration(text: str, *, field: str = "duration") -> timedelta:
         elif (match := _HOURS_MINUTES.fullmatch(key)) and (match[2] or match[3]):
             sign, hours, minutes = match[1], match[2] or "0", match[3] or "0"
         else:
-            raise InvalidData(field, f"cannot read {text!r} as a duration", DURATION_HINT)
+            raise InvalidData(
+                field,
+                _("cannot read {text} as a duration").format(text=repr(text)),
+                _(DURATION_HINT),
+            )
         seconds = round(float(hours.replace(",", ".")) * 3600) + int(minutes) * 60
         duration = timedelta(seconds=-seconds if sign else seconds)
     except (OverflowError, ValueError):
-        raise InvalidData(field, f"{text!r} is too long", DURATION_HINT) from None
+        raise InvalidData(
+            field, _("{text} is too long").format(text=repr(text)), _(DURATION_HINT)
+        ) from None
     if duration <= timedelta(0):
-        raise InvalidData(field, f"{text!r} must be more than zero", DURATION_HINT)
+        raise InvalidData(
+            field, _("{text} must be more than zero").format(text=repr(text)), _(DURATION_HINT)
+        )
     if duration > MAX_DURATION:
-        raise InvalidData(field, f"{text!r} is longer than {MAX_DURATION_HOURS} hours")
+        raise InvalidData(
+            field,
+            _("{text} is longer than {hours} hours").format(
+                text=repr(text), hours=MAX_DURATION_HOURS
+            ),
+        )
     return duration
 
 
@@ -150,7 +167,7 @@ def _read(text: str, now: datetime, field: str) -> date | datetime:
         if match := _ISO.fullmatch(key):
             return _build(field, text, *match.groups())
         if match := _ITALIAN.fullmatch(key):
-            day, _, month, year, hour, minute = match.groups()
+            day, _separator, month, year, hour, minute = match.groups()
             if year is None:
                 year = str(_next_year_of(today, int(month), int(day)))
             return _build(field, text, year, month, day, hour, minute)
@@ -176,7 +193,9 @@ def _read(text: str, now: datetime, field: str) -> date | datetime:
                 )
     except (OverflowError, ValueError):
         raise _out_of_range(field, text) from None
-    raise InvalidData(field, f"cannot read {text!r} as a date", DATE_HINT)
+    raise InvalidData(
+        field, _("cannot read {text} as a date").format(text=repr(text)), _(DATE_HINT)
+    )
 
 
 def _offset(today: date, sign: str, amount: int, unit_letter: str) -> date:
@@ -218,14 +237,20 @@ def _build(
     try:
         result = date(int(year), int(month), int(day))
     except ValueError:
-        raise InvalidData(field, f"no such date: {text!r}", "check the day and month") from None
+        raise InvalidData(
+            field, _("no such date: {text}").format(text=repr(text)), _("check the day and month")
+        ) from None
     if hour is None or minute is None:
         return result
     try:
         clock = time(int(hour), int(minute), int(second or 0))
         zone = _zone(offset)
     except ValueError:
-        raise InvalidData(field, f"no such time: {text!r}", "use hh:mm, 00:00 to 23:59") from None
+        raise InvalidData(
+            field,
+            _("no such time: {text}").format(text=repr(text)),
+            _("use hh:mm, 00:00 to 23:59"),
+        ) from None
     if zone is None:
         return _rome(result, clock)
     return datetime.combine(result, clock, tzinfo=zone).astimezone(ROME)
@@ -268,4 +293,4 @@ def day_start(day: date, *, field: str, days_later: int = 0) -> datetime:
 
 
 def _out_of_range(field: str, text: str) -> InvalidData:
-    return InvalidData(field, f"{text!r} is out of range", DATE_HINT)
+    return InvalidData(field, _("{text} is out of range").format(text=repr(text)), _(DATE_HINT))

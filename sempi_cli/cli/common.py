@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Annotated, TextIO
+from typing import Annotated, TextIO, TypeVar
 
 import typer
 
@@ -18,6 +18,9 @@ from typer._click.exceptions import NoArgsIsHelpError as NoArgsIsHelpError
 from typer._click.exceptions import UsageError as UsageError
 
 from sempi_cli.cli.context import AppContext
+from sempi_cli.i18n import gettext as _
+
+T = TypeVar("T")
 
 # The page of a grid (`consent list`, `coupon clients`): the filtered rows, by id.
 PageLimit = Annotated[int | None, typer.Option("--limit", "-n", help="At most this many rows.")]
@@ -99,17 +102,66 @@ def say(ctx: typer.Context, text: str) -> None:
         typer.echo(text, err=True)
 
 
+MACHINE_FORMATS = ("json", "jsonl", "csv")
+
+
+def for_output(ctx: typer.Context, make: Callable[[], T]) -> T:
+    """``make()`` (a read) with its texts in the language of the output: English for
+    scripts (JSON, CSV: a text field never changes with the reader's language),
+    the person's own for a table. An error it raises is said in the person's
+    language: ``make`` runs again to say it (a read, so running twice is harmless)."""
+    from sempi_cli.errors import SempiError
+    from sempi_cli.i18n import current, speaking
+
+    if state(ctx).fmt not in MACHINE_FORMATS or current() == "en":
+        return make()
+    try:
+        with speaking("en"):
+            return make()
+    except SempiError:
+        return make()
+
+
+# The answers `confirm` takes in Italian: s/sì (and the y/yes of the English prompt).
+_YES = ("s", "si", "sì", "y", "yes")
+_NO = ("n", "no")
+
+
 def confirm(ctx: typer.Context, question: str) -> None:
-    """Ask on a terminal; refuse without --yes anywhere else."""
+    """Ask on a terminal; refuse without --yes anywhere else. ``question`` is already
+    in the person's language; so is the prompt ([y/N] in English, [s/N] in Italian)."""
     from sempi_cli.errors import UsageProblem
+    from sempi_cli.i18n import current
 
     app = state(ctx)
     if app.yes:
         return
     if not app.interactive:
-        raise UsageProblem(f"{question.rstrip('?')}: confirmation needed", "add --yes to confirm")
-    if not typer.confirm(question, default=False, err=True):
+        raise UsageProblem(
+            _("{question}: confirmation needed").format(question=question.rstrip("?")),
+            _("add --yes to confirm"),
+        )
+    if current() == "en":
+        agreed = typer.confirm(question, default=False, err=True)
+    else:
+        agreed = _ask_yes_no(question)
+    if not agreed:
         raise typer.Exit(1)
+
+
+def _ask_yes_no(question: str) -> bool:
+    """Click's confirm in Italian: ``[s/N]``, yes as s, si, sì, y or yes, no as n or no,
+    nothing for no; anything else asked again. Ctrl-C or the end of input: Abort."""
+    while True:
+        answer = typer.prompt(
+            f"{question} [s/N]", default="", show_default=False, err=True, type=str
+        )
+        word = answer.strip().lower()
+        if word in _YES:
+            return True
+        if not word or word in _NO:
+            return False
+        typer.echo(_("Error: answer s (sì) or n (no)"), err=True)
 
 
 def read_secret(
@@ -125,12 +177,13 @@ def read_secret(
             line = "\udcff"  # not UTF-8: refused below, like bytes kept as surrogates
         value = line.rstrip("\r\n")
         if not value:
-            raise UsageProblem(f"{field}: nothing on standard input")
+            raise UsageProblem(_("{field}: nothing on standard input").format(field=field))
         utf8_or_refuse(value, field)
         return value
     if not state(ctx).interactive:
         raise UsageProblem(
-            f"{field}: no terminal to ask on", "pass it on standard input with --password-stdin"
+            _("{field}: no terminal to ask on").format(field=field),
+            _("pass it on standard input with --password-stdin"),
         )
     return typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm_it, err=True)
 
@@ -143,14 +196,14 @@ def ask_code(ctx: typer.Context, *, from_stdin: bool) -> str:
     try:
         return read_secret(
             ctx,
-            "Code from your authenticator app (or a recovery code)",
+            _("Code from your authenticator app (or a recovery code)"),
             from_stdin=from_stdin,
             field="code",
         )
     except UsageProblem as exc:
         raise NotAuthenticated(
-            f"two-step login needs a code: {exc.message}",
-            "give the code on the line after the password, or run on a terminal",
+            _("two-step login needs a code: {problem}").format(problem=exc.message),
+            _("give the code on the line after the password, or run on a terminal"),
         ) from None
 
 
@@ -163,7 +216,9 @@ def utf8_or_refuse(text: str, field: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidData(
-            field, "is not valid UTF-8 text", "check the encoding of the terminal or the file"
+            field,
+            _("is not valid UTF-8 text"),
+            _("check the encoding of the terminal or the file"),
         ) from None
 
 
@@ -175,7 +230,7 @@ def step_up(ctx: typer.Context, *, from_stdin: bool):
         from sempi_cli.services.identity.auth import AuthService
 
         password = read_secret(
-            ctx, "Your password, to confirm", from_stdin=from_stdin, field="password"
+            ctx, _("Your password, to confirm"), from_stdin=from_stdin, field="password"
         )
         return (
             state(ctx)
@@ -190,7 +245,7 @@ def ask(ctx: typer.Context, prompt: str, *, field: str) -> str:
     from sempi_cli.errors import UsageProblem
 
     if not state(ctx).interactive:
-        raise UsageProblem(f"missing {field}")
+        raise UsageProblem(_("missing {field}").format(field=field))
     return typer.prompt(prompt, err=True)
 
 
@@ -204,12 +259,17 @@ def create_private_file(path: str) -> int:
         return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         raise Conflict(
-            f"{path} already exists", "choose another file; exports never overwrite"
+            _("{path} already exists").format(path=path),
+            _("choose another file; exports never overwrite"),
         ) from None
     except (FileNotFoundError, NotADirectoryError):
-        raise InvalidData("--output", f"the folder of {path} does not exist") from None
+        raise InvalidData(
+            "--output", _("the folder of {path} does not exist").format(path=path)
+        ) from None
     except OSError as exc:
-        raise InvalidData("--output", f"cannot create {path}: {exc.strerror}") from None
+        raise InvalidData(
+            "--output", _("cannot create {path}: {reason}").format(path=path, reason=exc.strerror)
+        ) from None
 
 
 def write_private_bytes(path: str, chunks: Iterable[bytes]) -> None:

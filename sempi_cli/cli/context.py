@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from sempi_cli.clock import Clock, SystemClock
+from sempi_cli.i18n import gettext as _
 
 if TYPE_CHECKING:
     from sempi_cli.services.access import Actor
@@ -76,7 +77,7 @@ class AppContext:
             from sempi_cli.services.identity.auth import AuthService
 
             if not user:
-                raise NotAuthenticated("SEMPI_APP_PASSWORD is set but SEMPI_USER is not")
+                raise NotAuthenticated(_("SEMPI_APP_PASSWORD is set but SEMPI_USER is not"))
             return AuthService(self.connection(), self.clock).actor_for_app_password(
                 user, app_password
             )
@@ -109,7 +110,9 @@ class AppContext:
         def notice() -> None:
             if not self.quiet:
                 print(
-                    f"Waiting for another sempi to finish writing (up to {seconds} s)...",
+                    _("Waiting for another sempi to finish writing (up to {seconds} s)...").format(
+                        seconds=seconds
+                    ),
                     file=sys.stderr,
                     flush=True,
                 )

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import emit_record, emit_rows, group_app, say, state
+from sempi_cli.cli.common import emit_record, emit_rows, for_output, group_app, say, state
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import ngettext
 
 app = group_app("db")
 
@@ -33,13 +35,15 @@ def db_check(ctx: typer.Context) -> None:
     from sempi_cli.errors import StoreUnusable
     from sempi_cli.services.ops.maintenance import MaintenanceService
 
-    problems = state(ctx).service(MaintenanceService).check()
+    problems = for_output(ctx, lambda: state(ctx).service(MaintenanceService).check())
     if problems:
         emit_rows(ctx, [{"problem": p} for p in problems], ["problem"])
+        n = len(problems)
         raise StoreUnusable(
-            f"the store has {len(problems)} problem(s)", "restore the latest backup"
+            ngettext("the store has {n} problem(s)", "the store has {n} problem(s)", n).format(n=n),
+            _("restore the latest backup"),
         )
-    say(ctx, "The store is sound.")
+    say(ctx, _("The store is sound."))
 
 
 @app.command("backup")

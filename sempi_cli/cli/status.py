@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import emit_record, emit_rows, state
+from sempi_cli.cli.common import emit_record, emit_rows, for_output, state
+from sempi_cli.i18n import N_
 
 SHOWN = 5  # rows of each task list on the screen; --json carries them all
 TASK_COLUMNS = ("id", "title", "client", "deadline", "flags")
@@ -38,7 +39,7 @@ def status(
         return
     from sempi_cli.services.ops.status import StatusService
 
-    overview = state(ctx).service(StatusService).overview()
+    overview = for_output(ctx, lambda: state(ctx).service(StatusService).overview())
     if state(ctx).fmt != "table":
         emit_record(ctx, overview)
         return
@@ -66,39 +67,64 @@ def _short(ctx: typer.Context) -> None:
 
 
 def _screen(ctx: typer.Context, overview: dict) -> None:
+    from sempi_cli.i18n import current, duration, ngettext
+    from sempi_cli.i18n import gettext as _
     from sempi_cli.output import for_people
     from sempi_cli.services.timers.running import hours_minutes
 
     timer = overview["timer"]
     if timer is None:
-        typer.echo("Timer: not running.")
+        typer.echo(_("Timer: not running."))
     else:
+        seconds = timer["elapsed_seconds"]
+        # English keeps the clock form (3:05); Italian writes a time spent (3 h 5 min).
+        elapsed = hours_minutes(seconds) if current() == "en" else duration(seconds)
         typer.echo(
-            f"Timer: task {timer['task_id']} ({timer['task']}),"
-            f" {hours_minutes(timer['elapsed_seconds'])} since {for_people(timer['started_at'])}."
+            _("Timer: task {task} ({title}), {elapsed} since {started}.").format(
+                task=timer["task_id"],
+                title=timer["task"],
+                elapsed=elapsed,
+                started=for_people(timer["started_at"]),
+            )
         )
         if timer["warning"]:
-            typer.echo(f"  Warning: it is {timer['warning']}: pause it or fix the entry.")
+            typer.echo(
+                _("  Warning: it is {warning}: pause it or fix the entry.").format(
+                    warning=timer["warning"]
+                )
+            )
     if overview.get("consent_request"):
         from sempi_cli.services.consent.requests import pending_line
 
-        typer.echo("Consent: " + pending_line(overview["consent_request"]))
+        typer.echo(_("Consent: {line}").format(line=pending_line(overview["consent_request"])))
+    notifications = overview["unread_notifications"]
+    chats = overview["unread_chats"]
+    messages = overview["unread_chat_messages"]
     typer.echo(
-        f"Unread: {overview['unread_notifications']} notification(s),"
-        f" {overview['unread_chats']} chat(s) ({overview['unread_chat_messages']} message(s))."
+        _("Unread: {notifications}, {chats} ({messages}).").format(
+            notifications=ngettext(
+                "{n} notification(s)", "{n} notification(s)", notifications
+            ).format(n=notifications),
+            chats=ngettext("{n} chat(s)", "{n} chat(s)", chats).format(n=chats),
+            messages=ngettext("{n} message(s)", "{n} message(s)", messages).format(n=messages),
+        )
     )
     for key, title in (
-        ("overdue", "Overdue"),
-        ("due_this_week", "Due this week"),
-        ("awaiting_my_approval", "Awaiting my approval"),
+        ("overdue", N_("Overdue ({n})")),
+        ("due_this_week", N_("Due this week ({n})")),
+        ("awaiting_my_approval", N_("Awaiting my approval ({n})")),
     ):
         rows = overview[key]
-        typer.echo(f"\n{title} ({len(rows)})")
+        typer.echo("\n" + _(title).format(n=len(rows)))
         if rows:
             emit_rows(ctx, rows[:SHOWN], TASK_COLUMNS)
         if len(rows) > SHOWN:
-            typer.echo(f"... and {len(rows) - SHOWN} more: sempi task due")
+            typer.echo(
+                _("... and {n} more: {command}").format(
+                    n=len(rows) - SHOWN, command="sempi task due"
+                )
+            )
     deadlines = overview["next_deadlines"]
-    typer.echo(f"\nNext deadlines ({len(deadlines)})")
+    typer.echo("\n" + _("Next deadlines ({n})").format(n=len(deadlines)))
     if deadlines:
         emit_rows(ctx, deadlines, DEADLINE_COLUMNS)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sempi_cli.errors import InvalidData, NotFound, PermissionDenied
+from sempi_cli.i18n import gettext as _
 
 # The SQL of visibility lives in visibility.py, light enough for the fast path
 # (this module's Actor is a dataclass, and dataclasses costs the fast path more
@@ -139,7 +140,7 @@ def client_row(db: sqlite3.Connection, actor: Actor, client_id: int) -> sqlite3.
         f"SELECT c.* FROM clients c WHERE c.id = :id AND {where}", {**params, "id": client_id}
     ).fetchone()
     if row is None:
-        raise NotFound(f"client {client_id} not found")
+        raise NotFound(_("client {client} not found").format(client=client_id))
     return row
 
 
@@ -176,9 +177,13 @@ def clients_seen_by(
     return {r[0] for r in db.execute(sql, {**params, "ids": ids})}
 
 
+# ``what`` in the three functions below is what the actor tried, as a verb phrase
+# ("read the audit log"): the callers mark it with N_ and it is translated here.
+
+
 def require_firm_admin(actor: Actor, what: str) -> None:
     if not actor.is_firm_admin:
-        raise PermissionDenied(f"only a firm administrator may {what}")
+        raise PermissionDenied(_("only a firm administrator may {what}").format(what=_(what)))
 
 
 def require_practice_admin(actor: Actor, studio_id: int, what: str) -> None:
@@ -186,7 +191,11 @@ def require_practice_admin(actor: Actor, studio_id: int, what: str) -> None:
     practice's own decisions (its SMART option, consent requests, coupons it pays for)."""
     if actor.is_firm_admin or (actor.role == "studio-admin" and actor.studio_id == studio_id):
         return
-    raise PermissionDenied(f"only the practice's administrator or a firm administrator may {what}")
+    raise PermissionDenied(
+        _("only the practice's administrator or a firm administrator may {what}").format(
+            what=_(what)
+        )
+    )
 
 
 def can_manage_client(actor: Actor, client: sqlite3.Row) -> bool:
@@ -207,7 +216,9 @@ def require_client_owner(actor: Actor, client: sqlite3.Row, what: str) -> None:
     ):
         return
     raise PermissionDenied(
-        f"only a firm administrator or the practice's administrator may {what} client {client['id']}"
+        _(
+            "only a firm administrator or the practice's administrator may {what} client {client}"
+        ).format(what=_(what), client=client["id"])
     )
 
 
@@ -238,11 +249,13 @@ def outside_reason(user: sqlite3.Row, client_id: int | None, studio_id: int | No
     come): a practice user only ever reaches the clients of their own practice;
     an external user only their own client. Firm users reach every client."""
     if user["role"] in STUDIO_ROLES and client_id is not None and user["studio_id"] != studio_id:
-        return f"{user['email']} belongs to another practice"
+        return _("{email} belongs to another practice").format(email=user["email"])
     if user["role"] == "external" and user["client_id"] != client_id:
         if client_id is None:
-            return f"{user['email']} is an external user: only their own client's work"
-        return f"{user['email']} is an external user of another client"
+            return _("{email} is an external user: only their own client's work").format(
+                email=user["email"]
+            )
+        return _("{email} is an external user of another client").format(email=user["email"])
     return None
 
 

@@ -8,6 +8,7 @@ from contextlib import AbstractContextManager, contextmanager
 
 from sempi_cli.clock import iso_utc
 from sempi_cli.errors import NotAuthenticated, PermissionDenied
+from sempi_cli.i18n import gettext as _
 from sempi_cli.store import write_transaction
 
 # The fast path (cli/fastpath.py) builds services on this class before dataclasses
@@ -30,11 +31,11 @@ class Service:
     @property
     def actor(self) -> Actor:
         if self._actor is None:
-            raise NotAuthenticated("you are not logged in", "run 'sempi login'")
+            raise NotAuthenticated(_("you are not logged in"), _("run 'sempi login'"))
         if self._actor.must_enrol and not self.allows_unenrolled:
             raise PermissionDenied(
-                "two-step login is required for your account",
-                "turn it on with 'sempi auth otp enable'",
+                _("two-step login is required for your account"),
+                _("turn it on with 'sempi auth otp enable'"),
             )
         return self._actor
 

@@ -20,13 +20,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from sempi_cli.errors import StoreUnusable
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
 
 MB = 1024 * 1024
 CHUNK = MB
 # A file up to this size is read once, into memory; a larger one is hashed in a
 # first pass and, only if its content is new, streamed into the blob in a second.
 WHOLE_READ = 16 * MB
-LINK_NOT_FOLLOWED = "a link: not followed"
+LINK_NOT_FOLLOWED = N_("a link: not followed")  # translated where it is shown
 
 
 class FileProblem(Exception):
@@ -57,10 +59,10 @@ def _open(path: str, follow_links: bool) -> int:
     try:
         return os.open(path, flags)
     except FileNotFoundError:
-        raise FileProblem("unreadable", "no such file (or a link to nothing)") from None
+        raise FileProblem("unreadable", _("no such file (or a link to nothing)")) from None
     except OSError as exc:
         if exc.errno == errno.ELOOP and not follow_links:
-            raise FileProblem("unreadable", LINK_NOT_FOLLOWED) from None
+            raise FileProblem("unreadable", _(LINK_NOT_FOLLOWED)) from None
         raise FileProblem("unreadable", exc.strerror or str(exc)) from None
 
 
@@ -76,7 +78,7 @@ def read_content(path: str, limit: int, *, follow_links: bool = True) -> FileCon
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            kind = _("a folder") if stat.S_ISDIR(info.st_mode) else _("not a regular file")
             raise FileProblem("unreadable", kind)
         if info.st_size > limit:
             raise FileProblem("too_big", too_big(info.st_size, limit))
@@ -118,7 +120,10 @@ def _read_exactly(fd: int, wanted: int) -> bytes:
 
 def too_big(size: int, limit: int) -> str:
     """Why a file of ``size`` bytes is refused, in megabytes as the settings count them."""
-    return f"{size / MB:.1f} MB, over the limit of {limit // MB} MB"
+    from sempi_cli.i18n import current, number
+
+    megabytes = f"{size / MB:.1f}" if current() == "en" else number(size / MB, 1)
+    return _("{size} MB, over the limit of {limit} MB").format(size=megabytes, limit=limit // MB)
 
 
 class ContentStore:
@@ -176,7 +181,7 @@ class ContentStore:
                         digest.update(chunk)
                         written += len(chunk)
                 if written != content.size or digest.hexdigest() != content.sha256 or fh.read(1):
-                    raise FileProblem("unreadable", "it changed while it was being read")
+                    raise FileProblem("unreadable", _("it changed while it was being read"))
         except OSError as exc:
             raise FileProblem("unreadable", exc.strerror or str(exc)) from None
         return rowid
@@ -207,8 +212,8 @@ def read_chunks(
             yield chunk
     if digest.hexdigest() != sha256:
         raise StoreUnusable(
-            f"the content of {what} does not match its SHA-256",
-            "run 'sempi db check' and restore from a backup",
+            _("the content of {what} does not match its SHA-256").format(what=what),
+            _("run 'sempi db check' and restore from a backup"),
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from sempi_cli.errors import InvalidData
+from sempi_cli.i18n import gettext as _
 
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
@@ -31,12 +32,17 @@ def partita_iva(value: str, *, field: str = "partita_iva") -> str:
     if number.startswith("IT"):
         number = number[2:]
     if not _ELEVEN_DIGITS.match(number):
-        raise InvalidData(field, f"{value!r} is not a partita IVA (11 digits expected)")
+        raise InvalidData(
+            field, _("{value} is not a partita IVA (11 digits expected)").format(value=repr(value))
+        )
     try:
         return iva.validate(number)
     except ValidationError as exc:
         raise InvalidData(
-            field, f"{value!r} is not a valid partita IVA ({_iva_why(exc, number)})"
+            field,
+            _("{value} is not a valid partita IVA ({why})").format(
+                value=repr(value), why=_iva_why(exc, number)
+            ),
         ) from None
 
 
@@ -51,16 +57,26 @@ def codice_fiscale(value: str, *, person: bool = False, field: str = "codice_fis
         if person:
             raise InvalidData(
                 field,
-                f"{value!r} is an 11-digit company code, not a person's codice fiscale",
-                "a person's codice fiscale has 16 characters",
+                _("{value} is an 11-digit company code, not a person's codice fiscale").format(
+                    value=repr(value)
+                ),
+                _("a person's codice fiscale has 16 characters"),
             )
         return partita_iva(code, field=field)
     if len(code) != 16:
-        raise InvalidData(field, f"{value!r} is not a codice fiscale (16 characters expected)")
+        raise InvalidData(
+            field,
+            _("{value} is not a codice fiscale (16 characters expected)").format(value=repr(value)),
+        )
     try:
         return codicefiscale.validate(code)
     except ValidationError as exc:
-        raise InvalidData(field, f"{value!r} is not a valid codice fiscale ({_why(exc)})") from None
+        raise InvalidData(
+            field,
+            _("{value} is not a valid codice fiscale ({why})").format(
+                value=repr(value), why=_why(exc)
+            ),
+        ) from None
 
 
 def _iva_why(exc: Exception, number: str) -> str:
@@ -68,22 +84,28 @@ def _iva_why(exc: Exception, number: str) -> str:
     a province 001-100, or 120, 121, 888, 999), or the check digit."""
     name = type(exc).__name__
     if name == "InvalidComponent":
-        return f"office code {number[7:10]}: digits 8-10 are 001-100, 120, 121, 888 or 999"
+        return _("office code {code}: digits 8-10 are 001-100, 120, 121, 888 or 999").format(
+            code=number[7:10]
+        )
     if name == "InvalidFormat":
-        return "the first seven digits cannot all be zero"
-    return "check digit"
+        return _("the first seven digits cannot all be zero")
+    return _("check digit")
 
 
 def _why(exc: Exception) -> str:
     name = type(exc).__name__
-    return {"InvalidChecksum": "check character"}.get(name, "birth date or format")
+    if name == "InvalidChecksum":
+        return _("check character")
+    return _("birth date or format")
 
 
 def email(value: str, *, field: str = "email") -> str:
     """A syntactically valid address, stored lower-case (PEC addresses too)."""
     address = value.strip()
     if not _EMAIL.match(address) or ".." in address:
-        raise InvalidData(field, f"{value!r} is not a valid e-mail address")
+        raise InvalidData(
+            field, _("{value} is not a valid e-mail address").format(value=repr(value))
+        )
     return address.lower()
 
 

@@ -21,6 +21,8 @@ import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 
+from sempi_cli.i18n import gettext as _
+
 GENESIS = "0" * 64  # the "previous hash" of a ledger's first row
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 # One encoder for every row: json.dumps with options builds a new one per call,
@@ -74,9 +76,9 @@ def verify(db: sqlite3.Connection, table: str, columns: Sequence[str]) -> dict:
         content = dict(zip(names, row[3:], strict=True))
         problem = None
         if row[1] != prev_hash:
-            problem = "does not follow the row before it (a row was removed, added or changed)"
+            problem = _("does not follow the row before it (a row was removed, added or changed)")
         elif row[2] != link(prev_hash, content):
-            problem = "its content is not what was recorded"
+            problem = _("its content is not what was recorded")
         if problem is not None:
             return {"rows": count, "ok": False, "first_bad": row[0], "problem": problem}
         prev_hash = row[2]

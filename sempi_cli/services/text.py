@@ -7,6 +7,8 @@ import re
 from collections.abc import Sequence
 
 from sempi_cli.errors import InvalidData
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import ngettext
 
 # Unicode's category Cc is exactly these 65 code points (C0, DEL, C1): a regex finds
 # one as unicodedata.category would, some twenty times faster on a batch's names.
@@ -20,7 +22,14 @@ def one_line(text: str, field: str, limit: int) -> str:
     folded = " ".join(text.split())
     no_control(folded, field)
     if len(folded) > limit:
-        raise InvalidData(field, f"longer than {limit} characters ({len(folded)})")
+        raise InvalidData(
+            field,
+            ngettext(
+                "longer than {limit} characters ({length})",
+                "longer than {limit} characters ({length})",
+                limit,
+            ).format(limit=limit, length=len(folded)),
+        )
     return folded
 
 
@@ -29,7 +38,12 @@ def no_control(text: str, field: str, *, allow: str = "") -> None:
     tabs of a long text): stored, they would reach the terminal of whoever lists them."""
     for bad in _CONTROL.finditer(text):
         if bad[0] not in allow:
-            raise InvalidData(field, f"a control character (U+{ord(bad[0]):04X}) is not allowed")
+            raise InvalidData(
+                field,
+                _("a control character ({code}) is not allowed").format(
+                    code=f"U+{ord(bad[0]):04X}"
+                ),
+            )
 
 
 def long_text(text: str, field: str) -> str:
@@ -43,7 +57,8 @@ def long_text(text: str, field: str) -> str:
 def chosen_words(values: list[str], allowed: tuple[str, ...], field: str, noun: str) -> list[str]:
     """Filter words as people type them ("not requested", "not-requested", "Sent",
     "a,b"; repeated options), each checked against ``allowed``: the status filters
-    of the grids (`consent list --status`, `coupon clients --state`)."""
+    of the grids (`consent list --status`, `coupon clients --state`). ``noun`` ("a
+    request status"), marked with N_ by the caller, is translated here."""
     chosen = []
     for value in values:
         for part in value.split(","):
@@ -52,7 +67,9 @@ def chosen_words(values: list[str], allowed: tuple[str, ...], field: str, noun: 
                 continue
             if word not in allowed:
                 raise InvalidData(
-                    field, f"{part.strip()!r} is not {noun}", "use one of: " + ", ".join(allowed)
+                    field,
+                    _("{value} is not {noun}").format(value=repr(part.strip()), noun=_(noun)),
+                    _("use one of: {choices}").format(choices=", ".join(allowed)),
                 )
             chosen.append(word)
     return chosen
@@ -61,6 +78,14 @@ def chosen_words(values: list[str], allowed: tuple[str, ...], field: str, noun: 
 def listed_refusals(refused: Sequence[tuple[int, str, str]], shown: int) -> str:
     """The one line of an all-or-nothing refusal: the first ``shown`` clients as
     "client ID (NAME): REASON", the others by id (a script fixes them all at once)."""
-    named = "; ".join(f"client {cid} ({name}): {why}" for cid, name, why in refused[:shown])
-    rest = [str(cid) for cid, _, _ in refused[shown:]]
-    return named + (f"; and {len(rest)} more: clients {', '.join(rest)}" if rest else "")
+    named = "; ".join(
+        _("client {client} ({name}): {reason}").format(client=cid, name=name, reason=why)
+        for cid, name, why in refused[:shown]
+    )
+    rest = [str(refusal[0]) for refusal in refused[shown:]]
+    if not rest:
+        return named
+    more = ngettext(
+        "; and {n} more: clients {ids}", "; and {n} more: clients {ids}", len(rest)
+    ).format(n=len(rest), ids=", ".join(rest))
+    return named + more

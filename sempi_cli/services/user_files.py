@@ -16,23 +16,31 @@ from contextlib import contextmanager
 from typing import BinaryIO
 
 from sempi_cli.errors import InvalidData, SempiError
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
 
-MISSING = "no file {path}"
+MISSING = N_("no file {path}")
 
 
 @contextmanager
 def _as_invalid_data(path: str, field: str, missing: str, folder: str | None) -> Iterator[None]:
-    """``missing`` and ``folder`` are templates with ``{path}``; without ``folder`` a
-    folder is reported like any other file that cannot be read."""
+    """``missing`` and ``folder`` are templates with ``{path}`` (marked with N_, or
+    translated already); without ``folder`` a folder is reported like any other file
+    that cannot be read."""
     try:
         yield
     except FileNotFoundError:
-        raise InvalidData(field, missing.format(path=path)) from None
+        raise InvalidData(field, _(missing).format(path=path)) from None
     except IsADirectoryError as exc:
-        problem = folder.format(path=path) if folder else f"cannot read {path}: {exc.strerror}"
+        if folder:
+            problem = _(folder).format(path=path)
+        else:
+            problem = _("cannot read {path}: {reason}").format(path=path, reason=exc.strerror)
         raise InvalidData(field, problem) from None
     except OSError as exc:  # PermissionError included
-        raise InvalidData(field, f"cannot read {path}: {exc.strerror}") from None
+        raise InvalidData(
+            field, _("cannot read {path}: {reason}").format(path=path, reason=exc.strerror)
+        ) from None
 
 
 def _open_regular(path: str, field: str) -> int:
@@ -45,7 +53,10 @@ def _open_regular(path: str, field: str) -> int:
         if stat.S_ISDIR(mode):  # opening a folder read-only succeeds on Linux
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
         if not stat.S_ISREG(mode):
-            raise InvalidData(field, f"{path} is not a regular file (a pipe, a device or a socket)")
+            raise InvalidData(
+                field,
+                _("{path} is not a regular file (a pipe, a device or a socket)").format(path=path),
+            )
         os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
@@ -100,7 +111,7 @@ def read_user_text(
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError:
-        raise InvalidData(field, f"{path} is not UTF-8 text") from None
+        raise InvalidData(field, _("{path} is not UTF-8 text").format(path=path)) from None
     if newline is None:  # universal newlines, as open() would read them
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
@@ -110,13 +121,17 @@ def read_user_stream(stream: BinaryIO, field: str, *, limit: int = MAX_TEXT_BYTE
     """Standard input given as ``-``: the same cap and the same UTF-8 rule as a file."""
     data = stream.read(limit + 1)
     if len(data) > limit:
-        raise _too_big(field, "standard input", len(data), limit)
+        raise _too_big(field, _("standard input"), len(data), limit)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidData(field, "standard input is not UTF-8 text") from None
+        raise InvalidData(field, _("standard input is not UTF-8 text")) from None
 
 
 def _too_big(field: str, what: str, size: int, limit: int) -> InvalidData:
-    over = "over" if size > limit else "at"
-    return InvalidData(field, f"{what} is {over} {limit // (1024 * 1024)} MB, too large to read")
+    """``what``: a path, or the words "standard input" (translated)."""
+    if size > limit:
+        problem = _("{what} is over {limit} MB, too large to read")
+    else:
+        problem = _("{what} is at {limit} MB, too large to read")
+    return InvalidData(field, problem.format(what=what, limit=limit // (1024 * 1024)))

@@ -14,6 +14,7 @@ import stat
 from collections.abc import Callable
 
 from sempi_cli.errors import StoreUnusable
+from sempi_cli.i18n import gettext as _
 from sempi_cli.store.constants import (
     APPLICATION_ID,
     BUSY_TIMEOUT_MS,
@@ -68,19 +69,24 @@ def _open(
         info = _stat(path)
     except PermissionError:
         raise StoreUnusable(
-            f"permission denied on {path}",
-            "the store belongs to another account: run sempi as that account (docs/security.md)",
+            _("permission denied on {path}").format(path=path),
+            _("the store belongs to another account: run sempi as that account (docs/security.md)"),
         ) from None
     except OSError as exc:  # a name too long for the file system, an I/O error
-        raise StoreUnusable(f"cannot open {path}: {exc.strerror}") from None
+        raise StoreUnusable(
+            _("cannot open {path}: {reason}").format(path=path, reason=exc.strerror)
+        ) from None
     if info is None:
         if not create:
-            raise StoreUnusable(f"no sempi store at {path}", "create one with 'sempi init'")
+            raise StoreUnusable(
+                _("no sempi store at {path}").format(path=path),
+                _("create one with 'sempi init'"),
+            )
         _create_private(path)
     elif stat.S_ISDIR(info.st_mode):
-        raise StoreUnusable(f"{path} is a directory, not a sempi store")
+        raise StoreUnusable(_("{path} is a directory, not a sempi store").format(path=path))
     elif not stat.S_ISREG(info.st_mode):  # a FIFO would block the header's read forever
-        raise StoreUnusable(f"{path} is not a regular file, not a sempi store")
+        raise StoreUnusable(_("{path} is not a regular file, not a sempi store").format(path=path))
     else:
         _check_header(path)
     try:
@@ -92,15 +98,20 @@ def _open(
             factory=StoreConnection,
         )
     except sqlite3.Error as exc:
-        raise StoreUnusable(f"cannot open {path}: {exc}") from exc
+        raise StoreUnusable(
+            _("cannot open {path}: {reason}").format(path=path, reason=exc)
+        ) from exc
     try:
         version = _check_identity(conn, path, create)
         if migrate is None and version != latest:
             raise SchemaElsewhere(f"{path}: schema {version}, expected {latest}")
         if version > latest:
             raise StoreUnusable(
-                f"the store's schema (version {version}) is newer than this sempi knows ({latest})",
-                "upgrade sempi",
+                _(
+                    "the store's schema (version {version}) is newer than this sempi knows"
+                    " ({latest})"
+                ).format(version=version, latest=latest),
+                _("upgrade sempi"),
             )
         _check_permissions(path)
         if info is None:
@@ -115,7 +126,9 @@ def _open(
         raise busy_or_unusable(exc, path) from exc
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise StoreUnusable(f"{path} is not a usable sempi store: {exc}") from exc
+        raise StoreUnusable(
+            _("{path} is not a usable sempi store: {reason}").format(path=path, reason=exc)
+        ) from exc
     except BaseException:
         conn.close()
         raise
@@ -162,7 +175,9 @@ def _create_private(name: str) -> None:
     except FileExistsError:
         return
     except OSError as exc:  # a file where a folder must be, no permission, read-only
-        raise StoreUnusable(f"cannot create {path}: {exc.strerror}") from None
+        raise StoreUnusable(
+            _("cannot create {path}: {reason}").format(path=path, reason=exc.strerror)
+        ) from None
     try:
         os.fchmod(fd, 0o600)
     finally:
@@ -185,9 +200,11 @@ def _check_permissions(path: str) -> None:
             continue
         if mode & WORLD_BITS:
             raise StoreUnusable(
-                f"permissions {mode:04o} for '{candidate}' are too open: every user of this"
-                " machine may read or change the store",
-                f"run 'chmod 600 {candidate}'",
+                _(
+                    "permissions {mode} for '{path}' are too open: every user of this"
+                    " machine may read or change the store"
+                ).format(mode=f"{mode:04o}", path=candidate),
+                _("run '{command}'").format(command=f"chmod 600 {candidate}"),
             )
 
 
@@ -196,9 +213,13 @@ def _check_header(path: str) -> None:
         with open(path, "rb") as fh:
             header = fh.read(len(SQLITE_HEADER))
     except OSError as exc:  # a file that fails to read (/proc/self/mem: EIO), a bad disk
-        raise StoreUnusable(f"cannot read {path}: {exc.strerror}") from None
+        raise StoreUnusable(
+            _("cannot read {path}: {reason}").format(path=path, reason=exc.strerror)
+        ) from None
     if header and header != SQLITE_HEADER:
-        raise StoreUnusable(f"{path} is not a sempi store (not an SQLite database)")
+        raise StoreUnusable(
+            _("{path} is not a sempi store (not an SQLite database)").format(path=path)
+        )
 
 
 def _schema_version(conn: sqlite3.Connection) -> int:
@@ -211,5 +232,5 @@ def _check_identity(conn: sqlite3.Connection, path: str, create: bool) -> int:
     if app_id != APPLICATION_ID:
         empty = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
         if not (app_id == 0 and empty and create):
-            raise StoreUnusable(f"{path} is not a sempi store")
+            raise StoreUnusable(_("{path} is not a sempi store").format(path=path))
     return _schema_version(conn)

@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sempi_cli.errors import InvalidData
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import ngettext
 
 MAX_QUERY = 1000  # characters a person types into a search; past it, a paste gone wrong
 # What highlight() puts around a matched word: control characters, which a message
@@ -77,14 +79,23 @@ def match_query(text: str, field: str = "TEXT") -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidData(field, "is not valid UTF-8 text") from None
+        raise InvalidData(field, _("is not valid UTF-8 text")) from None
     if len(text) > MAX_QUERY:
-        raise InvalidData(field, f"longer than {MAX_QUERY} characters ({len(text)})")
+        raise InvalidData(
+            field,
+            ngettext(
+                "longer than {limit} characters ({length})",
+                "longer than {limit} characters ({length})",
+                MAX_QUERY,
+            ).format(limit=MAX_QUERY, length=len(text)),
+        )
     # Control characters (a NUL ends FTS5's string early) separate words, as spaces do.
     text = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
     if text.count('"') % 2:
         raise InvalidData(
-            field, "a phrase has no closing double quote", 'e.g. "fattura elettronica"'
+            field,
+            _("a phrase has no closing double quote"),
+            _("e.g. {example}").format(example='"fattura elettronica"'),
         )
     items: list[str | None] = []  # None stands for OR
     for match in _ITEM.finditer(text):
@@ -106,7 +117,9 @@ def match_query(text: str, field: str = "TEXT") -> str:
             parts.append("OR")
         # An OR with no term on one side is a word nobody searches for ("or"): dropped.
     if not parts:
-        raise InvalidData(field, "nothing to search for", "give a word, a prefix* or a phrase")
+        raise InvalidData(
+            field, _("nothing to search for"), _("give a word, a prefix* or a phrase")
+        )
     return " ".join(parts)
 
 
@@ -132,7 +145,7 @@ def search(
     if not _IDENTIFIER.fullmatch(index):
         raise ValueError(f"not an index name: {index!r}")
     if limit < 1:
-        raise InvalidData("--limit", "must be at least 1")
+        raise InvalidData("--limit", _("must be at least 1"))
     query = match_query(text, field)
     args = {**params, "fts_query": query, "fts_limit": limit, "fts_window": RANK_WINDOW - 1}
     matching = (
@@ -174,7 +187,9 @@ def search(
         )
     except sqlite3.OperationalError as exc:
         if "fts5" in str(exc) or "unterminated" in str(exc):  # never expected: a last guard
-            raise InvalidData(field, f"cannot search for {text!r}") from None
+            raise InvalidData(
+                field, _("cannot search for {text}").format(text=repr(text))
+            ) from None
         raise
     return [Found(k, spans(marked.get(k) or "")) for k in keys]
 

@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from sempi_cli.errors import StoreUnusable
+from sempi_cli.i18n import gettext as _
 
 SUFFIX = ".outbox"
 _NAME = re.compile(r"\A[0-9a-f]{32}\.secret\Z")
@@ -54,13 +55,17 @@ def write(folder: Path | None, data: bytes) -> tuple[str, str]:
     0700 if ours and open); returns its name and SHA-256. StoreUnusable (exit 10,
     nothing written) when the spool cannot be used."""
     if folder is None:
-        raise StoreUnusable("a store in memory has no outbox spool for secrets")
+        raise StoreUnusable(_("a store in memory has no outbox spool for secrets"))
     try:
         dir_fd = _open_private_folder(folder)
     except OSError as exc:
         raise StoreUnusable(
-            f"cannot use the outbox spool folder {folder}: {exc.strerror or exc}",
-            f"make it a folder of the account running sempi: 'chmod 700 {folder}'",
+            _("cannot use the outbox spool folder {folder}: {reason}").format(
+                folder=folder, reason=exc.strerror or exc
+            ),
+            _("make it a folder of the account running sempi: '{command}'").format(
+                command=f"chmod 700 {folder}"
+            ),
         ) from None
     try:
         name = f"{secrets.token_hex(16)}.secret"
@@ -70,7 +75,9 @@ def write(folder: Path | None, data: bytes) -> tuple[str, str]:
             )
         except OSError as exc:
             raise StoreUnusable(
-                f"cannot write in the outbox spool folder {folder}: {exc.strerror or exc}"
+                _("cannot write in the outbox spool folder {folder}: {reason}").format(
+                    folder=folder, reason=exc.strerror or exc
+                )
             ) from None
         try:
             try:
@@ -85,7 +92,9 @@ def write(folder: Path | None, data: bytes) -> tuple[str, str]:
         except OSError as exc:
             os.unlink(name, dir_fd=dir_fd)
             raise StoreUnusable(
-                f"cannot write in the outbox spool folder {folder}: {exc.strerror or exc}"
+                _("cannot write in the outbox spool folder {folder}: {reason}").format(
+                    folder=folder, reason=exc.strerror or exc
+                )
             ) from None
     finally:
         os.close(dir_fd)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sempi_cli.errors import StoreBusy, StoreUnusable
+from sempi_cli.i18n import gettext as _
 from sempi_cli.store.constants import BUSY_TIMEOUT_MS
 
 TYPE_CHECKING = False  # the fast path reads this module before pathlib is imported
@@ -74,15 +75,19 @@ def busy_or_unusable(exc: sqlite3.OperationalError, path: Path | str | None = No
     """Map SQLite's lock errors to exit 9; anything else operational to exit 10."""
     if "full" in str(exc):  # SQLITE_FULL: "database or disk is full"
         return StoreUnusable(
-            "the disk holding the store is full; what the command was writing was not kept",
-            "free some space, then run the command again",
+            _("the disk holding the store is full; what the command was writing was not kept"),
+            _("free some space, then run the command again"),
         )
     if _is_busy(exc):
         return StoreBusy(
-            "the store is busy: another sempi held it past the timeout", "retry in a moment"
+            _("the store is busy: another sempi held it past the timeout"),
+            _("retry in a moment"),
         )
-    where = f" {path}" if path else ""
-    return StoreUnusable(f"cannot use the store{where}: {exc}")
+    if path:
+        return StoreUnusable(
+            _("cannot use the store {path}: {reason}").format(path=path, reason=exc)
+        )
+    return StoreUnusable(_("cannot use the store: {reason}").format(reason=exc))
 
 
 # Files kept beside the store (the outbox's spool, store/spool.py) follow its

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from sempi_cli.i18n import N_
 from sempi_cli.services.access import require_firm_admin
 from sempi_cli.services.base import Service
 
@@ -20,7 +21,7 @@ class AuditService(Service):
         limit: int | None = 100,
     ) -> list[dict]:
         """The log, newest first; firm administrators only."""
-        require_firm_admin(self.actor, "read the audit log")
+        require_firm_admin(self.actor, N_("read the audit log"))
         where = ["1"]
         params: dict[str, str | int] = {}
         if object_type:

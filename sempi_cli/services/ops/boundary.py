@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import sqlite3
 
-# (what, SQL giving task-or-client id and user email for each role on a client's work)
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
+
+# (the line for one crossing, SQL giving task-or-client id and user id for each role
+# on a client's work)
 _ROLES = (
-    ("responsible of task", "SELECT t.id, t.client_id, t.responsible_id AS user_id FROM tasks t"),
-    ("member of task", "SELECT m.task_id, t.client_id, m.user_id FROM task_members m"
+    (N_("{email} is responsible of task {id} across practices"),
+     "SELECT t.id, t.client_id, t.responsible_id AS user_id FROM tasks t"),
+    (N_("{email} is member of task {id} across practices"),
+     "SELECT m.task_id, t.client_id, m.user_id FROM task_members m"
      " JOIN tasks t ON t.id = m.task_id"),
-    ("checklist item member on task", "SELECT cl.task_id, t.client_id, cm.user_id"
+    (N_("{email} is checklist item member on task {id} across practices"),
+     "SELECT cl.task_id, t.client_id, cm.user_id"
      " FROM checklist_item_members cm JOIN checklist_items ci ON ci.id = cm.item_id"
      " JOIN checklists cl ON cl.id = ci.checklist_id JOIN tasks t ON t.id = cl.task_id"),
-    ("work group member of client", "SELECT g.client_id, g.client_id, g.user_id"
-     " FROM work_group_members g"),
+    (N_("{email} is work group member of client {id} across practices"),
+     "SELECT g.client_id, g.client_id, g.user_id FROM work_group_members g"),
 )  # fmt: skip
 
 _OUTSIDE = (
@@ -30,14 +37,14 @@ _OUTSIDE = (
 def crossings(db: sqlite3.Connection, limit: int = 50) -> list[str]:
     """One line per role held across the boundary, at most ``limit`` of them."""
     found: list[str] = []
-    for what, roles in _ROLES:
+    for line, roles in _ROLES:
         rows = db.execute(
             f"SELECT r.*, u.email FROM ({roles}) r JOIN users u ON u.id = r.user_id"
             f" LEFT JOIN clients c ON c.id = r.client_id WHERE {_OUTSIDE}"
             " ORDER BY 1, u.email LIMIT ?",
             (limit - len(found),),
         ).fetchall()
-        found += [f"{row['email']} is {what} {row[0]} across practices" for row in rows]
+        found += [_(line).format(email=row["email"], id=row[0]) for row in rows]
         if len(found) >= limit:
             break
     return found

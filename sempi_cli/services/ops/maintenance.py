@@ -7,6 +7,8 @@ import sqlite3
 from pathlib import Path
 
 from sempi_cli.errors import Conflict, InvalidData
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services.access import require_firm_admin
 from sempi_cli.services.base import Service
 
@@ -15,7 +17,7 @@ COUNTED = ("studios", "clients", "users", "work_group_members", "sessions", "aud
 
 class MaintenanceService(Service):
     def info(self, path: Path) -> dict:
-        require_firm_admin(self.actor, "read the store's details")
+        require_firm_admin(self.actor, N_("read the store's details"))
         wal = Path(f"{path}-wal")
         page_size = self.db.execute("PRAGMA page_size").fetchone()[0]
         free = self.db.execute("PRAGMA freelist_count").fetchone()[0]
@@ -34,34 +36,42 @@ class MaintenanceService(Service):
 
     def check(self) -> list[str]:
         """Problems found by SQLite's integrity and foreign-key checks; empty if sound."""
-        require_firm_admin(self.actor, "check the store")
+        require_firm_admin(self.actor, N_("check the store"))
         try:
             problems = [r[0] for r in self.db.execute("PRAGMA integrity_check") if r[0] != "ok"]
             problems += [
-                f"foreign key: {r[0]} row {r[1]} refers to a missing {r[2]}"
+                _("foreign key: {table} row {row} refers to a missing {parent}").format(
+                    table=r[0], row=r[1], parent=r[2]
+                )
                 for r in self.db.execute("PRAGMA foreign_key_check")
             ]
         except sqlite3.DatabaseError as exc:
             # Damage bad enough that SQLite cannot even walk the pages: that is the finding.
-            return [f"the check could not finish: {exc}"]
+            return [_("the check could not finish: {error}").format(error=exc)]
         from sempi_cli.services.ops.boundary import crossings
 
         return problems + crossings(self.db)
 
     def backup(self, destination: Path) -> dict:
         """An online, consistent copy (SQLite's backup API), readable only by its owner."""
-        require_firm_admin(self.actor, "back up the store")
+        require_firm_admin(self.actor, N_("back up the store"))
         destination = Path(destination)
         try:
             fd = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             raise Conflict(
-                f"{destination} already exists", "choose another path; backups never overwrite"
+                _("{path} already exists").format(path=destination),
+                _("choose another path; backups never overwrite"),
             ) from None
         except (FileNotFoundError, NotADirectoryError):
-            raise InvalidData("PATH", f"the folder {destination.parent} does not exist") from None
+            raise InvalidData(
+                "PATH", _("the folder {folder} does not exist").format(folder=destination.parent)
+            ) from None
         except OSError as exc:  # a name too long, a read-only file system, no permission
-            raise InvalidData("PATH", f"cannot create {destination}: {exc.strerror}") from None
+            raise InvalidData(
+                "PATH",
+                _("cannot create {path}: {reason}").format(path=destination, reason=exc.strerror),
+            ) from None
         os.close(fd)
         try:
             target = sqlite3.connect(destination)

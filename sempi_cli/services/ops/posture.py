@@ -13,13 +13,15 @@ import os
 import stat
 from pathlib import Path
 
+from sempi_cli.i18n import N_, ngettext
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import settings
 from sempi_cli.services.access import require_firm_admin
 from sempi_cli.services.base import Service
 from sempi_cli.store import spool
 
 OK, WARN, FAIL = "ok", "warn", "fail"
-BYPASS = (
+BYPASS = N_(
     "anyone who can write the store file bypasses every check in sempi:"
     " keep it owned by a service account (docs/security.md)"
 )
@@ -35,16 +37,16 @@ def _account(uid: int) -> str:
     try:
         return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
     except KeyError:
-        return f"uid {uid}"
+        return f"uid {uid}"  # a number: the same in every language
 
 
 def _group(gid: int) -> str:
     import grp
 
     try:
-        return f"group {grp.getgrgid(gid).gr_name}"
+        return _("group {group}").format(group=grp.getgrgid(gid).gr_name)
     except KeyError:
-        return f"group {gid}"
+        return _("group {group}").format(group=gid)
 
 
 def file_mode(check: str, path: Path) -> dict[str, str]:
@@ -52,47 +54,66 @@ def file_mode(check: str, path: Path) -> dict[str, str]:
     try:
         info = path.stat()
     except FileNotFoundError:
-        return _row(check, OK, f"{path}: absent (no connection holds the store open)")
-    mode = stat.S_IMODE(info.st_mode)
-    if mode & 0o006:
+        return _row(
+            check, OK, _("{path}: absent (no connection holds the store open)").format(path=path)
+        )
+    mode = f"{stat.S_IMODE(info.st_mode):04o}"
+    bits = stat.S_IMODE(info.st_mode)
+    if bits & 0o006:
         return _row(
             check,
             FAIL,
-            f"{path}: mode {mode:04o}, every user of this machine may use it: chmod 600 {path}",
+            _(
+                "{path}: mode {mode}, every user of this machine may use it: chmod 600 {path}"
+            ).format(path=path, mode=mode),
         )
-    if mode & 0o070:
+    if bits & 0o070:
         return _row(
             check,
             WARN,
-            f"{path}: mode {mode:04o}, {_group(info.st_gid)} may use it;"
-            " right only if that group is the service's own",
+            _(
+                "{path}: mode {mode}, {group} may use it;"
+                " right only if that group is the service's own"
+            ).format(path=path, mode=mode, group=_group(info.st_gid)),
         )
-    if mode & 0o001:
-        return _row(check, WARN, f"{path}: mode {mode:04o}, an odd mode for data: chmod 600 {path}")
-    return _row(check, OK, f"{path}: mode {mode:04o}")
+    if bits & 0o001:
+        return _row(
+            check,
+            WARN,
+            _("{path}: mode {mode}, an odd mode for data: chmod 600 {path}").format(
+                path=path, mode=mode
+            ),
+        )
+    return _row(check, OK, _("{path}: mode {mode}").format(path=path, mode=mode))
 
 
 def directory_mode(check: str, path: Path, *, missing: str) -> dict[str, str]:
-    """A folder: writable by others is a failure (they could swap the file)."""
+    """A folder: writable by others is a failure (they could swap the file).
+    ``missing`` (marked with N_) says what an absent folder means."""
     try:
         info = path.stat()
     except FileNotFoundError:
-        return _row(check, OK, f"{path}: {missing}")
-    mode = stat.S_IMODE(info.st_mode)
-    if mode & 0o022:
+        return _row(check, OK, f"{path}: {_(missing)}")
+    bits = stat.S_IMODE(info.st_mode)
+    mode = f"{bits:04o}"
+    if bits & 0o022:
         return _row(
             check,
             FAIL,
-            f"{path}: mode {mode:04o}, others may create, rename or delete files in it:"
-            f" chmod 700 {path}",
+            _(
+                "{path}: mode {mode}, others may create, rename or delete files in it:"
+                " chmod 700 {path}"
+            ).format(path=path, mode=mode),
         )
-    if mode & 0o055:
+    if bits & 0o055:
         return _row(
             check,
             WARN,
-            f"{path}: mode {mode:04o}, others may list it or reach its files: chmod 700 {path}",
+            _(
+                "{path}: mode {mode}, others may list it or reach its files: chmod 700 {path}"
+            ).format(path=path, mode=mode),
         )
-    return _row(check, OK, f"{path}: mode {mode:04o}")
+    return _row(check, OK, _("{path}: mode {mode}").format(path=path, mode=mode))
 
 
 def path_folders(store: Path) -> dict[str, str]:
@@ -106,16 +127,19 @@ def path_folders(store: Path) -> dict[str, str]:
             continue
         mode = stat.S_IMODE(info.st_mode)
         if mode & 0o022 and not mode & stat.S_ISVTX:
-            open_to_others.append(f"{folder} (mode {mode:04o})")
+            open_to_others.append(
+                _("{folder} (mode {mode})").format(folder=folder, mode=f"{mode:04o}")
+            )
     if open_to_others:
         return _row(
             "store_path",
             FAIL,
-            "others may write a folder on the way to the store: "
-            + ", ".join(open_to_others)
-            + "; chmod go-w on each, or move the store",
+            _(
+                "others may write a folder on the way to the store: {folders};"
+                " chmod go-w on each, or move the store"
+            ).format(folders=", ".join(open_to_others)),
         )
-    return _row("store_path", OK, "no folder on the way to the store is writable by others")
+    return _row("store_path", OK, _("no folder on the way to the store is writable by others"))
 
 
 def session_directory(path: Path) -> dict[str, str]:
@@ -123,50 +147,74 @@ def session_directory(path: Path) -> dict[str, str]:
     try:
         info = path.stat()
     except FileNotFoundError:
-        return _row("session_directory", OK, f"{path}: absent (nobody logged in here yet)")
-    mode = stat.S_IMODE(info.st_mode)
+        return _row(
+            "session_directory",
+            OK,
+            _("{path}: absent (nobody logged in here yet)").format(path=path),
+        )
+    bits = stat.S_IMODE(info.st_mode)
+    mode = f"{bits:04o}"
     if info.st_uid != os.geteuid():
         return _row(
             "session_directory",
             FAIL,
-            f"{path}: owned by {_account(info.st_uid)}, not by the account running sempi;"
-            " sessions in it are refused",
+            _(
+                "{path}: owned by {owner}, not by the account running sempi;"
+                " sessions in it are refused"
+            ).format(path=path, owner=_account(info.st_uid)),
         )
-    if mode & 0o077:
+    if bits & 0o077:
         return _row(
             "session_directory",
             FAIL,
-            f"{path}: mode {mode:04o}, sessions in it are refused: chmod 700 {path}",
+            _("{path}: mode {mode}, sessions in it are refused: chmod 700 {path}").format(
+                path=path, mode=mode
+            ),
         )
-    return _row("session_directory", OK, f"{path}: mode {mode:04o}")
+    return _row("session_directory", OK, _("{path}: mode {mode}").format(path=path, mode=mode))
 
 
 def outbox_spool(folder: Path | None) -> dict[str, str]:
     """Activation codes waiting to be mailed live in the spool beside the store
     (store/spool.py), not in it: a 0700 folder of 0600 files, the account's own."""
-    resend = "then send those invitations again ('sempi mail invite USER --resend')"
+    command = "sempi mail invite USER --resend"
     if folder is None:
-        return _row("outbox_spool", OK, "a store in memory: no spool")
+        return _row("outbox_spool", OK, _("a store in memory: no spool"))
     try:
         info = folder.lstat()
     except FileNotFoundError:
-        return _row("outbox_spool", OK, f"{folder}: absent (no activation code waiting)")
+        return _row(
+            "outbox_spool",
+            OK,
+            _("{folder}: absent (no activation code waiting)").format(folder=folder),
+        )
     if not stat.S_ISDIR(info.st_mode):
-        return _row("outbox_spool", FAIL, f"{folder}: not a folder; remove it, {resend}")
+        return _row(
+            "outbox_spool",
+            FAIL,
+            _(
+                "{folder}: not a folder; remove it, then send those invitations again ('{command}')"
+            ).format(folder=folder, command=command),
+        )
     if info.st_uid != os.geteuid():
         return _row(
             "outbox_spool",
             FAIL,
-            f"{folder}: owned by {_account(info.st_uid)}, not by the account running sempi;"
-            f" its codes are not sent",
+            _(
+                "{folder}: owned by {owner}, not by the account running sempi;"
+                " its codes are not sent"
+            ).format(folder=folder, owner=_account(info.st_uid)),
         )
-    mode = stat.S_IMODE(info.st_mode)
-    if mode & 0o077:
+    bits = stat.S_IMODE(info.st_mode)
+    mode = f"{bits:04o}"
+    if bits & 0o077:
         return _row(
             "outbox_spool",
             FAIL,
-            f"{folder}: mode {mode:04o}, others may reach the activation codes in it:"
-            f" chmod 700 {folder}, {resend}",
+            _(
+                "{folder}: mode {mode}, others may reach the activation codes in it:"
+                " chmod 700 {folder}, then send those invitations again ('{command}')"
+            ).format(folder=folder, mode=mode, command=command),
         )
     try:
         files = sorted(folder.iterdir())
@@ -177,10 +225,25 @@ def outbox_spool(folder: Path | None) -> dict[str, str]:
         return _row(
             "outbox_spool",
             FAIL,
-            f"{folder}: {len(open_)} file(s) open to others, not ours or not regular"
-            f" ({', '.join(open_[:3])}); their codes are not sent: remove them, {resend}",
+            ngettext(
+                "{folder}: {n} file(s) open to others, not ours or not regular"
+                " ({names}); their codes are not sent: remove them, then send those"
+                " invitations again ('{command}')",
+                "{folder}: {n} file(s) open to others, not ours or not regular"
+                " ({names}); their codes are not sent: remove them, then send those"
+                " invitations again ('{command}')",
+                len(open_),
+            ).format(folder=folder, n=len(open_), names=", ".join(open_[:3]), command=command),
         )
-    return _row("outbox_spool", OK, f"{folder}: mode {mode:04o}, {len(files)} file(s), all private")
+    return _row(
+        "outbox_spool",
+        OK,
+        ngettext(
+            "{folder}: mode {mode}, {n} file(s), all private",
+            "{folder}: mode {mode}, {n} file(s), all private",
+            len(files),
+        ).format(folder=folder, mode=mode, n=len(files)),
+    )
 
 
 def _private_file(path: Path) -> bool:
@@ -204,37 +267,47 @@ def deployment(path: Path) -> dict[str, str]:
         return _row(
             "deployment",
             OK,
-            f"service account: the store belongs to {_account(owner)}, which sempi runs as"
-            f" through sudo for {_account(int(invoker))}",
+            _(
+                "service account: the store belongs to {owner}, which sempi runs as"
+                " through sudo for {invoker}"
+            ).format(owner=_account(owner), invoker=_account(int(invoker))),
         )
     if owner == me:
         return _row(
             "deployment",
             OK,
-            f"personal: the store belongs to {_account(owner)}, the account running sempi;"
-            " for several people on one server, use a service account (docs/security.md)",
+            _(
+                "personal: the store belongs to {owner}, the account running sempi;"
+                " for several people on one server, use a service account (docs/security.md)"
+            ).format(owner=_account(owner)),
         )
     return _row(
         "deployment",
         WARN,
-        f"the store belongs to {_account(owner)} but sempi runs as {_account(me)}, who can"
-        " open it directly (group permission or root): the service account does not keep"
-        " this account out",
+        _(
+            "the store belongs to {owner} but sempi runs as {me}, who can"
+            " open it directly (group permission or root): the service account does not keep"
+            " this account out"
+        ).format(owner=_account(owner), me=_account(me)),
     )
 
 
 class PostureService(Service):
     def report(self, store_path: Path, session_dir: Path) -> list[dict[str, str]]:
         """Every check, in a fixed order; the bypass warning always last."""
-        require_firm_admin(self.actor, "check the deployment")
+        require_firm_admin(self.actor, N_("check the deployment"))
         store_path = Path(store_path)
         owner = store_path.stat().st_uid
         rows = [
-            _row("store", OK, f"{store_path}, owned by {_account(owner)}"),
+            _row(
+                "store",
+                OK,
+                _("{path}, owned by {owner}").format(path=store_path, owner=_account(owner)),
+            ),
             file_mode("store_mode", store_path),
             file_mode("wal_mode", Path(f"{store_path}-wal")),
             file_mode("shm_mode", Path(f"{store_path}-shm")),
-            directory_mode("store_directory", store_path.parent, missing="absent"),
+            directory_mode("store_directory", store_path.parent, missing=N_("absent")),
             path_folders(store_path),
             deployment(store_path),
             session_directory(Path(session_dir)),
@@ -244,7 +317,7 @@ class PostureService(Service):
             self._journal_mode(),
             self._quick_check(),
             self._boundary(),
-            _row("bypass", WARN, BYPASS),
+            _row("bypass", WARN, _(BYPASS)),
         ]
         return rows
 
@@ -255,8 +328,10 @@ class PostureService(Service):
         return _row(
             "require_otp",
             WARN,
-            f"auth.require_otp = {rule}: firm administrators may log in with a password alone;"
-            " sempi config set auth.require_otp all",
+            _(
+                "auth.require_otp = {rule}: firm administrators may log in with a password alone;"
+                " sempi config set auth.require_otp all"
+            ).format(rule=rule),
         )
 
     def _admins_without_otp(self) -> dict[str, str]:
@@ -268,31 +343,40 @@ class PostureService(Service):
             )
         ]
         if not emails:
-            return _row("admins_without_otp", OK, "every firm administrator uses two-step login")
+            return _row("admins_without_otp", OK, _("every firm administrator uses two-step login"))
         return _row(
             "admins_without_otp",
             WARN,
-            f"{len(emails)} firm administrator(s) without two-step login: {', '.join(emails)}"
-            " (sempi auth otp enable)",
+            ngettext(
+                "{n} firm administrator(s) without two-step login: {emails}"
+                " (sempi auth otp enable)",
+                "{n} firm administrator(s) without two-step login: {emails}"
+                " (sempi auth otp enable)",
+                len(emails),
+            ).format(n=len(emails), emails=", ".join(emails)),
         )
 
     def _journal_mode(self) -> dict[str, str]:
         mode = str(self.db.execute("PRAGMA journal_mode").fetchone()[0]).lower()
         if mode == "wal":
             return _row("journal_mode", OK, "wal")
-        return _row("journal_mode", FAIL, f"{mode}: sempi needs wal (concurrent readers)")
+        return _row(
+            "journal_mode",
+            FAIL,
+            _("{mode}: sempi needs wal (concurrent readers)").format(mode=mode),
+        )
 
     def _boundary(self) -> dict[str, str]:
         from sempi_cli.services.ops.boundary import crossings
 
         found = crossings(self.db, limit=4)
         if not found:
-            return _row("practice_boundary", OK, "no role on a client's work crosses practices")
-        shown = "; ".join(found[:3]) + ("; and more" if len(found) > 3 else "")
+            return _row("practice_boundary", OK, _("no role on a client's work crosses practices"))
+        shown = "; ".join(found[:3]) + (_("; and more") if len(found) > 3 else "")
         return _row(
             "practice_boundary",
             FAIL,
-            f"{shown}: remove those roles (sempi db check lists them all)",
+            _("{roles}: remove those roles (sempi db check lists them all)").format(roles=shown),
         )
 
     def _quick_check(self) -> dict[str, str]:
@@ -300,9 +384,12 @@ class PostureService(Service):
         if not problems:
             return _row("integrity", OK, "PRAGMA quick_check: ok")
         shown = "; ".join(problems[:3])
-        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        if len(problems) > 3:
+            shown += _(" (and {n} more)").format(n=len(problems) - 3)
         return _row(
             "integrity",
             FAIL,
-            f"PRAGMA quick_check: {shown}{more}: run 'sempi db check', restore the latest backup",
+            _(
+                "PRAGMA quick_check: {problems}: run 'sempi db check', restore the latest backup"
+            ).format(problems=shown),
         )
