@@ -83,6 +83,11 @@ def N_(message: str) -> str:
     return message
 
 
+def NP_(context: str, message: str) -> str:
+    """Marks ``message`` in ``context`` for the catalog (``pgettext`` shows it)."""
+    return message
+
+
 class Text:
     """A message put into words later, in the language of whoever reads it (a
     notification is written for its recipient, not for whoever caused it)."""

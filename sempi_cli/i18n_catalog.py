@@ -32,7 +32,7 @@ from sempi_cli import i18n
 PACKAGE = os.path.dirname(__file__)
 PO_FILE = os.path.join(i18n.LOCALE_DIR, "it", "LC_MESSAGES", i18n.DOMAIN + ".po")
 MO_FILE = PO_FILE[:-3] + ".mo"
-KEYWORDS = {**DEFAULT_KEYWORDS, "Text": None, "ntext": (1, 2)}
+KEYWORDS = {**DEFAULT_KEYWORDS, "Text": None, "ntext": (1, 2), "NP_": ((1, "c"), 2)}
 CLICK_KEYWORDS = {"_": None, "ngettext": (1, 2)}
 
 
@@ -118,25 +118,30 @@ def update(parts: list[str]) -> None:
 
 def fill(catalog: Catalog, path: str) -> int:
     """Take the translations of ``path`` for the texts ``catalog`` has: a .po, or
-    a .json of {message id: translation, or [singular, plural] for a count}; the
-    number taken."""
+    a .json of {message id: translation, or [singular, plural] for a count}, and
+    {"@context": {...}} for texts in a context; the number taken."""
     if path.endswith(".json"):
         import json
 
         with open(path, encoding="utf-8") as file:
-            pairs = list(json.load(file).items())
+            pairs = []
+            for key, value in json.load(file).items():
+                if key.startswith("@") and isinstance(value, dict):  # {"@context": {...}}
+                    pairs.extend((k, v, key[1:]) for k, v in value.items())
+                else:
+                    pairs.append((key, value, None))
     else:
         with open(path, "rb") as file:
-            pairs = [(m.id, m.string) for m in read_po(file, locale="it") if m.id]
+            pairs = [(m.id, m.string, m.context) for m in read_po(file, locale="it") if m.id]
     taken = 0
-    for message_id, string in pairs:
+    for message_id, string, context in pairs:
         if isinstance(message_id, tuple | list):
             message_id = message_id[0]
         if isinstance(string, list):
             string = tuple(string)
         if not string or (isinstance(string, tuple) and not all(string)):
             continue
-        target = catalog.get(message_id)
+        target = catalog.get(message_id, context)
         if target is not None:
             if target.pluralizable != isinstance(string, tuple):
                 continue
@@ -158,8 +163,10 @@ def todo(prefixes: list[str]) -> dict[str, object]:
         ):
             continue
         known = catalog.get(message.id)
-        if known is not None and known.string and (
-            not isinstance(known.string, tuple) or all(known.string)
+        if (
+            known is not None
+            and known.string
+            and (not isinstance(known.string, tuple) or all(known.string))
         ):
             continue
         key = message.id[0] if isinstance(message.id, tuple) else message.id

@@ -15,9 +15,93 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
 from sempi_cli import i18n
+from sempi_cli.i18n import NP_
 
 FORMATS = ("table", "json", "jsonl", "csv", "excel")
 _ITALIAN_MARKS = str.maketrans(",.", ".,")
+
+# The values a person reads in a table as words of their language (docs/glossario.md,
+# "Parole di stato"), by the column they stand in: JSON and the default CSV keep the
+# values themselves, which are also what a person types (--status in_progress).
+VALUE_WORDS: dict[str, frozenset[str]] = {
+    "status": frozenset(
+        (
+            NP_("status", "pending"),
+            NP_("status", "in_progress"),
+            NP_("status", "awaiting_approval"),
+            NP_("status", "completed"),
+            NP_("status", "deferred"),
+            NP_("status", "upcoming"),
+            NP_("status", "overdue"),
+            NP_("status", "done"),
+            NP_("status", "cancelled"),
+            NP_("status", "queued"),
+            NP_("status", "sending"),
+            NP_("status", "sent"),
+            NP_("status", "failed"),
+            NP_("status", "running"),
+            NP_("status", "ok"),
+            NP_("status", "interrupted"),
+        )
+    ),
+    "role": frozenset(
+        (
+            NP_("role", "firm-admin"),
+            NP_("role", "staff"),
+            NP_("role", "studio-admin"),
+            NP_("role", "studio-operator"),
+            NP_("role", "external"),
+            NP_("role", "responsible"),
+            NP_("role", "participant"),
+            NP_("role", "observer"),
+            NP_("role", "creator"),
+        )
+    ),
+    "kind": frozenset(
+        (
+            NP_("kind", "general"),
+            NP_("kind", "public"),
+            NP_("kind", "private"),
+            NP_("kind", "group"),
+            NP_("kind", "ordinary"),
+            NP_("kind", "extraordinary"),
+            NP_("kind", "message"),
+            NP_("kind", "mention"),
+            NP_("kind", "task"),
+            NP_("kind", "invitation"),
+            NP_("kind", "document"),
+            NP_("kind", "reminder"),
+            NP_("kind", "timer"),
+            NP_("kind", "deadline"),
+            NP_("kind", "consent"),
+            NP_("kind", "coupon"),
+        )
+    ),
+    "channel": frozenset(
+        (
+            NP_("channel", "inbox"),
+            NP_("channel", "email"),
+            NP_("channel", "both"),
+            NP_("channel", "off"),
+        )
+    ),
+    "answer": frozenset((NP_("answer", "yes"), NP_("answer", "no"))),
+    "response": frozenset(
+        (
+            NP_("response", "pending"),
+            NP_("response", "consented"),
+            NP_("response", "refused"),
+        )
+    ),
+    "request": frozenset(
+        (
+            NP_("request", "not_requested"),
+            NP_("request", "sent"),
+            NP_("request", "delivered"),
+            NP_("request", "failed"),
+        )
+    ),
+}
 
 # C0, DEL and C1: what a terminal may obey rather than show (an OSC 52 sequence in a
 # task title writes the clipboard of whoever lists it). Data keep them (stored
@@ -177,6 +261,8 @@ def _excel_cell(value: object) -> str:
 def _excel(rows: list[Mapping[str, object]], columns: Sequence[str]) -> str:
     from sempi_cli.headers_it import italian_header
 
+    with i18n.speaking("it"):
+        rows = _in_words(rows, columns)
     buffer = io.StringIO()
     buffer.write(BOM)
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
@@ -211,6 +297,8 @@ def render(rows: Iterable[Mapping[str, object]], columns: Sequence[str], fmt: st
         raise ValueError(f"unknown format {fmt!r}")
     if not rows:
         return ""
+    if i18n.current() != "en":
+        rows = _in_words(rows, columns)
     cells = [[_cell(r.get(c)).strip() for c in columns] for r in rows]
     headers = _headers(columns)
     if any("\n" in cell for row in cells for cell in row):
@@ -218,6 +306,24 @@ def render(rows: Iterable[Mapping[str, object]], columns: Sequence[str], fmt: st
 
         return tabulate(cells, headers=headers, tablefmt="simple", disable_numparse=True)
     return simple_table(cells, headers)
+
+
+def _in_words(
+    rows: list[Mapping[str, object]], columns: Sequence[str]
+) -> list[Mapping[str, object]]:
+    """``rows`` with the values of VALUE_WORDS' columns as words of this language."""
+    worded = [c for c in columns if c in VALUE_WORDS]
+    if not worded:
+        return rows
+    out = []
+    for row in rows:
+        row = dict(row)
+        for column in worded:
+            value = row.get(column)
+            if type(value) is str and value in VALUE_WORDS[column]:
+                row[column] = i18n.pgettext(column, value)
+        out.append(row)
+    return out
 
 
 def _headers(columns: Sequence[str]) -> list[str]:
@@ -253,6 +359,8 @@ def render_record(record: Mapping[str, object], fmt: str = "table") -> str:
         return _json(dict(record), indent=indent)
     if fmt in ("csv", "excel"):
         return render([record], list(record), fmt)
+    if i18n.current() != "en":
+        record = _in_words([record], list(record))[0]
     names = dict(zip(record, _headers(list(record)), strict=True))
     width = max((len(k) for k in names.values()), default=0)
     lines = []

@@ -121,6 +121,25 @@ def test_a_table_reads_italian_headers_and_yes_no(cli, monkeypatch: pytest.Monke
     header = result.stdout.splitlines()[0]
     assert "E-mail" in header and "email" not in header
     assert " sì" in result.stdout
+    assert "amministratore della società" in result.stdout and "firm-admin" not in result.stdout
+
+
+def test_status_words_are_italian_for_people_and_values_for_scripts() -> None:
+    from sempi_cli.output import render
+
+    rows = [
+        {"id": 1, "status": "in_progress", "hours": 1234.5},
+        {"id": 2, "status": "odd", "hours": 2.0},
+    ]
+    columns = ["id", "status", "hours"]
+    with i18n.speaking("it"):
+        table = render(rows, columns)
+        assert "in corso" in table and "odd" in table and "1.234,5" in table
+        assert "in_progress" in render(rows, columns, "json")
+        assert "in_progress" in render(rows, columns, "csv")
+    with i18n.speaking("en"):
+        assert "in_progress" in render(rows, columns) and "1234.5" in render(rows, columns)
+        assert "in corso" in render(rows, columns, "excel")  # an Italian Excel, whoever asks
 
 
 # --- Click's own texts -------------------------------------------------------------------
