@@ -40,7 +40,7 @@ def extract() -> Catalog:
     """Every message id the program may show, as a catalog template."""
     template = Catalog(locale="it", project="sempi", fuzzy=False)
     for path, lineno, message, _comments, context in extract_from_dir(
-        PACKAGE, [("**/locale/**", "ignore"), ("**.py", "python")], KEYWORDS
+        PACKAGE, [("**/locale/**", "ignore"), ("**.py", "python")], keywords=KEYWORDS
     ):
         template.add(message, locations=[(path, lineno)], context=context)
     for name in sorted(language_modules()):
