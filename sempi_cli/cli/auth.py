@@ -16,6 +16,7 @@ from sempi_cli.cli.common import (
     step_up,
     sub_app,
 )
+from sempi_cli.i18n import gettext as _
 
 app = group_app("auth")
 otp_app = sub_app("otp", "Turn two-step login (TOTP codes) on or off.")
@@ -38,7 +39,10 @@ Stdin = Annotated[
 
 def _show_recovery_codes(ctx: typer.Context, codes: list[str]) -> None:
     typer.echo("\n".join(codes))
-    say(ctx, "These recovery codes are shown only now: keep them somewhere safe. Each works once.")
+    say(
+        ctx,
+        _("These recovery codes are shown only now: keep them somewhere safe. Each works once."),
+    )
 
 
 @otp_app.command("enable")
@@ -62,13 +66,16 @@ def otp_enable(
     pending = service.begin(issuer)
     typer.echo(qr_text(pending["uri"]))
     typer.echo(pending["uri"])
-    typer.echo(f"Key (if you cannot scan): {pending['secret']}")
+    typer.echo(_("Key (if you cannot scan): {key}").format(key=pending["secret"]))
     say(
         ctx,
-        "This key is shown only now. Add it to your authenticator app, then type the code it shows.",
+        _(
+            "This key is shown only now. Add it to your authenticator app, then type the code"
+            " it shows."
+        ),
     )
     codes = service.confirm(pending["secret"], ask_code(ctx, from_stdin=code_stdin))
-    say(ctx, "Two-step login is on.")
+    say(ctx, _("Two-step login is on."))
     _show_recovery_codes(ctx, codes)
 
 
@@ -85,7 +92,7 @@ def otp_disable(ctx: typer.Context, password_stdin: Stdin = False) -> None:
     emit_record(
         ctx, state(ctx).service(TwoStepService).disable(step_up(ctx, from_stdin=password_stdin))
     )
-    say(ctx, "Two-step login is off. Log in again.")
+    say(ctx, _("Two-step login is off. Log in again."))
 
 
 @otp_app.command("reset")
@@ -150,9 +157,11 @@ def app_password_add(
     typer.echo(created["secret"])
     say(
         ctx,
-        f"Application password {created['id']} ({created['name']}) is shown only now. Give it to the "
-        "script as SEMPI_APP_PASSWORD (with SEMPI_USER), from a file only that user can read: "
-        "never on the command line.",
+        _(
+            "Application password {id} ({name}) is shown only now. Give it to the script as"
+            " SEMPI_APP_PASSWORD (with SEMPI_USER), from a file only that user can read: never"
+            " on the command line."
+        ).format(id=created["id"], name=created["name"]),
     )
 
 
@@ -184,7 +193,7 @@ def app_password_revoke(
     from sempi_cli.services.identity.app_passwords import AppPasswordService
 
     state(ctx).service(AppPasswordService).revoke(app_password_id)
-    say(ctx, f"Application password {app_password_id} revoked.")
+    say(ctx, _("Application password {id} revoked.").format(id=app_password_id))
 
 
 @sessions_app.command("list")
@@ -215,4 +224,4 @@ def sessions_kill(
     from sempi_cli.services.identity.auth import AuthService
 
     state(ctx).service(AuthService).kill_session(session_id)
-    say(ctx, f"Session {session_id} ended.")
+    say(ctx, _("Session {id} ended.").format(id=session_id))

@@ -22,7 +22,12 @@ def config_list(ctx: typer.Context) -> None:
     """
     from sempi_cli.services.settings import ConfigService
 
-    emit_rows(ctx, state(ctx).service(ConfigService).list(), ("key", "value", "default", "meaning"))
+    rows = state(ctx).service(ConfigService).list()
+    if state(ctx).fmt in ("table", "excel"):  # for people; json and csv keep the code's words
+        from sempi_cli.i18n import gettext as _
+
+        rows = [{**row, "meaning": _(row["meaning"])} for row in rows]
+    emit_rows(ctx, rows, ("key", "value", "default", "meaning"))
 
 
 @app.command("get")

@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 
 from sempi_cli.cli.common import confirm, emit_record, emit_rows, group_app, say, state
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import ngettext
 
 app = group_app("mail")
 
@@ -110,18 +112,25 @@ def _report(ctx: typer.Context, result: dict) -> None:
         else:
             emit_record(ctx, result)
     if "due" in result:
-        say(ctx, f"{result['due']} message(s) due; nothing sent (dry run).")
+        due = result["due"]
+        say(
+            ctx,
+            ngettext(
+                "{n} message due; nothing sent (dry run).",
+                "{n} messages due; nothing sent (dry run).",
+                due,
+            ).format(n=due),
+        )
         return
-    doubt = (
-        f", {result['in_doubt']} in doubt (see 'sempi mail list --status sending')"
-        if result["in_doubt"]
-        else ""
-    )
-    say(
-        ctx,
-        f"Sent {result['sent']}, to retry later {result['deferred']},"
-        f" failed {result['failed']}{doubt}.",
-    )
+    counts = {k: result[k] for k in ("sent", "deferred", "failed", "in_doubt")}
+    if result["in_doubt"]:
+        line = _(
+            "Sent {sent}, to retry later {deferred}, failed {failed}, {in_doubt} in doubt"
+            " (see 'sempi mail list --status sending')."
+        )
+    else:
+        line = _("Sent {sent}, to retry later {deferred}, failed {failed}.")
+    say(ctx, line.format(**counts))
 
 
 @app.command("retry")
@@ -137,13 +146,15 @@ def mail_retry(ctx: typer.Context, mail_id: MailId) -> None:
     def ask(row: dict) -> None:
         confirm(
             ctx,
-            f"Message {row['id']} to {row['to_address']} was handed to the SMTP server but its"
-            " delivery was never confirmed (the sender was interrupted or the connection"
-            " broke): it may already have been delivered. Queue it again?",
+            _(
+                "Message {id} to {to} was handed to the SMTP server but its delivery was never"
+                " confirmed (the sender was interrupted or the connection broke): it may"
+                " already have been delivered. Queue it again?"
+            ).format(id=row["id"], to=row["to_address"]),
         )
 
     emit_record(ctx, state(ctx).service(Outbox).retry(mail_id, ask))
-    say(ctx, f"Message {mail_id} is queued; the next 'sempi mail send' sends it.")
+    say(ctx, _("Message {id} is queued; the next 'sempi mail send' sends it.").format(id=mail_id))
 
 
 @app.command("cancel")
@@ -182,8 +193,16 @@ def mail_invite(
     result = state(ctx).service(Invitations).invite_user(user, resend=resend)
     emit_record(ctx, result)
     if result["mail_id"] is None:
-        say(ctx, f"{result['user']} already has a valid invitation; add --resend for a new code.")
+        say(
+            ctx,
+            _("{user} already has a valid invitation; add --resend for a new code.").format(
+                user=result["user"]
+            ),
+        )
     else:
         say(
-            ctx, f"Invitation queued as message {result['mail_id']}; 'sempi mail send' delivers it."
+            ctx,
+            _("Invitation queued as message {id}; 'sempi mail send' delivers it.").format(
+                id=result["mail_id"]
+            ),
         )

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from sempi_cli.cli.common import ask, ask_code, emit_record, read_secret, say, state, step_up
+from sempi_cli.i18n import gettext as _
 
 
 def login(
@@ -29,25 +30,34 @@ def login(
     from sempi_cli import sessionfile
     from sempi_cli.paths import session_file
     from sempi_cli.services.identity.auth import AuthService
+    from sempi_cli.services.org.users import role_word
 
     app = state(ctx)
-    email = email or ask(ctx, "E-mail", field="--email")
-    password = read_secret(ctx, "Password", from_stdin=password_stdin, field="password")
+    email = email or ask(ctx, _("E-mail"), field="--email")
+    password = read_secret(ctx, _("Password"), from_stdin=password_stdin, field="password")
     token, actor = app.service(AuthService, anonymous=True).login(
         email, password, lambda: ask_code(ctx, from_stdin=password_stdin)
     )
     sessionfile.write_token(session_file(app.store_path), token)
-    say(ctx, f"Logged in as {actor.full_name} <{actor.email}> ({actor.role}).")
+    say(
+        ctx,
+        _("Logged in as {name} <{email}> ({role}).").format(
+            name=actor.full_name, email=actor.email, role=role_word(actor.role)
+        ),
+    )
     if actor.role == "external":  # as the practices' portal does at the client's next entry
         from sempi_cli.services.consent.requests import pending_for, pending_line
 
         pending = pending_for(app.connection(), actor)
         if pending is not None:
-            say(ctx, "Consent: " + pending_line(pending))
+            say(ctx, _("Consent: {line}").format(line=pending_line(pending)))
     if actor.must_enrol:
         say(
             ctx,
-            "Two-step login is required for your account: turn it on now with 'sempi auth otp enable'.",
+            _(
+                "Two-step login is required for your account: turn it on now with"
+                " 'sempi auth otp enable'."
+            ),
         )
 
 
@@ -66,7 +76,7 @@ def logout(ctx: typer.Context) -> None:
     if token is not None:
         app.service(AuthService, anonymous=True).logout(token)
     sessionfile.remove(path)
-    say(ctx, "Logged out." if token else "You were not logged in.")
+    say(ctx, _("Logged out.") if token else _("You were not logged in."))
 
 
 def whoami(ctx: typer.Context) -> None:
@@ -106,8 +116,15 @@ def passwd(
     app.service(UserService).set_password(
         user or app.actor().id,
         lambda: read_secret(
-            ctx, "New password", from_stdin=password_stdin, field="new password", confirm_it=True
+            ctx,
+            _("New password"),
+            from_stdin=password_stdin,
+            field="new password",
+            confirm_it=True,
         ),
         step_up(ctx, from_stdin=password_stdin),
     )
-    say(ctx, "Password changed; every session and application password of that user has ended.")
+    say(
+        ctx,
+        _("Password changed; every session and application password of that user has ended."),
+    )

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from sempi_cli.cli.common import ask, emit_record, read_secret, say, state
+from sempi_cli.i18n import gettext as _
 
 
 def init(
@@ -17,6 +18,14 @@ def init(
     ] = None,
     admin_name: Annotated[
         str | None, typer.Option("--admin-name", help="The first administrator's full name.")
+    ] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(
+            "--language",
+            help="The first administrator's language: it or en (default: the firm's,"
+            " config ui.language).",
+        ),
     ] = None,
     password_stdin: Annotated[
         bool,
@@ -30,15 +39,24 @@ def init(
     Example: sempi init --firm "Sempi Servizi Srl" --admin-email anna@sempi.it --admin-name "Anna Neri"
     """
     from sempi_cli.services.org.firm import create_store
+    from sempi_cli.services.org.users import person_language
 
     app = state(ctx)
-    firm = firm or ask(ctx, "Firm name", field="--firm")
-    admin_email = admin_email or ask(ctx, "Administrator e-mail", field="--admin-email")
-    admin_name = admin_name or ask(ctx, "Administrator full name", field="--admin-name")
+    if language is not None:
+        person_language(language)  # a bad value is refused before anything is asked
+    firm = firm or ask(ctx, _("Firm name"), field="--firm")
+    admin_email = admin_email or ask(ctx, _("Administrator e-mail"), field="--admin-email")
+    admin_name = admin_name or ask(ctx, _("Administrator full name"), field="--admin-name")
     password = read_secret(
-        ctx, "Administrator password", from_stdin=password_stdin, field="password", confirm_it=True
+        ctx,
+        _("Administrator password"),
+        from_stdin=password_stdin,
+        field="password",
+        confirm_it=True,
     )
-    conn, created = create_store(app.store_path, app.clock, firm, admin_email, admin_name, password)
+    conn, created = create_store(
+        app.store_path, app.clock, firm, admin_email, admin_name, password, language=language
+    )
     conn.close()
     emit_record(ctx, {"store": str(app.store_path), **created})
-    say(ctx, "Store created. Log in with 'sempi login'.")
+    say(ctx, _("Store created. Log in with 'sempi login'."))

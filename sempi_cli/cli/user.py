@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from sempi_cli.cli.common import emit_record, emit_rows, group_app, read_secret, state, step_up
+from sempi_cli.i18n import gettext as _
 
 app = group_app("user")
 
@@ -49,7 +50,7 @@ def user_add(
     password = None
     if password_stdin or set_password:
         password = read_secret(
-            ctx, "Initial password", from_stdin=password_stdin, field="password", confirm_it=True
+            ctx, _("Initial password"), from_stdin=password_stdin, field="password", confirm_it=True
         )
     emit_record(
         ctx,
@@ -122,6 +123,14 @@ def user_edit(
             "--codice-fiscale", "--cf", help="The person's codice fiscale ('' clears it)."
         ),
     ] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(
+            "--language",
+            help="The language sempi speaks to the person: it or en ('' for the firm's,"
+            " config ui.language). Anyone may choose their own.",
+        ),
+    ] = None,
     password_stdin: Annotated[
         bool,
         typer.Option(
@@ -130,7 +139,7 @@ def user_edit(
         ),
     ] = False,
 ) -> None:
-    """Change a user's name, e-mail, role or codice fiscale (a role change asks your password).
+    """Change a user's name, e-mail, role, codice fiscale or language (a role change asks your password).
 
     Example: sempi user edit luca@studiorossi.it --name "Luca Rossi Bianchi"
     """
@@ -146,6 +155,7 @@ def user_edit(
             email=email,
             role=role,
             codice_fiscale=codice_fiscale,
+            language=language,
             confirm=step_up(ctx, from_stdin=password_stdin),
         ),
     )
@@ -207,7 +217,7 @@ def user_activate(
     from sempi_cli.services.org.invitations import Invitations
 
     code = read_secret(
-        ctx, "Activation code (from the e-mail)", from_stdin=stdin, field="activation code"
+        ctx, _("Activation code (from the e-mail)"), from_stdin=stdin, field="activation code"
     )
     result = (
         state(ctx)
@@ -216,9 +226,14 @@ def user_activate(
             email,
             code,
             lambda: read_secret(
-                ctx, "New password", from_stdin=stdin, field="new password", confirm_it=True
+                ctx, _("New password"), from_stdin=stdin, field="new password", confirm_it=True
             ),
         )
     )
     emit_record(ctx, result)
-    say(ctx, f"Account activated. Log in with 'sempi login --email {result['email']}'.")
+    say(
+        ctx,
+        _("Account activated. Log in with 'sempi login --email {email}'.").format(
+            email=result["email"]
+        ),
+    )

@@ -10,6 +10,8 @@ from __future__ import annotations
 import secrets
 
 from sempi_cli.errors import Conflict, InvalidData, NotFound, PermissionDenied
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services.base import Service
 from sempi_cli.services.identity.auth import Confirm, require_reauthentication, token_hash
 
@@ -19,12 +21,12 @@ COLUMNS = ("id", "user", "name", "created_at", "last_used_at")
 class AppPasswordService(Service):
     def add(self, name: str, confirm: Confirm | None) -> dict:
         require_reauthentication(
-            self.actor, confirm, self.clock.now(), "create an application password"
+            self.actor, confirm, self.clock.now(), N_("create an application password")
         )
         name = (name or "").strip()
         if not name:
             raise InvalidData(
-                "NAME", "an application password needs a name (e.g. 'cron scheduler')"
+                "NAME", _("an application password needs a name (e.g. 'cron scheduler')")
             )
         secret = "sempi-" + secrets.token_urlsafe(24)
         with self.transaction():
@@ -33,7 +35,11 @@ class AppPasswordService(Service):
                 (self.actor.id, name),
             ).fetchone()
             if clash:
-                raise Conflict(f"you already have an application password named {name!r}")
+                raise Conflict(
+                    _("you already have an application password named {name}").format(
+                        name=repr(name)
+                    )
+                )
             cursor = self.db.execute(
                 "INSERT INTO app_passwords (user_id, name, secret_hash, created_at) VALUES (?, ?, ?, ?)",
                 (self.actor.id, name, token_hash(secret), self.now()),
@@ -57,13 +63,13 @@ class AppPasswordService(Service):
 
     def revoke(self, app_password_id: int) -> None:
         if self.actor.via == "app_password":
-            raise PermissionDenied("an application password cannot manage application passwords")
+            raise PermissionDenied(_("an application password cannot manage application passwords"))
         row = self.db.execute(
             "SELECT user_id, name FROM app_passwords WHERE id = ? AND revoked_at IS NULL",
             (app_password_id,),
         ).fetchone()
         if row is None or (row["user_id"] != self.actor.id and not self.actor.is_firm_admin):
-            raise NotFound(f"application password {app_password_id} not found")
+            raise NotFound(_("application password {id} not found").format(id=app_password_id))
         with self.transaction():
             self.db.execute(
                 "UPDATE app_passwords SET revoked_at = ? WHERE id = ?",

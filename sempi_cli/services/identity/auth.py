@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 
 from sempi_cli.clock import iso_utc
 from sempi_cli.errors import NotAuthenticated, NotFound, PermissionDenied
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import settings
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
@@ -39,11 +41,11 @@ LOCK_AFTER = 50
 LOCK_WINDOW = timedelta(hours=1)
 LOCK_FOR = timedelta(minutes=15)
 STEP_UP_VALID = timedelta(minutes=5)
-LOGIN_FAILED = (
+LOGIN_FAILED = N_(
     "login failed: unknown e-mail, wrong password, or account disabled or locked;"
     " after several failures wait a minute before trying again"
 )
-CODE_FAILED = "wrong, expired or already used code"
+CODE_FAILED = N_("wrong, expired or already used code")
 
 
 @dataclass(frozen=True)
@@ -62,14 +64,18 @@ def require_reauthentication(
 ) -> None:
     """Sensitive acts need a fresh proof of identity, and never run on an application
     password. Services call this after their permission checks, so nobody is asked
-    for a password only to be refused."""
+    for a password only to be refused. ``what`` is marked N_ by the caller (an
+    infinitive: "change a role") and translated here."""
     if actor.via == "app_password":
         raise PermissionDenied(
-            f"an application password cannot {what}", "log in with your password"
+            _("an application password cannot {what}").format(what=_(what)),
+            _("log in with your password"),
         )
     proof = confirm() if confirm is not None else None
     if proof is None or proof.user_id != actor.id or now - proof.at > STEP_UP_VALID:
-        raise PermissionDenied(f"to {what} you must confirm your password (and code) again")
+        raise PermissionDenied(
+            _("to {what} you must confirm your password (and code) again").format(what=_(what))
+        )
 
 
 def revoke_credentials(db: sqlite3.Connection, user_id: int, at: str) -> dict[str, int]:
@@ -114,7 +120,7 @@ class AuthService(Service):
         from sempi_cli.services.access import require_firm_admin
         from sempi_cli.services.identity.accounts import find_user
 
-        require_firm_admin(self.actor, "unlock a user")
+        require_firm_admin(self.actor, N_("unlock a user"))
         user = find_user(self.db, self.actor, user_ref)
         with self.transaction():
             failures = self.db.execute(
@@ -162,14 +168,14 @@ class AuthService(Service):
             user["password_hash"] if user else None, password
         )  # same cost for all
         if user is None:
-            raise NotAuthenticated(LOGIN_FAILED)
+            raise NotAuthenticated(_(LOGIN_FAILED))
         if self._locked(user) or user["disabled_at"] is not None:
-            raise NotAuthenticated(LOGIN_FAILED)
+            raise NotAuthenticated(_(LOGIN_FAILED))
         if self.throttled(user["id"], INTERACTIVE):  # too soon: not even counted
-            raise NotAuthenticated(LOGIN_FAILED)
+            raise NotAuthenticated(_(LOGIN_FAILED))
         if not ok:
             self.record_failure(user["id"], "password")
-            raise NotAuthenticated(LOGIN_FAILED)
+            raise NotAuthenticated(_(LOGIN_FAILED))
         return user
 
     def _check_second_step(self, user: sqlite3.Row, typed: str) -> None:
@@ -182,7 +188,7 @@ class AuthService(Service):
         code = totp.normalise_code(typed)
         kind = "code" if code else "recovery"
         if self.throttled(user["id"], INTERACTIVE):
-            raise NotAuthenticated(CODE_FAILED)
+            raise NotAuthenticated(_(CODE_FAILED))
         with self.transaction():
             fresh = self.db.execute(
                 "SELECT otp_secret, otp_last_step FROM users WHERE id = ?", (user["id"],)
@@ -200,7 +206,7 @@ class AuthService(Service):
                 self.audit("recovery_code_used", "user", user["id"])
                 return
         self.record_failure(user["id"], kind)
-        raise NotAuthenticated(CODE_FAILED)
+        raise NotAuthenticated(_(CODE_FAILED))
 
     def login(self, email: str, password: str, ask_code: Callable[[], str]) -> tuple[str, Actor]:
         """A new session for valid credentials; ``ask_code`` is called only when the
@@ -234,7 +240,7 @@ class AuthService(Service):
         """Step-up: the actor proves again who they are before a sensitive act."""
         actor = self.actor
         if actor.via == "app_password":
-            raise PermissionDenied("an application password cannot confirm a sensitive action")
+            raise PermissionDenied(_("an application password cannot confirm a sensitive action"))
         user = self._check_password(actor.email, password)
         if user["otp_enabled_at"] is not None:
             self._check_second_step(user, ask_code())
@@ -285,7 +291,7 @@ class AuthService(Service):
             return None if self.actor.is_firm_admin else self.actor.id
         target = find_user(self.db, self.actor, user)
         if target["id"] != self.actor.id and not self.actor.is_firm_admin:
-            raise PermissionDenied("only a firm administrator may manage other users' sessions")
+            raise PermissionDenied(_("only a firm administrator may manage other users' sessions"))
         return int(target["id"])
 
     def kill_session(self, session_id: int) -> None:
@@ -293,7 +299,7 @@ class AuthService(Service):
             "SELECT user_id FROM sessions WHERE id = ? AND revoked_at IS NULL", (session_id,)
         ).fetchone()
         if row is None or (row["user_id"] != self.actor.id and not self.actor.is_firm_admin):
-            raise NotFound(f"session {session_id} not found")
+            raise NotFound(_("session {id} not found").format(id=session_id))
         with self.transaction():
             self.db.execute(
                 "UPDATE sessions SET revoked_at = ? WHERE id = ?", (self.now(), session_id)
@@ -313,14 +319,14 @@ class AuthService(Service):
             or self._locked(user)
             or self.throttled(user["id"], SCRIPTS)
         ):
-            raise NotAuthenticated(LOGIN_FAILED)
+            raise NotAuthenticated(_(LOGIN_FAILED))
         app = self.db.execute(
             "SELECT id, name FROM app_passwords WHERE user_id = ? AND secret_hash = ? AND revoked_at IS NULL",
             (user["id"], token_hash(secret)),
         ).fetchone()
         if app is None:
             self.record_failure(user["id"], "app_password")
-            raise NotAuthenticated(LOGIN_FAILED)
+            raise NotAuthenticated(_(LOGIN_FAILED))
         with self.transaction():
             self.db.execute(
                 "UPDATE app_passwords SET last_used_at = ? WHERE id = ?", (self.now(), app["id"])

@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from sempi_cli.errors import InvalidData
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import ngettext
 
 MIN_LENGTH = 12
 MAX_LENGTH = 1024  # argon2 hashes any length; this only bounds the work an input can cause
@@ -23,11 +25,25 @@ def check_strength(password: str, *, field: str = "password") -> None:
     """NIST SP 800-63B: a minimum length, no composition rules, no known-common
     passwords; the whole password counts (argon2 does not truncate)."""
     if len(password) < MIN_LENGTH:
-        raise InvalidData(field, f"too short (at least {MIN_LENGTH} characters)")
+        raise InvalidData(
+            field,
+            ngettext(
+                "too short (at least {n} character)", "too short (at least {n} characters)",
+                MIN_LENGTH,
+            ).format(n=MIN_LENGTH),
+        )  # fmt: skip
     if len(password) > MAX_LENGTH:
-        raise InvalidData(field, f"too long (at most {MAX_LENGTH} characters)")
+        raise InvalidData(
+            field,
+            ngettext(
+                "too long (at most {n} character)", "too long (at most {n} characters)",
+                MAX_LENGTH,
+            ).format(n=MAX_LENGTH),
+        )  # fmt: skip
     if password.strip().lower() in _common_passwords():
-        raise InvalidData(field, "too common: it is on the list of passwords attackers try first")
+        raise InvalidData(
+            field, _("too common: it is on the list of passwords attackers try first")
+        )
 
 
 @lru_cache(maxsize=1)

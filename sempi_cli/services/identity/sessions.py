@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sempi_cli.clock import iso_utc
 from sempi_cli.errors import NotAuthenticated
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services.settings_read import get, otp_required
 
 try:  # the builtin module hashlib wraps: hashlib loads OpenSSL, ~3 ms of a prompt
@@ -26,7 +27,7 @@ ACTOR_COLUMNS = "u.id, u.email, u.full_name, u.role, u.studio_id, u.client_id, u
 
 def not_logged_in() -> NotAuthenticated:
     """No session file (and no application password): what every command says."""
-    return NotAuthenticated("you are not logged in", "run 'sempi login'")
+    return NotAuthenticated(_("you are not logged in"), _("run 'sempi login'"))
 
 
 def token_hash(token: str) -> str:
@@ -45,11 +46,11 @@ def session_user(
         (token_hash(token),),
     ).fetchone()
     if row is None or row["revoked_at"] is not None or row["disabled_at"] is not None:
-        raise NotAuthenticated("your session has ended", "run 'sempi login'")
+        raise NotAuthenticated(_("your session has ended"), _("run 'sempi login'"))
     last_seen = datetime.fromisoformat(row["last_seen_at"])
     idle = timedelta(hours=int(get(db, "auth.session_idle_hours")))
     if now >= datetime.fromisoformat(row["expires_at"]) or now - last_seen >= idle:
-        raise NotAuthenticated("your session has expired", "run 'sempi login'")
+        raise NotAuthenticated(_("your session has expired"), _("run 'sempi login'"))
     if touch and now - last_seen >= TOUCH_EVERY:
         # A single autocommit UPDATE: atomic on its own, and at most once a minute.
         db.execute(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from sempi_cli.errors import InvalidData, NotAuthenticated, PermissionDenied, RuleViolation
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services.base import Service
 from sempi_cli.services.identity import recovery, totp
 from sempi_cli.services.identity.auth import Confirm, require_reauthentication, revoke_credentials
@@ -27,10 +29,11 @@ class TwoStepService(Service):
         """A new secret and its otpauth:// URI, not stored until a code confirms it.
         ``issuer`` is what the authenticator app shows: the firm's name, else "sempi"."""
         if self.actor.via == "app_password":
-            raise PermissionDenied("an application password cannot change two-step login")
+            raise PermissionDenied(_("an application password cannot change two-step login"))
         if self._own_row()["otp_enabled_at"] is not None:
             raise RuleViolation(
-                "two-step login is already on", "turn it off first with 'sempi auth otp disable'"
+                _("two-step login is already on"),
+                _("turn it off first with 'sempi auth otp disable'"),
             )
         secret = totp.new_secret()
         uri = totp.provisioning_uri(secret, self.actor.email, issuer or "sempi")
@@ -43,16 +46,16 @@ class TwoStepService(Service):
 
         code = totp.normalise_code(typed_code)
         if code is None:
-            raise InvalidData("code", "a code is six digits")
+            raise InvalidData("code", _("a code is six digits"))
         step = totp.accepted_step(secret, code, self.clock.now(), None)
         if step is None:
             AuthService(self.db, self.clock, self.actor).record_failure(self.actor.id, "code")
             raise NotAuthenticated(
-                "the code does not match: check the clock of your phone and try again"
+                _("the code does not match: check the clock of your phone and try again")
             )
         with self.transaction():
             if self._own_row()["otp_enabled_at"] is not None:
-                raise RuleViolation("two-step login is already on")
+                raise RuleViolation(_("two-step login is already on"))
             self.db.execute(
                 "UPDATE users SET otp_secret = ?, otp_enabled_at = ?, otp_last_step = ? WHERE id = ?",
                 (secret, self.now(), step, self.actor.id),
@@ -63,7 +66,9 @@ class TwoStepService(Service):
 
     def disable(self, confirm: Confirm | None) -> dict:
         """Turn your own two-step login off (password and code asked again)."""
-        require_reauthentication(self.actor, confirm, self.clock.now(), "turn off two-step login")
+        require_reauthentication(
+            self.actor, confirm, self.clock.now(), N_("turn off two-step login")
+        )
         return self._clear(self.actor.id, "otp_disabled")
 
     def reset(self, user_ref: str, confirm: Confirm | None) -> dict:
@@ -72,9 +77,9 @@ class TwoStepService(Service):
 
         if not self.actor.is_firm_admin:
             raise PermissionDenied(
-                "only a firm administrator may reset another user's two-step login"
+                _("only a firm administrator may reset another user's two-step login")
             )
-        require_reauthentication(self.actor, confirm, self.clock.now(), "reset two-step login")
+        require_reauthentication(self.actor, confirm, self.clock.now(), N_("reset two-step login"))
         return self._clear(find_user(self.db, self.actor, user_ref)["id"], "otp_reset")
 
     def _clear(self, user_id: int, action: str) -> dict:
@@ -90,9 +95,11 @@ class TwoStepService(Service):
         return revoked
 
     def regenerate_recovery(self, confirm: Confirm | None) -> list[str]:
-        require_reauthentication(self.actor, confirm, self.clock.now(), "regenerate recovery codes")
+        require_reauthentication(
+            self.actor, confirm, self.clock.now(), N_("regenerate recovery codes")
+        )
         if self._own_row()["otp_enabled_at"] is None:
-            raise RuleViolation("two-step login is off: there are no recovery codes")
+            raise RuleViolation(_("two-step login is off: there are no recovery codes"))
         with self.transaction():
             codes = recovery.replace_codes(self.db, self.actor.id, self.now())
             self.audit("recovery_regenerated", "user", self.actor.id)

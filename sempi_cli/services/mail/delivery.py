@@ -21,6 +21,8 @@ import smtplib
 from email.errors import MessageError
 
 from sempi_cli.errors import InvalidData
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import settings
 from sempi_cli.services.access import require_firm_admin
 from sempi_cli.services.base import Service
@@ -38,7 +40,11 @@ from sempi_cli.services.mail.smtp import (
 )
 
 RUN_COLUMNS = ("id", "to_address", "subject", "outcome", "error")
+# A message's ``error`` is stored in last_error as the code writes it (English, like
+# every value in the store); what stops the run is said to the person in their language.
 BUILD_FAILED = "the message could not be built (a malformed header or body)"
+CANNOT_REACH = N_("cannot reach the SMTP server {where}: {reason}")
+REFUSED_SENDER = N_("the server refused the sender: {reply}")
 
 
 class MailRunStopped(MailUnavailable):
@@ -57,9 +63,9 @@ class MailSender(Service):
     def send(self, *, limit: int | None = None, dry_run: bool = False) -> dict:
         """Deliver the due messages; returns the counts and one row per message.
         The SMTP settings are read only when there is something to send."""
-        require_firm_admin(self.actor, "send the outbox")
+        require_firm_admin(self.actor, N_("send the outbox"))
         if limit is not None and limit < 1:
-            raise InvalidData("--limit", "must be at least 1")
+            raise InvalidData("--limit", _("must be at least 1"))
         result: dict = {"sent": 0, "deferred": 0, "failed": 0, "in_doubt": 0, "messages": []}
         if dry_run:
             for m in mail.due_messages(self.db, self.now(), limit):
@@ -90,7 +96,8 @@ class MailSender(Service):
         try:
             return connect(config)
         except (smtplib.SMTPException, OSError) as exc:
-            error = f"cannot reach the SMTP server {config.host}:{config.port}: {describe(exc)}"
+            where, reason = f"{config.host}:{config.port}", describe(exc)
+            error = CANNOT_REACH.format(where=where, reason=reason)
             # Unreachable counts as a temporary failure of every due message.
             with self.transaction():
                 max_attempts = int(settings.get(self.db, "mail.max_attempts"))
@@ -102,7 +109,8 @@ class MailSender(Service):
                     if status == "failed":
                         self.audit("failed", "mail", item["id"])
             raise MailUnavailable(
-                error, "the messages stay queued and are tried again by the next run"
+                _(CANNOT_REACH).format(where=where, reason=reason),
+                _("the messages stay queued and are tried again by the next run"),
             ) from None
 
     def _deliver_all(
@@ -125,8 +133,10 @@ class MailSender(Service):
                 result[outcome] += 1
             if outcome == "released":
                 assert error is not None  # a released message always has the server's reply
+                reply = error.partition(": ")[2]  # REFUSED_SENDER's {reply}
                 raise MailUnavailable(
-                    error, "check smtp.from; the messages stay queued, no attempt counted"
+                    _(REFUSED_SENDER).format(reply=reply),
+                    _("check smtp.from; the messages stay queued, no attempt counted"),
                 )
             if stop:
                 return
@@ -178,7 +188,8 @@ class MailSender(Service):
                         f"the server refused the sender for now: {code} {text_of(reply)}",
                         True,
                     )
-                return "released", f"the server refused the sender: {code} {text_of(reply)}", True
+                refused = REFUSED_SENDER.format(reply=f"{code} {text_of(reply)}")
+                return "released", refused, True
             code, reply = server.rcpt(item["to_address"])
             if code not in (250, 251):
                 server.rset()

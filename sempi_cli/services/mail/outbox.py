@@ -31,6 +31,8 @@ from datetime import datetime, timedelta
 
 from sempi_cli.clock import iso_utc
 from sempi_cli.errors import InvalidData, NotFound, PermissionDenied, RuleViolation
+from sempi_cli.i18n import N_, ngettext
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import identifiers
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
@@ -57,8 +59,19 @@ ERROR_MAX = 300  # characters of an SMTP error kept in last_error
 # A sender waits at most 30 s for each SMTP reply: a claim this old belongs to
 # a sender that died, and a person may decide about its message.
 STALE_CLAIM = timedelta(minutes=15)
-SECRET_GONE = "its one-time code was erased (the invitation was used, replaced or expired)"
+# Stored in last_error as they are (English, like every value in the store); SECRET_GONE
+# is also part of a message to a person, in their language.
+SECRET_GONE = N_("its one-time code was erased (the invitation was used, replaced or expired)")
 INVITATION_EXPIRED = "the invitation expired before it was delivered"
+# A person's decision on a message that is sent or cancelled, by its status.
+NOTHING_TO_RETRY = {
+    "sent": N_("message {id} is sent: there is nothing to retry"),
+    "cancelled": N_("message {id} is cancelled: there is nothing to retry"),
+}
+ALREADY_FINAL = {
+    "sent": N_("message {id} is already sent"),
+    "cancelled": N_("message {id} is already cancelled"),
+}
 
 
 def visible_mail(actor: Actor, alias: str = "m") -> tuple[str, dict]:
@@ -74,8 +87,10 @@ def visible_mail(actor: Actor, alias: str = "m") -> tuple[str, dict]:
             {"actor_studio": actor.studio_id},
         )
     raise PermissionDenied(
-        "only a firm administrator (or a practice's administrator, for its practice's mail)"
-        " may read the outbox"
+        _(
+            "only a firm administrator (or a practice's administrator, for its practice's mail)"
+            " may read the outbox"
+        )
     )
 
 
@@ -85,8 +100,14 @@ def _refuse_if_held(row: sqlite3.Row, now: datetime) -> None:
     if row["status"] == "sending" and claim is not None and claim > iso_utc(now - STALE_CLAIM):
         minutes = int(STALE_CLAIM.total_seconds() // 60)
         raise RuleViolation(
-            f"message {row['id']} is being sent right now (claimed at {row['claimed_at']})",
-            f"look at it again later: a sender that stopped lets go of it after {minutes} minutes",
+            _("message {id} is being sent right now (claimed at {claimed_at})").format(
+                id=row["id"], claimed_at=row["claimed_at"]
+            ),
+            ngettext(
+                "look at it again later: a sender that stopped lets go of it after {n} minute",
+                "look at it again later: a sender that stopped lets go of it after {n} minutes",
+                minutes,
+            ).format(n=minutes),
         )
 
 
@@ -154,10 +175,12 @@ class Outbox(Service):
         unknown = [s for s in statuses if s not in STATUSES]
         if unknown:
             raise InvalidData(
-                "--status", f"{unknown[0]!r} is not a status", "use one of: " + ", ".join(STATUSES)
+                "--status",
+                _("{value} is not a status").format(value=repr(unknown[0])),
+                _("use one of: {choices}").format(choices=", ".join(STATUSES)),
             )
         if limit < 1:
-            raise InvalidData("--limit", "must be at least 1")
+            raise InvalidData("--limit", _("must be at least 1"))
         clauses = [where]
         if statuses:
             marks = ", ".join(f":s{i}" for i in range(len(statuses)))
@@ -175,7 +198,7 @@ class Outbox(Service):
             f"{_SELECT} WHERE m.id = :id AND {where}", {**params, "id": mail_id}
         ).fetchone()
         if row is None:
-            raise NotFound(f"message {mail_id} not found")
+            raise NotFound(_("message {id} not found").format(id=mail_id))
         return row
 
     def show(self, mail_id: int) -> dict:
@@ -189,12 +212,14 @@ class Outbox(Service):
         already have been delivered: ``confirm_sending`` is asked first)."""
         row = self._row(mail_id)
         if row["status"] in ("sent", "cancelled"):
-            raise RuleViolation(f"message {mail_id} is {row['status']}: there is nothing to retry")
+            raise RuleViolation(_(NOTHING_TO_RETRY[row["status"]]).format(id=mail_id))
         _refuse_if_held(row, self.clock.now())
         if row["no_secrets"] and fill_secrets(row["kind"], row["body"], None) is None:
             raise RuleViolation(
-                f"message {mail_id} cannot be sent again: {SECRET_GONE}",
-                "send a new invitation with 'sempi mail invite USER --resend'",
+                _("message {id} cannot be sent again: {reason}").format(
+                    id=mail_id, reason=_(SECRET_GONE)
+                ),
+                _("send a new invitation with 'sempi mail invite USER --resend'"),
             )
         if row["status"] == "sending" and confirm_sending is not None:
             confirm_sending(_public(row, body=False))
@@ -211,7 +236,7 @@ class Outbox(Service):
         """Never send this message (queued, failed, or left in sending)."""
         row = self._row(mail_id)
         if row["status"] in ("sent", "cancelled"):
-            raise RuleViolation(f"message {mail_id} is already {row['status']}")
+            raise RuleViolation(_(ALREADY_FINAL[row["status"]]).format(id=mail_id))
         _refuse_if_held(row, self.clock.now())
         with self.transaction():
             self._decide(row, "status = 'cancelled', next_attempt_at = NULL")
@@ -233,7 +258,9 @@ class Outbox(Service):
             },
         ).rowcount
         if not changed:
-            raise RuleViolation(f"message {row['id']} changed meanwhile: look at it again")
+            raise RuleViolation(
+                _("message {id} changed meanwhile: look at it again").format(id=row["id"])
+            )
 
 
 def _public(row: sqlite3.Row, *, body: bool) -> dict:
@@ -405,7 +432,7 @@ def erase_personal_data(
     cancelled. Refused while a sender holds one of them (claimed after ``now``
     minus STALE_CLAIM): its copy is on the wire, and the sender would write it
     back. Returns how many messages were erased."""
-    marks = ", ".join("?" for _ in addresses) or "NULL"
+    marks = ", ".join("?" for _address in addresses) or "NULL"
     where = f"(client_id = ? OR to_address IN ({marks}))"
     params = (client_id, *[a.lower() for a in addresses])
     stale = iso_utc(now - STALE_CLAIM)
@@ -415,9 +442,11 @@ def erase_personal_data(
     ).fetchone()
     if held is not None:
         raise RuleViolation(
-            f"message {held[0]} about this client is being sent right now",
-            f"run the erasure again once 'sempi mail send' has finished, or, if the sender"
-            f" stopped, cancel it with 'sempi mail cancel {held[0]}' first",
+            _("message {id} about this client is being sent right now").format(id=held[0]),
+            _(
+                "run the erasure again once 'sempi mail send' has finished, or, if the sender"
+                " stopped, cancel it with 'sempi mail cancel {id}' first"
+            ).format(id=held[0]),
         )
     secret_files.forget(
         db, [r[0] for r in db.execute(f"SELECT id FROM mail_outbox WHERE {where}", params)]
@@ -476,7 +505,7 @@ def queue_many(
     first = int(db.execute("SELECT coalesce(max(id), 0) + 1 FROM mail_outbox").fetchone()[0])
     rows = []
     for offset, (to, context, client_id, studio_id) in enumerate(messages):
-        subject, body, _ = render(kind, firm, context)
+        subject, body, _secrets = render(kind, firm, context)
         address = identifiers.email(to, field="to")
         rows.append(
             (first + offset, kind, address, subject, body, now, client_id, studio_id, actor_id, now)

@@ -18,12 +18,15 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from sempi_cli.errors import InvalidData, RuleViolation
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import identifiers, settings
 from sempi_cli.services.mail.templates import firm_name
 
 PASSWORD_ENV = "SEMPI_SMTP_PASSWORD"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 TIMEOUT_SECONDS = 30
+NOT_CONFIGURED = N_("mail is not configured: {problem}")
 
 
 class MailUnavailable(RuleViolation):
@@ -55,15 +58,17 @@ class SmtpConfig:
         security = settings.get(db, "smtp.security")
         if security == "none" and host.lower() not in LOCAL_HOSTS:
             raise MailUnavailable(
-                f"smtp.security none sends mail and password in clear: allowed only to a relay"
-                f" on this machine (localhost), not to {host}",
-                "use 'sempi config set smtp.security starttls' (port 587) or tls (port 465)",
+                _(
+                    "smtp.security none sends mail and password in clear: allowed only to a relay"
+                    " on this machine (localhost), not to {host}"
+                ).format(host=host),
+                _("use 'sempi config set smtp.security starttls' (port 587) or tls (port 465)"),
             )
         user = settings.get(db, "smtp.user").strip()
         if not _printable_ascii(user):
             raise MailUnavailable(
-                "smtp.user has characters an SMTP login cannot carry (only printable ASCII)",
-                "set the login the server gave you with 'sempi config set smtp.user'",
+                _("smtp.user has characters an SMTP login cannot carry (only printable ASCII)"),
+                _("set the login the server gave you with 'sempi config set smtp.user'"),
             )
         password = _password(db, environ) if user else None
         name, address = parseaddr(settings.get(db, "smtp.from"))
@@ -71,13 +76,16 @@ class SmtpConfig:
             address = user
         if not address:
             raise MailUnavailable(
-                "mail is not configured: no sender address",
-                "set one with 'sempi config set smtp.from \"Studio Rossi <scadenze@studio.it>\"'",
+                _("mail is not configured: no sender address"),
+                _(
+                    "set one with 'sempi config set smtp.from"
+                    ' "Studio Rossi <scadenze@studio.it>"\''
+                ),
             )
         try:
             address = identifiers.email(address, field="smtp.from")
         except InvalidData as exc:
-            raise MailUnavailable(f"mail is not configured: {exc.message}") from None
+            raise MailUnavailable(_(NOT_CONFIGURED).format(problem=exc.message)) from None
         return cls(
             host=host,
             port=int(settings.get(db, "smtp.port")),
@@ -94,14 +102,16 @@ def _host(db) -> str:
     host = settings.get(db, "smtp.host").strip()
     if not host:
         raise MailUnavailable(
-            "mail is not configured: smtp.host is empty",
-            "set it with 'sempi config set smtp.host mail.example.it' (and smtp.port,"
-            " smtp.security, smtp.user, smtp.from); see docs/mail.md",
+            _("mail is not configured: smtp.host is empty"),
+            _(
+                "set it with 'sempi config set smtp.host mail.example.it' (and smtp.port,"
+                " smtp.security, smtp.user, smtp.from); see docs/mail.md"
+            ),
         )
     try:
         return settings.SETTINGS["smtp.host"].validate(host)
     except InvalidData as exc:
-        raise MailUnavailable(f"mail is not configured: {exc.message}", exc.hint) from None
+        raise MailUnavailable(_(NOT_CONFIGURED).format(problem=exc.message), exc.hint) from None
 
 
 def _password(db, environ: Mapping[str, str]) -> str:
@@ -110,14 +120,19 @@ def _password(db, environ: Mapping[str, str]) -> str:
         path = settings.get(db, "smtp.password_file").strip()
         if not path:
             raise MailUnavailable(
-                "smtp.user is set but there is no SMTP password",
-                f"put it in {PASSWORD_ENV} or in a file (mode 0600) named by smtp.password_file",
+                _("smtp.user is set but there is no SMTP password"),
+                _(
+                    "put it in {variable} or in a file (mode 0600) named by smtp.password_file"
+                ).format(variable=PASSWORD_ENV),
             )
         password = read_password_file(Path(path).expanduser())
     if not _printable_ascii(password):  # smtplib's login sends ASCII only
         raise MailUnavailable(
-            "the SMTP password has a character an SMTP login cannot carry (only printable ASCII)",
-            "give the account a password of letters, digits and ASCII symbols",
+            _(
+                "the SMTP password has a character an SMTP login cannot carry"
+                " (only printable ASCII)"
+            ),
+            _("give the account a password of letters, digits and ASCII symbols"),
         )
     return password
 
@@ -132,10 +147,13 @@ def read_password_file(path: Path) -> str:
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise MailUnavailable(
-                f"the SMTP password file '{path}' is a symbolic link", "name the file itself"
+                _("the SMTP password file '{path}' is a symbolic link").format(path=path),
+                _("name the file itself"),
             ) from None
         raise MailUnavailable(
-            f"cannot read the SMTP password file '{path}' ({exc.strerror})"
+            _("cannot read the SMTP password file '{path}' ({reason})").format(
+                path=path, reason=exc.strerror
+            )
         ) from None
     try:
         _check_private(path, os.fstat(fd))  # before fdopen, which refuses a directory
@@ -148,28 +166,34 @@ def read_password_file(path: Path) -> str:
         lines = raw.decode("utf-8").splitlines()
     except UnicodeDecodeError:
         raise MailUnavailable(
-            f"the SMTP password file '{path}' is not UTF-8 text",
-            "write the password on its first line, as plain text",
+            _("the SMTP password file '{path}' is not UTF-8 text").format(path=path),
+            _("write the password on its first line, as plain text"),
         ) from None
     if not lines or not lines[0]:
-        raise MailUnavailable(f"the SMTP password file '{path}' is empty")
+        raise MailUnavailable(_("the SMTP password file '{path}' is empty").format(path=path))
     return lines[0]
 
 
 def _check_private(path: Path, info: os.stat_result) -> None:
     if not stat.S_ISREG(info.st_mode):
-        raise MailUnavailable(f"the SMTP password file '{path}' is not a regular file")
+        raise MailUnavailable(
+            _("the SMTP password file '{path}' is not a regular file").format(path=path)
+        )
     if info.st_uid != os.geteuid():
         raise MailUnavailable(
-            f"the SMTP password file '{path}' belongs to uid {info.st_uid}, not to you",
-            "keep it owned by the account that runs 'sempi mail send'",
+            _("the SMTP password file '{path}' belongs to uid {uid}, not to you").format(
+                path=path, uid=info.st_uid
+            ),
+            _("keep it owned by the account that runs 'sempi mail send'"),
         )
     mode = stat.S_IMODE(info.st_mode)
     if mode & 0o077:
         raise MailUnavailable(
-            f"permissions {mode:04o} for the SMTP password file '{path}' are too open:"
-            " others may read the password",
-            f"run 'chmod 600 {path}' as its owner",
+            _(
+                "permissions {mode} for the SMTP password file '{path}' are too open:"
+                " others may read the password"
+            ).format(mode=f"{mode:04o}", path=path),
+            _("run 'chmod 600 {path}' as its owner").format(path=path),
         )
 
 
@@ -192,8 +216,8 @@ def connect(config: SmtpConfig, timeout: float = TIMEOUT_SECONDS) -> smtplib.SMT
         raise _untrusted(where, exc) from None
     except (UnicodeError, ValueError):  # a host name the resolver cannot even encode
         raise MailUnavailable(
-            f"smtp.host {config.host!r} is not a usable host name",
-            "set the server's name with 'sempi config set smtp.host'",
+            _("smtp.host {host} is not a usable host name").format(host=repr(config.host)),
+            _("set the server's name with 'sempi config set smtp.host'"),
         ) from None
     try:
         _greet(server, config, context, where)
@@ -213,8 +237,8 @@ def _greet(server: smtplib.SMTP, config: SmtpConfig, context: ssl.SSLContext, wh
             server.starttls(context=context)
         except smtplib.SMTPNotSupportedError:
             raise MailUnavailable(
-                f"the SMTP server {where} does not offer STARTTLS",
-                "use smtp.security tls (port 465) if it speaks TLS from the start",
+                _("the SMTP server {where} does not offer STARTTLS").format(where=where),
+                _("use smtp.security tls (port 465) if it speaks TLS from the start"),
             ) from None
         server.ehlo()
     if config.user:
@@ -222,36 +246,47 @@ def _greet(server: smtplib.SMTP, config: SmtpConfig, context: ssl.SSLContext, wh
 
 
 def _login(server: smtplib.SMTP, config: SmtpConfig, where: str) -> None:
-    hint = f"check smtp.user and the password ({PASSWORD_ENV} or smtp.password_file)"
+    hint = _("check smtp.user and the password ({variable} or smtp.password_file)").format(
+        variable=PASSWORD_ENV
+    )
     try:
         server.login(config.user, config.password or "")
     except smtplib.SMTPAuthenticationError as exc:
         raise MailUnavailable(
-            f"the SMTP server {where} refused the login of {config.user!r}: {reply_of(exc)}", hint
+            _("the SMTP server {where} refused the login of {user}: {reply}").format(
+                where=where, user=repr(config.user), reply=reply_of(exc)
+            ),
+            hint,
         ) from None
     except smtplib.SMTPNotSupportedError:
         raise MailUnavailable(
-            f"the SMTP server {where} offers no login (AUTH)",
-            "leave smtp.user empty if it needs none; many servers offer AUTH only over TLS",
+            _("the SMTP server {where} offers no login (AUTH)").format(where=where),
+            _("leave smtp.user empty if it needs none; many servers offer AUTH only over TLS"),
         ) from None
     except UnicodeError:  # never the exception's text: it quotes the password
         raise MailUnavailable(
-            "the SMTP login or password has a character SMTP cannot carry", hint
+            _("the SMTP login or password has a character SMTP cannot carry"), hint
         ) from None
     except smtplib.SMTPException as exc:
         if isinstance(exc, smtplib.SMTPResponseException | smtplib.SMTPServerDisconnected):
             raise
         raise MailUnavailable(
-            f"the SMTP server {where} offers no login method sempi can use"
-            " (PLAIN, LOGIN or CRAM-MD5)"
+            _(
+                "the SMTP server {where} offers no login method sempi can use"
+                " (PLAIN, LOGIN or CRAM-MD5)"
+            ).format(where=where)
         ) from None
 
 
 def _untrusted(where: str, exc: ssl.SSLCertVerificationError) -> MailUnavailable:
     return MailUnavailable(
-        f"the SMTP server {where}: certificate not trusted: {exc.verify_message}",
-        "check smtp.host (the name on the certificate); a private authority must be in the"
-        " system's store (or SSL_CERT_FILE)",
+        _("the SMTP server {where}: certificate not trusted: {reason}").format(
+            where=where, reason=exc.verify_message
+        ),
+        _(
+            "check smtp.host (the name on the certificate); a private authority must be in the"
+            " system's store (or SSL_CERT_FILE)"
+        ),
     )
 
 
@@ -262,7 +297,7 @@ def build_message(config: SmtpConfig, item: dict, now) -> EmailMessage:
 
     from sempi_cli.clock import ROME
 
-    local, _, domain = config.from_address.partition("@")
+    local, _at, domain = config.from_address.partition("@")
     message = EmailMessage()
     message["From"] = Address(config.from_name, local, domain)
     message["To"] = item["to_address"]

@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Iterable
 
 from sempi_cli.errors import Conflict, InvalidData, NotFound, PermissionDenied, RuleViolation
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access, events
 from sempi_cli.services.base import Service
 
@@ -75,7 +76,9 @@ class GroupService(Service):
 
         client = access.client_row(self.db, self.actor, client_id)
         if not access.can_manage_client(self.actor, client):
-            raise PermissionDenied(f"you may not manage the work group of client {client_id}")
+            raise PermissionDenied(
+                _("you may not manage the work group of client {client}").format(client=client_id)
+            )
         return client, find_user(self.db, self.actor, user_ref)
 
     def add_member(self, client_id: int, user_ref: str | int, *, check_access: bool = True) -> dict:
@@ -87,7 +90,7 @@ class GroupService(Service):
             client = self.db.execute("SELECT * FROM clients WHERE id = ?", (client_id,)).fetchone()
             user = self.db.execute("SELECT * FROM users WHERE id = ?", (user_ref,)).fetchone()
         if user["disabled_at"] is not None:
-            raise RuleViolation(f"user {user['email']} is disabled")
+            raise RuleViolation(_("user {email} is disabled").format(email=user["email"]))
         reason = access.outside_reason(user, client_id, client["studio_id"])
         if reason is not None:
             raise InvalidData("user", reason)
@@ -99,7 +102,9 @@ class GroupService(Service):
             )
             if cursor.rowcount == 0 and check_access:
                 raise Conflict(
-                    f"{user['email']} is already in the work group of client {client_id}"
+                    _("{email} is already in the work group of client {client}").format(
+                        email=user["email"], client=client_id
+                    )
                 )
             if cursor.rowcount:
                 self.audit("add_member", "work_group", client_id, user_id=user["id"])
@@ -116,8 +121,10 @@ class GroupService(Service):
         client, user = self._target(client_id, user_ref)
         if user["id"] == client["responsible_id"]:
             raise RuleViolation(
-                f"{user['email']} is the client's responsible and stays in its work group",
-                "change the responsible first with 'sempi client edit --responsible'",
+                _("{email} is the client's responsible and stays in its work group").format(
+                    email=user["email"]
+                ),
+                _("change the responsible first with 'sempi client edit --responsible'"),
             )
         with self.transaction():
             cursor = self.db.execute(
@@ -125,6 +132,10 @@ class GroupService(Service):
                 (client_id, user["id"]),
             )
             if cursor.rowcount == 0:
-                raise NotFound(f"{user['email']} is not in the work group of client {client_id}")
+                raise NotFound(
+                    _("{email} is not in the work group of client {client}").format(
+                        email=user["email"], client=client_id
+                    )
+                )
             self.audit("remove_member", "work_group", client_id, user_id=user["id"])
         return self.show(client_id)

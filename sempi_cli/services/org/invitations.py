@@ -25,6 +25,8 @@ from datetime import datetime, timedelta
 
 from sempi_cli.clock import ROME, iso_utc
 from sempi_cli.errors import NotAuthenticated, PermissionDenied, RuleViolation
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services.base import Service
 from sempi_cli.services.identity import accounts, passwords
 from sempi_cli.services.mail import outbox as mail
@@ -32,12 +34,14 @@ from sempi_cli.services.mail import outbox as mail
 VALID_FOR = timedelta(days=14)
 CODE_LENGTH = 20  # 20 symbols of 31: 99 bits
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
-ACTIVATION_FAILED = "activation failed: unknown e-mail, or a wrong, expired or already used code"
-ACTIVATION_HINT = "ask whoever invited you to send a new invitation"
+ACTIVATION_FAILED = N_(
+    "activation failed: unknown e-mail, or a wrong, expired or already used code"
+)
+ACTIVATION_HINT = N_("ask whoever invited you to send a new invitation")
 
 
 def new_code() -> str:
-    raw = "".join(secrets.choice(_ALPHABET) for _ in range(CODE_LENGTH))
+    raw = "".join(secrets.choice(_ALPHABET) for _unused in range(CODE_LENGTH))
     return "-".join(raw[i : i + 5] for i in range(0, CODE_LENGTH, 5))
 
 
@@ -76,11 +80,16 @@ class Invitations(Service):
         with self.transaction():
             target, client = self._target(ref)
             if target["disabled_at"] is not None:
-                raise RuleViolation(f"user {target['email']} is disabled", "enable them first")
+                raise RuleViolation(
+                    _("user {email} is disabled").format(email=target["email"]),
+                    _("enable them first"),
+                )
             if target["password_hash"] is not None:
                 raise RuleViolation(
-                    f"user {target['email']} already has a password: they log in with it",
-                    "an administrator may set a new one with 'sempi passwd USER'",
+                    _("user {email} already has a password: they log in with it").format(
+                        email=target["email"]
+                    ),
+                    _("an administrator may set a new one with 'sempi passwd USER'"),
                 )
             mail_id = self._invite(target, client, resend)
         return {"user": target["email"], "mail_id": mail_id, "queued": mail_id is not None}
@@ -102,7 +111,9 @@ class Invitations(Service):
                 target["role"], target["studio_id"], client
             )
         except PermissionDenied:
-            raise PermissionDenied(f"you may not invite {target['email']}") from None
+            raise PermissionDenied(
+                _("you may not invite {email}").format(email=target["email"])
+            ) from None
         return target, client
 
     def _invite(self, target: sqlite3.Row, client: sqlite3.Row | None, resend: bool) -> int | None:
@@ -170,7 +181,7 @@ class Invitations(Service):
         expected = invitation["code_hash"] if invitation else "0" * 64
         right = hmac.compare_digest(expected, code_hash(user["id"] if user else 0, code))
         if user is None:
-            raise NotAuthenticated(ACTIVATION_FAILED, ACTIVATION_HINT)
+            raise NotAuthenticated(_(ACTIVATION_FAILED), _(ACTIVATION_HINT))
         auth = AuthService(self.db, self.clock)
         # Locked, or too soon after the last failures: refused uncounted (identity/auth.py).
         locked = (
@@ -183,7 +194,7 @@ class Invitations(Service):
         ):
             if not locked:
                 auth.record_failure(user["id"], "code")
-            raise NotAuthenticated(ACTIVATION_FAILED, ACTIVATION_HINT)
+            raise NotAuthenticated(_(ACTIVATION_FAILED), _(ACTIVATION_HINT))
         password = new_password()
         passwords.check_strength(password, field="new password")
         password_hash = passwords.hash_password(password)
@@ -196,7 +207,7 @@ class Invitations(Service):
             ).rowcount
             set_ = accounts.set_first_password(self.db, user["id"], password_hash, stamp)
             if not (used and set_):  # another activation won the race
-                raise NotAuthenticated(ACTIVATION_FAILED, ACTIVATION_HINT)
+                raise NotAuthenticated(_(ACTIVATION_FAILED), _(ACTIVATION_HINT))
             if invitation["mail_id"] is not None:  # the code is spent: not kept anywhere
                 mail.withdraw(self.db, invitation["mail_id"], self.clock.now())
             from sempi_cli.services import audit

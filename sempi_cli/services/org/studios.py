@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 
 from sempi_cli.errors import Conflict, InvalidData, NotFound, PermissionDenied
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access, identifiers
 from sempi_cli.services.base import Service, changes
 
@@ -20,7 +22,7 @@ def find_studio_id(db: sqlite3.Connection, actor: access.Actor, ref: str | int) 
         f"SELECT s.id FROM studios s WHERE {key} AND {where}", {**params, "ref": text}
     ).fetchone()
     if row is None:
-        raise NotFound(f"practice {text!r} not found")
+        raise NotFound(_("practice {practice} not found").format(practice=repr(text)))
     return int(row[0])
 
 
@@ -29,7 +31,7 @@ class StudioService(Service):
         fields = {}
         if name is not None:
             if not name.strip():
-                raise InvalidData("--name", "the practice's name is empty")
+                raise InvalidData("--name", _("the practice's name is empty"))
             fields["name"] = name.strip()
         if partita_iva is not None:
             fields["partita_iva"] = (
@@ -52,7 +54,11 @@ class StudioService(Service):
         return fields
 
     def _unique(self, fields: dict, studio_id: int | None = None) -> None:
-        for column, label in (("name", "name"), ("partita_iva", "partita IVA")):
+        clashes = (
+            ("name", N_("practice {id} already has the name {value}")),
+            ("partita_iva", N_("practice {id} already has the partita IVA {value}")),
+        )
+        for column, message in clashes:
             value = fields.get(column)
             if value is None:
                 continue
@@ -60,12 +66,12 @@ class StudioService(Service):
                 f"SELECT id FROM studios WHERE {column} = ? AND id IS NOT ?", (value, studio_id)
             ).fetchone()
             if row:
-                raise Conflict(f"practice {row[0]} already has the {label} {value!r}")
+                raise Conflict(_(message).format(id=row[0], value=repr(value)))
 
     def add(
         self, name: str, *, partita_iva=None, codice_fiscale=None, email=None, pec=None, city=None
     ) -> dict:
-        access.require_firm_admin(self.actor, "add a practice")
+        access.require_firm_admin(self.actor, N_("add a practice"))
         fields = self._fields(name, partita_iva, codice_fiscale, email, pec, city)
         with self.transaction():
             self._unique(fields)
@@ -121,7 +127,7 @@ class StudioService(Service):
             actor.is_firm_admin or (actor.role == "studio-admin" and actor.studio_id == studio_id)
         ):
             raise PermissionDenied(
-                "only a firm administrator or the practice's administrator may edit it"
+                _("only a firm administrator or the practice's administrator may edit it")
             )
         fields = self._fields(name, partita_iva, codice_fiscale, email, pec, city)
         if read_receipts is not None:
@@ -143,5 +149,5 @@ class StudioService(Service):
 def _on_off(value: str, field: str) -> int:
     word = value.strip().lower()
     if word not in ("on", "off"):
-        raise InvalidData(field, f"{value!r} is neither on nor off")
+        raise InvalidData(field, _("{value} is neither on nor off").format(value=repr(value)))
     return int(word == "on")

@@ -6,6 +6,8 @@ import sqlite3
 from collections.abc import Callable
 
 from sempi_cli.errors import Conflict, InvalidData, PermissionDenied, RuleViolation
+from sempi_cli.i18n import LANGUAGES, N_, pgettext
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access, identifiers
 from sempi_cli.services.access import FIRM_ROLES, ROLES, STUDIO_ROLES
 from sempi_cli.services.base import Service, changes, redact_personal
@@ -22,21 +24,24 @@ class UserService(Service):
         self, role: str, studio_id: int | None, client_id: int | None
     ) -> None:
         if role not in ROLES:
-            raise InvalidData(
-                "--role", f"{role!r} is not a role", "use one of: " + ", ".join(ROLES)
-            )
+            raise _not_a_role(role)
         if role in STUDIO_ROLES and studio_id is None:
-            raise InvalidData("--studio", f"a {role} belongs to a practice: give --studio")
+            raise InvalidData(
+                "--studio", _("a {role} belongs to a practice: give --studio").format(role=role)
+            )
         if role == "external" and client_id is None:
             raise InvalidData(
-                "--client", "an external user belongs to exactly one client: give --client"
+                "--client", _("an external user belongs to exactly one client: give --client")
             )
         if role in FIRM_ROLES and (studio_id or client_id):
             raise InvalidData(
-                "--role", f"a {role} belongs to the firm, not to a practice or client"
+                "--role",
+                _("a {role} belongs to the firm, not to a practice or client").format(role=role),
             )
         if role in STUDIO_ROLES and client_id:
-            raise InvalidData("--client", f"a {role} belongs to a practice, not to a client")
+            raise InvalidData(
+                "--client", _("a {role} belongs to a practice, not to a client").format(role=role)
+            )
 
     def may_create(self, role: str, studio_id: int | None, client: sqlite3.Row | None) -> None:
         actor = self.actor
@@ -49,7 +54,7 @@ class UserService(Service):
         if actor.role == "staff" and role == "external" and client is not None:
             if access.can_manage_client(actor, client):
                 return
-        raise PermissionDenied(f"you may not add a user with the role {role}")
+        raise PermissionDenied(_("you may not add a user with the role {role}").format(role=role))
 
     def add(
         self,
@@ -85,7 +90,9 @@ class UserService(Service):
                 "SELECT id FROM users WHERE email = ?", (address,)
             ).fetchone()
             if existing:
-                raise Conflict(f"a user with the e-mail {address} already exists")
+                raise Conflict(
+                    _("a user with the e-mail {email} already exists").format(email=address)
+                )
             now = self.now()
             user_id = accounts.create_user(
                 self.db, email=address, full_name=name, role=role, at=now, studio_id=studio_id,
@@ -123,9 +130,7 @@ class UserService(Service):
         clauses = [where]
         if role:
             if role not in ROLES:
-                raise InvalidData(
-                    "--role", f"{role!r} is not a role", "use one of: " + ", ".join(ROLES)
-                )
+                raise _not_a_role(role)
             clauses.append("u.role = :role")
             params["role"] = role
         if studio is not None:
@@ -152,6 +157,8 @@ class UserService(Service):
         detail["codice_fiscale"] = row["codice_fiscale"]
         detail["created_at"] = row["created_at"]
         detail["disabled_at"] = row["disabled_at"]
+        # None: the firm's default (config ui.language); a store before m019 has no column
+        detail["language"] = row["language"] if "language" in row.keys() else None
         detail["work_groups"] = [
             r[0]
             for r in self.db.execute(
@@ -173,7 +180,7 @@ class UserService(Service):
             ).fetchone()
             if owner and owner[0] == actor.studio_id:
                 return
-        raise PermissionDenied("you may not change this user")
+        raise PermissionDenied(_("you may not change this user"))
 
     def edit(
         self,
@@ -183,12 +190,17 @@ class UserService(Service):
         email: str | None = None,
         role: str | None = None,
         codice_fiscale: str | None = None,
+        language: str | None = None,
         confirm: Confirm | None = None,
     ) -> dict:
-        """Change a user's details; a role change needs the administrator's password again."""
+        """Change a user's details; a role change needs the administrator's password again.
+        ``language`` it or en ('' for the firm's default, config ui.language): anyone
+        may choose their own, as any other detail of theirs."""
         target = find_user(self.db, self.actor, ref)
         self._may_change(target)
         fields: dict[str, object] = {}
+        if language is not None:
+            fields["language"] = person_language(language)
         if full_name is not None:
             fields["full_name"] = _full_name(full_name)
         if email is not None:
@@ -201,8 +213,8 @@ class UserService(Service):
             )
         if role is not None and role != target["role"]:
             if not self.actor.is_firm_admin:
-                raise PermissionDenied("only a firm administrator may change roles")
-            require_reauthentication(self.actor, confirm, self.clock.now(), "change a role")
+                raise PermissionDenied(_("only a firm administrator may change roles"))
+            require_reauthentication(self.actor, confirm, self.clock.now(), N_("change a role"))
             self._check_role_placement(role, target["studio_id"], target["client_id"])
             fields["role"] = role
         with self.transaction():
@@ -213,7 +225,11 @@ class UserService(Service):
                     (fields["email"], target["id"]),
                 ).fetchone()
                 if clash:
-                    raise Conflict(f"a user with the e-mail {fields['email']} already exists")
+                    raise Conflict(
+                        _("a user with the e-mail {email} already exists").format(
+                            email=fields["email"]
+                        )
+                    )
             if diff:
                 accounts.update_fields(self.db, target["id"], fields, self.now())
                 self.audit("edit", "user", target["id"], changes=redact_personal(diff))
@@ -223,7 +239,7 @@ class UserService(Service):
         """Disable (ending every session) or enable a user. Nobody disables themselves."""
         target = find_user(self.db, self.actor, ref)
         if target["id"] == self.actor.id:
-            raise RuleViolation("you cannot disable yourself")
+            raise RuleViolation(_("you cannot disable yourself"))
         self._may_change(target)
         with self.transaction():
             now = self.now()
@@ -244,7 +260,7 @@ class UserService(Service):
         Every session and application password of that user ends."""
         target = find_user(self.db, self.actor, ref)
         self._may_change(target)
-        require_reauthentication(self.actor, confirm, self.clock.now(), "change a password")
+        require_reauthentication(self.actor, confirm, self.clock.now(), N_("change a password"))
         password = new_password()
         passwords.check_strength(password, field="new password")
         password_hash = passwords.hash_password(password)
@@ -275,5 +291,35 @@ def _full_name(text: str | None) -> str:
 
     name = one_line(text or "", "--name", MAX_FULL_NAME)
     if not name:
-        raise InvalidData("--name", "the user's name is empty")
+        raise InvalidData("--name", _("the user's name is empty"))
     return name
+
+
+def _not_a_role(role: str) -> InvalidData:
+    return InvalidData(
+        "--role",
+        _("{value} is not a role").format(value=repr(role)),
+        _("use one of: {choices}").format(choices=", ".join(ROLES)),
+    )
+
+
+def person_language(value: str) -> str | None:
+    """A person's language as stored: it or en, None ('') for the firm's default."""
+    word = value.strip().lower()
+    if not word:
+        return None
+    if word not in LANGUAGES:
+        raise InvalidData(
+            "--language",
+            _("{value} is not one of {choices}").format(
+                value=repr(value), choices=", ".join(LANGUAGES)
+            ),
+            _("use it or en, or '' for the firm's language (config ui.language)"),
+        )
+    return word
+
+
+def role_word(role: str) -> str:
+    """``studio-operator`` as the reader's language says it (operatore di studio): the
+    word a table shows for it (output.py's role values)."""
+    return pgettext("role", role)
