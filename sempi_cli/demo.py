@@ -28,7 +28,10 @@ from pathlib import Path
 from stdnum import luhn
 from stdnum.it import codicefiscale
 
+from sempi_cli import i18n
 from sempi_cli.clock import Clock, SystemClock, today_in_rome
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services.access import Actor
 from sempi_cli.services.clients.input import SMART_SERVICES
 from sempi_cli.services.clients.profile import PROFILE_FIELDS, defaults
@@ -344,7 +347,7 @@ def example_rows(rng: random.Random) -> dict[str, list[dict[str, str]]]:
     practice (the files in docs/examples/ are these, written by --examples)."""
     taken: set[str] = set()
     files = {}
-    for (studio_name, city, office, *_), entries in zip(STUDIOS, CLIENTS, strict=True):
+    for (studio_name, city, office, *_rest), entries in zip(STUDIOS, CLIENTS, strict=True):
         rows = []
         for entry in entries:
             name = entry[0]
@@ -465,7 +468,7 @@ def add_tasks(
     """TASKS, with deadlines around today: overdue, today, this week, later; some
     started, some completed or awaiting approval. Through TaskService and TaskFlow,
     as the people who would do it; the staff who work on a client sit in its group."""
-    people = {email.split(".")[0]: email for email, _ in STAFF}
+    people = {email.split(".")[0]: email for email, _name in STAFF}
     staff_names = set(people)
     people.update(
         admin=ADMIN[0],
@@ -552,8 +555,13 @@ def main(argv: list[str]) -> int:
     if db_path.exists():
         print(f"sempi demo: {db_path} already exists; remove it first.", file=sys.stderr)
         return 4
+    # The demo's firm speaks the default language (Italian) unless SEMPI_LANG says
+    # otherwise, and so does this narrative around the commands it runs.
+    i18n.use(i18n.from_environment() or i18n.DEFAULT)
     print(
-        f"Building the demo store {db_path}: fictitious data, a public demo password...",
+        _("Building the demo store {path}: fictitious data, a public demo password...").format(
+            path=db_path
+        ),
         file=sys.stderr,
     )
     build(db_path, random.Random(2026))
@@ -564,21 +572,21 @@ def main(argv: list[str]) -> int:
     # The main job: the nightly scheduler turns every client's fiscal profile into deadlines.
     for title, args in (
         (
-            "The nightly job: sempi scheduler run --horizon 12m",
+            N_("The nightly job: sempi scheduler run --horizon 12m"),
             ["scheduler", "run", "--horizon", "12m"],
         ),
         (
-            "The scadenzario: sempi scheduler list --limit 20",
+            N_("The scadenzario: sempi scheduler list --limit 20"),
             ["scheduler", "list", "--limit", "20"],
         ),
     ):
         if code == 0:
-            print(f"\n{title}", file=sys.stderr, flush=True)
+            print(f"\n{_(title)}", file=sys.stderr, flush=True)
             code = sempi(args, env)
     explained = shifted_deadline(db_path)
     if code == 0 and explained:
         print(
-            f"\nWhy that day: sempi scheduler explain {' '.join(explained)}",
+            "\n" + _("Why that day: sempi scheduler explain {key}").format(key=" ".join(explained)),
             file=sys.stderr,
             flush=True,
         )
@@ -595,11 +603,12 @@ def main(argv: list[str]) -> int:
         f"SEMPI_HOME={shlex.quote(staff_home)} SEMPI_DB={shlex.quote(str(db_path))} .venv/bin/sempi"
     )
     print(
-        f"""
-Demo store: {db_path}  (fictitious data; a DEMO password: never use this store for real work)
-Logins, every user with the password {DEMO_PASSWORD}:
-  {ADMIN[0]} (firm-admin, logged in now); staff: {", ".join(e for e, _ in STAFF)}
-  ({DUE_USER} is logged in too, in {staff_home})
+        _(
+            """
+Demo store: {path}  (fictitious data; a DEMO password: never use this store for real work)
+Logins, every user with the password {password}:
+  {admin} (firm-admin, logged in now); staff: {staff}
+  ({due_user} is logged in too, in {staff_home})
   paolo.rossi@studio-rossi.it, antonio.esposito@studioesposito.it (studio-admin)
   chiara.galli@studio-rossi.it (studio-operator), laura.bianchi@cliente.demo (external)
 What to try next:
@@ -614,7 +623,17 @@ What to try next:
   {run} task list --open --sort priority
   {run} task show 1
   {run} task export --client 1
-  {run_staff} task due   (as {DUE_USER})""",
+  {run_staff} task due   (as {due_user})"""
+        ).format(
+            path=db_path,
+            password=DEMO_PASSWORD,
+            admin=ADMIN[0],
+            staff=", ".join(e for e, _name in STAFF),
+            due_user=DUE_USER,
+            staff_home=staff_home,
+            run=run,
+            run_staff=run_staff,
+        ),
         file=sys.stderr,
     )
     return code
