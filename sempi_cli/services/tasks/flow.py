@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sempi_cli.clock import Clock
 from sempi_cli.errors import InvalidData, PermissionDenied, RuleViolation
-from sempi_cli.i18n import N_, ngettext
+from sempi_cli.i18n import N_, NP_, ngettext, pgettext
 from sempi_cli.i18n import gettext as _
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
@@ -121,12 +121,12 @@ _CANNOT = {
     "deferred": N_("task {task} is deferred: it cannot be {action}"),
 }
 _PAST = {
-    "start": N_("started"),
-    "done": N_("completed"),
-    "approve": N_("approved"),
-    "return": N_("returned"),
-    "defer": N_("deferred"),
-    "reopen": N_("reopened"),
+    "start": NP_("task action", "started"),
+    "done": NP_("task action", "completed"),
+    "approve": NP_("task action", "approved"),
+    "return": NP_("task action", "returned"),
+    "defer": NP_("task action", "deferred"),
+    "reopen": NP_("task action", "reopened"),
 }
 _ALLOWED = {
     "pending": N_("from pending you can: start, done, defer"),
@@ -144,7 +144,7 @@ def _refusal(task: sqlite3.Row, verb: str) -> tuple[str, str]:
     allowed = ", ".join(allowed_from(status)) or "nothing"
     problem = _CANNOT.get(status, "task {task} is " + words + ": it cannot be {action}")
     hint = _ALLOWED.get(status, "from " + words + " you can: " + allowed)
-    return _(problem).format(task=task["id"], action=_(_PAST[verb])), _(hint)
+    return _(problem).format(task=task["id"], action=pgettext("task action", _PAST[verb])), _(hint)
 
 
 def _past(verb: str) -> str:

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-from sempi_cli.i18n import N_
+from sempi_cli.i18n import NP_
 
 KINDS = ("ordinary", "extraordinary")
 DEFAULT_KIND = "extraordinary"
 STATUSES = ("pending", "in_progress", "awaiting_approval", "completed", "deferred")
-# A status in a sentence for people (JSON and CSV keep the values above).
+# A status in a sentence for people, shown with pgettext("task status", ...) (JSON
+# and CSV keep the values above).
 STATUS_WORDS = {
-    "pending": N_("pending"),
-    "in_progress": N_("in progress"),
-    "awaiting_approval": N_("awaiting approval"),
-    "completed": N_("completed"),
-    "deferred": N_("deferred"),
+    "pending": NP_("task status", "pending"),
+    "in_progress": NP_("task status", "in progress"),
+    "awaiting_approval": NP_("task status", "awaiting approval"),
+    "completed": NP_("task status", "completed"),
+    "deferred": NP_("task status", "deferred"),
 }
 
 

@@ -30,7 +30,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from sempi_cli.errors import InvalidData, NotFound, RuleViolation, SempiError
-from sempi_cli.i18n import N_
+from sempi_cli.i18n import N_, pgettext
 from sempi_cli.i18n import gettext as _
 from sempi_cli.services.base import Service
 from sempi_cli.services.tasks.flow import TRANSITIONS, TaskFlow
@@ -443,8 +443,8 @@ class TaskTransfer(Service):
                 _("record {number} status: task {task} cannot go from {old} to {new}").format(
                     number=number,
                     task=task_id,
-                    old=_(STATUS_WORDS[task["status"]]),
-                    new=_(STATUS_WORDS[wanted]),
+                    old=pgettext("task status", STATUS_WORDS[task["status"]]),
+                    new=pgettext("task status", STATUS_WORDS[wanted]),
                 ),
                 _("a task that asks for approval is completed by its creator's approval")
                 if task["approval_required"]
