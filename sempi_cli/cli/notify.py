@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 
 from sempi_cli.cli.common import emit_record, emit_rows, group_app, say, state, sub_app
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import ngettext, pgettext
 
 app = group_app("notify")
 PREFS_HELP = """Show or choose how each kind of notification reaches you.
@@ -71,7 +73,7 @@ def notify_list(
     from sempi_cli.services.notify.centre import COLUMNS, NotificationService
 
     if all_ and limit is not None:
-        raise UsageProblem("give --limit or --all, not both")
+        raise UsageProblem(_("give --limit or --all, not both"))
     page = None if all_ else (limit or PAGE)
     inbox = state(ctx).service(NotificationService)
     rows = inbox.list(
@@ -88,8 +90,23 @@ def notify_list(
         emit_rows(ctx, rows, list(rows[0]) if rows else COLUMNS)
         return
     emit_rows(ctx, rows, COLUMNS)
-    more = " (the newest shown: --limit N or --all for more)" if len(rows) == page else ""
-    say(ctx, f"{inbox.unread_count()} unread{more}.")
+    waiting = inbox.unread_count()
+    full = len(rows) == page
+    if waiting == 0:  # "nessuna" in Italian, not "0"
+        line = (
+            _("0 unread (the newest shown: --limit N or --all for more).")
+            if full
+            else _("0 unread.")
+        )
+    elif full:
+        line = ngettext(
+            "{n} unread (the newest shown: --limit N or --all for more).",
+            "{n} unread (the newest shown: --limit N or --all for more).",
+            waiting,
+        )
+    else:
+        line = ngettext("{n} unread.", "{n} unread.", waiting)
+    say(ctx, line.format(n=waiting))
 
 
 @app.command("read")
@@ -109,7 +126,12 @@ def notify_read(
     result = state(ctx).service(NotificationService).read(ids or [], all_unread=all_)
     if state(ctx).fmt != "table":
         emit_record(ctx, result)
-    say(ctx, f"Marked {result['marked_read']} read; {result['unread']} unread.")
+    say(
+        ctx,
+        _("Marked {marked} read; {unread} unread.").format(
+            marked=result["marked_read"], unread=result["unread"]
+        ),
+    )
 
 
 @app.command("unread")
@@ -126,7 +148,12 @@ def notify_unread(
     result = state(ctx).service(NotificationService).unread(ids)
     if state(ctx).fmt != "table":
         emit_record(ctx, result)
-    say(ctx, f"Marked {result['marked_unread']} unread; {result['unread']} unread.")
+    say(
+        ctx,
+        _("Marked {marked} unread; {unread} unread.").format(
+            marked=result["marked_unread"], unread=result["unread"]
+        ),
+    )
 
 
 @prefs_app.callback(invoke_without_command=True, no_args_is_help=False)
@@ -136,7 +163,10 @@ def notify_prefs(ctx: typer.Context) -> None:
         return
     from sempi_cli.services.notify.prefs import COLUMNS, PreferenceService
 
-    emit_rows(ctx, state(ctx).service(PreferenceService).list(), COLUMNS)
+    rows = state(ctx).service(PreferenceService).list()
+    if state(ctx).fmt == "table":  # what each kind is about, in the reader's words
+        rows = [{**row, "about": _(row["about"])} for row in rows]
+    emit_rows(ctx, rows, COLUMNS)
 
 
 @prefs_app.command("set")
@@ -156,4 +186,9 @@ def notify_prefs_set(
     result = state(ctx).service(PreferenceService).set(kind, channel)
     if state(ctx).fmt != "table":
         emit_record(ctx, result)
-    say(ctx, f"Notifications of kind {result['kind']}: {result['channel']}.")
+    say(  # the kind and the channel as words of the reader's language (output.VALUE_WORDS)
+        ctx,
+        _("Notifications of kind {kind}: {channel}.").format(
+            kind=pgettext("kind", result["kind"]), channel=pgettext("channel", result["channel"])
+        ),
+    )

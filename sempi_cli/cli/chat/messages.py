@@ -10,6 +10,8 @@ import typer
 
 from sempi_cli.cli.chat.group import app
 from sempi_cli.cli.common import confirm, emit_record, emit_rows, say, state
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import number, pgettext
 
 ChatRef = Annotated[
     str,
@@ -36,32 +38,44 @@ def _text(value: str, field: str = "TEXT") -> str:
         return value
     raw = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
     if len(raw) > MAX_STDIN_BYTES:
-        raise InvalidData(field, "standard input is longer than 10,000 characters")
+        raise InvalidData(
+            field,
+            _("standard input is longer than {limit} characters").format(limit=number(10_000, 0)),
+        )
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidData(
             field,
-            "standard input is not valid UTF-8 text",
-            "check the encoding of the terminal or the file",
+            _("standard input is not valid UTF-8 text"),
+            _("check the encoding of the terminal or the file"),
         ) from None
 
 
 def _for_table(message: dict) -> dict:
+    """A message as a person reads it (the words of the table in their language)."""
+    from sempi_cli.services.chat.messages import DELETED_TEXT, NOT_AVAILABLE
+
     attachment = message["attachment"]
     if attachment is None:
         shown = None
     elif attachment["available"]:
-        shown = f"doc {attachment['document_id']}: {attachment['name']}"
+        shown = _("doc {id}: {name}").format(id=attachment["document_id"], name=attachment["name"])
     else:
-        from sempi_cli.services.chat.messages import NOT_AVAILABLE
-
-        shown = NOT_AVAILABLE
+        shown = _(NOT_AVAILABLE)
+    flags = (
+        pgettext("flag", "deleted")
+        if message["deleted"]
+        else pgettext("flag", "edited")
+        if message["edited"]
+        else None
+    )
     return {
         **message,
         "time": message["created_at"],
-        "author": "(note)" if message["kind"] == "event" else message["author"],
-        "flags": "deleted" if message["deleted"] else "edited" if message["edited"] else None,
+        "author": _("(note)") if message["kind"] == "event" else message["author"],
+        "text": _(DELETED_TEXT) if message["deleted"] else message["text"],
+        "flags": flags,
         "attachment": shown,
     }
 
@@ -103,7 +117,10 @@ def chat_send(
     )
     if state(ctx).fmt != "table":
         emit_record(ctx, message)
-    say(ctx, f"Sent message {message['id']} to chat {message['chat_id']}.")
+    say(
+        ctx,
+        _("Sent message {id} to chat {chat}.").format(id=message["id"], chat=message["chat_id"]),
+    )
 
 
 @app.command("show")
@@ -140,7 +157,7 @@ def chat_show(
     )
     _emit_messages(ctx, messages)
     if not messages:
-        say(ctx, "No messages.")
+        say(ctx, _("No messages."))
 
 
 @app.command("edit")
@@ -174,19 +191,19 @@ def chat_edit(
     chat_options = title is not None or topic is not None or post is not None
     if (text is None) == (not chat_options):
         raise UsageProblem(
-            "give a message's new TEXT, or --title/--topic/--post for a chat, not both"
+            _("give a message's new TEXT, or --title/--topic/--post for a chat, not both")
             if chat_options
-            else "nothing to change: give the message's new TEXT, or --title/--topic/--post"
+            else _("nothing to change: give the message's new TEXT, or --title/--topic/--post")
         )
     if text is not None:
         from sempi_cli.services.chat.messages import MessageService
 
         if not target.strip().isdigit():
-            raise UsageProblem(f"TARGET: {target!r} is not a message id")
+            raise UsageProblem(_("TARGET: {value} is not a message id").format(value=repr(target)))
         message = state(ctx).service(MessageService).edit(int(target), _text(text))
         if state(ctx).fmt != "table":
             emit_record(ctx, message)
-        say(ctx, f"Edited message {message['id']}.")
+        say(ctx, _("Edited message {id}.").format(id=message["id"]))
         return
     from sempi_cli.services.chat.chats import ChatService
 
@@ -210,11 +227,12 @@ def chat_delete(
     from sempi_cli.services.chat.messages import MessageService
 
     if not dry_run:
-        confirm(ctx, f"Delete message {message_id}?")
+        confirm(ctx, _("Delete message {id}?").format(id=message_id))
     message = state(ctx).service(MessageService).delete(message_id, dry_run=dry_run)
     if state(ctx).fmt != "table":
         emit_record(ctx, message)
-    say(ctx, f"{'Would delete' if dry_run else 'Deleted'} message {message_id}.")
+    done = _("Would delete message {id}.") if dry_run else _("Deleted message {id}.")
+    say(ctx, done.format(id=message_id))
 
 
 @app.command("history")
@@ -269,7 +287,7 @@ def chat_search(
     elif hits:
         _print_hits(hits, bold=_bold_ok())
     else:
-        say(ctx, "No messages found.")
+        say(ctx, _("No messages found."))
 
 
 @app.command("follow")
@@ -299,21 +317,30 @@ def chat_follow(
     from sempi_cli.services.chat.follow import FollowService
 
     if (chat is None) == (not all_):
-        raise UsageProblem("give a CHAT or --all, not both" if all_ else "give a CHAT or --all")
+        raise UsageProblem(
+            _("give a CHAT or --all, not both") if all_ else _("give a CHAT or --all")
+        )
     fmt = state(ctx).fmt
     if fmt in ("csv", "excel"):
-        raise UsageProblem(f"--format {fmt}: follow prints text, or one JSON object a line (jsonl)")
+        raise UsageProblem(
+            _("--format {format}: follow prints text, or one JSON object a line (jsonl)").format(
+                format=fmt
+            )
+        )
     service = state(ctx).service(FollowService)
     chat_id, after = service.start(chat)
     # A signal only sets the flag; the loop ends between two polls, and the command
     # returns (exit 0) with the store closed as after any command.
     stop = threading.Event()
     previous = {
-        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+        sig: signal.signal(sig, lambda *_args: stop.set())
+        for sig in (signal.SIGINT, signal.SIGTERM)
     }
     try:
-        what = f"chat {chat_id}" if chat_id is not None else "every chat you read"
-        say(ctx, f"Following {what}; Ctrl-C to stop.")
+        if chat_id is not None:
+            say(ctx, _("Following chat {chat}; Ctrl-C to stop.").format(chat=chat_id))
+        else:
+            say(ctx, _("Following every chat you read; Ctrl-C to stop."))
         for message in service.follow(chat_id, after, wait=stop.wait, interval=interval):
             typer.echo(render_record(message, "jsonl") if fmt != "table" else _line(message))
             if stop.is_set():
@@ -330,9 +357,11 @@ def _line(message: dict) -> str:
 
     shown = _for_table(message)
     head = f"{for_people(message['created_at'])}  chat {message['chat_id']}  #{message['id']}"
-    extra = f"  (reply to #{message['reply_to']})" if message["reply_to"] else ""
+    extra = (
+        "  " + _("(reply to #{id})").format(id=message["reply_to"]) if message["reply_to"] else ""
+    )
     attached = f"\n    [{shown['attachment']}]" if shown["attachment"] else ""
-    text = terminal_safe(str(message["text"]), keep="\n\t").replace("\n", "\n    ")
+    text = terminal_safe(str(shown["text"]), keep="\n\t").replace("\n", "\n    ")
     return f"{head}  {terminal_safe(str(shown['author']))}{extra}\n    {text}{attached}"
 
 
@@ -391,7 +420,7 @@ def _print_hits(hits: list[dict], *, bold: bool) -> None:
     lines = []
     for hit in hits:
         text, spans = _excerpt(str(hit["text"]), hit["matches"])
-        who = terminal_safe(hit["author"] or "(note)")
+        who = terminal_safe(hit["author"] or _("(note)"))
         lines.append(
             f"#{hit['id']}  {for_people(hit['created_at'])}  chat {hit['chat_id']}"
             f" ({terminal_safe(str(hit['chat']))})  {who}"

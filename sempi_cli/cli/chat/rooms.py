@@ -9,6 +9,8 @@ import typer
 
 from sempi_cli.cli.chat.group import app
 from sempi_cli.cli.common import emit_record, emit_rows, say, state
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import ngettext
 
 ChatRef = Annotated[
     str,
@@ -98,7 +100,7 @@ def chat_list(
     from sempi_cli.services.chat.listing import LIST_COLUMNS, PUBLIC_COLUMNS
 
     if all_ and limit is not None:
-        raise UsageProblem("give --limit or --all, not both")
+        raise UsageProblem(_("give --limit or --all, not both"))
     rows = (
         state(ctx)
         .service(ChatService)
@@ -107,7 +109,15 @@ def chat_list(
     page = len(rows) if all_ else (limit or PAGE)
     emit_rows(ctx, rows[:page], PUBLIC_COLUMNS if public else LIST_COLUMNS)
     if len(rows) > page:
-        say(ctx, f"{len(rows) - page} more: --limit N or --all to see them.")
+        more = len(rows) - page
+        say(
+            ctx,
+            ngettext(
+                "{n} more: --limit N or --all to see them.",
+                "{n} more: --limit N or --all to see them.",
+                more,
+            ).format(n=more),
+        )
 
 
 @app.command("info")

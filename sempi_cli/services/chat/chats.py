@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 from sempi_cli.clock import Clock
 from sempi_cli.errors import Conflict, InvalidData, PermissionDenied, RuleViolation, UsageProblem
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import ngettext
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
 from sempi_cli.services.chat import listing, rooms
@@ -31,13 +33,13 @@ def chat_title(text: str | None, field: str) -> str:
     not digits alone (an id), not the general chat's names, not ``client:``."""
     title = one_line(text or "", field, MAX_TITLE)
     if not title:
-        raise InvalidData(field, "is empty", "give the chat a title")
+        raise InvalidData(field, _("is empty"), _("give the chat a title"))
     if title.isdigit():
-        raise InvalidData(field, "digits alone would read as a chat's id")
+        raise InvalidData(field, _("digits alone would read as a chat's id"))
     if title.lower() in rooms.GENERAL_NAMES:
-        raise InvalidData(field, f"{title!r} names the general chat")
+        raise InvalidData(field, _("{title} names the general chat").format(title=repr(title)))
     if title.lower().startswith("client:"):
-        raise InvalidData(field, "'client:' names a work group's chat")
+        raise InvalidData(field, _("'client:' names a work group's chat"))
     return title
 
 
@@ -45,7 +47,14 @@ def chat_topic(text: str, field: str) -> str:
     """A description or topic: several lines, tabs, no other control character."""
     topic = long_text(text, field)
     if len(topic) > MAX_TOPIC:
-        raise InvalidData(field, f"longer than {MAX_TOPIC} characters ({len(topic)})")
+        raise InvalidData(
+            field,
+            ngettext(
+                "longer than {limit} characters ({length})",
+                "longer than {limit} characters ({length})",
+                MAX_TOPIC,
+            ).format(limit=MAX_TOPIC, length=len(topic)),
+        )
     return topic
 
 
@@ -82,16 +91,16 @@ class ChatService(Service):
         private one (its creator owns it; ``members`` are in it from the start)."""
         me = self.actor
         if public and me.role == "external":
-            raise PermissionDenied("external users may not create public chats")
+            raise PermissionDenied(_("external users may not create public chats"))
         if public and members:
             raise UsageProblem(
-                "a public chat has no --member: people join it with 'sempi chat join'"
+                _("a public chat has no --member: people join it with 'sempi chat join'")
             )
         name = chat_title(title, "TITLE")
         topic = chat_topic(description, "--description") if description is not None else ""
         if public and not topic:
             raise InvalidData(
-                "--description", "a public chat needs a description (its first message)"
+                "--description", _("a public chat needs a description (its first message)")
             )
         kind = "public" if public else "private"
         membership = self._members
@@ -131,7 +140,10 @@ class ChatService(Service):
         ):
             if chat_id != but and other.casefold() == wanted:
                 raise Conflict(
-                    f"public chat {chat_id} is already named {other!r}", "choose another title"
+                    _("public chat {chat} is already named {title}").format(
+                        chat=chat_id, title=repr(other)
+                    ),
+                    _("choose another title"),
                 )
 
     def edit_chat(
@@ -146,9 +158,14 @@ class ChatService(Service):
         posting in the general chat to administrators or open it again (firm
         administrators). An empty topic clears it."""
         if title is None and topic is None and post is None:
-            raise UsageProblem("nothing to change: give --title, --topic or --post")
+            raise UsageProblem(_("nothing to change: give --title, --topic or --post"))
         if post is not None and post not in POST_POLICIES:
-            raise InvalidData("--post", f"{post!r} is not one of {', '.join(POST_POLICIES)}")
+            raise InvalidData(
+                "--post",
+                _("{value} is not one of {choices}").format(
+                    value=repr(post), choices=", ".join(POST_POLICIES)
+                ),
+            )
         new_title = chat_title(title, "--title") if title is not None else None
         new_topic = chat_topic(topic, "--topic") if topic is not None else None
         with self.transaction():
@@ -156,19 +173,23 @@ class ChatService(Service):
             if post is not None:
                 if chat["kind"] != "general":
                     raise RuleViolation(
-                        f"--post: only the general chat has a posting policy (chat {chat['id']}"
-                        f" is {chat['kind']})"
+                        _(
+                            "--post: only the general chat has a posting policy"
+                            " (chat {chat} is {kind})"
+                        ).format(chat=chat["id"], kind=chat["kind"])
                     )
                 if not self.actor.is_firm_admin:
                     raise PermissionDenied(
-                        "only a firm administrator may change who posts in the general chat"
+                        _("only a firm administrator may change who posts in the general chat")
                     )
             if (title is not None or topic is not None) and chat["kind"] in ("general", "group"):
                 field = "--title" if title is not None else "--topic"
                 raise RuleViolation(
-                    f"{field}: the general chat's title and topic are fixed"
+                    _("{option}: the general chat's title and topic are fixed").format(option=field)
                     if chat["kind"] == "general"
-                    else f"{field}: chat {chat['id']} is a work group's, named after its client"
+                    else _(
+                        "{option}: chat {chat} is a work group's, named after its client"
+                    ).format(option=field, chat=chat["id"])
                 )
             values: dict[str, object] = {}
             if new_title is not None:
@@ -253,10 +274,15 @@ class ChatService(Service):
         """The actor's chats (see listing.py); with ``public``, every public chat to join."""
         if public:
             if unread_only or kind is not None or client_id is not None:
-                raise UsageProblem("--public lists every public chat: give it alone")
+                raise UsageProblem(_("--public lists every public chat: give it alone"))
             return listing.public_chats(self.db, self.actor)
         if kind is not None and kind not in rooms.KINDS:
-            raise InvalidData("--kind", f"{kind!r} is not one of {', '.join(rooms.KINDS)}")
+            raise InvalidData(
+                "--kind",
+                _("{value} is not one of {choices}").format(
+                    value=repr(kind), choices=", ".join(rooms.KINDS)
+                ),
+            )
         if client_id is not None:
             from sempi_cli.services import access
 
@@ -295,12 +321,12 @@ class ChatService(Service):
         self, ref: str | int, users: Sequence[str | int], *, show_history: bool = False
     ) -> dict:
         if not users:
-            raise UsageProblem("whom? Give one or more users (e-mail or id)")
+            raise UsageProblem(_("whom? Give one or more users (e-mail or id)"))
         return self.info(self._members.invite(ref, users, show_history))
 
     def remove_member(self, ref: str | int, users: Sequence[str | int]) -> dict:
         if not users:
-            raise UsageProblem("whom? Give one or more members (e-mail or id)")
+            raise UsageProblem(_("whom? Give one or more members (e-mail or id)"))
         return self.info(self._members.remove_members(ref, users))
 
     def leave(self, ref: str | int) -> dict:

@@ -14,21 +14,25 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 
 from sempi_cli.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from sempi_cli.i18n import N_, Text
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services.base import Service
 from sempi_cli.services.chat import rooms
 
 Choose = Callable[[Sequence[int]], int]
+# The invitation, written in its recipient's language.
+ADDED = N_("{who} added you to the chat {title}")
 
 
 def fixed_membership_refusal(chat: sqlite3.Row) -> str | None:
     """Why a chat's members cannot be changed by hand, or None for public/private."""
     if chat["kind"] == "general":
-        return "every internal user is in the general chat, always"
+        return _("every internal user is in the general chat, always")
     if chat["kind"] == "group":
-        return (
-            f"the members of chat {chat['id']} are its work group's"
-            f" (change them with 'sempi group add-member/remove-member {chat['client_id']}')"
-        )
+        return _(
+            "the members of chat {chat} are its work group's"
+            " (change them with 'sempi group add-member/remove-member {client}')"
+        ).format(chat=chat["id"], client=chat["client_id"])
     return None
 
 
@@ -46,18 +50,22 @@ class Membership(Service):
     def admission_refusal(self, kind: str, user: sqlite3.Row) -> str | None:
         """Why ``user`` may not be put in a chat of ``kind`` by the actor, or None."""
         if user["disabled_at"] is not None:
-            return f"{user['email']} is disabled"
+            return _("{user} is disabled").format(user=user["email"])
         if user["role"] != "external":
             return None
         if kind == "public":
-            return f"{user['email']} is an external user: public chats are for the firm and the practices"
+            return _(
+                "{user} is an external user: public chats are for the firm and the practices"
+            ).format(user=user["email"])
         shared = self.db.execute(
             "SELECT 1 FROM work_group_members mine JOIN work_group_members theirs"
             " ON theirs.client_id = mine.client_id WHERE mine.user_id = ? AND theirs.user_id = ?",
             (self.actor.id, user["id"]),
         ).fetchone()
         if shared is None:
-            return f"{user['email']} is an external user who shares no work group with you"
+            return _("{user} is an external user who shares no work group with you").format(
+                user=user["email"]
+            )
         return None
 
     def resolve_invitees(self, kind: str, refs: Iterable[str | int]) -> list[sqlite3.Row]:
@@ -94,7 +102,11 @@ class Membership(Service):
             inbox.notify(
                 user["id"],
                 "invitation",
-                f"{self.actor.full_name} added you to the chat {title!r}",
+                Text(
+                    ADDED,
+                    who=self.actor.full_name,
+                    title=repr(title),
+                ),
                 source=f"chat-invite:{chat_id}:{user['id']}:{entry}",
                 chat_id=chat_id,
             )
@@ -110,7 +122,7 @@ class Membership(Service):
                 raise RuleViolation(refusal)
             # A private chat one may read is one one is in: only a public one is joined.
             if self.is_member(chat["id"], self.actor.id):
-                raise Conflict(f"you are already a member of chat {chat['id']}")
+                raise Conflict(_("you are already a member of chat {chat}").format(chat=chat["id"]))
             self.db.execute(
                 "INSERT INTO chat_members (chat_id, user_id, joined_at, sees_from, added_by)"
                 " VALUES (?, ?, ?, 0, ?)",
@@ -129,7 +141,11 @@ class Membership(Service):
             invitees = self.resolve_invitees(chat["kind"], users)
             for user in invitees:
                 if self.is_member(chat["id"], user["id"]):
-                    raise Conflict(f"{user['email']} is already a member of chat {chat['id']}")
+                    raise Conflict(
+                        _("{user} is already a member of chat {chat}").format(
+                            user=user["email"], chat=chat["id"]
+                        )
+                    )
             sees_from = 0
             if not show_history:
                 last = self.db.execute(
@@ -148,17 +164,22 @@ class Membership(Service):
                 raise RuleViolation(refusal)
             if chat["kind"] == "public":
                 raise RuleViolation(
-                    f"chat {chat['id']} is public: nobody owns it, its members leave it themselves"
+                    _(
+                        "chat {chat} is public: nobody owns it, its members leave it themselves"
+                    ).format(chat=chat["id"])
                 )
             if chat["owner_id"] != self.actor.id:
-                raise PermissionDenied(f"only the owner of chat {chat['id']} may remove members")
+                raise PermissionDenied(
+                    _("only the owner of chat {chat} may remove members").format(chat=chat["id"])
+                )
             targets = [self._member(chat, ref) for ref in dict.fromkeys(users)]
             for user_id, email in targets:
                 if user_id == self.actor.id:
                     raise RuleViolation(
-                        f"{email} is the owner", f"leave it with 'sempi chat leave {chat['id']}'"
+                        _("{user} is the owner").format(user=email),
+                        _("leave it with 'sempi chat leave {chat}'").format(chat=chat["id"]),
                     )
-            for user_id, _ in dict.fromkeys(targets):
+            for user_id, _email in dict.fromkeys(targets):
                 self._drop(chat["id"], user_id)
                 self.audit("remove_member", "chat", chat["id"], user_id=user_id)
         return int(chat["id"])
@@ -177,7 +198,11 @@ class Membership(Service):
         ).fetchone()
         if row is None:
             user = find_user(self.db, self.actor, ref)
-            raise NotFound(f"{user['email']} is not a member of chat {chat['id']}")
+            raise NotFound(
+                _("{user} is not a member of chat {chat}").format(
+                    user=user["email"], chat=chat["id"]
+                )
+            )
         return int(row["id"]), str(row["email"])
 
     def _drop(self, chat_id: int, user_id: int) -> None:
@@ -197,12 +222,13 @@ class Membership(Service):
             chat = rooms.find_chat(self.db, me, ref)
             if chat["kind"] == "general":
                 raise RuleViolation(
-                    "nobody leaves the general chat", "mute it with 'sempi chat mute general'"
+                    _("nobody leaves the general chat"),
+                    _("mute it with 'sempi chat mute general'"),
                 )
             if chat["kind"] == "group":
                 raise RuleViolation(
-                    f"chat {chat['id']} is its work group's: its members stay",
-                    f"mute it with 'sempi chat mute {chat['id']}'",
+                    _("chat {chat} is its work group's: its members stay").format(chat=chat["id"]),
+                    _("mute it with 'sempi chat mute {chat}'").format(chat=chat["id"]),
                 )
             self._drop(chat["id"], me.id)
             self.audit("leave", "chat", chat["id"], user_id=me.id)

@@ -24,8 +24,14 @@ import unicodedata
 from collections.abc import Mapping
 
 from sempi_cli.errors import InvalidData
+from sempi_cli.i18n import N_, Text
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services.chat.rooms import members_sql
 from sempi_cli.services.notify.centre import NotificationService
+
+# The notifications, each written in its recipient's language.
+MENTIONED = N_("{who} mentioned you in chat {chat} ({title}), message {message}")
+NEW_MESSAGES = N_("New messages in chat {chat} ({title})")
 
 # '@' not glued to a word, an address or a dot before it ("mario@x.it" is not a
 # mention of "x.it"); a name is two or more parts joined by dots, each starting with
@@ -80,13 +86,15 @@ def resolve(db: sqlite3.Connection, chat: Mapping, text: str) -> dict[str, int]:
                 continue
             if len(ids) > 1:
                 raise InvalidData(
-                    "TEXT", f"@{mention} names more than one member of this chat",
-                    "mention them by e-mail instead",
-                )  # fmt: skip
+                    "TEXT",
+                    _("@{mention} names more than one member of this chat").format(mention=mention),
+                    _("mention them by e-mail instead"),
+                )
         raise InvalidData(
-            "TEXT", f"@{mention} is not a member of chat {chat['id']}",
-            "mention members only (by e-mail or name.surname)",
-        )  # fmt: skip
+            "TEXT",
+            _("@{mention} is not a member of chat {chat}").format(mention=mention, chat=chat["id"]),
+            _("mention members only (by e-mail or name.surname)"),
+        )
     return found
 
 
@@ -107,8 +115,13 @@ def notify_mentioned(
         inbox.notify(
             user_id,
             "mention",
-            f"{inbox.actor.email} mentioned you in chat {chat['id']} ({chat['title']}),"
-            f" message {message_id}",
+            Text(
+                MENTIONED,
+                who=inbox.actor.email,
+                chat=chat["id"],
+                title=chat["title"],
+                message=message_id,
+            ),
             f"chat-message:{message_id}:mention:{user_id}",
             chat_id=chat["id"],
         )
@@ -136,7 +149,7 @@ def notify_members(inbox: NotificationService, chat: Mapping, skip: list[int]) -
         inbox.notify(
             row["id"],
             "message",
-            f"New messages in chat {chat['id']} ({chat['title']})",
+            Text(NEW_MESSAGES, chat=chat["id"], title=chat["title"]),
             read_source(chat["id"], row["id"], row["read_up_to"]),
             chat_id=chat["id"],
         )

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping
 
 from sempi_cli.clock import Clock
 from sempi_cli.errors import InvalidData, NotFound, PermissionDenied, RuleViolation
+from sempi_cli.i18n import N_, ngettext, number
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services.access import Actor, chat_sees_from_sql, readable_chats
 from sempi_cli.services.base import Service
 from sempi_cli.services.chat import mentions
@@ -36,8 +38,9 @@ from sempi_cli.store.search import indexed_writes
 
 MAX_LENGTH = 10_000
 DEFAULT_PAGE = 50
-DELETED_TEXT = "(message deleted)"
-NOT_AVAILABLE = "(attachment not available)"
+# In JSON as they are; a person's table shows them translated (cli/chat/messages.py).
+DELETED_TEXT = N_("(message deleted)")
+NOT_AVAILABLE = N_("(attachment not available)")
 # The keys of a message in JSON (a contract: add, never rename).
 KEYS = (
     "id", "chat_id", "created_at", "author", "kind", "text", "reply_to", "attachment",
@@ -57,9 +60,16 @@ def message_text(text: str, field: str = "TEXT") -> str:
     1 to 10,000 characters once trimmed."""
     body = long_text(text or "", field)
     if not body:
-        raise InvalidData(field, "the message is empty")
+        raise InvalidData(field, _("the message is empty"))
     if len(body) > MAX_LENGTH:
-        raise InvalidData(field, f"longer than {MAX_LENGTH:,} characters ({len(body):,})")
+        raise InvalidData(
+            field,
+            ngettext(
+                "longer than {limit} characters ({length})",
+                "longer than {limit} characters ({length})",
+                MAX_LENGTH,
+            ).format(limit=number(MAX_LENGTH, 0), length=number(len(body), 0)),
+        )
     return body
 
 
@@ -136,7 +146,7 @@ class MessageService(Service):
             {**params, "message": message_id},
         ).fetchone()
         if row is None:
-            raise NotFound(f"message {message_id} not found")
+            raise NotFound(_("message {id} not found").format(id=message_id))
         return row
 
     def _in_chat(self, chat: Mapping, message_id: int, field: str) -> None:
@@ -147,7 +157,12 @@ class MessageService(Service):
             (message_id, chat["id"], chat["sees_from"]),
         ).fetchone()
         if row is None:
-            raise InvalidData(field, f"message {message_id} is not a message of chat {chat['id']}")
+            raise InvalidData(
+                field,
+                _("message {id} is not a message of chat {chat}").format(
+                    id=message_id, chat=chat["id"]
+                ),
+            )
 
     def _records(self, rows: Iterable[sqlite3.Row]) -> list[dict]:
         return records(rows, Attachments(self.db, self.clock, self.actor))
@@ -195,10 +210,11 @@ class MessageService(Service):
 
         if chat["kind"] != "group":
             raise InvalidData(
-                "--attach", "documents can be attached only in a client's work-group chat"
+                "--attach", _("documents can be attached only in a client's work-group chat")
             )
         refused = InvalidData(
-            "--attach", f"document {document_id} is not a document of this chat's client"
+            "--attach",
+            _("document {id} is not a document of this chat's client").format(id=document_id),
         )
         try:
             doc = DocumentService(self.db, self.clock, self.actor).show(document_id)
@@ -207,7 +223,7 @@ class MessageService(Service):
         if doc["client_id"] != chat["client_id"]:
             raise refused
         if doc["removed_at"] is not None:
-            raise RuleViolation(f"document {document_id} was removed")
+            raise RuleViolation(_("document {id} was removed").format(id=document_id))
 
     def _mark_read(self, chat_id: int, message_id: int) -> None:
         """The actor has read ``chat_id`` up to ``message_id`` (a mark never goes back)."""
@@ -233,7 +249,7 @@ class MessageService(Service):
         starts there (the next ones forward); otherwise it ends at the newest message
         (or just before --before). Showing marks the chat read up to the last one."""
         if limit < 1:
-            raise InvalidData("--limit", "must be at least 1")
+            raise InvalidData("--limit", _("must be at least 1"))
         chat = dict(find_chat(self.db, self.actor, chat_ref))
         clauses = ["m.chat_id = :chat", "m.id >= :sees_from"]
         params: dict[str, object] = {"chat": chat["id"], "sees_from": chat["sees_from"]}
@@ -296,13 +312,21 @@ class MessageService(Service):
     # --- changing ------------------------------------------------------------------------
 
     def _own(self, message_id: int, verb: str, *, admin_may: bool = False) -> sqlite3.Row:
+        """The actor's own message to change (``verb``: "edited" or "deleted")."""
         row = self._message(message_id)
         if row["kind"] == "event":
-            raise RuleViolation(f"message {message_id} is a note of the chat: it cannot be {verb}")
+            note = (
+                _("message {id} is a note of the chat: it cannot be edited")
+                if verb == "edited"
+                else _("message {id} is a note of the chat: it cannot be deleted")
+            )
+            raise RuleViolation(note.format(id=message_id))
         if row["deleted_at"] is not None:
-            raise RuleViolation(f"message {message_id} was deleted")
+            raise RuleViolation(_("message {id} was deleted").format(id=message_id))
         if row["author_id"] != self.actor.id and not (admin_may and self.actor.is_firm_admin):
-            raise PermissionDenied(f"only the author may change message {message_id}")
+            raise PermissionDenied(
+                _("only the author may change message {id}").format(id=message_id)
+            )
         return row
 
     def _keep_version(self, row: sqlite3.Row) -> int:
@@ -367,7 +391,9 @@ class MessageService(Service):
         administrators, for messages they can read)."""
         row = self._message(message_id)
         if not self.actor.is_firm_admin:
-            raise PermissionDenied("only a firm administrator may read a message's earlier texts")
+            raise PermissionDenied(
+                _("only a firm administrator may read a message's earlier texts")
+            )
         versions = [
             {
                 "version": v["version"],

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 
 from sempi_cli.clock import Clock, iso_utc
 from sempi_cli.errors import NotFound
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.access import Actor
 
@@ -53,7 +54,10 @@ def chat_row(
         {**params, "chat": chat_id},
     ).fetchone()
     if row is None:
-        raise NotFound(f"chat {chat_id} not found", "see your chats with 'sempi chat list'")
+        raise NotFound(
+            _("chat {chat} not found").format(chat=chat_id),
+            _("see your chats with 'sempi chat list'"),
+        )
     return row
 
 
@@ -138,18 +142,27 @@ def find_chat(
         {**params, **args},
     ).fetchall()
     if not rows:
-        raise NotFound(f"chat {text!r} not found", "see your chats with 'sempi chat list'")
+        raise NotFound(
+            _("chat {chat} not found").format(chat=repr(text)),
+            _("see your chats with 'sempi chat list'"),
+        )
     if len(rows) > 1:
-        raise InvalidData("CHAT", f"{text!r} names more than one chat", "give the chat's id")
+        raise InvalidData(
+            "CHAT",
+            _("{chat} names more than one chat").format(chat=repr(text)),
+            _("give the chat's id"),
+        )
     return chat_row(db, actor, rows[0][0], include_public=include_public)
 
 
 def post_refusal(actor: Actor, chat: Mapping | sqlite3.Row) -> str | None:
     """Why the actor may not post in a chat they read, or None if they may."""
     if chat["archived_at"] is not None:
-        return f"chat {chat['id']} is archived"
+        return _("chat {chat} is archived").format(chat=chat["id"])
     if chat["post_policy"] == "admins" and actor.role not in ADMIN_ROLES:
-        return f"only administrators may post in chat {chat['id']} ({chat['title']})"
+        return _("only administrators may post in chat {chat} ({title})").format(
+            chat=chat["id"], title=chat["title"]
+        )
     return None
 
 

@@ -13,6 +13,7 @@ import sqlite3
 
 from sempi_cli.clock import iso_utc
 from sempi_cli.errors import InvalidData, NotFound
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services.access import readable_chats
 from sempi_cli.services.base import Service
 from sempi_cli.services.chat.messages import author_of
@@ -51,7 +52,7 @@ class ChatSearchService(Service):
         """The best matches first; ``matches`` holds where the words matched in
         ``text`` ([start, end) character offsets) for highlighting."""
         if not 1 <= limit <= MAX_LIMIT:
-            raise InvalidData("--limit", f"must be between 1 and {MAX_LIMIT}")
+            raise InvalidData("--limit", _("must be between 1 and {most}").format(most=MAX_LIMIT))
         where, params = readable_chats(self.actor)
         # The readable chats once (one list, not a check per match), then the rare
         # member who reads a chat only from their sees_from: one key lookup per match.
@@ -111,7 +112,9 @@ class ChatSearchService(Service):
         try:
             return int(find_user(self.db, self.actor, ref)["id"])
         except NotFound:
-            raise InvalidData("--author", f"no user {ref.strip()!r}") from None
+            raise InvalidData(
+                "--author", _("no user {user}").format(user=repr(ref.strip()))
+            ) from None
 
     def _period(self, first: str | None, last: str | None, params: dict) -> list[str]:
         """Whole days in Rome: --from's first instant to the end of --to's day."""
@@ -127,5 +130,5 @@ class ChatSearchService(Service):
             params["to_at"] = iso_utc(day_start(day, field="--to", days_later=1))
             clauses.append("m.created_at < :to_at")
         if first is not None and last is not None and params["from_at"] >= params["to_at"]:
-            raise InvalidData("--to", "is before --from")
+            raise InvalidData("--to", _("is before --from"))
         return clauses

@@ -25,7 +25,8 @@ from collections.abc import Iterable, Sequence
 from datetime import time
 
 from sempi_cli.errors import InvalidData, NotFound, UsageProblem
-from sempi_cli.i18n import Text
+from sempi_cli.i18n import N_, Text
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access, language
 from sempi_cli.services.base import Service
 from sempi_cli.services.notify.kinds import DEFAULT_CHANNEL, KINDS, check_kind
@@ -34,9 +35,10 @@ __all__ = ["KINDS", "NotificationService"]
 
 COLUMNS = ("id", "created_at", "kind", "task_id", "text", "read")
 # Shown instead of the text of a notification about a chat its person may no
-# longer read (they left it, or lost the work group it belongs to).
-HIDDEN_TEXT = "(a chat you no longer have access to)"
-HIDDEN_TASK_TEXT = "(a task you no longer have access to)"
+# longer read (they left it, or lost the work group it belongs to), in the
+# reader's language.
+HIDDEN_TEXT = N_("(a chat you no longer have access to)")
+HIDDEN_TASK_TEXT = N_("(a task you no longer have access to)")
 
 
 def _like(text: str) -> str:
@@ -85,9 +87,9 @@ class NotificationService(Service):
         if isinstance(text, Text):
             text = text.said_in(language.preferred(self.db, user_id))
         if not (text or "").strip():
-            raise InvalidData("text", "the notification is empty")
+            raise InvalidData("text", _("the notification is empty"))
         if not (source or "").strip():
-            raise InvalidData("source", "a notification needs a source (what it is about)")
+            raise InvalidData("source", _("a notification needs a source (what it is about)"))
         with self.transaction():
             channel = channel_of(self.db, user_id, kind)
             if channel == "off":
@@ -145,7 +147,7 @@ class NotificationService(Service):
         )
         params = {
             **params, **task_params, "actor_id": me.id,
-            "hidden": HIDDEN_TEXT, "hidden_task": HIDDEN_TASK_TEXT,
+            "hidden": _(HIDDEN_TEXT), "hidden_task": _(HIDDEN_TASK_TEXT),
         }  # fmt: skip
         clauses = ["n.user_id = :actor_id"]
         if unread_only:
@@ -158,7 +160,7 @@ class NotificationService(Service):
         start = self._bound(date_from, "--from", since, "--since", end=False)
         end = self._bound(date_to, "--to", None, "", end=True)
         if start is not None and end is not None and end < start:
-            raise InvalidData("--to", "is before --from")
+            raise InvalidData("--to", _("is before --from"))
         if start is not None:
             clauses.append("n.created_at >= :start")
             params["start"] = start
@@ -166,7 +168,7 @@ class NotificationService(Service):
             clauses.append("n.created_at <= :end")
             params["end"] = end
         if text is not None and search is not None:
-            raise UsageProblem("--text and --search are one option: give one of them")
+            raise UsageProblem(_("--text and --search are one option: give one of them"))
         for i, word in enumerate((text if text is not None else search or "").split()):
             clauses.append(f"lower({shown}) LIKE :word{i} ESCAPE '\\'")
             params[f"word{i}"] = _like(word)
@@ -177,7 +179,7 @@ class NotificationService(Service):
         )
         if limit is not None:
             if limit < 1:
-                raise InvalidData("--limit", "must be at least 1")
+                raise InvalidData("--limit", _("must be at least 1"))
             sql += " LIMIT :limit"
             params["limit"] = limit
         return [{**dict(r), "read": r["read_at"] is not None} for r in self.db.execute(sql, params)]
@@ -189,7 +191,11 @@ class NotificationService(Service):
         (--from) or its last second (--to: the whole day is included); a time typed
         is taken as it is."""
         if value is not None and alias is not None:
-            raise UsageProblem(f"{field} and {alias_field} are one option: give one of them")
+            raise UsageProblem(
+                _("{option} and {alias} are one option: give one of them").format(
+                    option=field, alias=alias_field
+                )
+            )
         if alias is not None:
             value, field = alias, alias_field
         if value is None:
@@ -219,9 +225,9 @@ class NotificationService(Service):
         """
         wanted = sorted(set(ids))
         if all_unread and wanted:
-            raise UsageProblem("give notification ids or --all, not both")
+            raise UsageProblem(_("give notification ids or --all, not both"))
         if not all_unread and not wanted:
-            raise UsageProblem("which notifications? Give their ids, or --all")
+            raise UsageProblem(_("which notifications? Give their ids, or --all"))
         me = self.actor.id
         with self.transaction():
             if all_unread:
@@ -243,7 +249,7 @@ class NotificationService(Service):
         nothing, as ``read``; one already unread stays as it is."""
         wanted = sorted(set(ids))
         if not wanted:
-            raise UsageProblem("which notifications? Give their ids")
+            raise UsageProblem(_("which notifications? Give their ids"))
         with self.transaction():
             marks = self._mine(wanted)
             marked = self.db.execute(
@@ -267,8 +273,8 @@ class NotificationService(Service):
         missing = [i for i in wanted if i not in mine]
         if missing:
             raise NotFound(
-                f"notification {missing[0]} not found",
-                "see your notifications with 'sempi notify list'",
+                _("notification {id} not found").format(id=missing[0]),
+                _("see your notifications with 'sempi notify list'"),
             )
         return marks
 

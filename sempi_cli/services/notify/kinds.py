@@ -7,6 +7,8 @@ new kind is added in one place.
 from __future__ import annotations
 
 from sempi_cli.errors import InvalidData
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
 
 # What a notification is about. Free text in the store, checked here; "deadline",
 # "consent" and "coupon" are delivered by the issues that build those domains.
@@ -15,19 +17,22 @@ KINDS: tuple[str, ...] = (
     "deadline", "consent", "coupon",
 )  # fmt: skip
 
-# What each kind tells, for `notify prefs` (people choose by it).
+# What each kind tells, for `notify prefs` (people choose by it): English in JSON,
+# translated (``_(ABOUT[kind])``) where a person reads the table.
 ABOUT: dict[str, str] = {
-    "message": "new messages in a chat of yours you have not muted",
-    "mention": "someone named you in a chat message",
-    "task": "tasks given to you or on which you work: assigned, added, approved, "
-    "returned, commented, deadline moved",
-    "invitation": "you were added to a chat or to a client's work group",
-    "document": "a client's people downloaded a document you put in its folders",
-    "reminder": "reminders set on tasks",
-    "timer": "a timer of yours that looks forgotten",
-    "deadline": "fiscal deadlines",
-    "consent": "consent requests and answers",
-    "coupon": "coupons",
+    "message": N_("new messages in a chat of yours you have not muted"),
+    "mention": N_("someone named you in a chat message"),
+    "task": N_(
+        "tasks given to you or on which you work: assigned, added, approved, "
+        "returned, commented, deadline moved"
+    ),
+    "invitation": N_("you were added to a chat or to a client's work group"),
+    "document": N_("a client's people downloaded a document you put in its folders"),
+    "reminder": N_("reminders set on tasks"),
+    "timer": N_("a timer of yours that looks forgotten"),
+    "deadline": N_("fiscal deadlines"),
+    "consent": N_("consent requests and answers"),
+    "coupon": N_("coupons"),
 }
 
 # Italian labels for the e-mail digest (its text is Italian, as every mail sempi sends).
@@ -52,13 +57,19 @@ DEFAULT_CHANNEL = "inbox"
 
 def check_kind(kind: str, field: str) -> str:
     if kind not in KINDS:
-        raise InvalidData(field, f"{kind!r} is not a kind", "use one of: " + ", ".join(KINDS))
+        raise InvalidData(
+            field,
+            _("{value} is not a kind").format(value=repr(kind)),
+            _("use one of: {choices}").format(choices=", ".join(KINDS)),
+        )
     return kind
 
 
 def check_channel(channel: str, field: str) -> str:
     if channel not in CHANNELS:
         raise InvalidData(
-            field, f"{channel!r} is not a channel", "use one of: " + ", ".join(CHANNELS)
+            field,
+            _("{value} is not a channel").format(value=repr(channel)),
+            _("use one of: {choices}").format(choices=", ".join(CHANNELS)),
         )
     return channel

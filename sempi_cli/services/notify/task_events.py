@@ -15,21 +15,44 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sempi_cli.clock import ROME, Clock
+from sempi_cli.i18n import N_, Text
 from sempi_cli.services.access import Actor
 from sempi_cli.services.notify.centre import NotificationService
 
 EXCERPT = 120  # characters of a comment or a reason in the notification
 
-# What happened -> the sentence; {who} is the actor, {task} "task 12 (title)".
-EVENTS: dict[str, str] = {
-    "assigned": "{who} gave you {task}",
-    "participant": "{who} added you as a participant to {task}",
-    "observer": "{who} added you as an observer of {task}",
-    "approved": "{who} approved {task}",
-    "returned": "{who} returned {task} to you",
-    "commented": "{who} commented on {task}",
-    "deadline": "{who} moved the deadline of {task}",
+# What happened -> the sentence, alone and followed by a comment or a reason
+# ({detail}, its full stop included); {who} is the actor, {task} the task's id and
+# {title} its title. Each is written in its recipient's language (a Text).
+EVENTS: dict[str, tuple[str, str]] = {
+    "assigned": (
+        N_("{who} gave you task {task} ({title})."),
+        N_("{who} gave you task {task} ({title}): {detail}"),
+    ),
+    "participant": (
+        N_("{who} added you as a participant to task {task} ({title})."),
+        N_("{who} added you as a participant to task {task} ({title}): {detail}"),
+    ),
+    "observer": (
+        N_("{who} added you as an observer of task {task} ({title})."),
+        N_("{who} added you as an observer of task {task} ({title}): {detail}"),
+    ),
+    "approved": (
+        N_("{who} approved task {task} ({title})."),
+        N_("{who} approved task {task} ({title}): {detail}"),
+    ),
+    "returned": (
+        N_("{who} returned task {task} ({title}) to you."),
+        N_("{who} returned task {task} ({title}) to you: {detail}"),
+    ),
+    "commented": (
+        N_("{who} commented on task {task} ({title})."),
+        N_("{who} commented on task {task} ({title}): {detail}"),
+    ),
 }
+# A moved deadline names the new one: a day and a time, or none.
+MOVED = N_("{who} moved the deadline of task {task} ({title}) to {day} {time}.")
+REMOVED = N_("{who} moved the deadline of task {task} ({title}) to none (removed).")
 
 
 def _excerpt(text: str) -> str:
@@ -37,10 +60,26 @@ def _excerpt(text: str) -> str:
     return words if len(words) <= EXCERPT else words[: EXCERPT - 1] + "…"
 
 
-def _deadline(stored: str | None) -> str:
-    if stored is None:
-        return "none (removed)"
-    return datetime.fromisoformat(stored).astimezone(ROME).strftime("%d/%m/%Y %H:%M")
+def _detail(text: str) -> str:
+    """A comment or a reason, shortened, with a full stop unless it ends a sentence."""
+    shown = _excerpt(text)
+    return shown if shown.endswith((".", "!", "?", "…")) else shown + "."
+
+
+def _text(
+    what: str, who: str, task_id: int, title: str, deadline: str | None, detail: str | None
+) -> Text:
+    """The notification of ``what``, for its recipient to read in their language."""
+    names = {"who": who, "task": task_id, "title": title}
+    if what == "deadline":
+        if deadline is None:
+            return Text(REMOVED, **names)
+        at = datetime.fromisoformat(deadline).astimezone(ROME)
+        return Text(MOVED, **names, day=at.strftime("%d/%m/%Y"), time=at.strftime("%H:%M"))
+    alone, with_detail = EVENTS[what]
+    if detail and detail.strip():
+        return Text(with_detail, **names, detail=_detail(detail))
+    return Text(alone, **names)
 
 
 def people_on(db: sqlite3.Connection, task_id: int) -> list[int]:
@@ -73,13 +112,7 @@ def task_event(
         " WHERE h.task_id = t.id) AS event FROM tasks t WHERE t.id = ?",
         (task_id,),
     ).fetchone()
-    text = EVENTS[what].format(who=actor.full_name, task=f"task {task_id} ({task['title']})")
-    if what == "deadline":
-        text += f" to {_deadline(task['deadline'])}"
-    if detail and detail.strip():
-        text += f": {_excerpt(detail)}"
-    if not text.endswith((".", "!", "?", "…")):
-        text += "."
+    text = _text(what, actor.full_name, task_id, task["title"], task["deadline"], detail)
     inbox = NotificationService(db, clock, actor)
     people = people_on(db, task_id) if user_ids is None else user_ids
     for user_id in dict.fromkeys(people):
