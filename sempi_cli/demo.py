@@ -620,7 +620,7 @@ What to try next:
   {run} group show 1
   {run} user list --role studio-operator
   {run} login --email chiara.galli@studio-rossi.it && {run} client list
-  {run} task list --open --sort priority
+  {run} task list --mine --sort priority
   {run} task show 1
   {run} task export --client 1
   {run_staff} task due   (as {due_user})"""

@@ -23,6 +23,7 @@ def run_demo(directory: Path) -> subprocess.CompletedProcess[str]:
     for var in ("SEMPI_DB", "SEMPI_USER", "SEMPI_APP_PASSWORD"):  # never a real store
         env.pop(var, None)
     env["SEMPI_HOME"] = str(directory)
+    env["SEMPI_LANG"] = "en"  # the suite reads English (module fixtures run before conftest's)
     return subprocess.run(
         [sys.executable, "-m", "sempi_cli.demo", str(directory)],
         env=env,
