@@ -176,12 +176,20 @@ def test_recurring_run_and_reminder_summaries_count_in_italian(cli, people, ital
     )  # fmt: skip
     assert made.exit_code == 0, made.stderr
     assert made.stderr == "Aggiunto il modello 'lipe'.\n"
+    recurs = cli(
+        "task", "recur", "set", "lipe", "--freq", "monthly", "--start", "2026-01-16",
+        "--count", "3", as_user=CREATOR,
+    )  # fmt: skip
+    assert recurs.exit_code == 0, recurs.stderr
+    assert recurs.stderr == (
+        "Il modello 'lipe' ricorre: ogni mese il giorno 16, dal 16/01/2026, 3 volte.\n"
+    )
     task = add(cli, "Bilancio", "-d", DEADLINE)[0]["id"]
     reminded = cli("task", "remind", "add", str(task), "--before", "1d", as_user=CREATOR)
     assert reminded.stderr.endswith("Aggiunto 1 promemoria.\n"), reminded.stderr
     run = cli("task", "recur", "run", "--dry-run", as_user=CREATOR)
     assert run.exit_code == 0, run.stderr
     assert run.stderr.endswith(
-        "Verrebbero creati 0 incarichi fino al 2026-11-16 da 0 modelli ricorrenti;"
+        "Verrebbero creati 3 incarichi fino al 16/11/2026 da 1 modello ricorrente;"
         " già creati in precedenza: 0.\n"
     ), run.stderr

@@ -68,8 +68,12 @@ def recur_set(
     rule = service.rule(freq, start, interval=interval, until=until, count=count, shift=shift)
     template = service.recur(target, rule)
     emit_record(ctx, template)
+    from sempi_cli.services.templates.rrule import describe_for_people, rule_of
+
+    recurring = rule_of(template)
+    words = describe_for_people(recurring) if recurring else template["rule"]
     recurs = _("Template {name} recurs: {rule}.")
-    say(ctx, recurs.format(name=repr(template["name"]), rule=template["rule"]))
+    say(ctx, recurs.format(name=repr(template["name"]), rule=words))
 
 
 @app.command("stop")
@@ -119,7 +123,10 @@ def recur_run(
 
     Example: SEMPI_USER=cron@sempi.it SEMPI_APP_PASSWORD=... sempi -q task recur run
     """
+    from datetime import date
+
     from sempi_cli.services.templates.recurring import RecurrenceService
+    from sempi_cli.services.templates.rrule import people_day
 
     counts = state(ctx).service(RecurrenceService).run(until, dry_run=dry_run)
     if not state(ctx).quiet:  # a cron job with -q prints nothing unless it fails
@@ -139,7 +146,7 @@ def recur_run(
         )
     message = made.format(
         n=n,
-        day=counts["until"],
+        day=people_day(date.fromisoformat(counts["until"])),
         templates=ngettext(
             "{n} recurring template(s)", "{n} recurring template(s)", templates
         ).format(n=templates),

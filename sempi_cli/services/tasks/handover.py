@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 
 from sempi_cli.errors import InvalidData, NotFound
+from sempi_cli.i18n import N_
 from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
@@ -57,7 +58,7 @@ class Handover(Service):
         """Every task ``from_ref`` is responsible for (of one client, or open only)
         goes to ``to_ref``; firm administrators only. The new responsible must be
         within reach of each task's client, or nothing moves."""
-        access.require_firm_admin(self.actor, "reassign someone's tasks")
+        access.require_firm_admin(self.actor, N_("reassign someone's tasks"))
         from sempi_cli.services.identity.accounts import find_user
 
         tasks = TaskService(self.db, self.clock, self._actor)

@@ -120,7 +120,8 @@ class RecurrenceService(Service):
         until = until or today
         if until > today + MAX_RUN_AHEAD:
             raise InvalidData(
-                "--until", _("{day} is more than a year ahead").format(day=until.isoformat())
+                "--until",
+                _("{day} is more than a year ahead").format(day=recurrence.people_day(until)),
             )
         tasks = TaskService(self.db, self.clock, self._actor)
         counts: RunCounts = {

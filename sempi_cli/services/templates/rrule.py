@@ -34,8 +34,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from sempi_cli import i18n
 from sempi_cli.clock import ROME, iso_utc
 from sempi_cli.errors import InvalidData
+from sempi_cli.i18n import N_, ngettext
 from sempi_cli.i18n import gettext as _
 
 if TYPE_CHECKING:
@@ -47,6 +49,15 @@ MAX_INTERVAL = 1000
 MAX_COUNT = 10000
 
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEKLY_ON = (
+    N_("weekly on Monday"),
+    N_("weekly on Tuesday"),
+    N_("weekly on Wednesday"),
+    N_("weekly on Thursday"),
+    N_("weekly on Friday"),
+    N_("weekly on Saturday"),
+    N_("weekly on Sunday"),
+)
 
 
 @dataclass(frozen=True)
@@ -86,7 +97,7 @@ class Rule:
             raise InvalidData(
                 "--until",
                 _("{until} is before --start {start}").format(
-                    until=self.until.isoformat(), start=self.start.isoformat()
+                    until=people_day(self.until), start=people_day(self.start)
                 ),
             )
         if self.count is not None and (
@@ -208,6 +219,54 @@ def describe(rule: Rule) -> str:
         parts.append(f"{rule.count} time{'s' if rule.count > 1 else ''}")
     if rule.shift == "next-working-day":
         parts.append("moved to the next working day")
+    return ", ".join(parts)
+
+
+def people_day(day: date) -> str:
+    """A date in a message: ISO as the English messages have always said it,
+    dd/mm/yyyy in Italian."""
+    return day.isoformat() if i18n.current() == "en" else day.strftime("%d/%m/%Y")
+
+
+def describe_for_people(rule: Rule) -> str:
+    """``describe`` in the reader's language, for a message: the same English words
+    (JSON and tables keep ``describe``'s), 'mensile il giorno 16, dal 2026-01-16'
+    in Italian."""
+    day = rule.start.day
+    if rule.freq == "daily":
+        head = _("daily")
+    elif rule.freq == "weekdays":
+        head = _("weekdays (Mon-Fri)")
+    elif rule.freq == "weekly":
+        head = _(_WEEKLY_ON[rule.start.weekday()])
+    elif rule.freq == "monthly":
+        head = _("monthly on day {day}").format(day=day)
+    elif rule.freq == "monthly_last":
+        head = _("monthly on the last day")
+    elif rule.freq == "quarterly":
+        head = _("quarterly on day {day}").format(day=day)
+    else:
+        sep = "-" if i18n.current() == "en" else "/"
+        head = _("yearly on {day}").format(day=f"{day:02d}{sep}{rule.start.month:02d}")
+    n = rule.interval
+    if n > 1:
+        if rule.freq in ("daily",):
+            head += ngettext(", every {n} day", ", every {n} days", n).format(n=n)
+        elif rule.freq in ("weekdays", "weekly"):
+            head += ngettext(", every {n} week", ", every {n} weeks", n).format(n=n)
+        elif rule.freq in ("monthly", "monthly_last"):
+            head += ngettext(", every {n} month", ", every {n} months", n).format(n=n)
+        elif rule.freq == "quarterly":
+            head += ngettext(", every {n} quarter", ", every {n} quarters", n).format(n=n)
+        else:
+            head += ngettext(", every {n} year", ", every {n} years", n).format(n=n)
+    parts = [head, _("from {day}").format(day=people_day(rule.start))]
+    if rule.until is not None:
+        parts.append(_("until {day}").format(day=people_day(rule.until)))
+    if rule.count is not None:
+        parts.append(ngettext("{n} time", "{n} times", rule.count).format(n=rule.count))
+    if rule.shift == "next-working-day":
+        parts.append(_("moved to the next working day"))
     return ", ".join(parts)
 
 
