@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 
 from sempi_cli.cli.common import emit_record, emit_rows, group_app, say, state
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import ngettext
 
 app = group_app("timer")
 
@@ -31,6 +33,14 @@ def _hm(seconds: int | None) -> str:
     from sempi_cli.services.timers.running import hours_minutes
 
     return hours_minutes(seconds)
+
+
+def _spent(seconds: int) -> str:
+    """Time spent in a sentence: English keeps the clock form (1:30), Italian
+    writes a time spent (1 h 30 min)."""
+    from sempi_cli.i18n import current, duration
+
+    return _hm(seconds) if current() == "en" else duration(seconds)
 
 
 def _entries(ctx: typer.Context, rows: list[dict]) -> list[dict]:
@@ -105,17 +115,24 @@ def timer_status(ctx: typer.Context) -> None:
     if state(ctx).fmt != "table":
         emit_record(ctx, result)
     elif not result["running"]:
-        say(ctx, "No timer running.")
+        say(ctx, _("No timer running."))
     else:
         from sempi_cli.output import for_people
 
-        started = for_people(result["started_at"])
         typer.echo(
-            f"Task {result['task_id']} ({result['task']}): {_hm(result['elapsed_seconds'])}"
-            f" since {started} (entry {result['id']})"
+            _("Task {task} ({title}): {elapsed} since {started} (entry {entry})").format(
+                task=result["task_id"],
+                title=result["task"],
+                elapsed=_spent(result["elapsed_seconds"]),
+                started=for_people(result["started_at"]),
+                entry=result["id"],
+            )
         )
     if result.get("warning"):
-        say(ctx, f"Warning: the timer is {result['warning']}: pause it or fix the entry.")
+        from sempi_cli.services.timers.timers import in_words
+
+        warning = _("Warning: the timer is {why}: pause it or fix the entry.")
+        say(ctx, warning.format(why=in_words(result["warning"])))
 
 
 @app.command("log")
@@ -160,7 +177,8 @@ def timer_add(
         .service(TimerService)
         .add(task_id, comment=comment, duration=duration, start=start, end=end)
     )
-    _one(ctx, entry, f"Added entry {entry['id']} ({_hm(entry['seconds'])}) to task {task_id}.")
+    added = _("Added entry {entry} ({spent}) to task {task}.")
+    _one(ctx, entry, added.format(entry=entry["id"], spent=_spent(entry["seconds"]), task=task_id))
 
 
 @app.command("edit")
@@ -183,7 +201,7 @@ def timer_edit(
         .service(TimerService)
         .edit(entry_id, duration=duration, start=start, end=end, comment=comment)
     )
-    _one(ctx, entry, f"Changed entry {entry_id}.")
+    _one(ctx, entry, _("Changed entry {entry}.").format(entry=entry_id))
 
 
 @app.command("remove")
@@ -197,7 +215,7 @@ def timer_remove(ctx: typer.Context, entry_id: EntryId) -> None:
     result = state(ctx).service(TimerService).remove(entry_id)
     if state(ctx).fmt != "table":
         emit_record(ctx, result)
-    say(ctx, f"Removed entry {entry_id}.")
+    say(ctx, _("Removed entry {entry}.").format(entry=entry_id))
 
 
 @app.command("check")
@@ -209,16 +227,25 @@ def timer_check(ctx: typer.Context) -> None:
 
     Example: sempi -q timer check
     """
-    from sempi_cli.services.timers.timers import TimerService
+    from sempi_cli.services.timers.timers import TimerService, in_words
 
     found = state(ctx).service(TimerService).check()
     if not state(ctx).quiet:
+        shown = found
+        if state(ctx).fmt == "table":  # the reason in words; JSON and CSV keep the English
+            shown = [{**f, "why": in_words(f["why"])} for f in found]
         emit_rows(
             ctx,
-            found,
+            shown,
             ("id", "task_id", "user", "started_at", "why", "notified"),
         )
-    say(ctx, f"{len(found)} forgotten timer(s), {sum(f['notified'] for f in found)} notified now.")
+    n, notified = len(found), sum(f["notified"] for f in found)
+    summary = ngettext(
+        "{n} forgotten timer, {notified} notified now.",
+        "{n} forgotten timers, {notified} notified now.",
+        n,
+    )
+    say(ctx, summary.format(n=n, notified=notified))
 
 
 @app.command("report")
@@ -245,11 +272,12 @@ def timer_report(
 
     Example: sempi timer report --by client --from 2026-01-01 --to 2026-03-31 --round 15m
     """
-    from sempi_cli.services.timers.reports import COLUMNS, TimerReports
+    from sempi_cli.services.timers.reports import COLUMNS, NO_CLIENT, NO_PRACTICE, TimerReports
 
     rows = state(ctx).service(TimerReports).report(by, start, end, round_to)
     columns = [*COLUMNS, "billed_seconds"] if round_to else list(COLUMNS)
     if state(ctx).fmt == "table":
+        nameless = (NO_CLIENT, NO_PRACTICE) if by in ("client", "practice") else ()
         shown = [
             {
                 c.removesuffix("_seconds"): _hm(r.get(c)) if c.endswith("_seconds") else r.get(c)
@@ -257,9 +285,14 @@ def timer_report(
             }
             for r in rows
         ]
+        for row, r in zip(shown, rows, strict=True):
+            if r["group"] is None and r["name"] in nameless:  # time on no client's tasks
+                row["name"] = _(r["name"])
         emit_rows(ctx, shown, [c.removesuffix("_seconds") for c in columns])
         total = sum(r["spent_seconds"] or 0 for r in rows)
-        say(ctx, f"{len(rows)} group(s), {_hm(total)} spent.")
+        n = len(rows)
+        summary = ngettext("{n} group, {spent} spent.", "{n} groups, {spent} spent.", n)
+        say(ctx, summary.format(n=n, spent=_spent(total)))
     else:
         emit_rows(ctx, rows, columns)
 

@@ -37,6 +37,30 @@ PERIOD_CONVENTIONS = ("tax_year", "form_year")
 _PERIOD = re.compile(r"^(\d{4})(?:-(\d{2})|-Q(\d)|-R(\d))?$")
 
 
+def N_(message: str) -> str:
+    """Marks a text for the catalog, as sempi_cli.i18n.N_ does (fiscal/ imports
+    nothing of ours): the services put it into words where they show it."""
+    return message
+
+
+class Refused(ValueError):
+    """A ValueError a person reads: ``template`` (an English message id, marked
+    with N_) and its ``values``; ``str()`` is the English text."""
+
+    def __init__(self, template: str, **values: str) -> None:
+        super().__init__(template.format(**values))
+        self.template, self.values = template, values
+
+
+# What a period of each cadence looks like, when a text is not one.
+_NOT_A_PERIOD = {
+    "month": N_("{text} is not a period of {rule}: give a month such as 2026-05"),
+    "quarter": N_("{text} is not a period of {rule}: give a quarter such as 2026-Q2"),
+    "year": N_("{text} is not a period of {rule}: give a year such as 2026"),
+    "instalment": N_("{text} is not a period of {rule}: give an instalment such as 2026-R1"),
+}
+
+
 @dataclass(frozen=True)
 class Rule:
     id: str
@@ -107,24 +131,21 @@ class Rule:
     def parse_period(self, text: str) -> tuple[int, int]:
         """``"2026-Q2"`` → (2026, 2); ValueError saying what a period of this rule looks like."""
         match = _PERIOD.match(text.strip().upper())
-        shape = {
-            "month": "a month such as 2026-05",
-            "quarter": "a quarter such as 2026-Q2",
-            "year": "a year such as 2026",
-            "instalment": "an instalment such as 2026-R1",
-        }[self.cadence]
+        not_a_period = Refused(_NOT_A_PERIOD[self.cadence], text=repr(text), rule=self.id)
         if match is None:
-            raise ValueError(f"{text!r} is not a period of {self.id}: give {shape}")
+            raise not_a_period
         year = int(match.group(1))
         month, quarter, instalment = match.group(2), match.group(3), match.group(4)
         given = {"month": month, "quarter": quarter, "instalment": instalment}
         index = given.get(self.cadence)
         other = [v for k, v in given.items() if v is not None and k != self.cadence]
         if other or (self.cadence != "year" and index is None):
-            raise ValueError(f"{text!r} is not a period of {self.id}: give {shape}")
+            raise not_a_period
         pair = (year, int(index) if index is not None else 0)
         if pair not in self.periods(year):
-            raise ValueError(f"{self.id} has no period {text.strip().upper()}")
+            raise Refused(
+                N_("{rule} has no period {period}"), rule=self.id, period=text.strip().upper()
+            )
         return pair
 
 
@@ -671,5 +692,9 @@ def find_rule(rule_id: str) -> Rule:
     """The rule with this id (any case); ValueError naming the known ones."""
     rule = RULES_BY_ID.get(rule_id.strip().upper())
     if rule is None:
-        raise ValueError(f"no rule {rule_id!r}; the rules are {', '.join(RULES_BY_ID)}")
+        raise Refused(
+            N_("no rule {rule}; the rules are {rules}"),
+            rule=repr(rule_id),
+            rules=", ".join(RULES_BY_ID),
+        )
     return rule

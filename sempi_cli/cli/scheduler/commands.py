@@ -15,6 +15,8 @@ import typer
 from sempi_cli.cli.common import emit_record, emit_rows, say, state, sub_app
 from sempi_cli.cli.scheduler import views  # noqa: F401  (registers the view commands)
 from sempi_cli.cli.scheduler.group import app
+from sempi_cli.i18n import N_, ngettext
+from sempi_cli.i18n import gettext as _
 
 RuleArg = Annotated[
     str,
@@ -67,7 +69,7 @@ def scheduler_run(
 
     app_state = state(ctx)
     if to is not None and horizon is not None:
-        raise UsageProblem("--to and --horizon: give one of them")
+        raise UsageProblem(_("--to and --horizon: give one of them"))
     start, end = run_range(
         app_state.clock, _date(ctx, from_, "--from"), _date(ctx, to, "--to"), horizon
     )
@@ -76,34 +78,80 @@ def scheduler_run(
     )
     if report["unassigned_clients"]:
         ids = ", ".join(str(i) for i in report["unassigned_clients"][:10])
-        typer.echo(
-            f"Warning: {len(report['unassigned_clients'])} client(s) have no responsible ({ids}):"
-            " their new deadlines were given to you; set one with 'sempi client edit ID --responsible'.",
-            err=True,
+        n = len(report["unassigned_clients"])
+        warning = ngettext(
+            "Warning: {n} client(s) have no responsible ({ids}): their new deadlines were given"
+            " to you; set one with 'sempi client edit ID --responsible'.",
+            "Warning: {n} client(s) have no responsible ({ids}): their new deadlines were given"
+            " to you; set one with 'sempi client edit ID --responsible'.",
+            n,
         )
+        typer.echo(warning.format(n=n, ids=ids), err=True)
     if app_state.fmt != "table":
         emit_record(ctx, report)
         return
     if app_state.quiet:
         return
-    head = "Dry run (nothing written)" if dry_run else f"Run #{report['run_id']}"
+    n = report["clients"]
+    if dry_run:
+        summary = ngettext(
+            "Dry run (nothing written), due {start} .. {end}, {n} client: created {created},"
+            " updated {updated}, cancelled {cancelled}, unchanged {unchanged}.",
+            "Dry run (nothing written), due {start} .. {end}, {n} clients: created {created},"
+            " updated {updated}, cancelled {cancelled}, unchanged {unchanged}.",
+            n,
+        )
+    else:
+        summary = ngettext(
+            "Run #{run}, due {start} .. {end}, {n} client: created {created},"
+            " updated {updated}, cancelled {cancelled}, unchanged {unchanged}.",
+            "Run #{run}, due {start} .. {end}, {n} clients: created {created},"
+            " updated {updated}, cancelled {cancelled}, unchanged {unchanged}.",
+            n,
+        )
     typer.echo(
-        f"{head}, due {report['from']} .. {report['to']}, {report['clients']} clients:"
-        f" created {report['created']}, updated {report['updated']},"
-        f" cancelled {report['cancelled']}, unchanged {report['unchanged']}."
+        summary.format(
+            run=report["run_id"],
+            start=report["from"],
+            end=report["to"],
+            n=n,
+            created=report["created"],
+            updated=report["updated"],
+            cancelled=report["cancelled"],
+            unchanged=report["unchanged"],
+        )
     )
     for change in report["changes"]:
         typer.echo(_change_line(change))
 
 
+# One line per deadline a run changed (or would have), by its action.
+CHANGE_LINES = {
+    "cancelled": N_(
+        "  cancelled client {client} {rule} {period} (task {task}): due {old}, no longer applies"
+    ),
+    "kept": N_(
+        "  kept      client {client} {rule} {period} (task {task}): already started, left alone"
+        " (rules now say {new})"
+    ),
+    "updated": N_("  updated   client {client} {rule} {period} (task {task}): due {old} -> {new}"),
+    "restored": N_("  restored  client {client} {rule} {period} (task {task}): due {old} -> {new}"),
+}
+
+
 def _change_line(change: dict) -> str:
-    key = f"client {change['client_id']} {change['rule_id']} {change['period']} (task {change['task_id']})"
     action = change["action"]
-    if action == "cancelled":
-        return f"  cancelled {key}: due {change['old_due']}, no longer applies"
-    if action == "kept":
-        return f"  kept      {key}: already started, left alone (rules now say {change['new_due'] or 'cancel'})"
-    return f"  {action:<9} {key}: due {change['old_due']} -> {change['new_due']}"
+    new = change["new_due"]
+    if action == "kept" and not new:
+        new = _("cancel")
+    return _(CHANGE_LINES[action]).format(
+        client=change["client_id"],
+        rule=change["rule_id"],
+        period=change["period"],
+        task=change["task_id"],
+        old=change["old_due"],
+        new=new,
+    )
 
 
 @app.command("runs")
@@ -148,7 +196,14 @@ def scheduler_health(
     if state(ctx).fmt != "table":
         emit_record(ctx, result)
     else:
-        say(ctx, f"OK: run #{result['run_id']} finished {result['age_hours']} hours ago.")
+        from sempi_cli.services.scheduler.runner import decimal
+
+        say(
+            ctx,
+            _("OK: run #{run} finished {hours} hours ago.").format(
+                run=result["run_id"], hours=decimal(str(result["age_hours"]))
+            ),
+        )
 
 
 override_app = sub_app(
@@ -193,8 +248,15 @@ def override_add(
         emit_record(ctx, result)
     say(
         ctx,
-        f"{result['rule_id']} {result['period']}: due {result['due_date']} instead of {result['nominal_date']}"
-        " (before shifts). Run 'sempi scheduler run' to move the deadlines not yet started.",
+        _(
+            "{rule} {period}: due {due} instead of {nominal} (before shifts). Run 'sempi"
+            " scheduler run' to move the deadlines not yet started."
+        ).format(
+            rule=result["rule_id"],
+            period=result["period"],
+            due=result["due_date"],
+            nominal=result["nominal_date"],
+        ),
     )
 
 
@@ -218,7 +280,12 @@ def override_remove(ctx: typer.Context, rule: RuleArg, period: PeriodArg) -> Non
     from sempi_cli.services.scheduler.config import SchedulerConfig
 
     result = state(ctx).service(SchedulerConfig).remove_override(rule, period)
-    say(ctx, f"Removed the override of {result['rule_id']} {result['period']}.")
+    say(
+        ctx,
+        _("Removed the override of {rule} {period}.").format(
+            rule=result["rule_id"], period=result["period"]
+        ),
+    )
 
 
 @app.command("template")
@@ -247,12 +314,19 @@ def scheduler_template(
         emit_rows(ctx, service.templates(), ("rule_id", "template", "set_at"))
         return
     if (template is None) != clear:
-        raise UsageProblem("give a TEMPLATE or --clear (not both)")
+        raise UsageProblem(_("give a TEMPLATE or --clear (not both)"))
     result = service.set_template(rule, None if clear else template)
     if result["template"] is None:
-        say(ctx, f"{result['rule_id']}: new deadlines get the rule's default checklist.")
+        say(
+            ctx,
+            _("{rule}: new deadlines get the rule's default checklist.").format(
+                rule=result["rule_id"]
+            ),
+        )
     else:
         say(
             ctx,
-            f"{result['rule_id']}: new deadlines get the checklists of template {result['template']!r}.",
+            _("{rule}: new deadlines get the checklists of template {template}.").format(
+                rule=result["rule_id"], template=repr(result["template"])
+            ),
         )

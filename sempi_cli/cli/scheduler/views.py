@@ -8,6 +8,8 @@ import typer
 
 from sempi_cli.cli.common import emit_record, emit_rows, say, state
 from sempi_cli.cli.scheduler.group import app
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import ngettext, pgettext
 
 Client = Annotated[int | None, typer.Option("--client", "-c", help="Of this client (id).")]
 Studio = Annotated[
@@ -102,7 +104,11 @@ def scheduler_list(
     if state(ctx).fmt == "table":
         emit_rows(ctx, _table_rows(rows), LIST_COLUMNS)
         overdue = sum(r["status"] == "overdue" for r in rows)
-        say(ctx, f"{len(rows)} deadline(s), {overdue} overdue.")
+        n = len(rows)
+        summary = ngettext(
+            "{n} deadline(s), {overdue} overdue.", "{n} deadline(s), {overdue} overdue.", n
+        )
+        say(ctx, summary.format(n=n, overdue=overdue))
     else:
         emit_rows(ctx, rows, ROW_FIELDS)
 
@@ -179,14 +185,15 @@ def _month_text(result: dict, *, weeks: bool = True) -> str:
         lines.append((number + "".join(cells[week : week + 7])).rstrip())
     lines.append("")
     if weeks:
-        lines.append(f"{WEEK_HEADER} ISO week (ISO 8601: from Monday; week 1 holds 4 January)")
-    lines.append("[n] deadlines due that day   * national holiday (a deadline there moves on)")
+        legend = _("{header} ISO week (ISO 8601: from Monday; week 1 holds 4 January)")
+        lines.append(legend.format(header=WEEK_HEADER))
+    lines.append(_("[n] deadlines due that day   * national holiday (a deadline there moves on)"))
     for day in days:
         if day["holiday"]:
             lines.append(f"  {day['date']} {day['weekday']}: {day['holiday']}")
     if not result["total"]:
         lines.append("")
-        lines.append(f"No deadlines in {result['name']}.")
+        lines.append(_("No deadlines in {month}.").format(month=result["name"]))
         return "\n".join(lines)
     for day in days:
         if not day["deadlines"]:
@@ -196,9 +203,10 @@ def _month_text(result: dict, *, weeks: bool = True) -> str:
         rules = max(len(r["rule_id"]) for r in day["deadlines"])
         periods = max(len(r["period"]) for r in day["deadlines"])
         for r in day["deadlines"]:
+            task = _("task {task}, {status}").format(task=r["task_id"], status=_status(r["status"]))
             lines.append(
                 f"  {r['rule_id'].ljust(rules)}  {r['period'].ljust(periods)}  {r['client']}"
-                f" ({r['client_id']})  task {r['task_id']}, {r['status']}"
+                f" ({r['client_id']})  {task}"
             )
     return "\n".join(lines)
 
@@ -220,50 +228,62 @@ def scheduler_explain(
     """
     from sempi_cli.services.scheduler.views import ScheduleViews
 
-    result = state(ctx).service(ScheduleViews).explain(client_id, rule, period)
-    if state(ctx).fmt != "table":
+    table = state(ctx).fmt == "table"
+    result = state(ctx).service(ScheduleViews).explain(client_id, rule, period, for_people=table)
+    if not table:
         emit_record(ctx, result)
     else:
         typer.echo(_explain_text(result))
 
 
+def _status(value: str) -> str:
+    """A deadline's or a task's status as people read it ("scaduta", "in corso"), as
+    tables show it (output.VALUE_WORDS); English keeps the value (in_progress)."""
+    return pgettext("status", value)
+
+
 def _explain_text(r: dict) -> str:
     from datetime import date
 
-    from sempi_cli.services.scheduler.views import WEEKDAYS_IT
+    from sempi_cli.services.scheduler.views import WEEKDAYS_IT, profile_value
 
     def day(iso: str) -> str:
         return f"{iso} ({WEEKDAYS_IT[date.fromisoformat(iso).weekday()]})"
 
-    def value(v: object) -> str:
-        return ("yes" if v else "no") if isinstance(v, bool) else str(v)
-
-    profile = ", ".join(f"{k}={value(v)}" for k, v in r["profile"].items())
-    lines = [
-        f"{r['rule_id']} {r['period_name']} for {r['client']} (client {r['client_id']})",
-        f"Rule:         {r['label']}",
-        f"Applies to:   {r['who']}",
-        f"Profile:      {profile or '(the rule reads no profile field: it applies to everyone)'}",
-        f"Nominal date: {day(r['nominal_date'])}",
+    profile = ", ".join(f"{k}={profile_value(v)}" for k, v in r["profile"].items())
+    rows: list[tuple[str, str]] = [
+        (_("Rule:"), r["label"]),
+        (_("Applies to:"), r["who"]),
+        (
+            _("Profile:"),
+            profile or _("(the rule reads no profile field: it applies to everyone)"),
+        ),
+        (_("Nominal date:"), day(r["nominal_date"])),
     ]
     if r["shifts"]:
         for n, s in enumerate(r["shifts"]):
-            label = "Moved:" if n == 0 else ""
-            lines.append(f"{label:<14}{s['from']} -> {s['to']}: {s['reason']}")
+            rows.append((_("Moved:") if n == 0 else "", f"{s['from']} -> {s['to']}: {s['reason']}"))
     else:
-        lines.append("Moved:        no (a working day)")
-    lines.append(f"Due date:     {day(r['due_date'])}")
-    lines.append(f"Extension:    {r['override_reason'] or 'none'}")
-    lines.append(f"Legal basis:  {r['legal_basis']}")
+        rows.append((_("Moved:"), _("no (a working day)")))
+    rows.append((_("Due date:"), day(r["due_date"])))
+    rows.append((_("Extension:"), r["override_reason"] or _("none")))
+    rows.append((_("Legal basis:"), r["legal_basis"]))
     if r["task_id"] is not None:
-        lines.append(
-            f"Task:         {r['task_id']} ({r['task_status']}, responsible"
-            f" {r['responsible'] or '-'}): {r['status']}"
+        task = _("{task} ({task_status}, responsible {responsible}): {status}").format(
+            task=r["task_id"],
+            task_status=_status(r["task_status"]),
+            responsible=r["responsible"] or "-",
+            status=_status(r["status"]),
         )
+        rows.append((_("Task:"), task))
     else:
-        lines.append("Task:         none yet")
-    lines.extend(f"Note:         {note}" for note in r["notes"])
-    return "\n".join(lines)
+        rows.append((_("Task:"), _("none yet")))
+    rows.extend((_("Note:"), note) for note in r["notes"])
+    width = max(len(label) for label, _text in rows) + 1  # 14 in English
+    title = _("{rule} {period} for {client} (client {client_id})").format(
+        rule=r["rule_id"], period=r["period_name"], client=r["client"], client_id=r["client_id"]
+    )
+    return "\n".join([title, *(f"{label:<{width}}{text}" for label, text in rows)])
 
 
 @app.command("export")
@@ -323,7 +343,12 @@ def scheduler_export(
         _replace_private(ics, text)
     else:
         _write_new(ics, text)
-    say(ctx, f"Exported {events} deadline(s) to {ics} (readable only by you).")
+    exported = ngettext(
+        "Exported {n} deadline to {file} (readable only by you).",
+        "Exported {n} deadlines to {file} (readable only by you).",
+        events,
+    )
+    say(ctx, exported.format(n=events, file=ics))
 
 
 def _write_new(path: str, text: str) -> None:
@@ -333,7 +358,9 @@ def _write_new(path: str, text: str) -> None:
     try:
         write_private(path, lambda fh: fh.write(text))
     except Conflict:
-        raise Conflict(f"{path} already exists", "add --force to replace it") from None
+        raise Conflict(
+            _("{path} already exists").format(path=path), _("add --force to replace it")
+        ) from None
     except InvalidData as exc:  # the helper names its usual option
         raise InvalidData("--ics", exc.problem) from None
 
@@ -353,17 +380,28 @@ def _replace_private(path: str, text: str) -> None:
     except FileNotFoundError:
         mode = None
     except OSError as exc:
-        raise InvalidData("--ics", f"cannot read {path}: {exc.strerror}") from None
+        raise InvalidData(
+            "--ics", _("cannot read {path}: {reason}").format(path=path, reason=exc.strerror)
+        ) from None
     # --force replaces a calendar feed, never a device, a pipe, a socket or a link.
     if mode is not None and not stat.S_ISREG(mode):
-        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
-        raise InvalidData("--ics", f"{path} is {kind}", "--force replaces regular files only")
+        problem = (
+            _("{path} is a folder") if stat.S_ISDIR(mode) else _("{path} is not a regular file")
+        )
+        raise InvalidData(
+            "--ics", problem.format(path=path), _("--force replaces regular files only")
+        )
     try:
         fd, temp = tempfile.mkstemp(prefix=".sempi-", suffix=".ics", dir=folder)  # mode 0600
     except FileNotFoundError:
-        raise InvalidData("--ics", f"the folder of {path} does not exist") from None
+        raise InvalidData(
+            "--ics", _("the folder of {path} does not exist").format(path=path)
+        ) from None
     except OSError as exc:
-        raise InvalidData("--ics", f"cannot write in {folder}: {exc.strerror}") from None
+        raise InvalidData(
+            "--ics",
+            _("cannot write in {folder}: {reason}").format(folder=folder, reason=exc.strerror),
+        ) from None
     try:
         with open(fd, "w", encoding="utf-8") as fh:
             fh.write(text)

@@ -15,7 +15,9 @@ from datetime import date
 
 from sempi_cli.errors import Conflict, InvalidData, NotFound, PermissionDenied
 from sempi_cli.fiscal.engine import Override
-from sempi_cli.fiscal.rules import Rule, find_rule
+from sempi_cli.fiscal.rules import Refused, Rule, find_rule
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.clients.profile import FIELDS_BY_NAME
@@ -23,18 +25,25 @@ from sempi_cli.services.clients.profile import FIELDS_BY_NAME
 OVERRIDE_COLUMNS = ("rule_id", "period", "due_date", "reason", "applies_to", "created_at")
 
 
+def said(exc: ValueError) -> str:
+    """The fiscal rules' refusal (fiscal.rules.Refused) in the reader's language."""
+    if isinstance(exc, Refused):
+        return _(exc.template).format(**exc.values)
+    return str(exc)
+
+
 def rule_named(text: str, field: str = "RULE") -> Rule:
     try:
         return find_rule(text)
     except ValueError as exc:
-        raise InvalidData(field, str(exc), "see 'sempi scheduler rules'") from None
+        raise InvalidData(field, said(exc), _("see 'sempi scheduler rules'")) from None
 
 
 def period_of(rule: Rule, text: str, field: str = "PERIOD") -> tuple[int, int]:
     try:
         return rule.parse_period(text)
     except ValueError as exc:
-        raise InvalidData(field, str(exc)) from None
+        raise InvalidData(field, said(exc)) from None
 
 
 def _override(row: sqlite3.Row) -> Override:
@@ -77,7 +86,10 @@ class SchedulerConfig(Service):
     def _require_reader(self) -> None:
         if not (self.actor.is_internal or self.actor.role == "studio-admin"):
             raise PermissionDenied(
-                "only the firm's users and practice administrators may read the scheduler's settings"
+                _(
+                    "only the firm's users and practice administrators may read the scheduler's"
+                    " settings"
+                )
             )
 
     # --- overrides -----------------------------------------------------------------------
@@ -103,7 +115,7 @@ class SchedulerConfig(Service):
     ) -> dict:
         """An extension of one period of one rule; ``applies_to`` limits it to clients
         with any of those profile flags (e.g. isa_subject, forfettario)."""
-        access.require_firm_admin(self.actor, "change the fiscal calendar")
+        access.require_firm_admin(self.actor, N_("change the fiscal calendar"))
         rule = rule_named(rule_text)
         year, index = period_of(rule, period_text)
         period = rule.period(year, index)
@@ -111,20 +123,24 @@ class SchedulerConfig(Service):
         if due < nominal:
             raise InvalidData(
                 "DATE",
-                f"{due.isoformat()} is before the nominal date {nominal.isoformat()} of {rule.id} {period}",
-                "an extension moves a deadline later",
+                _("{due} is before the nominal date {nominal} of {rule} {period}").format(
+                    due=due.isoformat(), nominal=nominal.isoformat(), rule=rule.id, period=period
+                ),
+                _("an extension moves a deadline later"),
             )
         reason = reason.strip()
         if not reason:
-            raise InvalidData("--reason", "is empty", "name the act, e.g. 'DL 84/2025 art. 13'")
+            raise InvalidData(
+                "--reason", _("is empty"), _("name the act, e.g. 'DL 84/2025 art. 13'")
+            )
         flags = []
         for name in applies_to or []:
             field = FIELDS_BY_NAME.get(name.strip().lower())
             if field is None or field.choices is not None:
                 raise InvalidData(
                     "--applies-to",
-                    f"{name!r} is not a yes/no profile field",
-                    "see 'sempi client fields'",
+                    _("{name} is not a yes/no profile field").format(name=repr(name)),
+                    _("see 'sempi client fields'"),
                 )
             flags.append(field.name)
         applies_to_json = json.dumps(sorted(set(flags)))
@@ -144,8 +160,10 @@ class SchedulerConfig(Service):
             ).fetchone()
             if old is not None and not replace:
                 raise Conflict(
-                    f"{rule.id} {period} already has an override (to {old['due_date']})",
-                    "add --replace to change it",
+                    _("{rule} {period} already has an override (to {due})").format(
+                        rule=rule.id, period=period, due=old["due_date"]
+                    ),
+                    _("add --replace to change it"),
                 )
             self.db.execute(
                 "INSERT INTO fiscal_overrides (rule_id, period, due_date, reason, applies_to,"
@@ -172,14 +190,16 @@ class SchedulerConfig(Service):
         }
 
     def remove_override(self, rule_text: str, period_text: str) -> dict:
-        access.require_firm_admin(self.actor, "change the fiscal calendar")
+        access.require_firm_admin(self.actor, N_("change the fiscal calendar"))
         rule = rule_named(rule_text)
         period = rule.period(*period_of(rule, period_text))
         with self.transaction():
             if not self.db.execute(
                 "DELETE FROM fiscal_overrides WHERE rule_id = ? AND period = ?", (rule.id, period)
             ).rowcount:
-                raise NotFound(f"{rule.id} {period} has no override")
+                raise NotFound(
+                    _("{rule} {period} has no override").format(rule=rule.id, period=period)
+                )
             self.audit(
                 "scheduler.override_removed", "fiscal_override", None, rule=rule.id, period=period
             )
@@ -199,7 +219,7 @@ class SchedulerConfig(Service):
 
     def set_template(self, rule_text: str, template_name: str | None) -> dict:
         """Use a task template's checklists for a rule's new deadlines (None: back to the default)."""
-        access.require_firm_admin(self.actor, "change the fiscal calendar")
+        access.require_firm_admin(self.actor, N_("change the fiscal calendar"))
         rule = rule_named(rule_text)
         with self.transaction():
             if template_name is None:
@@ -212,7 +232,8 @@ class SchedulerConfig(Service):
             ).fetchone()
             if template is None:
                 raise NotFound(
-                    f"template {template_name!r} not found", "see 'sempi task template list'"
+                    _("template {name} not found").format(name=repr(template_name)),
+                    _("see 'sempi task template list'"),
                 )
             self.db.execute(
                 "INSERT INTO fiscal_rule_templates (rule_id, template_id, set_by, set_at)"

@@ -23,6 +23,7 @@ from dateutil.relativedelta import relativedelta
 from sempi_cli.clock import Clock, today_in_rome
 from sempi_cli.errors import CheckFailed, InvalidData, PermissionDenied
 from sempi_cli.fiscal.engine import Planner
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access, settings
 from sempi_cli.services.base import Service
 from sempi_cli.services.org.studios import find_studio_id
@@ -55,12 +56,17 @@ def horizon_end(start: date, text: str, field: str = "--horizon") -> date:
     if match is None or int(match[1]) == 0:
         raise InvalidData(
             field,
-            f"cannot read {text!r} as a horizon",
-            "give months (12m), years (2y) or days (90d)",
+            _("cannot read {text} as a horizon").format(text=repr(text)),
+            _("give months (12m), years (2y) or days (90d)"),
         )
     amount = int(match[1])
     if amount > 100_000:  # relativedelta would overflow before the range check
-        raise InvalidData(field, f"{text!r} is beyond {MAX_HORIZON_MONTHS} months")
+        raise InvalidData(
+            field,
+            _("{text} is beyond {months} months").format(
+                text=repr(text), months=MAX_HORIZON_MONTHS
+            ),
+        )
     unit = _HORIZON_UNITS[match[2][0].lower()]
     if unit == "days":
         delta = relativedelta(days=amount)
@@ -73,8 +79,9 @@ def horizon_end(start: date, text: str, field: str = "--horizon") -> date:
     except (OverflowError, ValueError):  # past year 9999, long after the calendar ends
         raise InvalidData(
             field,
-            f"{text!r} from {start.isoformat()} ends after {LAST_YEAR},"
-            " where the holiday calendar ends",
+            _("{text} from {start} ends after {year}, where the holiday calendar ends").format(
+                text=repr(text), start=start.isoformat(), year=LAST_YEAR
+            ),
         ) from None
 
 
@@ -85,19 +92,32 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 def check_range(start: date, end: date, field: str = "--to") -> None:
     if start.year < FIRST_YEAR:
         raise InvalidData(
-            "--from", f"{start.isoformat()} is before {FIRST_YEAR}: the rules are today's law"
+            "--from",
+            _("{start} is before {year}: the rules are today's law").format(
+                start=start.isoformat(), year=FIRST_YEAR
+            ),
         )
     if end.year > LAST_YEAR:
         raise InvalidData(
-            field, f"{end.isoformat()} is after {LAST_YEAR}, where the holiday calendar ends"
+            field,
+            _("{end} is after {year}, where the holiday calendar ends").format(
+                end=end.isoformat(), year=LAST_YEAR
+            ),
         )
     if end < start:
-        raise InvalidData(field, f"{end.isoformat()} is before --from {start.isoformat()}")
+        raise InvalidData(
+            field,
+            _("{end} is before --from {start}").format(
+                end=end.isoformat(), start=start.isoformat()
+            ),
+        )
     if end > start + relativedelta(months=MAX_HORIZON_MONTHS):
         raise InvalidData(
             field,
-            f"the range {start.isoformat()}..{end.isoformat()} is beyond {MAX_HORIZON_MONTHS} months",
-            "run the scheduler again later for the years after",
+            _("the range {start}..{end} is beyond {months} months").format(
+                start=start.isoformat(), end=end.isoformat(), months=MAX_HORIZON_MONTHS
+            ),
+            _("run the scheduler again later for the years after"),
         )
 
 
@@ -125,7 +145,7 @@ class SchedulerService(Service):
         actor = self.actor
         if not (actor.is_firm_admin or actor.role == "studio-admin"):
             raise PermissionDenied(
-                "only a firm administrator or a practice's administrator may run the scheduler"
+                _("only a firm administrator or a practice's administrator may run the scheduler")
             )
         where, params = ["c.removed_at IS NULL"], {}
         if actor.role == "studio-admin":
@@ -143,7 +163,9 @@ class SchedulerService(Service):
                 ):
                     raise InvalidData(
                         "--client",
-                        f"client {client_id} is not an active client of the chosen practice",
+                        _("client {client} is not an active client of the chosen practice").format(
+                            client=client_id
+                        ),
                     )
             where.append(f"c.id IN ({','.join(str(int(i)) for i in client_ids)})")
         return " AND ".join(where), params
@@ -278,7 +300,7 @@ class SchedulerService(Service):
     def _require_reader(self) -> None:
         if not (self.actor.is_internal or self.actor.role == "studio-admin"):
             raise PermissionDenied(
-                "only the firm's users and practice administrators may read the scheduler's runs"
+                _("only the firm's users and practice administrators may read the scheduler's runs")
             )
 
     def runs(self, limit: int = 20) -> list[dict]:
@@ -299,7 +321,7 @@ class SchedulerService(Service):
         ).fetchone()
         if row is None:
             raise CheckFailed(
-                "no successful scheduler run is recorded", "run 'sempi scheduler run'"
+                _("no successful scheduler run is recorded"), _("run 'sempi scheduler run'")
             )
         from datetime import datetime
 
@@ -307,9 +329,15 @@ class SchedulerService(Service):
         hours = age.total_seconds() / 3600
         if age > max_age:
             raise CheckFailed(
-                f"the last successful scheduler run (#{row['id']}) finished {hours:.1f} hours ago,"
-                f" more than {max_age.total_seconds() / 3600:g}",
-                "check the cron job and 'sempi scheduler runs'",
+                _(
+                    "the last successful scheduler run (#{run}) finished {hours} hours ago,"
+                    " more than {limit}"
+                ).format(
+                    run=row["id"],
+                    hours=decimal(f"{hours:.1f}"),
+                    limit=decimal(f"{max_age.total_seconds() / 3600:g}"),
+                ),
+                _("check the cron job and 'sempi scheduler runs'"),
             )
         return {
             "run_id": row["id"],
@@ -317,6 +345,14 @@ class SchedulerService(Service):
             "age_hours": round(hours, 2),
             "ok": True,
         }
+
+
+def decimal(text: str) -> str:
+    """A decimal written as Python writes it (``27.0``, ``0.5``), with the decimal
+    comma in Italian (``27,0``): the English stays as it always was."""
+    from sempi_cli.i18n import current
+
+    return text.replace(".", ",") if current() == "it" else text
 
 
 def _alive(pid: int) -> bool:

@@ -21,6 +21,8 @@ from datetime import date, datetime, timedelta
 
 from sempi_cli.clock import ROME, iso_utc, today_in_rome
 from sempi_cli.errors import InvalidData, NotFound, UsageProblem
+from sempi_cli.i18n import N_, Text
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.scheduler.config import find_override, period_of, rule_named
@@ -55,7 +57,7 @@ _MONTHS_EN = "january february march april may june july august september octobe
 # The years the holiday calendar knows (the `holidays` package stops at 2100:
 # after it, it would silently return no holidays at all).
 FIRST_YEAR, LAST_YEAR = 1950, 2100
-MONTH_HINT = "use 2026-05, 05/2026, maggio 2026, this month, next month, or a date in the month"
+MONTH_HINT = N_("use 2026-05, 05/2026, maggio 2026, this month, next month, or a date in the month")
 
 _STATUS_SQL = (
     "CASE WHEN d.state = 'cancelled' THEN 'cancelled'"
@@ -86,8 +88,8 @@ def check_year(year: int, field_name: str = "YEAR") -> int:
     if not FIRST_YEAR <= year <= LAST_YEAR:
         raise InvalidData(
             field_name,
-            f"{year} is outside the holiday calendar",
-            f"give a year from {FIRST_YEAR} to {LAST_YEAR}",
+            _("{year} is outside the holiday calendar").format(year=year),
+            _("give a year from {first} to {last}").format(first=FIRST_YEAR, last=LAST_YEAR),
         )
     return year
 
@@ -167,9 +169,15 @@ def parse_month(text: str | None, now: datetime) -> date:
         try:
             first = parse_date(text, now, field="--month").replace(day=1)
         except InvalidData:
-            raise InvalidData("--month", f"cannot read {text!r} as a month", MONTH_HINT) from None
+            raise InvalidData(
+                "--month",
+                _("cannot read {text} as a month").format(text=repr(text)),
+                _(MONTH_HINT),
+            ) from None
     elif not 1 <= month <= 12 or year is None:
-        raise InvalidData("--month", f"no such month: {text!r}", MONTH_HINT)
+        raise InvalidData(
+            "--month", _("no such month: {text}").format(text=repr(text)), _(MONTH_HINT)
+        )
     else:
         first = date(year, month, 1)
     check_year(first.year, "--month")
@@ -187,16 +195,30 @@ def _any_period(text: str) -> str:
             continue
     raise InvalidData(
         "--period",
-        f"{text!r} is not a period of any rule",
-        "give a month (2026-05), a quarter (2026-Q2), a year (2026) or an instalment (2026-R1)",
+        _("{text} is not a period of any rule").format(text=repr(text)),
+        _("give a month (2026-05), a quarter (2026-Q2), a year (2026) or an instalment (2026-R1)"),
     )
 
 
 def _profile_text(profile: dict, fields: tuple[str, ...]) -> str:
-    def show(value: object) -> str:
-        return ("yes" if value else "no") if isinstance(value, bool) else str(value)
+    return ", ".join(f"{f}={profile_value(profile.get(f))}" for f in fields) or _(
+        "(no profile field)"
+    )
 
-    return ", ".join(f"{f}={show(profile.get(f))}" for f in fields) or "(no profile field)"
+
+def profile_value(value: object) -> str:
+    """A profile value as people read it: yes/no for a flag, in their language."""
+    return (_("yes") if value else _("no")) if isinstance(value, bool) else str(value)
+
+
+class Either:
+    """Profile flags joined by "or" in the language of the text they are put in."""
+
+    def __init__(self, flags: tuple[str, ...]) -> None:
+        self.flags = flags
+
+    def __str__(self) -> str:
+        return (" " + _("or") + " ").join(self.flags)
 
 
 class ScheduleViews(Service):
@@ -211,7 +233,11 @@ class ScheduleViews(Service):
         last = parse_date(q.end, now, field="--to") if q.end else None
         if first and last and first > last:
             raise InvalidData(
-                "--from", f"{first.isoformat()} is after --to {last.isoformat()}", "swap them"
+                "--from",
+                _("{first} is after --to {last}").format(
+                    first=first.isoformat(), last=last.isoformat()
+                ),
+                _("swap them"),
             )
         return self._select(q, first, last)
 
@@ -227,7 +253,12 @@ class ScheduleViews(Service):
         statuses = list(dict.fromkeys(q.statuses)) or list(DEFAULT_STATUSES)
         for status in statuses:
             if status not in STATUSES:
-                raise InvalidData("--status", f"{status!r} is not one of {', '.join(STATUSES)}")
+                raise InvalidData(
+                    "--status",
+                    _("{value} is not one of {choices}").format(
+                        value=repr(status), choices=", ".join(STATUSES)
+                    ),
+                )
         if q.rule is not None:
             rule = rule_named(q.rule, "--rule")
             clauses.append("d.rule_id = :rule")
@@ -239,9 +270,9 @@ class ScheduleViews(Service):
         if "period" in params:
             clauses.append("d.period = :period")
         if q.limit is not None and q.limit < 1:
-            raise InvalidData("--limit", "must be at least 1")
+            raise InvalidData("--limit", _("must be at least 1"))
         if q.mine and q.responsible is not None:
-            raise UsageProblem("--mine and --responsible: give one of them")
+            raise UsageProblem(_("--mine and --responsible: give one of them"))
         if q.mine:
             clauses.append("t.responsible_id = :actor_id")
         elif q.responsible is not None:
@@ -329,9 +360,13 @@ class ScheduleViews(Service):
 
     # --- why a deadline falls where it does ------------------------------------------
 
-    def explain(self, client_id: int, rule_id: str, period: str) -> dict:
+    def explain(
+        self, client_id: int, rule_id: str, period: str, *, for_people: bool = False
+    ) -> dict:
         """The client, the rule and the profile values it reads, the nominal date, each
-        shift with its reason, the override, the legal basis and the task if any."""
+        shift with its reason, the override, the legal basis and the task if any.
+        The notes are English, as JSON carries them; *for_people*: in the reader's
+        language (the report on a terminal)."""
         from sempi_cli.fiscal.engine import deadline_of, owing_profile
         from sempi_cli.services.clients import history
 
@@ -350,8 +385,16 @@ class ScheduleViews(Service):
         values = _profile_text(profile, rule.fields)
         if stored is None and not applies:
             raise NotFound(
-                f"{rule.id} does not apply to client {client_id} ({client['ragione_sociale']}):"
-                f" it applies to {rule.who}, and the client has {values}"
+                _(
+                    "{rule} does not apply to client {client} ({name}): it applies to {who},"
+                    " and the client has {values}"
+                ).format(
+                    rule=rule.id,
+                    client=client_id,
+                    name=client["ragione_sociale"],
+                    who=rule.who,
+                    values=values,
+                )
             )
         override, override_note = self._override(rule.id, canonical, profile)
         computed = deadline_of(rule, year, index, override)
@@ -389,7 +432,10 @@ class ScheduleViews(Service):
             task_status=stored["task_status"] if stored else None,
             responsible=stored["responsible"] if stored else None,
             status=stored["status"] if stored else None,
-            notes=self._notes(stored, applies, computed.due_date, override_note),
+            notes=[
+                str(note) if for_people else note.said_in("en")
+                for note in self._notes(stored, applies, computed.due_date, override_note)
+            ],
         )
         return result
 
@@ -420,27 +466,36 @@ class ScheduleViews(Service):
             return None, None
         if override.covers(profile):
             return override, None
-        return None, (
-            f"the extension to {override.due_date.isoformat()} ({override.reason}) covers only clients with"
-            f" {' or '.join(override.applies_to)}"
+        return None, Text(
+            "the extension to {due} ({reason}) covers only clients with {flags}",
+            due=override.due_date.isoformat(),
+            reason=override.reason,
+            flags=Either(override.applies_to),
         )
 
     @staticmethod
     def _notes(
-        stored: dict | None, applies: bool, computed_due: date, override_note: str | None
-    ) -> builtins.list[str]:
+        stored: dict | None, applies: bool, computed_due: date, override_note: Text | None
+    ) -> builtins.list[Text]:
         notes = [override_note] if override_note else []
         if stored is None:
-            notes.append("not generated yet: 'sempi scheduler run' makes it a task")
+            notes.append(Text("not generated yet: 'sempi scheduler run' makes it a task"))
             return notes
         if stored["state"] == "cancelled":
-            notes.append("cancelled by the scheduler: the client's profile no longer calls for it")
+            notes.append(
+                Text("cancelled by the scheduler: the client's profile no longer calls for it")
+            )
         elif not applies:
-            notes.append("the client's profile no longer calls for it: the next run cancels it")
+            notes.append(
+                Text("the client's profile no longer calls for it: the next run cancels it")
+            )
         elif stored["due_date"] != computed_due.isoformat():
             notes.append(
-                f"the rules give {computed_due.isoformat()} today: the next"
-                " 'sempi scheduler run' moves it if its task has not started"
+                Text(
+                    "the rules give {due} today: the next 'sempi scheduler run' moves it if its"
+                    " task has not started",
+                    due=computed_due.isoformat(),
+                )
             )
         return notes
 

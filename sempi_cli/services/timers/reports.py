@@ -12,11 +12,17 @@ from datetime import date
 
 from sempi_cli.clock import iso_utc, today_in_rome
 from sempi_cli.errors import InvalidData
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 
 BYS = ("task", "user", "client", "practice", "day", "week", "month")
 COLUMNS = ("group", "name", "entries", "spent_seconds", "planned_seconds", "overrun_seconds")
+# The name of the group of time on tasks without a client (or a practice): English
+# in JSON and CSV, as every value; the table shows it in the reader's language.
+NO_CLIENT = N_("(no client)")
+NO_PRACTICE = N_("(no practice)")
 
 # The Rome wall-clock date of a stored UTC instant, in SQL. EU summer time runs
 # from 01:00 UTC on the last Sunday of March (the first Sunday on or after
@@ -56,7 +62,11 @@ class TimerReports(Service):
         last = parse_date(end, now, field="--to") if end else max(today, first)
         if first > last:
             raise InvalidData(
-                "--from", f"{first.isoformat()} is after --to {last.isoformat()}", "swap them"
+                "--from",
+                _("{first} is after --to {last}").format(
+                    first=first.isoformat(), last=last.isoformat()
+                ),
+                _("swap them"),
             )
         return first, last
 
@@ -73,7 +83,10 @@ class TimerReports(Service):
         from sempi_cli.timeparse import day_start, parse_duration
 
         if by not in BYS:
-            raise InvalidData("--by", f"{by!r} is not one of {', '.join(BYS)}")
+            raise InvalidData(
+                "--by",
+                _("{value} is not one of {choices}").format(value=repr(by), choices=", ".join(BYS)),
+            )
         step = None
         if round_to is not None:
             step = int(parse_duration(round_to, field="--round").total_seconds())
@@ -83,6 +96,8 @@ class TimerReports(Service):
             "end": iso_utc(day_start(last, field="--to", days_later=1)),
             "now_epoch": int(self.clock.now().timestamp()),
             "step": step or 1,
+            "no_client": NO_CLIENT,
+            "no_practice": NO_PRACTICE,
         }
         # A running timer counts up to now.
         spent = "coalesce(e.seconds, max(0, :now_epoch - unixepoch(e.started_at)))"
@@ -108,10 +123,10 @@ class TimerReports(Service):
         if by == "task":
             group, name, order = "t.id", "t.title", "t.id"
         elif by == "client":
-            group, name = "t.client_id", "coalesce(c.ragione_sociale, '(no client)')"
+            group, name = "t.client_id", "coalesce(c.ragione_sociale, :no_client)"
             joins, order = " LEFT JOIN clients c ON c.id = t.client_id", "name, grp"
         elif by == "practice":
-            group, name = "c.studio_id", "coalesce(s.name, '(no practice)')"
+            group, name = "c.studio_id", "coalesce(s.name, :no_practice)"
             joins = (
                 " LEFT JOIN clients c ON c.id = t.client_id"
                 " LEFT JOIN studios s ON s.id = c.studio_id"
@@ -146,7 +161,7 @@ class TimerReports(Service):
                 "overrun_seconds": r["overrun_seconds"],
             }
             if by == "week":
-                year, week, _ = date.fromisoformat(r["grp"]).isocalendar()
+                year, week, _weekday = date.fromisoformat(r["grp"]).isocalendar()
                 row["name"] = f"{year}-W{week:02d}"
             if step is not None:
                 row["billed_seconds"] = r["billed_seconds"]

@@ -17,6 +17,7 @@ import sqlite3
 from datetime import datetime
 
 from sempi_cli.errors import PermissionDenied, RuleViolation
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services.base import Service
 from sempi_cli.services.tasks.rows import TaskRows
 
@@ -43,8 +44,8 @@ class RunningTimer(Service):
         task = self.tasks.row(task_id)
         if not task["time_tracking"]:
             raise RuleViolation(
-                f"time tracking is off for task {task_id}",
-                f"turn it on with 'sempi task edit {task_id} --time-tracking'",
+                _("time tracking is off for task {task}").format(task=task_id),
+                _("turn it on with 'sempi task edit {task} --time-tracking'").format(task=task_id),
             )
         if task["responsible_id"] == self.actor.id:
             return task
@@ -54,7 +55,9 @@ class RunningTimer(Service):
         ).fetchone()
         if member is None:
             raise PermissionDenied(
-                f"only the responsible and the participants may track time on task {task_id}"
+                _("only the responsible and the participants may track time on task {task}").format(
+                    task=task_id
+                )
             )
         return task
 
@@ -74,8 +77,8 @@ class RunningTimer(Service):
             if current is not None:
                 if current["task_id"] == task_id:
                     raise RuleViolation(
-                        f"your timer is already running on task {task_id}",
-                        f"pause it with 'sempi timer pause {task_id}'",
+                        _("your timer is already running on task {task}").format(task=task_id),
+                        _("pause it with 'sempi timer pause {task}'").format(task=task_id),
                     )
                 paused = self.stop(current, now)
             cursor = self.db.execute(
@@ -99,10 +102,11 @@ class RunningTimer(Service):
                 self.tasks.row(task_id)
             current = self.running()
             if current is None or (task_id is not None and current["task_id"] != task_id):
-                where = "" if task_id is None else f" on task {task_id}"
-                raise RuleViolation(
-                    f"no timer of yours is running{where}", "see 'sempi timer status'"
-                )
+                if task_id is None:
+                    problem = _("no timer of yours is running")
+                else:
+                    problem = _("no timer of yours is running on task {task}").format(task=task_id)
+                raise RuleViolation(problem, _("see 'sempi timer status'"))
             return self.stop(current, self.now())
 
     def stop(self, entry: sqlite3.Row, now: str) -> dict:

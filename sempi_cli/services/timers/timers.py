@@ -7,11 +7,14 @@ the task's history.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import datetime, timedelta
 
 from sempi_cli.clock import ROME, iso_utc
 from sempi_cli.errors import InvalidData, NotFound, PermissionDenied, RuleViolation, UsageProblem
+from sempi_cli.i18n import N_, Text
+from sempi_cli.i18n import gettext as _
 from sempi_cli.output import for_people
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
@@ -21,6 +24,20 @@ from sempi_cli.services.timers.running import hours_minutes as hours_minutes
 
 ENTRY_COLUMNS = ("id", "task_id", "task", "user", "started_at", "ended_at", "duration", "flags")
 LONG_SETTING = "timer.max_running_hours"
+# Why a running timer looks forgotten: English in JSON (status, check), as always;
+# in_words puts them in the reader's language.
+OVER_LIMIT = N_("running for more than {limit} h")
+OVER_MIDNIGHT = N_("running since before midnight")
+_OVER_LIMIT = re.compile(r"running for more than (\d+) h")
+
+
+def in_words(why: str) -> str:
+    """A forgotten timer's reason as ``long_running`` gives it, in this process's
+    language (``in corso da più di 10 h``)."""
+    match = _OVER_LIMIT.fullmatch(why)
+    if match is not None:
+        return _(OVER_LIMIT).format(limit=match[1])
+    return _(why)
 
 
 class TimerService(Service):
@@ -43,21 +60,22 @@ class TimerService(Service):
         row = self.db.execute(
             "SELECT * FROM time_entries WHERE id = ? AND removed_at IS NULL", (entry_id,)
         ).fetchone()
+        not_found = _("time entry {entry} not found").format(entry=entry_id)
         if row is None:
-            raise NotFound(f"time entry {entry_id} not found")
+            raise NotFound(not_found)
         try:
             self.tasks.row(row["task_id"])
         except NotFound:
-            raise NotFound(f"time entry {entry_id} not found") from None
+            raise NotFound(not_found) from None
         if self.actor.role == "external" and row["user_id"] != self.actor.id:
-            raise NotFound(f"time entry {entry_id} not found")  # the firm's time is its own
+            raise NotFound(not_found)  # the firm's time is its own
         return row
 
     def own(self, entry_id: int) -> sqlite3.Row:
         """An entry the actor may change: their own; firm administrators any."""
         row = self.entry(entry_id)
         if row["user_id"] != self.actor.id and not self.actor.is_firm_admin:
-            raise PermissionDenied(f"time entry {entry_id} is someone else's")
+            raise PermissionDenied(_("time entry {entry} is someone else's").format(entry=entry_id))
         return row
 
     def running(self, user_id: int | None = None) -> sqlite3.Row | None:
@@ -99,9 +117,9 @@ class TimerService(Service):
         limit = int(settings.get(self.db, LONG_SETTING))
         start, now = datetime.fromisoformat(started_at), self.clock.now()
         if now - start >= timedelta(hours=limit):
-            return f"running for more than {limit} h"
+            return OVER_LIMIT.format(limit=limit)
         if start.astimezone(ROME).date() < now.astimezone(ROME).date():
-            return "running since before midnight"
+            return OVER_MIDNIGHT
         return None
 
     def check(self) -> list[dict]:
@@ -132,8 +150,14 @@ class TimerService(Service):
                 notified = inbox.notify(
                     row["user_id"],
                     "timer",
-                    f"Your timer on task {row['task_id']} ({row['title']}) is {why}:"
-                    f" pause it, or fix the entry with 'sempi timer edit {row['id']}'.",
+                    Text(
+                        "Your timer on task {task} ({title}) is {why}: pause it, or fix the"
+                        " entry with 'sempi timer edit {entry}'.",
+                        task=row["task_id"],
+                        title=row["title"],
+                        why=_Reason(why),
+                        entry=row["id"],
+                    ),
                     f"timer-long:{row['id']}",
                     row["task_id"],
                 )
@@ -169,7 +193,7 @@ class TimerService(Service):
         begin = parse_datetime(start, now, field="--from") if start else None
         finish = parse_datetime(end, now, field="--to") if end else None
         if length is not None and begin is not None and finish is not None:
-            raise UsageProblem("give --duration with --from or --to, not both")
+            raise UsageProblem(_("give --duration with --from or --to, not both"))
         if length is not None:
             try:
                 if begin is not None:
@@ -184,22 +208,27 @@ class TimerService(Service):
                     begin = now - length
             except OverflowError:  # from 9999-12-31 23:30, or back from year 1
                 raise InvalidData(
-                    "--duration", f"{duration!r} from there leaves the calendar (years 1 to 9999)"
+                    "--duration",
+                    _("{duration} from there leaves the calendar (years 1 to 9999)").format(
+                        duration=repr(duration)
+                    ),
                 ) from None
         elif base is not None:
             begin = begin or datetime.fromisoformat(base["started_at"])
             if finish is None and base["ended_at"] is not None:
                 finish = datetime.fromisoformat(base["ended_at"])
         if begin is None or finish is None:
-            raise UsageProblem("give --duration, or --from and --to")
+            raise UsageProblem(_("give --duration, or --from and --to"))
         if begin >= finish:
             raise InvalidData(
                 "--from",
-                f"{iso_utc(begin)} is not before --to {iso_utc(finish)}",
-                "the interval must start before it ends",
+                _("{start} is not before --to {end}").format(
+                    start=iso_utc(begin), end=iso_utc(finish)
+                ),
+                _("the interval must start before it ends"),
             )
         if finish > now:
-            raise InvalidData("--to", "the interval ends in the future")
+            raise InvalidData("--to", _("the interval ends in the future"))
         return iso_utc(begin), iso_utc(finish)
 
     def refuse_overlap(
@@ -215,11 +244,20 @@ class TimerService(Service):
             {"user": user_id, "end": end, "start": start, "now": self.now(), "except": except_id},
         ).fetchone()
         if clash is not None:
+            if clash["ended_at"]:
+                problem = _("that time overlaps entry {entry} on task {task} ({start} to {end})")
+            else:
+                problem = _(
+                    "that time overlaps entry {entry} on task {task} ({start} to now, running)"
+                )
             raise RuleViolation(
-                f"that time overlaps entry {clash['id']} on task {clash['task_id']}"
-                f" ({for_people(clash['started_at'])} to"
-                f" {for_people(clash['ended_at']) if clash['ended_at'] else 'now, running'})",
-                "see 'sempi timer log' and change one of them",
+                problem.format(
+                    entry=clash["id"],
+                    task=clash["task_id"],
+                    start=for_people(clash["started_at"]),
+                    end=for_people(clash["ended_at"]) if clash["ended_at"] else "",
+                ),
+                _("see 'sempi timer log' and change one of them"),
             )
 
     def add(
@@ -237,7 +275,7 @@ class TimerService(Service):
         text = (comment or "").strip()
         if not text:
             raise InvalidData(
-                "--comment", "a manual entry needs a comment", "say why it was not timed"
+                "--comment", _("a manual entry needs a comment"), _("say why it was not timed")
             )
         with self.transaction():
             self.refuse_overlap(self.actor.id, begin, finish)
@@ -272,26 +310,30 @@ class TimerService(Service):
     ) -> dict:
         """Change an entry's times or comment; changed times make it manual."""
         if duration is None and start is None and end is None and comment is None:
-            raise UsageProblem("nothing to change", "give --duration, --from, --to or --comment")
+            raise UsageProblem(
+                _("nothing to change"), _("give --duration, --from, --to or --comment")
+            )
         with self.transaction():
             entry = self.own(entry_id)
             fields: dict[str, object] = {}
             if comment is not None:
                 if not comment.strip():
-                    raise InvalidData("--comment", "the comment is empty")
+                    raise InvalidData("--comment", _("the comment is empty"))
                 fields["comment"] = comment.strip()
             if duration is not None or start is not None or end is not None:
                 if entry["ended_at"] is None and (duration is not None or end is not None):
                     raise RuleViolation(
-                        f"entry {entry_id} is a running timer: only its start can change",
-                        "pause it first",
+                        _("entry {entry} is a running timer: only its start can change").format(
+                            entry=entry_id
+                        ),
+                        _("pause it first"),
                     )
                 if entry["ended_at"] is None:
                     from sempi_cli.timeparse import parse_datetime
 
                     begin = iso_utc(parse_datetime(start or "", self.clock.now(), field="--from"))
                     if begin > self.now():
-                        raise InvalidData("--from", "the timer cannot start in the future")
+                        raise InvalidData("--from", _("the timer cannot start in the future"))
                     self.refuse_overlap(entry["user_id"], begin, self.now(), entry_id)
                     fields["started_at"] = begin
                 else:
@@ -307,14 +349,14 @@ class TimerService(Service):
             if diff.get("manual") and not (fields.get("comment") or entry["comment"]):
                 raise InvalidData(
                     "--comment",
-                    "changing the times makes the entry manual: it needs a comment",
-                    "say why the timer was wrong",
+                    _("changing the times makes the entry manual: it needs a comment"),
+                    _("say why the timer was wrong"),
                 )
             if diff:
                 sets = ", ".join(f"{k} = :{k}" for k in diff)
                 self.db.execute(
                     f"UPDATE time_entries SET {sets}, updated_at = :now WHERE id = :id",
-                    {**{k: v for k, (_, v) in diff.items()}, "now": self.now(), "id": entry_id},
+                    {**{k: v for k, (_old, v) in diff.items()}, "now": self.now(), "id": entry_id},
                 )
                 for key, (old, new) in diff.items():
                     if key != "manual":
@@ -352,7 +394,7 @@ class TimerService(Service):
     def log(self, task_id: int | None = None, *, limit: int | None = None) -> list[dict]:
         """Entries of a task (everyone's), or the actor's own entries; newest first."""
         if limit is not None and limit < 1:
-            raise InvalidData("--limit", "must be at least 1")
+            raise InvalidData("--limit", _("must be at least 1"))
         if task_id is not None:
             self.tasks.row(task_id)
             where, params = "e.task_id = ?", [task_id]
@@ -392,6 +434,17 @@ class TimerService(Service):
             "manual": bool(row["manual"]),
             "comment": row["comment"],
         }
+
+
+class _Reason:
+    """A forgotten timer's reason, put into words when its notification is (in the
+    recipient's language)."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+    def __str__(self) -> str:
+        return in_words(self.why)
 
 
 _ENTRY_SQL = (
