@@ -165,3 +165,19 @@ def test_json_is_the_same_in_both_languages(cli, people, db, monkeypatch) -> Non
         assert in_italian.stdout == in_english.stdout, args
     shown = data(cli("chat", "show", "general", "--json", as_user=DOER))
     assert shown[-1]["text"] == "(message deleted)"  # a value of the JSON, not a text
+
+
+@pytest.mark.parametrize(
+    ("firm", "note"),
+    [
+        ("it", "Creator ha lasciato la chat; ora il proprietario è Doer"),
+        ("en", "Creator left; Doer is now the owner"),
+    ],
+)
+def test_a_chats_note_is_in_the_firms_language(cli, people, db, firm, note) -> None:
+    """The note of a new owner is one text for every reader: the firm's language."""
+    firm_speaks(db, firm)
+    ok(cli("chat", "add", "Bilanci 2026", "--member", DOER, as_user=CREATOR))
+    ok(cli("chat", "leave", "Bilanci 2026", as_user=CREATOR))
+    shown = data(cli("chat", "show", "Bilanci 2026", "--json", as_user=DOER))
+    assert (shown[-1]["kind"], shown[-1]["text"]) == ("event", note)

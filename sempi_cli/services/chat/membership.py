@@ -22,6 +22,9 @@ from sempi_cli.services.chat import rooms
 Choose = Callable[[Sequence[int]], int]
 # The invitation, written in its recipient's language.
 ADDED = N_("{who} added you to the chat {title}")
+# The chat's note of a new owner: one text for all its readers, in the firm's
+# language (config ui.language), as it stands when the note is written.
+HANDED_OVER = N_("{who} left; {heir} is now the owner")
 
 
 def fixed_membership_refusal(chat: sqlite3.Row) -> str | None:
@@ -262,11 +265,14 @@ class Membership(Service):
             "SELECT full_name, email FROM users WHERE id = ?", (heir,)
         ).fetchone()
         self.db.execute("UPDATE chats SET owner_id = ? WHERE id = ?", (heir, chat["id"]))
+        from sempi_cli.services import language
+
+        note = Text(HANDED_OVER, who=self.actor.full_name, heir=name)
         rooms.append_message(
             self.db,
             chat["id"],
             None,
-            f"{self.actor.full_name} left; {name} is now the owner",
+            note.said_in(language.preferred(self.db, None)),
             self.now(),
             kind="event",
         )
