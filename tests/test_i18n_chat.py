@@ -181,3 +181,21 @@ def test_a_chats_note_is_in_the_firms_language(cli, people, db, firm, note) -> N
     ok(cli("chat", "leave", "Bilanci 2026", as_user=CREATOR))
     shown = data(cli("chat", "show", "Bilanci 2026", "--json", as_user=DOER))
     assert (shown[-1]["kind"], shown[-1]["text"]) == ("event", note)
+
+
+def test_a_followed_message_reads_italian() -> None:
+    """`chat follow` on a terminal: a note of the chat answering another message."""
+    from sempi_cli import i18n
+    from sempi_cli.cli.chat.messages import _line
+
+    message = {
+        "id": 5, "chat_id": 1, "created_at": "2026-11-16T09:30:00+00:00", "author": None,
+        "kind": "event", "text": "Creator ha lasciato la chat", "reply_to": 3,
+        "attachment": {"available": False, "document_id": None, "name": None},
+        "deleted": False, "edited": False,
+    }  # fmt: skip
+    with i18n.speaking("it"):
+        italian = _line(message)
+    assert italian.splitlines()[0].endswith("chat 1  #5  (nota)  (in risposta a #3)")
+    assert italian.splitlines()[-1] == "    [(allegato non disponibile)]"
+    assert "(note)  (reply to #3)" in _line(message)

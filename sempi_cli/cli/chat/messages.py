@@ -241,9 +241,12 @@ def chat_history(ctx: typer.Context, message_id: MessageId) -> None:
 
     Example: sempi chat history 120
     """
-    from sempi_cli.services.chat.messages import MessageService
+    from sempi_cli.services.chat.messages import DELETED_TEXT, MessageService
 
     versions = state(ctx).service(MessageService).history(message_id)
+    if state(ctx).fmt == "table" and versions[-1]["text"] == DELETED_TEXT:
+        # the current text of a deleted message, in the reader's words (JSON keeps it)
+        versions[-1] = {**versions[-1], "text": _(DELETED_TEXT)}
     emit_rows(ctx, versions, ("version", "until", "replaced_by", "text"))
 
 
