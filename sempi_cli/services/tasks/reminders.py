@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, time, timedelta
 
+from sempi_cli import i18n
 from sempi_cli.clock import ROME, FixedClock, iso_utc
 from sempi_cli.errors import (
     Conflict,
@@ -108,6 +109,14 @@ def _rome_minutes(stored: str) -> str:
     return datetime.fromisoformat(stored).astimezone(ROME).strftime("%d/%m/%Y %H:%M")
 
 
+def _people_moment(at: datetime) -> str:
+    """A moment in a message: ISO as the English messages have always said it,
+    dd/mm/yyyy HH:MM (Rome) in Italian."""
+    if i18n.current() == "en":
+        return _rome_iso(at)
+    return at.astimezone(ROME).strftime("%d/%m/%Y %H:%M")
+
+
 def _rome_iso(at: datetime) -> str:
     return at.astimezone(ROME).isoformat(timespec="minutes")
 
@@ -192,7 +201,7 @@ class ReminderService(Service):
             if when < now:
                 raise InvalidData(
                     "--at",
-                    _("{time} is in the past").format(time=_rome_iso(when)),
+                    _("{time} is in the past").format(time=_people_moment(when)),
                     _("give a time still to come"),
                 )
             return iso_utc(when), None
