@@ -18,6 +18,8 @@ from sempi_cli.cli.common import (
     sub_app,
     write_private_bytes,
 )
+from sempi_cli.i18n import N_, ngettext
+from sempi_cli.i18n import gettext as _
 
 app = group_app("doc")
 folder_app = sub_app("folder", "A client's document folders: list, add, rename, remove.")
@@ -30,7 +32,7 @@ FolderPath = Annotated[
 ]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")]
 DOC_COLUMNS = ("id", "folder", "name", "size", "added_at", "added_by")
-HIDDEN_USER = "(firm)"  # the service gives no e-mail of a user you may not see
+HIDDEN_USER = N_("(firm)")  # the service gives no e-mail of a user you may not see
 
 
 def _documents(ctx: typer.Context):
@@ -50,7 +52,7 @@ def _shown(ctx: typer.Context, document: dict) -> dict:
     source line for a document that was not imported. JSON keeps null for both."""
     if state(ctx).fmt != "table":
         return document
-    shown = {**document, "added_by": document["added_by"] or HIDDEN_USER}
+    shown = {**document, "added_by": document["added_by"] or _(HIDDEN_USER)}
     if shown.get("source") is None:
         shown.pop("source", None)
     return shown
@@ -70,12 +72,18 @@ def doc_folder_list(ctx: typer.Context, client: Client) -> None:
         emit_rows(ctx, rows, ("id", "parent_id", "name", "path", "depth", "documents"))
         return
     if not rows:
-        say(ctx, f"No folders yet: add one with 'sempi doc folder add --client {client} NAME'.")
+        say(
+            ctx,
+            _("No folders yet: add one with 'sempi doc folder add --client {client} NAME'.").format(
+                client=client
+            ),
+        )
         return
     width = max(len(str(r["id"])) for r in rows)
     lines = []
     for row in rows:
-        count = f"  ({row['documents']} document(s))" if row["documents"] else ""
+        n = row["documents"]
+        count = "  " + ngettext("({n} document)", "({n} documents)", n).format(n=n) if n else ""
         lines.append(f"{str(row['id']).rjust(width)}  {'  ' * row['depth']}{row['name']}{count}")
     typer.echo("\n".join(lines))
 
@@ -126,11 +134,23 @@ def doc_folder_remove(
     Example: sempi doc folder remove --client 12 Bozze --recursive --yes
     """
     if recursive and not dry_run:
-        confirm(ctx, f"Remove folder {path!r} of client {client} with everything in it?")
+        confirm(
+            ctx,
+            _("Remove folder {path} of client {client} with everything in it?").format(
+                path=repr(path), client=client
+            ),
+        )
     result = _folders(ctx).remove(client, path, recursive=recursive, dry_run=dry_run)
     emit_record(ctx, result)
-    verb = "Would remove" if dry_run else "Removed"
-    say(ctx, f"{verb} {result['folders']} folder(s) and {result['documents']} document(s).")
+    folders = ngettext("{n} folder", "{n} folders", result["folders"]).format(n=result["folders"])
+    documents = ngettext("{n} document", "{n} documents", result["documents"]).format(
+        n=result["documents"]
+    )
+    if dry_run:
+        line = _("Would remove {folders} and {documents}.")
+    else:
+        line = _("Removed {folders} and {documents}.")
+    say(ctx, line.format(folders=folders, documents=documents))
 
 
 # --- documents ------------------------------------------------------------------------
@@ -161,7 +181,7 @@ def doc_add(
                    "added_by", "added_at", "action")  # fmt: skip
     emit_rows(ctx, [_shown(ctx, row) for row in rows], columns)
     added = sum(r["action"] != "unchanged" for r in rows)
-    say(ctx, f"Stored {added} document(s).")
+    say(ctx, ngettext("Stored {n} document.", "Stored {n} documents.", added).format(n=added))
 
 
 @app.command("list")
@@ -186,7 +206,7 @@ def doc_list(
         columns = ("id", "folder_id", *columns[1:], "sha256", "source")
     emit_rows(ctx, [_shown(ctx, row) for row in rows], columns)
     if not rows:
-        say(ctx, "No documents.")
+        say(ctx, _("No documents."))
 
 
 @app.command("show")
@@ -225,7 +245,13 @@ def doc_get(
         return
     target = output or detail["name"]
     write_private_bytes(target, chunks)
-    say(ctx, f"Wrote {target} ({detail['size']} bytes).")
+    size = detail["size"]
+    say(
+        ctx,
+        ngettext("Wrote {file} ({n} byte).", "Wrote {file} ({n} bytes).", size).format(
+            file=target, n=size
+        ),
+    )
 
 
 @app.command("move")
@@ -290,11 +316,30 @@ def doc_import(
         emit_record(ctx, summary)
     missed = summary["refused"] + summary["unreadable"] + summary["conflicts"]
     if missed:
+        if dry_run:
+            message = ngettext(
+                "{n} file would not be imported ({refused} refused, {unreadable} unreadable,"
+                " {conflicts} in conflict)",
+                "{n} files would not be imported ({refused} refused, {unreadable} unreadable,"
+                " {conflicts} in conflict)",
+                missed,
+            )
+        else:
+            message = ngettext(
+                "{n} file was not imported ({refused} refused, {unreadable} unreadable,"
+                " {conflicts} in conflict)",
+                "{n} files were not imported ({refused} refused, {unreadable} unreadable,"
+                " {conflicts} in conflict)",
+                missed,
+            )
         raise PartlyDone(
-            f"{missed} file(s) {'would not be' if dry_run else 'were not'} imported"
-            f" ({summary['refused']} refused, {summary['unreadable']} unreadable,"
-            f" {summary['conflicts']} in conflict)",
-            "see the problems in the summary; a re-run imports only what is missing",
+            message.format(
+                n=missed,
+                refused=summary["refused"],
+                unreadable=summary["unreadable"],
+                conflicts=summary["conflicts"],
+            ),
+            _("see the problems in the summary; a re-run imports only what is missing"),
         )
 
 
@@ -309,7 +354,7 @@ class _Bar:
         if self.bar is None:
             self.bar = typer.progressbar(
                 length=total,
-                label="Importing",
+                label=_("Importing"),
                 file=sys.stderr,
                 update_min_steps=max(1, total // 500),
             )

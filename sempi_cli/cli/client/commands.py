@@ -34,6 +34,8 @@ from sempi_cli.cli.common import (
     say,
     state,
 )
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import ngettext
 
 app = group_app("client")
 
@@ -200,9 +202,14 @@ def client_remove(ctx: typer.Context, client_id: ClientId) -> None:
 
     service = state(ctx).service(ClientService)
     client = service.show(client_id)
-    confirm(ctx, f"Remove client {client_id} ({client['ragione_sociale']})?")
+    confirm(
+        ctx,
+        _("Remove client {client} ({name})?").format(
+            client=client_id, name=client["ragione_sociale"]
+        ),
+    )
     service.set_removed(client_id, True)
-    say(ctx, f"Client {client_id} removed.")
+    say(ctx, _("Client {client} removed.").format(client=client_id))
 
 
 @app.command("restore")
@@ -224,12 +231,15 @@ def client_fields(ctx: typer.Context) -> None:
     """
     from sempi_cli.services.clients.profile import PROFILE_FIELDS
 
+    # The meaning is for people: in their language on a screen or in Excel; scripts
+    # (json, jsonl, csv) keep the code's words.
+    for_people = state(ctx).fmt in ("table", "excel")
     rows = [
         {
             "field": f.name,
             "values": ", ".join(f.choices or ("yes", "no")),
             "default": f.default if f.choices else ("yes" if f.default else "no"),
-            "meaning": f.help,
+            "meaning": _(f.help) if for_people else f.help,
         }
         for f in PROFILE_FIELDS
     ]
@@ -282,7 +292,12 @@ def client_export(
             export_text(service.export(client_id, step_up(ctx, from_stdin=password_stdin)))
         ),
     )
-    say(ctx, f"Client {client_id} exported to {output} (readable only by you).")
+    say(
+        ctx,
+        _("Client {client} exported to {file} (readable only by you).").format(
+            client=client_id, file=output
+        ),
+    )
 
 
 @app.command("erase")
@@ -317,14 +332,33 @@ def client_erase(
     service = state(ctx).service(PrivacyService)
     plan = service.erasure_plan(client_id, reason)
     if dry_run:
-        emit_record(ctx, plan)
+        emit_record(ctx, _legal_basis_for_people(ctx, plan))
         return
     users = len(plan["external_users"])
     confirm(
         ctx,
-        f"Erase the personal data of client {client_id} ({plan['ragione_sociale']}) and of"
-        f" its {users} external user(s)? This cannot be undone",
+        ngettext(
+            "Erase the personal data of client {client} ({name}) and of its {n} external"
+            " user? This cannot be undone",
+            "Erase the personal data of client {client} ({name}) and of its {n} external"
+            " users? This cannot be undone",
+            users,
+        ).format(client=client_id, name=plan["ragione_sociale"], n=users),
     )
     result = service.erase(client_id, step_up(ctx, from_stdin=password_stdin), reason)
-    emit_record(ctx, result)
-    say(ctx, f"Client {client_id}: personal data erased; {result['legal_basis']}.")
+    emit_record(ctx, _legal_basis_for_people(ctx, result))
+    # The legal note is English in the record (JSON, the audit log); here, for a person.
+    say(
+        ctx,
+        _("Client {client}: personal data erased; {legal_basis}.").format(
+            client=client_id, legal_basis=_(result["legal_basis"])
+        ),
+    )
+
+
+def _legal_basis_for_people(ctx: typer.Context, record: dict) -> dict:
+    """An erasure's record as a table shows it: the legal note in the reader's language
+    (scripts keep the code's words, as the audit log does)."""
+    if state(ctx).fmt not in ("table", "excel"):
+        return record
+    return {**record, "legal_basis": _(record["legal_basis"])}

@@ -25,6 +25,8 @@ from sempi_cli.cli.client.options import (
     client_input,
 )
 from sempi_cli.cli.common import confirm, emit_record, emit_rows, group_app, say, state
+from sempi_cli.i18n import N_, ngettext, pgettext
+from sempi_cli.i18n import gettext as _
 
 app = group_app("client-onboard")
 
@@ -132,9 +134,45 @@ def onboard_add(
         emit_record(ctx, report)
     client = report["client"]
     if dry_run:
-        say(ctx, f"Dry run: {client['ragione_sociale']} would be onboarded; nothing was written.")
+        say(
+            ctx,
+            _("Dry run: {name} would be onboarded; nothing was written.").format(
+                name=client["ragione_sociale"]
+            ),
+        )
     else:
-        say(ctx, f"Client {client['id']} ({client['ragione_sociale']}) onboarded.")
+        say(
+            ctx,
+            _("Client {client} ({name}) onboarded.").format(
+                client=client["id"], name=client["ragione_sociale"]
+            ),
+        )
+
+
+def _day(iso: str) -> str:
+    """A day in a sentence: as scripts and the English have it (ISO), dd/mm/yyyy in Italian."""
+    from sempi_cli import i18n
+    from sempi_cli.output import for_people
+
+    return iso if i18n.current() == "en" else str(for_people(iso))
+
+
+def _member(m: dict) -> str:
+    """A member on one line of a table: the role in the reader's words (output.VALUE_WORDS)."""
+    return f"{m['email']} ({pgettext('role', m['role'])})"
+
+
+def _delegation(d: dict) -> str:
+    """A delegation on one line of a table: its words in the reader's language."""
+    if d["status"] == "valid":
+        text = _("{kind} {reference} until {day} (valid)")
+    elif d["status"] == "expired":
+        text = _("{kind} {reference} until {day} (expired)")
+    else:
+        text = _("{kind} {reference} until {day} ({status})")
+    return text.format(
+        kind=d["kind"], reference=d["reference"], day=_day(d["valid_until"]), status=d["status"]
+    )
 
 
 def _summary(report: dict) -> dict:
@@ -148,23 +186,31 @@ def _summary(report: dict) -> dict:
         "partita_iva": client["partita_iva"],
         "studio": client["studio"],
         "responsible": client["responsible"],
-        "members": [f"{m['email']} ({m['role']})" for m in report["members"]],
+        "members": [_member(m) for m in report["members"]],
         "folders": report["folders"],
         "modules": report["modules"],
-        "delegations": [
-            f"{d['kind']} {d['reference']} until {d['valid_until']} ({d['status']})"
-            for d in report["delegations"]
-        ],
+        "delegations": [_delegation(d) for d in report["delegations"]],
         "invitations": [i["email"] for i in report["invitations"]],
-        "deadlines": "not generated (--no-deadlines)"
-        if deadlines is None
-        else f"{deadlines['created']} from {deadlines['from']} to {deadlines['to']}"
-        + (
-            " (assigned to you: the client has no responsible)"
-            if deadlines["assigned_to_you"]
-            else ""
-        ),
+        "deadlines": _deadlines(deadlines),
     }
+
+
+def _deadlines(deadlines: dict | None) -> str:
+    if deadlines is None:
+        return _("not generated (--no-deadlines)")
+    if deadlines["assigned_to_you"]:
+        text = ngettext(
+            "{n} from {start} to {end} (assigned to you: the client has no responsible)",
+            "{n} from {start} to {end} (assigned to you: the client has no responsible)",
+            deadlines["created"],
+        )
+    else:
+        text = ngettext(
+            "{n} from {start} to {end}", "{n} from {start} to {end}", deadlines["created"]
+        )
+    return text.format(
+        n=deadlines["created"], start=_day(deadlines["from"]), end=_day(deadlines["to"])
+    )
 
 
 @app.command("batch")
@@ -229,8 +275,11 @@ def onboard_batch(
             bar.clear()
         confirm(
             ctx,
-            f"Onboard {counts['created']} new client(s) and update {counts['updated']}"
-            f" in practice {studio}?",
+            ngettext(
+                "Onboard {n} new client(s) and update {updated} in practice {studio}?",
+                "Onboard {n} new client(s) and update {updated} in practice {studio}?",
+                counts["created"],
+            ).format(n=counts["created"], updated=counts["updated"], studio=studio),
         )
 
     report = service.run(
@@ -259,27 +308,43 @@ def _refused(name: str, report: dict, *, partial: bool, report_file: str | None)
     from sempi_cli.services.onboarding.input import result_where
 
     first = next(r for r in report["results"] if r["action"] == "refused")
-    message = (
-        f"{report['refused']} of {report['rows']} row(s) refused (first: {result_where(first)},"
-        f" {first['field']}: {first['problem']})"
+    message = ngettext(
+        "{refused} of {n} row(s) refused (first: {where}, {field}: {problem})",
+        "{refused} of {n} row(s) refused (first: {where}, {field}: {problem})",
+        report["rows"],
+    ).format(
+        refused=report["refused"],
+        n=report["rows"],
+        where=result_where(first),
+        field=first["field"],
+        problem=first["problem"],
     )
     if not partial:
+        hint = (
+            _(
+                "fix them and run again, or add --partial to write the good rows"
+                " (every row in {file})"
+            )
+            if report_file
+            else _("fix them and run again, or add --partial to write the good rows")
+        )
         return InvalidData(
             name,
-            message + "; nothing was written",
-            f"fix them and run again, or add --partial to write the good rows{_see(report_file)}",
+            _("{message}; nothing was written").format(message=message),
+            hint.format(file=report_file),
         )
     if report["refused"] == report["rows"]:
-        done = "no row was written"
+        done = _("{file}: {message}; no row was written")
+    elif report["dry_run"]:
+        done = _("{file}: {message}; the other rows were checked (dry run)")
     else:
-        done = "the other rows were " + ("checked (dry run)" if report["dry_run"] else "written")
-    return PartlyDone(
-        f"{name}: {message}; {done}", f"fix them and run the same file again{_see(report_file)}"
+        done = _("{file}: {message}; the other rows were written")
+    hint = (
+        _("fix them and run the same file again (every row in {file})")
+        if report_file
+        else _("fix them and run the same file again")
     )
-
-
-def _see(report_file: str | None) -> str:
-    return f" (every row in {report_file})" if report_file else ""
+    return PartlyDone(done.format(file=name, message=message), hint.format(file=report_file))
 
 
 def _emit(ctx: typer.Context, report: dict, *, refused_to_file: bool) -> None:
@@ -307,28 +372,58 @@ def _table(results: list[dict], action: str, *, err: bool) -> None:
         typer.echo(render(rows, ROW_COLUMNS, "table"), err=err)
 
 
+# A batch's rows by outcome, as the summary line counts them.
+_OUTCOMES = {
+    "created": lambda n: ngettext("{n} created", "{n} created", n),
+    "updated": lambda n: ngettext("{n} updated", "{n} updated", n),
+    "unchanged": lambda n: ngettext("{n} unchanged", "{n} unchanged", n),
+    "refused": lambda n: ngettext("{n} refused", "{n} refused", n),
+    "skipped": lambda n: ngettext("{n} skipped", "{n} skipped", n),
+}
+
+
 def _summary_line(report: dict) -> str:
-    if report["rows"] and report["refused"] == report["rows"]:
-        return f"Checked {report['rows']} row(s); none written: {report['refused']} refused."
+    rows = report["rows"]
+    if rows and report["refused"] == rows:
+        return ngettext(
+            "Checked {n} row(s); none written: {refused} refused.",
+            "Checked {n} row(s); none written: {refused} refused.",
+            rows,
+        ).format(n=rows, refused=report["refused"])
     if report["skipped"]:
-        verb = "Checked"
+        template = ngettext("Checked {n} row(s): {parts}.", "Checked {n} row(s): {parts}.", rows)
+    elif report["dry_run"]:
+        template = ngettext(
+            "Would onboard {n} row(s): {parts}.", "Would onboard {n} row(s): {parts}.", rows
+        )
     else:
-        verb = "Would onboard" if report["dry_run"] else "Onboarded"
+        template = ngettext(
+            "Onboarded {n} row(s): {parts}.", "Onboarded {n} row(s): {parts}.", rows
+        )
     parts = [
-        f"{report[k]} {k}"
+        _OUTCOMES[k](report[k]).format(n=report[k])
         for k in ("created", "updated", "unchanged", "refused", "skipped")
         if report[k] or k in ("created", "updated", "unchanged")
     ]
-    line = f"{verb} {report['rows']} row(s): {', '.join(parts)}."
+    line = template.format(n=rows, parts=", ".join(parts))
     deadlines = report["deadlines"]
     if deadlines is not None:
         if deadlines["ran"] or report["dry_run"]:
-            line += (
-                f" Deadlines {deadlines['from']}..{deadlines['to']}: {deadlines['created']} new,"
-                f" {deadlines['updated']} moved, {deadlines['unchanged']} already there."
+            line += " " + _("Deadlines {start}..{end}: {created}, {updated}, {unchanged}.").format(
+                start=_day(deadlines["from"]),
+                end=_day(deadlines["to"]),
+                created=ngettext("{n} new", "{n} new", deadlines["created"]).format(
+                    n=deadlines["created"]
+                ),
+                updated=ngettext("{n} moved", "{n} moved", deadlines["updated"]).format(
+                    n=deadlines["updated"]
+                ),
+                unchanged=ngettext(
+                    "{n} already there", "{n} already there", deadlines["unchanged"]
+                ).format(n=deadlines["unchanged"]),
             )
         else:
-            line += " Deadlines: all already there."
+            line += " " + _("Deadlines: all already there.")
     return line
 
 
@@ -351,22 +446,32 @@ class _ReportFile:
             "json" if path.lower().endswith(".json") else "excel" if fmt == "excel" else "csv"
         )
         if os.path.isdir(path):
-            raise InvalidData("--report", f"{path} is a folder: give a file name")
+            raise InvalidData(
+                "--report", _("{file} is a folder: give a file name").format(file=path)
+            )
         if os.path.islink(path) or (os.path.lexists(path) and not os.path.isfile(path)):
             # The report replaces a report; never a device, a pipe or a link.
-            raise InvalidData("--report", f"{path} is not a regular file: give a file name")
+            raise InvalidData(
+                "--report", _("{file} is not a regular file: give a file name").format(file=path)
+            )
         try:  # the name itself (too long?): the folder's probe below cannot tell
             os.lstat(path)
         except FileNotFoundError:
             pass
         except OSError as exc:
-            raise InvalidData("--report", f"cannot write {path}: {exc.strerror}") from None
+            raise InvalidData(
+                "--report",
+                _("cannot write {file}: {reason}").format(file=path, reason=exc.strerror),
+            ) from None
         self.folder = os.path.dirname(os.path.abspath(path))
         try:
             os.unlink(self._temporary())
         except OSError as exc:
             raise InvalidData(
-                "--report", f"cannot write in {self.folder}: {exc.strerror}"
+                "--report",
+                _("cannot write in {folder}: {reason}").format(
+                    folder=self.folder, reason=exc.strerror
+                ),
             ) from None
         self._remove_stale()
 
@@ -412,7 +517,7 @@ class _ProgressBar:
     """A one-line bar on stderr (a terminal only), redrawn at most ten times a second."""
 
     WIDTH = 30
-    LABELS = {"checking": "Checking", "writing": "Writing", "deadlines": "Deadlines"}
+    LABELS = {"checking": N_("Checking"), "writing": N_("Writing"), "deadlines": N_("Deadlines")}
 
     def __init__(self) -> None:
         import time
@@ -429,9 +534,10 @@ class _ProgressBar:
         share = done / total if total else 1.0
         filled = int(share * self.WIDTH)
         bar = "#" * filled + "-" * (self.WIDTH - filled)
-        label = self.LABELS.get(stage, stage)
+        label = _(self.LABELS[stage]) if stage in self.LABELS else stage
         if stage == "deadlines":
-            text = f"{label}: generating..." if done < total else f"{label}: done"
+            text = _("{label}: generating...") if done < total else _("{label}: done")
+            text = text.format(label=label)
         elif stage == "checking":
             text = f"{label:9} [{bar}] {share:4.0%}"
         else:
@@ -462,10 +568,7 @@ def onboard_show(
     if state(ctx).fmt == "table":
         record = {
             **record,
-            "members": [f"{m['email']} ({m['role']})" for m in record["members"]],
-            "delegations": [
-                f"{d['kind']} {d['reference']} until {d['valid_until']} ({d['status']})"
-                for d in record["delegations"]
-            ],
+            "members": [_member(m) for m in record["members"]],
+            "delegations": [_delegation(d) for d in record["delegations"]],
         }
     emit_record(ctx, record)

@@ -11,6 +11,8 @@ from typing import Any
 
 from sempi_cli.clock import today_in_rome
 from sempi_cli.errors import Conflict, InvalidData, PermissionDenied, RuleViolation
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access, events, identifiers
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service, changes, redact_personal
@@ -29,8 +31,25 @@ LIST_COLUMNS = (
 )
 
 
-RESPONSIBLE_RULE = "an active firm user (firm-admin or staff)"
-_LABELS = {"codice_fiscale": "codice fiscale", "partita_iva": "partita IVA"}
+# Who may be a client's responsible, said of a user (an e-mail, or a reference as typed).
+NOT_RESPONSIBLE = N_("{user} is not an active firm user (firm-admin or staff)")
+# Another client of the practice has the identifier: (column, removed) -> message.
+_CLASH = {
+    ("codice_fiscale", False): N_(
+        "client {client} of this practice already has the codice fiscale {value}"
+    ),
+    ("codice_fiscale", True): N_(
+        "client {client} (removed: 'sempi client restore' brings it back) of this practice"
+        " already has the codice fiscale {value}"
+    ),
+    ("partita_iva", False): N_(
+        "client {client} of this practice already has the partita IVA {value}"
+    ),
+    ("partita_iva", True): N_(
+        "client {client} (removed: 'sempi client restore' brings it back) of this practice"
+        " already has the partita IVA {value}"
+    ),
+}
 
 
 def client_studio_id(db: sqlite3.Connection, actor: Actor, studio: str | int | None) -> int:
@@ -40,14 +59,14 @@ def client_studio_id(db: sqlite3.Connection, actor: Actor, studio: str | int | N
     if studio is None:
         studio = actor.studio_id
     if studio is None:
-        raise InvalidData("--studio", "missing", "give the client's practice (id or name)")
+        raise InvalidData("--studio", _("missing"), _("give the client's practice (id or name)"))
     return find_studio_id(db, actor, studio)
 
 
 def responsible_id(user: sqlite3.Row | Mapping[str, Any], field: str = "--responsible") -> int:
     """Who may be a client's responsible; one rule for `client add`/`edit` and a batch."""
     if user["role"] not in access.FIRM_ROLES or user["disabled_at"] is not None:
-        raise InvalidData(field, f"{user['email']} is not {RESPONSIBLE_RULE}")
+        raise InvalidData(field, _(NOT_RESPONSIBLE).format(user=user["email"]))
     return int(user["id"])
 
 
@@ -67,7 +86,7 @@ def identifier_clash(
 ) -> tuple[str, str] | None:
     """(column, message) when another client of the practice has one of the given
     identifiers; a client is one per practice by codice fiscale and by partita IVA."""
-    for column, label in _LABELS.items():
+    for column in ("codice_fiscale", "partita_iva"):
         value = fields.get(column)
         if value is None:
             continue
@@ -77,11 +96,8 @@ def identifier_clash(
             (studio_id, value, client_id),
         ).fetchone()
         if row:
-            state = " (removed: 'sempi client restore' brings it back)" if row[1] else ""
-            return (
-                column,
-                f"client {row[0]}{state} of this practice already has the {label} {value}",
-            )
+            message = _(_CLASH[column, bool(row[1])])
+            return column, message.format(client=row[0], value=value)
     return None
 
 
@@ -107,9 +123,9 @@ class ClientService(Service):
             or actor.role == "staff"
             or (actor.role == "studio-admin" and actor.studio_id == studio_id)
         ):
-            raise PermissionDenied("you may not add clients to this practice")
+            raise PermissionDenied(_("you may not add clients to this practice"))
         if data.ragione_sociale is None:
-            raise InvalidData("--name", "missing")
+            raise InvalidData("--name", _("missing"))
         kind = data.kind or client_input.DEFAULT_KIND  # not given, or given empty
         given = client_input.columns(replace(data, kind=kind), person=kind == "persona_fisica")
         fields, values = client_input.split(client_input.new_client(given))
@@ -170,7 +186,10 @@ class ClientService(Service):
             choices = profile.FIELDS_BY_NAME["iva_periodicity"].choices or ()
             if iva_periodicity not in choices:
                 raise InvalidData(
-                    "--iva", f"{iva_periodicity!r} is not one of {', '.join(choices)}"
+                    "--iva",
+                    _("{value} is not one of {choices}").format(
+                        value=repr(iva_periodicity), choices=", ".join(choices)
+                    ),
                 )
             params["iva"] = iva_periodicity
             clauses.append("p.iva_periodicity = :iva")
@@ -192,7 +211,7 @@ class ClientService(Service):
         )
         if limit is not None:
             if limit < 1:
-                raise InvalidData("--limit", "must be at least 1")
+                raise InvalidData("--limit", _("must be at least 1"))
             sql += " LIMIT :limit"
             params["limit"] = limit
         return [dict(r) for r in self.db.execute(sql, params)]
@@ -247,11 +266,11 @@ class ClientService(Service):
 
         before = access.client_row(self.db, self.actor, client_id)
         if not access.can_edit_client(self.db, self.actor, before):
-            raise PermissionDenied(f"you may not edit client {client_id}")
+            raise PermissionDenied(_("you may not edit client {client}").format(client=client_id))
         person = (data.kind or before["taxpayer_kind"]) == "persona_fisica"
         fields, values = client_input.split(client_input.columns(data, person=person))
         if profile_from is not None and not values:
-            raise InvalidData("--from", "dates a change of --profile, and none is given")
+            raise InvalidData("--from", _("dates a change of --profile, and none is given"))
         if person and data.codice_fiscale is None and before["codice_fiscale"]:
             # Becoming a persona fisica: the stored code must be a person's.
             identifiers.codice_fiscale(before["codice_fiscale"], person=True, field="--kind")
@@ -308,9 +327,12 @@ class ClientService(Service):
         row = access.client_row(self.db, self.actor, client_id)
         access.require_client_owner(self.actor, row, "remove" if removed else "restore")
         if removed == (row["removed_at"] is not None):
-            raise RuleViolation(
-                f"client {client_id} is {'already removed' if removed else 'not removed'}"
+            message = (
+                _("client {client} is already removed")
+                if removed
+                else _("client {client} is not removed")
             )
+            raise RuleViolation(message.format(client=client_id))
         with self.transaction():
             now = self.now()
             self.db.execute(

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from sempi_cli.errors import InvalidData
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services.clients import profile
 
 FROM_THE_START = "0001-01-01"
@@ -115,7 +116,11 @@ def changed(
             if version.valid_from == FROM_THE_START:
                 raise
             raise InvalidData(
-                exc.field, f"{exc.problem} (in the profile from {version.valid_from})", exc.hint
+                exc.field,
+                _("{problem} (in the profile from {day})").format(
+                    problem=exc.problem, day=version.valid_from
+                ),
+                exc.hint,
             ) from None
     return kept
 

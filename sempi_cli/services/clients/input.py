@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 
 from sempi_cli.errors import InvalidData
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import identifiers
 from sempi_cli.services.clients import profile
 from sempi_cli.services.text import one_line
@@ -53,12 +54,15 @@ def columns(data: ClientInput, *, person: bool) -> dict[str, object]:
     if data.ragione_sociale is not None:
         name = one_line(data.ragione_sociale, "--name", MAX_RAGIONE_SOCIALE)
         if not name:
-            raise InvalidData("--name", "the ragione sociale is empty")
+            raise InvalidData("--name", _("the ragione sociale is empty"))
         out["ragione_sociale"] = name
     if data.kind is not None:
         if data.kind not in profile.TAXPAYER_KINDS:
             raise InvalidData(
-                "--kind", f"{data.kind!r} is not one of {', '.join(profile.TAXPAYER_KINDS)}"
+                "--kind",
+                _("{value} is not one of {choices}").format(
+                    value=repr(data.kind), choices=", ".join(profile.TAXPAYER_KINDS)
+                ),
             )
         out["taxpayer_kind"] = data.kind
     if data.codice_fiscale is not None:
@@ -88,7 +92,7 @@ def columns(data: ClientInput, *, person: bool) -> dict[str, object]:
 
 def require_identifier(fields: dict[str, object], field: str = "--codice-fiscale") -> None:
     if fields.get("codice_fiscale") is None and fields.get("partita_iva") is None:
-        raise InvalidData(field, "a client needs a codice fiscale or a partita IVA")
+        raise InvalidData(field, _("a client needs a codice fiscale or a partita IVA"))
 
 
 def new_client(given: dict[str, object]) -> dict[str, object]:
@@ -138,7 +142,9 @@ def smart_services(names: list[str]) -> str:
             continue
         if name not in SMART_SERVICES:
             raise InvalidData(
-                "--smart", f"{name!r} is not a SMART service", "use " + ", ".join(SMART_SERVICES)
+                "--smart",
+                _("{value} is not a SMART service").format(value=repr(name)),
+                _("use {choices}").format(choices=", ".join(SMART_SERVICES)),
             )
         chosen.add(name)
     return json.dumps(sorted(chosen))

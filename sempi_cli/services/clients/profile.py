@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from sempi_cli.errors import InvalidData
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
 
 
 @dataclass(frozen=True)
@@ -28,44 +30,52 @@ class ProfileField:
 PROFILE_FIELDS: tuple[ProfileField, ...] = (
     ProfileField(
         "iva_periodicity",
-        "VAT liquidation: IVA-M, IVA-T, IVA-TS; none for forfettari/exempt",
+        N_("VAT liquidation: IVA-M, IVA-T, IVA-TS; none for forfettari/exempt"),
         ("mensile", "trimestrale", "trimestrale_speciale", "none"),
         "none",
         "next_year",
     ),
     ProfileField(
         "contabilita_presso_terzi",
-        "monthly VAT on the month before (art. 1 c.3 DPR 100/98)",
+        N_("monthly VAT on the month before (art. 1 c.3 DPR 100/98)"),
         takes_effect="next_year",
     ),
     ProfileField(
-        "intra1_goods", "INTRASTAT sales of goods", ("mensile", "trimestrale", "none"), "none"
+        "intra1_goods", N_("INTRASTAT sales of goods"), ("mensile", "trimestrale", "none"), "none"
     ),
     ProfileField(
-        "intra1_services", "INTRASTAT services rendered", ("mensile", "trimestrale", "none"), "none"
+        "intra1_services",
+        N_("INTRASTAT services rendered"),
+        ("mensile", "trimestrale", "none"),
+        "none",
     ),
     ProfileField(
-        "intra2_goods", "INTRASTAT purchases of goods (statistical)", ("mensile", "none"), "none"
+        "intra2_goods",
+        N_("INTRASTAT purchases of goods (statistical)"),
+        ("mensile", "none"),
+        "none",
     ),
-    ProfileField("intra2_services", "INTRASTAT services received", ("mensile", "none"), "none"),
+    ProfileField("intra2_services", N_("INTRASTAT services received"), ("mensile", "none"), "none"),
     ProfileField(
-        "has_reverse_charge_purchases", "domestic reverse-charge purchases (autofatture TD16)"
+        "has_reverse_charge_purchases", N_("domestic reverse-charge purchases (autofatture TD16)")
     ),
-    ProfileField("has_foreign_purchases", "purchases from abroad (integrazioni TD17/18/19)"),
-    ProfileField("sostituto_imposta", "withholding agent: F24 ritenute, CU, 770"),
-    ProfileField("has_employees", "employees: INPS DM10, INAIL"),
-    ProfileField("gs_committente", "pays gestione separata contributions as committente"),
+    ProfileField("has_foreign_purchases", N_("purchases from abroad (integrazioni TD17/18/19)")),
+    ProfileField("sostituto_imposta", N_("withholding agent: F24 ritenute, CU, 770")),
+    ProfileField("has_employees", N_("employees: INPS DM10, INAIL")),
+    ProfileField("gs_committente", N_("pays gestione separata contributions as committente")),
     ProfileField(
         "inps_ivs",
-        "INPS artigiani/commercianti position",
+        N_("INPS artigiani/commercianti position"),
         ("artigiano", "commerciante", "none"),
         "none",
     ),
-    ProfileField("inps_gs_professionista", "professional in INPS gestione separata"),
-    ProfileField("isa_subject", "subject to ISA (indici sintetici di affidabilità)"),
-    ProfileField("forfettario", "regime forfettario (no periodic VAT)", takes_effect="next_year"),
-    ProfileField("issues_bollo_efatture", "issues e-invoices bearing imposta di bollo"),
-    ProfileField("imu_owner", "owns property subject to IMU"),
+    ProfileField("inps_gs_professionista", N_("professional in INPS gestione separata")),
+    ProfileField("isa_subject", N_("subject to ISA (indici sintetici di affidabilità)")),
+    ProfileField(
+        "forfettario", N_("regime forfettario (no periodic VAT)"), takes_effect="next_year"
+    ),
+    ProfileField("issues_bollo_efatture", N_("issues e-invoices bearing imposta di bollo")),
+    ProfileField("imu_owner", N_("owns property subject to IMU")),
 )
 FIELDS_BY_NAME = {f.name: f for f in PROFILE_FIELDS}
 TAXPAYER_KINDS = ("persona_fisica", "societa_persone", "societa_capitali", "ente")
@@ -83,7 +93,7 @@ def yes_no(raw: object, field: str) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise InvalidData(field, f"{raw!r} is not yes or no")
+    raise InvalidData(field, _("{value} is not yes or no").format(value=repr(raw)))
 
 
 def parse_value(field: ProfileField, raw: object, *, source: str = "--profile") -> str | bool:
@@ -93,7 +103,12 @@ def parse_value(field: ProfileField, raw: object, *, source: str = "--profile") 
         return yes_no(raw, label)
     text = str(raw).strip().lower()
     if text not in field.choices:
-        raise InvalidData(label, f"{raw!r} is not one of {', '.join(field.choices)}")
+        raise InvalidData(
+            label,
+            _("{value} is not one of {choices}").format(
+                value=repr(raw), choices=", ".join(field.choices)
+            ),
+        )
     return text
 
 
@@ -104,7 +119,11 @@ def typed(values: dict[str, object], *, source: str = "--profile") -> dict[str, 
         name = str(raw_name).strip().lower().replace("-", "_")
         field = FIELDS_BY_NAME.get(name)
         if field is None:
-            raise InvalidData(source, f"unknown field {raw_name!r}", "see 'sempi client fields'")
+            raise InvalidData(
+                source,
+                _("unknown field {name}").format(name=repr(raw_name)),
+                _("see 'sempi client fields'"),
+            )
         result[name] = parse_value(field, raw, source=source)
     return result
 
@@ -116,7 +135,9 @@ def parse_assignments(items: list[str] | None) -> dict[str, str | bool]:
         name, sep, raw = item.partition("=")
         if not sep:
             raise InvalidData(
-                "--profile", f"{item!r} is not FIELD=VALUE", "see 'sempi client fields'"
+                "--profile",
+                _("{value} is not FIELD=VALUE").format(value=repr(item)),
+                _("see 'sempi client fields'"),
             )
         pairs[name] = raw
     return typed(pairs)
@@ -127,13 +148,13 @@ def check_consistency(profile: dict[str, object]) -> None:
     if profile.get("forfettario") and profile.get("iva_periodicity") not in (None, "none"):
         raise InvalidData(
             "--profile iva_periodicity",
-            "a forfettario has no periodic VAT liquidation",
-            "set iva_periodicity=none or forfettario=no",
+            _("a forfettario has no periodic VAT liquidation"),
+            _("set iva_periodicity=none or forfettario=no"),
         )
     if profile.get("contabilita_presso_terzi") and profile.get("iva_periodicity") != "mensile":
         raise InvalidData(
             "--profile contabilita_presso_terzi",
-            "applies only to monthly VAT (iva_periodicity=mensile)",
+            _("applies only to monthly VAT (iva_periodicity=mensile)"),
         )
 
 

@@ -28,6 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from sempi_cli.clock import Clock
 from sempi_cli.errors import InvalidData
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
 from sempi_cli.services.content import (
@@ -70,12 +71,12 @@ class ReadAhead:
         return self._outcomes()
 
     def __exit__(self, *exc: object) -> None:
-        for _, future in self.pending:
+        for _weight, future in self.pending:
             future.cancel()
         self.pool.shutdown(wait=True)
 
     def _outcomes(self) -> Iterator[FileContent | FileProblem]:
-        for _ in self.files:
+        for _file in self.files:
             self._fill()
             weight, future = self.pending.popleft()
             self.ahead_bytes -= weight
@@ -125,8 +126,9 @@ class DocImport(Service):
     ) -> dict:
         """Import the tree at ``directory``; the summary of what happened (or would)."""
         if not os.path.isdir(directory):
-            what = "is not a folder" if os.path.exists(directory) else "does not exist"
-            raise InvalidData("DIR", f"{directory} {what}")
+            if os.path.exists(directory):
+                raise InvalidData("DIR", _("{dir} is not a folder").format(dir=directory))
+            raise InvalidData("DIR", _("{dir} does not exist").format(dir=directory))
         self.folders.organisable_client(client_id)
         tree = load_tree(self.db, client_id)
         rules = read_mapping(mapping, tree) if mapping else {}
@@ -135,9 +137,13 @@ class DocImport(Service):
             shown = ", ".join(work.unmapped[:5]) + (", ..." if len(work.unmapped) > 5 else "")
             raise InvalidData(
                 "DIR",
-                f"nothing in {directory} matches a folder of client {client_id} ({shown})",
-                f"name the directories like the folders ('sempi doc folder list --client"
-                f" {client_id}') or give a mapping file with --mapping",
+                _("nothing in {dir} matches a folder of client {client} ({shown})").format(
+                    dir=directory, client=client_id, shown=shown
+                ),
+                _(
+                    "name the directories like the folders ('sempi doc folder list --client"
+                    " {client}') or give a mapping file with --mapping"
+                ).format(client=client_id),
             )
         run = _Run(self, client_id, work, dry_run, progress)
         run.all()
@@ -322,5 +328,7 @@ class _Run:
         self.work.problem(
             "conflict",
             item.rel,
-            f"folder {'/'.join(item.folder)!r} already has another document named {item.name!r}",
+            _("folder {folder} already has another document named {name}").format(
+                folder=repr("/".join(item.folder)), name=repr(item.name)
+            ),
         )

@@ -26,6 +26,7 @@ from sempi_cli.errors import (
     PermissionDenied,
     RuleViolation,
 )
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access, settings
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
@@ -55,7 +56,7 @@ def limit_bytes(db: sqlite3.Connection) -> int:
 def clean_document_name(name: str, field: str = "FILES") -> str:
     name = unicodedata.normalize("NFC", (name or "").strip())
     if not name or name in (".", "..") or "/" in name:
-        raise InvalidData(field, f"{name!r} is not a file name")
+        raise InvalidData(field, _("{name} is not a file name").format(name=repr(name)))
     refuse_unstorable(name, field)
     return name
 
@@ -87,13 +88,17 @@ class DocumentService(Service):
         """A document the actor may see, removed or not; else NotFound."""
         rows = self._select("d.id = :id", {"id": document_id})
         if not rows:
-            raise NotFound(f"document {document_id} not found")
+            raise NotFound(_("document {document} not found").format(document=document_id))
         return rows[0]
 
     @staticmethod
     def _live(row: sqlite3.Row) -> None:
         if row["removed_at"] is not None:
-            raise RuleViolation(f"document {row['id']} was removed on {row['removed_at']}")
+            raise RuleViolation(
+                _("document {document} was removed on {at}").format(
+                    document=row["id"], at=row["removed_at"]
+                )
+            )
 
     def _detail(self, row: sqlite3.Row, tree: Tree | None = None) -> dict:
         """The one record of a document, for every command and the GDPR export."""
@@ -126,7 +131,9 @@ class DocumentService(Service):
         with self.transaction():
             client = access.client_row(self.db, self.actor, client_id)
             if not may_add(self.db, self.actor, client):
-                raise PermissionDenied(f"you may not add documents to client {client_id}")
+                raise PermissionDenied(
+                    _("you may not add documents to client {client}").format(client=client_id)
+                )
             self.folders.refuse_removed(client)
             # Replacing removes the old document: it takes the right to remove (doc
             # remove's); an external user may add, not replace.
@@ -151,8 +158,10 @@ class DocumentService(Service):
                 return {**self._detail(self._row(old["id"]), tree), "action": "unchanged"}
             if old is not None and not may_replace:
                 raise PermissionDenied(
-                    f"you may not replace document {old['id']}: replacing removes it",
-                    "add the file under another name",
+                    _("you may not replace document {document}: replacing removes it").format(
+                        document=old["id"]
+                    ),
+                    _("add the file under another name"),
                 )
             attachment_id = store.store(content)
         except FileProblem as problem:
@@ -186,9 +195,10 @@ class DocumentService(Service):
             return None
         if not replace:
             raise Conflict(
-                f"folder {tree.path(folder_id)!r} already has a document named {name!r}"
-                f" (document {old['id']})",
-                "add --replace to put the new one in its place",
+                _(
+                    "folder {folder} already has a document named {name} (document {document})"
+                ).format(folder=repr(tree.path(folder_id)), name=repr(name), document=old["id"]),
+                _("add --replace to put the new one in its place"),
             )
         return old
 
@@ -234,7 +244,10 @@ class DocumentService(Service):
     def _receipted(self, row: sqlite3.Row) -> Iterator[bytes]:
         """The bytes, then the read receipt once all of them were read and checked."""
         yield from read_chunks(
-            self.db, row["attachment_id"], row["sha256"], f"document {row['id']}"
+            self.db,
+            row["attachment_id"],
+            row["sha256"],
+            _("document {document}").format(document=row["id"]),
         )
         first_read(self.db, self.clock, self.actor, row)
 
@@ -254,8 +267,14 @@ class DocumentService(Service):
                 ).fetchone()
                 if taken is not None:
                     raise Conflict(
-                        f"folder {tree.path(target)!r} already has a document named"
-                        f" {row['name']!r} (document {taken[0]})"
+                        _(
+                            "folder {folder} already has a document named {name}"
+                            " (document {document})"
+                        ).format(
+                            folder=repr(tree.path(target)),
+                            name=repr(row["name"]),
+                            document=taken[0],
+                        )
                     )
                 self.db.execute(
                     "UPDATE documents SET folder_id = ? WHERE id = ?", (target, document_id)
@@ -286,12 +305,17 @@ def _check_paths(paths: list[str], limit: int) -> dict[str, str]:
     """Every check of ``doc add``'s files that needs no lock, before taking it:
     their names, each to its path."""
     if not paths:
-        raise InvalidData("FILES", "give at least one file")
+        raise InvalidData("FILES", _("give at least one file"))
     names: dict[str, str] = {}
     for path in paths:
         name = clean_document_name(os.path.basename(path.rstrip("/")) or path)
         if name in names:
-            raise InvalidData("FILES", f"{names[name]} and {path} have the same name {name!r}")
+            raise InvalidData(
+                "FILES",
+                _("{first} and {second} have the same name {name}").format(
+                    first=names[name], second=path, name=repr(name)
+                ),
+            )
         names[name] = path
         _check_file(path, limit)
     return names
@@ -302,17 +326,19 @@ def _check_file(path: str, limit: int) -> None:
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        raise InvalidData("FILES", f"no file {path}") from None
+        raise InvalidData("FILES", _("no file {file}").format(file=path)) from None
     except OSError as exc:
-        raise InvalidData("FILES", f"cannot read {path}: {exc.strerror}") from None
+        raise InvalidData(
+            "FILES", _("cannot read {file}: {reason}").format(file=path, reason=exc.strerror)
+        ) from None
     if stat.S_ISDIR(info.st_mode):
         raise InvalidData(
             "FILES",
-            f"{path} is a folder, not a file",
-            "import a whole tree with 'sempi doc import'",
+            _("{file} is a folder, not a file").format(file=path),
+            _("import a whole tree with 'sempi doc import'"),
         )
     if not stat.S_ISREG(info.st_mode):
-        raise InvalidData("FILES", f"{path} is not a regular file")
+        raise InvalidData("FILES", _("{file} is not a regular file").format(file=path))
     if info.st_size > limit:
         raise _as_error(path, FileProblem("too_big", too_big(info.st_size, limit)))
 
@@ -320,7 +346,9 @@ def _check_file(path: str, limit: int) -> None:
 def _as_error(path: str, problem: FileProblem) -> Exception:
     if problem.kind == "too_big":
         return RuleViolation(
-            f"{path} is {problem.reason}",
-            "a firm administrator can change it: sempi config set documents.max_file_mb N",
+            _("{file} is {reason}").format(file=path, reason=problem.reason),
+            _("a firm administrator can change it: sempi config set documents.max_file_mb N"),
         )
-    return InvalidData("FILES", f"cannot read {path}: {problem.reason}")
+    return InvalidData(
+        "FILES", _("cannot read {file}: {reason}").format(file=path, reason=problem.reason)
+    )

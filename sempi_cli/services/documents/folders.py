@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 from sempi_cli.clock import Clock
 from sempi_cli.errors import Conflict, InvalidData, NotFound, PermissionDenied, RuleViolation
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import ngettext
 from sempi_cli.services import access, settings
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
@@ -51,21 +53,27 @@ def refuse_unstorable(name: str, field: str) -> None:
         name.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidData(
-            field, f"{name.encode('utf-8', 'replace')!r} is not valid UTF-8"
+            field,
+            _("{name} is not valid UTF-8").format(name=repr(name.encode("utf-8", "replace"))),
         ) from None
     if any(unicodedata.category(ch) == "Cc" for ch in name):
-        raise InvalidData(field, f"{name!r} has control characters")
+        raise InvalidData(field, _("{name} has control characters").format(name=repr(name)))
 
 
 def clean_folder_name(name: str, field: str = "PATH") -> str:
     name = unicodedata.normalize("NFC", (name or "").strip())
     if not name or name in (".", ".."):
-        raise InvalidData(field, f"{name!r} is not a folder name")
+        raise InvalidData(field, _("{name} is not a folder name").format(name=repr(name)))
     refuse_unstorable(name, field)
     if len(name) > MAX_NAME:
-        raise InvalidData(field, f"{name[:20]!r}... is longer than {MAX_NAME} characters")
+        raise InvalidData(
+            field,
+            _("{name}... is longer than {n} characters").format(name=repr(name[:20]), n=MAX_NAME),
+        )
     if "/" in name or "\\" in name:
-        raise InvalidData(field, f"{name!r}: a folder name has no '/' or '\\'")
+        raise InvalidData(
+            field, _("{name}: a folder name has no '/' or '\\'").format(name=repr(name))
+        )
     return name
 
 
@@ -73,7 +81,7 @@ def split_path(path: str, field: str = "PATH") -> list[str]:
     """'IVA/Liquidazioni' -> ['IVA', 'Liquidazioni']; a leading or trailing '/' is allowed."""
     text = (path or "").strip().strip("/")
     if not text:
-        raise InvalidData(field, "give a folder path, e.g. IVA/Liquidazioni")
+        raise InvalidData(field, _("give a folder path, e.g. IVA/Liquidazioni"))
     return [clean_folder_name(part, field) for part in text.split("/")]
 
 
@@ -243,7 +251,9 @@ class FolderAccess(Service):
         client = access.client_row(self.db, self.actor, client_id)
         if not may_organise(self.db, self.actor, client):
             raise PermissionDenied(
-                f"you may not change the folders and documents of client {client_id}"
+                _("you may not change the folders and documents of client {client}").format(
+                    client=client_id
+                )
             )
         self.refuse_removed(client)
         return client
@@ -252,8 +262,8 @@ class FolderAccess(Service):
     def refuse_removed(client: sqlite3.Row) -> None:
         if client["removed_at"] is not None:
             raise RuleViolation(
-                f"client {client['id']} is removed",
-                f"restore it first: sempi client restore {client['id']}",
+                _("client {client} is removed").format(client=client["id"]),
+                _("restore it first: sempi client restore {client}").format(client=client["id"]),
             )
 
     # --- finding folders -----------------------------------------------------------------
@@ -267,8 +277,10 @@ class FolderAccess(Service):
             found = int(text)
         if found is None:
             raise NotFound(
-                f"client {tree.client_id} has no folder {text!r}",
-                f"see 'sempi doc folder list --client {tree.client_id}'",
+                _("client {client} has no folder {folder}").format(
+                    client=tree.client_id, folder=repr(text)
+                ),
+                _("see 'sempi doc folder list --client {client}'").format(client=tree.client_id),
             )
         return found
 
@@ -348,11 +360,17 @@ class FolderService(Service):
             self.folders.organisable_client(client_id)
             tree = load_tree(self.db, client_id)
             if tree.find(parts) is not None:
-                raise Conflict(f"client {client_id} already has the folder {'/'.join(parts)!r}")
+                raise Conflict(
+                    _("client {client} already has the folder {folder}").format(
+                        client=client_id, folder=repr("/".join(parts))
+                    )
+                )
             if not parents and len(parts) > 1 and tree.find(parts[:-1]) is None:
                 raise NotFound(
-                    f"client {client_id} has no folder {'/'.join(parts[:-1])!r}",
-                    "add --parents to create the missing folders too",
+                    _("client {client} has no folder {folder}").format(
+                        client=client_id, folder=repr("/".join(parts[:-1]))
+                    ),
+                    _("add --parents to create the missing folders too"),
                 )
             folder_id, created = self.folders.ensure(tree, parts)
             self.audit("add", "doc_folder", folder_id, client_id=client_id, created=len(created))
@@ -367,7 +385,11 @@ class FolderService(Service):
             row = tree.folders[folder_id]
             other = tree.child(row["parent_id"], new_name)
             if other is not None and other != folder_id:
-                raise Conflict(f"a folder named {tree.folders[other]['name']!r} is already there")
+                raise Conflict(
+                    _("a folder named {name} is already there").format(
+                        name=repr(tree.folders[other]["name"])
+                    )
+                )
             old_path = tree.path(folder_id)
             self.db.execute(
                 "UPDATE doc_folders SET name = ?, name_key = ? WHERE id = ?",
@@ -394,10 +416,18 @@ class FolderService(Service):
                 ids,
             ).fetchone()[0]
             if not recursive and (live or len(ids) > 1):
+                below = len(ids) - 1
                 raise RuleViolation(
-                    f"folder {tree.path(folder_id)!r} is not empty"
-                    f" ({len(ids) - 1} sub-folder(s), {live} document(s))",
-                    "add --recursive to remove it with everything in it",
+                    _("folder {folder} is not empty ({folders}, {documents})").format(
+                        folder=repr(tree.path(folder_id)),
+                        folders=ngettext("{n} sub-folder(s)", "{n} sub-folder(s)", below).format(
+                            n=below
+                        ),
+                        documents=ngettext("{n} document(s)", "{n} document(s)", live).format(
+                            n=live
+                        ),
+                    ),
+                    _("add --recursive to remove it with everything in it"),
                 )
             result = {
                 "id": folder_id,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 
 from sempi_cli.clock import Clock, iso_utc
+from sempi_cli.i18n import Text
 from sempi_cli.services.access import Actor
 from sempi_cli.services.notify.centre import NotificationService
 from sempi_cli.store import write_transaction
@@ -49,7 +50,12 @@ def first_read(db: sqlite3.Connection, clock: Clock, actor: Actor, document: sql
         NotificationService(db, clock, actor).notify(
             adder["id"],
             "document",
-            f"{actor.full_name} ({client['ragione_sociale']}) downloaded document"
-            f" {document['id']} ({document['name']}) for the first time.",
+            Text(
+                "{person} ({client}) downloaded document {document} ({name}) for the first time.",
+                person=actor.full_name,
+                client=client["ragione_sociale"],
+                document=document["id"],
+                name=document["name"],
+            ),
             f"document-read:{document['id']}",
         )

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sempi_cli.errors import InvalidData, NotFound
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services.content import LINK_NOT_FOLLOWED
 from sempi_cli.services.documents.documents import clean_document_name
 from sempi_cli.services.documents.folders import FolderAccess, Tree, clean_folder_name, folder_key
@@ -89,7 +90,10 @@ def read_mapping(path: str, tree: Tree) -> Mapping:
     try:
         rows = list(reader)  # a mapping is a few lines
     except csv.Error as exc:  # a cell past the csv module's limit (128 KiB)
-        raise InvalidData("--mapping", f"line {reader.line_num}: not CSV: {exc}") from None
+        raise InvalidData(
+            "--mapping",
+            _("line {line}: not CSV: {reason}").format(line=reader.line_num, reason=exc),
+        ) from None
     for number, row in enumerate(rows, start=1):
         cells = [cell.strip() for cell in row]
         if not any(cells) or cells[0].startswith("#"):
@@ -98,23 +102,42 @@ def read_mapping(path: str, tree: Tree) -> Mapping:
             continue  # the header
         if len(cells) != 2 or not cells[1]:
             raise InvalidData(
-                "--mapping", f"line {number}: expected two columns, source{delimiter}folder"
+                "--mapping",
+                _("line {line}: expected two columns, source{delimiter}folder").format(
+                    line=number, delimiter=delimiter
+                ),
             )
         parts = [p for p in cells[0].replace("\\", "/").split("/") if p not in ("", ".")]
         if ".." in parts:
-            raise InvalidData("--mapping", f"line {number}: {cells[0]!r} leaves the tree")
+            raise InvalidData(
+                "--mapping",
+                _("line {line}: {source} leaves the tree").format(
+                    line=number, source=repr(cells[0])
+                ),
+            )
         key = tuple(folder_key(p) for p in parts)
         if key in mapping:
-            raise InvalidData("--mapping", f"line {number}: {cells[0]!r} is mapped twice")
+            raise InvalidData(
+                "--mapping",
+                _("line {line}: {source} is mapped twice").format(
+                    line=number, source=repr(cells[0])
+                ),
+            )
         try:
             folder_id = FolderAccess.resolve(tree, cells[1], "--mapping")
         except InvalidData as exc:
-            raise InvalidData("--mapping", f"line {number}: {exc.problem}") from None
+            raise InvalidData(
+                "--mapping", _("line {line}: {problem}").format(line=number, problem=exc.problem)
+            ) from None
         except NotFound:
             raise InvalidData(
                 "--mapping",
-                f"line {number}: client {tree.client_id} has no folder {cells[1]!r}",
-                f"create it first: sempi doc folder add --client {tree.client_id} --parents PATH",
+                _("line {line}: client {client} has no folder {folder}").format(
+                    line=number, client=tree.client_id, folder=repr(cells[1])
+                ),
+                _("create it first: sempi doc folder add --client {client} --parents PATH").format(
+                    client=tree.client_id
+                ),
             ) from None
         mapping[key] = tuple(tree.path(folder_id).split("/"))
     return mapping
@@ -145,15 +168,17 @@ def _kind(entry: os.DirEntry) -> tuple[str, str]:
                 return "dir", ""
             if entry.is_file(follow_symlinks=False):
                 return "file", ""
-            return "unreadable", "not a regular file"
+            return "unreadable", _("not a regular file")
         if entry.is_dir():
             return "link_dir", ""
         entry.stat()  # where it points, never what it holds
     except FileNotFoundError:
-        return "unreadable", "a link to nothing"
+        return "unreadable", _("a link to nothing")
     except OSError as exc:
         return "unreadable", exc.strerror or str(exc)
-    return "link", f"{LINK_NOT_FOLLOWED} (it could point outside the tree)"
+    return "link", _("{reason} (it could point outside the tree)").format(
+        reason=_(LINK_NOT_FOLLOWED)
+    )
 
 
 class _Walk:
@@ -178,7 +203,7 @@ class _Walk:
                 {
                     "path": "/".join(key),
                     "kind": "mapping",
-                    "problem": "no such directory in the tree",
+                    "problem": _("no such directory in the tree"),
                 }
             )
         return self.result
@@ -200,8 +225,12 @@ class _Walk:
             kind, why = _kind(entry)
             hidden = entry.name.startswith(".") or entry.name.casefold() in SYSTEM_FILES
             if kind in ("dir", "link_dir") and (hidden or kind == "link_dir"):
-                why = "a link to a folder" if kind == "link_dir" else "a hidden folder"
-                self.result.problem("ignored", shown + "/", f"{why}: not imported", count=False)
+                why = (
+                    _("a link to a folder: not imported")
+                    if kind == "link_dir"
+                    else _("a hidden folder: not imported")
+                )
+                self.result.problem("ignored", shown + "/", why, count=False)
             elif kind == "dir":
                 self.subdirectory(entry, rel, target, shown, below)
             elif target is None:  # a file of a directory walked only for a mapping below it
@@ -241,7 +270,11 @@ class _Walk:
                 name = clean_document_name(entry.name)
                 size = entry.stat(follow_symlinks=False).st_size
             except InvalidData as exc:
-                result.problem("refused", shown, f"not usable as a document name: {exc.problem}")
+                result.problem(
+                    "refused",
+                    shown,
+                    _("not usable as a document name: {problem}").format(problem=exc.problem),
+                )
             except OSError as exc:
                 result.problem("unreadable", shown, exc.strerror or str(exc))
             else:
@@ -267,7 +300,7 @@ class _Walk:
         try:
             return (*parent, clean_folder_name(name))
         except InvalidData as exc:
-            why = f"not usable as a folder name: {exc.problem}"
+            why = _("not usable as a folder name: {problem}").format(problem=exc.problem)
             self.result.passed_over("refused", shown + "/", why)
             return None
 

@@ -35,6 +35,8 @@ from contextlib import nullcontext
 
 from sempi_cli.clock import today_in_rome
 from sempi_cli.errors import InvalidData, PartlyDone, SempiError, StoreBusy, StoreUnusable
+from sempi_cli.i18n import N_, ngettext
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import audit
 from sempi_cli.services.base import Service, redact_personal
 from sempi_cli.services.clients import bulk as client_bulk
@@ -43,12 +45,19 @@ from sempi_cli.services.clients.input import stored
 from sempi_cli.services.onboarding.batch_file import BatchFile
 from sempi_cli.services.onboarding.input import Row, result_where
 from sempi_cli.services.onboarding.onboard import require_onboarder, set_modules, upsert_delegations
-from sempi_cli.services.onboarding.plan import LABELS, Plan, Planner
+from sempi_cli.services.onboarding.plan import Plan, Planner
 from sempi_cli.services.org.groups import add_members
 
 CHUNK = 500  # clients per transaction: a killed batch loses at most one chunk's work
 CONFIRM_FROM = 3  # a batch writing this many clients asks first (on a terminal; --yes elsewhere)
 Progress = Callable[[str, int, int], None]
+# Two rows of a file for one key: the other row ({where}) and the value, by column.
+_SAME = {
+    "partita_iva": N_("{where} has the same partita IVA ({value})"),
+    "codice_fiscale": N_("{where} has the same codice fiscale ({value})"),
+    "client": N_("{where} has the same client ({value})"),
+    "externals": N_("{where} has the same external e-mail ({value})"),
+}
 
 
 def needs_confirmation(counts: dict) -> bool:
@@ -105,7 +114,9 @@ class BatchService(Service):
             confirm(_counted({"results": results}))
         if not source.unchanged():
             raise InvalidData(
-                "FILE", f"{source.path} changed while it was being read", "run the batch again"
+                "FILE",
+                _("{file} changed while it was being read").format(file=source.path),
+                _("run the batch again"),
             )
         with self.rehearsal(True) if dry_run else nullcontext():
             present = self._write(source, planner, bad, results, partial, dry_run, tick)
@@ -157,11 +168,11 @@ class BatchService(Service):
                     earlier = first.setdefault((column, value), ordinal)
                     if earlier == ordinal:
                         continue
-                    what = LABELS.get(column, "external e-mail")
+                    same = _(_SAME[column])
                     there, here = result_where(results[earlier]), result_where(results[ordinal])
                     name = "partita_iva" if column == "client" else column
-                    refuse(ordinal, name, f"{there} has the same {what} ({value})")
-                    refuse(earlier, name, f"{here} has the same {what} ({value})")
+                    refuse(ordinal, name, same.format(where=there, value=value))
+                    refuse(earlier, name, same.format(where=here, value=value))
             tick("checking", source.position(), source.size)
         return results, bad
 
@@ -224,7 +235,7 @@ class BatchService(Service):
         except SempiError as exc:
             if dry_run:
                 raise
-            exc.hint = (exc.hint + "; " if exc.hint else "") + (
+            exc.hint = (exc.hint + "; " if exc.hint else "") + _(
                 "the clients are written: run the same batch again to generate their deadlines"
             )
             raise
@@ -350,8 +361,12 @@ def _cut_short(exc: Exception, written: int) -> PartlyDone:
     cause = busy_or_unusable(exc) if isinstance(exc, sqlite3.OperationalError) else exc
     message = cause.message if isinstance(cause, SempiError) else str(cause)
     return PartlyDone(
-        f"{message}: {written} client(s) were written before the batch stopped, none after",
-        "when the store is usable again, run the same batch: it writes only what is missing",
+        ngettext(
+            "{message}: {n} client(s) were written before the batch stopped, none after",
+            "{message}: {n} client(s) were written before the batch stopped, none after",
+            written,
+        ).format(message=message, n=written),
+        _("when the store is usable again, run the same batch: it writes only what is missing"),
     )
 
 
@@ -362,14 +377,19 @@ def _stopped(source: BatchFile, plan: Plan, written: int) -> SempiError:
     where = f"{source.path.name} {plan.row.where}, {column}"
     if written:
         return PartlyDone(
-            f"{where}: {problem}; the store changed during the batch: {written} client(s)"
-            " before this row were written, none from it on",
-            "run the same batch again to finish",
+            ngettext(
+                "{where}: {problem}; the store changed during the batch: {n} client(s)"
+                " before this row were written, none from it on",
+                "{where}: {problem}; the store changed during the batch: {n} client(s)"
+                " before this row were written, none from it on",
+                written,
+            ).format(where=where, problem=problem, n=written),
+            _("run the same batch again to finish"),
         )
     return InvalidData(
         where,
         problem,
-        "the store changed during the batch; nothing was written; fix it and run again",
+        _("the store changed during the batch; nothing was written; fix it and run again"),
     )
 
 

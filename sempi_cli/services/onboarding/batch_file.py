@@ -30,6 +30,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sempi_cli.errors import InvalidData, NotFound, UsageProblem
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import ngettext
 from sempi_cli.services.onboarding.input import COLUMNS, Row, parse_row
 
 DELIMITERS = (";", ",")
@@ -50,15 +52,17 @@ def codec(encoding: str) -> str:
         readable = _ASCII.decode(name) == _ASCII.decode("ascii")
     except LookupError:
         raise UsageProblem(
-            f"--encoding: {encoding!r} is not an encoding",
-            "use utf-8 (the default), cp1252 (Excel's plain CSV on Windows) or latin-1",
+            _("--encoding: {value} is not an encoding").format(value=repr(encoding)),
+            _("use utf-8 (the default), cp1252 (Excel's plain CSV on Windows) or latin-1"),
         ) from None
     except (UnicodeError, TypeError):  # a bytes-to-bytes codec (base64, ...)
         readable = False
     if not readable:
         raise UsageProblem(
-            f"--encoding: {encoding!r} does not read a CSV (not ASCII-compatible)",
-            "save the file as CSV UTF-8 and leave out --encoding",
+            _("--encoding: {value} does not read a CSV (not ASCII-compatible)").format(
+                value=repr(encoding)
+            ),
+            _("save the file as CSV UTF-8 and leave out --encoding"),
         )
     return "utf-8-sig" if name == "utf-8" else name
 
@@ -69,11 +73,16 @@ def column_name(raw: str) -> str:
 
 def unknown_column(name: str, where: str) -> InvalidData:
     close = difflib.get_close_matches(name, COLUMNS, n=1)
-    hint = f" (did you mean {close[0]}?)" if close else ""
+    if close:
+        problem = _("unknown column {name} (did you mean {close}?)").format(
+            name=repr(name), close=close[0]
+        )
+    else:
+        problem = _("unknown column {name}").format(name=repr(name))
     return InvalidData(
         where,
-        f"unknown column {name!r}{hint}",
-        "the columns are: " + ", ".join(COLUMNS) + " (see docs/onboarding.md)",
+        problem,
+        _("the columns are: {columns} (see docs/onboarding.md)").format(columns=", ".join(COLUMNS)),
     )
 
 
@@ -84,19 +93,28 @@ class BatchFile:
         self.path = Path(path)
         self.encoding = codec(encoding)
         if delimiter is not None and delimiter not in DELIMITERS:
-            raise UsageProblem(f"--delimiter: {delimiter!r} is not ';' or ','")
+            raise UsageProblem(
+                _("--delimiter: {value} is not ';' or ','").format(value=repr(delimiter))
+            )
         self.delimiter = delimiter
         try:
             info = self.path.stat()
         except FileNotFoundError:
-            raise NotFound(f"{self.path}: no such file") from None
+            raise NotFound(_("{file}: no such file").format(file=self.path)) from None
         except OSError as exc:
-            raise InvalidData("FILE", f"cannot read {self.path}: {exc.strerror}") from None
+            raise InvalidData(
+                "FILE",
+                _("cannot read {file}: {reason}").format(file=self.path, reason=exc.strerror),
+            ) from None
         if stat.S_ISDIR(info.st_mode):
-            raise InvalidData("FILE", f"{self.path} is a folder, not a CSV or JSON file")
+            raise InvalidData(
+                "FILE", _("{file} is a folder, not a CSV or JSON file").format(file=self.path)
+            )
         if not stat.S_ISREG(info.st_mode):  # a pipe cannot be read twice (checked, then written)
             raise InvalidData(
-                "FILE", f"{self.path} is not a regular file", "save the data to a file first"
+                "FILE",
+                _("{file} is not a regular file").format(file=self.path),
+                _("save the data to a file first"),
             )
         self.size = info.st_size
         self.stamp = (info.st_size, info.st_mtime_ns)
@@ -110,11 +128,14 @@ class BatchFile:
             with self.path.open("rb") as fh:
                 head = fh.read(64)
         except OSError as exc:
-            raise InvalidData("FILE", f"cannot read {self.path}: {exc.strerror}") from None
+            raise InvalidData(
+                "FILE",
+                _("cannot read {file}: {reason}").format(file=self.path, reason=exc.strerror),
+            ) from None
         if head.startswith(_SPREADSHEET):
-            raise InvalidData(self.path.name, "a spreadsheet file", "save it as CSV (UTF-8)")
+            raise InvalidData(self.path.name, _("a spreadsheet file"), _("save it as CSV (UTF-8)"))
         if head.startswith(_UTF16_BOMS) and not self.encoding.startswith("utf-16"):
-            raise InvalidData(self.path.name, "a UTF-16 file", "save it as CSV (UTF-8)")
+            raise InvalidData(self.path.name, _("a UTF-16 file"), _("save it as CSV (UTF-8)"))
         suffix = self.path.suffix.lower()
         if suffix in (".json", ".csv", ".txt"):
             return suffix == ".json"
@@ -155,11 +176,13 @@ class BatchFile:
                 delimiter = delimiter or hint[1]
                 first, offset = text.readline(), 1
             if not first.strip():
-                raise InvalidData(f"{self.path.name} line {1 + offset}", "no header row")
+                raise InvalidData(self._line(1 + offset), _("no header row"))
             if delimiter is None:
                 delimiter = ";" if first.count(";") > first.count(",") else ","
             if delimiter not in DELIMITERS:
-                raise InvalidData(f"{self.path.name} line 1", f"{delimiter!r} is not ';' or ','")
+                raise InvalidData(
+                    self._line(1), _("{value} is not ';' or ','").format(value=repr(delimiter))
+                )
             reader = csv.reader(itertools.chain([first], text), delimiter=delimiter, strict=True)
             header = self._header(self._record(reader, 0, offset), offset)
             ordinal, before = 0, reader.line_num
@@ -170,7 +193,9 @@ class BatchFile:
                 yield self._csv_row(ordinal, line, header, cells)
                 ordinal += 1
         if ordinal == 0:
-            raise InvalidData(self.path.name, "no rows", "the file has a header and nothing else")
+            raise InvalidData(
+                self.path.name, _("no rows"), _("the file has a header and nothing else")
+            )
 
     def _record(self, reader, before: int, offset: int) -> list[str] | None:
         """The next record, None at the end; a broken one (an unclosed quote) names the
@@ -180,16 +205,20 @@ class BatchFile:
         except StopIteration:
             return None
         except csv.Error as exc:
-            where = f"{self.path.name} line {before + 1 + offset}"
+            where = self._line(before + 1 + offset)
             hint = (
-                "a quote opened in a cell must close"
+                _("a quote opened in a cell must close")
                 if "end of data" in str(exc)
-                else 'a quoted cell ends at its closing quote; a quote inside it is written ""'
+                else _('a quoted cell ends at its closing quote; a quote inside it is written ""')
             )
-            raise InvalidData(where, f"not CSV: {exc}", hint) from None
+            raise InvalidData(where, _("not CSV: {reason}").format(reason=exc), hint) from None
+
+    def _line(self, number: int) -> str:
+        """How an error names a line of the file: ``clienti.csv line 3``."""
+        return _("{file} line {line}").format(file=self.path.name, line=number)
 
     def _header(self, cells: list[str] | None, offset: int) -> list[str | None]:
-        where = f"{self.path.name} line {1 + offset}"
+        where = self._line(1 + offset)
         names: list[str | None] = []
         for cell in cells or []:
             name = column_name(cell)
@@ -199,7 +228,7 @@ class BatchFile:
             if name not in COLUMNS:
                 raise unknown_column(cell.strip(), where)
             if name in names:
-                raise InvalidData(where, f"the column {name} appears twice")
+                raise InvalidData(where, _("the column {name} appears twice").format(name=name))
             names.append(name)
         _required_columns([n for n in names if n], where)
         return names
@@ -209,8 +238,13 @@ class BatchFile:
         if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
             row.problem = (
                 "(row)",
-                f"{len(cells)} cells, but the header has {len(header)} columns"
-                " (a cell holding the delimiter must be quoted)",
+                ngettext(
+                    "{cells} cells, but the header has {n} column"
+                    " (a cell holding the delimiter must be quoted)",
+                    "{cells} cells, but the header has {n} columns"
+                    " (a cell holding the delimiter must be quoted)",
+                    len(header),
+                ).format(cells=len(cells), n=len(header)),
             )
             return row
         values: dict[str, object] = {}
@@ -221,8 +255,10 @@ class BatchFile:
             if name is None:
                 row.problem = (
                     "(row)",
-                    f"a value ({text!r}) in a column with no name"
-                    " (a cell holding the delimiter must be quoted)",
+                    _(
+                        "a value ({value}) in a column with no name"
+                        " (a cell holding the delimiter must be quoted)"
+                    ).format(value=repr(text)),
                 )
                 return row
             values[name] = text
@@ -238,7 +274,7 @@ class BatchFile:
                 values = _json_values(row, item)
                 yield row if row.problem else parse_row(row, values)
             else:
-                row.problem = ("(row)", "not an object")
+                row.problem = ("(row)", _("not an object"))
                 yield row
             items[index] = None  # what is checked need not stay in memory
 
@@ -250,16 +286,19 @@ class BatchFile:
                 items = json.load(text, object_pairs_hook=_JsonObject.of)
             except json.JSONDecodeError as exc:
                 raise InvalidData(
-                    self.path.name, f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+                    self.path.name,
+                    _("not JSON: {reason} at line {line}, column {column}").format(
+                        reason=exc.msg, line=exc.lineno, column=exc.colno
+                    ),
                 ) from None
             except RecursionError:
-                raise InvalidData(self.path.name, "not JSON: nested too deeply") from None
+                raise InvalidData(self.path.name, _("not JSON: nested too deeply")) from None
             except ValueError:  # a number of thousands of digits
-                raise InvalidData(self.path.name, "not JSON: a number too long") from None
+                raise InvalidData(self.path.name, _("not JSON: a number too long")) from None
         if not isinstance(items, list):
-            raise InvalidData(self.path.name, "a JSON batch is a list of objects ([{...}, ...])")
+            raise InvalidData(self.path.name, _("a JSON batch is a list of objects ([{...}, ...])"))
         if not items:
-            raise InvalidData(self.path.name, "no rows", "the list is empty")
+            raise InvalidData(self.path.name, _("no rows"), _("the list is empty"))
         return items
 
     # --- an unreadable byte --------------------------------------------------------------
@@ -272,7 +311,9 @@ class BatchFile:
                     raw.decode(self.encoding)
                 except UnicodeDecodeError as exc:
                     byte = raw[exc.start]
-                    where = f"{self.path.name} line {number}, byte {exc.start + 1}"
+                    where = _("{file} line {line}, byte {byte}").format(
+                        file=self.path.name, line=number, byte=exc.start + 1
+                    )
                     break
             else:  # pragma: no cover - the decoder failed, so some line does
                 where, byte = self.path.name, 0
@@ -280,11 +321,13 @@ class BatchFile:
         if self.encoding == "utf-8-sig":
             return InvalidData(
                 where,
-                f"0x{byte:02X} is not UTF-8",
-                "the file may be Windows-1252, as Excel saves it: try --encoding cp1252",
+                _("{byte} is not UTF-8").format(byte=f"0x{byte:02X}"),
+                _("the file may be Windows-1252, as Excel saves it: try --encoding cp1252"),
             )
         return InvalidData(
-            where, f"0x{byte:02X} is not {name}", "try --encoding utf-8 (the default)"
+            where,
+            _("{byte} is not {encoding}").format(byte=f"0x{byte:02X}", encoding=name),
+            _("try --encoding utf-8 (the default)"),
         )
 
 
@@ -298,7 +341,7 @@ class _JsonObject(dict):
         obj = cls(pairs)
         if len(obj) < len(pairs):
             seen: set[str] = set()
-            for key, _ in pairs:
+            for key, _value in pairs:
                 if key in seen:
                     obj.twice = key
                     break
@@ -312,14 +355,14 @@ def _json_values(row: Row, item: dict) -> dict[str, object]:
     values: dict[str, object] = {}
     twice = getattr(item, "twice", None)
     if twice is not None:
-        row.problem = (twice, f"the column {column_name(twice)} appears twice")
+        row.problem = (twice, _("the column {name} appears twice").format(name=column_name(twice)))
         return values
     for key, value in item.items():
         name = column_name(str(key))
         if name not in COLUMNS:
             row.problem = (str(key), unknown_column(str(key), "").problem)
         elif name in values:
-            row.problem = (str(key), f"the column {name} appears twice")
+            row.problem = (str(key), _("the column {name} appears twice").format(name=name))
         else:
             values[name] = value
             continue
@@ -329,6 +372,6 @@ def _json_values(row: Row, item: dict) -> dict[str, object]:
 
 def _required_columns(names: list[str], where: str) -> None:
     if "ragione_sociale" not in names:
-        raise InvalidData(where, "no ragione_sociale column", "see docs/onboarding.md")
+        raise InvalidData(where, _("no ragione_sociale column"), _("see docs/onboarding.md"))
     if "codice_fiscale" not in names and "partita_iva" not in names:
-        raise InvalidData(where, "no codice_fiscale nor partita_iva column")
+        raise InvalidData(where, _("no codice_fiscale nor partita_iva column"))

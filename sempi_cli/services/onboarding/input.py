@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sempi_cli.errors import InvalidData
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import identifiers
 from sempi_cli.services.clients import input as client_input
 from sempi_cli.services.clients import profile
@@ -90,18 +91,29 @@ def modules(names: list[str], *, field: str = "--module") -> tuple[str, ...]:
                 continue
             if word not in MODULES:
                 raise InvalidData(
-                    field, f"{name.strip()!r} is not a module", "use " + ", ".join(MODULES)
+                    field,
+                    _("{value} is not a module").format(value=repr(name.strip())),
+                    _("use {choices}").format(choices=", ".join(MODULES)),
                 )
             chosen.add(word)
     if not chosen:
-        raise InvalidData(field, "give at least one module", "use " + ", ".join(MODULES))
+        raise InvalidData(
+            field,
+            _("give at least one module"),
+            _("use {choices}").format(choices=", ".join(MODULES)),
+        )
     return tuple(m for m in MODULES if m in chosen)
 
 
 def practice_users(value: str, *, field: str = "--practice-users") -> str:
     word = str(value).strip().lower()
     if word not in PRACTICE_USERS:
-        raise InvalidData(field, f"{value!r} is not one of {', '.join(PRACTICE_USERS)}")
+        raise InvalidData(
+            field,
+            _("{value} is not one of {choices}").format(
+                value=repr(value), choices=", ".join(PRACTICE_USERS)
+            ),
+        )
     return word
 
 
@@ -114,11 +126,16 @@ def valid_until(text: str, *, field: str) -> str:
     elif match := _IT_DATE.match(text):
         day, month, year = (int(g) for g in match.groups())
     else:
-        raise InvalidData(field, f"{text!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)")
+        raise InvalidData(
+            field,
+            _("{value} is not a date (YYYY-MM-DD or DD/MM/YYYY)").format(value=repr(text)),
+        )
     try:
         return date(year, month, day).isoformat()
     except ValueError:
-        raise InvalidData(field, f"{text!r} is not a date of the calendar") from None
+        raise InvalidData(
+            field, _("{value} is not a date of the calendar").format(value=repr(text))
+        ) from None
 
 
 def delegation_parts(kind: str, reference: str, until: str, *, field: str) -> Delegation:
@@ -126,24 +143,34 @@ def delegation_parts(kind: str, reference: str, until: str, *, field: str) -> De
     if word not in DELEGATION_KINDS:
         raise InvalidData(
             field,
-            f"{kind!r} is not a kind of delegation",
-            "use " + ", ".join(DELEGATION_KINDS),
+            _("{value} is not a kind of delegation").format(value=repr(kind)),
+            _("use {choices}").format(choices=", ".join(DELEGATION_KINDS)),
         )
     ref = str(reference).strip()
     if not ref:
-        raise InvalidData(field, f"the {word} delegation has no reference")
+        raise InvalidData(field, _("the {kind} delegation has no reference").format(kind=word))
     if len(ref) > MAX_REFERENCE or "\n" in ref or "\r" in ref:
         raise InvalidData(
-            field, f"the {word} reference is not one line of at most {MAX_REFERENCE} characters"
+            field,
+            _("the {kind} reference is not one line of at most {n} characters").format(
+                kind=word, n=MAX_REFERENCE
+            ),
         )
     if LIST_SEPARATOR in ref:
-        raise InvalidData(field, f"the {word} reference has a '{LIST_SEPARATOR}'")
+        raise InvalidData(
+            field,
+            _("the {kind} reference has a '{separator}'").format(
+                kind=word, separator=LIST_SEPARATOR
+            ),
+        )
     if _JOINED.search(ref):
         raise InvalidData(
             field,
-            f"{ref!r} holds another delegation",
-            f"give each one apart (--delegation again; in a batch cell separated by"
-            f" '{LIST_SEPARATOR}' or one per line)",
+            _("{value} holds another delegation").format(value=repr(ref)),
+            _(
+                "give each one apart (--delegation again; in a batch cell separated by"
+                " '{separator}' or one per line)"
+            ).format(separator=LIST_SEPARATOR),
         )
     no_control(ref, field)
     return Delegation(word, ref, valid_until(str(until), field=field))
@@ -156,8 +183,8 @@ def delegation(text: str, *, field: str = "--delegation") -> Delegation:
     if not (sep and sep2):
         raise InvalidData(
             field,
-            f"{text!r} is not KIND:REFERENCE:VALID_UNTIL",
-            "e.g. cassetto_fiscale:AB12345:2027-12-31",
+            _("{value} is not KIND:REFERENCE:VALID_UNTIL").format(value=repr(text)),
+            _("e.g. cassetto_fiscale:AB12345:2027-12-31"),
         )
     return delegation_parts(kind, reference, until, field=field)
 
@@ -167,7 +194,9 @@ def delegations(items: list[Delegation], *, field: str = "--delegation") -> list
     seen: set[str] = set()
     for item in items:
         if item.kind in seen:
-            raise InvalidData(field, f"the {item.kind} delegation is given twice")
+            raise InvalidData(
+                field, _("the {kind} delegation is given twice").format(kind=item.kind)
+            )
         seen.add(item.kind)
     return sorted(items, key=lambda d: DELEGATION_KINDS.index(d.kind))
 
@@ -176,7 +205,9 @@ def external(text: str, *, field: str = "--external") -> External:
     """``Nome Cognome <email>``."""
     match = _EXTERNAL.match(str(text))
     if match is None:
-        raise InvalidData(field, f"{text!r} is not 'Nome Cognome <email>'")
+        raise InvalidData(
+            field, _("{value} is not 'Nome Cognome <email>'").format(value=repr(text))
+        )
     return external_parts(match["name"], match["email"], field=field)
 
 
@@ -185,7 +216,9 @@ def external_parts(name: str, email: str, *, field: str) -> External:
     no_control(full_name, field)
     address = identifiers.email(str(email), field=field)
     if not full_name:
-        raise InvalidData(field, f"the person with the e-mail {address} has no name")
+        raise InvalidData(
+            field, _("the person with the e-mail {email} has no name").format(email=address)
+        )
     return External(full_name, address)
 
 
@@ -193,7 +226,7 @@ def externals(items: list[External], *, field: str = "--external") -> list[Exter
     seen: set[str] = set()
     for item in items:
         if item.email in seen:
-            raise InvalidData(field, f"{item.email} is given twice")
+            raise InvalidData(field, _("{email} is given twice").format(email=item.email))
         seen.add(item.email)
     return items
 
@@ -265,7 +298,9 @@ class Row:
 
 def where(line: int | None, index: int | None) -> str:
     """How a report names a row: its line (CSV) or its index (JSON)."""
-    return f"line {line}" if line is not None else f"index {index}"
+    if line is not None:
+        return _("line {line}").format(line=line)
+    return _("index {index}").format(index=index)
 
 
 def result_where(result: dict) -> str:
@@ -295,14 +330,20 @@ def _json_type(name: str, value: object) -> None:
     if isinstance(value, dict | list):
         if isinstance(value, list) and name in LIST_COLUMNS:
             return
-        what = "a list" if isinstance(value, list) else "an object"
-        raise InvalidData(name, f"{what} is not a text value")
+        if isinstance(value, list):
+            raise InvalidData(name, _("a list is not a text value"))
+        raise InvalidData(name, _("an object is not a text value"))
     if isinstance(value, bool):
         if name not in _PROFILE and name not in FLAG_COLUMNS:
-            raise InvalidData(name, f"{json.dumps(value)} is not a text value")
+            raise InvalidData(
+                name, _("{value} is not a text value").format(value=json.dumps(value))
+            )
     elif isinstance(value, int | float) and name in ("codice_fiscale", "partita_iva"):
         raise InvalidData(
-            name, f"{value} is a number, which loses leading zeros: write it in quotes"
+            name,
+            _("{value} is a number, which loses leading zeros: write it in quotes").format(
+                value=value
+            ),
         )
 
 
@@ -326,7 +367,10 @@ def _items(
     items = [v for v in value if _given(v) is not None]
     for item in items:
         if isinstance(item, list | bool) or (isinstance(item, dict) and not objects):
-            raise InvalidData(column, f"{json.dumps(item)[:40]} in the list is not a text value")
+            raise InvalidData(
+                column,
+                _("{value} in the list is not a text value").format(value=json.dumps(item)[:40]),
+            )
     return items or None
 
 
@@ -374,7 +418,7 @@ def _parse(row: Row, values: dict[str, object]) -> None:
     name = get("ragione_sociale")
     row.name = " ".join(name.split()) if name else None
     if name is None:
-        raise InvalidData("ragione_sociale", "missing")
+        raise InvalidData("ragione_sociale", _("missing"))
     kind = get("kind")
     smart = _items(values.get("smart_services"), _SPLIT_LIST, "smart_services")
     data = ClientInput(

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 
 from sempi_cli.clock import today_in_rome
 from sempi_cli.errors import PermissionDenied
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
@@ -37,7 +38,7 @@ def require_onboarder(actor: Actor, studio_id: int | None = None) -> None:
     if actor.role == "studio-admin" and (studio_id is None or studio_id == actor.studio_id):
         return
     raise PermissionDenied(
-        "only a firm administrator or the practice's administrator may onboard clients"
+        _("only a firm administrator or the practice's administrator may onboard clients")
     )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sempi_cli.errors import InvalidData
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import identifiers
 from sempi_cli.services.clients import clients, history
 from sempi_cli.services.clients import input as client_input
@@ -25,8 +26,6 @@ from sempi_cli.services.onboarding.onboard import (
     modules_of,
     practice_user_ids,
 )
-
-LABELS = {"partita_iva": "partita IVA", "codice_fiscale": "codice fiscale", "client": "client"}
 
 
 @dataclass
@@ -154,7 +153,7 @@ class Planner:
             return None
         user = self.firm_users.get(ref.strip().lower())
         if user is None:
-            raise InvalidData("responsible", f"{ref!r} is not {clients.RESPONSIBLE_RULE}")
+            raise InvalidData("responsible", _(clients.NOT_RESPONSIBLE).format(user=repr(ref)))
         return clients.responsible_id(user, "responsible")
 
     def _plan(self, row: Row, by_piva: dict, by_cf: dict, context: _Context) -> Plan:
@@ -164,8 +163,10 @@ class Planner:
         if one is not None and other is not None and one["id"] != other["id"]:
             raise InvalidData(
                 "codice_fiscale",
-                f"{cf} is client {other['id']}'s codice fiscale, but {piva} is client"
-                f" {one['id']}'s partita IVA",
+                _(
+                    "{cf} is client {other}'s codice fiscale, but {piva} is client {one}'s"
+                    " partita IVA"
+                ).format(cf=cf, other=other["id"], piva=piva, one=one["id"]),
             )
         stored = one if one is not None else other
         responsible_id = self._responsible(row.responsible)
@@ -181,7 +182,8 @@ class Planner:
                 to_create.append(person)
             elif client_id is None or user["role"] != "external" or user["client_id"] != client_id:
                 raise InvalidData(
-                    "externals", f"a user with the e-mail {person.email} already exists"
+                    "externals",
+                    _("a user with the e-mail {email} already exists").format(email=person.email),
                 )
         return to_create
 
@@ -209,8 +211,10 @@ class Planner:
             column = "partita_iva" if row.client.get("partita_iva") else "codice_fiscale"
             raise InvalidData(
                 column,
-                f"client {client_id} of this practice has it and is removed",
-                f"'sempi client restore {client_id}' brings it back",
+                _("client {client} of this practice has it and is removed").format(
+                    client=client_id
+                ),
+                _("'sempi client restore {client}' brings it back").format(client=client_id),
             )
         wanted = dict(row.client)
         kind = wanted.get("taxpayer_kind", stored["taxpayer_kind"])

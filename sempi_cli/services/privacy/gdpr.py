@@ -22,6 +22,8 @@ import json
 import sqlite3
 
 from sempi_cli.errors import InvalidData, RuleViolation
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.identity.auth import Confirm, require_reauthentication
@@ -29,7 +31,8 @@ from sempi_cli.services.identity.auth import Confirm, require_reauthentication
 EXPORT_FORMAT = "sempi-client-export/1"
 ERASED_FIELDS = ("email", "pec", "nickname", "smart_services")
 KEPT_FIELDS = ("ragione_sociale", "codice_fiscale", "partita_iva", "fiscal_profile")
-LEGAL_NOTE = (
+# In the record and the audit log as it is; translated where a person reads it.
+LEGAL_NOTE = N_(
     "kept: ragione_sociale, codice_fiscale, partita_iva, fiscal profile"
     " \u2014 art. 2220 c.c., art. 22 DPR 600/1973"
 )
@@ -177,7 +180,9 @@ class PrivacyService(Service):
         earlier = self._erasure(client_id)
         if earlier is not None:
             raise RuleViolation(
-                f"the personal data of client {client_id} was already erased on {earlier['at']}"
+                _("the personal data of client {client} was already erased on {at}").format(
+                    client=client_id, at=earlier["at"]
+                )
             )
         return {
             "client_id": row["id"],
@@ -211,7 +216,11 @@ class PrivacyService(Service):
         with self.transaction():
             # Again under the write lock: two erasures started at once.
             if self._erasure(client_id) is not None:
-                raise RuleViolation(f"the personal data of client {client_id} was already erased")
+                raise RuleViolation(
+                    _("the personal data of client {client} was already erased").format(
+                        client=client_id
+                    )
+                )
             before = self.db.execute("SELECT * FROM clients WHERE id = ?", (client_id,)).fetchone()
             externals = self._externals(client_id)
             erased_values = _values(before, externals)
@@ -276,7 +285,7 @@ class PrivacyService(Service):
             return 0
         # audit.record writes JSON with ASCII escapes: look for the same form.
         needles = [json.dumps(v)[1:-1] for v in values]
-        clause = " OR ".join("instr(details, ?) > 0" for _ in needles)
+        clause = " OR ".join("instr(details, ?) > 0" for _needle in needles)
         return self.db.execute(
             f"SELECT count(*) FROM audit_log WHERE {clause}", needles
         ).fetchone()[0]
@@ -297,11 +306,11 @@ def _reason(reason: str | None) -> str:
     if not text:
         raise InvalidData(
             "--reason",
-            "an erasure needs its reason",
-            "e.g. --reason 'request of the data subject, PEC of 3 November 2026'",
+            _("an erasure needs its reason"),
+            _("e.g. --reason 'request of the data subject, PEC of 3 November 2026'"),
         )
     if len(text) > REASON_MAX:
-        raise InvalidData("--reason", f"at most {REASON_MAX} characters")
+        raise InvalidData("--reason", _("at most {n} characters").format(n=REASON_MAX))
     return text
 
 
