@@ -36,7 +36,7 @@ def test_the_run_and_the_scadenzario_count_in_italian(cli, world, monkeypatch) -
     alfa = str(world["alfa"])
     one = ok(cli("scheduler", "run", "--dry-run", "--client", alfa, "--to", "2025-09-30"))
     assert one.stdout.startswith(
-        "Simulazione (nulla è stato scritto), scadenze dal 2025-06-10 al 2025-09-30, 1 cliente:"
+        "Simulazione (nulla è stato scritto), scadenze dal 10/06/2025 al 30/09/2025, 1 cliente:"
         " create 0, aggiornate 0, annullate 0, invariate "
     )
     three = ok(cli("scheduler", "run", "--dry-run", "--to", "2025-09-30"))
@@ -56,7 +56,8 @@ def test_explain_is_a_report_in_italian(cli, world, db, monkeypatch) -> None:
     lines = out.splitlines()
     assert lines[0] == f"LIPE 2025-Q1 per Alfa Srl (cliente {world['alfa']})"
     assert "Profilo:               iva_periodicity=trimestrale, forfettario=no" in lines
-    assert "Data nominale:         2025-05-31 (sabato)" in lines
+    assert "Data nominale:         sabato 31 maggio 2025" in lines
+    assert "Spostata:              31/05/2025 -> 01/06/2025: sabato" in lines
     assert "Proroga:               nessuna" in lines
     assert f"Incarico:              {task} (da iniziare, responsabile {STAFF_IN}): scaduta" in lines
     for english in ("Rule:", "Moved:", "Due date:", "Legal basis:", "responsible", "none"):
@@ -76,6 +77,8 @@ def test_the_calendar_legend_and_lines_are_italian(cli, world, monkeypatch) -> N
     assert "sett. settimana ISO (ISO 8601: da lunedì; la settimana 1 contiene il 4 gennaio)" in text
     assert "[n] scadenze di quel giorno   * festività nazionale" in text
     assert ", scaduta" in text and "incarico " in text and "task " not in text
+    assert "  lunedì 2 giugno 2025: Festa della Repubblica" in text
+    assert "\nmartedì 3 giugno 2025 (" in text  # LIPE and BOLLO, moved from 31 May
     empty = ok(cli("scheduler", "calendar", "--month", "2025-12", "--client", "999"))
     assert "Nessuna scadenza nel mese di dicembre 2025." in empty.stdout
 

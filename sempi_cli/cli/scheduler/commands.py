@@ -112,8 +112,8 @@ def scheduler_run(
     typer.echo(
         summary.format(
             run=report["run_id"],
-            start=report["from"],
-            end=report["to"],
+            start=_day(report["from"]),
+            end=_day(report["to"]),
             n=n,
             created=report["created"],
             updated=report["updated"],
@@ -139,9 +139,16 @@ CHANGE_LINES = {
 }
 
 
+def _day(iso: str | None) -> object:
+    """A day in a message: ISO in English, as it always was; dd/mm/yyyy in Italian."""
+    from sempi_cli.services.scheduler.config import Day
+
+    return iso if iso is None else Day(iso)
+
+
 def _change_line(change: dict) -> str:
     action = change["action"]
-    new = change["new_due"]
+    new = _day(change["new_due"])
     if action == "kept" and not new:
         new = _("cancel")
     return _(CHANGE_LINES[action]).format(
@@ -149,7 +156,7 @@ def _change_line(change: dict) -> str:
         rule=change["rule_id"],
         period=change["period"],
         task=change["task_id"],
-        old=change["old_due"],
+        old=_day(change["old_due"]),
         new=new,
     )
 
@@ -254,8 +261,8 @@ def override_add(
         ).format(
             rule=result["rule_id"],
             period=result["period"],
-            due=result["due_date"],
-            nominal=result["nominal_date"],
+            due=_day(result["due_date"]),
+            nominal=_day(result["nominal_date"]),
         ),
     )
 

@@ -156,6 +156,16 @@ def scheduler_calendar(
         typer.echo(_month_text(result, weeks=weeks))
 
 
+def _day(iso: str, english: str) -> str:
+    """A day for people: *english* (ISO and the weekday, as it always was) in English;
+    in Italian the day named (sabato 31 maggio 2025)."""
+    from datetime import date
+
+    from sempi_cli.i18n import current, day_named
+
+    return english if current() == "en" else day_named(date.fromisoformat(iso))
+
+
 WEEK_HEADER = "sett."  # settimana: the ISO week, as the portals' planners number it
 
 
@@ -190,7 +200,8 @@ def _month_text(result: dict, *, weeks: bool = True) -> str:
     lines.append(_("[n] deadlines due that day   * national holiday (a deadline there moves on)"))
     for day in days:
         if day["holiday"]:
-            lines.append(f"  {day['date']} {day['weekday']}: {day['holiday']}")
+            named = _day(day["date"], f"{day['date']} {day['weekday']}")
+            lines.append(f"  {named}: {day['holiday']}")
     if not result["total"]:
         lines.append("")
         lines.append(_("No deadlines in {month}.").format(month=result["name"]))
@@ -199,7 +210,8 @@ def _month_text(result: dict, *, weeks: bool = True) -> str:
         if not day["deadlines"]:
             continue
         lines.append("")
-        lines.append(f"{day['date']} {day['weekday']} ({day['count']})")
+        named = _day(day["date"], f"{day['date']} {day['weekday']}")
+        lines.append(f"{named} ({day['count']})")
         rules = max(len(r["rule_id"]) for r in day["deadlines"])
         periods = max(len(r["period"]) for r in day["deadlines"])
         for r in day["deadlines"]:
@@ -245,10 +257,11 @@ def _status(value: str) -> str:
 def _explain_text(r: dict) -> str:
     from datetime import date
 
+    from sempi_cli.services.scheduler.config import Day
     from sempi_cli.services.scheduler.views import WEEKDAYS_IT, profile_value
 
     def day(iso: str) -> str:
-        return f"{iso} ({WEEKDAYS_IT[date.fromisoformat(iso).weekday()]})"
+        return _day(iso, f"{iso} ({WEEKDAYS_IT[date.fromisoformat(iso).weekday()]})")
 
     profile = ", ".join(f"{k}={profile_value(v)}" for k, v in r["profile"].items())
     rows: list[tuple[str, str]] = [
@@ -262,7 +275,12 @@ def _explain_text(r: dict) -> str:
     ]
     if r["shifts"]:
         for n, s in enumerate(r["shifts"]):
-            rows.append((_("Moved:") if n == 0 else "", f"{s['from']} -> {s['to']}: {s['reason']}"))
+            rows.append(
+                (
+                    _("Moved:") if n == 0 else "",
+                    f"{Day(s['from'])} -> {Day(s['to'])}: {s['reason']}",
+                )
+            )
     else:
         rows.append((_("Moved:"), _("no (a working day)")))
     rows.append((_("Due date:"), day(r["due_date"])))

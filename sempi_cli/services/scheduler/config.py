@@ -25,6 +25,21 @@ from sempi_cli.services.clients.profile import FIELDS_BY_NAME
 OVERRIDE_COLUMNS = ("rule_id", "period", "due_date", "reason", "applies_to", "created_at")
 
 
+class Day:
+    """An ISO day in a sentence, put into words when the sentence is: ISO in English,
+    as it always was; dd/mm/yyyy in Italian."""
+
+    def __init__(self, iso: str) -> None:
+        self.iso = iso
+
+    def __str__(self) -> str:
+        from sempi_cli.i18n import current
+
+        if current() == "en" or len(self.iso) != 10:
+            return self.iso
+        return f"{self.iso[8:10]}/{self.iso[5:7]}/{self.iso[:4]}"
+
+
 def said(exc: ValueError) -> str:
     """The fiscal rules' refusal (fiscal.rules.Refused) in the reader's language."""
     if isinstance(exc, Refused):
@@ -124,7 +139,10 @@ class SchedulerConfig(Service):
             raise InvalidData(
                 "DATE",
                 _("{due} is before the nominal date {nominal} of {rule} {period}").format(
-                    due=due.isoformat(), nominal=nominal.isoformat(), rule=rule.id, period=period
+                    due=Day(due.isoformat()),
+                    nominal=Day(nominal.isoformat()),
+                    rule=rule.id,
+                    period=period,
                 ),
                 _("an extension moves a deadline later"),
             )
@@ -161,7 +179,7 @@ class SchedulerConfig(Service):
             if old is not None and not replace:
                 raise Conflict(
                     _("{rule} {period} already has an override (to {due})").format(
-                        rule=rule.id, period=period, due=old["due_date"]
+                        rule=rule.id, period=period, due=Day(old["due_date"])
                     ),
                     _("add --replace to change it"),
                 )

@@ -27,7 +27,7 @@ from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access, settings
 from sempi_cli.services.base import Service
 from sempi_cli.services.org.studios import find_studio_id
-from sempi_cli.services.scheduler.config import load_overrides, load_templates
+from sempi_cli.services.scheduler.config import Day, load_overrides, load_templates
 from sempi_cli.services.scheduler.writer import Change, ChunkWriter, Counts
 
 MAX_HORIZON_MONTHS = 36
@@ -80,7 +80,7 @@ def horizon_end(start: date, text: str, field: str = "--horizon") -> date:
         raise InvalidData(
             field,
             _("{text} from {start} ends after {year}, where the holiday calendar ends").format(
-                text=repr(text), start=start.isoformat(), year=LAST_YEAR
+                text=repr(text), start=Day(start.isoformat()), year=LAST_YEAR
             ),
         ) from None
 
@@ -94,28 +94,28 @@ def check_range(start: date, end: date, field: str = "--to") -> None:
         raise InvalidData(
             "--from",
             _("{start} is before {year}: the rules are today's law").format(
-                start=start.isoformat(), year=FIRST_YEAR
+                start=Day(start.isoformat()), year=FIRST_YEAR
             ),
         )
     if end.year > LAST_YEAR:
         raise InvalidData(
             field,
             _("{end} is after {year}, where the holiday calendar ends").format(
-                end=end.isoformat(), year=LAST_YEAR
+                end=Day(end.isoformat()), year=LAST_YEAR
             ),
         )
     if end < start:
         raise InvalidData(
             field,
             _("{end} is before --from {start}").format(
-                end=end.isoformat(), start=start.isoformat()
+                end=Day(end.isoformat()), start=Day(start.isoformat())
             ),
         )
     if end > start + relativedelta(months=MAX_HORIZON_MONTHS):
         raise InvalidData(
             field,
             _("the range {start}..{end} is beyond {months} months").format(
-                start=start.isoformat(), end=end.isoformat(), months=MAX_HORIZON_MONTHS
+                start=Day(start.isoformat()), end=Day(end.isoformat()), months=MAX_HORIZON_MONTHS
             ),
             _("run the scheduler again later for the years after"),
         )

@@ -25,7 +25,7 @@ from sempi_cli.i18n import N_, Text
 from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
-from sempi_cli.services.scheduler.config import find_override, period_of, rule_named
+from sempi_cli.services.scheduler.config import Day, find_override, period_of, rule_named
 
 STATUSES = ("upcoming", "overdue", "done", "cancelled")
 DEFAULT_STATUSES = ("upcoming", "overdue", "done")
@@ -235,7 +235,7 @@ class ScheduleViews(Service):
             raise InvalidData(
                 "--from",
                 _("{first} is after --to {last}").format(
-                    first=first.isoformat(), last=last.isoformat()
+                    first=Day(first.isoformat()), last=Day(last.isoformat())
                 ),
                 _("swap them"),
             )
@@ -468,7 +468,7 @@ class ScheduleViews(Service):
             return override, None
         return None, Text(
             "the extension to {due} ({reason}) covers only clients with {flags}",
-            due=override.due_date.isoformat(),
+            due=Day(override.due_date.isoformat()),
             reason=override.reason,
             flags=Either(override.applies_to),
         )
@@ -494,7 +494,7 @@ class ScheduleViews(Service):
                 Text(
                     "the rules give {due} today: the next 'sempi scheduler run' moves it if its"
                     " task has not started",
-                    due=computed_due.isoformat(),
+                    due=Day(computed_due.isoformat()),
                 )
             )
         return notes

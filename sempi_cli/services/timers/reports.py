@@ -52,6 +52,13 @@ def _period_key(by: str) -> str | None:
     return None
 
 
+def said_day(day: date) -> str:
+    """A day in a sentence: ISO in English, as it always was; dd/mm/yyyy in Italian."""
+    from sempi_cli.i18n import current
+
+    return day.isoformat() if current() == "en" else day.strftime("%d/%m/%Y")
+
+
 class TimerReports(Service):
     def period(self, start: str | None, end: str | None) -> tuple[date, date]:
         """The Rome dates typed (inclusive); by default this month up to today."""
@@ -64,7 +71,7 @@ class TimerReports(Service):
             raise InvalidData(
                 "--from",
                 _("{first} is after --to {last}").format(
-                    first=first.isoformat(), last=last.isoformat()
+                    first=said_day(first), last=said_day(last)
                 ),
                 _("swap them"),
             )

@@ -223,7 +223,7 @@ class TimerService(Service):
             raise InvalidData(
                 "--from",
                 _("{start} is not before --to {end}").format(
-                    start=iso_utc(begin), end=iso_utc(finish)
+                    start=_instant(iso_utc(begin)), end=_instant(iso_utc(finish))
                 ),
                 _("the interval must start before it ends"),
             )
@@ -434,6 +434,14 @@ class TimerService(Service):
             "manual": bool(row["manual"]),
             "comment": row["comment"],
         }
+
+
+def _instant(iso: str) -> str:
+    """An instant in a sentence: stored form in English, as it always was; Rome wall
+    time (16/11/2026 10:30) in Italian."""
+    from sempi_cli.i18n import current
+
+    return iso if current() == "en" else str(for_people(iso))
 
 
 class _Reason:
