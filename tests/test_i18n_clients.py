@@ -42,8 +42,14 @@ def rossi(cli) -> None:
 
 
 def test_client_commands_confirm_and_refuse_in_italian(cli, rossi, monkeypatch) -> None:
-    client = add_client(cli, "Bianchi Srl", 1)
+    client = add_client(cli, "Bianchi Srl", 1, "-r", RESP)
     monkeypatch.setenv("SEMPI_LANG", "it")
+    staff = cli("client", "remove", str(client), "--yes", as_user=RESP)
+    assert staff.exit_code == 8
+    assert staff.stderr == (
+        "Errore: solo un amministratore della società o il titolare dello studio può rimuovere"
+        f" il cliente {client}.\n"
+    )
     asked = cli("client", "remove", str(client))  # no terminal, no --yes
     assert asked.exit_code == 2
     assert asked.stderr.startswith(f"Errore: Rimuovere il cliente {client} (Bianchi Srl)")

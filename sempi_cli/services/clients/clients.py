@@ -325,7 +325,8 @@ class ClientService(Service):
     def set_removed(self, client_id: int, removed: bool) -> dict:
         """Remove (archive: the books must be kept) or restore a client."""
         row = access.client_row(self.db, self.actor, client_id)
-        access.require_client_owner(self.actor, row, "remove" if removed else "restore")
+        # What the refusal names, an infinitive before "client N" (access.require_client_owner).
+        access.require_client_owner(self.actor, row, N_("remove") if removed else N_("restore"))
         if removed == (row["removed_at"] is not None):
             message = (
                 _("client {client} is already removed")

@@ -51,7 +51,8 @@ class PrivacyService(Service):
     # --- checks shared by both acts ---------------------------------------------
 
     def _manageable(self, client_id: int, what: str) -> sqlite3.Row:
-        """The client, if the actor may see it (else NotFound) and act on all of it."""
+        """The client, if the actor may see it (else NotFound) and act on all of it;
+        ``what`` (marked N_) is the act a refusal names, before "client N"."""
         row = access.client_row(self.db, self.actor, client_id)
         access.require_client_owner(self.actor, row, what)
         return row
@@ -75,8 +76,10 @@ class PrivacyService(Service):
     def export(self, client_id: int, confirm: Confirm | None) -> dict:
         """Everything the store holds about a client, for the data subject (access,
         portability) or a handover. The export is audited; its content is not."""
-        self._manageable(client_id, "export the data of")
-        require_reauthentication(self.actor, confirm, self.clock.now(), "export a client's data")
+        self._manageable(client_id, N_("export the data of"))
+        require_reauthentication(
+            self.actor, confirm, self.clock.now(), N_("export a client's data")
+        )
         # One write transaction: the reads form one snapshot, and the audit
         # entry exists if and only if the data was read.
         with self.transaction():
@@ -175,7 +178,7 @@ class PrivacyService(Service):
     def erasure_plan(self, client_id: int, reason: str | None) -> dict:
         """What ``erase`` would do, after every check but the password: for a
         confirmation question and ``--dry-run``. Reads only."""
-        row = self._manageable(client_id, "erase the personal data of")
+        row = self._manageable(client_id, N_("erase the personal data of"))
         reason = _reason(reason)
         earlier = self._erasure(client_id)
         if earlier is not None:
@@ -210,7 +213,7 @@ class PrivacyService(Service):
 
         plan = self.erasure_plan(client_id, reason)
         require_reauthentication(
-            self.actor, confirm, self.clock.now(), "erase a client's personal data"
+            self.actor, confirm, self.clock.now(), N_("erase a client's personal data")
         )
         group_service = GroupService(self.db, self.clock, self.actor)
         with self.transaction():
