@@ -213,6 +213,10 @@ def test_scripts_read_the_same_bytes_in_both_languages(cli, rossi, tmp_path, mon
         italian, english = both(cli, monkeypatch, *args)
         assert italian.exit_code == english.exit_code == 0, (args, english.stderr)
         assert italian.stdout_bytes == english.stdout_bytes, args
+    # Excel is the Italian office's format whatever the language: the same Italian bytes.
+    italian, english = both(cli, monkeypatch, "client", "fields", "--format", "excel")
+    assert italian.stdout_bytes == english.stdout_bytes
+    assert "INTRASTAT cessioni di beni" in english.stdout
     dry = [
         "client-onboard", "add", "--name", "Neri Srl", "--studio", "Studio Rossi",
         "--piva", piva(3), "--no-deadlines", "--dry-run", "--json",

@@ -231,15 +231,12 @@ def client_fields(ctx: typer.Context) -> None:
     """
     from sempi_cli.services.clients.profile import PROFILE_FIELDS
 
-    # The meaning is for people: in their language on a screen or in Excel; scripts
-    # (json, jsonl, csv) keep the code's words.
-    for_people = state(ctx).fmt in ("table", "excel")
     rows = [
         {
             "field": f.name,
             "values": ", ".join(f.choices or ("yes", "no")),
             "default": f.default if f.choices else ("yes" if f.default else "no"),
-            "meaning": _(f.help) if for_people else f.help,
+            "meaning": _meaning(ctx, f.help),
         }
         for f in PROFILE_FIELDS
     ]
@@ -356,9 +353,20 @@ def client_erase(
     )
 
 
+def _meaning(ctx: typer.Context, text: str) -> str:
+    """A text marked N_ where it is a value of the output: for people, in the reader's
+    language on a screen and in Italian in Excel (as its headers); scripts (json,
+    jsonl, csv) keep the code's words."""
+    from sempi_cli.i18n import speaking
+
+    fmt = state(ctx).fmt
+    if fmt == "excel":
+        with speaking("it"):
+            return _(text)
+    return _(text) if fmt == "table" else text
+
+
 def _legal_basis_for_people(ctx: typer.Context, record: dict) -> dict:
-    """An erasure's record as a table shows it: the legal note in the reader's language
-    (scripts keep the code's words, as the audit log does)."""
-    if state(ctx).fmt not in ("table", "excel"):
-        return record
-    return {**record, "legal_basis": _(record["legal_basis"])}
+    """An erasure's record as people read it: the legal note in their words (scripts
+    keep the code's, as the audit log does)."""
+    return {**record, "legal_basis": _meaning(ctx, record["legal_basis"])}
