@@ -118,7 +118,7 @@ def changed(
             raise InvalidData(
                 exc.field,
                 _("{problem} (in the profile from {day})").format(
-                    problem=exc.problem, day=version.valid_from
+                    problem=exc.problem, day=_when(version.valid_from)
                 ),
                 exc.hint,
             ) from None
@@ -250,3 +250,12 @@ def change(
         write(db, client_id, after, at, actor_id)
         db.execute("UPDATE clients SET updated_at = ? WHERE id = ?", (at, client_id))
     return found
+
+
+def _when(iso: str) -> str:
+    """A stored day or instant in a sentence: ISO in English, as it always showed,
+    as Italians write it in Italian (16/11/2026 10:30, Rome time)."""
+    from sempi_cli.i18n import current
+    from sempi_cli.output import for_people
+
+    return iso if current() == "en" else str(for_people(iso))

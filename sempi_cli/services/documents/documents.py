@@ -96,7 +96,7 @@ class DocumentService(Service):
         if row["removed_at"] is not None:
             raise RuleViolation(
                 _("document {document} was removed on {at}").format(
-                    document=row["id"], at=row["removed_at"]
+                    document=row["id"], at=_when(row["removed_at"])
                 )
             )
 
@@ -352,3 +352,12 @@ def _as_error(path: str, problem: FileProblem) -> Exception:
     return InvalidData(
         "FILES", _("cannot read {file}: {reason}").format(file=path, reason=problem.reason)
     )
+
+
+def _when(iso: str) -> str:
+    """A stored day or instant in a sentence: ISO in English, as it always showed,
+    as Italians write it in Italian (16/11/2026 10:30, Rome time)."""
+    from sempi_cli.i18n import current
+    from sempi_cli.output import for_people
+
+    return iso if current() == "en" else str(for_people(iso))

@@ -184,7 +184,7 @@ class PrivacyService(Service):
         if earlier is not None:
             raise RuleViolation(
                 _("the personal data of client {client} was already erased on {at}").format(
-                    client=client_id, at=earlier["at"]
+                    client=client_id, at=_when(earlier["at"])
                 )
             )
         return {
@@ -325,3 +325,12 @@ def _values(client: sqlite3.Row, externals: list[sqlite3.Row]) -> list[str]:
     for user in externals:
         values += [user["email"], user["codice_fiscale"]]
     return sorted({v for v in values if v})
+
+
+def _when(iso: str) -> str:
+    """A stored day or instant in a sentence: ISO in English, as it always showed,
+    as Italians write it in Italian (16/11/2026 10:30, Rome time)."""
+    from sempi_cli.i18n import current
+    from sempi_cli.output import for_people
+
+    return iso if current() == "en" else str(for_people(iso))
