@@ -14,17 +14,12 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 
 from sempi_cli.errors import Conflict, NotFound, PermissionDenied, RuleViolation
-from sempi_cli.i18n import N_, Text
+from sempi_cli.i18n import Text
 from sempi_cli.i18n import gettext as _
 from sempi_cli.services.base import Service
 from sempi_cli.services.chat import rooms
 
 Choose = Callable[[Sequence[int]], int]
-# The invitation, written in its recipient's language.
-ADDED = N_("{who} added you to the chat {title}")
-# The chat's note of a new owner: one text for all its readers, in the firm's
-# language (config ui.language), as it stands when the note is written.
-HANDED_OVER = N_("{who} left; {heir} is now the owner")
 
 
 def fixed_membership_refusal(chat: sqlite3.Row) -> str | None:
@@ -105,8 +100,8 @@ class Membership(Service):
             inbox.notify(
                 user["id"],
                 "invitation",
-                Text(
-                    ADDED,
+                Text(  # in the recipient's language
+                    "{who} added you to the chat {title}",
                     who=self.actor.full_name,
                     title=repr(title),
                 ),
@@ -267,7 +262,9 @@ class Membership(Service):
         self.db.execute("UPDATE chats SET owner_id = ? WHERE id = ?", (heir, chat["id"]))
         from sempi_cli.services import language
 
-        note = Text(HANDED_OVER, who=self.actor.full_name, heir=name)
+        # One text for all the chat's readers: the firm's language (config ui.language)
+        # as it stands when the note is written.
+        note = Text("{who} left; {heir} is now the owner", who=self.actor.full_name, heir=name)
         rooms.append_message(
             self.db,
             chat["id"],

@@ -24,14 +24,10 @@ import unicodedata
 from collections.abc import Mapping
 
 from sempi_cli.errors import InvalidData
-from sempi_cli.i18n import N_, Text
+from sempi_cli.i18n import Text
 from sempi_cli.i18n import gettext as _
 from sempi_cli.services.chat.rooms import members_sql
 from sempi_cli.services.notify.centre import NotificationService
-
-# The notifications, each written in its recipient's language.
-MENTIONED = N_("{who} mentioned you in chat {chat} ({title}), message {message}")
-NEW_MESSAGES = N_("New messages in chat {chat} ({title})")
 
 # '@' not glued to a word, an address or a dot before it ("mario@x.it" is not a
 # mention of "x.it"); a name is two or more parts joined by dots, each starting with
@@ -116,7 +112,7 @@ def notify_mentioned(
             user_id,
             "mention",
             Text(
-                MENTIONED,
+                "{who} mentioned you in chat {chat} ({title}), message {message}",
                 who=inbox.actor.email,
                 chat=chat["id"],
                 title=chat["title"],
@@ -149,7 +145,7 @@ def notify_members(inbox: NotificationService, chat: Mapping, skip: list[int]) -
         inbox.notify(
             row["id"],
             "message",
-            Text(NEW_MESSAGES, chat=chat["id"], title=chat["title"]),
+            Text("New messages in chat {chat} ({title})", chat=chat["id"], title=chat["title"]),
             read_source(chat["id"], row["id"], row["read_up_to"]),
             chat_id=chat["id"],
         )

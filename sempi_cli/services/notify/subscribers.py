@@ -7,15 +7,9 @@ import sqlite3
 from collections.abc import Mapping
 
 from sempi_cli.clock import Clock
-from sempi_cli.i18n import N_, Text
+from sempi_cli.i18n import Text
 from sempi_cli.services.access import Actor
 from sempi_cli.services.notify.centre import NotificationService
-
-# The invitation, written in its recipient's language.
-ADDED = N_(
-    "{who} added you to the work group of {client} (client {client_id}):"
-    " its tasks, documents and chat are open to you."
-)
 
 
 def on_group_member_added(
@@ -31,8 +25,9 @@ def on_group_member_added(
         " FROM clients c WHERE c.id = ?",
         (client_id,),
     ).fetchone()
-    text = Text(
-        ADDED,
+    text = Text(  # in each recipient's language
+        "{who} added you to the work group of {client} (client {client_id}):"
+        " its tasks, documents and chat are open to you.",
         who=actor.full_name,
         client=client[0],
         client_id=client_id,

@@ -15,44 +15,11 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sempi_cli.clock import ROME, Clock
-from sempi_cli.i18n import N_, Text
+from sempi_cli.i18n import Text
 from sempi_cli.services.access import Actor
 from sempi_cli.services.notify.centre import NotificationService
 
 EXCERPT = 120  # characters of a comment or a reason in the notification
-
-# What happened -> the sentence, alone and followed by a comment or a reason
-# ({detail}, its full stop included); {who} is the actor, {task} the task's id and
-# {title} its title. Each is written in its recipient's language (a Text).
-EVENTS: dict[str, tuple[str, str]] = {
-    "assigned": (
-        N_("{who} gave you task {task} ({title})."),
-        N_("{who} gave you task {task} ({title}): {detail}"),
-    ),
-    "participant": (
-        N_("{who} added you as a participant to task {task} ({title})."),
-        N_("{who} added you as a participant to task {task} ({title}): {detail}"),
-    ),
-    "observer": (
-        N_("{who} added you as an observer of task {task} ({title})."),
-        N_("{who} added you as an observer of task {task} ({title}): {detail}"),
-    ),
-    "approved": (
-        N_("{who} approved task {task} ({title})."),
-        N_("{who} approved task {task} ({title}): {detail}"),
-    ),
-    "returned": (
-        N_("{who} returned task {task} ({title}) to you."),
-        N_("{who} returned task {task} ({title}) to you: {detail}"),
-    ),
-    "commented": (
-        N_("{who} commented on task {task} ({title})."),
-        N_("{who} commented on task {task} ({title}): {detail}"),
-    ),
-}
-# A moved deadline names the new one: a day and a time, or none.
-MOVED = N_("{who} moved the deadline of task {task} ({title}) to {day} {time}.")
-REMOVED = N_("{who} moved the deadline of task {task} ({title}) to none (removed).")
 
 
 def _excerpt(text: str) -> str:
@@ -69,17 +36,54 @@ def _detail(text: str) -> str:
 def _text(
     what: str, who: str, task_id: int, title: str, deadline: str | None, detail: str | None
 ) -> Text:
-    """The notification of ``what``, for its recipient to read in their language."""
-    names = {"who": who, "task": task_id, "title": title}
+    """What happened, for its recipient to read in their language: the sentence
+    alone, or followed by a comment or a reason (``detail``, shortened, its full stop
+    included); a moved deadline names the new one (a day and a time), or none."""
+    names: dict[str, object] = {"who": who, "task": task_id, "title": title}
     if what == "deadline":
         if deadline is None:
-            return Text(REMOVED, **names)
+            return Text(
+                "{who} moved the deadline of task {task} ({title}) to none (removed).", **names
+            )
         at = datetime.fromisoformat(deadline).astimezone(ROME)
-        return Text(MOVED, **names, day=at.strftime("%d/%m/%Y"), time=at.strftime("%H:%M"))
-    alone, with_detail = EVENTS[what]
+        day, time = at.strftime("%d/%m/%Y"), at.strftime("%H:%M")
+        return Text(
+            "{who} moved the deadline of task {task} ({title}) to {day} {time}.",
+            **names,
+            day=day,
+            time=time,
+        )
     if detail and detail.strip():
-        return Text(with_detail, **names, detail=_detail(detail))
-    return Text(alone, **names)
+        names["detail"] = _detail(detail)
+        if what == "assigned":
+            return Text("{who} gave you task {task} ({title}): {detail}", **names)
+        if what == "participant":
+            return Text(
+                "{who} added you as a participant to task {task} ({title}): {detail}", **names
+            )
+        if what == "observer":
+            return Text(
+                "{who} added you as an observer of task {task} ({title}): {detail}", **names
+            )
+        if what == "approved":
+            return Text("{who} approved task {task} ({title}): {detail}", **names)
+        if what == "returned":
+            return Text("{who} returned task {task} ({title}) to you: {detail}", **names)
+        if what == "commented":
+            return Text("{who} commented on task {task} ({title}): {detail}", **names)
+    elif what == "assigned":
+        return Text("{who} gave you task {task} ({title}).", **names)
+    elif what == "participant":
+        return Text("{who} added you as a participant to task {task} ({title}).", **names)
+    elif what == "observer":
+        return Text("{who} added you as an observer of task {task} ({title}).", **names)
+    elif what == "approved":
+        return Text("{who} approved task {task} ({title}).", **names)
+    elif what == "returned":
+        return Text("{who} returned task {task} ({title}) to you.", **names)
+    elif what == "commented":
+        return Text("{who} commented on task {task} ({title}).", **names)
+    raise ValueError(f"unknown task event {what!r}")
 
 
 def people_on(db: sqlite3.Connection, task_id: int) -> list[int]:
