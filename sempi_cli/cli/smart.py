@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from sempi_cli.cli.common import emit_rows, group_app, say, state
+from sempi_cli.i18n import gettext as _
 
 app = group_app("smart")
 
@@ -24,7 +25,7 @@ def smart_list(ctx: typer.Context) -> None:
         rows = [{**row, "services": ", ".join(row["services"])} for row in rows]
     emit_rows(ctx, rows, ("client_id", "client", "services"))
     if not rows:
-        say(ctx, "No client's SMART services are open to you now.")
+        say(ctx, _("No client's SMART services are open to you now."))
 
 
 @app.command("open")

@@ -9,6 +9,8 @@ import typer
 
 from sempi_cli.cli.common import emit_record, emit_rows, say, state
 from sempi_cli.cli.consent.group import app
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import ngettext
 
 ClientId = Annotated[int, typer.Argument(help="The client's id.")]
 
@@ -48,7 +50,7 @@ def consent_answer(
 
     Example: sempi consent answer 12 no --on-behalf --channel pec --evidence ./pec-revoca.eml
     """
-    from sempi_cli.services.consent.answers import AnswerService
+    from sempi_cli.services.consent.answers import CHANGED, AnswerService
 
     record = (
         state(ctx)
@@ -63,7 +65,7 @@ def consent_answer(
         )
     )
     emit_record(ctx, record)
-    say(ctx, f"Client {client}: {record['state']} (was {record['previous']}).")
+    say(ctx, _(CHANGED[record["state"], record["previous"]]).format(client=client))
 
 
 @app.command("history")
@@ -82,7 +84,7 @@ def consent_history(
 
     Example: sempi consent history 12 --as-of 31/10/2026
     """
-    from sempi_cli.services.consent.answers import HISTORY_COLUMNS, AnswerService
+    from sempi_cli.services.consent.answers import HISTORY_COLUMNS, STATE_AT, AnswerService
 
     at = None
     if as_of is not None:
@@ -98,13 +100,14 @@ def consent_history(
         return
     rows = result["answers"]
     if fmt == "table":  # a person the reader may not see: the firm's, unnamed
-        rows = [{**row, "answered_by": row["answered_by"] or "(firm)"} for row in rows]
+        firm = _("(firm)")
+        rows = [{**row, "answered_by": row["answered_by"] or firm} for row in rows]
     emit_rows(ctx, rows, HISTORY_COLUMNS)
     if fmt == "table":
         from sempi_cli.output import for_people
 
-        since = f" since {for_people(result['since'])}" if result["since"] else ""
-        typer.echo(f"State at {for_people(result['as_of'])}: {result['state']}{since}.")
+        line = _(STATE_AT[result["state"]])
+        typer.echo(line.format(at=for_people(result["as_of"]), since=for_people(result["since"])))
 
 
 @app.command("verify")
@@ -119,7 +122,14 @@ def consent_verify(ctx: typer.Context) -> None:
 
     result = state(ctx).service(AnswerService).verify()
     if state(ctx).fmt == "table":
-        typer.echo(f"The consent record holds: {result['rows']} answer(s), chain intact.")
+        n = result["rows"]
+        typer.echo(
+            ngettext(
+                "The consent record holds: {n} answer(s), chain intact.",
+                "The consent record holds: {n} answer(s), chain intact.",
+                n,
+            ).format(n=n)
+        )
     else:
         emit_record(ctx, result)
 
@@ -136,12 +146,15 @@ def consent_check(
 
     Example: sempi consent check --user op@studiorossi.it --client 12
     """
-    from sempi_cli.services.consent.reach import SmartService
+    from sempi_cli.services.consent.reach import SmartService, reason_words
 
     result = state(ctx).service(SmartService).check(user, client)
+    why = reason_words(result["reason"])  # JSON keeps the reason as it is, for scripts
     if state(ctx).fmt == "table":
-        why = f": {result['reason']}" if result["reason"] else ""
-        typer.echo(f"{result['answer']}{why}")
+        if result["allowed"]:
+            typer.echo(_("yes"))
+        else:
+            typer.echo(_("no: {reason}").format(reason=why) if why else _("no"))
     else:
         emit_record(ctx, result)
     if not result["allowed"]:
@@ -150,6 +163,7 @@ def consent_check(
         # The answer is on stdout for scripts; the exit code and the one Error line
         # say "no" as every failing sempi command says it (docs/exit-codes.md).
         raise CheckFailed(
-            f"{result['user']} may not reach the SMART services of client {client}:"
-            f" {result['reason']}"
+            _("{user} may not reach the SMART services of client {client}: {reason}").format(
+                user=result["user"], client=client, reason=why
+            )
         )

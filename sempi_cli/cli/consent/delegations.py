@@ -8,6 +8,7 @@ import typer
 
 from sempi_cli.cli.common import emit_rows, say, state
 from sempi_cli.cli.consent.group import app
+from sempi_cli.i18n import ngettext
 
 
 @app.command("delegations")
@@ -37,4 +38,11 @@ def consent_delegations(
     rows = state(ctx).service(DelegationWatch).expiring(expiring, studio)
     emit_rows(ctx, rows, COLUMNS)
     if state(ctx).fmt == "table":
-        say(ctx, f"{len(rows)} delegation(s) expire within {expiring.strip()}.")
+        say(
+            ctx,
+            ngettext(
+                "{n} delegation(s) expire within {window}.",
+                "{n} delegation(s) expire within {window}.",
+                len(rows),
+            ).format(n=len(rows), window=expiring.strip()),
+        )

@@ -9,6 +9,8 @@ import typer
 
 from sempi_cli.cli.common import PageLimit, PageOffset, confirm, emit_record, emit_rows, say, state
 from sempi_cli.cli.consent.group import app
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import ngettext
 
 Studio = Annotated[str | None, typer.Option("--studio", "-s", help="The practice: its name or id.")]
 
@@ -99,7 +101,12 @@ def consent_request(
 
     def ask(count: int) -> None:
         if count >= CONFIRM_FROM:
-            confirm(ctx, f"Send {count} consent request(s)?")
+            confirm(
+                ctx,
+                ngettext("Send {n} consent request?", "Send {n} consent requests?", count).format(
+                    n=count
+                ),
+            )
 
     report = (
         state(ctx)
@@ -113,7 +120,6 @@ def consent_request(
             confirm=ask,
         )
     )
-    verb = "Would send" if dry_run else "Sent"
     done = "would request" if dry_run else "requested"
     if all_:
         counts: dict[str, int] = {}
@@ -138,19 +144,40 @@ def consent_request(
             for r in report["not_eligible"]
         ]
         emit_rows(ctx, rows, REQUEST_COLUMNS)
-    say(
-        ctx,
-        f"{verb} {len(report['requested'])} consent request(s): {report['mails']} e-mail(s)"
-        f" queued, {report['notified']} client user(s) notified;"
-        f" {len(report['not_eligible'])} client(s) not eligible.",
-    )
+    say(ctx, _summary(dry_run, len(report["requested"]), report, len(report["not_eligible"])))
     if partial and report["not_eligible"] and report["requested"] and not dry_run:
         from sempi_cli.errors import PartlyDone
 
+        left_out = len(report["not_eligible"])
         raise PartlyDone(
-            f"{len(report['not_eligible'])} client(s) were not eligible and got no request",
-            "the others got theirs; see the reasons above",
+            ngettext(
+                "{n} client was not eligible and got no request",
+                "{n} clients were not eligible and got no request",
+                left_out,
+            ).format(n=left_out),
+            _("the others got theirs; see the reasons above"),
         )
+
+
+def _summary(dry_run: bool, requested: int, report: dict, refused: int) -> str:
+    """The line after `consent request`: each count with its noun, in one sentence."""
+    if dry_run:
+        sent = ngettext(
+            "Would send {n} consent request", "Would send {n} consent requests", requested
+        )
+    else:
+        sent = ngettext("Sent {n} consent request", "Sent {n} consent requests", requested)
+    mails, notified = report["mails"], report["notified"]
+    return _("{requests}: {mails}, {users}; {clients}.").format(
+        requests=sent.format(n=requested),
+        mails=ngettext("{n} e-mail queued", "{n} e-mails queued", mails).format(n=mails),
+        users=ngettext("{n} client user notified", "{n} client users notified", notified).format(
+            n=notified
+        ),
+        clients=ngettext("{n} client not eligible", "{n} clients not eligible", refused).format(
+            n=refused
+        ),
+    )
 
 
 CONFIRM_FROM = 3  # requests sent at once that ask first (on a terminal; --yes elsewhere)

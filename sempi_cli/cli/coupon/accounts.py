@@ -9,6 +9,7 @@ import typer
 
 from sempi_cli.cli.common import emit_record, say, state
 from sempi_cli.cli.coupon.group import app
+from sempi_cli.i18n import gettext as _
 
 ClientId = Annotated[int, typer.Argument(help="The client (its id).")]
 
@@ -147,4 +148,9 @@ def coupon_export(
         fh.write(text)
 
     write_private(output, write)
-    say(ctx, f"Client {client_id}'s licence record exported to {output} (readable only by you).")
+    say(
+        ctx,
+        _("Client {client}'s licence record exported to {file} (readable only by you).").format(
+            client=client_id, file=output
+        ),
+    )

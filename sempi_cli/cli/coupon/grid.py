@@ -3,7 +3,6 @@ licence's state, and their usage against the limits (bars on a terminal)."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 import typer
@@ -17,7 +16,6 @@ TABLE_COLUMNS = (
     "documents", "contacts",
 )  # fmt: skip
 BAR_CELLS = 10
-_ISO_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 
 
 def bar(pct: int | None) -> str:
@@ -74,12 +72,14 @@ def coupon_clients(
     if app_state.fmt != "table":
         emit_rows(ctx, rows, COLUMNS)
         return
-    words: dict[str, str] = {}  # a few distinct texts over thousands of rows
+    from sempi_cli.services.coupons.rules import state_words
+
+    words: dict[tuple, str] = {}  # a few distinct texts over thousands of rows
     for row in rows:
-        text = row["state_text"]
-        shown = words.get(text)
-        if shown is None:
-            shown = words[text] = _ISO_DAY.sub(r"\3/\2/\1", text)  # dates the Italian way
+        key = (row["state"], row["state_text"], row["ends_on"])
+        shown = words.get(key)
+        if shown is None:  # in the reader's language, days as dd/mm/yyyy
+            shown = words[key] = state_words(*key)
         row["state"] = shown
         row["documents"] = bar(row["documents_pct"])
         row["contacts"] = bar(row["contacts_pct"])

@@ -9,6 +9,7 @@ import typer
 
 from sempi_cli.cli.common import emit_rows, say, state
 from sempi_cli.cli.coupon.group import app
+from sempi_cli.i18n import ngettext
 
 
 @app.command("migrate")
@@ -64,9 +65,17 @@ def coupon_migrate(
         )
     )
     emit_rows(ctx, report["migrated"], COLUMNS)
-    verb = "would be migrated" if dry_run else "migrated"
-    left = "would be left" if dry_run else "left"
-    say(
-        ctx,
-        f"{len(report['migrated'])} client(s) {verb}; {report['coupons_left']} coupon(s) {left}.",
-    )
+    n, left = len(report["migrated"]), report["coupons_left"]
+    if dry_run:
+        line = ngettext(
+            "{n} client(s) would be migrated; {left} coupon(s) would be left.",
+            "{n} client(s) would be migrated; {left} coupon(s) would be left.",
+            n,
+        )
+    else:
+        line = ngettext(
+            "{n} client(s) migrated; {left} coupon(s) left.",
+            "{n} client(s) migrated; {left} coupon(s) left.",
+            n,
+        )
+    say(ctx, line.format(n=n, left=left))

@@ -9,6 +9,8 @@ import typer
 
 from sempi_cli.cli.common import emit_record, emit_rows, say, state
 from sempi_cli.cli.coupon.group import app
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import ngettext
 
 Studio = Annotated[str, typer.Option("--studio", "-s", help="The practice: its name or id.")]
 
@@ -71,18 +73,29 @@ def coupon_renew(
     if dry_run:
         rows = [{**r, "result": "would renew"} if r["result"] == "renewed" else r for r in rows]
     emit_rows(ctx, rows, COLUMNS)
-    verb = "Would renew" if dry_run else "Renewed"
-    say(
-        ctx,
-        f"{verb} {report['renewed']} client(s) for {year}; {report['skipped']} skipped,"
-        f" {report['refused']} refused.",
-    )
+    n = report["renewed"]
+    if dry_run:
+        line = ngettext(
+            "Would renew {n} client(s) for {year}; {skipped} skipped, {refused} refused.",
+            "Would renew {n} client(s) for {year}; {skipped} skipped, {refused} refused.",
+            n,
+        )
+    else:
+        line = ngettext(
+            "Renewed {n} client(s) for {year}; {skipped} skipped, {refused} refused.",
+            "Renewed {n} client(s) for {year}; {skipped} skipped, {refused} refused.",
+            n,
+        )
+    say(ctx, line.format(n=n, year=year, skipped=report["skipped"], refused=report["refused"]))
     if report["refused"] and report["renewed"] and not dry_run:
         from sempi_cli.errors import PartlyDone
 
+        refused = report["refused"]
         raise PartlyDone(
-            f"{report['refused']} client(s) were not renewed",
-            "the others were; see the reasons above",
+            ngettext("{n} client was not renewed", "{n} clients were not renewed", refused).format(
+                n=refused
+            ),
+            _("the others were; see the reasons above"),
         )
 
 
@@ -151,17 +164,27 @@ def coupon_check(
         emit_record(ctx, result)
         return
     lines = []
-    if result["expiring"]:
+    if n := result["expiring"]:
         lines.append(
-            f"{result['expiring']} licence(s) expiring within {EXPIRING_DAYS} days:"
-            " practice administrators told"
+            ngettext(
+                "{n} licence(s) expiring within {days} days: practice administrators told",
+                "{n} licence(s) expiring within {days} days: practice administrators told",
+                n,
+            ).format(n=n, days=EXPIRING_DAYS)
         )
-    if result["cutoff"]:
+    if n := result["cutoff"]:
         lines.append(
-            f"{result['cutoff']} package(s) renewing unless cancelled by 30 June:"
-            " practice administrators told"
+            ngettext(
+                "{n} package(s) renewing unless cancelled by 30 June: practice administrators told",
+                "{n} package(s) renewing unless cancelled by 30 June: practice administrators told",
+                n,
+            ).format(n=n)
         )
-    if result["usage"]:
-        lines.append(f"{result['usage']} usage threshold notice(s) sent")
+    if n := result["usage"]:
+        lines.append(
+            ngettext(
+                "{n} usage threshold notice sent", "{n} usage threshold notices sent", n
+            ).format(n=n)
+        )
     for line in lines:
         typer.echo(line)

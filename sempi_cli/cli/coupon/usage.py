@@ -9,6 +9,8 @@ import typer
 
 from sempi_cli.cli.common import emit_record, emit_rows, say, state, sub_app
 from sempi_cli.cli.coupon.group import app
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import ngettext
 
 usage_app = sub_app(
     "usage", "A migrated client's documents and contacts against the licence's limits."
@@ -81,12 +83,27 @@ def usage_import(
         first = problems[0]
         raise InvalidData(
             report["file"],
-            f"{report['refused']} of {report['rows']} row(s) refused (first: line"
-            f" {first['line']}, {first['column']}: {first['problem']}); nothing was written",
-            "fix them and run again",
+            ngettext(
+                "{refused} of {n} row(s) refused (first: line {line}, {column}: {problem});"
+                " nothing was written",
+                "{refused} of {n} row(s) refused (first: line {line}, {column}: {problem});"
+                " nothing was written",
+                report["rows"],
+            ).format(
+                refused=report["refused"],
+                n=report["rows"],
+                line=first["line"],
+                column=first["column"],
+                problem=first["problem"],
+            ),
+            _("fix them and run again"),
         )
+    n = report["updated"]
     say(
         ctx,
-        f"Recorded the usage of {report['updated']} client(s);"
-        f" {report['notified']} notice(s) to the responsibles.",
+        ngettext(
+            "Recorded the usage of {n} client(s); {notices} notice(s) to the responsibles.",
+            "Recorded the usage of {n} client(s); {notices} notice(s) to the responsibles.",
+            n,
+        ).format(n=n, notices=report["notified"]),
     )

@@ -38,6 +38,8 @@ from sempi_cli.errors import (
     StoreUnusable,
     UsageProblem,
 )
+from sempi_cli.i18n import N_, Text
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access, ledger
 from sempi_cli.services.base import Service
 
@@ -52,6 +54,20 @@ CHANNELS = ("pec", "email", "paper", "phone")  # on behalf; an own answer is "se
 EVIDENCE_FOLDER = "Consensi"
 MAX_COMMENT = 500
 STATES = {None: "pending", "yes": "consented", "no": "refused"}
+# The states in a sentence for people (the values stay in JSON and in the tables).
+CHANGED = {
+    ("consented", "pending"): N_("Client {client}: consented (was pending)."),
+    ("consented", "consented"): N_("Client {client}: consented (was consented)."),
+    ("consented", "refused"): N_("Client {client}: consented (was refused)."),
+    ("refused", "pending"): N_("Client {client}: refused (was pending)."),
+    ("refused", "consented"): N_("Client {client}: refused (was consented)."),
+    ("refused", "refused"): N_("Client {client}: refused (was refused)."),
+}
+STATE_AT = {
+    "pending": N_("State at {at}: pending."),
+    "consented": N_("State at {at}: consented since {since}."),
+    "refused": N_("State at {at}: refused since {since}."),
+}
 HISTORY_COLUMNS = (
     "id", "answered_at", "answer", "answered_by", "channel", "on_behalf", "comment",
     "evidence_document_id", "state",
@@ -62,7 +78,11 @@ def parse_answer(word: str) -> str:
     """yes / no from the words people type (sì, si, yes, no; any case)."""
     answer = WORDS.get((word or "").strip().casefold())
     if answer is None:
-        raise InvalidData("ANSWER", f"{word!r} is not an answer", "answer yes (or sì) or no")
+        raise InvalidData(
+            "ANSWER",
+            _("{word} is not an answer").format(word=repr(word)),
+            _("answer yes (or sì) or no"),
+        )
     return answer
 
 
@@ -100,31 +120,38 @@ class AnswerService(Service):
             if channel not in CHANNELS:
                 raise InvalidData(
                     "--channel",
-                    f"{channel!r} is not a channel" if channel else "an answer on behalf needs one",
-                    "use one of: " + ", ".join(CHANNELS),
+                    _("{channel} is not a channel").format(channel=repr(channel))
+                    if channel
+                    else _("an answer on behalf needs one"),
+                    _("use one of: {choices}").format(choices=", ".join(CHANNELS)),
                 )
             if not (evidence or "").strip():
                 raise InvalidData(
-                    "--evidence", "an answer on behalf needs it: a document id or a file"
+                    "--evidence", _("an answer on behalf needs it: a document id or a file")
                 )
         elif channel is not None or evidence is not None:
-            raise UsageProblem("--channel and --evidence go with --on-behalf")
+            raise UsageProblem(_("--channel and --evidence go with --on-behalf"))
         with self.transaction():
             client = access.client_row(self.db, self.actor, client_id)
             if client["removed_at"] is not None:
-                raise NotFound(f"client {client_id} not found")
+                raise NotFound(_("client {client} not found").format(client=client_id))
             if on_behalf:
                 if self.actor.role == "external":
                     raise PermissionDenied(
-                        "an external user answers for their own client, not on its behalf",
-                        f"run 'sempi consent answer {client_id} {answer}'",
+                        _("an external user answers for their own client, not on its behalf"),
+                        _("run '{command}'").format(
+                            command=f"sempi consent answer {client_id} {answer}"
+                        ),
                     )
                 document_id = self._evidence(client, (evidence or "").strip())
             else:
                 if self.actor.role != "external" or self.actor.client_id != client_id:
                     raise PermissionDenied(
-                        "only the client's own users answer for it",
-                        "record an answer received elsewhere with --on-behalf --channel --evidence",
+                        _("only the client's own users answer for it"),
+                        _(
+                            "record an answer received elsewhere with --on-behalf --channel"
+                            " --evidence"
+                        ),
                     )
                 document_id = None
             used_channel = channel if on_behalf and channel else "sempi"
@@ -185,8 +212,10 @@ class AnswerService(Service):
             if row is None:
                 raise InvalidData(
                     "--evidence",
-                    f"client {client['id']} has no document {ref}",
-                    "give one of its documents' ids (sempi doc list), or a file (./NAME)",
+                    _("client {client} has no document {document}").format(
+                        client=client["id"], document=ref
+                    ),
+                    _("give one of its documents' ids (sempi doc list), or a file (./NAME)"),
                 )
             return int(row[0])
         try:
@@ -195,13 +224,16 @@ class AnswerService(Service):
         except (OSError, ValueError, RuntimeError):  # a NUL, a name too long, no home
             is_file = False
         if not is_file:
-            raise InvalidData("--evidence", f"{ref!r} is neither a document id nor a file")
+            raise InvalidData(
+                "--evidence",
+                _("{ref} is neither a document id nor a file").format(ref=repr(ref)),
+            )
         folders = FolderAccess(self.db, self.clock, self.actor)
         folders.organisable_client(client["id"])
         tree = load_tree(self.db, client["id"])
         folder_id = tree.find([EVIDENCE_FOLDER])
         if folder_id is None:
-            folder_id, _ = folders.ensure(tree, [EVIDENCE_FOLDER])
+            folder_id, _made = folders.ensure(tree, [EVIDENCE_FOLDER])
         same = self.db.execute(  # the same file given again: the same document
             "SELECT id FROM documents WHERE folder_id = ? AND name = ? AND sha256 = ?"
             " AND removed_at IS NULL",
@@ -215,16 +247,33 @@ class AnswerService(Service):
             )
         except Conflict as exc:
             raise Conflict(
-                exc.message, "rename the file, or give that document's id as --evidence"
+                exc.message, _("rename the file, or give that document's id as --evidence")
             ) from None
         return int(rows[0]["id"])
 
     def _notify(self, client: sqlite3.Row, answer_id: int, revoked: bool, channel: str) -> None:
         from sempi_cli.services.notify.centre import NotificationService
 
-        what = "revoked its consent" if revoked else "refused consent"
-        how = "" if channel == "sempi" else f" (recorded by {self.actor.full_name}, {channel})"
-        text = f"{client['ragione_sociale']} (client {client['id']}) {what} to SMART services{how}."
+        # Written in each recipient's language by the notification centre.
+        name, cid, person = client["ragione_sociale"], client["id"], self.actor.full_name
+        if channel == "sempi" and revoked:
+            text = Text("{client} (client {id}) revoked its consent to SMART services.",
+                        client=name, id=cid)  # fmt: skip
+        elif channel == "sempi":
+            text = Text("{client} (client {id}) refused consent to SMART services.",
+                        client=name, id=cid)  # fmt: skip
+        elif revoked:
+            text = Text(
+                "{client} (client {id}) revoked its consent to SMART services"
+                " (recorded by {person}, {channel}).",
+                client=name, id=cid, person=person, channel=channel,
+            )  # fmt: skip
+        else:
+            text = Text(
+                "{client} (client {id}) refused consent to SMART services"
+                " (recorded by {person}, {channel}).",
+                client=name, id=cid, person=person, channel=channel,
+            )  # fmt: skip
         recipients = {
             row[0]
             for row in self.db.execute(
@@ -282,13 +331,16 @@ class AnswerService(Service):
     def verify(self) -> dict:
         """Recompute the answers' hash chain; StoreUnusable (exit 10) naming the first
         row that does not hold. Firm administrators: it reads every client's answers."""
-        access.require_firm_admin(self.actor, "verify the consent record")
+        access.require_firm_admin(self.actor, _("verify the consent record"))
         result = ledger.verify(self.db, TABLE, COLUMNS)
         if not result["ok"]:
             raise StoreUnusable(
-                f"the consent record is broken at answer {result['first_bad']}:"
-                f" {result['problem']}",
-                "the file was edited outside sempi: restore it from a backup and keep"
-                " this copy as evidence",
+                _("the consent record is broken at answer {answer}: {problem}").format(
+                    answer=result["first_bad"], problem=result["problem"]
+                ),
+                _(
+                    "the file was edited outside sempi: restore it from a backup and keep"
+                    " this copy as evidence"
+                ),
             )
         return {"table": TABLE, "rows": result["rows"], "ok": True}

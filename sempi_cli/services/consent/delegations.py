@@ -22,6 +22,8 @@ from datetime import date, datetime, timedelta
 
 from sempi_cli.clock import ROME, FixedClock
 from sempi_cli.errors import InvalidData, PermissionDenied
+from sempi_cli.i18n import N_, Text, ntext
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 
@@ -33,7 +35,7 @@ COLUMNS = (
 )  # fmt: skip
 RUN_COLUMNS = ("client_id", "kind", "valid_until", "days_left", "mark", "recipient")
 _UNITS = {"d": 1, "g": 1, "w": 7, "m": 30, "y": 365, "a": 365}
-_WINDOW_HINT = "give days (60d), weeks (8w), months (2m) or years (1y)"
+_WINDOW_HINT = N_("give days (60d), weeks (8w), months (2m) or years (1y)")
 
 
 def window_days(text: str, field: str = "--expiring") -> int:
@@ -43,10 +45,14 @@ def window_days(text: str, field: str = "--expiring") -> int:
     if key.isdigit():
         number, unit = key, "d"
     if not number.isdigit() or unit not in _UNITS:
-        raise InvalidData(field, f"cannot read {text!r} as a window", _WINDOW_HINT)
+        raise InvalidData(
+            field, _("cannot read {text} as a window").format(text=repr(text)), _(_WINDOW_HINT)
+        )
     days = int(number) * _UNITS[unit]
     if days > MAX_WINDOW_DAYS:
-        raise InvalidData(field, f"{text!r} is beyond four years", _WINDOW_HINT)
+        raise InvalidData(
+            field, _("{text} is beyond four years").format(text=repr(text)), _(_WINDOW_HINT)
+        )
     return days
 
 
@@ -68,16 +74,34 @@ def _days_left(valid_until: str, today: date) -> int:
     return (date.fromisoformat(valid_until) - today).days
 
 
-def notice_text(client: str, kind: str, reference: str, valid_until: str, days: int) -> str:
+def notice_text(client: str, kind: str, reference: str, valid_until: str, days: int) -> Text:
+    """The responsible's notice, written in their language by the notification centre."""
     until = date.fromisoformat(valid_until).strftime("%d/%m/%Y")
-    name = kind.replace("_", " ")
+    words = {"client": client, "name": kind.replace("_", " "), "reference": reference}
     if days < 0:
-        when = f"expired on {until}"
-    elif days == 0:
-        when = f"expires today ({until})"
-    else:
-        when = f"expires on {until}, in {days} day{'s' if days != 1 else ''}"
-    return f"{client}: the {name} delegation {reference} {when}; ask the client to renew it."
+        return Text(
+            "{client}: the {name} delegation {reference} expired on {until}; ask the client"
+            " to renew it.",
+            until=until,
+            **words,
+        )
+    if days == 0:
+        return Text(
+            "{client}: the {name} delegation {reference} expires today ({until}); ask the"
+            " client to renew it.",
+            until=until,
+            **words,
+        )
+    return ntext(
+        "{client}: the {name} delegation {reference} expires on {until}, in {n} day; ask"
+        " the client to renew it.",
+        "{client}: the {name} delegation {reference} expires on {until}, in {n} days; ask"
+        " the client to renew it.",
+        days,
+        until=until,
+        n=days,
+        **words,
+    )
 
 
 class DelegationWatch(Service):
@@ -125,8 +149,11 @@ class DelegationWatch(Service):
 
         if not self.actor.is_internal:
             raise PermissionDenied(
-                "only a firm user may run the delegations watch",
-                "cron runs it with a firm user's application password (SEMPI_USER, SEMPI_APP_PASSWORD)",
+                _("only a firm user may run the delegations watch"),
+                _(
+                    "cron runs it with a firm user's application password (SEMPI_USER,"
+                    " SEMPI_APP_PASSWORD)"
+                ),
             )
         now = self.clock.now() if now is None else now
         today = _today(now)

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sempi_cli.errors import InvalidData, PermissionDenied
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.text import chosen_words
@@ -95,11 +96,11 @@ class ConsentGrid(Service):
         query = query or GridQuery()
         actor = self.actor
         if actor.role == "external":
-            raise PermissionDenied("a client's user may not read a practice's consent grid")
+            raise PermissionDenied(_("a client's user may not read a practice's consent grid"))
         # Every value is checked before the practice is looked up: one clear line,
         # whichever is wrong.
-        statuses = chosen_words(query.statuses, REQUEST_STATUSES, "--status", "a status")
-        responses = chosen_words(query.responses, RESPONSES, "--response", "a status")
+        statuses = chosen_words(query.statuses, REQUEST_STATUSES, "--status", _("a status"))
+        responses = chosen_words(query.responses, RESPONSES, "--response", _("a status"))
         bounds = {
             "requested_from": self._bound(query.requested_from, "--requested-from", end=False),
             "requested_to": self._bound(query.requested_to, "--requested-to", end=True),
@@ -110,17 +111,20 @@ class ConsentGrid(Service):
             start, end = bounds[low], bounds[high]
             if start is not None and end is not None and end < start:
                 raise InvalidData(
-                    "--" + high.replace("_", "-"), "is before " + "--" + low.replace("_", "-")
+                    "--" + high.replace("_", "-"),
+                    _("is before {option}").format(option="--" + low.replace("_", "-")),
                 )
         if query.limit is not None and query.limit < 1:
-            raise InvalidData("--limit", "must be at least 1")
+            raise InvalidData("--limit", _("must be at least 1"))
         if query.offset < 0:
-            raise InvalidData("--offset", "must be 0 or more")
+            raise InvalidData("--offset", _("must be 0 or more"))
         # An id below 1 is a typo, not a client out of sight: say so (one that might
         # exist filters the rows, and one out of sight just lists nothing).
         for client_id in query.client_ids:
             if client_id < 1:
-                raise InvalidData("--client", f"'{client_id}' is not a client id")
+                raise InvalidData(
+                    "--client", _("{value} is not a client id").format(value=f"'{client_id}'")
+                )
         studio_id = find_studio_id(self.db, actor, studio)
         visible, params = access.visible_clients(actor, "c")
         params.update(studio=studio_id, limit=-1 if query.limit is None else query.limit)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 
 from sempi_cli.errors import PermissionDenied, UsageProblem
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services.access import Actor, require_practice_admin
 from sempi_cli.services.base import Service, changes
 
@@ -31,7 +32,7 @@ def _studio(db: sqlite3.Connection, actor: Actor, ref: str | int) -> sqlite3.Row
     from sempi_cli.services.org.studios import find_studio_id
 
     if actor.role == "external":
-        raise PermissionDenied("a client's user may not read or change a practice's options")
+        raise PermissionDenied(_("a client's user may not read or change a practice's options"))
     studio_id = find_studio_id(db, actor, ref)
     return db.execute("SELECT id, name FROM studios WHERE id = ?", (studio_id,)).fetchone()
 
@@ -64,9 +65,9 @@ class SmartOptions(Service):
         value stays as it was. Read by every access check: it rules from the next
         command on."""
         if enabled is None and operators is None:
-            raise UsageProblem("say what to change", "add --enable, --disable or --operators")
+            raise UsageProblem(_("say what to change"), _("add --enable, --disable or --operators"))
         row = _studio(self.db, self.actor, studio)
-        require_practice_admin(self.actor, row["id"], "change the practice's SMART option")
+        require_practice_admin(self.actor, row["id"], _("change the practice's SMART option"))
         with self.transaction():
             old = option_of(self.db, row["id"])
             new = {

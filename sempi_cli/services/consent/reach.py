@@ -27,6 +27,8 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from sempi_cli.errors import InvalidData, NotFound, PermissionDenied
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.consent.options import option_of
@@ -39,17 +41,34 @@ if TYPE_CHECKING:
 # setting smart.base_url (default https://smart.example). Stable: scripts and
 # bookmarks keep it.
 
-# The reasons a refusal gives (the stable first words; "refused on" adds the day).
-OPTION_OFF = "option off"
-NOT_FOR_OPERATORS = "not extended to operators"
-NOT_MANAGED = "not managed"
-NO_CONSENT = "no consent"
+# The reasons a refusal gives (the stable first words; "refused on" adds the day):
+# English in JSON for scripts, put into words for people by ``reason_words``.
+OPTION_OFF = N_("option off")
+NOT_FOR_OPERATORS = N_("not extended to operators")
+NOT_MANAGED = N_("not managed")
+NO_CONSENT = N_("no consent")
 REFUSED = "refused on"
-OTHER_PRACTICE = "another practice"
-EXTERNAL = "external users reach their services directly"
-NO_SERVICE = "no active SMART service"
-REMOVED = "client removed"
-DISABLED = "user disabled"
+OTHER_PRACTICE = N_("another practice")
+EXTERNAL = N_("external users reach their services directly")
+NO_SERVICE = N_("no active SMART service")
+REMOVED = N_("client removed")
+DISABLED = N_("user disabled")
+
+
+def reason_words(reason: str | None) -> str:
+    """A refusal's reason as people read it, in their language (the reason in JSON
+    stays as it is). The day of "refused on" is the ISO day in English, as it has
+    always been written, and dd/mm/yyyy in Italian."""
+    from sempi_cli import i18n
+
+    if not reason:
+        return ""
+    if reason.startswith(REFUSED + " "):
+        day = reason[len(REFUSED) + 1 :]
+        if i18n.current() != "en" and len(day) == 10:
+            day = f"{day[8:10]}/{day[5:7]}/{day[:4]}"
+        return _("refused on {day}").format(day=day)
+    return _(reason)
 
 
 def smart_url(base: str, client: sqlite3.Row | dict, service: str) -> str:
@@ -180,17 +199,25 @@ class SmartService(Service):
 
         if service is not None and service not in SMART_SERVICES:
             raise InvalidData(
-                "SERVICE", f"{service!r} is not a SMART service", "use " + ", ".join(SMART_SERVICES)
+                "SERVICE",
+                _("{service} is not a SMART service").format(service=repr(service)),
+                _("use {choices}").format(choices=", ".join(SMART_SERVICES)),
             )
         with self.transaction():  # the check and the audit under one lock: no revocation between
             client = access.client_row(self.db, self.actor, client_id)
             active = json.loads(client["smart_services"])
             if service is not None and service not in active:
-                raise NotFound(f"client {client_id} has no active {service}")
+                raise NotFound(
+                    _("client {client} has no active {service}").format(
+                        client=client_id, service=service
+                    )
+                )
             allowed, reason = reach(self.db, self.actor, client)
             if not allowed:
                 raise PermissionDenied(
-                    f"you may not reach the SMART services of client {client_id}: {reason}"
+                    _("you may not reach the SMART services of client {client}: {reason}").format(
+                        client=client_id, reason=reason_words(reason)
+                    )
                 )
             services = [service] if service is not None else active
             self.audit("open", "smart", client_id, services=services)
@@ -210,7 +237,7 @@ class SmartService(Service):
 
         user = find_user(self.db, self.actor, user_ref)
         if user["id"] != self.actor.id and self.actor.role not in ("firm-admin", "studio-admin"):
-            raise PermissionDenied("only administrators check another person's access")
+            raise PermissionDenied(_("only administrators check another person's access"))
         client = access.client_row(self.db, self.actor, client_id)
         reason: str | None = DISABLED
         allowed = False

@@ -39,6 +39,8 @@ from datetime import timedelta
 
 from sempi_cli.clock import iso_utc
 from sempi_cli.errors import NotFound, PermissionDenied, RuleViolation, UsageProblem
+from sempi_cli.i18n import Text
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access, audit
 from sempi_cli.services.access import Actor, require_practice_admin
 from sempi_cli.services.base import Service
@@ -47,7 +49,6 @@ from sempi_cli.services.text import listed_refusals
 RESEND_SETTING = "consent.resend_days"
 # Why a client is not eligible: a stable code for scripts, and the reason in words.
 REASON_CODES = ("removed", "no_smart_service", "answered", "recently_asked", "no_address")
-ANSWER_WORDS = {"yes": "consented", "no": "refused"}
 SHOWN_REFUSALS = 3  # clients named in the one line of an all-or-nothing refusal
 
 _CANDIDATES = (
@@ -67,32 +68,63 @@ def resend_days(db: sqlite3.Connection) -> int:
     return int(settings.get(db, RESEND_SETTING))
 
 
-def _day(stored: str) -> str:
-    return stored[:10]
+def _said_day(stored: str) -> str:
+    """The day of a stored instant in a sentence: ISO as English has always written
+    it, dd/mm/yyyy in Italian."""
+    from sempi_cli import i18n
+
+    day = stored[:10]
+    return day if i18n.current() == "en" else f"{day[8:10]}/{day[5:7]}/{day[:4]}"
 
 
-def judge(row: sqlite3.Row | dict, cutoff: str, days: int) -> tuple[str, str] | None:
+class SaidDay:
+    """A stored instant's day as a Text's value: written when the text is, in the
+    language it is written in (ISO in English, dd/mm/yyyy in Italian)."""
+
+    def __init__(self, stored: str) -> None:
+        self.stored = stored
+
+    def __str__(self) -> str:
+        return _said_day(self.stored)
+
+
+def judge(row: sqlite3.Row | dict, cutoff: str, days: int) -> tuple[str, Text] | None:
     """Why the client of ``row`` (a row of _CANDIDATES) may not be asked now, as
-    (code, reason); None: it is eligible. ``cutoff``: the instant ``days`` ago."""
+    (code, reason: put into words in English for the report's rows, in the reader's
+    language for the refusal's line); None: it is eligible. ``cutoff``: the instant
+    ``days`` ago."""
     if row["removed_at"] is not None:
-        return "removed", "the client was removed"
+        return "removed", Text("the client was removed")
     if not json.loads(row["smart_services"] or "[]"):
-        return "no_smart_service", "it has no active SMART service"
+        return "no_smart_service", Text("it has no active SMART service")
     if row["last_answer"] is not None:
         answer, at = row["last_answer"].split(" ", 1)
-        return (
-            "answered",
-            f"it already answered ({ANSWER_WORDS[answer]} on {_day(at)}); the answer stands"
-            " until the client changes it",
-        )
+        if answer == "yes":
+            why = Text(
+                "it already answered (consented on {day}); the answer stands until the"
+                " client changes it",
+                day=SaidDay(at),
+            )
+        else:
+            why = Text(
+                "it already answered (refused on {day}); the answer stands until the"
+                " client changes it",
+                day=SaidDay(at),
+            )
+        return "answered", why
     last = row["last_requested_at"]
     if last is not None and last > cutoff:
         return (
             "recently_asked",
-            f"it was asked on {_day(last)}, less than {days} days ago ({RESEND_SETTING})",
+            Text(
+                "it was asked on {day}, less than {days} days ago ({setting})",
+                day=SaidDay(last),
+                days=days,
+                setting=RESEND_SETTING,
+            ),
         )
     if not (row["email"] or row["pec"]):
-        return "no_address", "it has no e-mail or PEC address to send the request to"
+        return "no_address", Text("it has no e-mail or PEC address to send the request to")
     return None
 
 
@@ -120,15 +152,17 @@ class ConsentRequests(Service):
         actor = self.actor
         if actor.role not in ("firm-admin", "studio-admin"):
             raise PermissionDenied(
-                "only the practice's administrator or a firm administrator may send consent"
-                " requests"
+                _(
+                    "only the practice's administrator or a firm administrator may send consent"
+                    " requests"
+                )
             )
         if everyone == bool(client_ids):
-            raise UsageProblem("give --all (with --studio) or --client, not both nor neither")
+            raise UsageProblem(_("give --all (with --studio) or --client, not both nor neither"))
         if everyone and studio is None:
-            raise UsageProblem("--all needs --studio: the practice whose clients to ask")
+            raise UsageProblem(_("--all needs --studio: the practice whose clients to ask"))
         if confirm is not None and not dry_run:
-            eligible, _ = self._judge(studio, client_ids, partial)
+            eligible, _refused = self._judge(studio, client_ids, partial)
             if eligible:
                 confirm(len(eligible))
         result: dict = {}
@@ -152,7 +186,7 @@ class ConsentRequests(Service):
             from sempi_cli.services.org.studios import find_studio_id
 
             studio_id = find_studio_id(self.db, actor, studio)
-            require_practice_admin(actor, studio_id, "send its consent requests")
+            require_practice_admin(actor, studio_id, _("send its consent requests"))
         if client_ids:
             rows = self._chosen(actor, client_ids, studio_id)
         else:
@@ -162,7 +196,7 @@ class ConsentRequests(Service):
                     (studio_id,),
                 )
             )
-        eligible, refused = [], []
+        eligible, refused, reasons = [], [], []
         for row in rows:
             why = judge(row, cutoff, days)
             if why is None:
@@ -173,13 +207,23 @@ class ConsentRequests(Service):
                         "client_id": row["id"],
                         "name": row["ragione_sociale"],
                         "code": why[0],
-                        "reason": why[1],
+                        "reason": why[1].said_in("en"),  # the report's rows: for scripts
                     }
                 )
+                reasons.append(why[1])
         if client_ids and refused and not (partial and eligible):
+            listed = listed_refusals(
+                [
+                    (r["client_id"], r["name"], str(why))
+                    for r, why in zip(refused, reasons, strict=True)
+                ],
+                SHOWN_REFUSALS,
+            )
             raise RuleViolation(
-                f"not eligible for a consent request: {listed_refusals([(r['client_id'], r['name'], r['reason']) for r in refused], SHOWN_REFUSALS)}",
-                "nothing was sent" + ("" if partial else "; --partial sends to the eligible ones"),
+                _("not eligible for a consent request: {clients}").format(clients=listed),
+                _("nothing was sent")
+                if partial
+                else _("nothing was sent; --partial sends to the eligible ones"),
             )
         return eligible, refused
 
@@ -199,12 +243,15 @@ class ConsentRequests(Service):
         for client_id in wanted:
             row = found.get(client_id)
             if row is None or (studio_id is not None and row["studio_id"] != studio_id):
-                where_ = " in that practice" if row is not None else ""
                 raise NotFound(
-                    f"client {client_id} not found{where_}",
-                    "see the practice's clients with 'sempi consent list --studio S'",
+                    _("client {client} not found in that practice").format(client=client_id)
+                    if row is not None
+                    else _("client {client} not found").format(client=client_id),
+                    _("see the practice's clients with '{command}'").format(
+                        command="sempi consent list --studio S"
+                    ),
                 )
-            require_practice_admin(actor, row["studio_id"], "send its consent requests")
+            require_practice_admin(actor, row["studio_id"], _("send its consent requests"))
         return [found[client_id] for client_id in wanted]
 
     # --- writing ---------------------------------------------------------------------
@@ -272,7 +319,7 @@ class ConsentRequests(Service):
 
         by_client = {r["client_id"]: r for r in requested}
         studios = sorted({row["studio_id"] for row in eligible})
-        marks = ", ".join("?" for _ in studios)
+        marks = ", ".join("?" for _studio in studios)
         people = [
             (user_id, client_id)
             for user_id, client_id in self.db.execute(
@@ -290,10 +337,14 @@ class ConsentRequests(Service):
         count = 0
         for user_id, client_id in people:
             r = by_client[client_id]
-            text = (
-                f"{studio_of[client_id]} asks {r['name']} for consent to work in its SMART services"
-                f" ({', '.join(r['services'])}): answer with 'sempi consent answer {client_id} yes'"
-                " or 'no'."
+            command = f"sempi consent answer {client_id} yes"
+            text = Text(  # in the recipient's language
+                "{studio} asks {client} for consent to work in its SMART services"
+                " ({services}): answer with '{command}' or 'no'.",
+                studio=studio_of[client_id],
+                client=r["name"],
+                services=", ".join(r["services"]),
+                command=command,
             )
             if centre.notify(
                 user_id, "consent", text, f"consent-request:{r['request_id']}:{user_id}"
@@ -337,8 +388,13 @@ def pending_for(db: sqlite3.Connection, actor: Actor) -> dict | None:
 
 def pending_line(pending: dict) -> str:
     """The line `login` and `status` print for a pending request."""
-    return (
-        f"{pending['studio']} asks for {pending['client']}'s consent to work in its SMART"
-        f" services ({', '.join(pending['services'])}), asked on {_day(pending['requested_at'])}:"
-        f" answer with '{pending['how_to_answer']}'."
+    return _(
+        "{studio} asks for {client}'s consent to work in its SMART services ({services}),"
+        " asked on {day}: answer with '{command}'."
+    ).format(
+        studio=pending["studio"],
+        client=pending["client"],
+        services=", ".join(pending["services"]),
+        day=_said_day(pending["requested_at"]),
+        command=pending["how_to_answer"],
     )

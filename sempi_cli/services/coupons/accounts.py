@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from sempi_cli.clock import today_in_rome
 from sempi_cli.errors import InvalidData, RuleViolation, UsageProblem
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.coupons import facts, packages, rules
@@ -102,8 +103,10 @@ class CouponAccounts(Service):
             row = facts.client_facts(self.db, self.actor, client_id)
             if not row["linked"]:
                 raise RuleViolation(
-                    f"client {client_id} ({row['ragione_sociale']}) has no coupon account",
-                    "migrate it first with 'sempi coupon migrate'",
+                    _("client {client} ({name}) has no coupon account").format(
+                        client=client_id, name=row["ragione_sociale"]
+                    ),
+                    _("migrate it first with '{command}'").format(command="sempi coupon migrate"),
                 )
             self.db.execute(
                 "UPDATE coupon_accounts SET nickname = ? WHERE client_id = ?",
@@ -116,11 +119,16 @@ class CouponAccounts(Service):
     def first_access(self, client_id: int) -> dict:
         """Record that the client accessed the product and chose its password."""
         with self.transaction():
-            row = self._linked(client_id, "record its first access")
+            row = self._linked(client_id, _("record its first access"))
             if row["first_access_at"] is not None:
                 raise RuleViolation(
-                    f"the first access of client {client_id} ({row['ragione_sociale']}) was"
-                    f" already recorded on {rules.italian(rules.rome_day(row['first_access_at']))}"
+                    _(
+                        "the first access of client {client} ({name}) was already recorded on {day}"
+                    ).format(
+                        client=client_id,
+                        name=row["ragione_sociale"],
+                        day=rules.italian(rules.rome_day(row["first_access_at"])),
+                    )
                 )
             self.db.execute(
                 "UPDATE coupon_accounts SET first_access_at = ? WHERE client_id = ?",
@@ -133,7 +141,7 @@ class CouponAccounts(Service):
         """The account's address in the product, for the consultant; the access is
         recorded, under the same lock as the check (no unlink in between)."""
         with self.transaction():
-            row = self._linked(client_id, "open it")
+            row = self._linked(client_id, _("open it"))
             self.audit("open", AUDIT_OBJECT, client_id)
         email = row["account_email"]
         return {
@@ -149,8 +157,8 @@ class CouponAccounts(Service):
         """End the link: the coupon is not returned, the licence lapses at its expiry,
         and the client may be migrated anew."""
         with self.transaction():
-            row = self._linked(client_id, "unlink it")
-            access.require_practice_admin(self.actor, row["studio_id"], "unlink its clients")
+            row = self._linked(client_id, _("unlink it"))
+            access.require_practice_admin(self.actor, row["studio_id"], _("unlink its clients"))
             self.db.execute(
                 "UPDATE coupon_accounts SET unlinked_at = ?, unlinked_by = ? WHERE client_id = ?",
                 (self.now(), self.actor.id, client_id),
@@ -166,21 +174,37 @@ class CouponAccounts(Service):
         upgrade covers it) or bought by the client (``purchased``: to 31 December;
         the client then counts as own-licence)."""
         if (coupon is None) == (not purchased):
-            raise UsageProblem("give --coupon TYPE or --purchased, one of the two")
+            raise UsageProblem(_("give --coupon TYPE or --purchased, one of the two"))
         if coupon is not None and coupon not in rules.TYPES:
             raise InvalidData(
-                "--coupon", f"{coupon!r} is not a coupon type", "use " + ", ".join(rules.TYPES)
+                "--coupon",
+                _("{kind} is not a coupon type").format(kind=repr(coupon)),
+                _("use {choices}").format(choices=", ".join(rules.TYPES)),
             )
         with self.transaction():
             row = facts.client_facts(self.db, self.actor, client_id)
-            access.require_practice_admin(self.actor, row["studio_id"], "upgrade its licences")
+            access.require_practice_admin(self.actor, row["studio_id"], _("upgrade its licences"))
             today = today_in_rome(self.clock)
             state, words = facts.state_of(row, today.isoformat())
-            name = f"client {client_id} ({row['ragione_sociale']})"
             if state != "active":
-                raise RuleViolation(f"{name}: its licence is not active ({words})")
+                from sempi_cli import i18n
+
+                def day(iso: str) -> str:  # English has always written it ISO here
+                    return iso if i18n.current() == "en" else rules.italian(iso)
+
+                raise RuleViolation(
+                    _("client {client} ({name}): its licence is not active ({state})").format(
+                        client=client_id,
+                        name=row["ragione_sociale"],
+                        state=rules.state_words(state, words, row["ends_on"], day),
+                    )
+                )
             if row["licence"] == rules.HIGHER_LICENCE:
-                raise RuleViolation(f"{name} is already on the {rules.HIGHER_LICENCE} licence")
+                raise RuleViolation(
+                    _("client {client} ({name}) is already on the {licence} licence").format(
+                        client=client_id, name=row["ragione_sociale"], licence=rules.HIGHER_LICENCE
+                    )
+                )
             now = self.now()
             if coupon is not None:
                 through = max(today.isoformat(), row["ends_on"])
@@ -222,7 +246,7 @@ class CouponAccounts(Service):
 
     def show(self, client_id: int) -> dict:
         row = facts.client_facts(self.db, self.actor, client_id)
-        state, _ = facts.state_of(row, today_in_rome(self.clock).isoformat())
+        state, _words = facts.state_of(row, today_in_rome(self.clock).isoformat())
         return {
             "client_id": row["id"],
             "name": row["ragione_sociale"],
@@ -319,15 +343,19 @@ class CouponAccounts(Service):
     def _linked(self, client_id: int, what: str) -> sqlite3.Row:
         row = facts.client_facts(self.db, self.actor, client_id)
         if not row["linked"] or row["unlinked_at"] is not None:
-            ended = (
-                f" (unlinked on {rules.italian(rules.rome_day(row['unlinked_at']))})"
-                if row["linked"]
-                else ""
-            )
+            words = {"client": client_id, "name": row["ragione_sociale"], "what": what}
+            if row["linked"]:
+                day = rules.italian(rules.rome_day(row["unlinked_at"]))
+                problem = _(
+                    "client {client} ({name}) is not linked to an account (unlinked on {day}):"
+                    " cannot {what}"
+                ).format(day=day, **words)
+            else:
+                problem = _(
+                    "client {client} ({name}) is not linked to an account: cannot {what}"
+                ).format(**words)
             raise RuleViolation(
-                f"client {client_id} ({row['ragione_sociale']}) is not linked to an account"
-                f"{ended}: cannot {what}",
-                "migrate it with 'sempi coupon migrate'",
+                problem, _("migrate it with '{command}'").format(command="sempi coupon migrate")
             )
         return row
 

@@ -16,6 +16,7 @@ from datetime import date
 
 from sempi_cli.clock import today_in_rome
 from sempi_cli.errors import Conflict, InvalidData, NotFound, RuleViolation
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.coupons import packages, rules
@@ -36,14 +37,29 @@ def renewal_year(valid_until: str, sent_on: date, next_year: bool) -> int:
         return stops
     if next_year:
         raise RuleViolation(
-            f"sent on {rules.italian(sent_on)}, after 30 June {stops - 1}: the renewal for {stops}"
-            f" goes ahead too; the next useful date is {rules.italian(rules.cancel_deadline(stops))}"
-            f" (for the renewal of {stops + 1}), against the package then in force"
+            _(
+                "sent on {day}, after 30 June {year}: the renewal for {renewal} goes ahead too;"
+                " the next useful date is {next_day} (for the renewal of {later}), against the"
+                " package then in force"
+            ).format(
+                day=rules.italian(sent_on),
+                year=stops - 1,
+                renewal=stops,
+                next_day=rules.italian(rules.cancel_deadline(stops)),
+                later=stops + 1,
+            )
         )
     raise RuleViolation(
-        f"sent on {rules.italian(sent_on)}, after 30 June {valid_year}: the renewal for {stops} goes"
-        f" ahead; the next useful date is {rules.italian(rules.cancel_deadline(stops))}"
-        f" (add --next-year to stop the renewal for {stops + 1})"
+        _(
+            "sent on {day}, after 30 June {year}: the renewal for {renewal} goes ahead; the"
+            " next useful date is {next_day} (add --next-year to stop the renewal for {later})"
+        ).format(
+            day=rules.italian(sent_on),
+            year=valid_year,
+            renewal=stops,
+            next_day=rules.italian(rules.cancel_deadline(stops)),
+            later=stops + 1,
+        )
     )
 
 
@@ -63,21 +79,27 @@ class CouponCancellations(Service):
         ``sent_on`` (reference ``pec_ref``). The practice's administrator or a firm
         administrator; a package of another practice is not found."""
         studio_id = packages.studio_of(self.db, self.actor, studio)
-        access.require_practice_admin(self.actor, studio_id, "cancel its coupon packages")
+        access.require_practice_admin(self.actor, studio_id, _("cancel its coupon packages"))
         ref = one_line(pec_ref, "--pec-ref", MAX_PEC_REF)
         if not ref:
-            raise InvalidData("--pec-ref", "is empty", "give the PEC's reference (its message id)")
+            raise InvalidData(
+                "--pec-ref", _("is empty"), _("give the PEC's reference (its message id)")
+            )
         today = today_in_rome(self.clock)
         if sent_on > today:
-            raise InvalidData("--sent-on", f"{rules.italian(sent_on)} is in the future")
+            raise InvalidData(
+                "--sent-on", _("{day} is in the future").format(day=rules.italian(sent_on))
+            )
         package = self.db.execute(
             "SELECT id, type, valid_until FROM coupon_packages WHERE id = ? AND studio_id = ?",
             (package_id, studio_id),
         ).fetchone()
         if package is None:
             raise NotFound(
-                f"package {package_id} not found",
-                "see the practice's packages with 'sempi coupon list --studio S'",
+                _("package {package} not found").format(package=package_id),
+                _("see the practice's packages with '{command}'").format(
+                    command="sempi coupon list --studio S"
+                ),
             )
         year = renewal_year(package["valid_until"], sent_on, next_year)
         with self.transaction():
@@ -88,8 +110,15 @@ class CouponCancellations(Service):
             ).fetchone()
             if before is not None:
                 raise Conflict(
-                    f"package {package_id}'s renewal for {year} was already cancelled"
-                    f" ({before['pec_ref']}, sent on {rules.italian(before['sent_on'])})"
+                    _(
+                        "package {package}'s renewal for {year} was already cancelled"
+                        " ({reference}, sent on {day})"
+                    ).format(
+                        package=package_id,
+                        year=year,
+                        reference=before["pec_ref"],
+                        day=rules.italian(before["sent_on"]),
+                    )
                 )
             cancellation_id = self.db.execute(
                 "INSERT INTO coupon_cancellations (package_id, renewal_year, pec_ref, sent_on,"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.access import Actor
 from sempi_cli.services.coupons import rules
@@ -33,13 +34,13 @@ def client_facts(db: sqlite3.Connection, actor: Actor, client_id: int) -> sqlite
     from sempi_cli.errors import NotFound, PermissionDenied
 
     if actor.role == "external":
-        raise PermissionDenied("a client's user may not read the practice's coupons")
+        raise PermissionDenied(_("a client's user may not read the practice's coupons"))
     where, params = access.visible_clients(actor)
     row = db.execute(
         f"{FACTS} WHERE c.id = :id AND {where}", {**params, "id": client_id}
     ).fetchone()
     if row is None:
-        raise NotFound(f"client {client_id} not found")
+        raise NotFound(_("client {client} not found").format(client=client_id))
     return row
 
 

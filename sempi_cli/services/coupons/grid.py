@@ -20,6 +20,7 @@ from datetime import date
 
 from sempi_cli.clock import today_in_rome
 from sempi_cli.errors import InvalidData
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.coupons import facts, rules
@@ -50,11 +51,11 @@ class CouponGrid(Service):
         from sempi_cli.services.coupons.packages import studio_of
 
         query = query or GridQuery()
-        wanted = set(chosen_words(query.states, rules.STATES, "--state", "a state"))
+        wanted = set(chosen_words(query.states, rules.STATES, "--state", _("a state")))
         if query.limit is not None and query.limit < 1:
-            raise InvalidData("--limit", "must be at least 1")
+            raise InvalidData("--limit", _("must be at least 1"))
         if query.offset < 0:
-            raise InvalidData("--offset", "must be 0 or more")
+            raise InvalidData("--offset", _("must be 0 or more"))
         studio_id = studio_of(self.db, self.actor, studio)
         today = today_in_rome(self.clock).isoformat()
         before = query.expiring_before.isoformat() if query.expiring_before else None

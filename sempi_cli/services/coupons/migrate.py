@@ -31,6 +31,7 @@ from typing import cast
 
 from sempi_cli.clock import today_in_rome
 from sempi_cli.errors import InvalidData, NotFound, PermissionDenied, RuleViolation, UsageProblem
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access, audit, identifiers
 from sempi_cli.services.base import Service
 from sempi_cli.services.coupons import facts, packages, rules
@@ -44,19 +45,20 @@ SHOWN_REFUSALS = 20  # clients named with their reason; the rest by id only
 
 
 def refusal(row: sqlite3.Row, given_email: str | None) -> str | None:
-    """Why ``row`` (a row of facts.FACTS) may not be migrated now; None: it may."""
+    """Why ``row`` (a row of facts.FACTS) may not be migrated now, in the reader's
+    words; None: it may."""
     if row["own_licence"]:
-        return "it bought its own licence"
+        return _(rules.OWN_LICENCE)
     if row["linked"] and row["unlinked_at"] is None:
-        return (
-            f"already activated with a coupon on {rules.italian(rules.rome_day(row['authorised_at']))}:"
-            " renew it with 'sempi coupon renew'"
+        return _("already activated with a coupon on {day}: renew it with '{command}'").format(
+            day=rules.italian(rules.rome_day(row["authorised_at"])),
+            command="sempi coupon renew",
         )
     reason = rules.ineligible(cast(Mapping, row))  # a Row reads like a Mapping
     if reason is not None:
-        return reason
+        return _(reason)
     if given_email is None and not row["client_email"]:
-        return "no e-mail: give --email"
+        return _("no e-mail: give --email")
     return None
 
 
@@ -73,7 +75,7 @@ class Consultant:
 def _required(value: str, field: str) -> str:
     text = one_line(value, field, MAX_NAME)
     if not text:
-        raise InvalidData(field, "is empty")
+        raise InvalidData(field, _("is empty"))
     return text
 
 
@@ -94,11 +96,11 @@ class CouponMigration(Service):
         email, ends_on, package_id, licence_id, mail_id}], "mails", "coupons_left"};
         with ``dry_run`` the same report, nothing written."""
         if not client_ids:
-            raise UsageProblem("name at least one client to migrate")
+            raise UsageProblem(_("name at least one client to migrate"))
         consultant = Consultant(consultant_name, consultant_surname, consultant_cf)
         address = identifiers.email(email, field="--email") if email is not None else None
         if self.actor.role == "external":
-            raise PermissionDenied("a client's user may not read the practice's coupons")
+            raise PermissionDenied(_("a client's user may not read the practice's coupons"))
         wanted = list(dict.fromkeys(int(i) for i in client_ids))
         result: dict = {}
         with self.rehearsal(dry_run):
@@ -106,9 +108,13 @@ class CouponMigration(Service):
             today = today_in_rome(self.clock).isoformat()
             refused = [(row, why) for row in rows if (why := refusal(row, address)) is not None]
             if refused:
+                listed = listed_refusals(
+                    [(row["id"], row["ragione_sociale"], why) for row, why in refused],
+                    SHOWN_REFUSALS,
+                )
                 raise RuleViolation(
-                    f"not migrated: {listed_refusals([(row['id'], row['ragione_sociale'], why) for row, why in refused], SHOWN_REFUSALS)}",
-                    "nothing was migrated; no coupon was used",
+                    _("not migrated: {clients}").format(clients=listed),
+                    _("nothing was migrated; no coupon was used"),
                 )
             drawn = self._draw(rows, today)
             result = self._write(rows, drawn, consultant, address, today)
@@ -131,9 +137,9 @@ class CouponMigration(Service):
         }
         for client_id in wanted:
             if client_id not in found:
-                raise NotFound(f"client {client_id} not found")
+                raise NotFound(_("client {client} not found").format(client=client_id))
         for studio_id in sorted({row["studio_id"] for row in found.values()}):
-            access.require_practice_admin(self.actor, studio_id, "spend its coupons")
+            access.require_practice_admin(self.actor, studio_id, _("spend its coupons"))
         return [found[client_id] for client_id in wanted]
 
     def _draw(self, rows: list[sqlite3.Row], today: str) -> list[tuple[int, str]]:
@@ -254,7 +260,7 @@ class CouponMigration(Service):
         left = sum(
             n
             for studio_id in studios
-            for _, n in packages.coupons_left(db, studio_id, MIGRATION_TYPES, today)
+            for _package, n in packages.coupons_left(db, studio_id, MIGRATION_TYPES, today)
         )
         for m in migrated:
             del m["studio_id"]

@@ -17,6 +17,8 @@ from datetime import date
 
 from sempi_cli.clock import today_in_rome
 from sempi_cli.errors import InvalidData, RuleViolation
+from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import ngettext, number
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.coupons import rules
@@ -35,7 +37,7 @@ def studio_of(db: sqlite3.Connection, actor: access.Actor, ref: str | int) -> in
     from sempi_cli.services.org.studios import find_studio_id
 
     if actor.role == "external":
-        raise PermissionDenied("a client's user may not read the practice's coupons")
+        raise PermissionDenied(_("a client's user may not read the practice's coupons"))
     return find_studio_id(db, actor, ref)
 
 
@@ -66,19 +68,22 @@ def draw(
     RuleViolation "no coupon left" naming how many there are: all or none. Call it
     inside the write transaction that records the terms."""
     left = coupons_left(db, studio_id, types, through)
-    total = sum(n for _, n in left)
+    total = sum(n for _package, n in left)
     if total < wanted:
-        kinds = " or ".join(types)
+        kinds = _(" or ").join(types)
         raise RuleViolation(
-            f"no coupon left: {wanted} needed, {total} {kinds} coupon(s) valid through"
-            f" {rules.italian(through)} left",
-            "record the package with 'sempi coupon add'",
+            ngettext(
+                "no coupon left: {wanted} needed, {n} {kinds} coupon(s) valid through {day} left",
+                "no coupon left: {wanted} needed, {n} {kinds} coupon(s) valid through {day} left",
+                total,
+            ).format(wanted=wanted, n=total, kinds=kinds, day=rules.italian(through)),
+            _("record the package with '{command}'").format(command="sempi coupon add"),
         )
     until = (
         dict(
             db.execute(
                 f"SELECT id, valid_until FROM coupon_packages WHERE id IN ({', '.join('?' * len(left))})",
-                [p for p, _ in left],
+                [p for p, _count in left],
             ).fetchall()
         )
         if left
@@ -107,16 +112,25 @@ class CouponPackages(Service):
         """Record a package bought or received. The practice's administrator or a
         firm administrator: coupons are the practice's money."""
         studio_id = studio_of(self.db, self.actor, studio)
-        access.require_practice_admin(self.actor, studio_id, "record coupon packages")
+        access.require_practice_admin(self.actor, studio_id, _("record coupon packages"))
         if kind not in rules.TYPES:
             raise InvalidData(
-                "--type", f"{kind!r} is not a coupon type", "use " + ", ".join(rules.TYPES)
+                "--type",
+                _("{kind} is not a coupon type").format(kind=repr(kind)),
+                _("use {choices}").format(choices=", ".join(rules.TYPES)),
             )
         if not 1 <= count <= rules.MAX_PACKAGE:
-            raise InvalidData("--count", f"{count} is not between 1 and {rules.MAX_PACKAGE:,}")
+            raise InvalidData(
+                "--count",
+                _("{count} is not between 1 and {most}").format(
+                    count=count, most=number(rules.MAX_PACKAGE, 0)
+                ),
+            )
         last_day = rules.valid_until(valid_until)
         if last_day < today_in_rome(self.clock).isoformat():
-            raise InvalidData("--valid-until", f"{rules.italian(last_day)} is already past")
+            raise InvalidData(
+                "--valid-until", _("{day} is already past").format(day=rules.italian(last_day))
+            )
         ref = (
             one_line(reference, "--reference", MAX_REFERENCE) or None
             if reference is not None
@@ -140,7 +154,7 @@ class CouponPackages(Service):
         if not rows:
             from sempi_cli.errors import NotFound
 
-            raise NotFound(f"package {package_id} not found")
+            raise NotFound(_("package {package} not found").format(package=package_id))
         studio_of(self.db, self.actor, rows[0]["studio_id"])
         return rows[0]
 

@@ -30,6 +30,8 @@ from datetime import date
 
 from sempi_cli.clock import today_in_rome
 from sempi_cli.errors import InvalidData, NotFound, RuleViolation, UsageProblem
+from sempi_cli.i18n import Text
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access, audit
 from sempi_cli.services.base import Service
 from sempi_cli.services.coupons import packages, rules
@@ -74,29 +76,35 @@ def italian(day: str) -> str:
     return f"{day[8:10]}/{day[5:7]}/{day[:4]}"
 
 
-def refusal(row: sqlite3.Row, year: int) -> tuple[str, str] | None:
+def refusal(row: sqlite3.Row, year: int) -> tuple[str, Text] | None:
     """Why the client of ``row`` (a row of _CANDIDATES) may not be renewed for
-    ``year``, as (code, reason); None when it may."""
+    ``year``, as (code, reason: in English for the report's rows, in the reader's
+    language for the refusal's line); None when it may."""
     if row["removed_at"] is not None:
-        return "removed", "the client was removed"
+        return "removed", Text("the client was removed")
     if row["own_licence"]:
-        return "own_licence", "it bought its own licence: it is never renewed with a coupon"
+        return "own_licence", Text("it bought its own licence: it is never renewed with a coupon")
     if not row["linked"]:
-        return "not_linked", "it was never migrated: no account is linked (sempi coupon migrate)"
+        return "not_linked", Text(
+            "it was never migrated: no account is linked ({command})",
+            command="sempi coupon migrate",
+        )
     if row["unlinked_at"] is not None:
-        return "unlinked", f"it was unlinked on {italian(row['unlinked_at'][:10])}"
+        return "unlinked", Text("it was unlinked on {day}", day=italian(row["unlinked_at"][:10]))
     if row["ends_on"] is None:
-        return "no_term", "it has no licence term"
+        return "no_term", Text("it has no licence term")
     if row["ends_on"] >= rules.year_end(year):
-        return (
-            "renewed",
-            f"already renewed for {year}: its licence runs until {italian(row['ends_on'])}",
+        return "renewed", Text(
+            "already renewed for {year}: its licence runs until {day}",
+            year=year,
+            day=italian(row["ends_on"]),
         )
     if row["cancelled_package"] is not None:
-        return (
-            "cancelled",
-            f"its package {row['cancelled_package']} was cancelled for {year}"
-            f" ({row['cancelled_ref']})",
+        return "cancelled", Text(
+            "its package {package} was cancelled for {year} ({reference})",
+            package=row["cancelled_package"],
+            year=year,
+            reference=row["cancelled_ref"],
         )
     return None
 
@@ -106,7 +114,9 @@ def check_year(year: int, today: date) -> None:
     the next (the renewal coupons of mid-November)."""
     if year not in (today.year, today.year + 1):
         raise InvalidData(
-            "--year", f"{year} is neither this year nor the next", f"use {today.year + 1}"
+            "--year",
+            _("{year} is neither this year nor the next").format(year=year),
+            _("use {year}").format(year=today.year + 1),
         )
 
 
@@ -128,11 +138,11 @@ class CouponRenewal(Service):
         result (renewed, refused, skipped), package_id, ends_on, reason}],
         "renewed", "refused", "skipped"}; a dry run reports the same, writes nothing."""
         if everyone == bool(client_ids):
-            raise UsageProblem("give --all-active or --client, not both nor neither")
+            raise UsageProblem(_("give --all-active or --client, not both nor neither"))
         if partial and everyone:
-            raise UsageProblem("--partial goes with --client (--all-active skips on its own)")
+            raise UsageProblem(_("--partial goes with --client (--all-active skips on its own)"))
         studio_id = packages.studio_of(self.db, self.actor, studio)
-        access.require_practice_admin(self.actor, studio_id, "renew its clients' licences")
+        access.require_practice_admin(self.actor, studio_id, _("renew its clients' licences"))
         check_year(year, today_in_rome(self.clock))
         result: dict = {}
         with self.rehearsal(dry_run):
@@ -141,19 +151,28 @@ class CouponRenewal(Service):
                 if everyone
                 else self._chosen(studio_id, year, client_ids)
             )
-            chosen, report = [], []
+            chosen, report, said = [], [], {}
             for row in rows:
                 why = refusal(row, year)
                 if why is None:
                     chosen.append(row)
                     continue
                 skipped = everyone and why[0] == "cancelled"
-                report.append(self._line(row, "skipped" if skipped else "refused", why[1]))
+                # The report's rows are for scripts: the reason in English.
+                line = self._line(row, "skipped" if skipped else "refused", why[1].said_in("en"))
+                report.append(line)
+                said[row["id"]] = why[1]
             refused = [r for r in report if r["result"] == "refused"]
             if refused and not (partial and chosen):
+                listed = listed_refusals(
+                    [(r["client_id"], r["name"], str(said[r["client_id"]])) for r in refused],
+                    SHOWN_REFUSALS,
+                )
                 raise RuleViolation(
-                    f"cannot renew for {year}: {listed_refusals([(r['client_id'], r['name'], r['reason']) for r in refused], SHOWN_REFUSALS)}",
-                    "nothing was renewed" + ("" if partial else "; --partial renews the others"),
+                    _("cannot renew for {year}: {clients}").format(year=year, clients=listed),
+                    _("nothing was renewed")
+                    if partial
+                    else _("nothing was renewed; --partial renews the others"),
                 )
             report = self._write(studio_id, year, chosen) + report
             result = {
@@ -195,10 +214,13 @@ class CouponRenewal(Service):
         for client_id in wanted:
             row = found.get(client_id)
             if row is None or row["studio_id"] != studio_id:
-                where_ = " in that practice" if row is not None else ""
                 raise NotFound(
-                    f"client {client_id} not found{where_}",
-                    "see the practice's clients with 'sempi coupon clients --studio S'",
+                    _("client {client} not found in that practice").format(client=client_id)
+                    if row is not None
+                    else _("client {client} not found").format(client=client_id),
+                    _("see the practice's clients with '{command}'").format(
+                        command="sempi coupon clients --studio S"
+                    ),
                 )
         return [found[client_id] for client_id in wanted]
 
@@ -229,7 +251,7 @@ class CouponRenewal(Service):
         start = f"{year:04d}-01-01"
         terms = [
             (first + n, row["id"], package_id, row["licence"])
-            for n, (row, (package_id, _)) in enumerate(zip(chosen, drawn, strict=True))
+            for n, (row, (package_id, _until)) in enumerate(zip(chosen, drawn, strict=True))
         ]
         db.executemany(
             "INSERT INTO coupon_licences (id, client_id, package_id, how, licence, starts_on,"
@@ -243,10 +265,10 @@ class CouponRenewal(Service):
             (
                 ("renew", "coupon_licence", licence_id,
                  {"client_id": client_id, "package_id": package_id, "year": year})
-                for licence_id, client_id, package_id, _ in terms
+                for licence_id, client_id, package_id, _licence in terms
             ),
         )  # fmt: skip
         return [
             {**self._line(row, "renewed", None, package_id), "ends_on": end}
-            for row, (package_id, _) in zip(chosen, drawn, strict=True)
+            for row, (package_id, _until) in zip(chosen, drawn, strict=True)
         ]

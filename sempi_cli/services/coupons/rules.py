@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from datetime import date
 
 from sempi_cli.errors import InvalidData
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
 
 TYPES = ("migrazione", "rinnovo", "rinnovabile", "forfettario")
 # A renewal takes a renewal coupon of its year first, then a renewable, then a
@@ -32,6 +34,12 @@ HIGHER_LICENCE = "complete"
 STATES = ("migratable", "active", "expired", "unlinked", "own_licence", "not_eligible")
 MAX_PACKAGE = 100_000  # coupons in one package: a typo of 10^12 is refused
 CANCEL_BY = (6, 30)  # a cancellation (disdetta) counts for the year's renewal by 30 June
+# Why a client may not be migrated: English in the records (state_text, JSON), put
+# into the reader's words where a person reads them (``_(reason)``).
+NOT_CONTO_TERZI = N_("it is not served conto terzi")
+REMOVED = N_("the client was removed")
+OWN_LICENCE = N_("it bought its own licence")
+NO_PARTITA_IVA = N_("it has no partita IVA (the invoicing product needs one)")
 
 
 def year_end(year: int) -> str:
@@ -41,7 +49,11 @@ def year_end(year: int) -> str:
 def valid_until(day: date, field: str = "--valid-until") -> str:
     """A package's last day: always 31 December (the coupons' year ends there)."""
     if (day.month, day.day) != (12, 31):
-        raise InvalidData(field, f"{italian(day)} is not 31 December", "coupons run to 31/12")
+        raise InvalidData(
+            field,
+            _("{day} is not 31 December").format(day=italian(day)),
+            _("coupons run to 31/12"),
+        )
     return day.isoformat()
 
 
@@ -69,13 +81,13 @@ def ineligible(client: Mapping) -> str | None:
     """Why a client may not be migrated with a coupon, as its own facts go (the
     account's link is judged by ``state``), or None."""
     if not client["conto_terzi"]:
-        return "it is not served conto terzi"
+        return NOT_CONTO_TERZI
     if client["removed_at"] is not None:
-        return "the client was removed"
+        return REMOVED
     if client["own_licence"]:
-        return "it bought its own licence"
+        return OWN_LICENCE
     if not client["partita_iva"]:
-        return "it has no partita IVA (the invoicing product needs one)"
+        return NO_PARTITA_IVA
     return None
 
 
@@ -97,3 +109,32 @@ def state(row: Mapping, today: str) -> tuple[str, str]:
     if row["linked"]:
         return "unlinked", "unlinked"
     return "migratable", "migratable"
+
+
+class Said:
+    """A value of a ``Text`` put into words when the text is written, in the
+    language it is written in: ``Said(number, 3000, 0)`` is ``3,000`` in English,
+    ``3.000`` in Italian; any function and its arguments."""
+
+    def __init__(self, words, *args: object) -> None:
+        self.words, self.args = words, args
+
+    def __str__(self) -> str:
+        return str(self.words(*self.args))
+
+
+def state_words(state: str, text: str, ends_on: str | None, day=italian) -> str:
+    """The state's words of ``state`` (``text``, as ``state`` gives them) in the
+    reader's language, the day written by ``day`` (dd/mm/yyyy by default)."""
+    if state == "active" and ends_on:
+        return _("active until {day}").format(day=day(ends_on))
+    if state == "expired":
+        return _("expired on {day}").format(day=day(ends_on)) if ends_on else _("expired")
+    if state == "not_eligible":
+        return _("not eligible: {reason}").format(reason=_(text.removeprefix("not eligible: ")))
+    words = {
+        "own_licence": N_("own licence"),
+        "unlinked": N_("unlinked"),
+        "migratable": N_("migratable"),
+    }
+    return _(words[state]) if state in words else text

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 from sempi_cli.clock import Clock
 from sempi_cli.errors import InvalidData, RuleViolation, UsageProblem
+from sempi_cli.i18n import Text, number, speaking
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access, audit
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
@@ -48,11 +50,16 @@ def figure(value: object, field: str) -> int:
     """A count of documents or contacts: a whole number from 0 to 10,000,000."""
     text = str(value).strip()
     if isinstance(value, bool) or not re.fullmatch(r"\+?[0-9]+", text):
-        raise InvalidData(field, f"{text!r} is not a whole number of 0 or more")
-    number = int(text)
-    if number > MAX_FIGURE:
-        raise InvalidData(field, f"{number:,} is over {MAX_FIGURE:,}")
-    return number
+        raise InvalidData(
+            field, _("{value} is not a whole number of 0 or more").format(value=repr(text))
+        )
+    count = int(text)
+    if count > MAX_FIGURE:
+        raise InvalidData(
+            field,
+            _("{value} is over {most}").format(value=number(count, 0), most=number(MAX_FIGURE, 0)),
+        )
+    return count
 
 
 def reached(value: int, limit: int) -> int:
@@ -84,17 +91,49 @@ ORDER BY x.client_id
 """
 
 
-def notice_text(name: str, what: str, value: int, threshold: int) -> str:
+class _Count:
+    """A figure as a Text's value, written with the separators of the language the
+    text is written in (``2,400``, ``2.400``)."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return number(self.value, 0)
+
+
+def notice_text(name: str, what: str, value: int, threshold: int) -> Text:
+    """The responsible's notice, written in their language by the notification centre."""
     limit = rules.LIMITS[what]
-    pct = value * 100 // limit
-    advice = (
-        "the limit is reached: think of a higher licence ('sempi coupon upgrade')"
-        if threshold == 100
-        else "think of a higher licence before it is reached"
-    )
-    return (
-        f"{name}: {what} at {threshold}% of the licence's limit ({value:,} of {limit:,},"
-        f" {pct}%); {advice}."
+    words = {
+        "name": name,
+        "threshold": threshold,
+        "value": _Count(value),
+        "limit": _Count(limit),
+        "pct": value * 100 // limit,
+    }
+    if what == "documents" and threshold == 100:
+        return Text(
+            "{name}: documents at {threshold}% of the licence's limit ({value} of {limit},"
+            " {pct}%); the limit is reached: think of a higher licence ('sempi coupon upgrade').",
+            **words,
+        )
+    if what == "documents":
+        return Text(
+            "{name}: documents at {threshold}% of the licence's limit ({value} of {limit},"
+            " {pct}%); think of a higher licence before it is reached.",
+            **words,
+        )
+    if threshold == 100:
+        return Text(
+            "{name}: contacts at {threshold}% of the licence's limit ({value} of {limit},"
+            " {pct}%); the limit is reached: think of a higher licence ('sempi coupon upgrade').",
+            **words,
+        )
+    return Text(
+        "{name}: contacts at {threshold}% of the licence's limit ({value} of {limit},"
+        " {pct}%); think of a higher licence before it is reached.",
+        **words,
     )
 
 
@@ -187,11 +226,15 @@ def usage_record(row: sqlite3.Row | dict) -> dict:
 def _require_account(row: sqlite3.Row) -> None:
     if not row["linked"]:
         raise RuleViolation(
-            f"client {row['id']} has no coupon account",
-            "usage is recorded for a client migrated with a coupon ('sempi coupon migrate')",
+            _("client {client} has no coupon account").format(client=row["id"]),
+            _("usage is recorded for a client migrated with a coupon ('{command}')").format(
+                command="sempi coupon migrate"
+            ),
         )
     if row["unlinked_at"] is not None:
-        raise RuleViolation(f"client {row['id']}'s coupon account was unlinked")
+        raise RuleViolation(
+            _("client {client}'s coupon account was unlinked").format(client=row["id"])
+        )
 
 
 @dataclass
@@ -211,7 +254,7 @@ class CouponUsage(Service):
         """Record a client's figures (either or both) now; whoever sees the client and
         is not the client's own user. Tells the responsible of a threshold reached."""
         if documents is None and contacts is None:
-            raise UsageProblem("give --documents or --contacts (or both)")
+            raise UsageProblem(_("give --documents or --contacts (or both)"))
         given = {
             what: figure(value, f"--{what}")
             for what, value in (("documents", documents), ("contacts", contacts))
@@ -249,7 +292,7 @@ class CouponUsage(Service):
         if self.actor.role == "external":
             from sempi_cli.errors import PermissionDenied
 
-            raise PermissionDenied("a client's user may not record the practice's coupon usage")
+            raise PermissionDenied(_("a client's user may not record the practice's coupon usage"))
         studio_id = None
         if studio is not None:
             from sempi_cli.services.coupons.packages import studio_of
@@ -260,10 +303,12 @@ class CouponUsage(Service):
             path,
             "FILE",
             limit=MAX_IMPORT_BYTES,
-            too_big=lambda size: InvalidData("FILE", f"{path} is over 64 MB, too large to read"),
+            too_big=lambda size: InvalidData(
+                "FILE", _("{path} is over 64 MB, too large to read").format(path=path)
+            ),
         )
         if raw.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
-            raise InvalidData(name, "a spreadsheet file", "save it as CSV (UTF-8)")
+            raise InvalidData(name, _("a spreadsheet file"), _("save it as CSV (UTF-8)"))
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -353,29 +398,33 @@ def _records(name: str, text: str) -> Iterator[tuple[int, dict[str, str]]]:
         first, offset = stream.readline(), 1
     where = f"{name} line {1 + offset}"
     if not first.strip():
-        raise InvalidData(where, "no header row", "the columns are: " + ", ".join(IMPORT_COLUMNS))
+        raise InvalidData(
+            where,
+            _("no header row"),
+            _("the columns are: {columns}").format(columns=", ".join(IMPORT_COLUMNS)),
+        )
     if delimiter is None:
         delimiter = ";" if first.count(";") > first.count(",") else ","
     if delimiter not in DELIMITERS:
-        raise InvalidData(where, f"{delimiter!r} is not ';' or ','")
+        raise InvalidData(where, _("{value} is not ';' or ','").format(value=repr(delimiter)))
     reader = csv.reader(itertools.chain([first], stream), delimiter=delimiter, strict=True)
     try:
         header = [_column(c) for c in next(reader)]
     except csv.Error as exc:
-        raise InvalidData(where, f"not CSV: {exc}") from None
+        raise InvalidData(where, _("not CSV: {problem}").format(problem=exc)) from None
     for column in header:
         if column and column not in IMPORT_COLUMNS:
             raise InvalidData(
                 where,
-                f"unknown column {column!r}",
-                "the columns are: " + ", ".join(IMPORT_COLUMNS),
+                _("unknown column {column}").format(column=repr(column)),
+                _("the columns are: {columns}").format(columns=", ".join(IMPORT_COLUMNS)),
             )
         if column and header.count(column) > 1:
-            raise InvalidData(where, f"the column {column} appears twice")
+            raise InvalidData(where, _("the column {column} appears twice").format(column=column))
     if "partita_iva" not in header and "client_id" not in header:
-        raise InvalidData(where, "no partita_iva nor client_id column")
+        raise InvalidData(where, _("no partita_iva nor client_id column"))
     if "documents" not in header and "contacts" not in header:
-        raise InvalidData(where, "no documents nor contacts column")
+        raise InvalidData(where, _("no documents nor contacts column"))
     before, rows = reader.line_num, 0
     while True:
         try:
@@ -383,7 +432,9 @@ def _records(name: str, text: str) -> Iterator[tuple[int, dict[str, str]]]:
         except StopIteration:
             break
         except csv.Error as exc:
-            raise InvalidData(f"{name} line {before + 1 + offset}", f"not CSV: {exc}") from None
+            raise InvalidData(
+                f"{name} line {before + 1 + offset}", _("not CSV: {problem}").format(problem=exc)
+            ) from None
         line, before = before + 1 + offset, reader.line_num
         if not any(c.strip() for c in cells):
             continue
@@ -393,7 +444,7 @@ def _records(name: str, text: str) -> Iterator[tuple[int, dict[str, str]]]:
             values["(row)"] = f"{len(cells)} cells, but the header has {len(header)} columns"
         yield line, values
     if rows == 0:
-        raise InvalidData(name, "no rows", "the file has a header and nothing else")
+        raise InvalidData(name, _("no rows"), _("the file has a header and nothing else"))
 
 
 def _check(
@@ -419,8 +470,10 @@ def _check(
             )
             continue
         try:
-            client_id = _client_of(values, known, identifiers)
-            figures = {w: figure(values[w], w) if w in values else None for w in WHAT}
+            # The rows' problems are the report's values (JSON, CSV): in English.
+            with speaking("en"):
+                client_id = _client_of(values, known, identifiers)
+                figures = {w: figure(values[w], w) if w in values else None for w in WHAT}
         except InvalidData as exc:
             column = exc.field
             refuse(line, column, values.get(column), exc.problem)
@@ -446,36 +499,43 @@ def _client_of(values: dict[str, str], known: _Known, identifiers) -> int:
     if "client_id" in values:
         text = values["client_id"]
         if not text.isdigit():
-            raise InvalidData("client_id", f"{text!r} is not a client id")
+            raise InvalidData("client_id", _("{value} is not a client id").format(value=repr(text)))
         client_id = int(text)
         if client_id not in known.by_id:
-            raise InvalidData("client_id", f"client {client_id} not found")
+            raise InvalidData("client_id", _("client {client} not found").format(client=client_id))
         if "partita_iva" in values:
             piva = _piva(values["partita_iva"], known, identifiers)
             if client_id not in known.by_piva.get(piva, []):
-                raise InvalidData("partita_iva", f"is not client {client_id}'s partita IVA")
+                raise InvalidData(
+                    "partita_iva",
+                    _("is not client {client}'s partita IVA").format(client=client_id),
+                )
     elif "partita_iva" in values:
         piva = _piva(values["partita_iva"], known, identifiers)
         candidates = known.by_piva.get(piva, [])
         if not candidates:
-            raise InvalidData("partita_iva", "no client with this partita IVA")
+            raise InvalidData("partita_iva", _("no client with this partita IVA"))
         if len(candidates) > 1:
             with_account = [c for c in candidates if known.by_id[c][0]]
             if len(with_account) != 1:
                 raise InvalidData(
                     "partita_iva",
-                    f"clients {', '.join(map(str, candidates))} have this partita IVA"
-                    " (give client_id, or --studio)",
+                    _(
+                        "clients {clients} have this partita IVA (give client_id, or --studio)"
+                    ).format(clients=", ".join(map(str, candidates))),
                 )
             candidates = with_account
         client_id = candidates[0]
     else:
-        raise InvalidData("partita_iva", "no partita_iva nor client_id on this row")
+        raise InvalidData("partita_iva", _("no partita_iva nor client_id on this row"))
     linked, had = known.by_id[client_id]
     if not linked:
         column = _id_column(values)
-        why = "its coupon account was unlinked" if had else "it has no coupon account"
-        raise InvalidData(column, f"client {client_id}: {why}")
+        if had:
+            problem = _("client {client}: its coupon account was unlinked")
+        else:
+            problem = _("client {client}: it has no coupon account")
+        raise InvalidData(column, problem.format(client=client_id))
     return client_id
 
 

@@ -33,6 +33,8 @@ from datetime import date, datetime, timedelta
 
 from sempi_cli.clock import ROME, today_in_rome
 from sempi_cli.errors import PermissionDenied
+from sempi_cli.i18n import Text, ntext, number
+from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.coupons import packages, rules
@@ -72,28 +74,61 @@ def cutoff_mark(today: date) -> int | None:
     return max(mark for mark in CUTOFF_MARKS if today.day >= mark)
 
 
-def _names(clients: Sequence[tuple[int, str]]) -> str:
+def _names(clients: Sequence[tuple[int, str]]) -> str | Text:
     named = ", ".join(f"{name} ({client_id})" for client_id, name in clients[:SHOWN_CLIENTS])
     more = len(clients) - SHOWN_CLIENTS
-    return named + (f" and {more:,} more" if more > 0 else "")
+    if more <= 0:
+        return named
+    return Text("{named} and {more} more", named=named, more=rules.Said(number, more, 0))
 
 
-def expiring_text(studio: str, studio_id: int, ends_on: str, clients: list) -> str:
+# The notices are Texts: the notification centre writes each in its recipient's
+# language (counts with the separators of that language).
+
+
+def expiring_text(studio: str, studio_id: int, ends_on: str, clients: list) -> Text:
     year = int(ends_on[:4]) + 1
-    return (
-        f"{studio}: {len(clients):,} coupon licence(s) expire on {rules.italian(ends_on)} and are not"
-        f" renewed: {_names(clients)}. Renew them with 'sempi coupon renew --studio {studio_id}"
-        f" --year {year} --all-active' (or --client ID), or let them lapse."
+    command = f"sempi coupon renew --studio {studio_id} --year {year} --all-active"
+    return ntext(
+        "{studio}: {n} coupon licence(s) expire on {day} and are not renewed: {names}. Renew"
+        " them with '{command}' (or --client ID), or let them lapse.",
+        "{studio}: {n} coupon licence(s) expire on {day} and are not renewed: {names}. Renew"
+        " them with '{command}' (or --client ID), or let them lapse.",
+        len(clients),
+        studio=studio,
+        n=rules.Said(number, len(clients), 0),
+        day=rules.italian(ends_on),
+        names=_names(clients),
+        command=command,
     )
 
 
-def cutoff_text(studio: str, studio_id: int, year: int, today: date, rows: list) -> str:
+def cutoff_text(studio: str, studio_id: int, year: int, today: date, rows: list) -> Text:
     left = (rules.cancel_deadline(year) - today).days
-    listed = ", ".join(f"{p_id} ({kind}, {count:,} coupon(s))" for p_id, kind, count in rows)
-    return (
-        f"{studio}: package(s) {listed} renew tacitly for {year + 1}; cancellations must be sent"
-        f" by PEC by {rules.italian(rules.cancel_deadline(year))} ({left} day(s) left). Record one with"
-        f" 'sempi coupon cancel --studio {studio_id} --package ID --pec-ref REF --sent-on DATE'."
+    command = f"sempi coupon cancel --studio {studio_id} --package ID --pec-ref REF --sent-on DATE"
+    listed = [
+        ntext(
+            "{id} ({kind}, {n} coupon(s))",
+            "{id} ({kind}, {n} coupon(s))",
+            count,
+            id=p_id,
+            kind=kind,
+            n=rules.Said(number, count, 0),
+        )
+        for p_id, kind, count in rows
+    ]
+    return ntext(
+        "{studio}: package(s) {packages} renew tacitly for {year}; cancellations must be sent"
+        " by PEC by {day} ({left}). Record one with '{command}'.",
+        "{studio}: package(s) {packages} renew tacitly for {year}; cancellations must be sent"
+        " by PEC by {day} ({left}). Record one with '{command}'.",
+        len(rows),
+        studio=studio,
+        packages=rules.Said(lambda: ", ".join(str(p) for p in listed)),
+        year=year + 1,
+        day=rules.italian(rules.cancel_deadline(year)),
+        left=ntext("{n} day(s) left", "{n} day(s) left", left, n=left),
+        command=command,
     )
 
 
@@ -125,15 +160,15 @@ class CouponWatch(Service):
         actor = self.actor
         if studio is not None:
             studio_id = packages.studio_of(self.db, actor, studio)
-            access.require_practice_admin(actor, studio_id, "run its coupon check")
+            access.require_practice_admin(actor, studio_id, _("run its coupon check"))
             return studio_id
         if actor.is_firm_admin:
             return None
         if actor.role == "studio-admin" and actor.studio_id is not None:
             return actor.studio_id
         raise PermissionDenied(
-            "only a firm administrator or a practice's administrator may run the coupon check",
-            "cron runs it with a firm administrator's application password (docs/cron.md)",
+            _("only a firm administrator or a practice's administrator may run the coupon check"),
+            _("cron runs it with a firm administrator's application password (docs/cron.md)"),
         )
 
     def _admins(self, studio_id: int | None) -> dict[int, list[int]]:
