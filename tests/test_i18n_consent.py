@@ -202,9 +202,10 @@ def test_scripts_read_the_same_bytes_in_both_languages(cli, db, firm, monkeypatc
 
 
 def test_a_refusal_reaches_each_recipient_in_their_language(cli, db, firm) -> None:
-    """The client's user refuses in English; the practice's administrator reads Italian
-    (the firm's language) and the client's responsible chose English."""
+    """The client's user refuses in English; the practice's administrator chose Italian
+    and the client's responsible English."""
     alfa = firm["clients"][0]
+    assert cli("user", "edit", SADMIN, "--language", "it").exit_code == 0
     assert cli("user", "edit", RESP, "--language", "en").exit_code == 0
     assert cli("consent", "answer", str(alfa), "no", as_user=EXT_ALFA).exit_code == 0
     texts = dict(

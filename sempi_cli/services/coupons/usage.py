@@ -396,7 +396,7 @@ def _records(name: str, text: str) -> Iterator[tuple[int, dict[str, str]]]:
     if hint:
         delimiter = hint[1]
         first, offset = stream.readline(), 1
-    where = f"{name} line {1 + offset}"
+    where = _("{file} line {line}").format(file=name, line=1 + offset)
     if not first.strip():
         raise InvalidData(
             where,
@@ -433,7 +433,8 @@ def _records(name: str, text: str) -> Iterator[tuple[int, dict[str, str]]]:
             break
         except csv.Error as exc:
             raise InvalidData(
-                f"{name} line {before + 1 + offset}", _("not CSV: {problem}").format(problem=exc)
+                _("{file} line {line}").format(file=name, line=before + 1 + offset),
+                _("not CSV: {problem}").format(problem=exc),
             ) from None
         line, before = before + 1 + offset, reader.line_num
         if not any(c.strip() for c in cells):
