@@ -69,9 +69,28 @@ def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     conn, _ = create_store(
         path, FixedClock(NOW), "Sempi Servizi Srl", ADMIN_EMAIL, "Anna Admin", ADMIN_PASSWORD
     )
+    # The suite reads English, and so do the people of its firm: a notification is
+    # written in its recipient's language, the firm's unless they chose one. Tests
+    # of the Italian interface make the firm Italian again (italian_firm).
+    conn.execute(
+        "INSERT INTO settings (key, value, updated_at) VALUES ('ui.language', 'en', ?)",
+        (NOW.isoformat(),),
+    )
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return path
+
+
+@pytest.fixture
+def italian_firm(store_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The firm as a new one is: Italian (no ui.language stored), and SEMPI_LANG
+    unset, so the language is the person's, else the firm's."""
+    import sqlite3
+
+    with sqlite3.connect(store_path) as conn:
+        conn.execute("DELETE FROM settings WHERE key = 'ui.language'")
+    conn.close()
+    monkeypatch.delenv("SEMPI_LANG", raising=False)
 
 
 @pytest.fixture
@@ -412,7 +431,8 @@ def cron_env(store: Path, home: Path, purpose: str) -> dict[str, str]:
 
     sempi = str(Path(sys.executable).parent / "sempi")
     base = {k: v for k, v in os.environ.items() if not k.startswith("SEMPI_")}
-    env = {**base, "SEMPI_HOME": str(home), "SEMPI_DB": str(store), "SEMPI_LANG": "en"}
+    base["SEMPI_LANG"] = "en"
+    env = {**base, "SEMPI_HOME": str(home), "SEMPI_DB": str(store)}
     login = run_logged(
         [sempi, "login", "-e", ADMIN_EMAIL, "--password-stdin"],
         env=env,

@@ -157,7 +157,7 @@ def test_a_batch_reports_its_rows_in_italian(cli, rossi, tmp_path, italian) -> N
 
 
 def test_a_read_receipt_reaches_its_recipient_in_their_language(
-    cli, db, clock, org, people, tmp_path
+    cli, db, clock, org, people, tmp_path, italian_firm
 ) -> None:
     """OPERATOR reads the firm's language (Italian); CREATOR chose English."""
     from sempi_cli.services.documents.folders import FolderService

@@ -35,7 +35,7 @@ def run(
 
 
 @pytest.fixture
-def env(store_path: Path, sempi_home: Path) -> dict[str, str]:
+def env(store_path: Path, sempi_home: Path, italian_firm: None) -> dict[str, str]:
     """A logged-in administrator's environment, no language chosen anywhere."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SEMPI_", "LC_", "LANG"))}
     env = {**base, "SEMPI_HOME": str(sempi_home), "SEMPI_DB": str(store_path), "LANG": "C.UTF-8"}

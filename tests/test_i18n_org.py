@@ -61,7 +61,7 @@ def speaks(cli, email: str, password: str) -> str:
     return "en" if line.startswith("Error: ") else "it"
 
 
-def test_each_person_reads_their_own_language(live: Cli, monkeypatch) -> None:
+def test_each_person_reads_their_own_language(live: Cli, monkeypatch, italian_firm) -> None:
     assert speaks(live, LUCA, LUCA_PASSWORD) == "it"  # a new firm speaks Italian
     changed = ok(live("user", "edit", LUCA, "--language", "en", "--json", as_user=None))
     assert json.loads(changed.stdout)["language"] == "en"  # a person sets their own

@@ -130,7 +130,9 @@ def test_scripts_read_the_same_bytes_in_both_languages(cli, people, monkeypatch)
     assert reopen_it.stdout_bytes == reopen_en.stdout_bytes == b""
 
 
-def test_a_reminder_reaches_its_recipient_in_their_language(cli, db, clock, people) -> None:
+def test_a_reminder_reaches_its_recipient_in_their_language(
+    cli, db, clock, people, italian_firm
+) -> None:
     """The administrator runs the job in English; DOER reads Italian (the firm's
     language) and HELPER chose English."""
     from sempi_cli.services.tasks.reminders import ReminderService

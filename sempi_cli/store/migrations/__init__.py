@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable
 
 from sempi_cli.errors import StoreUnusable
+from sempi_cli.i18n import gettext
 from sempi_cli.store.constants import APPLICATION_ID
 from sempi_cli.store.migrations import (
     m001_initial,
@@ -86,7 +87,8 @@ def migrate(conn: sqlite3.Connection) -> None:
             conn.execute(f"PRAGMA user_version = {len(migrations.applied(db))}")
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             if conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
-                raise StoreUnusable(f"migration {pending[0].name} broke a foreign key")
+                broke = gettext("migration {name} broke a foreign key")
+                raise StoreUnusable(broke.format(name=pending[0].name))
     if applied:  # old page images (a secret a migration erased) leave the -wal file now
         checkpoint(conn)
 
