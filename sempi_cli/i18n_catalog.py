@@ -113,7 +113,22 @@ def update(parts: list[str]) -> None:
     catalog.obsolete.clear()
     for path in parts:
         fill(catalog, path)
-    write(catalog)
+    write(two_forms(catalog))
+
+
+# Italian as gettext has always written it: one form for 1, one for the rest. CLDR's
+# third category (a million *di* euro) is a case sempi's counts never meet.
+PLURAL_FORMS = "nplurals=2; plural=(n != 1);"
+
+
+def two_forms(catalog: Catalog) -> Catalog:
+    """The catalog with Italian's two plural forms (a third, CLDR's "many", is dropped:
+    "other" is the form for every count that is not one)."""
+    catalog.mime_headers = [("Plural-Forms", PLURAL_FORMS)]
+    for message in catalog:
+        if isinstance(message.string, tuple) and len(message.string) > 2:
+            message.string = (message.string[0], message.string[-1])
+    return catalog
 
 
 def fill(catalog: Catalog, path: str) -> int:
@@ -170,7 +185,11 @@ def todo(prefixes: list[str]) -> dict[str, object]:
         ):
             continue
         key = message.id[0] if isinstance(message.id, tuple) else message.id
-        wanted[key] = ["", ""] if isinstance(message.id, tuple) else ""
+        value: object = ["", ""] if isinstance(message.id, tuple) else ""
+        if message.context:
+            wanted.setdefault("@" + message.context, {})[key] = value  # type: ignore[index]
+        else:
+            wanted[key] = value
     return wanted
 
 
