@@ -122,7 +122,8 @@ def test_store_owned_by_a_service_account_reached_through_sudo() -> None:
         os.chmod(home, 0o700)
         # The command the rule allows: root-owned, fixing where the store lives
         # (sudo resets the environment, so the caller cannot choose it).
-        wrapper.write_text(f'#!/bin/sh\nSEMPI_HOME={home} exec {SEMPI} "$@"\n')
+        # (SEMPI_LANG: the suite reads English; sudo keeps only the locale.)
+        wrapper.write_text(f'#!/bin/sh\nSEMPI_HOME={home} SEMPI_LANG=en exec {SEMPI} "$@"\n')
         os.chmod(wrapper, 0o755)
         draft = base / "sudoers"
         draft.write_text(f"{staff} ALL=({svc}) NOPASSWD: {wrapper}\n")
@@ -151,7 +152,9 @@ def test_store_owned_by_a_service_account_reached_through_sudo() -> None:
         # The plain user cannot read the file, nor open it with sempi as themselves...
         cat = run("sudo", "-u", staff, "cat", store, cwd=base)
         assert cat.returncode != 0 and "Permission denied" in cat.stderr
-        direct = run("sudo", "-u", staff, SEMPI, "--db", store, "db", "info", cwd=base)
+        direct = run(
+            "sudo", "-u", staff, "env", "SEMPI_LANG=en", SEMPI, "--db", store, "db", "info", cwd=base
+        )  # fmt: skip
         assert direct.returncode == 10, direct.stderr
         assert "permission denied" in direct.stderr and "Traceback" not in direct.stderr
         # ...nor use the rule for any other command.
