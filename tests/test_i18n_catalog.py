@@ -176,3 +176,28 @@ def test_messages_to_people_are_marked_for_translation() -> None:
                 if any(_has_words(t) for t in texts):
                     wrong.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert not wrong, f"{len(wrong)} messages not marked: {wrong[:20]}"
+
+
+def test_the_lazy_reader_answers_as_pythons_gettext(catalog) -> None:
+    """i18n.Catalog (it decodes a text only when asked) against gettext's own reader,
+    on every text of the catalog, singular, plural and in a context."""
+    import gettext
+    import io
+
+    from sempi_cli import i18n
+
+    data = Path(i18n_catalog.MO_FILE).read_bytes()
+    ours, stdlib = i18n.Catalog(data), gettext.GNUTranslations(io.BytesIO(data))
+    assert catalog.plural_forms == i18n_catalog.PLURAL_FORMS  # the rule Catalog applies
+    for message in _messages(catalog):
+        if isinstance(message.id, tuple):
+            for n in (0, 1, 2, 3, 1000000):
+                assert ours.ngettext(*message.id, n) == stdlib.ngettext(*message.id, n)
+        elif message.context:
+            assert ours.pgettext(message.context, message.id) == stdlib.pgettext(
+                message.context, message.id
+            )
+        else:
+            assert ours.gettext(message.id) == stdlib.gettext(message.id)
+    assert ours.gettext("not a text of ours") == "not a text of ours"
+    assert ours.ngettext("one thing", "{n} things", 2) == "{n} things"

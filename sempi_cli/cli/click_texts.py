@@ -11,6 +11,7 @@ placeholders, so a translation may reorder them).
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from sempi_cli.i18n import N_, gettext
 
@@ -71,8 +72,13 @@ PROBLEMS = [
         N_("{value} does not match the formats {formats}."),
     ),
 ]
-_COMPILED = [(re.compile(p, re.DOTALL), m) for p, m in PARSE_ERRORS]
-_PROBLEMS = [(re.compile(p, re.DOTALL), m) for p, m in PROBLEMS]
+
+
+@cache
+def _compiled(table: str) -> list[tuple[re.Pattern[str], str]]:
+    """The patterns, compiled at the first parse error (not at every start)."""
+    source = PARSE_ERRORS if table == "errors" else PROBLEMS
+    return [(re.compile(p, re.DOTALL), m) for p, m in source]
 
 
 def _match(
@@ -88,12 +94,12 @@ def _match(
 def translated(text: str) -> str:
     """A Click parse error (``exc.format_message()``) in this command's language;
     as it is when its shape is not known."""
-    found = _match(text, _COMPILED)
+    found = _match(text, _compiled("errors"))
     if found is None:
         return text
     message, parts = found
     if "problem" in parts:
-        problem = _match(parts["problem"], _PROBLEMS)
+        problem = _match(parts["problem"], _compiled("problems"))
         if problem is not None:
             parts["problem"] = gettext(problem[0]).format(**problem[1])
     return gettext(message).format(**parts)
