@@ -41,10 +41,11 @@ def walk(command: Command | None = None, parent: Context | None = None) -> Itera
     """A context for every visible command, depth first; groups are loaded lazily,
     so ask each group with a context, as the real command line does."""
     if command is None:
+        from sempi_cli.cli import language
         from sempi_cli.cli.app import app
-        from sempi_cli.cli.language import translate
 
-        command = translate(typer.main.get_command(app))
+        language.help_now()
+        command = language.translate(typer.main.get_command(app))
     ctx = Context(
         command,
         parent=parent,

@@ -145,6 +145,7 @@ class SempiGroup(TyperGroup):
             language.choose(args)
         except InvalidData as exc:
             refused = exc
+        language.help_wanted(args)
         language.translate(self)
         refused = refused or _unreadable_argument(args)
         if refused is not None:
@@ -275,6 +276,9 @@ def _is_click_error(exc: BaseException) -> bool:
 def _usage_error(exc: Exception) -> int:
     """Click's parse errors as one line: 'Error: <problem>. See '<cmd> --help'.'"""
     if isinstance(exc, NoArgsIsHelpError):
+        if exc.ctx:
+            language.help_now()
+            language.translate(exc.ctx.command)
         typer.echo(exc.ctx.get_help() if exc.ctx else str(exc))
         return 0
     if not isinstance(exc, ClickException):

@@ -85,11 +85,31 @@ def help_texts(command: Any) -> Iterator[tuple[Any, str, str]]:
             yield param, "help", text
 
 
+# Whether this command line shows help: only then are the help texts put into
+# words (a few hundred lookups a group, for nothing when a command just runs).
+_help_shown = False
+
+
+def help_wanted(args: list[str]) -> None:
+    """Note whether ``args`` ask for help (-h, --help, or nothing at all)."""
+    global _help_shown
+    words = args[: args.index("--")] if "--" in args else args
+    _help_shown = not args or "-h" in words or "--help" in words
+
+
+def help_now() -> None:
+    """Help is shown after all (a group called without its command, docs)."""
+    global _help_shown
+    _help_shown = True
+
+
 def translate(command: Any) -> Any:
     """``command`` with its help in this process's language (once), and the
     sub-commands it has built already; a lazy group translates the others as it
-    builds them."""
-    if i18n.current() == "en" or getattr(command, "_sempi_language", None) == i18n.current():
+    builds them. Nothing is done when no help is shown."""
+    if not _help_shown or i18n.current() == "en":
+        return command
+    if getattr(command, "_sempi_language", None) == i18n.current():
         return command
     for owner, attribute, text in help_texts(command):
         setattr(owner, attribute, i18n.gettext(text))
