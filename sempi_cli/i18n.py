@@ -52,29 +52,36 @@ class Catalog:
     (the catalog's header says so). tests/test_i18n_catalog.py holds this reader
     equal to Python's on every text of the catalog."""
 
+    MAGIC = 0x950412DE  # in the machine's byte order, as Babel's write_mo writes it
+
     def __init__(self, data: bytes) -> None:
-        from struct import unpack_from
+        # The tables are 32-bit words at 4-aligned offsets: read them as such, no struct.
+        self.data, self.words = data, memoryview(data)[: len(data) // 4 * 4].cast("I")
+        if not self.words or self.words[0] != self.MAGIC:
+            raise OSError("not a catalog compiled on this machine's byte order")
+        self.count, ids_at, strings_at = self.words[2:5]
+        self.ids, self.strings = ids_at // 4, strings_at // 4
 
-        self.data, self.unpack = data, unpack_from
-        self.order = "<" if data[:4] == b"\xde\x12\x04\x95" else ">"
-        self.count, self.ids_at, self.strings_at = unpack_from(self.order + "3I", data, 8)
-
-    def _entry(self, table_at: int, i: int) -> bytes:
-        length, start = self.unpack(self.order + "2I", self.data, table_at + 8 * i)
+    def _entry(self, table: int, i: int) -> bytes:
+        length, start = self.words[table + 2 * i], self.words[table + 2 * i + 1]
         return self.data[start : start + length]
 
     def _sort_key(self, i: int) -> tuple[str, str]:
         """Entry ``i`` as Babel sorts it: its (first) message id, its context."""
-        context, _sep, ids = self._entry(self.ids_at, i).rpartition(b"\x04")
+        context, _sep, ids = self._entry(self.ids, i).rpartition(b"\x04")
         return ids.split(b"\0", 1)[0].decode(), context.decode()
 
     def _find(self, message: str, context: str = "") -> str | None:
-        from bisect import bisect_left
-
         wanted = (message, context)
-        i = bisect_left(range(self.count), wanted, key=self._sort_key)
+        i, end = 0, self.count  # bisect_left, without importing bisect (0.24 ms)
+        while i < end:
+            middle = (i + end) // 2
+            if self._sort_key(middle) < wanted:
+                i = middle + 1
+            else:
+                end = middle
         if i < self.count and self._sort_key(i) == wanted:
-            return self._entry(self.strings_at, i).decode()
+            return self._entry(self.strings, i).decode()
         return None
 
     def gettext(self, message: str) -> str:
