@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import emit_record, emit_rows, group_app, say, state, sub_app
+from sempi_cli.cli.common import emit_record, emit_rows, for_output, group_app, say, state, sub_app
 from sempi_cli.i18n import gettext as _
 from sempi_cli.i18n import ngettext, pgettext
 
@@ -76,15 +76,18 @@ def notify_list(
         raise UsageProblem(_("give --limit or --all, not both"))
     page = None if all_ else (limit or PAGE)
     inbox = state(ctx).service(NotificationService)
-    rows = inbox.list(
-        unread_only=unread,
-        kinds=kind or [],
-        text=text,
-        date_from=from_,
-        date_to=to,
-        limit=page,
-        since=since,
-        search=search,
+    rows = for_output(  # a hidden text is said in the code's words in JSON
+        ctx,
+        lambda: inbox.list(
+            unread_only=unread,
+            kinds=kind or [],
+            text=text,
+            date_from=from_,
+            date_to=to,
+            limit=page,
+            since=since,
+            search=search,
+        ),
     )
     if state(ctx).fmt != "table":
         emit_rows(ctx, rows, list(rows[0]) if rows else COLUMNS)

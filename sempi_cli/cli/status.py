@@ -88,9 +88,11 @@ def _screen(ctx: typer.Context, overview: dict) -> None:
             )
         )
         if timer["warning"]:
+            from sempi_cli.services.timers.timers import in_words
+
             typer.echo(
                 _("  Warning: it is {warning}: pause it or fix the entry.").format(
-                    warning=timer["warning"]
+                    warning=in_words(timer["warning"])
                 )
             )
     if overview.get("consent_request"):
