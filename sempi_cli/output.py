@@ -86,6 +86,27 @@ VALUE_WORDS: dict[str, frozenset[str]] = {
         )
     ),
     "answer": frozenset((NP_("answer", "yes"), NP_("answer", "no"))),
+    # What a batch did with each row (client-onboard batch) or each client (renew, request).
+    "action": frozenset(
+        (
+            NP_("action", "created"),
+            NP_("action", "updated"),
+            NP_("action", "unchanged"),
+            NP_("action", "refused"),
+            NP_("action", "skipped"),
+        )
+    ),
+    "result": frozenset(
+        (
+            NP_("result", "renewed"),
+            NP_("result", "would renew"),
+            NP_("result", "refused"),
+            NP_("result", "skipped"),
+            NP_("result", "requested"),
+            NP_("result", "would request"),
+            NP_("result", "not eligible"),
+        )
+    ),
     "response": frozenset(
         (
             NP_("response", "pending"),

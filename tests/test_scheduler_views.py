@@ -176,7 +176,7 @@ def test_visibility(db, clock, world):
 
 def test_cli_list_table_json_csv(cli, world):
     table = ok(cli("scheduler", "list", "--client", str(world["alfa"]), "--rule", "LIPE"))
-    assert "2025-06-03 *" in table.stdout and "Alfa Srl" in table.stdout
+    assert "03/06/2025 *" in table.stdout and "Alfa Srl" in table.stdout
     assert "deadline(s)" in table.stderr
     rows = js(cli, "list", "--rule", "LIPE", "--period", "2025-Q1")
     assert {r["client"] for r in rows} == {"Alfa Srl", "Beta Srl"}

@@ -53,11 +53,15 @@ def _query(**filters: object):
 
 
 def _table_rows(rows: list[dict]) -> list[dict]:
-    """On a terminal: the client and responsible in short, a moved date flagged."""
+    """On a terminal: the client and responsible in short, a moved date flagged (and
+    written as people read it: the flag keeps the table from seeing a date)."""
+    from sempi_cli.output import for_people
+
     return [
         {
             **r,
-            "due_date": r["due_date"] + (" *" if r["due_date"] != r["nominal_date"] else ""),
+            "due_date": f"{for_people(r['due_date'])}"
+            + (" *" if r["due_date"] != r["nominal_date"] else ""),
             "client": f"{r['client']} ({r['client_id']})",
         }
         for r in rows
