@@ -159,6 +159,11 @@ def test_status_words_are_italian_for_people_and_values_for_scripts() -> None:
             "Errore: L'opzione '--limit' richiede un valore.",
         ),
         (["nothing-here"], "Errore: Comando inesistente: 'nothing-here'. Veda 'sempi --help'."),
+        (
+            ["scheduler", "overrides"],
+            "Errore: Comando inesistente: 'overrides'. Forse intendeva 'override'?"
+            " Veda 'sempi scheduler --help'.",
+        ),
     ],
 )
 def test_click_errors_speak_italian(cli, monkeypatch, args: list[str], expected: str) -> None:

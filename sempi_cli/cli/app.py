@@ -288,7 +288,7 @@ def _usage_error(exc: Exception) -> int:
     message = translated(exc.format_message()).replace("\n", " ").rstrip(".")
     if isinstance(exc, UsageError) and exc.ctx is not None:
         see = gettext("See '{command} --help'").format(command=exc.ctx.command_path)
-        message += f". {see}"
+        message += f" {see}" if message.endswith("?") else f". {see}"  # after a suggestion
     typer.echo(error_line(f"{message}."), err=True)
     return exc.exit_code
 

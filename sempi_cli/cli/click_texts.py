@@ -19,6 +19,7 @@ from sempi_cli.i18n import N_, gettext
 GETTEXT_MODULES = ("typer.core",)
 USAGE = N_("Usage: ")
 HELP_OPTION = N_("Show this message and exit.")
+DID_YOU_MEAN = N_("Did you mean {commands}?")
 
 # Whole messages first, then the problems "Invalid value for X: ..." carries.
 PARSE_ERRORS = [
@@ -94,6 +95,10 @@ def _match(
 def translated(text: str) -> str:
     """A Click parse error (``exc.format_message()``) in this command's language;
     as it is when its shape is not known."""
+    head, mark, guess = text.partition(". Did you mean ")  # typer's suggestion
+    if mark and guess.endswith("?"):
+        suggestion = gettext(DID_YOU_MEAN).format(commands=guess[:-1])
+        return f"{translated(head + '.').rstrip('.')}. {suggestion}"
     found = _match(text, _compiled("errors"))
     if found is None:
         return text

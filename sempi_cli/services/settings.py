@@ -202,7 +202,7 @@ SETTINGS = {
             "https://cloud.example",
             N_(
                 "where the vendor's cloud invoicing product answers a migrated client's account:"
-                " coupon open prints {base}/accesso?utente={the account's e-mail}"
+                " coupon open prints <base>/accesso?utente=<the account's e-mail>"
             ),
             _web_base,
         ),
@@ -229,7 +229,7 @@ SETTINGS = {
             "https://smart.example",
             N_(
                 "where the practices' suite serves SMART services: smart open prints"
-                " {base}/{service}?client={partita IVA or codice fiscale}"
+                " <base>/<service>?client=<partita IVA or codice fiscale>"
             ),
             _web_base,
         ),
