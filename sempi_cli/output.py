@@ -86,6 +86,16 @@ VALUE_WORDS: dict[str, frozenset[str]] = {
         )
     ),
     "answer": frozenset((NP_("answer", "yes"), NP_("answer", "no"))),
+    "flags": frozenset((NP_("flags", "overdue"), NP_("flags", "!overdue"))),
+    "cadence": frozenset(
+        (
+            NP_("cadence", "month"),
+            NP_("cadence", "quarter"),
+            NP_("cadence", "year"),
+            NP_("cadence", "instalment"),
+        )
+    ),
+    "post_policy": frozenset((NP_("post_policy", "everyone"), NP_("post_policy", "admins"))),
     # What a batch did with each row (client-onboard batch) or each client (renew, request).
     "action": frozenset(
         (
