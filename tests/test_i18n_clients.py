@@ -117,7 +117,7 @@ def test_documents_count_in_italian(cli, people, tmp_path, italian) -> None:
     assert gone.stderr.endswith("Rimossi: 1 cartella e 4 documenti.\n")
 
 
-def test_a_batch_reports_its_rows_in_italian(cli, rossi, tmp_path, italian) -> None:
+def test_a_batch_reports_its_rows_in_italian(cli, rossi, tmp_path, italian, monkeypatch) -> None:
     good = tmp_path / "clienti.csv"
     rows = [f"Cliente {n} Srl;{piva(n)};{RESP if n == 1 else ''}" for n in (1, 2, 3)]
     good.write_text("ragione_sociale;partita_iva;responsible\n" + "\n".join(rows) + "\n")
@@ -139,14 +139,19 @@ def test_a_batch_reports_its_rows_in_italian(cli, rossi, tmp_path, italian) -> N
     assert refused.exit_code == 6
     assert refused.stderr.splitlines() == [
         "Controllate 2 righe; nessuna scritta: 2 rifiutate.",
-        f"Errore: c.csv: righe rifiutate: 2 su 2 (la prima: riga 2, partita_iva: riga 3:"
-        f" stessa partita IVA ({piva(4)})); nulla è stato scritto. Le corregga e riprovi,"
+        f"Errore: c.csv: righe rifiutate: 2 su 2 (la prima: riga 2, partita_iva: line 3 has"
+        f" the same partita IVA ({piva(4)})); nulla è stato scritto. Le corregga e riprovi,"
         " oppure aggiunga --partial per scrivere le righe valide.",
     ]
     report = json.loads(refused.stdout)  # the keys and values scripts read stay
     assert [r["action"] for r in report["results"]] == ["refused", "refused"]
-    # the problem is for the person who fixes the file
-    assert report["results"][1]["problem"] == f"riga 2: stessa partita IVA ({piva(4)})"
+    # a report for scripts is the same in every language, its problems too
+    monkeypatch.setenv("SEMPI_LANG", "en")
+    english = cli("client-onboard", "batch", str(bad), "--studio", "Studio Rossi", "--json")
+    assert refused.stdout == english.stdout
+    monkeypatch.setenv("SEMPI_LANG", "it")
+    table = cli("client-onboard", "batch", str(bad), "--studio", "Studio Rossi")
+    assert f"riga 2: stessa partita IVA ({piva(4)})" in table.stderr  # for the person
     one = tmp_path / "uno.csv"
     one.write_text(f"ragione_sociale;partita_iva\nCinque Srl;{piva(5)}\n")
     dry = cli("client-onboard", "batch", str(one), "--studio", "Studio Rossi", "--dry-run")

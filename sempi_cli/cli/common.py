@@ -19,6 +19,7 @@ from typer._click.exceptions import UsageError as UsageError
 
 from sempi_cli.cli.context import AppContext
 from sempi_cli.i18n import gettext as _
+from sempi_cli.i18n import speaking
 
 T = TypeVar("T")
 
@@ -120,6 +121,17 @@ def for_output(ctx: typer.Context, make: Callable[[], T]) -> T:
             return make()
     except SempiError:
         return make()
+
+
+def data_language(ctx: typer.Context) -> speaking:
+    """Around a write whose result is a report of data (a batch's rows, an import's
+    problems): its texts in English when scripts read it (JSON, CSV: a value never
+    changes with the reader's language), in the person's own for a table. A
+    question it asks says itself in the person's language (``confirm``)."""
+    from sempi_cli.i18n import current
+
+    machine = state(ctx).fmt in MACHINE_FORMATS
+    return speaking("en" if machine else current())
 
 
 # The answers `confirm` takes in Italian: s/sì (and the y/yes of the English prompt).

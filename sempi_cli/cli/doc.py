@@ -10,6 +10,7 @@ import typer
 
 from sempi_cli.cli.common import (
     confirm,
+    data_language,
     emit_record,
     emit_rows,
     group_app,
@@ -299,9 +300,10 @@ def doc_import(
     app_state = state(ctx)
     bar = _Bar() if sys.stderr.isatty() and not app_state.quiet else None
     try:
-        summary = app_state.service(DocImport, long_job=True).run(
-            directory, client, mapping=mapping, dry_run=dry_run, progress=bar
-        )
+        with data_language(ctx):  # the problems: English for scripts
+            summary = app_state.service(DocImport, long_job=True).run(
+                directory, client, mapping=mapping, dry_run=dry_run, progress=bar
+            )
     finally:
         if bar is not None:
             bar.close()

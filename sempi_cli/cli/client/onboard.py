@@ -24,8 +24,16 @@ from sempi_cli.cli.client.options import (
     Studio,
     client_input,
 )
-from sempi_cli.cli.common import confirm, emit_record, emit_rows, group_app, say, state
-from sempi_cli.i18n import N_, ngettext, pgettext
+from sempi_cli.cli.common import (
+    confirm,
+    data_language,
+    emit_record,
+    emit_rows,
+    group_app,
+    say,
+    state,
+)
+from sempi_cli.i18n import N_, current, ngettext, pgettext, speaking
 from sempi_cli.i18n import gettext as _
 
 app = group_app("client-onboard")
@@ -268,29 +276,33 @@ def onboard_batch(
     pending = _ReportFile(report_file, app_state.fmt) if report_file else None
     bar = _ProgressBar() if sys.stderr.isatty() and not app_state.quiet else None
 
+    person = current()
+
     def ask(counts: dict) -> None:
         if not needs_confirmation(counts):
             return
         if bar:
             bar.clear()
-        confirm(
-            ctx,
-            ngettext(
-                "Onboard {n} new client(s) and update {updated} in practice {studio}?",
-                "Onboard {n} new client(s) and update {updated} in practice {studio}?",
-                counts["created"],
-            ).format(n=counts["created"], updated=counts["updated"], studio=studio),
-        )
+        with speaking(person):
+            confirm(
+                ctx,
+                ngettext(
+                    "Onboard {n} new client(s) and update {updated} in practice {studio}?",
+                    "Onboard {n} new client(s) and update {updated} in practice {studio}?",
+                    counts["created"],
+                ).format(n=counts["created"], updated=counts["updated"], studio=studio),
+            )
 
-    report = service.run(
-        source,
-        studio=studio,
-        dry_run=dry_run,
-        partial=partial,
-        deadlines=deadlines,
-        progress=bar.show if bar else None,
-        confirm=None if dry_run else ask,
-    )
+    with data_language(ctx):  # the report's problems: English for scripts
+        report = service.run(
+            source,
+            studio=studio,
+            dry_run=dry_run,
+            partial=partial,
+            deadlines=deadlines,
+            progress=bar.show if bar else None,
+            confirm=None if dry_run else ask,
+        )
     if bar:
         bar.clear()
     if pending:
