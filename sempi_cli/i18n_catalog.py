@@ -109,7 +109,9 @@ def update(parts: list[str]) -> None:
     """Bring the catalog up to the code (new texts in, gone texts out), taking the
     translations of ``parts`` (see ``fill``), and compile it."""
     catalog = read() if os.path.exists(PO_FILE) else Catalog(locale="it", project="sempi")
-    catalog.update(extract(), no_fuzzy_matching=True)
+    template = extract()
+    template.creation_date = catalog.creation_date  # the header changes with the texts only
+    catalog.update(template, no_fuzzy_matching=True)
     catalog.obsolete.clear()
     for path in parts:
         fill(catalog, path)

@@ -27,8 +27,8 @@ TEMPLATES: dict[str, Template] = {
         subject="Invito — {firm}",
         body=(
             "Gentile {full_name},\n\n"
-            "{firm} la invita nello spazio di lavoro riservato di {client}: qui troverà le "
-            "attività, i documenti e le comunicazioni che la riguardano.\n\n"
+            "{firm} la invita nello spazio di lavoro riservato di {client}: qui troverà gli "
+            "incarichi, i documenti e le comunicazioni che la riguardano.\n\n"
             "Il suo nome utente è: {email}\n\n"
             "Per attivare l'accesso scelga una password (almeno 12 caratteri) con il comando\n\n"
             "    sempi user activate --email {email}\n\n"
