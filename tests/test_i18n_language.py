@@ -248,3 +248,17 @@ def test_a_duration_adds_up_to_its_minutes(seconds: int) -> None:
 )
 def test_language_words(value: str, expected: str | None) -> None:
     assert i18n.language_word(value) == expected
+
+
+def test_help_follows_the_language_of_each_run_in_one_process(cli, monkeypatch) -> None:
+    """The command tree is built once per process (the tests' runs share it): each
+    run's help is in that run's language, whatever ran before."""
+    helps = {}
+    for language in ("en", "it", "en", "it"):
+        monkeypatch.setenv("SEMPI_LANG", language)
+        cli("task", "list", "--limit", "1")  # built without help first
+        helps.setdefault(language, set()).add(cli("task", "list", "--help").stdout)
+    assert len(helps["en"]) == len(helps["it"]) == 1
+    english, italian = helps["en"].pop(), helps["it"].pop()
+    assert "List the tasks you may see" in english and "Show this message" in english
+    assert "Elenca gli incarichi" in italian and "Mostra questo messaggio" in italian

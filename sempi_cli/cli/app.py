@@ -70,8 +70,8 @@ class LazyGroup(TyperGroup):
                 pretty_exceptions_short=self.source.pretty_exceptions_short,
                 rich_markup_mode=self.source.rich_markup_mode,
             )
-            language.translate(self.commands[name])
-        return super().get_command(ctx, name)
+        command = super().get_command(ctx, name)
+        return command if command is None else language.translate(command)
 
 
 def lazy_group(app: typer.Typer, name: str) -> LazyGroup:
