@@ -138,6 +138,11 @@ def N_(message: str) -> str:
     return message
 
 
+def NN_(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a count's two forms for the catalog; ``ngettext(*pair, n)`` shows them."""
+    return singular, plural
+
+
 def NP_(context: str, message: str) -> str:
     """Marks ``message`` in ``context`` for the catalog (``pgettext`` shows it)."""
     return message

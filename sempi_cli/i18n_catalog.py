@@ -32,7 +32,13 @@ from sempi_cli import i18n
 PACKAGE = os.path.dirname(__file__)
 PO_FILE = os.path.join(i18n.LOCALE_DIR, "it", "LC_MESSAGES", i18n.DOMAIN + ".po")
 MO_FILE = PO_FILE[:-3] + ".mo"
-KEYWORDS = {**DEFAULT_KEYWORDS, "Text": None, "ntext": (1, 2), "NP_": ((1, "c"), 2)}
+KEYWORDS = {
+    **DEFAULT_KEYWORDS,
+    "Text": None,
+    "ntext": (1, 2),
+    "NP_": ((1, "c"), 2),
+    "NN_": (1, 2),
+}
 CLICK_KEYWORDS = {"_": None, "ngettext": (1, 2)}
 
 

@@ -17,8 +17,8 @@ from sempi_cli.cli.common import (
     sub_app,
     write_private_bytes,
 )
+from sempi_cli.i18n import NN_, ngettext
 from sempi_cli.i18n import gettext as _
-from sempi_cli.i18n import ngettext
 
 app = group_app("checklist")
 member_app = sub_app("member", "Add or remove an item's participants and observers.")
@@ -43,61 +43,42 @@ def _items():
     return ChecklistItems
 
 
+# What a group action asks first, and says after (done, or what a dry run would do).
+QUESTIONS = {
+    "Check": NN_("Check {n} item?", "Check {n} items?"),
+    "Uncheck": NN_("Uncheck {n} item?", "Uncheck {n} items?"),
+    "Mark": NN_("Mark {n} item?", "Mark {n} items?"),
+    "Move": NN_("Move {n} item?", "Move {n} items?"),
+}
+DONE = {
+    "Check": NN_("Checked {n} item.", "Checked {n} items."),
+    "Uncheck": NN_("Unchecked {n} item.", "Unchecked {n} items."),
+    "Mark": NN_("Marked {n} item.", "Marked {n} items."),
+    "Remove": NN_("Removed {n} item.", "Removed {n} items."),
+    "Move": NN_("Moved {n} item.", "Moved {n} items."),
+}
+WOULD = {
+    "Check": NN_("Would check {n} item.", "Would check {n} items."),
+    "Uncheck": NN_("Would uncheck {n} item.", "Would uncheck {n} items."),
+    "Mark": NN_("Would mark {n} item.", "Would mark {n} items."),
+    "Remove": NN_("Would remove {n} item.", "Would remove {n} items."),
+    "Move": NN_("Would move {n} item.", "Would move {n} items."),
+}
+
+
 def _confirm_bulk(ctx: typer.Context, ids: list[int], verb: str, dry_run: bool) -> None:
     """Many items at once ask first (on a terminal; --yes elsewhere)."""
     from sempi_cli.services.tasks.tasks import needs_confirmation
 
     n = len(set(ids))
     if needs_confirmation(n) and not dry_run:
-        if verb == "Check":
-            question = ngettext("Check {n} item?", "Check {n} items?", n)
-        elif verb == "Uncheck":
-            question = ngettext("Uncheck {n} item?", "Uncheck {n} items?", n)
-        elif verb == "Mark":
-            question = ngettext("Mark {n} item?", "Mark {n} items?", n)
-        elif verb == "Move":
-            question = ngettext("Move {n} item?", "Move {n} items?", n)
-        else:
-            question = verb + " {n} items?"
-        confirm(ctx, question.format(n=n))
+        confirm(ctx, ngettext(*QUESTIONS[verb], n).format(n=n))
 
 
 def _done(ctx: typer.Context, rows: list[dict], verb: str, dry_run: bool) -> None:
     """'Checked 3 items.', or 'Would check 3 items.' for a dry run."""
     n = len(rows)
-    if verb == "Check":
-        done = (
-            ngettext("Would check {n} item.", "Would check {n} items.", n)
-            if dry_run
-            else ngettext("Checked {n} item.", "Checked {n} items.", n)
-        )
-    elif verb == "Uncheck":
-        done = (
-            ngettext("Would uncheck {n} item.", "Would uncheck {n} items.", n)
-            if dry_run
-            else ngettext("Unchecked {n} item.", "Unchecked {n} items.", n)
-        )
-    elif verb == "Mark":
-        done = (
-            ngettext("Would mark {n} item.", "Would mark {n} items.", n)
-            if dry_run
-            else ngettext("Marked {n} item.", "Marked {n} items.", n)
-        )
-    elif verb == "Remove":
-        done = (
-            ngettext("Would remove {n} item.", "Would remove {n} items.", n)
-            if dry_run
-            else ngettext("Removed {n} item.", "Removed {n} items.", n)
-        )
-    elif verb == "Move":
-        done = (
-            ngettext("Would move {n} item.", "Would move {n} items.", n)
-            if dry_run
-            else ngettext("Moved {n} item.", "Moved {n} items.", n)
-        )
-    else:
-        done = (f"Would {verb.lower()}" if dry_run else verb + "d") + " {n} item(s)."
-    say(ctx, done.format(n=n))
+    say(ctx, ngettext(*(WOULD if dry_run else DONE)[verb], n).format(n=n))
 
 
 # --- lists ---------------------------------------------------------------------------

@@ -44,7 +44,7 @@ from sempi_cli.cli.task.options import (
     TimeTrackingSwitch,
     WithTags,
 )
-from sempi_cli.i18n import N_, ngettext
+from sempi_cli.i18n import N_, NN_, ngettext
 from sempi_cli.i18n import gettext as _
 
 app = group_app("task")
@@ -67,25 +67,21 @@ def _confirm_bulk(ctx: typer.Context, ids: list[int], verb: str, dry_run: bool) 
         confirm(ctx, _bulk_question(verb, len(ids)))
 
 
+# The question before acting on many tasks at once.
+QUESTIONS = {
+    "Edit": NN_("Edit {n} task?", "Edit {n} tasks?"),
+    "Start": NN_("Start {n} task?", "Start {n} tasks?"),
+    "Done": NN_("Done {n} task?", "Done {n} tasks?"),
+    "Approve": NN_("Approve {n} task?", "Approve {n} tasks?"),
+    "Defer": NN_("Defer {n} task?", "Defer {n} tasks?"),
+    "Reopen": NN_("Reopen {n} task?", "Reopen {n} tasks?"),
+    "Return": NN_("Return {n} task?", "Return {n} tasks?"),
+}
+
+
 def _bulk_question(verb: str, n: int) -> str:
     """ "Start 3 tasks?": the question before acting on many tasks at once."""
-    if verb == "Edit":
-        question = ngettext("Edit {n} task?", "Edit {n} tasks?", n)
-    elif verb == "Start":
-        question = ngettext("Start {n} task?", "Start {n} tasks?", n)
-    elif verb == "Done":
-        question = ngettext("Done {n} task?", "Done {n} tasks?", n)
-    elif verb == "Approve":
-        question = ngettext("Approve {n} task?", "Approve {n} tasks?", n)
-    elif verb == "Defer":
-        question = ngettext("Defer {n} task?", "Defer {n} tasks?", n)
-    elif verb == "Reopen":
-        question = ngettext("Reopen {n} task?", "Reopen {n} tasks?", n)
-    elif verb == "Return":
-        question = ngettext("Return {n} task?", "Return {n} tasks?", n)
-    else:
-        question = verb + " {n} tasks?"
-    return question.format(n=n)
+    return ngettext(*QUESTIONS[verb], n).format(n=n)
 
 
 @app.command("add")
