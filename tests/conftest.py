@@ -82,6 +82,12 @@ def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
+def italian(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This test's commands speak Italian (SEMPI_LANG=it)."""
+    monkeypatch.setenv("SEMPI_LANG", "it")
+
+
+@pytest.fixture
 def italian_firm(store_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The firm as a new one is: Italian (no ui.language stored), and SEMPI_LANG
     unset, so the language is the person's, else the firm's."""

@@ -343,3 +343,25 @@ def queue_credentials(db, clock, n: int = 1, to: str = TO) -> list[int]:
 
 def row(db, mail_id: int) -> sqlite3.Row:
     return db.execute("SELECT * FROM mail_outbox WHERE id = ?", (mail_id,)).fetchone()
+
+
+# --- the two languages (tests/test_i18n_*.py) ------------------------------------------------
+
+
+def in_both_languages(cli, monkeypatch, *args: str, **options: object) -> list:
+    """The same command in Italian, then in English (SEMPI_LANG)."""
+    results = []
+    for language in ("it", "en"):
+        monkeypatch.setenv("SEMPI_LANG", language)
+        results.append(cli(*args, **options))
+    return results
+
+
+def assert_one_italian_error(result, code: int, *fragments: str) -> str:
+    """assert_one_line_error, for a line that begins with "Errore: "."""
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Errore: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]

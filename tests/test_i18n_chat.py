@@ -10,21 +10,12 @@ import sqlite3
 import pytest
 
 from tests.conftest import ADMIN_EMAIL
-from tests.helpers import CREATOR, DOER, HELPER, data, ok
-
-
-@pytest.fixture
-def italian(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SEMPI_LANG", "it")
+from tests.helpers import CREATOR, DOER, HELPER, data, in_both_languages, ok
 
 
 def both(cli, monkeypatch: pytest.MonkeyPatch, *args: str, as_user: str = CREATOR):
     """The same command in Italian, then in English."""
-    results = []
-    for language in ("it", "en"):
-        monkeypatch.setenv("SEMPI_LANG", language)
-        results.append(cli(*args, as_user=as_user))
-    return results
+    return in_both_languages(cli, monkeypatch, *args, as_user=as_user)
 
 
 def speaks(db: sqlite3.Connection, email: str, language: str | None) -> None:

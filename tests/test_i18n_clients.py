@@ -10,21 +10,21 @@ import json
 import pytest
 
 from tests.conftest import piva
-from tests.helpers import CREATOR, EXTERNAL, OPERATOR, RESP, data, ok, onboarding_practices
-
-
-@pytest.fixture
-def italian(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SEMPI_LANG", "it")
+from tests.helpers import (
+    CREATOR,
+    EXTERNAL,
+    OPERATOR,
+    RESP,
+    data,
+    in_both_languages,
+    ok,
+    onboarding_practices,
+)
 
 
 def both(cli, monkeypatch: pytest.MonkeyPatch, *args: str, as_user: str | None = None):
     """The same command in Italian, then in English."""
-    results = []
-    for language in ("it", "en"):
-        monkeypatch.setenv("SEMPI_LANG", language)
-        results.append(cli(*args, **({"as_user": as_user} if as_user else {})))
-    return results
+    return in_both_languages(cli, monkeypatch, *args, **({"as_user": as_user} if as_user else {}))
 
 
 def add_client(cli, name: str, number: int, *extra: str) -> int:

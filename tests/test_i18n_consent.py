@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import cf_person
+from tests.helpers import in_both_languages
 
 SADMIN, OPERATOR, RESP = "sadmin@rossi.test", "op@rossi.test", "resp@sempi.test"
 EXT_ALFA, EXT_BETA = "ext@alfa.test", "ext@beta.test"
@@ -43,11 +44,7 @@ def firm(org) -> dict:
 
 def both(cli, monkeypatch: pytest.MonkeyPatch, *args: str, as_user: str = SADMIN):
     """The same command in Italian, then in English."""
-    results = []
-    for language in ("it", "en"):
-        monkeypatch.setenv("SEMPI_LANG", language)
-        results.append(cli(*args, as_user=as_user))
-    return results
+    return in_both_languages(cli, monkeypatch, *args, as_user=as_user)
 
 
 def package(db, studio: int, count: int) -> None:

@@ -13,14 +13,9 @@ from typer.testing import CliRunner
 
 from sempi_cli.cli.common import confirm
 from sempi_cli.cli.context import AppContext
-from tests.helpers import assert_one_line_error, ok
+from tests.helpers import assert_one_italian_error, assert_one_line_error, ok
 
 STAFF = "marco@sempi.test"
-
-
-@pytest.fixture
-def italian(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SEMPI_LANG", "it")
 
 
 def in_both(cli, monkeypatch, *args: str) -> tuple[str, str]:
@@ -30,16 +25,6 @@ def in_both(cli, monkeypatch, *args: str) -> tuple[str, str]:
     italian = ok(cli(*args)).stdout
     monkeypatch.setenv("SEMPI_LANG", "en")
     return english, italian
-
-
-def assert_one_italian_error(result, code: int, *fragments: str) -> str:
-    """assert_one_line_error, for a line that begins with "Errore: "."""
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Errore: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 def test_scripts_read_the_same_json_in_both_languages(cli, monkeypatch, store_path):

@@ -12,25 +12,10 @@ import pytest
 
 from sempi_cli.clock import FixedClock
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Cli, store_digest
-from tests.helpers import assert_one_line_error, ok
+from tests.helpers import assert_one_italian_error, assert_one_line_error, ok
 
 LUCA, LUCA_PASSWORD = "luca@sempi.test", "luca-password-long"
 MARA, MARA_PASSWORD = "mara@sempi.test", "mara-password-long"
-
-
-@pytest.fixture
-def italian(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SEMPI_LANG", "it")
-
-
-def assert_one_italian_error(result, code: int, *fragments: str) -> str:
-    """assert_one_line_error, for a line that begins with "Errore: "."""
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Errore: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 def login(cli, email: str, password: str):

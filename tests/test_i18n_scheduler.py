@@ -12,7 +12,7 @@ import pytest
 
 from tests import test_scheduler_views, test_timers
 from tests.conftest import ADMIN_EMAIL
-from tests.helpers import DOER, HELPER, ok
+from tests.helpers import DOER, HELPER, in_both_languages, ok
 from tests.test_scheduler_views import STAFF_IN, task_of
 
 world = test_scheduler_views.world  # the scheduler's clients, run from May to September 2025
@@ -21,11 +21,7 @@ tasks = test_timers.tasks  # tasks tracking time: DOER responsible, HELPER a par
 
 def both(cli, monkeypatch: pytest.MonkeyPatch, *args: str, as_user: str = ADMIN_EMAIL):
     """The same command in Italian, then in English."""
-    results = []
-    for language in ("it", "en"):
-        monkeypatch.setenv("SEMPI_LANG", language)
-        results.append(cli(*args, as_user=as_user))
-    return results
+    return in_both_languages(cli, monkeypatch, *args, as_user=as_user)
 
 
 # --- the scheduler ------------------------------------------------------------------------

@@ -10,23 +10,14 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, actor
-from tests.helpers import CREATOR, DOER, HELPER, WATCHER, add, one
+from tests.helpers import CREATOR, DOER, HELPER, WATCHER, add, in_both_languages, one
 
 DEADLINE = "20/11/2026 18:00"  # the clock stands at 16/11/2026 10:30, Rome
 
 
-@pytest.fixture
-def italian(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SEMPI_LANG", "it")
-
-
 def both(cli, monkeypatch: pytest.MonkeyPatch, *args: str, as_user: str = CREATOR):
     """The same command in Italian, then in English."""
-    results = []
-    for language in ("it", "en"):
-        monkeypatch.setenv("SEMPI_LANG", language)
-        results.append(cli(*args, as_user=as_user))
-    return results
+    return in_both_languages(cli, monkeypatch, *args, as_user=as_user)
 
 
 def test_adding_tasks_counts_them_in_italian(cli, people, italian) -> None:

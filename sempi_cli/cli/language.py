@@ -109,17 +109,19 @@ def translate(command: Any) -> Any:
     Nothing is done when no help is shown. The English of the code is kept beside
     each text, so a command built once serves either language (the tests run many
     commands in one process)."""
-    language = i18n.current()
-    if not _help_shown or getattr(command, "_sempi_language", "en") == language:
+    if not _help_shown:
         return command
-    for owner, attribute, text in help_texts(command):
-        english = owner.__dict__.setdefault("_sempi_english", {}).setdefault(attribute, text)
-        setattr(owner, attribute, english if language == "en" else i18n.gettext(english))
     help_option = getattr(command, "_help_option", None)  # Click's own, made on first use
     if help_option is not None:
         from sempi_cli.cli.click_texts import HELP_OPTION
 
         help_option.help = i18n.gettext(HELP_OPTION)
+    language = i18n.current()
+    if getattr(command, "_sempi_language", "en") == language:
+        return command
+    for owner, attribute, text in help_texts(command):
+        english = owner.__dict__.setdefault("_sempi_english", {}).setdefault(attribute, text)
+        setattr(owner, attribute, english if language == "en" else i18n.gettext(english))
     command._sempi_language = language
     for sub in getattr(command, "commands", {}).values():
         translate(sub)
