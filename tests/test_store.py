@@ -54,6 +54,7 @@ def test_new_store_is_stamped_and_migrated(db):
         "m017_consent",
         "m018_coupons",
         "m019_language",
+        "m020_signing",
     ]
 
 

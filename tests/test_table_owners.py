@@ -81,6 +81,12 @@ OWNERS = {
     "coupon_cancellations": "coupons",
     "coupon_accounts": "coupons",
     "coupon_licences": "coupons",
+    # signing/
+    "sign_templates": "signing",
+    "sign_requests": "signing",
+    "sign_signers": "signing",
+    "sign_codes": "signing",
+    "sign_events": "signing",
     # onboarding/
     "client_modules": "onboarding",
     "client_delegations": "onboarding",

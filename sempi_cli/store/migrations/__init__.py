@@ -34,6 +34,7 @@ from sempi_cli.store.migrations import (
     m017_consent,
     m018_coupons,
     m019_language,
+    m020_signing,
 )
 from sempi_cli.store.script import statements
 from sempi_cli.store.transaction import checkpoint, write_transaction
@@ -58,6 +59,7 @@ STEPS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     ("m017_consent", m017_consent.SQL),
     ("m018_coupons", m018_coupons.SQL),
     ("m019_language", m019_language.SQL),
+    ("m020_signing", m020_signing.SQL),
 ]
 LATEST = len(STEPS)
 
