@@ -190,17 +190,8 @@ class AuthService(Service):
         if self.throttled(user["id"], INTERACTIVE):
             raise NotAuthenticated(_(CODE_FAILED))
         with self.transaction():
-            fresh = self.db.execute(
-                "SELECT otp_secret, otp_last_step FROM users WHERE id = ?", (user["id"],)
-            ).fetchone()
             if code:
-                step = totp.accepted_step(
-                    fresh["otp_secret"], code, self.clock.now(), fresh["otp_last_step"]
-                )
-                if step is not None:
-                    self.db.execute(
-                        "UPDATE users SET otp_last_step = ? WHERE id = ?", (step, user["id"])
-                    )
+                if totp.use_code(self.db, user["id"], code, self.clock.now()) is not None:
                     return
             elif recovery.consume(self.db, user["id"], typed, self.now()):
                 self.audit("recovery_code_used", "user", user["id"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import re
+import sqlite3
 from datetime import datetime
 
 STEP_SECONDS = 30
@@ -49,6 +50,22 @@ def accepted_step(secret: str, code: str, at: datetime, last_step: int | None) -
         if hmac.compare_digest(code_at(secret, step), code):
             return step
     return None
+
+
+def use_code(db: sqlite3.Connection, user_id: int, code: str, at: datetime) -> int | None:
+    """Accept ``code`` from the user's authenticator and record its step, so that no
+    code of that step or an earlier one is ever accepted again (for a login, a
+    step-up or a signature alike). Inside the caller's BEGIN IMMEDIATE transaction.
+    The step, or None: wrong, too old, already used, or two-step login is off."""
+    row = db.execute(
+        "SELECT otp_secret, otp_last_step FROM users WHERE id = ?", (user_id,)
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    step = accepted_step(row[0], code, at, row[1])
+    if step is not None:
+        db.execute("UPDATE users SET otp_last_step = ? WHERE id = ?", (step, user_id))
+    return step
 
 
 def provisioning_uri(secret: str, account: str, issuer: str) -> str:

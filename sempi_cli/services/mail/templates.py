@@ -99,6 +99,25 @@ TEMPLATES: dict[str, Template] = {
         ),
         required=("full_name", "items"),
     ),
+    # The one-time code a signer without two-step login types to sign a document
+    # (services/signing/codes.py); like an invitation's, the code never enters the store.
+    "sign_code": Template(
+        subject="Il suo codice per firmare — {firm}",
+        body=(
+            "Gentile {full_name},\n\n"
+            "ecco il codice monouso per firmare il documento «{title}» (richiesta "
+            "{request_id}) di {client}:\n\n"
+            "    {code}\n\n"
+            "Lo inserisca in sempi quando le viene chiesto. Il codice vale una sola volta, "
+            "fino al {expires}; con il codice e la sua dichiarazione il documento è firmato "
+            "con firma elettronica semplice.\n\n"
+            "Se non ha chiesto lei questo codice non lo comunichi a nessuno e avverta "
+            "{firm}: qualcuno potrebbe usare il suo accesso." + _SIGNATURE
+        ),
+        required=("full_name", "title", "request_id", "code", "expires"),
+        defaults={"client": "{firm}"},
+        secret=("code",),
+    ),
 }
 
 
