@@ -1,0 +1,175 @@
+"""A filled template as a PDF (fpdf2): A4, a title, the text, a footer on each page.
+
+The Markdown is a small subset, the one engagement letters and mandates need:
+``#`` and ``##`` headings, paragraphs (lines joined until a blank line), ``- ``
+bullets, ``**bold**``; anything else is text as written. Plain text keeps its lines.
+
+The output is a function of its arguments: the creation date is one of them and
+fpdf2 derives the file's /ID from the content and that date, so the same document
+rendered twice has the same bytes and the same SHA-256 (the font file is the
+machine's; another version of it would make other, equally stable, bytes).
+
+Text is set in DejaVu Sans, a Unicode TrueType font (accents, €, «», ’), found
+where Debian's fonts-dejavu-core and other distributions put it; fpdf2's built-in
+fonts know Latin-1 only and would refuse the euro sign.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sempi_cli.errors import StoreUnusable
+from sempi_cli.i18n import gettext as _
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
+
+FORMATS = ("markdown", "text")
+FONT_FOLDERS = (
+    "/usr/share/fonts/truetype/dejavu",  # Debian, Ubuntu: fonts-dejavu-core
+    "/usr/share/fonts/dejavu-sans-fonts",  # Fedora
+    "/usr/share/fonts/TTF",  # Arch
+    "/usr/share/fonts/dejavu",  # Alpine
+    "/usr/local/share/fonts/dejavu",  # FreeBSD
+)
+FONT = "DejaVu"
+FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+
+MARGIN = 20  # mm, left, right and top
+BOTTOM = 22  # mm: the footer lives in the last 15
+BODY_SIZE = 11  # pt
+LINE = 5.6  # mm between lines of body text
+SIZES = {"title": 17, 1: 14, 2: 12}
+BULLET = "•"
+INDENT = 6  # mm, a bullet's text from the margin
+
+
+def font_files() -> dict[str, str]:
+    """The style → path of the regular and bold DejaVu Sans; StoreUnusable naming the
+    package to install when the machine has none (a deployment problem, not input)."""
+    for folder in FONT_FOLDERS:
+        paths = {style: os.path.join(folder, name) for style, name in FONT_FILES.items()}
+        if all(os.path.isfile(path) for path in paths.values()):
+            return paths
+    raise StoreUnusable(
+        _("cannot make PDF documents: the font DejaVu Sans is not installed"),
+        _("install it (Debian: apt-get install fonts-dejavu-core)"),
+    )
+
+
+# --- the Markdown subset, as blocks ---------------------------------------------------
+
+
+def blocks(text: str, fmt: str) -> Iterator[tuple[str, str]]:
+    """(kind, text) pairs: kind is "h1", "h2", "p", "li", or "gap" (a blank line in
+    plain text). Markdown joins a paragraph's lines with a space; plain text keeps
+    every line a line of its own."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    if fmt == "text":
+        for line in lines:
+            yield ("p", line.rstrip()) if line.strip() else ("gap", "")
+        return
+    kind, words = "", list[str]()
+    for raw in lines:
+        line = raw.strip()
+        heading = _heading(line)
+        starts = heading is not None or line.startswith(("- ", "* ")) or not line
+        if starts and kind:
+            yield kind, " ".join(words)
+            kind, words = "", []
+        if heading is not None:
+            yield heading
+        elif line.startswith(("- ", "* ")):
+            kind, words = "li", [line[2:].strip()]
+        elif line:
+            if not kind:
+                kind = "p"
+            words.append(line)
+    if kind:
+        yield kind, " ".join(words)
+
+
+def _heading(line: str) -> tuple[str, str] | None:
+    for marks, kind in (("## ", "h2"), ("# ", "h1")):
+        if line.startswith(marks):
+            return kind, line[len(marks) :].strip()
+    return None
+
+
+def runs(text: str) -> list[tuple[str, bool]]:
+    """``**bold**`` split into (text, bold) runs; an unpaired ``**`` is text."""
+    parts = text.split("**")
+    if len(parts) % 2 == 0:  # an odd number of markers: the last one is text
+        parts[-2:] = [parts[-2] + "**" + parts[-1]]
+    return [(part, i % 2 == 1) for i, part in enumerate(parts) if part]
+
+
+# --- the PDF ------------------------------------------------------------------------------
+
+
+def to_pdf(title: str, text: str, fmt: str, *, footer: str, created_at: datetime) -> bytes:
+    """The document as PDF bytes. ``fmt`` is "markdown" or "text"; ``footer`` is the
+    line at the bottom of every page (with "n/N" after it); ``created_at`` (aware) is
+    written as the file's creation date, and makes the output reproducible."""
+    if fmt not in FORMATS:
+        raise ValueError(fmt)
+    pdf = _document(footer)
+    pdf.set_creation_date(created_at)
+    pdf.set_title(title)
+    pdf.set_producer("sempi")
+    pdf.set_creator("sempi")
+    pdf.add_page()
+    pdf.set_font(FONT, "B", SIZES["title"])
+    pdf.multi_cell(0, 8, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    markdown = fmt == "markdown"
+    for kind, body in blocks(text, fmt):
+        if kind == "gap":
+            pdf.ln(LINE)
+        elif kind in ("h1", "h2"):
+            level = 1 if kind == "h1" else 2
+            pdf.ln(3 if level == 1 else 2)
+            pdf.set_font(FONT, "B", SIZES[level])
+            pdf.multi_cell(0, 7 if level == 1 else 6.5, body, new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(1.5)
+        elif kind == "li":
+            pdf.set_font(FONT, "", BODY_SIZE)
+            pdf.set_x(MARGIN + 1.5)
+            pdf.cell(INDENT - 1.5, LINE, BULLET)
+            pdf.set_left_margin(MARGIN + INDENT)
+            _write(pdf, body, markdown)
+            pdf.set_left_margin(MARGIN)
+            pdf.ln(LINE + 1)
+        else:
+            _write(pdf, body, markdown)
+            pdf.ln(LINE + (2.4 if markdown else 0))
+    return bytes(pdf.output())
+
+
+def _write(pdf: FPDF, text: str, markdown: bool) -> None:
+    for part, bold in runs(text) if markdown else [(text, False)]:
+        pdf.set_font(FONT, "B" if bold else "", BODY_SIZE)
+        pdf.write(LINE, part)
+
+
+def _document(footer: str) -> FPDF:
+    from fpdf import FPDF
+
+    class Document(FPDF):
+        def footer(self) -> None:
+            self.set_y(-15)
+            self.set_font(FONT, "", 8)
+            self.set_text_color(90)
+            line = f"{footer} · {self.page_no()}/{{nb}}"
+            self.cell(0, 5, line, align="C")
+            self.set_text_color(0)
+
+    pdf = Document(format="A4", unit="mm")
+    pdf.set_margins(MARGIN, MARGIN, MARGIN)
+    pdf.set_auto_page_break(True, margin=BOTTOM)
+    for style, path in font_files().items():
+        pdf.add_font(FONT, style, path)
+    return pdf

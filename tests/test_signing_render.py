@@ -1,0 +1,115 @@
+"""Signature documents as PDF: the text reads back, accents and the euro included,
+and the same input makes the same bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import UTC, date, datetime
+
+import pypdf
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sempi_cli.services.signing.placeholders import fill, values_for
+from sempi_cli.services.signing.render import blocks, runs, to_pdf
+
+AT = datetime(2026, 3, 16, 9, 30, tzinfo=UTC)
+FOOTER = "Richiesta 12 · Firma elettronica semplice"
+TEMPLATE = """# Lettera d'incarico professionale
+
+Il sottoscritto, per conto di **{{client.ragione_sociale}}** (codice fiscale
+{{client.codice_fiscale}}, partita IVA {{client.partita_iva}}), conferisce a
+{{studio.name}} l'incarico descritto qui di seguito.
+
+## Attività e compenso
+
+- tenuta della contabilità e dichiarazioni fiscali
+- compenso annuo di 1.200,00 € più IVA, però già concordato
+- firmatari: {{signer.names}}
+
+Roma, {{today}}
+"""
+
+
+def _text(pdf: bytes) -> str:
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def _letter() -> str:
+    client = {"ragione_sociale": "Società Alfa S.r.l.", "codice_fiscale": "RSSMRA80A01H501U",
+              "partita_iva": "01234567897", "email": None, "pec": None}  # fmt: skip
+    values = values_for(client=client, studio={"name": "Studio Rossi", "partita_iva": None},
+                        firm_name="Sempi Srl", today=date(2026, 3, 16),
+                        signers=["Mario Rossi", "Anna Bianchi"])  # fmt: skip
+    return fill(TEMPLATE, values)
+
+
+def test_the_client_data_and_accents_read_back():
+    pdf = to_pdf("Lettera d'incarico", _letter(), "markdown", footer=FOOTER, created_at=AT)
+    assert pdf.startswith(b"%PDF-")
+    text = " ".join(_text(pdf).split())
+    for expected in ("Società Alfa S.r.l.", "RSSMRA80A01H501U", "01234567897", "Studio Rossi",
+                     "1.200,00 €", "però", "Mario Rossi e Anna Bianchi", "16 marzo 2026",
+                     "Attività e compenso", "Firma elettronica semplice"):  # fmt: skip
+        assert expected in text, expected
+    assert "**" not in text and "{{" not in text and "# " not in text
+
+
+def test_same_input_same_bytes_and_hash():
+    first = to_pdf("T", _letter(), "markdown", footer=FOOTER, created_at=AT)
+    second = to_pdf("T", _letter(), "markdown", footer=FOOTER, created_at=AT)
+    assert first == second
+    assert hashlib.sha256(first).digest() == hashlib.sha256(second).digest()
+
+
+def test_the_creation_date_is_the_one_given():
+    pdf = to_pdf("T", "x", "text", footer=FOOTER, created_at=AT)
+    later = to_pdf("T", "x", "text", footer=FOOTER, created_at=datetime(2026, 3, 17, tzinfo=UTC))
+    assert pdf != later
+    assert b"D:20260316093000" in pdf
+
+
+def test_a_long_text_has_the_footer_on_every_page():
+    body = "\n\n".join(f"Paragrafo {n}: " + "parole in più, " * 60 for n in range(40))
+    pdf = to_pdf("Lungo", body, "markdown", footer=FOOTER, created_at=AT)
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    pages = len(reader.pages)
+    assert pages > 2
+    for number, page in enumerate(reader.pages, 1):
+        assert f"Firma elettronica semplice · {number}/{pages}" in page.extract_text()
+    assert reader.pages[0].mediabox.width == pytest.approx(595.28, abs=0.1)  # A4
+
+
+def test_plain_text_keeps_its_lines_and_its_marks():
+    pdf = to_pdf("T", "riga uno\n**non grassetto**\n- non un elenco", "text", footer="f",
+                 created_at=AT)  # fmt: skip
+    text = _text(pdf)
+    assert "**non grassetto**" in text and "- non un elenco" in text
+    assert "riga uno\n" in text
+
+
+@settings(max_examples=15)
+@given(st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=200))
+def test_any_text_renders(text):
+    """Never a failure on an accent, a symbol or a script the font lacks."""
+    assert to_pdf("Tìtolo €", text, "markdown", footer="àèìòù €", created_at=AT)[:5] == b"%PDF-"
+
+
+def test_markdown_blocks():
+    text = "# Uno\n\nriga a\nriga b\n\n## Due\n- voce uno\n  continua\n- voce due\ntesto"
+    assert list(blocks(text, "markdown")) == [
+        ("h1", "Uno"),
+        ("p", "riga a riga b"),
+        ("h2", "Due"),
+        ("li", "voce uno continua"),
+        ("li", "voce due testo"),
+    ]
+
+
+def test_bold_runs_and_an_unpaired_marker():
+    assert runs("a **b** c") == [("a ", False), ("b", True), (" c", False)]
+    assert runs("a ** b") == [("a ** b", False)]
+    assert runs("**a** b **c") == [("a", True), (" b **c", False)]
