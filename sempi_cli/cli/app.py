@@ -44,6 +44,7 @@ PACKAGED = {
     "chat": "chat.commands",
     "consent": "consent.commands",
     "coupon": "coupon.commands",
+    "sign": "sign.commands",
 }
 GROUPS: dict[str, str] = {
     name: f"sempi_cli.cli.{PACKAGED.get(name, name.replace('-', '_'))}" for name in GROUP_HELP

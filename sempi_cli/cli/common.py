@@ -47,6 +47,7 @@ GROUP_HELP: dict[str, str] = {
     "mail": "The outbox: invitations and notices sent through the firm's SMTP server.",
     "notify": "Your notifications: messages, mentions, tasks, invitations, reminders; preferences.",
     "scheduler": "The fiscal calendar: every client's deadlines as tasks, from cron; views, .ics.",
+    "sign": "Send documents for a simple electronic signature by one-time code; verify them.",
     "smart": "Reach a client's SMART services, where its consent allows.",
     "studio": "Manage the practices (studi) the firm works for.",
     "task": "Tasks (incarichi): status, approval, history, templates, recurrence, reminders.",

@@ -1,0 +1,14 @@
+"""`sempi sign`: documents sent for signature, a simple electronic signature (firma
+elettronica semplice) by one-time code. Each part in its own module: template.py
+(`sign template`)."""
+
+from __future__ import annotations
+
+from sempi_cli.cli.common import group_app
+
+app = group_app("sign")
+
+# Sub-groups: `sempi sign template ...`.
+from sempi_cli.cli.sign import template as sign_template  # noqa: E402
+
+app.add_typer(sign_template.app)
