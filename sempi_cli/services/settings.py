@@ -100,6 +100,16 @@ def _text(value: str) -> str:
     return value.strip()
 
 
+def _absolute_path(value: str) -> str:
+    """An absolute file path on one line (empty allowed: not set)."""
+    import os.path
+
+    path = _text(value)
+    if path and not os.path.isabs(path):
+        raise InvalidData("value", _("{path} is not an absolute path").format(path=repr(path)))
+    return os.path.normpath(path) if path else ""
+
+
 def _web_base(value: str) -> str:
     """An https address with a host and nothing after the path (the page's own
     query follows it); no trailing slash."""
@@ -223,6 +233,15 @@ SETTINGS = {
             "5",
             N_("delivery attempts before a message is marked failed"),
             _int_between(1, 50),
+        ),
+        Setting(
+            "sign.seal_key",
+            "",
+            N_(
+                "the firm's seal key (an absolute path; its certificate beside it, .crt):"
+                " sign seal init sets it"
+            ),
+            _absolute_path,
         ),
         Setting(
             "smart.base_url",
