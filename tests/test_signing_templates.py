@@ -215,3 +215,13 @@ def test_the_service_refuses_before_writing(db, clock, admin, letter):
     with pytest.raises(RuleViolation):
         service.remove("Mandato")
     assert json.loads(json.dumps(service.list()))[0]["requests"] == 1
+
+
+def test_a_folder_or_a_file_over_a_megabyte_is_refused(cli, tmp_path, store_path):
+    folder = tmp_path / "lettere.md"
+    folder.mkdir()
+    assert_one_line_error(cli("sign", "template", "add", "M", str(folder)), 6, "FILE")
+    big = tmp_path / "big.md"
+    big.write_text("a" * (1024 * 1024 + 1))
+    assert_one_line_error(cli("sign", "template", "add", "M", str(big)), 6, "over 1 MB")
+    assert _count(store_path) == 0
