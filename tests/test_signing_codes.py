@@ -383,3 +383,18 @@ def test_a_hash_belongs_to_its_request_signer_and_moment(code, sent_at):
     assert mine != codes.code_hash(1, 3, sent_at, code)  # another signer
     assert mine != codes.code_hash(1, 2, sent_at + "x", code)  # another moment
     assert mine != codes.code_hash(1, 2, sent_at, other(code))
+
+
+def test_a_failed_code_message_is_not_sent_again(db, clock, signing):
+    """Its code went with the failure: `mail retry` says so in the signer's terms."""
+    from sempi_cli.services.mail import outbox
+
+    sent = send(db, clock, signing["alfa"])
+    with write_transaction(db):  # as `mail send` records a permanent refusal
+        outbox.mark_failure(db, sent["mail_id"], None, "550 no such user", retry_at=None)
+    with pytest.raises(RuleViolation) as refused:
+        outbox.Outbox(db, clock, actor(db, ADMIN_EMAIL)).retry(sent["mail_id"])
+    assert str(refused.value) == (
+        f"message {sent['mail_id']} cannot be sent again: its one-time code was erased"
+        " (the code was used, replaced or spoiled). The signer asks for a new code when signing."
+    )

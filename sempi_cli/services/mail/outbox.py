@@ -62,6 +62,7 @@ STALE_CLAIM = timedelta(minutes=15)
 # Stored in last_error as they are (English, like every value in the store); SECRET_GONE
 # is also part of a message to a person, in their language.
 SECRET_GONE = N_("its one-time code was erased (the invitation was used, replaced or expired)")
+SIGN_CODE_GONE = N_("its one-time code was erased (the code was used, replaced or spoiled)")
 INVITATION_EXPIRED = "the invitation expired before it was delivered"
 # A person's decision on a message that is sent or cancelled, by its status.
 NOTHING_TO_RETRY = {
@@ -215,11 +216,18 @@ class Outbox(Service):
             raise RuleViolation(_(NOTHING_TO_RETRY[row["status"]]).format(id=mail_id))
         _refuse_if_held(row, self.clock.now())
         if row["no_secrets"] and fill_secrets(row["kind"], row["body"], None) is None:
+            reason, hint = (
+                SECRET_GONE,
+                N_("send a new invitation with 'sempi mail invite USER --resend'"),
+            )
+            if row["kind"] == "sign_code":  # services/signing/codes.py
+                reason = SIGN_CODE_GONE
+                hint = N_("the signer asks for a new code when signing")
             raise RuleViolation(
                 _("message {id} cannot be sent again: {reason}").format(
-                    id=mail_id, reason=_(SECRET_GONE)
+                    id=mail_id, reason=_(reason)
                 ),
-                _("send a new invitation with 'sempi mail invite USER --resend'"),
+                _(hint),
             )
         if row["status"] == "sending" and confirm_sending is not None:
             confirm_sending(_public(row, body=False))
