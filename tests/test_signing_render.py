@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 
 import pypdf
@@ -113,3 +115,19 @@ def test_bold_runs_and_an_unpaired_marker():
     assert runs("a **b** c") == [("a ", False), ("b", True), (" c", False)]
     assert runs("a ** b") == [("a ** b", False)]
     assert runs("**a** b **c") == [("a", True), (" b **c", False)]
+
+
+@pytest.mark.slow
+def test_tabs_and_characters_the_font_lacks_say_nothing_on_stderr():
+    """fpdf2 logs a missing glyph; with no handler, Python would print it on stderr
+    (pytest's own handler would hide that here: a process of its own shows it)."""
+    script = (
+        "import sys; from datetime import UTC, datetime;"
+        "from sempi_cli.services.signing.render import to_pdf;"
+        "pdf = to_pdf('T', 'col1\\tcol2 \\u6f22', 'text', footer='f',"
+        " created_at=datetime(2026, 3, 16, tzinfo=UTC));"
+        "sys.stdout.buffer.write(pdf)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True)
+    assert done.stderr == b""
+    assert "col1    col2" in _text(done.stdout)

@@ -66,8 +66,8 @@ def font_files() -> dict[str, str]:
 def blocks(text: str, fmt: str) -> Iterator[tuple[str, str]]:
     """(kind, text) pairs: kind is "h1", "h2", "p", "li", or "gap" (a blank line in
     plain text). Markdown joins a paragraph's lines with a space; plain text keeps
-    every line a line of its own."""
-    lines = text.replace("\r\n", "\n").split("\n")
+    every line a line of its own. A tab is four spaces (the font has no tab)."""
+    lines = text.replace("\r\n", "\n").replace("\t", "    ").split("\n")
     if fmt == "text":
         for line in lines:
             yield ("p", line.rstrip()) if line.strip() else ("gap", "")
@@ -156,7 +156,14 @@ def _write(pdf: FPDF, text: str, markdown: bool) -> None:
 
 
 def _document(footer: str) -> FPDF:
+    import logging
+
     from fpdf import FPDF
+
+    # A character the font lacks (a CJK name) is drawn as an empty box, and fpdf2 says
+    # so through logging, which with no handler writes to stderr: a command's errors
+    # and messages there stay its own.
+    logging.getLogger("fpdf").setLevel(logging.ERROR)
 
     class Document(FPDF):
         def footer(self) -> None:
