@@ -358,6 +358,11 @@ def test_certificate_then_seal_checks_intact(firm_seal: SealPaths) -> None:
     assert len(page_texts(sealed)) == 2
 
 
+def test_a_sealed_document_gets_no_certificate_page(sealed: bytes) -> None:
+    with pytest.raises(Conflict, match="comes before the seal"):
+        certificate_page(sealed, lines(), title="Mandato")
+
+
 def test_both_times_in_summer() -> None:
     assert both_times(datetime(2026, 7, 1, 8, 0, tzinfo=UTC)) == (
         "01/07/2026 10:00:00 Europe/Rome (2026-07-01 08:00:00 UTC)"

@@ -16,11 +16,11 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 
-from sempi_cli.errors import InvalidData
+from sempi_cli.errors import Conflict, InvalidData
 from sempi_cli.i18n import gettext as _
 from sempi_cli.i18n import speaking
 from sempi_cli.services.signing.render import FONT, font_files
-from sempi_cli.services.signing.seal import require_pdf
+from sempi_cli.services.signing.seal import FIELD_NAME, require_pdf
 
 MARGIN = 20  # mm
 
@@ -54,11 +54,16 @@ def certificate_page(
         reader = PdfReader(io.BytesIO(pdf))
         if reader.is_encrypted:
             raise InvalidData(name, _("an encrypted PDF cannot be given a certificate"))
+        sealed = FIELD_NAME in (reader.get_fields() or {})
         writer = PdfWriter(clone_from=reader)
     except (PyPdfError, ValueError, KeyError, TypeError) as exc:
         raise InvalidData(
             name, _("a damaged PDF, it cannot be read ({detail})").format(detail=exc)
         ) from None
+    if sealed:  # rewriting the file would break its seal
+        raise Conflict(
+            _("the document is already sealed: its certificate page comes before the seal")
+        )
     with speaking(language):
         page = _render(lines, title)
     writer.add_page(PdfReader(io.BytesIO(page)).pages[0])
