@@ -91,7 +91,7 @@ def record(
         "detail": None if detail is None else ledger.canonical(detail).decode(),
     }
     with write_transaction(db):  # the chain's last row is read under the write lock
-        return ledger.append(db, TABLE, content)
+        return ledger.append(db, "sign_events", content)
 
 
 def events(db: sqlite3.Connection, request_id: int) -> list[dict]:
