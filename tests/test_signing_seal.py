@@ -126,6 +126,20 @@ def test_a_folder_others_may_write_is_refused(tmp_path: Path, mode: int) -> None
     assert os.listdir(folder) == []
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
+def test_a_folder_one_may_not_write_is_one_clear_error(tmp_path: Path) -> None:
+    folder = tmp_path / "locked"
+    folder.mkdir(mode=0o500)
+    with pytest.raises(InvalidData, match="Permission denied"):
+        create_seal(str(folder), "Studio Rossi", FixedClock(NOW))
+
+
+def test_a_file_in_the_way_of_the_folder_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InvalidData, match="Not a directory"):
+        create_seal(str(tmp_path / "file" / "sigillo"), "Studio Rossi", FixedClock(NOW))
+
+
 def test_a_firm_without_a_name_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidData):
         create_seal(str(tmp_path), "  ", FixedClock(NOW))

@@ -90,7 +90,10 @@ def create_seal(directory: str, firm_name: str, clock: Clock) -> SealPaths:
     name = " ".join(firm_name.split())
     if not name:
         raise InvalidData("firm_name", _("the firm has no name to put on its seal"))
-    _safe_folder(directory)
+    try:
+        _safe_folder(directory)
+    except OSError as exc:  # not ours to write, a file in the way
+        raise InvalidData(directory, exc.strerror or str(exc)) from None
     paths = paths_for(os.path.join(directory, KEY_NAME))
 
     key = ec.generate_private_key(ec.SECP256R1())
@@ -166,6 +169,8 @@ def _write_new(path: str, data: bytes, mode: int) -> None:
             _("{path} already exists: the firm's seal is never overwritten").format(path=path),
             _("choose another folder, or move the old key away yourself"),
         ) from None
+    except OSError as exc:
+        raise InvalidData(path, exc.strerror or str(exc)) from None
     try:
         os.fchmod(fd, mode)  # the umask may have taken bits away, never added
         view = memoryview(data)
