@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sempi_cli.services.signing.placeholders import fill, values_for
+from sempi_cli.services.signing.placeholders import PLACEHOLDERS, fill, values_for
 from sempi_cli.services.signing.render import blocks, runs, to_pdf
 
 AT = datetime(2026, 3, 16, 9, 30, tzinfo=UTC)
@@ -131,3 +131,25 @@ def test_tabs_and_characters_the_font_lacks_say_nothing_on_stderr():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True)
     assert done.stderr == b""
     assert "col1    col2" in _text(done.stdout)
+
+
+def test_a_value_prints_as_written_whatever_its_marks():
+    """A client's data filled into a Markdown template never turns bold, a heading or a
+    list item: placeholders.fill escapes it, render reads the escapes."""
+    odd = "**Alfa** - #1 \\ Beta*"
+    template = (
+        "# Per {{client.ragione_sociale}}\n\n{{client.ragione_sociale}}\n\n- **{{client.pec}}**"
+    )
+    values = dict.fromkeys(PLACEHOLDERS, odd)
+    text = fill(template, values, markdown=True)
+    assert [kind for kind, _ in blocks(text, "markdown")] == ["h1", "p", "li"]
+    assert runs(list(blocks(text, "markdown"))[1][1]) == [(odd, False)]
+    assert runs(list(blocks(text, "markdown"))[2][1]) == [(odd, True)]
+    read = _text(to_pdf("T", text, "markdown", footer="f", created_at=AT))
+    assert read.count(odd) == 3
+
+
+@given(st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=30))
+def test_any_value_reads_back_as_itself_in_markdown(value):
+    text = fill("{{client.pec}}", dict.fromkeys(PLACEHOLDERS, value), markdown=True)
+    assert "".join(part for part, _bold in runs(text)) == value

@@ -95,17 +95,28 @@ def check(text: str, field: str = "FILE") -> list[str]:
     return used
 
 
-def fill(text: str, values: Mapping[str, str]) -> str:
+# What a value must not do in a Markdown template: open bold (``*``), start a heading
+# or a list item (``#``, ``-``), or escape the next character (``\``). Each is written
+# with a backslash before it, which render.py reads as "this character, as it is".
+MARKDOWN_MARKS = "\\*#-"
+
+
+def fill(text: str, values: Mapping[str, str], *, markdown: bool = False) -> str:
     """``text`` with each placeholder replaced by its value, in one pass. The text
     must pass ``check``; a placeholder it uses without a value in ``values`` is a
-    KeyError (the caller builds ``values`` with ``values_for``, which has them all)."""
+    KeyError (the caller builds ``values`` with ``values_for``, which has them all).
+    With ``markdown``, a value's Markdown marks are escaped: a client named
+    ``**Alfa**`` is printed so, not in bold."""
     check(text)
     parts = []
     pos = 0
     for start, end, name in _scan(text):
         assert name is not None  # check() refused an unclosed one
         parts.append(text[pos:start])
-        parts.append(values[name])
+        value = values[name]
+        if markdown:
+            value = "".join("\\" + c if c in MARKDOWN_MARKS else c for c in value)
+        parts.append(value)
         pos = end
     parts.append(text[pos:])
     return "".join(parts)

@@ -17,6 +17,7 @@ fonts know Latin-1 only and would refuse the euro sign.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -99,9 +100,23 @@ def _heading(line: str) -> tuple[str, str] | None:
     return None
 
 
+_INLINE = re.compile(r"\\([\\*#-])|\*\*")
+
+
 def runs(text: str) -> list[tuple[str, bool]]:
-    """``**bold**`` split into (text, bold) runs; an unpaired ``**`` is text."""
-    parts = text.split("**")
+    """``**bold**`` split into (text, bold) runs; an unpaired ``**`` is text, and so
+    is a character after a backslash among ``\\*#-`` (placeholders.fill escapes the
+    values so: a client's name never turns bold)."""
+    parts = [""]  # text between markers; markers are where a new part starts
+    pos = 0
+    for match in _INLINE.finditer(text):
+        parts[-1] += text[pos : match.start()]
+        if match[1] is not None:
+            parts[-1] += match[1]
+        else:
+            parts.append("")
+        pos = match.end()
+    parts[-1] += text[pos:]
     if len(parts) % 2 == 0:  # an odd number of markers: the last one is text
         parts[-2:] = [parts[-2] + "**" + parts[-1]]
     return [(part, i % 2 == 1) for i, part in enumerate(parts) if part]
@@ -133,7 +148,8 @@ def to_pdf(title: str, text: str, fmt: str, *, footer: str, created_at: datetime
             level = 1 if kind == "h1" else 2
             pdf.ln(3 if level == 1 else 2)
             pdf.set_font(FONT, "B", SIZES[level])
-            pdf.multi_cell(0, 7 if level == 1 else 6.5, body, new_x="LMARGIN", new_y="NEXT")
+            heading = "".join(part for part, _bold in runs(body))  # bold already
+            pdf.multi_cell(0, 7 if level == 1 else 6.5, heading, new_x="LMARGIN", new_y="NEXT")
             pdf.ln(1.5)
         elif kind == "li":
             pdf.set_font(FONT, "", BODY_SIZE)
