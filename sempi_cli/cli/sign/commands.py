@@ -12,3 +12,11 @@ app = group_app("sign")
 from sempi_cli.cli.sign import template as sign_template  # noqa: E402
 
 app.add_typer(sign_template.app)
+
+from sempi_cli.cli.sign import seal as sign_seal  # noqa: E402
+
+app.add_typer(sign_seal.app)
+
+from sempi_cli.cli.sign import verify as sign_verify  # noqa: E402
+
+app.command("verify")(sign_verify.sign_verify)
