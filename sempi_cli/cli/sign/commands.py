@@ -20,3 +20,6 @@ app.add_typer(sign_seal.app)
 from sempi_cli.cli.sign import verify as sign_verify  # noqa: E402
 
 app.command("verify")(sign_verify.sign_verify)
+
+# `sempi sign request|show|accept|decline|list|status`: they add themselves to ``app``.
+from sempi_cli.cli.sign import requests as sign_requests  # noqa: E402, F401

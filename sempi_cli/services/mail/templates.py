@@ -118,6 +118,30 @@ TEMPLATES: dict[str, Template] = {
         defaults={"client": "{firm}"},
         secret=("code",),
     ),
+    # A document sent for signature (services/signing/requests.py): what it is, what
+    # signing it means, the commands to read, sign or decline it.
+    "sign_request": Template(
+        subject="Documento da firmare: {title} — {firm}",
+        body=(
+            "Gentile {full_name},\n\n"
+            "{firm} le chiede di firmare il documento «{title}» (richiesta {request_id}) "
+            "di {client}. Da firmare entro: {due}.\n\n"
+            "Per leggerlo:\n\n"
+            "    sempi sign show {request_id}\n\n"
+            "Per firmarlo:\n\n"
+            "    sempi sign accept {request_id}\n\n"
+            "Per rifiutare, dicendo il motivo:\n\n"
+            '    sempi sign decline {request_id} --reason "..."\n\n'
+            "La firma è una firma elettronica semplice: la conferma con un codice monouso "
+            "(quello della sua app di autenticazione, oppure un codice che le inviamo per "
+            "e-mail quando firma) e con la dichiarazione di aver letto il documento. Non è "
+            "una firma elettronica qualificata né una firma digitale. Quando tutti i "
+            "firmatari hanno firmato, {firm} conserva il documento con il certificato di "
+            "completamento e il proprio sigillo." + _SIGNATURE
+        ),
+        required=("full_name", "title", "request_id"),
+        defaults={"client": "{firm}", "due": "nessuna scadenza"},
+    ),
 }
 
 

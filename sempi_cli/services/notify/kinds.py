@@ -14,7 +14,7 @@ from sempi_cli.i18n import gettext as _
 # "consent" and "coupon" are delivered by the issues that build those domains.
 KINDS: tuple[str, ...] = (
     "message", "mention", "task", "invitation", "document", "reminder", "timer",
-    "deadline", "consent", "coupon",
+    "deadline", "consent", "coupon", "signature",
 )  # fmt: skip
 
 # What each kind tells, for `notify prefs` (people choose by it): English in JSON,
@@ -33,6 +33,7 @@ ABOUT: dict[str, str] = {
     "deadline": N_("fiscal deadlines"),
     "consent": N_("consent requests and answers"),
     "coupon": N_("coupons"),
+    "signature": N_("documents sent to you for signature, and the outcome of those you sent"),
 }
 
 # Italian labels for the e-mail digest (its text is Italian, as every mail sempi sends).
@@ -47,6 +48,7 @@ LABELS_IT: dict[str, str] = {
     "deadline": "scadenza",
     "consent": "consenso",
     "coupon": "coupon",
+    "signature": "firma",
 }
 
 # How a kind reaches its person: the inbox (the default), e-mail instead of the
