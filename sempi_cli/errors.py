@@ -108,7 +108,7 @@ EXIT_CODES: dict[int, str] = {
     8: "permission denied",
     9: "store busy past the timeout (retry later)",
     10: "store unusable (not a sempi store, newer schema, integrity failure)",
-    11: "a check answered no (scheduler health: no recent successful run; consent check: no access)",
+    11: "a check answered no (scheduler health: no recent successful run; consent check: no access; sign verify: altered)",
     12: "partly done: some was written, the rest refused or left out (batch --partial, doc import)",
     130: "interrupted (Ctrl-C)",
     141: "the reader of the output went away (a pipe closed early, e.g. `| head`): stopped quietly",

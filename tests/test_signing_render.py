@@ -153,3 +153,36 @@ def test_a_value_prints_as_written_whatever_its_marks():
 def test_any_value_reads_back_as_itself_in_markdown(value):
     text = fill("{{client.pec}}", dict.fromkeys(PLACEHOLDERS, value), markdown=True)
     assert "".join(part for part, _bold in runs(text)) == value
+
+
+def _by_hand(make) -> bytes:
+    """One line of text in both fonts, on a document ``make()`` returns."""
+    doc = make()
+    doc.set_creation_date(datetime(2026, 11, 16, 9, 30, tzinfo=UTC))
+    doc.add_page()
+    doc.set_font("DejaVu", "B", 14)
+    doc.cell(text="Lettera d'incarico — 1.200 € «sì»")
+    doc.set_font("DejaVu", "", 11)
+    doc.cell(text="Rossi Srl, Milano")
+    return bytes(doc.output())
+
+
+def test_the_fonts_parsed_once_make_the_same_bytes_as_fonts_added_afresh():
+    """render.blank() copies a document whose fonts were parsed once per process; the
+    file is byte for byte what fpdf2's own add_font on a new document makes, and the
+    kept document is never changed by a file written (fpdf2 subsets fonts in place)."""
+    from fpdf import FPDF
+
+    from sempi_cli.services.signing.render import FONT, blank, font_files
+
+    def afresh() -> FPDF:
+        doc = FPDF(format="A4", unit="mm")
+        for style, path in font_files().items():
+            doc.add_font(FONT, style, path)
+        return doc
+
+    expected = _by_hand(afresh)
+    assert _by_hand(blank) == expected
+    to_pdf("Altro", "Tutt'altro testo, **grassetto**", "markdown", footer="x", created_at=AT)
+    assert _by_hand(blank) == expected
+    assert blank() is not blank()

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from sempi_cli.errors import Conflict, InvalidData
 from sempi_cli.i18n import gettext as _
 from sempi_cli.i18n import speaking
-from sempi_cli.services.signing.render import FONT, font_files
+from sempi_cli.services.signing.render import FONT, blank
 from sempi_cli.services.signing.seal import FIELD_NAME, require_pdf
 
 MARGIN = 20  # mm
@@ -73,13 +73,9 @@ def certificate_page(
 
 
 def _render(lines: list[tuple[str, str]], title: str) -> bytes:
-    from fpdf import FPDF
-
-    doc = FPDF(format="A4")
+    doc = blank()  # A4, the document's own font (DejaVu Sans) loaded once per process
     doc.set_margins(MARGIN, MARGIN, MARGIN)
     doc.set_auto_page_break(True, margin=MARGIN)
-    for style, path in font_files().items():  # the document's own font, DejaVu Sans
-        doc.add_font(FONT, style, path)
     doc.add_page()
     width = doc.w - 2 * MARGIN
 
