@@ -21,5 +21,8 @@ from sempi_cli.cli.sign import verify as sign_verify  # noqa: E402
 
 app.command("verify")(sign_verify.sign_verify)
 
-# `sempi sign request|show|accept|decline|list|status`: they add themselves to ``app``.
-from sempi_cli.cli.sign import requests as sign_requests  # noqa: E402, F401
+# `sempi sign request|show|accept|decline|list|status`: the requests, both sides.
+from sempi_cli.cli.sign import requests as sign_requests  # noqa: E402
+
+for _name in ("request", "show", "accept", "decline", "list", "status"):
+    app.command(_name)(getattr(sign_requests, f"sign_{_name}"))

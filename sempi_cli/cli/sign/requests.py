@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from sempi_cli.cli.common import emit_record, emit_rows, read_secret, say, state
-from sempi_cli.cli.sign.commands import app
 from sempi_cli.i18n import gettext as _
 
 Request = Annotated[int, typer.Argument(help="The request (its id).")]
@@ -17,7 +16,6 @@ DryRun = Annotated[bool, typer.Option("--dry-run", help="Check everything; chang
 _YES = ("s", "si", "sì", "y", "yes")
 
 
-@app.command("request")
 def sign_request(
     ctx: typer.Context,
     client: Annotated[int, typer.Option("--client", "-c", help="The client (id).")],
@@ -37,8 +35,10 @@ def sign_request(
     ] = None,
     dry_run: DryRun = False,
 ) -> None:
-    """Send a document for signature: the template filled with the client's data, a PDF
-    filed in the client's folder "Firme", an e-mail and a notification to each signer.
+    """Send a document for signature to one client's signers.
+
+    The template is filled with the client's data and rendered as a PDF, filed in
+    the client's folder "Firme"; each signer gets an e-mail and a notification.
 
     Example: sempi sign request --client 12 --template "Lettera d'incarico"
     --signer mario.rossi@alfa.it --due 2026-12-31
@@ -61,7 +61,6 @@ def sign_request(
     say(ctx, done.format(request=record["id"], title=record["title"]))
 
 
-@app.command("show")
 def sign_show(
     ctx: typer.Context,
     request: Request,
@@ -70,8 +69,9 @@ def sign_show(
         typer.Option("--out", "-o", help="Write the PDF to this new file (never overwritten)."),
     ] = None,
 ) -> None:
-    """Show a document sent for signature: its text (or its PDF, with --out), its
-    SHA-256, and what signing it means.
+    """Show a document sent for signature, its SHA-256 and what signing it means.
+
+    The text is shown; with --out the PDF is written to a new file instead.
 
     Example: sempi sign show 7 --out lettera.pdf
     """
@@ -94,7 +94,6 @@ def sign_show(
     typer.echo(text)
 
 
-@app.command("accept")
 def sign_accept(
     ctx: typer.Context,
     request: Request,
@@ -111,9 +110,10 @@ def sign_accept(
         ),
     ] = False,
 ) -> None:
-    """Sign a document with a simple electronic signature (firma elettronica semplice):
-    the declaration, then a one-time code (your authenticator app's, or one sent by
-    e-mail). The code is never given on the command line.
+    """Sign a document with a simple electronic signature (firma elettronica semplice).
+
+    First the declaration, then a one-time code: your authenticator app's, or one
+    sent by e-mail. The code is never given on the command line.
 
     Example: sempi sign accept 7
     """
@@ -165,7 +165,6 @@ def sign_accept(
         say(ctx, _("Signed request {request}.").format(request=request))
 
 
-@app.command("decline")
 def sign_decline(
     ctx: typer.Context,
     request: Request,
@@ -182,7 +181,6 @@ def sign_decline(
     say(ctx, _("Declined request {request}.").format(request=request))
 
 
-@app.command("list")
 def sign_list(
     ctx: typer.Context,
     client: Annotated[
@@ -203,7 +201,6 @@ def sign_list(
     emit_rows(ctx, rows, LIST_COLUMNS)
 
 
-@app.command("status")
 def sign_status(ctx: typer.Context, request: Request) -> None:
     """Show a request: its signers with their outcomes and times, and its events.
 
