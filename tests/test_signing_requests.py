@@ -11,10 +11,11 @@ import io
 import json
 import os
 from datetime import timedelta
-from pathlib import Path
 
 import pyotp
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sempi_cli.services.signing import evidence
 from sempi_cli.services.signing.seal import SealService, check_seal
@@ -346,4 +347,79 @@ def test_the_evidence_chain_holds_after_a_whole_request(cli, db, clock, office):
     made = data(request(cli, office, STAFF))
     ok(accept(cli, made["id"], totp_now(clock, office), STAFF))
     assert evidence.verify(db)["ok"]
-    assert Path  # (imported for fixtures' types)
+
+
+# --- who may send; the declaration asked on a terminal; the due date ------------------------
+
+
+def test_only_the_office_people_who_see_the_client_send(cli, db, org, office):
+    """The practice's operator in Alfa's work group sends; an operator or firm staff
+    outside it do not see the client (exit 3, as for any client one does not see);
+    nothing written."""
+    rossi = db.execute("SELECT studio_id FROM clients WHERE id = ?", (office["alfa"],)).fetchone()
+    org.user("op.in@rossi.test", "Operatore Dentro", "studio-operator", studio=rossi[0])
+    org.user("op.out@rossi.test", "Operatore Fuori", "studio-operator", studio=rossi[0])
+    org.group(office["alfa"], "op.in@rossi.test")
+    made = data(request(cli, office, MARIO, "op.in@rossi.test", as_user="op.in@rossi.test"))
+    assert made["signers"] == [MARIO, "op.in@rossi.test"]
+    before = counts(db)
+    result = request(cli, office, MARIO, as_user="op.out@rossi.test")
+    assert_one_line_error(result, 3, "not found")
+    org.user("s2@sempi.test", "Staff Two")
+    result = request(cli, office, STAFF, as_user="s2@sempi.test")
+    assert_one_line_error(result, 3, "not found")
+    assert counts(db) == before
+
+
+def test_a_user_of_another_practice_is_not_a_signer(cli, db, org, office):
+    other = org.practice("Studio Verdi")
+    org.user("op@verdi.test", "Operatore Verdi", "studio-operator", studio=other)
+    before = counts(db)
+    result = request(cli, office, "op@verdi.test", as_user=ADMIN_EMAIL)
+    assert_one_line_error(result, 6, "op@verdi.test", "another practice")
+    assert counts(db) == before
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    """As on a terminal: the declaration and the code are asked (CliRunner's input
+    answers the prompts)."""
+    from sempi_cli.cli.context import AppContext
+
+    monkeypatch.setattr(AppContext, "interactive", property(lambda self: True))
+
+
+def test_on_a_terminal_the_declaration_then_the_code_are_asked(cli, db, clock, office, terminal):
+    made = data(request(cli, office, STAFF))
+    code = totp_now(clock, office)
+    result = cli("sign", "accept", str(made["id"]), as_user=STAFF, input=f"sì\n{code}\n")
+    ok(result)
+    assert "firma elettronica semplice" in result.stderr or "simple electronic" in result.stderr
+    assert code not in result.stdout + result.stderr
+    status = db.execute("SELECT status FROM sign_requests WHERE id = ?", (made["id"],)).fetchone()
+    assert status[0] == "completed"
+
+
+def test_on_a_terminal_no_declaration_no_signature(cli, db, clock, office, terminal):
+    made = data(request(cli, office, STAFF))
+    result = cli("sign", "accept", str(made["id"]), as_user=STAFF, input="no\n")
+    assert result.exit_code == 1
+    assert "accepted" not in [e[0] for e in events(db, made["id"])]
+    assert "code_verified" not in [e[0] for e in events(db, made["id"])]
+
+
+@given(st.integers(min_value=-400, max_value=400))
+def test_a_due_date_is_today_or_later(days):
+    from datetime import UTC, date, datetime
+
+    from sempi_cli.errors import InvalidData
+    from sempi_cli.services.signing.requests import parse_due
+
+    today = date(2026, 11, 16)
+    now = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+    day = today + timedelta(days=days)
+    if days < 0:
+        with pytest.raises(InvalidData):
+            parse_due(day.isoformat(), now, today)
+    else:
+        assert parse_due(day.isoformat(), now, today) == day
