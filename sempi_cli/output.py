@@ -42,6 +42,23 @@ VALUE_WORDS: dict[str, frozenset[str]] = {
             NP_("status", "running"),
             NP_("status", "ok"),
             NP_("status", "interrupted"),
+            NP_("status", "declined"),
+            NP_("status", "expired"),
+        )
+    ),
+    # A signer's decision and the events of a request sent for signature (sign status).
+    "outcome": frozenset((NP_("outcome", "accepted"), NP_("outcome", "declined"))),
+    "event": frozenset(
+        (
+            NP_("event", "created"),
+            NP_("event", "sent"),
+            NP_("event", "viewed"),
+            NP_("event", "code_sent"),
+            NP_("event", "code_verified"),
+            NP_("event", "accepted"),
+            NP_("event", "declined"),
+            NP_("event", "completed"),
+            NP_("event", "expired"),
         )
     ),
     "role": frozenset(

@@ -349,8 +349,8 @@ class SignRequests(Service):
                 signer["id"],
                 NOTICE_KIND,
                 Text(
-                    "{client} is asked to sign '{title}' (request {request}): read it with"
-                    " 'sempi sign show {request}', sign it with 'sempi sign accept {request}'.",
+                    "You are asked to sign '{title}' for {client} (request {request}): read it"
+                    " with 'sempi sign show {request}', sign it with 'sempi sign accept {request}'.",
                     client=client["ragione_sociale"],
                     title=title,
                     request=request_id,
