@@ -160,7 +160,6 @@ class SignRequests(Service):
         """Send a document for signature: render ``template`` for client
         ``client_id``, file it, and ask each of ``signers`` (ids or e-mails) to sign.
         ``like``: another request's template and signers, unless given here."""
-        from sempi_cli.services.signing.seal import SealService
         from sempi_cli.services.signing.templates import SignTemplates
 
         self._require_office()
@@ -187,7 +186,7 @@ class SignRequests(Service):
             self._may_file(client)
             chosen = self._signers(client_id, signers)
             tpl = SignTemplates(self.db, self.clock, self.actor).row(template)
-            SealService(self.db, self.clock, self.actor).paths()  # see the module's docstring
+            self._seal_ready()  # see the module's docstring
             request_id = int(
                 self.db.execute("SELECT coalesce(max(id), 0) + 1 FROM sign_requests").fetchone()[0]
             )
