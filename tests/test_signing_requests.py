@@ -253,13 +253,39 @@ def test_a_real_totp_code_signs_and_the_last_signature_seals(cli, db, clock, off
     assert accepted[0]["hash_before"] == made["sha256"] and accepted[0]["channel"] == "totp"
 
 
-def test_an_emailed_code_signs(cli, db, clock, office):
-    made = data(request(cli, office, MARIO))
+def test_an_emailed_code_signs_and_the_office_files_the_sealed_copy(cli, db, clock, office):
+    """Sent by the firm administrator, signed by Mario: the sealed copy is filed in
+    the sender's name, and the sender is told."""
+    made = data(request(cli, office, MARIO, as_user=ADMIN_EMAIL))
     first = data(accept(cli, made["id"], None, MARIO))  # no live code: one is sent
     assert first["outcome"] is None and first["code_sent"]
     code = mailed_code(db, made["id"], office["mario"])
     signed = data(accept(cli, made["id"], code, MARIO))
     assert signed["channel"] == "email" and signed["status"] == "completed"
+    admin = actor(db, ADMIN_EMAIL).id
+    added_by = db.execute(
+        "SELECT added_by FROM documents WHERE id = ?", (signed["sealed_document_id"],)
+    ).fetchone()[0]
+    assert added_by == admin
+    told = db.execute(
+        "SELECT text FROM notifications WHERE user_id = ? AND source LIKE 'sign-completed:%'",
+        (admin,),
+    ).fetchall()
+    assert len(told) == 1 and str(signed["sealed_document_id"]) in told[0][0]
+    assert_one_line_error(accept(cli, made["id"], code, MARIO), 5, "already signed")
+
+
+def test_only_a_signer_signs(cli, db, clock, office):
+    made = data(request(cli, office, MARIO, as_user=ADMIN_EMAIL))
+    result = accept(cli, made["id"], totp_now(clock, office), STAFF)  # sees it, signs nothing
+    assert_one_line_error(result, 3, "not found")
+    ok(cli("sign", "status", str(made["id"]), as_user=STAFF))  # the office reads it
+
+
+def test_a_due_date_in_the_past_is_refused(cli, db, office):
+    before = counts(db)
+    assert_one_line_error(request(cli, office, MARIO, due="2026-11-01"), 6, "--due")
+    assert counts(db) == before
 
 
 def test_two_signers_in_either_order_complete_and_seal(cli, db, clock, office):
