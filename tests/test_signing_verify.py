@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from sempi_cli.errors import InvalidData
 from sempi_cli.services.signing import evidence
 from sempi_cli.services.signing.certificate import certificate_page
 from sempi_cli.services.signing.render import to_pdf
@@ -301,3 +302,52 @@ def test_seal_init_is_for_firm_administrators(cli, org, tmp_path: Path) -> None:
     assert_one_line_error(result, 8)
     assert not (tmp_path / "sigillo").exists()
     assert ADMIN_EMAIL  # the firm administrator is the default user of `cli`
+
+
+# -- the seal checked without pyHanko agrees with pyHanko ---------------------------------
+
+
+def _signature_digit_changed(pdf: bytes) -> bytes:
+    _start, gap, _after, _tail = byte_range(pdf)
+    changed = bytearray(pdf)
+    at = gap + 20  # a hex digit of the CMS signature itself
+    changed[at] = ord("0") if changed[at] != ord("0") else ord("1")
+    return bytes(changed)
+
+
+def test_the_quick_seal_check_says_intact_only_where_pyhanko_does(world, tmp_path: Path) -> None:
+    from sempi_cli.clock import FixedClock
+    from sempi_cli.services.signing.seal import create_seal
+    from sempi_cli.services.signing.verify import seal_holds
+
+    sealed, cert = world["alfa"]["sealed"], world["certificate"]
+    held = seal_holds(sealed, cert)
+    assert held is not None and check_seal(sealed, cert).outcome == "intact"
+    assert held["signed_at"] == check_seal(sealed, cert).signed_at.isoformat()
+    assert held["signer"] == check_seal(sealed, cert).signer
+    other = create_seal(str(tmp_path / "altro"), "Altra Srl", FixedClock(NOW))
+    foreign = seal(
+        certificate_page(world["draft"]["document"], [("x", "y")], title="x"),
+        other.key, other.certificate, reason="r", location="l", when=WHEN,
+    )  # fmt: skip
+    for bad in (
+        one_byte_changed(sealed),
+        sealed + b"\n",
+        _signature_digit_changed(sealed),
+        foreign,
+        world["alfa"]["document"],
+    ):
+        assert seal_holds(bad, cert) is None
+        try:
+            assert check_seal(bad, cert).outcome != "intact"
+        except InvalidData:  # pyHanko cannot even read the signature: not intact either
+            pass
+
+
+def test_a_changed_signature_is_altered(cli, world, tmp_path: Path) -> None:
+    path = write(tmp_path, "firma.pdf", _signature_digit_changed(world["alfa"]["sealed"]))
+    result = cli("--json", "sign", "verify", path)
+    assert result.exit_code == 11, result.stderr
+    record = json.loads(result.stdout)
+    assert (record["verdict"], record["matched"]) == ("altered", "changed")
+    assert record["seal"]["outcome"] in ("altered", "damaged")
