@@ -186,3 +186,28 @@ def test_the_fonts_parsed_once_make_the_same_bytes_as_fonts_added_afresh():
     to_pdf("Altro", "Tutt'altro testo, **grassetto**", "markdown", footer="x", created_at=AT)
     assert _by_hand(blank) == expected
     assert blank() is not blank()
+
+
+_ALPHABET = st.sampled_from(
+    list("aàbcdeèéfghiìjklmnoòpqrstuùvwxyzAÀBCDEÈÉZ0123456789 .,;:'’«»€$%&()*-#\n")
+    + ["ß", "ł", "ș", "ğ", "α", "Ω", "ж", "Я", "—", "…", "™", "→", "∑", "א", "ა", "漢"]
+)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.text(_ALPHABET, min_size=1, max_size=120))
+def test_the_working_copy_of_the_font_writes_the_same_bytes(text):
+    """Past WORKING_AFTER documents a process cuts glyphs from a working copy of the
+    font (render.finish); a text with a character beyond it (∑, א, ა, 漢) uses the
+    whole font. Either way the bytes are those the whole font makes."""
+    from sempi_cli.services.signing import render
+
+    made = render._made[0]
+    try:
+        render._made[0] = -1_000_000  # the whole font
+        whole = to_pdf("Titolo", text, "markdown", footer=FOOTER, created_at=AT)
+        render._made[0] = 1_000_000  # the working copy, where the text allows
+        working = to_pdf("Titolo", text, "markdown", footer=FOOTER, created_at=AT)
+    finally:
+        render._made[0] = made
+    assert working == whole

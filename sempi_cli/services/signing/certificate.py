@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from sempi_cli.errors import Conflict, InvalidData
 from sempi_cli.i18n import gettext as _
 from sempi_cli.i18n import speaking
-from sempi_cli.services.signing.render import FONT, blank
+from sempi_cli.services.signing.render import FONT, blank, finish
 from sempi_cli.services.signing.seal import FIELD_NAME, require_pdf
 
 MARGIN = 20  # mm
@@ -79,7 +79,10 @@ def _render(lines: list[tuple[str, str]], title: str) -> bytes:
     doc.add_page()
     width = doc.w - 2 * MARGIN
 
+    printed: list[str] = []
+
     def para(value: str, size: float, style: str = "", gap: float = 0) -> None:
+        printed.append(value)
         doc.set_font(FONT, style, size)
         doc.multi_cell(width, size * 0.5, value, align="L", new_x="LMARGIN", new_y="NEXT")
         if gap:
@@ -117,4 +120,4 @@ def _render(lines: list[tuple[str, str]], title: str) -> bytes:
         ),
         10,
     )
-    return bytes(doc.output())
+    return finish(doc, "".join(printed))

@@ -163,7 +163,7 @@ def to_pdf(title: str, text: str, fmt: str, *, footer: str, created_at: datetime
         else:
             _write(pdf, body, markdown)
             pdf.ln(LINE + (2.4 if markdown else 0))
-    return bytes(pdf.output())
+    return finish(pdf, title + text + footer + BULLET)
 
 
 def _write(pdf: FPDF, text: str, markdown: bool) -> None:
@@ -212,6 +212,69 @@ def blank() -> FPDF:
 def _font_bytes(path: str) -> bytes:
     with open(path, "rb") as file:
         return file.read()
+
+
+# The scripts a working copy of the font keeps: Latin (with Latin-1, Extended-A and
+# B, IPA), Greek, Cyrillic, and the punctuation, currency, letter-like and arrow
+# blocks. A document whose text stays within them is written with it.
+WORKING_RANGES = ((0x20, 0x250), (0x370, 0x530), (0x2000, 0x2200))
+WORKING_AFTER = 8  # documents made in a process before the working copy pays off
+_made = [0]
+
+
+def finish(pdf: FPDF, text: str) -> bytes:
+    """``pdf`` written out; ``text`` is every character it was given to print.
+
+    fpdf2 embeds the glyphs a document uses, cutting them out of the whole font
+    file (fontTools' subsetter), and DejaVu Sans has ~6,000 glyphs to read first:
+    most of a document's time. A process that makes many documents (a batch, the
+    bench) makes, once, a working copy of each font with the ~1,400 glyphs of the
+    scripts in WORKING_RANGES, and cuts from it whenever ``text`` stays within
+    them: the glyphs cut out are the same, and so are the bytes written
+    (tests/test_signing_render.py). Text beyond them uses the whole font."""
+    _made[0] += 1
+    if _made[0] > WORKING_AFTER and _within(text):
+        import io
+
+        from fontTools import ttLib
+        from fpdf.fonts import TTFFont
+
+        for font in pdf.fonts.values():
+            assert isinstance(font, TTFFont)  # DejaVu Sans, nothing else is added
+            font.ttfont = ttLib.TTFont(
+                io.BytesIO(_working_bytes(str(font.ttffile))), recalcTimestamp=False, lazy=True
+            )
+    return bytes(pdf.output())
+
+
+def _within(text: str) -> bool:
+    return all(
+        char in "\n\r\t" or any(low <= ord(char) < high for low, high in WORKING_RANGES)
+        for char in set(text)
+    )
+
+
+@functools.cache
+def _working_bytes(path: str) -> bytes:
+    """The font at ``path`` cut down to WORKING_RANGES with the options of fpdf2's own
+    cut (its outlines, their hinting, the glyph names; the layout tables it drops
+    dropped), so that cutting again from it gives what fpdf2 cuts from the whole."""
+    import io
+
+    from fontTools import subset, ttLib
+
+    font = ttLib.TTFont(io.BytesIO(_font_bytes(path)), recalcTimestamp=False)
+    options = subset.Options(
+        notdef_outline=True, recommended_glyphs=True, glyph_names=True, hinting=True,
+        layout_features=[],
+    )  # fmt: skip
+    options.drop_tables += ["GSUB", "GPOS", "GDEF", "MATH", "FFTM", "hdmx"]
+    cutter = subset.Subsetter(options)
+    cutter.populate(unicodes=[c for low, high in WORKING_RANGES for c in range(low, high)])
+    cutter.subset(font)
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
 
 
 @functools.cache
