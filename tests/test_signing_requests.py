@@ -449,3 +449,20 @@ def test_a_due_date_is_today_or_later(days):
             parse_due(day.isoformat(), now, today)
     else:
         assert parse_due(day.isoformat(), now, today) == day
+
+
+def test_a_sender_who_can_no_longer_file_stops_the_last_signature_before_a_code(
+    cli, db, clock, org, office
+):
+    """The sealed copy is filed in the sender's name: a sender since disabled means
+    the request cannot be completed, said before any code is sent or spent."""
+    from sempi_cli.services.org.users import UserService
+
+    made = data(request(cli, office, MARIO))
+    UserService(db, clock, actor(db, ADMIN_EMAIL)).set_disabled(STAFF, True)
+    result = accept(cli, made["id"], None, MARIO)
+    assert_one_line_error(result, 5, "cannot be completed")
+    sent = db.execute(
+        "SELECT count(*) FROM sign_codes WHERE request_id = ?", (made["id"],)
+    ).fetchone()[0]
+    assert sent == 0

@@ -553,8 +553,9 @@ class SignRequests(Service):
         from sempi_cli.services.signing import codes
 
         row = self._open_for(request_id)
-        if self._last(request_id):
+        if self._last(request_id):  # what completing needs, before any code is spent
             self._seal_ready()
+            self._filer(row)
         channel = codes.channel(self.db, self.clock, self.actor)
         return {
             "request_id": request_id,
@@ -578,6 +579,29 @@ class SignRequests(Service):
             and row["attempts"] < MAX_ATTEMPTS
             and row["expires_at"] > self.now()
         )
+
+    def _filer(self, row: sqlite3.Row) -> Actor:
+        """The request's sender, who files the sealed copy, if they still may file
+        documents for its client; RuleViolation otherwise (the office must act: a
+        sender who left the work group, or was disabled, leaves the request stuck)."""
+        from sempi_cli.services.documents.folders import may_add
+
+        user = self.db.execute(
+            "SELECT * FROM users WHERE id = ? AND disabled_at IS NULL", (row["created_by"],)
+        ).fetchone()
+        sender = _user_actor(user) if user is not None else None
+        if sender is None or not (
+            access.clients_seen_by(self.db, sender.id, [row["client_id"]])
+            and may_add(self.db, sender, access.client_row(self.db, sender, row["client_id"]))
+        ):
+            raise RuleViolation(
+                _(
+                    "request {request} cannot be completed: its sender may no longer file"
+                    " documents for client {client}"
+                ).format(request=row["id"], client=row["client_id"]),
+                _("ask the office to send it again"),
+            )
+        return sender
 
     def send_code(self, request_id: int) -> dict:
         from sempi_cli.services.signing import codes
@@ -676,14 +700,12 @@ class SignRequests(Service):
             when=now,
         )  # fmt: skip
         digest = sha256(sealed)
-        creator = self.db.execute(
-            "SELECT * FROM users WHERE id = ?", (row["created_by"],)
-        ).fetchone()
+        sender = self._filer(row)
         folder = None
         if row["folder_id"] is not None:
             folder = load_tree(self.db, row["client_id"]).path(row["folder_id"])
         document = self._file(
-            _user_actor(creator), row["client_id"], folder,
+            sender, row["client_id"], folder,
             f"{_file_title(row['title'])} - richiesta {request_id} - firmato.pdf", sealed,
         )  # fmt: skip
         self.db.execute(
