@@ -162,7 +162,7 @@ def run_documents(store: Path, home: Path, setup_info: dict, count: int, workers
             client=dict(client), studio=dict(studio), firm_name=firm, today=date.today(),
             signers=["Mario Rossi"],
         )  # fmt: skip
-        title = f"Lettera d'incarico {n + 1} ({workers})"
+        title = f"Lettera d'incarico {n + 1} ({workers}, {count})"
         text = fill(TEMPLATE, values, markdown=True)
         when = datetime.now(UTC).replace(microsecond=0)
         lines = [("Richiesta", title), ("Cliente", str(client["ragione_sociale"])),
