@@ -20,7 +20,6 @@ import io
 import os
 import sys
 from collections.abc import Iterator
-from typing import Any
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir, extract_from_file
@@ -68,27 +67,15 @@ def language_modules() -> tuple[str, ...]:
 
 
 def command_help() -> Iterator[tuple[str, str]]:
-    """(command path, English help) for every command, group and option of the CLI."""
-    import click
-    import typer
-
-    from sempi_cli.cli import app as root_module
+    """(command path, English help) for every command, group and option of the CLI:
+    the commands docgen.walk visits, as the reference documents them."""
+    from sempi_cli import docgen
     from sempi_cli.cli.language import help_texts
 
-    i18n.use("en")
-    tree = typer.main.get_command(root_module.app)
-    context = click.Context(tree, info_name="sempi")
-
-    def walk(command: Any, path: str) -> Iterator[tuple[str, str]]:
-        for _owner, _attribute, text in help_texts(command):
-            yield path, text
-        if hasattr(command, "list_commands"):
-            for name in command.list_commands(context):
-                sub = command.get_command(context, name)
-                if sub is not None:
-                    yield from walk(sub, f"{path} {name}")
-
-    yield from walk(tree, "sempi")
+    with i18n.speaking("en"):
+        for ctx in docgen.walk():
+            for _owner, _attribute, text in help_texts(ctx.command):
+                yield ctx.command_path, text
 
 
 def read() -> Catalog:
@@ -140,26 +127,20 @@ def two_forms(catalog: Catalog) -> Catalog:
 
 
 def fill(catalog: Catalog, path: str) -> int:
-    """Take the translations of ``path`` for the texts ``catalog`` has: a .po, or
-    a .json of {message id: translation, or [singular, plural] for a count}, and
+    """Take the translations of ``path`` for the texts ``catalog`` has: a .json of
+    {message id: translation, or [singular, plural] for a count}, and
     {"@context": {...}} for texts in a context; the number taken."""
-    if path.endswith(".json"):
-        import json
+    import json
 
-        with open(path, encoding="utf-8") as file:
-            pairs = []
-            for key, value in json.load(file).items():
-                if key.startswith("@") and isinstance(value, dict):  # {"@context": {...}}
-                    pairs.extend((k, v, key[1:]) for k, v in value.items())
-                else:
-                    pairs.append((key, value, None))
-    else:
-        with open(path, "rb") as file:
-            pairs = [(m.id, m.string, m.context) for m in read_po(file, locale="it") if m.id]
+    with open(path, encoding="utf-8") as file:
+        pairs = []
+        for key, value in json.load(file).items():
+            if key.startswith("@") and isinstance(value, dict):  # {"@context": {...}}
+                pairs.extend((k, v, key[1:]) for k, v in value.items())
+            else:
+                pairs.append((key, value, None))
     taken = 0
     for message_id, string, context in pairs:
-        if isinstance(message_id, tuple | list):
-            message_id = message_id[0]
         if isinstance(string, list):
             string = tuple(string)
         if not string or (isinstance(string, tuple) and not all(string)):

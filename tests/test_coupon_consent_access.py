@@ -331,6 +331,23 @@ def assert_refused_quietly(
     assert not leaked, (leaked, shown)
 
 
+def _probe(cli, db, store_path, tmp_path, args, who, code, *, output="json", label=""):
+    """Run ``args`` as ``who`` and hold it to the documented refusal ``code``: nothing
+    written, nothing of the other side named (assert_refused_quietly)."""
+    before = store_digest(store_path, ignore=("audit_log",))
+    before_audit = _audit_rows(db)
+    result = cli("--format", output, *args, as_user=who)
+    try:
+        assert_refused_quietly(
+            result, code, before, before_audit, store_path, db,
+            _unseen_secrets(who, args, tmp_path),
+            report=output == "table" and "import" in args,
+        )  # fmt: skip
+    except AssertionError as problem:
+        raise AssertionError(f"{label}: {problem}") from None
+    return result
+
+
 @pytest.mark.parametrize("output", ["json", "table"])
 @pytest.mark.parametrize("command", list(PROBES))
 def test_every_probe_across_the_boundary(cli, world, db, store_path, tmp_path, command, output):
@@ -339,18 +356,11 @@ def test_every_probe_across_the_boundary(cli, world, db, store_path, tmp_path, c
     person at a terminal reads it)."""
     for who, client_key, studio_key in TARGETS:
         args = _args(world, command, who, tmp_path, client_key, studio_key)
-        before = store_digest(store_path, ignore=("audit_log",))
-        before_audit = _audit_rows(db)
-        result = cli("--format", output, *args, as_user=who)
         code = expected(command, who, studio_key)
-        try:
-            assert_refused_quietly(
-                result, code, before, before_audit, store_path, db,
-                _unseen_secrets(who, args, tmp_path),
-                report=output == "table" and "import" in command,
-            )  # fmt: skip
-        except AssertionError as problem:
-            raise AssertionError(f"{command} by {who} on {client_key}: {problem}") from None
+        result = _probe(
+            cli, db, store_path, tmp_path, args, who, code, output=output,
+            label=f"{command} by {who} on {client_key}",
+        )  # fmt: skip
         if code == 3:
             assert "not found" in result.stderr
 
@@ -441,16 +451,7 @@ def test_seen_but_not_theirs_is_permission_denied(
 ):
     for command in commands:
         args = _args(world, command, who, tmp_path, "alfa", "rossi")
-        before = store_digest(store_path, ignore=("audit_log",))
-        before_audit = _audit_rows(db)
-        result = cli("--format", "json", *args, as_user=who)
-        try:
-            assert_refused_quietly(
-                result, 8, before, before_audit, store_path, db,
-                _unseen_secrets(who, args, tmp_path),
-            )  # fmt: skip
-        except AssertionError as problem:
-            raise AssertionError(f"{command} by {who}: {problem}") from None
+        _probe(cli, db, store_path, tmp_path, args, who, 8, label=f"{command} by {who}")
 
 
 @pytest.mark.parametrize("command", [c for c in PROBES if c in CLIENT_COMMANDS])
@@ -783,16 +784,8 @@ def test_a_membership_across_the_boundary_opens_nothing(cli, world, db, store_pa
     for command in PROBES:
         for who in (VERDI_OP, GAMMA_EXT):
             args = _args(world, command, who, tmp_path, "alfa", "rossi")
-            before = store_digest(store_path, ignore=("audit_log",))
-            before_audit = _audit_rows(db)
-            result = cli("--format", "json", *args, as_user=who)
-            try:
-                assert_refused_quietly(
-                    result, expected(command, who, "rossi"), before, before_audit, store_path,
-                    db, _unseen_secrets(who, args, tmp_path),
-                )  # fmt: skip
-            except AssertionError as problem:
-                raise AssertionError(f"{command} by {who}: {problem}") from None
+            code = expected(command, who, "rossi")
+            _probe(cli, db, store_path, tmp_path, args, who, code, label=f"{command} by {who}")
     for who in (VERDI_OP, GAMMA_EXT):
         assert _listed(cli, who, "consent", "delegations") == (0, {world["gamma"]})
         reach = set() if who == GAMMA_EXT else {world["gamma"]}

@@ -249,7 +249,7 @@ def test_a_replaced_code_is_refused(cli, db, delivered):
 
 
 def test_a_weak_password_keeps_the_code(cli, db, delivered):
-    line = assert_one_line_error(activate(cli, delivered, "corta"), 6)
+    line = assert_one_line_error(activate(cli, delivered, "q7#zk"), 6)
     assert "new password" in line and "too short" in line
     assert live(db)
     assert activate(cli, delivered).exit_code == 0
