@@ -55,6 +55,7 @@ def test_new_store_is_stamped_and_migrated(db):
         "m018_coupons",
         "m019_language",
         "m020_signing",
+        "m021_task_origin",
     ]
 
 

@@ -87,6 +87,7 @@ OWNERS = {
     "sign_signers": "signing",
     "sign_codes": "signing",
     "sign_events": "signing",
+    "sign_on_status": "signing",
     # onboarding/
     "client_modules": "onboarding",
     "client_delegations": "onboarding",

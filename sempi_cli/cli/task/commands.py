@@ -50,6 +50,7 @@ from sempi_cli.i18n import gettext as _
 app = group_app("task")
 
 RESULT_COLUMNS = ("id", "old_status", "status")
+SIGN_COLUMNS = ("sign_request", "sign_problem")  # only when a template's rule applied
 # The sections of `task due` (its JSON keys), as a person reads them.
 DUE_HEADINGS = {
     "overdue": N_("Overdue"),
@@ -399,7 +400,15 @@ def _transition(verb: str, summary: str, example: str):
 
         _confirm_bulk(ctx, task_ids, verb.capitalize(), dry_run)
         results = state(ctx).service(TaskFlow).change(verb, task_ids, dry_run=dry_run)
-        emit_rows(ctx, results, RESULT_COLUMNS)
+        signing = any("sign_request" in r or "sign_problem" in r for r in results)
+        emit_rows(ctx, results, RESULT_COLUMNS + (SIGN_COLUMNS if signing else ()))
+        for result in results:  # a task template's signing rule (task template edit)
+            if "sign_request" in result:
+                say(ctx, _("Task {task}: sent for signature as request {request}.").format(
+                    task=result["id"], request=result["sign_request"]))  # fmt: skip
+            elif "sign_problem" in result:
+                say(ctx, _("Task {task}: the document for signature was not sent: {why}").format(
+                    task=result["id"], why=result["sign_problem"]))  # fmt: skip
 
     command.__doc__ = f"{summary}\n\nExample: {example}"
     return command

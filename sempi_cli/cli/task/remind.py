@@ -113,11 +113,14 @@ def remind_run(ctx: typer.Context, dry_run: DryRun = False) -> None:
     once. Runs as a firm user; cron gives a firm user's application password in
     SEMPI_USER and SEMPI_APP_PASSWORD. It also runs the delegations watch:
     each client's responsible is told once at 60 and once at 15 days before a
-    tax-authority delegation expires (see sempi consent delegations).
+    tax-authority delegation expires (see sempi consent delegations); and the
+    signatures watch: who has not signed a request with a due date is reminded
+    3 days before and on the last day, and a request past it is marked expired.
 
     Example: sempi -q task remind run
     """
     from sempi_cli.services.consent.delegations import DelegationWatch
+    from sempi_cli.services.signing.watch import SignWatch
     from sempi_cli.services.tasks.reminders import RUN_COLUMNS, ReminderService
 
     result = state(ctx).service(ReminderService).run(dry_run=dry_run)
@@ -126,6 +129,10 @@ def remind_run(ctx: typer.Context, dry_run: DryRun = False) -> None:
     result["delegation_notices"] = (
         state(ctx).service(DelegationWatch).run(dry_run=dry_run)["notified"]
     )
+    # ... and the signatures watch: reminders before a request's due date, expiry after.
+    signatures = state(ctx).service(SignWatch).run(dry_run=dry_run)
+    result["signature_reminders"] = signatures["reminded"]
+    result["signature_requests_expired"] = signatures["expired"]
     if _table(ctx) and not state(ctx).quiet:  # a cron job with -q prints nothing unless it fails
         emit_rows(ctx, result["reminders"], RUN_COLUMNS)
     elif not state(ctx).quiet:
@@ -138,6 +145,16 @@ def remind_run(ctx: typer.Context, dry_run: DryRun = False) -> None:
         details += ngettext(", {n} delegation notice", ", {n} delegation notices", notices).format(
             n=notices
         )
+    reminders = result["signature_reminders"]
+    if reminders:
+        details += ngettext(
+            ", {n} signature reminder", ", {n} signature reminders", reminders
+        ).format(n=reminders)
+    expired = len(result["signature_requests_expired"])
+    if expired:
+        details += ngettext(
+            ", {n} signature request expired", ", {n} signature requests expired", expired
+        ).format(n=expired)
     n = result["delivered"]
     if dry_run:
         done = ngettext(

@@ -190,11 +190,33 @@ def template_edit(
     remove_observer: RemoveObservers = None,
     tag: AddTags = None,
     untag: RemoveTags = None,
+    sign_on_status: Annotated[
+        str | None,
+        typer.Option(
+            "--sign-on-status",
+            help="When one of its tasks reaches this status (e.g. completed), send"
+            " --sign-template for signature to the task's client ('' stops it).",
+            metavar="STATUS",
+        ),
+    ] = None,
+    sign_template: Annotated[
+        str | None,
+        typer.Option(
+            "--sign-template",
+            help="The signature template sent by --sign-on-status (sempi sign template list).",
+            metavar="TEMPLATE",
+        ),
+    ] = None,
     dry_run: DryRun = False,
 ) -> None:
     """Change a template ('' clears an optional field); tasks it made stay as they are.
 
+    With --sign-on-status and --sign-template, a task of this template that
+    reaches the status sends the signature template to its client's external
+    users, as sempi sign request does (a simple electronic signature).
+
     Example: sempi task template edit lipe-mensile --deadline-days 2 --tag iva
+    Example: sempi task template edit incarico --sign-on-status completed --sign-template lettera
     """
     from sempi_cli.services.templates.templates import TemplateEdit, TemplateService
 
@@ -219,6 +241,8 @@ def template_edit(
         remove_observers=remove_observer or [],
         add_tags=tag or [],
         remove_tags=untag or [],
+        sign_on_status=sign_on_status,
+        sign_template=sign_template,
     )
     result = state(ctx).service(TemplateService).edit(name, change, dry_run=dry_run)
     emit_record(ctx, result)

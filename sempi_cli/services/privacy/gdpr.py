@@ -6,7 +6,9 @@ The right to erasure (art. 17 GDPR) yields to a legal duty to keep data
 years (art. 2220 c.c.; art. 22 DPR 600/1973), so an erasure keeps the client's
 identity for the books and its fiscal profile for the deadlines, and removes
 the contacts, the nickname, the SMART services and the client's external
-users' personal data, the text of their chat messages included. Both acts are limited to those who may remove the
+users' personal data, the text of their chat messages included, and the
+e-mail and PEC from the values of its documents sent for signature (the
+documents and their evidence stay: signing/personal.py says why). Both acts are limited to those who may remove the
 client, refuse application passwords and ask for the password (and code)
 again, after every other check has passed.
 
@@ -103,6 +105,7 @@ class PrivacyService(Service):
         from sempi_cli.services.documents.folders import FolderService
         from sempi_cli.services.onboarding.onboard import delegations_of, modules_of
         from sempi_cli.services.org.groups import GroupService
+        from sempi_cli.services.signing import personal as signing_personal
 
         client = ClientService(self.db, self.clock, self.actor).show(client_id)
         practice = self.db.execute(
@@ -170,6 +173,8 @@ class PrivacyService(Service):
                 DocumentService(self.db, self.clock, self.actor).list(client_id, removed=True),
                 key=lambda d: d["id"],
             ),
+            # Documents sent for signature: the values they were filled with, and who signed.
+            "signatures": signing_personal.requests_of(self.db, client_id),
             "activity": activity,
         }
 
@@ -210,6 +215,7 @@ class PrivacyService(Service):
         from sempi_cli.services.mail import outbox as mail
         from sempi_cli.services.notify import centre as inbox
         from sempi_cli.services.org.groups import GroupService
+        from sempi_cli.services.signing import personal as signing_personal
 
         plan = self.erasure_plan(client_id, reason)
         require_reauthentication(
@@ -250,6 +256,7 @@ class PrivacyService(Service):
                 )
                 erased_users.append(user["id"])
             clients.erase_personal_fields(self.db, client_id, now)
+            signed = signing_personal.erase(self.db, client_id)
             if before["removed_at"] is None:
                 ClientService(self.db, self.clock, self.actor).set_removed(client_id, True)
             self.audit(
@@ -260,6 +267,7 @@ class PrivacyService(Service):
                 legal_note=LEGAL_NOTE,
                 erased=list(ERASED_FIELDS),
                 external_users=erased_users,
+                signature_requests=signed,
             )
             removed_at = self.db.execute(
                 "SELECT removed_at FROM clients WHERE id = ?", (client_id,)

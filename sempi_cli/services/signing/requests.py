@@ -55,6 +55,11 @@ FOLDER = "Firme"  # the client's folder the documents of its requests go to
 MAIL_KIND = "sign_request"
 NOTICE_KIND = "signature"
 STATUSES = ("sent", "completed", "declined", "expired")
+# A request still waiting past its due date reads as expired before the nightly
+# watch (services/signing/watch.py) or a signer's attempt marks it so.
+SHOWN_STATUS = (
+    "CASE WHEN r.status = 'sent' AND r.due_on < :today THEN 'expired' ELSE r.status END"
+)
 MAX_REASON = 500
 LIST_COLUMNS = (
     "id", "client_id", "client", "title", "status", "signed", "signers", "due_on",
@@ -385,7 +390,7 @@ class SignRequests(Service):
             "id": row["id"],
             "client": row["client"],
             "title": row["title"],
-            "status": row["status"],
+            "status": shown_status(row["status"], row["due_on"], today_in_rome(self.clock)),
             "due_on": row["due_on"],
             "sha256": row["sha256"],
             "meaning": _(MEANING),
@@ -429,12 +434,13 @@ class SignRequests(Service):
         if client_id is not None:
             where.append("r.client_id = :client")
             params["client"] = client_id
+        params["today"] = today_in_rome(self.clock).isoformat()
         if status is not None:
-            where.append("r.status = :status")
+            where.append(f"{SHOWN_STATUS} = :status")
             params["status"] = status
         rows = self.db.execute(
-            "SELECT r.id, r.client_id, c.ragione_sociale AS client, r.title, r.status,"
-            " r.due_on, r.created_at,"
+            f"SELECT r.id, r.client_id, c.ragione_sociale AS client, r.title,"
+            f" {SHOWN_STATUS} AS status, r.due_on, r.created_at,"
             " (SELECT count(*) FROM sign_signers s WHERE s.request_id = r.id"
             " AND s.outcome = 'accepted') AS signed,"
             " (SELECT count(*) FROM sign_signers s WHERE s.request_id = r.id) AS signers"
@@ -478,7 +484,7 @@ class SignRequests(Service):
             "client_id": row["client_id"],
             "client": row["client"],
             "title": row["title"],
-            "status": row["status"],
+            "status": shown_status(row["status"], row["due_on"], today_in_rome(self.clock)),
             "due_on": row["due_on"],
             "sha256": row["sha256"],
             "document_id": row["document_id"],
@@ -506,16 +512,7 @@ class SignRequests(Service):
             raise RuleViolation(_(CLOSED[row["status"]]).format(request=request_id))
         if row["due_on"] is not None and today_in_rome(self.clock).isoformat() > row["due_on"]:
             with self.transaction():
-                changed = self.db.execute(
-                    "UPDATE sign_requests SET status = 'expired' WHERE id = ? AND status = 'sent'",
-                    (request_id,),
-                ).rowcount
-                if changed:
-                    evidence.record(
-                        self.db, self.clock, request_id, "expired", user_id=None,
-                        channel="system", detail={"due_on": row["due_on"]},
-                    )  # fmt: skip
-                    self.audit("expire", "sign_request", request_id, due_on=row["due_on"])
+                self.expire(request_id, row["due_on"])
             raise RuleViolation(
                 _("request {request} expired: it was to be signed by {day}").format(
                     request=request_id, day=_day(row["due_on"])
@@ -523,6 +520,22 @@ class SignRequests(Service):
                 _("ask the office to send it again"),
             )
         return row
+
+    def expire(self, request_id: int, due_on: str) -> bool:
+        """Mark a request past its due date expired, with its evidence, inside the
+        caller's transaction; False when it was no longer waiting (already expired,
+        completed or declined by a command that got there first)."""
+        changed = self.db.execute(
+            "UPDATE sign_requests SET status = 'expired' WHERE id = ? AND status = 'sent'",
+            (request_id,),
+        ).rowcount
+        if changed:
+            evidence.record(
+                self.db, self.clock, request_id, "expired", user_id=None,
+                channel="system", detail={"due_on": due_on},
+            )  # fmt: skip
+            self.audit("expire", "sign_request", request_id, due_on=due_on)
+        return bool(changed)
 
     def _last(self, request_id: int) -> bool:
         """Whether the actor's signature would be the last one missing."""
@@ -778,6 +791,13 @@ class SignRequests(Service):
             )  # fmt: skip
         return {"id": request_id, "title": row["title"], "outcome": "declined",
                 "status": "declined"}  # fmt: skip
+
+
+def shown_status(status: str, due_on: str | None, today: date) -> str:
+    """SHOWN_STATUS for one request."""
+    if status == "sent" and due_on is not None and due_on < today.isoformat():
+        return "expired"
+    return status
 
 
 def _file_title(title: str) -> str:

@@ -155,6 +155,20 @@ class SignTemplates(Service):
                     ).format(name=repr(row["name"]), n=uses),
                     _("a request keeps the template it was made from; add a new template instead"),
                 )
+            rule = self.db.execute(
+                "SELECT t.name FROM sign_on_status r JOIN task_templates t"
+                " ON t.id = r.task_template_id WHERE r.sign_template_id = ? ORDER BY t.name",
+                (row["id"],),
+            ).fetchone()
+            if rule is not None:
+                raise RuleViolation(
+                    _("template {name} is sent by task template {task_template}").format(
+                        name=repr(row["name"]), task_template=repr(rule[0])
+                    ),
+                    _("first: sempi task template edit {task_template} --sign-on-status ''").format(
+                        task_template=rule[0]
+                    ),
+                )
             record = self._record(row, body=False)
             self.db.execute("DELETE FROM sign_templates WHERE id = ?", (row["id"],))
             self.audit("remove", "sign_template", row["id"], name=row["name"])

@@ -103,7 +103,12 @@ class TaskFlow(Service):
                 _past(transition.verb),
                 reason,
             )
-        return {"id": task["id"], "old_status": task["status"], "status": target}
+        result = {"id": task["id"], "old_status": task["status"], "status": target}
+        if task["template_id"] or task["from_template_id"]:  # a template's signing rule
+            from sempi_cli.services.signing.on_status import SignOnStatus
+
+            result |= SignOnStatus(self.db, self.clock, self.actor).reached(task, target) or {}
+        return result
 
 
 # Only the creator approves or returns: "only the creator of task 12 may approve it".

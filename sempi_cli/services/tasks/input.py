@@ -48,6 +48,7 @@ class TaskInput(TaskContent):
     client: int | None = None
     parent: int | None = None
     external_key: str | None = None
+    from_template: int | None = None  # the template a one-off task is made from
 
 
 @dataclass
@@ -104,3 +105,7 @@ class TemplateEdit(ContentEdit):
     name: str | None = None
     deadline_days: int | None = None
     deadline_time: str | None = None
+    # When one of its tasks reaches this status, send this sign template for
+    # signature (services/signing/on_status.py); '' clears the rule.
+    sign_on_status: str | None = None
+    sign_template: str | None = None

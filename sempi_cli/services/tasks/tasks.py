@@ -347,6 +347,7 @@ class TaskService(Service):
                 kind == "ordinary" if data.time_tracking is None else data.time_tracking
             ),
             "creator_id": self.actor.id,
+            "from_template_id": data.from_template,
         }
         tags = self.clean_tags(data.tags)
         access.require_within_reach(self.db, responsibles, client_id, "--responsible")

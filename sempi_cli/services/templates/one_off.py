@@ -4,8 +4,8 @@ without waiting for (or having) a recurrence rule.
 
 It goes through TaskService.add, so every rule of a new task holds (responsible,
 the boundary between practices, the subtask's client). Its history says which
-template it came from; template_id stays for recurring instances (the store ties
-it to an occurrence).
+template it came from, and from_template_id names it (template_id stays for
+recurring instances: the store ties it to an occurrence).
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ class OneOffTasks(Service):
                 approval_required=bool(template["approval_required"]),
                 responsible_sets_deadline=bool(template["responsible_sets_deadline"]),
                 time_tracking=bool(template["time_tracking"]),
+                from_template=template["id"],
             )
             made = tasks.add(data)
             checklists = ChecklistService(self.db, self.clock, self._actor)

@@ -275,6 +275,8 @@ class TemplateService(Service):
         return result
 
     def show(self, name: str) -> dict:
+        from sempi_cli.services.signing.on_status import SignOnStatus
+
         template = self.row(name)
         people = dict(
             self.db.execute(
@@ -328,6 +330,7 @@ class TemplateService(Service):
                 {"occurrence": n.isoformat(), "date": d.isoformat()}
                 for n, d in (recurrence.upcoming(rule, today, UPCOMING) if rule else [])
             ],
+            "sign_on_status": SignOnStatus(self.db, self.clock, self.actor).rule(template["id"]),
             "created_at": template["created_at"],
             "updated_at": template["updated_at"],
         }
@@ -343,12 +346,20 @@ class TemplateService(Service):
             self.may_change(template)
             values = self._edited(template, change)
             diff = changes(template, values)
-            if diff:
-                sets = ", ".join(f"{k} = :{k}" for k in diff)
+            rule = {}
+            if change.sign_on_status is not None or change.sign_template is not None:
+                from sempi_cli.services.signing.on_status import SignOnStatus
+
+                rule = SignOnStatus(self.db, self.clock, self.actor).set(
+                    template["id"], change.sign_on_status, change.sign_template
+                )
+            if diff or rule:
+                sets = "".join(f"{k} = :{k}, " for k in diff)
                 self.db.execute(
-                    f"UPDATE task_templates SET {sets}, updated_at = :now WHERE id = :id",
+                    f"UPDATE task_templates SET {sets}updated_at = :now WHERE id = :id",
                     {**values, "now": self.now(), "id": template["id"]},
                 )
+                diff |= rule
                 self.audit("edit", "task_template", template["id"], changes=diff)
         return {"id": template["id"], "name": values.get("name", template["name"]), "changes": diff}
 

@@ -35,6 +35,7 @@ from sempi_cli.store.migrations import (
     m018_coupons,
     m019_language,
     m020_signing,
+    m021_task_origin,
 )
 from sempi_cli.store.script import statements
 from sempi_cli.store.transaction import checkpoint, write_transaction
@@ -60,6 +61,7 @@ STEPS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     ("m018_coupons", m018_coupons.SQL),
     ("m019_language", m019_language.SQL),
     ("m020_signing", m020_signing.SQL),
+    ("m021_task_origin", m021_task_origin.SQL),
 ]
 LATEST = len(STEPS)
 

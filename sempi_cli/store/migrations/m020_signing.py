@@ -4,6 +4,7 @@ signature by one-time code, never a qualified or digital one.
 Templates (Markdown or plain text with {{placeholders}}); requests, each a PDF
 rendered from a template for one client, stored in the client's folders and
 known by its SHA-256; the signers of a request, each signing or declining once;
+the task templates that send a document when a task reaches a status;
 the one-time codes sent by e-mail (hashed, single use, ten minutes); and the
 evidence, an append-only record (triggers refuse UPDATE and DELETE; each row
 carries the SHA-256 of the row before it and of its own content, services/ledger.py)
@@ -17,8 +18,16 @@ CREATE TABLE sign_templates (
     body        TEXT NOT NULL,
     format      TEXT NOT NULL CHECK (format IN ('markdown', 'text')),
     created_at  TEXT NOT NULL,
-    created_by  INTEGER NOT NULL REFERENCES users(id),
-    sign_on_status TEXT
+    created_by  INTEGER NOT NULL REFERENCES users(id)
+);
+
+-- A task template's rule: when one of its tasks reaches the status, the sign
+-- template goes out for signature to the task's client (signing/on_status.py).
+CREATE TABLE sign_on_status (
+    task_template_id INTEGER PRIMARY KEY REFERENCES task_templates(id),
+    status           TEXT NOT NULL CHECK (status IN ('in_progress', 'awaiting_approval',
+                         'completed', 'deferred', 'pending')),
+    sign_template_id INTEGER NOT NULL REFERENCES sign_templates(id)
 );
 
 CREATE TABLE sign_requests (
