@@ -155,59 +155,111 @@ def test_any_value_reads_back_as_itself_in_markdown(value):
     assert "".join(part for part, _bold in runs(text)) == value
 
 
-def _by_hand(make) -> bytes:
-    """One line of text in both fonts, on a document ``make()`` returns."""
-    doc = make()
-    doc.set_creation_date(datetime(2026, 11, 16, 9, 30, tzinfo=UTC))
-    doc.add_page()
-    doc.set_font("DejaVu", "B", 14)
-    doc.cell(text="Lettera d'incarico — 1.200 € «sì»")
-    doc.set_font("DejaVu", "", 11)
-    doc.cell(text="Rossi Srl, Milano")
-    return bytes(doc.output())
+# --- fonts: the standard Helvetica for Windows-1252 text, DejaVu Sans beyond it --------
 
 
-def test_the_fonts_parsed_once_make_the_same_bytes_as_fonts_added_afresh():
-    """render.blank() copies a document whose fonts were parsed once per process; the
-    file is byte for byte what fpdf2's own add_font on a new document makes, and the
-    kept document is never changed by a file written (fpdf2 subsets fonts in place)."""
-    from fpdf import FPDF
-
-    from sempi_cli.services.signing.render import FONT, blank, font_files
-
-    def afresh() -> FPDF:
-        doc = FPDF(format="A4", unit="mm")
-        for style, path in font_files().items():
-            doc.add_font(FONT, style, path)
-        return doc
-
-    expected = _by_hand(afresh)
-    assert _by_hand(blank) == expected
-    to_pdf("Altro", "Tutt'altro testo, **grassetto**", "markdown", footer="x", created_at=AT)
-    assert _by_hand(blank) == expected
-    assert blank() is not blank()
+def test_italian_text_uses_the_standard_font_and_embeds_nothing():
+    line = "Perché più però già così: 1.200,00 € «sì» l’Attività — fine…"
+    pdf = to_pdf("Città è", line, "text", footer="Firma · àèéìòù", created_at=AT)
+    assert b"/BaseFont /Helvetica" in pdf and b"/BaseFont /Helvetica-Bold" in pdf
+    assert b"/FontFile2" not in pdf and b"DejaVu" not in pdf
+    assert _text(pdf).splitlines()[:2] == ["Città è", line]
 
 
-_ALPHABET = st.sampled_from(
-    list("aàbcdeèéfghiìjklmnoòpqrstuùvwxyzAÀBCDEÈÉZ0123456789 .,;:'’«»€$%&()*-#\n")
-    + ["ß", "ł", "ș", "ğ", "α", "Ω", "ж", "Я", "—", "…", "™", "→", "∑", "א", "ა", "漢"]
+@pytest.mark.parametrize("name", ["Ștefan Popescu", "Łukasz Wróbel", "王 漢"])
+def test_a_name_beyond_windows_1252_falls_back_to_dejavu(name):
+    pdf = to_pdf("Lettera", f"Firmatario: **{name}**, àè €", "markdown", footer=FOOTER,
+                 created_at=AT)  # fmt: skip
+    assert b"/FontFile2" in pdf and b"DejaVuSans" in pdf
+    assert b"/BaseFont /Helvetica" not in pdf
+    text = " ".join(_text(pdf).split())
+    if "漢" not in name:  # not in DejaVu Sans: a box, read back as whatever
+        assert f"Firmatario: {name}, àè €" in text
+
+
+# --- lines: our own layout ------------------------------------------------------------
+
+
+def _setter(text: str):
+    from sempi_cli.services.signing.render import Setter, document
+
+    return Setter(document(text))
+
+
+def _width() -> float:
+    from sempi_cli.services.signing.render import MARGIN
+
+    return 210 - 2 * MARGIN  # A4 less the margins
+
+
+def test_a_long_paragraph_wraps_within_the_margins():
+    from sempi_cli.services.signing.render import BODY_SIZE
+
+    parts = runs("Il compenso annuo è di **1.200,00 €** più IVA, da versare in rate. " * 30)
+    setter = _setter("".join(part for part, _bold in parts))
+    lines = setter.layout(parts, _width(), BODY_SIZE)
+    assert len(lines) > 10
+    for line in lines:
+        assert 0 < line.width <= _width()
+        assert line.width == pytest.approx(sum(width for _t, _b, width in line.segments))
+        assert not line.cut
+    assert lines[0].width > _width() * 0.85  # filled, not broken early
+    words = [word for line in lines for text, _b, _w in line.segments for word in text.split()]
+    assert words == "".join(part for part, _bold in parts).split()
+
+
+def test_a_word_longer_than_a_line_is_broken_and_reads_back_whole():
+    from sempi_cli.services.signing.render import BODY_SIZE
+
+    word = "Precipitevolissimevolmente" * 8
+    lines = _setter(word).layout([(f"prima {word} dopo", False)], _width(), BODY_SIZE)
+    assert len(lines) >= 3 and all(line.width <= _width() for line in lines)
+    assert [line.cut for line in lines] == [False] + [True] * (len(lines) - 2) + [False]
+    pdf = to_pdf("T", f"prima {word} dopo", "markdown", footer="f", created_at=AT)
+    assert f"prima{word}dopo" in "".join(_text(pdf).split())
+
+
+def test_bold_runs_inside_a_line_keep_their_order():
+    from sempi_cli.services.signing.render import BODY_SIZE
+
+    parts = runs("per **Alfa** e **Beta**, non **Gamma**ma")
+    [line] = _setter("per Alfa e Beta").layout(parts, _width(), BODY_SIZE)
+    assert [(text, bold) for text, bold, _w in line.segments] == [
+        ("per ", False), ("Alfa", True), (" e ", False), ("Beta", True), (", non ", False),
+        ("Gamma", True), ("ma", False),
+    ]  # fmt: skip
+    pdf = to_pdf("T", "per **Alfa** e **Beta**, non **Gamma**ma", "markdown", footer="f",
+                 created_at=AT)  # fmt: skip
+    assert "per Alfa e Beta, non Gammama" in _text(pdf)
+
+
+def test_an_empty_text_is_one_empty_line_and_newlines_break_lines():
+    setter = _setter("a b")
+    assert [line.segments for line in setter.layout([], 50, 11)] == [[]]
+    lines = setter.layout([("a\n\nb", False)], 50, 11)
+    assert [[text for text, _b, _w in line.segments] for line in lines] == [["a"], [], ["b"]]
+
+
+_PIECES = st.sampled_from(
+    list("aàbcdeèéfghiìjklmnoòpqrstuùvwxyzAÀBCDEÈÉZ0123456789     .,;:'’«»€$%&()*-#\n")
+    + ["ß", "ł", "ș", "ğ", "α", "Ω", "ж", "Я", "—", "…", "™", "→", "∑", "א", "ა", "漢", "W" * 40]
+)  # a word of 40 W is wider than the narrower lines
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.lists(_PIECES, max_size=40).map("".join), st.booleans()), max_size=8),
+    st.sampled_from([25.0, 60.0, 170.0]),
 )
-
-
-@settings(max_examples=15, deadline=None)
-@given(st.text(_ALPHABET, min_size=1, max_size=120))
-def test_the_working_copy_of_the_font_writes_the_same_bytes(text):
-    """Past WORKING_AFTER documents a process cuts glyphs from a working copy of the
-    font (render.finish); a text with a character beyond it (∑, א, ა, 漢) uses the
-    whole font. Either way the bytes are those the whole font makes."""
-    from sempi_cli.services.signing import render
-
-    made = render._made[0]
-    try:
-        render._made[0] = -1_000_000  # the whole font
-        whole = to_pdf("Titolo", text, "markdown", footer=FOOTER, created_at=AT)
-        render._made[0] = 1_000_000  # the working copy, where the text allows
-        working = to_pdf("Titolo", text, "markdown", footer=FOOTER, created_at=AT)
-    finally:
-        render._made[0] = made
-    assert working == whole
+def test_the_lines_give_back_the_words_in_order(parts, width):
+    """Whatever the runs, the lines joined (a line cut inside a word joined to the next
+    without a space) are the input's words in order, and none is wider than asked."""
+    text = "".join(part for part, _bold in parts)
+    lines = _setter(text).layout(parts, width, 11)
+    assert lines
+    joined = "".join(
+        "".join(piece for piece, _b, _w in line.segments) + ("" if line.cut else " ")
+        for line in lines
+    )
+    assert joined.split() == text.split()
+    assert all(line.width <= width for line in lines)

@@ -6,22 +6,32 @@ bullets, ``**bold**``; anything else is text as written. Plain text keeps its li
 
 The output is a function of its arguments: the creation date is one of them and
 fpdf2 derives the file's /ID from the content and that date, so the same document
-rendered twice has the same bytes and the same SHA-256 (the font file is the
-machine's; another version of it would make other, equally stable, bytes).
+rendered twice has the same bytes and the same SHA-256 (a document in DejaVu Sans
+embeds the machine's font file; another version of it would make other, equally
+stable, bytes).
 
-Text is set in DejaVu Sans, a Unicode TrueType font (accents, €, «», ’), found
-where Debian's fonts-dejavu-core and other distributions put it; fpdf2's built-in
-fonts know Latin-1 only and would refuse the euro sign.
+Fonts, for speed: a document whose every character is in Windows-1252 (all of
+Italian, € « » ’ — …, most Western European names) is set in Helvetica, a PDF
+standard font that every reader has: nothing is embedded, nothing cut out of a
+font file, and a page is written in a millisecond or two. Any other character
+(a Romanian ș, a Polish ł, a Chinese name) makes the whole document DejaVu Sans,
+a Unicode TrueType font embedded as fpdf2's add_font does it (~0.1 s more a
+document), found where Debian's fonts-dejavu-core and other distributions put it.
+
+Lines are broken here (layout), not by fpdf2's write or multi_cell, which measure
+a line again for every character added: each word is measured once, lines are
+filled greedily and drawn a cell for each run of one style.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sempi_cli.errors import StoreUnusable
 from sempi_cli.i18n import gettext as _
@@ -37,7 +47,8 @@ FONT_FOLDERS = (
     "/usr/share/fonts/dejavu",  # Alpine
     "/usr/local/share/fonts/dejavu",  # FreeBSD
 )
-FONT = "DejaVu"
+FONT = "DejaVu"  # the Unicode fallback
+STANDARD = "helvetica"  # the PDF standard font, Windows-1252 text
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 
 MARGIN = 20  # mm, left, right and top
@@ -132,176 +143,214 @@ def to_pdf(title: str, text: str, fmt: str, *, footer: str, created_at: datetime
     written as the file's creation date, and makes the output reproducible."""
     if fmt not in FORMATS:
         raise ValueError(fmt)
-    pdf = _document(footer)
+    pdf = document(title + text + BULLET, footer)
     pdf.set_creation_date(created_at)
     pdf.set_title(title)
     pdf.set_producer("sempi")
     pdf.set_creator("sempi")
+    pdf.set_margins(MARGIN, MARGIN, MARGIN)
+    pdf.set_auto_page_break(True, margin=BOTTOM)
     pdf.add_page()
-    pdf.set_font(FONT, "B", SIZES["title"])
-    pdf.multi_cell(0, 8, title, new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
+    setter = Setter(pdf)
+    setter.paragraph([(title, True)], SIZES["title"], 8)
+    pdf.ln(8 + 4)
     markdown = fmt == "markdown"
     for kind, body in blocks(text, fmt):
+        parts = runs(body) if markdown else [(body, False)]
         if kind == "gap":
             pdf.ln(LINE)
         elif kind in ("h1", "h2"):
             level = 1 if kind == "h1" else 2
+            height = 7 if level == 1 else 6.5
             pdf.ln(3 if level == 1 else 2)
-            pdf.set_font(FONT, "B", SIZES[level])
-            heading = "".join(part for part, _bold in runs(body))  # bold already
-            pdf.multi_cell(0, 7 if level == 1 else 6.5, heading, new_x="LMARGIN", new_y="NEXT")
-            pdf.ln(1.5)
+            heading = "".join(part for part, _bold in parts)  # bold already
+            setter.paragraph([(heading, True)], SIZES[level], height)
+            pdf.ln(height + 1.5)
         elif kind == "li":
-            pdf.set_font(FONT, "", BODY_SIZE)
-            pdf.set_x(MARGIN + 1.5)
-            pdf.cell(INDENT - 1.5, LINE, BULLET)
-            pdf.set_left_margin(MARGIN + INDENT)
-            _write(pdf, body, markdown)
-            pdf.set_left_margin(MARGIN)
+            setter.paragraph(parts, BODY_SIZE, LINE, indent=INDENT, bullet=BULLET)
             pdf.ln(LINE + 1)
         else:
-            _write(pdf, body, markdown)
+            setter.paragraph(parts, BODY_SIZE, LINE)
             pdf.ln(LINE + (2.4 if markdown else 0))
-    return finish(pdf, title + text + footer + BULLET)
-
-
-def _write(pdf: FPDF, text: str, markdown: bool) -> None:
-    for part, bold in runs(text) if markdown else [(text, False)]:
-        pdf.set_font(FONT, "B" if bold else "", BODY_SIZE)
-        pdf.write(LINE, part)
-
-
-def _document(footer: str) -> FPDF:
-    """A blank A4 document with the fonts loaded and ``footer`` on every page."""
-    pdf = blank()
-    pdf.footer_text = footer  # type: ignore[attr-defined]
-    pdf.set_margins(MARGIN, MARGIN, MARGIN)
-    pdf.set_auto_page_break(True, margin=BOTTOM)
-    return pdf
-
-
-def blank() -> FPDF:
-    """A fresh A4 document (mm) with DejaVu Sans regular and bold loaded, no page yet.
-
-    fpdf2's add_font parses a font file and measures every glyph (~0.04 s a font,
-    more than the rest of a one-page document): that is done once per process, into
-    a document kept aside, and each document is a deep copy of it. fpdf2's own copy
-    of a font (TTFFont.__deepcopy__, made for its FPDFRecorder) shares the parsed
-    font file, which fpdf2 subsets in place when it writes a PDF: each copy is given
-    a font file of its own, read lazily from the bytes kept in memory. The bytes
-    written are those of fonts added afresh (tests/test_signing_render.py); a
-    document costs ~0.09 s instead of ~0.13, a certificate page ~0.12 instead of ~0.15."""
-    import copy
-    import io
-
-    from fontTools import ttLib  # type: ignore[import-untyped]
-    from fpdf.fonts import TTFFont
-
-    fonts = tuple(font_files().items())
-    pdf = copy.deepcopy(_loaded(fonts))
-    for font in pdf.fonts.values():
-        assert isinstance(font, TTFFont)  # DejaVu Sans, nothing else is added
-        font.ttfont = ttLib.TTFont(
-            io.BytesIO(_font_bytes(str(font.ttffile))), recalcTimestamp=False, lazy=True
-        )
-    return pdf
-
-
-@functools.cache
-def _font_bytes(path: str) -> bytes:
-    with open(path, "rb") as file:
-        return file.read()
-
-
-# The scripts a working copy of the font keeps: Latin (with Latin-1, Extended-A and
-# B, IPA), Greek, Cyrillic, and the punctuation, currency, letter-like and arrow
-# blocks. A document whose text stays within them is written with it.
-WORKING_RANGES = ((0x20, 0x250), (0x370, 0x530), (0x2000, 0x2200))
-WORKING_AFTER = 8  # documents made in a process before the working copy pays off
-_made = [0]
-
-
-def finish(pdf: FPDF, text: str) -> bytes:
-    """``pdf`` written out; ``text`` is every character it was given to print.
-
-    fpdf2 embeds the glyphs a document uses, cutting them out of the whole font
-    file (fontTools' subsetter), and DejaVu Sans has ~6,000 glyphs to read first:
-    most of a document's time. A process that makes many documents (a batch, the
-    bench) makes, once, a working copy of each font with the ~1,400 glyphs of the
-    scripts in WORKING_RANGES, and cuts from it whenever ``text`` stays within
-    them: the glyphs cut out are the same, and so are the bytes written
-    (tests/test_signing_render.py). Text beyond them uses the whole font."""
-    _made[0] += 1
-    if _made[0] > WORKING_AFTER and _within(text):
-        import io
-
-        from fontTools import ttLib
-        from fpdf.fonts import TTFFont
-
-        for font in pdf.fonts.values():
-            assert isinstance(font, TTFFont)  # DejaVu Sans, nothing else is added
-            font.ttfont = ttLib.TTFont(
-                io.BytesIO(_working_bytes(str(font.ttffile))), recalcTimestamp=False, lazy=True
-            )
     return bytes(pdf.output())
 
 
-def _within(text: str) -> bool:
-    return all(
-        char in "\n\r\t" or any(low <= ord(char) < high for low, high in WORKING_RANGES)
-        for char in set(text)
-    )
+def fonts(pdf: FPDF, text: str) -> str:
+    """The font family ``pdf`` prints ``text`` in, set up: the standard Helvetica in
+    Windows-1252 when every character of ``text`` is in it, else DejaVu Sans added
+    to ``pdf`` (regular and bold; StoreUnusable when the machine has none)."""
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        for style, path in font_files().items():
+            pdf.add_font(FONT, style, path)
+        return FONT
+    pdf.core_fonts_encoding = "windows-1252"
+    return STANDARD
 
 
-@functools.cache
-def _working_bytes(path: str) -> bytes:
-    """The font at ``path`` cut down to WORKING_RANGES with the options of fpdf2's own
-    cut (its outlines, their hinting, the glyph names; the layout tables it drops
-    dropped), so that cutting again from it gives what fpdf2 cuts from the whole."""
-    import io
-
-    from fontTools import subset, ttLib
-
-    font = ttLib.TTFont(io.BytesIO(_font_bytes(path)), recalcTimestamp=False)
-    options = subset.Options(
-        notdef_outline=True, recommended_glyphs=True, glyph_names=True, hinting=True,
-        layout_features=[],
-    )  # fmt: skip
-    options.drop_tables += ["GSUB", "GPOS", "GDEF", "MATH", "FFTM", "hdmx"]
-    cutter = subset.Subsetter(options)
-    cutter.populate(unicodes=[c for low, high in WORKING_RANGES for c in range(low, high)])
-    cutter.subset(font)
-    out = io.BytesIO()
-    font.save(out)
-    return out.getvalue()
-
-
-@functools.cache
-def _loaded(fonts: tuple[tuple[str, str], ...]) -> FPDF:
-    import logging
-
-    from fpdf import FPDF
-
+def document(text: str, footer: str | None = None) -> FPDF:
+    """A fresh A4 document (mm), no page yet, with the fonts for ``text`` (every
+    character it will print) and ``footer``, when given, at the bottom of every page
+    with "n/N" after it."""
     # A character the font lacks (a CJK name) is drawn as an empty box, and fpdf2 says
     # so through logging, which with no handler writes to stderr: a command's errors
     # and messages there stay its own.
     logging.getLogger("fpdf").setLevel(logging.ERROR)
+    pdf: FPDF = _document_class()(footer)
+    pdf.set_font(fonts(pdf, text + (footer or "") + " · 0123456789/"), "", BODY_SIZE)
+    return pdf
+
+
+@functools.cache
+def _document_class() -> Callable[[str | None], FPDF]:
+    """FPDF with the footer; made on first use, so that importing this module does
+    not import fpdf2 (``sempi --help`` never needs it)."""
+    from fpdf import FPDF
 
     class Document(FPDF):
-        footer_text: str | None = None
+        def __init__(self, footer: str | None) -> None:
+            super().__init__(format="A4", unit="mm")
+            self.footer_text = footer
 
         def footer(self) -> None:
             if self.footer_text is None:
                 return
             self.set_y(-15)
-            self.set_font(FONT, "", 8)
+            self.set_font(self.font_family, "", 8)
             self.set_text_color(90)
             line = f"{self.footer_text} · {self.page_no()}/{{nb}}"
             self.cell(0, 5, line, align="C")
             self.set_text_color(0)
 
-    pdf = Document(format="A4", unit="mm")
-    for style, path in fonts:
-        pdf.add_font(FONT, style, path)
-    return pdf
+    return Document
+
+
+# --- lines ----------------------------------------------------------------------------
+
+
+class Line(NamedTuple):
+    """A line laid out: (text, bold, width in mm) segments, consecutive ones of other
+    styles; its width; ``cut`` when it ends inside a word too wide for a line."""
+
+    segments: list[tuple[str, bool, float]]
+    width: float
+    cut: bool = False
+
+
+_TOKEN = re.compile(r"\n| +|[^ \n]+")
+
+
+class Setter:
+    """Sets text on ``pdf`` in the font family chosen for it (fonts()), measuring
+    each word once per style and size."""
+
+    def __init__(self, pdf: FPDF) -> None:
+        self.pdf = pdf
+        self.family = pdf.font_family
+        self.widths: dict[tuple[str, bool, float], float] = {}
+
+    def width(self, text: str, bold: bool, size: float) -> float:
+        key = (text, bold, size)
+        width = self.widths.get(key)
+        if width is None:
+            self.pdf.set_font(self.family, "B" if bold else "", size)
+            width = self.widths[key] = self.pdf.get_string_width(text)
+        return width
+
+    def layout(self, parts: list[tuple[str, bool]], width: float, size: float) -> list[Line]:
+        """``parts`` as (text, bold) runs broken into lines at most ``width`` mm wide:
+        greedily, at spaces (dropped where a line breaks) and at "\\n"; a word wider
+        than a line is broken between characters. At least one line, maybe empty."""
+        lines: list[Line] = []
+        line: list[tuple[str, bool, float]] = []
+        used = 0.0
+        spaces: list[tuple[str, bool, float]] = []  # before the next word
+        word: list[tuple[str, bool, float]] = []
+
+        def end(cut: bool = False) -> None:
+            nonlocal line, used
+            lines.append(Line(_joined(line), used, cut))
+            line, used = [], 0.0
+
+        def place() -> None:
+            nonlocal used
+            wide = sum(piece[2] for piece in word)
+            gap = sum(space[2] for space in spaces)
+            if line and used + gap + wide > width:
+                end()
+            elif used + gap <= width:  # leading spaces of a line are kept when they fit
+                line.extend(spaces)
+                used += gap
+            if used + wide <= width or not wide:
+                line.extend(word)
+                used += wide
+            else:  # too wide for a line: broken between characters
+                for text, bold, _width in word:
+                    for char in text:
+                        advance = self.width(char, bold, size)
+                        if used + advance > width and used > 0:
+                            end(cut=True)
+                        line.append((char, bold, advance))
+                        used += advance
+            spaces.clear()
+            word.clear()
+
+        for text, bold in parts:
+            for token in _TOKEN.findall(text):
+                if token == "\n":
+                    if word:
+                        place()
+                    spaces.clear()
+                    end()
+                elif token[0] == " ":
+                    if word:
+                        place()
+                    spaces.append((token, bold, self.width(token, bold, size)))
+                else:
+                    word.append((token, bold, self.width(token, bold, size)))
+        if word:
+            place()
+        end()
+        return lines
+
+    def paragraph(
+        self,
+        parts: list[tuple[str, bool]],
+        size: float,
+        height: float,
+        *,
+        indent: float = 0,
+        bullet: str = "",
+    ) -> None:
+        """``parts`` set from the left margin (plus ``indent``) to the right one, a
+        line every ``height`` mm, a new page before a line that would cross the
+        bottom margin; ``bullet`` is printed before the first line, in the indent.
+        Left on the last line, as fpdf2's write leaves it."""
+        pdf = self.pdf
+        left = pdf.l_margin + indent
+        width = pdf.w - pdf.r_margin - left - 2 * pdf.c_margin
+        for number, line in enumerate(self.layout(parts, width, size)):
+            if number:
+                pdf.ln(height)
+            if pdf.will_page_break(height):
+                pdf.add_page()
+            if bullet and not number:
+                pdf.set_font(self.family, "", size)
+                pdf.set_x(pdf.l_margin + 1.5)
+                pdf.cell(indent - 1.5, height, bullet)
+            pdf.set_x(left)
+            for text, bold, wide in line.segments:
+                pdf.set_font(self.family, "B" if bold else "", size)
+                pdf.cell(wide, height, text)
+
+
+def _joined(pieces: list[tuple[str, bool, float]]) -> list[tuple[str, bool, float]]:
+    segments: list[tuple[str, bool, float]] = []
+    for text, bold, width in pieces:
+        if segments and segments[-1][1] == bold:
+            last = segments[-1]
+            segments[-1] = (last[0] + text, bold, last[2] + width)
+        else:
+            segments.append((text, bold, width))
+    return segments
