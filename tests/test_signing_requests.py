@@ -466,3 +466,22 @@ def test_a_sender_who_can_no_longer_file_stops_the_last_signature_before_a_code(
         "SELECT count(*) FROM sign_codes WHERE request_id = ?", (made["id"],)
     ).fetchone()[0]
     assert sent == 0
+
+
+def test_a_seal_key_set_by_hand_is_recorded_when_it_first_seals(cli, db, clock, office, tmp_path):
+    """`config set sign.seal_key` to a key made elsewhere: its certificate joins the
+    firm's seals at its first sealing, so `sign verify` trusts the files it sealed."""
+    from sempi_cli.services.signing.seal import create_seal
+
+    other = create_seal(str(tmp_path / "altra"), "Sempi Servizi Srl", clock)
+    ok(cli("config", "set", "sign.seal_key", other.key))
+    made = data(request(cli, office, STAFF))
+    ok(accept(cli, made["id"], totp_now(clock, office), STAFF))
+    assert db.execute("SELECT count(*) FROM sign_seals").fetchone()[0] == 2
+    [detail] = [e["detail"] for e in evidence.events(db, made["id"]) if e["event"] == "completed"]
+    seal_id = json.loads(detail)["seal"] if isinstance(detail, str) else detail["seal"]
+    assert seal_id == 2
+    row = db.execute("SELECT sealed_document_id FROM sign_requests").fetchone()
+    path = tmp_path / "firmato.pdf"
+    path.write_bytes(document_bytes(db, row[0]))
+    assert data(cli("--json", "sign", "verify", str(path)))["verdict"] == "valid"

@@ -351,3 +351,49 @@ def test_a_changed_signature_is_altered(cli, world, tmp_path: Path) -> None:
     record = json.loads(result.stdout)
     assert (record["verdict"], record["matched"]) == ("altered", "changed")
     assert record["seal"]["outcome"] in ("altered", "damaged")
+
+
+def test_a_file_sealed_before_a_new_seal_still_verifies(cli, db, clock, world, tmp_path) -> None:
+    """The firm lost its seal's folder (a new server) and made a new seal: the
+    certificates it sealed with are in the store, so its old files stay valid, and
+    verifying needs no access to any seal folder."""
+    import shutil
+
+    shutil.rmtree(tmp_path / "sigillo")
+    ok(cli("config", "set", "sign.seal_key", ""))
+    ok(cli("sign", "seal", "init", str(tmp_path / "nuovo")))
+    assert db.execute("SELECT count(*) FROM sign_seals").fetchone()[0] == 2
+    record = data(
+        cli("--json", "sign", "verify", write(tmp_path, "a.pdf", world["alfa"]["sealed"]))
+    )
+    assert (record["verdict"], record["seal"]["outcome"]) == ("valid", "intact")
+    shutil.rmtree(tmp_path / "nuovo")  # no seal folder at all: verifying still works
+    record = data(
+        cli("--json", "sign", "verify", write(tmp_path, "b.pdf", world["beta"]["sealed"]))
+    )
+    assert record["verdict"] == "valid"
+
+
+def test_a_seal_the_firm_never_recorded_is_not_its_seal(cli, db, clock, world, tmp_path) -> None:
+    """A key pointed at by hand (config set sign.seal_key) is recorded when it first
+    seals; a key that never sealed through sempi is foreign, whatever the file says."""
+    from sempi_cli.clock import FixedClock
+    from sempi_cli.services.signing.seal import create_seal
+
+    other = create_seal(str(tmp_path / "altro"), "Altra Srl", FixedClock(NOW))
+    draft = world["draft"]
+    foreign = seal(
+        certificate_page(draft["document"], [("x", "y")], title="x"),
+        other.key, other.certificate, reason="r", location="l", when=WHEN,
+    )  # fmt: skip
+    db.execute(
+        "UPDATE sign_requests SET status = 'completed', sealed_sha256 = ? WHERE id = ?",
+        (hashlib.sha256(foreign).hexdigest(), draft["id"]),
+    )
+    evidence.record(db, clock, draft["id"], "completed", user_id=None, channel="system",
+                    hash_before=draft["sha256"], hash_after=hashlib.sha256(foreign).hexdigest())  # fmt: skip
+    db.commit()
+    result = cli("--json", "sign", "verify", write(tmp_path, "c.pdf", foreign))
+    assert result.exit_code == 11, result.stderr
+    record = json.loads(result.stdout)
+    assert record["seal"]["outcome"] == "foreign" and "not this firm's" in record["reason"]

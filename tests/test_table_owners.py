@@ -88,6 +88,7 @@ OWNERS = {
     "sign_codes": "signing",
     "sign_events": "signing",
     "sign_on_status": "signing",
+    "sign_seals": "signing",
     # onboarding/
     "client_modules": "onboarding",
     "client_delegations": "onboarding",

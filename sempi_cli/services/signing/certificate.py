@@ -67,7 +67,8 @@ def certificate_page(
         )
     with speaking(language):
         page = _render(lines, title)
-    writer.add_page(PdfReader(io.BytesIO(page)).pages[0])
+    for certificate in PdfReader(io.BytesIO(page)).pages:  # many signers: several pages
+        writer.add_page(certificate)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

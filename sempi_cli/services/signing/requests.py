@@ -57,9 +57,7 @@ NOTICE_KIND = "signature"
 STATUSES = ("sent", "completed", "declined", "expired")
 # A request still waiting past its due date reads as expired before the nightly
 # watch (services/signing/watch.py) or a signer's attempt marks it so.
-SHOWN_STATUS = (
-    "CASE WHEN r.status = 'sent' AND r.due_on < :today THEN 'expired' ELSE r.status END"
-)
+SHOWN_STATUS = "CASE WHEN r.status = 'sent' AND r.due_on < :today THEN 'expired' ELSE r.status END"
 MAX_REASON = 500
 LIST_COLUMNS = (
     "id", "client_id", "client", "title", "status", "signed", "signers", "due_on",
@@ -713,6 +711,7 @@ class SignRequests(Service):
             when=now,
         )  # fmt: skip
         digest = sha256(sealed)
+        seal_id = seal.remember(self.db, certificate, self.now())
         sender = self._filer(row)
         folder = None
         if row["folder_id"] is not None:
@@ -728,7 +727,8 @@ class SignRequests(Service):
         )
         evidence.record(
             self.db, self.clock, request_id, "completed", user_id=None, channel="system",
-            hash_before=row["sha256"], hash_after=digest, detail={"document": document["id"]},
+            hash_before=row["sha256"], hash_after=digest,
+            detail={"document": document["id"], "seal": seal_id},
         )  # fmt: skip
         self.audit("complete", "sign_request", request_id, document=document["id"])
         self._tell_creator(

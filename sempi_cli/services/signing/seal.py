@@ -13,15 +13,21 @@ the setting ``sign.seal_key`` names the key. P-256 and not RSA-3072: the same
 strength (128 bits), a key made at once, a signature in a fraction of a
 millisecond, read by every PDF reader that reads PAdES.
 
-Validation trusts the firm's own certificate and nothing else: a seal made by
-any other key is "not the firm's seal", whoever issued it.
+Validation trusts the firm's own certificates and nothing else: a seal made by
+any other key is "not the firm's seal", whoever issued it. Every certificate the
+firm seals with is recorded in the store (``sign_seals``, at `sign seal init`
+and at each sealing), so a file sealed before the firm made a new seal, or on a
+machine that has no access to the seal's folder, still verifies.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
+import sqlite3
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -328,14 +334,32 @@ def seal(
 # -- checking ---------------------------------------------------------------------
 
 
-def check_seal(pdf: bytes, cert_path: str, *, name: str = "file") -> SealVerdict:
-    """What the firm's seal on ``pdf`` says, by pyHanko's validator trusting the
-    firm's certificate alone. InvalidData if ``pdf`` is not a readable PDF.
+def certificates(trusted: str | Sequence[bytes]) -> list[Any]:
+    """The asn1crypto certificates of ``trusted``: a certificate file's path, or the
+    PEM (or DER) bytes of each certificate."""
+    from asn1crypto import pem  # type: ignore[import-untyped]
+    from asn1crypto import x509 as asn1_x509
 
-    The certificate is its own trust anchor, and an anchor's dates are not checked
+    if isinstance(trusted, str):
+        if not os.path.isfile(trusted):
+            raise NotFound(_("no seal certificate {path}").format(path=trusted))
+        with open(trusted, "rb") as file:
+            trusted = [file.read()]
+    found = []
+    for data in trusted:
+        der = pem.unarmor(data)[2] if pem.detect(data) else data
+        found.append(asn1_x509.Certificate.load(der))
+    return found
+
+
+def check_seal(pdf: bytes, trusted: str | Sequence[bytes], *, name: str = "file") -> SealVerdict:
+    """What the firm's seal on ``pdf`` says, by pyHanko's validator trusting the
+    firm's certificates alone (``trusted``: a path, or each certificate's bytes).
+    InvalidData if ``pdf`` is not a readable PDF.
+
+    Each certificate is its own trust anchor, and an anchor's dates are not checked
     (RFC 5280 §6.1): a seal still checks intact after the ten years are over."""
     _pyhanko()
-    from pyhanko.keys import load_cert_from_pemder
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
@@ -350,10 +374,8 @@ def check_seal(pdf: bytes, cert_path: str, *, name: str = "file") -> SealVerdict
     ours = [s for s in sigs if s.field_name == FIELD_NAME]
     if not ours:
         return SealVerdict("unsealed", False, False, None, None, _("the file carries no seal"))
-    if not os.path.isfile(cert_path):
-        raise NotFound(_("no seal certificate {path}").format(path=cert_path))
-    ours_cert = load_cert_from_pemder(cert_path)
-    context = ValidationContext(trust_roots=[ours_cert], allow_fetching=False)
+    firm = certificates(trusted)
+    context = ValidationContext(trust_roots=firm, allow_fetching=False)
     status = validate_pdf_signature(ours[-1], context)
     whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
     signer = status.signing_cert.subject.native.get("common_name")
@@ -363,7 +385,7 @@ def check_seal(pdf: bytes, cert_path: str, *, name: str = "file") -> SealVerdict
             "altered", False, whole, signer, at,
             _("the file was changed after sealing: the seal no longer matches its content"),
         )  # fmt: skip
-    if status.signing_cert.dump() != ours_cert.dump():
+    if status.signing_cert.dump() not in {c.dump() for c in firm}:
         return SealVerdict(
             "foreign", False, whole, signer, at,
             _("the seal is not this firm's: it was made by {signer}").format(signer=signer),
@@ -379,6 +401,34 @@ def check_seal(pdf: bytes, cert_path: str, *, name: str = "file") -> SealVerdict
             _("bytes were added to the file after sealing"),
         )  # fmt: skip
     return SealVerdict("intact", True, True, signer, at, None)
+
+
+# -- the firm's seals, recorded -----------------------------------------------------
+
+
+def remember(db: sqlite3.Connection, cert_path: str, now: str) -> int:
+    """Record the certificate at ``cert_path`` among the firm's seals (once; inside
+    the caller's transaction); its id in sign_seals."""
+    from asn1crypto import pem
+
+    with open(cert_path, "rb") as file:
+        data = file.read()
+    der = pem.unarmor(data)[2] if pem.detect(data) else data
+    digest = hashlib.sha256(der).hexdigest()
+    db.execute(
+        "INSERT INTO sign_seals (sha256, certificate, recorded_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (sha256) DO NOTHING",
+        (digest, pem.armor("CERTIFICATE", der).decode("ascii"), now),
+    )
+    return int(db.execute("SELECT id FROM sign_seals WHERE sha256 = ?", (digest,)).fetchone()[0])
+
+
+def firm_certificates(db: sqlite3.Connection) -> list[bytes]:
+    """The PEM of every certificate the firm has sealed with, oldest first."""
+    return [
+        row[0].encode("ascii")
+        for row in db.execute("SELECT certificate FROM sign_seals ORDER BY id")
+    ]
 
 
 # -- the firm's seal, configured ----------------------------------------------------
@@ -402,6 +452,7 @@ class SealService(Service):
             paths = create_seal(directory, row[0] if row else "", self.clock)
             on_rollback(self.db, lambda: _remove(paths))
             settings.ConfigService(self.db, self.clock, self.actor).set("sign.seal_key", paths.key)
+            remember(self.db, paths.certificate, self.now())
             self.audit("create", "seal", None, key=paths.key, certificate=paths.certificate)
         return paths
 

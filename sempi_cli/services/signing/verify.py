@@ -25,9 +25,10 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-from sempi_cli.errors import InvalidData
+from sempi_cli.errors import InvalidData, SempiError
 from sempi_cli.i18n import gettext as _
 from sempi_cli.services.base import Service
 
@@ -200,9 +201,9 @@ class VerifyService(Service):
         return self._judge_seal(verdict, row, data)
 
     def _judge_seal(self, verdict: Verdict, row: sqlite3.Row, data: bytes) -> Verdict:
-        from sempi_cli.services.signing.seal import SealService, check_seal
+        from sempi_cli.services.signing.seal import check_seal, firm_certificates
 
-        certificate = SealService(self.db, self.clock, self.actor).paths().certificate
+        certificate = firm_certificates(self.db)  # every seal the firm has had
         if verdict.matched == "sealed":
             held = seal_holds(data, certificate)
             if held is not None:
@@ -246,9 +247,10 @@ class VerifyService(Service):
 _SIGNED_AT = re.compile(rb"/M\s*\(D(?::|\\072)(\d{14})(Z|[+-]\d\d'?\d\d'?)?\)")
 
 
-def seal_holds(data: bytes, cert_path: str) -> dict | None:
+def seal_holds(data: bytes, trusted: str | Sequence[bytes]) -> dict | None:
     """{"signer", "signed_at"} when the firm's seal on ``data`` covers the whole file
-    and its signature is the firm's key's over these very bytes; None otherwise (or
+    and its signature is the key's of one of the firm's certificates (``trusted``, as
+    seal.check_seal takes them) over these very bytes; None otherwise (or
     when anything is not as sempi seals: the caller then asks pyHanko's validator,
     which says what is wrong).
 
@@ -276,26 +278,22 @@ def seal_holds(data: bytes, cert_path: str) -> dict | None:
         return None
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*DSA.*")
-        from asn1crypto import cms, pem  # type: ignore[import-untyped]
-        from asn1crypto import x509 as asn1_x509
+        from asn1crypto import cms  # type: ignore[import-untyped]
         from cryptography.exceptions import InvalidSignature
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.asymmetric import ec
+
+        from sempi_cli.services.signing.seal import certificates
     try:
-        with open(cert_path, "rb") as file:
-            _kind, _headers, firm_der = pem.unarmor(file.read())
-        firm = asn1_x509.Certificate.load(firm_der)
+        signed = cms.ContentInfo.load(der, strict=False)["content"]
+        [signer] = list(signed["signer_infos"])
+        embedded = {c.chosen.dump() for c in signed["certificates"] if c.name == "certificate"}
+        firm = next((c for c in certificates(trusted) if c.dump() in embedded), None)
+        if firm is None or signer["digest_algorithm"]["algorithm"].native != "sha256":
+            return None
         info = firm.public_key
         if info.algorithm != "ec" or info.curve[1] != "secp256r1":
             return None  # sempi makes P-256 keys; anything else is pyHanko's to judge
-        signed = cms.ContentInfo.load(der, strict=False)["content"]
-        [signer] = list(signed["signer_infos"])
-        embedded = [c.chosen.dump() for c in signed["certificates"] if c.name == "certificate"]
-        if (
-            firm.dump() not in embedded
-            or signer["digest_algorithm"]["algorithm"].native != "sha256"
-        ):
-            return None
         attrs = signer["signed_attrs"]
         digests = [a["values"][0].native for a in attrs if a["type"].native == "message_digest"]
         covered = hashlib.sha256(data[:gap_start] + data[gap_end:]).digest()
@@ -306,7 +304,7 @@ def seal_holds(data: bytes, cert_path: str) -> dict | None:
         )
         to_sign = b"\x31" + attrs.dump()[1:]  # the attributes as the SET OF they were signed as
         key.verify(signer["signature"].native, to_sign, ec.ECDSA(hashes.SHA256()))
-    except (InvalidSignature, ValueError, TypeError, KeyError, OSError):
+    except (InvalidSignature, ValueError, TypeError, KeyError, OSError, SempiError):
         return None
     common = firm.subject.native.get("common_name")
     return {"signer": common, "signed_at": _signed_at(data)}

@@ -4,7 +4,8 @@ signature by one-time code, never a qualified or digital one.
 Templates (Markdown or plain text with {{placeholders}}); requests, each a PDF
 rendered from a template for one client, stored in the client's folders and
 known by its SHA-256; the signers of a request, each signing or declining once;
-the task templates that send a document when a task reaches a status;
+the task templates that send a document when a task reaches a status; the
+certificates of the firm's seals;
 the one-time codes sent by e-mail (hashed, single use, ten minutes); and the
 evidence, an append-only record (triggers refuse UPDATE and DELETE; each row
 carries the SHA-256 of the row before it and of its own content, services/ledger.py)
@@ -61,6 +62,16 @@ CREATE TABLE sign_signers (
     PRIMARY KEY (request_id, user_id)
 );
 CREATE INDEX sign_signers_user ON sign_signers(user_id, request_id);
+
+-- Every certificate the firm has sealed with (its seal key's, current and past):
+-- `sign verify` trusts these and no other, so a file sealed before the firm made
+-- a new seal still verifies.
+CREATE TABLE sign_seals (
+    id           INTEGER PRIMARY KEY,
+    sha256       TEXT NOT NULL UNIQUE CHECK (length(sha256) = 64),
+    certificate  TEXT NOT NULL,
+    recorded_at  TEXT NOT NULL
+);
 
 CREATE TABLE sign_codes (
     id          INTEGER PRIMARY KEY,
