@@ -196,6 +196,18 @@ def test_like_copies_template_and_signers(cli, db, office):
     assert again["id"] == first["id"] + 1
 
 
+def test_like_for_another_client_has_that_clients_people_sign(cli, db, office):
+    """"Use this template anyway": Beta's external user signs in place of Alfa's; the
+    office's signer stays; the document is filled with Beta's data."""
+    first = data(request(cli, office, MARIO, STAFF))
+    other = data(
+        cli("--format", "json", "sign", "request", "--like", str(first["id"]),
+            "--client", str(office["beta"]), as_user=STAFF)
+    )  # fmt: skip
+    assert other["client"] == "Beta Srl" and other["signers"] == [BRUNO, STAFF]
+    assert "Beta Srl" in pdf_text(document_bytes(db, other["document_id"]))
+
+
 # --- the signer's side ------------------------------------------------------------------------
 
 

@@ -31,7 +31,11 @@ def sign_request(
     ] = None,
     like: Annotated[
         int | None,
-        typer.Option("--like", help="The template and signers of this request, unless given."),
+        typer.Option(
+            "--like",
+            help="The template and signers of this request, unless given (for another"
+            " client, its own external users sign in place of the first client's).",
+        ),
     ] = None,
     dry_run: DryRun = False,
 ) -> None:

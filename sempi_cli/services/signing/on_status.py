@@ -99,18 +99,11 @@ class SignOnStatus(Service):
         return {"sign_request": request["id"]}
 
     def _send(self, task: sqlite3.Row, sign_template_id: int) -> dict:
-        from sempi_cli.services.signing.requests import SignRequests
+        from sempi_cli.services.signing.requests import SignRequests, client_signers
 
         if task["client_id"] is None:
             raise RuleViolation(_("the task has no client to send the document to"))
-        signers = [
-            str(user_id)
-            for (user_id,) in self.db.execute(
-                "SELECT id FROM users WHERE client_id = ? AND role = 'external'"
-                " AND disabled_at IS NULL ORDER BY id",
-                (task["client_id"],),
-            )
-        ]
+        signers = client_signers(self.db, task["client_id"])
         if not signers:
             raise RuleViolation(_("the client has no active external user to sign"))
         return SignRequests(self.db, self.clock, self.actor).request(

@@ -173,13 +173,7 @@ class SignRequests(Service):
             if template is None:
                 template = str(model["template_id"])
             if not signers:
-                signers = [
-                    str(r[0])
-                    for r in self.db.execute(
-                        "SELECT user_id FROM sign_signers WHERE request_id = ? ORDER BY position",
-                        (like,),
-                    )
-                ]
+                signers = self._signers_like(model, client_id)
         if template is None:
             raise InvalidData("--template", _("give the template, or --like REQUEST"))
         if not signers:
@@ -251,6 +245,20 @@ class SignRequests(Service):
                 "mails": mails,
             }
         return record
+
+    def _signers_like(self, model: sqlite3.Row, client_id: int) -> list[str]:
+        """The signers of request ``model`` for a request of ``client_id``: the same
+        people for the same client; for another client, its own external users take
+        the place of the model's client's, and the office's signers stay."""
+        rows = self.db.execute(
+            "SELECT s.user_id, u.role FROM sign_signers s JOIN users u ON u.id = s.user_id"
+            " WHERE s.request_id = ? ORDER BY s.position",
+            (model["id"],),
+        ).fetchall()
+        if model["client_id"] == client_id:
+            return [str(r[0]) for r in rows]
+        kept = [str(r[0]) for r in rows if r[1] != "external"]
+        return client_signers(self.db, client_id) + kept
 
     def _may_file(self, client: sqlite3.Row) -> None:
         from sempi_cli.services.documents.folders import FolderAccess, may_add
@@ -791,6 +799,20 @@ class SignRequests(Service):
             )  # fmt: skip
         return {"id": request_id, "title": row["title"], "outcome": "declined",
                 "status": "declined"}  # fmt: skip
+
+
+def client_signers(db: sqlite3.Connection, client_id: int) -> list[str]:
+    """The ids (as text) of the client's active external users, oldest first: who
+    signs for a client when no one is named (`--like` for another client, a task
+    template's signing rule)."""
+    return [
+        str(user_id)
+        for (user_id,) in db.execute(
+            "SELECT id FROM users WHERE client_id = ? AND role = 'external'"
+            " AND disabled_at IS NULL ORDER BY id",
+            (client_id,),
+        )
+    ]
 
 
 def shown_status(status: str, due_on: str | None, today: date) -> str:
