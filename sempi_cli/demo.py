@@ -321,7 +321,7 @@ def build(db_path: Path, rng: random.Random) -> None:
     try:
         row = conn.execute("SELECT * FROM users WHERE id = ?", (firm["admin_id"],)).fetchone()
         with write_transaction(conn):  # one transaction: one commit, not hundreds
-            populate(conn, clock, actor_from_row(row), rng)
+            populate(conn, clock, actor_from_row(row), rng, db_path.parent / "sigillo")
     except BaseException:
         conn.close()
         for suffix in ("", "-wal", "-shm"):
@@ -331,6 +331,7 @@ def build(db_path: Path, rng: random.Random) -> None:
 
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
+LETTER = "lettera-incarico.md"  # the demo's signature template
 BATCH_COLUMNS = (
     "ragione_sociale", "kind", "codice_fiscale", "partita_iva", "email", "pec", "nickname",
     "responsible", "smart_services", "practice_users", "conto_terzi",
@@ -393,7 +394,9 @@ def write_examples(rng: random.Random) -> list[Path]:
     return written
 
 
-def populate(conn: sqlite3.Connection, clock: Clock, admin: Actor, rng: random.Random) -> None:
+def populate(
+    conn: sqlite3.Connection, clock: Clock, admin: Actor, rng: random.Random, seal_folder: Path
+) -> None:
     users = UserService(conn, clock, admin)
     groups, studios = GroupService(conn, clock, admin), StudioService(conn, clock, admin)
 
@@ -432,6 +435,7 @@ def populate(conn: sqlite3.Connection, clock: Clock, admin: Actor, rng: random.R
         add_user(f"{slug(name, '.')}@cliente.demo", name, "external", client=client_ids[client])
     add_tasks(conn, clock, groups, client_ids)
     add_coupons(conn, clock, admin)
+    add_signing(conn, clock, admin, seal_folder)
 
 
 def add_coupons(conn: sqlite3.Connection, clock: Clock, admin: Actor) -> None:
@@ -459,6 +463,26 @@ def add_coupons(conn: sqlite3.Connection, clock: Clock, admin: Actor) -> None:
         consultant_name=name,
         consultant_surname=surname,
         consultant_cf=person_cf(surname, name, "M", date(1968, 3, 12), "F205"),
+    )
+
+
+def add_signing(conn: sqlite3.Connection, clock: Clock, admin: Actor, seal_folder: Path) -> None:
+    """The firm's seal (beside the demo store), the engagement letter of
+    docs/examples/ as a signature template, and one letter sent to the first
+    external user's client, to sign within two weeks."""
+    from sempi_cli.services.signing.requests import SignRequests
+    from sempi_cli.services.signing.seal import SealService
+    from sempi_cli.services.signing.templates import SignTemplates
+
+    SealService(conn, clock, admin).init(str(seal_folder))
+    SignTemplates(conn, clock, admin).add("Lettera d'incarico", str(EXAMPLES / LETTER))
+    client, name = EXTERNALS[0]
+    client_id = conn.execute("SELECT id FROM clients WHERE ragione_sociale = ?", (client,))
+    SignRequests(conn, clock, admin).request(
+        client_id.fetchone()[0],
+        template="Lettera d'incarico",
+        signers=[f"{slug(name, '.')}@cliente.demo"],
+        due=(today_in_rome(clock) + timedelta(days=14)).isoformat(),
     )
 
 
