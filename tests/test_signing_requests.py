@@ -197,7 +197,7 @@ def test_like_copies_template_and_signers(cli, db, office):
 
 
 def test_like_for_another_client_has_that_clients_people_sign(cli, db, office):
-    """"Use this template anyway": Beta's external user signs in place of Alfa's; the
+    """ "Use this template anyway": Beta's external user signs in place of Alfa's; the
     office's signer stays; the document is filled with Beta's data."""
     first = data(request(cli, office, MARIO, STAFF))
     other = data(
