@@ -98,6 +98,18 @@ def emit_record(ctx: typer.Context, record: Mapping[str, object]) -> None:
     typer.echo(render_record(record, fmt) + line_end(fmt), nl=False)
 
 
+def emit_record_with_text(ctx: typer.Context, record: dict) -> None:
+    """A record whose "text" (a document's, a template's) a person reads below its
+    fields, as written; a script gets it inside the record."""
+    if state(ctx).fmt != "table":
+        emit_record(ctx, record)
+        return
+    text = str(record.pop("text"))
+    emit_record(ctx, record)
+    typer.echo("")
+    typer.echo(text)
+
+
 def say(ctx: typer.Context, text: str) -> None:
     """A message for a person: stderr, silenced by --quiet."""
     if not state(ctx).quiet:

@@ -21,6 +21,7 @@ import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 
+from sempi_cli.errors import StoreUnusable
 from sempi_cli.i18n import gettext as _
 
 GENESIS = "0" * 64  # the "previous hash" of a ledger's first row
@@ -83,3 +84,16 @@ def verify(db: sqlite3.Connection, table: str, columns: Sequence[str]) -> dict:
             return {"rows": count, "ok": False, "first_bad": row[0], "problem": problem}
         prev_hash = row[2]
     return {"rows": count, "ok": True, "first_bad": None, "problem": None}
+
+
+def require_intact(result: dict, broken: str) -> None:
+    """StoreUnusable (exit 10) when ``result`` (of ``verify``) says the chain does not
+    hold: ``broken`` names the record and its first bad row, in the record's words."""
+    if not result["ok"]:
+        raise StoreUnusable(
+            f"{broken}: {result['problem']}",
+            _(
+                "the file was edited outside sempi: restore it from a backup and keep"
+                " this copy as evidence"
+            ),
+        )

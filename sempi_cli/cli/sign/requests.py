@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import emit_record, emit_rows, read_secret, say, state
+from sempi_cli.cli.common import (
+    emit_record,
+    emit_record_with_text,
+    emit_rows,
+    read_secret,
+    say,
+    state,
+)
 from sempi_cli.i18n import gettext as _
 
 Request = Annotated[int, typer.Argument(help="The request (its id).")]
@@ -89,13 +96,7 @@ def sign_show(
         say(ctx, _("Wrote the document to {path}.").format(path=out))
         return
     record = service.show(request)
-    if state(ctx).fmt != "table":
-        emit_record(ctx, record)
-        return
-    text = str(record.pop("text"))
-    emit_record(ctx, record)
-    typer.echo("")
-    typer.echo(text)
+    emit_record_with_text(ctx, record)
 
 
 def sign_accept(

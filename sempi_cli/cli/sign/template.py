@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import confirm, emit_record, emit_rows, say, state, sub_app
+from sempi_cli.cli.common import (
+    confirm,
+    emit_record,
+    emit_record_with_text,
+    emit_rows,
+    say,
+    state,
+    sub_app,
+)
 from sempi_cli.i18n import gettext as _
 
 app = sub_app(
@@ -64,13 +72,7 @@ def template_show(ctx: typer.Context, name: Name) -> None:
     from sempi_cli.services.signing.templates import SignTemplates
 
     record = state(ctx).service(SignTemplates).show(name)
-    if state(ctx).fmt != "table":
-        emit_record(ctx, record)
-        return
-    text = str(record.pop("text"))
-    emit_record(ctx, record)
-    typer.echo("")
-    typer.echo(text)
+    emit_record_with_text(ctx, record)
 
 
 @app.command("remove")

@@ -35,7 +35,6 @@ from sempi_cli.errors import (
     InvalidData,
     NotFound,
     PermissionDenied,
-    StoreUnusable,
     UsageProblem,
 )
 from sempi_cli.i18n import N_, Text
@@ -333,14 +332,8 @@ class AnswerService(Service):
         row that does not hold. Firm administrators: it reads every client's answers."""
         access.require_firm_admin(self.actor, _("verify the consent record"))
         result = ledger.verify(self.db, TABLE, COLUMNS)
-        if not result["ok"]:
-            raise StoreUnusable(
-                _("the consent record is broken at answer {answer}: {problem}").format(
-                    answer=result["first_bad"], problem=result["problem"]
-                ),
-                _(
-                    "the file was edited outside sempi: restore it from a backup and keep"
-                    " this copy as evidence"
-                ),
-            )
+        ledger.require_intact(
+            result,
+            _("the consent record is broken at answer {answer}").format(answer=result["first_bad"]),
+        )
         return {"table": TABLE, "rows": result["rows"], "ok": True}

@@ -24,7 +24,6 @@ import sqlite3
 from collections.abc import Mapping
 from datetime import UTC
 
-from sempi_cli.errors import StoreUnusable
 from sempi_cli.i18n import gettext as _
 from sempi_cli.services import ledger
 from sempi_cli.store import write_transaction
@@ -122,14 +121,10 @@ def verify(db: sqlite3.Connection) -> dict:
     naming the first event that does not hold, as `consent verify` does. The
     caller checks who may ask (it reads every request's evidence)."""
     result = check(db)
-    if not result["ok"]:
-        raise StoreUnusable(
-            _("the signature evidence record is broken at event {event}: {problem}").format(
-                event=result["first_bad"], problem=result["problem"]
-            ),
-            _(
-                "the file was edited outside sempi: restore it from a backup and keep"
-                " this copy as evidence"
-            ),
-        )
+    ledger.require_intact(
+        result,
+        _("the signature evidence record is broken at event {event}").format(
+            event=result["first_bad"]
+        ),
+    )
     return {"table": TABLE, "rows": result["rows"], "ok": True}
