@@ -56,6 +56,8 @@ def test_new_store_is_stamped_and_migrated(db):
         "m019_language",
         "m020_signing",
         "m021_task_origin",
+        "m022_events",
+        "m023_automation",
     ]
 
 

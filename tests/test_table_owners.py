@@ -95,6 +95,11 @@ OWNERS = {
     # the shared modules under every domain
     "attachments": "content",  # the file store documents and checklist files share
     "audit_log": "audit",
+    "events": "event_log",
+    # automation/
+    "automation_rules": "automation",
+    "hook_cursor": "automation",
+    "hook_deliveries": "automation",  # every domain records its events through event_log.record
     "settings": "settings",
 }
 

@@ -43,6 +43,7 @@ GROUP_HELP: dict[str, str] = {
     "coupon": "Conto Terzi migration coupons: packages, migration, renewal, usage, cancellation.",
     "db": "Inspect, check and back up the store.",
     "doc": "Client documents in folders: add, import a backlog, list, get, move, remove.",
+    "events": "The record of what changed, for scripts: list and follow events (JSON contract).",
     "group": "Manage each client's work group (who may enter it).",
     "mail": "The outbox: invitations and notices sent through the firm's SMTP server.",
     "notify": "Your notifications: messages, mentions, tasks, invitations, reminders; preferences.",

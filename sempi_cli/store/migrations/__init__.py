@@ -36,6 +36,8 @@ from sempi_cli.store.migrations import (
     m019_language,
     m020_signing,
     m021_task_origin,
+    m022_events,
+    m023_automation,
 )
 from sempi_cli.store.script import statements
 from sempi_cli.store.transaction import checkpoint, write_transaction
@@ -62,6 +64,8 @@ STEPS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     ("m019_language", m019_language.SQL),
     ("m020_signing", m020_signing.SQL),
     ("m021_task_origin", m021_task_origin.SQL),
+    ("m022_events", m022_events.SQL),
+    ("m023_automation", m023_automation.SQL),
 ]
 LATEST = len(STEPS)
 

@@ -1,0 +1,307 @@
+"""The events record: every change that matters, written by the service that
+makes it, in the same transaction (a transactional outbox: a command rolled
+back leaves no event, an event is never missing for a change that stayed).
+
+Scripts read it (`sempi events list|tail`), and so will the automation rules and
+hooks. What an event says is a versioned contract, ``schema`` 1, described in
+docs/events.md and checked against docs/events.schema.json by the tests:
+
+    {"schema": 1, "id": 17, "kind": "task.completed", "at": "2026-11-16T09:30:00Z",
+     "actor": {"id": 3, "email": "giulia@..."}, "object": {"type": "task", "id": 42},
+     "client_id": 7, "origin": null, "changes": {"status": {"old": "in_progress",
+     "new": "completed"}}, "data": {"title": "Invio F24"}}
+
+``changes`` holds the before and after of what changed; ``data`` the facts a
+consumer needs without reading the store (a title, a status, a date). A new
+field may be added within schema 1; renaming or removing one makes schema 2.
+
+This module is shared: it imports no domain, and every domain calls ``record``
+(or ``record_many`` for bulk writes) with its own facts. Who reads which event
+is decided here (``visible``), by the same predicates as the objects' own reads.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from sempi_cli.clock import Clock, iso_utc
+from sempi_cli.errors import InvalidData
+from sempi_cli.i18n import N_
+from sempi_cli.i18n import gettext as _
+from sempi_cli.services import access
+from sempi_cli.services.base import Service
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sempi_cli.services.access import Actor
+
+SCHEMA = 1
+LIST_LIMIT = 1000  # events a list returns at most; --since pages on
+MAX_DEPTH = 5  # an automation's chain of events stops deeper than this (no loops)
+
+# What reacts to an event once it is written, in the writer's transaction: the
+# automation (rules, before-hooks), above every domain, named by path so this
+# module imports none. Each is "module:function", called (db, clock, actor, event)
+# with the event as its contract; raising refuses the whole change.
+REACTORS: tuple[str, ...] = ()
+
+# The event whose automation is running now (its id and depth): an event written
+# meanwhile is caused by it (origin_id, depth + 1). Set by ``caused_by``.
+_cause: ContextVar[tuple[int, int] | None] = ContextVar("sempi_event_cause", default=None)
+
+
+@contextmanager
+def caused_by(event_id: int, depth: int) -> Iterator[None]:
+    """Events written inside are caused by event ``event_id`` (at ``depth``)."""
+    token = _cause.set((event_id, depth))
+    try:
+        yield
+    finally:
+        _cause.reset(token)
+
+
+@dataclass(frozen=True)
+class Kind:
+    object_type: str  # what "object" names: task, deadline, client, document, chat...
+    about: str  # what happened, for docs/events.md and `events kinds`
+
+
+KINDS: dict[str, Kind] = {
+    "task.created": Kind(
+        "task", N_("a task was added (by hand, from a template, by a recurrence)")
+    ),
+    "task.updated": Kind("task", N_("a task's content changed (title, deadline, people, tags...)")),
+    "task.status_changed": Kind("task", N_("a task moved to another status")),
+    "task.completed": Kind("task", N_("a task was completed (directly or by its approval)")),
+    "task.approved": Kind("task", N_("a task awaiting approval was approved by its creator")),
+    "task.returned": Kind("task", N_("a task awaiting approval went back to its responsible")),
+    "task.commented": Kind("task", N_("someone commented on a task")),
+    "deadline.created": Kind("deadline", N_("the scheduler made a deadline for a client")),
+    "deadline.moved": Kind("deadline", N_("a deadline's day changed")),
+    "deadline.cancelled": Kind("deadline", N_("a deadline is no longer owed")),
+    "client.onboarded": Kind("client", N_("a client was taken on (one, or a batch's)")),
+    "client.updated": Kind("client", N_("a client's record or fiscal profile changed")),
+    "document.added": Kind("document", N_("a document was put in a client's folders")),
+    "chat.mentioned": Kind("chat", N_("someone was named in a chat message")),
+    "consent.requested": Kind("client", N_("a client was asked for consent to SMART services")),
+    "consent.answered": Kind("client", N_("a client answered a consent request")),
+    "coupon.migrated": Kind("client", N_("a client was migrated with a coupon")),
+    "coupon.expiring": Kind("client", N_("a client's licence is about to expire")),
+    "sign.completed": Kind("sign_request", N_("every signer signed a request")),
+    "sign.declined": Kind("sign_request", N_("a signer declined a request")),
+}
+
+# The contract's keys, in order (docs/events.md).
+CONTRACT_KEYS = (
+    "schema", "id", "kind", "at", "actor", "object", "client_id", "origin", "changes", "data",
+)  # fmt: skip
+
+
+def check_kind(kind: str, field: str = "--kind") -> str:
+    if kind not in KINDS:
+        raise InvalidData(
+            field,
+            _("{value} is not an event kind").format(value=repr(kind)),
+            _("see 'sempi events kinds'"),
+        )
+    return kind
+
+
+def _json(value: Mapping[str, object] | None) -> str:
+    return json.dumps(value or {}, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def record(
+    db: sqlite3.Connection,
+    clock: Clock,
+    actor: Actor | None,
+    kind: str,
+    object_id: int | None,
+    client_id: int | None,
+    *,
+    changes: Mapping[str, object] | None = None,
+    data: Mapping[str, object] | None = None,
+) -> int:
+    """Write one event in the caller's transaction, and let the REACTORS react; its id."""
+    row = _row(clock, actor, kind, object_id, client_id, changes, data)
+    cursor = db.execute(INSERT, row)
+    assert cursor.lastrowid is not None  # set by the INSERT
+    event_id = int(cursor.lastrowid)
+    if REACTORS:
+        _react(db, clock, actor, event_id, row)
+    return event_id
+
+
+def record_many(
+    db: sqlite3.Connection,
+    clock: Clock,
+    actor: Actor | None,
+    kind: str,
+    rows: Iterable[
+        tuple[int | None, int | None, Mapping[str, object] | None, Mapping[str, object] | None]
+    ],
+) -> None:
+    """Write events of one kind, (object_id, client_id, changes, data) each, with one
+    executemany: the bulk writers' path (a scheduler run, a batch). The REACTORS
+    react to each, in order."""
+    written = [_row(clock, actor, kind, *row) for row in rows]
+    if not REACTORS:
+        db.executemany(INSERT, written)
+        return
+    for row in written:
+        cursor = db.execute(INSERT, row)
+        assert cursor.lastrowid is not None  # set by the INSERT
+        _react(db, clock, actor, int(cursor.lastrowid), row)
+
+
+def _react(
+    db: sqlite3.Connection, clock: Clock, actor: Actor | None, event_id: int, row: tuple
+) -> None:
+    kind, at, actor_id, object_type, object_id, client_id, changes, data, origin, depth = row
+    event = {
+        "schema": SCHEMA, "id": event_id, "kind": kind, "at": at,
+        "actor": None if actor is None else {"id": actor_id, "email": actor.email},
+        "object": {"type": object_type, "id": object_id}, "client_id": client_id,
+        "origin": None if origin is None else {"event": origin, "depth": depth},
+        "changes": json.loads(changes), "data": json.loads(data),
+    }  # fmt: skip
+    for path in REACTORS:
+        module, _sep, function = path.partition(":")
+        getattr(importlib.import_module(module), function)(db, clock, actor, event)
+
+
+INSERT = (
+    "INSERT INTO events (kind, at, actor_id, object_type, object_id, client_id, changes, data,"
+    " origin_id, depth) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _row(
+    clock: Clock,
+    actor: Actor | None,
+    kind: str,
+    object_id: int | None,
+    client_id: int | None,
+    changes: Mapping[str, object] | None,
+    data: Mapping[str, object] | None,
+) -> tuple:
+    cause = _cause.get()
+    return (
+        kind, iso_utc(clock.now()), actor.id if actor is not None else None,
+        KINDS[kind].object_type, object_id, client_id, _json(changes), _json(data),
+        None if cause is None else cause[0], 0 if cause is None else cause[1] + 1,
+    )  # fmt: skip
+
+
+def contract(row: sqlite3.Row, email: str | None) -> dict:
+    """One stored event as the schema-1 contract (docs/events.md)."""
+    return {
+        "schema": SCHEMA,
+        "id": row["id"],
+        "kind": row["kind"],
+        "at": row["at"],
+        "actor": None if row["actor_id"] is None else {"id": row["actor_id"], "email": email},
+        "object": {"type": row["object_type"], "id": row["object_id"]},
+        "client_id": row["client_id"],
+        "origin": None
+        if row["origin_id"] is None
+        else {"event": row["origin_id"], "depth": row["depth"]},
+        "changes": json.loads(row["changes"]),
+        "data": json.loads(row["data"]),
+    }
+
+
+def visible(actor: Actor, alias: str = "e") -> tuple[str, dict]:
+    """SQL predicate over ``events AS alias``: the events about what the actor may
+    see. A task's: the task is visible to them; a chat's: they read the chat; any
+    other: they see its client (an event about no client: firm administrators)."""
+    if actor.role == "firm-admin":
+        return "1", {"actor_id": actor.id}
+    tasks, params = access.visible_tasks(actor, "vt")
+    chats, chat_params = access.readable_chats(actor, "vch")
+    clients, client_params = access.visible_clients(actor, "vcl")
+    params.update(chat_params)
+    params.update(client_params)
+    return (
+        f"(({alias}.object_type = 'task' AND EXISTS (SELECT 1 FROM tasks vt"
+        f" WHERE vt.id = {alias}.object_id AND {tasks}))"
+        f" OR ({alias}.object_type = 'chat' AND EXISTS (SELECT 1 FROM chats vch"
+        f" WHERE vch.id = {alias}.object_id AND {chats}))"
+        f" OR ({alias}.object_type NOT IN ('task', 'chat') AND EXISTS (SELECT 1 FROM clients"
+        f" vcl WHERE vcl.id = {alias}.client_id AND {clients})))",
+        params,
+    )
+
+
+class EventLog(Service):
+    """The events the actor may read, oldest first."""
+
+    def list(
+        self,
+        *,
+        since: int = 0,
+        kinds: Iterable[str] = (),
+        client_id: int | None = None,
+        limit: int = LIST_LIMIT,
+        upto: int | None = None,
+    ) -> list[dict]:
+        """Events after id ``since`` (``--since``) and up to ``upto``, of ``kinds``,
+        about ``client_id``."""
+        where, params = visible(self.actor)
+        clauses = [where, "e.id > :since"]
+        params["since"] = since
+        if upto is not None:
+            clauses.append("e.id <= :upto")
+            params["upto"] = upto
+        kinds = [check_kind(k) for k in kinds]
+        if kinds:
+            names = {f"kind{n}": k for n, k in enumerate(kinds)}
+            clauses.append(f"e.kind IN ({', '.join(':' + n for n in names)})")
+            params.update(names)
+        if client_id is not None:
+            access.client_row(self.db, self.actor, client_id)  # NotFound if not seen
+            clauses.append("e.client_id = :client")
+            params["client"] = client_id
+        params["limit"] = limit
+        rows = self.db.execute(
+            "SELECT e.*, u.email FROM events e LEFT JOIN users u ON u.id = e.actor_id"
+            f" WHERE {' AND '.join(clauses)} ORDER BY e.id LIMIT :limit",
+            params,
+        ).fetchall()
+        return [contract(row, row["email"]) for row in rows]
+
+    def last_id(self) -> int:
+        """The newest event's id (anyone's): where `events tail` starts."""
+        return int(self.db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
+
+    def tail(
+        self,
+        since: int,
+        *,
+        kinds: Iterable[str] = (),
+        client_id: int | None = None,
+        wait: Callable[[float], bool],
+        interval: float = 1.0,
+    ) -> Iterator[dict]:
+        """Every new event after ``since`` the actor may read, as it is committed;
+        between looks ``wait(interval)`` sleeps and says whether to stop.
+
+        Each look reads the newest id first, then the events up to it: SQLite has
+        one writer at a time and an id is taken inside its write transaction, so
+        every id up to the newest is committed, and the mark moves past the events
+        the actor may not read (they are not looked at again)."""
+        kinds = list(kinds)
+        while True:
+            upto = self.last_id()
+            batch = self.list(since=since, kinds=kinds, client_id=client_id, upto=upto)
+            yield from batch
+            full = len(batch) == LIST_LIMIT
+            since = batch[-1]["id"] if full else upto
+            if wait(0 if full else interval):
+                return
