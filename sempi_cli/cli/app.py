@@ -45,6 +45,7 @@ PACKAGED = {
     "consent": "consent.commands",
     "coupon": "coupon.commands",
     "sign": "sign.commands",
+    "automation": "automation.commands",
 }
 GROUPS: dict[str, str] = {
     name: f"sempi_cli.cli.{PACKAGED.get(name, name.replace('-', '_'))}" for name in GROUP_HELP

@@ -33,6 +33,7 @@ PageOffset = Annotated[
 # importing the groups, and used by each group's own Typer app.
 GROUP_HELP: dict[str, str] = {
     "audit": "Read the activity log (firm administrators).",
+    "automation": "Rules and hooks that act on events: when this happens, do that.",
     "auth": "Two-step login, recovery codes, application passwords, sessions.",
     "chat": "Chats: the general chat, public and private chats, each work group's chat.",
     "checklist": "Checklists on tasks: nested items, group actions, members, files.",
