@@ -6,7 +6,7 @@ Scripts read it (`sempi events list|tail`), and so will the automation rules and
 hooks. What an event says is a versioned contract, ``schema`` 1, described in
 docs/events.md and checked against docs/events.schema.json by the tests:
 
-    {"schema": 1, "id": 17, "kind": "task.completed", "at": "2026-11-16T09:30:00Z",
+    {"schema": 1, "id": 17, "kind": "task.completed", "at": "2026-11-16T09:30:00+00:00",
      "actor": {"id": 3, "email": "giulia@..."}, "object": {"type": "task", "id": 42},
      "client_id": 7, "origin": null, "changes": {"status": {"old": "in_progress",
      "new": "completed"}}, "data": {"title": "Invio F24"}}

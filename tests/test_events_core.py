@@ -1,0 +1,162 @@
+"""The events record itself (services/event_log.py, `sempi events`): written in the
+writer's transaction, the schema-1 contract checked against docs/events.schema.json,
+who reads which event, --since/--kind/--client, origin and depth, and `events tail`
+following a real process's writes."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from sempi_cli.services import event_log
+from sempi_cli.store import write_transaction
+from tests.conftest import ADMIN_EMAIL, actor
+from tests.helpers import CREATOR, EXTERNAL, OPERATOR, assert_one_line_error, data, task_people
+
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "docs" / "events.schema.json"
+
+
+@pytest.fixture
+def people(org):
+    return task_people(org)
+
+
+def write(db, clock, kind: str, object_id, client_id, as_user=ADMIN_EMAIL, **extra) -> int:
+    with write_transaction(db):
+        return event_log.record(db, clock, actor(db, as_user), kind, object_id, client_id, **extra)
+
+
+def listed(cli, *args, as_user=ADMIN_EMAIL) -> list[dict]:
+    return data(cli("--json", "events", "list", *args, as_user=as_user)) or []
+
+
+def test_the_schema_file_names_every_kind_and_object_type():
+    schema = json.loads(SCHEMA_FILE.read_text())
+    assert set(schema["properties"]["kind"]["enum"]) == set(event_log.KINDS)
+    types = {k.object_type for k in event_log.KINDS.values()}
+    assert set(schema["properties"]["object"]["properties"]["type"]["enum"]) == types
+    assert tuple(schema["required"]) == event_log.CONTRACT_KEYS
+
+
+def test_an_event_reads_back_as_the_contract(cli, db, clock, people):
+    changes = {"status": {"old": "in_progress", "new": "completed"}}
+    made = write(db, clock, "client.updated", people["client"], people["client"],
+                 changes=changes, data={"ragione_sociale": "Alfa Srl"})  # fmt: skip
+    [event] = listed(cli)
+    jsonschema.validate(event, json.loads(SCHEMA_FILE.read_text()))
+    assert event == {
+        "schema": 1, "id": made, "kind": "client.updated", "at": "2026-11-16T09:30:00+00:00",
+        "actor": {"id": 1, "email": ADMIN_EMAIL}, "object": {"type": "client", "id": people["client"]},
+        "client_id": people["client"], "origin": None, "changes": changes,
+        "data": {"ragione_sociale": "Alfa Srl"},
+    }  # fmt: skip
+
+
+def test_a_rolled_back_change_leaves_no_event(db, clock, people):
+    with pytest.raises(RuntimeError), write_transaction(db):
+        event_log.record(db, clock, None, "client.updated", people["client"], people["client"])
+        raise RuntimeError("the change failed after its event was written")
+    assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 0
+
+
+def test_events_caused_by_an_event_carry_its_origin_and_depth(db, clock, people):
+    first = write(db, clock, "client.updated", people["client"], people["client"])
+    with write_transaction(db), event_log.caused_by(first, 0):
+        second = event_log.record(db, clock, None, "client.updated", 1, people["client"])
+        with event_log.caused_by(second, 1):
+            third = event_log.record(db, clock, None, "client.updated", 1, people["client"])
+    rows = db.execute("SELECT id, origin_id, depth FROM events ORDER BY id").fetchall()
+    assert [tuple(r) for r in rows] == [(first, None, 0), (second, first, 1), (third, second, 2)]
+
+
+def test_bulk_events_are_written_in_order(db, clock, people):
+    with write_transaction(db):
+        event_log.record_many(db, clock, None, "client.onboarded",
+                              [(people["client"], people["client"], None, {"n": 1}),
+                               (people["other_client"], people["other_client"], None, {"n": 2})])  # fmt: skip
+    rows = db.execute("SELECT object_id, data, actor_id FROM events ORDER BY id").fetchall()
+    assert [(r[0], json.loads(r[1])["n"], r[2]) for r in rows] == [
+        (people["client"], 1, None), (people["other_client"], 2, None)
+    ]  # fmt: skip
+
+
+def test_since_kind_and_client_filter(cli, db, clock, people):
+    a = write(db, clock, "client.updated", people["client"], people["client"])
+    b = write(db, clock, "consent.requested", people["other_client"], people["other_client"])
+    c = write(db, clock, "client.updated", people["other_client"], people["other_client"])
+    assert [e["id"] for e in listed(cli)] == [a, b, c]
+    assert [e["id"] for e in listed(cli, "--since", str(a))] == [b, c]
+    assert [e["id"] for e in listed(cli, "--kind", "client.updated")] == [a, c]
+    assert [e["id"] for e in listed(cli, "-k", "client.updated", "-k", "consent.requested",
+                                    "--client", str(people["other_client"]))] == [b, c]  # fmt: skip
+    assert [e["id"] for e in listed(cli, "--limit", "1")] == [a]
+
+
+def test_bad_filters_are_one_line(cli, db, clock, people):
+    assert_one_line_error(cli("events", "list", "--kind", "task.finished"), 6, "--kind")
+    assert_one_line_error(
+        cli("events", "list", "--client", str(people["other_client"]), as_user=EXTERNAL), 3
+    )
+
+
+def test_each_reader_sees_the_events_of_what_they_see(cli, db, clock, people):
+    """A client's events: its work group (OPERATOR is in Alfa's), its external user;
+    another client's: neither. A task's: who sees the task. No client: firm admins."""
+    alfa = write(db, clock, "client.updated", people["client"], people["client"])
+    beta = write(db, clock, "client.updated", people["other_client"], people["other_client"])
+    task = db.execute(
+        "INSERT INTO tasks (title, responsible_id, creator_id, client_id, created_at, updated_at)"
+        " VALUES ('F24', (SELECT id FROM users WHERE email = ?), (SELECT id FROM users WHERE"
+        " email = ?), ?, '2026-11-16T09:30:00+00:00', '2026-11-16T09:30:00+00:00')",
+        (CREATOR, CREATOR, people["other_client"]),
+    ).lastrowid
+    db.commit()
+    on_task = write(db, clock, "task.created", task, people["other_client"], as_user=CREATOR)
+    nobody = write(db, clock, "document.added", 99, None)
+    assert [e["id"] for e in listed(cli)] == [alfa, beta, on_task, nobody]
+    assert [e["id"] for e in listed(cli, as_user=OPERATOR)] == [alfa]
+    assert [e["id"] for e in listed(cli, as_user=EXTERNAL)] == [alfa]
+    assert [e["id"] for e in listed(cli, as_user=CREATOR)] == [alfa, beta, on_task]
+
+
+def test_kinds_lists_every_kind(cli):
+    rows = data(cli("--json", "events", "kinds"))
+    assert [r["kind"] for r in rows] == list(event_log.KINDS)
+    assert all(r["about"] and r["object_type"] for r in rows)
+
+
+@pytest.mark.slow
+def test_tail_follows_what_another_process_commits(cli, db, clock, people, store_path, tmp_path):
+    """A real `sempi events tail` prints, one JSON object a line, the events committed
+    after it started, and stops cleanly on SIGTERM."""
+    from tests.conftest import cron_env
+
+    before = write(db, clock, "client.updated", people["client"], people["client"])
+    env = {**cron_env(store_path, tmp_path / "home", "tail"), "SEMPI_DB": str(store_path)}
+    sempi = str(Path(sys.executable).parent / "sempi")
+    tail = subprocess.Popen(
+        [sempi, "events", "tail", "--interval", "0.2"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        started = ""
+        while "Ctrl-C" not in started and time.monotonic() < deadline:  # it says it follows
+            started += tail.stderr.readline()
+        after = write(db, clock, "consent.answered", people["client"], people["client"])
+        line = tail.stdout.readline()  # blocks until the event is printed
+        event = json.loads(line)
+        assert event["id"] == after and event["kind"] == "consent.answered"
+        assert before < after
+    finally:
+        tail.send_signal(signal.SIGTERM)
+        out, err = tail.communicate(timeout=60)
+    assert tail.returncode == 0, err
+    assert out == ""  # nothing more, and the event before it started was never printed
