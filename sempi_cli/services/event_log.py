@@ -49,7 +49,9 @@ MAX_DEPTH = 5  # an automation's chain of events stops deeper than this (no loop
 # automation (rules, before-hooks), above every domain, named by path so this
 # module imports none. Each is "module:function", called (db, clock, actor, event)
 # with the event as its contract; raising refuses the whole change.
-REACTORS: tuple[str, ...] = ()
+REACTORS: tuple[str, ...] = (
+    "sempi_cli.services.automation.engine:on_event",
+)
 
 # The event whose automation is running now (its id and depth): an event written
 # meanwhile is caused by it (origin_id, depth + 1). Set by ``caused_by``.

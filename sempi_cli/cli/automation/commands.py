@@ -7,4 +7,10 @@ from sempi_cli.cli.common import group_app
 
 app = group_app("automation")
 
+# The rules' commands (cli/automation/rules.py): no code needed.
+from sempi_cli.cli.automation import rules as automation_rules  # noqa: E402
+
+for _name in ("add", "list", "show", "enable", "disable", "remove", "test"):
+    app.command(_name)(getattr(automation_rules, f"rule_{_name}"))
+
 # The hooks' commands (cli/automation/hooks.py): run, failures, retry.

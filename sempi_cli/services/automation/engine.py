@@ -1,0 +1,148 @@
+"""The rules at work: a reactor of the events record (event_log.REACTORS), called
+for every event in the writer's transaction.
+
+- It reads the enabled rules of the event's kind, one indexed query each time (no
+  cache: a rule added or disabled counts at the next event, in any process). With
+  no rule for the kind, that query is the whole cost.
+- A rule whose conditions hold runs its action as the rule's creator (a firm
+  administrator: a rule acts for the firm, and its effects say who set it up),
+  under ``event_log.caused_by``: the events the action writes name the event that
+  set it off and are one step deeper.
+- No loops: an event at ``event_log.MAX_DEPTH`` runs no rule; the stop is written
+  to the activity log (``automation_stopped``) and logged at error level on the
+  ``sempi_cli.automation`` logger (silent on a terminal unless logging is set up).
+- An action that fails (a SempiError: no signer, a template removed since, a
+  creator no longer administrator) never undoes the person's change: each action
+  runs in a savepoint, undone alone; the failure is written to the activity log
+  (``automation_failed``) and the rule's creator is told in their inbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Mapping
+
+from sempi_cli.clock import Clock, iso_utc
+from sempi_cli.errors import RuleViolation, SempiError
+from sempi_cli.i18n import Text
+from sempi_cli.i18n import gettext as _
+from sempi_cli.services import audit, event_log
+from sempi_cli.services.access import Actor
+from sempi_cli.services.automation import actions, conditions
+from sempi_cli.store import write_transaction
+
+log = logging.getLogger("sempi_cli.automation")
+log.addHandler(logging.NullHandler())  # a library's logger: the program decides where it goes
+
+_SELECT = "SELECT * FROM automation_rules WHERE on_kind = ? AND enabled = 1 ORDER BY id"
+
+
+def on_event(
+    db: sqlite3.Connection, clock: Clock, actor: Actor | None, event: Mapping[str, object]
+) -> None:
+    """The reactor: run the rules the event sets off (module docstring)."""
+    rules = db.execute(_SELECT, (event["kind"],)).fetchall()
+    if not rules:
+        return
+    matching = [r for r in rules if conditions.holds(conditions.load(r["conditions"]), event)]
+    if not matching:
+        return
+    depth = _depth(event)
+    if depth >= event_log.MAX_DEPTH:
+        _stopped(db, clock, matching, event, depth)
+        return
+    for rule in matching:
+        run_rule(db, clock, rule, event, depth)
+
+
+def _depth(event: Mapping[str, object]) -> int:
+    origin = event.get("origin")
+    return int(origin["depth"]) if isinstance(origin, Mapping) else 0
+
+
+def _creator(db: sqlite3.Connection, rule: sqlite3.Row) -> tuple[sqlite3.Row | None, Actor | None]:
+    """The rule's creator, and the actor its action runs as while they are still an
+    active firm administrator (None otherwise)."""
+    from sempi_cli.services.identity.accounts import actor_from_row
+
+    row = db.execute("SELECT * FROM users WHERE id = ?", (rule["created_by"],)).fetchone()
+    if row is None or row["disabled_at"] is not None or row["role"] != "firm-admin":
+        return row, None
+    return row, actor_from_row(row, via="automation")
+
+
+def run_rule(
+    db: sqlite3.Connection,
+    clock: Clock,
+    rule: sqlite3.Row,
+    event: Mapping,
+    depth: int,
+    *,
+    raising: bool = False,
+) -> dict:
+    """Run one rule's action for the event in a savepoint; what it did, or
+    {"error": why} once the failure is recorded (``raising``: the error itself,
+    for `automation test`)."""
+    creator, actor = _creator(db, rule)
+    try:
+        if actor is None:
+            raise RuleViolation(
+                _("the rule's creator is no longer an active firm administrator"),
+                _("add the rule again as a firm administrator"),
+            )
+        with write_transaction(db), event_log.caused_by(int(event["id"]), depth):
+            outcome = actions.run(db, clock, actor, rule, event)
+            audit.record(db, iso_utc(clock.now()), actor.id, "automation_run",
+                         "automation_rule", rule["id"],
+                         {"rule": rule["name"], "event": event["id"], "outcome": outcome})  # fmt: skip
+        return outcome
+    except SempiError as exc:
+        if raising:
+            raise
+        _failed(db, clock, rule, event, creator, str(exc))
+        return {"error": str(exc)}
+
+
+def _failed(
+    db: sqlite3.Connection,
+    clock: Clock,
+    rule: sqlite3.Row,
+    event: Mapping,
+    creator: sqlite3.Row | None,
+    why: str,
+) -> None:
+    """Record a failed action and tell the rule's creator."""
+    from sempi_cli.services.identity.accounts import actor_from_row
+    from sempi_cli.services.notify.centre import NotificationService
+
+    creator_id = creator["id"] if creator is not None else None
+    audit.record(db, iso_utc(clock.now()), creator_id, "automation_failed", "automation_rule",
+                 rule["id"], {"rule": rule["name"], "event": event["id"], "error": why})  # fmt: skip
+    if creator is None or creator["disabled_at"] is not None:
+        return
+    text = Text(
+        "Automation rule '{rule}' could not act on event {event} ({kind}): {why}",
+        rule=rule["name"], event=event["id"], kind=event["kind"], why=why,
+    )  # fmt: skip
+    try:
+        with write_transaction(db):
+            NotificationService(db, clock, actor_from_row(creator, via="automation")).notify(
+                creator["id"], "task", text, f"automation-failed:{rule['id']}:{event['id']}"
+            )
+    except SempiError:  # the person turned the kind off in a way notify refuses: the log has it
+        pass
+
+
+def _stopped(
+    db: sqlite3.Connection, clock: Clock, rules: list[sqlite3.Row], event: Mapping, depth: int
+) -> None:
+    names = [r["name"] for r in rules]
+    log.error(
+        "automation stopped: event %s (%s) is %s steps deep in a chain of rules; not run: %s",
+        event["id"], event["kind"], depth, ", ".join(names),
+    )  # fmt: skip
+    origin = event.get("origin")
+    audit.record(db, iso_utc(clock.now()), None, "automation_stopped", "event", int(event["id"]),
+                 {"kind": event["kind"], "depth": depth, "rules": names,
+                  "origin": origin["event"] if isinstance(origin, Mapping) else None})  # fmt: skip
