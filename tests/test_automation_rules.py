@@ -472,3 +472,38 @@ def test_set_responsible_on_a_deadlines_event_changes_the_deadlines_task(cli, db
                          shop["alfa"], data={"task_id": task})  # fmt: skip
     responsible = db.execute("SELECT responsible_id FROM tasks WHERE id = ?", (task,)).fetchone()
     assert responsible[0] == shop["other"]
+
+
+def test_a_refused_consent_opens_a_task_as_the_guide_says(cli, db, shop):
+    """docs/automation-rules.md, example 3, with the real commands."""
+    db.execute("UPDATE clients SET smart_services = '[\"fattura-smart\"]' WHERE id = ?",
+               (shop["alfa"],))  # fmt: skip
+    db.commit()
+    ok(cli("task", "template", "add", "consenso-negato", "--title",
+           "Chiamare il cliente: consenso SMART negato"))  # fmt: skip
+    ok(add(cli, "Consenso negato", "--on", "consent.answered", "--if", "data.response=no",
+           "--do", "task", "--task-template", "consenso-negato"))  # fmt: skip
+    ok(cli("consent", "answer", str(shop["alfa"]), "yes", as_user=MARIO))
+    assert count(db, "tasks") == 0
+    ok(cli("consent", "answer", str(shop["alfa"]), "no", as_user=MARIO))
+    made = db.execute("SELECT client_id, title FROM tasks").fetchall()
+    assert [tuple(t) for t in made] == [
+        (shop["alfa"], "Chiamare il cliente: consenso SMART negato")
+    ]
+
+
+def test_a_new_client_signs_the_engagement_letter_as_the_guide_says(cli, db, shop):
+    """docs/automation-rules.md, example 2, with the real commands."""
+    from tests.conftest import piva
+
+    ok(add(cli, "Lettera d'incarico", "--on", "client.onboarded", "--do", "sign",
+           "--sign-template", "Incarico"))  # fmt: skip
+    ok(cli("client-onboard", "add", "--name", "Gamma Costruzioni Srl", "--studio", "Studio Rossi",
+           "--piva", piva(7), "-r", STAFF, "--external", "Laura Gialli <laura@gamma.test>"))  # fmt: skip
+    client = db.execute("SELECT id FROM clients WHERE ragione_sociale = 'Gamma Costruzioni Srl'"
+                        ).fetchone()[0]  # fmt: skip
+    request = db.execute("SELECT id, client_id FROM sign_requests").fetchone()
+    assert request["client_id"] == client
+    signer = db.execute("SELECT u.email FROM sign_signers s JOIN users u ON u.id = s.user_id"
+                        " WHERE s.request_id = ?", (request["id"],)).fetchone()  # fmt: skip
+    assert signer[0] == "laura@gamma.test"

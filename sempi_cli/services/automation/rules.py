@@ -21,7 +21,6 @@ from sempi_cli.services.base import Service
 from sempi_cli.services.text import one_line
 
 NAME_LIMIT = 80
-COLUMNS = ("id", "name", "on", "if", "do", "params", "enabled", "created_by")
 
 
 class _Rollback(Exception):
