@@ -300,6 +300,7 @@ def test_doctor_on_a_fresh_personal_store(cli, store_path):
         "journal_mode",
         "integrity",
         "practice_boundary",
+        "hooks",
         "bypass",
     ]
     status = {name: row["status"] for name, row in checks.items()}
@@ -318,6 +319,7 @@ def test_doctor_on_a_fresh_personal_store(cli, store_path):
         "journal_mode": "ok",
         "integrity": "ok",
         "practice_boundary": "ok",
+        "hooks": "ok",
         "bypass": "warn",
     }
     assert str(store_path) in checks["store"]["detail"]

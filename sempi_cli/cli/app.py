@@ -123,9 +123,11 @@ class SempiGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
         except Exception as exc:  # the one boundary: everything below ends here
             raise _exit_for(exc, ctx) from exc
+        _after_hooks(ctx)
+        return result
 
     def main(
         self,
@@ -180,6 +182,31 @@ class SempiGroup(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def _after_hooks(ctx: Any) -> None:
+    """automation.run_after_command = yes: a command that wrote, and succeeded, runs
+    the after-hooks as it ends. Best effort: a failure is one warning on stderr and
+    never changes the command's exit code (cron's `automation run` catches up)."""
+    app = ctx.find_object(AppContext)
+    conn = None if app is None else app._conn
+    if conn is None or conn.total_changes == 0 or conn.in_transaction:
+        return
+    try:
+        from sempi_cli.services import settings
+        from sempi_cli.services.automation import runner
+
+        if settings.get(conn, "automation.run_after_command") == "yes" and runner.pending_work(
+            conn
+        ):
+            runner.deliver(conn, app.clock)
+    except Exception as exc:
+        if not app.quiet:
+            reason = one_line(str(store_error(exc)))
+            typer.echo(
+                gettext("Warning: the after-hooks did not run: {reason}").format(reason=reason),
+                err=True,
+            )
 
 
 def _unreadable_argument(args: list[str]) -> Exception | None:
@@ -349,6 +376,13 @@ def root(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show the traceback of internal errors.")
     ] = False,
+    no_hooks: Annotated[
+        bool,
+        typer.Option(
+            "--no-hooks",
+            help="Run this one command without the before-hooks (firm administrators; audited).",
+        ),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option(
@@ -378,6 +412,8 @@ def root(
         no_input or obj.no_input,
     )
     obj.debug = debug or obj.debug
+    obj.no_hooks = no_hooks or obj.no_hooks
+    obj.command = denied_command(getattr(ctx.command, "invoked_args", []))
     ctx.call_on_close(obj.close)
     from sempi_cli.cli.terminal import guard_streams
 

@@ -14,6 +14,8 @@ from sempi_cli.clock import Clock, SystemClock
 from sempi_cli.i18n import gettext as _
 
 if TYPE_CHECKING:
+    from contextvars import Token
+
     from sempi_cli.services.access import Actor
 
 S = TypeVar("S")
@@ -28,12 +30,17 @@ class AppContext:
     yes: bool = False
     no_input: bool = False
     debug: bool = False
+    # --no-hooks: the command runs without the before-hooks (firm administrators;
+    # checked and audited once the actor is known).
+    no_hooks: bool = False
+    command: str = ""  # the command's plain words, for the audit of --no-hooks
     # In-process callers (tests, the demo builder) may name the actor directly.
     # The command line never can: there the actor comes from a session or the
     # environment's application password.
     actor_email: str | None = None
     _conn: sqlite3.Connection | None = None
     _actor: Actor | None = None
+    _hooks_skipped: Token[bool] | None = None
 
     @property
     def store_path(self) -> Path:
@@ -49,6 +56,11 @@ class AppContext:
         return self._conn
 
     def close(self) -> None:
+        if self._hooks_skipped is not None:
+            from sempi_cli.services.automation.hooks import stop_skipping
+
+            stop_skipping(self._hooks_skipped)
+            self._hooks_skipped = None
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -59,6 +71,12 @@ class AppContext:
         is False: `status --short`, which a prompt runs, is not activity)."""
         if self._actor is None:
             self._actor = self._authenticate(touch)
+            if self.no_hooks:
+                from sempi_cli.services.automation.hooks import skip_before_hooks
+
+                self._hooks_skipped = skip_before_hooks(
+                    self.connection(), self.clock, self._actor, self.command
+                )
         return self._actor
 
     def _authenticate(self, touch: bool) -> Actor:

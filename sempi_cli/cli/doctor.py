@@ -25,6 +25,7 @@ CHECKS = (
     N_("journal_mode"),
     N_("integrity"),
     N_("practice_boundary"),
+    N_("hooks"),
     N_("bypass"),
 )
 VERDICTS = (N_("ok"), N_("warn"), N_("fail"))

@@ -50,6 +50,7 @@ MAX_DEPTH = 5  # an automation's chain of events stops deeper than this (no loop
 # module imports none. Each is "module:function", called (db, clock, actor, event)
 # with the event as its contract; raising refuses the whole change.
 REACTORS: tuple[str, ...] = (
+    "sempi_cli.services.automation.hooks:before_event",
     "sempi_cli.services.automation.engine:on_event",
 )
 

@@ -193,6 +193,34 @@ SETTINGS = {
             _int_between(1, 90),
         ),
         Setting(
+            "automation.hooks_dir",
+            "",
+            N_(
+                "the hooks' folder (an absolute path; empty: the folder hooks beside the store"
+                " file); it and each hook must belong to the account sempi runs as and be"
+                " writable by no one else"
+            ),
+            _absolute_path,
+        ),
+        Setting(
+            "automation.hook_timeout",
+            "5",
+            N_("seconds a hook may run before it is stopped (a before-hook's change is refused)"),
+            _int_between(1, 60),
+        ),
+        Setting(
+            "automation.max_attempts",
+            "5",
+            N_("attempts to deliver an event to an after-hook before it is set aside as dead"),
+            _int_between(1, 50),
+        ),
+        Setting(
+            "automation.run_after_command",
+            "no",
+            N_("yes: every command that wrote runs the after-hooks (automation run) as it ends"),
+            _choice("yes", "no"),
+        ),
+        Setting(
             "checklist.max_attachment_mb",
             "10",
             N_("the largest file (MB) that may be attached to a checklist item"),

@@ -14,3 +14,7 @@ for _name in ("add", "list", "show", "enable", "disable", "remove", "test"):
     app.command(_name)(getattr(automation_rules, f"rule_{_name}"))
 
 # The hooks' commands (cli/automation/hooks.py): run, failures, retry.
+from sempi_cli.cli.automation import hooks as automation_hooks  # noqa: E402
+
+for _name in ("run", "failures", "retry"):
+    app.command(_name)(getattr(automation_hooks, f"hooks_{_name}"))

@@ -317,6 +317,7 @@ class PostureService(Service):
             self._journal_mode(),
             self._quick_check(),
             self._boundary(),
+            self._hooks(),
             _row("bypass", WARN, _(BYPASS)),
         ]
         return rows
@@ -377,6 +378,36 @@ class PostureService(Service):
             "practice_boundary",
             FAIL,
             _("{roles}: remove those roles (sempi db check lists them all)").format(roles=shown),
+        )
+
+    def _hooks(self) -> dict[str, str]:
+        """The hooks' folder and each hook: the service account's, written by no one
+        else (else sempi refuses to run them), named by a phase and an event kind."""
+        from sempi_cli.services.automation import hooks
+
+        where = hooks.folder(self.db)
+        refused, misnamed = hooks.problems(where)
+        if refused:
+            shown = "; ".join(refused[:3])
+            if len(refused) > 3:
+                shown += _(" (and {n} more)").format(n=len(refused) - 3)
+            return _row("hooks", FAIL, shown)
+        if misnamed:
+            return _row(
+                "hooks",
+                WARN,
+                _(
+                    "{files}: not a hook's name (before- or after- and an event kind, sempi"
+                    " events kinds): never run"
+                ).format(files=", ".join(misnamed)),
+            )
+        count = sum(hooks.kind_of(name) is not None for name in hooks.names(where))
+        if not count:
+            return _row("hooks", OK, _("{path}: no hooks").format(path=where))
+        return _row(
+            "hooks",
+            OK,
+            ngettext("{path}: {n} hook", "{path}: {n} hooks", count).format(path=where, n=count),
         )
 
     def _quick_check(self) -> dict[str, str]:

@@ -24,18 +24,23 @@ CREATE TABLE hook_cursor (
     last_event   INTEGER NOT NULL DEFAULT 0
 );
 
+-- One event owed to one after-hook. A runner claims a batch (claimed_by: host, pid
+-- and run; claimed_until: when the claim lapses) in a short transaction, runs the
+-- hook outside it, then records the outcome: a runner killed meanwhile leaves a
+-- claim that lapses (or whose process is gone), and the batch is delivered again.
 CREATE TABLE hook_deliveries (
-    id          INTEGER PRIMARY KEY,
-    event_id    INTEGER NOT NULL REFERENCES events(id),
-    hook        TEXT NOT NULL,
-    client_id   INTEGER,
-    status      TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'dead')),
-    attempts    INTEGER NOT NULL DEFAULT 0,
-    next_at     TEXT NOT NULL,
-    last_error  TEXT,
-    done_at     TEXT,
+    id             INTEGER PRIMARY KEY,
+    event_id       INTEGER NOT NULL REFERENCES events(id),
+    hook           TEXT NOT NULL,
+    client_id      INTEGER,
+    status         TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'dead')),
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    next_at        TEXT NOT NULL,
+    last_error     TEXT,
+    done_at        TEXT,
+    claimed_by     TEXT,
+    claimed_until  TEXT,
     UNIQUE (event_id, hook)
 );
-CREATE INDEX hook_deliveries_waiting ON hook_deliveries(status, next_at, id);
-CREATE INDEX hook_deliveries_client ON hook_deliveries(client_id, status, id);
+CREATE INDEX hook_deliveries_waiting ON hook_deliveries(status, hook, id);
 """
