@@ -176,13 +176,9 @@ def rule_test(
 
     result = state(ctx).service(AutomationRules).test(name, event)
     if state(ctx).fmt not in ("json", "jsonl"):
-        result = {
-            **result,
-            "conditions": "; ".join(
-                f"{c['if']}: {_('holds') if c['holds'] else _('does not hold')}"
-                for c in result["conditions"]
-            ),
-        }
+        verdict = {True: _("holds"), False: _("does not hold")}
+        shown = [f"{c['if']}: {verdict[c['holds']]}" for c in result["conditions"]]
+        result = {**result, "conditions": "; ".join(shown)}
     emit_record(ctx, result)
     if not result["would_run"]:
         say(ctx, _("Rule {name} would not act on event {event}.").format(
