@@ -21,11 +21,14 @@ from __future__ import annotations
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from sempi_cli.clock import Clock
 from sempi_cli.errors import InvalidData
 from sempi_cli.i18n import Text
 from sempi_cli.i18n import gettext as _
+from sempi_cli.services import event_log
+from sempi_cli.services.access import Actor
 from sempi_cli.services.chat.rooms import members_sql
 from sempi_cli.services.notify.centre import NotificationService
 
@@ -55,9 +58,13 @@ def mentions(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def resolve(db: sqlite3.Connection, chat: Mapping, text: str) -> dict[str, int]:
+def resolve(
+    db: sqlite3.Connection, chat: Mapping, text: str, *, strict: bool = True
+) -> dict[str, int]:
     """Each mention of ``text`` → the member of ``chat`` it names; InvalidData for the
-    first one that names no member (or several: then the e-mail tells them apart)."""
+    first one that names no member (or several: then the e-mail tells them apart).
+    ``strict=False``: such mentions are left out instead (a text already stored,
+    whose people may have left the chat since)."""
     typed = mentions(text)
     if not typed:
         return {}
@@ -80,18 +87,35 @@ def resolve(db: sqlite3.Connection, chat: Mapping, text: str) -> dict[str, int]:
             if len(ids) == 1:
                 found[mention] = next(iter(ids))
                 continue
-            if len(ids) > 1:
+            if len(ids) > 1 and strict:
                 raise InvalidData(
                     "TEXT",
                     _("@{mention} names more than one member of this chat").format(mention=mention),
                     _("mention them by e-mail instead"),
                 )
+        if not strict:
+            continue
         raise InvalidData(
             "TEXT",
             _("@{mention} is not a member of chat {chat}").format(mention=mention, chat=chat["id"]),
             _("mention members only (by e-mail or name.surname)"),
         )
     return found
+
+
+def record_mentioned(
+    db: sqlite3.Connection, clock: Clock, actor: Actor, chat: Mapping, message_id: int,
+    named: Sequence[int],
+) -> None:  # fmt: skip
+    """The ``chat.mentioned`` event of a message naming ``named`` (nothing when it names
+    no one but its author): ids only, never the text or the names, which an erasure
+    removes from the chat and could not remove from the events."""
+    if not named:
+        return
+    event_log.record(
+        db, clock, actor, "chat.mentioned", chat["id"], chat["client_id"],
+        data={"message_id": message_id, "mentioned": sorted(named), "author_id": actor.id},
+    )  # fmt: skip
 
 
 def read_source(chat_id: int, user_id: int, read_up_to: int) -> str:

@@ -202,6 +202,7 @@ class MessageService(Service):
             self._mark_read(chat["id"], message_id)
             named = mentions.notify_mentioned(self.inbox, chat, message_id, mentioned)
             mentions.notify_members(self.inbox, chat, skip=named)
+            mentions.record_mentioned(self.db, self.clock, self.actor, chat, message_id, named)
             return self._records([self._message(message_id)])[0]
 
     def _attachable(self, chat: Mapping, document_id: int) -> None:
@@ -363,7 +364,11 @@ class MessageService(Service):
                     "chat_message_edited", "chat_message", message_id, chat_id=chat["id"],
                     version=version, old_length=len(row["body"]), new_length=len(body),
                 )  # fmt: skip
-                mentions.notify_mentioned(self.inbox, chat, message_id, mentioned)
+                named = mentions.notify_mentioned(self.inbox, chat, message_id, mentioned)
+                # Only the people the new text names and the old one did not.
+                before = mentions.resolve(self.db, chat, row["body"], strict=False)
+                newly = sorted(set(named) - set(before.values()))
+                mentions.record_mentioned(self.db, self.clock, self.actor, chat, message_id, newly)
             return self._records([self._message(message_id)])[0]
 
     def delete(self, message_id: int, *, dry_run: bool = False) -> dict:

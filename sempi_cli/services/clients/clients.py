@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -13,7 +14,7 @@ from sempi_cli.clock import today_in_rome
 from sempi_cli.errors import Conflict, InvalidData, PermissionDenied, RuleViolation
 from sempi_cli.i18n import N_
 from sempi_cli.i18n import gettext as _
-from sempi_cli.services import access, events, identifiers
+from sempi_cli.services import access, event_log, events, identifiers
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service, changes, redact_personal
 from sempi_cli.services.clients import history, profile
@@ -112,8 +113,10 @@ class ClientService(Service):
         if clash:
             raise Conflict(clash[1])
 
-    def add(self, data: ClientInput) -> dict:
-        """A client of a practice, its work group (the responsible, the creator) and its profile."""
+    def add(self, data: ClientInput, *, onboarded: bool = True) -> dict:
+        """A client of a practice, its work group (the responsible, the creator) and its
+        profile. ``onboarded=False``: the caller (client-onboard) writes the
+        ``client.onboarded`` event itself, once its own steps are done."""
         from sempi_cli.services.org.groups import GroupService
 
         actor = self.actor
@@ -157,6 +160,11 @@ class ClientService(Service):
                 if member == actor.id and actor.role not in ("staff", "studio-operator"):
                     continue  # administrators see every group anyway
                 groups.add_member(client_id, member, check_access=False)
+            if onboarded:
+                event_log.record(
+                    self.db, self.clock, actor, "client.onboarded", client_id, client_id,
+                    data=onboarded_data(fields, client_input.MODULES),
+                )  # fmt: skip
         return self.show(client_id)
 
     def list(
@@ -304,11 +312,19 @@ class ClientService(Service):
                     )
                     if followed:
                         self.audit("follow_responsible", "client", client_id, tasks=followed)
-            if values:  # an inconsistent version raises here: the transaction undoes it all
-                self._change_profile(client_id, values, profile_from)
+            # An inconsistent version raises here: the transaction undoes it all.
+            found = self._change_profile(client_id, values, profile_from) if values else []
+            if diff or found:
+                name = fields.get("ragione_sociale", before["ragione_sociale"])
+                event_log.record(
+                    self.db, self.clock, self.actor, "client.updated", client_id, client_id,
+                    changes=updated_changes(diff, found), data={"ragione_sociale": name},
+                )  # fmt: skip
         return self.show(client_id)
 
-    def _change_profile(self, client_id: int, values: dict, start: date | None) -> None:
+    def _change_profile(
+        self, client_id: int, values: dict, start: date | None
+    ) -> builtins.list[dict]:
         now = self.now()
         found = history.change(
             self.db,
@@ -321,6 +337,7 @@ class ClientService(Service):
         )
         if found:
             self.audit("profile", "client", client_id, changes=found)
+        return found
 
     def set_removed(self, client_id: int, removed: bool) -> dict:
         """Remove (archive: the books must be kept) or restore a client."""
@@ -342,6 +359,30 @@ class ClientService(Service):
             )
             self.audit("remove" if removed else "restore", "client", client_id)
         return self.show(client_id)
+
+
+def onboarded_data(fields: Mapping[str, Any], modules: Sequence[str]) -> dict:
+    """What ``client.onboarded`` says of a new client (its row's columns): nothing
+    an erasure would remove (no contacts, no nickname)."""
+    return {
+        "ragione_sociale": fields["ragione_sociale"],
+        "studio_id": fields["studio_id"],
+        "responsible_id": fields["responsible_id"],
+        "modules": list(modules),
+    }
+
+
+def updated_changes(diff: Mapping[str, dict], profile_changes: Sequence[Mapping]) -> dict:
+    """The changes of a ``client.updated`` event: the record's fields with personal
+    values redacted as the audit log has them (an event is kept after an erasure),
+    and each profile field changed, ``{"old", "new", "from"}``: its value before the
+    first day it changes, the value set, and that day (history.differences)."""
+    result: dict[str, dict] = dict(redact_personal(dict(diff)))
+    for change in profile_changes:  # by day: a field's first day comes first
+        result.setdefault(
+            change["field"], {"old": change["old"], "new": change["new"], "from": change["from"]}
+        )
+    return result
 
 
 def erase_personal_fields(db: sqlite3.Connection, client_id: int, at: str) -> None:

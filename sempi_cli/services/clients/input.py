@@ -20,6 +20,9 @@ from sempi_cli.services.clients import profile
 from sempi_cli.services.text import one_line
 
 SMART_SERVICES = ("fattura-smart", "smart-hub", "corrispettivi-smart")
+# What a client's people find in sempi (onboarding/ records a choice of them; a
+# client without one has every module): here, so `client add` can say which.
+MODULES = ("tasks", "documents", "chat", "smart")
 MAX_RAGIONE_SOCIALE = 200
 MAX_NICKNAME = 64
 DEFAULT_KIND = "societa_capitali"

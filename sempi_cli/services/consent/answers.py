@@ -24,6 +24,7 @@ responsible and the practice's administrators (kind ``consent``).
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import unicodedata
 from datetime import datetime
@@ -39,7 +40,7 @@ from sempi_cli.errors import (
 )
 from sempi_cli.i18n import N_, Text
 from sempi_cli.i18n import gettext as _
-from sempi_cli.services import access, ledger
+from sempi_cli.services import access, event_log, ledger
 from sempi_cli.services.base import Service
 
 TABLE = "consent_answers"
@@ -155,6 +156,7 @@ class AnswerService(Service):
                 document_id = None
             used_channel = channel if on_behalf and channel else "sempi"
             before = self._latest(client_id)
+            request_id = self._request(client_id)
             content = {
                 "client_id": client_id,
                 "answer": answer,
@@ -164,7 +166,7 @@ class AnswerService(Service):
                 "on_behalf": int(on_behalf),
                 "channel": used_channel,
                 "evidence_document_id": document_id,
-                "request_id": self._request(client_id),
+                "request_id": request_id,
             }
             answer_id = ledger.append(self.db, "consent_answers", content)
             self.audit(
@@ -175,6 +177,15 @@ class AnswerService(Service):
             if answer == "no":
                 revoked = before is not None and before["answer"] == "yes"
                 self._notify(client, answer_id, revoked, used_channel)
+            event_log.record(
+                self.db, self.clock, self.actor, "consent.answered", client_id, client_id,
+                changes={"state": {"old": STATES[before["answer"] if before else None],
+                                   "new": STATES[answer]}},
+                data={"request_id": request_id, "answer_id": answer_id,
+                      "services": self._services(client, request_id),
+                      "response": answer, "channel": used_channel,
+                      "on_behalf": bool(on_behalf)},
+            )  # fmt: skip
         return {
             "id": answer_id,
             **content,
@@ -196,6 +207,15 @@ class AnswerService(Service):
             (client_id,),
         ).fetchone()
         return None if row is None else int(row[0])
+
+    def _services(self, client: sqlite3.Row, request_id: int | None) -> list[str]:
+        """The SMART services an answer is about: its request's, else the client's now."""
+        if request_id is not None:
+            row = self.db.execute(
+                "SELECT services FROM consent_requests WHERE id = ?", (request_id,)
+            ).fetchone()
+            return list(json.loads(row[0]))
+        return list(json.loads(client["smart_services"] or "[]"))
 
     def _evidence(self, client: sqlite3.Row, ref: str) -> int:
         """The evidence's document id: an existing live document of the client, or

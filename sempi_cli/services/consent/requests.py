@@ -41,7 +41,7 @@ from sempi_cli.clock import iso_utc
 from sempi_cli.errors import NotFound, PermissionDenied, RuleViolation, UsageProblem
 from sempi_cli.i18n import Text
 from sempi_cli.i18n import gettext as _
-from sempi_cli.services import access, audit
+from sempi_cli.services import access, audit, event_log
 from sempi_cli.services.access import Actor, require_practice_admin
 from sempi_cli.services.base import Service
 from sempi_cli.services.text import listed_refusals
@@ -300,6 +300,11 @@ class ConsentRequests(Service):
             ),
         )  # fmt: skip
         notified = self._notify(eligible, requested)
+        event_log.record_many(
+            db, self.clock, actor, "consent.requested",
+            ((r["client_id"], r["client_id"], None,
+              {"request_id": r["request_id"], "services": r["services"]}) for r in requested),
+        )  # fmt: skip
         audit.record_many(
             db,
             now,

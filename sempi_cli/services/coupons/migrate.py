@@ -32,7 +32,7 @@ from typing import cast
 from sempi_cli.clock import today_in_rome
 from sempi_cli.errors import InvalidData, NotFound, PermissionDenied, RuleViolation, UsageProblem
 from sempi_cli.i18n import gettext as _
-from sempi_cli.services import access, audit, identifiers
+from sempi_cli.services import access, audit, event_log, identifiers
 from sempi_cli.services.base import Service
 from sempi_cli.services.coupons import facts, packages, rules
 from sempi_cli.services.coupons.accounts import AUDIT_OBJECT, account_url, product_base
@@ -254,6 +254,15 @@ class CouponMigration(Service):
             (
                 ("migrate", AUDIT_OBJECT, m["client_id"],
                  {k: m[k] for k in ("licence_id", "package_id", "ends_on", "mail_id", "replaced")})
+                for m in migrated
+            ),
+        )  # fmt: skip
+        # The account's e-mail stays out, as in the audit log: an event outlives an erasure.
+        event_log.record_many(
+            db, self.clock, self.actor, "coupon.migrated",
+            (
+                (m["client_id"], m["client_id"], None,
+                 {k: m[k] for k in ("licence_id", "package_id", "ends_on", "replaced")})
                 for m in migrated
             ),
         )  # fmt: skip

@@ -35,7 +35,7 @@ from sempi_cli.clock import ROME, today_in_rome
 from sempi_cli.errors import PermissionDenied
 from sempi_cli.i18n import Text, ntext, number
 from sempi_cli.i18n import gettext as _
-from sempi_cli.services import access
+from sempi_cli.services import access, event_log
 from sempi_cli.services.base import Service
 from sempi_cli.services.coupons import packages, rules
 
@@ -45,12 +45,12 @@ SHOWN_CLIENTS = 10  # clients named in a digest; the rest are counted
 
 _EXPIRING = """
 WITH latest AS (
-    SELECT l.client_id, l.ends_on,
+    SELECT l.id, l.client_id, l.ends_on,
            min(l.created_at) OVER (PARTITION BY l.client_id, l.ends_on) AS first_at,
            row_number() OVER (PARTITION BY l.client_id ORDER BY l.ends_on DESC, l.id DESC) AS n
     FROM coupon_licences l
 )
-SELECT c.studio_id, s.name, c.id, c.ragione_sociale, t.ends_on, t.first_at
+SELECT c.studio_id, s.name, c.id, c.ragione_sociale, t.ends_on, t.first_at, t.id AS licence_id
 FROM latest t JOIN clients c ON c.id = t.client_id
 JOIN coupon_accounts a ON a.client_id = c.id JOIN studios s ON s.id = c.studio_id
 WHERE t.n = 1 AND t.ends_on BETWEEN :today AND :until
@@ -202,12 +202,12 @@ class CouponWatch(Service):
         until = today + timedelta(days=EXPIRING_DAYS)
         groups: dict[tuple[int, str, str, str], list[tuple[int, str]]] = {}
         first_days: dict[str, date] = {}
-        for sid, studio, client_id, name, ends_on, first_at in self.db.execute(
+        recorded = self._expiring_recorded(today)
+        events: list[tuple] = []
+        for sid, studio, client_id, name, ends_on, first_at, licence_id in self.db.execute(
             _EXPIRING.format(scope=scope),
             {"today": today.isoformat(), "until": until.isoformat(), "studio": studio_id},
         ):
-            if sid not in admins:
-                continue
             written = first_days.get(first_at)
             if written is None:
                 written = first_days[first_at] = (
@@ -215,7 +215,15 @@ class CouponWatch(Service):
                 )
             opened = date.fromisoformat(ends_on) - timedelta(days=EXPIRING_DAYS)
             day = max(opened, written).isoformat()
+            if (client_id, ends_on, day) not in recorded:
+                data = {"licence_id": licence_id, "ends_on": ends_on, "day": day,
+                        "studio_id": sid}  # fmt: skip
+                events.append((client_id, client_id, None, data))
+            if sid not in admins:
+                continue
             groups.setdefault((sid, studio, ends_on, day), []).append((client_id, name))
+        # Whether or not the practice has an administrator to tell: the licence expires.
+        event_log.record_many(self.db, self.clock, self.actor, "coupon.expiring", events)
         told, notices = 0, 0
         for (sid, studio, ends_on, day), clients in groups.items():
             text = expiring_text(studio, sid, ends_on, clients)
@@ -229,6 +237,20 @@ class CouponWatch(Service):
             notices += sent
             told += len(clients) if sent else 0
         return told, notices
+
+    def _expiring_recorded(self, today: date) -> set[tuple[int, str, str]]:
+        """(client, end date, day) of the ``coupon.expiring`` events already written
+        for terms not ended yet: each term's event once per day it entered the window
+        (the key of its notice's source), so a re-run writes none again."""
+        return {
+            (client_id, ends_on, day)
+            for client_id, ends_on, day in self.db.execute(
+                "SELECT client_id, json_extract(data, '$.ends_on'), json_extract(data, '$.day')"
+                " FROM events WHERE kind = 'coupon.expiring'"
+                " AND json_extract(data, '$.ends_on') >= ?",
+                (today.isoformat(),),
+            )
+        }
 
     def _cutoff(
         self, inbox, admins: dict[int, list[int]], today: date, studio_id: int | None

@@ -29,6 +29,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from sempi_cli.clock import Clock
 from sempi_cli.errors import InvalidData
 from sempi_cli.i18n import gettext as _
+from sempi_cli.services import event_log
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
 from sempi_cli.services.content import (
@@ -39,7 +40,7 @@ from sempi_cli.services.content import (
     FileProblem,
     read_content,
 )
-from sempi_cli.services.documents.documents import limit_bytes
+from sempi_cli.services.documents.documents import added_data, limit_bytes
 from sempi_cli.services.documents.folders import FolderAccess, Tree, folder_key, load_tree
 from sempi_cli.services.documents.walk import Plan, Planned, plan, read_mapping
 
@@ -232,17 +233,37 @@ class _Run:
                 stored += self.counts["bytes_stored"] - before[1]
                 position += 1
                 self._tick(position)
-            self.db.executemany(
-                "INSERT INTO documents (client_id, folder_id, name, attachment_id, size,"
-                " sha256, added_by, added_at, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            self._insert(tree, rows)
             if rows or self.counts["folders_created"] > made:
                 self.service.audit(
                     "import", "client", self.client_id, documents=len(rows),
                     bytes_stored=stored, folders_created=self.counts["folders_created"] - made,
                 )  # fmt: skip
         return position
+
+    def _insert(self, tree: Tree, rows: list[tuple]) -> None:
+        """A batch's documents, and their ``document.added`` events: one executemany
+        each. The ids follow the largest one, read under this batch's write lock
+        (INTEGER PRIMARY KEY: a new row takes the largest id + 1)."""
+        if not rows:
+            return
+        last = int(self.db.execute("SELECT coalesce(max(id), 0) FROM documents").fetchone()[0])
+        self.db.executemany(
+            "INSERT INTO documents (client_id, folder_id, name, attachment_id, size,"
+            " sha256, added_by, added_at, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        paths: dict[int, str] = {}
+        event_log.record_many(
+            self.db, self.service.clock, self.service.actor, "document.added",
+            (
+                (last + n, self.client_id, None,
+                 added_data(name, paths.setdefault(folder_id, tree.path(folder_id)), size,
+                            sha256, None))
+                for n, (_client, folder_id, name, _blob, size, sha256, *_rest)
+                in enumerate(rows, start=1)
+            ),
+        )  # fmt: skip
 
     def _tick(self, position: int) -> None:
         if self.progress is not None:

@@ -27,7 +27,7 @@ from sempi_cli.errors import (
     RuleViolation,
 )
 from sempi_cli.i18n import gettext as _
-from sempi_cli.services import access, settings
+from sempi_cli.services import access, event_log, settings
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
 from sempi_cli.services.content import (
@@ -180,6 +180,11 @@ class DocumentService(Service):
             "add", "document", document_id, client_id=tree.client_id, folder_id=folder_id,
             replaces=old["id"] if old else None,
         )  # fmt: skip
+        event_log.record(
+            self.db, self.clock, self.actor, "document.added", document_id, tree.client_id,
+            data=added_data(name, tree.path(folder_id), content.size, content.sha256,
+                            old["id"] if old else None),
+        )  # fmt: skip
         action = "replaced" if old is not None else "added"
         return {**self._detail(self._row(document_id), tree), "action": action}
 
@@ -299,6 +304,11 @@ class DocumentService(Service):
             "UPDATE documents SET removed_at = ?, removed_by = ?, removed_from = ? WHERE id = ?",
             (self.now(), self.actor.id, folder_path, document_id),
         )
+
+
+def added_data(name: str, folder: str, size: int, sha256: str, replaces: int | None) -> dict:
+    """What ``document.added`` says of a document (doc add, the backlog import)."""
+    return {"name": name, "folder": folder, "size": size, "sha256": sha256, "replaces": replaces}
 
 
 def _check_paths(paths: list[str], limit: int) -> dict[str, str]:

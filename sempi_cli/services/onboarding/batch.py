@@ -29,6 +29,7 @@ unless a deadline is actually missing or wrong.
 from __future__ import annotations
 
 import itertools
+import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
@@ -37,13 +38,14 @@ from sempi_cli.clock import today_in_rome
 from sempi_cli.errors import InvalidData, PartlyDone, SempiError, StoreBusy, StoreUnusable
 from sempi_cli.i18n import N_, ngettext
 from sempi_cli.i18n import gettext as _
-from sempi_cli.services import audit
+from sempi_cli.services import audit, event_log
 from sempi_cli.services.base import Service, redact_personal
 from sempi_cli.services.clients import bulk as client_bulk
 from sempi_cli.services.clients import history
+from sempi_cli.services.clients.clients import onboarded_data, updated_changes
 from sempi_cli.services.clients.input import stored
 from sempi_cli.services.onboarding.batch_file import BatchFile
-from sempi_cli.services.onboarding.input import Row, result_where
+from sempi_cli.services.onboarding.input import MODULES, Row, result_where
 from sempi_cli.services.onboarding.onboard import require_onboarder, set_modules, upsert_delegations
 from sempi_cli.services.onboarding.plan import Plan, Planner
 from sempi_cli.services.org.groups import add_members
@@ -285,6 +287,38 @@ class _Writer:
         folders = self._folders([_client_id(p) for p in plans if p.folders])
         self._externals(plans)
         audit.record_many(db, now, actor_id, _audit_entries(plans, self.studio_id, folders))
+        self._events(plans)
+
+    def _events(self, plans: list[Plan]) -> None:
+        """``client.onboarded`` for each new client, ``client.updated`` for each changed
+        record or profile: what `client-onboard add` and `client edit` write, one
+        executemany per kind."""
+        service, db = self.service, self.db
+        new = [p for p in plans if p.action == "created"]
+        event_log.record_many(
+            db, service.clock, service.actor, "client.onboarded",
+            ((p.client_id, p.client_id, None, onboarded_data(p.fields, p.modules or MODULES))
+             for p in new),
+        )  # fmt: skip
+        changed = [p for p in plans if p.action == "updated" and (p.fields or p.profile_changes)]
+        if not changed:
+            return
+        names = dict(
+            db.execute(
+                "SELECT id, ragione_sociale FROM clients WHERE id IN"
+                " (SELECT value FROM json_each(?))",
+                (json.dumps([p.client_id for p in changed]),),
+            ).fetchall()
+        )
+        event_log.record_many(
+            db, service.clock, service.actor, "client.updated",
+            (
+                (p.client_id, p.client_id,
+                 updated_changes(_diff(p), p.profile_changes),
+                 {"ragione_sociale": names[p.client_id]})
+                for p in changed
+            ),
+        )  # fmt: skip
 
     def _folders(self, client_ids: list[int]) -> int:
         """The default tree for clients with no folder, in bulk (the folders' owner
@@ -318,6 +352,11 @@ def _client_id(plan: Plan) -> int:
     return plan.client_id
 
 
+def _diff(plan: Plan) -> dict[str, dict[str, object]]:
+    """An updated row's changed record fields, {field: {"old", "new"}} as stored."""
+    return {k: {"old": plan.old[k], "new": stored(v)} for k, v in plan.fields.items()}
+
+
 def _audit_entries(plans: list[Plan], studio_id: int, folders: int) -> Iterator[tuple]:
     """The audit log of a batch says what `client add`, `client edit` and `client-onboard
     add` would have said of the same change, with the same actions and details: one
@@ -330,8 +369,7 @@ def _audit_entries(plans: list[Plan], studio_id: int, folders: int) -> Iterator[
             details = {"ragione_sociale": plan.fields["ragione_sociale"], "studio_id": studio_id}
             yield "add", "client", client_id, details
         elif plan.fields:
-            diff = {k: {"old": plan.old[k], "new": stored(v)} for k, v in plan.fields.items()}
-            yield "edit", "client", client_id, {"changes": redact_personal(diff)}
+            yield "edit", "client", client_id, {"changes": redact_personal(_diff(plan))}
         if plan.profile_changes:
             yield "profile", "client", client_id, {"changes": plan.profile_changes}
         for user_id in plan.members:

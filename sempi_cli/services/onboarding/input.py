@@ -19,10 +19,9 @@ from sempi_cli.i18n import gettext as _
 from sempi_cli.services import identifiers
 from sempi_cli.services.clients import input as client_input
 from sempi_cli.services.clients import profile
-from sempi_cli.services.clients.input import ClientInput
+from sempi_cli.services.clients.input import MODULES, ClientInput
 from sempi_cli.services.text import no_control
 
-MODULES = ("tasks", "documents", "chat", "smart")
 DELEGATION_KINDS = (
     "cassetto_fiscale",
     "fatture_corrispettivi",

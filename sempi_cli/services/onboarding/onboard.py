@@ -20,9 +20,10 @@ from collections.abc import Iterable, Sequence
 from sempi_cli.clock import today_in_rome
 from sempi_cli.errors import PermissionDenied
 from sempi_cli.i18n import gettext as _
-from sempi_cli.services import access
+from sempi_cli.services import access, event_log
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
+from sempi_cli.services.clients.clients import onboarded_data
 from sempi_cli.services.onboarding.input import (
     MODULES,
     Delegation,
@@ -86,6 +87,11 @@ class OnboardingService(Service):
                 delegations=[d.kind for d in delegations],
                 deadlines=deadlines["created"] if deadlines else None,
             )
+            # Last, once every step is done: what reacts to it finds the whole client.
+            event_log.record(
+                self.db, self.clock, actor, "client.onboarded", client_id, client_id,
+                data=onboarded_data(client, modules),
+            )  # fmt: skip
             report = self._report(
                 client, folders, modules, delegations, invitations, deadlines, dry_run
             )
@@ -96,7 +102,7 @@ class OnboardingService(Service):
     def _create_client(self, request: OnboardRequest) -> dict:
         from sempi_cli.services.clients.clients import ClientService
 
-        return ClientService(self.db, self.clock, self.actor).add(request.client)
+        return ClientService(self.db, self.clock, self.actor).add(request.client, onboarded=False)
 
     def _add_practice_users(self, client_id: int, studio_id: int, which: str) -> None:
         from sempi_cli.services.org.groups import GroupService

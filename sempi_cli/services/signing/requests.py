@@ -43,7 +43,7 @@ from sempi_cli.clock import iso_utc, today_in_rome
 from sempi_cli.errors import InvalidData, NotFound, PermissionDenied, RuleViolation
 from sempi_cli.i18n import N_, Text, speaking
 from sempi_cli.i18n import gettext as _
-from sempi_cli.services import access
+from sempi_cli.services import access, event_log
 from sempi_cli.services.base import Service
 from sempi_cli.services.signing import evidence, placeholders
 
@@ -739,6 +739,12 @@ class SignRequests(Service):
             detail={"document": document["id"], "seal": seal_id},
         )  # fmt: skip
         self.audit("complete", "sign_request", request_id, document=document["id"])
+        event_log.record(
+            self.db, self.clock, self.actor, "sign.completed", request_id, row["client_id"],
+            changes={"status": {"old": "sent", "new": "completed"}},
+            data={"title": row["title"], "document_id": row["document_id"],
+                  "sealed_document_id": document["id"], "sealed_sha256": digest},
+        )  # fmt: skip
         self._tell_creator(
             row,
             Text(
@@ -788,6 +794,14 @@ class SignRequests(Service):
                 channel="sempi", hash_before=row["sha256"],
             )  # fmt: skip
             self.audit("decline", "sign_request", request_id)
+            # The reason is kept with the signer's outcome after an erasure
+            # (signing/personal.py), so the event may carry it.
+            event_log.record(
+                self.db, self.clock, self.actor, "sign.declined", request_id, row["client_id"],
+                changes={"status": {"old": "sent", "new": "declined"}},
+                data={"title": row["title"], "document_id": row["document_id"],
+                      "reason": reason, "signer_id": self.actor.id},
+            )  # fmt: skip
             self._tell_creator(
                 row,
                 Text(
