@@ -13,9 +13,11 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import jsonschema
 import pyotp
 import pytest
 
+from sempi_cli.services import event_log
 from sempi_cli.services.event_log import KINDS
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, actor, cf_person, piva, register_secret
 from tests.helpers import assert_one_line_error, data, ok
@@ -23,12 +25,17 @@ from tests.helpers import assert_one_line_error, data, ok
 RESP, HELPER, OTHER = "resp@sempi.test", "helper@sempi.test", "other@sempi.test"  # firm staff
 SADMIN = "sadmin@rossi.test"  # Studio Rossi's administrator
 EXT_ALFA, EXT_BETA = "ext@alfa.test", "ext@beta.test"
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "docs" / "events.schema.json"
 
 
 def events(db, kind: str | None = None) -> list[dict]:
-    """The events written, oldest first, as stored (changes and data parsed)."""
+    """The events written, oldest first, as stored (changes and data parsed); each
+    one checked against the schema-1 contract."""
     sql = "SELECT * FROM events" + (" WHERE kind = ?" if kind else "") + " ORDER BY id"
     rows = db.execute(sql, (kind,) if kind else ()).fetchall()
+    schema = json.loads(SCHEMA_FILE.read_text())
+    for row in rows:
+        jsonschema.validate(event_log.contract(row, None), schema)
     return [
         {**dict(r), "changes": json.loads(r["changes"]), "data": json.loads(r["data"])}
         for r in rows
@@ -547,6 +554,9 @@ def test_events_list_shows_a_clients_events_to_who_sees_the_client(cli, db, offi
     assert listed(cli, EXT_ALFA, "--kind", "chat.mentioned")
     assert not listed(cli, EXT_BETA, "--kind", "chat.mentioned")
     assert not listed(cli, OTHER, "--kind", "chat.mentioned")
+    schema = json.loads(SCHEMA_FILE.read_text())
+    for event in listed(cli, ADMIN_EMAIL):
+        jsonschema.validate(event, schema)
 
 
 def test_an_erasure_leaves_no_erased_value_in_the_events(cli, db, office):
