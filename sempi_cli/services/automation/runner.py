@@ -134,17 +134,25 @@ def queue(db: sqlite3.Connection, clock: Clock, where: Path) -> int:
     return queued
 
 
+# The hooks with pending deliveries, the one waiting longest first: a walk over the
+# index (status, hook, id), one seek a hook, however long the backlog.
+_WAITING_HOOKS = """
+WITH RECURSIVE waiting(hook) AS (
+    SELECT min(hook) FROM hook_deliveries WHERE status = 'pending'
+    UNION ALL
+    SELECT (SELECT min(hook) FROM hook_deliveries WHERE status = 'pending' AND hook > waiting.hook)
+    FROM waiting WHERE waiting.hook IS NOT NULL
+)
+SELECT hook FROM waiting WHERE hook IS NOT NULL
+ORDER BY (SELECT min(id) FROM hook_deliveries d WHERE d.status = 'pending' AND d.hook = waiting.hook)
+"""
+
+
 def _claim(db: sqlite3.Connection, now: str, until: str, claimant: str, size: int) -> _Batch | None:
     """Choose and claim the next batch (one hook; per client, only the deliveries no
     earlier one of that hook and client waits before), in one short transaction."""
     with write_transaction(db):
-        waiting = [
-            r[0]
-            for r in db.execute(
-                "SELECT hook FROM hook_deliveries WHERE status = 'pending'"
-                " GROUP BY hook ORDER BY min(id)"
-            )
-        ]
+        waiting = [r[0] for r in db.execute(_WAITING_HOOKS)]
         for hook in waiting:
             batch = _choose(db, hook, now, size)
             if batch.rows:
@@ -166,7 +174,7 @@ def _choose(db: sqlite3.Connection, hook: str, now: str, size: int) -> _Batch:
             "SELECT id, event_id, client_id, attempts, next_at, claimed_by, claimed_until"
             " FROM hook_deliveries WHERE status = 'pending' AND hook = ? AND id > ?"
             " ORDER BY id LIMIT ?",
-            (hook, after, WINDOW),
+            (hook, after, min(WINDOW, 2 * size)),
         ).fetchall()
         if not rows:
             break
@@ -192,9 +200,9 @@ def _body(db: sqlite3.Connection, event_ids: Sequence[int]) -> bytes:
         (json.dumps(list(event_ids)),),
     ).fetchall()
     by_id = {row["id"]: row for row in rows}
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
     return "".join(
-        json.dumps(event_log.contract(by_id[i], by_id[i]["email"]), ensure_ascii=False) + "\n"
-        for i in event_ids
+        dumps(event_log.contract(by_id[i], by_id[i]["email"])) + "\n" for i in event_ids
     ).encode()
 
 
@@ -418,5 +426,5 @@ class HookRunner(Service):
                 (self.now(), json.dumps(chosen)),
             )
             if chosen:
-                self.audit("hooks.retried", "hook_delivery", None, deliveries=len(chosen))
+                self.audit("hooks_retried", "hook_delivery", None, deliveries=len(chosen))
         return len(chosen)
