@@ -449,7 +449,7 @@ def test_with_no_rule_for_its_kind_an_event_costs_one_query(db, shop, clock):
 
     admin, statements = actor(db, ADMIN_EMAIL), []
     db.set_trace_callback(statements.append)
-    engine.on_event(db, clock, admin, dict(EVENT))
+    engine.react(db, clock, admin, dict(EVENT))
     db.set_trace_callback(None)
     assert len(statements) == 1 and "automation_rules" in statements[0]
 

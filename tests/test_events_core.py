@@ -24,8 +24,12 @@ SCHEMA_FILE = Path(__file__).resolve().parent.parent / "docs" / "events.schema.j
 
 
 @pytest.fixture
-def people(org):
-    return task_people(org)
+def people(org, db):
+    """task_people, and "mark": the newest event once they exist (taking clients on
+    writes events of its own): the tests read what comes after it."""
+    made = task_people(org)
+    made["mark"] = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+    return made
 
 
 def write(db, clock, kind: str, object_id, client_id, as_user=ADMIN_EMAIL, **extra) -> int:
@@ -33,8 +37,10 @@ def write(db, clock, kind: str, object_id, client_id, as_user=ADMIN_EMAIL, **ext
         return event_log.record(db, clock, actor(db, as_user), kind, object_id, client_id, **extra)
 
 
-def listed(cli, *args, as_user=ADMIN_EMAIL) -> list[dict]:
-    return data(cli("--json", "events", "list", *args, as_user=as_user)) or []
+def listed(cli, people, *args, as_user=ADMIN_EMAIL) -> list[dict]:
+    """`events list` after the people's own events (unless --since is given)."""
+    since = () if "--since" in args else ("--since", str(people["mark"]))
+    return data(cli("--json", "events", "list", *since, *args, as_user=as_user)) or []
 
 
 def test_the_schema_file_names_every_kind_and_object_type():
@@ -49,7 +55,7 @@ def test_an_event_reads_back_as_the_contract(cli, db, clock, people):
     changes = {"status": {"old": "in_progress", "new": "completed"}}
     made = write(db, clock, "client.updated", people["client"], people["client"],
                  changes=changes, data={"ragione_sociale": "Alfa Srl"})  # fmt: skip
-    [event] = listed(cli)
+    [event] = listed(cli, people)
     jsonschema.validate(event, json.loads(SCHEMA_FILE.read_text()))
     assert event == {
         "schema": 1, "id": made, "kind": "client.updated", "at": "2026-11-16T09:30:00+00:00",
@@ -63,7 +69,9 @@ def test_a_rolled_back_change_leaves_no_event(db, clock, people):
     with pytest.raises(RuntimeError), write_transaction(db):
         event_log.record(db, clock, None, "client.updated", people["client"], people["client"])
         raise RuntimeError("the change failed after its event was written")
-    assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 0
+    assert (
+        db.execute("SELECT count(*) FROM events WHERE id > ?", (people["mark"],)).fetchone()[0] == 0
+    )
 
 
 def test_events_caused_by_an_event_carry_its_origin_and_depth(db, clock, people):
@@ -72,7 +80,9 @@ def test_events_caused_by_an_event_carry_its_origin_and_depth(db, clock, people)
         second = event_log.record(db, clock, None, "client.updated", 1, people["client"])
         with event_log.caused_by(second, 1):
             third = event_log.record(db, clock, None, "client.updated", 1, people["client"])
-    rows = db.execute("SELECT id, origin_id, depth FROM events ORDER BY id").fetchall()
+    rows = db.execute(
+        "SELECT id, origin_id, depth FROM events WHERE id > ? ORDER BY id", (people["mark"],)
+    ).fetchall()
     assert [tuple(r) for r in rows] == [(first, None, 0), (second, first, 1), (third, second, 2)]
 
 
@@ -81,7 +91,9 @@ def test_bulk_events_are_written_in_order(db, clock, people):
         event_log.record_many(db, clock, None, "client.onboarded",
                               [(people["client"], people["client"], None, {"n": 1}),
                                (people["other_client"], people["other_client"], None, {"n": 2})])  # fmt: skip
-    rows = db.execute("SELECT object_id, data, actor_id FROM events ORDER BY id").fetchall()
+    rows = db.execute(
+        "SELECT object_id, data, actor_id FROM events WHERE id > ? ORDER BY id", (people["mark"],)
+    ).fetchall()
     assert [(r[0], json.loads(r[1])["n"], r[2]) for r in rows] == [
         (people["client"], 1, None), (people["other_client"], 2, None)
     ]  # fmt: skip
@@ -91,12 +103,12 @@ def test_since_kind_and_client_filter(cli, db, clock, people):
     a = write(db, clock, "client.updated", people["client"], people["client"])
     b = write(db, clock, "consent.requested", people["other_client"], people["other_client"])
     c = write(db, clock, "client.updated", people["other_client"], people["other_client"])
-    assert [e["id"] for e in listed(cli)] == [a, b, c]
-    assert [e["id"] for e in listed(cli, "--since", str(a))] == [b, c]
-    assert [e["id"] for e in listed(cli, "--kind", "client.updated")] == [a, c]
-    assert [e["id"] for e in listed(cli, "-k", "client.updated", "-k", "consent.requested",
+    assert [e["id"] for e in listed(cli, people)] == [a, b, c]
+    assert [e["id"] for e in listed(cli, people, "--since", str(a))] == [b, c]
+    assert [e["id"] for e in listed(cli, people, "--kind", "client.updated")] == [a, c]
+    assert [e["id"] for e in listed(cli, people, "-k", "client.updated", "-k", "consent.requested",
                                     "--client", str(people["other_client"]))] == [b, c]  # fmt: skip
-    assert [e["id"] for e in listed(cli, "--limit", "1")] == [a]
+    assert [e["id"] for e in listed(cli, people, "--limit", "1")] == [a]
 
 
 def test_bad_filters_are_one_line(cli, db, clock, people):
@@ -120,10 +132,10 @@ def test_each_reader_sees_the_events_of_what_they_see(cli, db, clock, people):
     db.commit()
     on_task = write(db, clock, "task.created", task, people["other_client"], as_user=CREATOR)
     nobody = write(db, clock, "document.added", 99, None)
-    assert [e["id"] for e in listed(cli)] == [alfa, beta, on_task, nobody]
-    assert [e["id"] for e in listed(cli, as_user=OPERATOR)] == [alfa]
-    assert [e["id"] for e in listed(cli, as_user=EXTERNAL)] == [alfa]
-    assert [e["id"] for e in listed(cli, as_user=CREATOR)] == [alfa, beta, on_task]
+    assert [e["id"] for e in listed(cli, people)] == [alfa, beta, on_task, nobody]
+    assert [e["id"] for e in listed(cli, people, as_user=OPERATOR)] == [alfa]
+    assert [e["id"] for e in listed(cli, people, as_user=EXTERNAL)] == [alfa]
+    assert [e["id"] for e in listed(cli, people, as_user=CREATOR)] == [alfa, beta, on_task]
 
 
 def test_kinds_lists_every_kind(cli):

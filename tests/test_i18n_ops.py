@@ -174,3 +174,34 @@ def test_the_english_refusal_is_unchanged(cli):
     assert_one_line_error(
         cli("task", "remove", str(task)), 2, ": confirmation needed. Add --yes to confirm."
     )
+
+
+def test_every_audited_action_has_a_word_in_the_activity_log() -> None:
+    """`sempi audit list` in Italian puts each action into words (output.VALUE_WORDS,
+    "action"): every action a service records is listed there, found by reading the
+    calls (Service.audit(ACTION, ...) and audit.record(db, at, actor, ACTION, ...))."""
+    import ast
+    from pathlib import Path
+
+    from sempi_cli.output import VALUE_WORDS
+
+    root = Path(__file__).resolve().parent.parent / "sempi_cli"
+    actions = set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            args = node.args
+            if node.func.attr == "audit" and args and isinstance(args[0], ast.Constant):
+                actions.add(args[0].value)
+            owner = node.func.value
+            if (
+                node.func.attr == "record"
+                and isinstance(owner, ast.Name)
+                and owner.id == "audit"
+                and len(args) >= 4
+                and isinstance(args[3], ast.Constant)
+            ):
+                actions.add(args[3].value)
+    assert len(actions) > 50  # the reading itself works
+    assert sorted(actions - VALUE_WORDS["action"]) == []

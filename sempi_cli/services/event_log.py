@@ -46,12 +46,14 @@ LIST_LIMIT = 1000  # events a list returns at most; --since pages on
 MAX_DEPTH = 5  # an automation's chain of events stops deeper than this (no loops)
 
 # What reacts to an event once it is written, in the writer's transaction: the
-# automation (rules, before-hooks), above every domain, named by path so this
-# module imports none. Each is "module:function", called (db, clock, actor, event)
-# with the event as its contract; raising refuses the whole change.
+# automation (before-hooks, rules), above every domain, named by path so this
+# module imports none. Each module has ``prepare(db, kind)``, asked once per call
+# of record or record_many: None when nothing is to be done for that kind (then
+# nothing more is), else a function ``react(db, clock, actor, event)`` called with
+# each event as its contract; raising refuses the whole change.
 REACTORS: tuple[str, ...] = (
-    "sempi_cli.services.automation.hooks:before_event",
-    "sempi_cli.services.automation.engine:on_event",
+    "sempi_cli.services.automation.hooks",
+    "sempi_cli.services.automation.engine",
 )
 
 # The event whose automation is running now (its id and depth): an event written
@@ -116,10 +118,6 @@ def check_kind(kind: str, field: str = "--kind") -> str:
     return kind
 
 
-def _json(value: Mapping[str, object] | None) -> str:
-    return json.dumps(value or {}, ensure_ascii=False, sort_keys=True, default=str)
-
-
 def record(
     db: sqlite3.Connection,
     clock: Clock,
@@ -132,12 +130,13 @@ def record(
     data: Mapping[str, object] | None = None,
 ) -> int:
     """Write one event in the caller's transaction, and let the REACTORS react; its id."""
-    row = _row(clock, actor, kind, object_id, client_id, changes, data)
+    row = (*_common(clock, actor, kind), object_id, client_id, _json(changes), _json(data))
     cursor = db.execute(INSERT, row)
     assert cursor.lastrowid is not None  # set by the INSERT
     event_id = int(cursor.lastrowid)
-    if REACTORS:
-        _react(db, clock, actor, event_id, row)
+    reactors = _reactors(db, kind)
+    if reactors:
+        _react(db, clock, actor, reactors, event_id, row)
     return event_id
 
 
@@ -151,22 +150,64 @@ def record_many(
     ],
 ) -> None:
     """Write events of one kind, (object_id, client_id, changes, data) each, with one
-    executemany: the bulk writers' path (a scheduler run, a batch). The REACTORS
-    react to each, in order."""
-    written = [_row(clock, actor, kind, *row) for row in rows]
-    if not REACTORS:
+    executemany: the bulk writers' path (a scheduler run, a batch). When a reactor
+    wants this kind, it reacts to each, in order."""
+    common = _common(clock, actor, kind)
+    written = [
+        (*common, object_id, client_id, _json(changes), _json(data))
+        for object_id, client_id, changes, data in rows
+    ]
+    reactors = _reactors(db, kind)
+    if not reactors:
         db.executemany(INSERT, written)
         return
     for row in written:
         cursor = db.execute(INSERT, row)
         assert cursor.lastrowid is not None  # set by the INSERT
-        _react(db, clock, actor, int(cursor.lastrowid), row)
+        _react(db, clock, actor, reactors, int(cursor.lastrowid), row)
+
+
+INSERT = (
+    "INSERT INTO events (kind, at, actor_id, object_type, origin_id, depth, object_id,"
+    " client_id, changes, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_EMPTY = "{}"
+_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str).encode
+
+
+def _json(value: Mapping[str, object] | None) -> str:
+    return _encode(value) if value else _EMPTY
+
+
+def _common(clock: Clock, actor: Actor | None, kind: str) -> tuple:
+    """What the events a call writes share: kind, time, actor, object type, cause."""
+    cause = _cause.get()
+    return (
+        kind, iso_utc(clock.now()), None if actor is None else actor.id,
+        KINDS[kind].object_type, None if cause is None else cause[0],
+        0 if cause is None else cause[1] + 1,
+    )  # fmt: skip
+
+
+def _reactors(db: sqlite3.Connection, kind: str) -> list[Callable]:
+    """The REACTORS ready for events of ``kind`` now (each asked once per call)."""
+    ready = []
+    for path in REACTORS:
+        react = importlib.import_module(path).prepare(db, kind)
+        if react is not None:
+            ready.append(react)
+    return ready
 
 
 def _react(
-    db: sqlite3.Connection, clock: Clock, actor: Actor | None, event_id: int, row: tuple
+    db: sqlite3.Connection,
+    clock: Clock,
+    actor: Actor | None,
+    reactors: list[Callable],
+    event_id: int,
+    row: tuple,
 ) -> None:
-    kind, at, actor_id, object_type, object_id, client_id, changes, data, origin, depth = row
+    kind, at, actor_id, object_type, origin, depth, object_id, client_id, changes, data = row
     event = {
         "schema": SCHEMA, "id": event_id, "kind": kind, "at": at,
         "actor": None if actor is None else {"id": actor_id, "email": actor.email},
@@ -174,32 +215,8 @@ def _react(
         "origin": None if origin is None else {"event": origin, "depth": depth},
         "changes": json.loads(changes), "data": json.loads(data),
     }  # fmt: skip
-    for path in REACTORS:
-        module, _sep, function = path.partition(":")
-        getattr(importlib.import_module(module), function)(db, clock, actor, event)
-
-
-INSERT = (
-    "INSERT INTO events (kind, at, actor_id, object_type, object_id, client_id, changes, data,"
-    " origin_id, depth) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-def _row(
-    clock: Clock,
-    actor: Actor | None,
-    kind: str,
-    object_id: int | None,
-    client_id: int | None,
-    changes: Mapping[str, object] | None,
-    data: Mapping[str, object] | None,
-) -> tuple:
-    cause = _cause.get()
-    return (
-        kind, iso_utc(clock.now()), actor.id if actor is not None else None,
-        KINDS[kind].object_type, object_id, client_id, _json(changes), _json(data),
-        None if cause is None else cause[0], 0 if cause is None else cause[1] + 1,
-    )  # fmt: skip
+    for react in reactors:
+        react(db, clock, actor, event)
 
 
 def contract(row: sqlite3.Row, email: str | None) -> dict:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from sempi_cli.clock import Clock, iso_utc
 from sempi_cli.errors import RuleViolation, SempiError
@@ -38,22 +38,38 @@ log.addHandler(logging.NullHandler())  # a library's logger: the program decides
 _SELECT = "SELECT * FROM automation_rules WHERE on_kind = ? AND enabled = 1 ORDER BY id"
 
 
-def on_event(
+def prepare(db: sqlite3.Connection, kind: str) -> Callable[..., None] | None:
+    """The reactor for events of ``kind``, or None when no enabled rule acts on them.
+    event_log asks once per write (one indexed query); the rules and their
+    conditions are read then, and each event of the write is matched against them."""
+    rules = [(rule, conditions.load(rule["conditions"])) for rule in db.execute(_SELECT, (kind,))]
+    if not rules:
+        return None
+
+    def react(
+        db: sqlite3.Connection, clock: Clock, actor: Actor | None, event: Mapping[str, object]
+    ) -> None:
+        """Run the rules the event sets off (module docstring)."""
+        matching = [rule for rule, when in rules if conditions.holds(when, event)]
+        if not matching:
+            return
+        depth = _depth(event)
+        if depth >= event_log.MAX_DEPTH:
+            _stopped(db, clock, matching, event, depth)
+            return
+        for rule in matching:
+            run_rule(db, clock, rule, event, depth)
+
+    return react
+
+
+def react(
     db: sqlite3.Connection, clock: Clock, actor: Actor | None, event: Mapping[str, object]
 ) -> None:
-    """The reactor: run the rules the event sets off (module docstring)."""
-    rules = db.execute(_SELECT, (event["kind"],)).fetchall()
-    if not rules:
-        return
-    matching = [r for r in rules if conditions.holds(conditions.load(r["conditions"]), event)]
-    if not matching:
-        return
-    depth = _depth(event)
-    if depth >= event_log.MAX_DEPTH:
-        _stopped(db, clock, matching, event, depth)
-        return
-    for rule in matching:
-        run_rule(db, clock, rule, event, depth)
+    """One event, as event_log would give it: its kind's rules, run."""
+    reactor = prepare(db, str(event["kind"]))
+    if reactor is not None:
+        reactor(db, clock, actor, event)
 
 
 def _depth(event: Mapping[str, object]) -> int:
