@@ -97,6 +97,26 @@ def test_mail_queues_the_template_to_the_client(cli, db, shop):
     assert row["client_id"] == shop["alfa"] and "Alfa Srl" in row["body"]
 
 
+def test_the_f24_sent_tells_the_client_in_the_rules_own_words(cli, db, shop):
+    """The issue's first example: when an F24 task is completed, tell the client."""
+    ok(add(cli, "F24 al cliente", "--on", "task.completed", "--if", "data.title=Invio F24",
+           "--do", "mail", "--mail-template", "notice", "--to", "client",
+           "--message", "Abbiamo inviato il suo F24: trova la quietanza nei documenti."))  # fmt: skip
+    complete(cli, new_task(cli, shop))
+    row = db.execute("SELECT to_address, subject, body FROM mail_outbox"
+                     " WHERE kind = 'notice'").fetchone()  # fmt: skip
+    assert row["to_address"] == "amministrazione@alfa.test"
+    assert row["subject"].startswith("Invio F24")
+    assert "Abbiamo inviato il suo F24" in row["body"] and "Alfa Srl" in row["body"]
+
+
+def test_the_notice_needs_the_rules_words(cli, db, shop):
+    refused = add(cli, "Muto", "--on", "task.completed", "--do", "mail",
+                  "--mail-template", "notice", "--to", "client")  # fmt: skip
+    assert_one_line_error(refused, 6, "--message")
+    assert count(db, "automation_rules") == 0
+
+
 def test_mail_to_the_responsible_of_the_task(cli, db, shop):
     ok(add(cli, "Credenziali", "--on", "task.completed", "--do", "mail",
            "--mail-template", "credentials", "--to", "responsible"))  # fmt: skip

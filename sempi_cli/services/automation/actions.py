@@ -6,11 +6,12 @@ writer's transaction (engine.py).
 - notify (--to USER|role:ROLE ..., --message TEXT): a notification to each person
   named, or every active user of a role, who may see the event (the same rule as
   `sempi events list`); the others are skipped, silently: a rule does not leak.
-- mail (--mail-template NAME --to client|responsible|USER): an e-mail from one of
-  sempi's mail templates, queued in the outbox. ``client`` is the client's e-mail,
-  ``responsible`` the responsible of the event's task (or the client's, for any
-  other event). Only a template whose fields a rule can fill (the person's name
-  and e-mail, the client, the event's title) and that carries no one-time code.
+- mail (--mail-template NAME --to client|responsible|USER [--message TEXT]): an
+  e-mail from one of sempi's mail templates, queued in the outbox. ``client`` is the
+  client's e-mail, ``responsible`` the responsible of the event's task (or the
+  client's, for any other event). Only a template whose fields a rule can fill (the
+  person's name and e-mail, the client, the event's title, the rule's message) and
+  that carries no one-time code; ``notice`` is the rule's own words.
 - task (--task-template NAME): the template's task for the event's client, now
   (as `task add --template`).
 - set-responsible (--to USER): the event's task gets this responsible; for a
@@ -50,7 +51,7 @@ NOTIFY_KIND = {
 }  # fmt: skip
 
 # What a rule can put in a mail template (services/mail/templates.py).
-MAIL_FIELDS = frozenset({"full_name", "email", "client", "client_id", "title"})
+MAIL_FIELDS = frozenset({"full_name", "email", "client", "client_id", "title", "message"})
 MAIL_TO_WORDS = ("client", "responsible")
 
 
@@ -146,7 +147,15 @@ def _check_mail(db: sqlite3.Connection, clock: Clock, actor: Actor, given: Actio
         raise InvalidData("--to", _("an e-mail goes to one of: client, responsible, a user"))
     ref = given.to[0].strip()
     to = ref.lower() if ref.lower() in MAIL_TO_WORDS else f"user:{_user(db, actor, ref)['id']}"
-    return {"mail_template": name, "to": to}
+    message = None
+    if given.message is not None:
+        message = one_line(given.message, "--message", MESSAGE_LIMIT) or None
+    if "message" in template.required and message is None:
+        raise InvalidData(
+            "--message",
+            _("the mail template {name} sends your words: give them").format(name=repr(name)),
+        )
+    return {"mail_template": name, "to": to, "message": message}
 
 
 def _check_task(db: sqlite3.Connection, clock: Clock, actor: Actor, given: ActionInput) -> dict:
@@ -333,6 +342,7 @@ def _run_mail(
         "client": client["ragione_sociale"] if client is not None else None,
         "client_id": event["client_id"],
         "title": event["data"].get("title") if isinstance(event["data"], dict) else None,
+        "message": params.get("message"),
     }
     template = TEMPLATES[params["mail_template"]]
     missing = [k for k in template.required if context.get(k) in (None, "")]
@@ -436,7 +446,8 @@ def _run_checklist(
 ACTIONS: dict[str, Action] = {
     "notify": Action(("--to", "--message"), ("--to",), False, _check_notify, _run_notify),
     "mail": Action(
-        ("--mail-template", "--to"), ("--mail-template", "--to"), False, _check_mail, _run_mail
+        ("--mail-template", "--to", "--message"), ("--mail-template", "--to"), False,
+        _check_mail, _run_mail,
     ),  # fmt: skip
     "task": Action(("--task-template",), ("--task-template",), False, _check_task, _run_task),
     "set-responsible": Action(("--to",), ("--to",), True, _check_responsible, _run_responsible),

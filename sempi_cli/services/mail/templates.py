@@ -86,6 +86,18 @@ TEMPLATES: dict[str, Template] = {
             "client_id": "CLIENTE",
         },
     ),
+    # A notice an automation rule sends (services/automation/actions.py, --do mail):
+    # the rule's own words, and what the event was about.
+    "notice": Template(
+        subject="{title} — {firm}",
+        body=(
+            "Gentile {full_name},\n\n"
+            "{message}\n\n"
+            "Riguarda: {title} ({client})." + _SIGNATURE
+        ),
+        required=("full_name", "message"),
+        defaults={"title": "un aggiornamento", "client": "{firm}"},
+    ),
     # The notifications a person chose to receive by e-mail (services/notify/digest.py):
     # the list is last, so each later notification of the same run adds a line.
     "notifications": Template(
