@@ -172,7 +172,7 @@ def test_no_hooks_lets_a_firm_administrator_skip_the_before_hooks_audited(cli, d
     ok(cli("--no-hooks", "task", "add", "Invio F24"))
     assert len(events(db, "task.created")) == 1
     audited = db.execute(
-        "SELECT actor_id, details FROM audit_log WHERE action = 'hooks.skipped' ORDER BY id"
+        "SELECT actor_id, details FROM audit_log WHERE action = 'hooks_skipped' ORDER BY id"
     ).fetchall()
     assert [json.loads(r[1]) for r in audited] == [{"command": "task add"}]
     assert_one_line_error(cli("task", "add", "Invio F24"), 5, "no")  # the next command: hooks
@@ -361,7 +361,7 @@ def test_retry_all_and_a_delivery_not_dead(cli, db, clock, folder, clients):
     assert dead and all(f["last_error"] == "exit 1" for f in dead)
     assert data(cli("automation", "retry", "--all", "--json")) == {"retried": len(dead)}
     assert_one_line_error(cli("automation", "retry", str(dead[0]["id"])), 5, "not dead")
-    audited = db.execute("SELECT count(*) FROM audit_log WHERE action = 'hooks.retried'")
+    audited = db.execute("SELECT count(*) FROM audit_log WHERE action = 'hooks_retried'")
     assert audited.fetchone()[0] == 1
 
 
@@ -483,3 +483,24 @@ def test_at_least_once_across_a_sigkill_of_the_runner(db, clock, folder, clients
     for client in clients:
         mine = [e for e, c in delivered if c == client]
         assert mine == sorted(mine)
+
+
+def test_limit_caps_the_deliveries_of_a_run(cli, db, clock, folder, clients):
+    hook(folder, "after-client.updated", RECORDER, python=True)
+    runner.deliver(db, clock)
+    ids = updated(db, clock, clients[0], 5)
+    assert data(cli("automation", "run", "--limit", "2", "--json"))["delivered"] == 2
+    assert data(cli("automation", "run", "--json"))["delivered"] == 3
+    assert [e for b in got(folder) for e, _ in b][-5:] == ids
+    assert_one_line_error(cli("automation", "run", "--limit", "0"), 2, "--limit")
+
+
+def test_an_after_hook_past_its_timeout_fails_its_batch(cli, db, clock, folder, clients):
+    ok(cli("config", "set", "automation.hook_timeout", "1"))
+    hook(folder, "after-client.updated", "sleep 30\n")
+    runner.deliver(db, clock)
+    [event] = updated(db, clock, clients[0])
+    clock.advance(timedelta(hours=1))
+    runner.deliver(db, clock)
+    [failing] = [f for f in data(cli("automation", "failures", "--json")) if f["event"] == event]
+    assert failing["last_error"] == "ran past 1 s" and failing["status"] == "failing"

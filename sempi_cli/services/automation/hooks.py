@@ -23,6 +23,7 @@ import sqlite3
 import stat
 import subprocess
 import tempfile
+from collections.abc import Callable
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,14 +210,21 @@ def timeout_of(db: sqlite3.Connection) -> int:
     return int(settings.get(db, "automation.hook_timeout"))
 
 
-def before_event(db: sqlite3.Connection, clock: Clock, actor: Actor | None, event: dict) -> None:
-    """The reactor: run ``before-<kind>`` if there is one; its refusal (a non-zero
-    exit, or the timeout) refuses the change, raised inside the writer's transaction."""
-    if _skipping.get():
-        return
+def prepare(db: sqlite3.Connection, kind: str) -> Callable[..., None] | None:
+    """The reactor for events of ``kind`` when a ``before-<kind>`` hook is to run,
+    else None (event_log asks once per write: one read of the setting, one stat of
+    the folder)."""
+    if _skipping.get() or f"before-{kind}" not in names(folder(db)):
+        return None
+    return react
+
+
+def react(db: sqlite3.Connection, clock: Clock, actor: Actor | None, event: dict) -> None:
+    """The reactor: run ``before-<kind>``; its refusal (a non-zero exit, or the
+    timeout) refuses the change, raised inside the writer's transaction."""
     name = f"before-{event['kind']}"
     where = folder(db)
-    if name not in names(where):
+    if name not in names(where):  # removed since ``prepare`` looked
         return
     path = where / name
     require_safe(where, hook=False)
@@ -253,7 +261,7 @@ def skip_before_hooks(
     require_firm_admin(actor, N_("skip the before-hooks (--no-hooks)"))
     with write_transaction(db):
         audit.record(
-            db, iso_utc(clock.now()), actor.id, "hooks.skipped", "command", None,
+            db, iso_utc(clock.now()), actor.id, "hooks_skipped", "command", None,
             {"command": command},
         )  # fmt: skip
     return _skipping.set(True)
