@@ -204,7 +204,7 @@ class SchedulerService(Service):
             planner=planner,
             now=self.now(),
             today=today,
-            actor_id=self.actor.id,
+            actor=self.actor,
             run_id=None,
             deadline_time=settings.get(self.db, "scheduler.deadline_time"),
             templates=load_templates(self.db),

@@ -10,6 +10,11 @@ checklists through their owners' bulk functions (tasks/bulk.py,
 checklists/bulk.py), which pass the rows straight through. The ``UNIQUE
 (client_id, rule_id, period)`` key stays the last word: a row the diff thought
 missing but another run wrote is skipped, never doubled.
+
+The chunk's events (``task.created``, ``deadline.created``, ``deadline.moved``,
+``deadline.cancelled``, ``task.updated``) are written in its transaction too,
+with one ``record_many`` per kind: a new deadline's id is known the same way as
+its task's, from ``max(id)`` under the lock.
 """
 
 from __future__ import annotations
@@ -18,10 +23,13 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
+from sempi_cli.clock import FixedClock
 from sempi_cli.fiscal.engine import Deadline, Planner
 from sempi_cli.fiscal.rules import RULES_BY_ID, Rule
+from sempi_cli.services import event_log
+from sempi_cli.services.access import Actor
 from sempi_cli.services.checklists import bulk as checklist_bulk
 from sempi_cli.services.checklists.bulk import ChecklistSpec
 from sempi_cli.services.clients import history as profile_history
@@ -98,7 +106,7 @@ class ChunkWriter:
         planner: Planner,
         now: str,
         today: date,
-        actor_id: int,
+        actor: Actor,
         run_id: int | None,
         deadline_time: str,
         templates: dict[str, ChecklistSpec],
@@ -107,7 +115,10 @@ class ChunkWriter:
         self.planner = planner
         self.now = now
         self.today = today.isoformat()
-        self.actor_id = actor_id
+        # The events say the run's instant, as its rows do (and no clock is read per event).
+        self.clock = FixedClock(datetime.fromisoformat(now))
+        self.actor = actor
+        self.actor_id = actor.id
         self.run_id = run_id
         self.deadline_time = deadline_time
         self.checklists = {
@@ -116,6 +127,8 @@ class ChunkWriter:
         }
         self._prepared: dict[int, Prepared] = {}
         self.unassigned: set[int] = set()
+        # The chunk's events, by kind, in the order they are written (record_many's rows).
+        self._events: dict[str, list[EventRow]] = {}
 
     # --- what the rules want ---------------------------------------------------------
 
@@ -147,6 +160,7 @@ class ChunkWriter:
         result.counts.clients = len(clients)
         if not clients:
             return result
+        self._events = {kind: [] for kind in EVENT_ORDER}
         existing = self._existing([c["id"] for c in clients])
         profiles = profile_history.of_clients(self.db, [c["id"] for c in clients])
         new: list[tuple[sqlite3.Row, Prepared]] = []
@@ -166,6 +180,9 @@ class ChunkWriter:
                 if key not in wanted:
                     self._maybe_cancel(row, result)
         self._create(new, result)
+        for kind, rows in self._events.items():
+            if rows:
+                event_log.record_many(self.db, self.clock, self.actor, kind, rows)
         return result
 
     def _existing(self, client_ids: list[int]) -> dict[int, dict[tuple[str, str], sqlite3.Row]]:
@@ -300,11 +317,43 @@ class ChunkWriter:
                 )
             )
         task_bulk.record_history(self.db, history)
+        if row["due_date"] != prepared.due:
+            moved: dict[str, dict[str, str]] = {
+                "due_date": {"old": row["due_date"], "new": prepared.due}
+            }
+            if row["state"] == "cancelled":  # owed again, on another day
+                moved["state"] = {"old": "cancelled", "new": "active"}
+            self._events["deadline.moved"].append(
+                (
+                    row["id"],
+                    row["client_id"],
+                    moved,
+                    _deadline_data(row["rule_id"], row["period"], prepared.due, row["task_id"]),
+                )
+            )
+        edits = {line[4]: {"old": line[5], "new": line[6]} for line in history if line[3] == "edit"}
+        if edits:
+            self._events["task.updated"].append(
+                (row["task_id"], row["client_id"], edits, {"title": prepared.title})
+            )
 
     def _cancel(self, row: sqlite3.Row) -> None:
         self.db.execute(
             "UPDATE deadlines SET state = 'cancelled', run_id = ?, updated_at = ? WHERE id = ?",
             (self.run_id, self.now, row["id"]),
+        )
+        self._events["deadline.cancelled"].append(
+            (
+                row["id"],
+                row["client_id"],
+                {"state": {"old": "active", "new": "cancelled"}},
+                {
+                    **_deadline_data(
+                        row["rule_id"], row["period"], row["due_date"], row["task_id"]
+                    ),
+                    "reason": CANCEL_REASON,
+                },
+            )
         )
         task_bulk.withdraw(self.db, row["task_id"], self.now)
         task_bulk.record_history(
@@ -316,10 +365,17 @@ class ChunkWriter:
         if not new:
             return
         task_id = task_bulk.next_task_id(self.db)
+        deadline_id = int(
+            self.db.execute("SELECT coalesce(max(id), 0) + 1 FROM deadlines").fetchone()[0]
+        )
         list_id, item_id = checklist_bulk.next_ids(self.db)
         now, actor = self.now, self.actor_id
         new_tasks: list[tuple] = []
         deadlines, history, reminders, lists, items = [], [], [], [], []
+        task_events, deadline_events = (
+            self._events["task.created"],
+            self._events["deadline.created"],
+        )
         for client, p in new:
             responsible = client["responsible_id"]
             if responsible is None:
@@ -342,6 +398,7 @@ class ChunkWriter:
             )
             deadlines.append(
                 (
+                    deadline_id,
                     client["id"],
                     p.rule.id,
                     p.deadline.period,
@@ -356,6 +413,26 @@ class ChunkWriter:
                 )
             )
             history.append((task_id, now, actor, "create", None, None, p.title))
+            task_events.append(
+                (
+                    task_id,
+                    client["id"],
+                    None,
+                    {
+                        "title": p.title, "status": "pending", "responsible_id": responsible,
+                        "creator_id": actor, "deadline": p.task_deadline, "template_id": None,
+                        "parent_id": None,
+                    },
+                )
+            )  # fmt: skip
+            deadline_events.append(
+                (
+                    deadline_id,
+                    client["id"],
+                    None,
+                    _deadline_data(p.rule.id, p.deadline.period, p.due, task_id),
+                )
+            )
             reminders.append((task_id, responsible, p.rule.lead_days * 1440, actor, now))
             for position, (name, entries) in enumerate(self.checklists[p.rule.id], 1):
                 lists.append((list_id, task_id, name, position, now))
@@ -368,11 +445,12 @@ class ChunkWriter:
                     item_id += 1
                 list_id += 1
             task_id += 1
+            deadline_id += 1
         task_bulk.insert_pending(self.db, new_tasks)
         written = self.db.executemany(
-            "INSERT INTO deadlines (client_id, rule_id, period, nominal_date, due_date, shifts,"
+            "INSERT INTO deadlines (id, client_id, rule_id, period, nominal_date, due_date, shifts,"
             " override_reason, task_id, run_id, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (client_id, rule_id, period) DO NOTHING",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (client_id, rule_id, period) DO NOTHING",
             deadlines,
         ).rowcount
         if written != len(deadlines):  # pragma: no cover - the diff read inside this transaction
@@ -381,6 +459,17 @@ class ChunkWriter:
         task_bulk.add_reminders(self.db, reminders)
         checklist_bulk.insert_many(self.db, lists, items)
         result.counts.created += len(new)
+
+
+EventRow = tuple[int, int, dict | None, dict]  # record_many's (object, client, changes, data)
+# The order of the kinds in a chunk: what changed in the deadlines held, then the new ones.
+EVENT_ORDER = (
+    "deadline.moved", "task.updated", "deadline.cancelled", "task.created", "deadline.created",
+)  # fmt: skip
+
+
+def _deadline_data(rule_id: str, period: str, due: str, task_id: int) -> dict[str, object]:
+    return {"rule_id": rule_id, "period": period, "due_date": due, "task_id": task_id}
 
 
 def _kept(change: Change) -> Change:

@@ -11,6 +11,7 @@ from sempi_cli.clock import Clock
 from sempi_cli.errors import InvalidData, PermissionDenied, RuleViolation
 from sempi_cli.i18n import N_, NP_, ngettext, pgettext
 from sempi_cli.i18n import gettext as _
+from sempi_cli.services import event_log
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
 from sempi_cli.services.notify.task_events import task_event
@@ -90,9 +91,10 @@ class TaskFlow(Service):
             fields["completed_at"] = None
         if transition.verb == "return":
             fields["return_count"] = task["return_count"] + 1
-        self.tasks.set_fields(task, fields, transition.verb)
+        self.tasks.set_fields(task, fields, transition.verb, event=False)
         if reason:
             self.tasks.history(task["id"], "reason", None, None, reason.strip())
+        self._events(task, transition.verb, target, reason)
         if transition.verb in ("approve", "return"):
             task_event(
                 self.db,
@@ -109,6 +111,35 @@ class TaskFlow(Service):
 
             result |= SignOnStatus(self.db, self.clock, self.actor).reached(task, target) or {}
         return result
+
+    def _events(self, task: sqlite3.Row, verb: str, target: str, reason: str | None) -> None:
+        """``task.status_changed`` for every transition, then what it means:
+        ``task.completed``, ``task.approved``, ``task.returned``."""
+        changes = {"status": {"old": task["status"], "new": target}}
+        reason = (reason or "").strip() or None
+        kinds = ["task.status_changed"]
+        if target == "completed":
+            kinds.append("task.completed")
+        if verb == "approve":
+            kinds.append("task.approved")
+        elif verb == "return":
+            kinds.append("task.returned")
+        for kind in kinds:
+            data: dict[str, object] = {"title": task["title"]}
+            if kind != "task.returned":
+                data["verb"] = verb
+            if kind in ("task.status_changed", "task.returned"):
+                data["reason"] = reason
+            event_log.record(
+                self.db,
+                self.clock,
+                self.actor,
+                kind,
+                task["id"],
+                task["client_id"],
+                changes=changes,
+                data=data,
+            )
 
 
 # Only the creator approves or returns: "only the creator of task 12 may approve it".

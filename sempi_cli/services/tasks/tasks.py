@@ -1,20 +1,21 @@
 """Tasks (incarichi): creating, changing, removing, commenting, and the history.
 
 A task has exactly one responsible; several responsibles make several tasks.
-Everything that changes a task is written to its history (cronologia) in the
-same transaction. Status changes live in task_flow.py, listings in
+Everything that changes a task is written to its history (cronologia) and to
+the events record (services/event_log.py) in the same transaction. Status changes live in task_flow.py, listings in
 task_queries.py; this module owns the task tables and their writers.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from datetime import datetime, time
 
 from sempi_cli.clock import ROME, iso_utc
 from sempi_cli.errors import InvalidData, NotFound, PermissionDenied, RuleViolation
 from sempi_cli.i18n import gettext as _
-from sempi_cli.services import access
+from sempi_cli.services import access, event_log
 from sempi_cli.services.base import Service
 from sempi_cli.services.notify.task_events import task_changed, task_event
 from sempi_cli.services.tasks.input import (
@@ -32,6 +33,20 @@ _FLAGS = ("high_priority", "approval_required", "responsible_sets_deadline", "ti
 # Acting on this many tasks at once (or their checklist items, reminders, import
 # records) asks first: on a terminal, or --yes elsewhere.
 CONFIRM_FROM = 3
+
+
+def created_data(values: Mapping[str, object]) -> dict[str, object]:
+    """A ``task.created`` event's data, from the values the task was inserted with
+    (the same keys whoever made it: a person, a template's run, the scheduler)."""
+    return {
+        "title": values["title"],
+        "status": values.get("status", "pending"),
+        "responsible_id": values["responsible_id"],
+        "creator_id": values["creator_id"],
+        "deadline": values.get("deadline"),
+        "template_id": values.get("template_id") or values.get("from_template_id"),
+        "parent_id": values.get("parent_id"),
+    }
 
 
 def needs_confirmation(count: int) -> bool:
@@ -285,9 +300,17 @@ class TaskService(Service):
         self.rows.history(task_id, action, field, old, new)
 
     def set_fields(
-        self, task: sqlite3.Row, fields: dict[str, object], action: str = "edit"
+        self,
+        task: sqlite3.Row,
+        fields: dict[str, object],
+        action: str = "edit",
+        *,
+        event: bool = True,
     ) -> dict:
-        """Update columns that differ, with a history line for each; returns {field: (old, new)}."""
+        """Update columns that differ, with a history line for each; returns {field: (old, new)}.
+        With ``event`` the change is a ``task.updated`` event too; a caller that says
+        more (a status change, an edit that also touches people and tags) passes False
+        and records its own."""
         diff = {k: (task[k], v) for k, v in fields.items() if task[k] != v}
         if diff:
             sets = ", ".join(f"{k} = :{k}" for k in diff)
@@ -302,7 +325,26 @@ class TaskService(Service):
             for key, (old, new) in diff.items():
                 self.history(task["id"], action, key, old, new)
                 task_changed(self.db, self.clock, self.actor, task["id"], key, new)
+            if event:
+                self.updated_event(task, {k: list(v) for k, v in diff.items()})
         return diff
+
+    def updated_event(self, task: sqlite3.Row, changes: dict[str, list]) -> None:
+        """``task.updated``: ``changes`` is {field: [old, new]}, as the history has them."""
+        if not changes:
+            return
+        title = changes["title"][1] if "title" in changes else task["title"]
+        client = changes["client_id"][1] if "client_id" in changes else task["client_id"]
+        event_log.record(
+            self.db,
+            self.clock,
+            self.actor,
+            "task.updated",
+            task["id"],
+            client if isinstance(client, int) else None,
+            changes={k: {"old": old, "new": new} for k, (old, new) in changes.items()},
+            data={"title": title},
+        )
 
     def add(self, data: TaskInput) -> list[dict]:
         """One task per responsible (default: the actor), same content; returns them
@@ -377,6 +419,15 @@ class TaskService(Service):
                 task_id = int(cursor.lastrowid)
                 self.history(task_id, "create", None, None, title)
                 task_event(self.db, self.clock, self.actor, task_id, [responsible], "assigned")
+                event_log.record(
+                    self.db,
+                    self.clock,
+                    self.actor,
+                    "task.created",
+                    task_id,
+                    client_id,
+                    data=created_data(values),
+                )
                 self.add_members(task_id, "participant", participants)
                 self.add_members(task_id, "observer", observers)
                 self.db.executemany(
@@ -518,9 +569,14 @@ class TaskService(Service):
             access.require_within_reach(
                 self.db, [responsible, *self.people_of(task["id"])], client_id, field
             )
-        diff = {k: list(v) for k, v in self.set_fields(task, fields).items()}
+        diff = {k: list(v) for k, v in self.set_fields(task, fields, event=False).items()}
         if "client_id" in diff:
             self._move_subtasks(task["id"], client_id)
+        lists_change = any(
+            (changes.add_participants, changes.remove_participants, changes.add_observers,
+             changes.remove_observers, changes.add_tags, changes.remove_tags)
+        )  # fmt: skip
+        before = self._people_and_tags(task["id"]) if lists_change else {}
         for role, add, remove in (
             ("participant", changes.add_participants, changes.remove_participants),
             ("observer", changes.add_observers, changes.remove_observers),
@@ -546,7 +602,20 @@ class TaskService(Service):
                 "DELETE FROM task_tags WHERE task_id = ? AND tag = ?", (task["id"], tag)
             ).rowcount:
                 self.history(task["id"], "untag", "tags", tag, None)
+        after = self._people_and_tags(task["id"]) if before else {}
+        listed = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+        self.updated_event(task, {**diff, **listed})
         return diff
+
+    def _people_and_tags(self, task_id: int) -> dict[str, list]:
+        """The task's participants, observers and tags, for the event of an edit
+        (read only when the edit may change them)."""
+        members: dict[str, list] = {"participants": [], "observers": []}
+        for role, user_id in self.db.execute(
+            "SELECT role, user_id FROM task_members WHERE task_id = ? ORDER BY user_id", (task_id,)
+        ):
+            members[f"{role}s"].append(user_id)
+        return {**members, "tags": self.tags(task_id)}
 
     def remove(self, task_ids: list[int], *, dry_run: bool = False) -> list[dict]:
         """Soft delete: the task leaves every list but its history stays."""
@@ -558,7 +627,7 @@ class TaskService(Service):
                     raise PermissionDenied(
                         _("only the creator may remove task {task}").format(task=task_id)
                     )
-                self.set_fields(task, {"removed_at": self.now()}, "remove")
+                self.set_fields(task, {"removed_at": self.now()}, "remove", event=False)
                 results.append({"id": task_id, "title": task["title"]})
         return results
 
@@ -566,7 +635,7 @@ class TaskService(Service):
 
     def comment(self, task_id: int, body: str) -> dict:
         """Anyone who sees the task may comment (observers included)."""
-        self.row(task_id)
+        task = self.row(task_id)
         body = long_text(body or "", "TEXT")
         if not body:
             raise InvalidData("TEXT", _("the comment is empty"))
@@ -577,6 +646,15 @@ class TaskService(Service):
             )
             self.history(task_id, "comment", None, None, cursor.lastrowid)
             task_event(self.db, self.clock, self.actor, task_id, None, "commented", body)
+            event_log.record(
+                self.db,
+                self.clock,
+                self.actor,
+                "task.commented",
+                task_id,
+                task["client_id"],
+                data={"comment_id": cursor.lastrowid, "text": body},
+            )
         return {"id": cursor.lastrowid, "task_id": task_id, "body": body}
 
     def comments(self, task_id: int) -> list[dict]:
@@ -643,6 +721,15 @@ class TaskService(Service):
         self.history(task_id, "create", None, None, values["title"])
         self.history(task_id, "recur", "occurrence", None, values["occurrence"])
         task_event(self.db, self.clock, self.actor, task_id, [values["responsible_id"]], "assigned")
+        event_log.record(
+            self.db,
+            self.clock,
+            self.actor,
+            "task.created",
+            task_id,
+            client if isinstance(client := values.get("client_id"), int) else None,
+            data=created_data(values),
+        )
         self.add_members(task_id, "participant", participants)
         self.add_members(task_id, "observer", observers)
         self.db.executemany(

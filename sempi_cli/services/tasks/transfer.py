@@ -32,6 +32,7 @@ from datetime import datetime
 from sempi_cli.errors import InvalidData, NotFound, RuleViolation, SempiError
 from sempi_cli.i18n import N_, pgettext
 from sempi_cli.i18n import gettext as _
+from sempi_cli.services import event_log
 from sempi_cli.services.base import Service
 from sempi_cli.services.tasks.flow import TRANSITIONS, TaskFlow
 from sempi_cli.services.tasks.input import KINDS, STATUS_WORDS, STATUSES, TaskEdit, TaskInput
@@ -436,7 +437,17 @@ class TaskTransfer(Service):
                     f"record {number} status",
                     _("awaiting_approval needs approval_required: true"),
                 )
-            tasks.set_fields(task, {"status": wanted}, "import")
+            tasks.set_fields(task, {"status": wanted}, "import", event=False)
+            event_log.record(
+                self.db,
+                self.clock,
+                self.actor,
+                "task.status_changed",
+                task_id,
+                task["client_id"],
+                changes={"status": {"old": task["status"], "new": wanted}},
+                data={"title": task["title"], "verb": "import", "reason": None},
+            )
             return True
         if path is None:
             raise RuleViolation(
