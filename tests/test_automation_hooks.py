@@ -169,7 +169,7 @@ def test_safe_line_keeps_printable_text_and_drops_the_rest():
 
 def test_no_hooks_lets_a_firm_administrator_skip_the_before_hooks_audited(cli, db, folder):
     hook(folder, "before-task.created", "echo no >&2\nexit 1\n")
-    ok(cli("--no-hooks", "task", "add", "Invio F24"))
+    ok(cli("task", "add", "Invio F24", "--no-hooks"))  # anywhere on the line
     assert len(events(db, "task.created")) == 1
     audited = db.execute(
         "SELECT actor_id, details FROM audit_log WHERE action = 'hooks_skipped' ORDER BY id"

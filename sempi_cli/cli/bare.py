@@ -14,7 +14,7 @@ import os
 import sys
 
 # The root's global options (cli/app.py): flags, and options that take a value.
-FLAGS = {"--json", "--excel", "--quiet", "-q", "--yes", "-y", "--no-input", "--debug"}
+FLAGS = {"--json", "--excel", "--quiet", "-q", "--yes", "-y", "--no-input", "--debug", "--no-hooks"}
 VALUED = {"--db", "--format"}
 
 # The reader of our output went away (`sempi task due | head -1`): stop quietly, as
