@@ -103,6 +103,7 @@ def test_a_hook_that_accepts_gets_the_event_on_stdin_in_its_folder_and_a_minimal
     )
     assert env["SEMPI_EVENT_KIND"] == "task.created" and env["SEMPI_HOOK_PHASE"] == "before"
     assert env["SEMPI_EVENT_ID"] == str(event["id"])
+    assert env["SEMPI_CAUSE"] == str(event["id"])  # its own commands' events name it
     assert "sempi-not-to-be-seen" not in (folder / "seen.env").read_text()
     assert "hunter2" not in (folder / "seen.env").read_text()
     assert not {k for k in env if k.startswith("SEMPI_") and k not in hooks_env_names()}
@@ -110,7 +111,7 @@ def test_a_hook_that_accepts_gets_the_event_on_stdin_in_its_folder_and_a_minimal
 
 
 def hooks_env_names() -> set[str]:
-    return {"SEMPI_HOOK", "SEMPI_HOOK_PHASE", "SEMPI_EVENT_KIND", "SEMPI_EVENT_ID"}
+    return {"SEMPI_HOOK", "SEMPI_HOOK_PHASE", "SEMPI_EVENT_KIND", "SEMPI_EVENT_ID", "SEMPI_CAUSE"}
 
 
 def test_a_hook_past_its_timeout_is_killed_with_its_group_and_the_change_refused(
@@ -504,3 +505,42 @@ def test_an_after_hook_past_its_timeout_fails_its_batch(cli, db, clock, folder, 
     runner.deliver(db, clock)
     [failing] = [f for f in data(cli("automation", "failures", "--json")) if f["event"] == event]
     assert failing["last_error"] == "ran past 1 s" and failing["status"] == "failing"
+
+
+@pytest.mark.slow
+def test_an_after_hook_that_sets_itself_off_stops_at_the_depth_limit(db, clock, folder, store_path):
+    """after-task.updated edits the task it was told about, which writes task.updated
+    again: the events its own commands write carry their cause (SEMPI_CAUSE), one step
+    deeper each time, and none at MAX_DEPTH is delivered: the chain ends, audited."""
+    env = {**cron_env(store_path, store_path.parent, "loop"), "SEMPI_DB": str(store_path)}
+    credentials = "".join(f"export {k}='{env[k]}'\n" for k in
+                          ("SEMPI_DB", "SEMPI_USER", "SEMPI_APP_PASSWORD", "SEMPI_LANG"))  # fmt: skip
+    hook(
+        folder,
+        "after-task.updated",
+        credentials
+        + "while read -r event; do\n"
+        + '  task=$(printf \'%s\' "$event" | sed \'s/.*"object": {"type": "task", "id": \\([0-9]*\\)}.*/\\1/\')\n'
+        + f'  {SEMPI} -q task edit "$task" --title "giro $(date +%s%N)" || exit 1\n'
+        + "done\n",
+    )
+    added = subprocess.run([SEMPI, "task", "add", "Invio F24", "--json"], env=env,
+                           capture_output=True, text=True)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    task = json.loads(added.stdout)[0]["id"]
+    edited = subprocess.run([SEMPI, "-q", "task", "edit", str(task), "--title", "primo"], env=env,
+                            capture_output=True, text=True)  # fmt: skip
+    assert edited.returncode == 0, edited.stderr
+    for _ in range(event_log.MAX_DEPTH + 3):  # more runs than the chain may be long
+        done = subprocess.run([SEMPI, "automation", "run", "--json"], env=env,
+                              capture_output=True, text=True)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    rows = db.execute(
+        "SELECT id, origin_id, depth FROM events WHERE kind = 'task.updated' ORDER BY id"
+    ).fetchall()
+    assert [r["depth"] for r in rows] == list(range(event_log.MAX_DEPTH + 1))
+    assert all(r["origin_id"] == p["id"] for p, r in zip(rows, rows[1:], strict=False))
+    stopped = db.execute(
+        "SELECT details FROM audit_log WHERE action = 'automation_stopped'"
+    ).fetchall()
+    assert len(stopped) == 1 and json.loads(stopped[0][0])["events"] == [rows[-1]["id"]]

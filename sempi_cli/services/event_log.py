@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -130,7 +131,7 @@ def record(
     data: Mapping[str, object] | None = None,
 ) -> int:
     """Write one event in the caller's transaction, and let the REACTORS react; its id."""
-    row = (*_common(clock, actor, kind), object_id, client_id, _json(changes), _json(data))
+    row = (*_common(db, clock, actor, kind), object_id, client_id, _json(changes), _json(data))
     cursor = db.execute(INSERT, row)
     assert cursor.lastrowid is not None  # set by the INSERT
     event_id = int(cursor.lastrowid)
@@ -152,7 +153,7 @@ def record_many(
     """Write events of one kind, (object_id, client_id, changes, data) each, with one
     executemany: the bulk writers' path (a scheduler run, a batch). When a reactor
     wants this kind, it reacts to each, in order."""
-    common = _common(clock, actor, kind)
+    common = _common(db, clock, actor, kind)
     written = [
         (*common, object_id, client_id, _json(changes), _json(data))
         for object_id, client_id, changes, data in rows
@@ -179,14 +180,28 @@ def _json(value: Mapping[str, object] | None) -> str:
     return _encode(value) if value else _EMPTY
 
 
-def _common(clock: Clock, actor: Actor | None, kind: str) -> tuple:
+def _common(db: sqlite3.Connection, clock: Clock, actor: Actor | None, kind: str) -> tuple:
     """What the events a call writes share: kind, time, actor, object type, cause."""
-    cause = _cause.get()
+    cause = _cause.get() or _cause_from_hook(db)
     return (
         kind, iso_utc(clock.now()), None if actor is None else actor.id,
         KINDS[kind].object_type, None if cause is None else cause[0],
         0 if cause is None else cause[1] + 1,
     )  # fmt: skip
+
+
+HOOK_CAUSE = "SEMPI_CAUSE"  # set by the hooks' runner for the hook's own commands
+
+
+def _cause_from_hook(db: sqlite3.Connection) -> tuple[int, int] | None:
+    """A command run by a hook (services/automation/hooks.py gives the hook the id of
+    the event it runs for) is caused by that event, at that event's depth: read from
+    the record, never taken from the environment, so it cannot be made deeper."""
+    given = os.environ.get(HOOK_CAUSE, "")
+    if not given.isdigit():
+        return None
+    row = db.execute("SELECT id, depth FROM events WHERE id = ?", (int(given),)).fetchone()
+    return None if row is None else (int(row[0]), int(row[1]))
 
 
 def _reactors(db: sqlite3.Connection, kind: str) -> list[Callable]:

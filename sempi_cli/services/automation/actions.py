@@ -446,8 +446,11 @@ def _run_checklist(
 ACTIONS: dict[str, Action] = {
     "notify": Action(("--to", "--message"), ("--to",), False, _check_notify, _run_notify),
     "mail": Action(
-        ("--mail-template", "--to", "--message"), ("--mail-template", "--to"), False,
-        _check_mail, _run_mail,
+        ("--mail-template", "--to", "--message"),
+        ("--mail-template", "--to"),
+        False,
+        _check_mail,
+        _run_mail,
     ),  # fmt: skip
     "task": Action(("--task-template",), ("--task-template",), False, _check_task, _run_task),
     "set-responsible": Action(("--to",), ("--to",), True, _check_responsible, _run_responsible),

@@ -50,12 +50,14 @@ _listings: dict[str, tuple[int, frozenset[str]]] = {}
 
 
 def folder(db: sqlite3.Connection) -> Path:
-    """The hooks' folder: the setting, else ``hooks`` beside the store file."""
+    """The hooks' folder: the setting, else ``hooks`` beside the store file (SQLite
+    names the file by its absolute path: no resolving, which costs a system call
+    for each part of the path, and this runs on every write)."""
     configured = settings.get(db, "automation.hooks_dir")
     if configured:
         return Path(configured)
     store = next(row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main")
-    return Path(store).resolve().parent / "hooks"
+    return Path(os.path.dirname(store), "hooks")
 
 
 def names(where: Path) -> frozenset[str]:
@@ -234,6 +236,7 @@ def react(db: sqlite3.Connection, clock: Clock, actor: Actor | None, event: dict
         "SEMPI_HOOK_PHASE": "before",
         "SEMPI_EVENT_KIND": event["kind"],
         "SEMPI_EVENT_ID": str(event["id"]),
+        event_log.HOOK_CAUSE: str(event["id"]),
     }
     body = json.dumps(event, ensure_ascii=False).encode() + b"\n"
     outcome = run(path, body, environment(name, extra), seconds)

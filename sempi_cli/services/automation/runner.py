@@ -24,6 +24,7 @@ and runs the hook outside it; a claim lapses when its runner's process is gone
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import socket
@@ -37,11 +38,14 @@ from sempi_cli.clock import Clock, iso_utc
 from sempi_cli.errors import InvalidData, NotFound, RuleViolation
 from sempi_cli.i18n import N_, ngettext
 from sempi_cli.i18n import gettext as _
-from sempi_cli.services import event_log, settings
+from sempi_cli.services import audit, event_log, settings
 from sempi_cli.services.access import require_firm_admin
 from sempi_cli.services.automation import hooks
 from sempi_cli.services.base import Service
 from sempi_cli.store import write_transaction
+
+_log = logging.getLogger("sempi_cli.automation")
+_log.addHandler(logging.NullHandler())  # a library's logger: the program decides where it goes
 
 BATCH = 1000  # events per run of a hook at most
 WINDOW = 5000  # pending deliveries read at a time while a batch is chosen
@@ -118,20 +122,43 @@ def queue(db: sqlite3.Connection, clock: Clock, where: Path) -> int:
             return 0
         queued = 0
         if kinds:
+            span = {"last": last, "upto": upto, "kinds": json.dumps(kinds),
+                    "max": event_log.MAX_DEPTH}  # fmt: skip
             queued = db.execute(
                 "INSERT OR IGNORE INTO hook_deliveries (event_id, hook, client_id, next_at)"
                 " SELECT id, 'after-' || kind, client_id, :now FROM events"
-                " WHERE id > :last AND id <= :upto"
-                " AND kind IN (SELECT value FROM json_each(:kinds)) ORDER BY id",
-                {"now": iso_utc(clock.now()), "last": last, "upto": upto,
-                 "kinds": json.dumps(kinds)},
-            ).rowcount  # fmt: skip
+                f" WHERE {_SPAN} AND depth < :max ORDER BY id",
+                {**span, "now": iso_utc(clock.now())},
+            ).rowcount
+            _stop_deep(db, clock, span)
         db.execute(
             "INSERT INTO hook_cursor (id, last_event) VALUES (1, ?)"
             " ON CONFLICT (id) DO UPDATE SET last_event = excluded.last_event",
             (upto,),
         )
     return queued
+
+
+_SPAN = "id > :last AND id <= :upto AND kind IN (SELECT value FROM json_each(:kinds))"
+
+
+def _stop_deep(db: sqlite3.Connection, clock: Clock, span: dict) -> None:
+    """Events caused, through hooks' and rules' chains, at MAX_DEPTH get no after-hook
+    (a hook that writes what sets itself off would never end): audited and logged."""
+    deep = [
+        r[0]
+        for r in db.execute(
+            f"SELECT id FROM events WHERE {_SPAN} AND depth >= :max ORDER BY id", span
+        )
+    ]
+    if deep:
+        audit.record(
+            db, iso_utc(clock.now()), None, "automation_stopped", "event", deep[0],
+            {"events": deep, "depth": span["max"], "phase": "after"},
+        )  # fmt: skip
+        _log.error(
+            "after-hooks not run for %d events at depth %d: %s", len(deep), span["max"], deep
+        )
 
 
 # The hooks with pending deliveries, the one waiting longest first: a walk over the
@@ -278,10 +305,27 @@ class _Runner:
         kind = hook.removeprefix("after-")
         env = hooks.environment(
             hook,
-            {"SEMPI_HOOK_PHASE": "after", "SEMPI_EVENT_KIND": kind, "SEMPI_EVENTS": str(len(rows))},
-        )
+            {
+                "SEMPI_HOOK_PHASE": "after", "SEMPI_EVENT_KIND": kind,
+                "SEMPI_EVENTS": str(len(rows)),
+                # What the hook's own sempi commands write is caused by the batch's
+                # deepest event (queue() delivers none at MAX_DEPTH: no loop).
+                event_log.HOOK_CAUSE: str(self._deepest(rows)),
+            },
+        )  # fmt: skip
         body = _body(self.db, [r["event_id"] for r in rows])
         return hooks.run(path, body, env, self.timeout)
+
+    def _deepest(self, rows: list[sqlite3.Row]) -> int:
+        """The id of the deepest event of a batch (the newest among equals)."""
+        ids = [r["event_id"] for r in rows]
+        marks = ",".join("?" * len(ids))
+        return int(
+            self.db.execute(
+                f"SELECT id FROM events WHERE id IN ({marks}) ORDER BY depth DESC, id DESC LIMIT 1",
+                ids,
+            ).fetchone()[0]
+        )
 
     def _done(self, rows: list[sqlite3.Row]) -> None:
         with write_transaction(self.db):

@@ -90,11 +90,7 @@ TEMPLATES: dict[str, Template] = {
     # the rule's own words, and what the event was about.
     "notice": Template(
         subject="{title} — {firm}",
-        body=(
-            "Gentile {full_name},\n\n"
-            "{message}\n\n"
-            "Riguarda: {title} ({client})." + _SIGNATURE
-        ),
+        body=("Gentile {full_name},\n\n{message}\n\nRiguarda: {title} ({client})." + _SIGNATURE),
         required=("full_name", "message"),
         defaults={"title": "un aggiornamento", "client": "{firm}"},
     ),

@@ -11,10 +11,11 @@ checklists/bulk.py), which pass the rows straight through. The ``UNIQUE
 (client_id, rule_id, period)`` key stays the last word: a row the diff thought
 missing but another run wrote is skipped, never doubled.
 
-The chunk's events (``task.created``, ``deadline.created``, ``deadline.moved``,
+The chunk's events (``deadline.created``, ``deadline.moved``,
 ``deadline.cancelled``, ``task.updated``) are written in its transaction too,
 with one ``record_many`` per kind: a new deadline's id is known the same way as
-its task's, from ``max(id)`` under the lock.
+its task's, from ``max(id)`` under the lock. A new deadline's event stands for its
+task's creation too (one event, not two, for each of the run's rows).
 """
 
 from __future__ import annotations
@@ -372,10 +373,10 @@ class ChunkWriter:
         now, actor = self.now, self.actor_id
         new_tasks: list[tuple] = []
         deadlines, history, reminders, lists, items = [], [], [], [], []
-        task_events, deadline_events = (
-            self._events["task.created"],
-            self._events["deadline.created"],
-        )
+        # One event a new deadline: its deadline.created names its task (task_id, title,
+        # responsible_id) and stands for the task's creation too (docs/events.md): a
+        # run writes a hundred deadlines a client, and each event costs the run.
+        deadline_events = self._events["deadline.created"]
         for client, p in new:
             responsible = client["responsible_id"]
             if responsible is None:
@@ -413,24 +414,19 @@ class ChunkWriter:
                 )
             )
             history.append((task_id, now, actor, "create", None, None, p.title))
-            task_events.append(
-                (
-                    task_id,
-                    client["id"],
-                    None,
-                    {
-                        "title": p.title, "status": "pending", "responsible_id": responsible,
-                        "creator_id": actor, "deadline": p.task_deadline, "template_id": None,
-                        "parent_id": None,
-                    },
-                )
-            )  # fmt: skip
             deadline_events.append(
                 (
                     deadline_id,
                     client["id"],
                     None,
-                    _deadline_data(p.rule.id, p.deadline.period, p.due, task_id),
+                    {
+                        **_deadline_data(p.rule.id, p.deadline.period, p.due, task_id),
+                        "title": p.title,
+                        "responsible_id": responsible,
+                        # The client has no responsible: the task went to whoever ran
+                        # the scheduler (a rule may give it to the office manager).
+                        "unassigned": client["responsible_id"] is None,
+                    },
                 )
             )
             reminders.append((task_id, responsible, p.rule.lead_days * 1440, actor, now))
@@ -463,9 +459,7 @@ class ChunkWriter:
 
 EventRow = tuple[int, int, dict | None, dict]  # record_many's (object, client, changes, data)
 # The order of the kinds in a chunk: what changed in the deadlines held, then the new ones.
-EVENT_ORDER = (
-    "deadline.moved", "task.updated", "deadline.cancelled", "task.created", "deadline.created",
-)  # fmt: skip
+EVENT_ORDER = ("deadline.moved", "task.updated", "deadline.cancelled", "deadline.created")
 
 
 def _deadline_data(rule_id: str, period: str, due: str, task_id: int) -> dict[str, object]:

@@ -653,7 +653,8 @@ class TaskService(Service):
                 "task.commented",
                 task_id,
                 task["client_id"],
-                data={"comment_id": cursor.lastrowid, "text": body},
+                # The id, not the text: the record keeps no one's words (docs/events.md).
+                data={"comment_id": cursor.lastrowid, "author_id": self.actor.id},
             )
         return {"id": cursor.lastrowid, "task_id": task_id, "body": body}
 
