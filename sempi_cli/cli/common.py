@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Annotated, TextIO, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, TextIO, TypeVar
 
 import typer
 
@@ -20,6 +21,9 @@ from typer._click.exceptions import UsageError as UsageError
 from sempi_cli.cli.context import AppContext
 from sempi_cli.i18n import gettext as _
 from sempi_cli.i18n import speaking
+
+if TYPE_CHECKING:
+    import threading
 
 T = TypeVar("T")
 
@@ -110,6 +114,30 @@ def emit_record_with_text(ctx: typer.Context, record: dict) -> None:
     emit_record(ctx, record)
     typer.echo("")
     typer.echo(text)
+
+
+@contextmanager
+def stop_on_signal() -> Iterator[threading.Event]:
+    """An Event set by Ctrl-C or SIGTERM while inside: a command that follows the store
+    (`chat follow`, `events tail`) polls until it is set, then returns (exit 0) with the
+    store closed as after any command. Signals reach the main thread only: elsewhere
+    (a test driving the CLI from a thread) nothing is installed."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = {
+        sig: signal.signal(sig, lambda *_args: stop.set())
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def say(ctx: typer.Context, text: str) -> None:

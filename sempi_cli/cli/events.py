@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from sempi_cli.cli.common import emit_rows, group_app, say, state
+from sempi_cli.cli.common import emit_rows, group_app, say, state, stop_on_signal
 from sempi_cli.i18n import gettext as _
 
 app = group_app("events")
@@ -78,25 +78,14 @@ def events_tail(
 
     Example: sempi events tail --kind document.added | ./my-script
     """
-    import signal
-    import threading
-
     from sempi_cli.output import render_record
-    from sempi_cli.services.event_log import EventLog
+    from sempi_cli.services.event_log import EventLog, check_kind
 
     service = state(ctx).service(EventLog)
     start = service.last_id() if since is None else since
-    if kind:
-        from sempi_cli.services.event_log import check_kind
-
-        for name in kind:
-            check_kind(name)
-    stop = threading.Event()
-    previous = {
-        sig: signal.signal(sig, lambda *_args: stop.set())
-        for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
+    for name in kind or []:
+        check_kind(name)
+    with stop_on_signal() as stop:
         say(ctx, _("Following events after {id}; Ctrl-C to stop.").format(id=start))
         for event in service.tail(
             start, kinds=kind or [], client_id=client, wait=stop.wait, interval=interval
@@ -104,9 +93,6 @@ def events_tail(
             typer.echo(render_record(event, "jsonl"))
             if stop.is_set():
                 break
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 @app.command("kinds")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from sempi_cli.cli.chat.group import app
-from sempi_cli.cli.common import confirm, emit_record, emit_rows, say, state
+from sempi_cli.cli.common import confirm, emit_record, emit_rows, say, state, stop_on_signal
 from sempi_cli.i18n import gettext as _
 from sempi_cli.i18n import number, pgettext
 
@@ -312,9 +312,6 @@ def chat_follow(
 
     Example: sempi chat follow general --format jsonl
     """
-    import signal
-    import threading
-
     from sempi_cli.errors import UsageProblem
     from sempi_cli.output import render_record
     from sempi_cli.services.chat.follow import FollowService
@@ -332,14 +329,7 @@ def chat_follow(
         )
     service = state(ctx).service(FollowService)
     chat_id, after = service.start(chat)
-    # A signal only sets the flag; the loop ends between two polls, and the command
-    # returns (exit 0) with the store closed as after any command.
-    stop = threading.Event()
-    previous = {
-        sig: signal.signal(sig, lambda *_args: stop.set())
-        for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
+    with stop_on_signal() as stop:  # the loop ends between two polls
         if chat_id is not None:
             say(ctx, _("Following chat {chat}; Ctrl-C to stop.").format(chat=chat_id))
         else:
@@ -348,9 +338,6 @@ def chat_follow(
             typer.echo(render_record(message, "jsonl") if fmt != "table" else _line(message))
             if stop.is_set():
                 break
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _line(message: dict) -> str:
