@@ -46,6 +46,30 @@ def user_id(db, email: str) -> int:
 # --- task.created ---------------------------------------------------------------------
 
 
+def test_what_reacts_to_task_created_finds_the_task_whole(cli, db, people, monkeypatch):
+    """A reactor (a rule, a before-hook) sees the new task's people and tags: the event
+    is written once they are."""
+    import sys
+    import types
+
+    seen = []
+    spy = types.ModuleType("sempi_test_spy")
+
+    def react(db, clock, actor, event):
+        task = event["object"]["id"]
+        seen.append((
+            sorted(r[0] for r in db.execute("SELECT tag FROM task_tags WHERE task_id = ?", (task,))),
+            db.execute("SELECT count(*) FROM task_members WHERE task_id = ?", (task,)).fetchone()[0],
+        ))  # fmt: skip
+
+    spy.prepare = lambda db, kind: react if kind == "task.created" else None
+    monkeypatch.setitem(sys.modules, "sempi_test_spy", spy)
+    monkeypatch.setattr(event_log, "REACTORS", (*event_log.REACTORS, "sempi_test_spy"))
+    ok(cli("task", "add", "Invio F24", "-r", DOER, "--participant", HELPER, "--tag", "f24",
+           "-c", str(people["client"]), as_user=CREATOR))  # fmt: skip
+    assert seen == [(["f24"], 1)]
+
+
 def test_a_task_added_by_hand_is_one_event_per_task(cli, db, people):
     made = ok(
         cli(
