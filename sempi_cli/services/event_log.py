@@ -152,20 +152,24 @@ def record_many(
 ) -> None:
     """Write events of one kind, (object_id, client_id, changes, data) each, with one
     executemany: the bulk writers' path (a scheduler run, a batch). When a reactor
-    wants this kind, it reacts to each, in order."""
+    wants this kind, it reacts to each, in order, once they are all written (so the
+    events its actions write come after the whole batch)."""
     common = _common(db, clock, actor, kind)
     written = [
         (*common, object_id, client_id, _json(changes), _json(data))
         for object_id, client_id, changes, data in rows
     ]
     reactors = _reactors(db, kind)
-    if not reactors:
-        db.executemany(INSERT, written)
-        return
-    for row in written:
-        cursor = db.execute(INSERT, row)
-        assert cursor.lastrowid is not None  # set by the INSERT
-        _react(db, clock, actor, reactors, int(cursor.lastrowid), row)
+    # The ids SQLite gives: the largest one + 1, + 2... (one writer: the caller holds
+    # the write transaction, and no event is ever deleted).
+    first = _newest(db) + 1 if reactors else 0
+    db.executemany(INSERT, written)
+    for event_id, row in enumerate(written, first) if reactors else ():
+        _react(db, clock, actor, reactors, event_id, row)
+
+
+def _newest(db: sqlite3.Connection) -> int:
+    return int(db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
 
 
 INSERT = (
@@ -178,6 +182,10 @@ _encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str).enco
 
 def _json(value: Mapping[str, object] | None) -> str:
     return _encode(value) if value else _EMPTY
+
+
+def _decoded(text: str) -> dict:
+    return json.loads(text) if text != _EMPTY else {}
 
 
 def _common(db: sqlite3.Connection, clock: Clock, actor: Actor | None, kind: str) -> tuple:
@@ -228,7 +236,7 @@ def _react(
         "actor": None if actor is None else {"id": actor_id, "email": actor.email},
         "object": {"type": object_type, "id": object_id}, "client_id": client_id,
         "origin": None if origin is None else {"event": origin, "depth": depth},
-        "changes": json.loads(changes), "data": json.loads(data),
+        "changes": _decoded(changes), "data": _decoded(data),
     }  # fmt: skip
     for react in reactors:
         react(db, clock, actor, event)
@@ -313,7 +321,7 @@ class EventLog(Service):
 
     def last_id(self) -> int:
         """The newest event's id (anyone's): where `events tail` starts."""
-        return int(self.db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
+        return _newest(self.db)
 
     def tail(
         self,

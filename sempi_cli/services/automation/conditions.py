@@ -55,11 +55,20 @@ class Condition:
         return _as_text(found) == self.value
 
 
+_WORDS = {True: "true", False: "false", None: "null"}
+
+
 def _as_text(value: object) -> str | None:
-    """A JSON scalar as `--if` compares it; None for an object (never equal)."""
+    """A JSON scalar as `--if` compares it (as JSON writes it); None for an object
+    (never equal). Every event of a kind a rule watches passes here: the common
+    types take no call to json."""
     if isinstance(value, str):
         return value
-    if isinstance(value, bool | int | float) or value is None:
+    if value is None or isinstance(value, bool):
+        return _WORDS[value]
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
         return json.dumps(value)
     return None
 
