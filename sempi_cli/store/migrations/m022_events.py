@@ -22,10 +22,11 @@ CREATE TABLE events (
     data         TEXT NOT NULL DEFAULT '{}'
 );
 -- Readers walk the record by id (--since); a client's events have an index of
--- their own. No index by kind or object: each one costs every write (the scheduler
--- writes two events a deadline), and a reader filters by kind on its way along ids.
--- The nightly coupon check looks for the notices it already gave: a partial index,
--- which costs only those rows.
+-- their own (`events list --client`). No index by kind or object: each one costs
+-- every write (the scheduler writes an event a deadline, a hundred a client a
+-- year), and a reader filters by kind on its way along ids. The nightly coupon
+-- check looks for the notices it already gave: a partial index, which costs only
+-- those rows.
 CREATE INDEX events_client ON events(client_id, id);
 CREATE INDEX events_coupon_expiring ON events(client_id) WHERE kind = 'coupon.expiring';
 """
