@@ -61,7 +61,11 @@ def rule_add(
         ),
     ] = None,
     message: Annotated[
-        str | None, typer.Option("--message", help="notify: the text of the notification.")
+        str | None,
+        typer.Option(
+            "--message",
+            help="notify: the notification's text; mail: your words, with --mail-template notice.",
+        ),
     ] = None,
     mail_template: Annotated[
         str | None, typer.Option("--mail-template", help="mail: the e-mail's template.")
