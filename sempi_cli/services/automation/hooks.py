@@ -214,24 +214,30 @@ def timeout_of(db: sqlite3.Connection) -> int:
 
 def prepare(db: sqlite3.Connection, kind: str) -> Callable[..., None] | None:
     """The reactor for events of ``kind`` when a ``before-<kind>`` hook is to run,
-    else None (event_log asks once per write: one read of the setting, one stat of
-    the folder)."""
-    if _skipping.get() or f"before-{kind}" not in names(folder(db)):
+    else None. event_log asks once per write: the folder, the hook's name and the
+    timeout are read then (one read of each setting, one stat of the folder), not
+    again for each event of a bulk write."""
+    if _skipping.get():
         return None
+    name, where = f"before-{kind}", folder(db)
+    if name not in names(where):
+        return None
+    seconds = timeout_of(db)
+
+    def react(db: sqlite3.Connection, clock: Clock, actor: Actor | None, event: dict) -> None:
+        before(where, name, seconds, event)
+
     return react
 
 
-def react(db: sqlite3.Connection, clock: Clock, actor: Actor | None, event: dict) -> None:
-    """The reactor: run ``before-<kind>``; its refusal (a non-zero exit, or the
-    timeout) refuses the change, raised inside the writer's transaction."""
-    name = f"before-{event['kind']}"
-    where = folder(db)
+def before(where: Path, name: str, seconds: int, event: dict) -> None:
+    """Run the before-hook ``name`` on ``event``; its refusal (a non-zero exit, or
+    the timeout) refuses the change, raised inside the writer's transaction."""
     if name not in names(where):  # removed since ``prepare`` looked
         return
     path = where / name
     require_safe(where, hook=False)
     require_safe(path, hook=True)
-    seconds = timeout_of(db)
     extra = {
         "SEMPI_HOOK_PHASE": "before",
         "SEMPI_EVENT_KIND": event["kind"],

@@ -125,9 +125,10 @@ def queue(db: sqlite3.Connection, clock: Clock, where: Path) -> int:
             span = {"last": last, "upto": upto, "kinds": json.dumps(kinds),
                     "max": event_log.MAX_DEPTH}  # fmt: skip
             queued = db.execute(
-                "INSERT OR IGNORE INTO hook_deliveries (event_id, hook, client_id, next_at)"
+                "INSERT INTO hook_deliveries (event_id, hook, client_id, next_at)"
                 " SELECT id, 'after-' || kind, client_id, :now FROM events"
-                f" WHERE {_SPAN} AND depth < :max ORDER BY id",
+                f" WHERE {_SPAN} AND depth < :max ORDER BY id"
+                " ON CONFLICT (event_id, hook) DO NOTHING",
                 {**span, "now": iso_utc(clock.now())},
             ).rowcount
             _stop_deep(db, clock, span)
