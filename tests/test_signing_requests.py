@@ -381,6 +381,22 @@ def test_list_filters_by_status(cli, db, office):
     assert_one_line_error(cli("sign", "list", "--status", "nope", as_user=STAFF), 6)
 
 
+def test_list_filters_by_client(cli, db, office):
+    alfa = data(request(cli, office, MARIO))
+    beta = data(
+        cli("--format", "json", "sign", "request", "--client", str(office["beta"]),
+            "--template", "Incarico", "--signer", BRUNO, as_user=STAFF)
+    )  # fmt: skip
+
+    def listed(client: int, who: str = STAFF) -> list[int]:
+        args = ("--format", "json", "sign", "list", "--client", str(client))
+        return [r["id"] for r in data(cli(*args, as_user=who)) or []]
+
+    assert listed(office["alfa"]) == [alfa["id"]]
+    assert listed(office["beta"]) == [beta["id"]]
+    assert listed(office["beta"], MARIO) == []  # another client's: never listed to Alfa's user
+
+
 def test_the_evidence_chain_holds_after_a_whole_request(cli, db, clock, office):
     made = data(request(cli, office, STAFF))
     ok(accept(cli, made["id"], totp_now(clock, office), STAFF))
