@@ -209,6 +209,21 @@ def test_a_condition_compares_the_fields_json_value_as_text(text, holds):
     assert conditions.parse(text).holds(EVENT) is holds
 
 
+CONDITION_TEXTS = [
+    "client_id=12", "client_id=13", "object.id=42", "data.modules=f24", "data.modules=fatture",
+    "data.title=Invio F24", "data.missing=x", "changes.status=completed", "origin=null",
+]  # fmt: skip
+
+
+@given(st.lists(st.lists(st.sampled_from(CONDITION_TEXTS), max_size=3), max_size=12))
+def test_the_matcher_finds_the_rules_testing_each_would_in_their_order(rules):
+    """conditions.Matcher files rules by their first condition; what it finds must be
+    what testing every rule in turn finds (a list field finds a rule once)."""
+    parsed = [(n, [conditions.parse(text) for text in texts]) for n, texts in enumerate(rules)]
+    expected = [n for n, when in parsed if conditions.holds(when, EVENT)]
+    assert conditions.Matcher(parsed).matching(EVENT) == expected
+
+
 @given(st.text(max_size=60))
 def test_any_condition_text_parses_or_is_refused_in_one_line(text):
     try:

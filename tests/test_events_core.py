@@ -65,6 +65,30 @@ def test_an_event_reads_back_as_the_contract(cli, db, clock, people):
     }  # fmt: skip
 
 
+def test_what_reacts_is_given_the_contract_the_record_reads_back(db, clock, people, monkeypatch):
+    """The reactors get each event as an event_log.Event (fields made when read);
+    whole, it is the stored contract, for record and for record_many with data given
+    as a mapping or as JSON text already (a bulk writer's)."""
+    given: list = []
+    monkeypatch.setattr(event_log, "_reactors", lambda db, kind: [lambda *a: given.append(a[3])])
+    admin = actor(db, ADMIN_EMAIL)
+    with write_transaction(db):
+        event_log.record(db, clock, admin, "client.updated", people["client"], people["client"],
+                         changes={"pec": {"old": None, "new": "a@pec.it"}})  # fmt: skip
+        event_log.record_many(db, clock, admin, "client.onboarded",
+                              [(people["client"], people["client"], None, {"n": 1}),
+                               (people["other_client"], people["other_client"], None,
+                                event_log.encoded({"n": 2}))])  # fmt: skip
+    assert given[0]["client_id"] == people["client"]  # read alone, before the rest
+    stored = db.execute(
+        "SELECT e.*, u.email FROM events e LEFT JOIN users u ON u.id = e.actor_id"
+        " WHERE e.id > ? ORDER BY e.id", (people["mark"],)
+    ).fetchall()  # fmt: skip
+    assert [dict(event) for event in given] == [event_log.contract(r, r["email"]) for r in stored]
+    assert [event["data"] for event in given] == [{}, {"n": 1}, {"n": 2}]
+    assert "data" in given[0] and "title" not in given[0] and len(given[0]) == 10
+
+
 def test_a_rolled_back_change_leaves_no_event(db, clock, people):
     with pytest.raises(RuntimeError), write_transaction(db):
         event_log.record(db, clock, None, "client.updated", people["client"], people["client"])

@@ -59,6 +59,19 @@ def open_current(path: str, schema: int) -> sqlite3.Connection:
     return _open(path, False, schema, None)
 
 
+def file_of(conn: sqlite3.Connection) -> str:
+    """The store file's absolute path as SQLite names it ('' for a store in memory):
+    asked once of SQLite, then kept on the connection (the hooks' folder beside it
+    is looked up at every write)."""
+    known = getattr(conn, "file", None)
+    if known is None:
+        rows = conn.execute("PRAGMA database_list").fetchall()
+        known = next((row[2] for row in rows if row[1] == "main"), "")
+        if isinstance(conn, StoreConnection):
+            conn.file = known
+    return known
+
+
 def _open(
     path: str,
     create: bool,

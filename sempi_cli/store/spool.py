@@ -31,6 +31,7 @@ from pathlib import Path
 
 from sempi_cli.errors import StoreUnusable
 from sempi_cli.i18n import gettext as _
+from sempi_cli.store.connection import file_of
 
 SUFFIX = ".outbox"
 _NAME = re.compile(r"\A[0-9a-f]{32}\.secret\Z")
@@ -44,10 +45,8 @@ class SpoolError(Exception):
 
 def folder_of(conn: sqlite3.Connection) -> Path | None:
     """The spool folder of the store ``conn`` has open; None for a store in memory."""
-    for row in conn.execute("PRAGMA database_list"):
-        if row[1] == "main":
-            return Path(f"{row[2]}{SUFFIX}") if row[2] else None
-    return None
+    store = file_of(conn)
+    return Path(f"{store}{SUFFIX}") if store else None
 
 
 def write(folder: Path | None, data: bytes) -> tuple[str, str]:

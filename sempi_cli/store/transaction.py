@@ -35,6 +35,7 @@ class StoreConnection(sqlite3.Connection):
     """The connection open_store makes: a plain one that can carry its patience."""
 
     patience: _Patience | None = None
+    file: str | None = None  # the store file's path as SQLite names it (connection.file_of)
 
 
 def be_patient(

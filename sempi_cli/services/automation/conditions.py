@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from sempi_cli.errors import InvalidData
 from sempi_cli.i18n import gettext as _
@@ -45,14 +46,21 @@ class Condition:
         return f"{self.field}={self.value}"
 
     def holds(self, event: Mapping[str, object]) -> bool:
-        found: object = event
-        for part in self.path:
-            if not isinstance(found, Mapping) or part not in found:
-                return False
-            found = found[part]
-        if isinstance(found, list):
-            return any(_as_text(item) == self.value for item in found)
-        return _as_text(found) == self.value
+        return self.value in _texts(event, self.path)
+
+
+def _texts(event: Mapping[str, object], path: tuple[str, ...]) -> tuple[str | None, ...]:
+    """What the field at ``path`` reads as: its text, a list's elements' texts, or
+    nothing when the event has no such field."""
+    found: Any = event
+    try:
+        for part in path:
+            found = found[part]  # only a mapping takes a text key (a list or str: TypeError)
+    except (KeyError, TypeError):
+        return ()
+    if isinstance(found, list):
+        return tuple(_as_text(item) for item in found)
+    return (_as_text(found),)
 
 
 _WORDS = {True: "true", False: "false", None: "null"}
@@ -123,6 +131,41 @@ def parse_all(texts: Iterable[str]) -> list[Condition]:
 
 def holds(conditions: Sequence[Condition], event: Mapping[str, object]) -> bool:
     return all(c.holds(event) for c in conditions)
+
+
+T = TypeVar("T")
+
+
+class Matcher(Generic[T]):
+    """Which of a kind's rules hold for an event, in the rules' order. Each rule is
+    filed under its first condition (field, then value): an event costs a read of
+    each distinct first field and a lookup, not a test of every rule (a scheduler
+    run sends a hundred thousand events past the office's rules); only the rules
+    found have their other conditions tested."""
+
+    def __init__(self, rules: Iterable[tuple[T, Sequence[Condition]]]) -> None:
+        self._always: list[tuple[int, T, Sequence[Condition]]] = []
+        self._by_first: dict[tuple[str, ...], dict[str, list[tuple[int, T, Sequence[Condition]]]]]
+        self._by_first = {}
+        for position, (rule, when) in enumerate(rules):
+            if not when:
+                self._always.append((position, rule, ()))
+                continue
+            first, rest = when[0], when[1:]
+            by_value = self._by_first.setdefault(first.path, {})
+            by_value.setdefault(first.value, []).append((position, rule, rest))
+
+    def matching(self, event: Mapping[str, object]) -> list[T]:
+        found = list(self._always)
+        for path, by_value in self._by_first.items():
+            for text in _texts(event, path):
+                if text in by_value:
+                    found.extend(by_value[text])
+        if not found:
+            return []
+        # A list's elements may find a rule twice; the order is the rules' own.
+        unique = {position: (rule, rest) for position, rule, rest in found}
+        return [rule for _, (rule, rest) in sorted(unique.items()) if holds(rest, event)]
 
 
 def dump(conditions: Sequence[Condition]) -> str:

@@ -19,6 +19,7 @@ for every event in the writer's transaction.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 from collections.abc import Callable, Mapping
@@ -35,22 +36,25 @@ from sempi_cli.store import write_transaction
 log = logging.getLogger("sempi_cli.automation")
 log.addHandler(logging.NullHandler())  # a library's logger: the program decides where it goes
 
-_SELECT = "SELECT * FROM automation_rules WHERE on_kind = ? AND enabled = 1 ORDER BY id"
+_SELECT = (
+    "SELECT id, conditions FROM automation_rules WHERE on_kind = ? AND enabled = 1 ORDER BY id"
+)
 
 
 def prepare(db: sqlite3.Connection, kind: str) -> Callable[..., None] | None:
     """The reactor for events of ``kind``, or None when no enabled rule acts on them.
     event_log asks once per write (one indexed query); the rules and their
     conditions are read then, and each event of the write is matched against them."""
-    rules = [(rule, conditions.load(rule["conditions"])) for rule in db.execute(_SELECT, (kind,))]
+    rules = tuple(tuple(rule) for rule in db.execute(_SELECT, (kind,)))
     if not rules:
         return None
+    matcher = _matcher(rules)
 
     def react(
         db: sqlite3.Connection, clock: Clock, actor: Actor | None, event: Mapping[str, object]
     ) -> None:
         """Run the rules the event sets off (module docstring)."""
-        matching = [rule for rule, when in rules if conditions.holds(when, event)]
+        matching = [_rule(db, rule_id) for rule_id in matcher.matching(event)]
         if not matching:
             return
         depth = _depth(event)
@@ -61,6 +65,17 @@ def prepare(db: sqlite3.Connection, kind: str) -> Callable[..., None] | None:
             run_rule(db, clock, rule, event, depth)
 
     return react
+
+
+def _rule(db: sqlite3.Connection, rule_id: int) -> sqlite3.Row:
+    return db.execute("SELECT * FROM automation_rules WHERE id = ?", (rule_id,)).fetchone()
+
+
+@functools.lru_cache(maxsize=64)
+def _matcher(rules: tuple[tuple[int, str], ...]) -> conditions.Matcher[int]:
+    """The matcher of rules (id, stored conditions), kept while they stay as they are:
+    a command writing one event reads its kind's rules, not parses them again."""
+    return conditions.Matcher((rule_id, conditions.load(stored)) for rule_id, stored in rules)
 
 
 def react(

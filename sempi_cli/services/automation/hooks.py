@@ -23,7 +23,7 @@ import sqlite3
 import stat
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +34,7 @@ from sempi_cli.i18n import N_
 from sempi_cli.i18n import gettext as _
 from sempi_cli.services import audit, event_log, settings
 from sempi_cli.services.access import Actor, require_firm_admin
-from sempi_cli.store import write_transaction
+from sempi_cli.store import file_of, write_transaction
 
 PHASES = ("before", "after")
 MESSAGE_LIMIT = 200  # characters of a hook's stderr line shown in a refusal
@@ -50,17 +50,20 @@ _listings: dict[str, tuple[int, frozenset[str]]] = {}
 
 
 def folder(db: sqlite3.Connection) -> Path:
-    """The hooks' folder: the setting, else ``hooks`` beside the store file (SQLite
-    names the file by its absolute path: no resolving, which costs a system call
-    for each part of the path, and this runs on every write)."""
-    configured = settings.get(db, "automation.hooks_dir")
-    if configured:
-        return Path(configured)
-    store = next(row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main")
-    return Path(os.path.dirname(store), "hooks")
+    """The hooks' folder: the setting, else ``hooks`` beside the store file."""
+    return Path(_folder_text(db))
 
 
-def names(where: Path) -> frozenset[str]:
+def _folder_text(db: sqlite3.Connection) -> str:
+    """``folder`` as text, for every write's look: SQLite names the store by its
+    absolute path, so nothing is resolved (a system call for each part of the
+    path), and no Path is made (a third of the look)."""
+    return settings.get(db, "automation.hooks_dir") or os.path.join(
+        os.path.dirname(file_of(db)), "hooks"
+    )
+
+
+def names(where: Path | str) -> frozenset[str]:
     """The file names in the folder (none when it is absent), cached by its mtime."""
     key = str(where)
     try:
@@ -219,18 +222,21 @@ def prepare(db: sqlite3.Connection, kind: str) -> Callable[..., None] | None:
     again for each event of a bulk write."""
     if _skipping.get():
         return None
-    name, where = f"before-{kind}", folder(db)
-    if name not in names(where):
+    name, looked = f"before-{kind}", _folder_text(db)
+    if name not in names(looked):
         return None
+    where = Path(looked)
     seconds = timeout_of(db)
 
-    def react(db: sqlite3.Connection, clock: Clock, actor: Actor | None, event: dict) -> None:
+    def react(
+        db: sqlite3.Connection, clock: Clock, actor: Actor | None, event: Mapping[str, object]
+    ) -> None:
         before(where, name, seconds, event)
 
     return react
 
 
-def before(where: Path, name: str, seconds: int, event: dict) -> None:
+def before(where: Path, name: str, seconds: int, event: Mapping[str, object]) -> None:
     """Run the before-hook ``name`` on ``event``; its refusal (a non-zero exit, or
     the timeout) refuses the change, raised inside the writer's transaction."""
     if name not in names(where):  # removed since ``prepare`` looked
@@ -240,11 +246,11 @@ def before(where: Path, name: str, seconds: int, event: dict) -> None:
     require_safe(path, hook=True)
     extra = {
         "SEMPI_HOOK_PHASE": "before",
-        "SEMPI_EVENT_KIND": event["kind"],
+        "SEMPI_EVENT_KIND": str(event["kind"]),
         "SEMPI_EVENT_ID": str(event["id"]),
         event_log.HOOK_CAUSE: str(event["id"]),
     }
-    body = json.dumps(event, ensure_ascii=False).encode() + b"\n"
+    body = json.dumps(dict(event), ensure_ascii=False).encode() + b"\n"
     outcome = run(path, body, environment(name, extra), seconds)
     if outcome.code == 0:
         return

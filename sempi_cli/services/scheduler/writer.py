@@ -80,6 +80,10 @@ class Prepared:
     task_deadline: str
     title: str
     description: str  # "{client}" stands for the client's id
+    # Its deadline.created data as JSON, but for the client's own fields (and so
+    # open: no closing brace): a run writes a hundred thousand of these events,
+    # and encoding each whole was a third of an event's cost.
+    event_head: str
 
 
 @dataclass
@@ -138,19 +142,27 @@ class ChunkWriter:
         found = self._prepared.get(id(deadline))
         if found is None:
             rule = RULES_BY_ID[deadline.rule_id]
+            due, title = deadline.due_date.isoformat(), f"{rule.label} {deadline.period_name}"
+            shared = {
+                "rule_id": rule.id,
+                "period": deadline.period,
+                "due_date": due,
+                "title": title,
+            }
             found = self._prepared[id(deadline)] = Prepared(
                 deadline=deadline,
                 rule=rule,
                 nominal=deadline.nominal_date.isoformat(),
-                due=deadline.due_date.isoformat(),
+                due=due,
                 shifts=json.dumps([s.as_dict() for s in deadline.shifts], ensure_ascii=False),
                 task_deadline=deadline_of(deadline.due_date, 0, self.deadline_time),
-                title=f"{rule.label} {deadline.period_name}",
+                title=title,
                 description=(
                     f"Scadenza fiscale {rule.id} {deadline.period_name}. Base normativa: "
                     f"{deadline.legal_basis}. Perché cade in questo giorno: "
                     f"sempi scheduler explain {{client}} {rule.id} {deadline.period}"
                 ),
+                event_head=event_log.encoded(shared)[:-1],
             )
         return found
 
@@ -414,19 +426,16 @@ class ChunkWriter:
                 )
             )
             history.append((task_id, now, actor, "create", None, None, p.title))
+            # "unassigned": the client has no responsible, the task went to whoever ran
+            # the scheduler (a rule may give it to the office manager).
+            unassigned = "false" if client["responsible_id"] is not None else "true"
             deadline_events.append(
                 (
                     deadline_id,
                     client["id"],
                     None,
-                    {
-                        **_deadline_data(p.rule.id, p.deadline.period, p.due, task_id),
-                        "title": p.title,
-                        "responsible_id": responsible,
-                        # The client has no responsible: the task went to whoever ran
-                        # the scheduler (a rule may give it to the office manager).
-                        "unassigned": client["responsible_id"] is None,
-                    },
+                    f'{p.event_head},"task_id":{task_id},"responsible_id":{responsible},'
+                    f'"unassigned":{unassigned}}}',
                 )
             )
             reminders.append((task_id, responsible, p.rule.lead_days * 1440, actor, now))
@@ -457,7 +466,7 @@ class ChunkWriter:
         result.counts.created += len(new)
 
 
-EventRow = tuple[int, int, dict | None, dict]  # record_many's (object, client, changes, data)
+EventRow = tuple[int, int, dict | None, dict | str]  # record_many's (object, client, changes, data)
 # The order of the kinds in a chunk: what changed in the deadlines held, then the new ones.
 EVENT_ORDER = ("deadline.moved", "task.updated", "deadline.cancelled", "deadline.created")
 
