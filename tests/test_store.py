@@ -58,6 +58,7 @@ def test_new_store_is_stamped_and_migrated(db):
         "m021_task_origin",
         "m022_events",
         "m023_automation",
+        "m024_events_lean",
     ]
 
 

@@ -52,11 +52,8 @@ MAX_DEPTH = 5  # an automation's chain of events stops deeper than this (no loop
 # module imports none. Each module has ``prepare(db, kind)``, asked once per call
 # of record or record_many: None when nothing is to be done for that kind (then
 # nothing more is), else a function ``react(db, clock, actor, event)`` called with
-# each event as its contract; raising refuses the whole change.
-REACTORS: tuple[str, ...] = (
-    "sempi_cli.services.automation.hooks",
-    "sempi_cli.services.automation.engine",
-)
+# each event (an ``Event``); raising refuses the whole change.
+REACTORS: tuple[str, ...] = ("sempi_cli.services.automation.reactor",)
 
 # The event whose automation is running now (its id and depth): an event written
 # meanwhile is caused by it (origin_id, depth + 1). Set by ``caused_by``.

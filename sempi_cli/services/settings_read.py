@@ -1,8 +1,8 @@
 """Reading a firm setting: its stored value, or its default.
 
-The read half of settings.py for the keys a login session is checked with, in a
-module light enough for the fast path (cli/fastpath.py), which checks sessions
-before the CLI framework is loaded. settings.py holds every key, its help and
+The read half of settings.py for the keys a login session is checked with, and
+the hooks' folder every write looks in, in a module light enough for the fast
+path (cli/fastpath.py), which checks sessions before the CLI framework is loaded. settings.py holds every key, its help and
 its validation (`sempi config`); a test keeps these defaults equal to its own.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 
 DEFAULTS = {
+    "automation.hooks_dir": "",
     "auth.require_otp": "none",
     "auth.session_idle_hours": "8",
     "ui.language": "it",

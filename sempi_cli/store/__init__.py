@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sempi_cli.store.connection import file_of, open_store
-from sempi_cli.store.transaction import checkpoint, write_transaction
+from sempi_cli.store.connection import open_store
+from sempi_cli.store.transaction import checkpoint, file_of, write_transaction
 
 __all__ = ["checkpoint", "file_of", "open_store", "write_transaction"]

@@ -11,6 +11,7 @@ import errno
 import os
 import sqlite3
 import stat
+import time
 from collections.abc import Callable
 
 from sempi_cli.errors import StoreUnusable
@@ -24,7 +25,7 @@ from sempi_cli.store.constants import (
     SQLITE_HEADER,
     WORLD_BITS,
 )
-from sempi_cli.store.transaction import StoreConnection, busy_or_unusable
+from sempi_cli.store.transaction import StoreConnection, busy_or_unusable, is_busy
 
 # The fast path (cli/fastpath.py) opens the store through open_current, before
 # pathlib or the migrations are imported: the file is named by a string here.
@@ -57,19 +58,6 @@ def open_current(path: str, schema: int) -> sqlite3.Connection:
     same checks and pragmas as open_store, if its schema is exactly ``schema``;
     otherwise SchemaElsewhere, and the caller hands the work to open_store."""
     return _open(path, False, schema, None)
-
-
-def file_of(conn: sqlite3.Connection) -> str:
-    """The store file's absolute path as SQLite names it ('' for a store in memory):
-    asked once of SQLite, then kept on the connection (the hooks' folder beside it
-    is looked up at every write)."""
-    known = getattr(conn, "file", None)
-    if known is None:
-        rows = conn.execute("PRAGMA database_list").fetchall()
-        known = next((row[2] for row in rows if row[1] == "main"), "")
-        if isinstance(conn, StoreConnection):
-            conn.file = known
-    return known
 
 
 def _open(
@@ -131,6 +119,7 @@ def _open(
             conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # only an empty file takes it
         for pragma in PRAGMAS:
             conn.execute(pragma)
+        _write_ahead_log(conn)
         if version < latest and migrate is not None:
             migrate(conn)
         conn.execute("PRAGMA foreign_keys = ON")
@@ -147,6 +136,23 @@ def _open(
         raise
     conn.row_factory = sqlite3.Row
     return conn
+
+
+def _write_ahead_log(conn: sqlite3.Connection) -> None:
+    """The store in WAL mode, which the file keeps: set once, when it is made.
+    Setting it takes the file's exclusive lock, which SQLite does not wait for
+    (waiting could deadlock against a writer): when several processes make one
+    store at the same moment, the others try again for the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _stat(path: str) -> os.stat_result | None:

@@ -5,7 +5,7 @@ APPLICATION_ID = 0x53454D50  # "SEMP"
 # The schema this code works on: the number of migrations (store/migrations'
 # LATEST; tests/test_store.py keeps them equal). Here so that opening a store at
 # this schema does not import the sixteen migration modules.
-SCHEMA_VERSION = 23
+SCHEMA_VERSION = 24
 BUSY_TIMEOUT_MS = 10_000
 SQLITE_HEADER = b"SQLite format 3\x00"
 WORLD_BITS = 0o006  # read or write for "other": refused (group bits are a deployment's choice)
@@ -20,7 +20,6 @@ WORLD_BITS = 0o006  # read or write for "other": refused (group bits are a deplo
 PAGE_SIZE = 16384
 PRAGMAS = (
     f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
-    "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = FULL",
     "PRAGMA secure_delete = ON",
     "PRAGMA trusted_schema = OFF",

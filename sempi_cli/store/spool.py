@@ -31,7 +31,7 @@ from pathlib import Path
 
 from sempi_cli.errors import StoreUnusable
 from sempi_cli.i18n import gettext as _
-from sempi_cli.store.connection import file_of
+from sempi_cli.store.transaction import file_of
 
 SUFFIX = ".outbox"
 _NAME = re.compile(r"\A[0-9a-f]{32}\.secret\Z")

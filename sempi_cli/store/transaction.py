@@ -38,6 +38,19 @@ class StoreConnection(sqlite3.Connection):
     file: str | None = None  # the store file's path as SQLite names it (connection.file_of)
 
 
+def file_of(conn: sqlite3.Connection) -> str:
+    """The store file's absolute path as SQLite names it ('' for a store in memory):
+    asked once of SQLite, then kept on the connection (the hooks' folder beside it
+    is looked up at every write)."""
+    known = getattr(conn, "file", None)
+    if known is None:
+        rows = conn.execute("PRAGMA database_list").fetchall()
+        known = next((row[2] for row in rows if row[1] == "main"), "")
+        if isinstance(conn, StoreConnection):
+            conn.file = known
+    return known
+
+
 def be_patient(
     conn: sqlite3.Connection, seconds: float, notice: Callable[[], None] | None = None
 ) -> None:
@@ -54,7 +67,7 @@ def _begin(conn: sqlite3.Connection) -> None:
         return
     except sqlite3.OperationalError as exc:
         patience = getattr(conn, "patience", None)
-        if patience is None or not _is_busy(exc):
+        if patience is None or not is_busy(exc):
             raise busy_or_unusable(exc) from exc
     if patience.notice is not None:
         patience.notice()
@@ -68,7 +81,7 @@ def _begin(conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
+def is_busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
 
 
@@ -79,7 +92,7 @@ def busy_or_unusable(exc: sqlite3.OperationalError, path: Path | str | None = No
             _("the disk holding the store is full; what the command was writing was not kept"),
             _("free some space, then run the command again"),
         )
-    if _is_busy(exc):
+    if is_busy(exc):
         return StoreBusy(
             _("the store is busy: another sempi held it past the timeout"),
             _("retry in a moment"),

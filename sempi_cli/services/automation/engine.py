@@ -1,9 +1,9 @@
-"""The rules at work: a reactor of the events record (event_log.REACTORS), called
-for every event in the writer's transaction.
+"""The rules at work, called for every event in the writer's transaction when its
+kind has enabled rules (reactor.py reads them at each write, and imports this
+module only then).
 
-- It reads the enabled rules of the event's kind, one indexed query each time (no
-  cache: a rule added or disabled counts at the next event, in any process). With
-  no rule for the kind, that query is the whole cost.
+- The rules are filed by their first condition (conditions.Matcher), kept while
+  they stay as they are; each event is matched against them.
 - A rule whose conditions hold runs its action as the rule's creator (a firm
   administrator: a rule acts for the firm, and its effects say who set it up),
   under ``event_log.caused_by``: the events the action writes name the event that
@@ -20,9 +20,9 @@ for every event in the writer's transaction.
 from __future__ import annotations
 
 import functools
-import logging
 import sqlite3
 from collections.abc import Callable, Mapping
+from types import ModuleType
 
 from sempi_cli.clock import Clock, iso_utc
 from sempi_cli.errors import RuleViolation, SempiError
@@ -30,24 +30,14 @@ from sempi_cli.i18n import Text
 from sempi_cli.i18n import gettext as _
 from sempi_cli.services import audit, event_log
 from sempi_cli.services.access import Actor
-from sempi_cli.services.automation import actions, conditions
+from sempi_cli.services.automation import conditions
+from sempi_cli.services.automation.lookup import Rules, enabled_rules
 from sempi_cli.store import write_transaction
 
-log = logging.getLogger("sempi_cli.automation")
-log.addHandler(logging.NullHandler())  # a library's logger: the program decides where it goes
 
-_SELECT = (
-    "SELECT id, conditions FROM automation_rules WHERE on_kind = ? AND enabled = 1 ORDER BY id"
-)
-
-
-def prepare(db: sqlite3.Connection, kind: str) -> Callable[..., None] | None:
-    """The reactor for events of ``kind``, or None when no enabled rule acts on them.
-    event_log asks once per write (one indexed query); the rules and their
-    conditions are read then, and each event of the write is matched against them."""
-    rules = tuple(tuple(rule) for rule in db.execute(_SELECT, (kind,)))
-    if not rules:
-        return None
+def reactor(rules: Rules) -> Callable[..., None]:
+    """The reaction to a write's events of one kind, whose enabled ``rules``
+    (reactor.py read them) are matched against each event."""
     matcher = _matcher(rules)
 
     def react(
@@ -67,12 +57,20 @@ def prepare(db: sqlite3.Connection, kind: str) -> Callable[..., None] | None:
     return react
 
 
+def _actions() -> ModuleType:
+    """The actions, and every domain they act through, imported when a rule first
+    acts: matching events against rules whose conditions do not hold needs none."""
+    from sempi_cli.services.automation import actions
+
+    return actions
+
+
 def _rule(db: sqlite3.Connection, rule_id: int) -> sqlite3.Row:
     return db.execute("SELECT * FROM automation_rules WHERE id = ?", (rule_id,)).fetchone()
 
 
 @functools.lru_cache(maxsize=64)
-def _matcher(rules: tuple[tuple[int, str], ...]) -> conditions.Matcher[int]:
+def _matcher(rules: Rules) -> conditions.Matcher[int]:
     """The matcher of rules (id, stored conditions), kept while they stay as they are:
     a command writing one event reads its kind's rules, not parses them again."""
     return conditions.Matcher((rule_id, conditions.load(stored)) for rule_id, stored in rules)
@@ -82,9 +80,9 @@ def react(
     db: sqlite3.Connection, clock: Clock, actor: Actor | None, event: Mapping[str, object]
 ) -> None:
     """One event, as event_log would give it: its kind's rules, run."""
-    reactor = prepare(db, str(event["kind"]))
-    if reactor is not None:
-        reactor(db, clock, actor, event)
+    rules = enabled_rules(db, str(event["kind"]))
+    if rules:
+        reactor(rules)(db, clock, actor, event)
 
 
 def _depth(event: Mapping[str, object]) -> int:
@@ -123,7 +121,7 @@ def run_rule(
                 _("add the rule again as a firm administrator"),
             )
         with write_transaction(db), event_log.caused_by(int(event["id"]), depth):
-            outcome = actions.run(db, clock, actor, rule, event)
+            outcome = _actions().run(db, clock, actor, rule, event)
             audit.record(db, iso_utc(clock.now()), actor.id, "automation_run",
                          "automation_rule", rule["id"],
                          {"rule": rule["name"], "event": event["id"], "outcome": outcome})  # fmt: skip
@@ -168,6 +166,11 @@ def _failed(
 def _stopped(
     db: sqlite3.Connection, clock: Clock, rules: list[sqlite3.Row], event: Mapping, depth: int
 ) -> None:
+    import logging  # here: a stop is rare, and logging costs a command 5 ms to import
+
+    log = logging.getLogger("sempi_cli.automation")
+    if not log.handlers:  # a library's logger: the program decides where it goes
+        log.addHandler(logging.NullHandler())
     names = [r["name"] for r in rules]
     log.error(
         "automation stopped: event %s (%s) is %s steps deep in a chain of rules; not run: %s",

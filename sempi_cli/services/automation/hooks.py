@@ -7,7 +7,7 @@ sempi runs as and be writable by no one else: whoever could write there would ru
 code as that account, which owns the store. Anything else is refused, and
 ``sempi doctor`` says so.
 
-A before-hook is a reactor (event_log.REACTORS): it runs inside the writer's
+A before-hook, found by reactor.py at the write, runs inside the writer's
 transaction with the event's JSON on stdin; a non-zero exit, or running past
 ``automation.hook_timeout``, refuses the change (nothing is written). Its stdout
 is ignored. The after-hooks are delivered by runner.py.
@@ -24,7 +24,7 @@ import stat
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar, Token
+from contextvars import Token
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,48 +34,18 @@ from sempi_cli.i18n import N_
 from sempi_cli.i18n import gettext as _
 from sempi_cli.services import audit, event_log, settings
 from sempi_cli.services.access import Actor, require_firm_admin
-from sempi_cli.store import file_of, write_transaction
+from sempi_cli.services.automation.lookup import folder_text, names, skipping_before_hooks
+from sempi_cli.store import write_transaction
 
 PHASES = ("before", "after")
 MESSAGE_LIMIT = 200  # characters of a hook's stderr line shown in a refusal
 STDERR_READ = 4096  # bytes of a hook's stderr read at most
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
-# --no-hooks: a firm administrator's command runs without the before-hooks.
-_skipping: ContextVar[bool] = ContextVar("sempi_skip_before_hooks", default=False)
-
-# A folder's listing, kept while its mtime stays (a file added or removed changes it):
-# a write with no hook for its event costs one stat of the folder.
-_listings: dict[str, tuple[int, frozenset[str]]] = {}
-
 
 def folder(db: sqlite3.Connection) -> Path:
     """The hooks' folder: the setting, else ``hooks`` beside the store file."""
-    return Path(_folder_text(db))
-
-
-def _folder_text(db: sqlite3.Connection) -> str:
-    """``folder`` as text, for every write's look: SQLite names the store by its
-    absolute path, so nothing is resolved (a system call for each part of the
-    path), and no Path is made (a third of the look)."""
-    return settings.get(db, "automation.hooks_dir") or os.path.join(
-        os.path.dirname(file_of(db)), "hooks"
-    )
-
-
-def names(where: Path | str) -> frozenset[str]:
-    """The file names in the folder (none when it is absent), cached by its mtime."""
-    key = str(where)
-    try:
-        mtime = os.stat(key).st_mtime_ns
-    except (FileNotFoundError, NotADirectoryError):
-        return frozenset()
-    cached = _listings.get(key)
-    if cached is not None and cached[0] == mtime:
-        return cached[1]
-    listing = frozenset(os.listdir(key))
-    _listings[key] = (mtime, listing)
-    return listing
+    return Path(folder_text(db))
 
 
 def kind_of(name: str) -> tuple[str, str] | None:
@@ -215,23 +185,16 @@ def timeout_of(db: sqlite3.Connection) -> int:
     return int(settings.get(db, "automation.hook_timeout"))
 
 
-def prepare(db: sqlite3.Connection, kind: str) -> Callable[..., None] | None:
-    """The reactor for events of ``kind`` when a ``before-<kind>`` hook is to run,
-    else None. event_log asks once per write: the folder, the hook's name and the
-    timeout are read then (one read of each setting, one stat of the folder), not
-    again for each event of a bulk write."""
-    if _skipping.get():
-        return None
-    name, looked = f"before-{kind}", _folder_text(db)
-    if name not in names(looked):
-        return None
-    where = Path(looked)
-    seconds = timeout_of(db)
+def before_reactor(db: sqlite3.Connection, where: str, kind: str) -> Callable[..., None]:
+    """The reaction to a write's events of ``kind``, whose before-hook is in the
+    folder ``where`` (reactor.py looked): the timeout is read once for the write,
+    not again for each event of a bulk write."""
+    folder_path, name, seconds = Path(where), f"before-{kind}", timeout_of(db)
 
     def react(
         db: sqlite3.Connection, clock: Clock, actor: Actor | None, event: Mapping[str, object]
     ) -> None:
-        before(where, name, seconds, event)
+        before(folder_path, name, seconds, event)
 
     return react
 
@@ -279,8 +242,8 @@ def skip_before_hooks(
             db, iso_utc(clock.now()), actor.id, "hooks_skipped", "command", None,
             {"command": command},
         )  # fmt: skip
-    return _skipping.set(True)
+    return skipping_before_hooks.set(True)
 
 
 def stop_skipping(token: Token[bool]) -> None:
-    _skipping.reset(token)
+    skipping_before_hooks.reset(token)

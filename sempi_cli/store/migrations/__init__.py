@@ -38,6 +38,7 @@ from sempi_cli.store.migrations import (
     m021_task_origin,
     m022_events,
     m023_automation,
+    m024_events_lean,
 )
 from sempi_cli.store.script import statements
 from sempi_cli.store.transaction import checkpoint, write_transaction
@@ -66,6 +67,7 @@ STEPS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     ("m021_task_origin", m021_task_origin.SQL),
     ("m022_events", m022_events.SQL),
     ("m023_automation", m023_automation.SQL),
+    ("m024_events_lean", m024_events_lean.SQL),
 ]
 LATEST = len(STEPS)
 
