@@ -15,8 +15,11 @@ neither imports none of it (a command paid 24 ms for it when it did).
 
 from __future__ import annotations
 
+import functools
+import importlib
 import sqlite3
 from collections.abc import Callable
+from types import ModuleType
 
 from sempi_cli.services.automation.lookup import (
     enabled_rules,
@@ -37,13 +40,9 @@ def prepare(db: sqlite3.Connection, kind: str) -> Callable[..., None] | None:
     rules = enabled_rules(db, kind)
     steps = []
     if hooks_folder is not None:
-        from sempi_cli.services.automation import hooks
-
-        steps.append(hooks.before_reactor(db, hooks_folder, kind))
+        steps.append(_machinery("hooks").before_reactor(db, hooks_folder, kind))
     if rules:
-        from sempi_cli.services.automation import engine
-
-        steps.append(engine.reactor(rules))
+        steps.append(_machinery("engine").reactor(rules))
     if len(steps) < 2:
         return steps[0] if steps else None
 
@@ -52,3 +51,10 @@ def prepare(db: sqlite3.Connection, kind: str) -> Callable[..., None] | None:
             step(*args)
 
     return react
+
+
+@functools.cache
+def _machinery(name: str) -> ModuleType:
+    """hooks.py or engine.py, imported the first time one is to run (an import
+    statement in a function costs each call the import system's lookup)."""
+    return importlib.import_module(f"sempi_cli.services.automation.{name}")
