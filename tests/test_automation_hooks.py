@@ -508,10 +508,15 @@ def test_an_after_hook_past_its_timeout_fails_its_batch(cli, db, clock, folder, 
 
 
 @pytest.mark.slow
-def test_an_after_hook_that_sets_itself_off_stops_at_the_depth_limit(db, clock, folder, store_path):
+def test_an_after_hook_that_sets_itself_off_stops_at_the_depth_limit(
+    cli, db, clock, folder, store_path
+):
     """after-task.updated edits the task it was told about, which writes task.updated
     again: the events its own commands write carry their cause (SEMPI_CAUSE), one step
     deeper each time, and none at MAX_DEPTH is delivered: the chain ends, audited."""
+    # The hook starts a sempi command for each event: on a busy machine (bytecode
+    # still to compile) one took past the 5 s default, and its retry came too late.
+    ok(cli("config", "set", "automation.hook_timeout", "60"))
     env = {**cron_env(store_path, store_path.parent, "loop"), "SEMPI_DB": str(store_path)}
     credentials = "".join(f"export {k}='{env[k]}'\n" for k in
                           ("SEMPI_DB", "SEMPI_USER", "SEMPI_APP_PASSWORD", "SEMPI_LANG"))  # fmt: skip
