@@ -549,3 +549,31 @@ def test_an_after_hook_that_sets_itself_off_stops_at_the_depth_limit(
         "SELECT details FROM audit_log WHERE action = 'automation_stopped'"
     ).fetchall()
     assert len(stopped) == 1 and json.loads(stopped[0][0])["events"] == [rows[-1]["id"]]
+
+
+def test_a_write_with_no_hook_and_no_rule_loads_none_of_the_automation(store_path):
+    """Every writing command asks the automation what is to run (reactor.py): with no
+    hook and no rule, the hooks', rules' and actions' code is never imported (a
+    command paid 24 ms for it when it was); with a rule, the engine is, the actions
+    only when a rule acts."""
+    env = {**cron_env(store_path, store_path.parent, "imports"), "SEMPI_DB": str(store_path)}
+    code = (
+        "import sys\nfrom sempi_cli.cli.fastpath import main\n"
+        "sys.argv = ['sempi', '-q', 'task', 'add', sys.argv[1]]\n"
+        "try:\n    main()\nexcept SystemExit as stop:\n    assert not stop.code, stop.code\n"
+        "print(' '.join(sorted(m.rsplit('.', 1)[1] for m in sys.modules"
+        " if m.startswith('sempi_cli.services.automation.'))))\n"
+    )
+
+    def loaded(title: str) -> set[str]:
+        done = subprocess.run([sys.executable, "-c", code, title], env=env,
+                              capture_output=True, text=True)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return set(done.stdout.split()[1:])  # (the first word: the new task's id)
+
+    assert loaded("Invio F24") == {"lookup", "reactor"}
+    added = subprocess.run([SEMPI, "automation", "add", "never", "--on", "task.created",
+                            "--if", "client_id=-1", "--do", "notify", "--to", ADMIN_EMAIL,
+                            "--message", "x"], env=env, capture_output=True, text=True)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert loaded("Invio F24 bis") == {"conditions", "engine", "lookup", "reactor"}

@@ -221,6 +221,27 @@ def test_two_processes_creating_one_store_at_once(tmp_path):
     conn.close()
 
 
+def test_setting_wal_waits_for_a_store_being_made_by_another_process(tmp_path):
+    """Turning WAL on takes the file's exclusive lock, which SQLite does not wait for:
+    while another connection writes (as a process making the same store at once
+    does), open_store tries again instead of failing at once with "locked"."""
+    import threading
+
+    from sempi_cli.store.connection import _write_ahead_log
+
+    path = tmp_path / "new.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO t VALUES (1)")
+    threading.Timer(0.3, holder.execute, ("COMMIT",)).start()
+    opener = sqlite3.connect(path, isolation_level=None, timeout=0.05)
+    _write_ahead_log(opener)  # raised "database is locked" at once before
+    assert opener.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    opener.close()
+    holder.close()
+
+
 def _holder_and_waiter(store_path):
     holder = open_store(store_path)
     waiter = open_store(store_path)

@@ -193,12 +193,13 @@ def _after_hooks(ctx: Any) -> None:
     if conn is None or conn.total_changes == 0 or conn.in_transaction:
         return
     try:
-        from sempi_cli.services import settings
+        from sempi_cli.services import settings_read
+
+        if settings_read.get(conn, "automation.run_after_command") != "yes":
+            return  # (the runner and the hooks' code left unloaded: every writing command ends here)
         from sempi_cli.services.automation import runner
 
-        if settings.get(conn, "automation.run_after_command") == "yes" and runner.pending_work(
-            conn
-        ):
+        if runner.pending_work(conn):
             runner.deliver(conn, app.clock)
     except Exception as exc:
         if not app.quiet:

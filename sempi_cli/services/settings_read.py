@@ -1,7 +1,7 @@
 """Reading a firm setting: its stored value, or its default.
 
 The read half of settings.py for the keys a login session is checked with, and
-the hooks' folder every write looks in, in a module light enough for the fast
+the automation's that every writing command looks at, in a module light enough for the fast
 path (cli/fastpath.py), which checks sessions before the CLI framework is loaded. settings.py holds every key, its help and
 its validation (`sempi config`); a test keeps these defaults equal to its own.
 """
@@ -12,6 +12,7 @@ import sqlite3
 
 DEFAULTS = {
     "automation.hooks_dir": "",
+    "automation.run_after_command": "no",
     "auth.require_otp": "none",
     "auth.session_idle_hours": "8",
     "ui.language": "it",
