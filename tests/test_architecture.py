@@ -209,3 +209,16 @@ def test_services_are_composed_not_chained() -> None:
         f"{cls}({', '.join(b)})" for cls, b in bases.items() if (set(b) & services) - {"Service"}
     )
     assert chained == []
+
+
+def test_no_lastrowid() -> None:
+    """A new row's id comes from the INSERT itself (``INSERT ... RETURNING id``), never
+    from ``cursor.lastrowid``: PostgreSQL's driver (psycopg 3) has no lastrowid, and
+    DESIGN.md asks for "standard SQL with ON CONFLICT/RETURNING" for the move to it."""
+    offenders = [
+        f"{name}:{number}"
+        for name, path in MODULES.items()
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "lastrowid" in line
+    ]
+    assert offenders == []

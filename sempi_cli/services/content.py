@@ -146,13 +146,11 @@ class ContentStore:
             if row is not None:
                 self.known[content.sha256] = int(row[0])
             elif content.data is not None:
-                cursor = self.db.execute(
+                self.known[content.sha256] = self.db.execute(
                     "INSERT INTO attachments (sha256, size, content, created_at)"
-                    " VALUES (?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?) RETURNING id",
                     (content.sha256, content.size, content.data, self.now),
-                )
-                assert cursor.lastrowid is not None  # set by the INSERT
-                self.known[content.sha256] = int(cursor.lastrowid)
+                ).fetchone()[0]
             else:
                 self.known[content.sha256] = self._stream(content)
         return self.known[content.sha256]
@@ -165,13 +163,11 @@ class ContentStore:
         try:
             fd = _open(content.path, content.follow_links)
             with os.fdopen(fd, "rb", buffering=0) as fh, write_transaction(self.db):
-                cursor = self.db.execute(
+                rowid = self.db.execute(
                     "INSERT INTO attachments (sha256, size, content, created_at)"
-                    " VALUES (?, ?, zeroblob(?), ?)",
+                    " VALUES (?, ?, zeroblob(?), ?) RETURNING id",
                     (content.sha256, content.size, content.size, self.now),
-                )
-                assert cursor.lastrowid is not None  # set by the INSERT
-                rowid = int(cursor.lastrowid)
+                ).fetchone()[0]
                 digest, written = hashlib.sha256(), 0
                 with self.db.blobopen("attachments", "content", rowid) as blob:
                     while written < content.size and (

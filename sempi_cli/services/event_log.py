@@ -140,9 +140,7 @@ def record(
 ) -> int:
     """Write one event in the caller's transaction, and let the REACTORS react; its id."""
     row = (*_common(db, clock, actor, kind), object_id, client_id, _json(changes), _json(data))
-    cursor = db.execute(INSERT, row)
-    assert cursor.lastrowid is not None  # set by the INSERT
-    event_id = int(cursor.lastrowid)
+    event_id = db.execute(INSERT, row).fetchone()[0]
     reactors = _reactors(db, kind)
     if reactors:
         _react(db, clock, actor, reactors, event_id, row)
@@ -201,7 +199,7 @@ def _newest(db: sqlite3.Connection) -> int:
 
 INSERT = (
     "INSERT INTO events (kind, at, actor_id, object_type, origin_id, depth, object_id,"
-    " client_id, changes, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " client_id, changes, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
 )
 _EMPTY = "{}"
 # Compact, in the order the writer gave (each writer builds its dicts alike): the

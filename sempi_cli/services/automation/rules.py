@@ -77,14 +77,12 @@ class AutomationRules(Service):
                     _("choose another name, or remove it first"),
                 )
             now = self.now()
-            cursor = self.db.execute(
+            rule_id = self.db.execute(
                 "INSERT INTO automation_rules (name, on_kind, conditions, action, params,"
-                " created_at, created_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, created_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (name, kind, conditions.dump(parsed), do.strip(), json.dumps(params),
                  now, self.actor.id, now),
-            )  # fmt: skip
-            assert cursor.lastrowid is not None  # set by the INSERT
-            rule_id = int(cursor.lastrowid)
+            ).fetchone()[0]  # fmt: skip
             self.audit("add", "automation_rule", rule_id, name=name, on=kind, do=do.strip())
         return self.show(name)
 

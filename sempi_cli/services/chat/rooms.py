@@ -180,12 +180,11 @@ def append_message(
     from sempi_cli.store.search import indexed_writes
 
     with indexed_writes(db):  # the search index follows by trigger
-        cursor = db.execute(
+        message_id = db.execute(
             "INSERT INTO chat_messages (chat_id, author_id, kind, body, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
             (chat_id, author_id, kind, body, at),
-        )
-    message_id = int(cursor.lastrowid or 0)
+        ).fetchone()[0]
     db.execute(
         "UPDATE chats SET last_message_id = ?, last_message_at = ? WHERE id = ?",
         (message_id, at, chat_id),

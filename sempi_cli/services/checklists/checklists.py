@@ -177,13 +177,13 @@ class ChecklistService(Service):
         position = self.db.execute(
             "SELECT coalesce(max(position), 0) + 1 FROM checklists WHERE task_id = ?", (task_id,)
         ).fetchone()[0]
-        cursor = self.db.execute(
-            "INSERT INTO checklists (task_id, name, position, created_at) VALUES (?, ?, ?, ?)",
+        checklist_id = self.db.execute(
+            "INSERT INTO checklists (task_id, name, position, created_at) VALUES (?, ?, ?, ?)"
+            " RETURNING id",
             (task_id, name, position, self.now()),
-        )
-        assert cursor.lastrowid is not None  # set by the INSERT
+        ).fetchone()[0]
         self.tasks.history(task_id, "add_checklist", "checklist", None, name)
-        return {"id": int(cursor.lastrowid), "task_id": task_id, "name": name}
+        return {"id": checklist_id, "task_id": task_id, "name": name}
 
     def rename_list(self, task_id: int, name: str, new_name: str) -> dict:
         new_name = clean_name(new_name, "NEW_NAME")
@@ -381,9 +381,9 @@ class ChecklistService(Service):
                 depth = min(int(entry.get("depth", 0)), len(parents))
                 del parents[depth:]
                 now = self.now()
-                cursor = self.db.execute(
+                item_id = self.db.execute(
                     "INSERT INTO checklist_items (checklist_id, parent_id, position, text, important,"
-                    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (
                         checklist["id"],
                         parents[-1] if parents else None,
@@ -393,8 +393,7 @@ class ChecklistService(Service):
                         now,
                         now,
                     ),
-                )
-                assert cursor.lastrowid is not None  # set by the INSERT
-                parents.append(int(cursor.lastrowid))
+                ).fetchone()[0]
+                parents.append(item_id)
                 made += 1
         return made

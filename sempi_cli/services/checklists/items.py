@@ -158,13 +158,11 @@ class ChecklistItems(Service):
         siblings = tree.children.setdefault((checklist_id, under), [])
         position = 1 + max((tree.items[s]["position"] for s in siblings), default=0)
         now = self.now()
-        cursor = self.db.execute(
+        item_id = self.db.execute(
             "INSERT INTO checklist_items (checklist_id, parent_id, position, text, important,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (checklist_id, under, position, text, int(important), now, now),
-        )
-        assert cursor.lastrowid is not None  # set by the INSERT
-        item_id = int(cursor.lastrowid)
+        ).fetchone()[0]
         tree.items[item_id] = {
             "id": item_id,
             "checklist_id": checklist_id,

@@ -140,12 +140,11 @@ class ClientService(Service):
             self._duplicates(studio_id, fields)
             now = self.now()
             fields.update(studio_id=studio_id, created_at=now, updated_at=now)
-            cursor = self.db.execute(
-                f"INSERT INTO clients ({', '.join(fields)}) VALUES ({', '.join(':' + k for k in fields)})",
+            client_id = self.db.execute(
+                f"INSERT INTO clients ({', '.join(fields)}) VALUES ({', '.join(':' + k for k in fields)})"
+                " RETURNING id",
                 fields,
-            )
-            client_id = cursor.lastrowid
-            assert client_id is not None  # set by the INSERT
+            ).fetchone()[0]
             history.insert_many(self.db, [(client_id, history.first(values, now, actor.id))])
             events.publish(self.db, self.clock, actor, "client.added", {"client_ids": [client_id]})
             self.audit(

@@ -219,7 +219,7 @@ class CouponAccounts(Service):
                 update_fields(self.db, client_id, {"own_licence": 1}, now)
             licence_id = self.db.execute(
                 "INSERT INTO coupon_licences (client_id, package_id, how, licence, starts_on,"
-                " ends_on, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " ends_on, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     client_id,
                     package_id,
@@ -230,7 +230,7 @@ class CouponAccounts(Service):
                     now,
                     self.actor.id,
                 ),
-            ).lastrowid
+            ).fetchone()[0]
             self.audit(
                 "upgrade",
                 AUDIT_OBJECT,

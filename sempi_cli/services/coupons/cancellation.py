@@ -122,9 +122,9 @@ class CouponCancellations(Service):
                 )
             cancellation_id = self.db.execute(
                 "INSERT INTO coupon_cancellations (package_id, renewal_year, pec_ref, sent_on,"
-                " recorded_at, recorded_by) VALUES (?, ?, ?, ?, ?, ?)",
+                " recorded_at, recorded_by) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (package_id, year, ref, sent_on.isoformat(), self.now(), self.actor.id),
-            ).lastrowid
+            ).fetchone()[0]
             self.audit(
                 "cancel",
                 "coupon_package",

@@ -137,13 +137,11 @@ class CouponPackages(Service):
             else None
         )
         with self.transaction():
-            cursor = self.db.execute(
+            package_id = self.db.execute(
                 "INSERT INTO coupon_packages (studio_id, type, count, valid_until, reference,"
-                " added_at, added_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " added_at, added_by) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (studio_id, kind, count, last_day, ref, self.now(), self.actor.id),
-            )
-            assert cursor.lastrowid is not None  # set by the INSERT
-            package_id = cursor.lastrowid
+            ).fetchone()[0]
             self.audit(
                 "add", "coupon_package", package_id, type=kind, count=count, valid_until=last_day
             )

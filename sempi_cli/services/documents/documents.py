@@ -168,14 +168,12 @@ class DocumentService(Service):
             raise _as_error(path, problem) from None
         if old is not None:
             self._mark_removed(old["id"], tree.path(folder_id))
-        cursor = self.db.execute(
+        document_id = self.db.execute(
             "INSERT INTO documents (client_id, folder_id, name, attachment_id, size, sha256,"
-            " added_by, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " added_by, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (tree.client_id, folder_id, name, attachment_id, content.size, content.sha256,
              self.actor.id, self.now()),
-        )  # fmt: skip
-        assert cursor.lastrowid is not None  # set by the INSERT
-        document_id = int(cursor.lastrowid)
+        ).fetchone()[0]  # fmt: skip
         self.audit(
             "add", "document", document_id, client_id=tree.client_id, folder_id=folder_id,
             replaces=old["id"] if old else None,

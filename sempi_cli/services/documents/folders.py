@@ -301,13 +301,11 @@ class FolderAccess(Service):
 
     def _insert(self, tree: Tree, parent_id: int | None, name: str) -> int:
         name = clean_folder_name(name)
-        cursor = self.db.execute(
+        folder_id = self.db.execute(
             "INSERT INTO doc_folders (client_id, parent_id, name, name_key, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
             (tree.client_id, parent_id, name, folder_key(name), self.now()),
-        )
-        assert cursor.lastrowid is not None  # set by the INSERT
-        folder_id = int(cursor.lastrowid)
+        ).fetchone()[0]
         tree.add(
             {"id": folder_id, "parent_id": parent_id, "name": name, "name_key": folder_key(name)}
         )

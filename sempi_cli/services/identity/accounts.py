@@ -63,15 +63,14 @@ def create_user(
 ) -> int:
     """A new account; without a password hash it waits for an invitation's code.
     ``language`` None: the firm's default (config ui.language)."""
-    cursor = db.execute(
+    user_id = db.execute(
         "INSERT INTO users (email, full_name, role, studio_id, client_id, codice_fiscale,"
-        " password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (email, full_name, role, studio_id, client_id, codice_fiscale, password_hash, at, at),
-    )
-    assert cursor.lastrowid is not None  # set by the INSERT
+    ).fetchone()[0]
     if language is not None:  # the column is m019's: older stores' tests create users too
-        db.execute("UPDATE users SET language = ? WHERE id = ?", (language, cursor.lastrowid))
-    return cursor.lastrowid
+        db.execute("UPDATE users SET language = ? WHERE id = ?", (language, user_id))
+    return user_id
 
 
 def update_fields(

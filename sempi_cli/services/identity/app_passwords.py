@@ -40,12 +40,13 @@ class AppPasswordService(Service):
                         name=repr(name)
                     )
                 )
-            cursor = self.db.execute(
-                "INSERT INTO app_passwords (user_id, name, secret_hash, created_at) VALUES (?, ?, ?, ?)",
+            password_id = self.db.execute(
+                "INSERT INTO app_passwords (user_id, name, secret_hash, created_at) VALUES (?, ?, ?, ?)"
+                " RETURNING id",
                 (self.actor.id, name, token_hash(secret), self.now()),
-            )
+            ).fetchone()[0]
             self.audit("app_password_added", "user", self.actor.id, app_password=name)
-        return {"id": cursor.lastrowid, "name": name, "secret": secret}
+        return {"id": password_id, "name": name, "secret": secret}
 
     def list(self, user: str | None = None) -> list[dict]:
         from sempi_cli.services.identity.auth import AuthService

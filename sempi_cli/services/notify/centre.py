@@ -95,15 +95,14 @@ class NotificationService(Service):
             if channel == "off":
                 return None
             now = self.now()
-            cursor = self.db.execute(
+            inserted = self.db.execute(
                 "INSERT INTO notifications (user_id, kind, task_id, chat_id, text, source, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source) DO NOTHING",
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source) DO NOTHING RETURNING id",
                 (user_id, kind, task_id, chat_id, text.strip(), source.strip(), now),
-            )
-            if not cursor.rowcount:
+            ).fetchone()
+            if inserted is None:
                 return None
-            assert cursor.lastrowid is not None  # set by the INSERT that took place
-            notification_id = int(cursor.lastrowid)
+            notification_id = inserted[0]
             if channel in ("email", "both") and _digest().queue(
                 self.db, self.clock, self._actor, user_id, notification_id, kind, text.strip()
             ):

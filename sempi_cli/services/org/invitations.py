@@ -141,10 +141,10 @@ class Invitations(Service):
         expires = now + VALID_FOR
         invitation_id = self.db.execute(
             "INSERT INTO invitations (user_id, seq, code_hash, created_by, created_at,"
-            " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            " expires_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (target["id"], seq, code_hash(target["id"], code), self.actor.id, iso_utc(now),
              iso_utc(expires)),
-        ).lastrowid  # fmt: skip
+        ).fetchone()[0]  # fmt: skip
         context = {
             "full_name": target["full_name"],
             "email": target["email"],

@@ -76,14 +76,13 @@ class StudioService(Service):
         with self.transaction():
             self._unique(fields)
             now = self.now()
-            cursor = self.db.execute(
+            studio_id = self.db.execute(
                 f"INSERT INTO studios ({', '.join(fields)}, created_at, updated_at)"
-                f" VALUES ({', '.join('?' * len(fields))}, ?, ?)",
+                f" VALUES ({', '.join('?' * len(fields))}, ?, ?) RETURNING id",
                 (*fields.values(), now, now),
-            )
-            assert cursor.lastrowid is not None  # set by the INSERT
-            self.audit("add", "studio", cursor.lastrowid, **fields)
-        return self.show(cursor.lastrowid)
+            ).fetchone()[0]
+            self.audit("add", "studio", studio_id, **fields)
+        return self.show(studio_id)
 
     def list(self, *, search: str | None = None) -> list[dict]:
         where, params = access.visible_studios(self.actor)

@@ -258,9 +258,9 @@ class SchedulerService(Service):
                         " error = 'the process ended before the run finished' WHERE id = ?",
                         (self.now(), row["id"]),
                     )
-            cursor = self.db.execute(
+            run_id = self.db.execute(
                 "INSERT INTO scheduler_runs (started_at, actor_id, host, pid, range_from, range_to, scope)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     self.now(),
                     self.actor.id,
@@ -270,9 +270,8 @@ class SchedulerService(Service):
                     end.isoformat(),
                     json.dumps(scope),
                 ),
-            )
-        assert cursor.lastrowid is not None  # set by the INSERT
-        return int(cursor.lastrowid)
+            ).fetchone()[0]
+        return run_id
 
     def _finish(self, run_id: int, counts: Counts, status: str, error: str | None) -> None:
         with self.transaction():

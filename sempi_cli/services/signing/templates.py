@@ -118,12 +118,11 @@ class SignTemplates(Service):
                     _("a signature template is already named {name}").format(name=repr(name)),
                     _("choose another name, or remove the old one first"),
                 )
-            cursor = self.db.execute(
+            template_id = self.db.execute(
                 "INSERT INTO sign_templates (name, body, format, created_at, created_by)"
-                " VALUES (?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (name, body, fmt, self.now(), self.actor.id),
-            )
-            template_id = cursor.lastrowid
+            ).fetchone()[0]
             self.audit(
                 "add", "sign_template", template_id, name=name, format=fmt, characters=len(body)
             )

@@ -173,13 +173,11 @@ class ReminderService(Service):
                             "{user} already has this reminder on task {task} (reminder {reminder})"
                         ).format(user=email, task=task_id, reminder=duplicate[0])
                     )
-                cursor = self.db.execute(
+                reminder_id = self.db.execute(
                     "INSERT INTO reminders (task_id, recipient_id, remind_at, before_minutes,"
-                    " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                     (task_id, recipient_id, remind_at, before_minutes, self.actor.id, self.now()),
-                )
-                assert cursor.lastrowid is not None  # set by the INSERT
-                reminder_id = int(cursor.lastrowid)
+                ).fetchone()[0]
                 tasks.history(
                     task_id,
                     "add_reminder",

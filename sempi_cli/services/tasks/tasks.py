@@ -411,12 +411,11 @@ class TaskService(Service):
                     "created_at": now,
                     "updated_at": now,
                 }
-                cursor = self.db.execute(
-                    f"INSERT INTO tasks ({', '.join(values)}) VALUES ({', '.join(':' + k for k in values)})",
+                task_id = self.db.execute(
+                    f"INSERT INTO tasks ({', '.join(values)}) VALUES ({', '.join(':' + k for k in values)})"
+                    " RETURNING id",
                     values,
-                )
-                assert cursor.lastrowid is not None  # set by the INSERT
-                task_id = int(cursor.lastrowid)
+                ).fetchone()[0]
                 self.history(task_id, "create", None, None, title)
                 task_event(self.db, self.clock, self.actor, task_id, [responsible], "assigned")
                 self._complete_new(task_id, values, participants, observers, tags)
@@ -626,11 +625,12 @@ class TaskService(Service):
         if not body:
             raise InvalidData("TEXT", _("the comment is empty"))
         with self.transaction():
-            cursor = self.db.execute(
-                "INSERT INTO task_comments (task_id, author_id, body, created_at) VALUES (?, ?, ?, ?)",
+            comment_id = self.db.execute(
+                "INSERT INTO task_comments (task_id, author_id, body, created_at) VALUES (?, ?, ?, ?)"
+                " RETURNING id",
                 (task_id, self.actor.id, body, self.now()),
-            )
-            self.history(task_id, "comment", None, None, cursor.lastrowid)
+            ).fetchone()[0]
+            self.history(task_id, "comment", None, None, comment_id)
             task_event(self.db, self.clock, self.actor, task_id, None, "commented", body)
             event_log.record(
                 self.db,
@@ -640,9 +640,9 @@ class TaskService(Service):
                 task_id,
                 task["client_id"],
                 # The id, not the text: the record keeps no one's words (docs/events.md).
-                data={"comment_id": cursor.lastrowid, "author_id": self.actor.id},
+                data={"comment_id": comment_id, "author_id": self.actor.id},
             )
-        return {"id": cursor.lastrowid, "task_id": task_id, "body": body}
+        return {"id": comment_id, "task_id": task_id, "body": body}
 
     def comments(self, task_id: int) -> list[dict]:
         self.row(task_id)
@@ -696,15 +696,14 @@ class TaskService(Service):
         caller checked the values and holds the write transaction."""
         now = self.now()
         values = {**values, "created_at": now, "updated_at": now}
-        cursor = self.db.execute(
+        inserted = self.db.execute(
             f"INSERT INTO tasks ({', '.join(values)}) VALUES ({', '.join(':' + k for k in values)})"
-            " ON CONFLICT (template_id, occurrence) DO NOTHING",
+            " ON CONFLICT (template_id, occurrence) DO NOTHING RETURNING id",
             values,
-        )
-        if cursor.rowcount == 0:
+        ).fetchone()
+        if inserted is None:
             return None
-        assert cursor.lastrowid is not None  # set by the INSERT that took place
-        task_id = int(cursor.lastrowid)
+        task_id = inserted[0]
         self.history(task_id, "create", None, None, values["title"])
         self.history(task_id, "recur", "occurrence", None, values["occurrence"])
         task_event(self.db, self.clock, self.actor, task_id, [values["responsible_id"]], "assigned")

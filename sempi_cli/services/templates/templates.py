@@ -199,13 +199,13 @@ class TemplateService(Service):
         )
         now = self.now()
         values = {**values, "creator_id": self.actor.id, "created_at": now, "updated_at": now}
-        cursor = self.db.execute(
-            f"INSERT INTO task_templates ({', '.join(values)}) VALUES ({', '.join(':' + k for k in values)})",
+        template_id = self.db.execute(
+            f"INSERT INTO task_templates ({', '.join(values)}) VALUES ({', '.join(':' + k for k in values)})"
+            " RETURNING id",
             values,
-        )
-        assert cursor.lastrowid is not None  # set by the INSERT
-        self.audit("add", "task_template", cursor.lastrowid, name=values["name"])
-        return int(cursor.lastrowid)
+        ).fetchone()[0]
+        self.audit("add", "task_template", template_id, name=values["name"])
+        return template_id
 
     def from_task(
         self, task_id: int, name: str, *, deadline_days: int = 0, deadline_time: str | None = None

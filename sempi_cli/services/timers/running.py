@@ -81,15 +81,14 @@ class RunningTimer(Service):
                         _("pause it with 'sempi timer pause {task}'").format(task=task_id),
                     )
                 paused = self.stop(current, now)
-            cursor = self.db.execute(
+            entry_id = self.db.execute(
                 "INSERT INTO time_entries (task_id, user_id, started_at, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (task_id, self.actor.id, now, now, now),
-            )
-            assert cursor.lastrowid is not None  # set by the INSERT
-            self.tasks.history(task_id, "timer_start", "time_entry", None, cursor.lastrowid)
+            ).fetchone()[0]
+            self.tasks.history(task_id, "timer_start", "time_entry", None, entry_id)
         return {
-            "id": int(cursor.lastrowid),
+            "id": entry_id,
             "task_id": task_id,
             "started_at": now,
             "paused": paused,

@@ -280,9 +280,9 @@ class TimerService(Service):
         with self.transaction():
             self.refuse_overlap(self.actor.id, begin, finish)
             now = self.now()
-            cursor = self.db.execute(
+            entry_id = self.db.execute(
                 "INSERT INTO time_entries (task_id, user_id, started_at, ended_at, seconds, manual,"
-                " comment, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
+                " comment, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING id",
                 (
                     task["id"],
                     self.actor.id,
@@ -293,9 +293,7 @@ class TimerService(Service):
                     now,
                     now,
                 ),
-            )
-            assert cursor.lastrowid is not None  # set by the INSERT
-            entry_id = int(cursor.lastrowid)
+            ).fetchone()[0]
             self.tasks.history(task_id, "time_add", "time_entry", None, f"{entry_id}: {text}")
         return self.show(entry_id)
 
