@@ -13,7 +13,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := demo
-# Shells and tools the end-to-end tests drive.
+# Shells and tools the end-to-end tests drive (and PostgreSQL, found by its initdb:
+# Debian keeps its programs off PATH; tests/postgres_server.py starts one).
 TEST_DEBS := bash zsh fish tmux oathtool sudo
 
 .PHONY: install test demo bench docs i18n lint system-deps clean
@@ -28,6 +29,7 @@ install: $(STAMP)
 
 system-deps:
 	@missing=""; for p in $(TEST_DEBS); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
