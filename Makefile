@@ -46,7 +46,12 @@ demo: install
 	rm -rf $(DEMO)
 	SEMPI_HOME=$(DEMO) $(BIN)/python -m sempi_cli.demo $(DEMO)
 
+# bench/automation.py counts instructions with valgrind (callgrind).
 bench: install
+	@command -v valgrind >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null; \
+	  else echo "bench/automation.py needs valgrind (install it, or run as root)"; fi; }
 	@for script in bench/*.py; do \
 	  case $$script in bench/floor.py|bench/_*) continue;; esac; \
 	  echo "== $$script"; $(BIN)/python $$script || exit 1; \
