@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from sempi_cli.errors import InvalidData
 from sempi_cli.services import event_log
-from sempi_cli.services.automation import conditions, engine
+from sempi_cli.services.automation import conditions
 from tests.conftest import ADMIN_EMAIL
 from tests.helpers import assert_one_line_error, data, ok
 from tests.test_signing_requests import BRUNO, MARIO, STAFF, office  # noqa: F401 (a fixture)
@@ -480,13 +480,16 @@ def test_a_rule_whose_creator_is_no_longer_an_administrator_does_not_act(cli, db
 
 
 def test_with_no_rule_for_its_kind_an_event_costs_one_query(db, shop, clock):
-    from tests.conftest import actor
+    """What every write asks (reactor.prepare) with no hook and no rule for the kind:
+    the hooks' folder (one setting) and the kind's rules (one query), then nothing."""
+    from sempi_cli.services.automation import reactor
 
-    admin, statements = actor(db, ADMIN_EMAIL), []
+    statements: list[str] = []
     db.set_trace_callback(statements.append)
-    engine.react(db, clock, admin, dict(EVENT))
+    assert reactor.prepare(db, str(EVENT["kind"])) is None
     db.set_trace_callback(None)
-    assert len(statements) == 1 and "automation_rules" in statements[0]
+    assert [s for s in statements if "automation_rules" in s] == statements[1:]
+    assert len(statements) == 2 and "settings" in statements[0]
 
 
 def test_set_responsible_on_a_deadlines_event_changes_the_deadlines_task(cli, db, shop, clock):

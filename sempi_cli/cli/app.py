@@ -414,7 +414,8 @@ def root(
     )
     obj.debug = debug or obj.debug
     obj.no_hooks = no_hooks or obj.no_hooks
-    obj.command = denied_command(getattr(ctx.command, "invoked_args", []))
+    if obj.no_hooks:  # the audit of --no-hooks names the command
+        obj.command = denied_command(getattr(ctx.command, "invoked_args", []))
     ctx.call_on_close(obj.close)
     from sempi_cli.cli.terminal import guard_streams
 

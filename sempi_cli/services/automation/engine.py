@@ -31,7 +31,7 @@ from sempi_cli.i18n import gettext as _
 from sempi_cli.services import audit, event_log
 from sempi_cli.services.access import Actor
 from sempi_cli.services.automation import conditions
-from sempi_cli.services.automation.lookup import Rules, enabled_rules
+from sempi_cli.services.automation.lookup import Rules
 from sempi_cli.store import write_transaction
 
 
@@ -74,15 +74,6 @@ def _matcher(rules: Rules) -> conditions.Matcher[int]:
     """The matcher of rules (id, stored conditions), kept while they stay as they are:
     a command writing one event reads its kind's rules, not parses them again."""
     return conditions.Matcher((rule_id, conditions.load(stored)) for rule_id, stored in rules)
-
-
-def react(
-    db: sqlite3.Connection, clock: Clock, actor: Actor | None, event: Mapping[str, object]
-) -> None:
-    """One event, as event_log would give it: its kind's rules, run."""
-    rules = enabled_rules(db, str(event["kind"]))
-    if rules:
-        reactor(rules)(db, clock, actor, event)
 
 
 def _depth(event: Mapping[str, object]) -> int:
