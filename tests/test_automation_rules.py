@@ -503,9 +503,9 @@ def test_set_responsible_on_a_deadlines_event_changes_the_deadlines_task(cli, db
         deadline = db.execute(
             "INSERT INTO deadlines (client_id, rule_id, period, nominal_date, due_date, task_id,"
             " created_at, updated_at) VALUES (?, 'F24', '2026-11', '2026-12-16', '2026-12-16', ?,"
-            " 'now', 'now')",
+            " 'now', 'now') RETURNING id",
             (shop["alfa"], task),
-        ).lastrowid
+        ).fetchone()[0]
         event_log.record(db, clock, actor(db, ADMIN_EMAIL), "deadline.created", deadline,
                          shop["alfa"], data={"task_id": task})  # fmt: skip
     responsible = db.execute("SELECT responsible_id FROM tasks WHERE id = ?", (task,)).fetchone()

@@ -23,7 +23,8 @@ def test_m016_gives_an_existing_store_its_chats(tmp_path, clock, monkeypatch):
         conn, _ = create_store(path, clock, "Studio", ADMIN_EMAIL, "Anna", ADMIN_PASSWORD)
         studio = conn.execute(
             "INSERT INTO studios (name, created_at, updated_at) VALUES ('Rossi', 'x', 'x')"
-        ).lastrowid
+            " RETURNING id"
+        ).fetchone()[0]
         for n, name in enumerate(("Alfa Srl", "B" * 200), start=1):
             conn.execute(
                 "INSERT INTO clients (studio_id, ragione_sociale, taxpayer_kind, partita_iva,"

@@ -303,7 +303,8 @@ def test_m015_moves_each_profile_into_its_first_version(tmp_path, clock, monkeyp
         conn, _ = create_store(path, clock, "Studio", ADMIN_EMAIL, "Anna", ADMIN_PASSWORD)
         studio = conn.execute(
             "INSERT INTO studios (name, created_at, updated_at) VALUES ('Rossi', 'x', 'x')"
-        ).lastrowid
+            " RETURNING id"
+        ).fetchone()[0]
         conn.execute(
             "INSERT INTO clients (studio_id, ragione_sociale, taxpayer_kind, partita_iva,"
             " iva_periodicity, has_employees, created_at, updated_at)"

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from sempi_cli.services import ledger
+from sempi_cli.store import write_transaction
 from tests.conftest import store_digest
 from tests.helpers import assert_one_line_error, data, ok
 
@@ -52,23 +53,22 @@ def firm(org) -> dict:
 def answer(db, client_id: int, word: str, by: str, at: str = "2026-11-16T09:30:00+00:00") -> None:
     """An answer in the ledger, as the answers' service records one."""
     user = db.execute("SELECT id FROM users WHERE email = ?", (by,)).fetchone()[0]
-    db.execute("BEGIN IMMEDIATE")
-    ledger.append(
-        db,
-        "consent_answers",
-        {
-            "client_id": client_id,
-            "answer": word,
-            "comment": None,
-            "answered_at": at,
-            "answered_by": user,
-            "on_behalf": 0,
-            "channel": "sempi",
-            "evidence_document_id": None,
-            "request_id": None,
-        },
-    )
-    db.execute("COMMIT")
+    with write_transaction(db):
+        ledger.append(
+            db,
+            "consent_answers",
+            {
+                "client_id": client_id,
+                "answer": word,
+                "comment": None,
+                "answered_at": at,
+                "answered_by": user,
+                "on_behalf": 0,
+                "channel": "sempi",
+                "evidence_document_id": None,
+                "request_id": None,
+            },
+        )
 
 
 def request(cli, *args, as_user=SADMIN):
@@ -303,13 +303,12 @@ def test_queue_many_writes_what_queue_writes(db, clock, org, firm):
     from sempi_cli.services.mail.outbox import Outbox, queue_many
 
     context = {"full_name": "Alfa Srl", "client": "Alfa Srl", "client_id": firm["alfa"]}
-    db.execute("BEGIN IMMEDIATE")
-    one = Outbox(db, clock, org.admin).queue("consent", "one@alfa.test", context)
-    ids = queue_many(
-        db, iso_utc(clock.now()), org.admin.id, "consent",
-        [("Two@Alfa.test", context, firm["alfa"], firm["rossi"])],
-    )  # fmt: skip
-    db.execute("COMMIT")
+    with write_transaction(db):
+        one = Outbox(db, clock, org.admin).queue("consent", "one@alfa.test", context)
+        ids = queue_many(
+            db, iso_utc(clock.now()), org.admin.id, "consent",
+            [("Two@Alfa.test", context, firm["alfa"], firm["rossi"])],
+        )  # fmt: skip
     assert ids == [one + 1]
     cols = "kind, subject, body, status, next_attempt_at, client_id, studio_id, created_by"
     a, b = db.execute(f"SELECT {cols}, to_address FROM mail_outbox ORDER BY id").fetchall()

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 
 from sempi_cli.services import ledger
+from sempi_cli.store import write_transaction
 from tests.conftest import ADMIN_EMAIL, store_digest
 from tests.helpers import assert_one_line_error, data, ok
 
@@ -52,23 +53,22 @@ def grid(cli, *args, as_user=SADMIN):
 
 def answer(db, client_id, word, by, at, *, on_behalf=False, channel="sempi"):
     user = db.execute("SELECT id FROM users WHERE email = ?", (by,)).fetchone()[0]
-    db.execute("BEGIN IMMEDIATE")
-    ledger.append(
-        db,
-        "consent_answers",
-        {
-            "client_id": client_id,
-            "answer": word,
-            "comment": None,
-            "answered_at": at,
-            "answered_by": user,
-            "on_behalf": int(on_behalf),
-            "channel": channel,
-            "evidence_document_id": None,
-            "request_id": None,
-        },
-    )
-    db.execute("COMMIT")
+    with write_transaction(db):
+        ledger.append(
+            db,
+            "consent_answers",
+            {
+                "client_id": client_id,
+                "answer": word,
+                "comment": None,
+                "answered_at": at,
+                "answered_by": user,
+                "on_behalf": int(on_behalf),
+                "channel": channel,
+                "evidence_document_id": None,
+                "request_id": None,
+            },
+        )
 
 
 def set_mail(db, client_id, status):

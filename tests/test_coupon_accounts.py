@@ -51,9 +51,9 @@ def firm(org, db, clock) -> dict:
 def add_package(db, studio: int, kind: str, count: int, until: str) -> int:
     return db.execute(
         "INSERT INTO coupon_packages (studio_id, type, count, valid_until, added_at, added_by)"
-        " VALUES (?, ?, ?, ?, '2026-11-01T09:00:00+00:00', 1)",
+        " VALUES (?, ?, ?, ?, '2026-11-01T09:00:00+00:00', 1) RETURNING id",
         (studio, kind, count, until),
-    ).lastrowid
+    ).fetchone()[0]
 
 
 def coupon(cli, *args: str, as_user: str = SADMIN):

@@ -45,9 +45,9 @@ def firm(org, db, clock) -> dict:
 def package(db, studio: int, until: str, kind: str = "migrazione") -> int:
     return db.execute(
         "INSERT INTO coupon_packages (studio_id, type, count, valid_until, added_at, added_by)"
-        " VALUES (?, ?, 10, ?, '2026-01-05T09:00:00+00:00', 1)",
+        " VALUES (?, ?, 10, ?, '2026-01-05T09:00:00+00:00', 1) RETURNING id",
         (studio, kind, until),
-    ).lastrowid
+    ).fetchone()[0]
 
 
 def cancel(cli, package_id: int, sent_on: str, *extra: str, ref: str = "PEC-41", **kw):

@@ -31,9 +31,9 @@ def at(year: int, month: int, day: int, hour: int = 4) -> datetime:
 def package(db, studio: int, kind: str, until: str, count: int = 10) -> int:
     return db.execute(
         "INSERT INTO coupon_packages (studio_id, type, count, valid_until, added_at, added_by)"
-        " VALUES (?, ?, ?, ?, '2026-01-05T09:00:00+00:00', 1)",
+        " VALUES (?, ?, ?, ?, '2026-01-05T09:00:00+00:00', 1) RETURNING id",
         (studio, kind, count, until),
-    ).lastrowid
+    ).fetchone()[0]
 
 
 def migrated(

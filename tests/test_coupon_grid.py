@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from sempi_cli.services.coupons import rules
 from sempi_cli.services.coupons.grid import COLUMNS, CouponGrid, GridQuery
+from sempi_cli.store import write_transaction
 from tests.conftest import ADMIN_EMAIL, actor, cf_person, piva
 from tests.helpers import assert_one_line_error, data, ok
 
@@ -43,26 +44,25 @@ def link(
     admin_id = db.execute("SELECT id FROM users WHERE email = ?", (ADMIN_EMAIL,)).fetchone()[0]
     studio_id = db.execute("SELECT studio_id FROM clients WHERE id = ?", (client_id,)).fetchone()[0]
     at = "2025-01-10T09:00:00+00:00"
-    db.execute("BEGIN IMMEDIATE")
-    package = db.execute(
-        "INSERT INTO coupon_packages (studio_id, type, count, valid_until, added_at, added_by)"
-        " VALUES (?, 'migrazione', 10, ?, ?, ?)",
-        (studio_id, ends_on, at, admin_id),
-    ).lastrowid
-    db.execute(
-        "INSERT INTO coupon_accounts (client_id, email, nickname, consultant_name,"
-        " consultant_surname, consultant_cf, authorised_at, authorised_by, unlinked_at,"
-        " unlinked_by, documents, contacts)"
-        " VALUES (?, ?, ?, 'Mario', 'Rossi', 'RSSMRA85T10A562S', ?, ?, ?, ?, ?, ?)",
-        (client_id, f"conto{client_id}@cliente.test", nickname, at, admin_id,
-         at if unlinked else None, admin_id if unlinked else None, documents, contacts),
-    )  # fmt: skip
-    db.execute(
-        "INSERT INTO coupon_licences (client_id, package_id, how, licence, starts_on, ends_on,"
-        " created_at, created_by) VALUES (?, ?, 'migration', ?, ?, ?, ?, ?)",
-        (client_id, package, licence, ends_on[:4] + "-01-10", ends_on, at, admin_id),
-    )
-    db.execute("COMMIT")
+    with write_transaction(db):
+        package = db.execute(
+            "INSERT INTO coupon_packages (studio_id, type, count, valid_until, added_at, added_by)"
+            " VALUES (?, 'migrazione', 10, ?, ?, ?) RETURNING id",
+            (studio_id, ends_on, at, admin_id),
+        ).fetchone()[0]
+        db.execute(
+            "INSERT INTO coupon_accounts (client_id, email, nickname, consultant_name,"
+            " consultant_surname, consultant_cf, authorised_at, authorised_by, unlinked_at,"
+            " unlinked_by, documents, contacts)"
+            " VALUES (?, ?, ?, 'Mario', 'Rossi', 'RSSMRA85T10A562S', ?, ?, ?, ?, ?, ?)",
+            (client_id, f"conto{client_id}@cliente.test", nickname, at, admin_id,
+             at if unlinked else None, admin_id if unlinked else None, documents, contacts),
+        )  # fmt: skip
+        db.execute(
+            "INSERT INTO coupon_licences (client_id, package_id, how, licence, starts_on, ends_on,"
+            " created_at, created_by) VALUES (?, ?, 'migration', ?, ?, ?, ?, ?)",
+            (client_id, package, licence, ends_on[:4] + "-01-10", ends_on, at, admin_id),
+        )
 
 
 @pytest.fixture

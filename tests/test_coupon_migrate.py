@@ -40,9 +40,9 @@ def package(db, studio: int, count: int, until: str = "2026-12-31", kind="migraz
     """A coupon package, as `coupon add` records one (its own tests are elsewhere)."""
     return db.execute(
         "INSERT INTO coupon_packages (studio_id, type, count, valid_until, added_at, added_by)"
-        " VALUES (?, ?, ?, ?, '2026-11-01T09:00:00+00:00', 1)",
+        " VALUES (?, ?, ?, ?, '2026-11-01T09:00:00+00:00', 1) RETURNING id",
         (studio, kind, count, until),
-    ).lastrowid
+    ).fetchone()[0]
 
 
 def client(firm, name: str, studio: str = "rossi", *, conto_terzi: bool = True, **kw) -> int:

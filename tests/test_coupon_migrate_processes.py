@@ -36,9 +36,9 @@ def test_two_processes_assigning_the_last_coupon_exactly_one_wins(
     for _ in range(ROUNDS):
         package = db.execute(
             "INSERT INTO coupon_packages (studio_id, type, count, valid_until, added_at, added_by)"
-            " VALUES (?, 'migrazione', 1, ?, '2026-11-01T09:00:00+00:00', 1)",
+            " VALUES (?, 'migrazione', 1, ?, '2026-11-01T09:00:00+00:00', 1) RETURNING id",
             (studio, until),
-        ).lastrowid
+        ).fetchone()[0]
         clients = []
         for name in ("Alfa", "Beta"):
             n += 1

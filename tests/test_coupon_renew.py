@@ -36,9 +36,9 @@ def package(db, studio: int, kind: str, count: int, until: str) -> int:
     """A coupon package, as `coupon add` records one."""
     return db.execute(
         "INSERT INTO coupon_packages (studio_id, type, count, valid_until, added_at, added_by)"
-        " VALUES (?, ?, ?, ?, '2026-11-01T09:00:00+00:00', 1)",
+        " VALUES (?, ?, ?, ?, '2026-11-01T09:00:00+00:00', 1) RETURNING id",
         (studio, kind, count, until),
-    ).lastrowid
+    ).fetchone()[0]
 
 
 def client(firm, name: str, studio: str = "rossi") -> int:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from sempi_cli.errors import InvalidData
 from sempi_cli.services.coupons import usage as usage_service
 from sempi_cli.services.coupons.usage import CouponUsage, notify_thresholds
+from sempi_cli.store import write_transaction
 from tests.conftest import ADMIN_EMAIL, actor, piva, store_digest
 from tests.helpers import assert_one_line_error, data, ok
 
@@ -32,25 +33,24 @@ def link(db, client_id: int, *, ends_on: str = "2026-12-31", unlinked: bool = Fa
     admin_id = db.execute("SELECT id FROM users WHERE email = ?", (ADMIN_EMAIL,)).fetchone()[0]
     studio_id = db.execute("SELECT studio_id FROM clients WHERE id = ?", (client_id,)).fetchone()[0]
     at = "2026-01-10T09:00:00+00:00"
-    db.execute("BEGIN IMMEDIATE")
-    package = db.execute(
-        "INSERT INTO coupon_packages (studio_id, type, count, valid_until, added_at, added_by)"
-        " VALUES (?, 'migrazione', 10, ?, ?, ?)",
-        (studio_id, ends_on, at, admin_id),
-    ).lastrowid
-    db.execute(
-        "INSERT INTO coupon_accounts (client_id, email, consultant_name, consultant_surname,"
-        " consultant_cf, authorised_at, authorised_by, unlinked_at, unlinked_by)"
-        " VALUES (?, ?, 'Mario', 'Rossi', 'RSSMRA85T10A562S', ?, ?, ?, ?)",
-        (client_id, f"conto{client_id}@cliente.test", at, admin_id,
-         at if unlinked else None, admin_id if unlinked else None),
-    )  # fmt: skip
-    db.execute(
-        "INSERT INTO coupon_licences (client_id, package_id, how, licence, starts_on, ends_on,"
-        " created_at, created_by) VALUES (?, ?, 'migration', 'standard-readonly', ?, ?, ?, ?)",
-        (client_id, package, ends_on[:4] + "-01-10", ends_on, at, admin_id),
-    )
-    db.execute("COMMIT")
+    with write_transaction(db):
+        package = db.execute(
+            "INSERT INTO coupon_packages (studio_id, type, count, valid_until, added_at, added_by)"
+            " VALUES (?, 'migrazione', 10, ?, ?, ?) RETURNING id",
+            (studio_id, ends_on, at, admin_id),
+        ).fetchone()[0]
+        db.execute(
+            "INSERT INTO coupon_accounts (client_id, email, consultant_name, consultant_surname,"
+            " consultant_cf, authorised_at, authorised_by, unlinked_at, unlinked_by)"
+            " VALUES (?, ?, 'Mario', 'Rossi', 'RSSMRA85T10A562S', ?, ?, ?, ?)",
+            (client_id, f"conto{client_id}@cliente.test", at, admin_id,
+             at if unlinked else None, admin_id if unlinked else None),
+        )  # fmt: skip
+        db.execute(
+            "INSERT INTO coupon_licences (client_id, package_id, how, licence, starts_on, ends_on,"
+            " created_at, created_by) VALUES (?, ?, 'migration', 'standard-readonly', ?, ?, ?, ?)",
+            (client_id, package, ends_on[:4] + "-01-10", ends_on, at, admin_id),
+        )
 
 
 @pytest.fixture
@@ -488,15 +488,14 @@ def test_ten_thousand_rows_check_and_write_in_one_go(db, clock, org, tmp_path):
                 **profile.defaults(),
             }
         )  # fmt: skip
-    db.execute("BEGIN IMMEDIATE")
-    bulk.insert_many(db, rows, clock, admin)
-    db.executemany(
-        "INSERT INTO coupon_accounts (client_id, email, consultant_name, consultant_surname,"
-        " consultant_cf, authorised_at, authorised_by) VALUES (?, 'x@y.test', 'M', 'R',"
-        " 'RSSMRA85T10A562S', ?, ?)",
-        [(r["id"], now, admin.id) for r in rows],
-    )
-    db.execute("COMMIT")
+    with write_transaction(db):
+        bulk.insert_many(db, rows, clock, admin)
+        db.executemany(
+            "INSERT INTO coupon_accounts (client_id, email, consultant_name, consultant_surname,"
+            " consultant_cf, authorised_at, authorised_by) VALUES (?, 'x@y.test', 'M', 'R',"
+            " 'RSSMRA85T10A562S', ?, ?)",
+            [(r["id"], now, admin.id) for r in rows],
+        )
     lines = ["partita_iva;documents;contacts"] + [
         f"{r['partita_iva']};{i % 3001};{i % 5001}" for i, r in enumerate(rows)
     ]

@@ -150,9 +150,9 @@ def test_each_reader_sees_the_events_of_what_they_see(cli, db, clock, people):
     task = db.execute(
         "INSERT INTO tasks (title, responsible_id, creator_id, client_id, created_at, updated_at)"
         " VALUES ('F24', (SELECT id FROM users WHERE email = ?), (SELECT id FROM users WHERE"
-        " email = ?), ?, '2026-11-16T09:30:00+00:00', '2026-11-16T09:30:00+00:00')",
+        " email = ?), ?, '2026-11-16T09:30:00+00:00', '2026-11-16T09:30:00+00:00') RETURNING id",
         (CREATOR, CREATOR, people["other_client"]),
-    ).lastrowid
+    ).fetchone()[0]
     db.commit()
     on_task = write(db, clock, "task.created", task, people["other_client"], as_user=CREATOR)
     nobody = write(db, clock, "document.added", 99, None)

@@ -397,9 +397,9 @@ def test_consent_requested_and_answered(cli, db, office):
 def coupon_package(db, studio: int, count: int = 10) -> int:
     return db.execute(
         "INSERT INTO coupon_packages (studio_id, type, count, valid_until, added_at, added_by)"
-        " VALUES (?, 'migrazione', ?, '2026-12-31', '2026-11-01T09:00:00+00:00', 1)",
+        " VALUES (?, 'migrazione', ?, '2026-12-31', '2026-11-01T09:00:00+00:00', 1) RETURNING id",
         (studio, count),
-    ).lastrowid
+    ).fetchone()[0]
 
 
 def migrate(cli, *clients: int):

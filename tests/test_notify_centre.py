@@ -198,9 +198,9 @@ def private_chat(db, clock, *members: str) -> int:
     owner = actor(db, members[0]).id
     chat = db.execute(
         "INSERT INTO chats (kind, title, owner_id, created_by, created_at)"
-        " VALUES ('private', 'Riservata', ?, ?, ?)",
+        " VALUES ('private', 'Riservata', ?, ?, ?) RETURNING id",
         (owner, owner, now),
-    ).lastrowid
+    ).fetchone()[0]
     for member in members:
         db.execute(
             "INSERT INTO chat_members (chat_id, user_id, joined_at) VALUES (?, ?, ?)",

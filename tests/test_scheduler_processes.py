@@ -112,16 +112,16 @@ def _add_clients(store: Path, count: int) -> list[int]:
         conn.execute("BEGIN IMMEDIATE")
         studios = [
             conn.execute(
-                "INSERT INTO studios (name, created_at, updated_at) VALUES (?, ?, ?)",
+                "INSERT INTO studios (name, created_at, updated_at) VALUES (?, ?, ?) RETURNING id",
                 (name, stamp, stamp),
-            ).lastrowid
+            ).fetchone()[0]
             for name in ("Studio Rossi", "Studio Verdi")
         ]
         staff = conn.execute(
             "INSERT INTO users (email, full_name, role, created_at, updated_at)"
-            " VALUES ('staff@sempi.test', 'Sara Staff', 'staff', ?, ?)",
+            " VALUES ('staff@sempi.test', 'Sara Staff', 'staff', ?, ?) RETURNING id",
             (stamp, stamp),
-        ).lastrowid
+        ).fetchone()[0]
         admin = conn.execute("SELECT id FROM users WHERE email = ?", (ADMIN_EMAIL,)).fetchone()[0]
         kinds = ("societa_capitali", "societa_persone", "persona_fisica", "ente")
         rows, profiles = [], []

@@ -40,18 +40,18 @@ def store_document(db: sqlite3.Connection, client: int, name: str, pdf: bytes) -
     if folder is None:
         folder_id = db.execute(
             "INSERT INTO doc_folders (client_id, name, name_key, created_at)"
-            " VALUES (?, 'Firme', 'firme', ?)",
+            " VALUES (?, 'Firme', 'firme', ?) RETURNING id",
             (client, NOW.isoformat()),
-        ).lastrowid
+        ).fetchone()[0]
     else:
         folder_id = folder[0]
     attachment = store_bytes(db, pdf, sha, NOW.isoformat())
     return int(
         db.execute(
             "INSERT INTO documents (client_id, folder_id, name, attachment_id, size, sha256,"
-            " added_by, added_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
+            " added_by, added_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?) RETURNING id",
             (client, folder_id, name, attachment, len(pdf), sha, NOW.isoformat()),
-        ).lastrowid
+        ).fetchone()[0]
     )
 
 
@@ -66,16 +66,16 @@ def make_request(db, clock, client: int, title: str, *, sealed: bool = True) -> 
         template = (
             db.execute(
                 "INSERT INTO sign_templates (name, body, format, created_at, created_by)"
-                " VALUES ('Incarico', ?, 'markdown', ?, 1)",
+                " VALUES ('Incarico', ?, 'markdown', ?, 1) RETURNING id",
                 (text, NOW.isoformat()),
-            ).lastrowid,
+            ).fetchone()[0],
         )
     document = store_document(db, client, f"{title}.pdf", pdf)
     request = db.execute(
         "INSERT INTO sign_requests (client_id, template_id, title, fields, document_id, sha256,"
-        " created_at, created_by) VALUES (?, ?, ?, '{}', ?, ?, ?, 1)",
+        " created_at, created_by) VALUES (?, ?, ?, '{}', ?, ?, ?, 1) RETURNING id",
         (client, template[0], title, document, sha, NOW.isoformat()),
-    ).lastrowid
+    ).fetchone()[0]
     evidence.record(db, clock, request, "created", user_id=1, channel="sempi", hash_after=sha)
     out = {"id": request, "document": pdf, "sha256": sha}
     if sealed:
