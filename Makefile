@@ -41,6 +41,8 @@ test: install system-deps
 	$(BIN)/ruff format --check --quiet sempi_cli tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 -q
+	@echo "== the service tests again, on PostgreSQL (tests/conftest.py: SEMPI_TEST_STORE)"
+	SEMPI_TEST_STORE=postgresql $(BIN)/python -m pytest -n 2 -q
 
 demo: install
 	rm -rf $(DEMO)

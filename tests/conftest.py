@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -110,11 +111,71 @@ def store_path(sempi_home: Path, template_store: Path) -> Path:
     return path
 
 
+# --- the engine under the services ---------------------------------------------------------
+# SEMPI_TEST_STORE=postgresql runs the service tests (those that take ``db`` and no
+# store file) on PostgreSQL: each worker starts a server (tests/postgres_server.py),
+# makes the firm once in a template database, and gives every test a database of its
+# own copied from it. `make test` runs the suite on SQLite, then these on PostgreSQL.
+ENGINE = os.environ.get("SEMPI_TEST_STORE", "sqlite")
+_FILE_FIXTURES = frozenset({"store_path", "template_store", "cli", "italian_firm"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, only the service tests: a test that reads the store's file, runs
+    the CLI on it, or is marked sqlite_only, is an SQLite test (the first run has it)."""
+    if ENGINE != "postgresql":
+        return
+    chosen, other = [], []
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        service = "db" in names and not names & _FILE_FIXTURES
+        service = service and item.get_closest_marker("sqlite_only") is None
+        (chosen if service else other).append(item)
+    config.hook.pytest_deselected(items=other)
+    items[:] = chosen
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[tuple[str, object]]:
+    """This worker's PostgreSQL server and its template store: (address, admin conn)."""
+    from sempi_cli.services.org.firm import create_store
+    from sempi_cli.store.postgres import connect
+    from tests import postgres_server
+
+    with postgres_server.server() as address:
+        admin = connect(address)
+        admin.execute("CREATE DATABASE sempi_template")
+        template = address.rsplit("/", 1)[0] + "/sempi_template"
+        conn, _ = create_store(
+            template, FixedClock(NOW), "Sempi Servizi Srl", ADMIN_EMAIL, "Anna Admin",
+            ADMIN_PASSWORD,
+        )  # fmt: skip
+        conn.execute(
+            "INSERT INTO settings (key, value, updated_at) VALUES ('ui.language', 'en', ?)",
+            (NOW.isoformat(),),
+        )
+        conn.close()
+        yield address, admin
+        admin.close()
+
+
 @pytest.fixture
-def db(store_path: Path):
-    conn = open_store(store_path)
+def db(request: pytest.FixtureRequest):
+    if ENGINE == "postgresql":
+        address, admin = request.getfixturevalue("postgres_template")
+        name = f"t{os.getpid()}_{next(_DATABASES)}"
+        admin.execute(f"CREATE DATABASE {name} TEMPLATE sempi_template")
+        conn = open_store(address.rsplit("/", 1)[0] + f"/{name}")
+        yield conn
+        conn.close()
+        admin.execute(f"DROP DATABASE {name}")
+        return
+    conn = open_store(request.getfixturevalue("store_path"))
     yield conn
     conn.close()
+
+
+_DATABASES = itertools.count()
 
 
 def actor(db: sqlite3.Connection, email: str) -> Actor:

@@ -365,3 +365,26 @@ def assert_one_italian_error(result, code: int, *fragments: str) -> str:
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
     return lines[0]
+
+
+# --- a store edited by hand, behind sempi's back (tests of what notices it) ---------------
+
+
+def foreign_keys_off(db) -> None:
+    """As someone editing the store with its engine's own tool: foreign keys (on
+    PostgreSQL every trigger) no longer checked on this connection."""
+    from sempi_cli.store.transaction import engine
+
+    if engine(db) == "postgresql":
+        db.execute("SET session_replication_role = replica")
+    else:
+        db.execute("PRAGMA foreign_keys = OFF")
+
+
+def drop_trigger(db, name: str, table: str) -> None:
+    """Drop a trigger of ``table``, as someone with the engine's own tool."""
+    from sempi_cli.store.transaction import engine
+
+    db.execute(
+        f"DROP TRIGGER {name} ON {table}" if engine(db) == "postgresql" else f"DROP TRIGGER {name}"
+    )

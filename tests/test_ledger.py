@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sempi_cli.services import ledger
+from tests.helpers import drop_trigger
 
 COLUMNS = ("client_id", "answer", "comment", "answered_at", "answered_by", "on_behalf", "channel")
 
@@ -53,8 +54,8 @@ def test_the_store_refuses_to_change_or_remove_a_row(db, answers):
 @pytest.mark.parametrize("how", ["change", "remove", "insert"])
 def test_editing_the_file_behind_the_tool_is_found(db, answers, how):
     ids = [answers("yes"), answers("no"), answers("yes")]
-    db.execute("DROP TRIGGER consent_answers_append_only_update")  # as someone with sqlite3
-    db.execute("DROP TRIGGER consent_answers_append_only_delete")
+    drop_trigger(db, "consent_answers_append_only_update", "consent_answers")
+    drop_trigger(db, "consent_answers_append_only_delete", "consent_answers")
     if how == "change":
         db.execute("UPDATE consent_answers SET answer = 'yes' WHERE id = ?", (ids[1],))
         expected = ids[1]

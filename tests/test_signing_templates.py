@@ -18,6 +18,7 @@ from tests.helpers import (
     assert_one_italian_error,
     assert_one_line_error,
     data,
+    foreign_keys_off,
     ok,
 )
 
@@ -206,7 +207,7 @@ def test_the_list_table_and_italian(cli, letter, monkeypatch):
 def test_the_service_refuses_before_writing(db, clock, admin, letter):
     service = SignTemplates(db, clock, admin)
     service.add("Mandato", letter)
-    db.execute("PRAGMA foreign_keys = OFF")
+    foreign_keys_off(db)  # no document needed to test the rule
     db.execute(
         "INSERT INTO sign_requests (client_id, template_id, title, fields, document_id, sha256,"
         " created_at, created_by) VALUES (1, 1, 't', '{}', 1, ?, 'x', 1)",

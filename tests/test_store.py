@@ -24,6 +24,7 @@ def test_the_schema_version_is_the_number_of_migrations():
     assert SCHEMA_VERSION == LATEST, "a new migration: raise constants.SCHEMA_VERSION with it"
 
 
+@pytest.mark.sqlite_only
 def test_new_store_is_stamped_and_migrated(db):
     assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     assert db.execute("PRAGMA user_version").fetchone()[0] == LATEST

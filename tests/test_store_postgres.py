@@ -6,10 +6,13 @@ bulk INSERT ... SELECT ... FROM (VALUES ...))."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sempi_cli.errors import StoreBusy, StoreUnusable
 from sempi_cli.store.postgres import Row, connect, translate
 from tests import postgres_server
 
@@ -118,3 +121,114 @@ def test_the_events_bulk_insert_runs_as_written(db):
         (1, "deadline.created", 10, 7, None, '{"n":1}'),
         (2, "deadline.created", 11, None, None, '{"n":2}'),
     ]
+
+
+# --- a store on PostgreSQL: made, checked, locked (store/postgres.py, pg_schema.py) ----
+
+
+@pytest.fixture(scope="module")
+def server_address(pg):
+    """The module's server; each test below makes databases of its own in it."""
+    return pg, pg._conn.info  # the admin connection, and where it is
+
+
+def _database(server_address, name: str) -> str:
+    admin, info = server_address
+    admin.execute(f"DROP DATABASE IF EXISTS {name}")
+    admin.execute(f"CREATE DATABASE {name}")
+    return f"postgresql://{info.user}@{info.host}:{info.port}/{name}"
+
+
+def test_a_new_store_is_made_stamped_and_opened_again(server_address):
+    from sempi_cli.store import open_store
+    from sempi_cli.store.constants import SCHEMA_VERSION
+
+    address = _database(server_address, "made")
+    with pytest.raises(StoreUnusable, match="no sempi store"):
+        open_store(address)
+    conn = open_store(address, create=True)
+    stamp = dict(conn.execute("SELECT key, value FROM sempi_store").fetchall())
+    assert stamp == {"application_id": "1397050704", "schema_version": str(SCHEMA_VERSION)}
+    # What the migrations write comes with the schema: the general chat is there.
+    assert conn.execute("SELECT kind FROM chats WHERE id = 1").fetchone()[0] == "general"
+    conn.close()
+    open_store(address).close()  # opened again: nothing to make
+
+
+def test_a_newer_schema_and_a_database_not_ours_are_refused(server_address):
+    from sempi_cli.store import open_store
+
+    address = _database(server_address, "newer")
+    open_store(address, create=True).close()
+    admin = connect(address)
+    admin.execute("UPDATE sempi_store SET value = '999' WHERE key = 'schema_version'")
+    admin.close()
+    with pytest.raises(StoreUnusable, match=r"newer than this sempi knows") as refused:
+        open_store(address)
+    assert refused.value.exit_code == 10
+    other = _database(server_address, "other_app")
+    admin = connect(other)
+    admin.execute("CREATE TABLE invoices (id INTEGER)")
+    admin.close()
+    with pytest.raises(StoreUnusable, match="not a sempi store"):
+        open_store(other, create=True)
+
+
+def test_the_schema_keeps_sqlites_rules(server_address):
+    """Triggers that refuse, a case-blind unique name, ids written by hand then
+    numbered by the engine without a collision, a CHECK with GLOB."""
+    from sempi_cli.store import open_store
+
+    conn = open_store(_database(server_address, "rules"), create=True)
+    now = "2026-12-07T10:00:00+00:00"
+    conn.execute(
+        "INSERT INTO audit_log (at, action, object_type) VALUES (?, 'test', 'firm')", (now,)
+    )
+    with pytest.raises(sqlite3.IntegrityError, match="audit_log is append-only"):
+        conn.execute("DELETE FROM audit_log")
+    conn.execute(
+        "INSERT INTO studios (name, created_at, updated_at) VALUES ('Studio Rossi', ?, ?)",
+        (now, now),
+    )
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute(
+            "INSERT INTO studios (name, created_at, updated_at) VALUES ('STUDIO ROSSI', ?, ?)",
+            (now, now),
+        )
+    conn.execute(
+        "INSERT INTO studios (id, name, created_at, updated_at) VALUES (41, 'B', ?, ?)",
+        (now, now),
+    )
+    made = conn.execute(
+        "INSERT INTO studios (name, created_at, updated_at) VALUES ('C', ?, ?) RETURNING id",
+        (now, now),
+    ).fetchone()[0]
+    assert made == 42
+    conn.close()
+
+
+def test_one_writer_at_a_time_and_a_busy_store_is_exit_9(server_address, monkeypatch):
+    """The advisory lock is SQLite's write lock: a second writer waits the timeout,
+    then exit 9; a patient one (a batch) is told once, and waits longer."""
+    import threading
+
+    from sempi_cli.store import open_store, transaction, write_transaction
+    from sempi_cli.store.transaction import be_patient
+
+    monkeypatch.setattr(transaction, "BUSY_TIMEOUT_MS", 200)
+    address = _database(server_address, "locked")
+    holder, waiter = open_store(address, create=True), open_store(address)
+    with write_transaction(holder):
+        assert waiter.execute("SELECT count(*) FROM users").fetchone()[0] == 0  # reads go on
+        with pytest.raises(StoreBusy) as busy, write_transaction(waiter):
+            pass
+        assert busy.value.exit_code == 9
+        assert not waiter.in_transaction
+    told = []
+    be_patient(waiter, 30, lambda: told.append("waiting"))
+    holder.begin_write(1000)  # type: ignore[attr-defined]
+    threading.Timer(0.5, lambda: holder.execute("COMMIT")).start()
+    with write_transaction(waiter):
+        waiter.execute("INSERT INTO settings (key, value, updated_at) VALUES ('k', 'v', 'now')")
+    assert told == ["waiting"]
+    assert holder.execute("SELECT value FROM settings WHERE key = 'k'").fetchone()[0] == "v"

@@ -104,10 +104,11 @@ OWNERS = {
 }
 
 # Tables no package writes: SQLite's own, the migrations' bookkeeping
-# (sqlite-utils' Migrations, run by store/ when a store is opened), and the
+# (sqlite-utils' Migrations, run by store/ when a store is opened; on PostgreSQL
+# store/postgres.py's sempi_store), and the
 # shadow tables FTS5 keeps for chat_search (written by SQLite itself).
 NOT_OWNED = {
-    "sqlite_sequence", "_sqlite_migrations",
+    "sqlite_sequence", "_sqlite_migrations", "sempi_store",
     "chat_search_config", "chat_search_data", "chat_search_docsize", "chat_search_idx",
 }  # fmt: skip
 
@@ -120,6 +121,9 @@ ALLOWLIST: dict[tuple[str, str], str] = {
     ("services/ledger.py", DYNAMIC): "the shared append-only ledger writes the table its caller"
     ' names; each `ledger.append(db, "table", ...)` counts as a write of that table by'
     " the calling file (below), so only the table's owner may call it",
+    ("store/postgres.py", DYNAMIC): "a new PostgreSQL store is made with the rows the"
+    " migrations write (the general chat, ...), copied from the SQLite schema they make:"
+    " store/ making the store, as the migrations do",
 }
 
 SQL_WRITE = re.compile(

@@ -401,9 +401,9 @@ def test_a_duration_off_the_calendar_is_refused_by_name(cli, tasks, args):
 
 def test_rome_day_in_sql_matches_zoneinfo(db):
     from sempi_cli.clock import ROME, iso_utc
-    from sempi_cli.services.timers.reports import rome_day_sql
+    from sempi_cli.store.sql import rome_day
 
-    sql = f"SELECT {rome_day_sql(':s')}"
+    sql = f"SELECT {rome_day(db, ':s')}"
 
     @settings(max_examples=300, deadline=None)
     @given(st.datetimes(datetime(2000, 1, 1), datetime(2099, 12, 31), timezones=st.just(UTC)))

@@ -23,6 +23,7 @@ from sempi_cli.services.visibility import STUDIO_ROLES as STUDIO_ROLES
 from sempi_cli.services.visibility import visible_clients as visible_clients
 from sempi_cli.services.visibility import visible_tasks as visible_tasks
 from sempi_cli.services.visibility import within_reach_sql as within_reach_sql
+from sempi_cli.store.sql import listed
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,10 @@ def visible_studios(actor: Actor, alias: str = "s") -> tuple[str, dict]:
     """Firm users see every practice; practice users their own; externals none."""
     params = {"actor_studio": actor.studio_id}
     if actor.is_internal:
-        return "1", params
+        return "TRUE", params
     if actor.role in STUDIO_ROLES:
         return f"{alias}.id = :actor_studio", params
-    return "0", params
+    return "FALSE", params
 
 
 def visible_users(actor: Actor, alias: str = "u") -> tuple[str, dict]:
@@ -73,7 +74,7 @@ def visible_users(actor: Actor, alias: str = "u") -> tuple[str, dict]:
     )
     own = f"{alias}.id = :actor_id OR {shared}"
     if actor.is_firm_admin:
-        return "1", params
+        return "TRUE", params
     if actor.role == "staff":
         return f"({own} OR {alias}.role <> 'external')", params
     if actor.role in STUDIO_ROLES:
@@ -170,9 +171,7 @@ def clients_seen_by(
         return set()
     user = Actor(row[0], row[1], row[2], row[3], row[4], row[5])
     where, params = visible_clients(user)
-    sql = (
-        f"SELECT c.id FROM clients c WHERE c.id IN (SELECT value FROM json_each(:ids)) AND {where}"
-    )
+    sql = f"SELECT c.id FROM clients c WHERE c.id IN ({listed(db, ':ids')}) AND {where}"
     ids = json.dumps(list(client_ids))
     return {r[0] for r in db.execute(sql, {**params, "ids": ids})}
 

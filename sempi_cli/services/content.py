@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from sempi_cli.errors import StoreUnusable
 from sempi_cli.i18n import N_
 from sempi_cli.i18n import gettext as _
+from sempi_cli.store.sql import listed
 
 MB = 1024 * 1024
 CHUNK = MB
@@ -218,7 +219,7 @@ def drop_unlinked(db: sqlite3.Connection, attachment_ids: Iterable[int]) -> None
     (a document's content is kept for good: documents are only marked removed).
     Inside the caller's transaction."""
     db.execute(
-        "DELETE FROM attachments WHERE id IN (SELECT value FROM json_each(?))"
+        f"DELETE FROM attachments WHERE id IN ({listed(db, '?')})"
         " AND NOT EXISTS (SELECT 1 FROM item_attachments ia WHERE ia.attachment_id = attachments.id)"
         " AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.attachment_id = attachments.id)",
         (json.dumps(list(attachment_ids)),),

@@ -333,7 +333,7 @@ def visible(actor: Actor, alias: str = "e") -> tuple[str, dict]:
     see. A task's: the task is visible to them; a chat's: they read the chat; any
     other: they see its client (an event about no client: firm administrators)."""
     if actor.role == "firm-admin":
-        return "1", {"actor_id": actor.id}
+        return "TRUE", {"actor_id": actor.id}
     tasks, params = access.visible_tasks(actor, "vt")
     chats, chat_params = access.readable_chats(actor, "vch")
     clients, client_params = access.visible_clients(actor, "vcl")

@@ -44,7 +44,7 @@ def visible_clients(actor: Actor, alias: str = "c") -> tuple[str, dict]:
         "actor_client": actor.client_id,
     }
     if actor.role == "firm-admin":
-        return "1", params
+        return "TRUE", params
     if actor.role == "studio-admin":
         return f"{alias}.studio_id = :actor_studio", params
     if actor.role == "studio-operator":
@@ -59,7 +59,7 @@ def visible_tasks(actor: Actor, alias: str = "t") -> tuple[str, dict]:
     observers, participants and observers of any checklist item, and whoever
     sees the client's work group. Firm admins: all."""
     if actor.role == "firm-admin":
-        return "1", {"actor_id": actor.id}
+        return "TRUE", {"actor_id": actor.id}
     clients, params = visible_clients(actor, "vc")
     params["actor_role"] = actor.role
     return (

@@ -24,8 +24,9 @@ from sempi_cli.store.constants import (
     SCHEMA_VERSION,
     SQLITE_HEADER,
     WORLD_BITS,
+    SchemaElsewhere,
 )
-from sempi_cli.store.transaction import StoreConnection, busy_or_unusable, is_busy
+from sempi_cli.store.transaction import StoreConnection, busy_or_unusable, engine, is_busy
 
 # The fast path (cli/fastpath.py) opens the store through open_current, before
 # pathlib or the migrations are imported: the file is named by a string here.
@@ -34,16 +35,28 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-class SchemaElsewhere(Exception):
-    """The store's schema is not the one open_current was told (older: migrations
-    pending; newer: a newer sempi made it). Raised before anything was changed."""
+def is_postgres(name: object) -> bool:
+    """Whether the store ``name`` is a PostgreSQL address rather than a file."""
+    return isinstance(name, str) and name.startswith(("postgresql://", "postgres://"))
 
 
 def open_store(path: Path | str, *, create: bool = False) -> sqlite3.Connection:
-    """Open (or with ``create`` make) the store at ``path``, migrated to the latest schema."""
+    """Open (or with ``create`` make) the store at ``path`` (a file, or a
+    postgresql:// address), migrated to the latest schema."""
     from pathlib import Path
 
+    if is_postgres(path):
+        from sempi_cli.store import postgres
+
+        # A PgConnection answers every sqlite3 call the services make (postgres.py).
+        return postgres.open_store(str(path), create, SCHEMA_VERSION, _migrate_postgres)  # type: ignore[return-value]
     return _open(str(Path(path)), create, SCHEMA_VERSION, _migrate)
+
+
+def _migrate_postgres(conn: object, version: int) -> None:
+    from sempi_cli.store.postgres import migrate
+
+    migrate(conn, version)  # type: ignore[arg-type]
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -136,6 +149,13 @@ def _open(
         raise
     conn.row_factory = sqlite3.Row
     return conn
+
+
+def cache_for_bulk(conn: sqlite3.Connection, kib: int) -> None:
+    """A larger page cache for this connection's long job (SQLite's is per
+    connection; PostgreSQL's shared buffers are the server's: nothing to do)."""
+    if engine(conn) == "sqlite":
+        conn.execute(f"PRAGMA cache_size = -{int(kib)}")
 
 
 def _write_ahead_log(conn: sqlite3.Connection) -> None:

@@ -24,3 +24,8 @@ PRAGMAS = (
     "PRAGMA secure_delete = ON",
     "PRAGMA trusted_schema = OFF",
 )
+
+
+class SchemaElsewhere(Exception):
+    """The store's schema is not the one open_current was told (older: migrations
+    pending; newer: a newer sempi made it). Raised before anything was changed."""

@@ -8,21 +8,36 @@ their SQL, portable as DESIGN.md asks, runs unchanged on either engine.
 - Rows are read by position and by column name, as sqlite3.Row (``Row``).
 - The connection is in autocommit, as sempi's SQLite connections are
   (``isolation_level=None``): a transaction is what store/ opens with ``BEGIN``.
+- Parameters are bound by psycopg on the client (its ClientCursor), as literals
+  PostgreSQL types from where they stand, the way SQLite takes them: ``? IS NULL``
+  needs no cast. A bool is bound as 0 or 1, what SQLite stores.
+- PostgreSQL's errors are raised as the sqlite3 errors they mean (a constraint
+  or a trigger's refusal: IntegrityError; the write lock not had in time:
+  OperationalError "database is locked"; a full disk: "database or disk is
+  full"), so what maps them to exit codes (store/transaction.py) is one.
+- ``open_store`` opens (or makes) a store: its identity and schema version in the
+  table ``sempi_store``, the schema made from the SQLite one (store/pg_schema.py).
 
-Nothing opens a store on PostgreSQL yet: the migrations, the write lock and the
-store address come next (docs/architecture.md). psycopg is the ``postgresql``
-extra, imported here only: an office on SQLite installs nothing more.
+psycopg is the ``postgresql`` extra, imported here only: an office on SQLite
+installs nothing more.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
+
+from sempi_cli.errors import StoreUnusable
+from sempi_cli.i18n import gettext as _
+from sempi_cli.store.constants import APPLICATION_ID, BUSY_TIMEOUT_MS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import psycopg
 
 # What the translation steps over whole (quoted text, quoted names, comments, casts)
@@ -102,26 +117,168 @@ def _rows(cursor: Any) -> Any:
     return lambda values: Row(values, index)
 
 
+class _Blob:
+    """What ``blobopen`` gives: read(n) from a position, and write(data), kept until
+    close writes the whole value once (PostgreSQL cannot change part of a bytea)."""
+
+    def __init__(self, conn: PgConnection, table: str, column: str, row: int, readonly: bool):
+        self._conn, self._row, self._readonly = conn, row, readonly
+        self._from = f"FROM {table} WHERE id = ?"
+        self._table, self._column = table, column
+        self._at = 0
+        self._written: bytearray | None = None
+        found = conn.execute(f"SELECT length({column}) {self._from}", (row,)).fetchone()
+        if found is None:
+            raise sqlite3.OperationalError("no such rowid")
+        self._size = int(found[0] or 0)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def read(self, length: int = -1) -> bytes:
+        if self._written is not None:
+            raise sqlite3.OperationalError("cannot read a blob being written")
+        if length < 0 or length > self._size - self._at:
+            length = self._size - self._at
+        if length <= 0:
+            return b""
+        data = self._conn.execute(
+            f"SELECT substring({self._column} FROM ? FOR ?) {self._from}",
+            (self._at + 1, length, self._row),
+        ).fetchone()[0]
+        self._at += length
+        return bytes(data)
+
+    def write(self, data: bytes) -> None:
+        if self._readonly:
+            raise sqlite3.OperationalError("cannot write to a read-only blob")
+        if self._at + len(data) > self._size:
+            raise ValueError("data longer than blob length")
+        if self._written is None:
+            self._written = bytearray(self._size)
+        self._written[self._at : self._at + len(data)] = data
+        self._at += len(data)
+
+    def close(self) -> None:
+        if self._written is not None:
+            self._conn.execute(
+                f"UPDATE {self._table} SET {self._column} = ? WHERE id = ?",
+                (bytes(self._written), self._row),
+            )
+            self._written = None
+
+    def __enter__(self) -> _Blob:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _as_sqlite(exc: Exception) -> sqlite3.Error:
+    """The sqlite3 error that means what PostgreSQL's ``exc`` means."""
+    from psycopg import IntegrityError, errors
+
+    diag = getattr(exc, "diag", None)
+    message = (diag.message_primary if diag is not None else None) or str(exc)
+    if isinstance(exc, IntegrityError):
+        return sqlite3.IntegrityError(message)
+    if isinstance(
+        exc,
+        errors.LockNotAvailable
+        | errors.QueryCanceled
+        | errors.DeadlockDetected
+        | errors.SerializationFailure,
+    ):
+        return sqlite3.OperationalError(f"database is locked ({message})")
+    if isinstance(exc, errors.DiskFull):
+        return sqlite3.OperationalError("database or disk is full")
+    return sqlite3.OperationalError(message)
+
+
 class PgConnection:
     """A psycopg connection behind the sqlite3 calls the services make."""
 
+    engine = "postgresql"  # store/transaction.engine
+    patience = None  # store/transaction.py's, as on a StoreConnection
+    file = ""  # no store file: what sits beside one (the hooks' folder) is configured
+
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self._trace: Callable[[str], object] | None = None
         conn.autocommit = True
+        conn.adapters.register_dumper(bool, _bool_dumper())
         self._conn = conn
 
-    def execute(self, sql: str, params: Params | None = None) -> psycopg.Cursor[Any]:
-        cursor = self._conn.cursor(row_factory=_rows)
-        # Without parameters psycopg reads % as itself: the text goes as written.
-        if params:
-            cursor.execute(translate(sql), params)
-        else:
-            cursor.execute(sql)
+    def cursor(self) -> Any:
+        """A cursor that takes sqlite3's SQL and raises sqlite3's errors; its
+        ``row_factory = None`` gives plain tuples, as sqlite3's does."""
+        cursor = _cursor_class()(self._conn, row_factory=_rows)
+        cursor.trace = self._trace
         return cursor
 
-    def executemany(self, sql: str, rows: Iterable[Params]) -> psycopg.Cursor[Any]:
-        cursor = self._conn.cursor(row_factory=_rows)
-        cursor.executemany(translate(sql), list(rows))
-        return cursor
+    def set_trace_callback(self, trace: Callable[[str], object] | None) -> None:
+        """Have ``trace`` called with every statement's text (None: no more)."""
+        self._trace = trace
+
+    def commit(self) -> None:
+        """As sqlite3's: commit the transaction begun by hand, if one is open."""
+        if self.in_transaction:
+            self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.in_transaction:
+            self.execute("ROLLBACK")
+
+    def __enter__(self) -> PgConnection:
+        return self
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        """As sqlite3's: the transaction begun by hand is committed, or on an error
+        rolled back."""
+        if kind is None:
+            self.commit()
+        else:
+            self.rollback()
+
+    def execute(self, sql: str, params: Params | None = None) -> Any:
+        return self.cursor().execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Params]) -> Any:
+        return self.cursor().executemany(sql, rows)
+
+    def blobopen(self, table: str, column: str, row: int, /, *, readonly: bool = False) -> _Blob:
+        """sqlite3's incremental blob I/O over a bytea column (store/pg_schema.py
+        stores them uncompressed, so a read of a slice reads that slice)."""
+        return _Blob(self, table, column, row, readonly)
+
+    def begin_write(self, timeout_ms: int) -> None:
+        """Begin a transaction holding the store's write lock (one writer at a time, as
+        on SQLite), waiting up to ``timeout_ms`` for it: "database is locked" after."""
+        self.execute("BEGIN")
+        try:
+            self.execute(f"SET LOCAL lock_timeout = {int(timeout_ms)}")
+            self.execute(f"SELECT pg_advisory_xact_lock({APPLICATION_ID})")
+        except BaseException:
+            self.execute("ROLLBACK")
+            raise
+
+    def spool_folder(self) -> Path:
+        """Where secrets waiting in the outbox are kept (store/spool.py): no store file
+        to sit beside, so SEMPI_OUTBOX_SPOOL, else ``<database>@<host>.outbox`` in
+        SEMPI_HOME. Every server that runs sempi on this store must see the same
+        folder (docs/deployment.md): a shared one, or the mail run where it is."""
+        import os
+        from pathlib import Path
+
+        from sempi_cli import paths
+
+        explicit = os.environ.get("SEMPI_OUTBOX_SPOOL")
+        if explicit:
+            return Path(explicit)
+        info = self._conn.info
+        name = re.sub(r"[^\w.-]", "_", f"{info.dbname}@{info.host}-{info.port}")
+        home = paths.home()
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)  # the spool is made in it
+        return home / f"{name}.outbox"
 
     @property
     def in_transaction(self) -> bool:
@@ -133,9 +290,207 @@ class PgConnection:
         self._conn.close()
 
 
+@functools.lru_cache(maxsize=1)
+def _cursor_class() -> type:
+    """psycopg's client-side cursor speaking sqlite3's part, made once psycopg is in."""
+    from psycopg import ClientCursor, Error
+    from psycopg.rows import tuple_row
+
+    class SqliteSpeakingCursor(ClientCursor):
+        trace: Callable[[str], object] | None = None
+
+        def execute(self, sql: Any, params: Params | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
+            if self.trace is not None:
+                self.trace(sql)
+            try:
+                # Without parameters psycopg reads % as itself: the text goes as written.
+                if params:
+                    return super().execute(translate(sql), params, **kwargs)
+                return super().execute(sql, **kwargs)
+            except Error as exc:
+                raise _as_sqlite(exc) from exc
+
+        def executemany(self, sql: Any, rows: Iterable[Params], **kwargs: Any) -> Any:  # type: ignore[override]
+            try:
+                super().executemany(translate(sql), list(rows), **kwargs)
+            except Error as exc:
+                raise _as_sqlite(exc) from exc
+            return self
+
+        @property
+        def row_factory(self) -> Any:
+            return ClientCursor.row_factory.fget(self)  # type: ignore[attr-defined]
+
+        @row_factory.setter
+        def row_factory(self, factory: Any) -> None:
+            ClientCursor.row_factory.fset(self, factory or tuple_row)  # type: ignore[attr-defined]
+
+    return SqliteSpeakingCursor
+
+
+@functools.lru_cache(maxsize=1)
+def _bool_dumper() -> type:
+    """psycopg's dumper binding a bool as SQLite stores it, made once psycopg is in."""
+    from psycopg.adapt import Dumper
+    from psycopg.postgres import types
+
+    class BoolAsInteger(Dumper):
+        oid = types["int8"].oid
+
+        def dump(self, obj: Any) -> bytes:
+            return b"1" if obj else b"0"
+
+    return BoolAsInteger
+
+
+def shown(address: str) -> str:
+    """``address`` fit to print: without a password, if one was written in it."""
+    return re.sub(r"(://[^/:@]*):[^@/]*@", r"\1@", address)
+
+
 def connect(address: str) -> PgConnection:
     """A connection to the PostgreSQL database at ``address`` (a postgresql:// URL;
     the password from PGPASSFILE or the environment, never the command line)."""
     import psycopg
 
-    return PgConnection(psycopg.connect(address))
+    try:
+        return PgConnection(psycopg.connect(address, connect_timeout=BUSY_TIMEOUT_MS // 1000))
+    except psycopg.Error as exc:
+        raise StoreUnusable(
+            _("cannot open {path}: {reason}").format(
+                path=shown(address), reason=" ".join(str(exc).split())
+            )
+        ) from None
+
+
+def open_store(
+    address: str,
+    create: bool,
+    latest: int,
+    migrate: Callable[[PgConnection, int], None] | None,
+) -> PgConnection:
+    """Open (or with ``create`` make) the store at ``address``, checked as a SQLite
+    one is: ours, and at a schema this sempi knows (migrated to ``latest`` when
+    ``migrate`` is given)."""
+    from sempi_cli.store.constants import SchemaElsewhere
+
+    conn = connect(address)
+    try:
+        version = _version(conn)
+        if version is None:
+            if not create:
+                raise StoreUnusable(
+                    _("no sempi store at {path}").format(path=shown(address)),
+                    _("create one with 'sempi init'"),
+                )
+            version = _make(conn, address)
+        if migrate is None and version != latest:
+            raise SchemaElsewhere(f"{shown(address)}: schema {version}, expected {latest}")
+        if version > latest:
+            raise StoreUnusable(
+                _(
+                    "the store's schema (version {version}) is newer than this sempi knows"
+                    " ({latest})"
+                ).format(version=version, latest=latest),
+                _("upgrade sempi"),
+            )
+        if version < latest and migrate is not None:
+            migrate(conn, version)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def migrate(conn: PgConnection, version: int) -> None:
+    """Bring the store from ``version`` to the latest schema, a transaction a step:
+    each migration's PostgreSQL step where its SQL differs, else the same one."""
+    from sempi_cli.store.migrations import POSTGRES, POSTGRES_BASELINE, STEPS, runner
+    from sempi_cli.store.transaction import write_transaction
+
+    if version < POSTGRES_BASELINE:
+        raise StoreUnusable(_("{path} is not a sempi store").format(path="sempi_store"))
+    for number, (name, step) in enumerate(STEPS[version:], start=version + 1):
+        with write_transaction(conn):  # type: ignore[arg-type]
+            if (_version(conn) or 0) >= number:
+                continue  # another process applied it while this one waited
+            runner(POSTGRES.get(name, step))(_Carrier(conn))
+            conn.execute(
+                "UPDATE sempi_store SET value = ? WHERE key = 'schema_version'", (str(number),)
+            )
+
+
+class _Carrier:
+    """What a migration step is handed: sqlite-utils' Database, which has ``conn``."""
+
+    def __init__(self, conn: PgConnection) -> None:
+        self.conn = conn
+
+
+def _version(conn: PgConnection) -> int | None:
+    """The store's schema version; None for a database sempi has not made."""
+    if conn.execute("SELECT to_regclass('sempi_store')").fetchone()[0] is None:
+        return None
+    rows = dict(conn.execute("SELECT key, value FROM sempi_store").fetchall())
+    if rows.get("application_id") != str(APPLICATION_ID):
+        raise StoreUnusable(_("{path} is not a sempi store").format(path="sempi_store"))
+    return int(rows["schema_version"])
+
+
+def _make(conn: PgConnection, address: str) -> int:
+    """Make the schema in an empty database, under the write lock (two processes
+    making one store at once: the second finds it made)."""
+    from sempi_cli.store.constants import SCHEMA_VERSION
+    from sempi_cli.store.transaction import write_transaction
+
+    with write_transaction(conn):  # type: ignore[arg-type]
+        version = _version(conn)
+        if version is not None:
+            return version
+        tables = conn.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
+        ).fetchone()[0]
+        if tables:
+            raise StoreUnusable(_("{path} is not a sempi store").format(path=shown(address)))
+        for statement in schema_statements():
+            conn.execute(statement)
+        conn.execute("CREATE TABLE sempi_store (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        conn.executemany(
+            "INSERT INTO sempi_store (key, value) VALUES (?, ?)",
+            [("application_id", str(APPLICATION_ID)), ("schema_version", str(SCHEMA_VERSION))],
+        )
+    return SCHEMA_VERSION
+
+
+@functools.lru_cache(maxsize=1)
+def schema_statements() -> tuple[str, ...]:
+    """The latest schema's statements for PostgreSQL, read off a SQLite store made
+    in memory by the migrations (store/pg_schema.py), then the rows those
+    migrations write (the general chat, ...), copied."""
+    from sempi_cli.store.migrations import migrate
+    from sempi_cli.store.pg_schema import seed_tables, statements
+
+    memory = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        migrate(memory)
+        made = statements(memory)
+        for table in seed_tables(memory):
+            cursor = memory.execute(f"SELECT * FROM {table}")
+            columns = ", ".join(column[0] for column in cursor.description)
+            for row in cursor:
+                values = ", ".join(_literal(value) for value in row)
+                made.append(f"INSERT INTO {table} ({columns}) VALUES ({values})")
+        return tuple(made)
+    finally:
+        memory.close()
+
+
+def _literal(value: object) -> str:
+    """A value of a seed row as an SQL literal (they hold numbers and text only)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"no literal for {type(value).__name__} in a seed row")

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from sempi_cli.errors import StoreUnusable
 from sempi_cli.i18n import gettext as _
-from sempi_cli.store.transaction import file_of
+from sempi_cli.store.transaction import engine, file_of
 
 SUFFIX = ".outbox"
 _NAME = re.compile(r"\A[0-9a-f]{32}\.secret\Z")
@@ -45,6 +45,8 @@ class SpoolError(Exception):
 
 def folder_of(conn: sqlite3.Connection) -> Path | None:
     """The spool folder of the store ``conn`` has open; None for a store in memory."""
+    if engine(conn) == "postgresql":
+        return conn.spool_folder()  # type: ignore[attr-defined]
     store = file_of(conn)
     return Path(f"{store}{SUFFIX}") if store else None
 

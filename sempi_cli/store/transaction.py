@@ -1,4 +1,4 @@
-"""The write transaction and how SQLite's errors map to exit codes.
+"""The write transaction and how the store's errors map to exit codes.
 
 Every command that writes runs in one ``BEGIN IMMEDIATE`` transaction (DESIGN.md,
 "Store"); nothing here opens a store, so the migrations can use it too.
@@ -56,14 +56,19 @@ def be_patient(
 ) -> None:
     """Let ``conn`` wait up to ``seconds`` for the write lock; ``notice`` is called
     (once) when the wait goes past the interactive timeout."""
-    if not isinstance(conn, StoreConnection):
+    if not hasattr(conn, "patience"):  # a StoreConnection or a PgConnection
         raise TypeError("be_patient takes a connection made by open_store")
     conn.patience = _Patience(seconds, notice)
 
 
+def engine(conn: sqlite3.Connection) -> str:
+    """'sqlite' or 'postgresql': the engine behind ``conn`` (store/postgres.py)."""
+    return getattr(conn, "engine", "sqlite")
+
+
 def _begin(conn: sqlite3.Connection) -> None:
     try:
-        conn.execute("BEGIN IMMEDIATE")
+        _take_write_lock(conn, None)
         return
     except sqlite3.OperationalError as exc:
         patience = getattr(conn, "patience", None)
@@ -72,11 +77,24 @@ def _begin(conn: sqlite3.Connection) -> None:
     if patience.notice is not None:
         patience.notice()
         patience.notice = None
-    conn.execute(f"PRAGMA busy_timeout = {patience.milliseconds}")
     try:
-        conn.execute("BEGIN IMMEDIATE")
+        _take_write_lock(conn, patience.milliseconds)
     except sqlite3.OperationalError as exc:
         raise busy_or_unusable(exc) from exc
+
+
+def _take_write_lock(conn: sqlite3.Connection, wait_ms: int | None) -> None:
+    """Begin the write transaction, waiting ``wait_ms`` (else the interactive
+    timeout) for the lock: SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory lock."""
+    if engine(conn) == "postgresql":
+        conn.begin_write(wait_ms or BUSY_TIMEOUT_MS)  # type: ignore[attr-defined]
+        return
+    if wait_ms is None:
+        conn.execute("BEGIN IMMEDIATE")
+        return
+    conn.execute(f"PRAGMA busy_timeout = {wait_ms}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
     finally:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
@@ -194,7 +212,10 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 def checkpoint(conn: sqlite3.Connection) -> bool:
     """Copy the write-ahead log into the main file and empty it now (after an
     erasure, old page images must leave the -wal file too). Best effort: a
-    reader in another process may keep frames alive; True if it completed."""
+    reader in another process may keep frames alive; True if it completed.
+    PostgreSQL has no such file: nothing to do."""
+    if engine(conn) == "postgresql":
+        return True
     try:
         busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
     except sqlite3.OperationalError:

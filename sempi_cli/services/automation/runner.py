@@ -43,6 +43,7 @@ from sempi_cli.services.access import require_firm_admin
 from sempi_cli.services.automation import hooks
 from sempi_cli.services.base import Service
 from sempi_cli.store import write_transaction
+from sempi_cli.store.sql import listed
 
 _log = logging.getLogger("sempi_cli.automation")
 _log.addHandler(logging.NullHandler())  # a library's logger: the program decides where it goes
@@ -127,7 +128,7 @@ def queue(db: sqlite3.Connection, clock: Clock, where: Path) -> int:
             queued = db.execute(
                 "INSERT INTO hook_deliveries (event_id, hook, client_id, next_at)"
                 " SELECT id, 'after-' || kind, client_id, :now FROM events"
-                f" WHERE {_SPAN} AND depth < :max ORDER BY id"
+                f" WHERE {_span(db)} AND depth < :max ORDER BY id"
                 " ON CONFLICT (event_id, hook) DO NOTHING",
                 {**span, "now": iso_utc(clock.now())},
             ).rowcount
@@ -140,7 +141,9 @@ def queue(db: sqlite3.Connection, clock: Clock, where: Path) -> int:
     return queued
 
 
-_SPAN = "id > :last AND id <= :upto AND kind IN (SELECT value FROM json_each(:kinds))"
+def _span(db: sqlite3.Connection) -> str:
+    """The events past the hooks' cursor, up to :upto, of the hooked :kinds."""
+    return f"id > :last AND id <= :upto AND kind IN ({listed(db, ':kinds', 'text')})"
 
 
 def _stop_deep(db: sqlite3.Connection, clock: Clock, span: dict) -> None:
@@ -149,7 +152,7 @@ def _stop_deep(db: sqlite3.Connection, clock: Clock, span: dict) -> None:
     deep = [
         r[0]
         for r in db.execute(
-            f"SELECT id FROM events WHERE {_SPAN} AND depth >= :max ORDER BY id", span
+            f"SELECT id FROM events WHERE {_span(db)} AND depth >= :max ORDER BY id", span
         )
     ]
     if deep:
@@ -186,7 +189,7 @@ def _claim(db: sqlite3.Connection, now: str, until: str, claimant: str, size: in
             if batch.rows:
                 db.execute(
                     "UPDATE hook_deliveries SET claimed_by = ?, claimed_until = ?"
-                    " WHERE id IN (SELECT value FROM json_each(?))",
+                    f" WHERE id IN ({listed(db, '?')})",
                     (claimant, until, json.dumps([r["id"] for r in batch.rows])),
                 )
                 return batch
@@ -224,7 +227,7 @@ def _body(db: sqlite3.Connection, event_ids: Sequence[int]) -> bytes:
     """The events as contract lines, in the order given."""
     rows = db.execute(
         "SELECT e.*, u.email FROM events e LEFT JOIN users u ON u.id = e.actor_id"
-        " WHERE e.id IN (SELECT value FROM json_each(?))",
+        f" WHERE e.id IN ({listed(db, '?')})",
         (json.dumps(list(event_ids)),),
     ).fetchall()
     by_id = {row["id"]: row for row in rows}
@@ -283,7 +286,7 @@ class _Runner:
         with write_transaction(self.db):  # the claim covers every group's turn
             self.db.execute(
                 "UPDATE hook_deliveries SET claimed_until = ?"
-                " WHERE id IN (SELECT value FROM json_each(?)) AND claimed_by = ?",
+                f" WHERE id IN ({listed(self.db, '?')}) AND claimed_by = ?",
                 (
                     self.now((self.timeout + CLAIM_MARGIN) * (len(groups) + 1)),
                     json.dumps([r["id"] for r in batch.rows]),
@@ -333,7 +336,7 @@ class _Runner:
             self.db.execute(
                 "UPDATE hook_deliveries SET status = 'done', done_at = ?, attempts = attempts + 1,"
                 " last_error = NULL, claimed_by = NULL, claimed_until = NULL"
-                " WHERE id IN (SELECT value FROM json_each(?)) AND claimed_by = ?",
+                f" WHERE id IN ({listed(self.db, '?')}) AND claimed_by = ?",
                 (self.now(), json.dumps([r["id"] for r in rows]), self.claimant),
             )
         self.summary.delivered += len(rows)
@@ -443,7 +446,7 @@ class HookRunner(Service):
                     r[0]: r[1]
                     for r in self.db.execute(
                         "SELECT id, status FROM hook_deliveries"
-                        " WHERE id IN (SELECT value FROM json_each(?))",
+                        f" WHERE id IN ({listed(self.db, '?')})",
                         (json.dumps(ids),),
                     )
                 }
@@ -467,7 +470,7 @@ class HookRunner(Service):
             self.db.execute(
                 "UPDATE hook_deliveries SET status = 'pending', attempts = 0, next_at = ?,"
                 " claimed_by = NULL, claimed_until = NULL"
-                " WHERE id IN (SELECT value FROM json_each(?))",
+                f" WHERE id IN ({listed(self.db, '?')})",
                 (self.now(), json.dumps(chosen)),
             )
             if chosen:

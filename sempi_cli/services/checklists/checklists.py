@@ -21,6 +21,7 @@ from sempi_cli.services import content as files
 from sempi_cli.services.base import Service
 from sempi_cli.services.tasks.tasks import TaskService
 from sempi_cli.services.text import no_control
+from sempi_cli.store.sql import listed
 
 DEFAULT_LIST = "Checklist"
 MAX_NAME = 80
@@ -238,22 +239,20 @@ class ChecklistService(Service):
             r[0]
             for r in self.db.execute(
                 "SELECT DISTINCT attachment_id FROM item_attachments"
-                " WHERE item_id IN (SELECT value FROM json_each(?))",
+                f" WHERE item_id IN ({listed(self.db, '?')})",
                 chosen,
             )
         ]
         self.db.execute(
-            "DELETE FROM checklist_item_members WHERE item_id IN (SELECT value FROM json_each(?))",
+            f"DELETE FROM checklist_item_members WHERE item_id IN ({listed(self.db, '?')})",
             chosen,
         )
         self.db.execute(
-            "DELETE FROM item_attachments WHERE item_id IN (SELECT value FROM json_each(?))",
+            f"DELETE FROM item_attachments WHERE item_id IN ({listed(self.db, '?')})",
             chosen,
         )
         # One statement for the whole subtree: foreign keys are checked at its end.
-        self.db.execute(
-            "DELETE FROM checklist_items WHERE id IN (SELECT value FROM json_each(?))", chosen
-        )
+        self.db.execute(f"DELETE FROM checklist_items WHERE id IN ({listed(self.db, '?')})", chosen)
         files.drop_unlinked(self.db, linked)
 
     # --- reading ----------------------------------------------------------------------
@@ -343,7 +342,7 @@ class ChecklistService(Service):
             return {}
         return dict(
             self.db.execute(
-                "SELECT id, email FROM users WHERE id IN (SELECT value FROM json_each(?))",
+                f"SELECT id, email FROM users WHERE id IN ({listed(self.db, '?')})",
                 (json.dumps(sorted(ids)),),
             ).fetchall()
         )

@@ -28,6 +28,7 @@ from sempi_cli.services.checklists.checklists import (
     clean_text,
 )
 from sempi_cli.services.tasks.tasks import TaskService
+from sempi_cli.store.sql import listed
 
 ROLES = ("participant", "observer")
 # A line of a description that is a list entry: "- x", "* x", "• x", "1. x", "2) x", "[ ] x".
@@ -56,7 +57,7 @@ class ChecklistItems(Service):
         task_of = dict(
             self.db.execute(
                 "SELECT ci.id, cl.task_id FROM checklist_items ci JOIN checklists cl"
-                " ON cl.id = ci.checklist_id WHERE ci.id IN (SELECT value FROM json_each(?))",
+                f" ON cl.id = ci.checklist_id WHERE ci.id IN ({listed(self.db, '?')})",
                 (json.dumps(ids),),
             ).fetchall()
         )

@@ -16,6 +16,7 @@ from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
 from sempi_cli.services.checklists.checklists import Tree
 from sempi_cli.services.checklists.items import ChecklistItems
+from sempi_cli.store.sql import listed
 
 
 @dataclass
@@ -96,7 +97,7 @@ class ChecklistMoves(Service):
                         tree.items[sub]["checklist_id"] = checklist_id
                     self.db.execute(
                         "UPDATE checklist_items SET checklist_id = ? WHERE id IN"
-                        " (SELECT value FROM json_each(?))",
+                        f" ({listed(self.db, '?')})",
                         (checklist_id, json.dumps(subtree_ids)),
                     )
                 item["parent_id"] = parent

@@ -93,7 +93,7 @@ def identifier_clash(
             continue
         row = db.execute(
             f"SELECT id, removed_at FROM clients WHERE studio_id = ? AND {column} = ?"
-            " AND id IS NOT ?",
+            " AND id IS DISTINCT FROM ?",
             (studio_id, value, client_id),
         ).fetchone()
         if row:

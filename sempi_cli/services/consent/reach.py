@@ -155,7 +155,7 @@ def reachable_sql(actor: Actor, alias: str = "c") -> tuple[str, dict]:
     ]
     option = f"o.studio_id = {alias}.studio_id AND o.enabled = 1"
     if actor.role == "external":
-        return "0", params
+        return "FALSE", params
     if actor.role == "studio-admin":
         parts.append(f"{alias}.studio_id = :actor_studio")
     if actor.role == "studio-operator":

@@ -28,6 +28,7 @@ from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.coupons import facts, packages, rules
 from sempi_cli.services.text import one_line
+from sempi_cli.store.sql import listed
 
 # Every action on a client's account is logged against the client's id (the
 # account's key); the terms a renewal writes are logged as coupon_licence rows.
@@ -367,7 +368,7 @@ class CouponAccounts(Service):
         where, params = access.visible_users(self.actor)
         return dict(
             self.db.execute(
-                f"SELECT u.id, u.email FROM users u WHERE u.id IN (SELECT value FROM json_each(:ids))"
+                f"SELECT u.id, u.email FROM users u WHERE u.id IN ({listed(self.db, ':ids')})"
                 f" AND {where}",
                 {**params, "ids": json.dumps(ids)},
             ).fetchall()

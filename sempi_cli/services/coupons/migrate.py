@@ -37,6 +37,7 @@ from sempi_cli.services.base import Service
 from sempi_cli.services.coupons import facts, packages, rules
 from sempi_cli.services.coupons.accounts import AUDIT_OBJECT, account_url, product_base
 from sempi_cli.services.text import listed_refusals, one_line
+from sempi_cli.store.sql import listed
 
 COLUMNS = ("client_id", "name", "email", "ends_on", "package_id")
 MIGRATION_TYPES = ("migrazione",)
@@ -131,7 +132,7 @@ class CouponMigration(Service):
         found = {
             row["id"]: row
             for row in self.db.execute(
-                f"{facts.FACTS} WHERE c.id IN (SELECT value FROM json_each(:ids)) AND {where}",
+                f"{facts.FACTS} WHERE c.id IN ({listed(self.db, ':ids')}) AND {where}",
                 {**params, "ids": json.dumps(wanted)},
             )
         }
@@ -162,7 +163,7 @@ class CouponMigration(Service):
     def _studio_names(self, studio_ids: Sequence[int]) -> dict[int, str]:
         return dict(
             self.db.execute(
-                "SELECT id, name FROM studios WHERE id IN (SELECT value FROM json_each(?))",
+                f"SELECT id, name FROM studios WHERE id IN ({listed(self.db, '?')})",
                 (json.dumps(list(studio_ids)),),
             ).fetchall()
         )

@@ -23,6 +23,7 @@ from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.coupons import rules
 from sempi_cli.services.text import one_line
+from sempi_cli.store.sql import joined
 
 COLUMNS = ("id", "type", "valid_until", "count", "used", "left", "reference", "cancelled")
 MAX_REFERENCE = 100
@@ -160,7 +161,7 @@ class CouponPackages(Service):
         rows = self.db.execute(
             f"SELECT p.id, p.studio_id, p.type, p.valid_until, p.count, {_USED} AS used,"
             " p.reference, p.added_at,"
-            " (SELECT group_concat(x.renewal_year, ', ') FROM coupon_cancellations x"
+            f" (SELECT {joined(self.db, 'x.renewal_year', ', ')} FROM coupon_cancellations x"
             "  WHERE x.package_id = p.id) AS cancelled"
             f" FROM coupon_packages p WHERE {where} ORDER BY p.valid_until DESC, p.id DESC",
             params,

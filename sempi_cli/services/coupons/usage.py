@@ -31,6 +31,7 @@ from sempi_cli.services import access, audit
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
 from sempi_cli.services.coupons import facts, rules
+from sempi_cli.store.sql import listed
 
 MAX_FIGURE = 10_000_000  # far above any limit, far below a typo of 10^12
 THRESHOLDS = (80, 100)  # percent of a limit that is told to the responsible
@@ -161,7 +162,7 @@ def notify_thresholds(
     params: dict[str, object] = {}
     only = ""
     if client_ids is not None:
-        only = "AND a.client_id IN (SELECT value FROM json_each(:ids))"
+        only = f"AND a.client_id IN ({listed(db, ':ids')})"
         params["ids"] = json.dumps(list(client_ids))
     with write_transaction(db):
         rows = db.execute(_CROSSED.format(only=only), params).fetchall()

@@ -38,6 +38,7 @@ from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access, event_log
 from sempi_cli.services.base import Service
 from sempi_cli.services.coupons import packages, rules
+from sempi_cli.store.sql import json_field
 
 EXPIRING_DAYS = 45
 CUTOFF_MARKS = (1, 20)  # days of June when the administrators are told of the 30 June cut-off
@@ -242,12 +243,12 @@ class CouponWatch(Service):
         """(client, end date, day) of the ``coupon.expiring`` events already written
         for terms not ended yet: each term's event once per day it entered the window
         (the key of its notice's source), so a re-run writes none again."""
+        ends_on = json_field(self.db, "data", "ends_on")
         return {
-            (client_id, ends_on, day)
-            for client_id, ends_on, day in self.db.execute(
-                "SELECT client_id, json_extract(data, '$.ends_on'), json_extract(data, '$.day')"
-                " FROM events WHERE kind = 'coupon.expiring'"
-                " AND json_extract(data, '$.ends_on') >= ?",
+            (client_id, ends, day)
+            for client_id, ends, day in self.db.execute(
+                f"SELECT client_id, {ends_on}, {json_field(self.db, 'data', 'day')}"
+                f" FROM events WHERE kind = 'coupon.expiring' AND {ends_on} >= ?",
                 (today.isoformat(),),
             )
         }

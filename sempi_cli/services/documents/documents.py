@@ -47,6 +47,7 @@ from sempi_cli.services.documents.folders import (
     refuse_unstorable,
 )
 from sempi_cli.services.documents.receipts import first_read
+from sempi_cli.store.sql import listed
 
 
 def limit_bytes(db: sqlite3.Connection) -> int:
@@ -224,7 +225,7 @@ class DocumentService(Service):
         if folder is not None:
             folder_id = self.folders.resolve(tree, folder)
             ids = tree.subtree(folder_id) if recursive else [folder_id]
-            where += " AND d.folder_id IN (SELECT value FROM json_each(:folders))"
+            where += f" AND d.folder_id IN ({listed(self.db, ':folders')})"
             params["folders"] = json.dumps(ids)
         if not removed:
             where += " AND d.removed_at IS NULL"

@@ -80,7 +80,7 @@ def visible_mail(actor: Actor, alias: str = "m") -> tuple[str, dict]:
     mail of the practice (``studio_id``, or a client of the practice: rows older
     than m011); nobody else any."""
     if actor.is_firm_admin:
-        return "1", {}
+        return "TRUE", {}
     if actor.role == "studio-admin":
         return (
             f"({alias}.studio_id = :actor_studio OR {alias}.client_id IN"
@@ -257,7 +257,7 @@ class Outbox(Service):
         (a sender claimed it, another person decided)."""
         changed = self.db.execute(
             f"UPDATE mail_outbox SET {changes}"
-            " WHERE id = :id AND status = :status AND claimed_at IS :claim",
+            " WHERE id = :id AND status = :status AND claimed_at IS NOT DISTINCT FROM :claim",
             {
                 "now": self.now(),
                 "id": row["id"],

@@ -108,8 +108,8 @@ class NotificationService(Service):
             ):
                 self.db.execute(
                     "UPDATE notifications SET emailed_at = :now,"
-                    " read_at = CASE WHEN :email_only THEN :now END WHERE id = :id",
-                    {"now": now, "email_only": channel == "email", "id": notification_id},
+                    " read_at = CASE WHEN :email_only = 1 THEN :now END WHERE id = :id",
+                    {"now": now, "email_only": int(channel == "email"), "id": notification_id},
                 )
         return notification_id
 

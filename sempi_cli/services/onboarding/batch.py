@@ -49,6 +49,7 @@ from sempi_cli.services.onboarding.input import MODULES, Row, result_where
 from sempi_cli.services.onboarding.onboard import require_onboarder, set_modules, upsert_delegations
 from sempi_cli.services.onboarding.plan import Plan, Planner
 from sempi_cli.services.org.groups import add_members
+from sempi_cli.store.sql import listed
 
 CHUNK = 500  # clients per transaction: a killed batch loses at most one chunk's work
 CONFIRM_FROM = 3  # a batch writing this many clients asks first (on a terminal; --yes elsewhere)
@@ -305,8 +306,7 @@ class _Writer:
             return
         names = dict(
             db.execute(
-                "SELECT id, ragione_sociale FROM clients WHERE id IN"
-                " (SELECT value FROM json_each(?))",
+                f"SELECT id, ragione_sociale FROM clients WHERE id IN ({listed(self.db, '?')})",
                 (json.dumps([p.client_id for p in changed]),),
             ).fetchall()
         )

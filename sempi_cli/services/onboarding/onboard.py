@@ -297,7 +297,8 @@ def upsert_delegations(
         " recorded_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (client_id, kind) DO UPDATE SET"
         " reference = excluded.reference, valid_until = excluded.valid_until,"
         " recorded_by = excluded.recorded_by, recorded_at = excluded.recorded_at"
-        " WHERE reference IS NOT excluded.reference OR valid_until IS NOT excluded.valid_until",
+        " WHERE client_delegations.reference IS DISTINCT FROM excluded.reference"
+        " OR client_delegations.valid_until IS DISTINCT FROM excluded.valid_until",
         [(cid, d.kind, d.reference, d.valid_until, actor_id, at) for cid, d in items],
     )
 

@@ -29,8 +29,8 @@ _ROLES = (
 
 _OUTSIDE = (
     "(u.role IN ('studio-admin', 'studio-operator') AND r.client_id IS NOT NULL"
-    " AND u.studio_id IS NOT c.studio_id)"
-    " OR (u.role = 'external' AND u.client_id IS NOT r.client_id)"
+    " AND u.studio_id IS DISTINCT FROM c.studio_id)"
+    " OR (u.role = 'external' AND u.client_id IS DISTINCT FROM r.client_id)"
 )
 
 

@@ -17,7 +17,7 @@ from sempi_cli.services.org.users import person_language
 
 
 def create_store(
-    path: Path,
+    path: Path | str,
     clock: Clock,
     firm_name: str,
     admin_email: str,
@@ -29,12 +29,15 @@ def create_store(
     """Open or create the store and initialise it; a store this call created is
     deleted again if anything fails, so a failed ``init`` leaves nothing behind.
     ``language``: the administrator's (it, en; None or '' for the firm's default)."""
-    from sempi_cli.store import open_store
+    from sempi_cli.store import is_postgres, open_store
 
-    try:
-        new = not path.exists()
-    except OSError:  # a name too long for the file system: open_store says so below
-        new = False
+    new = False  # a PostgreSQL store: its schema stays, and a later init completes it
+    if not is_postgres(path):
+        path = Path(path)
+        try:
+            new = not path.exists()
+        except OSError:  # a name too long for the file system: open_store says so below
+            pass
     _validate(firm_name, admin_email, admin_name, password)
     person_language(language or "")
     conn = None

@@ -63,7 +63,8 @@ class StudioService(Service):
             if value is None:
                 continue
             row = self.db.execute(
-                f"SELECT id FROM studios WHERE {column} = ? AND id IS NOT ?", (value, studio_id)
+                f"SELECT id FROM studios WHERE {column} = ? AND id IS DISTINCT FROM ?",
+                (value, studio_id),
             ).fetchone()
             if row:
                 raise Conflict(_(message).format(id=row[0], value=repr(value)))

@@ -29,6 +29,7 @@ from sempi_cli.services.base import Service
 from sempi_cli.services.org.studios import find_studio_id
 from sempi_cli.services.scheduler.config import Day, load_overrides, load_templates
 from sempi_cli.services.scheduler.writer import Change, ChunkWriter, Counts
+from sempi_cli.store import cache_for_bulk
 
 MAX_HORIZON_MONTHS = 36
 DEFAULT_HORIZON = "12m"
@@ -191,7 +192,7 @@ class SchedulerService(Service):
         where, params = self._scope(client_ids, studio)
         # A run walks the big task and deadline indexes: a larger page cache for this
         # connection (64 MiB, within the run's memory budget) keeps them in memory.
-        self.db.execute(f"PRAGMA cache_size = -{RUN_CACHE_KIB}")
+        cache_for_bulk(self.db, RUN_CACHE_KIB)
         ids = [
             r[0]
             for r in self.db.execute(

@@ -41,16 +41,16 @@ BEFORE_MAX_MINUTES = 366 * 24 * 60
 _BEFORE = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(.*)", re.ASCII)
 
 # Due now: absolute ones whose time has come; relative ones whose task's current
-# deadline minus the lead time has come (strftime('%s'): seconds since the epoch,
-# so the arithmetic is exact and the stored '+00:00' form is understood).
+# deadline minus the lead time has come (unixepoch: seconds since the epoch, so the
+# arithmetic is exact and the stored '+00:00' form is understood; store/pg_schema.py
+# gives PostgreSQL the same function).
 _DUE = """
     r.delivered_at IS NULL
     AND t.removed_at IS NULL AND t.completed_at IS NULL AND t.status <> 'completed'
     AND (
         (r.remind_at IS NOT NULL AND r.remind_at <= :now)
         OR (r.before_minutes IS NOT NULL AND t.deadline IS NOT NULL
-            AND CAST(strftime('%s', t.deadline) AS INTEGER) - r.before_minutes * 60
-                <= CAST(strftime('%s', :now) AS INTEGER))
+            AND unixepoch(t.deadline) - r.before_minutes * 60 <= unixepoch(:now))
     )
 """
 
@@ -164,7 +164,8 @@ class ReminderService(Service):
             for recipient_id, email in recipients:
                 duplicate = self.db.execute(
                     "SELECT id FROM reminders WHERE task_id = ? AND recipient_id = ?"
-                    " AND remind_at IS ? AND before_minutes IS ? AND delivered_at IS NULL",
+                    " AND remind_at IS NOT DISTINCT FROM ?"
+                    " AND before_minutes IS NOT DISTINCT FROM ? AND delivered_at IS NULL",
                     (task_id, recipient_id, remind_at, before_minutes),
                 ).fetchone()
                 if duplicate is not None:

@@ -38,6 +38,7 @@ from sempi_cli.services.tasks.flow import TRANSITIONS, TaskFlow
 from sempi_cli.services.tasks.input import KINDS, STATUS_WORDS, STATUSES, TaskEdit, TaskInput
 from sempi_cli.services.tasks.queries import TaskQueries, TaskQuery
 from sempi_cli.services.tasks.tasks import TaskService, task_record
+from sempi_cli.store.sql import listed
 
 # Read on import when present; written by export.
 IMPORTED = tuple(
@@ -181,7 +182,7 @@ class TaskTransfer(Service):
         if not ids:
             return []
         chosen = json.dumps(ids)
-        in_ids = "IN (SELECT value FROM json_each(:ids))"
+        in_ids = f"IN ({listed(self.db, ':ids')})"
         tasks = self.db.execute(
             "SELECT t.*, ru.email AS responsible, cu.email AS creator,"
             " p.external_key AS parent_external_key, p.created_at AS parent_created_at"

@@ -25,6 +25,7 @@ from sempi_cli.services.tasks.tasks import TaskService
 from sempi_cli.services.templates import rrule as recurrence
 from sempi_cli.services.templates.rrule import Rule, deadline_of, rule_of
 from sempi_cli.services.templates.templates import COPIED, MAX_RUN_AHEAD, TemplateService
+from sempi_cli.store.sql import in_marks
 
 
 class RunCounts(TypedDict):
@@ -178,7 +179,7 @@ class RecurrenceService(Service):
         active = {
             r[0]
             for r in self.db.execute(
-                f"SELECT id FROM users WHERE disabled_at IS NULL AND id IN ({', '.join('?' * len(ids))})",
+                f"SELECT id FROM users WHERE disabled_at IS NULL AND id IN ({in_marks(ids)})",
                 ids,
             )
         }

@@ -52,7 +52,7 @@ class TemplateService(Service):
     def visible(self) -> tuple[str, dict]:
         """The SQL condition (on ``tt``) and parameters of the templates the actor sees."""
         if self.actor.is_firm_admin:
-            return "1", {"actor_id": self.actor.id}
+            return "TRUE", {"actor_id": self.actor.id}
         clients, params = access.visible_clients(self.actor, "vc")
         return (
             "(tt.client_id IS NULL OR tt.creator_id = :actor_id OR tt.responsible_id = :actor_id"

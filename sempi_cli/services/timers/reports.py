@@ -8,6 +8,7 @@ in the report only; stored intervals are never rounded.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
 
 from sempi_cli.clock import iso_utc, today_in_rome
@@ -16,6 +17,7 @@ from sempi_cli.i18n import N_
 from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
+from sempi_cli.store.sql import indexed_by, monday_of, rome_day
 
 BYS = ("task", "user", "client", "practice", "day", "week", "month")
 COLUMNS = ("group", "name", "entries", "spent_seconds", "planned_seconds", "overrun_seconds")
@@ -24,29 +26,13 @@ COLUMNS = ("group", "name", "entries", "spent_seconds", "planned_seconds", "over
 NO_CLIENT = N_("(no client)")
 NO_PRACTICE = N_("(no practice)")
 
-# The Rome wall-clock date of a stored UTC instant, in SQL. EU summer time runs
-# from 01:00 UTC on the last Sunday of March (the first Sunday on or after
-# 25 March) to 01:00 UTC on the last Sunday of October; stored instants compare
-# as text ('...T01:00:00+00:00' sorts after '...T01:00:00', so the switch
-# instant itself already has the new offset).
-_DST_START = "date(substr({s}, 1, 4) || '-03-25', 'weekday 0') || 'T01:00:00'"
-_DST_END = "date(substr({s}, 1, 4) || '-10-25', 'weekday 0') || 'T01:00:00'"
 
-
-def rome_day_sql(column: str) -> str:
-    start, end = _DST_START.format(s=column), _DST_END.format(s=column)
-    return (
-        f"date({column}, CASE WHEN {column} >= {start} AND {column} < {end}"
-        " THEN '+2 hours' ELSE '+1 hours' END)"
-    )
-
-
-def _period_key(by: str) -> str | None:
-    day = rome_day_sql("e.started_at")
+def _period_key(db: sqlite3.Connection, by: str) -> str | None:
+    day = rome_day(db, "e.started_at")
     if by == "day":
         return day
-    if by == "week":  # the Monday of the Rome week
-        return f"date({day}, '-' || ((CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7) || ' days')"
+    if by == "week":
+        return monday_of(db, day)
     if by == "month":
         return f"substr({day}, 1, 7)"
     return None
@@ -107,14 +93,17 @@ class TimerReports(Service):
             "no_practice": NO_PRACTICE,
         }
         # A running timer counts up to now.
-        spent = "coalesce(e.seconds, max(0, :now_epoch - unixepoch(e.started_at)))"
+        running = ":now_epoch - unixepoch(e.started_at)"
+        spent = f"coalesce(e.seconds, CASE WHEN {running} > 0 THEN {running} ELSE 0 END)"
         billed = f"(({spent} + :step - 1) / :step) * :step" if step else "NULL"
-        key = {"user": "e.user_id"}.get(by) or _period_key(by)
+        key = {"user": "e.user_id"}.get(by) or _period_key(self.db, by)
         # Per task, a period is summed from the covering index in task order: no
         # table lookups and no sort, whatever share of the store the period holds.
         # (The planner would pick the started_at index for any range, then look up
         # and sort every row of a year.)
-        source = "time_entries e" if key else "time_entries e INDEXED BY time_entries_task"
+        source = (
+            "time_entries e" if key else indexed_by(self.db, "time_entries e", "time_entries_task")
+        )
         # An external user's report counts their own time only: the firm's is its own.
         own = " AND e.user_id = :actor_id" if self.actor.role == "external" else ""
         inner = (
@@ -125,7 +114,10 @@ class TimerReports(Service):
             f" GROUP BY e.task_id{', k' if key else ''}"
         )
         planned = "t.planned_minutes * 60"
-        overrun = f"CASE WHEN t.planned_minutes IS NOT NULL THEN max(0, p.spent - {planned}) END"
+        overrun = (
+            f"CASE WHEN p.spent > {planned} THEN p.spent - {planned}"
+            " WHEN t.planned_minutes IS NOT NULL THEN 0 END"
+        )
         joins = ""
         if by == "task":
             group, name, order = "t.id", "t.title", "t.id"

@@ -238,7 +238,7 @@ class TimerService(Service):
         (a running timer counts up to now)."""
         clash = self.db.execute(
             "SELECT id, task_id, started_at, ended_at FROM time_entries"
-            " WHERE user_id = :user AND removed_at IS NULL AND id IS NOT :except"
+            " WHERE user_id = :user AND removed_at IS NULL AND id IS DISTINCT FROM :except"
             " AND started_at < :end AND coalesce(ended_at, :now) > :start"
             " ORDER BY started_at LIMIT 1",
             {"user": user_id, "end": end, "start": start, "now": self.now(), "except": except_id},

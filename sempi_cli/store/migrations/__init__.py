@@ -71,6 +71,12 @@ STEPS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
 ]
 LATEST = len(STEPS)
 
+# A PostgreSQL store is made at the latest schema, translated from the SQLite one
+# (store/pg_schema.py); none exists below this one. A later step runs there too,
+# in its own transaction: its entry here where its SQL differs, else the same.
+POSTGRES_BASELINE = 24
+POSTGRES: dict[str, str | Callable[[sqlite3.Connection], None]] = {}
+
 
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply pending migrations, one ``BEGIN IMMEDIATE`` transaction each.
@@ -83,7 +89,7 @@ def migrate(conn: sqlite3.Connection) -> None:
     db = sqlite_utils.Database(conn)
     migrations = sqlite_utils.Migrations("sempi")
     for name, sql in STEPS:
-        migrations(name=name)(_runner(sql))
+        migrations(name=name)(runner(sql))
     # Foreign keys off while tables are rebuilt; checked before each commit.
     conn.execute("PRAGMA foreign_keys = OFF")
     applied = False
@@ -103,7 +109,7 @@ def migrate(conn: sqlite3.Connection) -> None:
         checkpoint(conn)
 
 
-def _runner(step: str | Callable[[sqlite3.Connection], None]):
+def runner(step: str | Callable[[sqlite3.Connection], None]):
     def run(db) -> None:
         if callable(step):
             step(db.conn)
