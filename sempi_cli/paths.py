@@ -70,18 +70,40 @@ def _join(folder: str, name: str) -> str:
     return folder + name if folder.endswith("/") else f"{folder}/{name}"
 
 
+def is_address(store: object) -> bool:
+    """Whether the store named ``store`` is a PostgreSQL database (a postgresql://
+    address, store/postgres.py) rather than a file."""
+    return isinstance(store, str) and store.startswith(("postgresql://", "postgres://"))
+
+
+def shown_address(address: str) -> str:
+    """A store's address fit to print or to key a file by: without a password, if one
+    was written in it (docs/deployment.md says to keep it in PGPASSFILE)."""
+    import re
+
+    return re.sub(r"(://[^/:@]*):[^@/]*@", r"\1@", address)
+
+
+def store_shown(store: object) -> str:
+    """The store's name as messages show it: a file's path, or an address without
+    its password."""
+    return shown_address(store) if is_address(store) else str(store)  # type: ignore[arg-type]
+
+
 def store_file(explicit: str | None = None) -> str:
-    """The store's file name from ``--db`` (as typed), SEMPI_DB or the home."""
-    if explicit:
-        return path_text(explicit)
-    env = os.environ.get("SEMPI_DB")
-    if env:
-        return path_text(env)
+    """The store's file name (or database address) from ``--db`` (as typed), SEMPI_DB
+    or the home."""
+    chosen = explicit or os.environ.get("SEMPI_DB")
+    if chosen:
+        return chosen if is_address(chosen) else path_text(chosen)
     return _join(home_dir(), "sempi.db")
 
 
 def session_text(store: str) -> str:
     """The session file of the store named ``store`` (any form of its name)."""
+    if is_address(store):
+        key = sha256(shown_address(store).encode()).hexdigest()[:16]
+        return _join(_join(home_dir(), "sessions"), f"{key}.session")
     real = os.path.realpath(store)
     try:
         os.stat(real)
@@ -100,15 +122,17 @@ def home() -> Path:
     return Path(home_dir())
 
 
-def store_path(explicit: Path | str | None = None) -> Path:
+def store_path(explicit: Path | str | None = None) -> Path | str:
+    """The store: its file's path, or a PostgreSQL database's address as given."""
     from pathlib import Path
 
     if explicit:
-        return Path(explicit).expanduser()
-    return Path(store_file())
+        return explicit if is_address(explicit) else Path(explicit).expanduser()
+    chosen = store_file()
+    return chosen if is_address(chosen) else Path(chosen)
 
 
-def session_file(store: Path) -> Path:
+def session_file(store: Path | str) -> Path:
     from pathlib import Path
 
     return Path(session_text(os.fspath(store)))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import os
 import re
@@ -112,70 +111,117 @@ def store_path(sempi_home: Path, template_store: Path) -> Path:
 
 
 # --- the engine under the services ---------------------------------------------------------
-# SEMPI_TEST_STORE=postgresql runs the service tests (those that take ``db`` and no
-# store file) on PostgreSQL: each worker starts a server (tests/postgres_server.py),
-# makes the firm once in a template database, and gives every test a database of its
-# own copied from it. `make test` runs the suite on SQLite, then these on PostgreSQL.
+# SEMPI_TEST_STORE=postgresql runs the tests that reach the store only through ``db``
+# and ``cli`` (the services, and the commands as users type them) on PostgreSQL: each
+# worker starts a server (tests/postgres_server.py), makes the firm once in a template
+# database, and gives every test a database of its own copied from it. `make test`
+# runs the suite on SQLite, then these again on PostgreSQL.
 ENGINE = os.environ.get("SEMPI_TEST_STORE", "sqlite")
-_FILE_FIXTURES = frozenset({"store_path", "template_store", "cli", "italian_firm"})
+_FILE_FIXTURES = frozenset({"store_path", "template_store", "italian_firm"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On PostgreSQL, only the service tests: a test that reads the store's file, runs
-    the CLI on it, or is marked sqlite_only, is an SQLite test (the first run has it)."""
+    """On PostgreSQL, only the tests that reach the store through ``db`` or ``cli``: one
+    that reads the store's file, or is marked sqlite_only, is an SQLite test (the
+    first run has it)."""
     if ENGINE != "postgresql":
         return
     chosen, other = [], []
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
-        service = "db" in names and not names & _FILE_FIXTURES
+        service = "store" in names and not names & _FILE_FIXTURES
         service = service and item.get_closest_marker("sqlite_only") is None
         (chosen if service else other).append(item)
     config.hook.pytest_deselected(items=other)
     items[:] = chosen
 
 
+@dataclass
+class _PgStore:
+    """This worker's PostgreSQL store, and how to put it back as it was made."""
+
+    address: str
+    admin: object  # a PgConnection to it, kept for the resets
+    rows: dict[str, tuple[str, list[tuple]]]  # table -> (its columns, its rows) once made
+    identities: list[tuple[str, str]]  # (table, column) numbered by the engine
+
+    def reset(self) -> None:
+        """Every table as right after the firm was made, ids counting from there:
+        one transaction with the triggers and foreign keys off (as a superuser's
+        restore does). A new database a test would cost ten times as much."""
+        conn = self.admin
+        conn.execute("BEGIN")
+        conn.execute("SET LOCAL session_replication_role = replica")
+        for table, (columns, rows) in self.rows.items():
+            conn.execute(f"DELETE FROM {table}")
+            if rows:
+                marks = ", ".join("?" * len(rows[0]))
+                conn.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+        for table, column in self.identities:
+            conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"
+                f" coalesce((SELECT max({column}) FROM {table}), 0) + 1, false)"
+            )
+        conn.execute("COMMIT")
+
+
 @pytest.fixture(scope="session")
-def postgres_template() -> Iterator[tuple[str, object]]:
-    """This worker's PostgreSQL server and its template store: (address, admin conn)."""
+def postgres_store() -> Iterator[_PgStore]:
+    """This worker's server (tests/postgres_server.py) and its one store, made once
+    with the firm, as template_store is for SQLite."""
     from sempi_cli.services.org.firm import create_store
-    from sempi_cli.store.postgres import connect
     from tests import postgres_server
 
-    with postgres_server.server() as address:
-        admin = connect(address)
-        admin.execute("CREATE DATABASE sempi_template")
-        template = address.rsplit("/", 1)[0] + "/sempi_template"
+    with postgres_server.server() as server:
+        address = postgres_server.database_for_app(server, "sempi_test")
         conn, _ = create_store(
-            template, FixedClock(NOW), "Sempi Servizi Srl", ADMIN_EMAIL, "Anna Admin",
+            address, FixedClock(NOW), "Sempi Servizi Srl", ADMIN_EMAIL, "Anna Admin",
             ADMIN_PASSWORD,
         )  # fmt: skip
         conn.execute(
             "INSERT INTO settings (key, value, updated_at) VALUES ('ui.language', 'en', ?)",
             (NOW.isoformat(),),
         )
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                " AND tablename <> 'sempi_store' ORDER BY tablename"
+            )
+        ]
+        rows = {}
+        for table in tables:
+            cursor = conn.execute(f"SELECT * FROM {table}")
+            found = [tuple(r) for r in cursor.fetchall()]
+            rows[table] = (", ".join(c.name for c in cursor.description), found)
+        identities = [
+            (r[0], r[1])
+            for r in conn.execute(
+                "SELECT table_name, column_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND is_identity = 'YES'"
+            )
+        ]
+        yield _PgStore(address, conn, rows, identities)
         conn.close()
-        yield address, admin
-        admin.close()
 
 
 @pytest.fixture
-def db(request: pytest.FixtureRequest):
-    if ENGINE == "postgresql":
-        address, admin = request.getfixturevalue("postgres_template")
-        name = f"t{os.getpid()}_{next(_DATABASES)}"
-        admin.execute(f"CREATE DATABASE {name} TEMPLATE sempi_template")
-        conn = open_store(address.rsplit("/", 1)[0] + f"/{name}")
-        yield conn
-        conn.close()
-        admin.execute(f"DROP DATABASE {name}")
+def store(request: pytest.FixtureRequest) -> Iterator[Path | str]:
+    """The test's initialised store, as `--db` names it: a copy of the template file
+    (store_path), or on PostgreSQL the worker's store put back as it was made."""
+    if ENGINE != "postgresql":
+        yield request.getfixturevalue("store_path")
         return
-    conn = open_store(request.getfixturevalue("store_path"))
+    made: _PgStore = request.getfixturevalue("postgres_store")
+    made.reset()
+    yield made.address
+
+
+@pytest.fixture
+def db(store: Path | str):
+    conn = open_store(store)
     yield conn
     conn.close()
-
-
-_DATABASES = itertools.count()
 
 
 def actor(db: sqlite3.Connection, email: str) -> Actor:
@@ -228,7 +274,7 @@ typer.testing._get_command = _command_once
 class Cli:
     """Runs `sempi` in-process as a given user, with stdout and stderr apart."""
 
-    store_path: Path
+    store_path: Path | str  # a file, or on PostgreSQL a database's address
     clock: FixedClock
     runner: CliRunner = field(default_factory=CliRunner)
 
@@ -242,8 +288,8 @@ class Cli:
 
 
 @pytest.fixture
-def cli(store_path: Path, clock: FixedClock) -> Cli:
-    return Cli(store_path, clock)
+def cli(store: Path | str, clock: FixedClock) -> Cli:
+    return Cli(store, clock)
 
 
 # --- mail: a real SMTP server on 127.0.0.1 (tests/helpers.py has the machinery) ------------
@@ -488,7 +534,7 @@ def json_at_once(
     return [json.loads(out) for out, _ in outputs]
 
 
-def cron_env(store: Path, home: Path, purpose: str) -> dict[str, str]:
+def cron_env(store: Path | str, home: Path, purpose: str) -> dict[str, str]:
     """The environment of a cron job on *store*: the firm administrator logs in once
     (session in *home*), makes an application password for *purpose*, and the job
     authenticates with it through SEMPI_USER / SEMPI_APP_PASSWORD, as docs/cron.md says.

@@ -56,7 +56,7 @@ def last_event(db, kind: str) -> dict:
     return event_log.contract(row, row["email"])
 
 
-def count(db, table: str, where: str = "1", *args) -> int:
+def count(db, table: str, where: str = "TRUE", *args) -> int:
     return db.execute(f"SELECT count(*) FROM {table} WHERE {where}", args).fetchone()[0]
 
 

@@ -189,6 +189,7 @@ def test_show_history_on_and_off_through_show_and_search(run, people, db, clock)
     assert texts(run, "verbale", as_user=OPERATOR) == []  # not a member at all
 
 
+@pytest.mark.sqlite_only  # reads FTS5's shadow tables; PostgreSQL's vacuum is the server's
 def test_optimizing_the_index_leaves_no_word_of_a_deleted_message(run, people, db):
     from sempi_cli.services.chat.search import optimize_index
 

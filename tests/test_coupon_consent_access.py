@@ -13,7 +13,6 @@ side. The right person succeeds, so the table cannot pass by refusing everything
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -726,7 +725,7 @@ def test_evidence_of_another_clients_document_is_no_document(cli, world, db, tmp
         assert len(lines) == 1, lines
 
 
-def test_a_partita_iva_of_two_practices_is_the_one_in_sight(cli, world, org, db, clock):
+def test_a_partita_iva_of_two_practices_is_the_one_in_sight(cli, world, org, db, clock, tmp_path):
     """Delta, a client of Verdi with Alfa's partita IVA and a coupon account: Rossi's
     people importing that partita IVA reach Alfa, and are never told another client
     has it (nor its id)."""
@@ -735,7 +734,7 @@ def test_a_partita_iva_of_two_practices_is_the_one_in_sight(cli, world, org, db,
         [delta], consultant_name="Mario", consultant_surname="Rossi", consultant_cf=CF
     )
     for who in (ROSSI_ADMIN, ROSSI_OP, STAFF_IN):
-        path = Path(db.execute("PRAGMA database_list").fetchone()[2]).parent / "u.csv"
+        path = tmp_path / "u.csv"
         path.write_text(f"partita_iva;documents\n{piva(1)};{len(who)}\n", encoding="utf-8")
         result = cli("--format", "json", "coupon", "usage", "import", str(path), as_user=who)
         assert json.loads(ok(result).stdout)["updated"] == 1, result.stderr

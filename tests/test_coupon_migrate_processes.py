@@ -24,12 +24,12 @@ ROUNDS = 3
 
 
 def test_two_processes_assigning_the_last_coupon_exactly_one_wins(
-    store_path: Path, tmp_path: Path, db, org
+    store: Path | str, tmp_path: Path, db, org
 ):
     studio = org.practice("Studio Rossi")
     env = {
-        **cron_env(store_path, tmp_path / "cron-home", "coupon tests"),
-        "SEMPI_DB": str(store_path),
+        **cron_env(store, tmp_path / "cron-home", "coupon tests"),
+        "SEMPI_DB": str(store),
     }
     until = f"{datetime.now(UTC).year + 1}-12-31"  # the processes' clock is the system's
     n = 0

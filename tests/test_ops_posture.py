@@ -388,6 +388,7 @@ def test_doctor_fails_on_an_open_session_folder(cli, store_path):
     assert checks["store_directory"]["status"] == "ok"
 
 
+@pytest.mark.sqlite_only  # the store file's owner; a PostgreSQL store has its role (pg_role)
 def test_doctor_reports_a_store_reached_through_a_service_account(cli, monkeypatch):
     monkeypatch.setenv("SUDO_UID", str(os.geteuid() + 1000))
     row = doctor(cli)["deployment"]

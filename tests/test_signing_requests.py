@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from sempi_cli.services.signing import evidence
 from sempi_cli.services.signing.seal import SealService, check_seal
 from sempi_cli.store import spool
+from sempi_cli.store.sql import listed
 from tests.conftest import ADMIN_EMAIL, actor, register_secret
 from tests.helpers import assert_one_line_error, data, ok
 
@@ -139,8 +140,8 @@ def test_a_request_is_rendered_filed_in_firme_and_hashed(cli, db, office):
         ("sent", "email"),
     ]
     mails = db.execute(
-        "SELECT kind, to_address, body FROM mail_outbox WHERE id IN"
-        " (SELECT value FROM json_each(?)) ORDER BY id",
+        f"SELECT kind, to_address, body FROM mail_outbox WHERE id IN ({listed(db, '?')})"
+        " ORDER BY id",
         (json.dumps(made["mails"]),),
     ).fetchall()
     assert [(m["kind"], m["to_address"]) for m in mails] == [

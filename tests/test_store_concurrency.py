@@ -22,8 +22,10 @@ def sempi(env, *args, input=None):
     )
 
 
-def test_eight_processes_adding_fifty_clients_each(store_path, tmp_path):
-    env = {**os.environ, "SEMPI_DB": str(store_path)}
+def test_eight_processes_adding_fifty_clients_each(store, tmp_path):
+    """On both engines (SEMPI_TEST_STORE): SQLite's write lock, or PostgreSQL's
+    advisory lock, lets one writer in at a time and loses nothing."""
+    env = {**os.environ, "SEMPI_DB": str(store)}
     assert (
         sempi(
             env, "login", "-e", ADMIN_EMAIL, "--password-stdin", input=ADMIN_PASSWORD + "\n"

@@ -43,7 +43,7 @@ def db(pg):
         ("SELECT '?', ':x', 'it''s ?' FROM t WHERE a = ?", "SELECT '?', ':x', 'it''s ?' FROM t WHERE a = %s"),
         ('SELECT "odd?name" FROM t WHERE a = ?', 'SELECT "odd?name" FROM t WHERE a = %s'),
         ("SELECT a::text FROM t WHERE b = :b", "SELECT a::text FROM t WHERE b = %(b)s"),
-        ("SELECT 5 % 2, 'a%' FROM t -- what? :no\nWHERE a = ?", "SELECT 5 %% 2, 'a%' FROM t -- what? :no\nWHERE a = %s"),
+        ("SELECT 5 % 2, 'a%' FROM t -- 5%? :no\nWHERE a = ?", "SELECT 5 %% 2, 'a%%' FROM t -- 5%%? :no\nWHERE a = %s"),
         ("SELECT /* ? :c */ a FROM t WHERE b LIKE ?", "SELECT /* ? :c */ a FROM t WHERE b LIKE %s"),
     ],
 )  # fmt: skip
@@ -232,3 +232,78 @@ def test_one_writer_at_a_time_and_a_busy_store_is_exit_9(server_address, monkeyp
         waiter.execute("INSERT INTO settings (key, value, updated_at) VALUES ('k', 'v', 'now')")
     assert told == ["waiting"]
     assert holder.execute("SELECT value FROM settings WHERE key = 'k'").fetchone()[0] == "v"
+
+
+def test_a_standby_serves_reads_and_refuses_writes(server_address):
+    """docs/deployment.md's standby: what the primary committed is read there, and a
+    write is refused, as a read-only store: exit 10, nothing written."""
+    from sempi_cli.store import open_store, write_transaction
+    from sempi_cli.store.transaction import busy_or_unusable
+
+    admin, info = server_address
+    address = _database(server_address, "replicated")
+    primary = open_store(address, create=True)
+    now = "2026-12-07T10:00:00+00:00"
+    primary.execute(
+        "INSERT INTO studios (name, created_at, updated_at) VALUES ('Studio Rossi', ?, ?)",
+        (now, now),
+    )
+    with postgres_server.standby(f"postgresql://{info.user}@{info.host}:{info.port}/postgres") as s:
+        replica = open_store(s.rsplit("/", 1)[0] + "/replicated")
+        assert replica.execute("SELECT name FROM studios").fetchone()[0] == "Studio Rossi"
+        with pytest.raises(sqlite3.OperationalError) as refused, write_transaction(replica):
+            replica.execute(
+                "INSERT INTO studios (name, created_at, updated_at) VALUES ('B', ?, ?)", (now, now)
+            )
+        assert "read-only" in str(refused.value)
+        assert busy_or_unusable(refused.value).exit_code == 10
+        assert replica.execute("SELECT count(*) FROM studios").fetchone()[0] == 1
+        replica.close()
+    primary.close()
+
+
+def test_doctor_knows_an_ordinary_role_from_a_superuser(server_address):
+    """pg_role fails for a superuser (the tests' own), passes for sempi's role as
+    docs/deployment.md makes it; a loopback connection needs no TLS."""
+    from sempi_cli.store import open_store
+    from sempi_cli.store.health import server_posture
+
+    address = _database(server_address, "posture")
+    as_superuser = open_store(address, create=True)
+    checks = {name: (passed, detail) for name, passed, detail in server_posture(as_superuser)}
+    assert checks["pg_role"][0] is False and "SUPERUSER" in checks["pg_role"][1]
+    assert checks["pg_tls"][0] and checks["pg_version"][0]
+    as_superuser.close()
+    _, info = server_address
+    server = f"postgresql://{info.user}@{info.host}:{info.port}/postgres"
+    app = postgres_server.database_for_app(server, "posture_app")
+    as_app = open_store(app, create=True)
+    assert all(passed for _, passed, _ in server_posture(as_app))
+    as_app.close()
+
+
+def test_a_backup_is_pg_dumps_and_restores_whole(server_address, tmp_path):
+    from sempi_cli.store import open_store
+    from sempi_cli.store.health import backup, pg_program
+
+    address = _database(server_address, "backed_up")
+    conn = open_store(address, create=True)
+    now = "2026-12-07T10:00:00+00:00"
+    conn.execute(
+        "INSERT INTO studios (name, created_at, updated_at) VALUES ('Studio Verdi', ?, ?)",
+        (now, now),
+    )
+    dump = tmp_path / "sempi.dump"
+    backup(conn, dump)
+    conn.close()
+    restored = _database(server_address, "restored")
+    import subprocess
+
+    done = subprocess.run(
+        [pg_program("pg_restore"), "--no-owner", f"--dbname={restored}", str(dump)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    again = open_store(restored)
+    assert again.execute("SELECT name FROM studios").fetchone()[0] == "Studio Verdi"
+    again.close()

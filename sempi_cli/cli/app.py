@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -343,17 +342,34 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _store_option(value: str | None) -> str | None:
+    """--db as typer checks a file (a folder, or a file this account may not read,
+    is a usage error); a postgresql:// address as it is."""
+    import os
+
+    from sempi_cli.paths import is_address
+
+    if value is None or is_address(value):
+        return value
+    path = os.path.expanduser(value)
+    if os.path.isdir(path):
+        raise typer.BadParameter(gettext("File {path!r} is a directory.").format(path=value))
+    if os.path.exists(path) and not os.access(path, os.R_OK):
+        raise typer.BadParameter(gettext("File {path!r} is not readable.").format(path=value))
+    return value
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
     db: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--db",
             envvar="SEMPI_DB",
-            help="The store file (default: $SEMPI_HOME/sempi.db).",
+            help="The store: its file (default: $SEMPI_HOME/sempi.db), or a postgresql:// address.",
             show_envvar=True,
-            dir_okay=False,
+            callback=_store_option,
         ),
     ] = None,
     fmt: Annotated[

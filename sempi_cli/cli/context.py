@@ -23,7 +23,7 @@ S = TypeVar("S")
 
 @dataclass
 class AppContext:
-    db_path: Path | None = None
+    db_path: Path | str | None = None  # --db: a file, or a postgresql:// address
     clock: Clock = field(default_factory=SystemClock)
     fmt: str = "table"
     quiet: bool = False
@@ -43,7 +43,8 @@ class AppContext:
     _hooks_skipped: Token[bool] | None = None
 
     @property
-    def store_path(self) -> Path:
+    def store_path(self) -> Path | str:
+        """The store's file, or its PostgreSQL database's address."""
         from sempi_cli.paths import store_path
 
         return store_path(self.db_path)

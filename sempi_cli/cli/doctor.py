@@ -1,4 +1,5 @@
-"""`sempi doctor`: how well the store, its files and the sessions are protected."""
+"""`sempi doctor`: how well the store (its files, or its PostgreSQL server), and the
+sessions are protected."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ CHECKS = (
     N_("store_directory"),
     N_("store_path"),
     N_("deployment"),
+    N_("pg_tls"),
+    N_("pg_role"),
+    N_("pg_version"),
     N_("session_directory"),
     N_("outbox_spool"),
     N_("require_otp"),

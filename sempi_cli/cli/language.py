@@ -48,7 +48,7 @@ def _from_store(args: list[str]) -> str | None:
         elif word == "--db" and i + 1 < len(args):
             explicit = args[i + 1]
     store = paths.store_file(explicit or os.environ.get("SEMPI_DB") or None)
-    if not os.path.isfile(store):
+    if not (paths.is_address(store) or os.path.isfile(store)):
         return None
     try:
         conn = open_current(store, SCHEMA_VERSION)

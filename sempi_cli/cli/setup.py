@@ -38,6 +38,7 @@ def init(
 
     Example: sempi init --firm "Sempi Servizi Srl" --admin-email anna@sempi.it --admin-name "Anna Neri"
     """
+    from sempi_cli.paths import store_shown
     from sempi_cli.services.org.firm import create_store
     from sempi_cli.services.org.users import person_language
 
@@ -58,5 +59,5 @@ def init(
         app.store_path, app.clock, firm, admin_email, admin_name, password, language=language
     )
     conn.close()
-    emit_record(ctx, {"store": str(app.store_path), **created})
+    emit_record(ctx, {"store": store_shown(app.store_path), **created})
     say(ctx, _("Store created. Log in with 'sempi login'."))

@@ -23,7 +23,7 @@ from sempi_cli.services.visibility import STUDIO_ROLES as STUDIO_ROLES
 from sempi_cli.services.visibility import visible_clients as visible_clients
 from sempi_cli.services.visibility import visible_tasks as visible_tasks
 from sempi_cli.services.visibility import within_reach_sql as within_reach_sql
-from sempi_cli.store.sql import listed
+from sempi_cli.store.sql import in_marks, listed
 
 
 @dataclass(frozen=True)
@@ -269,7 +269,7 @@ def require_within_reach(
     if client_id is not None:
         row = db.execute("SELECT studio_id FROM clients WHERE id = ?", (client_id,)).fetchone()
         studio_id = row[0] if row else None
-    marks = ", ".join("?" * len(ids))
+    marks = in_marks(ids)
     users = db.execute(
         f"SELECT id, email, role, studio_id, client_id FROM users WHERE id IN ({marks})", ids
     ).fetchall()

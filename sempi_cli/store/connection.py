@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from sempi_cli.errors import StoreUnusable
 from sempi_cli.i18n import gettext as _
+from sempi_cli.paths import is_address
 from sempi_cli.store.constants import (
     APPLICATION_ID,
     BUSY_TIMEOUT_MS,
@@ -35,17 +36,12 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-def is_postgres(name: object) -> bool:
-    """Whether the store ``name`` is a PostgreSQL address rather than a file."""
-    return isinstance(name, str) and name.startswith(("postgresql://", "postgres://"))
-
-
 def open_store(path: Path | str, *, create: bool = False) -> sqlite3.Connection:
     """Open (or with ``create`` make) the store at ``path`` (a file, or a
     postgresql:// address), migrated to the latest schema."""
     from pathlib import Path
 
-    if is_postgres(path):
+    if is_address(path):
         from sempi_cli.store import postgres
 
         # A PgConnection answers every sqlite3 call the services make (postgres.py).
@@ -70,6 +66,10 @@ def open_current(path: str, schema: int) -> sqlite3.Connection:
     """Open the existing store ``path`` (in pathlib's form: paths.path_text) with the
     same checks and pragmas as open_store, if its schema is exactly ``schema``;
     otherwise SchemaElsewhere, and the caller hands the work to open_store."""
+    if is_address(path):
+        from sempi_cli.store import postgres
+
+        return postgres.open_store(path, False, schema, None)  # type: ignore[return-value]
     return _open(path, False, schema, None)
 
 

@@ -20,9 +20,9 @@ The translation knows the few SQLite forms the schema uses:
   ``IS DISTINCT FROM``; an index on an expression puts it in parentheses;
 - a trigger ``[WHEN cond] BEGIN SELECT RAISE(ABORT, 'msg'); END`` is a plpgsql
   function that raises the same message (``RAISE(IGNORE)``: the row is skipped);
-- the full-text index (an FTS5 virtual table, its shadow tables and the
-  triggers that feed it) is not copied: PostgreSQL searches with its own
-  (store/search.py).
+- a full-text table (FTS5, over one column of another table) is a GIN index of
+  that column's unaccented words, named as the table; its shadow tables and the
+  triggers that feed it go (PostgreSQL keeps its index itself; store/search.py).
 """
 
 from __future__ import annotations
@@ -33,6 +33,13 @@ import sqlite3
 # The collation and SQLite's functions the translated schema (and the services'
 # SQL) use, made before it: the SQL stays one text for both engines.
 PRELUDE = (
+    # Full-text search (store/search.py) indexes words without their accents, as
+    # FTS5's remove_diacritics does: unaccent (a trusted extension, which the
+    # database's owner may add) in an immutable function an index may use.
+    "CREATE EXTENSION IF NOT EXISTS unaccent",
+    "CREATE OR REPLACE FUNCTION sempi_unaccent(text) RETURNS text"
+    " LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT"
+    " AS $$ SELECT public.unaccent('public.unaccent'::regdictionary, $1) $$",
     "CREATE COLLATION IF NOT EXISTS nocase"
     " (provider = icu, locale = 'und-u-ks-level2', deterministic = false)",
     # SQLite's unixepoch(): seconds since 1970 of an ISO-8601 timestamp.
@@ -92,6 +99,7 @@ def statements(sqlite_conn: sqlite3.Connection) -> list[str]:
         " WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
     ).fetchall()
     virtual = [name for kind, name, _, sql in rows if "VIRTUAL TABLE" in sql.upper()]
+    searched = [_full_text_index(sql) for kind, name, _, sql in rows if name in virtual]
 
     def skipped(name: str, table: str, sql: str) -> bool:
         if name.startswith("_sqlite_") or table.startswith("_sqlite_"):
@@ -131,7 +139,32 @@ def statements(sqlite_conn: sqlite3.Connection) -> list[str]:
             others.extend(_trigger(sql))
         else:
             raise ValueError(f"no PostgreSQL form for the {kind} {name}")
-    return [*PRELUDE, *tables, *keys, *follow, *others]
+    return [*PRELUDE, *tables, *keys, *follow, *others, *searched]
+
+
+_FTS5 = re.compile(r"CREATE\s+VIRTUAL\s+TABLE\s+(\w+)\s+USING\s+fts5\s*\((.*)\)\s*$", re.I | re.S)
+
+
+def _full_text_index(sql: str) -> str:
+    """An FTS5 table over one column of another table (``content=``) as a GIN index
+    of that column's unaccented words, named as the FTS5 table."""
+    found = _FTS5.match(sql.strip())
+    if found is None:
+        raise ValueError(f"no PostgreSQL form for {sql[:60]!r}")
+    name, arguments = found.groups()
+    columns, options = [], {}
+    for part in _split(arguments):
+        key, equals, value = part.partition("=")
+        if equals:
+            options[key.strip().lower()] = value.strip().strip("'")
+        else:
+            columns.append(part.strip())
+    if len(columns) != 1 or "content" not in options:
+        raise ValueError(f"no PostgreSQL form for the full-text table {name}")
+    return (
+        f"CREATE INDEX {name} ON {options['content']}"
+        f" USING gin (to_tsvector('simple', sempi_unaccent({columns[0]})))"
+    )
 
 
 def seed_tables(sqlite_conn: sqlite3.Connection) -> list[str]:

@@ -3,11 +3,13 @@ speaks the part of Python's sqlite3 API the services use, over psycopg 3, so tha
 their SQL, portable as DESIGN.md asks, runs unchanged on either engine.
 
 - Placeholders: sqlite3's ``?`` and ``:name`` become psycopg's ``%s`` and
-  ``%(name)s`` (and a literal ``%`` is doubled), outside quoted text, quoted names,
-  comments and ``::`` casts; each statement's text is translated once.
+  ``%(name)s`` outside quoted text, quoted names, comments and ``::`` casts, and
+  every literal ``%`` is doubled; each statement's text is translated once.
 - Rows are read by position and by column name, as sqlite3.Row (``Row``).
 - The connection is in autocommit, as sempi's SQLite connections are
   (``isolation_level=None``): a transaction is what store/ opens with ``BEGIN``.
+- A number is read as SQLite gives it: numeric (sum() of integers) as an int when
+  whole, else a float, never a Decimal.
 - Parameters are bound by psycopg on the client (its ClientCursor), as literals
   PostgreSQL types from where they stand, the way SQLite takes them: ``? IS NULL``
   needs no cast. A bool is bound as 0 or 1, what SQLite stores.
@@ -32,6 +34,7 @@ from typing import Any
 
 from sempi_cli.errors import StoreUnusable
 from sempi_cli.i18n import gettext as _
+from sempi_cli.paths import shown_address as shown
 from sempi_cli.store.constants import APPLICATION_ID, BUSY_TIMEOUT_MS
 
 TYPE_CHECKING = False
@@ -62,7 +65,7 @@ def translate(sql: str) -> str:
             return "%%"
         if found.group(1):
             return f"%({found.group(1)})s"
-        return token
+        return token.replace("%", "%%")  # psycopg reads % in quoted text and comments too
 
     return _TOKENS.sub(swap, sql)
 
@@ -174,6 +177,21 @@ class _Blob:
         self.close()
 
 
+_INT64 = range(-(2**63), 2**63)
+_DUMPED_PARAMETERS = frozenset(
+    {"host", "hostaddr", "port", "dbname", "user", "passfile", "connect_timeout", "sslmode",
+     "sslrootcert", "sslcert", "sslkey", "sslcrl", "target_session_attrs"}
+)  # fmt: skip
+
+
+def _check_integers(params: Params) -> None:
+    """sqlite3 refuses to bind an integer past 64 bits with OverflowError, which the
+    CLI reports as the number typed being too large: the same here."""
+    for value in params.values() if isinstance(params, Mapping) else params:
+        if type(value) is int and value not in _INT64:
+            raise OverflowError("Python int too large to convert to SQLite INTEGER")
+
+
 def _as_sqlite(exc: Exception) -> sqlite3.Error:
     """The sqlite3 error that means what PostgreSQL's ``exc`` means."""
     from psycopg import IntegrityError, errors
@@ -204,8 +222,10 @@ class PgConnection:
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._trace: Callable[[str], object] | None = None
+        self._changed = [0]  # shared with the cursors, which add what they change
         conn.autocommit = True
         conn.adapters.register_dumper(bool, _bool_dumper())
+        conn.adapters.register_loader("numeric", _numeric_loader())
         self._conn = conn
 
     def cursor(self) -> Any:
@@ -213,7 +233,25 @@ class PgConnection:
         ``row_factory = None`` gives plain tuples, as sqlite3's does."""
         cursor = _cursor_class()(self._conn, row_factory=_rows)
         cursor.trace = self._trace
+        cursor.changed = self._changed
         return cursor
+
+    @property
+    def dsn(self) -> str:
+        """The connection's parameters without its password, for PostgreSQL's own
+        programs (pg_dump), which read the password where sempi does (PGPASSFILE)."""
+        from psycopg.conninfo import make_conninfo
+
+        # Where and who, and how the connection is secured: an older pg_dump refuses
+        # an option its libpq does not have (sslcertmode, new in 16).
+        given = self._conn.info.get_parameters()
+        return make_conninfo(**{k: v for k, v in given.items() if k in _DUMPED_PARAMETERS})
+
+    @property
+    def total_changes(self) -> int:
+        """As sqlite3's: the rows inserted, changed or deleted since the connection
+        opened (the CLI's after-hooks run only after a command that wrote)."""
+        return self._changed[0]
 
     def set_trace_callback(self, trace: Callable[[str], object] | None) -> None:
         """Have ``trace`` called with every statement's text (None: no more)."""
@@ -298,24 +336,39 @@ def _cursor_class() -> type:
 
     class SqliteSpeakingCursor(ClientCursor):
         trace: Callable[[str], object] | None = None
+        changed: list[int] = [0]
 
         def execute(self, sql: Any, params: Params | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
             if self.trace is not None:
                 self.trace(sql)
+            if params:
+                _check_integers(params)
             try:
                 # Without parameters psycopg reads % as itself: the text goes as written.
                 if params:
-                    return super().execute(translate(sql), params, **kwargs)
-                return super().execute(sql, **kwargs)
+                    super().execute(translate(sql), params, **kwargs)
+                else:
+                    super().execute(sql, **kwargs)
             except Error as exc:
                 raise _as_sqlite(exc) from exc
+            self._count()
+            return self
 
         def executemany(self, sql: Any, rows: Iterable[Params], **kwargs: Any) -> Any:  # type: ignore[override]
+            rows = list(rows)
+            for row in rows:
+                _check_integers(row)
             try:
-                super().executemany(translate(sql), list(rows), **kwargs)
+                super().executemany(translate(sql), rows, **kwargs)
             except Error as exc:
                 raise _as_sqlite(exc) from exc
+            self._count()
             return self
+
+        def _count(self) -> None:
+            status = self.pgresult.command_status if self.pgresult is not None else None
+            if status and status.split(None, 1)[0] in (b"INSERT", b"UPDATE", b"DELETE"):
+                self.changed[0] += max(self.rowcount, 0)
 
         @property
         def row_factory(self) -> Any:
@@ -326,6 +379,20 @@ def _cursor_class() -> type:
             ClientCursor.row_factory.fset(self, factory or tuple_row)  # type: ignore[attr-defined]
 
     return SqliteSpeakingCursor
+
+
+@functools.lru_cache(maxsize=1)
+def _numeric_loader() -> type:
+    """psycopg's loader reading numeric (what sum() of integers gives) as SQLite
+    gives it: an int when whole, else a float; never a Decimal."""
+    from psycopg.adapt import Loader
+
+    class NumericAsSqlite(Loader):
+        def load(self, data: Any) -> int | float:
+            text = bytes(data).decode()
+            return int(text) if text.lstrip("-").isdigit() else float(text)
+
+    return NumericAsSqlite
 
 
 @functools.lru_cache(maxsize=1)
@@ -341,11 +408,6 @@ def _bool_dumper() -> type:
             return b"1" if obj else b"0"
 
     return BoolAsInteger
-
-
-def shown(address: str) -> str:
-    """``address`` fit to print: without a password, if one was written in it."""
-    return re.sub(r"(://[^/:@]*):[^@/]*@", r"\1@", address)
 
 
 def connect(address: str) -> PgConnection:

@@ -1,10 +1,9 @@
-"""Full-text search: the one place that knows the engine (SQLite's FTS5 today).
+"""Full-text search: the one place that knows the engine.
 
 A service hands over what a person typed and a filter over the rows it may show;
-this module turns the text into an FTS5 query that can never be a syntax error,
-ranks the matches (bm25) and says where the matched words are in each text. On
-PostgreSQL the same function would build a ``tsquery``; the services would not
-change.
+this module turns the text into a query that can never be a syntax error (FTS5's
+on SQLite; a ``tsquery`` over an index of unaccented words on PostgreSQL), ranks
+the matches (bm25; ts_rank) and says where the matched words are in each text.
 
 What a person may type (docs/chat.md): words (every one must appear,
 accents and case ignored), ``"a phrase"`` in double quotes, a prefix ``fattur*``
@@ -77,9 +76,9 @@ def _quoted(term: str, prefix: bool) -> str:
     return '"' + term.replace('"', '""') + '"' + ("*" if prefix else "")
 
 
-def match_query(text: str, field: str = "TEXT") -> str:
-    """The FTS5 query for what a person typed, or InvalidData naming ``field``
-    (never a query FTS5 would refuse)."""
+def _terms(text: str, field: str = "TEXT") -> list[tuple[str, bool] | None]:
+    """What a person typed as its terms, (text, prefix) each, with None for OR; or
+    InvalidData naming ``field``."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -101,7 +100,7 @@ def match_query(text: str, field: str = "TEXT") -> str:
             _("a phrase has no closing double quote"),
             _("e.g. {example}").format(example='"fattura elettronica"'),
         )
-    items: list[str | None] = []  # None stands for OR
+    items: list[tuple[str, bool] | None] = []  # None stands for OR
     for match in _ITEM.finditer(text):
         if match["phrase"] is not None:
             term, prefix = match["phrase"], bool(match["pstar"])
@@ -112,19 +111,77 @@ def match_query(text: str, field: str = "TEXT") -> str:
                 continue
             term, prefix = word.rstrip("*"), word.endswith("*")
         if _searchable(term):
-            items.append(_quoted(term, prefix))
-    parts: list[str] = []
+            items.append((term, prefix))
+    terms: list[tuple[str, bool] | None] = []
     for i, item in enumerate(items):
         if item is not None:
-            parts.append(item)
+            terms.append(item)
         elif 0 < i < len(items) - 1 and items[i - 1] is not None and items[i + 1] is not None:
-            parts.append("OR")
+            terms.append(None)
         # An OR with no term on one side is a word nobody searches for ("or"): dropped.
-    if not parts:
+    if not terms:
         raise InvalidData(
             field, _("nothing to search for"), _("give a word, a prefix* or a phrase")
         )
+    return terms
+
+
+def match_query(text: str, field: str = "TEXT") -> str:
+    """The FTS5 query for what a person typed, or InvalidData naming ``field``
+    (never a query FTS5 would refuse)."""
+    return " ".join("OR" if term is None else _quoted(*term) for term in _terms(text, field))
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _tokens(text: str) -> list[str]:
+    """The words of ``text`` as PostgreSQL's index holds them (and as FTS5's
+    unicode61 tokenizer with remove_diacritics reads them): letters and digits,
+    lower case, without accents."""
+    plain = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+    return [word.lower() for word in _WORD.findall(plain)]
+
+
+def ts_query(text: str, field: str = "TEXT") -> str:
+    """What a person typed as PostgreSQL's tsquery: words ANDed, a phrase's words
+    in a row (<->), a prefix :*, OR as |; every word quoted."""
+    parts: list[str] = []
+    for term in _terms(text, field):
+        if term is None:
+            parts.append("|")
+            continue
+        words, prefix = _tokens(term[0]), term[1]
+        quoted = [f"'{word}'" for word in words]
+        if prefix:
+            quoted[-1] += ":*"
+        if parts and parts[-1] != "|":
+            parts.append("&")
+        parts.append("(" + " <-> ".join(quoted) + ")")
     return " ".join(parts)
+
+
+def _placed(text: str, query: str) -> tuple[tuple[int, int], ...]:
+    """Where the words of ``query`` (what a person typed) are in ``text``, as FTS5's
+    highlight places them: PostgreSQL's ts_headline gives no offsets."""
+    words = [
+        (tokens[0], m.start(), m.end())
+        for m in _WORD.finditer(text)
+        if (tokens := _tokens(m.group(0)))
+    ]
+    found: set[tuple[int, int]] = set()
+    for term in _terms(query):
+        if term is None:
+            continue
+        wanted, prefix = _tokens(term[0]), term[1]
+        for i in range(len(words) - len(wanted) + 1):
+            window = words[i : i + len(wanted)]
+            head = all(w[0] == t for w, t in zip(window[:-1], wanted[:-1], strict=True))
+            last = window[-1][0]
+            if head and (last.startswith(wanted[-1]) if prefix else last == wanted[-1]):
+                found.update((w[1], w[2]) for w in window)
+    return tuple(sorted(found))
 
 
 RANK_WINDOW = 5000  # the newest matches a search ranks (see search())
@@ -150,6 +207,8 @@ def search(
         raise ValueError(f"not an index name: {index!r}")
     if limit < 1:
         raise InvalidData("--limit", _("must be at least 1"))
+    if engine(db) == "postgresql":
+        return _search_postgresql(db, index, source, key, where, params, text, limit, field)
     query = match_query(text, field)
     args = {**params, "fts_query": query, "fts_limit": limit, "fts_window": RANK_WINDOW - 1}
     matching = (
@@ -196,6 +255,53 @@ def search(
             ) from None
         raise
     return [Found(k, spans(marked.get(k) or "")) for k in keys]
+
+
+def _search_postgresql(
+    db: sqlite3.Connection,
+    index: str,
+    source: str,
+    key: str,
+    where: str,
+    params: Mapping[str, object],
+    text: str,
+    limit: int,
+    field: str,
+) -> list[Found]:
+    """search() on PostgreSQL: its full-text index (store/pg_schema.py makes it
+    where SQLite has the FTS5 table ``index``), ranked by ts_rank among the newest
+    RANK_WINDOW matches, then the words placed in Python."""
+    alias = source.split()[-1]
+    document = f"to_tsvector('simple', sempi_unaccent({alias}.{_indexed_column(db, index)}))"
+    args = {**params, "ts_query": ts_query(text, field), "ts_limit": limit,
+            "ts_window": RANK_WINDOW - 1}  # fmt: skip
+    matching = f"FROM {source} WHERE {document} @@ to_tsquery('simple', :ts_query) AND ({where})"
+    low = db.execute(
+        f"SELECT {key} {matching} ORDER BY {key} DESC LIMIT 1 OFFSET :ts_window", args
+    ).fetchone()
+    rows = db.execute(
+        f"SELECT {key}, {alias}.{_indexed_column(db, index)} {matching} AND {key} >= :ts_low"
+        f" ORDER BY ts_rank({document}, to_tsquery('simple', :ts_query)) DESC, {key} DESC"
+        " LIMIT :ts_limit",
+        {**args, "ts_low": low[0] if low is not None else 0},
+    ).fetchall()
+    return [Found(int(r[0]), _placed(r[1], text)) for r in rows]
+
+
+_COLUMNS: dict[str, str] = {}
+
+
+def _indexed_column(db: sqlite3.Connection, index: str) -> str:
+    """The column PostgreSQL's index ``index`` holds the words of (read once)."""
+    if index not in _COLUMNS:
+        found = db.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = ?", (index,)
+        ).fetchone()
+        column = re.search(r"sempi_unaccent\((\w+)\)", found[0]) if found else None
+        if column is None:
+            raise ValueError(f"no full-text index {index!r}")
+        _COLUMNS[index] = column.group(1)
+    return _COLUMNS[index]
 
 
 def spans(marked: str) -> tuple[tuple[int, int], ...]:

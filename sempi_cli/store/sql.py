@@ -7,6 +7,10 @@ from typing import Any
 
 from sempi_cli.store.transaction import engine
 
+# LIMIT's "no limit" on both engines (SQLite's -1 is refused by PostgreSQL, whose
+# NULL SQLite refuses): the largest integer either stores.
+NO_LIMIT = 2**63 - 1
+
 
 def in_marks(values: Sized) -> str:
     """The placeholders of ``x IN (...)`` for ``values``: ``?, ?, ?``, and ``NULL``
@@ -71,3 +75,14 @@ def monday_of(db: Any, day: str) -> str:
     if engine(db) == "postgresql":
         return f"to_char(date_trunc('week', CAST({day} AS date)), 'YYYY-MM-DD')"
     return f"date({day}, '-' || ((CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7) || ' days')"
+
+
+def highest_id_ever(db: Any, table: str) -> str:
+    """The highest id ``table`` has ever given (a row since removed included): its
+    AUTOINCREMENT counter, or PostgreSQL's identity sequence."""
+    if engine(db) == "postgresql":
+        return (
+            "coalesce(pg_sequence_last_value(CAST(pg_get_serial_sequence("
+            f"'{table}', 'id') AS regclass)), 0)"
+        )
+    return f"coalesce((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0)"

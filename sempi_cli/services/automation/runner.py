@@ -43,7 +43,7 @@ from sempi_cli.services.access import require_firm_admin
 from sempi_cli.services.automation import hooks
 from sempi_cli.services.base import Service
 from sempi_cli.store import write_transaction
-from sempi_cli.store.sql import listed
+from sempi_cli.store.sql import in_marks, listed
 
 _log = logging.getLogger("sempi_cli.automation")
 _log.addHandler(logging.NullHandler())  # a library's logger: the program decides where it goes
@@ -323,7 +323,7 @@ class _Runner:
     def _deepest(self, rows: list[sqlite3.Row]) -> int:
         """The id of the deepest event of a batch (the newest among equals)."""
         ids = [r["event_id"] for r in rows]
-        marks = ",".join("?" * len(ids))
+        marks = in_marks(ids)
         return int(
             self.db.execute(
                 f"SELECT id FROM events WHERE id IN ({marks}) ORDER BY depth DESC, id DESC LIMIT 1",

@@ -22,6 +22,7 @@ from sempi_cli.services.base import Service
 from sempi_cli.services.chat import listing, rooms
 from sempi_cli.services.chat.membership import Choose, Membership
 from sempi_cli.services.text import long_text, one_line
+from sempi_cli.store.sql import in_marks
 
 MAX_TITLE = 120
 MAX_TOPIC = 10_000
@@ -250,7 +251,7 @@ class ChatService(Service):
         }
 
     def _emails(self, ids: Sequence[int]) -> builtins.list[str]:
-        marks = ", ".join("?" * len(ids))
+        marks = in_marks(ids)
         found = dict(
             self.db.execute(f"SELECT id, email FROM users WHERE id IN ({marks})", list(ids))
         )

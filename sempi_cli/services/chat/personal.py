@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from sempi_cli.services.chat.search import optimize_index
 from sempi_cli.services.identity.accounts import ERASED_PERSON
 from sempi_cli.store.search import indexed_writes
+from sempi_cli.store.sql import in_marks
 
 
 def messages_of(db: sqlite3.Connection, user_id: int) -> list[dict]:
@@ -67,7 +68,7 @@ def erase(db: sqlite3.Connection, user_id: int, names: Sequence[str], at: str) -
     for start in range(0, len(written), 500):
         chunk = written[start : start + 500]
         db.execute(
-            f"DELETE FROM chat_message_versions WHERE message_id IN ({','.join('?' * len(chunk))})",
+            f"DELETE FROM chat_message_versions WHERE message_id IN ({in_marks(chunk)})",
             chunk,
         )
     if written or notes:

@@ -28,6 +28,7 @@ from sempi_cli.errors import NotFound
 from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.access import Actor
+from sempi_cli.store.sql import in_marks
 
 KINDS = ("general", "public", "private", "group")
 ADMIN_ROLES = ("firm-admin", "studio-admin")  # may restrict or moderate
@@ -104,7 +105,7 @@ def on_clients_added(
         db.execute(
             "INSERT INTO chats (kind, title, client_id, created_at)"
             " SELECT 'group', substr(ragione_sociale, 1, 120), id, ? FROM clients"
-            f" WHERE id IN ({','.join('?' * len(chunk))}) ORDER BY id",
+            f" WHERE id IN ({in_marks(chunk)}) ORDER BY id",
             (now, *chunk),
         )
 

@@ -23,6 +23,7 @@ from datetime import date
 from sempi_cli.errors import InvalidData
 from sempi_cli.i18n import gettext as _
 from sempi_cli.services.clients import profile
+from sempi_cli.store.sql import in_marks
 
 FROM_THE_START = "0001-01-01"
 FIELDS = tuple(f.name for f in profile.PROFILE_FIELDS)
@@ -60,7 +61,7 @@ def of_clients(db: sqlite3.Connection, client_ids: Sequence[int]) -> dict[int, l
         chunk = client_ids[start : start + 500]
         for row in db.execute(
             f"SELECT {', '.join(_COLUMNS)} FROM client_profiles"
-            f" WHERE client_id IN ({','.join('?' * len(chunk))}) ORDER BY client_id, valid_from",
+            f" WHERE client_id IN ({in_marks(chunk)}) ORDER BY client_id, valid_from",
             chunk,
         ):
             found.setdefault(row["client_id"], []).append(

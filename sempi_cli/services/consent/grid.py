@@ -29,6 +29,7 @@ from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.text import chosen_words
+from sempi_cli.store.sql import NO_LIMIT
 
 REQUEST_STATUSES = ("not_requested", "sent", "delivered", "failed")
 RESPONSES = ("pending", "consented", "refused")
@@ -127,7 +128,7 @@ class ConsentGrid(Service):
                 )
         studio_id = find_studio_id(self.db, actor, studio)
         visible, params = access.visible_clients(actor, "c")
-        params.update(studio=studio_id, limit=-1 if query.limit is None else query.limit)
+        params.update(studio=studio_id, limit=NO_LIMIT if query.limit is None else query.limit)
         params["offset"] = query.offset
         clauses = []
         for name, words in (("request_status", statuses), ("response", responses)):

@@ -139,7 +139,7 @@ def reach(
 
 
 def _get(actor: object, name: str):
-    return actor[name] if isinstance(actor, sqlite3.Row | dict) else getattr(actor, name)
+    return actor[name] if hasattr(actor, "keys") else getattr(actor, name)  # type: ignore[index]
 
 
 def reachable_sql(actor: Actor, alias: str = "c") -> tuple[str, dict]:

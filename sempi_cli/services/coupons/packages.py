@@ -23,7 +23,7 @@ from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.coupons import rules
 from sempi_cli.services.text import one_line
-from sempi_cli.store.sql import joined
+from sempi_cli.store.sql import in_marks, joined
 
 COLUMNS = ("id", "type", "valid_until", "count", "used", "left", "reference", "cancelled")
 MAX_REFERENCE = 100
@@ -50,7 +50,7 @@ def coupons_left(
     then the soonest to expire first (they would be lost first), then the oldest.
     A renewal coupon serves only the year it was sent for: next year's, received
     in November, is never spent on this year's term."""
-    marks = ", ".join("?" * len(types))
+    marks = in_marks(types)
     order = " ".join(f"WHEN '{t}' THEN {i}" for i, t in enumerate(types))
     rows = db.execute(
         f"SELECT p.id, p.count - {_USED} AS left_ FROM coupon_packages p"
@@ -83,7 +83,7 @@ def draw(
     until = (
         dict(
             db.execute(
-                f"SELECT id, valid_until FROM coupon_packages WHERE id IN ({', '.join('?' * len(left))})",
+                f"SELECT id, valid_until FROM coupon_packages WHERE id IN ({in_marks(left)})",
                 [p for p, _count in left],
             ).fetchall()
         )

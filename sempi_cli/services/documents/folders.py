@@ -28,6 +28,7 @@ from sempi_cli.i18n import ngettext
 from sempi_cli.services import access, settings
 from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
+from sempi_cli.store.sql import highest_id_ever
 
 MAX_NAME = 64
 
@@ -127,12 +128,11 @@ def create_default_trees(db: sqlite3.Connection, client_ids: list[int], at: str)
 def next_folder_id(db: sqlite3.Connection) -> int:
     """The id AUTOINCREMENT would give next: above every id ever used (m010), so an
     id given explicitly never reuses a removed folder's (the audit log names it)."""
-    return int(
-        db.execute(
-            "SELECT max(coalesce((SELECT max(id) FROM doc_folders), 0),"
-            " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'doc_folders'), 0)) + 1"
-        ).fetchone()[0]
-    )
+    live, ever = db.execute(
+        "SELECT coalesce((SELECT max(id) FROM doc_folders), 0),"
+        f" {highest_id_ever(db, 'doc_folders')}"
+    ).fetchone()
+    return max(int(live), int(ever)) + 1
 
 
 # --- who may do what ---------------------------------------------------------------------

@@ -25,6 +25,7 @@ from sempi_cli.services.identity import passwords, totp
 from sempi_cli.services.identity.accounts import actor_from_row as actor_from_row
 from sempi_cli.services.identity.accounts import session_actor
 from sempi_cli.services.identity.sessions import token_hash
+from sempi_cli.store.sql import in_marks
 
 # Guessing is slowed, not stopped dead: after a few failures each further try waits
 # twice as long as the last (1 s, 2 s, 4 s ... at most a minute), so a typo costs
@@ -103,7 +104,7 @@ class AuthService(Service):
     def throttled(self, user_id: int, kinds: tuple[str, ...]) -> bool:
         """Whether the last failures of these kinds still ask this try to wait."""
         now = self.clock.now()
-        marks = ", ".join("?" * len(kinds))
+        marks = in_marks(kinds)
         count, last = self.db.execute(
             f"SELECT count(*), max(at) FROM auth_failures WHERE user_id = ? AND kind IN ({marks})"
             " AND at > ?",

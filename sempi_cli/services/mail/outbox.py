@@ -38,6 +38,7 @@ from sempi_cli.services.access import Actor
 from sempi_cli.services.base import Service
 from sempi_cli.services.mail import secret_files
 from sempi_cli.services.mail.templates import fill_secrets, firm_name, render
+from sempi_cli.store.sql import NO_LIMIT
 
 STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
 COLUMNS = (
@@ -322,7 +323,7 @@ def due_messages(db: sqlite3.Connection, now: str, limit: int | None = None) -> 
         " id IN (SELECT mail_id FROM invitations WHERE expires_at <= :now) AS expired"
         " FROM mail_outbox WHERE status = 'queued' AND next_attempt_at <= :now"
         " ORDER BY next_attempt_at, id LIMIT :limit",
-        {"now": now, "limit": -1 if limit is None else limit},
+        {"now": now, "limit": NO_LIMIT if limit is None else limit},
     )
     return [dict(r) for r in rows]
 
@@ -423,8 +424,8 @@ def let_go(
     was receiving the message, which may have been delivered. None: claim lost."""
     changed = db.execute(
         "UPDATE mail_outbox SET last_error = :error, claimed_at = NULL,"
-        f" status = CASE WHEN :requeue THEN 'queued' ELSE status END WHERE {_OURS}",
-        {"error": error[:ERROR_MAX], "requeue": requeue, "id": mail_id, "claim": claim},
+        f" status = CASE WHEN :requeue = 1 THEN 'queued' ELSE status END WHERE {_OURS}",
+        {"error": error[:ERROR_MAX], "requeue": int(requeue), "id": mail_id, "claim": claim},
     ).rowcount
     return ("queued" if requeue else "sending") if changed else None
 

@@ -30,6 +30,7 @@ from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access, language
 from sempi_cli.services.base import Service
 from sempi_cli.services.notify.kinds import DEFAULT_CHANNEL, KINDS, check_kind
+from sempi_cli.store.sql import in_marks
 
 __all__ = ["KINDS", "NotificationService"]
 
@@ -261,7 +262,7 @@ class NotificationService(Service):
     def _mine(self, wanted: Sequence[int]) -> str:
         """The SQL placeholders for ``wanted``, once every id is the actor's; the first
         that is not is "not found", whether or not it exists."""
-        marks = ", ".join("?" * len(wanted))
+        marks = in_marks(wanted)
         mine = {
             r[0]
             for r in self.db.execute(

@@ -26,6 +26,7 @@ from sempi_cli.services.onboarding.onboard import (
     modules_of,
     practice_user_ids,
 )
+from sempi_cli.store.sql import in_marks
 
 
 @dataclass
@@ -141,9 +142,7 @@ class Planner:
             return set()
         return {
             (row[0], row[1])
-            for row in self.db.execute(
-                f"{select} WHERE client_id IN ({','.join('?' * len(ids))})", ids
-            )
+            for row in self.db.execute(f"{select} WHERE client_id IN ({in_marks(ids)})", ids)
         }
 
     # --- one row ---------------------------------------------------------------------

@@ -22,7 +22,7 @@ class AuditService(Service):
     ) -> list[dict]:
         """The log, newest first; firm administrators only."""
         require_firm_admin(self.actor, N_("read the audit log"))
-        where = ["1"]
+        where = ["TRUE"]
         params: dict[str, str | int] = {}
         if object_type:
             where.append("a.object_type = :object_type")

@@ -24,7 +24,7 @@ _ROLES = (
      " FROM checklist_item_members cm JOIN checklist_items ci ON ci.id = cm.item_id"
      " JOIN checklists cl ON cl.id = ci.checklist_id JOIN tasks t ON t.id = cl.task_id"),
     (N_("{email} is work group member of client {id} across practices"),
-     "SELECT g.client_id, g.client_id, g.user_id FROM work_group_members g"),
+     "SELECT g.client_id AS id, g.client_id, g.user_id FROM work_group_members g"),
 )  # fmt: skip
 
 _OUTSIDE = (

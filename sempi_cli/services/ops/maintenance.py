@@ -11,23 +11,16 @@ from sempi_cli.i18n import N_
 from sempi_cli.i18n import gettext as _
 from sempi_cli.services.access import require_firm_admin
 from sempi_cli.services.base import Service
+from sempi_cli.store import health
 
 COUNTED = ("studios", "clients", "users", "work_group_members", "sessions", "audit_log")
 
 
 class MaintenanceService(Service):
-    def info(self, path: Path) -> dict:
+    def info(self, path: Path | str) -> dict:
         require_firm_admin(self.actor, N_("read the store's details"))
-        wal = Path(f"{path}-wal")
-        page_size = self.db.execute("PRAGMA page_size").fetchone()[0]
-        free = self.db.execute("PRAGMA freelist_count").fetchone()[0]
         return {
-            "path": str(path),
-            "schema_version": self.db.execute("PRAGMA user_version").fetchone()[0],
-            "size_bytes": path.stat().st_size,
-            "wal_bytes": wal.stat().st_size if wal.exists() else 0,
-            "free_bytes": page_size * free,
-            "journal_mode": self.db.execute("PRAGMA journal_mode").fetchone()[0],
+            **health.describe(self.db, path),
             **{
                 f"{table}_count": self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
                 for table in COUNTED
@@ -35,16 +28,11 @@ class MaintenanceService(Service):
         }
 
     def check(self) -> list[str]:
-        """Problems found by SQLite's integrity and foreign-key checks; empty if sound."""
+        """Problems found by the engine's own checks (SQLite: integrity and foreign
+        keys) and by the practices' boundary; empty if sound."""
         require_firm_admin(self.actor, N_("check the store"))
         try:
-            problems = [r[0] for r in self.db.execute("PRAGMA integrity_check") if r[0] != "ok"]
-            problems += [
-                _("foreign key: {table} row {row} refers to a missing {parent}").format(
-                    table=r[0], row=r[1], parent=r[2]
-                )
-                for r in self.db.execute("PRAGMA foreign_key_check")
-            ]
+            problems = health.damage(self.db)
         except sqlite3.DatabaseError as exc:
             # Damage bad enough that SQLite cannot even walk the pages: that is the finding.
             return [_("the check could not finish: {error}").format(error=exc)]
@@ -53,7 +41,8 @@ class MaintenanceService(Service):
         return problems + crossings(self.db)
 
     def backup(self, destination: Path) -> dict:
-        """An online, consistent copy (SQLite's backup API), readable only by its owner."""
+        """An online, consistent copy (SQLite's backup API; PostgreSQL's pg_dump),
+        readable only by its owner."""
         require_firm_admin(self.actor, N_("back up the store"))
         destination = Path(destination)
         try:
@@ -74,11 +63,7 @@ class MaintenanceService(Service):
             ) from None
         os.close(fd)
         try:
-            target = sqlite3.connect(destination)
-            try:
-                self.db.backup(target)
-            finally:
-                target.close()
+            health.backup(self.db, destination)
         except BaseException:
             destination.unlink(missing_ok=True)
             raise

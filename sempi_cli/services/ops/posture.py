@@ -15,10 +15,12 @@ from pathlib import Path
 
 from sempi_cli.i18n import N_, ngettext
 from sempi_cli.i18n import gettext as _
+from sempi_cli.paths import store_shown
 from sempi_cli.services import settings
 from sempi_cli.services.access import require_firm_admin
 from sempi_cli.services.base import Service
-from sempi_cli.store import spool
+from sempi_cli.store import health, spool
+from sempi_cli.store.transaction import engine
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 BYPASS = N_(
@@ -293,23 +295,15 @@ def deployment(path: Path) -> dict[str, str]:
 
 
 class PostureService(Service):
-    def report(self, store_path: Path, session_dir: Path) -> list[dict[str, str]]:
+    def report(self, store_path: Path | str, session_dir: Path) -> list[dict[str, str]]:
         """Every check, in a fixed order; the bypass warning always last."""
         require_firm_admin(self.actor, N_("check the deployment"))
-        store_path = Path(store_path)
-        owner = store_path.stat().st_uid
         rows = [
-            _row(
-                "store",
-                OK,
-                _("{path}, owned by {owner}").format(path=store_path, owner=_account(owner)),
+            *(
+                self._server(store_path)
+                if engine(self.db) == "postgresql"
+                else self._file(Path(store_path))
             ),
-            file_mode("store_mode", store_path),
-            file_mode("wal_mode", Path(f"{store_path}-wal")),
-            file_mode("shm_mode", Path(f"{store_path}-shm")),
-            directory_mode("store_directory", store_path.parent, missing=N_("absent")),
-            path_folders(store_path),
-            deployment(store_path),
             session_directory(Path(session_dir)),
             outbox_spool(spool.folder_of(self.db)),
             self._require_otp(),
@@ -321,6 +315,34 @@ class PostureService(Service):
             _row("bypass", WARN, _(BYPASS)),
         ]
         return rows
+
+    def _file(self, store_path: Path) -> list[dict[str, str]]:
+        """SQLite: the file, its -wal and -shm, and every folder on the way."""
+        owner = store_path.stat().st_uid
+        return [
+            _row(
+                "store",
+                OK,
+                _("{path}, owned by {owner}").format(path=store_path, owner=_account(owner)),
+            ),
+            file_mode("store_mode", store_path),
+            file_mode("wal_mode", Path(f"{store_path}-wal")),
+            file_mode("shm_mode", Path(f"{store_path}-shm")),
+            directory_mode("store_directory", store_path.parent, missing=N_("absent")),
+            path_folders(store_path),
+            deployment(store_path),
+        ]
+
+    def _server(self, address: Path | str) -> list[dict[str, str]]:
+        """PostgreSQL: the connection's encryption, the application's role, the
+        server's version (docs/deployment.md)."""
+        return [
+            _row("store", OK, store_shown(address)),
+            *(
+                _row(check, OK if passed else FAIL, detail)
+                for check, passed, detail in health.server_posture(self.db)
+            ),
+        ]
 
     def _require_otp(self) -> dict[str, str]:
         rule = settings.get(self.db, "auth.require_otp")
@@ -358,7 +380,7 @@ class PostureService(Service):
         )
 
     def _journal_mode(self) -> dict[str, str]:
-        mode = str(self.db.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+        mode = health.journal_mode(self.db)
         if mode == "wal":
             return _row("journal_mode", OK, "wal")
         return _row(
@@ -411,7 +433,12 @@ class PostureService(Service):
         )
 
     def _quick_check(self) -> dict[str, str]:
-        problems = [r[0] for r in self.db.execute("PRAGMA quick_check") if r[0] != "ok"]
+        if engine(self.db) == "postgresql":  # the server checks each page as it reads it
+            checksums = self.db.execute("SHOW data_checksums").fetchone()[0]
+            return _row(
+                "integrity", OK if checksums == "on" else WARN, f"data_checksums = {checksums}"
+            )
+        problems = health.damage(self.db, quick=True)
         if not problems:
             return _row("integrity", OK, "PRAGMA quick_check: ok")
         shown = "; ".join(problems[:3])

@@ -29,10 +29,11 @@ def create_store(
     """Open or create the store and initialise it; a store this call created is
     deleted again if anything fails, so a failed ``init`` leaves nothing behind.
     ``language``: the administrator's (it, en; None or '' for the firm's default)."""
-    from sempi_cli.store import is_postgres, open_store
+    from sempi_cli.paths import is_address
+    from sempi_cli.store import open_store
 
     new = False  # a PostgreSQL store: its schema stays, and a later init completes it
-    if not is_postgres(path):
+    if not is_address(path):
         path = Path(path)
         try:
             new = not path.exists()

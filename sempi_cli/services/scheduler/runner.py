@@ -30,6 +30,7 @@ from sempi_cli.services.org.studios import find_studio_id
 from sempi_cli.services.scheduler.config import Day, load_overrides, load_templates
 from sempi_cli.services.scheduler.writer import Change, ChunkWriter, Counts
 from sempi_cli.store import cache_for_bulk
+from sempi_cli.store.sql import in_marks
 
 MAX_HORIZON_MONTHS = 36
 DEFAULT_HORIZON = "12m"
@@ -236,7 +237,7 @@ class SchedulerService(Service):
             with self.transaction():
                 clients = self.db.execute(
                     "SELECT c.id, c.responsible_id FROM clients c"
-                    f" WHERE c.id IN ({','.join('?' * len(chunk))}) AND c.removed_at IS NULL ORDER BY c.id",
+                    f" WHERE c.id IN ({in_marks(chunk)}) AND c.removed_at IS NULL ORDER BY c.id",
                     chunk,
                 ).fetchall()
                 result = writer.apply(clients)

@@ -36,6 +36,7 @@ from sempi_cli.services.checklists.bulk import ChecklistSpec
 from sempi_cli.services.clients import history as profile_history
 from sempi_cli.services.tasks import bulk as task_bulk
 from sempi_cli.services.templates.rrule import deadline_of
+from sempi_cli.store.sql import in_marks
 
 DEFAULT_LIST_NAME = "Adempimento"
 CANCEL_REASON = "la regola non si applica più al profilo del cliente"
@@ -201,7 +202,7 @@ class ChunkWriter:
     def _existing(self, client_ids: list[int]) -> dict[int, dict[tuple[str, str], sqlite3.Row]]:
         """The chunk's deadlines the run may want (any of the range's periods, wherever
         an override moved them) or may cancel (falling due from the range's start)."""
-        marks = ",".join("?" * len(client_ids))
+        marks = in_marks(client_ids)
         periods = sorted(self.planner.periods())
         held: dict[int, dict[tuple[str, str], sqlite3.Row]] = {}
         for row in self.db.execute(
@@ -209,7 +210,7 @@ class ChunkWriter:
             " d.override_reason, d.state, d.task_id, t.status, t.deadline, t.title"
             " FROM deadlines d JOIN tasks t ON t.id = d.task_id"
             f" WHERE d.client_id IN ({marks})"
-            f" AND (d.due_date >= ? OR d.period IN ({','.join('?' * len(periods))}))",
+            f" AND (d.due_date >= ? OR d.period IN ({in_marks(periods)}))",
             (*client_ids, self.planner.start.isoformat(), *periods),
         ):
             held.setdefault(row["client_id"], {})[(row["rule_id"], row["period"])] = row

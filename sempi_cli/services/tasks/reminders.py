@@ -30,6 +30,7 @@ from sempi_cli.i18n import gettext as _
 from sempi_cli.services import access
 from sempi_cli.services.base import Service
 from sempi_cli.services.tasks.tasks import TaskService
+from sempi_cli.store.sql import in_marks
 
 COLUMNS = ("id", "task_id", "recipient", "when", "due_at", "state", "delivered_at")
 RUN_COLUMNS = ("reminder_id", "task_id", "recipient", "due_at", "notification_id")
@@ -187,7 +188,7 @@ class ReminderService(Service):
                     f"{reminder_id}: to {email}, {_when_text(remind_at, before_minutes)}",
                 )
                 created.append(reminder_id)
-            rows = self._rows(f"r.id IN ({', '.join('?' * len(created))})", created)
+            rows = self._rows(f"r.id IN ({in_marks(created)})", created)
         return [self._out(r) for r in rows]
 
     def _when(

@@ -27,6 +27,7 @@ from sempi_cli.services.tasks.input import (
 )
 from sempi_cli.services.tasks.rows import TaskRows
 from sempi_cli.services.text import long_text, no_control
+from sempi_cli.store.sql import in_marks
 
 DEADLINE_TIME = time(18, 0)  # a deadline typed as a date means the end of that office day
 _FLAGS = ("high_priority", "approval_required", "responsible_sets_deadline", "time_tracking")
@@ -669,7 +670,7 @@ class TaskService(Service):
         about_people = [r for r in rows if _names_people(r)]
         ids = {v for r in about_people for v in (r["old"], r["new"]) if v and str(v).isdigit()}
         if ids:
-            marks = ", ".join("?" * len(ids))
+            marks = in_marks(ids)
             emails = {
                 str(uid): email
                 for uid, email in self.db.execute(

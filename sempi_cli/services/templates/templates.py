@@ -28,6 +28,7 @@ from sempi_cli.services.tasks.tasks import DEADLINE_TIME, TaskService
 from sempi_cli.services.templates import rrule as recurrence
 from sempi_cli.services.templates.rrule import rule_of
 from sempi_cli.services.text import long_text, no_control
+from sempi_cli.store.sql import in_marks
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}", re.ASCII)
 _TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)", re.ASCII)
@@ -132,7 +133,7 @@ class TemplateService(Service):
     def _emails(self, ids: list[int]) -> list[str]:
         if not ids:
             return []
-        marks = ", ".join("?" * len(ids))
+        marks = in_marks(ids)
         return [
             r[0]
             for r in self.db.execute(

@@ -95,7 +95,7 @@ class TimerReports(Service):
         # A running timer counts up to now.
         running = ":now_epoch - unixepoch(e.started_at)"
         spent = f"coalesce(e.seconds, CASE WHEN {running} > 0 THEN {running} ELSE 0 END)"
-        billed = f"(({spent} + :step - 1) / :step) * :step" if step else "NULL"
+        billed = f"(({spent} + :step - 1) / :step) * :step" if step else "CAST(NULL AS INTEGER)"
         key = {"user": "e.user_id"}.get(by) or _period_key(self.db, by)
         # Per task, a period is summed from the covering index in task order: no
         # table lookups and no sort, whatever share of the store the period holds.
@@ -134,10 +134,10 @@ class TimerReports(Service):
         elif by == "user":
             group, name = "p.k", "u.email"
             joins, order = " JOIN users u ON u.id = p.k", "name"
-            planned = overrun = "NULL"
+            planned = overrun = "CAST(NULL AS INTEGER)"
         else:
             group, name, order = "p.k", "p.k", "grp"
-            planned = overrun = "NULL"
+            planned = overrun = "CAST(NULL AS INTEGER)"
         where, visible = access.visible_tasks(self.actor)
         params.update(visible)
         sql = (
@@ -147,7 +147,7 @@ class TimerReports(Service):
             f" sum({planned}) AS planned_seconds, sum({overrun}) AS overrun_seconds"
             f" FROM p JOIN tasks t ON t.id = p.task_id{joins}"
             f" WHERE t.removed_at IS NULL AND {where}"
-            f" GROUP BY grp ORDER BY {order}"
+            f" GROUP BY grp, name ORDER BY {order}"  # one name a group: both engines group alike
         )
         rows = []
         for r in self.db.execute(sql, params):
