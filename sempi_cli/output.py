@@ -164,6 +164,7 @@ VALUE_WORDS: dict[str, frozenset[str]] = {
             NP_("action", "password"),
             NP_("action", "unlock"),
             NP_("action", "backup"),
+            NP_("action", "migrate_to"),
             NP_("action", "created"),
             NP_("action", "updated"),
             NP_("action", "unchanged"),

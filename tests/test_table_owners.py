@@ -121,6 +121,8 @@ ALLOWLIST: dict[tuple[str, str], str] = {
     ("services/ledger.py", DYNAMIC): "the shared append-only ledger writes the table its caller"
     ' names; each `ledger.append(db, "table", ...)` counts as a write of that table by'
     " the calling file (below), so only the table's owner may call it",
+    ("store/copy.py", DYNAMIC): "`db migrate-to` copies every table of a SQLite store, row"
+    " for row, into a new PostgreSQL one: store/ making a store, as the migrations do",
     ("store/postgres.py", DYNAMIC): "a new PostgreSQL store is made with the rows the"
     " migrations write (the general chat, ...), copied from the SQLite schema they make:"
     " store/ making the store, as the migrations do",

@@ -60,3 +60,40 @@ def db_backup(
     from sempi_cli.services.ops.maintenance import MaintenanceService
 
     emit_record(ctx, state(ctx).service(MaintenanceService).backup(path))
+
+
+@app.command("migrate-to")
+def db_migrate_to(
+    ctx: typer.Context,
+    address: Annotated[
+        str,
+        typer.Argument(
+            help="The empty PostgreSQL database: postgresql://ROLE@HOST/NAME (the password"
+            " in PGPASSFILE, never here)."
+        ),
+    ],
+) -> None:
+    """Copy this SQLite store into an empty PostgreSQL database, and verify it.
+
+    Table by table, resumable (run it again after an interruption), each table's
+    rows counted and hashed on both sides. This store is left as it was.
+
+    Example: sempi db migrate-to postgresql://sempi@db.studio.lan/sempi
+    """
+    from sempi_cli.services.ops.maintenance import MaintenanceService
+
+    app_ = state(ctx)
+
+    def told(table: str, rows: int) -> None:
+        say(
+            ctx, ngettext("{table}: {n} row", "{table}: {n} rows", rows).format(table=table, n=rows)
+        )
+
+    copied = app_.service(MaintenanceService).migrate_to(app_.store_path, address, told)
+    emit_rows(ctx, copied, ["table", "rows", "sha256"])
+    say(
+        ctx,
+        ngettext(
+            "{n} table copied and verified.", "{n} tables copied and verified.", len(copied)
+        ).format(n=len(copied)),
+    )

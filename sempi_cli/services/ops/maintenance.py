@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from sempi_cli.errors import Conflict, InvalidData
 from sempi_cli.i18n import N_
 from sempi_cli.i18n import gettext as _
+from sempi_cli.paths import is_address, store_shown
 from sempi_cli.services.access import require_firm_admin
 from sempi_cli.services.base import Service
 from sempi_cli.store import health
+from sempi_cli.store.transaction import engine
 
 COUNTED = ("studios", "clients", "users", "work_group_members", "sessions", "audit_log")
 
@@ -71,3 +74,26 @@ class MaintenanceService(Service):
         with self.transaction():
             self.audit("backup", "store", None, path=str(destination))
         return {"path": str(destination), "size_bytes": destination.stat().st_size}
+
+    def migrate_to(
+        self, source: Path | str, address: str, progress: Callable[[str, int], None] | None = None
+    ) -> list[dict]:
+        """Copy this store into the empty PostgreSQL database at ``address``
+        (store/copy.py: resumable, verified table by table); this store is left as
+        it was, but for the audit entry saying where it went."""
+        require_firm_admin(self.actor, N_("copy the store"))
+        if not is_address(address):
+            raise InvalidData("ADDRESS", _("not a postgresql:// address"))
+        if engine(self.db) != "sqlite":
+            raise InvalidData("--db", _("the store to copy is not an SQLite file"))
+        from sempi_cli.store import open_store
+        from sempi_cli.store.copy import copy_store
+
+        target = open_store(address, create=True)
+        try:
+            copied = copy_store(self.db, store_shown(source), target, progress)
+        finally:
+            target.close()
+        with self.transaction():
+            self.audit("migrate_to", "store", None, to=store_shown(address))
+        return [{"table": c.table, "rows": c.rows, "sha256": c.sha256} for c in copied]
