@@ -176,8 +176,8 @@ def answer(line: Line, clock: Clock) -> int | None:
     """Run the command line as the full CLI would; None if the store's schema is not
     this code's (nothing was changed: the full CLI migrates or refuses it)."""
     from sempi_cli import paths
-    from sempi_cli.store.connection import SchemaElsewhere, open_current
-    from sempi_cli.store.constants import SCHEMA_VERSION
+    from sempi_cli.store.connection import open_current
+    from sempi_cli.store.constants import SCHEMA_VERSION, SchemaElsewhere
 
     short = line.command == "status"
     store = paths.store_file(line.db)

@@ -25,9 +25,14 @@ from sempi_cli.store.constants import (
     SCHEMA_VERSION,
     SQLITE_HEADER,
     WORLD_BITS,
-    SchemaElsewhere,
 )
-from sempi_cli.store.transaction import StoreConnection, busy_or_unusable, engine, is_busy
+from sempi_cli.store.transaction import (
+    StoreConnection,
+    busy_or_unusable,
+    check_schema,
+    engine,
+    is_busy,
+)
 
 # The fast path (cli/fastpath.py) opens the store through open_current, before
 # pathlib or the migrations are imported: the file is named by a string here.
@@ -117,16 +122,7 @@ def _open(
         ) from exc
     try:
         version = _check_identity(conn, path, create)
-        if migrate is None and version != latest:
-            raise SchemaElsewhere(f"{path}: schema {version}, expected {latest}")
-        if version > latest:
-            raise StoreUnusable(
-                _(
-                    "the store's schema (version {version}) is newer than this sempi knows"
-                    " ({latest})"
-                ).format(version=version, latest=latest),
-                _("upgrade sempi"),
-            )
+        check_schema(path, version, latest, migrate is not None)
         _check_permissions(path)
         if info is None:
             conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # only an empty file takes it

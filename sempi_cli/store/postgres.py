@@ -1,6 +1,6 @@
-"""PostgreSQL under the services (issue 20, its first layer): a connection that
-speaks the part of Python's sqlite3 API the services use, over psycopg 3, so that
-their SQL, portable as DESIGN.md asks, runs unchanged on either engine.
+"""A store on PostgreSQL (docs/deployment.md): a connection that speaks the part of
+Python's sqlite3 API the services use, over psycopg 3, so that their SQL,
+portable as DESIGN.md asks, runs unchanged on either engine.
 
 - Placeholders: sqlite3's ``?`` and ``:name`` become psycopg's ``%s`` and
   ``%(name)s`` outside quoted text, quoted names, comments and ``::`` casts, and
@@ -434,7 +434,7 @@ def open_store(
     """Open (or with ``create`` make) the store at ``address``, checked as a SQLite
     one is: ours, and at a schema this sempi knows (migrated to ``latest`` when
     ``migrate`` is given)."""
-    from sempi_cli.store.constants import SchemaElsewhere
+    from sempi_cli.store.transaction import check_schema
 
     conn = connect(address)
     try:
@@ -446,16 +446,7 @@ def open_store(
                     _("create one with 'sempi init'"),
                 )
             version = _make(conn, address)
-        if migrate is None and version != latest:
-            raise SchemaElsewhere(f"{shown(address)}: schema {version}, expected {latest}")
-        if version > latest:
-            raise StoreUnusable(
-                _(
-                    "the store's schema (version {version}) is newer than this sempi knows"
-                    " ({latest})"
-                ).format(version=version, latest=latest),
-                _("upgrade sempi"),
-            )
+        check_schema(shown(address), version, latest, migrate is not None)
         if version < latest and migrate is not None:
             migrate(conn, version)
     except BaseException:

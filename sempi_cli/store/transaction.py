@@ -99,6 +99,23 @@ def _take_write_lock(conn: sqlite3.Connection, wait_ms: int | None) -> None:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
+def check_schema(store: str, version: int, latest: int, migrating: bool) -> None:
+    """Refuse a store whose schema this code does not run on: SchemaElsewhere when
+    it must be exactly ``latest`` (not ``migrating``); StoreUnusable (exit 10) when
+    it is newer than this sempi knows. Both engines, before anything is changed."""
+    from sempi_cli.store.constants import SchemaElsewhere
+
+    if not migrating and version != latest:
+        raise SchemaElsewhere(f"{store}: schema {version}, expected {latest}")
+    if version > latest:
+        raise StoreUnusable(
+            _(
+                "the store's schema (version {version}) is newer than this sempi knows ({latest})"
+            ).format(version=version, latest=latest),
+            _("upgrade sempi"),
+        )
+
+
 def is_busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
 
