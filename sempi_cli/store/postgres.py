@@ -281,7 +281,21 @@ class PgConnection:
         return self.cursor().execute(sql, params)
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> Any:
-        return self.cursor().executemany(sql, rows)
+        """Many rows through one prepared statement, bound on the server and sent in
+        a pipeline: a bulk writer's rows cost a round trip and a plan once, not each."""
+        from psycopg import Cursor, Error
+
+        rows = list(rows)
+        for row in rows:
+            _check_integers(row)
+        cursor = Cursor(self._conn, row_factory=_rows)
+        try:
+            cursor.executemany(translate(sql), rows)
+        except Error as exc:
+            raise _as_sqlite(exc) from exc
+        if sql.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+            self._changed[0] += max(cursor.rowcount, 0)
+        return cursor
 
     def blobopen(self, table: str, column: str, row: int, /, *, readonly: bool = False) -> _Blob:
         """sqlite3's incremental blob I/O over a bytea column (store/pg_schema.py
