@@ -125,6 +125,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     that reads the store's file, or is marked sqlite_only, is an SQLite test (the
     first run has it)."""
     if ENGINE != "postgresql":
+        other = [item for item in items if item.get_closest_marker("postgresql_only")]
+        if other:
+            config.hook.pytest_deselected(items=other)
+            items[:] = [item for item in items if item not in other]
         return
     chosen, other = [], []
     for item in items:
