@@ -83,3 +83,40 @@ def test_sigkill_of_a_scheduler_run_leaves_whole_chunks_and_the_next_run_complet
     ).fetchall()
     again = _run(env)
     assert (again["created"], again["unchanged"]) == (0, sum(final.values()))
+
+
+def test_sigkill_of_an_onboarding_batch_and_the_same_command_finishes(store, db, tmp_path):
+    """`client-onboard batch` of 1,200 clients (chunks of 500), killed once its first
+    chunk is committed: every client is there whole or not at all, and the same
+    command run again onboards the rest, each client once."""
+    from tests.test_onboarding_processes import CLIENTS as ROWS
+    from tests.test_onboarding_processes import _setup_store, _write_file, batch_args
+
+    _setup_store(store)
+    file = tmp_path / "clienti.csv"
+    _write_file(file)
+    env = {**cron_env(store, tmp_path / "cron-home", "cron onboarding"), "SEMPI_DB": str(store)}
+    args = [SEMPI, *batch_args(file, "--no-deadlines")]
+    proc = subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + TIMEOUT
+    while not db.execute("SELECT count(*) FROM clients").fetchone()[0]:
+        assert proc.poll() is None or proc.returncode == 0, proc.stderr.read()
+        assert time.monotonic() < deadline, "the batch wrote nothing"
+        time.sleep(0.02)
+    proc.kill()
+    proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode in (0, -9)
+    held = db.execute("SELECT count(*) FROM clients").fetchone()[0]
+    assert held % 500 == 0 or held == ROWS, f"{held} clients: not whole chunks"
+    # A client is whole: its work group, when the file names a responsible, came with it.
+    assert not db.execute(
+        "SELECT c.id FROM clients c WHERE c.responsible_id IS NOT NULL AND NOT EXISTS"
+        " (SELECT 1 FROM work_group_members g WHERE g.client_id = c.id)"
+    ).fetchall()
+    again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    log_output("sempi client-onboard batch (again)", again.stdout, again.stderr)
+    assert again.returncode == 0, again.stderr
+    counted = db.execute("SELECT count(*), count(DISTINCT partita_iva) FROM clients").fetchone()
+    assert tuple(counted) == (ROWS, ROWS)

@@ -74,17 +74,18 @@ class Row(Sequence[Any]):
     """A result row, read by position (``row[0]``) and by column name
     (``row["id"]``, case-insensitive as in sqlite3.Row); ``keys()`` names them."""
 
-    __slots__ = ("_values", "_index")
+    __slots__ = ("_values", "_columns")
 
-    def __init__(self, values: Sequence[Any], index: Mapping[str, int]) -> None:
+    def __init__(self, values: Sequence[Any], columns: _Columns) -> None:
         self._values = tuple(values)
-        self._index = index
+        self._columns = columns
 
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
-            position = self._index.get(key)
+            index = self._columns.index
+            position = index.get(key)
             if position is None:
-                position = self._index.get(key.lower())
+                position = index.get(key.lower())
             if position is None:
                 raise IndexError(f"No item with that key: {key!r}")
             return self._values[position]
@@ -98,26 +99,37 @@ class Row(Sequence[Any]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Row):
-            return self._values == other._values and list(self._index) == list(other._index)
+            return self._values == other._values and self.keys() == other.keys()
         return NotImplemented
 
     def __hash__(self) -> int:
         return hash(self._values)
 
     def __repr__(self) -> str:
-        return f"Row({dict(zip(self._index, self._values, strict=True))!r})"
+        return f"Row({list(zip(self._columns.names, self._values, strict=True))!r})"
 
     def keys(self) -> list[str]:
-        return list(self._index)
+        return list(self._columns.names)
+
+
+class _Columns:
+    """A result's column names, in order, and where each name is (the first of
+    that name; its lower-case form too)."""
+
+    __slots__ = ("names", "index")
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = tuple(names)
+        self.index: dict[str, int] = {}
+        for position, name in enumerate(self.names):
+            self.index.setdefault(name, position)
+            self.index.setdefault(name.lower(), position)
 
 
 def _rows(cursor: Any) -> Any:
     """psycopg's row factory for ``Row``: the column names read once per result."""
-    index: dict[str, int] = {}
-    for position, column in enumerate(cursor.description or ()):
-        index.setdefault(column.name, position)
-        index.setdefault(column.name.lower(), position)
-    return lambda values: Row(values, index)
+    columns = _Columns([column.name for column in cursor.description or ()])
+    return lambda values: Row(values, columns)
 
 
 class _Blob:
