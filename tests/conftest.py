@@ -145,7 +145,7 @@ class _PgStore:
     """This worker's PostgreSQL store, and how to put it back as it was made."""
 
     address: str
-    admin: object  # a PgConnection to it, kept for the resets
+    conn: object  # a PgConnection to it (sempi's role), kept for the resets
     rows: dict[str, tuple[str, list[tuple]]]  # table -> (its columns, its rows) once made
     identities: list[tuple[str, str]]  # (table, column) numbered by the engine
 
@@ -153,7 +153,7 @@ class _PgStore:
         """Every table as right after the firm was made, ids counting from there:
         one transaction with the triggers and foreign keys off (as a superuser's
         restore does). A new database a test would cost ten times as much."""
-        conn = self.admin
+        conn = self.conn
         conn.execute("BEGIN")
         conn.execute("SET LOCAL session_replication_role = replica")
         for table, (columns, rows) in self.rows.items():

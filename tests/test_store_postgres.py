@@ -307,3 +307,21 @@ def test_a_backup_is_pg_dumps_and_restores_whole(server_address, tmp_path):
     again = open_store(restored)
     assert again.execute("SELECT name FROM studios").fetchone()[0] == "Studio Verdi"
     again.close()
+
+
+def test_the_outbox_spool_of_a_database_is_configured_or_in_the_home(
+    server_address, tmp_path, monkeypatch
+):
+    """No file to sit beside: SEMPI_OUTBOX_SPOOL, else a folder named after the
+    database in SEMPI_HOME (docs/deployment.md)."""
+    from sempi_cli.store import open_store, spool
+
+    conn = open_store(_database(server_address, "spooled"), create=True)
+    monkeypatch.setenv("SEMPI_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("SEMPI_OUTBOX_SPOOL", raising=False)
+    _, info = server_address
+    assert spool.folder_of(conn) == tmp_path / "home" / f"spooled_127.0.0.1-{info.port}.outbox"
+    assert (tmp_path / "home").stat().st_mode & 0o777 == 0o700
+    monkeypatch.setenv("SEMPI_OUTBOX_SPOOL", str(tmp_path / "shared"))
+    assert spool.folder_of(conn) == tmp_path / "shared"
+    conn.close()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,27 +125,26 @@ def _holds_work(target: Any) -> bool:
     )
 
 
-class _unchecked:
+@contextmanager
+def _unchecked(target: Any) -> Iterator[None]:
     """One transaction of the target with its triggers and foreign keys off."""
-
-    def __init__(self, target: Any) -> None:
-        self.target = target
-
-    def __enter__(self) -> None:
-        self.target.execute("BEGIN")
-        try:
-            self.target.execute("SET LOCAL session_replication_role = replica")
-        except sqlite3.OperationalError as exc:
-            self.target.execute("ROLLBACK")
-            raise StoreUnusable(
-                _("the copy needs a role that may set session_replication_role: {reason}").format(
-                    reason=exc
-                ),
-                _("run it as the database's superuser, or see docs/deployment.md"),
-            ) from None
-
-    def __exit__(self, kind: object, *_: object) -> None:
-        self.target.execute("COMMIT" if kind is None else "ROLLBACK")
+    target.execute("BEGIN")
+    try:
+        target.execute("SET LOCAL session_replication_role = replica")
+    except sqlite3.OperationalError as exc:
+        target.execute("ROLLBACK")
+        raise StoreUnusable(
+            _("the copy needs a role that may set session_replication_role: {reason}").format(
+                reason=exc
+            ),
+            _("run it as the database's superuser, or see docs/deployment.md"),
+        ) from None
+    try:
+        yield
+    except BaseException:
+        target.execute("ROLLBACK")
+        raise
+    target.execute("COMMIT")
 
 
 def _copy_table(source: sqlite3.Connection, target: Any, table: str) -> int:

@@ -327,7 +327,7 @@ class PgConnection:
 
     def spool_folder(self) -> Path:
         """Where secrets waiting in the outbox are kept (store/spool.py): no store file
-        to sit beside, so SEMPI_OUTBOX_SPOOL, else ``<database>@<host>.outbox`` in
+        to sit beside, so SEMPI_OUTBOX_SPOOL, else ``<database>_<host>-<port>.outbox`` in
         SEMPI_HOME. Every server that runs sempi on this store must see the same
         folder (docs/deployment.md): a shared one, or the mail run where it is."""
         import os
@@ -375,17 +375,6 @@ def _cursor_class() -> type:
                     super().execute(translate(sql), params, **kwargs)
                 else:
                     super().execute(sql, **kwargs)
-            except Error as exc:
-                raise _as_sqlite(exc) from exc
-            self._count()
-            return self
-
-        def executemany(self, sql: Any, rows: Iterable[Params], **kwargs: Any) -> Any:  # type: ignore[override]
-            rows = list(rows)
-            for row in rows:
-                _check_integers(row)
-            try:
-                super().executemany(translate(sql), rows, **kwargs)
             except Error as exc:
                 raise _as_sqlite(exc) from exc
             self._count()

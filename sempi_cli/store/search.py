@@ -271,8 +271,8 @@ def _search_postgresql(
     """search() on PostgreSQL: its full-text index (store/pg_schema.py makes it
     where SQLite has the FTS5 table ``index``), ranked by ts_rank among the newest
     RANK_WINDOW matches, then the words placed in Python."""
-    alias = source.split()[-1]
-    document = f"to_tsvector('simple', sempi_unaccent({alias}.{_indexed_column(db, index)}))"
+    column = f"{source.split()[-1]}.{_indexed_column(db, index)}"
+    document = f"to_tsvector('simple', sempi_unaccent({column}))"
     args = {**params, "ts_query": ts_query(text, field), "ts_limit": limit,
             "ts_window": RANK_WINDOW - 1}  # fmt: skip
     matching = f"FROM {source} WHERE {document} @@ to_tsquery('simple', :ts_query) AND ({where})"
@@ -280,7 +280,7 @@ def _search_postgresql(
         f"SELECT {key} {matching} ORDER BY {key} DESC LIMIT 1 OFFSET :ts_window", args
     ).fetchone()
     rows = db.execute(
-        f"SELECT {key}, {alias}.{_indexed_column(db, index)} {matching} AND {key} >= :ts_low"
+        f"SELECT {key}, {column} {matching} AND {key} >= :ts_low"
         f" ORDER BY ts_rank({document}, to_tsquery('simple', :ts_query)) DESC, {key} DESC"
         " LIMIT :ts_limit",
         {**args, "ts_low": low[0] if low is not None else 0},
