@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -180,6 +181,28 @@ def test_the_same_file_twice_changes_nothing_the_second_time(
     assert (report["created"], report["updated"], report["unchanged"]) == (0, 0, 5)
     assert report["deadlines"]["ran"] is False
     assert "Deadlines: all already there." in ok(batch(cli, clients_csv)).stderr
+
+
+def test_a_batch_with_nothing_to_do_marks_a_killed_run_interrupted(
+    cli, practice, clients_csv, store_path
+):
+    """A batch killed after its deadlines' last chunk, before the run's record: run
+    again, it has nothing to write but marks that record, whose process is gone."""
+    ok(batch(cli, clients_csv))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    with sqlite3.connect(store_path) as conn:
+        conn.execute(
+            "UPDATE scheduler_runs SET status = 'running', finished_at = NULL, pid = ?"
+            " WHERE id = (SELECT max(id) FROM scheduler_runs)",
+            (dead.pid,),
+        )
+    result, report = batch_json(cli, clients_csv)
+    ok(result)
+    assert report["deadlines"]["ran"] is False
+    assert query(store_path, "SELECT status FROM scheduler_runs ORDER BY id DESC LIMIT 1") == [
+        ("interrupted",)
+    ]
 
 
 def test_a_client_already_there_is_updated_where_the_file_differs(

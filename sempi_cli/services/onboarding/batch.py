@@ -232,6 +232,11 @@ class BatchService(Service):
         if not changed:
             preview = scheduler.run(client_ids=client_ids, dry_run=True)
             if not (preview["created"] or preview["updated"] or preview["cancelled"]):
+                # A run killed after its last chunk left every deadline but its
+                # record says running: marked now, not at the next night's run.
+                if not dry_run:
+                    with scheduler.transaction():
+                        scheduler.mark_interrupted()
                 return _deadline_counts(preview, ran=False)
         try:
             run = scheduler.run(client_ids=client_ids)

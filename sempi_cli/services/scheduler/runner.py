@@ -244,6 +244,20 @@ class SchedulerService(Service):
             counts.add(result.counts)
             changes.extend(result.changes)
 
+    def mark_interrupted(self) -> None:
+        """Mark the runs of this host whose process is gone as interrupted (the caller
+        holds the transaction). Writes nothing when there are none."""
+        for row in self.db.execute(
+            "SELECT id, pid FROM scheduler_runs WHERE status = 'running' AND host = ?",
+            (socket.gethostname(),),
+        ).fetchall():
+            if not _alive(row["pid"]):
+                self.db.execute(
+                    "UPDATE scheduler_runs SET status = 'interrupted', finished_at = ?,"
+                    " error = 'the process ended before the run finished' WHERE id = ?",
+                    (self.now(), row["id"]),
+                )
+
     def _begin(self, start: date, end: date, scope: dict) -> int:
         """Record the run (its own transaction, so it shows while running) and mark the
         runs whose process is gone as interrupted."""
@@ -251,15 +265,7 @@ class SchedulerService(Service):
 
         host = socket.gethostname()
         with self.transaction():
-            for row in self.db.execute(
-                "SELECT id, pid FROM scheduler_runs WHERE status = 'running' AND host = ?", (host,)
-            ).fetchall():
-                if not _alive(row["pid"]):
-                    self.db.execute(
-                        "UPDATE scheduler_runs SET status = 'interrupted', finished_at = ?,"
-                        " error = 'the process ended before the run finished' WHERE id = ?",
-                        (self.now(), row["id"]),
-                    )
+            self.mark_interrupted()
             run_id = self.db.execute(
                 "INSERT INTO scheduler_runs (started_at, actor_id, host, pid, range_from, range_to, scope)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
