@@ -7,18 +7,20 @@ coupon are the SQLite tests themselves, run again on PostgreSQL."""
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import time
 
 import pytest
 
-from tests.conftest import cron_env, log_output
+from tests.conftest import ADMIN_EMAIL, cron_env, log_output
 from tests.helpers import SEMPI
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgresql_only]
 
 CLIENTS = 600  # chunks of 250 (scheduler/runner.py): the kill lands between commits
 TIMEOUT = 300
+ROUNDS = 12  # commands per worker process (test_writers_on_other_tasks_...)
 PROFILES = ({"iva_periodicity": "mensile", "sostituto_imposta": True},
             {"iva_periodicity": "trimestrale"})  # fmt: skip
 
@@ -120,3 +122,70 @@ def test_sigkill_of_an_onboarding_batch_and_the_same_command_finishes(store, db,
     assert again.returncode == 0, again.stderr
     counted = db.execute("SELECT count(*), count(DISTINCT partita_iva) FROM clients").fetchone()
     assert tuple(counted) == (ROWS, ROWS)
+
+
+def test_writers_on_other_tasks_at_once_lose_no_update(store, db, tmp_path):
+    """Task transitions and comments are scoped to their task (store/transaction.py):
+    on PostgreSQL, writers of other tasks run at once, and two on one task never
+    both move it from the same status. Pairs of processes drive each of three tasks
+    through its life at random, one more comments on the first: every command that
+    succeeded is in the task's history exactly once, whose statuses follow on."""
+    env = {**cron_env(store, tmp_path / "home", "cron workers"), "SEMPI_DB": str(store)}
+    tasks = []
+    for n in range(3):
+        made = subprocess.run(
+            [SEMPI, "--json", "task", "add", f"Pratica {n}", "-r", ADMIN_EMAIL],
+            env=env, capture_output=True, text=True, timeout=TIMEOUT,
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        tasks.append(json.loads(made.stdout)[0]["id"])
+    script = tmp_path / "worker.sh"
+    # Each line of the log: the task, the verb, the exit status.
+    script.write_text(
+        'set -u\ntask=$1; shift\nfor verb in "$@"; do\n'
+        f'  if [ "$verb" = comment ]; then "{SEMPI}" -q task comment "$task" "nota"; '
+        f'else "{SEMPI}" -q task "$verb" "$task"; fi >/dev/null 2>>"$task.$$.err"\n'
+        '  echo "$task $verb $?"\ndone\n'
+    )
+    rng = random.Random(20261208)
+    verbs = ("start", "done", "reopen", "defer")
+    workers = [
+        subprocess.Popen(
+            ["bash", str(script), str(task), *(rng.choice(verbs) for _ in range(ROUNDS))],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for task in tasks
+        for _ in range(2)
+    ]
+    workers.append(
+        subprocess.Popen(
+            ["bash", str(script), str(tasks[0]), *["comment"] * ROUNDS],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+    )
+    lines = [
+        line.split() for w in workers for line in w.communicate(timeout=TIMEOUT)[0].splitlines()
+    ]
+    codes = {int(code) for _, _, code in lines}
+    errors = "".join(p.read_text() for p in tmp_path.glob("*.err"))
+    assert codes <= {0, 5}, errors[-2000:]  # 5: the task was not in a status the verb moves
+    for task in tasks:
+        moved = sum(t == str(task) and v != "comment" and c == "0" for t, v, c in lines)
+        history = db.execute(
+            "SELECT old, new FROM task_history WHERE task_id = ? AND field = 'status' ORDER BY id",
+            (task,),
+        ).fetchall()
+        assert len(history) == moved > 0
+        statuses = ["pending", *(new for _, new in history)]
+        assert [old for old, _ in history] == statuses[:-1], f"task {task}: a lost update"
+        now = db.execute("SELECT status FROM tasks WHERE id = ?", (task,)).fetchone()[0]
+        assert now == statuses[-1]
+    commented = sum(v == "comment" and c == "0" for _, v, c in lines)
+    held = db.execute("SELECT count(*) FROM task_comments WHERE task_id = ?", (tasks[0],))
+    assert commented == ROUNDS == held.fetchone()[0]

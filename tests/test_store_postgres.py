@@ -234,6 +234,62 @@ def test_one_writer_at_a_time_and_a_busy_store_is_exit_9(server_address, monkeyp
     assert holder.execute("SELECT value FROM settings WHERE key = 'k'").fetchone()[0] == "v"
 
 
+def test_writes_scoped_to_other_rows_run_at_once_and_to_the_same_rows_wait(
+    server_address, monkeypatch
+):
+    """A scope (a kind of row, its ids) narrows the write lock: a write on task 2 goes
+    on while one on task 1 is open; a second write on task 1, or one on the whole
+    store, waits for it; once it commits, the waiter reads what it left."""
+    from sempi_cli.store import open_store, transaction, write_transaction
+
+    monkeypatch.setattr(transaction, "BUSY_TIMEOUT_MS", 200)
+    address = _database(server_address, "scoped")
+    one, other = open_store(address, create=True), open_store(address)
+    now = "2026-12-07T10:00:00+00:00"
+    with write_transaction(one, scope=("task", [1])):
+        one.execute("INSERT INTO settings (key, value, updated_at) VALUES ('a', '1', ?)", (now,))
+        with write_transaction(other, scope=("task", [2, 3])):
+            other.execute(
+                "INSERT INTO settings (key, value, updated_at) VALUES ('b', '2', ?)", (now,)
+            )
+        for scope in (("task", [3, 1]), None):
+            with pytest.raises(StoreBusy), write_transaction(other, scope=scope):
+                pass
+            assert not other.in_transaction
+    with write_transaction(other, scope=("task", [1])):
+        assert other.execute("SELECT value FROM settings WHERE key = 'a'").fetchone()[0] == "1"
+    with write_transaction(other):  # the scoped writes let their locks go
+        pass
+    held = one.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+    assert held.fetchone()[0] == 0
+    one.close(), other.close()
+
+
+def test_scoped_writes_that_cross_are_a_conflict_and_nothing_of_the_loser_is_kept(
+    server_address,
+):
+    """Two writes scoped to other tasks that change the same row: PostgreSQL stops
+    one (serializable), which is WriteConflict, kept nowhere, exit 9 if run out."""
+    from sempi_cli.store import open_store, write_transaction
+    from sempi_cli.store.transaction import busy_or_unusable, is_conflict
+
+    address = _database(server_address, "crossed")
+    one, other = open_store(address, create=True), open_store(address)
+    now = "2026-12-07T10:00:00+00:00"
+    one.execute("INSERT INTO settings (key, value, updated_at) VALUES ('n', '0', ?)", (now,))
+    with pytest.raises(sqlite3.OperationalError) as crossed:
+        with write_transaction(one, scope=("task", [1])):
+            seen = int(one.execute("SELECT value FROM settings WHERE key = 'n'").fetchone()[0])
+            with write_transaction(other, scope=("task", [2])):
+                other.execute("UPDATE settings SET value = '1' WHERE key = 'n'")
+            one.execute("UPDATE settings SET value = ? WHERE key = 'n'", (str(seen + 1),))
+    assert is_conflict(crossed.value) and not one.in_transaction
+    assert busy_or_unusable(crossed.value).exit_code == 9
+    assert "same data at the same time" in str(busy_or_unusable(crossed.value))
+    assert one.execute("SELECT value FROM settings WHERE key = 'n'").fetchone()[0] == "1"
+    one.close(), other.close()
+
+
 def test_a_standby_serves_reads_and_refuses_writes(server_address):
     """docs/deployment.md's standby: what the primary committed is read there, and a
     write is refused, as a read-only store: exit 10, nothing written."""

@@ -577,3 +577,51 @@ def test_times_read_as_typed_and_people_by_name(cli, people):
     assert change["new"] == "2027-10-31T11:00:00+00:00"
     shown = ok(cli("task", "show", task, "--json"), json=True)
     assert shown["deadline"] == "2027-10-31T12:00+01:00"
+
+
+# --- a write that met another's (PostgreSQL's scoped writes, store/transaction.py) ------
+
+
+def _crossing(monkeypatch, task_id: int, times: int) -> list[int]:
+    """TaskFlow.change meets another writer ``times`` times (it has written something
+    by then), then runs as it is; the attempts, counted."""
+    from sempi_cli.services.tasks.flow import TaskFlow
+    from sempi_cli.store.constants import WriteConflict
+
+    real, attempts = TaskFlow.change, []
+
+    def change(self, *args, **kwargs):
+        attempts.append(1)
+        if len(attempts) <= times:
+            with self.transaction(scope=("task", [task_id])):
+                self.db.execute("UPDATE tasks SET title = 'half done' WHERE id = ?", (task_id,))
+                raise WriteConflict("database is locked (could not serialize access)")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(TaskFlow, "change", change)
+    return attempts
+
+
+def test_a_write_that_met_another_runs_again_whole_and_says_it_once(cli, people, monkeypatch):
+    task = one(cli, "Bilancio 2026", "-r", DOER)
+    attempts = _crossing(monkeypatch, task["id"], times=2)
+    done = ok(cli("task", "done", str(task["id"]), as_user=DOER))
+    assert len(attempts) == 3
+    assert done.stdout.splitlines()[2:] == [f"{task['id']}     pending       completed"]
+    assert done.stderr == ""  # the attempts that met another are not the user's business
+    shown = json.loads(cli("task", "show", str(task["id"]), "--json").stdout)
+    assert (shown["status"], shown["title"]) == ("completed", "Bilancio 2026")
+
+
+def test_a_write_that_keeps_meeting_others_is_exit_9_and_leaves_nothing(
+    cli, people, monkeypatch, store
+):
+    from sempi_cli.cli.app import COMMAND_ATTEMPTS
+
+    task = one(cli, "Bilancio 2026", "-r", DOER)
+    attempts = _crossing(monkeypatch, task["id"], times=99)
+    refused = cli("task", "done", str(task["id"]), as_user=DOER)
+    assert_one_line_error(refused, 9, "other users changed the same data at the same time")
+    assert len(attempts) == COMMAND_ATTEMPTS
+    shown = json.loads(cli("task", "show", str(task["id"]), "--json").stdout)
+    assert (shown["status"], shown["title"]) == ("pending", "Bilancio 2026")

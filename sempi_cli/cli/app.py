@@ -120,10 +120,14 @@ class SempiGroup(TyperGroup):
         with formatter.section(gettext("Commands")):
             formatter.write_dl(sorted(rows))
 
+    attempts_left = 0  # main's: how many times more a conflicting command may run
+
     def invoke(self, ctx: Any) -> Any:
         try:
             result = super().invoke(ctx)
         except Exception as exc:  # the one boundary: everything below ends here
+            if self.attempts_left and _conflict(exc):
+                raise _RunAgain from exc
             raise _exit_for(exc, ctx) from exc
         _after_hooks(ctx)
         return result
@@ -157,9 +161,7 @@ class SempiGroup(TyperGroup):
                 sys.exit(refused.exit_code)
             return refused.exit_code
         try:
-            result = super().main(
-                args, prog_name or "sempi", complete_var, standalone_mode=False, **extra
-            )
+            result = self._main_again_on_conflict(args, prog_name, complete_var, **extra)
         except typer.Exit as exc:
             code = exc.exit_code
         except SystemExit:
@@ -181,6 +183,40 @@ class SempiGroup(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+    def _main_again_on_conflict(
+        self, args: list[str], prog_name: str | None, complete_var: str | None, **extra: Any
+    ) -> Any:
+        """Click's main, run again whole (a new store connection, the same arguments)
+        when a write narrowed to its rows met another's on PostgreSQL: that is
+        nothing's fault, and nothing of the attempt was kept (store/transaction.py)."""
+        import random
+        import time
+
+        for attempt in range(COMMAND_ATTEMPTS, 0, -1):
+            self.attempts_left = attempt - 1
+            try:
+                return super().main(
+                    list(args), prog_name or "sempi", complete_var, standalone_mode=False, **extra
+                )
+            except _RunAgain:
+                time.sleep(random.uniform(0.01, 0.05) * (COMMAND_ATTEMPTS - attempt + 1))
+        raise AssertionError("the last attempt does not run again")
+
+
+# A write narrowed to its rows (store/transaction.write_transaction's scope) that met
+# another's: the command is run again, this many times in all, then exit 9.
+COMMAND_ATTEMPTS = 5
+
+
+def _conflict(exc: Exception) -> bool:
+    from sempi_cli.store.transaction import is_conflict
+
+    return is_conflict(exc)
+
+
+class _RunAgain(Exception):
+    """The boundary's word to main: this attempt conflicted, run the command again."""
 
 
 def _after_hooks(ctx: Any) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
 from sempi_cli.clock import iso_utc
@@ -43,15 +43,21 @@ class Service:
         """The current instant in storage form."""
         return iso_utc(self.clock.now())
 
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        return write_transaction(self.db)
+    def transaction(
+        self, scope: tuple[str, Iterable[int]] | None = None
+    ) -> AbstractContextManager[sqlite3.Connection]:
+        """The command's write transaction; a ``scope`` names the rows it changes
+        (store/transaction.write_transaction: on PostgreSQL, others may write others)."""
+        return write_transaction(self.db, scope)
 
     @contextmanager
-    def rehearsal(self, dry_run: bool) -> Iterator[None]:
+    def rehearsal(
+        self, dry_run: bool, scope: tuple[str, Iterable[int]] | None = None
+    ) -> Iterator[None]:
         """One transaction; with ``dry_run`` everything it did is rolled back at the
         end, so a dry run runs the very same checks and reports the very same changes."""
         try:
-            with self.transaction():
+            with self.transaction(scope):
                 yield
                 if dry_run:
                     raise _DryRun

@@ -1,6 +1,8 @@
 """The store's fixed numbers and pragmas, in a module that imports nothing of ours
 (the migrations and the connection both read them)."""
 
+import sqlite3
+
 APPLICATION_ID = 0x53454D50  # "SEMP"
 # The schema this code works on: the number of migrations (store/migrations'
 # LATEST; tests/test_store.py keeps them equal). Here so that opening a store at
@@ -29,3 +31,9 @@ PRAGMAS = (
 class SchemaElsewhere(Exception):
     """The store's schema is not the one open_current was told (older: migrations
     pending; newer: a newer sempi made it). Raised before anything was changed."""
+
+
+class WriteConflict(sqlite3.OperationalError):
+    """PostgreSQL found that a transaction narrowed to its own rows (a serializable
+    one, store/transaction.py) conflicted with another, or deadlocked: nothing of it
+    was kept, and the whole command may run again ("locked": exit 9 if it cannot)."""

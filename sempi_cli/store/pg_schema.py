@@ -56,12 +56,14 @@ PRELUDE = (
     # An id written by hand (the bulk writers take max(id) + 1 under the write lock,
     # as SQLite gives a new row) moves the identity's sequence past it, so the next
     # row the engine numbers does not collide: SQLite's rowid rule, on both engines.
+    # It reads the statement's own rows, not the table: a serializable write
+    # (store/postgres.py's scoped one) that adds a row then conflicts with no other.
     """CREATE OR REPLACE FUNCTION sempi_follow_ids() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     sequence regclass := pg_get_serial_sequence(TG_TABLE_NAME, TG_ARGV[0])::regclass;
     top bigint;
 BEGIN
-    EXECUTE format('SELECT max(%I) FROM %I', TG_ARGV[0], TG_TABLE_NAME) INTO top;
+    EXECUTE format('SELECT max(%I) FROM inserted', TG_ARGV[0]) INTO top;
     IF top > coalesce(pg_sequence_last_value(sequence), 0) THEN
         PERFORM setval(sequence, top);
     END IF;
@@ -130,8 +132,9 @@ def statements(sqlite_conn: sqlite3.Connection) -> list[str]:
             )
             if identity:
                 follow.append(
-                    f"CREATE TRIGGER {name}_follow_ids AFTER INSERT ON {name} FOR EACH"
-                    f" STATEMENT EXECUTE FUNCTION sempi_follow_ids('{identity.group(1)}')"
+                    f"CREATE TRIGGER {name}_follow_ids AFTER INSERT ON {name}"
+                    " REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT"
+                    f" EXECUTE FUNCTION sempi_follow_ids('{identity.group(1)}')"
                 )
         elif kind == "index":
             others.append(_index(sql))

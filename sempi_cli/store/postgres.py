@@ -35,7 +35,7 @@ from typing import Any
 from sempi_cli.errors import StoreUnusable
 from sempi_cli.i18n import gettext as _
 from sempi_cli.paths import shown_address as shown
-from sempi_cli.store.constants import APPLICATION_ID, BUSY_TIMEOUT_MS
+from sempi_cli.store.constants import APPLICATION_ID, BUSY_TIMEOUT_MS, WriteConflict
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -51,6 +51,14 @@ _TOKENS = re.compile(
 )
 
 Params = Sequence[Any] | Mapping[str, Any]
+Scope = tuple[str, Iterable[int]]  # store/transaction.write_transaction's
+
+
+def _scope_class(kind: str) -> int:
+    """The first key of a scope's advisory locks: one number per kind of row."""
+    import zlib
+
+    return zlib.crc32(f"sempi:{kind}".encode()) & 0x7FFFFFFF
 
 
 @functools.lru_cache(maxsize=1024)
@@ -212,13 +220,9 @@ def _as_sqlite(exc: Exception) -> sqlite3.Error:
     message = (diag.message_primary if diag is not None else None) or str(exc)
     if isinstance(exc, IntegrityError):
         return sqlite3.IntegrityError(message)
-    if isinstance(
-        exc,
-        errors.LockNotAvailable
-        | errors.QueryCanceled
-        | errors.DeadlockDetected
-        | errors.SerializationFailure,
-    ):
+    if isinstance(exc, errors.DeadlockDetected | errors.SerializationFailure):
+        return WriteConflict(f"database is locked ({message})")
+    if isinstance(exc, errors.LockNotAvailable | errors.QueryCanceled):
         return sqlite3.OperationalError(f"database is locked ({message})")
     if isinstance(exc, errors.DiskFull):
         return sqlite3.OperationalError("database or disk is full")
@@ -229,6 +233,7 @@ class PgConnection:
     """A psycopg connection behind the sqlite3 calls the services make."""
 
     engine = "postgresql"  # store/transaction.engine
+    _scoped = False  # holds a scoped write's session locks (begin_write)
     patience = None  # store/transaction.py's, as on a StoreConnection
     file = ""  # no store file: what sits beside one (the hooks' folder) is configured
 
@@ -314,16 +319,47 @@ class PgConnection:
         stores them uncompressed, so a read of a slice reads that slice)."""
         return _Blob(self, table, column, row, readonly)
 
-    def begin_write(self, timeout_ms: int) -> None:
-        """Begin a transaction holding the store's write lock (one writer at a time, as
-        on SQLite), waiting up to ``timeout_ms`` for it: "database is locked" after."""
+    def begin_write(self, timeout_ms: int, scope: Scope | None = None) -> None:
+        """Begin a write transaction, waiting up to ``timeout_ms`` for its lock
+        ("database is locked" after).
+
+        Without a ``scope``: the store's write lock, one writer at a time as on
+        SQLite. With one (a kind of row and the ids a command changes): the store's
+        lock shared, those rows' locks alone, and a serializable transaction. Two
+        such commands on other rows run at once; one whose work crosses another's
+        is stopped by PostgreSQL (WriteConflict) and run again whole. The locks
+        are taken before the transaction's snapshot, so a command that waited for
+        a row reads it as the one before it left it (end_write lets them go)."""
+        ms = int(timeout_ms)
+        if scope is not None:
+            kind, ids = scope
+            keys = sorted({(_scope_class(kind), n % 2**31) for n in ids})
+            self.execute(f"SET lock_timeout = {ms}")
+            self._scoped = True
+            try:
+                self.execute(f"SELECT pg_advisory_lock_shared({APPLICATION_ID})")
+                for key in keys:
+                    self.execute("SELECT pg_advisory_lock(?::integer, ?::integer)", key)
+            except BaseException:
+                self.end_write()
+                raise
+            self.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
+            self.execute(f"SET LOCAL lock_timeout = {ms}")
+            return
         self.execute("BEGIN")
         try:
-            self.execute(f"SET LOCAL lock_timeout = {int(timeout_ms)}")
+            self.execute(f"SET LOCAL lock_timeout = {ms}")
             self.execute(f"SELECT pg_advisory_xact_lock({APPLICATION_ID})")
         except BaseException:
             self.execute("ROLLBACK")
             raise
+
+    def end_write(self) -> None:
+        """After the write transaction's COMMIT or ROLLBACK: a scoped one's locks go."""
+        if self._scoped:
+            self._scoped = False
+            self.execute("SELECT pg_advisory_unlock_all()")
+            self.execute("RESET lock_timeout")
 
     def spool_folder(self) -> Path:
         """Where secrets waiting in the outbox are kept (store/spool.py): no store file

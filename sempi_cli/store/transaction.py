@@ -12,11 +12,14 @@ from contextlib import contextmanager
 
 from sempi_cli.errors import StoreBusy, StoreUnusable
 from sempi_cli.i18n import gettext as _
-from sempi_cli.store.constants import BUSY_TIMEOUT_MS
+from sempi_cli.store.constants import BUSY_TIMEOUT_MS, WriteConflict
 
 TYPE_CHECKING = False  # the fast path reads this module before pathlib is imported
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
+
+    Scope = tuple[str, Iterable[int]]
 
 # Long non-interactive jobs (a batch, the scheduler's run, a backlog import, the mail
 # run) write in many transactions while people keep working: another process may
@@ -66,9 +69,9 @@ def engine(conn: sqlite3.Connection) -> str:
     return getattr(conn, "engine", "sqlite")
 
 
-def _begin(conn: sqlite3.Connection) -> None:
+def _begin(conn: sqlite3.Connection, scope: Scope | None) -> None:
     try:
-        _take_write_lock(conn, None)
+        _take_write_lock(conn, None, scope)
         return
     except sqlite3.OperationalError as exc:
         patience = getattr(conn, "patience", None)
@@ -78,16 +81,17 @@ def _begin(conn: sqlite3.Connection) -> None:
         patience.notice()
         patience.notice = None
     try:
-        _take_write_lock(conn, patience.milliseconds)
+        _take_write_lock(conn, patience.milliseconds, scope)
     except sqlite3.OperationalError as exc:
         raise busy_or_unusable(exc) from exc
 
 
-def _take_write_lock(conn: sqlite3.Connection, wait_ms: int | None) -> None:
+def _take_write_lock(conn: sqlite3.Connection, wait_ms: int | None, scope: Scope | None) -> None:
     """Begin the write transaction, waiting ``wait_ms`` (else the interactive
-    timeout) for the lock: SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory lock."""
+    timeout) for the lock: SQLite's BEGIN IMMEDIATE (one writer, whatever the
+    scope), PostgreSQL's advisory locks (the store's, or the scope's rows')."""
     if engine(conn) == "postgresql":
-        conn.begin_write(wait_ms or BUSY_TIMEOUT_MS)  # type: ignore[attr-defined]
+        conn.begin_write(wait_ms or BUSY_TIMEOUT_MS, scope)  # type: ignore[attr-defined]
         return
     if wait_ms is None:
         conn.execute("BEGIN IMMEDIATE")
@@ -116,6 +120,17 @@ def check_schema(store: str, version: int, latest: int, migrating: bool) -> None
         )
 
 
+def is_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is a scoped write's conflict: the whole
+    command may run again (cli/app.py does, a few times)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, WriteConflict):
+            return True
+        seen = seen.__cause__
+    return False
+
+
 def is_busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
 
@@ -126,6 +141,11 @@ def busy_or_unusable(exc: sqlite3.OperationalError, path: Path | str | None = No
         return StoreUnusable(
             _("the disk holding the store is full; what the command was writing was not kept"),
             _("free some space, then run the command again"),
+        )
+    if isinstance(exc, WriteConflict):
+        return StoreBusy(
+            _("the store is busy: other users changed the same data at the same time"),
+            _("retry in a moment"),
         )
     if is_busy(exc):
         return StoreBusy(
@@ -177,11 +197,16 @@ def _run(actions: list[_Action]) -> None:
 
 
 @contextmanager
-def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def write_transaction(
+    conn: sqlite3.Connection, scope: Scope | None = None
+) -> Iterator[sqlite3.Connection]:
     """One ``BEGIN IMMEDIATE`` transaction; nested calls become savepoints.
 
     On any exception everything since BEGIN is rolled back, so a failed
     command leaves no partial write (nor a file registered with on_rollback).
+    A ``scope`` (a kind of row and the ids the transaction changes: ``("task",
+    [12])``) narrows the lock on PostgreSQL to those rows (PgConnection.begin_write);
+    a command that passes one must be safe to run again whole (is_conflict).
     """
     if conn.in_transaction:
         frames = _FRAMES.get(id(conn))  # None in a transaction begun by hand
@@ -204,7 +229,7 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
             frames[-1][0].extend(committed)
             frames[-1][1].extend(undone)
         return
-    _begin(conn)
+    _begin(conn, scope)
     _FRAMES[id(conn)] = [([], [])]
     try:
         try:
@@ -224,6 +249,8 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         _run(_FRAMES.pop(id(conn))[0][0])
     finally:
         _FRAMES.pop(id(conn), None)
+        if scope is not None and engine(conn) == "postgresql":
+            conn.end_write()  # type: ignore[attr-defined]
 
 
 def checkpoint(conn: sqlite3.Connection) -> bool:

@@ -59,7 +59,7 @@ class TaskFlow(Service):
         if verb == "return" and not (reason or "").strip():
             raise InvalidData("--reason", _("say why the task goes back to its responsible"))
         results = []
-        with self.rehearsal(dry_run):
+        with self.rehearsal(dry_run, scope=("task", task_ids)):
             for task_id in task_ids:
                 task = self.tasks.row(task_id)
                 results.append(self._apply(task, transition, reason))

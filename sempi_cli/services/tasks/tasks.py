@@ -625,7 +625,7 @@ class TaskService(Service):
         body = long_text(body or "", "TEXT")
         if not body:
             raise InvalidData("TEXT", _("the comment is empty"))
-        with self.transaction():
+        with self.transaction(scope=("task", [task_id])):
             comment_id = self.db.execute(
                 "INSERT INTO task_comments (task_id, author_id, body, created_at) VALUES (?, ?, ?, ?)"
                 " RETURNING id",
