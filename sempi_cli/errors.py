@@ -106,7 +106,7 @@ EXIT_CODES: dict[int, str] = {
     6: "invalid data (bad codice fiscale, bad date, bad row)",
     7: "not authenticated / authentication failed",
     8: "permission denied",
-    9: "store busy past the timeout (retry later)",
+    9: "store busy past the timeout, or others changing the same data at the same time (retry later)",
     10: "store unusable (not a sempi store, newer schema, integrity failure)",
     11: "a check answered no (scheduler health: no recent successful run; consent check: no access; sign verify: altered)",
     12: "partly done: some was written, the rest refused or left out (batch --partial, doc import)",

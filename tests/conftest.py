@@ -148,6 +148,7 @@ class _PgStore:
     conn: object  # a PgConnection to it (sempi's role), kept for the resets
     rows: dict[str, tuple[str, list[tuple]]]  # table -> (its columns, its rows) once made
     identities: list[tuple[str, str]]  # (table, column) numbered by the engine
+    server: str  # the server's address as its superuser (other databases: test_db_read.py)
 
     def reset(self) -> None:
         """Every table as right after the firm was made, ids counting from there:
@@ -205,7 +206,7 @@ def postgres_store() -> Iterator[_PgStore]:
                 " WHERE table_schema = current_schema() AND is_identity = 'YES'"
             )
         ]
-        yield _PgStore(address, conn, rows, identities)
+        yield _PgStore(address, conn, rows, identities, server)
         conn.close()
 
 

@@ -39,6 +39,7 @@ class AppContext:
     # environment's application password.
     actor_email: str | None = None
     _conn: sqlite3.Connection | None = None
+    _reader: sqlite3.Connection | None = None  # SEMPI_DB_READ's replica, once opened
     _actor: Actor | None = None
     _hooks_skipped: Token[bool] | None = None
 
@@ -62,9 +63,10 @@ class AppContext:
 
             stop_skipping(self._hooks_skipped)
             self._hooks_skipped = None
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        for conn in (self._conn, self._reader):
+            if conn is not None:
+                conn.close()
+        self._conn = self._reader = None
 
     def actor(self, *, touch: bool = True) -> Actor:
         """Who runs this command: an in-process override, the environment's app
@@ -110,14 +112,37 @@ class AppContext:
 
         return session_actor(self.connection(), token, self.clock.now(), touch=touch)
 
-    def service(self, cls: type[S], *, anonymous: bool = False, long_job: bool = False) -> S:
+    def service(
+        self,
+        cls: type[S],
+        *,
+        anonymous: bool = False,
+        long_job: bool = False,
+        read_only: bool = False,
+    ) -> S:
         """A service on this store, as this command's actor (or nobody). A long job
         (batch, scheduler run, doc import, mail send) waits for other writers up to
-        the firm's ``store.job_wait_seconds``, saying so on stderr."""
+        the firm's ``store.job_wait_seconds``, saying so on stderr. A command that
+        only reads, and writes nothing after, asks ``read_only``: it reads the
+        replica SEMPI_DB_READ names, if any (the actor is still found on the store:
+        a session's use is a write)."""
         actor = None if anonymous else self.actor()
         if long_job:
             self._be_patient()
-        return cls(self.connection(), self.clock, actor)  # type: ignore[call-arg]
+        conn = self.reader() if read_only else self.connection()
+        return cls(conn, self.clock, actor)  # type: ignore[call-arg]
+
+    def reader(self) -> sqlite3.Connection:
+        """The replica SEMPI_DB_READ names, for reads no write follows; the store
+        itself when none is named or it cannot be used now (store/connection.py)."""
+        address = os.environ.get("SEMPI_DB_READ")
+        if not address:
+            return self.connection()
+        if self._reader is None:
+            from sempi_cli.store.connection import open_replica
+
+            self._reader = open_replica(address, self.store_path)
+        return self._reader or self.connection()
 
     def _be_patient(self) -> None:
         from sempi_cli.services import settings

@@ -54,6 +54,26 @@ def open_store(path: Path | str, *, create: bool = False) -> sqlite3.Connection:
     return _open(str(Path(path)), create, SCHEMA_VERSION, _migrate)
 
 
+def open_replica(address: str, store: Path | str) -> sqlite3.Connection | None:
+    """SEMPI_DB_READ: a standby of the PostgreSQL ``store``, for a command that only
+    reads, opened so that nothing can be written through it. None when it cannot be
+    used now (down, or behind a migration): the command reads the primary."""
+    from sempi_cli.errors import InvalidData
+    from sempi_cli.store import postgres
+    from sempi_cli.store.constants import SchemaElsewhere
+
+    if not is_address(store):
+        raise InvalidData("SEMPI_DB_READ", _("a read replica is for a PostgreSQL store"))
+    if not is_address(address):
+        raise InvalidData("SEMPI_DB_READ", _("not a postgresql:// address"))
+    try:
+        conn = postgres.open_store(address, False, SCHEMA_VERSION, None)
+    except (StoreUnusable, SchemaElsewhere):
+        return None
+    conn.execute("SET default_transaction_read_only = on")
+    return conn  # type: ignore[return-value]
+
+
 def _migrate_postgres(conn: object, version: int) -> None:
     from sempi_cli.store.postgres import migrate
 

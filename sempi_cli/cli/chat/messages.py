@@ -282,7 +282,7 @@ def chat_search(
 
     hits = (
         state(ctx)
-        .service(ChatSearchService)
+        .service(ChatSearchService, read_only=True)
         .search(text, chat=chat, author=author, date_from=date_from, date_to=date_to, limit=limit)
     )
     if state(ctx).fmt != "table":

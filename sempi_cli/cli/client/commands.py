@@ -114,7 +114,7 @@ def client_list(
 
     rows = (
         state(ctx)
-        .service(ClientService)
+        .service(ClientService, read_only=True)
         .list(
             studio=studio,
             responsible=responsible,
@@ -143,7 +143,7 @@ def client_show(ctx: typer.Context, client_id: ClientId, as_of: AsOf = None) -> 
     from sempi_cli.services.clients.clients import ClientService
 
     day = profile_day(ctx, as_of, "--as-of")
-    emit_record(ctx, state(ctx).service(ClientService).show(client_id, day))
+    emit_record(ctx, state(ctx).service(ClientService, read_only=True).show(client_id, day))
 
 
 @app.command("edit")

@@ -287,7 +287,7 @@ def task_list(
         sort=sort,
         limit=limit,
     )
-    rows = state(ctx).service(TaskQueries).list(query)
+    rows = state(ctx).service(TaskQueries, read_only=True).list(query)
     columns = (
         LIST_COLUMNS
         if state(ctx).fmt == "table"
@@ -304,7 +304,7 @@ def task_due(ctx: typer.Context) -> None:
     """
     from sempi_cli.services.tasks.queries import TaskQueries
 
-    sections = state(ctx).service(TaskQueries).due()
+    sections = state(ctx).service(TaskQueries, read_only=True).due()
     if state(ctx).fmt != "table":
         emit_record(ctx, sections)
         return
@@ -328,7 +328,7 @@ def task_show(ctx: typer.Context, task_id: TaskId) -> None:
     """
     from sempi_cli.services.tasks.tasks import TaskService
 
-    emit_record(ctx, state(ctx).service(TaskService).show(task_id))
+    emit_record(ctx, state(ctx).service(TaskService, read_only=True).show(task_id))
 
 
 @app.command("edit")
@@ -500,7 +500,9 @@ def task_comments(ctx: typer.Context, task_id: TaskId) -> None:
     from sempi_cli.services.tasks.tasks import TaskService
 
     emit_rows(
-        ctx, state(ctx).service(TaskService).comments(task_id), ("id", "at", "author", "body")
+        ctx,
+        state(ctx).service(TaskService, read_only=True).comments(task_id),
+        ("id", "at", "author", "body"),
     )
 
 
@@ -512,7 +514,7 @@ def task_history(ctx: typer.Context, task_id: TaskId) -> None:
     """
     from sempi_cli.services.tasks.tasks import TaskService
 
-    rows = state(ctx).service(TaskService).history_of(task_id)
+    rows = state(ctx).service(TaskService, read_only=True).history_of(task_id)
     emit_rows(ctx, rows, ("id", "at", "actor", "action", "field", "old", "new"))
 
 
