@@ -294,6 +294,7 @@ def test_a_standby_serves_reads_and_refuses_writes(server_address):
     """docs/deployment.md's standby: what the primary committed is read there, and a
     write is refused, as a read-only store: exit 10, nothing written."""
     from sempi_cli.store import open_store, write_transaction
+    from sempi_cli.store.connection import open_replica
     from sempi_cli.store.transaction import busy_or_unusable
 
     admin, info = server_address
@@ -315,6 +316,11 @@ def test_a_standby_serves_reads_and_refuses_writes(server_address):
         assert busy_or_unusable(refused.value).exit_code == 10
         assert replica.execute("SELECT count(*) FROM studios").fetchone()[0] == 1
         replica.close()
+        # SEMPI_DB_READ's reader (the commands that only read) on the standby.
+        reader = open_replica(s.rsplit("/", 1)[0] + "/replicated", address)
+        assert reader is not None
+        assert reader.execute("SELECT name FROM studios").fetchone()[0] == "Studio Rossi"
+        reader.close()
     primary.close()
 
 
