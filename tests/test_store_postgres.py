@@ -100,6 +100,25 @@ def test_transactions_and_savepoints_as_store_opens_them(db):
     assert [r[0] for r in db.execute("SELECT source FROM notes")] == ["kept"]
 
 
+def test_a_bulk_insert_is_copied_with_its_constants_and_any_text(db):
+    """executemany of a plain INSERT is COPY: every text as it was (tabs, line ends,
+    backslashes, COPY's own NULL marker), NULL, the statement's constants; a
+    constraint broken on the way is sqlite3's IntegrityError, nothing kept."""
+    texts = ["a\tb", "riga\nnuova\r\n", "back\\slash", "\\N", "", None, "€ è 'x'"]
+    rows = [(f"s{n}", text) for n, text in enumerate(texts)]
+    done = db.executemany("INSERT INTO notes (source, body, n) VALUES (?, ?, 7)", rows)
+    assert done.rowcount == len(rows)
+    held = db.execute("SELECT source, body, n FROM notes ORDER BY id").fetchall()
+    assert [tuple(r) for r in held] == [(s, b, 7) for s, b in rows]
+    db.execute("BEGIN")
+    with pytest.raises(sqlite3.IntegrityError, match="notes_source_key"):
+        db.executemany("INSERT INTO notes (source, body) VALUES (?, 'x')", [("new",), ("s0",)])
+    db.execute("ROLLBACK")
+    assert db.execute("SELECT count(*) FROM notes").fetchone()[0] == len(rows)
+    with pytest.raises(sqlite3.ProgrammingError, match="bindings"):  # as sqlite3 says it
+        db.executemany("INSERT INTO notes (source, body) VALUES (?, ?)", [("a", "b"), ("c",)])
+
+
 def test_the_events_bulk_insert_runs_as_written(db):
     """event_log.record_many's statement: what a call's events share bound once, then
     each event's own values from a VALUES list (written for both engines)."""
