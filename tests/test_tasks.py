@@ -625,3 +625,17 @@ def test_a_write_that_keeps_meeting_others_is_exit_9_and_leaves_nothing(
     assert len(attempts) == COMMAND_ATTEMPTS
     shown = json.loads(cli("task", "show", str(task["id"]), "--json").stdout)
     assert (shown["status"], shown["title"]) == ("pending", "Bilancio 2026")
+
+
+def test_a_bulk_transition_run_again_asks_its_question_once(cli, people, monkeypatch):
+    """The write comes after the question: the attempt that runs again has its yes."""
+    from sempi_cli.cli.context import AppContext
+    from sempi_cli.services.tasks.tasks import CONFIRM_FROM
+
+    monkeypatch.setattr(AppContext, "interactive", property(lambda self: not self.no_input))
+    ids = [str(one(cli, f"Pratica {n}", "-r", DOER)["id"]) for n in range(CONFIRM_FROM)]
+    attempts = _crossing(monkeypatch, int(ids[0]), times=1)
+    done = ok(cli("task", "done", *ids, as_user=DOER, input="y\n"))
+    assert len(attempts) == 2
+    assert done.stderr.count(f"Done {CONFIRM_FROM} tasks?") == 1
+    assert done.stdout.count("completed") == CONFIRM_FROM
