@@ -196,9 +196,17 @@ def postgres_store() -> Iterator[_PgStore]:
         ]
         rows = {}
         for table in tables:
-            cursor = conn.execute(f"SELECT * FROM {table}")
-            found = [tuple(r) for r in cursor.fetchall()]
-            rows[table] = (", ".join(c.name for c in cursor.description), found)
+            columns = ", ".join(
+                r[0]
+                for r in conn.execute(  # not the columns the server keeps (search words)
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = ?"
+                    " AND table_schema = current_schema() AND is_generated = 'NEVER'"
+                    " ORDER BY ordinal_position",
+                    (table,),
+                )
+            )
+            found = [tuple(r) for r in conn.execute(f"SELECT {columns} FROM {table}")]
+            rows[table] = (columns, found)
         identities = [
             (r[0], r[1])
             for r in conn.execute(

@@ -184,8 +184,10 @@ def verify(source: sqlite3.Connection, target: Any, names: list[str]) -> list[Co
     naming the first that differs."""
     copied = []
     for table in names:
-        mine = _digest(source.execute(f"SELECT * FROM {table}"))
-        theirs = _digest(target.execute(f"SELECT * FROM {table}"))
+        cursor = source.execute(f"SELECT * FROM {table}")
+        mine = _digest(cursor)
+        columns = ", ".join(d[0] for d in cursor.description)  # not the server's own
+        theirs = _digest(target.execute(f"SELECT {columns} FROM {table}"))
         if mine != theirs:
             raise StoreUnusable(
                 _("the copy of {table} differs: {rows} rows here, {copied} there").format(

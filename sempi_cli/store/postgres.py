@@ -512,11 +512,19 @@ def _bool_dumper() -> type:
 
 def connect(address: str) -> PgConnection:
     """A connection to the PostgreSQL database at ``address`` (a postgresql:// URL;
-    the password from PGPASSFILE or the environment, never the command line)."""
+    the password from PGPASSFILE or the environment, never the command line).
+
+    Without the server's JIT: it compiles a report's query (timer report over a
+    million entries) for longer than the query then runs, and sempi's queries are
+    over in milliseconds (bench/postgres.py: 373 ms of a 962 ms report)."""
     import psycopg
+    from psycopg.conninfo import conninfo_to_dict
 
     try:
-        return PgConnection(psycopg.connect(address, connect_timeout=BUSY_TIMEOUT_MS // 1000))
+        options = f"{conninfo_to_dict(address).get('options') or ''} -c jit=off".strip()
+        return PgConnection(
+            psycopg.connect(address, connect_timeout=BUSY_TIMEOUT_MS // 1000, options=options)
+        )
     except psycopg.Error as exc:
         raise StoreUnusable(
             _("cannot open {path}: {reason}").format(

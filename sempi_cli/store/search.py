@@ -268,11 +268,13 @@ def _search_postgresql(
     limit: int,
     field: str,
 ) -> list[Found]:
-    """search() on PostgreSQL: its full-text index (store/pg_schema.py makes it
-    where SQLite has the FTS5 table ``index``), ranked by ts_rank among the newest
-    RANK_WINDOW matches, then the words placed in Python."""
-    column = f"{source.split()[-1]}.{_indexed_column(db, index)}"
-    document = f"to_tsvector('simple', sempi_unaccent({column}))"
+    """search() on PostgreSQL: the words column ``index`` of the source table and
+    its index (store/pg_schema.py makes them where SQLite has the FTS5 table),
+    ranked by ts_rank among the newest RANK_WINDOW matches, then the words placed
+    in Python in the column they are of."""
+    alias = source.split()[-1]
+    column = f"{alias}.{_indexed_column(db, index)}"
+    document = f"{alias}.{index}"
     args = {**params, "ts_query": ts_query(text, field), "ts_limit": limit,
             "ts_window": RANK_WINDOW - 1}  # fmt: skip
     matching = f"FROM {source} WHERE {document} @@ to_tsquery('simple', :ts_query) AND ({where})"
@@ -292,10 +294,13 @@ _COLUMNS: dict[str, str] = {}
 
 
 def _indexed_column(db: sqlite3.Connection, index: str) -> str:
-    """The column PostgreSQL's index ``index`` holds the words of (read once)."""
+    """The column whose words PostgreSQL's column ``index`` holds (read once)."""
     if index not in _COLUMNS:
         found = db.execute(
-            "SELECT indexdef FROM pg_indexes WHERE indexname = ?", (index,)
+            "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d JOIN pg_attribute a"
+            " ON a.attrelid = d.adrelid AND a.attnum = d.adnum"
+            " WHERE a.attname = ? AND a.attgenerated = 's'",
+            (index,),
         ).fetchone()
         column = re.search(r"sempi_unaccent\((\w+)\)", found[0]) if found else None
         if column is None:
