@@ -453,14 +453,15 @@ class ChunkWriter:
             task_id += 1
             deadline_id += 1
         task_bulk.insert_pending(self.db, new_tasks)
-        written = self.db.executemany(
+        # The diff was read inside this transaction: a deadline already there would
+        # break the UNIQUE (client_id, rule_id, period) key, the final guard, and the
+        # chunk would roll back. A plain INSERT: PostgreSQL loads it with COPY.
+        self.db.executemany(
             "INSERT INTO deadlines (id, client_id, rule_id, period, nominal_date, due_date, shifts,"
             " override_reason, task_id, run_id, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (client_id, rule_id, period) DO NOTHING",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             deadlines,
-        ).rowcount
-        if written != len(deadlines):  # pragma: no cover - the diff read inside this transaction
-            raise RuntimeError("deadlines changed under the scheduler's write lock")
+        )
         task_bulk.record_history(self.db, history)
         task_bulk.add_reminders(self.db, reminders)
         checklist_bulk.insert_many(self.db, lists, items)
