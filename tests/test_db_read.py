@@ -93,3 +93,23 @@ def test_a_replica_for_a_sqlite_store_is_refused(cli, people, monkeypatch):
     monkeypatch.setenv("SEMPI_DB_READ", "postgresql://sempi@replica.example/sempi")
     refused = cli("task", "list", as_user=CREATOR)
     assert_one_line_error(refused, 6, "SEMPI_DB_READ", "PostgreSQL store")
+
+
+@pg
+def test_doctor_says_what_the_replica_is(cli, store, other_store, monkeypatch):
+    """pg_replica: none; one that cannot be used (a warning: the store answers);
+    a database that is not a standby (the standby itself: test_store_postgres.py)."""
+
+    def replica_row() -> dict:
+        rows = json.loads(cli("--json", "doctor").stdout)
+        return next(r for r in rows if r["check"] == "pg_replica")
+
+    assert replica_row()["status"] == "ok" and "not set" in replica_row()["detail"]
+    host = store.split("@", 1)[1].split("/", 1)[0]
+    monkeypatch.setenv("SEMPI_DB_READ", store.replace(host, "127.0.0.1:1"))
+    row = replica_row()
+    assert row["status"] == "warn" and "cannot be used" in row["detail"]
+    assert "the commands read the store instead" in row["detail"]
+    monkeypatch.setenv("SEMPI_DB_READ", other_store)
+    row = replica_row()
+    assert row["status"] == "warn" and "is not a standby" in row["detail"]

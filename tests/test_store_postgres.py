@@ -314,6 +314,7 @@ def test_a_standby_serves_reads_and_refuses_writes(server_address):
     write is refused, as a read-only store: exit 10, nothing written."""
     from sempi_cli.store import open_store, write_transaction
     from sempi_cli.store.connection import open_replica
+    from sempi_cli.store.health import replica_posture
     from sempi_cli.store.transaction import busy_or_unusable
 
     admin, info = server_address
@@ -340,6 +341,8 @@ def test_a_standby_serves_reads_and_refuses_writes(server_address):
         assert reader is not None
         assert reader.execute("SELECT name FROM studios").fetchone()[0] == "Studio Rossi"
         reader.close()
+        check, usable, detail = replica_posture(s.rsplit("/", 1)[0] + "/replicated", address)
+        assert (check, usable) == ("pg_replica", True) and "a standby" in detail
     primary.close()
 
 

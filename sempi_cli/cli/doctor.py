@@ -3,6 +3,8 @@ sessions are protected."""
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from sempi_cli.cli.common import MACHINE_FORMATS, emit_rows, for_output, say, state
@@ -22,6 +24,7 @@ CHECKS = (
     N_("pg_tls"),
     N_("pg_role"),
     N_("pg_version"),
+    N_("pg_replica"),
     N_("session_directory"),
     N_("outbox_spool"),
     N_("require_otp"),
@@ -53,7 +56,7 @@ def doctor(ctx: typer.Context) -> None:
     rows = for_output(
         ctx,
         lambda: app.service(PostureService).report(
-            app.store_path, session_file(app.store_path).parent
+            app.store_path, session_file(app.store_path).parent, os.environ.get("SEMPI_DB_READ")
         ),
     )
     failed = [_(row["check"]) for row in rows if row["status"] == "fail"]

@@ -170,3 +170,49 @@ def server_posture(conn: Any) -> list[tuple[str, bool, str]]:
             ).format(version=f"{version // 10000}.{version % 10000}"),
         ),
     ]
+
+
+def replica_posture(address: str | None, store: str) -> tuple[str, bool, str]:
+    """SEMPI_DB_READ's side of `doctor` (check, usable, detail): whether the replica
+    opens at this sempi's schema, is a standby, and how far behind it is. One that
+    cannot be used is not a failure: the commands read the store instead."""
+    from sempi_cli.errors import StoreUnusable
+    from sempi_cli.paths import shown_address
+    from sempi_cli.store import postgres
+    from sempi_cli.store.constants import SCHEMA_VERSION, SchemaElsewhere
+
+    if not address:
+        return "pg_replica", True, _("none (SEMPI_DB_READ not set): every command reads the store")
+    try:
+        conn = postgres.open_store(address, False, SCHEMA_VERSION, None)
+    except (StoreUnusable, SchemaElsewhere) as exc:
+        reason = " ".join(str(exc).split())
+        return (
+            "pg_replica",
+            False,
+            _("{replica} cannot be used ({reason}): the commands read the store instead").format(
+                replica=shown_address(address), reason=reason
+            ),
+        )
+    try:
+        standby, behind = conn.execute(
+            "SELECT pg_is_in_recovery(),"
+            " coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0)"
+        ).fetchone()
+    finally:
+        conn.close()
+    if not standby:
+        return (
+            "pg_replica",
+            False,
+            _("{replica} is not a standby (it accepts writes): name the standby of {store}").format(
+                replica=shown_address(address), store=shown_address(store)
+            ),
+        )
+    return (
+        "pg_replica",
+        True,
+        _("{replica}: a standby; the last change it replayed is {seconds} s old").format(
+            replica=shown_address(address), seconds=round(float(behind))
+        ),
+    )

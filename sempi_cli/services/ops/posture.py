@@ -295,12 +295,15 @@ def deployment(path: Path) -> dict[str, str]:
 
 
 class PostureService(Service):
-    def report(self, store_path: Path | str, session_dir: Path) -> list[dict[str, str]]:
-        """Every check, in a fixed order; the bypass warning always last."""
+    def report(
+        self, store_path: Path | str, session_dir: Path, replica: str | None = None
+    ) -> list[dict[str, str]]:
+        """Every check, in a fixed order; the bypass warning always last. ``replica``:
+        SEMPI_DB_READ's address, if any (PostgreSQL)."""
         require_firm_admin(self.actor, N_("check the deployment"))
         rows = [
             *(
-                self._server(store_path)
+                self._server(store_path, replica)
                 if engine(self.db) == "postgresql"
                 else self._file(Path(store_path))
             ),
@@ -333,15 +336,17 @@ class PostureService(Service):
             deployment(store_path),
         ]
 
-    def _server(self, address: Path | str) -> list[dict[str, str]]:
+    def _server(self, address: Path | str, replica: str | None) -> list[dict[str, str]]:
         """PostgreSQL: the connection's encryption, the application's role, the
-        server's version (docs/deployment.md)."""
+        server's version, the read replica (docs/deployment.md)."""
+        check, usable, detail = health.replica_posture(replica, str(address))
         return [
             _row("store", OK, store_shown(address)),
             *(
                 _row(check, OK if passed else FAIL, detail)
                 for check, passed, detail in health.server_posture(self.db)
             ),
+            _row(check, OK if usable else WARN, detail),
         ]
 
     def _require_otp(self) -> dict[str, str]:
