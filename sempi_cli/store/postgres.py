@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import re
 import sqlite3
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -64,8 +65,6 @@ Scope = tuple[str, Iterable[int]]  # store/transaction.write_transaction's
 
 def _scope_class(kind: str) -> int:
     """The first key of a scope's advisory locks: one number per kind of row."""
-    import zlib
-
     return zlib.crc32(f"sempi:{kind}".encode()) & 0x7FFFFFFF
 
 
@@ -399,11 +398,16 @@ class PgConnection:
             raise
 
     def end_write(self) -> None:
-        """After the write transaction's COMMIT or ROLLBACK: a scoped one's locks go."""
+        """After the write transaction's COMMIT or ROLLBACK: a scoped one's locks go.
+        On a connection that broke, the server has let them go with it: the error
+        that broke it is the one to tell."""
         if self._scoped:
             self._scoped = False
-            self.execute("SELECT pg_advisory_unlock_all()")
-            self.execute("RESET lock_timeout")
+            try:
+                self.execute("SELECT pg_advisory_unlock_all()")
+                self.execute("RESET lock_timeout")
+            except sqlite3.Error:
+                pass
 
     def spool_folder(self) -> Path:
         """Where secrets waiting in the outbox are kept (store/spool.py): no store file
