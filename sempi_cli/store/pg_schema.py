@@ -31,7 +31,8 @@ import re
 import sqlite3
 
 # The collation and SQLite's functions the translated schema (and the services'
-# SQL) use, made before it: the SQL stays one text for both engines.
+# SQL) use, made before it: the SQL stays one text for both engines. Each is
+# PARALLEL SAFE (pure): a query that names one may still be run by several workers.
 PRELUDE = (
     # Full-text search (store/search.py) indexes words without their accents, as
     # FTS5's remove_diacritics does: unaccent (a trusted extension, which the
@@ -44,15 +45,15 @@ PRELUDE = (
     " (provider = icu, locale = 'und-u-ks-level2', deterministic = false)",
     # SQLite's unixepoch(): seconds since 1970 of an ISO-8601 timestamp.
     "CREATE OR REPLACE FUNCTION unixepoch(stamp text) RETURNS bigint"
-    " LANGUAGE sql IMMUTABLE STRICT"
+    " LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT"
     " AS $$ SELECT extract(epoch FROM stamp::timestamptz)::bigint $$",
     # SQLite's zeroblob(n): n zero bytes, a content's place before it is streamed in.
     "CREATE OR REPLACE FUNCTION zeroblob(size bigint) RETURNS bytea"
-    " LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT decode(repeat('00', size::integer), 'hex') $$",
+    " LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$ SELECT decode(repeat('00', size::integer), 'hex') $$",
     "CREATE OR REPLACE FUNCTION instr(haystack text, needle text) RETURNS integer"
-    " LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT strpos(haystack, needle) $$",
+    " LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$ SELECT strpos(haystack, needle) $$",
     "CREATE OR REPLACE FUNCTION ifnull(value anycompatible, otherwise anycompatible)"
-    " RETURNS anycompatible LANGUAGE sql IMMUTABLE AS $$ SELECT coalesce(value, otherwise) $$",
+    " RETURNS anycompatible LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT coalesce(value, otherwise) $$",
     # An id written by hand (the bulk writers take max(id) + 1 under the write lock,
     # as SQLite gives a new row) moves the identity's sequence past it, so the next
     # row the engine numbers does not collide: SQLite's rowid rule, on both engines.
