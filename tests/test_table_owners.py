@@ -105,7 +105,7 @@ OWNERS = {
 
 # Tables no package writes: SQLite's own, the migrations' bookkeeping
 # (sqlite-utils' Migrations, run by store/ when a store is opened; on PostgreSQL
-# store/postgres.py's sempi_store), and the
+# store/pg_store.py's sempi_store), and the
 # shadow tables FTS5 keeps for chat_search (written by SQLite itself).
 NOT_OWNED = {
     "sqlite_sequence", "_sqlite_migrations", "sempi_store",
@@ -123,7 +123,9 @@ ALLOWLIST: dict[tuple[str, str], str] = {
     " the calling file (below), so only the table's owner may call it",
     ("store/copy.py", DYNAMIC): "`db migrate-to` copies every table of a SQLite store, row"
     " for row, into a new PostgreSQL one: store/ making a store, as the migrations do",
-    ("store/postgres.py", DYNAMIC): "a new PostgreSQL store is made with the rows the"
+    ("store/postgres.py", DYNAMIC): "sqlite3's blobopen on PostgreSQL writes the bytea"
+    " column of the row its caller opened (the caller, the table's owner, named it)",
+    ("store/pg_store.py", DYNAMIC): "a new PostgreSQL store is made with the rows the"
     " migrations write (the general chat, ...), copied from the SQLite schema they make:"
     " store/ making the store, as the migrations do",
 }

@@ -47,10 +47,10 @@ def open_store(path: Path | str, *, create: bool = False) -> sqlite3.Connection:
     from pathlib import Path
 
     if is_address(path):
-        from sempi_cli.store import postgres
+        from sempi_cli.store import pg_store
 
         # A PgConnection answers every sqlite3 call the services make (postgres.py).
-        return postgres.open_store(str(path), create, SCHEMA_VERSION, _migrate_postgres)  # type: ignore[return-value]
+        return pg_store.open_store(str(path), create, SCHEMA_VERSION, _migrate_postgres)  # type: ignore[return-value]
     return _open(str(Path(path)), create, SCHEMA_VERSION, _migrate)
 
 
@@ -59,7 +59,7 @@ def open_replica(address: str, store: Path | str) -> sqlite3.Connection | None:
     reads, opened so that nothing can be written through it. None when it cannot be
     used now (down, or behind a migration): the command reads the primary."""
     from sempi_cli.errors import InvalidData
-    from sempi_cli.store import postgres
+    from sempi_cli.store import pg_store
     from sempi_cli.store.constants import SchemaElsewhere
 
     if not is_address(store):
@@ -67,7 +67,7 @@ def open_replica(address: str, store: Path | str) -> sqlite3.Connection | None:
     if not is_address(address):
         raise InvalidData("SEMPI_DB_READ", _("not a postgresql:// address"))
     try:
-        conn = postgres.open_store(address, False, SCHEMA_VERSION, None)
+        conn = pg_store.open_store(address, False, SCHEMA_VERSION, None)
     except (StoreUnusable, SchemaElsewhere):
         return None
     conn.execute("SET default_transaction_read_only = on")
@@ -75,7 +75,7 @@ def open_replica(address: str, store: Path | str) -> sqlite3.Connection | None:
 
 
 def _migrate_postgres(conn: object, version: int) -> None:
-    from sempi_cli.store.postgres import migrate
+    from sempi_cli.store.pg_store import migrate
 
     migrate(conn, version)  # type: ignore[arg-type]
 
@@ -92,9 +92,9 @@ def open_current(path: str, schema: int) -> sqlite3.Connection:
     same checks and pragmas as open_store, if its schema is exactly ``schema``;
     otherwise SchemaElsewhere, and the caller hands the work to open_store."""
     if is_address(path):
-        from sempi_cli.store import postgres
+        from sempi_cli.store import pg_store
 
-        return postgres.open_store(path, False, schema, None)  # type: ignore[return-value]
+        return pg_store.open_store(path, False, schema, None)  # type: ignore[return-value]
     return _open(path, False, schema, None)
 
 

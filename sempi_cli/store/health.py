@@ -178,13 +178,13 @@ def replica_posture(address: str | None, store: str) -> tuple[str, bool, str]:
     cannot be used is not a failure: the commands read the store instead."""
     from sempi_cli.errors import StoreUnusable
     from sempi_cli.paths import shown_address
-    from sempi_cli.store import postgres
+    from sempi_cli.store import pg_store
     from sempi_cli.store.constants import SCHEMA_VERSION, SchemaElsewhere
 
     if not address:
         return "pg_replica", True, _("none (SEMPI_DB_READ not set): every command reads the store")
     try:
-        conn = postgres.open_store(address, False, SCHEMA_VERSION, None)
+        conn = pg_store.open_store(address, False, SCHEMA_VERSION, None)
     except (StoreUnusable, SchemaElsewhere) as exc:
         reason = " ".join(str(exc).split())
         return (
