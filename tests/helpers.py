@@ -391,3 +391,72 @@ def drop_trigger(db, name: str, table: str) -> None:
         db.execute("SET session_replication_role = replica")
     else:
         db.execute(f"DROP TRIGGER {name}")
+
+
+# --- consent answers and coupon accounts written straight into the store ------------------
+
+
+def consent_answer(
+    db, client_id: int, word: str, by: str, at: str = "2026-11-16T09:30:00+00:00",
+    *, on_behalf: bool = False, channel: str = "sempi",
+) -> None:  # fmt: skip
+    """An answer in the consent ledger, as the answers' service records one."""
+    from sempi_cli.services import ledger
+    from sempi_cli.store import write_transaction
+
+    user = db.execute("SELECT id FROM users WHERE email = ?", (by,)).fetchone()[0]
+    with write_transaction(db):
+        ledger.append(
+            db,
+            "consent_answers",
+            {
+                "client_id": client_id,
+                "answer": word,
+                "comment": None,
+                "answered_at": at,
+                "answered_by": user,
+                "on_behalf": int(on_behalf),
+                "channel": channel,
+                "evidence_document_id": None,
+                "request_id": None,
+            },
+        )
+
+
+def coupon_link(
+    db,
+    client_id: int,
+    *,
+    at: str,
+    ends_on: str = "2026-12-31",
+    unlinked: bool = False,
+    licence: str = "standard-readonly",
+    nickname: str | None = None,
+    documents: int = 0,
+    contacts: int = 0,
+) -> None:
+    """A migrated client, written straight into the coupon tables at ``at`` (the
+    migration is another part's): a package, the account, one licence term."""
+    from sempi_cli.store import write_transaction
+
+    admin_id = db.execute("SELECT id FROM users WHERE email = ?", (ADMIN_EMAIL,)).fetchone()[0]
+    studio_id = db.execute("SELECT studio_id FROM clients WHERE id = ?", (client_id,)).fetchone()[0]
+    with write_transaction(db):
+        package = db.execute(
+            "INSERT INTO coupon_packages (studio_id, type, count, valid_until, added_at, added_by)"
+            " VALUES (?, 'migrazione', 10, ?, ?, ?) RETURNING id",
+            (studio_id, ends_on, at, admin_id),
+        ).fetchone()[0]
+        db.execute(
+            "INSERT INTO coupon_accounts (client_id, email, nickname, consultant_name,"
+            " consultant_surname, consultant_cf, authorised_at, authorised_by, unlinked_at,"
+            " unlinked_by, documents, contacts)"
+            " VALUES (?, ?, ?, 'Mario', 'Rossi', 'RSSMRA85T10A562S', ?, ?, ?, ?, ?, ?)",
+            (client_id, f"conto{client_id}@cliente.test", nickname, at, admin_id,
+             at if unlinked else None, admin_id if unlinked else None, documents, contacts),
+        )  # fmt: skip
+        db.execute(
+            "INSERT INTO coupon_licences (client_id, package_id, how, licence, starts_on, ends_on,"
+            " created_at, created_by) VALUES (?, ?, 'migration', ?, ?, ?, ?, ?)",
+            (client_id, package, licence, ends_on[:4] + "-01-10", ends_on, at, admin_id),
+        )

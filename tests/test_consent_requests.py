@@ -9,10 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from sempi_cli.services import ledger
 from sempi_cli.store import write_transaction
 from tests.conftest import store_digest
-from tests.helpers import assert_one_line_error, data, ok
+from tests.helpers import assert_one_line_error, consent_answer, data, ok
 
 SADMIN, OPERATOR, VADMIN = "sadmin@rossi.test", "op@rossi.test", "vadmin@verdi.test"
 EXT, EXT2 = "ext@alfa.test", "ext2@alfa.test"
@@ -48,27 +47,6 @@ def firm(org) -> dict:
         "delta": delta,
         "epsilon": epsilon,
     }
-
-
-def answer(db, client_id: int, word: str, by: str, at: str = "2026-11-16T09:30:00+00:00") -> None:
-    """An answer in the ledger, as the answers' service records one."""
-    user = db.execute("SELECT id FROM users WHERE email = ?", (by,)).fetchone()[0]
-    with write_transaction(db):
-        ledger.append(
-            db,
-            "consent_answers",
-            {
-                "client_id": client_id,
-                "answer": word,
-                "comment": None,
-                "answered_at": at,
-                "answered_by": user,
-                "on_behalf": 0,
-                "channel": "sempi",
-                "evidence_document_id": None,
-                "request_id": None,
-            },
-        )
 
 
 def request(cli, *args, as_user=SADMIN):
@@ -139,7 +117,7 @@ def test_partial_with_no_eligible_client_sends_nothing(cli, store_path, firm):
 
 def test_all_includes_clients_that_have_not_answered_once_the_interval_passed(cli, db, clock, firm):
     ok(request(cli, "--studio", "Studio Rossi", "--all"))
-    answer(db, firm["beta"], "no", EXT)  # Beta answered (refused); Alfa did not
+    consent_answer(db, firm["beta"], "no", EXT)  # Beta answered (refused); Alfa did not
     clock.advance(timedelta(days=10))
     again = data(request(cli, "--studio", "Studio Rossi", "--all"))
     assert again["requested"] == 0
@@ -164,7 +142,7 @@ def test_the_resend_interval_is_a_setting(cli, db, clock, firm):
 
 
 def test_a_client_that_answered_is_not_asked_again(cli, db, firm):
-    answer(db, firm["alfa"], "yes", EXT)
+    consent_answer(db, firm["alfa"], "yes", EXT)
     result = request(cli, "--client", str(firm["alfa"]))
     assert_one_line_error(result, 5, "already answered (consented on 2026-11-16)")
 
@@ -359,7 +337,7 @@ def test_login_and_status_show_the_pending_request_until_it_is_answered(cli, db,
     screen = ok(cli("status", as_user=EXT)).stdout
     assert "Consent: Studio Rossi asks for Alfa Srl's consent" in screen
     clock.advance(timedelta(hours=1))
-    answer(db, firm["alfa"], "yes", EXT, at="2026-11-16T10:30:00+00:00")
+    consent_answer(db, firm["alfa"], "yes", EXT, at="2026-11-16T10:30:00+00:00")
     assert "Consent" not in ok(login(cli, db)).stderr
     assert data(cli("status", "--json", as_user=EXT))["consent_request"] is None
 

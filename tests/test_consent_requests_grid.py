@@ -10,10 +10,8 @@ from datetime import timedelta
 
 import pytest
 
-from sempi_cli.services import ledger
-from sempi_cli.store import write_transaction
 from tests.conftest import ADMIN_EMAIL, store_digest
-from tests.helpers import assert_one_line_error, data, ok
+from tests.helpers import assert_one_line_error, consent_answer, data, ok
 
 SADMIN, OPERATOR, VADMIN = "sadmin@rossi.test", "op@rossi.test", "vadmin@verdi.test"
 STAFF, EXT = "staff@sempi.test", "ext@c1.test"
@@ -51,26 +49,6 @@ def grid(cli, *args, as_user=SADMIN):
     )
 
 
-def answer(db, client_id, word, by, at, *, on_behalf=False, channel="sempi"):
-    user = db.execute("SELECT id FROM users WHERE email = ?", (by,)).fetchone()[0]
-    with write_transaction(db):
-        ledger.append(
-            db,
-            "consent_answers",
-            {
-                "client_id": client_id,
-                "answer": word,
-                "comment": None,
-                "answered_at": at,
-                "answered_by": user,
-                "on_behalf": int(on_behalf),
-                "channel": channel,
-                "evidence_document_id": None,
-                "request_id": None,
-            },
-        )
-
-
 def set_mail(db, client_id, status):
     """What the delivery job would have done to the request's e-mail."""
     sent = "2026-11-16T10:00:00+00:00" if status == "sent" else None
@@ -94,9 +72,13 @@ def states(cli, db, clock, firm) -> list[int]:
     ok(cli("consent", "request", "--client", str(c[3]), as_user=SADMIN))
     set_mail(db, c[0], "sent")
     set_mail(db, c[1], "failed")
-    answer(db, c[0], "yes", EXT, "2026-11-18T08:00:00+00:00")
-    answer(db, c[2], "no", SADMIN, "2026-11-20T08:00:00+00:00", on_behalf=True, channel="pec")
-    answer(db, c[5], "yes", SADMIN, "2026-11-21T08:00:00+00:00", on_behalf=True, channel="paper")
+    consent_answer(db, c[0], "yes", EXT, "2026-11-18T08:00:00+00:00")
+    consent_answer(
+        db, c[2], "no", SADMIN, "2026-11-20T08:00:00+00:00", on_behalf=True, channel="pec"
+    )
+    consent_answer(
+        db, c[5], "yes", SADMIN, "2026-11-21T08:00:00+00:00", on_behalf=True, channel="paper"
+    )
     return c
 
 
@@ -124,7 +106,7 @@ def test_the_grid_shows_each_clients_request_and_answer(cli, states):
 
 
 def test_the_latest_answer_rules(cli, db, states):
-    answer(db, states[0], "no", EXT, "2026-11-25T08:00:00+00:00")
+    consent_answer(db, states[0], "no", EXT, "2026-11-25T08:00:00+00:00")
     row = grid(cli, "--client", str(states[0]))[0]
     assert (row["response"], row["answered_at"]) == ("refused", "2026-11-25T08:00:00+00:00")
 

@@ -158,6 +158,18 @@ def _database(server_address, name: str) -> str:
     return f"postgresql://{info.user}@{info.host}:{info.port}/{name}"
 
 
+def _store_with_studio(address: str, name: str):
+    """A new store at ``address`` holding one practice, ``name``."""
+    from sempi_cli.store import open_store
+
+    conn = open_store(address, create=True)
+    now = "2026-12-07T10:00:00+00:00"
+    conn.execute(
+        "INSERT INTO studios (name, created_at, updated_at) VALUES (?, ?, ?)", (name, now, now)
+    )
+    return conn
+
+
 def test_a_new_store_is_made_stamped_and_opened_again(server_address):
     from sempi_cli.store import open_store
     from sempi_cli.store.constants import SCHEMA_VERSION
@@ -319,12 +331,8 @@ def test_a_standby_serves_reads_and_refuses_writes(server_address):
 
     admin, info = server_address
     address = _database(server_address, "replicated")
-    primary = open_store(address, create=True)
+    primary = _store_with_studio(address, "Studio Rossi")
     now = "2026-12-07T10:00:00+00:00"
-    primary.execute(
-        "INSERT INTO studios (name, created_at, updated_at) VALUES ('Studio Rossi', ?, ?)",
-        (now, now),
-    )
     with postgres_server.standby(f"postgresql://{info.user}@{info.host}:{info.port}/postgres") as s:
         replica = open_store(s.rsplit("/", 1)[0] + "/replicated")
         assert replica.execute("SELECT name FROM studios").fetchone()[0] == "Studio Rossi"
@@ -371,12 +379,7 @@ def test_a_backup_is_pg_dumps_and_restores_whole(server_address, tmp_path):
     from sempi_cli.store.health import backup, pg_program
 
     address = _database(server_address, "backed_up")
-    conn = open_store(address, create=True)
-    now = "2026-12-07T10:00:00+00:00"
-    conn.execute(
-        "INSERT INTO studios (name, created_at, updated_at) VALUES ('Studio Verdi', ?, ?)",
-        (now, now),
-    )
+    conn = _store_with_studio(address, "Studio Verdi")
     dump = tmp_path / "sempi.dump"
     backup(conn, dump)
     conn.close()

@@ -201,8 +201,10 @@ def search(
 ) -> list[Found]:
     """The best ``limit`` rows of ``source`` (a FROM clause; ``key`` is its rowid in
     the index) that match ``text`` and ``where``, best first among the newest
-    RANK_WINDOW that match (bm25, then newest), with the matched words' places. ``index`` is an FTS5 table over one column; the caller's ``where`` is
-    its access rule, so nothing it may not show is ever ranked or highlighted."""
+    RANK_WINDOW that match (bm25, then newest), with the matched words' places.
+    ``index`` is an FTS5 table over one column (on PostgreSQL, the source's column
+    of its words); the caller's ``where`` is its access rule, so nothing it may
+    not show is ever ranked or highlighted."""
     if not _IDENTIFIER.fullmatch(index):
         raise ValueError(f"not an index name: {index!r}")
     if limit < 1:
